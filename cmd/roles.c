@@ -1,0 +1,66 @@
+/* Wiring shared by the long-running commands: config, runtime, the roles
+ * asked for, the loop, then teardown in reverse. */
+#include <curl/curl.h>
+#include <mysql.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "loop.h"
+#include "roles.h"
+#include "runtime.h"
+#include "serve.h"
+#include "url.h"
+#include "version.h"
+
+int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned roles)
+{
+    struct config cfg;
+    struct cmd_args a;
+    config_init(&cfg);
+    cmd_parse(def, argc, argv, NULL, &a, &cfg);
+    if (a.npositional > 0) {
+        fprintf(stderr, "ingot %s: unexpected argument %s\nsee `ingot %s --help`\n", def->name,
+                a.positional[0], def->name);
+        config_deinit(&cfg);
+        return EXIT_USAGE;
+    }
+    cmd_load_config(def, &a, &cfg, true);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || mysql_library_init(0, NULL, NULL) != 0) {
+        log_error("cannot initialise libcurl or the MariaDB client library");
+        config_deinit(&cfg);
+        return EXIT_SOFTWARE;
+    }
+    char redacted[512], err[512];
+    log_redact_url(cfg.database_url, redacted, sizeof redacted);
+    log_info("ingot %s (%s) starting %s; database %s; redis %s", ingot_version(), ingot_commit(),
+             def->name, redacted, *cfg.redis_url ? "configured" : "not configured (degraded)");
+
+    int rc = EXIT_OK;
+    struct runtime rt;
+    struct serve *srv = NULL;
+    if (runtime_init(&rt, &cfg, err, sizeof err) < 0) {
+        log_error("%s", err);
+        rc = EXIT_CONFIG;
+        goto out_lib;
+    }
+    if (roles & ROLE_SERVE) {
+        srv = serve_start(&rt, err, sizeof err);
+        if (!srv) {
+            log_error("%s", err);
+            rc = EXIT_UNAVAILABLE;
+            goto out;
+        }
+    }
+    rc = loop_run(rt.loop);
+    log_info("stopped (exit %d)", rc);
+out:
+    serve_free(srv);
+    runtime_deinit(&rt);
+out_lib:
+    curl_global_cleanup();
+    mysql_library_end();
+    config_deinit(&cfg);
+    return rc;
+}

@@ -1,0 +1,77 @@
+#include <string.h>
+
+#include "cmd.h"
+
+/* Only commands that work are listed. */
+const struct cmd_def cmd_table[] = {
+    {"serve", "HTTP API: health and metrics", cmd_serve,
+     "usage: ingot serve [flags]\n\n"
+     "Runs the HTTP API. Refuses to start when the database schema is older\n"
+     "than this binary needs (run `ingot migrate`). SIGTERM/SIGINT drain:\n"
+     "stop accepting, finish in-flight requests within SHUTDOWN_GRACE, exit 0.\n\n"
+     "Endpoints: GET /  /health  /health/live  /health/ready  /metrics\n"},
+    {"run", "every role in one process (single node, development)", cmd_run,
+     "usage: ingot run [flags]\n\n"
+     "Runs every role in one process: today the HTTP API (serve).\n"},
+    {"migrate", "apply database migrations (up) or list them (status)", cmd_migrate,
+     "usage: ingot migrate [up|status] [flags]\n\n"
+     "up (default): applies the embedded migrations that are missing, in order,\n"
+     "  under a database lock (concurrent runs are safe); a no-op when current.\n"
+     "  Refuses to run when an applied migration's checksum has changed.\n"
+     "status: lists every migration as applied, pending or CHANGED.\n\n"
+     "Exit: 0 done, 65 a migration failed or changed, 69 database unreachable,\n"
+     "78 bad configuration.\n"},
+    {"doctor", "check configuration, MariaDB, Redis, LLM provider", cmd_doctor,
+     "usage: ingot doctor [--json] [--live URL] [flags]\n\n"
+     "Checks the configuration and every dependency; prints one line per check\n"
+     "(ok, warn or fail) with a hint, then a verdict.\n"
+     "  --json      one JSON document instead of lines\n"
+     "  --live URL  only probe URL (e.g. http://127.0.0.1:8080/health/live):\n"
+     "              exit 0 when it answers 200 (container health checks)\n"
+     "Exit: 0 when nothing failed, 1 otherwise.\n"},
+    {"init", "write a .env with fresh secrets", cmd_init,
+     "usage: ingot init [--output PATH] [--force] [--example] [flags]\n\n"
+     "Writes PATH (default .env, mode 0600) listing every setting with its\n"
+     "default; secrets get fresh random values. Settings given as flags are\n"
+     "written as given. Refuses to overwrite an existing file without --force.\n"
+     "  --example   print the documented defaults (.env.example) to stdout\n"},
+    {"version", "print the version", cmd_version,
+     "usage: ingot version\n\nPrints the version, schema version and library versions.\n"},
+    {"help", "help on a command", cmd_help, "usage: ingot help [COMMAND]\n"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const struct cmd_def *cmd_find(const char *name)
+{
+    for (const struct cmd_def *d = cmd_table; d->name; d++)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    return NULL;
+}
+
+void cmd_print_usage(FILE *f)
+{
+    fprintf(f, "usage: ingot COMMAND [flags]\n\n"
+               "ingot runs background jobs: an HTTP API, workers and a scheduler in one\n"
+               "binary, MariaDB as the truth, Redis as the accelerator.\n\n"
+               "Commands:\n");
+    for (const struct cmd_def *d = cmd_table; d->name; d++)
+        fprintf(f, "  %-9s %s\n", d->name, d->summary);
+    fprintf(f, "\n`ingot help COMMAND` or `ingot COMMAND --help` for details.\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        cmd_print_usage(stdout);
+        return EXIT_OK;
+    }
+    const struct cmd_def *d = cmd_find(argv[1]);
+    if (!d || argc > 2) {
+        fprintf(stderr, "ingot help: unknown command %s\n", argv[1]);
+        cmd_print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *args[] = {(char *)d->name, (char *)"--help", NULL};
+    return d->run(2, args);
+}

@@ -1,0 +1,627 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "url.h"
+
+enum cfg_type { T_STR, T_INT, T_DUR, T_SIZE, T_ENUM, T_LIST };
+
+typedef int (*cfg_check_fn)(const char *v, char *why, size_t whylen);
+
+struct cfg_setting {
+    struct cfg_info info;
+    enum cfg_type type;
+    size_t offset;
+    long long min, max;     /* numbers: range; strings: min/max length */
+    const char *choices;    /* T_ENUM: "a|b|c" */
+    cfg_check_fn check;     /* extra validation, or NULL */
+};
+
+static int check_db_url(const char *v, char *why, size_t n);
+static int check_redis_url(const char *v, char *why, size_t n);
+static int check_http_url(const char *v, char *why, size_t n);
+static int check_key32(const char *v, char *why, size_t n);
+static int check_cidr_list(const char *v, char *why, size_t n);
+
+#define S(f) offsetof(struct config, f)
+#define NOLIM 0, 0
+/* The one table of settings. Order is the order of .env.example. */
+static const struct cfg_setting settings[CFG_COUNT] = {
+    [CFG_HOST] = {{"HOST", NULL, "string", "0.0.0.0", "Address the HTTP server listens on.", false, false, false}, T_STR, S(host), 1, 255, NULL, NULL},
+    [CFG_PORT] = {{"PORT", NULL, "integer", "8080", "TCP port of the HTTP server (0 picks a free port).", false, false, false}, T_INT, S(port), 0, 65535, NULL, NULL},
+    [CFG_DATABASE_URL] = {{"DATABASE_URL", NULL, "url", "", "MariaDB: mysql://USER:PASSWORD@HOST:PORT/DB, or mysql://USER:PASSWORD@localhost/DB?socket=/path/mysqld.sock.", true, false, true}, T_STR, S(database_url), NOLIM, NULL, check_db_url},
+    [CFG_DATABASE_MAX_CONNECTIONS] = {{"DATABASE_MAX_CONNECTIONS", NULL, "integer", "10", "Connections in each process's MariaDB pool.", false, false, false}, T_INT, S(database_max_connections), 1, 1000, NULL, NULL},
+    [CFG_DATABASE_CONNECTION_TIMEOUT] = {{"DATABASE_CONNECTION_TIMEOUT", NULL, "duration", "5s", "Deadline for opening a MariaDB connection.", false, false, false}, T_DUR, S(database_connection_timeout_ms), 100, 300000, NULL, NULL},
+    [CFG_DATABASE_QUERY_TIMEOUT] = {{"DATABASE_QUERY_TIMEOUT", NULL, "duration", "10s", "Deadline for one query, waiting for a connection included.", false, false, false}, T_DUR, S(database_query_timeout_ms), 100, 600000, NULL, NULL},
+    [CFG_REDIS_URL] = {{"REDIS_URL", NULL, "url", "", "Redis: redis://[:PASSWORD@]HOST:PORT/DB or unix:///path/redis.sock. Unset: run without Redis (degraded).", true, false, false}, T_STR, S(redis_url), NOLIM, NULL, check_redis_url},
+    [CFG_JWT_SECRET] = {{"JWT_SECRET", NULL, "secret", "", "Secret for session tokens (32+ characters).", true, true, false}, T_STR, S(jwt_secret), 32, 4096, NULL, NULL},
+    [CFG_JWT_EXPIRY] = {{"JWT_EXPIRY", NULL, "duration", "1h", "Lifetime of session tokens.", false, false, false}, T_DUR, S(jwt_expiry_ms), 1000, 31LL * 86400000, NULL, NULL},
+    [CFG_API_KEY_HASH_SECRET] = {{"API_KEY_HASH_SECRET", NULL, "secret", "", "HMAC key under which API keys are stored (32+ characters).", true, true, false}, T_STR, S(api_key_hash_secret), 32, 4096, NULL, NULL},
+    [CFG_ENCRYPTION_KEY] = {{"ENCRYPTION_KEY", NULL, "secret", "", "AES-256-GCM key for secrets at rest: 64 hex characters.", true, true, false}, T_STR, S(encryption_key), NOLIM, NULL, check_key32},
+    [CFG_SIGNING_KEY] = {{"SIGNING_KEY", NULL, "secret", "", "Key that signs outbound HTTP job requests (32+ characters).", true, true, false}, T_STR, S(signing_key), 32, 4096, NULL, NULL},
+    [CFG_SIGNING_KEY_NEXT] = {{"SIGNING_KEY_NEXT", NULL, "secret", "", "Next signing key, during a rotation (32+ characters).", true, false, false}, T_STR, S(signing_key_next), 32, 4096, NULL, NULL},
+    [CFG_LLM_BASE_URL] = {{"LLM_BASE_URL", "BUILT_IN_FORGE_API_URL", "url", "", "OpenAI-compatible provider base URL, e.g. https://host/v1. Unset: LLM disabled.", false, false, false}, T_STR, S(llm_base_url), NOLIM, NULL, check_http_url},
+    [CFG_LLM_API_KEY] = {{"LLM_API_KEY", "BUILT_IN_FORGE_API_KEY", "secret", "", "API key for the LLM provider.", true, false, false}, T_STR, S(llm_api_key), 1, 4096, NULL, NULL},
+    [CFG_QUEUE_WORKER_CONCURRENCY] = {{"QUEUE_WORKER_CONCURRENCY", NULL, "integer", "100", "Jobs in flight per worker process.", false, false, false}, T_INT, S(queue_worker_concurrency), 1, 100000, NULL, NULL},
+    [CFG_QUEUE_LIMITER_MAX] = {{"QUEUE_LIMITER_MAX", NULL, "integer", "1000", "Default queue rate limit: jobs per window.", false, false, false}, T_INT, S(queue_limiter_max), 1, 100000000, NULL, NULL},
+    [CFG_QUEUE_LIMITER_DURATION_MS] = {{"QUEUE_LIMITER_DURATION_MS", NULL, "integer", "1000", "Default queue rate limit window, in milliseconds.", false, false, false}, T_INT, S(queue_limiter_duration_ms), 1, 86400000, NULL, NULL},
+    [CFG_RETENTION_DAYS] = {{"RETENTION_DAYS", NULL, "integer", "30", "Days finished jobs are kept.", false, false, false}, T_INT, S(retention_days), 1, 3650, NULL, NULL},
+    [CFG_SHUTDOWN_GRACE] = {{"SHUTDOWN_GRACE", NULL, "duration", "30s", "On SIGTERM, how long in-flight work may take to finish.", false, false, false}, T_DUR, S(shutdown_grace_ms), 0, 3600000, NULL, NULL},
+    [CFG_TRUSTED_PROXIES] = {{"TRUSTED_PROXIES", NULL, "list", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.", false, false, false}, T_LIST, S(trusted_proxies), NOLIM, NULL, check_cidr_list},
+    [CFG_HTTP_TARGET_ALLOW] = {{"HTTP_TARGET_ALLOW", NULL, "list", "", "Comma-separated CIDRs or host names exempt from the SSRF guard.", false, false, false}, T_LIST, S(http_target_allow), NOLIM, NULL, NULL},
+    [CFG_HTTP_MAX_BODY] = {{"HTTP_MAX_BODY", NULL, "size", "1mb", "Largest request body the API accepts (larger: 413).", false, false, false}, T_SIZE, S(http_max_body), 1024, 1LL << 30, NULL, NULL},
+    [CFG_HTTP_IDLE_TIMEOUT] = {{"HTTP_IDLE_TIMEOUT", NULL, "duration", "60s", "Idle keep-alive and slow-request timeout of the HTTP server.", false, false, false}, T_DUR, S(http_idle_timeout_ms), 1000, 3600000, NULL, NULL},
+    [CFG_CA_BUNDLE] = {{"CA_BUNDLE", NULL, "path", "", "CA certificates file for outbound TLS (unset: the system default).", false, false, false}, T_STR, S(ca_bundle), NOLIM, NULL, NULL},
+    [CFG_METRICS_BEARER_TOKEN] = {{"METRICS_BEARER_TOKEN", NULL, "secret", "", "When set, /metrics requires Authorization: Bearer <token>.", true, false, false}, T_STR, S(metrics_bearer_token), 16, 4096, NULL, NULL},
+    [CFG_LOG_LEVEL] = {{"LOG_LEVEL", NULL, "enum", "info", "debug, info, warn or error.", false, false, false}, T_ENUM, S(log_level), NOLIM, "debug|info|warn|error", NULL},
+    [CFG_LOG_FORMAT] = {{"LOG_FORMAT", NULL, "enum", "auto", "json, text, or auto (text on a terminal, JSON otherwise).", false, false, false}, T_ENUM, S(log_format), NOLIM, "json|text|auto", NULL},
+};
+#undef S
+#undef NOLIM
+
+const struct cfg_info *config_info(enum cfg_id id)
+{
+    return &settings[id].info;
+}
+
+static char **str_field(struct config *c, enum cfg_id id)
+{
+    return (char **)(void *)((char *)c + settings[id].offset);
+}
+
+static long long *num_field(struct config *c, enum cfg_id id)
+{
+    return (long long *)(void *)((char *)c + settings[id].offset);
+}
+
+static bool is_num_type(enum cfg_type t)
+{
+    return t == T_INT || t == T_DUR || t == T_SIZE;
+}
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    sbuf_init(&c->warnings);
+    for (int i = 0; i < CFG_COUNT; i++) {
+        c->raw[i] = xstrdup(settings[i].info.def);
+        c->source[i] = CFG_SRC_DEFAULT;
+        if (!is_num_type(settings[i].type))
+            *str_field(c, (enum cfg_id)i) = xstrdup("");
+    }
+}
+
+void config_deinit(struct config *c)
+{
+    for (int i = 0; i < CFG_COUNT; i++) {
+        free(c->raw[i]);
+        free(c->alias_raw[i]);
+        if (!is_num_type(settings[i].type))
+            free(*str_field(c, (enum cfg_id)i));
+    }
+    sbuf_deinit(&c->warnings);
+    memset(c, 0, sizeof *c);
+}
+
+const char *config_source_name(enum cfg_source s)
+{
+    switch (s) {
+    case CFG_SRC_DEFAULT: return "default";
+    case CFG_SRC_DOTENV: return ".env file";
+    case CFG_SRC_ENV: return "environment";
+    case CFG_SRC_FLAG: return "flag";
+    }
+    return "?";
+}
+
+int config_find_flag(const char *flag)
+{
+    for (int i = 0; i < CFG_COUNT; i++) {
+        const char *n = settings[i].info.name;
+        size_t j = 0;
+        for (; n[j] && flag[j]; j++) {
+            char want = n[j] == '_' ? '-' : (char)tolower((unsigned char)n[j]);
+            if (flag[j] != want)
+                break;
+        }
+        if (!n[j] && !flag[j])
+            return i;
+    }
+    return -1;
+}
+
+int config_find_env(const char *name, bool *is_alias)
+{
+    for (int i = 0; i < CFG_COUNT; i++) {
+        if (strcmp(settings[i].info.name, name) == 0) {
+            *is_alias = false;
+            return i;
+        }
+        if (settings[i].info.alias && strcmp(settings[i].info.alias, name) == 0) {
+            *is_alias = true;
+            return i;
+        }
+    }
+    return -1;
+}
+
+void config_set_raw(struct config *c, enum cfg_id id, const char *value, enum cfg_source src)
+{
+    if (src < c->source[id])
+        return;
+    free(c->raw[id]);
+    c->raw[id] = xstrdup(value);
+    c->source[id] = src;
+}
+
+static void set_alias_raw(struct config *c, enum cfg_id id, const char *value, enum cfg_source src)
+{
+    if (c->alias_raw[id] && src < c->alias_source[id])
+        return;
+    free(c->alias_raw[id]);
+    c->alias_raw[id] = xstrdup(value);
+    c->alias_source[id] = src;
+}
+
+static void set_by_name(struct config *c, const char *name, const char *value, enum cfg_source src,
+                        bool warn_unknown)
+{
+    bool alias = false;
+    int id = config_find_env(name, &alias);
+    if (id < 0) {
+        if (warn_unknown)
+            sbuf_printf(&c->warnings, ".env: unknown setting %s ignored\n", name);
+        return;
+    }
+    if (!*value)
+        return; /* an empty value means unset */
+    if (alias)
+        set_alias_raw(c, (enum cfg_id)id, value, src);
+    else
+        config_set_raw(c, (enum cfg_id)id, value, src);
+}
+
+/* Parses one value of a .env line in place: quotes, escapes, comments. */
+static int dotenv_value(char *v, char **out)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v == '"' || *v == '\'') {
+        char q = *v++;
+        char *w = v, *r = v;
+        while (*r && *r != q) {
+            if (q == '"' && *r == '\\' && r[1]) {
+                r++;
+                *w++ = *r == 'n' ? '\n' : *r;
+                r++;
+                continue;
+            }
+            *w++ = *r++;
+        }
+        if (*r != q)
+            return -1;
+        char *after = r + 1;
+        while (*after == ' ' || *after == '\t')
+            after++;
+        if (*after && *after != '#')
+            return -1;
+        *w = '\0';
+        *out = v;
+        return 0;
+    }
+    char *hash = v;
+    while ((hash = strchr(hash, '#')) != NULL) {
+        if (hash == v || hash[-1] == ' ' || hash[-1] == '\t') {
+            *hash = '\0';
+            break;
+        }
+        hash++;
+    }
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+        v[--n] = '\0';
+    *out = v;
+    return 0;
+}
+
+int config_load_env_file(struct config *c, const char *path, bool required, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT && !required)
+            return 0;
+        snprintf(err, errlen, "cannot read env file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[8192];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        if (strncmp(p, "export ", 7) == 0)
+            p += 7;
+        char *eq = strchr(p, '=');
+        char *name_end = eq;
+        while (name_end && name_end > p && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+            name_end--;
+        bool ok = eq && name_end > p;
+        for (char *k = p; ok && k < name_end; k++)
+            if (!(isalnum((unsigned char)*k) || *k == '_'))
+                ok = false;
+        char *value = NULL;
+        if (ok) {
+            *name_end = '\0';
+            ok = dotenv_value(eq + 1, &value) == 0;
+        }
+        if (!ok) {
+            snprintf(err, errlen, "%s:%d: expected NAME=VALUE", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        set_by_name(c, p, value, CFG_SRC_DOTENV, true);
+    }
+    fclose(f);
+    return 0;
+}
+
+void config_load_environ(struct config *c, char *const *envp)
+{
+    for (; envp && *envp; envp++) {
+        const char *eq = strchr(*envp, '=');
+        if (!eq || eq == *envp || (size_t)(eq - *envp) >= 64)
+            continue;
+        char name[64];
+        memcpy(name, *envp, (size_t)(eq - *envp));
+        name[eq - *envp] = '\0';
+        set_by_name(c, name, eq + 1, CFG_SRC_ENV, false);
+    }
+}
+
+int config_parse_int(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || isspace((unsigned char)*s))
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Reads a run of digits with an optional fraction into *val; returns the
+ * position after it or NULL. */
+static const char *read_number(const char *p, double *val)
+{
+    if (!isdigit((unsigned char)*p))
+        return NULL;
+    char *end;
+    errno = 0;
+    *val = strtod(p, &end);
+    if (errno || end == p)
+        return NULL;
+    return end;
+}
+
+int config_parse_duration_ms(const char *s, long long *out)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    double total = 0;
+    const char *p = s;
+    if (strcmp(s, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (!*p)
+        return -1;
+    while (*p) {
+        double v;
+        const char *q = read_number(p, &v);
+        if (!q)
+            return -1;
+        size_t ulen = 0;
+        while (isalpha((unsigned char)q[ulen]))
+            ulen++;
+        bool found = false;
+        for (size_t i = 0; i < ARRAY_LEN(units); i++) {
+            if (ulen == strlen(units[i].unit) && strncmp(q, units[i].unit, ulen) == 0) {
+                total += v * units[i].ms;
+                found = true;
+            }
+        }
+        if (!found)
+            return -1;
+        p = q + ulen;
+    }
+    if (total > 9.0e15)
+        return -1;
+    *out = (long long)(total + 0.5);
+    return 0;
+}
+
+int config_parse_size(const char *s, long long *out)
+{
+    static const struct {
+        const char *unit;
+        double mult;
+    } units[] = {{"", 1}, {"b", 1}, {"k", 1024}, {"kb", 1024}, {"kib", 1024},
+                 {"m", 1048576}, {"mb", 1048576}, {"mib", 1048576},
+                 {"g", 1073741824.0}, {"gb", 1073741824.0}, {"gib", 1073741824.0}};
+    double v;
+    const char *q = read_number(s, &v);
+    if (!q)
+        return -1;
+    char unit[8];
+    size_t ulen = strlen(q);
+    if (ulen >= sizeof unit)
+        return -1;
+    for (size_t i = 0; i <= ulen; i++)
+        unit[i] = (char)tolower((unsigned char)q[i]);
+    for (size_t i = 0; i < ARRAY_LEN(units); i++) {
+        if (strcmp(unit, units[i].unit) == 0) {
+            double bytes = v * units[i].mult;
+            if (bytes > 9.0e18)
+                return -1;
+            *out = (long long)bytes;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int check_db_url(const char *v, char *why, size_t n)
+{
+    struct db_dsn d;
+    if (db_dsn_parse(v, &d, why, n) < 0)
+        return -1;
+    db_dsn_deinit(&d);
+    return 0;
+}
+
+static int check_redis_url(const char *v, char *why, size_t n)
+{
+    struct redis_dsn r;
+    if (redis_dsn_parse(v, &r, why, n) < 0)
+        return -1;
+    redis_dsn_deinit(&r);
+    return 0;
+}
+
+static int check_http_url(const char *v, char *why, size_t n)
+{
+    struct url u;
+    if (url_parse(v, &u, why, n) < 0)
+        return -1;
+    int rc = 0;
+    if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0) {
+        snprintf(why, n, "scheme must be http:// or https://");
+        rc = -1;
+    } else if (!*u.host) {
+        snprintf(why, n, "host missing");
+        rc = -1;
+    }
+    url_deinit(&u);
+    return rc;
+}
+
+static int check_key32(const char *v, char *why, size_t n)
+{
+    size_t len = strlen(v);
+    bool hex = len == 64;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = isxdigit((unsigned char)v[i]) != 0;
+    if (!hex) {
+        snprintf(why, n, "must be 64 hex characters (32 bytes); `ingot init` generates one");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_cidr_list(const char *v, char *why, size_t n)
+{
+    char *copy = xstrdup(v), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *slash = strchr(tok, '/');
+        if (slash)
+            *slash = '\0';
+        bool v6 = strchr(tok, ':') != NULL;
+        if (!url_host_is_ip(tok)) {
+            snprintf(why, n, "'%s' is not an IP address or CIDR", tok);
+            rc = -1;
+            break;
+        }
+        if (slash) {
+            long long bits;
+            if (config_parse_int(slash + 1, &bits) < 0 || bits < 0 || bits > (v6 ? 128 : 32)) {
+                snprintf(why, n, "bad prefix length in '%s/%s'", tok, slash + 1);
+                rc = -1;
+                break;
+            }
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static void problem(struct sbuf *errs, const struct config *c, enum cfg_id id, const char *fmt, ...)
+    ATTR_FMT(4, 5);
+static void problem(struct sbuf *errs, const struct config *c, enum cfg_id id, const char *fmt, ...)
+{
+    const struct cfg_setting *s = &settings[id];
+    const char *name = c->alias_used[id] ? s->info.alias : s->info.name;
+    enum cfg_source src = c->alias_used[id] ? c->alias_source[id] : c->source[id];
+    if (s->info.secret || !c->raw[id])
+        sbuf_printf(errs, "%s (from %s): ", name, config_source_name(src));
+    else
+        sbuf_printf(errs, "%s=\"%s\" (from %s): ", name, c->raw[id], config_source_name(src));
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(errs, fmt, ap);
+    va_end(ap);
+    sbuf_putc(errs, '\n');
+}
+
+int config_finalize(struct config *c, bool check_required, struct sbuf *errs)
+{
+    int problems = 0;
+    size_t before = errs->len;
+    for (int i = 0; i < CFG_COUNT; i++) {
+        enum cfg_id id = (enum cfg_id)i;
+        const struct cfg_setting *s = &settings[i];
+        c->alias_used[i] = false;
+        if (c->source[i] == CFG_SRC_DEFAULT && c->alias_raw[i]) {
+            /* The canonical name wins when both are set. */
+            free(c->raw[i]);
+            c->raw[i] = xstrdup(c->alias_raw[i]);
+            c->alias_used[i] = true;
+        }
+        const char *v = c->raw[i];
+        if (!*v) {
+            if (check_required && s->info.required) {
+                sbuf_printf(errs, "%s: required but not set (see .env.example)\n", s->info.name);
+                problems++;
+            }
+            if (!is_num_type(s->type)) {
+                free(*str_field(c, id));
+                *str_field(c, id) = xstrdup("");
+            } else {
+                problem(errs, c, id, "must not be empty");
+                problems++;
+            }
+            continue;
+        }
+        long long num = 0;
+        char why[256] = "";
+        switch (s->type) {
+        case T_INT:
+            if (config_parse_int(v, &num) < 0) {
+                problem(errs, c, id, "not a whole number");
+                problems++;
+                continue;
+            }
+            break;
+        case T_DUR:
+            if (config_parse_duration_ms(v, &num) < 0) {
+                problem(errs, c, id, "not a duration (use e.g. 500ms, 30s, 15m, 2h, 7d)");
+                problems++;
+                continue;
+            }
+            break;
+        case T_SIZE:
+            if (config_parse_size(v, &num) < 0) {
+                problem(errs, c, id, "not a size (use e.g. 512kb, 1mb, 2gb or bytes)");
+                problems++;
+                continue;
+            }
+            break;
+        case T_ENUM: {
+            bool found = false;
+            size_t vl = strlen(v);
+            for (const char *p = s->choices; *p;) {
+                size_t l = strcspn(p, "|");
+                if (l == vl && strncasecmp(p, v, l) == 0)
+                    found = true;
+                p += l + (p[l] == '|');
+            }
+            if (!found) {
+                problem(errs, c, id, "must be one of %s", s->choices);
+                problems++;
+                continue;
+            }
+            break;
+        }
+        case T_STR:
+        case T_LIST:
+            if (s->max && (long long)strlen(v) > s->max) {
+                problem(errs, c, id, "too long: %zu characters, at most %lld", strlen(v), s->max);
+                problems++;
+                continue;
+            }
+            if (s->min && (long long)strlen(v) < s->min) {
+                problem(errs, c, id, "too short: %zu characters, need at least %lld", strlen(v),
+                        s->min);
+                problems++;
+                continue;
+            }
+            break;
+        }
+        if (is_num_type(s->type) && (s->min || s->max) && (num < s->min || num > s->max)) {
+            if (s->type == T_DUR)
+                problem(errs, c, id, "out of range %lldms..%lldms", s->min, s->max);
+            else
+                problem(errs, c, id, "out of range %lld..%lld", s->min, s->max);
+            problems++;
+            continue;
+        }
+        if (s->check && s->check(v, why, sizeof why) < 0) {
+            problem(errs, c, id, "%s", why);
+            problems++;
+            continue;
+        }
+        if (is_num_type(s->type)) {
+            *num_field(c, id) = num;
+        } else {
+            free(*str_field(c, id));
+            *str_field(c, id) = xstrdup(v);
+            if (s->type == T_ENUM)
+                for (char *p = *str_field(c, id); *p; p++)
+                    *p = (char)tolower((unsigned char)*p);
+        }
+    }
+    (void)before;
+    return problems;
+}
+
+int config_write_env(const struct config *c, FILE *f, bool generate)
+{
+    fprintf(f, "# ingot settings. Environment variables override this file; flags\n"
+               "# (--name-in-lower-case) override both. Durations: 500ms, 30s, 15m, 7d.\n"
+               "# Sizes: 512kb, 1mb. An empty value means unset.\n");
+    for (int i = 0; i < CFG_COUNT; i++) {
+        const struct cfg_setting *s = &settings[i];
+        fprintf(f, "\n# %s (%s%s)", s->info.help, s->info.type_name,
+                s->info.required ? ", required" : "");
+        if (*s->info.def)
+            fprintf(f, " Default: %s.", s->info.def);
+        if (s->info.alias)
+            fprintf(f, " Alias: %s.", s->info.alias);
+        fputc('\n', f);
+        const char *value = s->info.def;
+        char secret[65];
+        if (generate && c->source[i] == CFG_SRC_FLAG) {
+            value = c->raw[i];
+        } else if (generate && s->info.generated) {
+            unsigned char rnd[32];
+            if (util_random_bytes(rnd, sizeof rnd) < 0)
+                return -1;
+            util_hex(rnd, sizeof rnd, secret);
+            value = secret;
+        }
+        if (fprintf(f, "%s=%s\n", s->info.name, value) < 0)
+            return -1;
+    }
+    return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,292 @@
+#include "health.h"
+
+#include <event2/event.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "httpc.h"
+#include "loop.h"
+#include "redis.h"
+
+/* The LLM answer is reused this long: probes should not spend a
+ * provider's rate limit. */
+#define LLM_CACHE_MS 5000
+
+struct health {
+    struct health_deps d;
+    char *models_url;
+    char *auth_header;
+    struct health_check llm_cache;
+    int64_t llm_cache_at_ms;
+    bool llm_cache_valid;
+    struct health_run *runs; /* in flight, detached on free */
+};
+
+struct health_run {
+    struct health *h;        /* NULL once the owner is freed */
+    unsigned pending;        /* checks not answered yet */
+    int refs;                /* pending async callbacks + the answer */
+    bool answered;
+    int64_t start_us;
+    struct health_report rep;
+    struct event *deadline;
+    health_cb cb;
+    void *arg;
+    struct health_run *next, *prev;
+};
+
+const char *health_status_text(enum health_status s)
+{
+    static const char *const names[] = {"up", "down", "disabled"};
+    return names[s];
+}
+
+static void run_unlink(struct health_run *r)
+{
+    if (!r->h)
+        return;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        r->h->runs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+}
+
+static void run_unref(struct health_run *r)
+{
+    if (--r->refs > 0)
+        return;
+    run_unlink(r);
+    event_free(r->deadline);
+    free(r);
+}
+
+static void run_answer(struct health_run *r)
+{
+    if (r->answered)
+        return;
+    r->answered = true;
+    evtimer_del(r->deadline);
+    struct health_report *rep = &r->rep;
+    bool down = rep->database.status == HEALTH_DOWN || rep->llm.status == HEALTH_DOWN;
+    bool degraded = rep->redis.status != HEALTH_UP;
+    rep->status = down ? "down" : degraded ? "degraded" : "up";
+    rep->http_status = down ? 503 : 200;
+    r->cb(rep, r->arg);
+    run_unref(r);
+}
+
+static void check_done(struct health_run *r, struct health_check *c, enum health_status st,
+                       const char *msg, unsigned bit)
+{
+    if (!(r->pending & bit))
+        return; /* already timed out */
+    r->pending &= ~bit;
+    c->status = st;
+    c->latency_ms = (double)(time_mono_us() - r->start_us) / 1000.0;
+    snprintf(c->message, sizeof c->message, "%s", msg ? msg : "");
+    if (!r->pending)
+        run_answer(r);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct health_run *r = arg;
+    double ms = (double)(time_mono_us() - r->start_us) / 1000.0;
+    struct {
+        unsigned bit;
+        struct health_check *c;
+    } all[] = {{HEALTH_CHECK_DB, &r->rep.database},
+               {HEALTH_CHECK_REDIS, &r->rep.redis},
+               {HEALTH_CHECK_LLM, &r->rep.llm}};
+    for (size_t i = 0; i < ARRAY_LEN(all); i++) {
+        if (r->pending & all[i].bit) {
+            all[i].c->status = HEALTH_DOWN;
+            all[i].c->latency_ms = ms;
+            snprintf(all[i].c->message, sizeof all[i].c->message, "no answer within %.0fms", ms);
+        }
+    }
+    r->pending = 0;
+    run_answer(r);
+}
+
+static void db_cb(const struct db_result *res, void *arg)
+{
+    struct health_run *r = arg;
+    check_done(r, &r->rep.database, res->ok ? HEALTH_UP : HEALTH_DOWN, res->error,
+               HEALTH_CHECK_DB);
+    run_unref(r);
+}
+
+static void redis_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    struct health_run *r = arg;
+    bool ok = reply && reply->type == REDIS_REPLY_STATUS;
+    check_done(r, &r->rep.redis, ok ? HEALTH_UP : HEALTH_DOWN,
+               ok ? "" : (err ? err : (reply && reply->str ? reply->str : "bad reply")),
+               HEALTH_CHECK_REDIS);
+    run_unref(r);
+}
+
+static void llm_cb(const struct httpc_response *resp, void *arg)
+{
+    struct health_run *r = arg;
+    char msg[200] = "";
+    enum health_status st = HEALTH_UP;
+    if (resp->error) {
+        st = HEALTH_DOWN;
+        snprintf(msg, sizeof msg, "%s", resp->error);
+    } else if (resp->status < 200 || resp->status > 299) {
+        st = HEALTH_DOWN;
+        snprintf(msg, sizeof msg, "GET /models answered HTTP %ld", resp->status);
+    }
+    check_done(r, &r->rep.llm, st, msg, HEALTH_CHECK_LLM);
+    if (r->h) {
+        r->h->llm_cache = r->rep.llm;
+        r->h->llm_cache_at_ms = time_mono_ms();
+        r->h->llm_cache_valid = true;
+    }
+    run_unref(r);
+}
+
+struct health *health_new(const struct health_deps *d)
+{
+    struct health *h = xcalloc(1, sizeof *h);
+    h->d = *d;
+    if (d->llm_base_url && *d->llm_base_url) {
+        size_t n = strlen(d->llm_base_url);
+        while (n && d->llm_base_url[n - 1] == '/')
+            n--;
+        h->models_url = xasprintf("%.*s/models", (int)n, d->llm_base_url);
+        if (d->llm_api_key && *d->llm_api_key)
+            h->auth_header = xasprintf("Authorization: Bearer %s", d->llm_api_key);
+    }
+    return h;
+}
+
+void health_free(struct health *h)
+{
+    if (!h)
+        return;
+    /* Runs still unanswered (shutdown past its grace) must not call back
+     * into owners that are being torn down. */
+    struct health_run *r = h->runs;
+    while (r) {
+        struct health_run *next = r->next;
+        r->h = NULL;
+        r->next = r->prev = NULL;
+        if (!r->answered) {
+            r->answered = true;
+            evtimer_del(r->deadline);
+            run_unref(r); /* the answer's reference */
+        }
+        r = next;
+    }
+    free(h->models_url);
+    free(h->auth_header);
+    free(h);
+}
+
+void health_run(struct health *h, unsigned which, long long budget_ms, health_cb cb, void *arg)
+{
+    struct health_run *r = xcalloc(1, sizeof *r);
+    r->h = h;
+    r->cb = cb;
+    r->arg = arg;
+    r->refs = 1;
+    r->start_us = time_mono_us();
+    r->deadline = evtimer_new(loop_base(h->d.loop), deadline_cb, r);
+    if (!r->deadline)
+        abort();
+    r->next = h->runs;
+    if (h->runs)
+        h->runs->prev = r;
+    h->runs = r;
+    r->rep.database.status = r->rep.redis.status = r->rep.llm.status = HEALTH_DISABLED;
+    long long sub = budget_ms > 100 ? budget_ms - 50 : budget_ms;
+    struct timeval tv = {(time_t)(budget_ms / 1000), (suseconds_t)((budget_ms % 1000) * 1000)};
+    evtimer_add(r->deadline, &tv);
+
+    r->pending = which;
+    /* Hold a reference while starting checks so one that answers at once
+     * cannot finish the run under our feet. */
+    r->refs++;
+    if (which & HEALTH_CHECK_DB) {
+        if (!h->d.db) {
+            check_done(r, &r->rep.database, HEALTH_DOWN, "not configured", HEALTH_CHECK_DB);
+        } else {
+            r->refs++;
+            db_query(h->d.db, "SELECT 1", sub, db_cb, r);
+        }
+    }
+    if (which & HEALTH_CHECK_REDIS) {
+        enum redis_state st = h->d.redis ? redis_state(h->d.redis) : REDIS_DISABLED;
+        if (st == REDIS_DISABLED) {
+            check_done(r, &r->rep.redis, HEALTH_DISABLED, "REDIS_URL not set", HEALTH_CHECK_REDIS);
+        } else if (st != REDIS_READY) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s: %s", redis_state_text(st), redis_last_error(h->d.redis));
+            check_done(r, &r->rep.redis, HEALTH_DOWN, msg, HEALTH_CHECK_REDIS);
+        } else {
+            const char *argv[] = {"PING"};
+            r->refs++;
+            if (redis_cmd(h->d.redis, 1, argv, NULL, sub < 500 ? sub : 500, redis_cb, r) < 0) {
+                r->refs--;
+                check_done(r, &r->rep.redis, HEALTH_DOWN, "not connected", HEALTH_CHECK_REDIS);
+            }
+        }
+    }
+    if (which & HEALTH_CHECK_LLM) {
+        if (!h->models_url) {
+            check_done(r, &r->rep.llm, HEALTH_DISABLED, "LLM_BASE_URL not set", HEALTH_CHECK_LLM);
+        } else if (h->llm_cache_valid && time_mono_ms() - h->llm_cache_at_ms < LLM_CACHE_MS) {
+            struct health_check c = h->llm_cache;
+            check_done(r, &r->rep.llm, c.status, c.message, HEALTH_CHECK_LLM);
+            r->rep.llm.latency_ms = c.latency_ms;
+        } else {
+            const char *headers[] = {h->auth_header, NULL};
+            struct httpc_request req = {.method = "GET",
+                                        .url = h->models_url,
+                                        .headers = h->auth_header ? headers : NULL,
+                                        .timeout_ms = sub,
+                                        .max_body = 64 * 1024};
+            r->refs++;
+            if (httpc_send(h->d.httpc, &req, llm_cb, r) < 0) {
+                r->refs--;
+                check_done(r, &r->rep.llm, HEALTH_DOWN, "cannot start request", HEALTH_CHECK_LLM);
+            }
+        }
+    }
+    run_unref(r);
+}
+
+static void check_json(struct sbuf *out, const char *name, const struct health_check *c)
+{
+    sbuf_printf(out, "\"%s\":{\"status\":\"%s\",\"latency_ms\":%.3f", name,
+                health_status_text(c->status), c->latency_ms);
+    if (c->message[0]) {
+        sbuf_puts(out, ",\"message\":");
+        sbuf_json_str(out, c->message);
+    }
+    sbuf_putc(out, '}');
+}
+
+void health_report_json(const struct health_report *r, const char *version, struct sbuf *out)
+{
+    sbuf_printf(out, "{\"status\":\"%s\",\"checks\":{", r->status);
+    check_json(out, "database", &r->database);
+    sbuf_putc(out, ',');
+    check_json(out, "redis", &r->redis);
+    sbuf_putc(out, ',');
+    check_json(out, "llm", &r->llm);
+    sbuf_puts(out, "},\"version\":");
+    sbuf_json_str(out, version);
+    sbuf_putc(out, '}');
+}

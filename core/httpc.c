@@ -1,0 +1,257 @@
+#include "httpc.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+
+struct transfer {
+    struct httpc *c;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    struct sbuf resp;
+    size_t max_body;
+    bool truncated;
+    httpc_cb cb;
+    void *arg;
+    char errbuf[CURL_ERROR_SIZE];
+    struct transfer *next, *prev;
+};
+
+struct sock_ctx {
+    struct event *ev;
+    curl_socket_t fd;
+};
+
+struct httpc {
+    struct loop *loop;
+    struct event_base *base;
+    CURLM *multi;
+    struct event *timer;
+    char *ca_bundle;
+    struct transfer *head;
+    size_t inflight;
+};
+
+static void check_done(struct httpc *c)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(c->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode rc = msg->data.result;
+        curl_multi_remove_handle(c->multi, t->easy);
+        struct httpc_response r = {0};
+        if (rc == CURLE_OK) {
+            curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+        } else {
+            r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+        }
+        curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.total_s);
+        r.body = t->resp.data ? t->resp.data : "";
+        r.body_len = t->resp.len;
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            c->head = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        c->inflight--;
+        t->cb(&r, t->arg);
+        curl_easy_cleanup(t->easy);
+        curl_slist_free_all(t->headers);
+        free(t->body);
+        sbuf_deinit(&t->resp);
+        free(t);
+        loop_work_done(c->loop);
+    }
+}
+
+static void event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct httpc *c = arg;
+    int action = 0, running;
+    if (what & EV_READ)
+        action |= CURL_CSELECT_IN;
+    if (what & EV_WRITE)
+        action |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(c->multi, fd, action, &running);
+    check_done(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct httpc *c = arg;
+    int running;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(c);
+}
+
+/* CURLMOPT_TIMERFUNCTION: only arms our one timer, never calls libcurl. */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct httpc *c = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(c->timer);
+        return 0;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: maps curl's interest to a persistent event. */
+static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    struct httpc *c = userp;
+    struct sock_ctx *sc = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sc) {
+            event_free(sc->ev);
+            free(sc);
+            curl_multi_assign(c->multi, s, NULL);
+        }
+        return 0;
+    }
+    short flags = EV_PERSIST;
+    if (what & CURL_POLL_IN)
+        flags |= EV_READ;
+    if (what & CURL_POLL_OUT)
+        flags |= EV_WRITE;
+    if (!sc) {
+        sc = xcalloc(1, sizeof *sc);
+        sc->fd = s;
+        sc->ev = event_new(c->base, s, flags, event_cb, c);
+        if (!sc->ev)
+            abort();
+        curl_multi_assign(c->multi, s, sc);
+    } else {
+        event_del(sc->ev);
+        event_assign(sc->ev, c->base, s, flags, event_cb, c);
+    }
+    event_add(sc->ev, NULL);
+    return 0;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct transfer *t = userdata;
+    size_t n = size * nmemb;
+    size_t room = t->resp.len < t->max_body ? t->max_body - t->resp.len : 0;
+    if (n > room) {
+        t->truncated = true;
+        sbuf_append(&t->resp, ptr, room);
+    } else {
+        sbuf_append(&t->resp, ptr, n);
+    }
+    return n; /* keep reading so the connection stays reusable */
+}
+
+struct httpc *httpc_new(struct loop *l, const char *ca_bundle)
+{
+    struct httpc *c = xcalloc(1, sizeof *c);
+    c->loop = l;
+    c->base = loop_base(l);
+    c->multi = curl_multi_init();
+    c->timer = evtimer_new(c->base, timer_cb, c);
+    if (!c->multi || !c->timer)
+        abort();
+    c->ca_bundle = ca_bundle && *ca_bundle ? xstrdup(ca_bundle) : NULL;
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    return c;
+}
+
+int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, void *arg)
+{
+    struct transfer *t = xcalloc(1, sizeof *t);
+    t->c = c;
+    t->cb = cb;
+    t->arg = arg;
+    t->max_body = req->max_body ? req->max_body : 1024 * 1024;
+    sbuf_init(&t->resp);
+    t->easy = curl_easy_init();
+    if (!t->easy) {
+        free(t);
+        return -1;
+    }
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "ingot");
+    if (c->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_bundle);
+    if (req->method && strcmp(req->method, "GET") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    if (req->body) {
+        t->body = xstrndup(req->body, req->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    for (const char *const *h = req->headers; h && *h; h++)
+        t->headers = curl_slist_append(t->headers, *h);
+    if (t->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        curl_slist_free_all(t->headers);
+        free(t->body);
+        free(t);
+        return -1;
+    }
+    t->next = c->head;
+    if (c->head)
+        c->head->prev = t;
+    c->head = t;
+    c->inflight++;
+    return 0;
+}
+
+size_t httpc_inflight(const struct httpc *c)
+{
+    return c->inflight;
+}
+
+void httpc_free(struct httpc *c)
+{
+    if (!c)
+        return;
+    while (c->head) {
+        struct transfer *t = c->head;
+        c->head = t->next;
+        curl_multi_remove_handle(c->multi, t->easy);
+        struct httpc_response r = {.error = "shutting down", .body = ""};
+        t->cb(&r, t->arg);
+        curl_easy_cleanup(t->easy);
+        curl_slist_free_all(t->headers);
+        free(t->body);
+        sbuf_deinit(&t->resp);
+        free(t);
+    }
+    curl_multi_cleanup(c->multi);
+    event_free(c->timer);
+    free(c->ca_bundle);
+    free(c);
+}

@@ -1,0 +1,43 @@
+/* httpc: outbound HTTP with libcurl's multi interface driven by the loop
+ * (socket and timer callbacks), so thousands of requests can be in flight
+ * without a thread. Connections are kept alive in the multi's cache. */
+#ifndef INGOT_HTTPC_H
+#define INGOT_HTTPC_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct loop;
+struct httpc;
+
+struct httpc_request {
+    const char *method;              /* "GET", "POST", ... */
+    const char *url;
+    const char *const *headers;      /* "Name: value", NULL-terminated, or NULL */
+    const char *body;                /* may be NULL */
+    size_t body_len;
+    long long timeout_ms;            /* whole transfer */
+    size_t max_body;                 /* response bytes kept (0: 1 MiB) */
+};
+
+struct httpc_response {
+    long status;            /* 0 when the transfer failed */
+    const char *error;      /* NULL on transport success */
+    const char *body;       /* borrowed; NUL-terminated */
+    size_t body_len;
+    double total_s;
+};
+
+/* Runs exactly once per request, never from inside httpc_send(). */
+typedef void (*httpc_cb)(const struct httpc_response *r, void *arg);
+
+/* ca_bundle: path or NULL/"" for the default. Returns owned. */
+struct httpc *httpc_new(struct loop *l, const char *ca_bundle);
+/* Aborts in-flight transfers (their callbacks run with an error). */
+void httpc_free(struct httpc *c);
+/* Everything in req is copied. 0, or -1 when the request cannot start. */
+int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, void *arg) ATTR_WUR;
+size_t httpc_inflight(const struct httpc *c);
+
+#endif

@@ -1,0 +1,73 @@
+/* httpd: the HTTP server (libevent evhttp) with a route table, JSON and
+ * OpenAI-shaped error replies, request ids, access logs, request metrics,
+ * a body size limit and a drain that stops accepting and lets in-flight
+ * requests finish. Handlers may reply later (after async work): the
+ * request stays valid until a reply function is called, even if the
+ * client went away. */
+#ifndef INGOT_HTTPD_H
+#define INGOT_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct loop;
+struct metrics;
+struct httpd;
+struct http_req;
+
+enum {
+    HTTP_M_GET = 1,
+    HTTP_M_POST = 2,
+    HTTP_M_PUT = 4,
+    HTTP_M_DELETE = 8,
+    HTTP_M_HEAD = 16,
+    HTTP_M_PATCH = 32
+};
+
+/* Route flag: access log at debug (probes and scrapes would flood info). */
+#define HTTPD_ROUTE_QUIET 1u
+
+typedef void (*httpd_handler_fn)(struct http_req *r, void *arg);
+
+struct httpd_opts {
+    size_t max_body;
+    long long idle_timeout_ms;
+};
+
+/* Returns owned. Borrows loop and metrics (they outlive the server). */
+struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_opts *o);
+void httpd_free(struct httpd *h);
+/* pattern: "/v1/jobs/{id}"; each {name} matches one path segment.
+ * name and pattern are kept by pointer (string literals). */
+void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigned flags,
+                 httpd_handler_fn fn, void *arg);
+int httpd_listen(struct httpd *h, const char *host, int port, char *err, size_t errlen) ATTR_WUR;
+int httpd_port(const struct httpd *h);
+/* Stops accepting; replies from now on say Connection: close. */
+void httpd_stop_accepting(struct httpd *h);
+size_t httpd_inflight(const struct httpd *h);
+
+const char *http_req_id(const struct http_req *r);
+unsigned http_req_method(const struct http_req *r);
+const char *http_req_path(const struct http_req *r);
+/* Borrowed; valid until the reply. NULL when absent. */
+const char *http_req_header(const struct http_req *r, const char *name);
+const char *http_req_param(const struct http_req *r, const char *name);
+const char *http_req_query(struct http_req *r, const char *name);
+/* Borrowed body bytes (not NUL-terminated) and their length. */
+const char *http_req_body(struct http_req *r, size_t *len);
+/* Microseconds (monotonic) when the request was dispatched. */
+int64_t http_req_start_us(const struct http_req *r);
+
+void http_add_header(struct http_req *r, const char *name, const char *value);
+/* Each reply ends the request: r is freed. */
+void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
+                size_t len);
+void http_reply_json(struct http_req *r, int status, const char *json, size_t len);
+/* {"error":{"message","type","param","code"}}; param and code may be NULL. */
+void http_reply_error(struct http_req *r, int status, const char *type, const char *param,
+                      const char *code, const char *fmt, ...) ATTR_FMT(6, 7);
+
+#endif

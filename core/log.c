@@ -1,0 +1,147 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static struct {
+    enum log_level level;
+    bool json;
+} log_state = {LOG_INFO, true};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+void log_setup(enum log_level level, bool json)
+{
+    log_state.level = level;
+    log_state.json = json;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+    for (size_t i = 0; i < ARRAY_LEN(level_names); i++) {
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    if (strcasecmp(s, "warning") == 0) {
+        *out = LOG_WARN;
+        return 0;
+    }
+    return -1;
+}
+
+bool log_enabled(enum log_level level)
+{
+    return level >= log_state.level && level < LOG_OFF;
+}
+
+bool log_is_json(void)
+{
+    return log_state.json;
+}
+
+void log_write(enum log_level level, const char *id, const char *fields, const char *fmt, ...)
+{
+    char ts[40];
+    struct sbuf msg, line;
+    va_list ap;
+
+    sbuf_init(&msg);
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    time_iso8601(time_real_us(), ts, sizeof ts);
+
+    sbuf_init(&line);
+    if (log_state.json) {
+        sbuf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
+        sbuf_json_strn(&line, msg.data ? msg.data : "", msg.len);
+        if (id) {
+            sbuf_puts(&line, ",\"id\":");
+            sbuf_json_str(&line, id);
+        }
+        if (fields && *fields) {
+            sbuf_putc(&line, ',');
+            sbuf_puts(&line, fields);
+        }
+        sbuf_puts(&line, "}\n");
+    } else {
+        sbuf_printf(&line, "%s %-5s %s", ts, level_names[level], msg.data ? msg.data : "");
+        if (id)
+            sbuf_printf(&line, " id=%s", id);
+        if (fields && *fields)
+            sbuf_printf(&line, " %s", fields);
+        sbuf_putc(&line, '\n');
+    }
+    /* One write per line so concurrent processes do not interleave. */
+    ssize_t w = write(STDERR_FILENO, line.data, line.len);
+    (void)w;
+    sbuf_deinit(&line);
+    sbuf_deinit(&msg);
+}
+
+void log_redact_url(const char *url, char *out, size_t outlen)
+{
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    if (!url)
+        return;
+    struct sbuf b;
+    sbuf_init(&b);
+    const char *scheme_end = strstr(url, "://");
+    const char *p = url;
+    if (scheme_end) {
+        const char *auth = scheme_end + 3;
+        size_t authlen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (size_t i = 0; i < authlen; i++)
+            if (auth[i] == '@')
+                at = auth + i; /* the last '@' ends the userinfo */
+        if (at) {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+            if (colon) {
+                sbuf_append(&b, url, (size_t)(colon - url) + 1);
+                sbuf_puts(&b, "***");
+                p = at;
+            }
+        }
+    }
+    /* Query parameters named password/pass/key/token are masked as well. */
+    const char *q = strchr(p, '?');
+    if (!q) {
+        sbuf_puts(&b, p);
+    } else {
+        sbuf_append(&b, p, (size_t)(q - p) + 1);
+        q++;
+        while (*q) {
+            size_t len = strcspn(q, "&");
+            const char *eq = memchr(q, '=', len);
+            static const char *const masked[] = {"password", "pass", "key", "token", "secret"};
+            bool mask = false;
+            if (eq) {
+                for (size_t i = 0; i < ARRAY_LEN(masked); i++)
+                    if ((size_t)(eq - q) == strlen(masked[i]) &&
+                        strncasecmp(q, masked[i], (size_t)(eq - q)) == 0)
+                        mask = true;
+            }
+            if (mask) {
+                sbuf_append(&b, q, (size_t)(eq - q) + 1);
+                sbuf_puts(&b, "***");
+            } else {
+                sbuf_append(&b, q, len);
+            }
+            q += len;
+            if (*q == '&') {
+                sbuf_putc(&b, '&');
+                q++;
+            }
+        }
+    }
+    snprintf(out, outlen, "%s", b.data ? b.data : "");
+    sbuf_deinit(&b);
+}

@@ -1,0 +1,187 @@
+#include "metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct metric_series {
+    char *labels;
+    double value;      /* counter/gauge value; histogram sum */
+    unsigned long long count;
+    unsigned long long *buckets; /* histogram: per-bucket (non-cumulative) */
+    struct metric_series *next;
+};
+
+struct metric_family {
+    enum metric_type type;
+    const char *name, *help;
+    struct metric_series *series, *tail;
+    struct metric_family *next;
+};
+
+struct collector {
+    metrics_collect_fn fn;
+    void *arg;
+};
+
+struct metrics {
+    struct metric_family *families, *tail;
+    struct collector collectors[16];
+    size_t ncollectors;
+};
+
+const double metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+const size_t metrics_latency_nbuckets = ARRAY_LEN(metrics_latency_buckets);
+
+struct metrics *metrics_new(void)
+{
+    return xcalloc(1, sizeof(struct metrics));
+}
+
+void metrics_free(struct metrics *m)
+{
+    if (!m)
+        return;
+    struct metric_family *f = m->families;
+    while (f) {
+        struct metric_family *fn = f->next;
+        struct metric_series *s = f->series;
+        while (s) {
+            struct metric_series *sn = s->next;
+            free(s->labels);
+            free(s->buckets);
+            free(s);
+            s = sn;
+        }
+        free(f);
+        f = fn;
+    }
+    free(m);
+}
+
+struct metric_family *metrics_family(struct metrics *m, enum metric_type type, const char *name,
+                                     const char *help)
+{
+    for (struct metric_family *f = m->families; f; f = f->next)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    struct metric_family *f = xcalloc(1, sizeof *f);
+    f->type = type;
+    f->name = name;
+    f->help = help;
+    if (m->tail)
+        m->tail->next = f;
+    else
+        m->families = f;
+    m->tail = f;
+    return f;
+}
+
+struct metric_series *metrics_series(struct metric_family *f, const char *labels)
+{
+    for (struct metric_series *s = f->series; s; s = s->next)
+        if (strcmp(s->labels, labels) == 0)
+            return s;
+    struct metric_series *s = xcalloc(1, sizeof *s);
+    s->labels = xstrdup(labels);
+    if (f->type == METRIC_HISTOGRAM)
+        s->buckets = xcalloc(metrics_latency_nbuckets + 1, sizeof(unsigned long long));
+    if (f->tail)
+        f->tail->next = s;
+    else
+        f->series = s;
+    f->tail = s;
+    return s;
+}
+
+void metrics_add(struct metric_series *s, double v)
+{
+    s->value += v;
+}
+
+void metrics_set(struct metric_series *s, double v)
+{
+    s->value = v;
+}
+
+double metrics_value(const struct metric_series *s)
+{
+    return s->value;
+}
+
+void metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *arg)
+{
+    if (m->ncollectors >= ARRAY_LEN(m->collectors))
+        abort();
+    m->collectors[m->ncollectors++] = (struct collector){fn, arg};
+}
+
+void metrics_observe(struct metric_series *s, double v)
+{
+    size_t i = 0;
+    while (i < metrics_latency_nbuckets && v > metrics_latency_buckets[i])
+        i++;
+    s->buckets[i]++;
+    s->count++;
+    s->value += v;
+}
+
+static void render_double(struct sbuf *out, double v)
+{
+    if (v == (double)(long long)v && v < 1e15 && v > -1e15)
+        sbuf_printf(out, "%lld", (long long)v);
+    else
+        sbuf_printf(out, "%.6g", v);
+}
+
+void metrics_render(struct metrics *m, struct sbuf *out)
+{
+    static const char *const type_names[] = {"counter", "gauge", "histogram"};
+    for (size_t i = 0; i < m->ncollectors; i++)
+        m->collectors[i].fn(m, m->collectors[i].arg);
+    for (struct metric_family *f = m->families; f; f = f->next) {
+        sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                    type_names[f->type]);
+        for (struct metric_series *s = f->series; s; s = s->next) {
+            const char *sep = *s->labels ? "," : "";
+            if (f->type != METRIC_HISTOGRAM) {
+                if (*s->labels)
+                    sbuf_printf(out, "%s{%s} ", f->name, s->labels);
+                else
+                    sbuf_printf(out, "%s ", f->name);
+                render_double(out, s->value);
+                sbuf_putc(out, '\n');
+                continue;
+            }
+            unsigned long long cum = 0;
+            for (size_t b = 0; b < metrics_latency_nbuckets; b++) {
+                cum += s->buckets[b];
+                sbuf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels, sep,
+                            metrics_latency_buckets[b], cum);
+            }
+            sbuf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels, sep,
+                        s->count);
+            const char *lo = *s->labels ? "{" : "", *lc = *s->labels ? "}" : "";
+            sbuf_printf(out, "%s_sum%s%s%s ", f->name, lo, s->labels, lc);
+            render_double(out, s->value);
+            sbuf_printf(out, "\n%s_count%s%s%s %llu\n", f->name, lo, s->labels, lc, s->count);
+        }
+    }
+}
+
+void metrics_label_escape(const char *v, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (; *v && j + 3 < outlen; v++) {
+        if (*v == '"' || *v == '\\') {
+            out[j++] = '\\';
+            out[j++] = *v;
+        } else if (*v == '\n') {
+            out[j++] = '\\';
+            out[j++] = 'n';
+        } else {
+            out[j++] = *v;
+        }
+    }
+    out[j] = '\0';
+}

@@ -1,0 +1,359 @@
+#include "redis.h"
+
+#include <async.h>
+#include <adapters/libevent.h>
+#include <event2/event.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "url.h"
+
+struct rcmd {
+    struct redis_client *rc;
+    redis_reply_cb cb;
+    void *arg;
+    struct event *timer;
+    bool delivered;        /* cb already ran (deadline); hiredis still owes us */
+    bool handshake;        /* internal command of the handshake */
+    bool last_handshake;   /* its reply makes the connection ready */
+};
+
+struct redis_client {
+    struct loop *loop;
+    struct event_base *base;
+    struct redis_dsn dsn;
+    enum redis_state state;
+    redisAsyncContext *ac;
+    struct loop_resolve *dns_req;
+    struct event *backoff_timer;
+    struct event *reset_ev;      /* drops the connection outside hiredis callbacks */
+    long long backoff_ms;
+    long long timeout_ms;
+    char last_error[256];
+    struct metric_series *m_up, *m_errors;
+};
+
+static void rc_connect(struct redis_client *rc);
+
+const char *redis_state_text(enum redis_state s)
+{
+    static const char *const names[] = {"disabled",   "down",      "resolving",
+                                        "connecting", "handshake", "ready"};
+    return names[s];
+}
+
+static struct timeval ms_tv(long long ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    return tv;
+}
+
+static void set_state(struct redis_client *rc, enum redis_state s)
+{
+    rc->state = s;
+    if (rc->m_up)
+        metrics_set(rc->m_up, s == REDIS_READY ? 1 : 0);
+}
+
+static void schedule_reconnect(struct redis_client *rc)
+{
+    set_state(rc, REDIS_DOWN);
+    rc->backoff_ms = rc->backoff_ms ? rc->backoff_ms * 2 : 100;
+    if (rc->backoff_ms > 5000)
+        rc->backoff_ms = 5000;
+    struct timeval tv = ms_tv(rc->backoff_ms);
+    evtimer_add(rc->backoff_timer, &tv);
+}
+
+static void note_error(struct redis_client *rc, const char *what, const char *msg)
+{
+    bool was_ready = rc->state == REDIS_READY;
+    snprintf(rc->last_error, sizeof rc->last_error, "%s: %s", what, msg ? msg : "unknown");
+    if (rc->m_errors)
+        metrics_add(rc->m_errors, 1);
+    if (was_ready || rc->backoff_ms == 0)
+        log_warn("redis %s", rc->last_error);
+    else
+        log_debug("redis %s", rc->last_error);
+}
+
+/* Frees the context; pending hiredis callbacks run with NULL replies. */
+static void drop_connection(struct redis_client *rc)
+{
+    redisAsyncContext *ac = rc->ac;
+    rc->ac = NULL;
+    if (ac) {
+        ac->data = NULL; /* our disconnect callback ignores this context now */
+        redisAsyncFree(ac);
+    }
+}
+
+static void reset_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct redis_client *rc = arg;
+    if (!rc->ac && evtimer_pending(rc->backoff_timer, NULL))
+        return; /* hiredis already reported the disconnect */
+    drop_connection(rc);
+    schedule_reconnect(rc);
+}
+
+/* Connection is bad: drop it from the loop, not from inside hiredis. */
+static void request_reset(struct redis_client *rc, const char *what, const char *msg)
+{
+    if (rc->state == REDIS_DOWN)
+        return;
+    note_error(rc, what, msg);
+    set_state(rc, REDIS_DOWN);
+    event_active(rc->reset_ev, EV_TIMEOUT, 0);
+}
+
+static void cmd_free(struct rcmd *c)
+{
+    event_free(c->timer);
+    free(c);
+}
+
+static void cmd_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct rcmd *c = privdata;
+    struct redis_client *rc = c->rc;
+    redisReply *reply = r;
+    evtimer_del(c->timer);
+    if (c->delivered) {
+        cmd_free(c);
+        return;
+    }
+    c->delivered = true;
+    if (c->handshake) {
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            const char *msg = reply ? reply->str : (rc->ac && rc->ac->errstr[0] ? rc->ac->errstr : "connection lost");
+            request_reset(rc, "handshake", msg);
+        } else if (c->last_handshake && rc->state == REDIS_HANDSHAKE) {
+            if (rc->backoff_ms)
+                log_info("redis connection ready again");
+            rc->backoff_ms = 0;
+            rc->last_error[0] = '\0';
+            set_state(rc, REDIS_READY);
+        }
+        cmd_free(c);
+        return;
+    }
+    if (!reply)
+        c->cb(NULL, "redis connection lost", c->arg);
+    else
+        c->cb(reply, NULL, c->arg);
+    cmd_free(c);
+}
+
+static void cmd_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct rcmd *c = arg;
+    struct redis_client *rc = c->rc;
+    /* hiredis still holds c and will call back on reply or disconnect. */
+    c->delivered = true;
+    if (!c->handshake)
+        c->cb(NULL, "redis command timed out", c->arg);
+    request_reset(rc, "timeout", "no reply within deadline (stalled?)");
+}
+
+static int send_cmd(struct redis_client *rc, struct rcmd *c, int argc, const char **argv,
+                    const size_t *argvlen, long long timeout_ms)
+{
+    c->rc = rc;
+    c->timer = evtimer_new(rc->base, cmd_timeout_cb, c);
+    if (!c->timer)
+        abort();
+    if (redisAsyncCommandArgv(rc->ac, cmd_reply_cb, c, argc, argv, argvlen) != REDIS_OK) {
+        cmd_free(c);
+        return -1;
+    }
+    struct timeval tv = ms_tv(timeout_ms > 0 ? timeout_ms : rc->timeout_ms);
+    evtimer_add(c->timer, &tv);
+    return 0;
+}
+
+int redis_cmd(struct redis_client *rc, int argc, const char **argv, const size_t *argvlen,
+              long long timeout_ms, redis_reply_cb cb, void *arg)
+{
+    if (rc->state != REDIS_READY || !rc->ac)
+        return -1;
+    struct rcmd *c = xcalloc(1, sizeof *c);
+    c->cb = cb;
+    c->arg = arg;
+    return send_cmd(rc, c, argc, argv, argvlen, timeout_ms);
+}
+
+static void handshake_cmd(struct redis_client *rc, int argc, const char **argv, bool last)
+{
+    struct rcmd *c = xcalloc(1, sizeof *c);
+    c->handshake = true;
+    c->last_handshake = last;
+    if (send_cmd(rc, c, argc, argv, NULL, 0) < 0)
+        request_reset(rc, "handshake", "cannot send");
+}
+
+static void connect_cb(const redisAsyncContext *ac, int status)
+{
+    struct redis_client *rc = ac->data;
+    if (!rc)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback. */
+        rc->ac = NULL;
+        note_error(rc, "connect", ac->errstr);
+        schedule_reconnect(rc);
+        return;
+    }
+    set_state(rc, REDIS_HANDSHAKE);
+    if (rc->dsn.password) {
+        if (rc->dsn.user) {
+            const char *a[] = {"AUTH", rc->dsn.user, rc->dsn.password};
+            handshake_cmd(rc, 3, a, false);
+        } else {
+            const char *a[] = {"AUTH", rc->dsn.password};
+            handshake_cmd(rc, 2, a, false);
+        }
+    }
+    if (rc->dsn.db) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", rc->dsn.db);
+        const char *a[] = {"SELECT", db};
+        handshake_cmd(rc, 2, a, false);
+    }
+    const char *ping[] = {"PING"};
+    handshake_cmd(rc, 1, ping, true);
+}
+
+static void disconnect_cb(const redisAsyncContext *ac, int status)
+{
+    struct redis_client *rc = ac->data;
+    if (!rc)
+        return; /* a context we dropped on purpose */
+    rc->ac = NULL; /* hiredis frees it after this callback */
+    note_error(rc, "disconnected", status == REDIS_OK ? "closed" : ac->errstr);
+    schedule_reconnect(rc);
+}
+
+static void rc_connect_to(struct redis_client *rc, const char *ip)
+{
+    redisAsyncContext *ac = rc->dsn.socket ? redisAsyncConnectUnix(rc->dsn.socket)
+                                           : redisAsyncConnect(ip, rc->dsn.port);
+    if (!ac) {
+        note_error(rc, "connect", "out of memory");
+        schedule_reconnect(rc);
+        return;
+    }
+    if (ac->err) {
+        note_error(rc, "connect", ac->errstr);
+        redisAsyncFree(ac);
+        schedule_reconnect(rc);
+        return;
+    }
+    ac->data = rc;
+    rc->ac = ac;
+    set_state(rc, REDIS_CONNECTING);
+    if (redisLibeventAttach(ac, rc->base) != REDIS_OK ||
+        redisAsyncSetConnectCallback(ac, connect_cb) != REDIS_OK ||
+        redisAsyncSetDisconnectCallback(ac, disconnect_cb) != REDIS_OK) {
+        note_error(rc, "connect", "cannot attach to the event loop");
+        drop_connection(rc);
+        schedule_reconnect(rc);
+        return;
+    }
+    /* connect_cb sends the handshake; its PING times out like any command,
+     * so a stalled server whose kernel still accepts connections is caught. */
+}
+
+static void resolved_cb(const char *ip, const char *err, void *arg)
+{
+    struct redis_client *rc = arg;
+    rc->dns_req = NULL;
+    if (!ip) {
+        note_error(rc, "resolve", err);
+        schedule_reconnect(rc);
+        return;
+    }
+    rc_connect_to(rc, ip);
+}
+
+static void rc_connect(struct redis_client *rc)
+{
+    if (rc->dsn.socket) {
+        rc_connect_to(rc, NULL);
+        return;
+    }
+    set_state(rc, REDIS_RESOLVING);
+    rc->dns_req = loop_resolve(rc->loop, rc->dsn.host, resolved_cb, rc);
+}
+
+static void backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    rc_connect(arg);
+}
+
+struct redis_client *redis_client_new(struct loop *l, struct metrics *m, const char *url,
+                                      long long timeout_ms, char *err, size_t errlen)
+{
+    struct redis_client *rc = xcalloc(1, sizeof *rc);
+    rc->loop = l;
+    rc->base = loop_base(l);
+    rc->timeout_ms = timeout_ms > 0 ? timeout_ms : 500;
+    rc->backoff_timer = evtimer_new(rc->base, backoff_cb, rc);
+    rc->reset_ev = event_new(rc->base, -1, 0, reset_cb, rc);
+    if (!rc->backoff_timer || !rc->reset_ev)
+        abort();
+    if (m) {
+        rc->m_up = metrics_series(metrics_family(m, METRIC_GAUGE, "ingot_redis_up",
+                                                 "1 when the Redis connection is ready."),
+                                  "");
+        rc->m_errors = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_redis_errors_total",
+                                                     "Redis connection failures and timeouts."),
+                                      "");
+    }
+    if (!url || !*url) {
+        set_state(rc, REDIS_DISABLED);
+        return rc;
+    }
+    if (redis_dsn_parse(url, &rc->dsn, err, errlen) < 0) {
+        redis_client_free(rc);
+        return NULL;
+    }
+    rc_connect(rc);
+    return rc;
+}
+
+void redis_client_free(struct redis_client *rc)
+{
+    if (!rc)
+        return;
+    if (rc->dns_req)
+        loop_resolve_cancel(rc->dns_req);
+    rc->state = REDIS_DOWN; /* pending callbacks must not schedule anything */
+    drop_connection(rc);
+    event_free(rc->backoff_timer);
+    event_free(rc->reset_ev);
+    redis_dsn_deinit(&rc->dsn);
+    free(rc);
+}
+
+enum redis_state redis_state(const struct redis_client *rc)
+{
+    return rc->state;
+}
+
+const char *redis_last_error(const struct redis_client *rc)
+{
+    return rc->last_error;
+}

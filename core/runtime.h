@@ -1,0 +1,32 @@
+/* runtime: the one struct a long-running process owns, holding every
+ * shared component, built from the config in dependency order and torn
+ * down in the reverse (HTTP client, Redis, MariaDB, then the loop). */
+#ifndef INGOT_RUNTIME_H
+#define INGOT_RUNTIME_H
+
+#include "config.h"
+#include "util.h"
+
+struct loop;
+struct metrics;
+struct db_pool;
+struct redis_client;
+struct httpc;
+struct health;
+
+struct runtime {
+    const struct config *cfg;   /* borrowed */
+    struct loop *loop;
+    struct metrics *metrics;
+    struct db_pool *db;
+    struct redis_client *redis; /* present even when disabled */
+    struct httpc *httpc;
+    struct health *health;
+    int64_t started_real_us;
+};
+
+/* Fills rt; on failure writes a message and returns -1 (rt is cleaned). */
+int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t errlen) ATTR_WUR;
+void runtime_deinit(struct runtime *rt);
+
+#endif

@@ -1,0 +1,238 @@
+#include "util.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "ingot: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    return s ? xstrndup(s, strlen(s)) : NULL;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    struct sbuf b;
+    va_list ap;
+    sbuf_init(&b);
+    va_start(ap, fmt);
+    sbuf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return sbuf_steal(&b);
+}
+
+void sbuf_init(struct sbuf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void sbuf_deinit(struct sbuf *b)
+{
+    free(b->data);
+    sbuf_init(b);
+}
+
+void sbuf_reset(struct sbuf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void sbuf_reserve(struct sbuf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void sbuf_append(struct sbuf *b, const void *p, size_t n)
+{
+    sbuf_reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sbuf_puts(struct sbuf *b, const char *s)
+{
+    sbuf_append(b, s, strlen(s));
+}
+
+void sbuf_putc(struct sbuf *b, char c)
+{
+    sbuf_append(b, &c, 1);
+}
+
+void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return;
+    sbuf_reserve(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    sbuf_reserve(b, n + 2);
+    sbuf_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        sbuf_append(b, s + i - run, run);
+        run = 0;
+        switch (c) {
+        case '"': sbuf_append(b, "\\\"", 2); break;
+        case '\\': sbuf_append(b, "\\\\", 2); break;
+        case '\n': sbuf_append(b, "\\n", 2); break;
+        case '\r': sbuf_append(b, "\\r", 2); break;
+        case '\t': sbuf_append(b, "\\t", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            sbuf_append(b, u, 6);
+        }
+        }
+    }
+    sbuf_append(b, s + n - run, run);
+    sbuf_putc(b, '"');
+}
+
+void sbuf_json_str(struct sbuf *b, const char *s)
+{
+    if (!s) {
+        sbuf_puts(b, "null");
+        return;
+    }
+    sbuf_json_strn(b, s, strlen(s));
+}
+
+char *sbuf_steal(struct sbuf *b)
+{
+    char *p = b->data ? b->data : xstrdup("");
+    sbuf_init(b);
+    return p;
+}
+
+int64_t time_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t time_mono_ms(void)
+{
+    return time_mono_us() / 1000;
+}
+
+int64_t time_real_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void time_iso8601(int64_t real_us, char *out, size_t outlen)
+{
+    time_t secs = (time_t)(real_us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)((real_us / 1000) % 1000));
+}
+
+int util_random_bytes(void *out, size_t n)
+{
+    return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+}
+
+void util_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+bool util_secure_streq(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return false;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+bool util_streq_nocase(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}

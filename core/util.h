@@ -1,0 +1,70 @@
+/* util: allocation that aborts on OOM, a growable byte buffer, clocks. */
+#ifndef INGOT_UTIL_H
+#define INGOT_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATTR_WUR __attribute__((warn_unused_result))
+#define ATTR_FMT(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* sysexits-style process exit codes (memcached style). */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,
+    EXIT_USAGE = 2,       /* bad command line (shells use 2 for misuse) */
+    EXIT_DATAERR = 65,
+    EXIT_UNAVAILABLE = 69,
+    EXIT_SOFTWARE = 70,
+    EXIT_CANTCREAT = 73,
+    EXIT_IOERR = 74,
+    EXIT_CONFIG = 78
+};
+
+/* Out of memory is not recoverable here: these abort with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);               /* NULL in, NULL out */
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) ATTR_FMT(1, 2);
+
+/* A growable, always NUL-terminated byte buffer; owns its storage. */
+struct sbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+void sbuf_init(struct sbuf *b);
+void sbuf_deinit(struct sbuf *b);
+void sbuf_reset(struct sbuf *b);
+void sbuf_reserve(struct sbuf *b, size_t extra);
+void sbuf_append(struct sbuf *b, const void *p, size_t n);
+void sbuf_puts(struct sbuf *b, const char *s);
+void sbuf_putc(struct sbuf *b, char c);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) ATTR_FMT(2, 3);
+void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap) ATTR_FMT(2, 0);
+/* Appends s as a JSON string literal, quotes included. */
+void sbuf_json_str(struct sbuf *b, const char *s);
+void sbuf_json_strn(struct sbuf *b, const char *s, size_t n);
+/* Hands the storage to the caller (who frees it) and leaves b empty. */
+char *sbuf_steal(struct sbuf *b);
+
+int64_t time_mono_us(void);
+int64_t time_mono_ms(void);
+int64_t time_real_us(void);
+/* ISO-8601 UTC with milliseconds into out (>= 32 bytes). */
+void time_iso8601(int64_t real_us, char *out, size_t outlen);
+
+/* Fills out with n random bytes from OpenSSL; 0/-1. */
+int util_random_bytes(void *out, size_t n) ATTR_WUR;
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void util_hex(const unsigned char *in, size_t n, char *out);
+/* Constant-time comparison of two strings (lengths included). */
+bool util_secure_streq(const char *a, const char *b);
+bool util_streq_nocase(const char *a, const char *b);
+
+#endif

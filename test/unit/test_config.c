@@ -1,0 +1,213 @@
+/* Settings table: value parsers, sources and precedence, the error line. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../testhelp.h"
+#include "config.h"
+
+static int finalize(struct config *c, struct sbuf *errs, bool req)
+{
+    sbuf_reset(errs);
+    return config_finalize(c, req, errs);
+}
+
+static void test_durations(void)
+{
+    long long v = -1;
+    test_cond("500ms", config_parse_duration_ms("500ms", &v) == 0 && v == 500);
+    test_cond("30s", config_parse_duration_ms("30s", &v) == 0 && v == 30000);
+    test_cond("15m", config_parse_duration_ms("15m", &v) == 0 && v == 900000);
+    test_cond("2h", config_parse_duration_ms("2h", &v) == 0 && v == 7200000);
+    test_cond("7d", config_parse_duration_ms("7d", &v) == 0 && v == 604800000LL);
+    test_cond("1h30m", config_parse_duration_ms("1h30m", &v) == 0 && v == 5400000);
+    test_cond("1.5s", config_parse_duration_ms("1.5s", &v) == 0 && v == 1500);
+    test_cond("0", config_parse_duration_ms("0", &v) == 0 && v == 0);
+    test_cond("bare number refused", config_parse_duration_ms("30", &v) < 0);
+    test_cond("unknown unit", config_parse_duration_ms("3w", &v) < 0);
+    test_cond("empty", config_parse_duration_ms("", &v) < 0);
+    test_cond("negative", config_parse_duration_ms("-5s", &v) < 0);
+    test_cond("space", config_parse_duration_ms("5 s", &v) < 0);
+    test_cond("huge", config_parse_duration_ms("999999999999999d", &v) < 0);
+}
+
+static void test_sizes(void)
+{
+    long long v = -1;
+    test_cond("bytes", config_parse_size("1024", &v) == 0 && v == 1024);
+    test_cond("1mb", config_parse_size("1mb", &v) == 0 && v == 1048576);
+    test_cond("512kb", config_parse_size("512kb", &v) == 0 && v == 524288);
+    test_cond("2GiB", config_parse_size("2GiB", &v) == 0 && v == 2147483648LL);
+    test_cond("bad unit", config_parse_size("5xb", &v) < 0);
+    test_cond("no number", config_parse_size("mb", &v) < 0);
+    test_cond("negative", config_parse_size("-1", &v) < 0);
+}
+
+static void test_defaults_and_errors(void)
+{
+    struct config c;
+    struct sbuf errs;
+    sbuf_init(&errs);
+    config_init(&c);
+    test_cond("defaults valid without required", finalize(&c, &errs, false) == 0);
+    test_cond("default port", c.port == 8080);
+    test_cond("default grace", c.shutdown_grace_ms == 30000);
+    test_cond("default body", c.http_max_body == 1048576);
+    test_cond("required missing counted", finalize(&c, &errs, true) == 1);
+    test_cond("names DATABASE_URL", strstr(errs.data, "DATABASE_URL: required") != NULL);
+
+    config_set_raw(&c, CFG_PORT, "abc", CFG_SRC_ENV);
+    test_cond("bad port is a problem", finalize(&c, &errs, false) == 1);
+    test_streq("one line naming the variable", errs.data,
+               "PORT=\"abc\" (from environment): not a whole number\n");
+    config_set_raw(&c, CFG_PORT, "70000", CFG_SRC_ENV);
+    finalize(&c, &errs, false);
+    test_cond("port range", strstr(errs.data, "out of range 0..65535") != NULL);
+    config_set_raw(&c, CFG_PORT, "9090", CFG_SRC_ENV);
+    test_cond("port ok", finalize(&c, &errs, false) == 0 && c.port == 9090);
+
+    config_set_raw(&c, CFG_JWT_SECRET, "short-secret-value", CFG_SRC_ENV);
+    finalize(&c, &errs, false);
+    test_cond("short secret refused", strstr(errs.data, "JWT_SECRET (from environment): too short") != NULL);
+    test_cond("secret value not echoed", strstr(errs.data, "short-secret-value") == NULL);
+    config_set_raw(&c, CFG_JWT_SECRET, "0123456789abcdef0123456789abcdef", CFG_SRC_ENV);
+
+    config_set_raw(&c, CFG_DATABASE_URL, "postgres://u:p@h/db", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("db scheme", strstr(errs.data, "scheme must be mysql://") != NULL);
+    config_set_raw(&c, CFG_DATABASE_URL, "mysql://u:pw@h/", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("db name required", strstr(errs.data, "database name missing") != NULL);
+    config_set_raw(&c, CFG_DATABASE_URL, "mysql://u:pw@127.0.0.1:3306/ingot", CFG_SRC_ENV);
+    test_cond("db url ok", finalize(&c, &errs, true) == 0);
+
+    config_set_raw(&c, CFG_SHUTDOWN_GRACE, "ten", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("duration error names unit", strstr(errs.data, "SHUTDOWN_GRACE=\"ten\"") != NULL);
+    config_set_raw(&c, CFG_SHUTDOWN_GRACE, "10s", CFG_SRC_ENV);
+    config_set_raw(&c, CFG_LOG_LEVEL, "loud", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("enum", strstr(errs.data, "must be one of debug|info|warn|error") != NULL);
+    config_set_raw(&c, CFG_LOG_LEVEL, "WARN", CFG_SRC_ENV);
+    config_set_raw(&c, CFG_REDIS_URL, "rediss://h:6379", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("rediss explained", strstr(errs.data, "TLS") != NULL);
+    config_set_raw(&c, CFG_REDIS_URL, "redis://:secretpw@127.0.0.1:6379/2", CFG_SRC_ENV);
+    config_set_raw(&c, CFG_TRUSTED_PROXIES, "10.0.0.0/8, ::1,bogus", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("cidr list", strstr(errs.data, "'bogus' is not an IP") != NULL);
+    config_set_raw(&c, CFG_TRUSTED_PROXIES, "10.0.0.0/8,::1/128", CFG_SRC_ENV);
+    config_set_raw(&c, CFG_ENCRYPTION_KEY, "nothex", CFG_SRC_ENV);
+    finalize(&c, &errs, true);
+    test_cond("key32", strstr(errs.data, "64 hex characters") != NULL);
+    config_set_raw(&c, CFG_ENCRYPTION_KEY,
+                   "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", CFG_SRC_ENV);
+    test_cond("all valid", finalize(&c, &errs, true) == 0);
+    test_streq("enum lower-cased", c.log_level, "warn");
+    config_deinit(&c);
+    sbuf_deinit(&errs);
+}
+
+static void test_precedence(void)
+{
+    char path[] = "/tmp/ingot-test-envXXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\n"
+          "PORT=1111\n"
+          "export HOST=127.0.0.2\n"
+          "LOG_LEVEL=\"debug\"  # trailing comment\n"
+          "RETENTION_DAYS = 9\n"
+          "JWT_EXPIRY='2h'\n"
+          "BUILT_IN_FORGE_API_URL=http://127.0.0.1:9/v1\n"
+          "UNKNOWN_THING=1\n"
+          "METRICS_BEARER_TOKEN=abc#def-not-a-comment-123\n",
+          f);
+    fclose(f);
+    struct config c;
+    struct sbuf errs;
+    sbuf_init(&errs);
+    char err[256];
+    config_init(&c);
+    config_set_raw(&c, CFG_RETENTION_DAYS, "5", CFG_SRC_FLAG);
+    test_cond(".env loads", config_load_env_file(&c, path, true, err, sizeof err) == 0);
+    char *envp[] = {(char *)"PORT=2222", (char *)"LLM_BASE_URL=", (char *)"OTHER=x", NULL};
+    config_load_environ(&c, envp);
+    test_cond("valid", finalize(&c, &errs, false) == 0);
+    test_cond("env beats .env", c.port == 2222 && c.source[CFG_PORT] == CFG_SRC_ENV);
+    test_streq("export form", c.host, "127.0.0.2");
+    test_streq("quoted value", c.log_level, "debug");
+    test_cond("flag beats .env", c.retention_days == 5);
+    test_cond("single quotes", c.jwt_expiry_ms == 7200000);
+    test_streq("alias used", c.llm_base_url, "http://127.0.0.1:9/v1");
+    test_cond("alias recorded", c.alias_used[CFG_LLM_BASE_URL]);
+    test_streq("# inside value kept", c.metrics_bearer_token, "abc#def-not-a-comment-123");
+    test_cond("unknown key warned", strstr(c.warnings.data, "UNKNOWN_THING") != NULL);
+    /* the canonical name wins over the alias */
+    char *envp2[] = {(char *)"LLM_BASE_URL=https://127.0.0.1:8/v1", NULL};
+    config_load_environ(&c, envp2);
+    test_cond("valid 2", finalize(&c, &errs, false) == 0);
+    test_streq("canonical wins", c.llm_base_url, "https://127.0.0.1:8/v1");
+    test_cond("alias not used", !c.alias_used[CFG_LLM_BASE_URL]);
+    config_deinit(&c);
+
+    config_init(&c);
+    test_cond("missing optional file ok",
+              config_load_env_file(&c, "/nonexistent/.env", false, err, sizeof err) == 0);
+    test_cond("missing required file", config_load_env_file(&c, "/nonexistent/.env", true, err, sizeof err) < 0);
+    f = fopen(path, "w");
+    fputs("PORT=1\nthis line is wrong\n", f);
+    fclose(f);
+    test_cond("malformed line", config_load_env_file(&c, path, true, err, sizeof err) < 0);
+    test_cond("names line number", strstr(err, ":2: expected NAME=VALUE") != NULL);
+    f = fopen(path, "w");
+    fputs("HOST=\"unterminated\n", f);
+    fclose(f);
+    test_cond("unterminated quote", config_load_env_file(&c, path, true, err, sizeof err) < 0);
+    config_deinit(&c);
+    unlink(path);
+    sbuf_deinit(&errs);
+}
+
+static void test_flags(void)
+{
+    test_cond("flag lookup", config_find_flag("database-url") == CFG_DATABASE_URL);
+    test_cond("flag lookup 2", config_find_flag("queue-limiter-duration-ms") == CFG_QUEUE_LIMITER_DURATION_MS);
+    test_cond("no partial", config_find_flag("database") < 0);
+    test_cond("no underscores", config_find_flag("database_url") < 0);
+}
+
+static void test_write_env(void)
+{
+    struct config c;
+    config_init(&c);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    test_cond("example written", config_write_env(&c, f, false) == 0);
+    fclose(f);
+    test_cond("lists PORT default", strstr(buf, "\nPORT=8080\n") != NULL);
+    test_cond("secret empty in example", strstr(buf, "\nJWT_SECRET=\n") != NULL);
+    free(buf);
+    config_set_raw(&c, CFG_PORT, "9999", CFG_SRC_FLAG);
+    f = open_memstream(&buf, &len);
+    test_cond("generated written", config_write_env(&c, f, true) == 0);
+    fclose(f);
+    test_cond("flag value kept", strstr(buf, "\nPORT=9999\n") != NULL);
+    const char *p = strstr(buf, "\nJWT_SECRET=");
+    test_cond("secret generated", p && strlen(p) > 12 + 64 && p[12] != '\n');
+    const char *k = strstr(buf, "\nENCRYPTION_KEY=");
+    test_cond("key is 64 hex", k && k[16 + 64] == '\n');
+    free(buf);
+    config_deinit(&c);
+}
+
+int main(void)
+{
+    test_durations();
+    test_sizes();
+    test_defaults_and_errors();
+    test_precedence();
+    test_flags();
+    test_write_env();
+    test_report();
+}
