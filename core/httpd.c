@@ -47,6 +47,7 @@ struct httpd {
     struct metric_family *req_family, *lat_family, *inflight_family;
     struct metric_series *inflight_series;
     size_t inflight;
+    size_t flushing; /* replies handed to evhttp, not yet on the wire */
     int port;
     bool draining;
     uint64_t rng; /* request ids: splitmix64 seeded from OpenSSL */
@@ -325,7 +326,15 @@ void httpd_stop_accepting(struct httpd *h)
 
 size_t httpd_inflight(const struct httpd *h)
 {
-    return h->inflight;
+    return h->inflight + h->flushing;
+}
+
+static void reply_flushed_cb(struct evhttp_request *ev, void *arg)
+{
+    (void)ev;
+    struct httpd *h = arg;
+    h->flushing--;
+    loop_work_done(h->loop);
 }
 
 const char *http_req_id(const struct http_req *r)
@@ -419,6 +428,12 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
         abort();
     if (r->method != HTTP_M_HEAD && len)
         evbuffer_add(buf, body, len);
+    /* A drain must not exit before the reply left: count it until evhttp
+     * says it was written (a client already gone gets nothing). */
+    if (evhttp_request_get_connection(r->ev)) {
+        h->flushing++;
+        evhttp_request_set_on_complete_cb(r->ev, reply_flushed_cb, h);
+    }
     evhttp_send_reply(r->ev, status, NULL, buf);
     evbuffer_free(buf);
 

@@ -290,3 +290,14 @@ fail:
     redis_dsn_deinit(r);
     return -1;
 }
+
+bool url_is_cleartext_remote(const char *s)
+{
+    struct url u;
+    char err[128];
+    if (url_parse(s, &u, err, sizeof err) < 0)
+        return false;
+    bool r = strcmp(u.scheme, "http") == 0 && !url_host_is_loopback(u.host);
+    url_deinit(&u);
+    return r;
+}

@@ -25,6 +25,9 @@ void url_deinit(struct url *u);
 /* Value of query parameter name (decoded, owned by caller) or NULL. */
 char *url_query_get(const struct url *u, const char *name);
 bool url_host_is_loopback(const char *host);
+/* http:// to a host that is not loopback (secrets would cross a network
+ * in clear). */
+bool url_is_cleartext_remote(const char *s);
 /* Whether host is an IP literal (v4 dotted quad or v6). */
 bool url_host_is_ip(const char *host);
 

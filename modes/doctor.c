@@ -306,14 +306,10 @@ static void check_llm(struct doctor *d, const struct config *cfg)
         add(d, "llm", DR_OK, NULL, "disabled (LLM_BASE_URL not set)");
         return;
     }
-    struct url u;
     char err[512];
-    if (url_parse(cfg->llm_base_url, &u, err, sizeof err) == 0) {
-        if (strcmp(u.scheme, "http") == 0 && !url_host_is_loopback(u.host))
-            add(d, "llm-tls", DR_WARN, "use https:// so the API key is not sent in clear",
-                "LLM_BASE_URL is plain http:// to %s", u.host);
-        url_deinit(&u);
-    }
+    if (url_is_cleartext_remote(cfg->llm_base_url))
+        add(d, "llm-tls", DR_WARN, "use https:// so the API key is not sent in clear",
+            "LLM_BASE_URL is plain http:// to a non-loopback host");
     size_t n = strlen(cfg->llm_base_url);
     while (n && cfg->llm_base_url[n - 1] == '/')
         n--;

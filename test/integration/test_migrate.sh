@@ -1,0 +1,47 @@
+# Migrations: fresh database, re-run no-op, status, changed checksum
+# refused, two concurrent runs.
+. "$(dirname "$0")/lib.sh"
+B=$INGOT_BIN
+url=$(new_db mig1)
+out=$(DATABASE_URL=$url "$B" migrate --env-file /dev/null 2>&1); eq "fresh migrate exits 0" "$?" 0
+contains "prints what it applied" "$out" "applied 0001_init"
+eq "one row recorded" "$(mysql_root -e 'SELECT COUNT(*) FROM ingot_mig1.schema_migrations')" 1
+eq "meta table created" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_mig1.meta WHERE name='installation_id'")" 1
+eq "checksum recorded" "$(mysql_root -e 'SELECT LENGTH(checksum) FROM ingot_mig1.schema_migrations WHERE version=1')" 64
+out=$(DATABASE_URL=$url "$B" migrate --env-file /dev/null 2>&1); eq "re-run exits 0" "$?" 0
+contains "re-run is a no-op" "$out" "schema is up to date"
+eq "still one row" "$(mysql_root -e 'SELECT COUNT(*) FROM ingot_mig1.schema_migrations')" 1
+out=$(DATABASE_URL=$url "$B" migrate status --env-file /dev/null 2>&1); eq "status exits 0" "$?" 0
+contains "status lists applied" "$out" "0001     init                             applied"
+
+mysql_root -e "UPDATE ingot_mig1.schema_migrations SET checksum=REPEAT('a',64) WHERE version=1"
+out=$(DATABASE_URL=$url "$B" migrate --env-file /dev/null 2>&1); eq "changed checksum refused (65)" "$?" 65
+contains "names the migration" "$out" "0001_init was changed after it was applied"
+out=$(DATABASE_URL=$url "$B" migrate status --env-file /dev/null 2>&1); eq "status flags change (65)" "$?" 65
+contains "status says CHANGED" "$out" "CHANGED"
+check "lock released after refusal" test "$(mysql_root -e "SELECT IS_FREE_LOCK('ingot_migrate')")" = 1
+
+# Two concurrent runs on a fresh database: both succeed, one applies.
+url2=$(new_db mig2)
+DATABASE_URL=$url2 "$B" migrate --env-file /dev/null >c1.out 2>&1 &
+p1=$!
+DATABASE_URL=$url2 "$B" migrate --env-file /dev/null >c2.out 2>&1 &
+p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+eq "concurrent run 1 exits 0" "$r1" 0
+eq "concurrent run 2 exits 0" "$r2" 0
+eq "exactly one applied it" "$(cat c1.out c2.out | grep -c 'applied 0001_init')" 1
+eq "one row after concurrent runs" "$(mysql_root -e 'SELECT COUNT(*) FROM ingot_mig2.schema_migrations')" 1
+
+# Unreachable database: exit 69 with a message that hides the password.
+out=$(DATABASE_URL="mysql://ingot:s3cretpw@127.0.0.1:$(free_port)/x" "$B" migrate --env-file /dev/null 2>&1)
+eq "unreachable database exits 69" "$?" 69
+case "$out" in *s3cretpw*) bad "password printed" ;; *) ok "password not printed" ;; esac
+
+# serve refuses an older schema, naming `ingot migrate`.
+url3=$(new_db mig3)
+port=$(free_port)
+DATABASE_URL=$url3 timeout 20 "$B" serve --env-file /dev/null --host 127.0.0.1 --port "$port" >s.out 2>&1
+eq "serve on an unmigrated schema exits 78" "$?" 78
+contains "message names ingot migrate" "$(cat s.out)" "run \`ingot migrate\`"
+finish

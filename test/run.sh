@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The test runner: unit tests, then integration tests against a private
+# MariaDB and Redis started here (stopped by the trap). Ends with the line
+# "N passed, N failed" and exits non-zero on any failure.
+#   test/run.sh [unit|integration|NAME...]   (NAME: an integration file stem)
+# INGOT_TEST_SERVERS=DIR reuses servers already started with
+# deploy/local/servers.sh start DIR (fast local iteration).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/test/lsan.supp:print_suppressions=0}
+
+passed=0
+failed=0
+failures=()
+
+add_counts() { # parses the last "N passed, N failed" line of a log
+    local name=$1 log=$2 rc=$3 line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    if [ -z "$line" ]; then
+        echo "  $name: no result line (exit $rc)"
+        failed=$((failed + 1)); failures+=("$name")
+        return
+    fi
+    p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" != 0 ] || [ "$rc" != 0 ]; then
+        [ "$f" = 0 ] && failed=$((failed + 1))
+        failures+=("$name")
+        echo "  $name: $line (exit $rc)"
+        grep -E '^(FAIL|  )' "$log" | head -40 | sed 's/^/    /'
+    else
+        echo "  $name: $line"
+    fi
+}
+
+what=("$@")
+[ ${#what[@]} -eq 0 ] && what=(unit integration)
+
+run_unit() {
+    echo "unit tests (ASan+UBSan)"
+    for t in build/asan/test/unit/test_*; do
+        [ -x "$t" ] || continue
+        case "$t" in *.o|*.d) continue ;; esac
+        local log; log=$(mktemp)
+        "$t" >"$log" 2>&1; local rc=$?
+        add_counts "$(basename "$t")" "$log" "$rc"
+        rm -f "$log"
+    done
+}
+
+TMPROOT=""
+SERVERS=""
+cleanup() {
+    if [ -n "$TMPROOT" ]; then
+        pkill -TERM -f "$TMPROOT" 2>/dev/null || true
+        [ -z "${INGOT_TEST_SERVERS:-}" ] && bash deploy/local/servers.sh stop "$SERVERS" >/dev/null 2>&1
+        [ "${INGOT_TEST_KEEP:-0}" = 1 ] || rm -rf "$TMPROOT"
+    fi
+}
+trap cleanup EXIT INT TERM
+
+run_integration() {
+    local files=("$@")
+    echo "integration tests (real MariaDB and Redis)"
+    TMPROOT=$(mktemp -d /tmp/ingot-test.XXXXXX)
+    if [ -n "${INGOT_TEST_SERVERS:-}" ]; then
+        SERVERS=$INGOT_TEST_SERVERS
+    else
+        SERVERS=$TMPROOT/servers
+        bash deploy/local/servers.sh start "$SERVERS" 2>"$TMPROOT/servers.log" \
+            || { cat "$TMPROOT/servers.log"; echo "0 passed, 1 failed"; exit 1; }
+    fi
+    export INGOT_SERVERS=$SERVERS INGOT_TMP=$TMPROOT INGOT_ROOT=$ROOT
+    export INGOT_BIN=$ROOT/build/asan/ingot INGOT_FAKES=$ROOT/build/asan/test/fakes
+    for f in "${files[@]}"; do
+        local log="$TMPROOT/$(basename "$f" .sh).log"
+        bash "$f" >"$log" 2>&1; local rc=$?
+        add_counts "$(basename "$f" .sh)" "$log" "$rc"
+    done
+}
+
+files=()
+for w in "${what[@]}"; do
+    case "$w" in
+    unit) run_unit ;;
+    integration) files+=(test/integration/test_*.sh) ;;
+    *) files+=("test/integration/$w.sh") ;;
+    esac
+done
+[ ${#files[@]} -gt 0 ] && run_integration "${files[@]}"
+
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
