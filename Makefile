@@ -67,38 +67,38 @@ deps:
 # stops the servers).
 run: deps
 	$(MAKE) bin/ingot
-	sh deploy/local/servers.sh start
-	sh deploy/local/dev-run.sh
+	bash deploy/local/servers.sh start
+	bash deploy/local/dev-run.sh
 
 stop:
-	sh deploy/local/servers.sh stop
+	bash deploy/local/servers.sh stop
 
 # The whole suite on an ASan+UBSan build against real servers.
 test:
 	sh vendor/install.sh build runtime servers test
 	$(MAKE) asan bin/ingot
-	sh test/run.sh
+	bash test/run.sh
 
 unit: asan
-	sh test/run.sh unit
+	bash test/run.sh unit
 
 bench:
 	sh vendor/install.sh build runtime servers bench test
-	$(MAKE) bin/ingot build/release/test/fakes/refserver
-	sh test/bench/bench.sh
+	$(MAKE) bin/ingot build/release/test/fakes/readytime
+	bash test/bench/bench.sh
 
 valgrind:
 	sh vendor/install.sh build runtime servers test
 	$(MAKE) debug
-	sh test/valgrind.sh
+	bash test/valgrind.sh
 
 fuzz:
 	sh vendor/install.sh build test
-	sh test/fuzz/run.sh $(or $(FUZZ_SECONDS),20)
+	bash test/fuzz/run.sh $(or $(FUZZ_SECONDS),20)
 
 lint: $(GEN)
 	sh vendor/install.sh build lint
-	sh test/lint.sh
+	bash test/lint.sh
 
 env-example: bin/ingot
 	bin/ingot init --example > .env.example

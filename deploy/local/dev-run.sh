@@ -7,7 +7,7 @@ set -euo pipefail
 . .run/env
 export DATABASE_URL REDIS_URL
 if [ ! -f .env ]; then
-    bin/ingot init --host 127.0.0.1 --log-format text
+    bin/ingot init --host 127.0.0.1 --log-format text --database-url "$DATABASE_URL" --redis-url "$REDIS_URL"
 fi
 bin/ingot migrate
 echo "ingot: http://127.0.0.1:${PORT:-8080}/health  (Ctrl-C drains and stops; \`make stop\` stops MariaDB and Redis)" >&2
