@@ -237,6 +237,13 @@ int config_load_env_file(struct config *c, const char *path, bool required, char
         snprintf(err, errlen, "cannot read env file %s: %s", path, strerror(errno));
         return -1;
     }
+    int rc = config_load_env_stream(c, f, path, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int config_load_env_stream(struct config *c, FILE *f, const char *path, char *err, size_t errlen)
+{
     char line[8192];
     int lineno = 0;
     while (fgets(line, sizeof line, f)) {
@@ -244,7 +251,6 @@ int config_load_env_file(struct config *c, const char *path, bool required, char
         size_t len = strlen(line);
         if (len == sizeof line - 1 && line[len - 1] != '\n') {
             snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-            fclose(f);
             return -1;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -260,7 +266,7 @@ int config_load_env_file(struct config *c, const char *path, bool required, char
         char *name_end = eq;
         while (name_end && name_end > p && (name_end[-1] == ' ' || name_end[-1] == '\t'))
             name_end--;
-        bool ok = eq && name_end > p;
+        bool ok = eq && name_end > p && (size_t)(name_end - p) < 64;
         for (char *k = p; ok && k < name_end; k++)
             if (!(isalnum((unsigned char)*k) || *k == '_'))
                 ok = false;
@@ -271,12 +277,10 @@ int config_load_env_file(struct config *c, const char *path, bool required, char
         }
         if (!ok) {
             snprintf(err, errlen, "%s:%d: expected NAME=VALUE", path, lineno);
-            fclose(f);
             return -1;
         }
         set_by_name(c, p, value, CFG_SRC_DOTENV, true);
     }
-    fclose(f);
     return 0;
 }
 

@@ -108,6 +108,9 @@ void config_set_raw(struct config *c, enum cfg_id id, const char *value, enum cf
 /* Reads KEY=VALUE lines. A missing file is fine unless required. */
 int config_load_env_file(struct config *c, const char *path, bool required,
                          char *err, size_t errlen) ATTR_WUR;
+/* The same from an open stream; path names it in errors. */
+int config_load_env_stream(struct config *c, FILE *f, const char *path, char *err,
+                           size_t errlen) ATTR_WUR;
 /* Reads the settings from an environ-style NULL-terminated array. */
 void config_load_environ(struct config *c, char *const *envp);
 /* Parses and validates every raw value. Appends one line per problem to

@@ -588,6 +588,9 @@ void db_pool_free(struct db_pool *p)
 {
     if (!p)
         return;
+    /* Detach every request first, then call back: a callback then sees a
+     * pool with nothing left in it. */
+    struct db_req *fail = NULL;
     for (int i = 0; i < p->max; i++) {
         struct db_conn *c = &p->conns[i];
         struct db_req *r = c->req;
@@ -595,18 +598,33 @@ void db_pool_free(struct db_pool *p)
         conn_close(c);
         event_free(c->io);
         event_free(c->timer);
-        if (r)
-            req_fail_now(r, DB_ERR_SHUTDOWN, "shutting down");
+        if (r) {
+            r->failed = false;
+            r->next = fail;
+            fail = r;
+        }
     }
     while (p->head) {
         struct db_req *r = p->head;
         queue_remove(p, r);
-        req_fail_now(r, DB_ERR_SHUTDOWN, "shutting down");
+        r->next = fail;
+        fail = r;
     }
     while (p->doomed) {
         struct db_req *r = p->doomed;
         doomed_remove(p, r);
-        req_finish(r, &r->fail);
+        r->next = fail;
+        fail = r;
+    }
+    while (fail) {
+        struct db_req *r = fail;
+        /* Each request is on exactly one of the lists above, so no node
+         * is seen twice; the analyzer cannot know that. */
+        fail = r->next; // NOLINT(clang-analyzer-unix.Malloc)
+        if (r->failed)
+            req_finish(r, &r->fail);
+        else
+            req_fail_now(r, DB_ERR_SHUTDOWN, "shutting down");
     }
     free(p->conns);
     db_dsn_deinit(&p->dsn);

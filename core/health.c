@@ -81,16 +81,24 @@ static void run_answer(struct health_run *r)
     run_unref(r);
 }
 
-static void check_done(struct health_run *r, struct health_check *c, enum health_status st,
-                       const char *msg, unsigned bit)
+/* Records one check's result; false when it had already timed out. */
+static bool check_record(struct health_run *r, struct health_check *c, enum health_status st,
+                         const char *msg, unsigned bit)
 {
     if (!(r->pending & bit))
-        return; /* already timed out */
+        return false;
     r->pending &= ~bit;
     c->status = st;
     c->latency_ms = (double)(time_mono_us() - r->start_us) / 1000.0;
     snprintf(c->message, sizeof c->message, "%s", msg ? msg : "");
-    if (!r->pending)
+    return true;
+}
+
+/* For asynchronous results: records, and answers when it was the last. */
+static void check_done(struct health_run *r, struct health_check *c, enum health_status st,
+                       const char *msg, unsigned bit)
+{
+    if (check_record(r, c, st, msg, bit) && !r->pending)
         run_answer(r);
 }
 
@@ -215,12 +223,11 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
     evtimer_add(r->deadline, &tv);
 
     r->pending = which;
-    /* Hold a reference while starting checks so one that answers at once
-     * cannot finish the run under our feet. */
-    r->refs++;
+    /* Checks that know their answer at once only record it; the run is
+     * answered once every check has started. */
     if (which & HEALTH_CHECK_DB) {
         if (!h->d.db) {
-            check_done(r, &r->rep.database, HEALTH_DOWN, "not configured", HEALTH_CHECK_DB);
+            check_record(r, &r->rep.database, HEALTH_DOWN, "not configured", HEALTH_CHECK_DB);
         } else {
             r->refs++;
             db_query(h->d.db, "SELECT 1", sub, db_cb, r);
@@ -229,26 +236,26 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
     if (which & HEALTH_CHECK_REDIS) {
         enum redis_state st = h->d.redis ? redis_state(h->d.redis) : REDIS_DISABLED;
         if (st == REDIS_DISABLED) {
-            check_done(r, &r->rep.redis, HEALTH_DISABLED, "REDIS_URL not set", HEALTH_CHECK_REDIS);
+            check_record(r, &r->rep.redis, HEALTH_DISABLED, "REDIS_URL not set", HEALTH_CHECK_REDIS);
         } else if (st != REDIS_READY) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s: %s", redis_state_text(st), redis_last_error(h->d.redis));
-            check_done(r, &r->rep.redis, HEALTH_DOWN, msg, HEALTH_CHECK_REDIS);
+            check_record(r, &r->rep.redis, HEALTH_DOWN, msg, HEALTH_CHECK_REDIS);
         } else {
             const char *argv[] = {"PING"};
             r->refs++;
             if (redis_cmd(h->d.redis, 1, argv, NULL, sub < 500 ? sub : 500, redis_cb, r) < 0) {
                 r->refs--;
-                check_done(r, &r->rep.redis, HEALTH_DOWN, "not connected", HEALTH_CHECK_REDIS);
+                check_record(r, &r->rep.redis, HEALTH_DOWN, "not connected", HEALTH_CHECK_REDIS);
             }
         }
     }
     if (which & HEALTH_CHECK_LLM) {
         if (!h->models_url) {
-            check_done(r, &r->rep.llm, HEALTH_DISABLED, "LLM_BASE_URL not set", HEALTH_CHECK_LLM);
+            check_record(r, &r->rep.llm, HEALTH_DISABLED, "LLM_BASE_URL not set", HEALTH_CHECK_LLM);
         } else if (h->llm_cache_valid && time_mono_ms() - h->llm_cache_at_ms < LLM_CACHE_MS) {
             struct health_check c = h->llm_cache;
-            check_done(r, &r->rep.llm, c.status, c.message, HEALTH_CHECK_LLM);
+            check_record(r, &r->rep.llm, c.status, c.message, HEALTH_CHECK_LLM);
             r->rep.llm.latency_ms = c.latency_ms;
         } else {
             const char *headers[] = {h->auth_header, NULL};
@@ -256,15 +263,16 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
                                         .url = h->models_url,
                                         .headers = h->auth_header ? headers : NULL,
                                         .timeout_ms = sub,
-                                        .max_body = 64 * 1024};
+                                        .max_body = (size_t)64 * 1024};
             r->refs++;
             if (httpc_send(h->d.httpc, &req, llm_cb, r) < 0) {
                 r->refs--;
-                check_done(r, &r->rep.llm, HEALTH_DOWN, "cannot start request", HEALTH_CHECK_LLM);
+                check_record(r, &r->rep.llm, HEALTH_DOWN, "cannot start request", HEALTH_CHECK_LLM);
             }
         }
     }
-    run_unref(r);
+    if (!r->pending)
+        run_answer(r);
 }
 
 static void check_json(struct sbuf *out, const char *name, const struct health_check *c)

@@ -182,7 +182,7 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     t->c = c;
     t->cb = cb;
     t->arg = arg;
-    t->max_body = req->max_body ? req->max_body : 1024 * 1024;
+    t->max_body = req->max_body ? req->max_body : (size_t)1024 * 1024;
     sbuf_init(&t->resp);
     t->easy = curl_easy_init();
     if (!t->easy) {

@@ -178,7 +178,7 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
     if (util_random_bytes(&h->rng, sizeof h->rng) < 0)
         h->rng = (uint64_t)time_real_us();
     evhttp_set_max_body_size(h->http, (ev_ssize_t)o->max_body);
-    evhttp_set_max_headers_size(h->http, 64 * 1024);
+    evhttp_set_max_headers_size(h->http, (ev_ssize_t)64 * 1024);
     struct timeval tv = {(time_t)(o->idle_timeout_ms / 1000),
                          (suseconds_t)((o->idle_timeout_ms % 1000) * 1000)};
     evhttp_set_timeout_tv(h->http, &tv);

@@ -66,7 +66,7 @@ static void collect_process(struct metrics *m, void *arg)
     metrics_set(metrics_series(f, ""), count_fds());
     f = metrics_family(rt->metrics, METRIC_GAUGE, "process_start_time_seconds",
                        "Start time of the process since the Unix epoch, in seconds.");
-    metrics_set(metrics_series(f, ""), (double)(rt->started_real_us / 1000000));
+    metrics_set(metrics_series(f, ""), (double)rt->started_real_us / 1e6);
 }
 
 int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t errlen)

@@ -2,7 +2,7 @@
 # The test runner: unit tests, then integration tests against a private
 # MariaDB and Redis started here (stopped by the trap). Ends with the line
 # "N passed, N failed" and exits non-zero on any failure.
-#   test/run.sh [unit|integration|NAME...]   (NAME: an integration file stem)
+#   test/run.sh [unit|integration|fuzz|NAME...]   (NAME: an integration file stem)
 # INGOT_TEST_SERVERS=DIR reuses servers already started with
 # deploy/local/servers.sh start DIR (fast local iteration).
 set -uo pipefail
@@ -37,7 +37,7 @@ add_counts() { # parses the last "N passed, N failed" line of a log
 }
 
 what=("$@")
-[ ${#what[@]} -eq 0 ] && what=(unit integration)
+[ ${#what[@]} -eq 0 ] && what=(unit integration fuzz)
 
 run_unit() {
     echo "unit tests (ASan+UBSan)"
@@ -86,6 +86,10 @@ files=()
 for w in "${what[@]}"; do
     case "$w" in
     unit) run_unit ;;
+    fuzz)
+        echo "fuzzing (libFuzzer, ${INGOT_FUZZ_SECONDS:-15} s per target)"
+        log=$(mktemp); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-15}" >"$log" 2>&1; rc=$?
+        add_counts fuzz "$log" "$rc"; rm -f "$log" ;;
     integration) files+=(test/integration/test_*.sh) ;;
     *) files+=("test/integration/$w.sh") ;;
     esac

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for N seconds
+# (default 20) from the seed corpus. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-20}
+out=build/fuzz
+mkdir -p "$out"
+CF="-std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icore -Ibuild/gen"
+pass=0; fail=0
+for t in test/fuzz/fuzz_*.c; do
+    name=$(basename "$t" .c)
+    if ! clang $CF "$t" core/config.c core/url.c core/util.c core/log.c -o "$out/$name" -lcrypto 2>"$out/$name.build.log"; then
+        echo "FAIL $name: build"; cat "$out/$name.build.log"; fail=$((fail + 1)); continue
+    fi
+    corpus="$out/$name.corpus"
+    mkdir -p "$corpus"
+    cp test/fuzz/seeds/* "$corpus/" 2>/dev/null
+    if "$out/$name" -max_total_time="$secs" -max_len=4096 -timeout=5 "$corpus" >"$out/$name.log" 2>&1; then
+        echo "ok   $name: $(grep -oE '#[0-9]+' "$out/$name.log" | tail -1 | tr -d '#') runs, no crash"
+        pass=$((pass + 1))
+    else
+        echo "FAIL $name"; grep -A20 -E 'ERROR|runtime error' "$out/$name.log" | head -40
+        fail=$((fail + 1))
+    fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

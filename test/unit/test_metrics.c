@@ -1,0 +1,101 @@
+/* Prometheus rendering, JSON escaping and log lines. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../testhelp.h"
+#include "log.h"
+#include "metrics.h"
+
+static void test_render(void)
+{
+    struct metrics *m = metrics_new();
+    struct metric_family *c = metrics_family(m, METRIC_COUNTER, "t_requests_total", "Requests.");
+    struct metric_series *a = metrics_series(c, "route=\"/\",status=\"200\"");
+    test_cond("same series found again", metrics_series(c, "route=\"/\",status=\"200\"") == a);
+    test_cond("same family found again", metrics_family(m, METRIC_COUNTER, "t_requests_total", "x") == c);
+    metrics_add(a, 1);
+    metrics_add(a, 2);
+    struct metric_series *g = metrics_series(metrics_family(m, METRIC_GAUGE, "t_up", "Up."), "");
+    metrics_set(g, 1);
+    metrics_set(g, 0.5);
+    struct metric_series *h = metrics_series(metrics_family(m, METRIC_HISTOGRAM, "t_seconds", "Latency."), "route=\"/x\"");
+    metrics_observe(h, 0.0004);
+    metrics_observe(h, 0.003);
+    metrics_observe(h, 20);
+    struct sbuf b;
+    sbuf_init(&b);
+    metrics_render(m, &b);
+    test_cond("help line", strstr(b.data, "# HELP t_requests_total Requests.\n# TYPE t_requests_total counter\n") != NULL);
+    test_cond("counter value", strstr(b.data, "t_requests_total{route=\"/\",status=\"200\"} 3\n") != NULL);
+    test_cond("gauge value", strstr(b.data, "t_up 0.5\n") != NULL);
+    test_cond("first bucket", strstr(b.data, "t_seconds_bucket{route=\"/x\",le=\"0.0005\"} 1\n") != NULL);
+    test_cond("cumulative bucket", strstr(b.data, "t_seconds_bucket{route=\"/x\",le=\"0.005\"} 2\n") != NULL);
+    test_cond("+Inf bucket", strstr(b.data, "t_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n") != NULL);
+    test_cond("count", strstr(b.data, "t_seconds_count{route=\"/x\"} 3\n") != NULL);
+    test_cond("sum", strstr(b.data, "t_seconds_sum{route=\"/x\"} 20.0034\n") != NULL);
+    sbuf_deinit(&b);
+    char esc[64];
+    metrics_label_escape("a\"b\\c\nd", esc, sizeof esc);
+    test_streq("label escape", esc, "a\\\"b\\\\c\\nd");
+    metrics_free(m);
+}
+
+static void test_json(void)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_json_str(&b, "q\"\\\n\t\x01é");
+    test_streq("json escaping", b.data, "\"q\\\"\\\\\\n\\t\\u0001é\"");
+    sbuf_reset(&b);
+    sbuf_json_str(&b, NULL);
+    test_streq("null", b.data, "null");
+    sbuf_deinit(&b);
+}
+
+static char *capture_log(enum log_level setup, bool json, enum log_level at, const char *id, const char *msg)
+{
+    char path[] = "/tmp/ingot-logXXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    dup2(fd, 2);
+    log_setup(setup, json);
+    LOG_AT(at, id, "\"k\":1", "%s", msg);
+    dup2(saved, 2);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    char *buf = calloc(1, 4096);
+    ssize_t n = read(fd, buf, 4095);
+    (void)n;
+    close(fd);
+    unlink(path);
+    return buf;
+}
+
+static void test_log(void)
+{
+    char *s = capture_log(LOG_INFO, true, LOG_INFO, "req_1", "hello \"you\"");
+    test_cond("json line", strncmp(s, "{\"ts\":\"", 7) == 0);
+    test_cond("level", strstr(s, "\"level\":\"info\"") != NULL);
+    test_cond("escaped message", strstr(s, "\"msg\":\"hello \\\"you\\\"\"") != NULL);
+    test_cond("id", strstr(s, "\"id\":\"req_1\"") != NULL);
+    test_cond("fields and newline", strstr(s, ",\"k\":1}\n") != NULL);
+    free(s);
+    s = capture_log(LOG_WARN, true, LOG_INFO, NULL, "hidden");
+    test_streq("below level: nothing", s, "");
+    free(s);
+    s = capture_log(LOG_DEBUG, false, LOG_ERROR, NULL, "text");
+    test_cond("text format", strstr(s, " error text") != NULL);
+    free(s);
+    enum log_level l;
+    test_cond("parse warn", log_parse_level("WARN", &l) == 0 && l == LOG_WARN);
+    test_cond("parse bad", log_parse_level("loud", &l) < 0);
+}
+
+int main(void)
+{
+    test_render();
+    test_json();
+    test_log();
+    test_report();
+}
