@@ -24,7 +24,7 @@ enum health_status { HEALTH_UP, HEALTH_DOWN, HEALTH_DISABLED };
 struct health_check {
     enum health_status status;
     double latency_ms;
-    char message[200];
+    char message[320];
 };
 
 struct health_report {

@@ -423,19 +423,15 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
     evhttp_add_header(out, "X-Request-Id", r->id);
     if (h->draining)
         evhttp_add_header(out, "Connection", "close");
-    struct evbuffer *buf = evbuffer_new();
-    if (!buf)
-        abort();
     if (r->method != HTTP_M_HEAD && len)
-        evbuffer_add(buf, body, len);
+        evbuffer_add(evhttp_request_get_output_buffer(r->ev), body, len);
     /* A drain must not exit before the reply left: count it until evhttp
      * says it was written (a client already gone gets nothing). */
     if (evhttp_request_get_connection(r->ev)) {
         h->flushing++;
         evhttp_request_set_on_complete_cb(r->ev, reply_flushed_cb, h);
     }
-    evhttp_send_reply(r->ev, status, NULL, buf);
-    evbuffer_free(buf);
+    evhttp_send_reply(r->ev, status, NULL, NULL);
 
     double secs = (double)(time_mono_us() - r->start_us) / 1e6;
     metrics_add(status_series(h, r->route, status), 1);

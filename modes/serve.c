@@ -94,7 +94,7 @@ static void ready_done_cb(const struct health_report *rep, void *arg)
         return;
     }
     if (rep->database.status != HEALTH_UP) {
-        char msg[256];
+        char msg[360];
         snprintf(msg, sizeof msg, "database: %s", rep->database.message);
         not_ready(r, "not_ready", msg);
         return;
