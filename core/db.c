@@ -66,6 +66,7 @@ struct db_pool {
     long long connect_timeout_ms, query_timeout_ms;
     struct db_req *head, *tail; /* queued requests */
     struct db_req *doomed;      /* failed, callback pending on their timer */
+    struct event *pump_ev;      /* dispatches new queries from the loop */
     int waiting;
     char last_error[256];
     bool failing;               /* the last connect attempt failed */
@@ -530,9 +531,17 @@ void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query
         p->head = r;
     p->tail = r;
     p->waiting++;
-    /* Starting work inline is fine; completing inline is not, and cannot
-     * happen: results always arrive through the loop or the timer. */
-    pool_pump(p);
+    /* Dispatch from the loop, not from here: a query can complete inside
+     * mysql_real_query_start, and its callback must never run inside the
+     * caller's db_query(). */
+    event_active(p->pump_ev, EV_TIMEOUT, 0);
+}
+
+static void pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pool_pump(arg);
 }
 
 struct db_pool *db_pool_new(struct loop *l, struct metrics *m, const struct db_pool_opts *o,
@@ -549,6 +558,9 @@ struct db_pool *db_pool_new(struct loop *l, struct metrics *m, const struct db_p
     p->connect_timeout_ms = o->connect_timeout_ms;
     p->query_timeout_ms = o->query_timeout_ms;
     p->conns = xcalloc((size_t)p->max, sizeof *p->conns);
+    p->pump_ev = event_new(p->base, -1, 0, pump_cb, p);
+    if (!p->pump_ev)
+        abort();
     for (int i = 0; i < p->max; i++) {
         struct db_conn *c = &p->conns[i];
         c->pool = p;
@@ -626,6 +638,7 @@ void db_pool_free(struct db_pool *p)
         else
             req_fail_now(r, DB_ERR_SHUTDOWN, "shutting down");
     }
+    event_free(p->pump_ev);
     free(p->conns);
     db_dsn_deinit(&p->dsn);
     free(p);
