@@ -49,6 +49,7 @@ int cmd_run(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

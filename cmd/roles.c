@@ -56,6 +56,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     rc = loop_run(rt.loop);
     log_info("stopped (exit %d)", rc);
 out:
+    runtime_close(&rt);
     serve_free(srv);
     runtime_deinit(&rt);
 out_lib:

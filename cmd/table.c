@@ -4,12 +4,13 @@
 
 /* Only commands that work are listed. */
 const struct cmd_def cmd_table[] = {
-    {"serve", "HTTP API: health and metrics", cmd_serve,
+    {"serve", "HTTP API: jobs, health and metrics", cmd_serve,
      "usage: ingot serve [flags]\n\n"
      "Runs the HTTP API. Refuses to start when the database schema is older\n"
      "than this binary needs (run `ingot migrate`). SIGTERM/SIGINT drain:\n"
      "stop accepting, finish in-flight requests within SHUTDOWN_GRACE, exit 0.\n\n"
-     "Endpoints: GET /  /health  /health/live  /health/ready  /metrics\n"},
+     "Endpoints: GET /  /health  /health/live  /health/ready  /metrics, and /v1\n"
+     "(jobs; Authorization: Bearer <key from `ingot admin key create`>).\n"},
     {"run", "every role in one process (single node, development)", cmd_run,
      "usage: ingot run [flags]\n\n"
      "Runs every role in one process: today the HTTP API (serve).\n"},
@@ -29,6 +30,15 @@ const struct cmd_def cmd_table[] = {
      "  --live URL  only probe URL (e.g. http://127.0.0.1:8080/health/live):\n"
      "              exit 0 when it answers 200 (container health checks)\n"
      "Exit: 0 when nothing failed, 1 otherwise.\n"},
+    {"admin", "tenants and API keys", cmd_admin,
+     "usage: ingot admin tenant create NAME\n"
+     "       ingot admin tenant list\n"
+     "       ingot admin key create --tenant NAME [--name LABEL]\n"
+     "       ingot admin key list [--tenant NAME]\n"
+     "       ingot admin key revoke PREFIX\n\n"
+     "Works directly against the database. `key create` prints the key alone on\n"
+     "stdout (shown once; stored as HMAC-SHA256(API_KEY_HASH_SECRET, key)), the\n"
+     "details on stderr. A revoked key stops working within 30 s.\n"},
     {"init", "write a .env with fresh secrets", cmd_init,
      "usage: ingot init [--output PATH] [--force] [--example] [flags]\n\n"
      "Writes PATH (default .env, mode 0600) listing every setting with its\n"

@@ -34,6 +34,8 @@ enum cfg_id {
     CFG_TRUSTED_PROXIES,
     CFG_HTTP_TARGET_ALLOW,
     CFG_HTTP_MAX_BODY,
+    CFG_JOB_MAX_PAYLOAD,
+    CFG_JOB_BATCH_MAX,
     CFG_HTTP_IDLE_TIMEOUT,
     CFG_CA_BUNDLE,
     CFG_METRICS_BEARER_TOKEN,
@@ -70,6 +72,8 @@ struct config {
     char *trusted_proxies;
     char *http_target_allow;
     long long http_max_body;
+    long long job_max_payload;
+    long long job_batch_max;
     long long http_idle_timeout_ms;
     char *ca_bundle;
     char *metrics_bearer_token;

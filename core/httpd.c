@@ -115,7 +115,9 @@ static bool route_match(const char *pattern, const char *path, struct http_req *
                 goto nomatch;
             r->param_names[n] = p + 1;
             r->param_name_lens[n] = (size_t)(close - p - 1);
-            r->param_values[n] = evhttp_uridecode(s, 0, NULL);
+            char *raw = xstrndup(s, seg);
+            r->param_values[n] = evhttp_uridecode(raw, 0, NULL);
+            free(raw);
             n++;
             p = close + 1;
             s += seg;

@@ -118,12 +118,21 @@ int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t
     return 0;
 }
 
-void runtime_deinit(struct runtime *rt)
+void runtime_close(struct runtime *rt)
 {
     health_free(rt->health);
     httpc_free(rt->httpc);
     redis_client_free(rt->redis);
     db_pool_free(rt->db);
+    rt->health = NULL;
+    rt->httpc = NULL;
+    rt->redis = NULL;
+    rt->db = NULL;
+}
+
+void runtime_deinit(struct runtime *rt)
+{
+    runtime_close(rt);
     metrics_free(rt->metrics);
     loop_free(rt->loop);
     memset(rt, 0, sizeof *rt);

@@ -27,6 +27,10 @@ struct runtime {
 
 /* Fills rt; on failure writes a message and returns -1 (rt is cleaned). */
 int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t errlen) ATTR_WUR;
+/* Closes the clients (health, HTTP client, Redis, MariaDB): their pending
+ * callbacks run now, while the roles' objects are still alive. */
+void runtime_close(struct runtime *rt);
+/* Frees the rest (metrics, loop); runs runtime_close if needed. */
 void runtime_deinit(struct runtime *rt);
 
 #endif

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "runtime.h"
+#include "serve_jobs.h"
 #include "version.h"
 
 /* /health answers within a second even when a dependency hangs. */
@@ -26,6 +27,7 @@ enum schema_state { SCHEMA_UNKNOWN, SCHEMA_CHECKING, SCHEMA_OK };
 struct serve {
     struct runtime *rt;
     struct httpd *httpd;
+    struct serve_jobs *jobs;
     struct event *schema_timer;
     enum schema_state schema;
     int schema_version;
@@ -195,6 +197,7 @@ static void drain_hook(void *arg)
 {
     struct serve *s = arg;
     httpd_stop_accepting(s->httpd);
+    serve_jobs_drain(s->jobs);
 }
 
 static size_t busy_count(void *arg)
@@ -222,6 +225,11 @@ struct serve *serve_start(struct runtime *rt, char *err, size_t errlen)
     httpd_route(s->httpd, HTTP_M_GET, "/health/ready", HTTPD_ROUTE_QUIET, ready_cb, s);
     httpd_route(s->httpd, HTTP_M_GET, "/health", HTTPD_ROUTE_QUIET, health_route_cb, s);
     httpd_route(s->httpd, HTTP_M_GET, "/metrics", HTTPD_ROUTE_QUIET, metrics_cb, s);
+    s->jobs = serve_jobs_new(rt, s->httpd, err, errlen);
+    if (!s->jobs) {
+        serve_free(s);
+        return NULL;
+    }
     if (httpd_listen(s->httpd, cfg->host, (int)cfg->port, err, errlen) < 0) {
         serve_free(s);
         return NULL;
@@ -238,6 +246,7 @@ void serve_free(struct serve *s)
     if (!s)
         return;
     httpd_free(s->httpd);
+    serve_jobs_free(s->jobs);
     event_free(s->schema_timer);
     free(s);
 }

@@ -1,0 +1,207 @@
+/* ingot admin: tenants and API keys, directly against the database. */
+#include <mysql.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "cmd.h"
+#include "db_sync.h"
+#include "job.h"
+#include "sql.h"
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: ingot admin tenant create NAME | tenant list\n"
+                    "       ingot admin key create --tenant NAME [--name LABEL] | key list [--tenant NAME] | key revoke PREFIX\n"
+                    "see `ingot admin --help`\n");
+    return EXIT_USAGE;
+}
+
+static int exec_or_die(MYSQL *m, const char *sql, const char *what)
+{
+    char err[512];
+    if (db_sync_exec(m, sql, err, sizeof err) < 0) {
+        fprintf(stderr, "ingot admin: %s: %s\n", what, err);
+        return -1;
+    }
+    return 0;
+}
+
+static long long tenant_id(MYSQL *m, const char *name)
+{
+    struct sbuf b;
+    char err[512];
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT id FROM tenants WHERE name = ");
+    sql_cstr(&b, name);
+    MYSQL_RES *res = db_sync_query(m, b.data, err, sizeof err);
+    sbuf_deinit(&b);
+    if (!res) {
+        fprintf(stderr, "ingot admin: %s\n", err);
+        return -1;
+    }
+    MYSQL_ROW row = mysql_fetch_row(res);
+    long long id = row ? strtoll(row[0], NULL, 10) : 0;
+    mysql_free_result(res);
+    if (!id)
+        fprintf(stderr, "ingot admin: no tenant named %s (ingot admin tenant list)\n", name);
+    return id ? id : -1;
+}
+
+static int print_rows(MYSQL *m, const char *sql)
+{
+    char err[512];
+    MYSQL_RES *res = db_sync_query(m, sql, err, sizeof err);
+    if (!res) {
+        fprintf(stderr, "ingot admin: %s\n", err);
+        return EXIT_UNAVAILABLE;
+    }
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    for (unsigned i = 0; i < nf; i++)
+        printf("%s%s", i ? "\t" : "", f[i].name);
+    printf("\n");
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)))
+        for (unsigned i = 0; i < nf; i++)
+            printf("%s%s", row[i] ? row[i] : "-", i + 1 < nf ? "\t" : "\n");
+    mysql_free_result(res);
+    return EXIT_OK;
+}
+
+static int tenant_cmd(MYSQL *m, struct cmd_args *a)
+{
+    const char *verb = a->npositional > 1 ? a->positional[1] : "";
+    if (strcmp(verb, "list") == 0 && a->npositional == 2)
+        return print_rows(m, "SELECT t.id, t.name, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at, "
+                             "(SELECT COUNT(*) FROM api_keys k WHERE k.tenant_id = t.id AND k.revoked_at IS NULL) AS active_keys "
+                             "FROM tenants t ORDER BY t.id");
+    if (strcmp(verb, "create") != 0 || a->npositional != 3)
+        return usage();
+    const char *name = a->positional[2];
+    if (!job_name_valid(name, 64)) {
+        fprintf(stderr, "ingot admin: tenant name must be 1-64 characters of A-Z a-z 0-9 . _ : -\n");
+        return EXIT_USAGE;
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "INSERT INTO tenants (name) VALUES (");
+    sql_cstr(&b, name);
+    sbuf_putc(&b, ')');
+    char err[512];
+    int rc = db_sync_exec(m, b.data, err, sizeof err);
+    sbuf_deinit(&b);
+    if (rc < 0) {
+        fprintf(stderr, "ingot admin: cannot create tenant %s: %s\n", name,
+                mysql_errno(m) == 1062 ? "it exists already" : err);
+        return EXIT_DATAERR;
+    }
+    printf("%llu\n", (unsigned long long)mysql_insert_id(m));
+    fprintf(stderr, "created tenant %s\n", name);
+    return EXIT_OK;
+}
+
+static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const char *tenant,
+                   const char *label)
+{
+    const char *verb = a->npositional > 1 ? a->positional[1] : "";
+    if (strcmp(verb, "list") == 0 && a->npositional == 2) {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "SELECT k.id, k.prefix, t.name AS tenant, k.name, "
+                      "DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at, "
+                      "IF(k.revoked_at IS NULL, 'active', 'revoked') AS state "
+                      "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
+        if (tenant) {
+            sbuf_puts(&b, " WHERE t.name = ");
+            sql_cstr(&b, tenant);
+        }
+        sbuf_puts(&b, " ORDER BY k.id");
+        int rc = print_rows(m, b.data);
+        sbuf_deinit(&b);
+        return rc;
+    }
+    if (strcmp(verb, "revoke") == 0 && a->npositional == 3) {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "UPDATE api_keys SET revoked_at = NOW(6) WHERE revoked_at IS NULL AND prefix = ");
+        sql_cstr(&b, a->positional[2]);
+        int rc = exec_or_die(m, b.data, "revoke");
+        sbuf_deinit(&b);
+        if (rc < 0)
+            return EXIT_UNAVAILABLE;
+        if (mysql_affected_rows(m) == 0) {
+            fprintf(stderr, "ingot admin: no active key with prefix %s\n", a->positional[2]);
+            return EXIT_DATAERR;
+        }
+        fprintf(stderr, "revoked %s (API processes stop accepting it within %d s)\n",
+                a->positional[2], AUTH_CACHE_MS / 1000);
+        return EXIT_OK;
+    }
+    if (strcmp(verb, "create") != 0 || a->npositional != 2 || !tenant)
+        return usage();
+    if (!*cfg->api_key_hash_secret) {
+        fprintf(stderr, "ingot admin: API_KEY_HASH_SECRET is not set (`ingot init` generates one)\n");
+        return EXIT_CONFIG;
+    }
+    long long tid = tenant_id(m, tenant);
+    if (tid < 0)
+        return EXIT_DATAERR;
+    char key[AUTH_KEY_LEN + 1], prefix[AUTH_PREFIX_LEN + 1], hash[65];
+    if (auth_key_generate(key, prefix) < 0) {
+        fprintf(stderr, "ingot admin: no randomness available\n");
+        return EXIT_SOFTWARE;
+    }
+    auth_key_hash(cfg->api_key_hash_secret, key, hash);
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "INSERT INTO api_keys (tenant_id, prefix, hash, name) VALUES (%lld, '%s', UNHEX('%s'), ",
+                tid, prefix, hash);
+    sql_cstr(&b, label ? label : "");
+    sbuf_putc(&b, ')');
+    int rc = exec_or_die(m, b.data, "cannot store the key");
+    sbuf_deinit(&b);
+    if (rc < 0)
+        return EXIT_UNAVAILABLE;
+    /* The key alone on stdout, so scripts can capture it; shown once. */
+    printf("%s\n", key);
+    fprintf(stderr, "created key %s for tenant %s; it is shown only now\n", prefix, tenant);
+    return EXIT_OK;
+}
+
+int cmd_admin(int argc, char **argv)
+{
+    const struct cmd_def *def = cmd_find("admin");
+    struct config cfg;
+    struct cmd_args a;
+    const char *tenant = NULL, *label = NULL;
+    const struct cmd_flag flags[] = {{"tenant", true, &tenant, NULL},
+                                     {"name", true, &label, NULL},
+                                     {NULL, false, NULL, NULL}};
+    config_init(&cfg);
+    cmd_parse(def, argc, argv, flags, &a, &cfg);
+    if (a.npositional < 2) {
+        config_deinit(&cfg);
+        return usage();
+    }
+    cmd_load_config(def, &a, &cfg, true);
+    char err[1024];
+    MYSQL *m = db_sync_connect(cfg.database_url, cfg.database_connection_timeout_ms, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "ingot admin: %s\n", err);
+        config_deinit(&cfg);
+        mysql_library_end();
+        return EXIT_UNAVAILABLE;
+    }
+    int rc;
+    if (strcmp(a.positional[0], "tenant") == 0)
+        rc = tenant_cmd(m, &a);
+    else if (strcmp(a.positional[0], "key") == 0)
+        rc = key_cmd(m, &a, &cfg, tenant, label);
+    else
+        rc = usage();
+    mysql_close(m);
+    mysql_library_end();
+    config_deinit(&cfg);
+    return rc;
+}

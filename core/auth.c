@@ -1,0 +1,131 @@
+#include "auth.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define CACHE_SLOTS 4096
+#define NEGATIVE_MS 5000
+
+struct slot {
+    char hash[65];
+    uint64_t tenant_id; /* 0: known bad */
+    int64_t expires_ms;
+};
+
+struct auth {
+    struct db_pool *db;
+    char *secret;
+    struct slot *cache;
+};
+
+struct lookup {
+    struct auth *a;
+    char hash[65];
+    auth_cb cb;
+    void *arg;
+};
+
+int auth_key_generate(char *key, char *prefix)
+{
+    unsigned char rnd[20];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        return -1;
+    memcpy(key, "ik_", 3);
+    util_hex(rnd, sizeof rnd, key + 3);
+    memcpy(prefix, key, AUTH_PREFIX_LEN);
+    prefix[AUTH_PREFIX_LEN] = '\0';
+    return 0;
+}
+
+void auth_key_hash(const char *secret, const char *key, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)key, strlen(key), md, &n);
+    util_hex(md, 32, hex);
+}
+
+bool auth_key_wellformed(const char *s)
+{
+    if (strlen(s) != AUTH_KEY_LEN || strncmp(s, "ik_", 3) != 0)
+        return false;
+    for (const char *p = s + 3; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+struct auth *auth_new(struct db_pool *db, const char *secret)
+{
+    struct auth *a = xcalloc(1, sizeof *a);
+    a->db = db;
+    a->secret = xstrdup(secret);
+    a->cache = xcalloc(CACHE_SLOTS, sizeof *a->cache);
+    return a;
+}
+
+void auth_free(struct auth *a)
+{
+    if (!a)
+        return;
+    OPENSSL_cleanse(a->secret, strlen(a->secret));
+    free(a->secret);
+    free(a->cache);
+    free(a);
+}
+
+static struct slot *slot_for(struct auth *a, const char *hash)
+{
+    unsigned long idx = strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7], 0}, NULL, 16);
+    return &a->cache[idx % CACHE_SLOTS];
+}
+
+static void lookup_cb(const struct db_result *r, void *arg)
+{
+    struct lookup *l = arg;
+    if (!r->ok) {
+        if (r->err_code != DB_ERR_SHUTDOWN)
+            l->cb(0, r->error, l->arg);
+        else
+            l->cb(0, "shutting down", l->arg);
+        free(l);
+        return;
+    }
+    MYSQL_ROW row = mysql_fetch_row(r->res);
+    uint64_t tenant = row ? (uint64_t)db_row_ll(row, 0) : 0;
+    struct slot *s = slot_for(l->a, l->hash);
+    memcpy(s->hash, l->hash, sizeof s->hash);
+    s->tenant_id = tenant;
+    s->expires_ms = time_mono_ms() + (tenant ? AUTH_CACHE_MS : NEGATIVE_MS);
+    l->cb(tenant, NULL, l->arg);
+    free(l);
+}
+
+void auth_check(struct auth *a, const char *authorization, auth_cb cb, void *arg)
+{
+    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0 ||
+        !auth_key_wellformed(authorization + 7)) {
+        cb(0, NULL, arg);
+        return;
+    }
+    char hash[65];
+    auth_key_hash(a->secret, authorization + 7, hash);
+    struct slot *s = slot_for(a, hash);
+    if (s->expires_ms > time_mono_ms() && memcmp(s->hash, hash, 64) == 0) {
+        cb(s->tenant_id, NULL, arg);
+        return;
+    }
+    struct lookup *l = xcalloc(1, sizeof *l);
+    l->a = a;
+    memcpy(l->hash, hash, sizeof l->hash);
+    l->cb = cb;
+    l->arg = arg;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT tenant_id FROM api_keys WHERE hash = UNHEX('%s') AND revoked_at IS NULL", hash);
+    db_query(a->db, sql, 0, lookup_cb, l);
+}

@@ -1,0 +1,62 @@
+/* job: the job body of POST /v1/jobs, parsed and validated. Every
+ * problem names its field (param) and carries the HTTP status to answer. */
+#ifndef INGOT_JOB_H
+#define INGOT_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct cJSON;
+
+enum job_kind { JOB_HTTP, JOB_LLM_CHAT, JOB_LLM_EMBED };
+enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED };
+
+#define JOB_QUEUE_MAX 128
+#define JOB_GROUP_MAX 128
+#define JOB_IDEM_MAX 255
+
+struct job_limits {
+    size_t max_payload;      /* serialized payload bytes (over: 413) */
+    size_t max_metadata;
+};
+
+struct job_spec {
+    char queue[JOB_QUEUE_MAX + 1];
+    enum job_kind kind;
+    char *payload;           /* JSON text, owned */
+    char *metadata;          /* JSON text or NULL, owned */
+    bool has_run_at;
+    char run_at[40];         /* "YYYY-MM-DD HH:MM:SS.ffffff" UTC, if has_run_at */
+    long long delay_ms;
+    int priority;
+    int max_attempts;
+    long long backoff_base_ms, backoff_max_ms;
+    long long timeout_ms;
+    char *group;             /* owned or NULL */
+    char *callback_url;      /* owned or NULL */
+    char *idempotency_key;   /* owned or NULL */
+};
+
+struct job_error {
+    int status;              /* 400, 413 or 422 */
+    char param[64];
+    char message[256];
+};
+
+/* Parses obj into out (caller deinit on success). 0/-1 with err. */
+int job_spec_parse(const struct cJSON *obj, const struct job_limits *lim, struct job_spec *out,
+                   struct job_error *err) ATTR_WUR;
+void job_spec_deinit(struct job_spec *s);
+const char *job_kind_name(enum job_kind k);
+const char *job_state_name(int state);
+/* Parses a state name; -1 when unknown. */
+int job_state_parse(const char *s);
+/* Queue and group names: 1-128 of [A-Za-z0-9._:-]. */
+bool job_name_valid(const char *s, size_t max);
+/* RFC 3339 ("2026-01-02T03:04:05Z", offsets and fractions allowed) to
+ * SQL UTC text; 0/-1. */
+int job_parse_time(const char *s, char *out, size_t outlen) ATTR_WUR;
+
+#endif

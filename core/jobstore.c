@@ -1,0 +1,542 @@
+#include "jobstore.h"
+
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "sql.h"
+
+#define JOB_COLUMNS                                                                          \
+    "id, queue, kind, state, priority, attempts, max_attempts, "                             \
+    "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
+    "callback_url, idempotency_key, result, last_error, "                                    \
+    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
+    "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
+    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
+    "backoff_max_ms"
+enum {
+    C_ID, C_QUEUE, C_KIND, C_STATE, C_PRIORITY, C_ATTEMPTS, C_MAX_ATTEMPTS, C_RUN_AT, C_GROUP,
+    C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
+    C_FINISHED, C_TIMEOUT, C_BACKOFF_BASE, C_BACKOFF_MAX
+};
+
+#define INSERT_HEAD                                                                          \
+    "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
+    "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
+    "idempotency_key) VALUES "
+
+struct pending {
+    uint64_t tenant;
+    struct job_spec spec;
+    jobstore_enqueue_cb cb;
+    void *arg;
+    bool retried_idem;        /* an expired idempotency key was cleared once */
+    struct pending *next;
+};
+
+/* One INSERT in flight and the callers it answers. */
+struct insert {
+    struct jobstore *js;
+    struct pending *items;    /* in VALUES order */
+    size_t n;
+};
+
+struct known_queue {
+    uint64_t tenant;
+    char name[JOB_QUEUE_MAX + 1];
+};
+
+struct jobstore {
+    struct db_pool *db;
+    struct pending *head, *tail;
+    size_t npending;
+    int inflight, max_inflight, max_batch;
+    bool coalesce;
+    struct known_queue *queues; /* small cache: queues known to exist */
+    size_t nqueues, capqueues;
+    struct metric_series *m_enqueued_rows, *m_insert_statements;
+};
+
+static void flush(struct jobstore *js);
+
+uint64_t jobstore_parse_id(const char *s)
+{
+    if (!s || strncmp(s, "job_", 4) != 0 || !s[4] || strlen(s) > 24)
+        return 0;
+    uint64_t v = 0;
+    for (const char *p = s + 4; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v;
+}
+
+struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int inflight)
+{
+    struct jobstore *js = xcalloc(1, sizeof *js);
+    js->db = db;
+    js->max_batch = max_batch > 0 ? max_batch : 100;
+    js->max_inflight = inflight > 0 ? inflight : 4;
+    js->coalesce = true;
+    if (m) {
+        js->m_enqueued_rows = metrics_series(
+            metrics_family(m, METRIC_COUNTER, "ingot_jobs_inserted_total", "Job rows inserted."), "");
+        js->m_insert_statements = metrics_series(
+            metrics_family(m, METRIC_COUNTER, "ingot_job_insert_statements_total",
+                           "INSERT statements for jobs (rows/statements = coalescing)."),
+            "");
+    }
+    return js;
+}
+
+void jobstore_set_coalescing(struct jobstore *js, bool on)
+{
+    js->coalesce = on;
+}
+
+static void pending_free(struct pending *p)
+{
+    job_spec_deinit(&p->spec);
+    free(p);
+}
+
+void jobstore_free(struct jobstore *js)
+{
+    if (!js)
+        return;
+    while (js->head) {
+        struct pending *p = js->head;
+        js->head = p->next;
+        p->cb(0, false, "shutting down", p->arg);
+        pending_free(p);
+    }
+    free(js->queues);
+    free(js);
+}
+
+static void ensure_queue_cb(const struct db_result *r, void *arg)
+{
+    (void)arg;
+    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
+        log_warn("cannot record a new queue: %s", r->error);
+}
+
+/* Queues are created on first use; a process remembers which exist. */
+static void ensure_queue(struct jobstore *js, uint64_t tenant, const char *queue)
+{
+    for (size_t i = 0; i < js->nqueues; i++)
+        if (js->queues[i].tenant == tenant && strcmp(js->queues[i].name, queue) == 0)
+            return;
+    if (js->nqueues == js->capqueues) {
+        if (js->capqueues >= 65536)
+            js->nqueues = 0; /* bounded: forget and re-learn */
+        else {
+            js->capqueues = js->capqueues ? js->capqueues * 2 : 64;
+            js->queues = xrealloc(js->queues, js->capqueues * sizeof *js->queues);
+        }
+    }
+    struct known_queue *k = &js->queues[js->nqueues++];
+    k->tenant = tenant;
+    snprintf(k->name, sizeof k->name, "%s", queue);
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "INSERT IGNORE INTO queues (tenant_id, name) VALUES (%llu, ", (unsigned long long)tenant);
+    sql_cstr(&b, queue);
+    sbuf_putc(&b, ')');
+    db_query(js->db, b.data, 0, ensure_queue_cb, NULL);
+    sbuf_deinit(&b);
+}
+
+static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s)
+{
+    sbuf_printf(b, "(%llu,", (unsigned long long)tenant);
+    sql_cstr(b, s->queue);
+    sbuf_printf(b, ",'%s',%d,", job_kind_name(s->kind), s->priority);
+    if (s->has_run_at)
+        sbuf_printf(b, "'%s'", s->run_at);
+    else if (s->delay_ms)
+        sbuf_printf(b, "TIMESTAMPADD(MICROSECOND,%lld,NOW(6))", s->delay_ms * 1000);
+    else
+        sbuf_puts(b, "NOW(6)");
+    sbuf_putc(b, ',');
+    sql_cstr(b, s->group);
+    sbuf_printf(b, ",%d,%lld,%lld,%lld,", s->max_attempts, s->backoff_base_ms, s->backoff_max_ms,
+                s->timeout_ms);
+    sql_cstr(b, s->payload);
+    sbuf_putc(b, ',');
+    sql_cstr(b, s->metadata);
+    sbuf_putc(b, ',');
+    sql_cstr(b, s->callback_url);
+    sbuf_putc(b, ',');
+    sql_cstr(b, s->idempotency_key);
+    sbuf_putc(b, ')');
+}
+
+static void idem_lookup(struct jobstore *js, struct pending *p);
+
+static void insert_cb(const struct db_result *r, void *arg)
+{
+    struct insert *ins = arg;
+    struct jobstore *js = ins->js;
+    js->inflight--;
+    struct pending *p = ins->items;
+    if (r->ok) {
+        if (js->m_enqueued_rows) {
+            metrics_add(js->m_enqueued_rows, (double)ins->n);
+            metrics_add(js->m_insert_statements, 1);
+        }
+        uint64_t id = r->insert_id;
+        while (p) {
+            struct pending *next = p->next;
+            p->cb(id++, false, NULL, p->arg);
+            pending_free(p);
+            p = next;
+        }
+    } else if (r->err_code == ER_DUP_ENTRY && ins->n == 1 && p->spec.idempotency_key) {
+        idem_lookup(js, p); /* takes p */
+    } else {
+        while (p) {
+            struct pending *next = p->next;
+            p->cb(0, false, r->error, p->arg);
+            pending_free(p);
+            p = next;
+        }
+    }
+    free(ins);
+    flush(js);
+}
+
+static void send_insert(struct jobstore *js, struct pending *items, size_t n)
+{
+    struct insert *ins = xcalloc(1, sizeof *ins);
+    ins->js = js;
+    ins->items = items;
+    ins->n = n;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, INSERT_HEAD);
+    for (struct pending *p = items; p; p = p->next) {
+        if (p != items)
+            sbuf_putc(&b, ',');
+        values_row(&b, p->tenant, &p->spec);
+    }
+    js->inflight++;
+    db_query(js->db, b.data, 0, insert_cb, ins);
+    sbuf_deinit(&b);
+}
+
+static void flush(struct jobstore *js)
+{
+    while (js->head && js->inflight < js->max_inflight) {
+        /* Take up to max_batch rows; an idempotent one goes alone, since a
+         * duplicate key would fail the whole statement. */
+        struct pending *first = js->head, *last = first;
+        size_t n = 1;
+        if (!first->spec.idempotency_key && js->coalesce) {
+            while (last->next && n < (size_t)js->max_batch && !last->next->spec.idempotency_key) {
+                last = last->next;
+                n++;
+            }
+        }
+        js->head = last->next;
+        if (!js->head)
+            js->tail = NULL;
+        js->npending -= n;
+        last->next = NULL;
+        send_insert(js, first, n);
+    }
+}
+
+void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spec,
+                      jobstore_enqueue_cb cb, void *arg)
+{
+    struct pending *p = xcalloc(1, sizeof *p);
+    p->tenant = tenant;
+    p->spec = *spec;
+    memset(spec, 0, sizeof *spec);
+    p->cb = cb;
+    p->arg = arg;
+    ensure_queue(js, tenant, p->spec.queue);
+    if (js->tail)
+        js->tail->next = p;
+    else
+        js->head = p;
+    js->tail = p;
+    js->npending++;
+    flush(js);
+}
+
+/* A duplicate idempotency key: the earlier job, unless its key is older
+ * than 24 h, in which case the key is cleared and the insert retried. */
+struct idem {
+    struct jobstore *js;
+    struct pending *p;
+    uint64_t id;
+};
+
+static void idem_cleared_cb(const struct db_result *r, void *arg)
+{
+    struct idem *q = arg;
+    struct pending *p = q->p;
+    if (!r->ok) {
+        p->cb(0, false, r->error, p->arg);
+        pending_free(p);
+    } else {
+        p->retried_idem = true;
+        p->next = NULL;
+        send_insert(q->js, p, 1);
+    }
+    free(q);
+}
+
+static void idem_found_cb(const struct db_result *r, void *arg)
+{
+    struct idem *q = arg;
+    struct pending *p = q->p;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    if (!row) {
+        p->cb(0, false, r->ok ? "idempotency key vanished; retry the request" : r->error, p->arg);
+        pending_free(p);
+        free(q);
+        return;
+    }
+    uint64_t id = (uint64_t)db_row_ll(row, 0);
+    bool expired = db_row_ll(row, 1) != 0;
+    if (!expired || p->retried_idem) {
+        p->cb(id, true, NULL, p->arg);
+        pending_free(p);
+        free(q);
+        return;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
+             (unsigned long long)id);
+    db_query(q->js->db, sql, 0, idem_cleared_cb, q);
+}
+
+static void idem_lookup(struct jobstore *js, struct pending *p)
+{
+    struct idem *q = xcalloc(1, sizeof *q);
+    q->js = js;
+    q->p = p;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY FROM jobs WHERE tenant_id = %llu AND idempotency_key = ",
+                (unsigned long long)p->tenant);
+    sql_cstr(&b, p->spec.idempotency_key);
+    db_query(js->db, b.data, 0, idem_found_cb, q);
+    sbuf_deinit(&b);
+}
+
+struct batch {
+    jobstore_batch_cb cb;
+    void *arg;
+};
+
+static void batch_cb(const struct db_result *r, void *arg)
+{
+    struct batch *bt = arg;
+    bt->cb(r->ok ? r->insert_id : 0, r->ok ? NULL : r->error, bt->arg);
+    free(bt);
+}
+
+void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
+                            jobstore_batch_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, INSERT_HEAD);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_putc(&b, ',');
+        ensure_queue(js, tenant, specs[i].queue);
+        values_row(&b, tenant, &specs[i]);
+        job_spec_deinit(&specs[i]);
+    }
+    struct batch *bt = xcalloc(1, sizeof *bt);
+    bt->cb = cb;
+    bt->arg = arg;
+    if (js->m_enqueued_rows) {
+        metrics_add(js->m_enqueued_rows, (double)n);
+        metrics_add(js->m_insert_statements, 1);
+    }
+    db_query(js->db, b.data, 0, batch_cb, bt);
+    sbuf_deinit(&b);
+}
+
+struct rows {
+    jobstore_rows_cb cb;
+    void *arg;
+};
+
+static void rows_cb(const struct db_result *r, void *arg)
+{
+    struct rows *q = arg;
+    q->cb(r->ok ? r->res : NULL, r->ok ? NULL : r->error, q->arg);
+    free(q);
+}
+
+static void rows_query(struct jobstore *js, const char *sql, jobstore_rows_cb cb, void *arg)
+{
+    struct rows *q = xmalloc(sizeof *q);
+    q->cb = cb;
+    q->arg = arg;
+    db_query(js->db, sql, 0, rows_cb, q);
+}
+
+void jobstore_get(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_rows_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT " JOB_COLUMNS " FROM jobs");
+    sbuf_printf(&b, " WHERE id = %llu AND tenant_id = %llu", (unsigned long long)id,
+                (unsigned long long)tenant);
+    rows_query(js, b.data, cb, arg);
+    sbuf_deinit(&b);
+}
+
+void jobstore_list(struct jobstore *js, uint64_t tenant, const char *queue, int state,
+                   uint64_t before_id, int limit, jobstore_rows_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT " JOB_COLUMNS " FROM jobs");
+    sbuf_printf(&b, " WHERE tenant_id = %llu", (unsigned long long)tenant);
+    if (queue) {
+        sbuf_puts(&b, " AND queue = ");
+        sql_cstr(&b, queue);
+    }
+    if (state >= 0)
+        sbuf_printf(&b, " AND state = %d", state);
+    if (before_id)
+        sbuf_printf(&b, " AND id < %llu", (unsigned long long)before_id);
+    sbuf_printf(&b, " ORDER BY id DESC LIMIT %d", limit);
+    rows_query(js, b.data, cb, arg);
+    sbuf_deinit(&b);
+}
+
+/* cancel/retry: a compare-and-set UPDATE, then (when it changed nothing)
+ * a read to tell "not found" from "wrong state". */
+struct change {
+    struct jobstore *js;
+    uint64_t tenant, id;
+    int new_state;
+    jobstore_change_cb cb;
+    void *arg;
+};
+
+static void change_read_cb(const struct db_result *r, void *arg)
+{
+    struct change *c = arg;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    if (!r->ok)
+        c->cb(JS_ERROR, -1, r->error, c->arg);
+    else if (!row)
+        c->cb(JS_NOT_FOUND, -1, NULL, c->arg);
+    else
+        c->cb(JS_CONFLICT, (int)db_row_ll(row, 0), NULL, c->arg);
+    free(c);
+}
+
+static void change_cb(const struct db_result *r, void *arg)
+{
+    struct change *c = arg;
+    if (!r->ok) {
+        c->cb(JS_ERROR, -1, r->error, c->arg);
+        free(c);
+        return;
+    }
+    if (r->affected_rows > 0) {
+        c->cb(JS_OK, c->new_state, NULL, c->arg);
+        free(c);
+        return;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT state FROM jobs WHERE id = %llu AND tenant_id = %llu",
+             (unsigned long long)c->id, (unsigned long long)c->tenant);
+    db_query(c->js->db, sql, 0, change_read_cb, c);
+}
+
+static void change(struct jobstore *js, uint64_t tenant, uint64_t id, int new_state,
+                   const char *sql, jobstore_change_cb cb, void *arg)
+{
+    struct change *c = xcalloc(1, sizeof *c);
+    c->js = js;
+    c->tenant = tenant;
+    c->id = id;
+    c->new_state = new_state;
+    c->cb = cb;
+    c->arg = arg;
+    db_query(js->db, sql, 0, change_cb, c);
+}
+
+void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg)
+{
+    /* A running job loses its lease: the worker's completion no longer
+     * matches and is discarded. */
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET state = %d, lease_token = NULL, lease_expires_at = NULL, "
+             "finished_at = NOW(6), last_error = COALESCE(last_error, 'cancelled') "
+             "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",
+             JOB_CANCELLED, (unsigned long long)id, (unsigned long long)tenant, JOB_QUEUED, JOB_RUNNING);
+    change(js, tenant, id, JOB_CANCELLED, sql, cb, arg);
+}
+
+void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg)
+{
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET state = %d, attempts = 0, run_at = NOW(6), finished_at = NULL, "
+             "lease_token = NULL, lease_expires_at = NULL "
+             "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",
+             JOB_QUEUED, (unsigned long long)id, (unsigned long long)tenant, JOB_FAILED, JOB_CANCELLED);
+    change(js, tenant, id, JOB_QUEUED, sql, cb, arg);
+}
+
+static void json_field_str(struct sbuf *b, const char *name, const char *v, unsigned long len)
+{
+    sbuf_printf(b, ",\"%s\":", name);
+    if (v)
+        sbuf_json_strn(b, v, len);
+    else
+        sbuf_puts(b, "null");
+}
+
+static void json_field_raw(struct sbuf *b, const char *name, const char *v, unsigned long len)
+{
+    sbuf_printf(b, ",\"%s\":", name);
+    if (v && len)
+        sbuf_append(b, v, len); /* JSON we serialized ourselves */
+    else
+        sbuf_puts(b, "null");
+}
+
+void jobstore_job_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
+{
+    sbuf_printf(b, "{\"id\":\"job_%s\",\"object\":\"job\"", row[C_ID]);
+    json_field_str(b, "queue", row[C_QUEUE], len[C_QUEUE]);
+    json_field_str(b, "kind", row[C_KIND], len[C_KIND]);
+    sbuf_printf(b, ",\"status\":\"%s\",\"priority\":%s,\"attempts\":%s,\"max_attempts\":%s",
+                job_state_name(atoi(row[C_STATE])), row[C_PRIORITY], row[C_ATTEMPTS],
+                row[C_MAX_ATTEMPTS]);
+    json_field_str(b, "run_at", row[C_RUN_AT], len[C_RUN_AT]);
+    json_field_str(b, "group", row[C_GROUP], len[C_GROUP]);
+    sbuf_printf(b, ",\"timeout_ms\":%s,\"backoff\":{\"base_ms\":%s,\"max_ms\":%s}", row[C_TIMEOUT],
+                row[C_BACKOFF_BASE], row[C_BACKOFF_MAX]);
+    json_field_raw(b, "payload", row[C_PAYLOAD], len[C_PAYLOAD]);
+    json_field_raw(b, "metadata", row[C_METADATA], len[C_METADATA]);
+    json_field_str(b, "callback_url", row[C_CALLBACK], len[C_CALLBACK]);
+    json_field_str(b, "idempotency_key", row[C_IDEM], len[C_IDEM]);
+    json_field_raw(b, "result", row[C_RESULT], len[C_RESULT]);
+    json_field_str(b, "last_error", row[C_ERROR], len[C_ERROR]);
+    json_field_str(b, "created_at", row[C_CREATED], len[C_CREATED]);
+    json_field_str(b, "started_at", row[C_STARTED], len[C_STARTED]);
+    json_field_str(b, "finished_at", row[C_FINISHED], len[C_FINISHED]);
+    sbuf_putc(b, '}');
+}

@@ -1,0 +1,585 @@
+#include "serve_jobs.h"
+
+#include <cJSON.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "httpd.h"
+#include "job.h"
+#include "jobstore.h"
+#include "log.h"
+#include "loop.h"
+#include "runtime.h"
+
+#define WAIT_MAX_S 60
+#define WAIT_POLL_MS 200
+#define LIST_DEFAULT 20
+#define LIST_MAX 100
+
+struct serve_jobs;
+
+/* One authenticated /v1 request: the tenant and the handler to run. */
+struct v1 {
+    struct serve_jobs *sj;
+    struct http_req *r;
+    uint64_t tenant;
+    void (*handler)(struct v1 *c);
+    /* long-poll state */
+    uint64_t job_id;
+    int64_t wait_until_ms;
+    struct event *timer;
+    struct v1 *next, *prev;
+};
+
+struct serve_jobs {
+    struct runtime *rt;
+    struct auth *auth;
+    struct jobstore *store;
+    struct job_limits limits;
+    struct v1 *waiters;
+    bool draining;
+};
+
+static void v1_free(struct v1 *c)
+{
+    if (c->timer)
+        event_free(c->timer);
+    free(c);
+}
+
+static void reply_db_error(struct http_req *r, const char *err)
+{
+    log_warn("database error: %s", err ? err : "unknown");
+    http_add_header(r, "Retry-After", "1");
+    http_reply_error(r, 503, "server_error", NULL, "database_unavailable",
+                     "the database is unavailable; retry shortly");
+}
+
+static void auth_done_cb(uint64_t tenant, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    if (err) {
+        reply_db_error(c->r, err);
+        v1_free(c);
+        return;
+    }
+    if (!tenant) {
+        http_add_header(c->r, "WWW-Authenticate", "Bearer");
+        http_reply_error(c->r, 401, "invalid_request_error", NULL, "invalid_api_key",
+                         "missing or invalid API key (Authorization: Bearer ik_...)");
+        v1_free(c);
+        return;
+    }
+    c->tenant = tenant;
+    c->handler(c);
+}
+
+static void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
+{
+    struct v1 *c = xcalloc(1, sizeof *c);
+    c->sj = sj;
+    c->r = r;
+    c->handler = handler;
+    auth_check(sj->auth, http_req_header(r, "Authorization"), auth_done_cb, c);
+}
+
+static void reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)
+{
+    char param[96];
+    snprintf(param, sizeof param, "%s%s%s", prefix, prefix[0] && e->param[0] ? "." : "", e->param);
+    http_reply_error(r, e->status, "invalid_request_error", param[0] ? param : NULL,
+                     e->status == 413 ? "payload_too_large" : "invalid_value", "%s%s%s", prefix,
+                     prefix[0] ? ": " : "", e->message);
+}
+
+static cJSON *parse_body(struct http_req *r)
+{
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    if (!j)
+        http_reply_error(r, 400, "invalid_request_error", NULL, "invalid_json",
+                         "the body is not valid JSON");
+    return j;
+}
+
+static void summary_json(struct sbuf *b, uint64_t id, const struct job_spec *s)
+{
+    sbuf_printf(b, "{\"id\":\"job_%llu\",\"object\":\"job\",\"status\":\"queued\",\"queue\":",
+                (unsigned long long)id);
+    sbuf_json_str(b, s->queue);
+    sbuf_printf(b, ",\"kind\":\"%s\",\"priority\":%d,\"attempts\":0,\"max_attempts\":%d,\"group\":",
+                job_kind_name(s->kind), s->priority, s->max_attempts);
+    sbuf_json_str(b, s->group);
+    sbuf_puts(b, ",\"idempotency_key\":");
+    sbuf_json_str(b, s->idempotency_key);
+    sbuf_putc(b, '}');
+}
+
+/* POST /v1/jobs */
+struct enqueue {
+    struct v1 *c;
+    struct job_spec copy; /* what the summary needs (queue, kind, ...) */
+};
+
+static void got_existing_cb(MYSQL_RES *res, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (!row) {
+        reply_db_error(c->r, err ? err : "idempotent job vanished");
+    } else {
+        struct sbuf b;
+        sbuf_init(&b);
+        jobstore_job_json(row, mysql_fetch_lengths(res), &b);
+        http_add_header(c->r, "Idempotent-Replayed", "true");
+        http_reply_json(c->r, 200, b.data, b.len);
+        sbuf_deinit(&b);
+    }
+    v1_free(c);
+}
+
+static void enqueued_cb(uint64_t id, bool existing, const char *err, void *arg)
+{
+    struct enqueue *e = arg;
+    struct v1 *c = e->c;
+    if (err) {
+        reply_db_error(c->r, err);
+        v1_free(c);
+    } else if (existing) {
+        jobstore_get(c->sj->store, c->tenant, id, got_existing_cb, c);
+    } else {
+        struct sbuf b;
+        sbuf_init(&b);
+        summary_json(&b, id, &e->copy);
+        http_reply_json(c->r, 202, b.data, b.len);
+        sbuf_deinit(&b);
+        v1_free(c);
+    }
+    free(e->copy.group);
+    free(e->copy.idempotency_key);
+    free(e);
+}
+
+static void create_job(struct v1 *c)
+{
+    cJSON *j = parse_body(c->r);
+    if (!j) {
+        v1_free(c);
+        return;
+    }
+    struct job_spec spec;
+    struct job_error err;
+    if (job_spec_parse(j, &c->sj->limits, &spec, &err) < 0) {
+        cJSON_Delete(j);
+        reply_job_error(c->r, &err, "");
+        v1_free(c);
+        return;
+    }
+    cJSON_Delete(j);
+    const char *hk = http_req_header(c->r, "Idempotency-Key");
+    if (hk) {
+        if (!*hk || strlen(hk) > JOB_IDEM_MAX ||
+            (spec.idempotency_key && strcmp(spec.idempotency_key, hk) != 0)) {
+            job_spec_deinit(&spec);
+            http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
+                             "Idempotency-Key must be 1-255 characters and match idempotency_key if both are given");
+            v1_free(c);
+            return;
+        }
+        if (!spec.idempotency_key)
+            spec.idempotency_key = xstrdup(hk);
+    }
+    struct enqueue *e = xcalloc(1, sizeof *e);
+    e->c = c;
+    memcpy(e->copy.queue, spec.queue, sizeof spec.queue);
+    e->copy.kind = spec.kind;
+    e->copy.priority = spec.priority;
+    e->copy.max_attempts = spec.max_attempts;
+    e->copy.group = xstrdup(spec.group);
+    e->copy.idempotency_key = xstrdup(spec.idempotency_key);
+    jobstore_enqueue(c->sj->store, c->tenant, &spec, enqueued_cb, e);
+}
+
+/* POST /v1/jobs/batch: an array (or {"jobs": [...]}), all or nothing. */
+struct batch {
+    struct v1 *c;
+    struct sbuf summaries; /* each job's summary minus the id, joined by \n */
+    size_t n;
+    char **parts;
+};
+
+static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
+{
+    struct batch *bt = arg;
+    struct v1 *c = bt->c;
+    if (err) {
+        reply_db_error(c->r, err);
+    } else {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
+        for (size_t i = 0; i < bt->n; i++) {
+            sbuf_printf(&b, "%s{\"id\":\"job_%llu\",", i ? "," : "",
+                        (unsigned long long)(first_id + i));
+            sbuf_puts(&b, bt->parts[i]);
+        }
+        sbuf_puts(&b, "]}");
+        http_reply_json(c->r, 202, b.data, b.len);
+        sbuf_deinit(&b);
+    }
+    for (size_t i = 0; i < bt->n; i++)
+        free(bt->parts[i]);
+    free(bt->parts);
+    free(bt);
+    v1_free(c);
+}
+
+static void create_batch(struct v1 *c)
+{
+    cJSON *j = parse_body(c->r);
+    if (!j) {
+        v1_free(c);
+        return;
+    }
+    const cJSON *arr = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "jobs");
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+    long long max = c->sj->rt->cfg->job_batch_max;
+    if (n < 1 || n > max) {
+        cJSON_Delete(j);
+        http_reply_error(c->r, n > max ? 413 : 400, "invalid_request_error", "jobs",
+                         n > max ? "batch_too_large" : "invalid_value",
+                         "the body must be an array of 1 to %lld jobs (or {\"jobs\": [...]})", max);
+        v1_free(c);
+        return;
+    }
+    struct job_spec *specs = xcalloc((size_t)n, sizeof *specs);
+    int i = 0;
+    for (const cJSON *item = arr->child; item; item = item->next, i++) {
+        struct job_error err;
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "jobs[%d]", i);
+        bool idem = cJSON_IsObject(item) && cJSON_GetObjectItemCaseSensitive(item, "idempotency_key");
+        if (idem || job_spec_parse(item, &c->sj->limits, &specs[i], &err) < 0) {
+            if (idem) {
+                err.status = 400;
+                snprintf(err.param, sizeof err.param, "idempotency_key");
+                snprintf(err.message, sizeof err.message,
+                         "idempotency_key is not supported in a batch; send such jobs one by one");
+            }
+            for (int k = 0; k < i; k++)
+                job_spec_deinit(&specs[k]);
+            free(specs);
+            cJSON_Delete(j);
+            reply_job_error(c->r, &err, prefix);
+            v1_free(c);
+            return;
+        }
+    }
+    cJSON_Delete(j);
+    struct batch *bt = xcalloc(1, sizeof *bt);
+    bt->c = c;
+    bt->n = (size_t)n;
+    bt->parts = xcalloc((size_t)n, sizeof *bt->parts);
+    for (size_t k = 0; k < (size_t)n; k++) {
+        struct sbuf b;
+        sbuf_init(&b);
+        summary_json(&b, 0, &specs[k]);
+        /* drop the leading {"id":"job_0", that the real id replaces */
+        const char *rest = strchr(b.data, ',') + 1;
+        bt->parts[k] = xstrdup(rest);
+        sbuf_deinit(&b);
+    }
+    jobstore_enqueue_batch(c->sj->store, c->tenant, specs, (size_t)n, batch_done_cb, bt);
+    free(specs);
+}
+
+/* GET /v1/jobs/{id}[?wait=N] */
+static void get_job_start(struct v1 *c);
+
+static void waiter_unlink(struct v1 *c)
+{
+    struct serve_jobs *sj = c->sj;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (sj->waiters == c)
+        sj->waiters = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+}
+
+static void wait_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    get_job_start(arg);
+}
+
+static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    if (!res) {
+        waiter_unlink(c);
+        reply_db_error(c->r, err);
+        v1_free(c);
+        return;
+    }
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row) {
+        waiter_unlink(c);
+        http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
+        v1_free(c);
+        return;
+    }
+    int state = atoi(row[3]);
+    bool terminal = state >= JOB_SUCCEEDED;
+    if (!terminal && c->wait_until_ms > time_mono_ms() && !c->sj->draining) {
+        if (!c->timer) {
+            c->timer = evtimer_new(loop_base(c->sj->rt->loop), wait_timer_cb, c);
+            c->next = c->sj->waiters;
+            if (c->sj->waiters)
+                c->sj->waiters->prev = c;
+            c->sj->waiters = c;
+        }
+        struct timeval tv = {0, WAIT_POLL_MS * 1000};
+        evtimer_add(c->timer, &tv);
+        return;
+    }
+    waiter_unlink(c);
+    struct sbuf b;
+    sbuf_init(&b);
+    jobstore_job_json(row, mysql_fetch_lengths(res), &b);
+    http_reply_json(c->r, 200, b.data, b.len);
+    sbuf_deinit(&b);
+    v1_free(c);
+}
+
+static void get_job_start(struct v1 *c)
+{
+    jobstore_get(c->sj->store, c->tenant, c->job_id, got_job_cb, c);
+}
+
+static void get_job(struct v1 *c)
+{
+    c->job_id = jobstore_parse_id(http_req_param(c->r, "id"));
+    if (!c->job_id) {
+        http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
+        v1_free(c);
+        return;
+    }
+    const char *w = http_req_query(c->r, "wait");
+    if (w) {
+        long long secs;
+        if (config_parse_int(w, &secs) < 0 || secs < 0 || secs > WAIT_MAX_S) {
+            http_reply_error(c->r, 400, "invalid_request_error", "wait", "invalid_value",
+                             "wait must be a whole number of seconds from 0 to %d", WAIT_MAX_S);
+            v1_free(c);
+            return;
+        }
+        c->wait_until_ms = time_mono_ms() + secs * 1000;
+    }
+    get_job_start(c);
+}
+
+/* GET /v1/jobs?queue=&status=&limit=&cursor= */
+struct list {
+    struct v1 *c;
+    int limit;
+};
+
+static void listed_cb(MYSQL_RES *res, const char *err, void *arg)
+{
+    struct list *l = arg;
+    struct v1 *c = l->c;
+    if (!res) {
+        reply_db_error(c->r, err);
+    } else {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
+        MYSQL_ROW row;
+        int n = 0;
+        char last[32] = "";
+        bool more = false;
+        while ((row = mysql_fetch_row(res))) {
+            if (n == l->limit) {
+                more = true;
+                break;
+            }
+            if (n++)
+                sbuf_putc(&b, ',');
+            jobstore_job_json(row, mysql_fetch_lengths(res), &b);
+            snprintf(last, sizeof last, "%s", row[0]);
+        }
+        sbuf_printf(&b, "],\"has_more\":%s,\"next_cursor\":", more ? "true" : "false");
+        if (more)
+            sbuf_printf(&b, "\"c%llx\"", strtoull(last, NULL, 10) ^ 0x5bd1e995ULL);
+        else
+            sbuf_puts(&b, "null");
+        sbuf_putc(&b, '}');
+        http_reply_json(c->r, 200, b.data, b.len);
+        sbuf_deinit(&b);
+    }
+    free(l);
+    v1_free(c);
+}
+
+static void list_jobs(struct v1 *c)
+{
+    const char *queue = http_req_query(c->r, "queue");
+    const char *status = http_req_query(c->r, "status");
+    const char *limit_s = http_req_query(c->r, "limit");
+    const char *cursor = http_req_query(c->r, "cursor");
+    long long limit = LIST_DEFAULT;
+    int state = -1;
+    uint64_t before = 0;
+    const char *bad = NULL, *why = NULL;
+    if (queue && !job_name_valid(queue, JOB_QUEUE_MAX)) {
+        bad = "queue";
+        why = "queue must be 1-128 characters of A-Z a-z 0-9 . _ : -";
+    } else if (status && (state = job_state_parse(status)) < 0) {
+        bad = "status";
+        why = "status must be queued, running, succeeded, failed or cancelled";
+    } else if (limit_s && (config_parse_int(limit_s, &limit) < 0 || limit < 1 || limit > LIST_MAX)) {
+        bad = "limit";
+        why = "limit must be a whole number from 1 to 100";
+    } else if (cursor) {
+        char *end;
+        unsigned long long v = cursor[0] == 'c' ? strtoull(cursor + 1, &end, 16) : 0;
+        if (cursor[0] != 'c' || !cursor[1] || *end) {
+            bad = "cursor";
+            why = "cursor must be a next_cursor from an earlier page";
+        } else {
+            before = v ^ 0x5bd1e995ULL;
+        }
+    }
+    if (bad) {
+        http_reply_error(c->r, 400, "invalid_request_error", bad, "invalid_value", "%s", why);
+        v1_free(c);
+        return;
+    }
+    struct list *l = xcalloc(1, sizeof *l);
+    l->c = c;
+    l->limit = (int)limit;
+    jobstore_list(c->sj->store, c->tenant, queue, state, before, (int)limit + 1, listed_cb, l);
+}
+
+/* POST /v1/jobs/{id}/cancel and /retry */
+static void changed_cb(enum js_outcome o, int state, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    switch (o) {
+    case JS_OK:
+        c->wait_until_ms = 0;
+        get_job_start(c); /* answers with the job as it is now */
+        return;
+    case JS_NOT_FOUND:
+        http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
+        break;
+    case JS_CONFLICT:
+        http_reply_error(c->r, 409, "invalid_request_error", "id", "invalid_state",
+                         "the job is %s", job_state_name(state));
+        break;
+    case JS_ERROR:
+        reply_db_error(c->r, err);
+        break;
+    }
+    v1_free(c);
+}
+
+static void change_job(struct v1 *c, bool cancel)
+{
+    c->job_id = jobstore_parse_id(http_req_param(c->r, "id"));
+    if (!c->job_id) {
+        http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
+        v1_free(c);
+        return;
+    }
+    if (cancel)
+        jobstore_cancel(c->sj->store, c->tenant, c->job_id, changed_cb, c);
+    else
+        jobstore_retry(c->sj->store, c->tenant, c->job_id, changed_cb, c);
+}
+
+static void cancel_job(struct v1 *c)
+{
+    change_job(c, true);
+}
+
+static void retry_job(struct v1 *c)
+{
+    change_job(c, false);
+}
+
+#define ROUTE(fn)                                                                            \
+    static void fn##_route(struct http_req *r, void *arg)                                   \
+    {                                                                                        \
+        v1_start(arg, r, fn);                                                                \
+    }
+ROUTE(create_job)
+ROUTE(create_batch)
+ROUTE(get_job)
+ROUTE(list_jobs)
+ROUTE(cancel_job)
+ROUTE(retry_job)
+
+/* Coalesced multi-row INSERTs need consecutive ids, which
+ * innodb_autoinc_lock_mode 2 does not promise. */
+static void autoinc_cb(const struct db_result *r, void *arg)
+{
+    struct serve_jobs *sj = arg;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    if (row && db_row_ll(row, 0) < 2)
+        jobstore_set_coalescing(sj->store, true);
+    else if (row)
+        log_warn("innodb_autoinc_lock_mode=2: enqueues are not coalesced (set it to 1 for throughput)");
+    /* No answer (database down at start): stays off, which is only slower. */
+}
+
+struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
+{
+    const struct config *cfg = rt->cfg;
+    if (!*cfg->api_key_hash_secret) {
+        snprintf(err, errlen, "API_KEY_HASH_SECRET is required to serve the API (`ingot init` generates one)");
+        return NULL;
+    }
+    struct serve_jobs *sj = xcalloc(1, sizeof *sj);
+    sj->rt = rt;
+    sj->auth = auth_new(rt->db, cfg->api_key_hash_secret);
+    sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
+    sj->limits.max_payload = (size_t)cfg->job_max_payload;
+    sj->limits.max_metadata = 16 * 1024;
+    jobstore_set_coalescing(sj->store, false); /* until the server said it is safe */
+    db_query(rt->db, "SELECT @@innodb_autoinc_lock_mode", 0, autoinc_cb, sj);
+    httpd_route(h, HTTP_M_POST, "/v1/jobs/batch", 0, create_batch_route, sj);
+    httpd_route(h, HTTP_M_POST, "/v1/jobs", 0, create_job_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/jobs", 0, list_jobs_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/jobs/{id}", 0, get_job_route, sj);
+    httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/cancel", 0, cancel_job_route, sj);
+    httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/retry", 0, retry_job_route, sj);
+    return sj;
+}
+
+void serve_jobs_drain(struct serve_jobs *sj)
+{
+    sj->draining = true;
+    for (struct v1 *c = sj->waiters; c; c = c->next) {
+        evtimer_del(c->timer);
+        event_active(c->timer, EV_TIMEOUT, 0); /* re-reads once, then answers */
+    }
+}
+
+void serve_jobs_free(struct serve_jobs *sj)
+{
+    if (!sj)
+        return;
+    jobstore_free(sj->store);
+    auth_free(sj->auth);
+    free(sj);
+}
