@@ -19,13 +19,14 @@ enum dbc_state {
     DBC_CONNECTING, /* mysql_real_connect_start/_cont */
     DBC_IDLE,       /* connected, free */
     DBC_QUERYING,   /* mysql_real_query_start/_cont */
-    DBC_STORING     /* mysql_store_result_start/_cont */
+    DBC_STORING,    /* mysql_store_result_start/_cont */
+    DBC_PINNED      /* connected, reserved by an open transaction */
 };
 
 static const char *dbc_state_text(enum dbc_state s)
 {
-    static const char *const names[] = {"down", "resolving", "connecting",
-                                        "idle", "querying",  "storing"};
+    static const char *const names[] = {"down",    "resolving", "connecting", "idle",
+                                        "querying", "storing",  "pinned"};
     return names[s];
 }
 
@@ -40,6 +41,8 @@ struct db_req {
     struct db_result fail;  /* pending failure delivered by timer_cb */
     char errbuf[320];
     bool failed;
+    struct db_txn *txn;     /* runs inside this transaction */
+    bool txn_end;           /* COMMIT/ROLLBACK: releases the connection */
     struct db_req *next, *prev;
 };
 
@@ -55,6 +58,14 @@ struct db_conn {
     long long backoff_ms;
     struct db_req *req;
     MYSQL_RES *res;
+    struct db_txn *txn;       /* open transaction holding this connection */
+    struct db_req *pinned_req; /* its next statement, dispatched by the pump */
+};
+
+struct db_txn {
+    struct db_pool *pool;
+    struct db_conn *conn;     /* NULL until begun, or once lost */
+    bool broken;
 };
 
 struct db_pool {
@@ -74,6 +85,7 @@ struct db_pool {
 };
 
 static void pool_pump(struct db_pool *p);
+static void req_fail_later(struct db_pool *p, struct db_req *r, const char *msg);
 static void conn_start_connect(struct db_conn *c);
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -116,8 +128,20 @@ static void req_free(struct db_req *r)
 
 static void req_finish(struct db_req *r, const struct db_result *res)
 {
+    struct db_txn *t = r->txn_end ? r->txn : NULL;
     r->cb(res, r->arg);
     req_free(r);
+    free(t); /* the end of a transaction is its last callback */
+}
+
+/* The connection under a transaction is gone: its later statements fail. */
+static void txn_lose(struct db_conn *c)
+{
+    if (c->txn) {
+        c->txn->broken = true;
+        c->txn->conn = NULL;
+        c->txn = NULL;
+    }
 }
 
 static void req_fail_now(struct db_req *r, unsigned code, const char *msg)
@@ -130,6 +154,7 @@ static void req_fail_now(struct db_req *r, unsigned code, const char *msg)
  * makes mysql_close's COM_QUIT fail at once instead of waiting. */
 static void conn_close(struct db_conn *c)
 {
+    txn_lose(c);
     if (c->io)
         event_del(c->io);
     if (c->dns_req) {
@@ -142,7 +167,7 @@ static void conn_close(struct db_conn *c)
     }
     if (c->m) {
         int fd = (int)mysql_get_socket(c->m);
-        if (fd >= 0 && c->state != DBC_IDLE)
+        if (fd >= 0 && c->state != DBC_IDLE && c->state != DBC_PINNED)
             shutdown(fd, SHUT_RDWR);
         mysql_close(c->m);
         c->m = NULL;
@@ -211,6 +236,27 @@ static void conn_connected(struct db_conn *c)
     pool_pump(p);
 }
 
+/* Where a connection goes after a statement: back to the pool, or held
+ * by its transaction until COMMIT/ROLLBACK. */
+static void conn_after(struct db_conn *c, struct db_req *r, bool ok)
+{
+    struct db_txn *t = r->txn;
+    if (!t || r->txn_end) {
+        c->txn = NULL;
+        if (t)
+            t->conn = NULL;
+        c->state = DBC_IDLE;
+    } else if (!ok && !t->conn) {
+        /* START TRANSACTION itself failed: nothing is held. */
+        t->broken = true;
+        c->state = DBC_IDLE;
+    } else {
+        t->conn = c;
+        c->txn = t;
+        c->state = DBC_PINNED;
+    }
+}
+
 static void conn_query_done(struct db_conn *c, bool ok)
 {
     struct db_pool *p = c->pool;
@@ -229,13 +275,13 @@ static void conn_query_done(struct db_conn *c, bool ok)
             conn_close(c);
             conn_start_connect(c);
         } else {
-            c->state = DBC_IDLE;
+            conn_after(c, r, false);
         }
     } else {
         res.res = rows;
         res.affected_rows = mysql_affected_rows(c->m);
         res.insert_id = mysql_insert_id(c->m);
-        c->state = DBC_IDLE;
+        conn_after(c, r, true);
     }
     evtimer_del(r->timer);
     r->conn = NULL;
@@ -418,6 +464,8 @@ static void req_timer_cb(evutil_socket_t fd, short what, void *arg)
                  c->index, dbc_state_text(c->state));
         conn_close(c);
         conn_start_connect(c);
+    } else if (r->txn && r->txn->conn && r->txn->conn->pinned_req == r) {
+        r->txn->conn->pinned_req = NULL;
     } else {
         queue_remove(p, r);
     }
@@ -462,6 +510,14 @@ static void pool_update_metrics(struct db_pool *p)
 
 static void pool_pump(struct db_pool *p)
 {
+    for (int i = 0; i < p->max; i++) {
+        struct db_conn *c = &p->conns[i];
+        if (c->state == DBC_PINNED && c->pinned_req) {
+            struct db_req *r = c->pinned_req;
+            c->pinned_req = NULL;
+            conn_run(c, r);
+        }
+    }
     while (p->head) {
         struct db_conn *idle = NULL;
         for (int i = 0; i < p->max && !idle; i++)
@@ -495,23 +551,17 @@ static void pool_pump(struct db_pool *p)
             while (p->head) {
                 struct db_req *r = p->head;
                 queue_remove(p, r);
-                r->next = p->doomed;
-                if (p->doomed)
-                    p->doomed->prev = r;
-                p->doomed = r;
-                snprintf(r->errbuf, sizeof r->errbuf, "database unavailable: %s", p->last_error);
-                r->failed = true;
-                r->fail = (struct db_result){.ok = false, .err_code = DB_ERR_UNAVAILABLE,
-                                             .error = r->errbuf};
-                evtimer_del(r->timer);
-                event_active(r->timer, EV_TIMEOUT, 0);
+                char msg[300];
+                snprintf(msg, sizeof msg, "database unavailable: %s", p->last_error);
+                req_fail_later(p, r, msg);
             }
         }
     }
     pool_update_metrics(p);
 }
 
-void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query_cb cb, void *arg)
+static struct db_req *req_new(struct db_pool *p, const char *sql, long long timeout_ms,
+                              db_query_cb cb, void *arg)
 {
     struct db_req *r = xcalloc(1, sizeof *r);
     r->len = strlen(sql);
@@ -524,6 +574,11 @@ void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query
         abort();
     struct timeval tv = ms_tv(timeout_ms > 0 ? timeout_ms : p->query_timeout_ms);
     evtimer_add(r->timer, &tv);
+    return r;
+}
+
+static void req_enqueue(struct db_pool *p, struct db_req *r)
+{
     r->prev = p->tail;
     if (p->tail)
         p->tail->next = r;
@@ -533,8 +588,62 @@ void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query
     p->waiting++;
     /* Dispatch from the loop, not from here: a query can complete inside
      * mysql_real_query_start, and its callback must never run inside the
-     * caller's db_query(). */
+     * caller's function. */
     event_active(p->pump_ev, EV_TIMEOUT, 0);
+}
+
+/* Fails r from the loop (never inside the caller). */
+static void req_fail_later(struct db_pool *p, struct db_req *r, const char *msg)
+{
+    r->next = p->doomed;
+    if (p->doomed)
+        p->doomed->prev = r;
+    p->doomed = r;
+    snprintf(r->errbuf, sizeof r->errbuf, "%s", msg);
+    r->failed = true;
+    r->fail = (struct db_result){.ok = false, .err_code = DB_ERR_UNAVAILABLE, .error = r->errbuf};
+    evtimer_del(r->timer);
+    event_active(r->timer, EV_TIMEOUT, 0);
+}
+
+void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query_cb cb, void *arg)
+{
+    req_enqueue(p, req_new(p, sql, timeout_ms, cb, arg));
+}
+
+struct db_txn *db_txn_begin(struct db_pool *p, long long timeout_ms, db_query_cb cb, void *arg)
+{
+    struct db_txn *t = xcalloc(1, sizeof *t);
+    t->pool = p;
+    struct db_req *r = req_new(p, "START TRANSACTION", timeout_ms, cb, arg);
+    r->txn = t;
+    req_enqueue(p, r);
+    return t;
+}
+
+static void txn_statement(struct db_txn *t, struct db_req *r)
+{
+    struct db_pool *p = t->pool;
+    r->txn = t;
+    if (t->broken || !t->conn || t->conn->pinned_req || t->conn->req) {
+        req_fail_later(p, r, t->broken || !t->conn ? "transaction lost (connection closed)"
+                                                   : "transaction busy: one statement at a time");
+        return;
+    }
+    t->conn->pinned_req = r;
+    event_active(p->pump_ev, EV_TIMEOUT, 0);
+}
+
+void db_txn_query(struct db_txn *t, const char *sql, long long timeout_ms, db_query_cb cb, void *arg)
+{
+    txn_statement(t, req_new(t->pool, sql, timeout_ms, cb, arg));
+}
+
+void db_txn_end(struct db_txn *t, bool commit, db_query_cb cb, void *arg)
+{
+    struct db_req *r = req_new(t->pool, commit ? "COMMIT" : "ROLLBACK", 0, cb, arg);
+    r->txn_end = true;
+    txn_statement(t, r);
 }
 
 static void pump_cb(evutil_socket_t fd, short what, void *arg)
@@ -607,6 +716,11 @@ void db_pool_free(struct db_pool *p)
         struct db_conn *c = &p->conns[i];
         struct db_req *r = c->req;
         c->req = NULL;
+        if (c->pinned_req) {
+            c->pinned_req->next = fail;
+            fail = c->pinned_req;
+            c->pinned_req = NULL;
+        }
         conn_close(c);
         event_free(c->io);
         event_free(c->timer);
@@ -651,9 +765,9 @@ void db_pool_stats(const struct db_pool *p, struct db_pool_stats *s)
     s->waiting = p->waiting;
     for (int i = 0; i < p->max; i++) {
         enum dbc_state st = p->conns[i].state;
-        if (st == DBC_IDLE || st == DBC_QUERYING || st == DBC_STORING)
+        if (st == DBC_IDLE || st == DBC_QUERYING || st == DBC_STORING || st == DBC_PINNED)
             s->open++;
-        if (st == DBC_QUERYING || st == DBC_STORING)
+        if (st == DBC_QUERYING || st == DBC_STORING || st == DBC_PINNED)
             s->in_use++;
     }
 }

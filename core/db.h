@@ -55,6 +55,15 @@ struct db_pool *db_pool_new(struct loop *l, struct metrics *m, const struct db_p
 void db_pool_free(struct db_pool *p);
 /* Queues sql (copied). timeout_ms 0: the pool's default. */
 void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query_cb cb, void *arg);
+/* Transactions hold one connection from START TRANSACTION to COMMIT or
+ * ROLLBACK, one statement at a time. Every begun transaction is ended
+ * exactly once (also after an error); the end's callback is its last and
+ * frees it. A lost connection fails the later statements. */
+struct db_txn;
+struct db_txn *db_txn_begin(struct db_pool *p, long long timeout_ms, db_query_cb cb, void *arg);
+void db_txn_query(struct db_txn *t, const char *sql, long long timeout_ms, db_query_cb cb, void *arg);
+void db_txn_end(struct db_txn *t, bool commit, db_query_cb cb, void *arg);
+
 void db_pool_stats(const struct db_pool *p, struct db_pool_stats *s);
 /* Message of the last connection failure ("" if none). */
 const char *db_pool_last_error(const struct db_pool *p);

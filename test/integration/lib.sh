@@ -9,6 +9,12 @@ mkdir -p "$T_DIR" && cd "$T_DIR" || exit 1
 . "$INGOT_SERVERS/env"
 export DATABASE_URL REDIS_URL
 BASE_DATABASE_URL=$DATABASE_URL
+# Test-only secrets (the API refuses to start without the key hash secret).
+export API_KEY_HASH_SECRET=test-api-key-hash-secret-0123456789abcdef
+export JWT_SECRET=test-jwt-secret-0123456789abcdef0123456789
+export SIGNING_KEY=test-signing-key-0123456789abcdef0123456789
+export ENCRYPTION_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+NO_SECRETS=(env -u API_KEY_HASH_SECRET -u JWT_SECRET -u SIGNING_KEY -u ENCRYPTION_KEY)
 
 ok() { T_PASS=$((T_PASS + 1)); echo "ok   $*"; }
 bad() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $*"; }

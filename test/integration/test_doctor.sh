@@ -23,7 +23,7 @@ done
 
 # Missing secrets fail; the database not migrated fails naming migrate.
 url2=$(new_db doctor2)
-out=$(DATABASE_URL=$url2 "$B" doctor --env-file /dev/null); eq "failures: exit 1" "$?" 1
+out=$(DATABASE_URL=$url2 "${NO_SECRETS[@]}" "$B" doctor --env-file /dev/null); eq "failures: exit 1" "$?" 1
 contains "secrets missing named" "$out" "not set: JWT_SECRET, API_KEY_HASH_SECRET, ENCRYPTION_KEY, SIGNING_KEY"
 contains "schema behind: hint names migrate" "$out" "run \`ingot migrate\`"
 contains "verdict fail" "$out" "verdict: fail"

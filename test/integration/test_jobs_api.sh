@@ -1,0 +1,123 @@
+# The jobs API: keys, tenant isolation, enqueue and validation, batch,
+# idempotency, get/wait, list with cursors, cancel, retry, error shapes.
+. "$(dirname "$0")/lib.sh"
+B=$INGOT_BIN
+url=$(migrated_db api) || { bad "migrate"; finish; }
+export DATABASE_URL=$url
+"$B" admin tenant create acme --env-file /dev/null >/dev/null 2>&1; eq "tenant create" "$?" 0
+"$B" admin tenant create acme --env-file /dev/null >/dev/null 2>err; eq "duplicate tenant refused" "$?" 65
+"$B" admin tenant create globex --env-file /dev/null >/dev/null 2>&1
+K1=$("$B" admin key create --tenant acme --name ci --env-file /dev/null 2>key.err)
+eq "key alone on stdout" "$(printf '%s' "$K1" | grep -cE '^ik_[0-9a-f]{40}$')" 1
+contains "details on stderr" "$(cat key.err)" "shown only now"
+K2=$("$B" admin key create --tenant globex --env-file /dev/null 2>/dev/null)
+eq "key stored hashed, not in clear" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.api_keys WHERE hash = UNHEX(SHA2('$K1', 256)) OR prefix = '$K1'")" 0
+contains "key list shows prefix" "$("$B" admin key list --env-file /dev/null 2>&1)" "${K1:0:11}"
+"$B" admin key create --tenant nobody --env-file /dev/null >/dev/null 2>&1; eq "unknown tenant refused" "$?" 65
+
+start_ingot A serve
+U="http://127.0.0.1:$A_PORT"
+A1=(-H "Authorization: Bearer $K1")
+A2=(-H "Authorization: Bearer $K2")
+post() { curl -s -o resp.json -w '%{http_code}' -X POST "$@"; }
+
+eq "no key: 401" "$(http_code "$U/v1/jobs")" 401
+eq "bad key: 401" "$(http_code "$U/v1/jobs" -H 'Authorization: Bearer ik_0000000000000000000000000000000000000000')" 401
+eq "401 shape" "$(http_body "$U/v1/jobs" | jq -r .error.code)" invalid_api_key
+
+code=$(post "$U/v1/jobs" "${A1[@]}" -d '{"kind":"http","queue":"emails","payload":{"url":"http://127.0.0.1:9/hook","method":"POST","body":{"a":1}},"priority":5,"metadata":{"order":42}}')
+eq "enqueue: 202" "$code" 202
+ID=$(jq -r .id resp.json)
+eq "status queued" "$(jq -r .status resp.json)" queued
+check "id looks like job_N" test "${ID#job_}" != "$ID"
+eq "committed before 2xx" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs WHERE id = ${ID#job_}")" 1
+eq "queue created on first use" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.queues WHERE name = 'emails'")" 1
+body=$(http_body "$U/v1/jobs/$ID" "${A1[@]}")
+eq "get: payload kept" "$(printf '%s' "$body" | jq -c .payload.body)" '{"a":1}'
+eq "get: metadata kept" "$(printf '%s' "$body" | jq -r .metadata.order)" 42
+eq "get: priority" "$(printf '%s' "$body" | jq -r .priority)" 5
+eq "other tenant: 404 not 403" "$(http_code "$U/v1/jobs/$ID" "${A2[@]}")" 404
+eq "other tenant cannot cancel" "$(post "$U/v1/jobs/$ID/cancel" "${A2[@]}")" 404
+eq "other tenant does not list it" "$(http_body "$U/v1/jobs" "${A2[@]}" | jq '.data | length')" 0
+
+# Validation names the field.
+v() { post "$U/v1/jobs" "${A1[@]}" -d "$1" >/dev/null; printf '%s %s' "$(cat resp.json | jq -r .error.param)" "$(jq -r .error.type resp.json)"; }
+eq "unknown field" "$(v '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"colour":1}')" "colour invalid_request_error"
+eq "missing kind" "$(v '{"payload":{}}')" "kind invalid_request_error"
+eq "bad kind" "$(v '{"kind":"ftp","payload":{}}')" "kind invalid_request_error"
+eq "missing url" "$(v '{"kind":"http","payload":{}}')" "payload.url invalid_request_error"
+eq "bad priority" "$(v '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"priority":"high"}')" "priority invalid_request_error"
+eq "bad queue" "$(v '{"kind":"http","queue":"no spaces","payload":{"url":"http://127.0.0.1:9/"}}')" "queue invalid_request_error"
+eq "run_at and delay_ms" "$(v '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"run_at":"2030-01-01T00:00:00Z","delay_ms":5}')" "run_at invalid_request_error"
+eq "bad header value" "$(v '{"kind":"http","payload":{"url":"http://127.0.0.1:9/","headers":{"X":"a\nb"}}}')" "payload.headers invalid_request_error"
+eq "invalid JSON: 400" "$(post "$U/v1/jobs" "${A1[@]}" -d '{nope')" 400
+eq "ftp url: 422" "$(post "$U/v1/jobs" "${A1[@]}" -d '{"kind":"http","payload":{"url":"ftp://127.0.0.1/"}}')" 422
+eq "422 names the field" "$(jq -r .error.param resp.json)" "payload.url"
+big=$(head -c 300000 /dev/zero | tr '\0' 'a')
+printf '{"kind":"http","payload":{"url":"http://127.0.0.1:9/","body":"%s"}}' "$big" > big.json
+eq "payload over JOB_MAX_PAYLOAD: 413" "$(post "$U/v1/jobs" "${A1[@]}" --data-binary @big.json)" 413
+eq "413 names payload" "$(jq -r .error.param resp.json)" payload
+
+# Delayed job: run_at in the future stays queued with that time.
+post "$U/v1/jobs" "${A1[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"run_at":"2030-01-02T03:04:05+02:00"}' >/dev/null
+DID=$(jq -r .id resp.json)
+eq "run_at converted to UTC" "$(http_body "$U/v1/jobs/$DID" "${A1[@]}" | jq -r .run_at)" "2030-01-02T01:04:05.000000Z"
+
+# Idempotency: header or field, same job back, one row.
+eq "idempotent first: 202" "$(post "$U/v1/jobs" "${A1[@]}" -H 'Idempotency-Key: order-7' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}')" 202
+I1=$(jq -r .id resp.json)
+eq "idempotent repeat: 200" "$(post "$U/v1/jobs" "${A1[@]}" -H 'Idempotency-Key: order-7' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}')" 200
+eq "same job returned" "$(jq -r .id resp.json)" "$I1"
+eq "one row for the key" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs WHERE idempotency_key = 'order-7'")" 1
+eq "key is per tenant" "$(post "$U/v1/jobs" "${A2[@]}" -H 'Idempotency-Key: order-7' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}')" 202
+mysql_root -e "UPDATE ingot_api.jobs SET created_at = NOW(6) - INTERVAL 25 HOUR WHERE id = ${I1#job_}"
+eq "after 24 h the key is new again" "$(post "$U/v1/jobs" "${A1[@]}" -H 'Idempotency-Key: order-7' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}')" 202
+check "a new job" test "$(jq -r .id resp.json)" != "$I1"
+
+# Batch: all or nothing.
+eq "batch: 202" "$(post "$U/v1/jobs/batch" "${A1[@]}" -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:9/1"}},{"kind":"http","queue":"b","payload":{"url":"http://127.0.0.1:9/2"}}]')" 202
+eq "batch returns both" "$(jq '.data | length' resp.json)" 2
+b1=$(jq -r '.data[0].id' resp.json); b2=$(jq -r '.data[1].id' resp.json)
+eq "batch ids are the rows" "$(http_body "$U/v1/jobs/$b2" "${A1[@]}" | jq -r .queue)" b
+before=$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs")
+eq "bad item fails the batch: 400" "$(post "$U/v1/jobs/batch" "${A1[@]}" -d '{"jobs":[{"kind":"http","payload":{"url":"http://127.0.0.1:9/1"}},{"kind":"http","payload":{}}]}')" 400
+eq "names the item" "$(jq -r .error.param resp.json)" "jobs[1].payload.url"
+eq "nothing inserted" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs")" "$before"
+eq "empty batch: 400" "$(post "$U/v1/jobs/batch" "${A1[@]}" -d '[]')" 400
+
+# List with keyset pagination.
+page1=$(http_body "$U/v1/jobs?limit=2" "${A1[@]}")
+eq "page of 2" "$(printf '%s' "$page1" | jq '.data | length')" 2
+eq "has_more" "$(printf '%s' "$page1" | jq .has_more)" true
+cur=$(printf '%s' "$page1" | jq -r .next_cursor)
+page2=$(http_body "$U/v1/jobs?limit=2&cursor=$cur" "${A1[@]}")
+check "second page continues below the first" test "$(printf '%s' "$page2" | jq -r '.data[0].id | ltrimstr("job_") | tonumber')" -lt "$(printf '%s' "$page1" | jq -r '.data[1].id | ltrimstr("job_") | tonumber')"
+eq "queue filter" "$(http_body "$U/v1/jobs?queue=emails" "${A1[@]}" | jq -r '[.data[].queue] | unique | join(",")')" emails
+eq "bad status filter: 400" "$(http_code "$U/v1/jobs?status=done" "${A1[@]}")" 400
+eq "bad cursor: 400" "$(http_code "$U/v1/jobs?cursor=zzz" "${A1[@]}")" 400
+eq "bad limit: 400" "$(http_code "$U/v1/jobs?limit=1000" "${A1[@]}")" 400
+
+# Cancel and retry.
+eq "cancel queued: 200" "$(post "$U/v1/jobs/$ID/cancel" "${A1[@]}")" 200
+eq "now cancelled" "$(jq -r .status resp.json)" cancelled
+eq "cancel again: 409" "$(post "$U/v1/jobs/$ID/cancel" "${A1[@]}")" 409
+eq "retry cancelled: 200" "$(post "$U/v1/jobs/$ID/retry" "${A1[@]}")" 200
+eq "queued again" "$(jq -r .status resp.json)" queued
+eq "retry queued: 409" "$(post "$U/v1/jobs/$ID/retry" "${A1[@]}")" 409
+eq "unknown job: 404" "$(post "$U/v1/jobs/job_999999/cancel" "${A1[@]}")" 404
+eq "malformed id: 404" "$(http_code "$U/v1/jobs/xyz" "${A1[@]}")" 404
+
+# ?wait returns when the job becomes terminal (here: cancelled meanwhile).
+( sleep 0.5; curl -s -o /dev/null -X POST "$U/v1/jobs/$b1/cancel" "${A1[@]}" ) &
+t0=$(date +%s%N)
+st=$(http_body "$U/v1/jobs/$b1?wait=10" "${A1[@]}" | jq -r .status)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+eq "wait sees the terminal state" "$st" cancelled
+check "wait returned early (${ms} ms)" test "$ms" -lt 5000
+eq "bad wait: 400" "$(http_code "$U/v1/jobs/$b1?wait=61" "${A1[@]}")" 400
+
+# Revoked key stops working (after the cache; a new process sees it now).
+"$B" admin key revoke "${K2:0:11}" --env-file /dev/null 2>/dev/null; eq "revoke" "$?" 0
+start_ingot C serve
+eq "revoked key: 401" "$(http_code "http://127.0.0.1:$C_PORT/v1/jobs" "${A2[@]}")" 401
+finish
