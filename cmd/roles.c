@@ -13,6 +13,7 @@
 #include "serve.h"
 #include "url.h"
 #include "version.h"
+#include "work.h"
 
 int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned roles)
 {
@@ -40,6 +41,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     int rc = EXIT_OK;
     struct runtime rt;
     struct serve *srv = NULL;
+    struct work *wrk = NULL;
     if (runtime_init(&rt, &cfg, err, sizeof err) < 0) {
         log_error("%s", err);
         rc = EXIT_CONFIG;
@@ -53,10 +55,19 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
             goto out;
         }
     }
+    if (roles & ROLE_WORK) {
+        wrk = work_start(&rt, err, sizeof err);
+        if (!wrk) {
+            log_error("%s", err);
+            rc = EXIT_CONFIG;
+            goto out;
+        }
+    }
     rc = loop_run(rt.loop);
     log_info("stopped (exit %d)", rc);
 out:
     runtime_close(&rt);
+    work_free(wrk);
     serve_free(srv);
     runtime_deinit(&rt);
 out_lib:

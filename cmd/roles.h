@@ -5,6 +5,7 @@
 #include "cmd.h"
 
 #define ROLE_SERVE 1u
+#define ROLE_WORK 2u
 
 int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned roles);
 

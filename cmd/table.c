@@ -11,9 +11,19 @@ const struct cmd_def cmd_table[] = {
      "stop accepting, finish in-flight requests within SHUTDOWN_GRACE, exit 0.\n\n"
      "Endpoints: GET /  /health  /health/live  /health/ready  /metrics, and /v1\n"
      "(jobs; Authorization: Bearer <key from `ingot admin key create`>).\n"},
+    {"work", "claim and execute jobs (HTTP tasks)", cmd_work,
+     "usage: ingot work [flags]\n\n"
+     "Claims due jobs in batches under a lease (SELECT ... SKIP LOCKED), runs up to\n"
+     "QUEUE_WORKER_CONCURRENCY at once, records every attempt and the outcome.\n"
+     "http jobs: 2xx succeeds; network errors, timeouts, 408, 429 and 5xx retry\n"
+     "with exponential backoff (Retry-After honoured); other statuses fail.\n"
+     "Requests are signed (Ingot-Signature) and refused for private, loopback,\n"
+     "link-local and metadata addresses unless HTTP_TARGET_ALLOW lists them.\n"
+     "SIGTERM: stop claiming, finish in-flight jobs within SHUTDOWN_GRACE, hand\n"
+     "the rest back (attempt not counted), exit 0.\n"},
     {"run", "every role in one process (single node, development)", cmd_run,
      "usage: ingot run [flags]\n\n"
-     "Runs every role in one process: today the HTTP API (serve).\n"},
+     "Runs every role in one process: the HTTP API (serve) and a worker (work).\n"},
     {"migrate", "apply database migrations (up) or list them (status)", cmd_migrate,
      "usage: ingot migrate [up|status] [flags]\n\n"
      "up (default): applies the embedded migrations that are missing, in order,\n"

@@ -4,10 +4,14 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "loop.h"
+#include "ssrf.h"
 
 struct transfer {
     struct httpc *c;
@@ -20,6 +24,10 @@ struct transfer {
     httpc_cb cb;
     void *arg;
     char errbuf[CURL_ERROR_SIZE];
+    const struct ssrf *ssrf;
+    char *host;
+    char refused[320];          /* why the guard refused, "" if it did not */
+    char *content_type, *retry_after;
     struct transfer *next, *prev;
 };
 
@@ -37,6 +45,18 @@ struct httpc {
     struct transfer *head;
     size_t inflight;
 };
+
+static void transfer_free(struct transfer *t)
+{
+    curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    free(t->body);
+    free(t->host);
+    free(t->content_type);
+    free(t->retry_after);
+    sbuf_deinit(&t->resp);
+    free(t);
+}
 
 static void check_done(struct httpc *c)
 {
@@ -58,6 +78,14 @@ static void check_done(struct httpc *c)
         curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.total_s);
         r.body = t->resp.data ? t->resp.data : "";
         r.body_len = t->resp.len;
+        r.body_truncated = t->truncated;
+        r.content_type = t->content_type;
+        r.retry_after = t->retry_after;
+        if (t->refused[0]) {
+            r.refused = true;
+            r.error = t->refused;
+            r.status = 0;
+        }
         if (t->prev)
             t->prev->next = t->next;
         else
@@ -66,11 +94,7 @@ static void check_done(struct httpc *c)
             t->next->prev = t->prev;
         c->inflight--;
         t->cb(&r, t->arg);
-        curl_easy_cleanup(t->easy);
-        curl_slist_free_all(t->headers);
-        free(t->body);
-        sbuf_deinit(&t->resp);
-        free(t);
+        transfer_free(t);
         loop_work_done(c->loop);
     }
 }
@@ -159,6 +183,45 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n; /* keep reading so the connection stays reusable */
 }
 
+/* Keeps the response headers the caller asks about. */
+static size_t header_cb(char *buf, size_t size, size_t n, void *userdata)
+{
+    struct transfer *t = userdata;
+    size_t len = size * n;
+    static const struct {
+        const char *name;
+        size_t off;
+    } keep[] = {{"content-type:", offsetof(struct transfer, content_type)},
+                {"retry-after:", offsetof(struct transfer, retry_after)}};
+    for (size_t i = 0; i < ARRAY_LEN(keep); i++) {
+        size_t nl = strlen(keep[i].name);
+        if (len > nl && strncasecmp(buf, keep[i].name, nl) == 0) {
+            const char *v = buf + nl;
+            size_t vl = len - nl;
+            while (vl && (*v == ' ' || *v == '\t'))
+                v++, vl--;
+            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+                vl--;
+            char **slot = (char **)(void *)((char *)t + keep[i].off);
+            free(*slot);
+            *slot = xstrndup(v, vl < 256 ? vl : 256);
+        }
+    }
+    return len;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the address is final here (after DNS), so
+ * this is where the SSRF guard looks. */
+static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct transfer *t = clientp;
+    (void)purpose;
+    if (t->ssrf && !ssrf_allowed(t->ssrf, &a->addr, t->host, t->refused, sizeof t->refused))
+        return CURL_SOCKET_BAD;
+    t->refused[0] = '\0'; /* an earlier address was refused, this one is fine */
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 struct httpc *httpc_new(struct loop *l, const char *ca_bundle)
 {
     struct httpc *c = xcalloc(1, sizeof *c);
@@ -210,15 +273,20 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    if (req->ssrf) {
+        t->ssrf = req->ssrf;
+        t->host = xstrdup(req->host);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+    }
     for (const char *const *h = req->headers; h && *h; h++)
         t->headers = curl_slist_append(t->headers, *h);
     if (t->headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
-        curl_easy_cleanup(e);
-        curl_slist_free_all(t->headers);
-        free(t->body);
-        free(t);
+        transfer_free(t);
         return -1;
     }
     t->next = c->head;
@@ -244,11 +312,7 @@ void httpc_free(struct httpc *c)
         curl_multi_remove_handle(c->multi, t->easy);
         struct httpc_response r = {.error = "shutting down", .body = ""};
         t->cb(&r, t->arg);
-        curl_easy_cleanup(t->easy);
-        curl_slist_free_all(t->headers);
-        free(t->body);
-        sbuf_deinit(&t->resp);
-        free(t);
+        transfer_free(t);
     }
     curl_multi_cleanup(c->multi);
     event_free(c->timer);

@@ -9,6 +9,7 @@
 #include "util.h"
 
 struct loop;
+struct ssrf;
 struct httpc;
 
 struct httpc_request {
@@ -19,6 +20,8 @@ struct httpc_request {
     size_t body_len;
     long long timeout_ms;            /* whole transfer */
     size_t max_body;                 /* response bytes kept (0: 1 MiB) */
+    const struct ssrf *ssrf;         /* checks every address before connect, or NULL */
+    const char *host;                /* the URL's host, for the guard's name rules */
 };
 
 struct httpc_response {
@@ -26,6 +29,10 @@ struct httpc_response {
     const char *error;      /* NULL on transport success */
     const char *body;       /* borrowed; NUL-terminated */
     size_t body_len;
+    bool body_truncated;
+    const char *content_type;   /* or NULL */
+    const char *retry_after;    /* or NULL */
+    bool refused;               /* the SSRF guard refused every address */
     double total_s;
 };
 

@@ -1,0 +1,310 @@
+#include "jobclaim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "sql.h"
+
+/* Only kinds this build executes are claimed; others wait queued. */
+#define CLAIMABLE "kind = 'http'"
+
+enum claim_step { STEP_BEGIN, STEP_SELECT, STEP_UPDATE, STEP_DETAILS, STEP_END };
+
+struct claim {
+    struct db_pool *db;
+    struct db_txn *txn;
+    enum claim_step step;
+    char worker_id[97];
+    char token[33];
+    int max;
+    long long lease_ms;
+    struct sbuf ids;          /* "1,2,3" */
+    struct claimed_job *jobs;
+    size_t n;
+    bool commit;
+    char err[320];
+    jobclaim_cb cb;
+    void *arg;
+};
+
+void jobclaim_free_jobs(struct claimed_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(jobs[i].payload);
+        free(jobs[i].callback_url);
+        free(jobs[i].group);
+    }
+    free(jobs);
+}
+
+static void claim_step_cb(const struct db_result *r, void *arg);
+
+static void claim_end(struct claim *c, bool commit, const char *err)
+{
+    c->step = STEP_END;
+    c->commit = commit;
+    if (err && !c->err[0])
+        snprintf(c->err, sizeof c->err, "%s", err);
+    db_txn_end(c->txn, commit, claim_step_cb, c);
+}
+
+static void claim_finish(struct claim *c, const struct db_result *r)
+{
+    if (!r->ok && !c->err[0])
+        snprintf(c->err, sizeof c->err, "%s", r->error);
+    if (c->err[0] || !c->commit) {
+        jobclaim_free_jobs(c->jobs, c->n);
+        c->jobs = NULL;
+        c->n = 0;
+    }
+    c->cb(c->jobs, c->n, c->err[0] ? c->err : NULL, c->arg);
+    sbuf_deinit(&c->ids);
+    free(c);
+}
+
+static void claim_step_cb(const struct db_result *r, void *arg)
+{
+    struct claim *c = arg;
+    if (c->step == STEP_END) {
+        claim_finish(c, r);
+        return;
+    }
+    if (!r->ok) {
+        claim_end(c, false, r->error);
+        return;
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    switch (c->step) {
+    case STEP_BEGIN:
+        c->step = STEP_SELECT;
+        sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE
+                        " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED",
+                    JOB_QUEUED, c->max);
+        db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
+        break;
+    case STEP_SELECT: {
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(r->res)))
+            sbuf_printf(&c->ids, "%s%s", c->ids.len ? "," : "", row[0]);
+        if (!c->ids.len) {
+            claim_end(c, false, NULL);
+            break;
+        }
+        c->step = STEP_UPDATE;
+        sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = attempts + 1, lease_token = '%s', "
+                        "lease_expires_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), worker_id = ",
+                    JOB_RUNNING, c->token, c->lease_ms * 1000);
+        sql_cstr(&b, c->worker_id);
+        sbuf_printf(&b, ", started_at = COALESCE(started_at, NOW(6)) WHERE id IN (%s)", c->ids.data);
+        db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
+        break;
+    }
+    case STEP_UPDATE:
+        c->step = STEP_DETAILS;
+        sbuf_printf(&b, "SELECT id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, "
+                        "backoff_base_ms, backoff_max_ms, attempts, max_attempts FROM jobs "
+                        "WHERE id IN (%s) AND lease_token = '%s'",
+                    c->ids.data, c->token);
+        db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
+        break;
+    case STEP_DETAILS: {
+        size_t rows = (size_t)mysql_num_rows(r->res);
+        c->jobs = xcalloc(rows ? rows : 1, sizeof *c->jobs);
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(r->res))) {
+            struct claimed_job *j = &c->jobs[c->n++];
+            j->id = (uint64_t)db_row_ll(row, 0);
+            j->tenant = (uint64_t)db_row_ll(row, 1);
+            snprintf(j->queue, sizeof j->queue, "%s", db_row_str(row, 2));
+            j->payload = xstrdup(db_row_str(row, 3));
+            j->callback_url = row[4] ? xstrdup(row[4]) : NULL;
+            j->group = row[5] ? xstrdup(row[5]) : NULL;
+            j->timeout_ms = db_row_ll(row, 6);
+            j->backoff_base_ms = db_row_ll(row, 7);
+            j->backoff_max_ms = db_row_ll(row, 8);
+            j->attempt = (int)db_row_ll(row, 9);
+            j->max_attempts = (int)db_row_ll(row, 10);
+            memcpy(j->token, c->token, sizeof j->token);
+        }
+        claim_end(c, true, NULL);
+        break;
+    }
+    default:
+        break;
+    }
+    sbuf_deinit(&b);
+}
+
+void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
+                    jobclaim_cb cb, void *arg)
+{
+    struct claim *c = xcalloc(1, sizeof *c);
+    c->db = db;
+    c->max = max;
+    c->lease_ms = lease_ms;
+    c->cb = cb;
+    c->arg = arg;
+    snprintf(c->worker_id, sizeof c->worker_id, "%s", worker_id);
+    unsigned char rnd[16];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        abort(); /* leases must not collide */
+    util_hex(rnd, sizeof rnd, c->token);
+    sbuf_init(&c->ids);
+    c->step = STEP_BEGIN;
+    c->txn = db_txn_begin(db, 0, claim_step_cb, c);
+}
+
+struct finish {
+    jobclaim_done_cb cb;
+    void *arg;
+};
+
+static void finish_cb(const struct db_result *r, void *arg)
+{
+    struct finish *f = arg;
+    if (f->cb)
+        f->cb(r->ok && r->affected_rows > 0, r->ok ? NULL : r->error, f->arg);
+    free(f);
+}
+
+static void attempt_cb(const struct db_result *r, void *arg)
+{
+    (void)arg;
+    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
+        log_warn("cannot record a job attempt: %s", r->error);
+}
+
+void jobclaim_finish(struct db_pool *db, const struct claimed_job *j, const struct jobclaim_result *res,
+                     jobclaim_done_cb cb, void *arg)
+{
+    static const char *const outcome_names[] = {"succeeded", "retry", "failed"};
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "UPDATE jobs SET ");
+    switch (res->outcome) {
+    case OUTCOME_SUCCEEDED:
+        sbuf_printf(&b, "state = %d, finished_at = NOW(6), last_error = NULL, result = ", JOB_SUCCEEDED);
+        sql_cstr(&b, res->result_json);
+        break;
+    case OUTCOME_RETRY:
+        sbuf_printf(&b, "state = %d, run_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), result = ",
+                    JOB_QUEUED, res->retry_delay_ms * 1000);
+        sql_cstr(&b, res->result_json);
+        sbuf_puts(&b, ", last_error = ");
+        sql_cstr(&b, res->error);
+        break;
+    case OUTCOME_FAILED:
+        sbuf_printf(&b, "state = %d, finished_at = NOW(6), result = ", JOB_FAILED);
+        sql_cstr(&b, res->result_json);
+        sbuf_puts(&b, ", last_error = ");
+        sql_cstr(&b, res->error);
+        break;
+    }
+    sbuf_printf(&b, ", lease_token = NULL, lease_expires_at = NULL WHERE id = %llu AND state = %d AND lease_token = '%s'",
+                (unsigned long long)j->id, JOB_RUNNING, j->token);
+    struct finish *f = xcalloc(1, sizeof *f);
+    f->cb = cb;
+    f->arg = arg;
+    db_query(db, b.data, 0, finish_cb, f);
+
+    sbuf_reset(&b);
+    char started[40];
+    time_t secs = (time_t)(res->started_real_us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(started, sizeof started, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(res->started_real_us % 1000000));
+    sbuf_printf(&b, "INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, outcome, http_status, error) "
+                    "VALUES (%llu, %d, ",
+                (unsigned long long)j->id, j->attempt);
+    sql_cstr(&b, res->worker_id);
+    sbuf_printf(&b, ", '%s', NOW(6), '%s', ", started, outcome_names[res->outcome]);
+    if (res->http_status)
+        sbuf_printf(&b, "%d", res->http_status);
+    else
+        sbuf_puts(&b, "NULL");
+    sbuf_putc(&b, ',');
+    sql_cstr(&b, res->error);
+    sbuf_putc(&b, ')');
+    db_query(db, b.data, 0, attempt_cb, NULL);
+    sbuf_deinit(&b);
+}
+
+static void ignore_cb(const struct db_result *r, void *arg)
+{
+    (void)arg;
+    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
+        log_warn("lease extension failed: %s", r->error);
+}
+
+void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms)
+{
+    if (!n)
+        return;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "UPDATE jobs SET lease_expires_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)) "
+                    "WHERE state = %d AND lease_token IN (",
+                lease_ms * 1000, JOB_RUNNING);
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&b, "%s'%s'", i ? "," : "", tokens[i]);
+    sbuf_putc(&b, ')');
+    db_query(db, b.data, 0, ignore_cb, NULL);
+    sbuf_deinit(&b);
+}
+
+struct count {
+    jobclaim_count_cb cb;
+    void *arg;
+};
+
+static void count_cb(const struct db_result *r, void *arg)
+{
+    struct count *c = arg;
+    c->cb(r->ok ? r->affected_rows : 0, r->ok ? NULL : r->error, c->arg);
+    free(c);
+}
+
+static void count_query(struct db_pool *db, const char *sql, jobclaim_count_cb cb, void *arg)
+{
+    struct count *c = xcalloc(1, sizeof *c);
+    c->cb = cb;
+    c->arg = arg;
+    db_query(db, sql, 0, count_cb, c);
+}
+
+void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void *arg)
+{
+    /* The attempt that died was counted at claim time. */
+    char sql[700];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET state = IF(attempts >= max_attempts, %d, %d), "
+             "finished_at = IF(attempts >= max_attempts, NOW(6), NULL), "
+             "last_error = 'lease expired (worker died or stalled)', run_at = NOW(6), "
+             "lease_token = NULL, lease_expires_at = NULL "
+             "WHERE state = %d AND lease_expires_at < NOW(6) ORDER BY lease_expires_at LIMIT %d",
+             JOB_FAILED, JOB_QUEUED, JOB_RUNNING, limit);
+    count_query(db, sql, cb, arg);
+}
+
+void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs, size_t n,
+                      jobclaim_count_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = GREATEST(attempts, 1) - 1, run_at = NOW(6), "
+                    "lease_token = NULL, lease_expires_at = NULL WHERE state = %d AND (",
+                JOB_QUEUED, JOB_RUNNING);
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&b, "%s(id = %llu AND lease_token = '%s')", i ? " OR " : "",
+                    (unsigned long long)jobs[i]->id, jobs[i]->token);
+    sbuf_putc(&b, ')');
+    count_query(db, b.data, cb, arg);
+    sbuf_deinit(&b);
+}

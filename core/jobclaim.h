@@ -1,0 +1,63 @@
+/* jobclaim: the worker side of the jobs SQL. Claims due jobs with
+ * SELECT ... FOR UPDATE SKIP LOCKED inside a transaction and leases them
+ * (token + expiry); every later change is a compare-and-set on state and
+ * lease token, so a worker whose lease was lost can never overwrite an
+ * outcome. */
+#ifndef INGOT_JOBCLAIM_H
+#define INGOT_JOBCLAIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "util.h"
+
+struct db_pool;
+
+struct claimed_job {
+    uint64_t id, tenant;
+    char queue[JOB_QUEUE_MAX + 1];
+    char *payload;          /* owned */
+    char *callback_url;     /* owned or NULL */
+    char *group;            /* owned or NULL */
+    long long timeout_ms, backoff_base_ms, backoff_max_ms;
+    int attempt;            /* this attempt, 1-based */
+    int max_attempts;
+    char token[33];
+};
+
+/* jobs: owned by the callee (jobclaim_free_jobs), n may be 0. */
+typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err, void *arg);
+/* applied: false when the lease no longer matched (outcome discarded). */
+typedef void (*jobclaim_done_cb)(bool applied, const char *err, void *arg);
+
+void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
+                    jobclaim_cb cb, void *arg);
+void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
+
+enum jobclaim_outcome { OUTCOME_SUCCEEDED, OUTCOME_RETRY, OUTCOME_FAILED };
+
+struct jobclaim_result {
+    enum jobclaim_outcome outcome;
+    const char *result_json;   /* stored as the job's result, or NULL */
+    const char *error;         /* last_error, or NULL */
+    long long retry_delay_ms;  /* OUTCOME_RETRY */
+    int http_status;           /* 0: none */
+    const char *worker_id;
+    int64_t started_real_us;   /* for the attempt row */
+};
+
+/* Records the outcome (CAS on state and token) and the attempt row. */
+void jobclaim_finish(struct db_pool *db, const struct claimed_job *j, const struct jobclaim_result *r,
+                     jobclaim_done_cb cb, void *arg);
+/* Pushes the lease of every running job holding one of tokens. */
+void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms);
+/* Expired leases back to queued (or failed when out of attempts);
+ * cb gets how many (as applied=true, err) through arg. */
+typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, void *arg);
+void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void *arg);
+/* Hands jobs back on shutdown: queued again, this attempt not counted. */
+void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs, size_t n,
+                      jobclaim_count_cb cb, void *arg);
+
+#endif

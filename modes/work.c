@@ -1,0 +1,443 @@
+#include "work.h"
+
+#include <cJSON.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "httpc.h"
+#include "jobclaim.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "sign.h"
+#include "ssrf.h"
+#include "url.h"
+#include "work_result.h"
+
+#define CLAIM_MAX 100
+#define LEASE_MS 30000
+#define POLL_MIN_MS 20
+#define POLL_MAX_MS 1000
+#define RECOVER_MS 5000
+#define RESULT_BODY_MAX (64 * 1024)
+
+struct run {
+    struct work *w;
+    struct claimed_job job;
+    int64_t started_us, started_real_us;
+    bool released;          /* handed back on shutdown; its result is dropped */
+    bool recording;         /* outcome being written */
+    struct run *next, *prev;
+};
+
+struct work {
+    struct runtime *rt;
+    const struct config *cfg;
+    char worker_id[96];
+    struct ssrf *ssrf;
+    int concurrency;
+    struct run *runs;
+    size_t nruns;           /* executing or recording, not released */
+    size_t pending_db;      /* claim, finish and release queries in flight */
+    bool claiming, draining;
+    long long poll_ms;
+    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer;
+    struct metric_family *f_outcomes, *f_duration;
+    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims;
+};
+
+static void pump(struct work *w);
+
+static void run_unlink(struct work *w, struct run *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        w->runs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+}
+
+static void run_free(struct run *r)
+{
+    free(r->job.payload);
+    free(r->job.callback_url);
+    free(r->job.group);
+    free(r);
+}
+
+static void count_outcome(struct work *w, const struct run *r, const char *outcome)
+{
+    char labels[256];
+    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"http\",outcome=\"%s\"", r->job.queue, outcome);
+    metrics_add(metrics_series(w->f_outcomes, labels), 1);
+}
+
+static void update_inflight(struct work *w)
+{
+    metrics_set(w->m_inflight, (double)w->nruns);
+}
+
+static void finished_cb(bool applied, const char *err, void *arg)
+{
+    struct run *r = arg;
+    struct work *w = r->w;
+    w->pending_db--;
+    if (err)
+        log_warn("job_%llu: cannot record the outcome: %s (the lease will expire and it runs again)",
+                 (unsigned long long)r->job.id, err);
+    else if (!applied) {
+        metrics_add(w->m_discarded, 1);
+        log_info("job_%llu: outcome discarded, the lease was no longer ours (cancelled or recovered)",
+                 (unsigned long long)r->job.id);
+    }
+    run_unlink(w, r);
+    w->nruns--;
+    update_inflight(w);
+    run_free(r);
+    loop_work_done(w->rt->loop);
+    pump(w);
+}
+
+/* Exponential backoff with jitter: base * 2^(attempt-1), capped, times
+ * a random factor in [0.5, 1). */
+static long long backoff_ms(const struct claimed_job *j)
+{
+    double d = (double)j->backoff_base_ms;
+    for (int i = 1; i < j->attempt && d < (double)j->backoff_max_ms; i++)
+        d *= 2;
+    if (d > (double)j->backoff_max_ms)
+        d = (double)j->backoff_max_ms;
+    unsigned short rnd;
+    if (util_random_bytes(&rnd, sizeof rnd) < 0)
+        rnd = 32768;
+    return (long long)(d * (0.5 + 0.5 * rnd / 65536.0));
+}
+
+static void http_done_cb(const struct httpc_response *resp, void *arg)
+{
+    struct run *r = arg;
+    struct work *w = r->w;
+    if (r->released) { /* handed back already; nothing to record */
+        run_free(r);
+        return;
+    }
+    struct work_verdict v;
+    work_classify(resp, &v);
+    struct sbuf result;
+    sbuf_init(&result);
+    double ms = (double)(time_mono_us() - r->started_us) / 1000.0;
+    if (!resp->error)
+        work_result_json(resp, ms, &result);
+    struct jobclaim_result res = {.result_json = result.len ? result.data : NULL,
+                                  .error = v.error[0] ? v.error : NULL,
+                                  .http_status = (int)resp->status,
+                                  .worker_id = w->worker_id,
+                                  .started_real_us = r->started_real_us};
+    const char *outcome;
+    if (v.ok) {
+        res.outcome = OUTCOME_SUCCEEDED;
+        outcome = "succeeded";
+    } else if (v.retryable && r->job.attempt < r->job.max_attempts) {
+        res.outcome = OUTCOME_RETRY;
+        res.retry_delay_ms = backoff_ms(&r->job);
+        if (v.retry_after_ms > res.retry_delay_ms)
+            res.retry_delay_ms = v.retry_after_ms;
+        outcome = "retried";
+    } else {
+        res.outcome = OUTCOME_FAILED;
+        outcome = "failed";
+    }
+    count_outcome(w, r, outcome);
+    metrics_observe(metrics_series(w->f_duration, "kind=\"http\""), ms / 1000.0);
+    if (log_enabled(LOG_DEBUG)) {
+        char id[32];
+        snprintf(id, sizeof id, "job_%llu", (unsigned long long)r->job.id);
+        log_write(LOG_DEBUG, id, NULL, "attempt %d %s (HTTP %ld, %.1f ms)%s%s", r->job.attempt,
+                  outcome, resp->status, ms, v.error[0] ? ": " : "", v.error);
+    }
+    r->recording = true;
+    w->pending_db++;
+    jobclaim_finish(w->rt->db, &r->job, &res, finished_cb, r);
+    sbuf_deinit(&result);
+}
+
+/* Builds and sends the HTTP request of a claimed job. */
+static void execute(struct work *w, struct run *r)
+{
+    char why[256] = "";
+    struct work_request req;
+    if (work_request_build(&r->job, w->cfg->signing_key, w->cfg->signing_key_next, &req, why,
+                           sizeof why) < 0) {
+        struct httpc_response fake = {.error = why, .refused = true, .body = ""};
+        http_done_cb(&fake, r); /* a payload that cannot be sent fails for good */
+        return;
+    }
+    struct httpc_request hr = {.method = req.method,
+                               .url = req.url,
+                               .headers = (const char *const *)req.headers,
+                               .body = req.body,
+                               .body_len = req.body_len,
+                               .timeout_ms = r->job.timeout_ms,
+                               .max_body = RESULT_BODY_MAX,
+                               .ssrf = w->ssrf,
+                               .host = req.host};
+    r->started_us = time_mono_us();
+    r->started_real_us = time_real_us();
+    if (httpc_send(w->rt->httpc, &hr, http_done_cb, r) < 0) {
+        struct httpc_response fake = {.error = "cannot start the request", .body = ""};
+        http_done_cb(&fake, r);
+    }
+    work_request_deinit(&req);
+}
+
+static void release_cb(unsigned long long n, const char *err, void *arg)
+{
+    struct work *w = arg;
+    w->pending_db--;
+    if (err)
+        log_warn("could not hand jobs back: %s (their leases will expire)", err);
+    else
+        log_info("handed %llu unfinished job(s) back to the queue", n);
+    loop_work_done(w->rt->loop);
+}
+
+static void release_runs(struct work *w, struct run *only)
+{
+    const struct claimed_job **jobs = xcalloc(w->nruns + 1, sizeof *jobs);
+    size_t n = 0;
+    for (struct run *r = w->runs; r; r = r->next) {
+        if ((only && r != only) || r->recording || r->released)
+            continue;
+        jobs[n++] = &r->job;
+    }
+    if (n) {
+        w->pending_db++;
+        jobclaim_release(w->rt->db, jobs, n, release_cb, w);
+    }
+    free(jobs);
+    struct run *r = w->runs;
+    while (r) {
+        struct run *next = r->next;
+        if ((!only || r == only) && !r->recording && !r->released) {
+            r->released = true;
+            run_unlink(w, r);
+            w->nruns--;
+        }
+        r = next;
+    }
+    update_inflight(w);
+}
+
+static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void *arg)
+{
+    struct work *w = arg;
+    w->claiming = false;
+    w->pending_db--;
+    metrics_add(w->m_claims, 1);
+    if (err) {
+        log_warn("claim failed: %s", err);
+        w->poll_ms = POLL_MAX_MS;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct run *r = xcalloc(1, sizeof *r);
+        r->w = w;
+        r->job = jobs[i]; /* takes the strings */
+        r->next = w->runs;
+        if (w->runs)
+            w->runs->prev = r;
+        w->runs = r;
+        w->nruns++;
+    }
+    free(jobs);
+    update_inflight(w);
+    if (w->draining) { /* claimed while the drain began: give them back */
+        release_runs(w, NULL);
+        loop_work_done(w->rt->loop);
+        return;
+    }
+    for (struct run *r = w->runs; r; r = r->next)
+        if (!r->started_us && !r->recording)
+            execute(w, r);
+    if (n == 0 && !err)
+        w->poll_ms = w->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : w->poll_ms * 2;
+    else if (n)
+        w->poll_ms = POLL_MIN_MS;
+    pump(w);
+}
+
+static void pump(struct work *w)
+{
+    if (w->draining || w->claiming)
+        return;
+    int free_slots = w->concurrency - (int)w->nruns;
+    if (free_slots <= 0)
+        return;
+    if (evtimer_pending(w->poll_timer, NULL) && w->poll_ms > POLL_MIN_MS)
+        return; /* the queue looked empty: wait for the poll */
+    w->claiming = true;
+    w->pending_db++;
+    jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
+                   LEASE_MS, claimed_cb, w);
+    struct timeval tv = {(time_t)(w->poll_ms / 1000), (suseconds_t)((w->poll_ms % 1000) * 1000)};
+    evtimer_add(w->poll_timer, &tv);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump(arg);
+}
+
+static void lease_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct work *w = arg;
+    const char **tokens = xcalloc(w->nruns + 1, sizeof *tokens);
+    size_t n = 0;
+    for (struct run *r = w->runs; r; r = r->next) {
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = strcmp(tokens[i], r->job.token) == 0;
+        if (!seen)
+            tokens[n++] = r->job.token;
+    }
+    jobclaim_extend(w->rt->db, tokens, n, LEASE_MS);
+    free(tokens);
+}
+
+static void recovered_cb(unsigned long long n, const char *err, void *arg)
+{
+    struct work *w = arg;
+    w->pending_db--;
+    if (n) {
+        metrics_add(w->m_recovered, (double)n);
+        log_info("recovered %llu job(s) whose lease expired", n);
+        w->poll_ms = POLL_MIN_MS;
+        pump(w);
+    }
+    (void)err;
+    loop_work_done(w->rt->loop);
+}
+
+static void recover_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct work *w = arg;
+    if (w->draining)
+        return;
+    w->pending_db++;
+    jobclaim_recover(w->rt->db, 500, recovered_cb, w);
+}
+
+static void release_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct work *w = arg;
+    if (w->nruns)
+        log_warn("shutdown grace nearly over: handing %zu running job(s) back", w->nruns);
+    release_runs(w, NULL);
+    loop_work_done(w->rt->loop);
+}
+
+static void drain_hook(void *arg)
+{
+    struct work *w = arg;
+    w->draining = true;
+    evtimer_del(w->poll_timer);
+    evtimer_del(w->recover_timer);
+    /* Leave time to hand unfinished jobs back before the grace ends. */
+    long long grace = w->cfg->shutdown_grace_ms;
+    long long at = grace > 2000 ? grace - 1000 : grace / 2;
+    struct timeval tv = {(time_t)(at / 1000), (suseconds_t)((at % 1000) * 1000)};
+    evtimer_add(w->release_timer, &tv);
+}
+
+static size_t busy_count(void *arg)
+{
+    struct work *w = arg;
+    return w->nruns + w->pending_db;
+}
+
+struct work *work_start(struct runtime *rt, char *err, size_t errlen)
+{
+    const struct config *cfg = rt->cfg;
+    if (!*cfg->signing_key) {
+        snprintf(err, errlen, "SIGNING_KEY is required to run jobs (`ingot init` generates one)");
+        return NULL;
+    }
+    struct work *w = xcalloc(1, sizeof *w);
+    w->rt = rt;
+    w->cfg = cfg;
+    w->ssrf = ssrf_new(cfg->http_target_allow, err, errlen);
+    if (!w->ssrf) {
+        free(w);
+        return NULL;
+    }
+    char host[64] = "worker";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    unsigned char rnd[3];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        memset(rnd, 0, sizeof rnd);
+    snprintf(w->worker_id, sizeof w->worker_id, "%.60s:%ld:%02x%02x%02x", host, (long)getpid(),
+             rnd[0], rnd[1], rnd[2]);
+    w->concurrency = (int)cfg->queue_worker_concurrency;
+    w->poll_ms = POLL_MIN_MS;
+    struct event_base *base = loop_base(rt->loop);
+    w->poll_timer = evtimer_new(base, poll_cb, w);
+    w->lease_timer = event_new(base, -1, EV_PERSIST, lease_cb, w);
+    w->recover_timer = event_new(base, -1, EV_PERSIST, recover_cb, w);
+    w->release_timer = evtimer_new(base, release_timer_cb, w);
+    struct metrics *m = rt->metrics;
+    w->f_outcomes = metrics_family(m, METRIC_COUNTER, "ingot_jobs_total",
+                                   "Job attempts by queue, kind and outcome.");
+    w->f_duration = metrics_family(m, METRIC_HISTOGRAM, "ingot_job_duration_seconds",
+                                   "Time of one attempt, by kind.");
+    w->m_inflight = metrics_series(metrics_family(m, METRIC_GAUGE, "ingot_jobs_in_flight",
+                                                  "Jobs this worker is running."), "");
+    w->m_recovered = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_lease_recoveries_total",
+                                                   "Jobs whose expired lease was recovered."), "");
+    w->m_discarded = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_outcomes_discarded_total",
+                                                   "Outcomes dropped because the lease was lost."), "");
+    w->m_claims = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_claims_total",
+                                                "Claim queries run."), "");
+    struct timeval lease_tv = {LEASE_MS / 3000, 0}, rec_tv = {RECOVER_MS / 1000, 0};
+    event_add(w->lease_timer, &lease_tv);
+    event_add(w->recover_timer, &rec_tv);
+    loop_on_drain(rt->loop, drain_hook, w);
+    loop_add_busy(rt->loop, busy_count, w);
+    log_info("worker %s: concurrency %d", w->worker_id, w->concurrency);
+    pump(w);
+    return w;
+}
+
+void work_free(struct work *w)
+{
+    if (!w)
+        return;
+    event_free(w->poll_timer);
+    event_free(w->lease_timer);
+    event_free(w->recover_timer);
+    event_free(w->release_timer);
+    struct run *r = w->runs;
+    while (r) {
+        struct run *next = r->next;
+        run_free(r);
+        r = next;
+    }
+    ssrf_free(w->ssrf);
+    free(w);
+}
