@@ -10,6 +10,7 @@
 #include "loop.h"
 #include "roles.h"
 #include "runtime.h"
+#include "ops.h"
 #include "serve.h"
 #include "url.h"
 #include "version.h"
@@ -40,6 +41,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
 
     int rc = EXIT_OK;
     struct runtime rt;
+    struct ops *ops = NULL;
     struct serve *srv = NULL;
     struct work *wrk = NULL;
     if (runtime_init(&rt, &cfg, err, sizeof err) < 0) {
@@ -47,11 +49,18 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
         rc = EXIT_CONFIG;
         goto out_lib;
     }
+    /* Every role answers probes and scrapes on PORT. */
+    ops = ops_start(&rt, err, sizeof err);
+    if (!ops) {
+        log_error("%s", err);
+        rc = EXIT_UNAVAILABLE;
+        goto out;
+    }
     if (roles & ROLE_SERVE) {
-        srv = serve_start(&rt, err, sizeof err);
+        srv = serve_start(&rt, ops_httpd(ops), err, sizeof err);
         if (!srv) {
             log_error("%s", err);
-            rc = EXIT_UNAVAILABLE;
+            rc = EXIT_CONFIG;
             goto out;
         }
     }
@@ -69,6 +78,7 @@ out:
     runtime_close(&rt);
     work_free(wrk);
     serve_free(srv);
+    ops_free(ops);
     runtime_deinit(&rt);
 out_lib:
     curl_global_cleanup();

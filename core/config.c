@@ -49,6 +49,7 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_QUEUE_WORKER_CONCURRENCY] = {{"QUEUE_WORKER_CONCURRENCY", NULL, "integer", "100", "Jobs in flight per worker process.", false, false, false}, T_INT, S(queue_worker_concurrency), 1, 100000, NULL, NULL},
     [CFG_QUEUE_LIMITER_MAX] = {{"QUEUE_LIMITER_MAX", NULL, "integer", "1000", "Default queue rate limit: jobs per window.", false, false, false}, T_INT, S(queue_limiter_max), 1, 100000000, NULL, NULL},
     [CFG_QUEUE_LIMITER_DURATION_MS] = {{"QUEUE_LIMITER_DURATION_MS", NULL, "integer", "1000", "Default queue rate limit window, in milliseconds.", false, false, false}, T_INT, S(queue_limiter_duration_ms), 1, 86400000, NULL, NULL},
+    [CFG_QUEUE_LEASE] = {{"QUEUE_LEASE", NULL, "duration", "30s", "Lease of a running job; extended while it runs, recovered when it expires (worker died).", false, false, false}, T_DUR, S(queue_lease_ms), 1000, 3600000, NULL, NULL},
     [CFG_RETENTION_DAYS] = {{"RETENTION_DAYS", NULL, "integer", "30", "Days finished jobs are kept.", false, false, false}, T_INT, S(retention_days), 1, 3650, NULL, NULL},
     [CFG_SHUTDOWN_GRACE] = {{"SHUTDOWN_GRACE", NULL, "duration", "30s", "On SIGTERM, how long in-flight work may take to finish.", false, false, false}, T_DUR, S(shutdown_grace_ms), 0, 3600000, NULL, NULL},
     [CFG_TRUSTED_PROXIES] = {{"TRUSTED_PROXIES", NULL, "list", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.", false, false, false}, T_LIST, S(trusted_proxies), NOLIM, NULL, check_cidr_list},

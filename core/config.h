@@ -29,6 +29,7 @@ enum cfg_id {
     CFG_QUEUE_WORKER_CONCURRENCY,
     CFG_QUEUE_LIMITER_MAX,
     CFG_QUEUE_LIMITER_DURATION_MS,
+    CFG_QUEUE_LEASE,
     CFG_RETENTION_DAYS,
     CFG_SHUTDOWN_GRACE,
     CFG_TRUSTED_PROXIES,
@@ -67,6 +68,7 @@ struct config {
     long long queue_worker_concurrency;
     long long queue_limiter_max;
     long long queue_limiter_duration_ms;
+    long long queue_lease_ms;
     long long retention_days;
     long long shutdown_grace_ms;
     char *trusted_proxies;

@@ -213,7 +213,7 @@ void jobclaim_finish(struct db_pool *db, const struct claimed_job *j, const stru
     db_query(db, b.data, 0, finish_cb, f);
 
     sbuf_reset(&b);
-    char started[40];
+    char started[64];
     time_t secs = (time_t)(res->started_real_us / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);

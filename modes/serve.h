@@ -1,17 +1,16 @@
-/* serve: the HTTP API role. Routes, handlers and the start-up schema
- * check; the server itself is core/httpd. */
+/* serve: the HTTP API role: the authenticated /v1 routes, added to the
+ * process's ops server (core/ops). */
 #ifndef INGOT_SERVE_H
 #define INGOT_SERVE_H
 
 #include "util.h"
 
 struct runtime;
+struct httpd;
 struct serve;
 
-/* Registers routes, starts listening and the schema check. Borrows rt.
- * Returns owned, or NULL with err set. */
-struct serve *serve_start(struct runtime *rt, char *err, size_t errlen);
+/* Borrows rt and httpd. Returns owned, or NULL with err set. */
+struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t errlen);
 void serve_free(struct serve *s);
-int serve_port(const struct serve *s);
 
 #endif

@@ -22,10 +22,8 @@
 #include "work_result.h"
 
 #define CLAIM_MAX 100
-#define LEASE_MS 30000
 #define POLL_MIN_MS 20
 #define POLL_MAX_MS 1000
-#define RECOVER_MS 5000
 #define RESULT_BODY_MAX (64 * 1024)
 
 struct run {
@@ -43,6 +41,7 @@ struct work {
     char worker_id[96];
     struct ssrf *ssrf;
     int concurrency;
+    long long lease_ms, recover_ms;
     struct run *runs;
     size_t nruns;           /* executing or recording, not released */
     size_t pending_db;      /* claim, finish and release queries in flight */
@@ -286,7 +285,7 @@ static void pump(struct work *w)
     w->claiming = true;
     w->pending_db++;
     jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
-                   LEASE_MS, claimed_cb, w);
+                   w->lease_ms, claimed_cb, w);
     struct timeval tv = {(time_t)(w->poll_ms / 1000), (suseconds_t)((w->poll_ms % 1000) * 1000)};
     evtimer_add(w->poll_timer, &tv);
 }
@@ -312,7 +311,7 @@ static void lease_cb(evutil_socket_t fd, short what, void *arg)
         if (!seen)
             tokens[n++] = r->job.token;
     }
-    jobclaim_extend(w->rt->db, tokens, n, LEASE_MS);
+    jobclaim_extend(w->rt->db, tokens, n, w->lease_ms);
     free(tokens);
 }
 
@@ -395,6 +394,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     snprintf(w->worker_id, sizeof w->worker_id, "%.60s:%ld:%02x%02x%02x", host, (long)getpid(),
              rnd[0], rnd[1], rnd[2]);
     w->concurrency = (int)cfg->queue_worker_concurrency;
+    w->lease_ms = cfg->queue_lease_ms;
+    w->recover_ms = w->lease_ms / 2 < 5000 ? w->lease_ms / 2 : 5000;
     w->poll_ms = POLL_MIN_MS;
     struct event_base *base = loop_base(rt->loop);
     w->poll_timer = evtimer_new(base, poll_cb, w);
@@ -414,7 +415,10 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
                                                    "Outcomes dropped because the lease was lost."), "");
     w->m_claims = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_claims_total",
                                                 "Claim queries run."), "");
-    struct timeval lease_tv = {LEASE_MS / 3000, 0}, rec_tv = {RECOVER_MS / 1000, 0};
+    /* Extend at a third of the lease; look for expired leases at half. */
+    long long ext = w->lease_ms / 3;
+    struct timeval lease_tv = {(time_t)(ext / 1000), (suseconds_t)((ext % 1000) * 1000)};
+    struct timeval rec_tv = {(time_t)(w->recover_ms / 1000), (suseconds_t)((w->recover_ms % 1000) * 1000)};
     event_add(w->lease_timer, &lease_tv);
     event_add(w->recover_timer, &rec_tv);
     loop_on_drain(rt->loop, drain_hook, w);

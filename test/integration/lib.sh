@@ -45,6 +45,13 @@ wait_until() {
     return 1
 }
 
+# wait_sql TENTHS "SQL" EXPECTED: polls a query until it returns EXPECTED.
+sql_is() { [ "$(mysql_root -e "$1")" = "$2" ]; }
+wait_sql() { wait_until "$1" sql_is "$2" "$3"; }
+# wait_cmd_eq TENTHS EXPECTED command...: polls a command's output.
+out_is() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
+wait_out() { local t=$1; shift; wait_until "$t" out_is "$@"; }
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
     local p
