@@ -39,7 +39,7 @@ build/$(1)/%.o: %.c | $(GEN)
 	$$(CC) $$(WARN) $$(DEFS) $$(CFLAGS_$(1)) $$(INCS) $$(PKG_CFLAGS) -MMD -MP -c $$< -o $$@
 build/$(1)/ingot: $$(call objs,$(1),$$(APP_SRC) $$(GEN))
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
-build/$(1)/test/unit/%: build/$(1)/test/unit/%.o $$(call objs,$(1),$$(CORE_SRC) $$(GEN))
+build/$(1)/test/unit/%: build/$(1)/test/unit/%.o $$(call objs,$(1),$$(CORE_SRC) $$(GEN) modes/work_result.c)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
 build/$(1)/test/fakes/%: build/$(1)/test/fakes/%.o
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)

@@ -87,8 +87,8 @@ for w in "${what[@]}"; do
     case "$w" in
     unit) run_unit ;;
     fuzz)
-        echo "fuzzing (libFuzzer, ${INGOT_FUZZ_SECONDS:-15} s per target)"
-        log=$(mktemp); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-15}" >"$log" 2>&1; rc=$?
+        echo "fuzzing (libFuzzer, ${INGOT_FUZZ_SECONDS:-10} s per target)"
+        log=$(mktemp); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-10}" >"$log" 2>&1; rc=$?
         add_counts fuzz "$log" "$rc"; rm -f "$log" ;;
     integration) files+=(test/integration/test_*.sh) ;;
     *) files+=("test/integration/$w.sh") ;;

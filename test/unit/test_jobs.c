@@ -1,0 +1,203 @@
+/* Job body validation, the SSRF guard, request signing, and how the
+ * worker reads responses (classification, Retry-After, UTF-8). */
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+
+#include "../testhelp.h"
+#include "httpc.h"
+#include "job.h"
+#include "sign.h"
+#include "ssrf.h"
+#include "work_result.h"
+
+static const struct job_limits lim = {1024, 256};
+
+static int parse(const char *json, struct job_spec *s, struct job_error *e)
+{
+    cJSON *j = cJSON_Parse(json);
+    int rc = job_spec_parse(j, &lim, s, e);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static void expect_error(const char *json, int status, const char *param)
+{
+    struct job_spec s;
+    struct job_error e;
+    int rc = parse(json, &s, &e);
+    test_cond(json, rc < 0 && e.status == status && strcmp(e.param, param) == 0);
+    if (rc == 0)
+        job_spec_deinit(&s);
+    else if (e.status != status || strcmp(e.param, param) != 0)
+        printf("  got %d %s: %s\n", e.status, e.param, e.message);
+}
+
+static void test_spec(void)
+{
+    struct job_spec s;
+    struct job_error e;
+    test_cond("minimal http job", parse("{\"kind\":\"http\",\"payload\":{\"url\":\"https://example.org/x\"}}", &s, &e) == 0);
+    test_streq("default queue", s.queue, "default");
+    test_cond("defaults", s.max_attempts == 5 && s.timeout_ms == 30000 && s.priority == 0 && !s.has_run_at);
+    job_spec_deinit(&s);
+    test_cond("full job", parse("{\"kind\":\"http\",\"queue\":\"a.b:c-d\",\"payload\":{\"method\":\"PUT\",\"url\":\"http://h/\",\"headers\":{\"X-A\":\"1\"},\"body\":{\"k\":[1]}},"
+                                "\"run_at\":\"2030-05-06T07:08:09.5+01:30\",\"priority\":-3,\"max_attempts\":9,\"backoff\":{\"base_ms\":20,\"max_ms\":40},"
+                                "\"timeout_ms\":1000,\"group\":\"cust-1\",\"callback_url\":\"https://h/cb\",\"metadata\":{\"m\":1},\"idempotency_key\":\"k1\"}",
+                                &s, &e) == 0);
+    test_streq("run_at in UTC", s.run_at, "2030-05-06 05:38:09.500000");
+    test_cond("numbers", s.priority == -3 && s.max_attempts == 9 && s.backoff_base_ms == 20 && s.backoff_max_ms == 40 && s.timeout_ms == 1000);
+    test_streq("group", s.group, "cust-1");
+    test_streq("metadata serialized", s.metadata, "{\"m\":1}");
+    test_streq("idempotency key", s.idempotency_key, "k1");
+    job_spec_deinit(&s);
+    test_cond("llm.chat", parse("{\"kind\":\"llm.chat\",\"payload\":{\"model\":\"m\",\"messages\":[]}}", &s, &e) == 0);
+    job_spec_deinit(&s);
+
+    expect_error("[]", 400, "");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"x\":1}", 400, "x");
+    expect_error("{\"payload\":{}}", 400, "kind");
+    expect_error("{\"kind\":\"http\"}", 400, "payload");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\",\"verb\":1}}", 400, "payload");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\",\"method\":\"BREW\"}}", 400, "payload.method");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"gopher://h/\"}}", 422, "payload.url");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\",\"headers\":{\"Bad Name\":\"v\"}}}", 400, "payload.headers");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\",\"body\":5}}", 400, "payload.body");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"priority\":1.5}", 400, "priority");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"max_attempts\":0}", 400, "max_attempts");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"delay_ms\":-1}", 400, "delay_ms");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"tomorrow\"}", 400, "run_at");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-02-30T00:00:00Z\",\"delay_ms\":1}", 400, "run_at");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"backoff\":{\"base_ms\":100,\"max_ms\":50}}", 422, "backoff.max_ms");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"group\":\"a b\"}", 400, "group");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"file:///x\"}", 422, "callback_url");
+    char big[2200];
+    int off = snprintf(big, sizeof big, "{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\",\"body\":\"");
+    memset(big + off, 'x', 2000);
+    snprintf(big + off + 2000, sizeof big - (size_t)off - 2000, "\"}}");
+    expect_error(big, 413, "payload");
+    expect_error("{\"kind\":\"llm.chat\",\"payload\":{\"messages\":[]}}", 400, "payload.model");
+    char out[40];
+    test_cond("time with offset", job_parse_time("2026-01-01T00:30:00-01:00", out, sizeof out) == 0 && strcmp(out, "2026-01-01 01:30:00.000000") == 0);
+    test_cond("time without zone refused", job_parse_time("2026-01-01T00:30:00", out, sizeof out) < 0);
+    test_cond("state names", job_state_parse("failed") == JOB_FAILED && job_state_parse("x") < 0);
+}
+
+static struct sockaddr_storage addr(const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (strchr(ip, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, ip, &a->sin6_addr);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        inet_pton(AF_INET, ip, &a->sin_addr);
+    }
+    return ss;
+}
+
+static bool allowed(const struct ssrf *s, const char *ip, const char *host)
+{
+    struct sockaddr_storage ss = addr(ip);
+    char why[320];
+    return ssrf_allowed(s, (struct sockaddr *)&ss, host, why, sizeof why);
+}
+
+static void test_ssrf(void)
+{
+    char err[128];
+    struct ssrf *s = ssrf_new("", err, sizeof err);
+    /* Only classification here: no address is contacted. */
+    static const char *const refused[] = {"127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.0.1", "172.31.255.255",
+                                          "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "224.0.0.1",
+                                          "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        test_cond(refused[i], !allowed(s, refused[i], "h"));
+    static const char *const public_[] = {"93.184.216.34", "172.32.0.1", "8.8.8.8", "2606:4700::1111"};
+    for (size_t i = 0; i < sizeof public_ / sizeof *public_; i++)
+        test_cond(public_[i], allowed(s, public_[i], "h"));
+    ssrf_free(s);
+    s = ssrf_new("127.0.0.0/8, ::1/128,internal.example", err, sizeof err);
+    test_cond("allow list parsed", s != NULL);
+    test_cond("allowed CIDR", allowed(s, "127.0.0.1", "h"));
+    test_cond("allowed v6", allowed(s, "::1", "h"));
+    test_cond("allowed by host name", allowed(s, "10.0.0.5", "internal.example"));
+    test_cond("others still refused", !allowed(s, "10.0.0.5", "other.example"));
+    ssrf_free(s);
+    test_cond("bad allow entry", ssrf_new("10.0.0.0/33", err, sizeof err) == NULL);
+}
+
+static void test_sign(void)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sign_b64url((const unsigned char *)"hello?", 6, &b);
+    test_streq("b64url", b.data, "aGVsbG8_");
+    sbuf_reset(&b);
+    sign_request("k3y", "http://h/x", "body", 4, "job_1.1", 1000, &b);
+    const char *d2 = strrchr(b.data, '.');
+    unsigned char mac[32];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), "k3y", 3, (const unsigned char *)b.data, (size_t)(d2 - b.data), mac, &n);
+    struct sbuf m;
+    sbuf_init(&m);
+    sign_b64url(mac, 32, &m);
+    test_streq("HS256 over header.claims", d2 + 1, m.data);
+    test_cond("header is HS256 JWT", strncmp(b.data, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37) == 0);
+    sbuf_deinit(&m);
+    sbuf_deinit(&b);
+}
+
+static void test_classify(void)
+{
+    struct work_verdict v;
+    struct httpc_response r = {.status = 204, .body = ""};
+    work_classify(&r, &v);
+    test_cond("2xx ok", v.ok && !v.retryable);
+    r.status = 503;
+    r.retry_after = "7";
+    work_classify(&r, &v);
+    test_cond("503 retries with Retry-After", !v.ok && v.retryable && v.retry_after_ms == 7000);
+    r.retry_after = NULL;
+    r.status = 429;
+    work_classify(&r, &v);
+    test_cond("429 retries", v.retryable && v.retry_after_ms == -1);
+    r.status = 408;
+    work_classify(&r, &v);
+    test_cond("408 retries", v.retryable);
+    r.status = 404;
+    work_classify(&r, &v);
+    test_cond("404 permanent", !v.ok && !v.retryable && strcmp(v.error, "HTTP 404") == 0);
+    r.status = 301;
+    work_classify(&r, &v);
+    test_cond("3xx permanent", !v.retryable);
+    struct httpc_response e = {.error = "Connection refused", .body = ""};
+    work_classify(&e, &v);
+    test_cond("network error retries", v.retryable);
+    e.refused = true;
+    work_classify(&e, &v);
+    test_cond("SSRF refusal is permanent", !v.retryable);
+    test_cond("retry-after date", work_retry_after_ms("Thu, 01 Jan 1970 00:01:40 GMT", 40) == 60000);
+    test_cond("retry-after junk", work_retry_after_ms("soon", 0) == -1);
+    test_cond("retry-after capped", work_retry_after_ms("999999999", 0) == 24LL * 3600 * 1000);
+    struct sbuf b;
+    sbuf_init(&b);
+    work_json_utf8(&b, "ok \xc3\xa9 \xff \xe2\x82", 10);
+    test_streq("invalid UTF-8 replaced", b.data, "\"ok \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\"");
+    sbuf_deinit(&b);
+}
+
+int main(void)
+{
+    test_spec();
+    test_ssrf();
+    test_sign();
+    test_classify();
+    test_report();
+}
