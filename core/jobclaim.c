@@ -20,6 +20,7 @@ struct claim {
     enum claim_step step;
     char worker_id[97];
     char token[33];
+    char *exclude;            /* SQL condition excluding paused queues, or NULL */
     int max;
     long long lease_ms;
     struct sbuf ids;          /* "1,2,3" */
@@ -63,6 +64,7 @@ static void claim_finish(struct claim *c, const struct db_result *r)
     }
     c->cb(c->jobs, c->n, c->err[0] ? c->err : NULL, c->arg);
     sbuf_deinit(&c->ids);
+    free(c->exclude);
     free(c);
 }
 
@@ -82,9 +84,11 @@ static void claim_step_cb(const struct db_result *r, void *arg)
     switch (c->step) {
     case STEP_BEGIN:
         c->step = STEP_SELECT;
-        sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE
-                        " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED",
-                    JOB_QUEUED, c->max);
+        sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE,
+                    JOB_QUEUED);
+        if (c->exclude)
+            sbuf_printf(&b, " AND %s", c->exclude);
+        sbuf_printf(&b, " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED", c->max);
         db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
         break;
     case STEP_SELECT: {
@@ -141,9 +145,10 @@ static void claim_step_cb(const struct db_result *r, void *arg)
 }
 
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
-                    jobclaim_cb cb, void *arg)
+                    const char *exclude, jobclaim_cb cb, void *arg)
 {
     struct claim *c = xcalloc(1, sizeof *c);
+    c->exclude = exclude && *exclude ? xstrdup(exclude) : NULL;
     c->db = db;
     c->max = max;
     c->lease_ms = lease_ms;
@@ -307,4 +312,42 @@ void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs,
     sbuf_putc(&b, ')');
     count_query(db, b.data, cb, arg);
     sbuf_deinit(&b);
+}
+
+struct paused {
+    jobclaim_paused_cb cb;
+    void *arg;
+};
+
+static void paused_cb(const struct db_result *r, void *arg)
+{
+    struct paused *p = arg;
+    if (!r->ok) {
+        p->cb(NULL, r->error, p->arg);
+        free(p);
+        return;
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res))) {
+        sbuf_puts(&b, b.len ? "," : "(tenant_id, queue) NOT IN (");
+        sbuf_printf(&b, "(%s,", row[0]);
+        sql_cstr(&b, row[1]);
+        sbuf_putc(&b, ')');
+    }
+    if (b.len)
+        sbuf_putc(&b, ')');
+    p->cb(b.len ? b.data : "", NULL, p->arg);
+    sbuf_deinit(&b);
+    free(p);
+}
+
+void jobclaim_paused(struct db_pool *db, jobclaim_paused_cb cb, void *arg)
+{
+    /* Read apart from the claim so the claim locks no queue rows. */
+    struct paused *p = xcalloc(1, sizeof *p);
+    p->cb = cb;
+    p->arg = arg;
+    db_query(db, "SELECT tenant_id, name FROM queues WHERE paused = 1 LIMIT 10000", 0, paused_cb, p);
 }

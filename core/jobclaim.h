@@ -31,8 +31,12 @@ typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err,
 /* applied: false when the lease no longer matched (outcome discarded). */
 typedef void (*jobclaim_done_cb)(bool applied, const char *err, void *arg);
 
+/* exclude: a condition from jobclaim_paused (or NULL). */
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
-                    jobclaim_cb cb, void *arg);
+                    const char *exclude, jobclaim_cb cb, void *arg);
+/* The paused queues as a SQL condition for jobclaim_claim ("" if none). */
+typedef void (*jobclaim_paused_cb)(const char *exclude, const char *err, void *arg);
+void jobclaim_paused(struct db_pool *db, jobclaim_paused_cb cb, void *arg);
 void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
 
 enum jobclaim_outcome { OUTCOME_SUCCEEDED, OUTCOME_RETRY, OUTCOME_FAILED };

@@ -46,8 +46,10 @@ struct work {
     size_t nruns;           /* executing or recording, not released */
     size_t pending_db;      /* claim, finish and release queries in flight */
     bool claiming, draining;
+    char *paused_sql;       /* condition excluding paused queues */
+    bool paused_loading;
     long long poll_ms;
-    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer;
+    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *paused_timer;
     struct metric_family *f_outcomes, *f_duration;
     struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims;
 };
@@ -275,7 +277,8 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
 
 static void pump(struct work *w)
 {
-    if (w->draining || w->claiming)
+    /* No claim before the paused queues are known. */
+    if (w->draining || w->claiming || !w->paused_sql)
         return;
     int free_slots = w->concurrency - (int)w->nruns;
     if (free_slots <= 0)
@@ -285,7 +288,7 @@ static void pump(struct work *w)
     w->claiming = true;
     w->pending_db++;
     jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
-                   w->lease_ms, claimed_cb, w);
+                   w->lease_ms, w->paused_sql, claimed_cb, w);
     struct timeval tv = {(time_t)(w->poll_ms / 1000), (suseconds_t)((w->poll_ms % 1000) * 1000)};
     evtimer_add(w->poll_timer, &tv);
 }
@@ -340,6 +343,34 @@ static void recover_cb(evutil_socket_t fd, short what, void *arg)
     jobclaim_recover(w->rt->db, 500, recovered_cb, w);
 }
 
+static void paused_loaded_cb(const char *exclude, const char *err, void *arg)
+{
+    struct work *w = arg;
+    w->paused_loading = false;
+    w->pending_db--;
+    if (exclude) {
+        free(w->paused_sql);
+        w->paused_sql = xstrdup(exclude);
+    } else if (err) {
+        log_warn("cannot read paused queues: %s", err);
+    }
+    loop_work_done(w->rt->loop);
+    pump(w);
+}
+
+/* Paused queues are re-read every second: pausing takes effect within it. */
+static void paused_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct work *w = arg;
+    if (w->paused_loading || w->draining)
+        return;
+    w->paused_loading = true;
+    w->pending_db++;
+    jobclaim_paused(w->rt->db, paused_loaded_cb, w);
+}
+
 static void release_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -357,6 +388,7 @@ static void drain_hook(void *arg)
     w->draining = true;
     evtimer_del(w->poll_timer);
     evtimer_del(w->recover_timer);
+    event_del(w->paused_timer);
     /* Leave time to hand unfinished jobs back before the grace ends. */
     long long grace = w->cfg->shutdown_grace_ms;
     long long at = grace > 2000 ? grace - 1000 : grace / 2;
@@ -402,6 +434,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->lease_timer = event_new(base, -1, EV_PERSIST, lease_cb, w);
     w->recover_timer = event_new(base, -1, EV_PERSIST, recover_cb, w);
     w->release_timer = evtimer_new(base, release_timer_cb, w);
+    w->paused_timer = event_new(base, -1, EV_PERSIST, paused_timer_cb, w);
     struct metrics *m = rt->metrics;
     w->f_outcomes = metrics_family(m, METRIC_COUNTER, "ingot_jobs_total",
                                    "Job attempts by queue, kind and outcome.");
@@ -421,10 +454,12 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     struct timeval rec_tv = {(time_t)(w->recover_ms / 1000), (suseconds_t)((w->recover_ms % 1000) * 1000)};
     event_add(w->lease_timer, &lease_tv);
     event_add(w->recover_timer, &rec_tv);
+    struct timeval one = {1, 0};
+    event_add(w->paused_timer, &one);
     loop_on_drain(rt->loop, drain_hook, w);
     loop_add_busy(rt->loop, busy_count, w);
     log_info("worker %s: concurrency %d", w->worker_id, w->concurrency);
-    pump(w);
+    paused_timer_cb(-1, 0, w); /* the first claim follows it */
     return w;
 }
 
@@ -436,6 +471,8 @@ void work_free(struct work *w)
     event_free(w->lease_timer);
     event_free(w->recover_timer);
     event_free(w->release_timer);
+    event_free(w->paused_timer);
+    free(w->paused_sql);
     struct run *r = w->runs;
     while (r) {
         struct run *next = r->next;

@@ -116,6 +116,26 @@ eq "wait sees the terminal state" "$st" cancelled
 check "wait returned early (${ms} ms)" test "$ms" -lt 5000
 eq "bad wait: 400" "$(http_code "$U/v1/jobs/$b1?wait=61" "${A1[@]}")" 400
 
+# Queues: counts per state, settings, validation, isolation.
+qs=$(http_body "$U/v1/queues" "${A1[@]}")
+eq "queues listed" "$(printf '%s' "$qs" | jq -r '[.data[].name] | sort | join(",")')" "b,default,emails"
+eq "counts per state" "$(printf '%s' "$qs" | jq -r '.data[] | select(.name=="emails") | .counts.queued')" 1
+eq "default rate limit shown" "$(printf '%s' "$qs" | jq -r '.data[] | select(.name=="emails") | .rate_limit.default')" true
+check "oldest queued age reported" test "$(printf '%s' "$qs" | jq -r '.data[] | select(.name=="emails") | .oldest_queued_age_ms')" -ge 0
+code=$(curl -s -o resp.json -w '%{http_code}' -X PUT "$U/v1/queues/emails" "${A1[@]}" -d '{"rate_limit":{"max":10,"duration_ms":1000},"concurrency":5,"paused":true,"group":{"concurrency":2}}')
+eq "put queue: 200" "$code" 200
+eq "settings stored" "$(jq -c '[.rate_limit.max,.rate_limit.duration_ms,.concurrency,.paused,.group.concurrency]' resp.json)" "[10,1000,5,true,2]"
+eq "get one queue" "$(http_body "$U/v1/queues/emails" "${A1[@]}" | jq -r .paused)" true
+eq "new queue by PUT" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$U/v1/queues/fresh" "${A1[@]}" -d '{}')" 200
+eq "unknown queue: 404" "$(http_code "$U/v1/queues/nope" "${A1[@]}")" 404
+eq "other tenant does not see it" "$(http_code "$U/v1/queues/emails" "${A2[@]}")" 404
+qv() { curl -s -o resp.json -X PUT "$U/v1/queues/emails" "${A1[@]}" -d "$1"; jq -r .error.param resp.json; }
+eq "bad concurrency named" "$(qv '{"concurrency":0}')" concurrency
+eq "bad rate named" "$(qv '{"rate_limit":{"max":1}}')" rate_limit
+eq "bad paused named" "$(qv '{"paused":"yes"}')" paused
+eq "unknown field named" "$(qv '{"speed":1}')" speed
+eq "bad group named" "$(qv '{"group":{"concurrency":-1}}')" group.concurrency
+
 # Revoked key stops working (after the cache; a new process sees it now).
 "$B" admin key revoke "${K2:0:11}" --env-file /dev/null 2>/dev/null; eq "revoke" "$?" 0
 start_ingot C serve

@@ -83,6 +83,17 @@ check "priority 5 ran before priority -5" test "$lh" -lt "$ll"
 check "delayed job ran last despite priority 9" test "$ld" -gt "$ll"
 stop_ingot "$W2_PID" "$W2_LOG"
 
+# A paused queue is not claimed; resuming it lets its jobs run.
+curl -s -o /dev/null -X PUT "$U/v1/queues/held" "${AUTH[@]}" -d '{"paused":true}'
+start_ingot WP work --http-target-allow 127.0.0.0/8
+JP=$(enqueue "\"queue\":\"held\",\"payload\":{\"url\":\"$T/ok\"}")
+JQ=$(enqueue "\"queue\":\"free\",\"payload\":{\"url\":\"$T/ok\"}")
+check "other queues run" wait_state "$JQ" 2
+eq "paused queue's job still queued" "$(state_of "$JP")" 0
+curl -s -o /dev/null -X PUT "$U/v1/queues/held" "${AUTH[@]}" -d '{"paused":false}'
+check "resumed: runs" wait_state "$JP" 2
+stop_ingot "$WP_PID" "$WP_LOG"
+
 # SSRF: with HTTP_TARGET_ALLOW unset, loopback in every spelling is refused.
 start_ingot W3 work
 for host in 127.0.0.1 localhost "[::1]" 127.1 2130706433; do
