@@ -31,6 +31,7 @@ wait_http() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; 
 bash deploy/local/servers.sh start "$TMP/servers" 2>/dev/null
 . "$TMP/servers/env"
 export DATABASE_URL REDIS_URL
+export API_KEY_HASH_SECRET=bench-hash-secret-0123456789abcdef01 SIGNING_KEY=bench-signing-key-0123456789abcdef01
 bin/ingot migrate --env-file /dev/null >/dev/null
 
 # wrk_json NAME URL: runs wrk, prints {"rps":..,"p50_ms":..,"p99_ms":..} parts.
@@ -93,6 +94,80 @@ done
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
 echo "{\"bench\":\"rss_after_load\",\"role\":\"serve\",\"rss_kb\":$rss_kb}"
 kill "$INGOT_PID"; wait "$INGOT_PID" 2>/dev/null || true; INGOT_PID=""
+
+# ---- Jobs: enqueue throughput next to raw MariaDB inserts of the same rows.
+M=(mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot)
+"${M[@]}" -e "DROP DATABASE IF EXISTS ingot_ref; CREATE DATABASE ingot_ref; CREATE TABLE ingot_ref.jobs LIKE ingot.jobs"
+ROW="(1,'bench','http',NOW(6),5,1000,3600000,30000,'{\\\"url\\\":\\\"http://127.0.0.1:9/ok\\\",\\\"body\\\":{\\\"n\\\":1}}')"
+INS="INSERT INTO jobs (tenant_id, queue, kind, run_at, max_attempts, backoff_base_ms, backoff_max_ms, timeout_ms, payload) VALUES "
+slap() { # slap CONCURRENCY QUERIES SQL -> seconds
+    mariadb-slap --no-defaults --socket="$MARIADB_SOCKET" -uroot --create-schema=ingot_ref --no-drop \
+        --concurrency="$1" --number-of-queries="$2" --query="$3" 2>/dev/null |
+        awk '/Average number of seconds/ {print $(NF-1)}'
+}
+s1=$(slap 50 20000 "$INS$ROW")
+ref_single=$(awk -v s="$s1" 'BEGIN { printf "%.0f", 20000 / s }')
+echo "{\"bench\":\"mariadb_reference\",\"what\":\"single-row INSERT into jobs, 50 clients\",\"rows_per_s\":$ref_single}"
+rows=$ROW; for _ in $(seq 2 100); do rows="$rows,$ROW"; done
+s100=$(slap 16 1000 "$INS$rows")
+ref_batch=$(awk -v s="$s100" 'BEGIN { printf "%.0f", 100000 / s }')
+echo "{\"bench\":\"mariadb_reference\",\"what\":\"100-row INSERT into jobs, 16 clients\",\"rows_per_s\":$ref_batch}"
+
+bin/ingot admin tenant create bench --env-file /dev/null >/dev/null 2>&1
+export INGOT_KEY
+INGOT_KEY=$(bin/ingot admin key create --tenant bench --env-file /dev/null 2>/dev/null)
+IPORT=$(free_port)
+bin/ingot serve --env-file /dev/null --host 127.0.0.1 --port "$IPORT" --log-level warn \
+    --database-max-connections 32 2>"$TMP/serve2.log" &
+INGOT_PID=$!
+wait_http "http://127.0.0.1:$IPORT/health/ready"
+wrk -t2 -c64 -d"${SECS}s" --latency -s test/bench/post_job.lua "http://127.0.0.1:$IPORT" > "$TMP/wrk.out" 2>&1
+rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out")
+p50=$(to_ms "$(awk '$1=="50%" {print $2}' "$TMP/wrk.out")"); p99=$(to_ms "$(awk '$1=="99%" {print $2}' "$TMP/wrk.out")")
+bad=$(grep -c unexpected "$TMP/wrk.out" || true)
+ratio=$(awk -v a="$rps" -v b="$ref_single" 'BEGIN { printf "%.3f", a / b }')
+echo "{\"bench\":\"enqueue\",\"what\":\"POST /v1/jobs, 64 connections\",\"jobs_per_s\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"non_202\":$bad,\"ratio_to_reference\":$ratio,\"target_ratio\":0.8}"
+BENCH_BATCH=100 wrk -t2 -c8 -d"${SECS}s" --latency -s test/bench/post_job.lua "http://127.0.0.1:$IPORT" > "$TMP/wrk.out" 2>&1
+rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out")
+jps=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 100 }')
+ratio=$(awk -v a="$jps" -v b="$ref_batch" 'BEGIN { printf "%.3f", a / b }')
+echo "{\"bench\":\"enqueue_batch\",\"what\":\"POST /v1/jobs/batch of 100, 8 connections\",\"jobs_per_s\":$jps,\"ratio_to_reference\":$ratio,\"target_ratio\":0.5}"
+
+# ---- End to end: N HTTP jobs to nginx (the sink), one worker at concurrency 1000.
+E2E=${BENCH_E2E_JOBS:-100000}
+"${M[@]}" -e "DELETE FROM ingot.jobs; DELETE FROM ingot.job_attempts"
+SPORT=$(free_port)
+sed -i "s/listen 127.0.0.1:[0-9]*;/listen 127.0.0.1:$SPORT;/" "$TMP/nginx/nginx.conf"
+nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+wait_http "http://127.0.0.1:$SPORT/"
+item="{\"kind\":\"http\",\"queue\":\"e2e\",\"payload\":{\"url\":\"http://127.0.0.1:$SPORT/ok\"}}"
+body="["; for _ in $(seq 1 100); do body="$body$item,"; done; body="${body%,}]"
+printf '%s' "$body" > "$TMP/batch.json"
+seq 1 $((E2E / 100)) | xargs -P 8 -I{} curl -s -o /dev/null -X POST -H "Authorization: Bearer $INGOT_KEY" \
+    --data-binary @"$TMP/batch.json" "http://127.0.0.1:$IPORT/v1/jobs/batch"
+queued=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 0")
+WPORT=$(free_port)
+t0=$(date +%s%N)
+bin/ingot work --env-file /dev/null --host 127.0.0.1 --port "$WPORT" --log-level warn \
+    --queue-worker-concurrency 1000 --http-target-allow 127.0.0.0/8 --database-max-connections 16 2>"$TMP/work.log" &
+WORK_PID=$!
+max_rss=0
+while :; do
+    done_n=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state IN (2, 3)")
+    r=$(awk '/^VmRSS:/ {print $2}' "/proc/$WORK_PID/status" 2>/dev/null || echo 0)
+    [ "${r:-0}" -gt "$max_rss" ] && max_rss=$r
+    [ "$done_n" -ge "$queued" ] && break
+    [ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 600 ] && break
+    sleep 0.2
+done
+t1=$(date +%s%N)
+kill "$WORK_PID"; wait "$WORK_PID" 2>/dev/null
+ok_n=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 2")
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+jps=$(awk -v n="$ok_n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+echo "{\"bench\":\"e2e_http_jobs\",\"jobs\":$queued,\"succeeded\":$ok_n,\"seconds\":$secs,\"jobs_per_s\":$jps,\"worker_max_rss_kb\":$max_rss,\"concurrency\":1000,\"target_jobs_per_s\":20000,\"target_rss_kb\":49152}"
+kill "$INGOT_PID" "$NGINX_PID"; wait "$INGOT_PID" "$NGINX_PID" 2>/dev/null || true; INGOT_PID=""; NGINX_PID=""
 
 # exec -> /health/ready answering 200, database up: median of 7 runs.
 times=()
