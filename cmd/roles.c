@@ -75,6 +75,10 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     rc = loop_run(rt.loop);
     log_info("stopped (exit %d)", rc);
 out:
+    /* Roles stop starting work (also when the loop ended for a fatal
+     * reason), then the clients close and fail whatever is still pending. */
+    if (rt.loop)
+        loop_begin_drain(rt.loop);
     runtime_close(&rt);
     work_free(wrk);
     serve_free(srv);

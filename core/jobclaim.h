@@ -28,8 +28,6 @@ struct claimed_job {
 
 /* jobs: owned by the callee (jobclaim_free_jobs), n may be 0. */
 typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err, void *arg);
-/* applied: false when the lease no longer matched (outcome discarded). */
-typedef void (*jobclaim_done_cb)(bool applied, const char *err, void *arg);
 
 /* exclude: a condition from jobclaim_paused (or NULL). */
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
@@ -39,21 +37,9 @@ typedef void (*jobclaim_paused_cb)(const char *exclude, const char *err, void *a
 void jobclaim_paused(struct db_pool *db, jobclaim_paused_cb cb, void *arg);
 void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
 
-enum jobclaim_outcome { OUTCOME_SUCCEEDED, OUTCOME_RETRY, OUTCOME_FAILED };
 
-struct jobclaim_result {
-    enum jobclaim_outcome outcome;
-    const char *result_json;   /* stored as the job's result, or NULL */
-    const char *error;         /* last_error, or NULL */
-    long long retry_delay_ms;  /* OUTCOME_RETRY */
-    int http_status;           /* 0: none */
-    const char *worker_id;
-    int64_t started_real_us;   /* for the attempt row */
-};
 
-/* Records the outcome (CAS on state and token) and the attempt row. */
-void jobclaim_finish(struct db_pool *db, const struct claimed_job *j, const struct jobclaim_result *r,
-                     jobclaim_done_cb cb, void *arg);
+
 /* Pushes the lease of every running job holding one of tokens. */
 void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms);
 /* Expired leases back to queued (or failed when out of attempts);

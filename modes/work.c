@@ -12,6 +12,7 @@
 #include "config.h"
 #include "httpc.h"
 #include "jobclaim.h"
+#include "jobfinish.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -22,6 +23,7 @@
 #include "work_result.h"
 
 #define CLAIM_MAX 100
+#define CLAIMS_IN_FLIGHT 2
 #define POLL_MIN_MS 20
 #define POLL_MAX_MS 1000
 #define RESULT_BODY_MAX (64 * 1024)
@@ -40,12 +42,14 @@ struct work {
     const struct config *cfg;
     char worker_id[96];
     struct ssrf *ssrf;
+    struct jobfinish *finisher;
     int concurrency;
     long long lease_ms, recover_ms;
     struct run *runs;
     size_t nruns;           /* executing or recording, not released */
     size_t pending_db;      /* claim, finish and release queries in flight */
-    bool claiming, draining;
+    int claiming;           /* claims in flight (SKIP LOCKED keeps them disjoint) */
+    bool draining;
     char *paused_sql;       /* condition excluding paused queues */
     bool paused_loading;
     long long poll_ms;
@@ -167,7 +171,7 @@ static void http_done_cb(const struct httpc_response *resp, void *arg)
     }
     r->recording = true;
     w->pending_db++;
-    jobclaim_finish(w->rt->db, &r->job, &res, finished_cb, r);
+    jobfinish_add(w->finisher, &r->job, &res, finished_cb, r);
     sbuf_deinit(&result);
 }
 
@@ -241,7 +245,7 @@ static void release_runs(struct work *w, struct run *only)
 static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void *arg)
 {
     struct work *w = arg;
-    w->claiming = false;
+    w->claiming--;
     w->pending_db--;
     metrics_add(w->m_claims, 1);
     if (err) {
@@ -278,14 +282,14 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
 static void pump(struct work *w)
 {
     /* No claim before the paused queues are known. */
-    if (w->draining || w->claiming || !w->paused_sql)
+    if (w->draining || w->claiming >= CLAIMS_IN_FLIGHT || !w->paused_sql)
         return;
-    int free_slots = w->concurrency - (int)w->nruns;
+    int free_slots = w->concurrency - (int)w->nruns - w->claiming * CLAIM_MAX;
     if (free_slots <= 0)
         return;
     if (evtimer_pending(w->poll_timer, NULL) && w->poll_ms > POLL_MIN_MS)
         return; /* the queue looked empty: wait for the poll */
-    w->claiming = true;
+    w->claiming++;
     w->pending_db++;
     jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
                    w->lease_ms, w->paused_sql, claimed_cb, w);
@@ -425,6 +429,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
         memset(rnd, 0, sizeof rnd);
     snprintf(w->worker_id, sizeof w->worker_id, "%.60s:%ld:%02x%02x%02x", host, (long)getpid(),
              rnd[0], rnd[1], rnd[2]);
+    w->finisher = jobfinish_new(rt->loop, rt->db, 200, 3);
     w->concurrency = (int)cfg->queue_worker_concurrency;
     w->lease_ms = cfg->queue_lease_ms;
     w->recover_ms = w->lease_ms / 2 < 5000 ? w->lease_ms / 2 : 5000;
@@ -479,6 +484,7 @@ void work_free(struct work *w)
         run_free(r);
         r = next;
     }
+    jobfinish_free(w->finisher);
     ssrf_free(w->ssrf);
     free(w);
 }

@@ -28,7 +28,7 @@ B=build/debug/ingot
 "${VG[@]}" "$B" doctor --env-file /dev/null >"$TMP/d.log" 2>&1; rc=$?
 [ "$rc" = 1 ] && ! grep -q '==[0-9]*==' "$TMP/d.log"; res "doctor under valgrind (no errors)" $?
 
-port=$((20000 + RANDOM % 40000))
+port=$((10000 + RANDOM % 20000))
 "${VG[@]}" "$B" serve --env-file /dev/null --host 127.0.0.1 --port "$port" \
     --llm-base-url "http://127.0.0.1:1/v1" >"$TMP/s.log" 2>&1 &
 SPID=$!

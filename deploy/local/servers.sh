@@ -23,7 +23,7 @@ pick_port() {
     local want=$1 p
     if [ -n "$want" ] && port_free "$want"; then echo "$want"; return; fi
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 20000))
         if port_free "$p"; then echo "$p"; return; fi
     done
     log "no free port"; exit 1

@@ -1,0 +1,295 @@
+#include "jobfinish.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "loop.h"
+#include "sql.h"
+
+struct item {
+    uint64_t id;
+    char token[33];
+    int attempt;
+    enum jobclaim_outcome outcome;
+    char *result_json, *error, *worker_id;
+    long long retry_delay_ms;
+    int http_status;
+    int64_t started_real_us;
+    bool applied;
+    jobfinish_cb cb;
+    void *arg;
+    struct item *next;
+};
+
+/* One transaction writing a batch of outcomes. */
+struct flush {
+    struct jobfinish *f;
+    struct db_txn *txn;
+    struct item **items;
+    size_t n;
+    char **sql;          /* statements after the locking read */
+    size_t nsql, next;
+    bool ending, ok;
+    char err[320];
+};
+
+struct jobfinish {
+    struct loop *loop;
+    struct db_pool *db;
+    struct item *head, *tail;
+    size_t queued, writing;
+    int max_batch, max_inflight, inflight;
+    struct event *flush_ev;
+};
+
+static void flush_step_cb(const struct db_result *r, void *arg);
+
+static void item_free(struct item *it)
+{
+    free(it->result_json);
+    free(it->error);
+    free(it->worker_id);
+    free(it);
+}
+
+static void flush_done(struct flush *fl)
+{
+    struct jobfinish *f = fl->f;
+    f->inflight--;
+    f->writing -= fl->n;
+    for (size_t i = 0; i < fl->n; i++) {
+        struct item *it = fl->items[i];
+        it->cb(fl->ok && it->applied, fl->ok ? NULL : fl->err, it->arg);
+        item_free(it);
+    }
+    for (size_t i = 0; i < fl->nsql; i++)
+        free(fl->sql[i]);
+    free(fl->sql);
+    free(fl->items);
+    free(fl);
+    if (f->head)
+        event_active(f->flush_ev, EV_TIMEOUT, 0);
+    loop_work_done(f->loop);
+}
+
+static void flush_end(struct flush *fl, bool commit, const char *err)
+{
+    fl->ending = true;
+    fl->ok = commit;
+    if (err && !fl->err[0])
+        snprintf(fl->err, sizeof fl->err, "%s", err);
+    db_txn_end(fl->txn, commit, flush_step_cb, fl);
+}
+
+static void add_sql(struct flush *fl, struct sbuf *b)
+{
+    fl->sql = xrealloc(fl->sql, (fl->nsql + 1) * sizeof *fl->sql);
+    fl->sql[fl->nsql++] = sbuf_steal(b);
+}
+
+static void fmt_time(int64_t us, char *out, size_t n)
+{
+    time_t secs = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+}
+
+/* After the locking read: the statements that apply what is still ours. */
+static void build_statements(struct flush *fl)
+{
+    static const char *const names[] = {"succeeded", "retry", "failed"};
+    struct sbuf b;
+    sbuf_init(&b);
+    size_t ok = 0;
+    for (size_t i = 0; i < fl->n; i++)
+        ok += fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED;
+    if (ok) { /* every success in one statement */
+        sbuf_printf(&b, "UPDATE jobs SET state = %d, finished_at = NOW(6), last_error = NULL, "
+                        "lease_token = NULL, lease_expires_at = NULL, result = CASE id",
+                    JOB_SUCCEEDED);
+        for (size_t i = 0; i < fl->n; i++) {
+            struct item *it = fl->items[i];
+            if (!it->applied || it->outcome != OUTCOME_SUCCEEDED)
+                continue;
+            sbuf_printf(&b, " WHEN %llu THEN ", (unsigned long long)it->id);
+            sql_cstr(&b, it->result_json);
+        }
+        sbuf_puts(&b, " END WHERE id IN (");
+        size_t k = 0;
+        for (size_t i = 0; i < fl->n; i++)
+            if (fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED)
+                sbuf_printf(&b, "%s%llu", k++ ? "," : "", (unsigned long long)fl->items[i]->id);
+        sbuf_putc(&b, ')');
+        add_sql(fl, &b);
+    }
+    for (size_t i = 0; i < fl->n; i++) {
+        struct item *it = fl->items[i];
+        if (!it->applied || it->outcome == OUTCOME_SUCCEEDED)
+            continue;
+        if (it->outcome == OUTCOME_RETRY)
+            sbuf_printf(&b, "UPDATE jobs SET state = %d, run_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), ",
+                        JOB_QUEUED, it->retry_delay_ms * 1000);
+        else
+            sbuf_printf(&b, "UPDATE jobs SET state = %d, finished_at = NOW(6), ", JOB_FAILED);
+        sbuf_puts(&b, "result = ");
+        sql_cstr(&b, it->result_json);
+        sbuf_puts(&b, ", last_error = ");
+        sql_cstr(&b, it->error);
+        sbuf_printf(&b, ", lease_token = NULL, lease_expires_at = NULL WHERE id = %llu",
+                    (unsigned long long)it->id);
+        add_sql(fl, &b);
+    }
+    /* Every attempt is recorded, counted or not. */
+    sbuf_puts(&b, "INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, "
+                  "outcome, http_status, error) VALUES ");
+    for (size_t i = 0; i < fl->n; i++) {
+        struct item *it = fl->items[i];
+        char started[64];
+        fmt_time(it->started_real_us, started, sizeof started);
+        sbuf_printf(&b, "%s(%llu,%d,", i ? "," : "", (unsigned long long)it->id, it->attempt);
+        sql_cstr(&b, it->worker_id);
+        sbuf_printf(&b, ",'%s',NOW(6),'%s',", started, it->applied ? names[it->outcome] : "discarded");
+        if (it->http_status)
+            sbuf_printf(&b, "%d,", it->http_status);
+        else
+            sbuf_puts(&b, "NULL,");
+        sql_cstr(&b, it->error);
+        sbuf_putc(&b, ')');
+    }
+    add_sql(fl, &b);
+    sbuf_deinit(&b);
+}
+
+static void flush_step_cb(const struct db_result *r, void *arg)
+{
+    struct flush *fl = arg;
+    if (fl->ending) {
+        if (!r->ok) {
+            fl->ok = false;
+            if (!fl->err[0])
+                snprintf(fl->err, sizeof fl->err, "%s", r->error);
+        }
+        flush_done(fl);
+        return;
+    }
+    if (!r->ok) {
+        flush_end(fl, false, r->error);
+        return;
+    }
+    if (fl->next == 0 && fl->nsql == 0 && !fl->sql) {
+        if (r->res) { /* the locking read: which rows are still ours */
+            MYSQL_ROW row;
+            while ((row = mysql_fetch_row(r->res))) {
+                uint64_t id = (uint64_t)db_row_ll(row, 0);
+                for (size_t i = 0; i < fl->n; i++)
+                    if (fl->items[i]->id == id && strcmp(fl->items[i]->token, db_row_str(row, 1)) == 0)
+                        fl->items[i]->applied = true;
+            }
+            build_statements(fl);
+        } else { /* START TRANSACTION done: lock and read */
+            struct sbuf b;
+            sbuf_init(&b);
+            sbuf_printf(&b, "SELECT id, lease_token FROM jobs WHERE state = %d AND id IN (", JOB_RUNNING);
+            for (size_t i = 0; i < fl->n; i++)
+                sbuf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)fl->items[i]->id);
+            sbuf_puts(&b, ") FOR UPDATE");
+            db_txn_query(fl->txn, b.data, 0, flush_step_cb, fl);
+            sbuf_deinit(&b);
+            return;
+        }
+    }
+    if (fl->next < fl->nsql) {
+        db_txn_query(fl->txn, fl->sql[fl->next++], 0, flush_step_cb, fl);
+        return;
+    }
+    flush_end(fl, true, NULL);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct jobfinish *f = arg;
+    while (f->head && f->inflight < f->max_inflight) {
+        struct flush *fl = xcalloc(1, sizeof *fl);
+        fl->f = f;
+        size_t n = f->queued < (size_t)f->max_batch ? f->queued : (size_t)f->max_batch;
+        fl->items = xcalloc(n, sizeof *fl->items);
+        for (size_t i = 0; i < n; i++) {
+            struct item *it = f->head;
+            f->head = it->next;
+            it->next = NULL;
+            fl->items[fl->n++] = it;
+        }
+        if (!f->head)
+            f->tail = NULL;
+        f->queued -= n;
+        f->writing += n;
+        f->inflight++;
+        fl->txn = db_txn_begin(f->db, 0, flush_step_cb, fl);
+    }
+}
+
+struct jobfinish *jobfinish_new(struct loop *l, struct db_pool *db, int max_batch, int max_inflight)
+{
+    struct jobfinish *f = xcalloc(1, sizeof *f);
+    f->loop = l;
+    f->db = db;
+    f->max_batch = max_batch > 0 ? max_batch : 100;
+    f->max_inflight = max_inflight > 0 ? max_inflight : 2;
+    f->flush_ev = event_new(loop_base(l), -1, 0, flush_cb, f);
+    if (!f->flush_ev)
+        abort();
+    return f;
+}
+
+void jobfinish_free(struct jobfinish *f)
+{
+    if (!f)
+        return;
+    while (f->head) {
+        struct item *it = f->head;
+        f->head = it->next;
+        it->cb(false, "shutting down", it->arg);
+        item_free(it);
+    }
+    event_free(f->flush_ev);
+    free(f);
+}
+
+void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struct jobclaim_result *r,
+                   jobfinish_cb cb, void *arg)
+{
+    struct item *it = xcalloc(1, sizeof *it);
+    it->id = j->id;
+    memcpy(it->token, j->token, sizeof it->token);
+    it->attempt = j->attempt;
+    it->outcome = r->outcome;
+    it->result_json = xstrdup(r->result_json);
+    it->error = xstrdup(r->error);
+    it->worker_id = xstrdup(r->worker_id);
+    it->retry_delay_ms = r->retry_delay_ms;
+    it->http_status = r->http_status;
+    it->started_real_us = r->started_real_us;
+    it->cb = cb;
+    it->arg = arg;
+    if (f->tail)
+        f->tail->next = it;
+    else
+        f->head = it;
+    f->tail = it;
+    f->queued++;
+    event_active(f->flush_ev, EV_TIMEOUT, 0);
+}
+
+size_t jobfinish_pending(const struct jobfinish *f)
+{
+    return f->queued + f->writing;
+}
