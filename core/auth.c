@@ -34,7 +34,9 @@ int auth_key_generate(char *key, char *prefix)
     unsigned char rnd[20];
     if (util_random_bytes(rnd, sizeof rnd) < 0)
         return -1;
-    memcpy(key, "ik_", 3);
+    key[0] = 'i';
+    key[1] = 'k';
+    key[2] = '_';
     util_hex(rnd, sizeof rnd, key + 3);
     memcpy(prefix, key, AUTH_PREFIX_LEN);
     prefix[AUTH_PREFIX_LEN] = '\0';

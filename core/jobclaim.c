@@ -222,13 +222,14 @@ void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void 
 }
 
 void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs, size_t n,
-                      jobclaim_count_cb cb, void *arg)
+                      long long delay_ms, jobclaim_count_cb cb, void *arg)
 {
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = GREATEST(attempts, 1) - 1, run_at = NOW(6), "
+    sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = GREATEST(attempts, 1) - 1, "
+                    "run_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), "
                     "lease_token = NULL, lease_expires_at = NULL WHERE state = %d AND (",
-                JOB_QUEUED, JOB_RUNNING);
+                JOB_QUEUED, delay_ms * 1000, JOB_RUNNING);
     for (size_t i = 0; i < n; i++)
         sbuf_printf(&b, "%s(id = %llu AND lease_token = '%s')", i ? " OR " : "",
                     (unsigned long long)jobs[i]->id, jobs[i]->token);
@@ -237,40 +238,42 @@ void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs,
     sbuf_deinit(&b);
 }
 
-struct paused {
-    jobclaim_paused_cb cb;
+struct queues {
+    jobclaim_queues_cb cb;
     void *arg;
 };
 
-static void paused_cb(const struct db_result *r, void *arg)
+static void queues_cb(const struct db_result *r, void *arg)
 {
-    struct paused *p = arg;
+    struct queues *q = arg;
     if (!r->ok) {
-        p->cb(NULL, r->error, p->arg);
-        free(p);
+        q->cb(NULL, 0, r->error, q->arg);
+        free(q);
         return;
     }
-    struct sbuf b;
-    sbuf_init(&b);
+    size_t n = (size_t)mysql_num_rows(r->res), i = 0;
+    struct queue_row *rows = xcalloc(n ? n : 1, sizeof *rows);
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(r->res))) {
-        sbuf_puts(&b, b.len ? "," : "(tenant_id, queue) NOT IN (");
-        sbuf_printf(&b, "(%s,", row[0]);
-        sql_cstr(&b, row[1]);
-        sbuf_putc(&b, ')');
+    while ((row = mysql_fetch_row(r->res)) && i < n) {
+        rows[i].tenant = (uint64_t)db_row_ll(row, 0);
+        snprintf(rows[i].name, sizeof rows[i].name, "%s", db_row_str(row, 1));
+        rows[i].paused = db_row_ll(row, 2) != 0;
+        rows[i].rate_max = row[3] ? db_row_ll(row, 3) : -1;
+        rows[i].rate_ms = row[4] ? db_row_ll(row, 4) : -1;
+        i++;
     }
-    if (b.len)
-        sbuf_putc(&b, ')');
-    p->cb(b.len ? b.data : "", NULL, p->arg);
-    sbuf_deinit(&b);
-    free(p);
+    q->cb(rows, i, NULL, q->arg);
+    free(rows);
+    free(q);
 }
 
-void jobclaim_paused(struct db_pool *db, jobclaim_paused_cb cb, void *arg)
+void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg)
 {
     /* Read apart from the claim so the claim locks no queue rows. */
-    struct paused *p = xcalloc(1, sizeof *p);
-    p->cb = cb;
-    p->arg = arg;
-    db_query(db, "SELECT tenant_id, name FROM queues WHERE paused = 1 LIMIT 10000", 0, paused_cb, p);
+    struct queues *q = xcalloc(1, sizeof *q);
+    q->cb = cb;
+    q->arg = arg;
+    db_query(db, "SELECT tenant_id, name, paused, rate_max, rate_duration_ms FROM queues "
+                 "WHERE paused = 1 OR rate_max IS NOT NULL LIMIT 10000",
+             0, queues_cb, q);
 }

@@ -32,9 +32,16 @@ typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err,
 /* exclude: a condition from jobclaim_paused (or NULL). */
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
                     const char *exclude, jobclaim_cb cb, void *arg);
-/* The paused queues as a SQL condition for jobclaim_claim ("" if none). */
-typedef void (*jobclaim_paused_cb)(const char *exclude, const char *err, void *arg);
-void jobclaim_paused(struct db_pool *db, jobclaim_paused_cb cb, void *arg);
+/* Queues with settings the worker acts on: paused, or with their own rate
+ * limit. rows: tenant, name, paused (0/1), rate_max, rate_ms (-1: default). */
+struct queue_row {
+    uint64_t tenant;
+    char name[JOB_QUEUE_MAX + 1];
+    bool paused;
+    long long rate_max, rate_ms;
+};
+typedef void (*jobclaim_queues_cb)(struct queue_row *rows, size_t n, const char *err, void *arg);
+void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg);
 void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
 
 
@@ -46,8 +53,9 @@ void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, lo
  * cb gets how many (as applied=true, err) through arg. */
 typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, void *arg);
 void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void *arg);
-/* Hands jobs back on shutdown: queued again, this attempt not counted. */
+/* Hands jobs back (shutdown, rate limit): queued again after delay_ms,
+ * this attempt not counted. */
 void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs, size_t n,
-                      jobclaim_count_cb cb, void *arg);
+                      long long delay_ms, jobclaim_count_cb cb, void *arg);
 
 #endif

@@ -221,7 +221,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
         struct flush *fl = xcalloc(1, sizeof *fl);
         fl->f = f;
         size_t n = f->queued < (size_t)f->max_batch ? f->queued : (size_t)f->max_batch;
-        fl->items = xcalloc(n, sizeof *fl->items);
+        fl->items = xcalloc(n, sizeof(struct item *));
         for (size_t i = 0; i < n; i++) {
             struct item *it = f->head;
             f->head = it->next;

@@ -227,7 +227,7 @@ static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
         for (size_t i = 0; i < bt->n; i++) {
             sbuf_printf(&b, "%s{\"id\":\"job_%llu\",", i ? "," : "",
-                        (unsigned long long)(first_id + i));
+                        (unsigned long long)first_id + i);
             sbuf_puts(&b, bt->parts[i]);
         }
         sbuf_puts(&b, "]}");
@@ -348,7 +348,7 @@ static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
                 c->sj->waiters->prev = c;
             c->sj->waiters = c;
         }
-        struct timeval tv = {0, WAIT_POLL_MS * 1000};
+        struct timeval tv = {0, (suseconds_t)WAIT_POLL_MS * 1000};
         evtimer_add(c->timer, &tv);
         return;
     }
@@ -627,7 +627,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     sj->auth = auth_new(rt->db, cfg->api_key_hash_secret);
     sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
     sj->limits.max_payload = (size_t)cfg->job_max_payload;
-    sj->limits.max_metadata = 16 * 1024;
+    sj->limits.max_metadata = (size_t)16 * 1024;
     jobstore_set_coalescing(sj->store, false); /* until the server said it is safe */
     db_query(rt->db, "SELECT @@innodb_autoinc_lock_mode", 0, autoinc_cb, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs/batch", 0, create_batch_route, sj);

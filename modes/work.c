@@ -20,20 +20,23 @@
 #include "sign.h"
 #include "ssrf.h"
 #include "url.h"
+#include "ratelimit.h"
+#include "work_limits.h"
 #include "work_result.h"
 
 #define CLAIM_MAX 100
 #define CLAIMS_IN_FLIGHT 2
 #define POLL_MIN_MS 20
 #define POLL_MAX_MS 1000
-#define RESULT_BODY_MAX (64 * 1024)
+#define RESULT_BODY_MAX ((size_t)64 * 1024)
 
 struct run {
     struct work *w;
     struct claimed_job job;
     int64_t started_us, started_real_us;
-    bool released;          /* handed back on shutdown; its result is dropped */
+    bool released;          /* handed back while its request runs; result dropped */
     bool recording;         /* outcome being written */
+    bool waiting;           /* waiting for the rate limiter's answer */
     struct run *next, *prev;
 };
 
@@ -50,12 +53,14 @@ struct work {
     size_t pending_db;      /* claim, finish and release queries in flight */
     int claiming;           /* claims in flight (SKIP LOCKED keeps them disjoint) */
     bool draining;
-    char *paused_sql;       /* condition excluding paused queues */
-    bool paused_loading;
+    struct work_limits *limits;
+    struct ratelimit *ratelimit;
+    bool queues_loading;
+    size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms;
-    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *paused_timer;
+    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
     struct metric_family *f_outcomes, *f_duration;
-    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims;
+    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
 };
 
 static void pump(struct work *w);
@@ -215,31 +220,106 @@ static void release_cb(unsigned long long n, const char *err, void *arg)
     loop_work_done(w->rt->loop);
 }
 
-static void release_runs(struct work *w, struct run *only)
+/* Hands runs back: queued again after delay_ms, attempt not counted. A
+ * run whose request is still out is marked and freed when it returns. */
+static void release_list(struct work *w, struct run **runs, size_t n, long long delay_ms)
 {
-    const struct claimed_job **jobs = xcalloc(w->nruns + 1, sizeof *jobs);
-    size_t n = 0;
-    for (struct run *r = w->runs; r; r = r->next) {
-        if ((only && r != only) || r->recording || r->released)
-            continue;
-        jobs[n++] = &r->job;
-    }
-    if (n) {
-        w->pending_db++;
-        jobclaim_release(w->rt->db, jobs, n, release_cb, w);
-    }
+    if (!n)
+        return;
+    const struct claimed_job **jobs = xcalloc(n, sizeof(const struct claimed_job *));
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = &runs[i]->job;
+    w->pending_db++;
+    jobclaim_release(w->rt->db, jobs, n, delay_ms, release_cb, w);
     free(jobs);
-    struct run *r = w->runs;
-    while (r) {
-        struct run *next = r->next;
-        if ((!only || r == only) && !r->recording && !r->released) {
+    for (size_t i = 0; i < n; i++) {
+        struct run *r = runs[i];
+        run_unlink(w, r);
+        w->nruns--;
+        if (r->started_us)
             r->released = true;
-            run_unlink(w, r);
-            w->nruns--;
-        }
-        r = next;
+        else
+            run_free(r);
     }
     update_inflight(w);
+}
+
+/* Shutdown: everything not being recorded or waiting for the limiter. */
+static void release_runs(struct work *w)
+{
+    struct run **runs = xcalloc(w->nruns + 1, sizeof(struct run *));
+    size_t n = 0;
+    for (struct run *r = w->runs; r; r = r->next)
+        if (!r->recording && !r->waiting)
+            runs[n++] = r;
+    release_list(w, runs, n, 0);
+    free(runs);
+}
+
+/* The jobs of one queue from one claim, waiting for the rate limiter. */
+struct limit_req {
+    struct work *w;
+    struct run **runs;
+    size_t n;
+};
+
+static void limited_cb(int granted, long long reset_ms, bool shared, void *arg)
+{
+    (void)shared;
+    struct limit_req *lr = arg;
+    struct work *w = lr->w;
+    w->pending_limits--;
+    for (size_t i = 0; i < lr->n; i++)
+        lr->runs[i]->waiting = false;
+    size_t go = w->draining ? 0 : (size_t)granted;
+    for (size_t i = 0; i < go && i < lr->n; i++)
+        execute(w, lr->runs[i]);
+    if (go < lr->n) {
+        const struct claimed_job *j = &lr->runs[go]->job;
+        if (!w->draining) {
+            metrics_add(w->m_limited, (double)(lr->n - go));
+            work_limits_throttle(w->limits, j->tenant, j->queue, time_mono_ms() + reset_ms);
+        }
+        release_list(w, lr->runs + go, lr->n - go, w->draining ? 0 : reset_ms);
+    }
+    free(lr->runs);
+    free(lr);
+    loop_work_done(w->rt->loop);
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+    const struct run *x = *(struct run *const *)a, *y = *(struct run *const *)b;
+    if (x->job.tenant != y->job.tenant)
+        return x->job.tenant < y->job.tenant ? -1 : 1;
+    return strcmp(x->job.queue, y->job.queue);
+}
+
+/* Asks the limiter once per queue of a claim; what it grants runs. */
+static void admit(struct work *w, struct run **fresh, size_t n)
+{
+    qsort(fresh, n, sizeof(struct run *), run_cmp);
+    size_t i = 0;
+    while (i < n) {
+        size_t k = i + 1;
+        while (k < n && run_cmp(&fresh[i], &fresh[k]) == 0)
+            k++;
+        struct limit_req *lr = xcalloc(1, sizeof *lr);
+        lr->w = w;
+        lr->n = k - i;
+        lr->runs = xcalloc(lr->n, sizeof(struct run *));
+        memcpy(lr->runs, fresh + i, lr->n * sizeof(struct run *));
+        for (size_t m = 0; m < lr->n; m++)
+            lr->runs[m]->waiting = true;
+        const struct claimed_job *j = &fresh[i]->job;
+        long long max, ms;
+        work_limits_rate(w->limits, j->tenant, j->queue, &max, &ms);
+        char key[200];
+        snprintf(key, sizeof key, "%llu:%s", (unsigned long long)j->tenant, j->queue);
+        w->pending_limits++;
+        ratelimit_take(w->ratelimit, key, (int)lr->n, max, ms, limited_cb, lr);
+        i = k;
+    }
 }
 
 static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void *arg)
@@ -252,6 +332,7 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
         log_warn("claim failed: %s", err);
         w->poll_ms = POLL_MAX_MS;
     }
+    struct run **fresh = xcalloc(n + 1, sizeof(struct run *));
     for (size_t i = 0; i < n; i++) {
         struct run *r = xcalloc(1, sizeof *r);
         r->w = w;
@@ -261,17 +342,18 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
             w->runs->prev = r;
         w->runs = r;
         w->nruns++;
+        fresh[i] = r;
     }
     free(jobs);
     update_inflight(w);
     if (w->draining) { /* claimed while the drain began: give them back */
-        release_runs(w, NULL);
+        release_list(w, fresh, n, 0);
+        free(fresh);
         loop_work_done(w->rt->loop);
         return;
     }
-    for (struct run *r = w->runs; r; r = r->next)
-        if (!r->started_us && !r->recording)
-            execute(w, r);
+    admit(w, fresh, n);
+    free(fresh);
     if (n == 0 && !err)
         w->poll_ms = w->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : w->poll_ms * 2;
     else if (n)
@@ -282,7 +364,7 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
 static void pump(struct work *w)
 {
     /* No claim before the paused queues are known. */
-    if (w->draining || w->claiming >= CLAIMS_IN_FLIGHT || !w->paused_sql)
+    if (w->draining || w->claiming >= CLAIMS_IN_FLIGHT || !work_limits_loaded(w->limits))
         return;
     int free_slots = w->concurrency - (int)w->nruns - w->claiming * CLAIM_MAX;
     if (free_slots <= 0)
@@ -292,7 +374,7 @@ static void pump(struct work *w)
     w->claiming++;
     w->pending_db++;
     jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
-                   w->lease_ms, w->paused_sql, claimed_cb, w);
+                   w->lease_ms, work_limits_exclude(w->limits), claimed_cb, w);
     struct timeval tv = {(time_t)(w->poll_ms / 1000), (suseconds_t)((w->poll_ms % 1000) * 1000)};
     evtimer_add(w->poll_timer, &tv);
 }
@@ -309,7 +391,7 @@ static void lease_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct work *w = arg;
-    const char **tokens = xcalloc(w->nruns + 1, sizeof *tokens);
+    const char **tokens = xcalloc(w->nruns + 1, sizeof(const char *));
     size_t n = 0;
     for (struct run *r = w->runs; r; r = r->next) {
         bool seen = false;
@@ -347,32 +429,31 @@ static void recover_cb(evutil_socket_t fd, short what, void *arg)
     jobclaim_recover(w->rt->db, 500, recovered_cb, w);
 }
 
-static void paused_loaded_cb(const char *exclude, const char *err, void *arg)
+static void queues_loaded_cb(struct queue_row *rows, size_t n, const char *err, void *arg)
 {
     struct work *w = arg;
-    w->paused_loading = false;
+    w->queues_loading = false;
     w->pending_db--;
-    if (exclude) {
-        free(w->paused_sql);
-        w->paused_sql = xstrdup(exclude);
-    } else if (err) {
-        log_warn("cannot read paused queues: %s", err);
-    }
+    if (rows)
+        work_limits_set(w->limits, rows, n);
+    else if (err)
+        log_warn("cannot read queue settings: %s", err);
     loop_work_done(w->rt->loop);
     pump(w);
 }
 
-/* Paused queues are re-read every second: pausing takes effect within it. */
-static void paused_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* Queue settings are re-read every second: pausing or a new rate limit
+ * takes effect within it. */
+static void queues_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct work *w = arg;
-    if (w->paused_loading || w->draining)
+    if (w->queues_loading || w->draining)
         return;
-    w->paused_loading = true;
+    w->queues_loading = true;
     w->pending_db++;
-    jobclaim_paused(w->rt->db, paused_loaded_cb, w);
+    jobclaim_queues(w->rt->db, queues_loaded_cb, w);
 }
 
 static void release_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -382,7 +463,7 @@ static void release_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct work *w = arg;
     if (w->nruns)
         log_warn("shutdown grace nearly over: handing %zu running job(s) back", w->nruns);
-    release_runs(w, NULL);
+    release_runs(w);
     loop_work_done(w->rt->loop);
 }
 
@@ -392,7 +473,7 @@ static void drain_hook(void *arg)
     w->draining = true;
     evtimer_del(w->poll_timer);
     evtimer_del(w->recover_timer);
-    event_del(w->paused_timer);
+    event_del(w->queues_timer);
     /* Leave time to hand unfinished jobs back before the grace ends. */
     long long grace = w->cfg->shutdown_grace_ms;
     long long at = grace > 2000 ? grace - 1000 : grace / 2;
@@ -403,7 +484,7 @@ static void drain_hook(void *arg)
 static size_t busy_count(void *arg)
 {
     struct work *w = arg;
-    return w->nruns + w->pending_db;
+    return w->nruns + w->pending_db + w->pending_limits;
 }
 
 struct work *work_start(struct runtime *rt, char *err, size_t errlen)
@@ -430,6 +511,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     snprintf(w->worker_id, sizeof w->worker_id, "%.60s:%ld:%02x%02x%02x", host, (long)getpid(),
              rnd[0], rnd[1], rnd[2]);
     w->finisher = jobfinish_new(rt->loop, rt->db, 200, 3);
+    w->limits = work_limits_new(cfg->queue_limiter_max, cfg->queue_limiter_duration_ms);
+    w->ratelimit = ratelimit_new(rt->redis);
     w->concurrency = (int)cfg->queue_worker_concurrency;
     w->lease_ms = cfg->queue_lease_ms;
     w->recover_ms = w->lease_ms / 2 < 5000 ? w->lease_ms / 2 : 5000;
@@ -439,7 +522,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->lease_timer = event_new(base, -1, EV_PERSIST, lease_cb, w);
     w->recover_timer = event_new(base, -1, EV_PERSIST, recover_cb, w);
     w->release_timer = evtimer_new(base, release_timer_cb, w);
-    w->paused_timer = event_new(base, -1, EV_PERSIST, paused_timer_cb, w);
+    w->queues_timer = event_new(base, -1, EV_PERSIST, queues_timer_cb, w);
     struct metrics *m = rt->metrics;
     w->f_outcomes = metrics_family(m, METRIC_COUNTER, "ingot_jobs_total",
                                    "Job attempts by queue, kind and outcome.");
@@ -451,6 +534,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
                                                    "Jobs whose expired lease was recovered."), "");
     w->m_discarded = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_outcomes_discarded_total",
                                                    "Outcomes dropped because the lease was lost."), "");
+    w->m_limited = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_rate_limited_total",
+                                                 "Claimed jobs handed back to wait for their rate window."), "");
     w->m_claims = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_claims_total",
                                                 "Claim queries run."), "");
     /* Extend at a third of the lease; look for expired leases at half. */
@@ -460,11 +545,11 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     event_add(w->lease_timer, &lease_tv);
     event_add(w->recover_timer, &rec_tv);
     struct timeval one = {1, 0};
-    event_add(w->paused_timer, &one);
+    event_add(w->queues_timer, &one);
     loop_on_drain(rt->loop, drain_hook, w);
     loop_add_busy(rt->loop, busy_count, w);
     log_info("worker %s: concurrency %d", w->worker_id, w->concurrency);
-    paused_timer_cb(-1, 0, w); /* the first claim follows it */
+    queues_timer_cb(-1, 0, w); /* the first claim follows it */
     return w;
 }
 
@@ -476,8 +561,9 @@ void work_free(struct work *w)
     event_free(w->lease_timer);
     event_free(w->recover_timer);
     event_free(w->release_timer);
-    event_free(w->paused_timer);
-    free(w->paused_sql);
+    event_free(w->queues_timer);
+    work_limits_free(w->limits);
+    ratelimit_free(w->ratelimit);
     struct run *r = w->runs;
     while (r) {
         struct run *next = r->next;

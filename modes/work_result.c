@@ -40,7 +40,7 @@ int work_request_build(const struct claimed_job *j, const char *key, const char 
     memset(out, 0, sizeof *out);
     cJSON *p = cJSON_Parse(j->payload);
     const cJSON *url = p ? cJSON_GetObjectItemCaseSensitive(p, "url") : NULL;
-    if (!cJSON_IsString(url)) {
+    if (!url || !cJSON_IsString(url)) {
         snprintf(why, whylen, "payload has no url");
         cJSON_Delete(p);
         return -1;

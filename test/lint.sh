@@ -31,11 +31,12 @@ echo "layering"
 if grep -lE '#include "(serve|doctor|work|schedule)\.h"' core/*.c core/*.h 2>/dev/null; then
     echo "core/ includes a mode header"; fail=1
 fi
+# A mode is the files sharing a prefix (serve.c, serve_jobs.c, ...).
 for m in modes/*.c; do
-    self=$(basename "$m" .c)
+    self=$(basename "$m" .c); self=${self%%_*}
     for other in modes/*.h; do
         o=$(basename "$other" .h)
-        [ "$o" = "$self" ] && continue
+        [ "${o%%_*}" = "$self" ] && continue
         if grep -q "#include \"$o.h\"" "$m"; then echo "$m includes $o.h"; fail=1; fi
     done
 done

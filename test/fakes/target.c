@@ -37,7 +37,7 @@ static int nseen;
 static int bump(const char *job, const char *path)
 {
     char key[160];
-    snprintf(key, sizeof key, "%s %s", job, path);
+    snprintf(key, sizeof key, "%.40s %.110s", job, path);
     for (int i = 0; i < nseen; i++)
         if (strcmp(seen[i].key, key) == 0)
             return ++seen[i].count;
@@ -161,7 +161,8 @@ static void handle(struct evhttp_request *req, void *arg)
     printf("REQ job=%s attempt=%s method=%s path=%s sig=%s t=%lld\n", job ? job : "-",
            attempt ? attempt : "-", methods[mi < 9 ? mi : 0], uri, sig, now_ms());
     fflush(stdout);
-    const char *path = uri;
+    char path[1024];
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(uri, "?"), uri); /* routes ignore the query */
     int n = bump(job ? job : "-", path);
     if (strcmp(path, "/ok") == 0) {
         reply(req, 200, "ok");

@@ -1,0 +1,116 @@
+#include "ratelimit.h"
+
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis.h"
+
+#define LOCAL_SLOTS 1024
+
+/* INCRBY the window's counter, expire it with the window, return the new
+ * count: atomic, so concurrent workers never both get the last unit. */
+static const char script[] =
+    "local c = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "if c == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "return c";
+
+struct local_slot {
+    char key[160];
+    long long window;
+    long long used;
+};
+
+struct ratelimit {
+    struct redis_client *redis;
+    struct local_slot *slots;
+};
+
+struct take {
+    struct ratelimit *rl;
+    char key[160];
+    int want;
+    long long max, window_ms, window, reset_ms;
+    ratelimit_cb cb;
+    void *arg;
+};
+
+struct ratelimit *ratelimit_new(struct redis_client *redis)
+{
+    struct ratelimit *rl = xcalloc(1, sizeof *rl);
+    rl->redis = redis;
+    rl->slots = xcalloc(LOCAL_SLOTS, sizeof *rl->slots);
+    return rl;
+}
+
+void ratelimit_free(struct ratelimit *rl)
+{
+    if (!rl)
+        return;
+    free(rl->slots);
+    free(rl);
+}
+
+static int grant(long long used_after, int want, long long max)
+{
+    long long before = used_after - want;
+    long long left = max - before;
+    if (left <= 0)
+        return 0;
+    return left >= want ? want : (int)left;
+}
+
+static void take_local(struct take *t)
+{
+    unsigned long h = 5381;
+    for (const char *p = t->key; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    struct local_slot *s = &t->rl->slots[h % LOCAL_SLOTS];
+    if (strcmp(s->key, t->key) != 0 || s->window != t->window) {
+        snprintf(s->key, sizeof s->key, "%s", t->key);
+        s->window = t->window;
+        s->used = 0;
+    }
+    s->used += t->want;
+    t->cb(grant(s->used, t->want, t->max), t->reset_ms, false, t->arg);
+}
+
+static void redis_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    struct take *t = arg;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        (void)err;
+        take_local(t); /* Redis failed mid-way: decide here */
+    } else {
+        t->cb(grant(reply->integer, t->want, t->max), t->reset_ms, true, t->arg);
+    }
+    free(t);
+}
+
+void ratelimit_take(struct ratelimit *rl, const char *key, int want, long long max,
+                    long long window_ms, ratelimit_cb cb, void *arg)
+{
+    struct take *t = xcalloc(1, sizeof *t);
+    t->rl = rl;
+    snprintf(t->key, sizeof t->key, "%s", key);
+    t->want = want;
+    t->max = max;
+    t->window_ms = window_ms > 0 ? window_ms : 1000;
+    long long now = time_real_us() / 1000;
+    t->window = now / t->window_ms;
+    t->reset_ms = (t->window + 1) * t->window_ms - now;
+    t->cb = cb;
+    t->arg = arg;
+    if (rl->redis && redis_state(rl->redis) == REDIS_READY) {
+        char rkey[220], n[24], ttl[24];
+        snprintf(rkey, sizeof rkey, "ingot:rl:%s:%lld", t->key, t->window);
+        snprintf(n, sizeof n, "%d", want);
+        snprintf(ttl, sizeof ttl, "%lld", t->window_ms + 1000);
+        const char *argv[] = {"EVAL", script, "1", rkey, n, ttl};
+        if (redis_cmd(rl->redis, 6, argv, NULL, 200, redis_cb, t) == 0)
+            return;
+    }
+    take_local(t);
+    free(t);
+}

@@ -1,0 +1,27 @@
+/* ratelimit: fixed windows aligned to the epoch (window = now / duration),
+ * counted in Redis by one atomic script so every worker shares them, and
+ * per process when Redis is absent or down (each process then enforces the
+ * limit on its own, so N workers may together reach N times it). */
+#ifndef INGOT_RATELIMIT_H
+#define INGOT_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct redis_client;
+struct ratelimit;
+
+/* granted: how many of the wanted units may go now (0..want);
+ * reset_ms: when the current window ends, from now. */
+typedef void (*ratelimit_cb)(int granted, long long reset_ms, bool shared, void *arg);
+
+struct ratelimit *ratelimit_new(struct redis_client *redis);
+void ratelimit_free(struct ratelimit *rl);
+/* key: what is limited (e.g. "7:emails"). cb may run before this returns
+ * (per-process answer) or later (Redis). */
+void ratelimit_take(struct ratelimit *rl, const char *key, int want, long long max,
+                    long long window_ms, ratelimit_cb cb, void *arg);
+
+#endif
