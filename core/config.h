@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "config_parse.h"
 #include "util.h"
 
 enum cfg_id {
@@ -125,10 +126,6 @@ void config_load_environ(struct config *c, char *const *envp);
 int config_finalize(struct config *c, bool check_required, struct sbuf *errs);
 const char *config_source_name(enum cfg_source s);
 
-/* Value parsers, exposed for tests and for other modules' inputs. */
-int config_parse_duration_ms(const char *s, long long *out) ATTR_WUR;
-int config_parse_size(const char *s, long long *out) ATTR_WUR;
-int config_parse_int(const char *s, long long *out) ATTR_WUR;
 
 /* Writes a .env: every setting with its help and default. With
  * generate, secrets marked `generated` get fresh random values and

@@ -14,46 +14,24 @@
 #include "jobstore.h"
 #include "log.h"
 #include "loop.h"
-#include "queuestore.h"
 #include "runtime.h"
+#include "serve_queues.h"
+#include "serve_v1.h"
 
 #define WAIT_MAX_S 60
 #define WAIT_POLL_MS 200
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
 
-struct serve_jobs;
 
-/* One authenticated /v1 request: the tenant and the handler to run. */
-struct v1 {
-    struct serve_jobs *sj;
-    struct http_req *r;
-    uint64_t tenant;
-    void (*handler)(struct v1 *c);
-    /* long-poll state */
-    uint64_t job_id;
-    int64_t wait_until_ms;
-    struct event *timer;
-    struct v1 *next, *prev;
-};
-
-struct serve_jobs {
-    struct runtime *rt;
-    struct auth *auth;
-    struct jobstore *store;
-    struct job_limits limits;
-    struct v1 *waiters;
-    bool draining;
-};
-
-static void v1_free(struct v1 *c)
+void v1_free(struct v1 *c)
 {
     if (c->timer)
         event_free(c->timer);
     free(c);
 }
 
-static void reply_db_error(struct http_req *r, const char *err)
+void reply_db_error(struct http_req *r, const char *err)
 {
     log_warn("database error: %s", err ? err : "unknown");
     http_add_header(r, "Retry-After", "1");
@@ -80,7 +58,7 @@ static void auth_done_cb(uint64_t tenant, const char *err, void *arg)
     c->handler(c);
 }
 
-static void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
+void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
     struct v1 *c = xcalloc(1, sizeof *c);
     c->sj = sj;
@@ -98,7 +76,7 @@ static void reply_job_error(struct http_req *r, const struct job_error *e, const
                      prefix[0] ? ": " : "", e->message);
 }
 
-static cJSON *parse_body(struct http_req *r)
+cJSON *parse_body(struct http_req *r)
 {
     size_t len;
     const char *body = http_req_body(r, &len);
@@ -518,76 +496,6 @@ static void retry_job(struct v1 *c)
     change_job(c, false);
 }
 
-/* GET /v1/queues, GET and PUT /v1/queues/{name} */
-static void queues_cb(const char *json, const char *err, void *arg)
-{
-    struct v1 *c = arg;
-    if (!json) {
-        reply_db_error(c->r, err);
-    } else if (http_req_param(c->r, "name")) {
-        /* one queue: the array's single element, or 404 */
-        size_t n = strlen(json);
-        if (n <= 2)
-            http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such queue");
-        else
-            http_reply_json(c->r, 200, json + 1, n - 2);
-    } else {
-        struct sbuf b;
-        sbuf_init(&b);
-        sbuf_printf(&b, "{\"object\":\"list\",\"data\":%s}", json);
-        http_reply_json(c->r, 200, b.data, b.len);
-        sbuf_deinit(&b);
-    }
-    v1_free(c);
-}
-
-static const char *queue_name(struct v1 *c)
-{
-    const char *name = http_req_param(c->r, "name");
-    if (name && !job_name_valid(name, JOB_QUEUE_MAX)) {
-        http_reply_error(c->r, 400, "invalid_request_error", "name", "invalid_value",
-                         "queue names are 1-128 characters of A-Z a-z 0-9 . _ : -");
-        v1_free(c);
-        return NULL;
-    }
-    return name ? name : "";
-}
-
-static void list_queues(struct v1 *c)
-{
-    const char *name = queue_name(c);
-    if (!name)
-        return;
-    const struct config *cfg = c->sj->rt->cfg;
-    queuestore_list(c->sj->rt->db, c->tenant, *name ? name : NULL, cfg->queue_limiter_max,
-                    cfg->queue_limiter_duration_ms, queues_cb, c);
-}
-
-static void put_queue(struct v1 *c)
-{
-    const char *name = queue_name(c);
-    if (!name)
-        return;
-    cJSON *j = parse_body(c->r);
-    if (!j) {
-        v1_free(c);
-        return;
-    }
-    struct queue_settings qs;
-    char param[96], why[200];
-    int rc = queue_settings_parse(j, &qs, param, sizeof param, why, sizeof why);
-    cJSON_Delete(j);
-    if (rc < 0) {
-        http_reply_error(c->r, 400, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
-                         "%s%s%s", param, param[0] ? ": " : "", why);
-        v1_free(c);
-        return;
-    }
-    const struct config *cfg = c->sj->rt->cfg;
-    queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
-                   cfg->queue_limiter_duration_ms, queues_cb, c);
-}
-
 #define ROUTE(fn)                                                                            \
     static void fn##_route(struct http_req *r, void *arg)                                   \
     {                                                                                        \
@@ -599,8 +507,6 @@ ROUTE(get_job)
 ROUTE(list_jobs)
 ROUTE(cancel_job)
 ROUTE(retry_job)
-ROUTE(list_queues)
-ROUTE(put_queue)
 
 /* Coalesced multi-row INSERTs need consecutive ids, which
  * innodb_autoinc_lock_mode 2 does not promise. */
@@ -636,9 +542,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     httpd_route(h, HTTP_M_GET, "/v1/jobs/{id}", 0, get_job_route, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/cancel", 0, cancel_job_route, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/retry", 0, retry_job_route, sj);
-    httpd_route(h, HTTP_M_GET, "/v1/queues", 0, list_queues_route, sj);
-    httpd_route(h, HTTP_M_GET, "/v1/queues/{name}", 0, list_queues_route, sj);
-    httpd_route(h, HTTP_M_PUT, "/v1/queues/{name}", 0, put_queue_route, sj);
+    serve_queues_routes(h, sj);
     return sj;
 }
 

@@ -1,0 +1,50 @@
+/* serve_v1: what the /v1 handlers of the serve role share: the
+ * authenticated request context and the error replies. Internal to serve. */
+#ifndef INGOT_SERVE_V1_H
+#define INGOT_SERVE_V1_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "util.h"
+
+struct cJSON;
+struct event;
+struct http_req;
+struct httpd;
+struct runtime;
+struct auth;
+struct jobstore;
+struct v1;
+
+struct serve_jobs {
+    struct runtime *rt;
+    struct auth *auth;
+    struct jobstore *store;
+    struct job_limits limits;
+    struct v1 *waiters;
+    bool draining;
+};
+
+/* One authenticated /v1 request: the tenant and the handler to run. */
+struct v1 {
+    struct serve_jobs *sj;
+    struct http_req *r;
+    uint64_t tenant;
+    void (*handler)(struct v1 *c);
+    /* long-poll state */
+    uint64_t job_id;
+    int64_t wait_until_ms;
+    struct event *timer;
+    struct v1 *next, *prev;
+};
+
+/* Authenticates r, then runs handler (which ends with v1_free). */
+void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
+void v1_free(struct v1 *c);
+void reply_db_error(struct http_req *r, const char *err);
+/* Parsed body, or NULL after answering 400. Caller deletes. */
+struct cJSON *parse_body(struct http_req *r);
+
+#endif
