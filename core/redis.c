@@ -36,7 +36,12 @@ struct redis_client {
     long long timeout_ms;
     char last_error[256];
     struct metric_series *m_up, *m_errors;
+    char *sub_channel;
+    redis_message_cb sub_cb;
+    void *sub_arg;
 };
+
+static void start_subscription(struct redis_client *rc);
 
 static void rc_connect(struct redis_client *rc);
 
@@ -142,6 +147,8 @@ static void cmd_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
             rc->backoff_ms = 0;
             rc->last_error[0] = '\0';
             set_state(rc, REDIS_READY);
+            if (rc->sub_channel)
+                start_subscription(rc);
         }
         cmd_free(c);
         return;
@@ -303,6 +310,52 @@ static void backoff_cb(evutil_socket_t fd, short what, void *arg)
     rc_connect(arg);
 }
 
+/* Every message of the subscription lands here (no deadline: it is a
+ * stream). The reply is ["message", channel, payload]. */
+static void subscription_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct redis_client *rc = privdata;
+    redisReply *reply = r;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+        return;
+    const redisReply *kind = reply->element[0], *payload = reply->element[2];
+    if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "message") == 0 &&
+        payload->type == REDIS_REPLY_STRING && rc->sub_cb)
+        rc->sub_cb(payload->str, payload->len, rc->sub_arg);
+}
+
+static void start_subscription(struct redis_client *rc)
+{
+    const char *argv[] = {"SUBSCRIBE", rc->sub_channel};
+    if (!rc->ac || redisAsyncCommandArgv(rc->ac, subscription_cb, rc, 2, argv, NULL) != REDIS_OK)
+        request_reset(rc, "subscribe", "cannot send SUBSCRIBE");
+}
+
+void redis_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb, void *arg)
+{
+    free(rc->sub_channel);
+    rc->sub_channel = xstrdup(channel);
+    rc->sub_cb = cb;
+    rc->sub_arg = arg;
+    if (rc->state == REDIS_READY)
+        start_subscription(rc);
+}
+
+static void publish_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    (void)reply;
+    (void)err;
+    (void)arg;
+}
+
+void redis_publish(struct redis_client *rc, const char *channel, const char *payload)
+{
+    const char *argv[] = {"PUBLISH", channel, payload};
+    if (redis_cmd(rc, 3, argv, NULL, 0, publish_cb, NULL) < 0)
+        return; /* Redis down: workers poll */
+}
+
 struct redis_client *redis_client_new(struct loop *l, struct metrics *m, const char *url,
                                       long long timeout_ms, char *err, size_t errlen)
 {
@@ -345,6 +398,7 @@ void redis_client_free(struct redis_client *rc)
     event_free(rc->backoff_timer);
     event_free(rc->reset_ev);
     redis_dsn_deinit(&rc->dsn);
+    free(rc->sub_channel);
     free(rc);
 }
 

@@ -37,6 +37,13 @@ void redis_client_free(struct redis_client *rc);
  * without calling cb, when not ready. timeout_ms 0: the default. */
 int redis_cmd(struct redis_client *rc, int argc, const char **argv, const size_t *argvlen,
               long long timeout_ms, redis_reply_cb cb, void *arg) ATTR_WUR;
+/* Turns this client into a subscriber of channel (use a client of its
+ * own: a subscribed connection runs no other commands). cb gets each
+ * message's payload; the subscription is renewed after every reconnect. */
+typedef void (*redis_message_cb)(const char *payload, size_t len, void *arg);
+void redis_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb, void *arg);
+/* PUBLISH without waiting for the answer; dropped when Redis is down. */
+void redis_publish(struct redis_client *rc, const char *channel, const char *payload);
 enum redis_state redis_state(const struct redis_client *rc);
 const char *redis_state_text(enum redis_state s);
 const char *redis_last_error(const struct redis_client *rc);

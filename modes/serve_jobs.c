@@ -14,6 +14,7 @@
 #include "jobstore.h"
 #include "log.h"
 #include "loop.h"
+#include "redis.h"
 #include "runtime.h"
 #include "serve_queues.h"
 #include "serve_v1.h"
@@ -133,6 +134,7 @@ static void enqueued_cb(uint64_t id, bool existing, const char *err, void *arg)
     } else if (existing) {
         jobstore_get(c->sj->store, c->tenant, id, got_existing_cb, c);
     } else {
+        serve_wake_workers(c->sj);
         struct sbuf b;
         sbuf_init(&b);
         summary_json(&b, id, &e->copy);
@@ -200,6 +202,7 @@ static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
     if (err) {
         reply_db_error(c->r, err);
     } else {
+        serve_wake_workers(c->sj);
         struct sbuf b;
         sbuf_init(&b);
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
@@ -455,6 +458,7 @@ static void changed_cb(enum js_outcome o, int state, const char *err, void *arg)
     struct v1 *c = arg;
     switch (o) {
     case JS_OK:
+        serve_wake_workers(c->sj);
         c->wait_until_ms = 0;
         get_job_start(c); /* answers with the job as it is now */
         return;
@@ -521,6 +525,22 @@ static void autoinc_cb(const struct db_result *r, void *arg)
     /* No answer (database down at start): stays off, which is only slower. */
 }
 
+#define WAKE_CHANNEL "ingot:jobs"
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct serve_jobs *sj = arg;
+    redis_publish(sj->rt->redis, WAKE_CHANNEL, "due");
+}
+
+void serve_wake_workers(struct serve_jobs *sj)
+{
+    if (redis_state(sj->rt->redis) == REDIS_READY)
+        event_active(sj->wake_ev, EV_TIMEOUT, 0);
+}
+
 struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
 {
     const struct config *cfg = rt->cfg;
@@ -530,6 +550,9 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     }
     struct serve_jobs *sj = xcalloc(1, sizeof *sj);
     sj->rt = rt;
+    sj->wake_ev = event_new(loop_base(rt->loop), -1, 0, wake_cb, sj);
+    if (!sj->wake_ev)
+        abort();
     sj->auth = auth_new(rt->db, cfg->api_key_hash_secret);
     sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
     sj->limits.max_payload = (size_t)cfg->job_max_payload;
@@ -561,5 +584,6 @@ void serve_jobs_free(struct serve_jobs *sj)
         return;
     jobstore_free(sj->store);
     auth_free(sj->auth);
+    event_free(sj->wake_ev);
     free(sj);
 }

@@ -19,6 +19,7 @@ struct jobstore;
 struct v1;
 
 struct serve_jobs {
+    struct event *wake_ev;   /* one PUBLISH per loop pass, whatever was enqueued */
     struct runtime *rt;
     struct auth *auth;
     struct jobstore *store;
@@ -44,6 +45,8 @@ struct v1 {
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
 void v1_free(struct v1 *c);
 void reply_db_error(struct http_req *r, const char *err);
+/* Tells idle workers (through Redis) that jobs are due. */
+void serve_wake_workers(struct serve_jobs *sj);
 /* Parsed body, or NULL after answering 400. Caller deletes. */
 struct cJSON *parse_body(struct http_req *r);
 

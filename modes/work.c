@@ -21,6 +21,7 @@
 #include "ssrf.h"
 #include "url.h"
 #include "ratelimit.h"
+#include "redis.h"
 #include "work_limits.h"
 #include "work_result.h"
 
@@ -55,6 +56,7 @@ struct work {
     bool draining;
     struct work_limits *limits;
     struct ratelimit *ratelimit;
+    struct redis_client *wake;  /* subscriber: enqueues wake us at once */
     bool queues_loading;
     size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms;
@@ -429,6 +431,16 @@ static void recover_cb(evutil_socket_t fd, short what, void *arg)
     jobclaim_recover(w->rt->db, 500, recovered_cb, w);
 }
 
+static void wake_cb(const char *payload, size_t len, void *arg)
+{
+    (void)payload;
+    (void)len;
+    struct work *w = arg;
+    w->poll_ms = POLL_MIN_MS;
+    evtimer_del(w->poll_timer);
+    pump(w);
+}
+
 static void queues_loaded_cb(struct queue_row *rows, size_t n, const char *err, void *arg)
 {
     struct work *w = arg;
@@ -513,6 +525,12 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->finisher = jobfinish_new(rt->loop, rt->db, 200, 3);
     w->limits = work_limits_new(cfg->queue_limiter_max, cfg->queue_limiter_duration_ms);
     w->ratelimit = ratelimit_new(rt->redis);
+    if (*cfg->redis_url) {
+        char rerr[256];
+        w->wake = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);
+        if (w->wake)
+            redis_subscribe(w->wake, "ingot:jobs", wake_cb, w);
+    }
     w->concurrency = (int)cfg->queue_worker_concurrency;
     w->lease_ms = cfg->queue_lease_ms;
     w->recover_ms = w->lease_ms / 2 < 5000 ? w->lease_ms / 2 : 5000;
@@ -562,6 +580,7 @@ void work_free(struct work *w)
     event_free(w->recover_timer);
     event_free(w->release_timer);
     event_free(w->queues_timer);
+    redis_client_free(w->wake);
     work_limits_free(w->limits);
     ratelimit_free(w->ratelimit);
     struct run *r = w->runs;

@@ -70,6 +70,25 @@ eq "cancelled stays cancelled" "$(state_of "$J8")" 4
 eq "retry failed: queued" "$(curl -s -X POST "$U/v1/jobs/$J3/retry" "${AUTH[@]}" | jq -r .status)" queued
 check "retried job runs again (and fails again)" wait_out 100 2 hits "$J3"
 
+# Wake-ups: an idle worker (its poll stretched to 1 s) starts a new job at
+# once, woken through Redis by the enqueue.
+claims() { curl -s "http://127.0.0.1:$W_PORT/metrics" | awk '/^ingot_claims_total/ {print $2}'; }
+c0=$(claims)
+wait_until 100 sh -c "test \$(curl -s http://127.0.0.1:$W_PORT/metrics | awk '/^ingot_claims_total/ {print \$2}') -ge $((c0 + 8))"
+fast=0
+for i in 1 2 3; do
+    t0=$(date +%s%N)
+    JW=$(enqueue "\"payload\":{\"url\":\"$T/ok\"}")
+    wait_until 50 grep -q "job=$JW " target.out
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "  wake-up $i: ${ms} ms"
+    [ "$ms" -lt 300 ] && fast=$((fast + 1))
+    # let the worker go idle again: its empty polls stretch to 1 s
+    c1=$(claims)
+    wait_until 100 sh -c "test \$(curl -s http://127.0.0.1:$W_PORT/metrics | awk '/^ingot_claims_total/ {print \$2}') -ge $((c1 + 6))"
+done
+eq "woken at once three times out of three" "$fast" 3
+
 # Ordering: higher priority first, delayed jobs wait.
 stop_ingot "$W_PID" "$W_LOG"
 JL=$(enqueue "\"payload\":{\"url\":\"$T/ok\"},\"priority\":-5")

@@ -1,0 +1,36 @@
+# Faults: Redis stopped in the middle of a 5k-job run. Every job completes
+# exactly once; health says degraded while Redis is away, then up.
+. "$(dirname "$0")/lib.sh"
+B=$INGOT_BIN
+url=$(migrated_db faults) || { bad "migrate"; finish; }
+export DATABASE_URL=$url
+"$B" admin tenant create acme --env-file /dev/null >/dev/null 2>&1
+K=$("$B" admin key create --tenant acme --env-file /dev/null 2>/dev/null)
+AUTH=(-H "Authorization: Bearer $K")
+DB=ingot_faults
+"$INGOT_FAKES/target" 0 "$SIGNING_KEY" > target.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' target.out
+TP=$(awk '/^port /{print $2; exit}' target.out)
+start_ingot S serve
+U="http://127.0.0.1:$S_PORT"
+item="{\"kind\":\"http\",\"queue\":\"f\",\"payload\":{\"url\":\"http://127.0.0.1:$TP/slow/50\"}}"
+body="["; for _ in $(seq 1 100); do body="$body$item,"; done; printf '%s' "${body%,}]" > batch.json
+for _ in $(seq 1 50); do curl -s -o /dev/null -X POST "$U/v1/jobs/batch" "${AUTH[@]}" --data-binary @batch.json; done
+eq "5000 queued" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs")" 5000
+done_count() { mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE state = 2"; }
+at_least() { [ "$(done_count)" -ge "$1" ]; }
+start_ingot W work --http-target-allow 127.0.0.0/8 --queue-worker-concurrency 50 --queue-limiter-max 100000
+check "a first part done with Redis" wait_until 300 at_least 500
+servers stop-redis
+eq "health degraded while Redis is away" "$(http_body "$U/health" | jq -r .status)" degraded
+eq "still 200" "$(http_code "$U/health")" 200
+n=$(done_count)
+want=$((n + 1000)); [ "$want" -gt 5000 ] && want=5000
+check "work goes on without Redis ($n done when it stopped)" wait_until 300 at_least "$want"
+servers start-redis
+check "all 5000 succeed" wait_sql 600 "SELECT COUNT(*) FROM $DB.jobs WHERE state = 2" 5000
+eq "each recorded once" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.job_attempts WHERE outcome = 'succeeded'")" 5000
+eq "none twice at the target" "$(grep -c 'path=/slow/50 ' target.out)" 5000
+check "health up again" wait_until 150 sh -c "curl -s $U/health | grep -q '\"status\":\"up\"'"
+finish
