@@ -277,3 +277,21 @@ void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg)
                  "WHERE paused = 1 OR rate_max IS NOT NULL LIMIT 10000",
              0, queues_cb, q);
 }
+
+void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql)
+{
+    /* Built in SQL so it commits with the outcome it reports. */
+    sbuf_printf(b,
+                "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, max_attempts, "
+                "backoff_base_ms, backoff_max_ms, timeout_ms, payload) "
+                "SELECT tenant_id, 'callbacks', 'http', 0, NOW(6), 10, 1000, 3600000, 30000, "
+                "JSON_OBJECT('method', 'POST', 'url', callback_url, 'body', JSON_OBJECT("
+                "'id', CONCAT('job_', id), 'object', 'job', 'status', "
+                "CASE state WHEN %d THEN 'succeeded' WHEN %d THEN 'failed' ELSE 'cancelled' END, "
+                "'queue', queue, 'kind', kind, 'attempts', attempts, "
+                "'result', JSON_QUERY(result, '$'), 'last_error', last_error, "
+                "'metadata', JSON_QUERY(metadata, '$'), "
+                "'finished_at', DATE_FORMAT(finished_at, '%%Y-%%m-%%dT%%H:%%i:%%s.%%fZ'))) "
+                "FROM jobs WHERE id IN (%s) AND state IN (%d, %d, %d) AND callback_url IS NOT NULL",
+                JOB_SUCCEEDED, JOB_FAILED, ids_sql, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED);
+}

@@ -47,6 +47,11 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
 
 
 
+/* SQL that enqueues, for each job of ids_sql (e.g. "1,2") now terminal and
+ * with a callback_url, a signed POST of the job to that URL: an http job
+ * in queue "callbacks" with retries. Appends to b. */
+void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql);
+
 /* Pushes the lease of every running job holding one of tokens. */
 void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms);
 /* Expired leases back to queued (or failed when out of attempts);

@@ -146,6 +146,20 @@ static void build_statements(struct flush *fl)
                     (unsigned long long)it->id);
         add_sql(fl, &b);
     }
+    /* Terminal outcomes with a callback_url enqueue their callback in the
+     * same transaction. */
+    struct sbuf ids;
+    sbuf_init(&ids);
+    for (size_t i = 0; i < fl->n; i++) {
+        struct item *it = fl->items[i];
+        if (it->applied && it->outcome != OUTCOME_RETRY)
+            sbuf_printf(&ids, "%s%llu", ids.len ? "," : "", (unsigned long long)it->id);
+    }
+    if (ids.len) {
+        jobclaim_callback_sql(&b, ids.data);
+        add_sql(fl, &b);
+    }
+    sbuf_deinit(&ids);
     /* Every attempt is recorded, counted or not. */
     sbuf_puts(&b, "INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, "
                   "outcome, http_status, error) VALUES ");

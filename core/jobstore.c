@@ -8,6 +8,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "jobclaim.h"
 #include "sql.h"
 
 #define JOB_COLUMNS                                                                          \
@@ -443,6 +444,13 @@ static void change_read_cb(const struct db_result *r, void *arg)
     free(c);
 }
 
+static void callback_cb(const struct db_result *r, void *arg)
+{
+    (void)arg;
+    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
+        log_warn("cannot enqueue the callback of a cancelled job: %s", r->error);
+}
+
 static void change_cb(const struct db_result *r, void *arg)
 {
     struct change *c = arg;
@@ -452,6 +460,15 @@ static void change_cb(const struct db_result *r, void *arg)
         return;
     }
     if (r->affected_rows > 0) {
+        if (c->new_state == JOB_CANCELLED) { /* a cancelled job's callback too */
+            char id[24];
+            struct sbuf b;
+            sbuf_init(&b);
+            snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
+            jobclaim_callback_sql(&b, id);
+            db_query(c->js->db, b.data, 0, callback_cb, NULL);
+            sbuf_deinit(&b);
+        }
         c->cb(JS_OK, c->new_state, NULL, c->arg);
         free(c);
         return;

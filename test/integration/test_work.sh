@@ -70,6 +70,20 @@ eq "cancelled stays cancelled" "$(state_of "$J8")" 4
 eq "retry failed: queued" "$(curl -s -X POST "$U/v1/jobs/$J3/retry" "${AUTH[@]}" | jq -r .status)" queued
 check "retried job runs again (and fails again)" wait_out 100 2 hits "$J3"
 
+# Callbacks: the terminal job is POSTed to callback_url as a signed job of
+# its own (queue "callbacks"), for successes, failures and cancels.
+JC=$(enqueue "\"payload\":{\"url\":\"$T/ok\"},\"callback_url\":\"$T/echo?cb=ok\",\"metadata\":{\"order\":7}")
+JF=$(enqueue "\"payload\":{\"url\":\"$T/status/404\"},\"callback_url\":\"$T/echo?cb=fail\"")
+check "callback delivered for a success" wait_until 100 grep -q "path=/echo?cb=ok sig=valid" target.out
+check "callback delivered for a failure" wait_until 100 grep -q "path=/echo?cb=fail sig=valid" target.out
+cb_body() { q "SELECT JSON_UNQUOTE(JSON_EXTRACT(result, '\$.body')) FROM $DB.jobs WHERE queue = 'callbacks' AND payload LIKE '%cb=$1%' AND state = 2"; }
+check "callback job succeeded" wait_until 100 sh -c "test -n \"\$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT id FROM $DB.jobs WHERE queue = 'callbacks' AND state = 2 AND payload LIKE '%cb=fail%'\")\""
+eq "success callback carries the job" "$(cb_body ok | jq -r '.id + " " + .status + " " + (.metadata.order | tostring) + " " + (.result.status | tostring)')" "$JC succeeded 7 200"
+eq "failure callback carries the error" "$(cb_body fail | jq -r '.status + " " + .last_error')" "failed HTTP 404"
+JX=$(enqueue "\"payload\":{\"url\":\"$T/ok\"},\"delay_ms\":60000,\"callback_url\":\"$T/echo?cb=cancel\"")
+curl -s -o /dev/null -X POST "$U/v1/jobs/$JX/cancel" "${AUTH[@]}"
+check "callback delivered for a cancel" wait_until 100 grep -q "path=/echo?cb=cancel sig=valid" target.out
+
 # Wake-ups: an idle worker (its poll stretched to 1 s) starts a new job at
 # once, woken through Redis by the enqueue.
 claims() { curl -s "http://127.0.0.1:$W_PORT/metrics" | awk '/^ingot_claims_total/ {print $2}'; }
