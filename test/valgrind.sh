@@ -22,23 +22,49 @@ SPID=""
 bash deploy/local/servers.sh start "$TMP/servers" 2>/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 . "$TMP/servers/env"
 export DATABASE_URL REDIS_URL
+export API_KEY_HASH_SECRET=valgrind-hash-secret-0123456789abcdef SIGNING_KEY=valgrind-signing-key-0123456789abcdef
 B=build/debug/ingot
 "${VG[@]}" "$B" migrate --env-file /dev/null >"$TMP/m.log" 2>&1; res "migrate under valgrind" $?
 "${VG[@]}" "$B" migrate status --env-file /dev/null >"$TMP/m2.log" 2>&1; res "migrate status under valgrind" $?
 "${VG[@]}" "$B" doctor --env-file /dev/null >"$TMP/d.log" 2>&1; rc=$?
 [ "$rc" = 1 ] && ! grep -q '==[0-9]*==' "$TMP/d.log"; res "doctor under valgrind (no errors)" $?
 
+"${VG[@]}" "$B" admin tenant create vg --env-file /dev/null >/dev/null 2>"$TMP/a.log"; res "admin tenant create under valgrind" $?
+KEY=$("${VG[@]}" "$B" admin key create --tenant vg --env-file /dev/null 2>>"$TMP/a.log"); res "admin key create under valgrind" $?
+build/debug/test/fakes/target 0 "$SIGNING_KEY" > "$TMP/target.out" 2>&1 &
+TPID=$!
+for _ in $(seq 1 50); do grep -q '^port' "$TMP/target.out" && break; sleep 0.1; done
+TP=$(awk '/^port/ {print $2}' "$TMP/target.out")
 port=$((10000 + RANDOM % 20000))
-"${VG[@]}" "$B" serve --env-file /dev/null --host 127.0.0.1 --port "$port" \
+"${VG[@]}" "$B" run --env-file /dev/null --host 127.0.0.1 --port "$port" --http-target-allow 127.0.0.0/8 \
     --llm-base-url "http://127.0.0.1:1/v1" >"$TMP/s.log" 2>&1 &
 SPID=$!
 up=1
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/health/live" && { up=0; break; }; sleep 0.1; done
-res "serve under valgrind comes up" $up
+res "run under valgrind comes up" $up
 for p in / /health /health/ready /metrics /nope /health/live; do curl -s -o /dev/null "http://127.0.0.1:$port$p"; done
+A=(-H "Authorization: Bearer $KEY")
+U="http://127.0.0.1:$port"
+curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/status/503,200"},"backoff":{"base_ms":10},"callback_url":"http://127.0.0.1:'"$TP"'/echo","idempotency_key":"vg1"}'
+curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -H 'Idempotency-Key: vg1' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:1/"}}'
+curl -s -o /dev/null -X POST "$U/v1/jobs/batch" "${A[@]}" -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/ok"}},{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/status/404"}}]'
+curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{"kind":"nope"}'
+curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{broken'
+curl -s -o /dev/null -X PUT "$U/v1/queues/default" "${A[@]}" -d '{"rate_limit":{"max":100,"duration_ms":1000}}'
+curl -s -o /dev/null "$U/v1/queues" "${A[@]}"
+curl -s -o /dev/null "$U/v1/jobs?limit=2" "${A[@]}"
+ok_jobs=1
+for _ in $(seq 1 300); do
+    [ "$(curl -s "$U/v1/jobs?status=succeeded" "${A[@]}" | grep -o '"object":"job"' | wc -l)" -ge 3 ] && { ok_jobs=0; break; }
+    sleep 0.1
+done
+res "jobs run under valgrind (retry, batch, callback)" $ok_jobs
+curl -s -o /dev/null -X POST "$U/v1/jobs/job_1/retry" "${A[@]}"
+curl -s -o /dev/null "$U/v1/jobs/job_2?wait=1" "${A[@]}"
+kill "$TPID" 2>/dev/null
 head -c 3000000 /dev/zero > "$TMP/big"; curl -s -o /dev/null -X POST --data-binary @"$TMP/big" "http://127.0.0.1:$port/"
 kill -TERM "$SPID"; wait "$SPID"; rc=$?; SPID=""
-res "serve drains and exits clean under valgrind" "$rc"
+res "run (serve + work) drains and exits clean under valgrind" "$rc"
 [ "$rc" = 0 ] || tail -40 "$TMP/s.log"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
