@@ -119,7 +119,16 @@ struct loop *loop_new(char *err, size_t errlen)
     struct loop *l = xcalloc(1, sizeof *l);
     /* A peer closing a socket must be an error return, not a dead process. */
     signal(SIGPIPE, SIG_IGN);
-    l->base = event_base_new();
+    /* The changelist folds the add/remove pairs evhttp makes on every
+     * request into one epoll_ctl per socket and loop pass. */
+    struct event_config *ec = event_config_new();
+    if (ec)
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    l->base = ec ? event_base_new_with_config(ec) : NULL;
+    if (ec)
+        event_config_free(ec);
+    if (!l->base)
+        l->base = event_base_new();
     if (!l->base) {
         snprintf(err, errlen, "libevent: cannot create event base");
         free(l);
