@@ -138,7 +138,8 @@ queued=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 0")
 WPORT=$(free_port)
 t0=$(date +%s%N)
 bin/ingot work --env-file /dev/null --host 127.0.0.1 --port "$WPORT" --log-level warn \
-    --queue-worker-concurrency 1000 --http-target-allow 127.0.0.0/8 --database-max-connections 16 2>"$TMP/work.log" &
+    --queue-worker-concurrency 1000 --http-target-allow 127.0.0.0/8 --database-max-connections 16 \
+    --queue-limiter-max 100000000 2>"$TMP/work.log" &
 WORK_PID=$!
 max_rss=0
 while :; do
