@@ -291,52 +291,63 @@ static void conn_query_done(struct db_conn *c, bool ok)
     pool_pump(p);
 }
 
+/* Where each non-blocking call leaves us: wait for the socket again, or
+ * move on to the next stage. Shared by the _start and _cont paths. */
+static void connect_step(struct db_conn *c, int status, MYSQL *ret)
+{
+    if (status) {
+        conn_wait(c, status);
+        return;
+    }
+    if (!ret) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", mysql_error(c->m));
+        conn_failed(c, "connect", msg);
+        return;
+    }
+    conn_connected(c);
+}
+
+static void store_step(struct db_conn *c, int status)
+{
+    if (status) {
+        conn_wait(c, status);
+        return;
+    }
+    conn_query_done(c, c->res || mysql_field_count(c->m) == 0);
+}
+
+static void query_step(struct db_conn *c, int status, int err)
+{
+    if (status) {
+        conn_wait(c, status);
+        return;
+    }
+    if (err) {
+        conn_query_done(c, false);
+        return;
+    }
+    c->state = DBC_STORING;
+    store_step(c, mysql_store_result_start(&c->res, c->m));
+}
+
 static void conn_step(struct db_conn *c, int status)
 {
     switch (c->state) {
     case DBC_CONNECTING: {
         MYSQL *ret = NULL;
         status = mysql_real_connect_cont(&ret, c->m, status);
-        if (status) {
-            conn_wait(c, status);
-            return;
-        }
-        if (!ret) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", mysql_error(c->m));
-            conn_failed(c, "connect", msg);
-            return;
-        }
-        conn_connected(c);
+        connect_step(c, status, ret);
         return;
     }
     case DBC_QUERYING: {
         int err = 0;
         status = mysql_real_query_cont(&err, c->m, status);
-        if (status) {
-            conn_wait(c, status);
-            return;
-        }
-        if (err) {
-            conn_query_done(c, false);
-            return;
-        }
-        c->state = DBC_STORING;
-        status = mysql_store_result_start(&c->res, c->m);
-        if (status) {
-            conn_wait(c, status);
-            return;
-        }
-        conn_query_done(c, c->res || mysql_field_count(c->m) == 0);
+        query_step(c, status, err);
         return;
     }
     case DBC_STORING:
-        status = mysql_store_result_cont(&c->res, c->m, status);
-        if (status) {
-            conn_wait(c, status);
-            return;
-        }
-        conn_query_done(c, c->res || mysql_field_count(c->m) == 0);
+        store_step(c, mysql_store_result_cont(&c->res, c->m, status));
         return;
     default:
         log_error("database connection %d: unexpected io in state %s", c->index,
@@ -376,17 +387,7 @@ static void conn_connect_ip(struct db_conn *c, const char *host)
     int status = mysql_real_connect_start(&ret, c->m, host, p->dsn.user, p->dsn.password,
                                           p->dsn.database, (unsigned)p->dsn.port, p->dsn.socket,
                                           CLIENT_FOUND_ROWS);
-    if (status) {
-        conn_wait(c, status);
-        return;
-    }
-    if (!ret) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", mysql_error(c->m));
-        conn_failed(c, "connect", msg);
-        return;
-    }
-    conn_connected(c);
+    connect_step(c, status, ret);
 }
 
 static void conn_resolved_cb(const char *ip, const char *err, void *arg)
@@ -480,21 +481,7 @@ static void conn_run(struct db_conn *c, struct db_req *r)
     c->state = DBC_QUERYING;
     int err = 0;
     int status = mysql_real_query_start(&err, c->m, r->sql, (unsigned long)r->len);
-    if (status) {
-        conn_wait(c, status);
-        return;
-    }
-    if (err) {
-        conn_query_done(c, false);
-        return;
-    }
-    c->state = DBC_STORING;
-    status = mysql_store_result_start(&c->res, c->m);
-    if (status) {
-        conn_wait(c, status);
-        return;
-    }
-    conn_query_done(c, c->res || mysql_field_count(c->m) == 0);
+    query_step(c, status, err);
 }
 
 static void pool_update_metrics(struct db_pool *p)

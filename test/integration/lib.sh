@@ -145,3 +145,21 @@ migrated_db() {
     DATABASE_URL=$url "$INGOT_BIN" migrate --env-file /dev/null >/dev/null 2>&1 || return 1
     echo "$url"
 }
+
+# jobs_setup NAME: a migrated database ingot_NAME (DATABASE_URL, DB), a
+# tenant with a key (K, AUTH) and the fake target (TP, T) writing
+# target.out.
+jobs_setup() {
+    local url
+    url=$(migrated_db "$1") || { bad "migrate"; finish; }
+    export DATABASE_URL=$url
+    DB="ingot_$1"
+    "$INGOT_BIN" admin tenant create acme --env-file /dev/null >/dev/null 2>&1
+    K=$("$INGOT_BIN" admin key create --tenant acme --env-file /dev/null 2>/dev/null)
+    AUTH=(-H "Authorization: Bearer $K")
+    "$INGOT_FAKES/target" 0 "$SIGNING_KEY" > target.out 2>&1 &
+    FAKE_PIDS+=($!)
+    wait_until 50 grep -q '^port ' target.out
+    TP=$(awk '/^port /{print $2; exit}' target.out)
+    T="http://127.0.0.1:$TP"
+}

@@ -2,16 +2,7 @@
 # exactly once; health says degraded while Redis is away, then up.
 . "$(dirname "$0")/lib.sh"
 B=$INGOT_BIN
-url=$(migrated_db faults) || { bad "migrate"; finish; }
-export DATABASE_URL=$url
-"$B" admin tenant create acme --env-file /dev/null >/dev/null 2>&1
-K=$("$B" admin key create --tenant acme --env-file /dev/null 2>/dev/null)
-AUTH=(-H "Authorization: Bearer $K")
-DB=ingot_faults
-"$INGOT_FAKES/target" 0 "$SIGNING_KEY" > target.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' target.out
-TP=$(awk '/^port /{print $2; exit}' target.out)
+jobs_setup faults
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"
 item="{\"kind\":\"http\",\"queue\":\"f\",\"payload\":{\"url\":\"http://127.0.0.1:$TP/slow/50\"}}"
