@@ -111,7 +111,8 @@ static void claim_step_cb(const struct db_result *r, void *arg)
     case STEP_UPDATE:
         c->step = STEP_DETAILS;
         sbuf_printf(&b, "SELECT id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, "
-                        "backoff_base_ms, backoff_max_ms, attempts, max_attempts FROM jobs "
+                        "backoff_base_ms, backoff_max_ms, attempts, max_attempts, "
+                        "TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6)) FROM jobs "
                         "WHERE id IN (%s) AND lease_token = '%s'",
                     c->ids.data, c->token);
         db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
@@ -133,6 +134,7 @@ static void claim_step_cb(const struct db_result *r, void *arg)
             j->backoff_max_ms = db_row_ll(row, 8);
             j->attempt = (int)db_row_ll(row, 9);
             j->max_attempts = (int)db_row_ll(row, 10);
+            j->wait_s = (double)db_row_ll(row, 11) / 1e6;
             memcpy(j->token, c->token, sizeof j->token);
         }
         claim_end(c, true, NULL);

@@ -22,6 +22,7 @@ struct claimed_job {
     char *group;            /* owned or NULL */
     long long timeout_ms, backoff_base_ms, backoff_max_ms;
     int attempt;            /* this attempt, 1-based */
+    double wait_s;          /* from due (run_at) to claimed */
     int max_attempts;
     char token[33];
 };

@@ -109,6 +109,12 @@ double metrics_value(const struct metric_series *s)
     return s->value;
 }
 
+void metrics_family_zero(struct metric_family *f)
+{
+    for (struct metric_series *s = f->series; s; s = s->next)
+        s->value = 0;
+}
+
 void metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *arg)
 {
     if (m->ncollectors >= ARRAY_LEN(m->collectors))

@@ -29,6 +29,8 @@ void metrics_add(struct metric_series *s, double v);   /* counter, gauge */
 void metrics_set(struct metric_series *s, double v);   /* gauge */
 void metrics_observe(struct metric_series *s, double v); /* histogram */
 double metrics_value(const struct metric_series *s);
+/* Sets every series of a gauge family to 0 (before a fresh snapshot). */
+void metrics_family_zero(struct metric_family *f);
 void metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *arg);
 /* Appends the text exposition format to out. */
 void metrics_render(struct metrics *m, struct sbuf *out);

@@ -13,6 +13,7 @@
 #include "job.h"
 #include "jobstore.h"
 #include "log.h"
+#include "metrics.h"
 #include "loop.h"
 #include "redis.h"
 #include "runtime.h"
@@ -107,6 +108,13 @@ struct enqueue {
     struct job_spec copy; /* what the summary needs (queue, kind, ...) */
 };
 
+static void count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n)
+{
+    char labels[220];
+    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"%s\"", queue, job_kind_name(kind));
+    metrics_add(metrics_series(sj->f_enqueued, labels), n);
+}
+
 static void got_existing_cb(MYSQL_RES *res, const char *err, void *arg)
 {
     struct v1 *c = arg;
@@ -135,6 +143,7 @@ static void enqueued_cb(uint64_t id, bool existing, const char *err, void *arg)
         jobstore_get(c->sj->store, c->tenant, id, got_existing_cb, c);
     } else {
         serve_wake_workers(c->sj);
+        count_enqueued(c->sj, e->copy.queue, e->copy.kind, 1);
         struct sbuf b;
         sbuf_init(&b);
         summary_json(&b, id, &e->copy);
@@ -190,9 +199,9 @@ static void create_job(struct v1 *c)
 /* POST /v1/jobs/batch: an array (or {"jobs": [...]}), all or nothing. */
 struct batch {
     struct v1 *c;
-    struct sbuf summaries; /* each job's summary minus the id, joined by \n */
     size_t n;
-    char **parts;
+    char **parts;            /* each job's summary after its id */
+    struct job_spec *labels; /* queue and kind of each, for the metrics */
 };
 
 static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
@@ -203,6 +212,8 @@ static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
         reply_db_error(c->r, err);
     } else {
         serve_wake_workers(c->sj);
+        for (size_t i = 0; i < bt->n; i++)
+            count_enqueued(c->sj, bt->labels[i].queue, bt->labels[i].kind, 1);
         struct sbuf b;
         sbuf_init(&b);
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
@@ -218,6 +229,7 @@ static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
     for (size_t i = 0; i < bt->n; i++)
         free(bt->parts[i]);
     free(bt->parts);
+    free(bt->labels);
     free(bt);
     v1_free(c);
 }
@@ -267,8 +279,11 @@ static void create_batch(struct v1 *c)
     struct batch *bt = xcalloc(1, sizeof *bt);
     bt->c = c;
     bt->n = (size_t)n;
-    bt->parts = xcalloc((size_t)n, sizeof *bt->parts);
+    bt->parts = xcalloc((size_t)n, sizeof(char *));
+    bt->labels = xcalloc((size_t)n, sizeof *bt->labels);
     for (size_t k = 0; k < (size_t)n; k++) {
+        memcpy(bt->labels[k].queue, specs[k].queue, sizeof specs[k].queue);
+        bt->labels[k].kind = specs[k].kind;
         struct sbuf b;
         sbuf_init(&b);
         summary_json(&b, 0, &specs[k]);
@@ -526,6 +541,42 @@ static void autoinc_cb(const struct db_result *r, void *arg)
 }
 
 #define WAKE_CHANNEL "ingot:jobs"
+#define DEPTH_EVERY_S 10
+
+/* Queue depth for /metrics: a snapshot of queued and running jobs per
+ * queue, refreshed every DEPTH_EVERY_S (a scrape never waits on SQL). */
+static void depth_cb(const struct db_result *r, void *arg)
+{
+    if (!r->ok && r->err_code == DB_ERR_SHUTDOWN)
+        return;
+    struct serve_jobs *sj = arg;
+    sj->depth_loading = false;
+    if (!r->ok)
+        return;
+    metrics_family_zero(sj->f_depth);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res))) {
+        char labels[260], q[160];
+        metrics_label_escape(db_row_str(row, 1), q, sizeof q);
+        snprintf(labels, sizeof labels, "tenant=\"%s\",queue=\"%s\",state=\"%s\"", db_row_str(row, 0), q,
+                 job_state_name((int)db_row_ll(row, 2)));
+        metrics_set(metrics_series(sj->f_depth, labels), (double)db_row_ll(row, 3));
+    }
+}
+
+static void depth_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct serve_jobs *sj = arg;
+    if (sj->depth_loading || sj->draining)
+        return;
+    sj->depth_loading = true;
+    db_query(sj->rt->db,
+             "SELECT tenant_id, queue, state, COUNT(*) FROM jobs WHERE state IN (0, 1) "
+             "GROUP BY tenant_id, queue, state LIMIT 10000",
+             0, depth_cb, sj);
+}
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -554,6 +605,16 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     if (!sj->wake_ev)
         abort();
     sj->auth = auth_new(rt->db, cfg->api_key_hash_secret);
+    sj->f_depth = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_queue_depth",
+                                 "Queued and running jobs per queue (refreshed every 10 s).");
+    sj->depth_timer = event_new(loop_base(rt->loop), -1, EV_PERSIST, depth_timer_cb, sj);
+    if (!sj->depth_timer)
+        abort();
+    struct timeval every = {DEPTH_EVERY_S, 0};
+    event_add(sj->depth_timer, &every);
+    event_active(sj->depth_timer, EV_TIMEOUT, 0);
+    sj->f_enqueued = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_jobs_enqueued_total",
+                                    "Jobs accepted by the API, by queue and kind.");
     sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
     sj->limits.max_payload = (size_t)cfg->job_max_payload;
     sj->limits.max_metadata = (size_t)16 * 1024;
@@ -572,6 +633,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
 void serve_jobs_drain(struct serve_jobs *sj)
 {
     sj->draining = true;
+    event_del(sj->depth_timer);
     for (struct v1 *c = sj->waiters; c; c = c->next) {
         evtimer_del(c->timer);
         event_active(c->timer, EV_TIMEOUT, 0); /* re-reads once, then answers */
@@ -585,5 +647,6 @@ void serve_jobs_free(struct serve_jobs *sj)
     jobstore_free(sj->store);
     auth_free(sj->auth);
     event_free(sj->wake_ev);
+    event_free(sj->depth_timer);
     free(sj);
 }

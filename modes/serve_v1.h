@@ -18,7 +18,13 @@ struct auth;
 struct jobstore;
 struct v1;
 
+struct metric_family;
+
 struct serve_jobs {
+    struct metric_family *f_enqueued; /* ingot_jobs_enqueued_total{queue,kind} */
+    struct metric_family *f_depth;    /* ingot_queue_depth{tenant,queue,state} */
+    struct event *depth_timer;
+    bool depth_loading;
     struct event *wake_ev;   /* one PUBLISH per loop pass, whatever was enqueued */
     struct runtime *rt;
     struct auth *auth;

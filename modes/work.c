@@ -61,7 +61,7 @@ struct work {
     size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
-    struct metric_family *f_outcomes, *f_duration;
+    struct metric_family *f_outcomes, *f_duration, *f_wait;
     struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
 };
 
@@ -204,6 +204,9 @@ static void execute(struct work *w, struct run *r)
                                .host = req.host};
     r->started_us = time_mono_us();
     r->started_real_us = time_real_us();
+    char labels[200];
+    snprintf(labels, sizeof labels, "queue=\"%s\"", r->job.queue);
+    metrics_observe(metrics_series(w->f_wait, labels), r->job.wait_s > 0 ? r->job.wait_s : 0);
     if (httpc_send(w->rt->httpc, &hr, http_done_cb, r) < 0) {
         struct httpc_response fake = {.error = "cannot start the request", .body = ""};
         http_done_cb(&fake, r);
@@ -546,6 +549,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
                                    "Job attempts by queue, kind and outcome.");
     w->f_duration = metrics_family(m, METRIC_HISTOGRAM, "ingot_job_duration_seconds",
                                    "Time of one attempt, by kind.");
+    w->f_wait = metrics_family(m, METRIC_HISTOGRAM, "ingot_job_queue_wait_seconds",
+                               "From due (run_at) to started, by queue.");
     w->m_inflight = metrics_series(metrics_family(m, METRIC_GAUGE, "ingot_jobs_in_flight",
                                                   "Jobs this worker is running."), "");
     w->m_recovered = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_lease_recoveries_total",

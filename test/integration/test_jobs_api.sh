@@ -136,6 +136,12 @@ eq "bad paused named" "$(qv '{"paused":"yes"}')" paused
 eq "unknown field named" "$(qv '{"speed":1}')" speed
 eq "bad group named" "$(qv '{"group":{"concurrency":-1}}')" group.concurrency
 
+# Metrics of the API: enqueues by queue and kind; queue depth snapshots.
+m=$(http_body "$U/metrics")
+contains "enqueued counted by queue and kind" "$m" 'ingot_jobs_enqueued_total{queue="emails",kind="http"} 1'
+contains "batch enqueues counted" "$m" 'ingot_jobs_enqueued_total{queue="b",kind="http"} 1'
+check "queue depth snapshot appears" wait_until 150 sh -c "curl -s $U/metrics | grep -q '^ingot_queue_depth{tenant=\"[0-9]*\",queue=\"emails\",state=\"queued\"} 1'"
+
 # Revoked key stops working (after the cache; a new process sees it now).
 "$B" admin key revoke "${K2:0:11}" --env-file /dev/null 2>/dev/null; eq "revoke" "$?" 0
 start_ingot C serve

@@ -27,6 +27,9 @@ eq "result status stored" "$(printf '%s' "$res" | jq -r .result.status)" 200
 eq "result body stored" "$(printf '%s' "$res" | jq -r .result.body)" ok
 eq "one attempt row" "$(q "SELECT COUNT(*) FROM $DB.job_attempts WHERE job_id = ${J1#job_}")" 1
 eq "attempt outcome" "$(q "SELECT CONCAT(outcome, ' ', http_status) FROM $DB.job_attempts WHERE job_id = ${J1#job_}")" "succeeded 200"
+wm=$(curl -s "http://127.0.0.1:$W_PORT/metrics")
+contains "outcome metric" "$wm" 'ingot_jobs_total{queue="w",kind="http",outcome="succeeded"} 1'
+contains "queue wait histogram" "$wm" 'ingot_job_queue_wait_seconds_count{queue="w"} 1'
 
 # Retries then success; permanent 4xx; Retry-After; timeout.
 J2=$(enqueue "\"payload\":{\"url\":\"$T/status/503,500,200\"},\"backoff\":{\"base_ms\":50,\"max_ms\":200}")
