@@ -170,6 +170,26 @@ echo "{\"bench\":\"enqueue_batch\",\"what\":\"POST /v1/jobs/batch of 100, 8 conn
 
 kill "$INGOT_PID" "$NGINX_PID"; wait "$INGOT_PID" "$NGINX_PID" 2>/dev/null || true; INGOT_PID=""; NGINX_PID=""
 
+# ---- Claim latency with 10k vs 1M jobs queued: the worker's claim (lock
+# 100 due jobs with SKIP LOCKED, lease them, read them), 50 times in one
+# session, rolled back each time so every round sees the same queue.
+claim_round=$(grep -v '^--' test/bench/claim_round.sql | tr '\n' ' ')
+claim_ms() { # median-free: mean of 50 rounds, in ms
+    local sql="" i
+    for i in $(seq 1 50); do sql="$sql$claim_round"; done
+    local t0 t1; t0=$(date +%s%N)
+    "${M[@]}" ingot_ref -e "$sql" >/dev/null
+    t1=$(date +%s%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 / 50 }'
+}
+fill() { # fill N: exactly N queued jobs in ingot_ref.jobs
+    "${M[@]}" ingot_ref -e "TRUNCATE jobs; INSERT INTO jobs (tenant_id, queue, kind, run_at, max_attempts, backoff_base_ms, backoff_max_ms, timeout_ms, payload) SELECT 1, 'bench', 'http', NOW(6) - INTERVAL 1 SECOND, 5, 1000, 3600000, 30000, '{\"url\":\"http://127.0.0.1:9/ok\"}' FROM seq_1_to_$1"
+}
+fill 10000; c10k=$(claim_ms)
+fill 1000000; c1m=$(claim_ms)
+echo "{\"bench\":\"claim_latency\",\"what\":\"claim of 100 (lock, lease, read)\",\"ms_10k_queued\":$c10k,\"ms_1m_queued\":$c1m,\"ratio\":$(awk -v a="$c1m" -v b="$c10k" 'BEGIN { printf "%.2f", a / b }'),\"target\":\"flat\"}"
+"${M[@]}" -e "DROP DATABASE ingot_ref"
+
 # exec -> /health/ready answering 200, database up: median of 7 runs.
 times=()
 for _ in 1 2 3 4 5 6 7; do
