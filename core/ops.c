@@ -18,7 +18,7 @@
 #include "version.h"
 
 /* /health answers within a second even when a dependency hangs. */
-#define HEALTH_BUDGET_MS 900
+#define HEALTH_BUDGET_MS 800
 #define SCHEMA_RETRY_MS 1000
 
 enum schema_state { SCHEMA_UNKNOWN, SCHEMA_CHECKING, SCHEMA_OK };

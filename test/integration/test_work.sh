@@ -88,7 +88,7 @@ for i in 1 2 3; do
     wait_until 50 grep -q "job=$JW " target.out
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     echo "  wake-up $i: ${ms} ms"
-    [ "$ms" -lt 300 ] && fast=$((fast + 1))
+    [ "$ms" -lt 400 ] && fast=$((fast + 1))
     # let the worker go idle again: its empty polls stretch to 1 s
     c1=$(claims)
     wait_until 100 sh -c "test \$(curl -s http://127.0.0.1:$W_PORT/metrics | awk '/^ingot_claims_total/ {print \$2}') -ge $((c1 + 6))"
