@@ -104,6 +104,8 @@ int job_parse_time(const char *s, char *out, size_t outlen)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
+        if (strlen(p) != 6) /* exactly +HH:MM, and nothing after */
+            return -1;
         int oh = two(p + 1), om = p[3] == ':' ? two(p + 4) : -1;
         if (oh < 0 || oh > 23 || om < 0 || om > 59)
             return -1;
@@ -140,7 +142,8 @@ static bool get_int(const cJSON *v, long long lo, long long hi, long long *out)
     if (!cJSON_IsNumber(v))
         return false;
     double d = v->valuedouble;
-    if (d != (double)(long long)d || d < (double)lo || d > (double)hi)
+    /* Range first: converting an out-of-range double is undefined. */
+    if (!(d >= (double)lo && d <= (double)hi) || d != (double)(long long)d)
         return false;
     *out = (long long)d;
     return true;

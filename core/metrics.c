@@ -134,7 +134,7 @@ void metrics_observe(struct metric_series *s, double v)
 
 static void render_double(struct sbuf *out, double v)
 {
-    if (v == (double)(long long)v && v < 1e15 && v > -1e15)
+    if (v < 1e15 && v > -1e15 && v == (double)(long long)v) /* range first: no UB */
         sbuf_printf(out, "%lld", (long long)v);
     else
         sbuf_printf(out, "%.6g", v);

@@ -17,8 +17,9 @@ static int bad(char *param, size_t plen, char *why, size_t wlen, const char *p, 
 
 static bool whole(const cJSON *v, long long lo, long long hi, long long *out)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+    /* Range first: converting an out-of-range double is undefined. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi) ||
+        v->valuedouble != (double)(long long)v->valuedouble)
         return false;
     *out = (long long)v->valuedouble;
     return true;

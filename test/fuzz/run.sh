@@ -16,7 +16,8 @@ for t in test/fuzz/fuzz_*.c; do
     corpus="$out/$name.corpus"
     mkdir -p "$corpus"
     cp test/fuzz/seeds/* "$corpus/" 2>/dev/null
-    if "$out/$name" -max_total_time="$secs" -max_len=4096 -timeout=5 "$corpus" >"$out/$name.log" 2>&1; then
+    if "$out/$name" -max_total_time="$secs" -max_len=4096 -timeout=5 -artifact_prefix="$out/$name-" \
+        "$corpus" test/fuzz/seeds >"$out/$name.log" 2>&1; then
         echo "ok   $name: $(grep -oE '#[0-9]+' "$out/$name.log" | tail -1 | tr -d '#') runs, no crash"
         pass=$((pass + 1))
     else

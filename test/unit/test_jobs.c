@@ -68,6 +68,8 @@ static void test_spec(void)
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\",\"body\":5}}", 400, "payload.body");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"priority\":1.5}", 400, "priority");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"max_attempts\":0}", 400, "max_attempts");
+    /* found by the fuzzer: a huge number was converted before its range was checked */
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"priority\":6666666666666666666666666666666666661}", 400, "priority");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"delay_ms\":-1}", 400, "delay_ms");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"tomorrow\"}", 400, "run_at");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-02-30T00:00:00Z\",\"delay_ms\":1}", 400, "run_at");
@@ -83,6 +85,10 @@ static void test_spec(void)
     char out[40];
     test_cond("time with offset", job_parse_time("2026-01-01T00:30:00-01:00", out, sizeof out) == 0 && strcmp(out, "2026-01-01 01:30:00.000000") == 0);
     test_cond("time without zone refused", job_parse_time("2026-01-01T00:30:00", out, sizeof out) < 0);
+    /* found by the fuzzer: a cut-off offset was read past its end */
+    test_cond("bare + refused", job_parse_time("2030-01-01T00:00:00+", out, sizeof out) < 0);
+    test_cond("short offset refused", job_parse_time("2030-01-01T00:00:00+01", out, sizeof out) < 0);
+    test_cond("junk after offset refused", job_parse_time("2030-01-01T00:00:00+01:00x", out, sizeof out) < 0);
     test_cond("state names", job_state_parse("failed") == JOB_FAILED && job_state_parse("x") < 0);
 }
 
