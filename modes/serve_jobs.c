@@ -540,58 +540,6 @@ static void autoinc_cb(const struct db_result *r, void *arg)
     /* No answer (database down at start): stays off, which is only slower. */
 }
 
-#define WAKE_CHANNEL "ingot:jobs"
-#define DEPTH_EVERY_S 10
-
-/* Queue depth for /metrics: a snapshot of queued and running jobs per
- * queue, refreshed every DEPTH_EVERY_S (a scrape never waits on SQL). */
-static void depth_cb(const struct db_result *r, void *arg)
-{
-    if (!r->ok && r->err_code == DB_ERR_SHUTDOWN)
-        return;
-    struct serve_jobs *sj = arg;
-    sj->depth_loading = false;
-    if (!r->ok)
-        return;
-    metrics_family_zero(sj->f_depth);
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(r->res))) {
-        char labels[260], q[160];
-        metrics_label_escape(db_row_str(row, 1), q, sizeof q);
-        snprintf(labels, sizeof labels, "tenant=\"%s\",queue=\"%s\",state=\"%s\"", db_row_str(row, 0), q,
-                 job_state_name((int)db_row_ll(row, 2)));
-        metrics_set(metrics_series(sj->f_depth, labels), (double)db_row_ll(row, 3));
-    }
-}
-
-static void depth_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct serve_jobs *sj = arg;
-    if (sj->depth_loading || sj->draining)
-        return;
-    sj->depth_loading = true;
-    db_query(sj->rt->db,
-             "SELECT tenant_id, queue, state, COUNT(*) FROM jobs WHERE state IN (0, 1) "
-             "GROUP BY tenant_id, queue, state LIMIT 10000",
-             0, depth_cb, sj);
-}
-
-static void wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct serve_jobs *sj = arg;
-    redis_publish(sj->rt->redis, WAKE_CHANNEL, "due");
-}
-
-void serve_wake_workers(struct serve_jobs *sj)
-{
-    if (redis_state(sj->rt->redis) == REDIS_READY)
-        event_active(sj->wake_ev, EV_TIMEOUT, 0);
-}
-
 struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
 {
     const struct config *cfg = rt->cfg;
@@ -601,18 +549,9 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     }
     struct serve_jobs *sj = xcalloc(1, sizeof *sj);
     sj->rt = rt;
-    sj->wake_ev = event_new(loop_base(rt->loop), -1, 0, wake_cb, sj);
-    if (!sj->wake_ev)
-        abort();
+    serve_wake_init(sj);
     sj->auth = auth_new(rt->db, cfg->api_key_hash_secret);
-    sj->f_depth = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_queue_depth",
-                                 "Queued and running jobs per queue (refreshed every 10 s).");
-    sj->depth_timer = event_new(loop_base(rt->loop), -1, EV_PERSIST, depth_timer_cb, sj);
-    if (!sj->depth_timer)
-        abort();
-    struct timeval every = {DEPTH_EVERY_S, 0};
-    event_add(sj->depth_timer, &every);
-    event_active(sj->depth_timer, EV_TIMEOUT, 0);
+    serve_queues_depth_start(sj);
     sj->f_enqueued = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_jobs_enqueued_total",
                                     "Jobs accepted by the API, by queue and kind.");
     sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
