@@ -1,6 +1,7 @@
 #include "jobfinish.h"
 
 #include <event2/event.h>
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct item {
     int http_status;
     int64_t started_real_us;
     bool applied;
+    int tries;               /* transactions that failed on a lock */
     jobfinish_cb cb;
     void *arg;
     struct item *next;
@@ -35,6 +37,7 @@ struct flush {
     char **sql;          /* statements after the locking read */
     size_t nsql, next;
     bool ending, ok;
+    bool retry;          /* a deadlock or lock wait timeout: write it again */
     char err[320];
 };
 
@@ -57,6 +60,12 @@ static void item_free(struct item *it)
     free(it);
 }
 
+/* Lock conflicts with concurrent claims are expected under load: InnoDB
+ * rolls one transaction back, and its outcomes are simply written again
+ * (a few times) rather than left to the lease expiry, which would run the
+ * jobs a second time. */
+#define LOCK_RETRIES 5
+
 static void flush_done(struct flush *fl)
 {
     struct jobfinish *f = fl->f;
@@ -64,6 +73,16 @@ static void flush_done(struct flush *fl)
     f->writing -= fl->n;
     for (size_t i = 0; i < fl->n; i++) {
         struct item *it = fl->items[i];
+        if (!fl->ok && fl->retry && it->tries < LOCK_RETRIES) {
+            it->tries++;
+            it->applied = false;
+            it->next = f->head; /* first in line again */
+            f->head = it;
+            if (!f->tail)
+                f->tail = it;
+            f->queued++;
+            continue;
+        }
         it->cb(fl->ok && it->applied, fl->ok ? NULL : fl->err, it->arg);
         item_free(it);
     }
@@ -194,6 +213,7 @@ static void flush_step_cb(const struct db_result *r, void *arg)
         return;
     }
     if (!r->ok) {
+        fl->retry = r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT;
         flush_end(fl, false, r->error);
         return;
     }

@@ -333,7 +333,10 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
     w->claiming--;
     w->pending_db--;
     metrics_add(w->m_claims, 1);
-    if (err) {
+    if (err && (strstr(err, "Deadlock") || strstr(err, "Lock wait timeout"))) {
+        log_debug("claim lost a lock conflict, claiming again: %s", err);
+        w->poll_ms = POLL_MIN_MS; /* expected under load: try again at once */
+    } else if (err) {
         log_warn("claim failed: %s", err);
         w->poll_ms = POLL_MAX_MS;
     }
