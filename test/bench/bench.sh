@@ -12,8 +12,9 @@ CONNS=${BENCH_CONNECTIONS:-100}
 TMP=$(mktemp -d /tmp/ingot-bench.XXXXXX)
 NGINX_PID=""; INGOT_PID=""
 cleanup() {
-    [ -n "$INGOT_PID" ] && kill "$INGOT_PID" 2>/dev/null
-    [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null
+    set +e # every step runs, whatever failed before
+    if [ -n "$INGOT_PID" ]; then kill "$INGOT_PID" 2>/dev/null; fi
+    if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null; fi
     bash deploy/local/servers.sh stop "$TMP/servers" >/dev/null 2>&1
     rm -rf "$TMP"
 }
