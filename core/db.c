@@ -13,12 +13,6 @@
 
 static void req_fail_later(struct db_pool *p, struct db_req *r, const char *msg);
 
-struct timeval db_ms_tv(long long ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    return tv;
-}
-
 const char *db_row_str(MYSQL_ROW row, unsigned col)
 {
     return row[col] ? row[col] : "";
@@ -179,7 +173,7 @@ static struct db_req *req_new(struct db_pool *p, const char *sql, long long time
     r->timer = evtimer_new(p->base, req_timer_cb, r);
     if (!r->timer)
         abort();
-    struct timeval tv = db_ms_tv(timeout_ms > 0 ? timeout_ms : p->query_timeout_ms);
+    struct timeval tv = loop_tv(timeout_ms > 0 ? timeout_ms : p->query_timeout_ms);
     evtimer_add(r->timer, &tv);
     return r;
 }

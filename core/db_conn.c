@@ -65,7 +65,7 @@ static void conn_backoff(struct db_conn *c)
         j = 128;
     long long wait = c->backoff_ms / 2 + (c->backoff_ms / 2) * j / 255;
     c->in_backoff = true;
-    struct timeval tv = db_ms_tv(wait);
+    struct timeval tv = loop_tv(wait);
     evtimer_add(c->timer, &tv);
 }
 
@@ -96,7 +96,7 @@ static void conn_wait(struct db_conn *c, int status)
     event_assign(c->io, c->pool->base, (evutil_socket_t)mysql_get_socket(c->m), flags, db_conn_io_cb,
                  c);
     if (status & MYSQL_WAIT_TIMEOUT) {
-        struct timeval tv = db_ms_tv(mysql_get_timeout_value_ms(c->m));
+        struct timeval tv = loop_tv(mysql_get_timeout_value_ms(c->m));
         event_add(c->io, &tv);
     } else {
         event_add(c->io, NULL);
@@ -284,7 +284,7 @@ void db_conn_start_connect(struct db_conn *c)
 {
     struct db_pool *p = c->pool;
     c->in_backoff = false;
-    struct timeval tv = db_ms_tv(p->connect_timeout_ms);
+    struct timeval tv = loop_tv(p->connect_timeout_ms);
     evtimer_add(c->timer, &tv);
     if (p->dsn.socket) {
         conn_connect_ip(c, "localhost");

@@ -82,7 +82,6 @@ struct db_pool {
 };
 
 const char *db_conn_state_text(enum dbc_state s);
-struct timeval db_ms_tv(long long ms);
 /* Starts connecting (or resolving) now. */
 void db_conn_start_connect(struct db_conn *c);
 /* Runs r on an idle (or pinned) connection. */

@@ -219,7 +219,7 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
     h->runs = r;
     r->rep.database.status = r->rep.redis.status = r->rep.llm.status = HEALTH_DISABLED;
     long long sub = budget_ms > 100 ? budget_ms - 50 : budget_ms;
-    struct timeval tv = {(time_t)(budget_ms / 1000), (suseconds_t)((budget_ms % 1000) * 1000)};
+    struct timeval tv = loop_tv(budget_ms);
     evtimer_add(r->deadline, &tv);
 
     r->pending = which;

@@ -130,7 +130,7 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
         evtimer_del(c->timer);
         return 0;
     }
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    struct timeval tv = loop_tv(timeout_ms);
     evtimer_add(c->timer, &tv);
     return 0;
 }

@@ -181,8 +181,7 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
         h->rng = (uint64_t)time_real_us();
     evhttp_set_max_body_size(h->http, (ev_ssize_t)o->max_body);
     evhttp_set_max_headers_size(h->http, (ev_ssize_t)64 * 1024);
-    struct timeval tv = {(time_t)(o->idle_timeout_ms / 1000),
-                         (suseconds_t)((o->idle_timeout_ms % 1000) * 1000)};
+    struct timeval tv = loop_tv(o->idle_timeout_ms);
     evhttp_set_timeout_tv(h->http, &tv);
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |

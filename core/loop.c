@@ -45,6 +45,12 @@ struct loop {
     int signals_seen;
 };
 
+struct timeval loop_tv(long long ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    return tv;
+}
+
 static void reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -94,7 +100,7 @@ void loop_begin_drain(struct loop *l)
     l->draining = true;
     for (size_t i = 0; i < l->nhooks; i++)
         l->hooks[i].fn(l->hooks[i].arg);
-    struct timeval tv = {(time_t)(l->grace_ms / 1000), (suseconds_t)((l->grace_ms % 1000) * 1000)};
+    struct timeval tv = loop_tv(l->grace_ms);
     evtimer_add(l->grace_timer, &tv);
     event_active(l->check_ev, EV_TIMEOUT, 0);
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/time.h>
 
 #include "util.h"
 
@@ -16,6 +17,9 @@ struct loop;
 typedef void (*loop_fn)(void *arg);
 /* How much work a component still has in flight (0 = may exit). */
 typedef size_t (*loop_busy_fn)(void *arg);
+
+/* Milliseconds as the timeval libevent takes (every timer uses this). */
+struct timeval loop_tv(long long ms);
 
 /* Returns owned; NULL with a message in err when libevent fails. */
 struct loop *loop_new(char *err, size_t errlen);

@@ -162,7 +162,7 @@ static void schema_result_cb(const struct db_result *res, void *arg)
         snprintf(s->schema_error, sizeof s->schema_error, "cannot check the schema: %s",
                  res->error);
         log_warn("%s; retrying", s->schema_error);
-        struct timeval tv = {SCHEMA_RETRY_MS / 1000, (suseconds_t)(SCHEMA_RETRY_MS % 1000) * 1000};
+        struct timeval tv = loop_tv(SCHEMA_RETRY_MS);
         evtimer_add(s->schema_timer, &tv);
         return;
     }

@@ -52,12 +52,6 @@ const char *redis_state_text(enum redis_state s)
     return names[s];
 }
 
-static struct timeval ms_tv(long long ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    return tv;
-}
-
 static void set_state(struct redis_client *rc, enum redis_state s)
 {
     rc->state = s;
@@ -71,7 +65,7 @@ static void schedule_reconnect(struct redis_client *rc)
     rc->backoff_ms = rc->backoff_ms ? rc->backoff_ms * 2 : 100;
     if (rc->backoff_ms > 5000)
         rc->backoff_ms = 5000;
-    struct timeval tv = ms_tv(rc->backoff_ms);
+    struct timeval tv = loop_tv(rc->backoff_ms);
     evtimer_add(rc->backoff_timer, &tv);
 }
 
@@ -184,7 +178,7 @@ static int send_cmd(struct redis_client *rc, struct rcmd *c, int argc, const cha
         cmd_free(c);
         return -1;
     }
-    struct timeval tv = ms_tv(timeout_ms > 0 ? timeout_ms : rc->timeout_ms);
+    struct timeval tv = loop_tv(timeout_ms > 0 ? timeout_ms : rc->timeout_ms);
     evtimer_add(c->timer, &tv);
     return 0;
 }

@@ -119,21 +119,6 @@ static void finished_cb(bool applied, const char *err, void *arg)
     pump(w);
 }
 
-/* Exponential backoff with jitter: base * 2^(attempt-1), capped, times
- * a random factor in [0.5, 1). */
-static long long backoff_ms(const struct claimed_job *j)
-{
-    double d = (double)j->backoff_base_ms;
-    for (int i = 1; i < j->attempt && d < (double)j->backoff_max_ms; i++)
-        d *= 2;
-    if (d > (double)j->backoff_max_ms)
-        d = (double)j->backoff_max_ms;
-    unsigned short rnd;
-    if (util_random_bytes(&rnd, sizeof rnd) < 0)
-        rnd = 32768;
-    return (long long)(d * (0.5 + 0.5 * rnd / 65536.0));
-}
-
 static void http_done_cb(const struct httpc_response *resp, void *arg)
 {
     struct run *r = arg;
@@ -160,7 +145,7 @@ static void http_done_cb(const struct httpc_response *resp, void *arg)
         outcome = "succeeded";
     } else if (v.retryable && r->job.attempt < r->job.max_attempts) {
         res.outcome = OUTCOME_RETRY;
-        res.retry_delay_ms = backoff_ms(&r->job);
+        res.retry_delay_ms = work_backoff_ms(r->job.attempt, r->job.backoff_base_ms, r->job.backoff_max_ms);
         if (v.retry_after_ms > res.retry_delay_ms)
             res.retry_delay_ms = v.retry_after_ms;
         outcome = "retried";
@@ -383,7 +368,7 @@ static void pump(struct work *w)
     w->pending_db++;
     jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
                    w->lease_ms, work_limits_exclude(w->limits), claimed_cb, w);
-    struct timeval tv = {(time_t)(w->poll_ms / 1000), (suseconds_t)((w->poll_ms % 1000) * 1000)};
+    struct timeval tv = loop_tv(w->poll_ms);
     evtimer_add(w->poll_timer, &tv);
 }
 
@@ -495,7 +480,7 @@ static void drain_hook(void *arg)
     /* Leave time to hand unfinished jobs back before the grace ends. */
     long long grace = w->cfg->shutdown_grace_ms;
     long long at = grace > 2000 ? grace - 1000 : grace / 2;
-    struct timeval tv = {(time_t)(at / 1000), (suseconds_t)((at % 1000) * 1000)};
+    struct timeval tv = loop_tv(at);
     evtimer_add(w->release_timer, &tv);
 }
 
@@ -565,12 +550,10 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->m_claims = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_claims_total",
                                                 "Claim queries run."), "");
     /* Extend at a third of the lease; look for expired leases at half. */
-    long long ext = w->lease_ms / 3;
-    struct timeval lease_tv = {(time_t)(ext / 1000), (suseconds_t)((ext % 1000) * 1000)};
-    struct timeval rec_tv = {(time_t)(w->recover_ms / 1000), (suseconds_t)((w->recover_ms % 1000) * 1000)};
+    struct timeval lease_tv = loop_tv(w->lease_ms / 3), rec_tv = loop_tv(w->recover_ms),
+                   one = loop_tv(1000);
     event_add(w->lease_timer, &lease_tv);
     event_add(w->recover_timer, &rec_tv);
-    struct timeval one = {1, 0};
     event_add(w->queues_timer, &one);
     loop_on_drain(rt->loop, drain_hook, w);
     loop_add_busy(rt->loop, busy_count, w);

@@ -112,6 +112,19 @@ void work_request_deinit(struct work_request *r)
     memset(r, 0, sizeof *r);
 }
 
+long long work_backoff_ms(int attempt, long long base_ms, long long max_ms)
+{
+    double d = (double)base_ms;
+    for (int i = 1; i < attempt && d < (double)max_ms; i++)
+        d *= 2;
+    if (d > (double)max_ms)
+        d = (double)max_ms;
+    unsigned short rnd;
+    if (util_random_bytes(&rnd, sizeof rnd) < 0)
+        rnd = 32768;
+    return (long long)(d * (0.5 + 0.5 * rnd / 65536.0));
+}
+
 long long work_retry_after_ms(const char *v, long long now_s)
 {
     if (!v || !*v)

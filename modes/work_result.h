@@ -30,6 +30,10 @@ struct work_verdict {
     char error[320];
 };
 void work_classify(const struct httpc_response *resp, struct work_verdict *v);
+/* Exponential backoff with jitter before the next attempt after attempt
+ * number `attempt` (1-based): base * 2^(attempt-1), capped at max, times a
+ * random factor in [0.5, 1). */
+long long work_backoff_ms(int attempt, long long base_ms, long long max_ms);
 /* Retry-After as seconds or an HTTP date, in ms from now; -1 if unusable. */
 long long work_retry_after_ms(const char *v, long long now_s);
 /* {"status","headers":{"content-type"},"body","body_truncated","duration_ms"};

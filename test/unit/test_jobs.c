@@ -189,6 +189,14 @@ static void test_classify(void)
     e.refused = true;
     work_classify(&e, &v);
     test_cond("SSRF refusal is permanent", !v.retryable);
+    bool in_range = true;
+    for (int i = 0; i < 200; i++) {
+        long long b1 = work_backoff_ms(1, 1000, 60000), b3 = work_backoff_ms(3, 1000, 60000),
+                  b9 = work_backoff_ms(9, 1000, 60000);
+        in_range = in_range && b1 >= 500 && b1 < 1000 && b3 >= 2000 && b3 < 4000 && b9 >= 30000 &&
+                   b9 < 60000;
+    }
+    test_cond("backoff doubles per attempt with jitter in [0.5, 1) and is capped", in_range);
     test_cond("retry-after date", work_retry_after_ms("Thu, 01 Jan 1970 00:01:40 GMT", 40) == 60000);
     test_cond("retry-after junk", work_retry_after_ms("soon", 0) == -1);
     test_cond("retry-after capped", work_retry_after_ms("999999999", 0) == 24LL * 3600 * 1000);
