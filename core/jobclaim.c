@@ -6,13 +6,14 @@
 #include <time.h>
 
 #include "db.h"
+#include "jobfair.h"
 #include "log.h"
 #include "sql.h"
 
 /* Only kinds this build executes are claimed; others wait queued. */
 #define CLAIMABLE "kind = 'http'"
 
-enum claim_step { STEP_BEGIN, STEP_SELECT, STEP_UPDATE, STEP_DETAILS, STEP_END };
+enum claim_step { STEP_BEGIN, STEP_SELECT, STEP_FAIR, STEP_UPDATE, STEP_CURSOR, STEP_DETAILS, STEP_END };
 
 struct claim {
     struct db_pool *db;
@@ -23,7 +24,10 @@ struct claim {
     char *exclude;            /* SQL condition excluding paused queues, or NULL */
     int max;
     long long lease_ms;
+    struct jobfair_queue *fair; /* a capped queue, or NULL: every other queue */
+    char **skip;              /* fair->skip, owned */
     struct sbuf ids;          /* "1,2,3" */
+    struct sbuf cursor_sql;   /* the fair path's new group cursor, or empty */
     struct claimed_job *jobs;
     size_t n;
     bool commit;
@@ -64,8 +68,92 @@ static void claim_finish(struct claim *c, const struct db_result *r)
     }
     c->cb(c->jobs, c->n, c->err[0] ? c->err : NULL, c->arg);
     sbuf_deinit(&c->ids);
+    sbuf_deinit(&c->cursor_sql);
+    for (size_t i = 0; c->fair && i < c->fair->nskip; i++)
+        free(c->skip[i]);
+    free(c->skip);
+    free(c->fair);
     free(c->exclude);
     free(c);
+}
+
+static void query(struct claim *c, enum claim_step step, struct sbuf *b)
+{
+    c->step = step;
+    db_txn_query(c->txn, b->data, 0, claim_step_cb, c);
+    sbuf_deinit(b);
+}
+
+/* The jobs are chosen (ids): lease them, or end when there are none. */
+static void lease(struct claim *c)
+{
+    if (!c->ids.len) {
+        if (c->cursor_sql.len) { /* the rotation moved past groups with nothing due */
+            struct sbuf b;
+            sbuf_init(&b);
+            sbuf_puts(&b, c->cursor_sql.data);
+            sbuf_reset(&c->cursor_sql);
+            query(c, STEP_CURSOR, &b);
+            return;
+        }
+        claim_end(c, false, NULL);
+        return;
+    }
+    /* state = queued: the fair path reads without row locks (its queue
+     * lock serialises it), so the update itself is the compare-and-set. */
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = attempts + 1, lease_token = '%s', "
+                    "lease_expires_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), worker_id = ",
+                JOB_RUNNING, c->token, c->lease_ms * 1000);
+    sql_cstr(&b, c->worker_id);
+    sbuf_printf(&b, ", started_at = COALESCE(started_at, NOW(6)) WHERE id IN (%s) AND state = %d",
+                c->ids.data, JOB_QUEUED);
+    query(c, STEP_UPDATE, &b);
+}
+
+static void details(struct claim *c)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, "
+                    "backoff_base_ms, backoff_max_ms, attempts, max_attempts, "
+                    "TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6)) FROM jobs "
+                    "WHERE id IN (%s) AND lease_token = '%s'",
+                c->ids.data, c->token);
+    query(c, STEP_DETAILS, &b);
+}
+
+static void fair_cb(const char *err, void *arg)
+{
+    struct claim *c = arg;
+    if (err)
+        claim_end(c, false, err);
+    else
+        lease(c);
+}
+
+static void read_details(struct claim *c, const struct db_result *r)
+{
+    size_t rows = (size_t)mysql_num_rows(r->res);
+    c->jobs = xcalloc(rows ? rows : 1, sizeof *c->jobs);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res)) && c->n < rows) {
+        struct claimed_job *j = &c->jobs[c->n++];
+        j->id = (uint64_t)db_row_ll(row, 0);
+        j->tenant = (uint64_t)db_row_ll(row, 1);
+        snprintf(j->queue, sizeof j->queue, "%s", db_row_str(row, 2));
+        j->payload = xstrdup(db_row_str(row, 3));
+        j->callback_url = row[4] ? xstrdup(row[4]) : NULL;
+        j->group = row[5] ? xstrdup(row[5]) : NULL;
+        j->timeout_ms = db_row_ll(row, 6);
+        j->backoff_base_ms = db_row_ll(row, 7);
+        j->backoff_max_ms = db_row_ll(row, 8);
+        j->attempt = (int)db_row_ll(row, 9);
+        j->max_attempts = (int)db_row_ll(row, 10);
+        j->wait_s = (double)db_row_ll(row, 11) / 1e6;
+        memcpy(j->token, c->token, sizeof j->token);
+    }
 }
 
 static void claim_step_cb(const struct db_result *r, void *arg)
@@ -80,76 +168,65 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         return;
     }
     struct sbuf b;
-    sbuf_init(&b);
     switch (c->step) {
     case STEP_BEGIN:
-        c->step = STEP_SELECT;
+        if (c->fair) {
+            c->step = STEP_FAIR;
+            jobfair_select(c->txn, c->fair, c->max, &c->ids, &c->cursor_sql, fair_cb, c);
+            break;
+        }
+        sbuf_init(&b);
         sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE,
                     JOB_QUEUED);
         if (c->exclude)
             sbuf_printf(&b, " AND %s", c->exclude);
         sbuf_printf(&b, " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED", c->max);
-        db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
+        query(c, STEP_SELECT, &b);
         break;
     case STEP_SELECT: {
         MYSQL_ROW row;
         while ((row = mysql_fetch_row(r->res)))
             sbuf_printf(&c->ids, "%s%s", c->ids.len ? "," : "", row[0]);
-        if (!c->ids.len) {
-            claim_end(c, false, NULL);
-            break;
-        }
-        c->step = STEP_UPDATE;
-        sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = attempts + 1, lease_token = '%s', "
-                        "lease_expires_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), worker_id = ",
-                    JOB_RUNNING, c->token, c->lease_ms * 1000);
-        sql_cstr(&b, c->worker_id);
-        sbuf_printf(&b, ", started_at = COALESCE(started_at, NOW(6)) WHERE id IN (%s)", c->ids.data);
-        db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
+        lease(c);
         break;
     }
     case STEP_UPDATE:
-        c->step = STEP_DETAILS;
-        sbuf_printf(&b, "SELECT id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, "
-                        "backoff_base_ms, backoff_max_ms, attempts, max_attempts, "
-                        "TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6)) FROM jobs "
-                        "WHERE id IN (%s) AND lease_token = '%s'",
-                    c->ids.data, c->token);
-        db_txn_query(c->txn, b.data, 0, claim_step_cb, c);
-        break;
-    case STEP_DETAILS: {
-        size_t rows = (size_t)mysql_num_rows(r->res);
-        c->jobs = xcalloc(rows ? rows : 1, sizeof *c->jobs);
-        MYSQL_ROW row;
-        while ((row = mysql_fetch_row(r->res))) {
-            struct claimed_job *j = &c->jobs[c->n++];
-            j->id = (uint64_t)db_row_ll(row, 0);
-            j->tenant = (uint64_t)db_row_ll(row, 1);
-            snprintf(j->queue, sizeof j->queue, "%s", db_row_str(row, 2));
-            j->payload = xstrdup(db_row_str(row, 3));
-            j->callback_url = row[4] ? xstrdup(row[4]) : NULL;
-            j->group = row[5] ? xstrdup(row[5]) : NULL;
-            j->timeout_ms = db_row_ll(row, 6);
-            j->backoff_base_ms = db_row_ll(row, 7);
-            j->backoff_max_ms = db_row_ll(row, 8);
-            j->attempt = (int)db_row_ll(row, 9);
-            j->max_attempts = (int)db_row_ll(row, 10);
-            j->wait_s = (double)db_row_ll(row, 11) / 1e6;
-            memcpy(j->token, c->token, sizeof j->token);
+        if (c->cursor_sql.len) {
+            sbuf_init(&b);
+            sbuf_puts(&b, c->cursor_sql.data);
+            sbuf_reset(&c->cursor_sql);
+            query(c, STEP_CURSOR, &b);
+            break;
         }
+        details(c);
+        break;
+    case STEP_CURSOR:
+        if (c->ids.len)
+            details(c);
+        else
+            claim_end(c, true, NULL);
+        break;
+    case STEP_DETAILS:
+        read_details(c, r);
         claim_end(c, true, NULL);
         break;
-    }
     default:
         break;
     }
-    sbuf_deinit(&b);
 }
 
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
-                    const char *exclude, jobclaim_cb cb, void *arg)
+                    const char *exclude, const struct jobfair_queue *fair, jobclaim_cb cb, void *arg)
 {
     struct claim *c = xcalloc(1, sizeof *c);
+    if (fair) {
+        c->fair = xcalloc(1, sizeof *c->fair);
+        *c->fair = *fair;
+        c->skip = xcalloc(fair->nskip + 1, sizeof *c->skip);
+        for (size_t i = 0; i < fair->nskip; i++)
+            c->skip[i] = xstrdup(fair->skip[i]);
+        c->fair->skip = (const char *const *)c->skip;
+    }
     c->exclude = exclude && *exclude ? xstrdup(exclude) : NULL;
     c->db = db;
     c->max = max;
@@ -162,6 +239,7 @@ void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long lon
         abort(); /* leases must not collide */
     util_hex(rnd, sizeof rnd, c->token);
     sbuf_init(&c->ids);
+    sbuf_init(&c->cursor_sql);
     c->step = STEP_BEGIN;
     c->txn = db_txn_begin(db, 0, claim_step_cb, c);
 }
@@ -262,6 +340,10 @@ static void queues_cb(const struct db_result *r, void *arg)
         rows[i].paused = db_row_ll(row, 2) != 0;
         rows[i].rate_max = row[3] ? db_row_ll(row, 3) : -1;
         rows[i].rate_ms = row[4] ? db_row_ll(row, 4) : -1;
+        rows[i].concurrency = row[5] ? db_row_ll(row, 5) : -1;
+        rows[i].group_concurrency = row[6] ? db_row_ll(row, 6) : -1;
+        rows[i].group_rate_max = row[7] ? db_row_ll(row, 7) : -1;
+        rows[i].group_rate_ms = row[8] ? db_row_ll(row, 8) : -1;
         i++;
     }
     q->cb(rows, i, NULL, q->arg);
@@ -275,8 +357,10 @@ void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg)
     struct queues *q = xcalloc(1, sizeof *q);
     q->cb = cb;
     q->arg = arg;
-    db_query(db, "SELECT tenant_id, name, paused, rate_max, rate_duration_ms FROM queues "
-                 "WHERE paused = 1 OR rate_max IS NOT NULL LIMIT 10000",
+    db_query(db, "SELECT tenant_id, name, paused, rate_max, rate_duration_ms, concurrency, "
+                 "group_concurrency, group_rate_max, group_rate_duration_ms FROM queues "
+                 "WHERE paused = 1 OR rate_max IS NOT NULL OR concurrency IS NOT NULL "
+                 "OR group_concurrency IS NOT NULL OR group_rate_max IS NOT NULL LIMIT 10000",
              0, queues_cb, q);
 }
 

@@ -30,23 +30,26 @@ struct claimed_job {
 /* jobs: owned by the callee (jobclaim_free_jobs), n may be 0. */
 typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err, void *arg);
 
-/* exclude: a condition from jobclaim_paused (or NULL). */
+/* Claims up to max due jobs. fair NULL: from every queue but those the
+ * exclude condition (SQL, or NULL) leaves out, in priority order. fair set:
+ * from that capped queue only, under its caps, groups round-robin
+ * (jobfair.h). */
+struct jobfair_queue;
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
-                    const char *exclude, jobclaim_cb cb, void *arg);
-/* Queues with settings the worker acts on: paused, or with their own rate
- * limit. rows: tenant, name, paused (0/1), rate_max, rate_ms (-1: default). */
+                    const char *exclude, const struct jobfair_queue *fair, jobclaim_cb cb,
+                    void *arg);
+/* Queues with settings the worker acts on: paused, their own rate limit, a
+ * concurrency cap or group limits. -1: not set (rate: the default). */
 struct queue_row {
     uint64_t tenant;
     char name[JOB_QUEUE_MAX + 1];
     bool paused;
     long long rate_max, rate_ms;
+    long long concurrency, group_concurrency, group_rate_max, group_rate_ms;
 };
 typedef void (*jobclaim_queues_cb)(struct queue_row *rows, size_t n, const char *err, void *arg);
 void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg);
 void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
-
-
-
 
 /* SQL that enqueues, for each job of ids_sql (e.g. "1,2") now terminal and
  * with a callback_url, a signed POST of the job to that URL: an http job

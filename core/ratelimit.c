@@ -17,7 +17,7 @@ static const char script[] =
     "return c";
 
 struct local_slot {
-    char key[160];
+    char key[320];
     long long window;
     long long used;
 };
@@ -29,7 +29,7 @@ struct ratelimit {
 
 struct take {
     struct ratelimit *rl;
-    char key[160];
+    char key[320];
     int want;
     long long max, window_ms, window, reset_ms;
     ratelimit_cb cb;
@@ -103,7 +103,7 @@ void ratelimit_take(struct ratelimit *rl, const char *key, int want, long long m
     t->cb = cb;
     t->arg = arg;
     if (rl->redis && redis_state(rl->redis) == REDIS_READY) {
-        char rkey[220], n[24], ttl[24];
+        char rkey[380], n[24], ttl[24];
         snprintf(rkey, sizeof rkey, "ingot:rl:%s:%lld", t->key, t->window);
         snprintf(n, sizeof n, "%d", want);
         snprintf(ttl, sizeof ttl, "%lld", t->window_ms + 1000);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "httpc.h"
 #include "jobclaim.h"
+#include "jobfair.h"
 #include "jobfinish.h"
 #include "log.h"
 #include "loop.h"
@@ -22,48 +23,10 @@
 #include "url.h"
 #include "ratelimit.h"
 #include "redis.h"
+#include "work_admit.h"
+#include "work_int.h"
 #include "work_limits.h"
 #include "work_result.h"
-
-#define CLAIM_MAX 100
-#define CLAIMS_IN_FLIGHT 2
-#define POLL_MIN_MS 20
-#define POLL_MAX_MS 1000
-#define RESULT_BODY_MAX ((size_t)64 * 1024)
-
-struct run {
-    struct work *w;
-    struct claimed_job job;
-    int64_t started_us, started_real_us;
-    bool released;          /* handed back while its request runs; result dropped */
-    bool recording;         /* outcome being written */
-    bool waiting;           /* waiting for the rate limiter's answer */
-    struct run *next, *prev;
-};
-
-struct work {
-    struct runtime *rt;
-    const struct config *cfg;
-    char worker_id[96];
-    struct ssrf *ssrf;
-    struct jobfinish *finisher;
-    int concurrency;
-    long long lease_ms, recover_ms;
-    struct run *runs;
-    size_t nruns;           /* executing or recording, not released */
-    size_t pending_db;      /* claim, finish and release queries in flight */
-    int claiming;           /* claims in flight (SKIP LOCKED keeps them disjoint) */
-    bool draining;
-    struct work_limits *limits;
-    struct ratelimit *ratelimit;
-    struct redis_client *wake;  /* subscriber: enqueues wake us at once */
-    bool queues_loading;
-    size_t pending_limits;  /* rate limiter answers awaited */
-    long long poll_ms;
-    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
-    struct metric_family *f_outcomes, *f_duration, *f_wait;
-    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
-};
 
 static void pump(struct work *w);
 
@@ -114,6 +77,7 @@ static void finished_cb(bool applied, const char *err, void *arg)
     run_unlink(w, r);
     w->nruns--;
     update_inflight(w);
+    work_limits_fair_kick(w->limits, r->job.tenant, r->job.queue); /* room under its cap */
     run_free(r);
     loop_work_done(w->rt->loop);
     pump(w);
@@ -168,7 +132,7 @@ static void http_done_cb(const struct httpc_response *resp, void *arg)
 }
 
 /* Builds and sends the HTTP request of a claimed job. */
-static void execute(struct work *w, struct run *r)
+void work_execute(struct work *w, struct run *r)
 {
     char why[256] = "";
     struct work_request req;
@@ -212,7 +176,7 @@ static void release_cb(unsigned long long n, const char *err, void *arg)
 
 /* Hands runs back: queued again after delay_ms, attempt not counted. A
  * run whose request is still out is marked and freed when it returns. */
-static void release_list(struct work *w, struct run **runs, size_t n, long long delay_ms)
+void work_release(struct work *w, struct run **runs, size_t n, long long delay_ms)
 {
     if (!n)
         return;
@@ -242,80 +206,13 @@ static void release_runs(struct work *w)
     for (struct run *r = w->runs; r; r = r->next)
         if (!r->recording && !r->waiting)
             runs[n++] = r;
-    release_list(w, runs, n, 0);
+    work_release(w, runs, n, 0);
     free(runs);
 }
 
-/* The jobs of one queue from one claim, waiting for the rate limiter. */
-struct limit_req {
-    struct work *w;
-    struct run **runs;
-    size_t n;
-};
-
-static void limited_cb(int granted, long long reset_ms, bool shared, void *arg)
+/* A claim's answer: the jobs become runs and go to the rate limiters. */
+static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, const char *err)
 {
-    (void)shared;
-    struct limit_req *lr = arg;
-    struct work *w = lr->w;
-    w->pending_limits--;
-    for (size_t i = 0; i < lr->n; i++)
-        lr->runs[i]->waiting = false;
-    size_t go = w->draining ? 0 : (size_t)granted;
-    for (size_t i = 0; i < go && i < lr->n; i++)
-        execute(w, lr->runs[i]);
-    if (go < lr->n) {
-        const struct claimed_job *j = &lr->runs[go]->job;
-        if (!w->draining) {
-            metrics_add(w->m_limited, (double)(lr->n - go));
-            work_limits_throttle(w->limits, j->tenant, j->queue, time_mono_ms() + reset_ms);
-        }
-        release_list(w, lr->runs + go, lr->n - go, w->draining ? 0 : reset_ms);
-    }
-    free(lr->runs);
-    free(lr);
-    loop_work_done(w->rt->loop);
-}
-
-static int run_cmp(const void *a, const void *b)
-{
-    const struct run *x = *(struct run *const *)a, *y = *(struct run *const *)b;
-    if (x->job.tenant != y->job.tenant)
-        return x->job.tenant < y->job.tenant ? -1 : 1;
-    return strcmp(x->job.queue, y->job.queue);
-}
-
-/* Asks the limiter once per queue of a claim; what it grants runs. */
-static void admit(struct work *w, struct run **fresh, size_t n)
-{
-    qsort(fresh, n, sizeof(struct run *), run_cmp);
-    size_t i = 0;
-    while (i < n) {
-        size_t k = i + 1;
-        while (k < n && run_cmp(&fresh[i], &fresh[k]) == 0)
-            k++;
-        struct limit_req *lr = xcalloc(1, sizeof *lr);
-        lr->w = w;
-        lr->n = k - i;
-        lr->runs = xcalloc(lr->n, sizeof(struct run *));
-        memcpy(lr->runs, fresh + i, lr->n * sizeof(struct run *));
-        for (size_t m = 0; m < lr->n; m++)
-            lr->runs[m]->waiting = true;
-        const struct claimed_job *j = &fresh[i]->job;
-        long long max, ms;
-        work_limits_rate(w->limits, j->tenant, j->queue, &max, &ms);
-        char key[200];
-        snprintf(key, sizeof key, "%llu:%s", (unsigned long long)j->tenant, j->queue);
-        w->pending_limits++;
-        ratelimit_take(w->ratelimit, key, (int)lr->n, max, ms, limited_cb, lr);
-        i = k;
-    }
-}
-
-static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void *arg)
-{
-    struct work *w = arg;
-    w->claiming--;
     w->pending_db--;
     metrics_add(w->m_claims, 1);
     if (err && (strstr(err, "Deadlock") || strstr(err, "Lock wait timeout"))) {
@@ -340,34 +237,84 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
     free(jobs);
     update_inflight(w);
     if (w->draining) { /* claimed while the drain began: give them back */
-        release_list(w, fresh, n, 0);
+        work_release(w, fresh, n, 0);
         free(fresh);
         loop_work_done(w->rt->loop);
         return;
     }
-    admit(w, fresh, n);
+    work_admit(w, fresh, n);
     free(fresh);
-    if (n == 0 && !err)
-        w->poll_ms = w->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : w->poll_ms * 2;
-    else if (n)
-        w->poll_ms = POLL_MIN_MS;
-    pump(w);
+}
+
+/* One claim in flight: the slots it holds, and its capped queue if any. */
+struct claim_ctx {
+    struct work *w;
+    int slots;
+    bool fair;
+    uint64_t tenant;
+    char queue[JOB_QUEUE_MAX + 1];
+};
+
+static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void *arg)
+{
+    struct claim_ctx *cc = arg;
+    struct work *w = cc->w;
+    w->reserved -= cc->slots;
+    if (cc->fair) {
+        w->fair_claiming = false;
+        work_limits_fair_claimed(w->limits, cc->tenant, cc->queue, err ? 0 : n);
+    } else {
+        w->claiming--;
+        if (n == 0 && !err)
+            w->poll_ms = w->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : w->poll_ms * 2;
+        else if (n)
+            w->poll_ms = POLL_MIN_MS;
+    }
+    free(cc);
+    take_claimed(w, jobs, n, err);
+    if (!w->draining)
+        pump(w);
+}
+
+/* Room for another claim: what is neither running nor held by a claim. */
+static int free_slots(const struct work *w)
+{
+    int n = w->concurrency - (int)w->nruns - w->reserved;
+    return n < CLAIM_MAX ? n : CLAIM_MAX;
+}
+
+static void claim(struct work *w, const struct jobfair_queue *fq)
+{
+    struct claim_ctx *cc = xcalloc(1, sizeof *cc);
+    cc->w = w;
+    cc->slots = free_slots(w);
+    w->reserved += cc->slots;
+    w->pending_db++;
+    if (fq) {
+        cc->fair = true;
+        cc->tenant = fq->tenant;
+        snprintf(cc->queue, sizeof cc->queue, "%s", fq->name);
+        w->fair_claiming = true;
+    } else {
+        w->claiming++;
+    }
+    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms,
+                   fq ? NULL : work_limits_exclude(w->limits), fq, claimed_cb, cc);
 }
 
 static void pump(struct work *w)
 {
-    /* No claim before the paused queues are known. */
-    if (w->draining || w->claiming >= CLAIMS_IN_FLIGHT || !work_limits_loaded(w->limits))
+    /* No claim before the paused and capped queues are known. */
+    if (w->draining || !work_limits_loaded(w->limits))
         return;
-    int free_slots = w->concurrency - (int)w->nruns - w->claiming * CLAIM_MAX;
-    if (free_slots <= 0)
+    struct jobfair_queue fq;
+    if (!w->fair_claiming && free_slots(w) > 0 && work_limits_next_fair(w->limits, &fq))
+        claim(w, &fq);
+    if (w->claiming >= CLAIMS_IN_FLIGHT || free_slots(w) <= 0)
         return;
     if (evtimer_pending(w->poll_timer, NULL) && w->poll_ms > POLL_MIN_MS)
-        return; /* the queue looked empty: wait for the poll */
-    w->claiming++;
-    w->pending_db++;
-    jobclaim_claim(w->rt->db, w->worker_id, free_slots < CLAIM_MAX ? free_slots : CLAIM_MAX,
-                   w->lease_ms, work_limits_exclude(w->limits), claimed_cb, w);
+        return; /* the queues looked empty: wait for the poll */
+    claim(w, NULL);
     struct timeval tv = loop_tv(w->poll_ms);
     evtimer_add(w->poll_timer, &tv);
 }
@@ -428,6 +375,7 @@ static void wake_cb(const char *payload, size_t len, void *arg)
     (void)len;
     struct work *w = arg;
     w->poll_ms = POLL_MIN_MS;
+    work_limits_fair_kick(w->limits, 0, NULL);
     evtimer_del(w->poll_timer);
     pump(w);
 }

@@ -2,6 +2,7 @@
  *   target PORT SECRET
  * First line on stdout: "port N". Then one line per request received:
  *   REQ job=<Ingot-Job-Id> attempt=<n> method=<m> path=<p> sig=<valid|invalid|missing> t=<ms>
+ *       busy=<slow requests open, this one included> qbusy=<those with the same query>
  * Behaviour by path:
  *   /ok                      200
  *   /status/503,503,200      the n-th request of a job gets the n-th status
@@ -18,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +116,31 @@ static const char *verify(const char *jwt, const char *url, const unsigned char 
 struct delayed {
     struct evhttp_request *req;
     struct event *ev;
+    int slot;
 };
+
+/* Open /slow/ requests, in all and by query string (e.g. ?g=a): what a
+ * concurrency cap test counts. */
+static int busy;
+static struct {
+    char query[128];
+    int open;
+} qbusy[256];
+
+static int query_slot(const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    q = q ? q : "";
+    for (int i = 0; i < 256; i++) {
+        if (!qbusy[i].query[0] && !qbusy[i].open) {
+            snprintf(qbusy[i].query, sizeof qbusy[i].query, "%s", *q ? q : "-");
+            return i;
+        }
+        if (strcmp(qbusy[i].query, *q ? q : "-") == 0)
+            return i;
+    }
+    return 255;
+}
 
 static void reply(struct evhttp_request *req, int status, const char *body)
 {
@@ -130,6 +156,8 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct delayed *d = arg;
     reply(d->req, 200, "slow ok");
+    busy--;
+    qbusy[d->slot].open--;
     event_free(d->ev);
     free(d);
 }
@@ -158,8 +186,14 @@ static void handle(struct evhttp_request *req, void *arg)
     int mi = 0;
     for (int c = evhttp_request_get_command(req); c > 1; c >>= 1)
         mi++;
-    printf("REQ job=%s attempt=%s method=%s path=%s sig=%s t=%lld\n", job ? job : "-",
-           attempt ? attempt : "-", methods[mi < 9 ? mi : 0], uri, sig, now_ms());
+    int slot = query_slot(uri);
+    bool slow = strncmp(uri, "/slow/", 6) == 0;
+    if (slow) {
+        busy++;
+        qbusy[slot].open++;
+    }
+    printf("REQ job=%s attempt=%s method=%s path=%s sig=%s t=%lld busy=%d qbusy=%d\n", job ? job : "-",
+           attempt ? attempt : "-", methods[mi < 9 ? mi : 0], uri, sig, now_ms(), busy, qbusy[slot].open);
     fflush(stdout);
     char path[1024];
     snprintf(path, sizeof path, "%.*s", (int)strcspn(uri, "?"), uri); /* routes ignore the query */
@@ -187,6 +221,7 @@ static void handle(struct evhttp_request *req, void *arg)
     } else if (strncmp(path, "/slow/", 6) == 0) {
         struct delayed *d = calloc(1, sizeof *d);
         d->req = req;
+        d->slot = slot;
         d->ev = evtimer_new(base, delayed_cb, d);
         long ms = atol(path + 6);
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};

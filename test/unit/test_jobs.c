@@ -10,6 +10,7 @@
 #include "../testhelp.h"
 #include "httpc.h"
 #include "job.h"
+#include "jobfair.h"
 #include "sign.h"
 #include "ssrf.h"
 #include "work_result.h"
@@ -207,9 +208,27 @@ static void test_classify(void)
     sbuf_deinit(&b);
 }
 
+static void test_fair_pick(void)
+{
+    size_t g[16], r[16];
+    const size_t avail[] = {5, 1, 2};
+    size_t n = jobfair_pick(avail, 3, 7, g, r);
+    /* one per group per round: a1 b1 c1, a2 c2, a3 a4 */
+    const size_t want_g[] = {0, 1, 2, 0, 2, 0, 0}, want_r[] = {0, 0, 0, 1, 1, 2, 3};
+    bool same = n == 7;
+    for (size_t i = 0; same && i < n; i++)
+        same = g[i] == want_g[i] && r[i] == want_r[i];
+    test_cond("round-robin: one per group per round, in rotation order", same);
+    test_cond("budget bounds the picks", jobfair_pick(avail, 3, 2, g, r) == 2 && g[0] == 0 && g[1] == 1);
+    test_cond("no more than available", jobfair_pick(avail, 3, 16, g, r) == 8);
+    const size_t none[] = {0, 0};
+    test_cond("nothing due", jobfair_pick(none, 2, 5, g, r) == 0);
+}
+
 int main(void)
 {
     test_spec();
+    test_fair_pick();
     test_ssrf();
     test_sign();
     test_classify();

@@ -1,0 +1,69 @@
+/* work_int: the worker's state, shared by work.c (claims, runs, leases,
+ * drain) and work_admit.c (rate limits). Private to the work role. */
+#ifndef INGOT_WORK_INT_H
+#define INGOT_WORK_INT_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobclaim.h"
+
+struct runtime;
+struct config;
+struct ssrf;
+struct jobfinish;
+struct work_limits;
+struct ratelimit;
+struct redis_client;
+struct metric_family;
+struct metric_series;
+
+#define CLAIM_MAX 100
+#define CLAIMS_IN_FLIGHT 2
+#define POLL_MIN_MS 20
+#define POLL_MAX_MS 1000
+#define RESULT_BODY_MAX ((size_t)64 * 1024)
+
+struct run {
+    struct work *w;
+    struct claimed_job job;
+    int64_t started_us, started_real_us;
+    bool released;          /* handed back while its request runs; result dropped */
+    bool recording;         /* outcome being written */
+    bool waiting;           /* waiting for the rate limiter's answer */
+    struct run *next, *prev;
+};
+
+struct work {
+    struct runtime *rt;
+    const struct config *cfg;
+    char worker_id[96];
+    struct ssrf *ssrf;
+    struct jobfinish *finisher;
+    int concurrency;
+    long long lease_ms, recover_ms;
+    struct run *runs;
+    size_t nruns;           /* executing or recording, not released */
+    size_t pending_db;      /* claim, finish and release queries in flight */
+    int claiming;           /* claims in flight (SKIP LOCKED keeps them disjoint) */
+    bool fair_claiming;     /* a claim of a capped queue in flight (one at a time) */
+    int reserved;           /* slots held by claims in flight */
+    bool draining;
+    struct work_limits *limits;
+    struct ratelimit *ratelimit;
+    struct redis_client *wake;  /* subscriber: enqueues wake us at once */
+    bool queues_loading;
+    size_t pending_limits;  /* rate limiter answers awaited */
+    long long poll_ms;
+    struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
+    struct metric_family *f_outcomes, *f_duration, *f_wait;
+    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
+};
+
+/* Sends the request of a claimed run (work.c). */
+void work_execute(struct work *w, struct run *r);
+/* Hands runs back: queued again after delay_ms, attempt not counted. */
+void work_release(struct work *w, struct run **runs, size_t n, long long delay_ms);
+#endif
