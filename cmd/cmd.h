@@ -47,6 +47,7 @@ void cmd_load_config(const struct cmd_def *def, const struct cmd_args *a, struct
 int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_work(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_init(int argc, char **argv);

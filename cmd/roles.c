@@ -10,6 +10,7 @@
 #include "loop.h"
 #include "roles.h"
 #include "runtime.h"
+#include "schedule.h"
 #include "ops.h"
 #include "serve.h"
 #include "url.h"
@@ -44,6 +45,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     struct ops *ops = NULL;
     struct serve *srv = NULL;
     struct work *wrk = NULL;
+    struct schedule *sch = NULL;
     if (runtime_init(&rt, &cfg, err, sizeof err) < 0) {
         log_error("%s", err);
         rc = EXIT_CONFIG;
@@ -72,6 +74,14 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
             goto out;
         }
     }
+    if (roles & ROLE_SCHEDULE) {
+        sch = schedule_start(&rt, ops, err, sizeof err);
+        if (!sch) {
+            log_error("%s", err);
+            rc = EXIT_CONFIG;
+            goto out;
+        }
+    }
     rc = loop_run(rt.loop);
     log_info("stopped (exit %d)", rc);
 out:
@@ -80,6 +90,7 @@ out:
     if (rt.loop)
         loop_begin_drain(rt.loop);
     runtime_close(&rt);
+    schedule_free(sch);
     work_free(wrk);
     serve_free(srv);
     ops_free(ops);

@@ -6,6 +6,7 @@
 
 #define ROLE_SERVE 1u
 #define ROLE_WORK 2u
+#define ROLE_SCHEDULE 4u
 
 int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned roles);
 

@@ -10,7 +10,8 @@ const struct cmd_def cmd_table[] = {
      "than this binary needs (run `ingot migrate`). SIGTERM/SIGINT drain:\n"
      "stop accepting, finish in-flight requests within SHUTDOWN_GRACE, exit 0.\n\n"
      "Endpoints: GET /  /health  /health/live  /health/ready  /metrics, and /v1\n"
-     "(jobs; Authorization: Bearer <key from `ingot admin key create`>).\n"},
+     "(jobs, queues, schedules; Authorization: Bearer <key from\n"
+     "`ingot admin key create`>).\n"},
     {"work", "claim and execute jobs (HTTP tasks)", cmd_work,
      "usage: ingot work [flags]\n\n"
      "Claims due jobs in batches under a lease (SELECT ... SKIP LOCKED), runs up to\n"
@@ -21,9 +22,20 @@ const struct cmd_def cmd_table[] = {
      "link-local and metadata addresses unless HTTP_TARGET_ALLOW lists them.\n"
      "SIGTERM: stop claiming, finish in-flight jobs within SHUTDOWN_GRACE, hand\n"
      "the rest back (attempt not counted), exit 0.\n"},
+    {"schedule", "fire cron schedules and run maintenance (one leads)", cmd_schedule,
+     "usage: ingot schedule [flags]\n\n"
+     "Any number may run; one leads at a time (the holder of the database lock\n"
+     "ingot.scheduler, on a connection of its own); a standby takes over within\n"
+     "seconds when the leader dies or loses its connection. The leader fires due\n"
+     "cron ticks (each exactly once: the tick's row commits with its job; after\n"
+     "downtime only the most recent missed tick fires) and runs maintenance:\n"
+     "purges finished jobs and ticks older than RETENTION_DAYS, clears\n"
+     "idempotency keys older than 24 h, recovers expired leases.\n"
+     "GET /health shows \"scheduler\":{\"leader\":...}; metric ingot_scheduler_leader.\n"},
     {"run", "every role in one process (single node, development)", cmd_run,
      "usage: ingot run [flags]\n\n"
-     "Runs every role in one process: the HTTP API (serve) and a worker (work).\n"},
+     "Runs every role in one process: the HTTP API (serve), a worker (work) and\n"
+     "the scheduler (schedule).\n"},
     {"migrate", "apply database migrations (up) or list them (status)", cmd_migrate,
      "usage: ingot migrate [up|status] [flags]\n\n"
      "up (default): applies the embedded migrations that are missing, in order,\n"

@@ -212,14 +212,20 @@ void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query
     req_enqueue(p, req_new(p, sql, timeout_ms, cb, arg));
 }
 
-struct db_txn *db_txn_begin(struct db_pool *p, long long timeout_ms, db_query_cb cb, void *arg)
+struct db_txn *db_session_begin(struct db_pool *p, const char *first_sql, long long timeout_ms,
+                                db_query_cb cb, void *arg)
 {
     struct db_txn *t = xcalloc(1, sizeof *t);
     t->pool = p;
-    struct db_req *r = req_new(p, "START TRANSACTION", timeout_ms, cb, arg);
+    struct db_req *r = req_new(p, first_sql, timeout_ms, cb, arg);
     r->txn = t;
     req_enqueue(p, r);
     return t;
+}
+
+struct db_txn *db_txn_begin(struct db_pool *p, long long timeout_ms, db_query_cb cb, void *arg)
+{
+    return db_session_begin(p, "START TRANSACTION", timeout_ms, cb, arg);
 }
 
 static void txn_statement(struct db_txn *t, struct db_req *r)
@@ -240,11 +246,16 @@ void db_txn_query(struct db_txn *t, const char *sql, long long timeout_ms, db_qu
     txn_statement(t, req_new(t->pool, sql, timeout_ms, cb, arg));
 }
 
-void db_txn_end(struct db_txn *t, bool commit, db_query_cb cb, void *arg)
+void db_session_end(struct db_txn *t, const char *last_sql, db_query_cb cb, void *arg)
 {
-    struct db_req *r = req_new(t->pool, commit ? "COMMIT" : "ROLLBACK", 0, cb, arg);
+    struct db_req *r = req_new(t->pool, last_sql, 0, cb, arg);
     r->txn_end = true;
     txn_statement(t, r);
+}
+
+void db_txn_end(struct db_txn *t, bool commit, db_query_cb cb, void *arg)
+{
+    db_session_end(t, commit ? "COMMIT" : "ROLLBACK", cb, arg);
 }
 
 static void pump_cb(evutil_socket_t fd, short what, void *arg)

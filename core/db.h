@@ -63,6 +63,12 @@ struct db_txn;
 struct db_txn *db_txn_begin(struct db_pool *p, long long timeout_ms, db_query_cb cb, void *arg);
 void db_txn_query(struct db_txn *t, const char *sql, long long timeout_ms, db_query_cb cb, void *arg);
 void db_txn_end(struct db_txn *t, bool commit, db_query_cb cb, void *arg);
+/* A session: one connection held from first_sql to last_sql (for session
+ * state such as a named lock, which must not go back to the pool). Same
+ * rules as a transaction; db_txn_query runs statements in it. */
+struct db_txn *db_session_begin(struct db_pool *p, const char *first_sql, long long timeout_ms,
+                                db_query_cb cb, void *arg);
+void db_session_end(struct db_txn *t, const char *last_sql, db_query_cb cb, void *arg);
 
 void db_pool_stats(const struct db_pool *p, struct db_pool_stats *s);
 /* Message of the last connection failure ("" if none). */

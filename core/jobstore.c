@@ -178,6 +178,12 @@ static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s
     sbuf_putc(b, ')');
 }
 
+void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s)
+{
+    sbuf_puts(b, INSERT_HEAD);
+    values_row(b, tenant, s);
+}
+
 static void idem_lookup(struct jobstore *js, struct pending *p);
 
 static void insert_cb(const struct db_result *r, void *arg)

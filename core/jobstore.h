@@ -49,6 +49,9 @@ void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore
 /* failed or cancelled -> queued, with a fresh set of attempts. */
 void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
 
+/* Appends the INSERT of one job (for callers running their own
+ * transaction, e.g. the scheduler). */
+void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s);
 /* Renders one row of JOBSTORE_JOB_COLUMNS as the API's job object. */
 void jobstore_job_json(MYSQL_ROW row, const unsigned long *lengths, struct sbuf *out);
 /* "job_123" <-> 123; 0 when malformed. */

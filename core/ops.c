@@ -31,7 +31,20 @@ struct ops {
     int schema_version;
     char schema_error[256];
     struct metric_series *m_ready;
+    ops_health_extra_fn extra;  /* a role's own part of /health */
+    void *extra_arg;
 };
+
+struct health_req {
+    struct ops *s;
+    struct http_req *r;
+};
+
+void ops_health_extra(struct ops *s, ops_health_extra_fn fn, void *arg)
+{
+    s->extra = fn;
+    s->extra_arg = arg;
+}
 
 static void reply_static(struct http_req *r, const char *json)
 {
@@ -52,18 +65,26 @@ static void live_cb(struct http_req *r, void *arg)
 
 static void health_done_cb(const struct health_report *rep, void *arg)
 {
-    struct http_req *r = arg;
+    struct health_req *hr = arg;
     struct sbuf b;
     sbuf_init(&b);
     health_report_json(rep, ingot_version(), &b);
-    http_reply_json(r, rep->http_status, b.data, b.len);
+    if (hr->s->extra && b.len && b.data[b.len - 1] == '}') {
+        b.data[--b.len] = '\0';
+        hr->s->extra(&b, hr->s->extra_arg);
+        sbuf_putc(&b, '}');
+    }
+    http_reply_json(hr->r, rep->http_status, b.data, b.len);
     sbuf_deinit(&b);
+    free(hr);
 }
 
 static void health_route_cb(struct http_req *r, void *arg)
 {
-    struct ops *s = arg;
-    health_run(s->rt->health, HEALTH_CHECK_ALL, HEALTH_BUDGET_MS, health_done_cb, r);
+    struct health_req *hr = xcalloc(1, sizeof *hr);
+    hr->s = arg;
+    hr->r = r;
+    health_run(hr->s->rt->health, HEALTH_CHECK_ALL, HEALTH_BUDGET_MS, health_done_cb, hr);
 }
 
 static void not_ready(struct http_req *r, const char *status, const char *msg)

@@ -17,5 +17,9 @@ struct ops *ops_start(struct runtime *rt, char *err, size_t errlen);
 struct httpd *ops_httpd(struct ops *s);
 int ops_port(const struct ops *s);
 void ops_free(struct ops *s);
+/* A role's own part of GET /health: fn appends `,"name":{...}` to the
+ * report object. */
+typedef void (*ops_health_extra_fn)(struct sbuf *out, void *arg);
+void ops_health_extra(struct ops *s, ops_health_extra_fn fn, void *arg);
 
 #endif

@@ -18,6 +18,7 @@
 #include "redis.h"
 #include "runtime.h"
 #include "serve_queues.h"
+#include "serve_schedules.h"
 #include "serve_v1.h"
 
 #define WAIT_MAX_S 60
@@ -566,6 +567,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/cancel", 0, cancel_job_route, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/retry", 0, retry_job_route, sj);
     serve_queues_routes(h, sj);
+    serve_schedules_routes(h, sj);
     return sj;
 }
 

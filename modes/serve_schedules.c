@@ -1,0 +1,120 @@
+#include "serve_schedules.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "runtime.h"
+#include "schedstore.h"
+#include "serve_v1.h"
+
+static void one_or_list_cb(const char *json, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    if (!json) {
+        reply_db_error(c->r, err);
+    } else if (http_req_param(c->r, "name")) {
+        size_t n = strlen(json);
+        if (n <= 2)
+            http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such schedule");
+        else
+            http_reply_json(c->r, 200, json + 1, n - 2);
+    } else {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_printf(&b, "{\"object\":\"list\",\"data\":%s}", json);
+        http_reply_json(c->r, 200, b.data, b.len);
+        sbuf_deinit(&b);
+    }
+    v1_free(c);
+}
+
+/* The {name} parameter, or NULL after answering 400. */
+static const char *schedule_name(struct v1 *c)
+{
+    const char *name = http_req_param(c->r, "name");
+    if (name && !job_name_valid(name, SCHEDULE_NAME_MAX)) {
+        http_reply_error(c->r, 400, "invalid_request_error", "name", "invalid_value",
+                         "schedule names are 1-128 characters of A-Z a-z 0-9 . _ : -");
+        v1_free(c);
+        return NULL;
+    }
+    return name ? name : "";
+}
+
+static void list_schedules(struct v1 *c)
+{
+    const char *name = schedule_name(c);
+    if (name)
+        schedstore_list(c->sj->rt->db, c->tenant, *name ? name : NULL, one_or_list_cb, c);
+}
+
+static void put_schedule(struct v1 *c)
+{
+    const char *name = schedule_name(c);
+    if (!name)
+        return;
+    cJSON *j = parse_body(c->r);
+    if (!j) {
+        v1_free(c);
+        return;
+    }
+    struct schedule_spec s;
+    int status = 400;
+    char param[96], why[256];
+    int rc = schedule_spec_parse(j, &c->sj->limits, &s, &status, param, sizeof param, why, sizeof why);
+    cJSON_Delete(j);
+    if (rc < 0) {
+        http_reply_error(c->r, status, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
+                         "%s%s%s", param, param[0] ? ": " : "", why);
+        v1_free(c);
+        return;
+    }
+    schedstore_put(c->sj->rt->db, c->tenant, name, &s, one_or_list_cb, c);
+    schedule_spec_deinit(&s);
+}
+
+static void deleted_cb(const char *json, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    if (!json) {
+        reply_db_error(c->r, err);
+    } else if (strcmp(json, "true") != 0) {
+        http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such schedule");
+    } else {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_puts(&b, "{\"object\":\"schedule.deleted\",\"name\":");
+        sbuf_json_str(&b, http_req_param(c->r, "name"));
+        sbuf_puts(&b, ",\"deleted\":true}");
+        http_reply_json(c->r, 200, b.data, b.len);
+        sbuf_deinit(&b);
+    }
+    v1_free(c);
+}
+
+static void delete_schedule(struct v1 *c)
+{
+    const char *name = schedule_name(c);
+    if (name)
+        schedstore_delete(c->sj->rt->db, c->tenant, name, deleted_cb, c);
+}
+
+#define ROUTE(fn)                                                                            \
+    static void fn##_route(struct http_req *r, void *arg)                                   \
+    {                                                                                        \
+        v1_start(arg, r, fn);                                                                \
+    }
+ROUTE(list_schedules)
+ROUTE(put_schedule)
+ROUTE(delete_schedule)
+
+void serve_schedules_routes(struct httpd *h, struct serve_jobs *sj)
+{
+    httpd_route(h, HTTP_M_GET, "/v1/schedules", 0, list_schedules_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/schedules/{name}", 0, list_schedules_route, sj);
+    httpd_route(h, HTTP_M_PUT, "/v1/schedules/{name}", 0, put_schedule_route, sj);
+    httpd_route(h, HTTP_M_DELETE, "/v1/schedules/{name}", 0, delete_schedule_route, sj);
+}
