@@ -237,7 +237,7 @@ static long gmtoff(int64_t u)
 /* A wall time the clock showed earlier too (after a fall back). */
 static bool second_occurrence(int64_t u, long off)
 {
-    long before = gmtoff(u - 4 * 3600);
+    long before = gmtoff(u - 4LL * 3600);
     if (before <= off)
         return false;
     return gmtoff(u - (before - off)) == before;

@@ -61,7 +61,7 @@ int schedule_spec_parse(const cJSON *body, const struct job_limits *lim, struct 
                        "unknown field (allowed: cron, timezone, job, paused)");
         }
     }
-    if (!cJSON_IsString(cron) || strlen(cron->valuestring) >= sizeof s->cron)
+    if (!cron || !cJSON_IsString(cron) || strlen(cron->valuestring) >= sizeof s->cron)
         return bad(status, 400, param, plen, "cron", why, wlen,
                    "required: a cron expression such as \"*/5 * * * *\", \"@daily\" or \"@every 10s\"");
     char cwhy[200];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "cron.h"
 #include "log.h"
 #include "url.h"
 
@@ -36,6 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         redis_dsn_deinit(&r);
     log_redact_url(s, out, sizeof out);
     (void)url_is_cleartext_remote(s);
+    struct cron cr;
+    if (cron_parse(s, &cr, err, sizeof err) == 0) /* and the next tick must come after */
+        if (cron_next(&cr, "UTC", 1700000000) == 1700000000)
+            abort();
+    (void)cron_tz_valid(s);
 
     struct config c;
     config_init(&c);

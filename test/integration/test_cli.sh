@@ -14,7 +14,7 @@ contains "unknown flag named" "$(cat err)" "unknown flag --no-such-flag"
 out=$("$B" --help); eq "--help exits 0" "$?" 0
 contains "lists serve" "$out" "serve"
 contains "lists migrate" "$out" "migrate"
-case "$out" in *"schedule "*) bad "lists commands that do not exist yet" ;; *) ok "lists only working commands" ;; esac
+contains "lists schedule" "$out" "schedule "
 contains "lists work" "$out" "  work "
 contains "lists admin" "$out" "  admin "
 out=$("$B" help migrate); eq "help CMD exits 0" "$?" 0
