@@ -16,17 +16,15 @@
 #include "runtime.h"
 #include "serve_v1.h"
 
-/* GET /v1/queues, GET and PUT /v1/queues/{name} */
-static void queues_cb(const char *json, const char *err, void *arg)
+void v1_reply_list(struct v1 *c, const char *json, const char *err, const char *noun)
 {
-    struct v1 *c = arg;
     if (!json) {
         reply_db_error(c->r, err);
     } else if (http_req_param(c->r, "name")) {
-        /* one queue: the array's single element, or 404 */
+        /* one object: the array's single element, or 404 */
         size_t n = strlen(json);
         if (n <= 2)
-            http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such queue");
+            http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such %s", noun);
         else
             http_reply_json(c->r, 200, json + 1, n - 2);
     } else {
@@ -39,21 +37,27 @@ static void queues_cb(const char *json, const char *err, void *arg)
     v1_free(c);
 }
 
-static const char *queue_name(struct v1 *c)
+const char *v1_name_param(struct v1 *c, const char *noun)
 {
     const char *name = http_req_param(c->r, "name");
     if (name && !job_name_valid(name, JOB_QUEUE_MAX)) {
         http_reply_error(c->r, 400, "invalid_request_error", "name", "invalid_value",
-                         "queue names are 1-128 characters of A-Z a-z 0-9 . _ : -");
+                         "%s names are 1-128 characters of A-Z a-z 0-9 . _ : -", noun);
         v1_free(c);
         return NULL;
     }
     return name ? name : "";
 }
 
+/* GET /v1/queues, GET and PUT /v1/queues/{name} */
+static void queues_cb(const char *json, const char *err, void *arg)
+{
+    v1_reply_list(arg, json, err, "queue");
+}
+
 static void list_queues(struct v1 *c)
 {
-    const char *name = queue_name(c);
+    const char *name = v1_name_param(c, "queue");
     if (!name)
         return;
     const struct config *cfg = c->sj->rt->cfg;
@@ -63,7 +67,7 @@ static void list_queues(struct v1 *c)
 
 static void put_queue(struct v1 *c)
 {
-    const char *name = queue_name(c);
+    const char *name = v1_name_param(c, "queue");
     if (!name)
         return;
     cJSON *j = parse_body(c->r);

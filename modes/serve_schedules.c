@@ -12,48 +12,19 @@
 
 static void one_or_list_cb(const char *json, const char *err, void *arg)
 {
-    struct v1 *c = arg;
-    if (!json) {
-        reply_db_error(c->r, err);
-    } else if (http_req_param(c->r, "name")) {
-        size_t n = strlen(json);
-        if (n <= 2)
-            http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such schedule");
-        else
-            http_reply_json(c->r, 200, json + 1, n - 2);
-    } else {
-        struct sbuf b;
-        sbuf_init(&b);
-        sbuf_printf(&b, "{\"object\":\"list\",\"data\":%s}", json);
-        http_reply_json(c->r, 200, b.data, b.len);
-        sbuf_deinit(&b);
-    }
-    v1_free(c);
-}
-
-/* The {name} parameter, or NULL after answering 400. */
-static const char *schedule_name(struct v1 *c)
-{
-    const char *name = http_req_param(c->r, "name");
-    if (name && !job_name_valid(name, SCHEDULE_NAME_MAX)) {
-        http_reply_error(c->r, 400, "invalid_request_error", "name", "invalid_value",
-                         "schedule names are 1-128 characters of A-Z a-z 0-9 . _ : -");
-        v1_free(c);
-        return NULL;
-    }
-    return name ? name : "";
+    v1_reply_list(arg, json, err, "schedule");
 }
 
 static void list_schedules(struct v1 *c)
 {
-    const char *name = schedule_name(c);
+    const char *name = v1_name_param(c, "schedule");
     if (name)
         schedstore_list(c->sj->rt->db, c->tenant, *name ? name : NULL, one_or_list_cb, c);
 }
 
 static void put_schedule(struct v1 *c)
 {
-    const char *name = schedule_name(c);
+    const char *name = v1_name_param(c, "schedule");
     if (!name)
         return;
     cJSON *j = parse_body(c->r);
@@ -97,7 +68,7 @@ static void deleted_cb(const char *json, const char *err, void *arg)
 
 static void delete_schedule(struct v1 *c)
 {
-    const char *name = schedule_name(c);
+    const char *name = v1_name_param(c, "schedule");
     if (name)
         schedstore_delete(c->sj->rt->db, c->tenant, name, deleted_cb, c);
 }

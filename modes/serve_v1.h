@@ -53,6 +53,12 @@ void v1_free(struct v1 *c);
 void reply_db_error(struct http_req *r, const char *err);
 /* Tells idle workers (through Redis) that jobs are due. */
 void serve_wake_workers(struct serve_jobs *sj);
+/* Answers json (an array from a store) as one object when the route has
+ * {name} (404 "no such <noun>" when empty), else as a list; or the
+ * database error. Frees c. */
+void v1_reply_list(struct v1 *c, const char *json, const char *err, const char *noun);
+/* The route's {name} ("" without one), or NULL after answering 400 (c freed). */
+const char *v1_name_param(struct v1 *c, const char *noun);
 /* Parsed body, or NULL after answering 400. Caller deletes. */
 struct cJSON *parse_body(struct http_req *r);
 
