@@ -516,17 +516,12 @@ static void retry_job(struct v1 *c)
     change_job(c, false);
 }
 
-#define ROUTE(fn)                                                                            \
-    static void fn##_route(struct http_req *r, void *arg)                                   \
-    {                                                                                        \
-        v1_start(arg, r, fn);                                                                \
-    }
-ROUTE(create_job)
-ROUTE(create_batch)
-ROUTE(get_job)
-ROUTE(list_jobs)
-ROUTE(cancel_job)
-ROUTE(retry_job)
+V1_ROUTE(create_job)
+V1_ROUTE(create_batch)
+V1_ROUTE(get_job)
+V1_ROUTE(list_jobs)
+V1_ROUTE(cancel_job)
+V1_ROUTE(retry_job)
 
 /* Coalesced multi-row INSERTs need consecutive ids, which
  * innodb_autoinc_lock_mode 2 does not promise. */

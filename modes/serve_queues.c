@@ -161,13 +161,8 @@ void serve_queues_depth_start(struct serve_jobs *sj)
     event_active(sj->depth_timer, EV_TIMEOUT, 0);
 }
 
-#define ROUTE(fn)                                                                            \
-    static void fn##_route(struct http_req *r, void *arg)                                   \
-    {                                                                                        \
-        v1_start(arg, r, fn);                                                                \
-    }
-ROUTE(list_queues)
-ROUTE(put_queue)
+V1_ROUTE(list_queues)
+V1_ROUTE(put_queue)
 
 void serve_queues_routes(struct httpd *h, struct serve_jobs *sj)
 {

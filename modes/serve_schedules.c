@@ -73,14 +73,9 @@ static void delete_schedule(struct v1 *c)
         schedstore_delete(c->sj->rt->db, c->tenant, name, deleted_cb, c);
 }
 
-#define ROUTE(fn)                                                                            \
-    static void fn##_route(struct http_req *r, void *arg)                                   \
-    {                                                                                        \
-        v1_start(arg, r, fn);                                                                \
-    }
-ROUTE(list_schedules)
-ROUTE(put_schedule)
-ROUTE(delete_schedule)
+V1_ROUTE(list_schedules)
+V1_ROUTE(put_schedule)
+V1_ROUTE(delete_schedule)
 
 void serve_schedules_routes(struct httpd *h, struct serve_jobs *sj)
 {

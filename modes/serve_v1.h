@@ -59,6 +59,12 @@ void serve_wake_workers(struct serve_jobs *sj);
 void v1_reply_list(struct v1 *c, const char *json, const char *err, const char *noun);
 /* The route's {name} ("" without one), or NULL after answering 400 (c freed). */
 const char *v1_name_param(struct v1 *c, const char *noun);
+/* Defines fn_route, the httpd handler that authenticates and runs fn. */
+#define V1_ROUTE(fn)                                                                         \
+    static void fn##_route(struct http_req *r, void *arg)                                   \
+    {                                                                                        \
+        v1_start(arg, r, fn);                                                                \
+    }
 /* Parsed body, or NULL after answering 400. Caller deletes. */
 struct cJSON *parse_body(struct http_req *r);
 
