@@ -12,6 +12,10 @@
 
 /* Only kinds this build executes are claimed; others wait queued. */
 #define CLAIMABLE "kind = 'http'"
+/* What a worker needs of a claimed job, in claimed_job order. */
+#define DETAILS                                                                              \
+    "id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, backoff_base_ms, "  \
+    "backoff_max_ms, attempts, max_attempts, TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6))"
 
 enum claim_step { STEP_BEGIN, STEP_SELECT, STEP_FAIR, STEP_UPDATE, STEP_CURSOR, STEP_DETAILS, STEP_END };
 
@@ -116,10 +120,7 @@ static void details(struct claim *c)
 {
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "SELECT id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, "
-                    "backoff_base_ms, backoff_max_ms, attempts, max_attempts, "
-                    "TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6)) FROM jobs "
-                    "WHERE id IN (%s) AND lease_token = '%s'",
+    sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE id IN (%s) AND lease_token = '%s'",
                 c->ids.data, c->token);
     query(c, STEP_DETAILS, &b);
 }
@@ -133,7 +134,8 @@ static void fair_cb(const char *err, void *arg)
         lease(c);
 }
 
-static void read_details(struct claim *c, const struct db_result *r)
+/* added: 1 when read before the update that counts the attempt. */
+static void read_details(struct claim *c, const struct db_result *r, int added)
 {
     size_t rows = (size_t)mysql_num_rows(r->res);
     c->jobs = xcalloc(rows ? rows : 1, sizeof *c->jobs);
@@ -149,7 +151,7 @@ static void read_details(struct claim *c, const struct db_result *r)
         j->timeout_ms = db_row_ll(row, 6);
         j->backoff_base_ms = db_row_ll(row, 7);
         j->backoff_max_ms = db_row_ll(row, 8);
-        j->attempt = (int)db_row_ll(row, 9);
+        j->attempt = (int)db_row_ll(row, 9) + added;
         j->max_attempts = (int)db_row_ll(row, 10);
         j->wait_s = (double)db_row_ll(row, 11) / 1e6;
         memcpy(j->token, c->token, sizeof j->token);
@@ -175,22 +177,27 @@ static void claim_step_cb(const struct db_result *r, void *arg)
             jobfair_select(c->txn, c->fair, c->max, &c->ids, &c->cursor_sql, fair_cb, c);
             break;
         }
+        /* The details come with the locking read: no second read after
+         * the update (attempt is then attempts + 1). */
         sbuf_init(&b);
-        sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE,
+        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE,
                     JOB_QUEUED);
         if (c->exclude)
             sbuf_printf(&b, " AND %s", c->exclude);
         sbuf_printf(&b, " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED", c->max);
         query(c, STEP_SELECT, &b);
         break;
-    case STEP_SELECT: {
-        MYSQL_ROW row;
-        while ((row = mysql_fetch_row(r->res)))
-            sbuf_printf(&c->ids, "%s%s", c->ids.len ? "," : "", row[0]);
+    case STEP_SELECT:
+        read_details(c, r, 1);
+        for (size_t i = 0; i < c->n; i++)
+            sbuf_printf(&c->ids, "%s%llu", c->ids.len ? "," : "", (unsigned long long)c->jobs[i].id);
         lease(c);
         break;
-    }
     case STEP_UPDATE:
+        if (!c->fair) { /* read before the update, under lock: all ours */
+            claim_end(c, true, NULL);
+            break;
+        }
         if (c->cursor_sql.len) {
             sbuf_init(&b);
             sbuf_puts(&b, c->cursor_sql.data);
@@ -207,7 +214,7 @@ static void claim_step_cb(const struct db_result *r, void *arg)
             claim_end(c, true, NULL);
         break;
     case STEP_DETAILS:
-        read_details(c, r);
+        read_details(c, r, 0);
         claim_end(c, true, NULL);
         break;
     default:

@@ -22,6 +22,7 @@ struct item {
     int http_status;
     int64_t started_real_us;
     bool applied;
+    bool callback;           /* the job has a callback_url */
     int tries;               /* transactions that failed on a lock */
     jobfinish_cb cb;
     void *arg;
@@ -166,12 +167,12 @@ static void build_statements(struct flush *fl)
         add_sql(fl, &b);
     }
     /* Terminal outcomes with a callback_url enqueue their callback in the
-     * same transaction. */
+     * same transaction (only those: the statement reads the jobs again). */
     struct sbuf ids;
     sbuf_init(&ids);
     for (size_t i = 0; i < fl->n; i++) {
         struct item *it = fl->items[i];
-        if (it->applied && it->outcome != OUTCOME_RETRY)
+        if (it->applied && it->callback && it->outcome != OUTCOME_RETRY)
             sbuf_printf(&ids, "%s%llu", ids.len ? "," : "", (unsigned long long)it->id);
     }
     if (ids.len) {
@@ -305,6 +306,7 @@ void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struc
     it->id = j->id;
     memcpy(it->token, j->token, sizeof it->token);
     it->attempt = j->attempt;
+    it->callback = j->callback_url != NULL;
     it->outcome = r->outcome;
     it->result_json = xstrdup(r->result_json);
     it->error = xstrdup(r->error);
