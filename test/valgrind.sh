@@ -59,12 +59,25 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 res "jobs run under valgrind (retry, batch, callback)" $ok_jobs
+# The scheduler: leads, fires a schedule every second, with a capped queue
+# (the fair claim path) and a group rate limit.
+curl -s -o /dev/null -X PUT "$U/v1/queues/capped" "${A[@]}" -d '{"concurrency":2,"group":{"concurrency":1,"rate_limit":{"max":50,"duration_ms":1000}}}'
+curl -s -o /dev/null -X PUT "$U/v1/schedules/vg" "${A[@]}" -d '{"cron":"@every 1s","timezone":"Europe/Berlin","job":{"kind":"http","queue":"capped","group":"g1","payload":{"url":"http://127.0.0.1:'"$TP"'/ok"}}}'
+curl -s -o /dev/null -X PUT "$U/v1/schedules/bad" "${A[@]}" -d '{"cron":"61 * * * *","job":{}}'
+curl -s -o /dev/null "$U/v1/schedules" "${A[@]}"
+ok_sched=1
+for _ in $(seq 1 300); do
+    [ "$(curl -s "$U/v1/jobs?queue=capped&status=succeeded" "${A[@]}" | grep -o '"object":"job"' | wc -l)" -ge 2 ] && { ok_sched=0; break; }
+    sleep 0.1
+done
+res "schedule fires and the capped queue runs under valgrind" $ok_sched
+curl -s -o /dev/null -X DELETE "$U/v1/schedules/vg" "${A[@]}"
 curl -s -o /dev/null -X POST "$U/v1/jobs/job_1/retry" "${A[@]}"
 curl -s -o /dev/null "$U/v1/jobs/job_2?wait=1" "${A[@]}"
 kill "$TPID" 2>/dev/null
 head -c 3000000 /dev/zero > "$TMP/big"; curl -s -o /dev/null -X POST --data-binary @"$TMP/big" "http://127.0.0.1:$port/"
 kill -TERM "$SPID"; wait "$SPID"; rc=$?; SPID=""
-res "run (serve + work) drains and exits clean under valgrind" "$rc"
+res "run (serve + work + schedule) drains and exits clean under valgrind" "$rc"
 [ "$rc" = 0 ] || tail -40 "$TMP/s.log"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
