@@ -28,7 +28,6 @@ enum maint_step {
 struct maint {
     struct runtime *rt;
     enum maint_step step;
-    int state_i;              /* which terminal state is being purged */
     int batches;
     struct sbuf ids;
     unsigned long long idem_cursor; /* ids up to here have no key older than 24 h */
@@ -38,8 +37,6 @@ struct maint {
     struct metric_family *f_rows;
     struct metric_series *m_passes, *m_seconds;
 };
-
-static const int TERMINAL[] = {JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED};
 
 struct maint *maint_new(struct runtime *rt)
 {
@@ -99,24 +96,20 @@ static void finish(struct maint *m, const char *err)
         m->done(m->done_arg);
 }
 
+/* finished_at is set only once a job is terminal (a retry clears it). */
 static void select_jobs(struct maint *m)
 {
     char sql[320];
     snprintf(sql, sizeof sql,
-             "SELECT id FROM jobs WHERE state = %d AND finished_at < NOW(6) - INTERVAL %lld DAY "
+             "SELECT id FROM jobs WHERE finished_at < NOW(6) - INTERVAL %lld DAY AND state IN (%d, %d, %d) "
              "ORDER BY finished_at LIMIT %d",
-             TERMINAL[m->state_i], m->rt->cfg->retention_days, BATCH);
+             m->rt->cfg->retention_days, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED, BATCH);
     query(m, M_JOBS_SELECT, sql);
 }
 
-/* Next task after purging jobs of one state. */
-static void next_state(struct maint *m)
+static void purge_ticks(struct maint *m)
 {
     m->batches = 0;
-    if (++m->state_i < 3) {
-        select_jobs(m);
-        return;
-    }
     char sql[200];
     snprintf(sql, sizeof sql, "DELETE FROM schedule_ticks WHERE fired_at < NOW(6) - INTERVAL %lld DAY LIMIT %d",
              m->rt->cfg->retention_days, BATCH);
@@ -156,7 +149,7 @@ static void step_cb(const struct db_result *r, void *arg)
         while ((row = mysql_fetch_row(r->res)))
             sbuf_printf(&m->ids, "%s%s", m->ids.len ? "," : "", row[0]);
         if (!m->ids.len) {
-            next_state(m);
+            purge_ticks(m);
             break;
         }
         {
@@ -171,7 +164,8 @@ static void step_cb(const struct db_result *r, void *arg)
         count(m, "attempts", r->affected_rows);
         struct sbuf b;
         sbuf_init(&b);
-        sbuf_printf(&b, "DELETE FROM jobs WHERE id IN (%s) AND state = %d", m->ids.data, TERMINAL[m->state_i]);
+        sbuf_printf(&b, "DELETE FROM jobs WHERE id IN (%s) AND state IN (%d, %d, %d)", m->ids.data,
+                    JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED);
         query(m, M_JOBS_DELETE, b.data);
         sbuf_deinit(&b);
         break;
@@ -181,7 +175,7 @@ static void step_cb(const struct db_result *r, void *arg)
         if (r->affected_rows >= BATCH && ++m->batches < BATCHES_MAX)
             select_jobs(m);
         else
-            next_state(m);
+            purge_ticks(m);
         break;
     case M_TICKS:
         count(m, "ticks", r->affected_rows);
@@ -237,7 +231,6 @@ void maint_run(struct maint *m, void (*done)(void *arg), void *arg)
     m->done = done;
     m->done_arg = arg;
     m->started_us = time_mono_us();
-    m->state_i = 0;
     m->batches = 0;
     select_jobs(m);
 }
