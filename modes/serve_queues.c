@@ -37,6 +37,13 @@ void v1_reply_list(struct v1 *c, const char *json, const char *err, const char *
     v1_free(c);
 }
 
+void v1_reply_invalid(struct v1 *c, int status, const char *param, const char *why)
+{
+    http_reply_error(c->r, status, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
+                     "%s%s%s", param, param[0] ? ": " : "", why);
+    v1_free(c);
+}
+
 const char *v1_name_param(struct v1 *c, const char *noun)
 {
     const char *name = http_req_param(c->r, "name");
@@ -80,9 +87,7 @@ static void put_queue(struct v1 *c)
     int rc = queue_settings_parse(j, &qs, param, sizeof param, why, sizeof why);
     cJSON_Delete(j);
     if (rc < 0) {
-        http_reply_error(c->r, 400, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
-                         "%s%s%s", param, param[0] ? ": " : "", why);
-        v1_free(c);
+        v1_reply_invalid(c, 400, param, why);
         return;
     }
     const struct config *cfg = c->sj->rt->cfg;

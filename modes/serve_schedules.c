@@ -38,9 +38,7 @@ static void put_schedule(struct v1 *c)
     int rc = schedule_spec_parse(j, &c->sj->limits, &s, &status, param, sizeof param, why, sizeof why);
     cJSON_Delete(j);
     if (rc < 0) {
-        http_reply_error(c->r, status, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
-                         "%s%s%s", param, param[0] ? ": " : "", why);
-        v1_free(c);
+        v1_reply_invalid(c, status, param, why);
         return;
     }
     schedstore_put(c->sj->rt->db, c->tenant, name, &s, one_or_list_cb, c);

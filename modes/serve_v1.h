@@ -57,6 +57,8 @@ void serve_wake_workers(struct serve_jobs *sj);
  * {name} (404 "no such <noun>" when empty), else as a list; or the
  * database error. Frees c. */
 void v1_reply_list(struct v1 *c, const char *json, const char *err, const char *noun);
+/* Answers status with an invalid_value error naming param ("" for none), frees c. */
+void v1_reply_invalid(struct v1 *c, int status, const char *param, const char *why);
 /* The route's {name} ("" without one), or NULL after answering 400 (c freed). */
 const char *v1_name_param(struct v1 *c, const char *noun);
 /* Defines fn_route, the httpd handler that authenticates and runs fn. */
