@@ -44,7 +44,18 @@ struct insert {
     struct jobstore *js;
     struct pending *items;    /* in VALUES order */
     size_t n;
+    char *sql;
+    int tries;
 };
+
+/* An INSERT that lost a lock conflict was rolled back whole (autocommit),
+ * so sending it again cannot duplicate a job; the caller never sees it.
+ * A timeout is not retried: the statement may have committed. */
+#define INSERT_TRIES 4
+static bool lost_lock(const struct db_result *r)
+{
+    return r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT;
+}
 
 struct known_queue {
     uint64_t tenant;
@@ -190,6 +201,11 @@ static void insert_cb(const struct db_result *r, void *arg)
 {
     struct insert *ins = arg;
     struct jobstore *js = ins->js;
+    if (!r->ok && lost_lock(r) && ++ins->tries < INSERT_TRIES) {
+        log_debug("enqueue lost a lock conflict, sending it again: %s", r->error);
+        db_query(js->db, ins->sql, 0, insert_cb, ins);
+        return;
+    }
     js->inflight--;
     struct pending *p = ins->items;
     if (r->ok) {
@@ -214,6 +230,7 @@ static void insert_cb(const struct db_result *r, void *arg)
             p = next;
         }
     }
+    free(ins->sql);
     free(ins);
     flush(js);
 }
@@ -233,8 +250,8 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
         values_row(&b, p->tenant, &p->spec);
     }
     js->inflight++;
-    db_query(js->db, b.data, 0, insert_cb, ins);
-    sbuf_deinit(&b);
+    ins->sql = sbuf_steal(&b);
+    db_query(js->db, ins->sql, 0, insert_cb, ins);
 }
 
 static void flush(struct jobstore *js)
@@ -341,6 +358,9 @@ static void idem_lookup(struct jobstore *js, struct pending *p)
 }
 
 struct batch {
+    struct db_pool *db;
+    char *sql;
+    int tries;
     jobstore_batch_cb cb;
     void *arg;
 };
@@ -348,7 +368,13 @@ struct batch {
 static void batch_cb(const struct db_result *r, void *arg)
 {
     struct batch *bt = arg;
+    if (!r->ok && lost_lock(r) && ++bt->tries < INSERT_TRIES) {
+        log_debug("batch enqueue lost a lock conflict, sending it again: %s", r->error);
+        db_query(bt->db, bt->sql, 0, batch_cb, bt);
+        return;
+    }
     bt->cb(r->ok ? r->insert_id : 0, r->ok ? NULL : r->error, bt->arg);
+    free(bt->sql);
     free(bt);
 }
 
@@ -366,14 +392,15 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
         job_spec_deinit(&specs[i]);
     }
     struct batch *bt = xcalloc(1, sizeof *bt);
+    bt->db = js->db;
     bt->cb = cb;
     bt->arg = arg;
     if (js->m_enqueued_rows) {
         metrics_add(js->m_enqueued_rows, (double)n);
         metrics_add(js->m_insert_statements, 1);
     }
-    db_query(js->db, b.data, 0, batch_cb, bt);
-    sbuf_deinit(&b);
+    bt->sql = sbuf_steal(&b);
+    db_query(js->db, bt->sql, 0, batch_cb, bt);
 }
 
 struct rows {

@@ -24,4 +24,25 @@ check "all 5000 succeed" wait_sql 600 "SELECT COUNT(*) FROM $DB.jobs WHERE state
 eq "each recorded once" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.job_attempts WHERE outcome = 'succeeded'")" 5000
 eq "none twice at the target" "$(grep -c 'path=/slow/50 ' target.out)" 5000
 check "health up again" wait_until 150 sh -c "curl -s $U/health | grep -q '\"status\":\"up\"'"
+
+# An enqueue that loses a lock conflict is sent again, not answered 503.
+# A session holds the gap at the end of jobs (where new rows go) for 2.5 s;
+# the API's connections give up waiting after 1 s (lock wait timeout), so
+# the INSERT fails once or twice and then goes through.
+mysql_root -e "SET GLOBAL innodb_lock_wait_timeout = 1"
+start_ingot S2 serve # fresh connections take the short timeout
+mysql_root -e "SET GLOBAL innodb_lock_wait_timeout = 50"
+mysql_root -e "START TRANSACTION; SELECT id FROM $DB.jobs WHERE id > (SELECT MAX(id) FROM $DB.jobs) FOR UPDATE; SELECT SLEEP(2.5); COMMIT;" >/dev/null &
+BLOCK=$!
+check "the blocker holds the gap" wait_until 20 sh -c "mysql_root() { mariadb --no-defaults --socket='$MARIADB_SOCKET' -uroot -N -B \"\$@\"; }; [ \"\$(mysql_root -e \"SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'RUNNING' AND trx_rows_locked > 0\")\" -ge 1 ]"
+curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 20 -X POST "http://127.0.0.1:$S2_PORT/v1/jobs/batch" "${AUTH[@]}" -d "[$item,$item]" > batch.code &
+BATCH=$!
+one=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 20 -X POST "http://127.0.0.1:$S2_PORT/v1/jobs" "${AUTH[@]}" -d "$item")
+wait "$BLOCK" "$BATCH"
+eq "single enqueue waited out the conflict: 202" "${one% *}" 202
+eq "batch enqueue too: 202" "$(cut -d' ' -f1 batch.code)" 202
+# Longer than one lock wait timeout: the batch's first try failed and was
+# sent again (without the retry it answers 503).
+check "the batch outlived a lock timeout ($(cut -d' ' -f2 batch.code) s)" awk -v t="$(cut -d' ' -f2 batch.code)" 'BEGIN { exit !(t >= 1.0) }'
+eq "three more jobs stored" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs")" 5003
 finish
