@@ -163,7 +163,10 @@ void serve_queues_depth_start(struct serve_jobs *sj)
         abort();
     struct timeval every = {DEPTH_EVERY_S, 0};
     event_add(sj->depth_timer, &every);
-    event_active(sj->depth_timer, EV_TIMEOUT, 0);
+    /* The first snapshot now, by a direct call: activating the persistent
+     * timer instead would push its next run to 2 x DEPTH_EVERY_S (libevent
+     * counts the period from the scheduled time of a timeout activation). */
+    depth_timer_cb(-1, 0, sj);
 }
 
 V1_ROUTE(list_queues)
