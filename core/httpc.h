@@ -39,8 +39,10 @@ struct httpc_response {
 /* Runs exactly once per request, never from inside httpc_send(). */
 typedef void (*httpc_cb)(const struct httpc_response *r, void *arg);
 
-/* ca_bundle: path or NULL/"" for the default. Returns owned. */
-struct httpc *httpc_new(struct loop *l, const char *ca_bundle);
+/* ca_bundle: path or NULL/"" for the default. max_conns: idle keep-alive
+ * connections kept; the most requests in flight at once is the right size
+ * (0: 64). Returns owned. */
+struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns);
 /* Aborts in-flight transfers (their callbacks run with an error). */
 void httpc_free(struct httpc *c);
 /* Everything in req is copied. 0, or -1 when the request cannot start. */

@@ -106,7 +106,7 @@ int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t
         runtime_deinit(rt);
         return -1;
     }
-    rt->httpc = httpc_new(rt->loop, cfg->ca_bundle);
+    rt->httpc = httpc_new(rt->loop, cfg->ca_bundle, (size_t)cfg->queue_worker_concurrency);
     struct health_deps hd = {.loop = rt->loop,
                              .db = rt->db,
                              .redis = rt->redis,
