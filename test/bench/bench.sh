@@ -142,6 +142,19 @@ seq 1 $((E2E / 100)) | xargs -P 8 -I{} curl -s -o /dev/null -X POST -H "Authoriz
     --data-binary @"$TMP/batch.json" "http://127.0.0.1:$IPORT/v1/jobs/batch"
 queued=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 0")
 WPORT=$(free_port)
+# CPU time (user + system, clock ticks) of a process and its children
+# threads included: where each job's cost goes, so the ceiling of the
+# machine can be read off the figures (2 cores / CPU per job).
+cpu_ticks() {
+    local t=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+MDB_PID=$(cat "$MARIADB_PID")
+nginx_pids() { echo "$NGINX_PID" $(pgrep -P "$NGINX_PID"); }
+c0_db=$(cpu_ticks "$MDB_PID"); c0_ngx=$(cpu_ticks $(nginx_pids))
 t0=$(date +%s%N)
 bin/ingot work --env-file /dev/null --host 127.0.0.1 --port "$WPORT" --log-level warn \
     --queue-worker-concurrency 1000 --http-target-allow 127.0.0.0/8 --database-max-connections 16 \
@@ -158,10 +171,16 @@ while :; do
     sleep 0.05
 done
 t1=$(date +%s%N)
+c_work=$(cpu_ticks "$WORK_PID"); c_db=$(( $(cpu_ticks "$MDB_PID") - c0_db )); c_ngx=$(( $(cpu_ticks $(nginx_pids)) - c0_ngx ))
 kill "$WORK_PID"; wait "$WORK_PID" 2>/dev/null
 ok_n=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 2")
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
 jps=$(awk -v n="$ok_n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+hz=$(getconf CLK_TCK)
+us_job() { awk -v t="$1" -v hz="$hz" -v n="$ok_n" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }'; }
+u_work=$(us_job "$c_work"); u_db=$(us_job "$c_db"); u_ngx=$(us_job "$c_ngx")
+ceiling=$(awk -v a="$u_work" -v b="$u_db" -v c="$u_ngx" -v n="$(nproc)" 'BEGIN { s = a + b + c; printf "%.0f", s ? n * 1e6 / s : 0 }')
+echo "{\"bench\":\"e2e_cpu_per_job\",\"worker_us\":$u_work,\"mariadbd_us\":$u_db,\"nginx_us\":$u_ngx,\"cores\":$(nproc),\"cpu_bound_jobs_per_s\":$ceiling}"
 echo "{\"bench\":\"e2e_http_jobs\",\"jobs\":$queued,\"succeeded\":$ok_n,\"seconds\":$secs,\"jobs_per_s\":$jps,\"worker_max_rss_kb\":$max_rss,\"concurrency\":1000,\"target_jobs_per_s\":20000,\"target_rss_kb\":49152}"
 kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
 quiet
