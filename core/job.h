@@ -16,6 +16,8 @@ enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CAN
 #define JOB_QUEUE_MAX 128
 #define JOB_GROUP_MAX 128
 #define JOB_IDEM_MAX 255
+/* A batch stores its key as "batch:KEY" in the same column. */
+#define JOB_BATCH_IDEM_MAX (JOB_IDEM_MAX - 6)
 
 struct job_limits {
     size_t max_payload;      /* serialized payload bytes (over: 413) */

@@ -11,20 +11,6 @@
 #include "jobclaim.h"
 #include "sql.h"
 
-#define JOB_COLUMNS                                                                          \
-    "id, queue, kind, state, priority, attempts, max_attempts, "                             \
-    "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
-    "callback_url, idempotency_key, result, last_error, "                                    \
-    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
-    "backoff_max_ms"
-enum {
-    C_ID, C_QUEUE, C_KIND, C_STATE, C_PRIORITY, C_ATTEMPTS, C_MAX_ATTEMPTS, C_RUN_AT, C_GROUP,
-    C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
-    C_FINISHED, C_TIMEOUT, C_BACKOFF_BASE, C_BACKOFF_MAX
-};
-
 #define INSERT_HEAD                                                                          \
     "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
     "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
@@ -74,19 +60,6 @@ struct jobstore {
 };
 
 static void flush(struct jobstore *js);
-
-uint64_t jobstore_parse_id(const char *s)
-{
-    if (!s || strncmp(s, "job_", 4) != 0 || !s[4] || strlen(s) > 24)
-        return 0;
-    uint64_t v = 0;
-    for (const char *p = s + 4; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    return v;
-}
 
 struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int inflight)
 {
@@ -357,13 +330,59 @@ static void idem_lookup(struct jobstore *js, struct pending *p)
     sbuf_deinit(&b);
 }
 
+/* A batch under an Idempotency-Key carries it on its first row, as
+ * "batch:KEY": a repeat fails on the unique key and answers the earlier
+ * batch (unless older than 24 h: then the key is cleared, once). */
 struct batch {
     struct db_pool *db;
     char *sql;
+    uint64_t tenant;
+    char *key;          /* "batch:KEY", or NULL */
     int tries;
+    bool retried_idem;
     jobstore_batch_cb cb;
     void *arg;
 };
+
+static void batch_end(struct batch *bt, uint64_t first_id, bool existing, const char *err)
+{
+    bt->cb(first_id, existing, err, bt->arg);
+    free(bt->sql);
+    free(bt->key);
+    free(bt);
+}
+
+static void batch_cb(const struct db_result *r, void *arg);
+
+static void batch_cleared_cb(const struct db_result *r, void *arg)
+{
+    struct batch *bt = arg;
+    if (!r->ok) {
+        batch_end(bt, 0, false, r->error);
+        return;
+    }
+    bt->retried_idem = true;
+    db_query(bt->db, bt->sql, 0, batch_cb, bt);
+}
+
+static void batch_found_cb(const struct db_result *r, void *arg)
+{
+    struct batch *bt = arg;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    if (!row) {
+        batch_end(bt, 0, false, r->ok ? "idempotency key vanished; retry the request" : r->error);
+        return;
+    }
+    uint64_t id = (uint64_t)db_row_ll(row, 0);
+    if (db_row_ll(row, 1) == 0 || bt->retried_idem) {
+        batch_end(bt, id, true, NULL);
+        return;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
+             (unsigned long long)id);
+    db_query(bt->db, sql, 0, batch_cleared_cb, bt);
+}
 
 static void batch_cb(const struct db_result *r, void *arg)
 {
@@ -373,14 +392,34 @@ static void batch_cb(const struct db_result *r, void *arg)
         db_query(bt->db, bt->sql, 0, batch_cb, bt);
         return;
     }
-    bt->cb(r->ok ? r->insert_id : 0, r->ok ? NULL : r->error, bt->arg);
-    free(bt->sql);
-    free(bt);
+    if (!r->ok && r->err_code == ER_DUP_ENTRY && bt->key) {
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_printf(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY FROM jobs WHERE tenant_id = %llu "
+                        "AND idempotency_key = ", (unsigned long long)bt->tenant);
+        sql_cstr(&b, bt->key);
+        db_query(bt->db, b.data, 0, batch_found_cb, bt);
+        sbuf_deinit(&b);
+        return;
+    }
+    batch_end(bt, r->ok ? r->insert_id : 0, false, r->ok ? NULL : r->error);
 }
 
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
-                            jobstore_batch_cb cb, void *arg)
+                            const char *key, jobstore_batch_cb cb, void *arg)
 {
+    struct batch *bt = xcalloc(1, sizeof *bt);
+    bt->db = js->db;
+    bt->tenant = tenant;
+    bt->cb = cb;
+    bt->arg = arg;
+    if (key && n) {
+        size_t len = strlen("batch:") + strlen(key) + 1;
+        bt->key = xmalloc(len);
+        snprintf(bt->key, len, "batch:%s", key);
+        free(specs[0].idempotency_key);
+        specs[0].idempotency_key = xstrdup(bt->key);
+    }
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, INSERT_HEAD);
@@ -391,67 +430,12 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
         values_row(&b, tenant, &specs[i]);
         job_spec_deinit(&specs[i]);
     }
-    struct batch *bt = xcalloc(1, sizeof *bt);
-    bt->db = js->db;
-    bt->cb = cb;
-    bt->arg = arg;
     if (js->m_enqueued_rows) {
         metrics_add(js->m_enqueued_rows, (double)n);
         metrics_add(js->m_insert_statements, 1);
     }
     bt->sql = sbuf_steal(&b);
     db_query(js->db, bt->sql, 0, batch_cb, bt);
-}
-
-struct rows {
-    jobstore_rows_cb cb;
-    void *arg;
-};
-
-static void rows_cb(const struct db_result *r, void *arg)
-{
-    struct rows *q = arg;
-    q->cb(r->ok ? r->res : NULL, r->ok ? NULL : r->error, q->arg);
-    free(q);
-}
-
-static void rows_query(struct jobstore *js, const char *sql, jobstore_rows_cb cb, void *arg)
-{
-    struct rows *q = xmalloc(sizeof *q);
-    q->cb = cb;
-    q->arg = arg;
-    db_query(js->db, sql, 0, rows_cb, q);
-}
-
-void jobstore_get(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_rows_cb cb, void *arg)
-{
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "SELECT " JOB_COLUMNS " FROM jobs");
-    sbuf_printf(&b, " WHERE id = %llu AND tenant_id = %llu", (unsigned long long)id,
-                (unsigned long long)tenant);
-    rows_query(js, b.data, cb, arg);
-    sbuf_deinit(&b);
-}
-
-void jobstore_list(struct jobstore *js, uint64_t tenant, const char *queue, int state,
-                   uint64_t before_id, int limit, jobstore_rows_cb cb, void *arg)
-{
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "SELECT " JOB_COLUMNS " FROM jobs");
-    sbuf_printf(&b, " WHERE tenant_id = %llu", (unsigned long long)tenant);
-    if (queue) {
-        sbuf_puts(&b, " AND queue = ");
-        sql_cstr(&b, queue);
-    }
-    if (state >= 0)
-        sbuf_printf(&b, " AND state = %d", state);
-    if (before_id)
-        sbuf_printf(&b, " AND id < %llu", (unsigned long long)before_id);
-    sbuf_printf(&b, " ORDER BY id DESC LIMIT %d", limit);
-    rows_query(js, b.data, cb, arg);
-    sbuf_deinit(&b);
 }
 
 /* cancel/retry: a compare-and-set UPDATE, then (when it changed nothing)
@@ -547,46 +531,4 @@ void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_
              "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",
              JOB_QUEUED, (unsigned long long)id, (unsigned long long)tenant, JOB_FAILED, JOB_CANCELLED);
     change(js, tenant, id, JOB_QUEUED, sql, cb, arg);
-}
-
-static void json_field_str(struct sbuf *b, const char *name, const char *v, unsigned long len)
-{
-    sbuf_printf(b, ",\"%s\":", name);
-    if (v)
-        sbuf_json_strn(b, v, len);
-    else
-        sbuf_puts(b, "null");
-}
-
-static void json_field_raw(struct sbuf *b, const char *name, const char *v, unsigned long len)
-{
-    sbuf_printf(b, ",\"%s\":", name);
-    if (v && len)
-        sbuf_append(b, v, len); /* JSON we serialized ourselves */
-    else
-        sbuf_puts(b, "null");
-}
-
-void jobstore_job_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
-{
-    sbuf_printf(b, "{\"id\":\"job_%s\",\"object\":\"job\"", row[C_ID]);
-    json_field_str(b, "queue", row[C_QUEUE], len[C_QUEUE]);
-    json_field_str(b, "kind", row[C_KIND], len[C_KIND]);
-    sbuf_printf(b, ",\"status\":\"%s\",\"priority\":%s,\"attempts\":%s,\"max_attempts\":%s",
-                job_state_name(atoi(row[C_STATE])), row[C_PRIORITY], row[C_ATTEMPTS],
-                row[C_MAX_ATTEMPTS]);
-    json_field_str(b, "run_at", row[C_RUN_AT], len[C_RUN_AT]);
-    json_field_str(b, "group", row[C_GROUP], len[C_GROUP]);
-    sbuf_printf(b, ",\"timeout_ms\":%s,\"backoff\":{\"base_ms\":%s,\"max_ms\":%s}", row[C_TIMEOUT],
-                row[C_BACKOFF_BASE], row[C_BACKOFF_MAX]);
-    json_field_raw(b, "payload", row[C_PAYLOAD], len[C_PAYLOAD]);
-    json_field_raw(b, "metadata", row[C_METADATA], len[C_METADATA]);
-    json_field_str(b, "callback_url", row[C_CALLBACK], len[C_CALLBACK]);
-    json_field_str(b, "idempotency_key", row[C_IDEM], len[C_IDEM]);
-    json_field_raw(b, "result", row[C_RESULT], len[C_RESULT]);
-    json_field_str(b, "last_error", row[C_ERROR], len[C_ERROR]);
-    json_field_str(b, "created_at", row[C_CREATED], len[C_CREATED]);
-    json_field_str(b, "started_at", row[C_STARTED], len[C_STARTED]);
-    json_field_str(b, "finished_at", row[C_FINISHED], len[C_FINISHED]);
-    sbuf_putc(b, '}');
 }

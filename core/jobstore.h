@@ -1,5 +1,5 @@
-/* jobstore: the one place that knows the jobs SQL (API side: enqueue,
- * read, list, cancel, retry, queues). Concurrent enqueues are coalesced
+/* jobstore: the API's writes of jobs (enqueue, batch, cancel, retry, the
+ * queues a job creates); jobread has the reads. Concurrent enqueues are coalesced
  * into multi-row INSERTs while earlier ones are in flight; each caller is
  * answered only after its row is committed. */
 #ifndef INGOT_JOBSTORE_H
@@ -21,9 +21,8 @@ enum js_outcome { JS_OK, JS_NOT_FOUND, JS_CONFLICT, JS_ERROR };
 
 /* id of the job; existing: an idempotent repeat returned an earlier job. */
 typedef void (*jobstore_enqueue_cb)(uint64_t id, bool existing, const char *err, void *arg);
-typedef void (*jobstore_batch_cb)(uint64_t first_id, const char *err, void *arg);
-/* res: rows in JOBSTORE_JOB_COLUMNS order (borrowed), or NULL with err. */
-typedef void (*jobstore_rows_cb)(MYSQL_RES *res, const char *err, void *arg);
+/* existing: an Idempotency-Key repeat; first_id is the earlier batch's. */
+typedef void (*jobstore_batch_cb)(uint64_t first_id, bool existing, const char *err, void *arg);
 /* state: the job's state after (JS_OK) or as found (JS_CONFLICT). */
 typedef void (*jobstore_change_cb)(enum js_outcome o, int state, const char *err, void *arg);
 
@@ -38,13 +37,11 @@ void jobstore_set_coalescing(struct jobstore *js, bool on);
 void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spec,
                       jobstore_enqueue_cb cb, void *arg);
 /* All or nothing, one statement; takes the specs' allocations. Ids are
- * first_id .. first_id+n-1. */
+ * first_id .. first_id+n-1. key (borrowed, or NULL): the request's
+ * Idempotency-Key (at most JOB_BATCH_IDEM_MAX characters); a repeat within
+ * 24 h inserts nothing and answers the earlier batch's first id. */
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
-                            jobstore_batch_cb cb, void *arg);
-void jobstore_get(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_rows_cb cb, void *arg);
-/* state -1: any; queue NULL: any; before_id 0: from the newest. */
-void jobstore_list(struct jobstore *js, uint64_t tenant, const char *queue, int state,
-                   uint64_t before_id, int limit, jobstore_rows_cb cb, void *arg);
+                            const char *key, jobstore_batch_cb cb, void *arg);
 void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
 /* failed or cancelled -> queued, with a fresh set of attempts. */
 void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
@@ -52,9 +49,5 @@ void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_
 /* Appends the INSERT of one job (for callers running their own
  * transaction, e.g. the scheduler). */
 void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s);
-/* Renders one row of JOBSTORE_JOB_COLUMNS as the API's job object. */
-void jobstore_job_json(MYSQL_ROW row, const unsigned long *lengths, struct sbuf *out);
-/* "job_123" <-> 123; 0 when malformed. */
-uint64_t jobstore_parse_id(const char *s);
 
 #endif

@@ -11,12 +11,14 @@
 #include "db.h"
 #include "httpd.h"
 #include "job.h"
+#include "jobread.h"
 #include "jobstore.h"
 #include "log.h"
 #include "metrics.h"
 #include "loop.h"
 #include "redis.h"
 #include "runtime.h"
+#include "serve_batch.h"
 #include "serve_queues.h"
 #include "serve_schedules.h"
 #include "serve_v1.h"
@@ -70,7 +72,7 @@ void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct 
     auth_check(sj->auth, http_req_header(r, "Authorization"), auth_done_cb, c);
 }
 
-static void reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)
+void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)
 {
     char param[96];
     snprintf(param, sizeof param, "%s%s%s", prefix, prefix[0] && e->param[0] ? "." : "", e->param);
@@ -90,7 +92,7 @@ cJSON *parse_body(struct http_req *r)
     return j;
 }
 
-static void summary_json(struct sbuf *b, uint64_t id, const struct job_spec *s)
+void v1_job_summary(struct sbuf *b, uint64_t id, const struct job_spec *s)
 {
     sbuf_printf(b, "{\"id\":\"job_%llu\",\"object\":\"job\",\"status\":\"queued\",\"queue\":",
                 (unsigned long long)id);
@@ -109,7 +111,7 @@ struct enqueue {
     struct job_spec copy; /* what the summary needs (queue, kind, ...) */
 };
 
-static void count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n)
+void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n)
 {
     char labels[220];
     snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"%s\"", queue, job_kind_name(kind));
@@ -125,7 +127,7 @@ static void got_existing_cb(MYSQL_RES *res, const char *err, void *arg)
     } else {
         struct sbuf b;
         sbuf_init(&b);
-        jobstore_job_json(row, mysql_fetch_lengths(res), &b);
+        jobread_json(row, mysql_fetch_lengths(res), &b);
         http_add_header(c->r, "Idempotent-Replayed", "true");
         http_reply_json(c->r, 200, b.data, b.len);
         sbuf_deinit(&b);
@@ -141,13 +143,13 @@ static void enqueued_cb(uint64_t id, bool existing, const char *err, void *arg)
         reply_db_error(c->r, err);
         v1_free(c);
     } else if (existing) {
-        jobstore_get(c->sj->store, c->tenant, id, got_existing_cb, c);
+        jobread_get(c->sj->rt->db, c->tenant, id, got_existing_cb, c);
     } else {
         serve_wake_workers(c->sj);
-        count_enqueued(c->sj, e->copy.queue, e->copy.kind, 1);
+        v1_count_enqueued(c->sj, e->copy.queue, e->copy.kind, 1);
         struct sbuf b;
         sbuf_init(&b);
-        summary_json(&b, id, &e->copy);
+        v1_job_summary(&b, id, &e->copy);
         http_reply_json(c->r, 202, b.data, b.len);
         sbuf_deinit(&b);
         v1_free(c);
@@ -168,7 +170,7 @@ static void create_job(struct v1 *c)
     struct job_error err;
     if (job_spec_parse(j, &c->sj->limits, &spec, &err) < 0) {
         cJSON_Delete(j);
-        reply_job_error(c->r, &err, "");
+        v1_reply_job_error(c->r, &err, "");
         v1_free(c);
         return;
     }
@@ -195,106 +197,6 @@ static void create_job(struct v1 *c)
     e->copy.group = xstrdup(spec.group);
     e->copy.idempotency_key = xstrdup(spec.idempotency_key);
     jobstore_enqueue(c->sj->store, c->tenant, &spec, enqueued_cb, e);
-}
-
-/* POST /v1/jobs/batch: an array (or {"jobs": [...]}), all or nothing. */
-struct batch {
-    struct v1 *c;
-    size_t n;
-    char **parts;            /* each job's summary after its id */
-    struct job_spec *labels; /* queue and kind of each, for the metrics */
-};
-
-static void batch_done_cb(uint64_t first_id, const char *err, void *arg)
-{
-    struct batch *bt = arg;
-    struct v1 *c = bt->c;
-    if (err) {
-        reply_db_error(c->r, err);
-    } else {
-        serve_wake_workers(c->sj);
-        for (size_t i = 0; i < bt->n; i++)
-            count_enqueued(c->sj, bt->labels[i].queue, bt->labels[i].kind, 1);
-        struct sbuf b;
-        sbuf_init(&b);
-        sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
-        for (size_t i = 0; i < bt->n; i++) {
-            sbuf_printf(&b, "%s{\"id\":\"job_%llu\",", i ? "," : "",
-                        (unsigned long long)first_id + i);
-            sbuf_puts(&b, bt->parts[i]);
-        }
-        sbuf_puts(&b, "]}");
-        http_reply_json(c->r, 202, b.data, b.len);
-        sbuf_deinit(&b);
-    }
-    for (size_t i = 0; i < bt->n; i++)
-        free(bt->parts[i]);
-    free(bt->parts);
-    free(bt->labels);
-    free(bt);
-    v1_free(c);
-}
-
-static void create_batch(struct v1 *c)
-{
-    cJSON *j = parse_body(c->r);
-    if (!j) {
-        v1_free(c);
-        return;
-    }
-    const cJSON *arr = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "jobs");
-    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
-    long long max = c->sj->rt->cfg->job_batch_max;
-    if (n < 1 || n > max) {
-        cJSON_Delete(j);
-        http_reply_error(c->r, n > max ? 413 : 400, "invalid_request_error", "jobs",
-                         n > max ? "batch_too_large" : "invalid_value",
-                         "the body must be an array of 1 to %lld jobs (or {\"jobs\": [...]})", max);
-        v1_free(c);
-        return;
-    }
-    struct job_spec *specs = xcalloc((size_t)n, sizeof *specs);
-    int i = 0;
-    for (const cJSON *item = arr->child; item; item = item->next, i++) {
-        struct job_error err;
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "jobs[%d]", i);
-        bool idem = cJSON_IsObject(item) && cJSON_GetObjectItemCaseSensitive(item, "idempotency_key");
-        if (idem || job_spec_parse(item, &c->sj->limits, &specs[i], &err) < 0) {
-            if (idem) {
-                err.status = 400;
-                snprintf(err.param, sizeof err.param, "idempotency_key");
-                snprintf(err.message, sizeof err.message,
-                         "idempotency_key is not supported in a batch; send such jobs one by one");
-            }
-            for (int k = 0; k < i; k++)
-                job_spec_deinit(&specs[k]);
-            free(specs);
-            cJSON_Delete(j);
-            reply_job_error(c->r, &err, prefix);
-            v1_free(c);
-            return;
-        }
-    }
-    cJSON_Delete(j);
-    struct batch *bt = xcalloc(1, sizeof *bt);
-    bt->c = c;
-    bt->n = (size_t)n;
-    bt->parts = xcalloc((size_t)n, sizeof(char *));
-    bt->labels = xcalloc((size_t)n, sizeof *bt->labels);
-    for (size_t k = 0; k < (size_t)n; k++) {
-        memcpy(bt->labels[k].queue, specs[k].queue, sizeof specs[k].queue);
-        bt->labels[k].kind = specs[k].kind;
-        struct sbuf b;
-        sbuf_init(&b);
-        summary_json(&b, 0, &specs[k]);
-        /* drop the leading {"id":"job_0", that the real id replaces */
-        const char *rest = strchr(b.data, ',') + 1;
-        bt->parts[k] = xstrdup(rest);
-        sbuf_deinit(&b);
-    }
-    jobstore_enqueue_batch(c->sj->store, c->tenant, specs, (size_t)n, batch_done_cb, bt);
-    free(specs);
 }
 
 /* GET /v1/jobs/{id}[?wait=N] */
@@ -352,7 +254,7 @@ static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
     waiter_unlink(c);
     struct sbuf b;
     sbuf_init(&b);
-    jobstore_job_json(row, mysql_fetch_lengths(res), &b);
+    jobread_json(row, mysql_fetch_lengths(res), &b);
     http_reply_json(c->r, 200, b.data, b.len);
     sbuf_deinit(&b);
     v1_free(c);
@@ -360,12 +262,12 @@ static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
 
 static void get_job_start(struct v1 *c)
 {
-    jobstore_get(c->sj->store, c->tenant, c->job_id, got_job_cb, c);
+    jobread_get(c->sj->rt->db, c->tenant, c->job_id, got_job_cb, c);
 }
 
 static void get_job(struct v1 *c)
 {
-    c->job_id = jobstore_parse_id(http_req_param(c->r, "id"));
+    c->job_id = jobread_parse_id(http_req_param(c->r, "id"));
     if (!c->job_id) {
         http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
         v1_free(c);
@@ -412,7 +314,7 @@ static void listed_cb(MYSQL_RES *res, const char *err, void *arg)
             }
             if (n++)
                 sbuf_putc(&b, ',');
-            jobstore_job_json(row, mysql_fetch_lengths(res), &b);
+            jobread_json(row, mysql_fetch_lengths(res), &b);
             snprintf(last, sizeof last, "%s", row[0]);
         }
         sbuf_printf(&b, "],\"has_more\":%s,\"next_cursor\":", more ? "true" : "false");
@@ -465,7 +367,7 @@ static void list_jobs(struct v1 *c)
     struct list *l = xcalloc(1, sizeof *l);
     l->c = c;
     l->limit = (int)limit;
-    jobstore_list(c->sj->store, c->tenant, queue, state, before, (int)limit + 1, listed_cb, l);
+    jobread_list(c->sj->rt->db, c->tenant, queue, state, before, (int)limit + 1, listed_cb, l);
 }
 
 /* POST /v1/jobs/{id}/cancel and /retry */
@@ -494,7 +396,7 @@ static void changed_cb(enum js_outcome o, int state, const char *err, void *arg)
 
 static void change_job(struct v1 *c, bool cancel)
 {
-    c->job_id = jobstore_parse_id(http_req_param(c->r, "id"));
+    c->job_id = jobread_parse_id(http_req_param(c->r, "id"));
     if (!c->job_id) {
         http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
         v1_free(c);
@@ -517,7 +419,6 @@ static void retry_job(struct v1 *c)
 }
 
 V1_ROUTE(create_job)
-V1_ROUTE(create_batch)
 V1_ROUTE(get_job)
 V1_ROUTE(list_jobs)
 V1_ROUTE(cancel_job)
@@ -555,7 +456,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     sj->limits.max_metadata = (size_t)16 * 1024;
     jobstore_set_coalescing(sj->store, false); /* until the server said it is safe */
     db_query(rt->db, "SELECT @@innodb_autoinc_lock_mode", 0, autoinc_cb, sj);
-    httpd_route(h, HTTP_M_POST, "/v1/jobs/batch", 0, create_batch_route, sj);
+    serve_batch_routes(h, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs", 0, create_job_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/jobs", 0, list_jobs_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/jobs/{id}", 0, get_job_route, sj);

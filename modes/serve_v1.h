@@ -69,5 +69,13 @@ const char *v1_name_param(struct v1 *c, const char *noun);
     }
 /* Parsed body, or NULL after answering 400. Caller deletes. */
 struct cJSON *parse_body(struct http_req *r);
+/* Answers a job validation error; prefix ("" or "jobs[3]") goes before
+ * the field in param. */
+struct job_error;
+void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix);
+/* Appends the 202 summary of a job just enqueued. */
+void v1_job_summary(struct sbuf *b, uint64_t id, const struct job_spec *s);
+/* ingot_jobs_enqueued_total{queue,kind} += n */
+void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n);
 
 #endif

@@ -48,6 +48,11 @@ U="http://127.0.0.1:$port"
 curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/status/503,200"},"backoff":{"base_ms":10},"callback_url":"http://127.0.0.1:'"$TP"'/echo","idempotency_key":"vg1"}'
 curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -H 'Idempotency-Key: vg1' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:1/"}}'
 curl -s -o /dev/null -X POST "$U/v1/jobs/batch" "${A[@]}" -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/ok"}},{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/status/404"}}]'
+# A keyed batch, its replay, and the same key with another size (422).
+kb='{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/ok"}}'
+for body in "[$kb]" "[$kb]" "[$kb,$kb]"; do
+    curl -s -o /dev/null -X POST "$U/v1/jobs/batch" "${A[@]}" -H 'Idempotency-Key: vgb' -d "$body"
+done
 curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{"kind":"nope"}'
 curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{broken'
 curl -s -o /dev/null -X PUT "$U/v1/queues/default" "${A[@]}" -d '{"rate_limit":{"max":100,"duration_ms":1000}}'

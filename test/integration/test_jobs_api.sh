@@ -85,6 +85,32 @@ eq "names the item" "$(jq -r .error.param resp.json)" "jobs[1].payload.url"
 eq "nothing inserted" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs")" "$before"
 eq "empty batch: 400" "$(post "$U/v1/jobs/batch" "${A1[@]}" -d '[]')" 400
 
+# Batch under an Idempotency-Key: a repeat inserts nothing and answers the
+# jobs of the first request; another size under the same key is refused.
+IB='[{"kind":"http","payload":{"url":"http://127.0.0.1:9/ib1"}},{"kind":"http","payload":{"url":"http://127.0.0.1:9/ib2"}}]'
+ibcount() { mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs WHERE payload LIKE '%/ib_\"%' AND tenant_id = (SELECT id FROM ingot_api.tenants WHERE name = '$1')"; }
+eq "keyed batch: 202" "$(post "$U/v1/jobs/batch" "${A1[@]}" -H 'Idempotency-Key: import-1' -d "$IB")" 202
+ib_ids=$(jq -c '[.data[].id]' resp.json)
+eq "keyed batch repeat: 200" "$(post "$U/v1/jobs/batch" "${A1[@]}" -H 'Idempotency-Key: import-1' -D hdr.txt -d "$IB")" 200
+eq "same jobs back" "$(jq -c '[.data[].id]' resp.json)" "$ib_ids"
+eq "the replay shows the stored jobs" "$(jq -r '.data[1].payload.url' resp.json)" "http://127.0.0.1:9/ib2"
+contains "replay says so" "$(tr -d '\r' < hdr.txt)" "Idempotent-Replayed: true"
+eq "no new rows" "$(ibcount acme)" 2
+eq "same key, another size: 422" "$(post "$U/v1/jobs/batch" "${A1[@]}" -H 'Idempotency-Key: import-1' -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:9/ib1"}}]')" 422
+eq "names the header" "$(jq -r .error.param resp.json)" Idempotency-Key
+eq "still no new rows" "$(ibcount acme)" 2
+eq "batch key is per tenant" "$(post "$U/v1/jobs/batch" "${A2[@]}" -H 'Idempotency-Key: import-1' -d "$IB")" 202
+eq "the other tenant got its own" "$(ibcount globex)" 2
+long=$(printf 'k%.0s' $(seq 1 250))
+eq "batch key over 249 characters: 400" "$(post "$U/v1/jobs/batch" "${A1[@]}" -H "Idempotency-Key: $long" -d "$IB")" 400
+eq "names the header (length)" "$(jq -r .error.param resp.json)" Idempotency-Key
+eq "per-job key in a batch: 400" "$(post "$U/v1/jobs/batch" "${A1[@]}" -d '[{"kind":"http","idempotency_key":"x","payload":{"url":"http://127.0.0.1:9/1"}}]')" 400
+eq "names the item's field" "$(jq -r .error.param resp.json)" "jobs[0].idempotency_key"
+mysql_root -e "UPDATE ingot_api.jobs SET created_at = created_at - INTERVAL 25 HOUR WHERE id IN ($(printf '%s' "$ib_ids" | jq -r 'map(ltrimstr("job_")) | join(",")'))"
+eq "after 24 h the batch key is new again" "$(post "$U/v1/jobs/batch" "${A1[@]}" -H 'Idempotency-Key: import-1' -d "$IB")" 202
+check "new jobs" test "$(jq -c '[.data[].id]' resp.json)" != "$ib_ids"
+eq "two batches now" "$(ibcount acme)" 4
+
 # List with keyset pagination.
 page1=$(http_body "$U/v1/jobs?limit=2" "${A1[@]}")
 eq "page of 2" "$(printf '%s' "$page1" | jq '.data | length')" 2

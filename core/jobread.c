@@ -1,0 +1,145 @@
+#include "jobread.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "job.h"
+#include "sql.h"
+
+#define JOBREAD_COLUMNS                                                                          \
+    "id, queue, kind, state, priority, attempts, max_attempts, "                             \
+    "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
+    "callback_url, idempotency_key, result, last_error, "                                    \
+    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
+    "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
+    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
+    "backoff_max_ms"
+enum {
+    C_ID, C_QUEUE, C_KIND, C_STATE, C_PRIORITY, C_ATTEMPTS, C_MAX_ATTEMPTS, C_RUN_AT, C_GROUP,
+    C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
+    C_FINISHED, C_TIMEOUT, C_BACKOFF_BASE, C_BACKOFF_MAX
+};
+
+uint64_t jobread_parse_id(const char *s)
+{
+    if (!s || strncmp(s, "job_", 4) != 0 || !s[4] || strlen(s) > 24)
+        return 0;
+    uint64_t v = 0;
+    for (const char *p = s + 4; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v;
+}
+
+struct rows {
+    jobread_rows_cb cb;
+    void *arg;
+};
+
+static void rows_cb(const struct db_result *r, void *arg)
+{
+    struct rows *q = arg;
+    q->cb(r->ok ? r->res : NULL, r->ok ? NULL : r->error, q->arg);
+    free(q);
+}
+
+static void rows_query(struct db_pool *db, const char *sql, jobread_rows_cb cb, void *arg)
+{
+    struct rows *q = xmalloc(sizeof *q);
+    q->cb = cb;
+    q->arg = arg;
+    db_query(db, sql, 0, rows_cb, q);
+}
+
+void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
+    sbuf_printf(&b, " WHERE id = %llu AND tenant_id = %llu", (unsigned long long)id,
+                (unsigned long long)tenant);
+    rows_query(db, b.data, cb, arg);
+    sbuf_deinit(&b);
+}
+
+void jobread_batch(struct db_pool *db, uint64_t tenant, uint64_t first_id, size_t n,
+                        jobread_rows_cb cb, void *arg)
+{
+    /* One INSERT gives its rows one created_at: n + 1 rows, or fewer than
+     * n, mean the earlier batch had another size. */
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
+    sbuf_printf(&b, " WHERE tenant_id = %llu AND id BETWEEN %llu AND %llu AND created_at = "
+                    "(SELECT created_at FROM jobs WHERE id = %llu) ORDER BY id",
+                (unsigned long long)tenant, (unsigned long long)first_id,
+                (unsigned long long)first_id + n, (unsigned long long)first_id);
+    rows_query(db, b.data, cb, arg);
+    sbuf_deinit(&b);
+}
+
+void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,
+                   uint64_t before_id, int limit, jobread_rows_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
+    sbuf_printf(&b, " WHERE tenant_id = %llu", (unsigned long long)tenant);
+    if (queue) {
+        sbuf_puts(&b, " AND queue = ");
+        sql_cstr(&b, queue);
+    }
+    if (state >= 0)
+        sbuf_printf(&b, " AND state = %d", state);
+    if (before_id)
+        sbuf_printf(&b, " AND id < %llu", (unsigned long long)before_id);
+    sbuf_printf(&b, " ORDER BY id DESC LIMIT %d", limit);
+    rows_query(db, b.data, cb, arg);
+    sbuf_deinit(&b);
+}
+
+static void json_field_str(struct sbuf *b, const char *name, const char *v, unsigned long len)
+{
+    sbuf_printf(b, ",\"%s\":", name);
+    if (v)
+        sbuf_json_strn(b, v, len);
+    else
+        sbuf_puts(b, "null");
+}
+
+static void json_field_raw(struct sbuf *b, const char *name, const char *v, unsigned long len)
+{
+    sbuf_printf(b, ",\"%s\":", name);
+    if (v && len)
+        sbuf_append(b, v, len); /* JSON we serialized ourselves */
+    else
+        sbuf_puts(b, "null");
+}
+
+void jobread_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
+{
+    sbuf_printf(b, "{\"id\":\"job_%s\",\"object\":\"job\"", row[C_ID]);
+    json_field_str(b, "queue", row[C_QUEUE], len[C_QUEUE]);
+    json_field_str(b, "kind", row[C_KIND], len[C_KIND]);
+    sbuf_printf(b, ",\"status\":\"%s\",\"priority\":%s,\"attempts\":%s,\"max_attempts\":%s",
+                job_state_name(atoi(row[C_STATE])), row[C_PRIORITY], row[C_ATTEMPTS],
+                row[C_MAX_ATTEMPTS]);
+    json_field_str(b, "run_at", row[C_RUN_AT], len[C_RUN_AT]);
+    json_field_str(b, "group", row[C_GROUP], len[C_GROUP]);
+    sbuf_printf(b, ",\"timeout_ms\":%s,\"backoff\":{\"base_ms\":%s,\"max_ms\":%s}", row[C_TIMEOUT],
+                row[C_BACKOFF_BASE], row[C_BACKOFF_MAX]);
+    json_field_raw(b, "payload", row[C_PAYLOAD], len[C_PAYLOAD]);
+    json_field_raw(b, "metadata", row[C_METADATA], len[C_METADATA]);
+    json_field_str(b, "callback_url", row[C_CALLBACK], len[C_CALLBACK]);
+    json_field_str(b, "idempotency_key", row[C_IDEM], len[C_IDEM]);
+    json_field_raw(b, "result", row[C_RESULT], len[C_RESULT]);
+    json_field_str(b, "last_error", row[C_ERROR], len[C_ERROR]);
+    json_field_str(b, "created_at", row[C_CREATED], len[C_CREATED]);
+    json_field_str(b, "started_at", row[C_STARTED], len[C_STARTED]);
+    json_field_str(b, "finished_at", row[C_FINISHED], len[C_FINISHED]);
+    sbuf_putc(b, '}');
+}

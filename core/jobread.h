@@ -1,0 +1,30 @@
+/* jobread: the API's reads of jobs (one, a batch, a page of a list) and
+ * their JSON. The queries ask for the columns jobread_json renders. */
+#ifndef INGOT_JOBREAD_H
+#define INGOT_JOBREAD_H
+
+#include <mysql.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct db_pool;
+
+/* res: rows for jobread_json (borrowed), or NULL with err. */
+typedef void (*jobread_rows_cb)(MYSQL_RES *res, const char *err, void *arg);
+
+void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_cb cb, void *arg);
+/* The n jobs of the batch that starts at first_id, in id order; another
+ * row count means the batch at first_id had another size. */
+void jobread_batch(struct db_pool *db, uint64_t tenant, uint64_t first_id, size_t n,
+                   jobread_rows_cb cb, void *arg);
+/* state -1: any; queue NULL: any; before_id 0: from the newest. */
+void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,
+                  uint64_t before_id, int limit, jobread_rows_cb cb, void *arg);
+/* Appends one row of a jobread query as the API's job object. */
+void jobread_json(MYSQL_ROW row, const unsigned long *lengths, struct sbuf *out);
+/* "job_123" -> 123; 0 when malformed. */
+uint64_t jobread_parse_id(const char *s);
+
+#endif
