@@ -19,6 +19,12 @@ enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CAN
 /* A batch stores its key as "batch:KEY" in the same column. */
 #define JOB_BATCH_IDEM_MAX (JOB_IDEM_MAX - 6)
 
+/* Redis channels (hints only: everything works by polling without them).
+ * WAKE: jobs are due (API, scheduler -> workers). DONE: "id,id,..." of
+ * jobs that just became terminal (workers, API cancel -> long-polls). */
+#define JOB_WAKE_CHANNEL "ingot:jobs"
+#define JOB_DONE_CHANNEL "ingot:done"
+
 struct job_limits {
     size_t max_payload;      /* serialized payload bytes (over: 413) */
     size_t max_metadata;

@@ -26,7 +26,6 @@
 #define FIRE_EVERY_MS 250
 #define MAINT_EVERY_MS 60000
 #define DUE_MAX 50
-#define WAKE_CHANNEL "ingot:jobs"
 
 enum lead_state { LEAD_IDLE, LEAD_ASKING, LEAD_SETUP, LEAD_LEADER, LEAD_CHECKING, LEAD_LEAVING };
 
@@ -223,7 +222,7 @@ static void fire_cb(const struct db_result *r, void *arg)
         if (s->fstep == F_END && r->ok && s->committed) {
             metrics_add(s->m_fired, 1);
             if (s->rt->redis && redis_state(s->rt->redis) == REDIS_READY)
-                redis_publish(s->rt->redis, WAKE_CHANNEL, "due");
+                redis_publish(s->rt->redis, JOB_WAKE_CHANNEL, "due");
             log_info("schedule %llu: tick %lld fired as job_%llu", (unsigned long long)d->id,
                      (long long)s->tick, s->job_id);
         } else if (!r->ok && r->err_code != DB_ERR_SHUTDOWN) {

@@ -25,14 +25,21 @@
 
 #define WAIT_MAX_S 60
 #define WAIT_POLL_MS 200
+/* With the done channel live a waiter is woken when its job ends; it still
+ * reads now and then in case a message was lost (Redis restarting). */
+#define WAIT_POLL_WOKEN_MS 2000
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
 
 
+static void waiter_unlink(struct v1 *c);
+
 void v1_free(struct v1 *c)
 {
-    if (c->timer)
+    if (c->timer) { /* a long-poll: never left in the waiters list */
+        waiter_unlink(c);
         event_free(c->timer);
+    }
     free(c);
 }
 
@@ -240,14 +247,14 @@ static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
     int state = atoi(row[3]);
     bool terminal = state >= JOB_SUCCEEDED;
     if (!terminal && c->wait_until_ms > time_mono_ms() && !c->sj->draining) {
-        if (!c->timer) {
-            c->timer = evtimer_new(loop_base(c->sj->rt->loop), wait_timer_cb, c);
-            c->next = c->sj->waiters;
-            if (c->sj->waiters)
-                c->sj->waiters->prev = c;
-            c->sj->waiters = c;
-        }
-        struct timeval tv = {0, (suseconds_t)WAIT_POLL_MS * 1000};
+        long long ms = redis_state(c->sj->done_sub) == REDIS_READY ? WAIT_POLL_WOKEN_MS : WAIT_POLL_MS;
+        if (c->rewake)
+            ms = 0;
+        c->rewake = false;
+        long long left = (long long)(c->wait_until_ms - time_mono_ms());
+        if (ms > left)
+            ms = left > 0 ? left : 0;
+        struct timeval tv = loop_tv(ms);
         evtimer_add(c->timer, &tv);
         return;
     }
@@ -263,6 +270,54 @@ static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
 static void get_job_start(struct v1 *c)
 {
     jobread_get(c->sj->rt->db, c->tenant, c->job_id, got_job_cb, c);
+}
+
+/* A waiter is listed from its first read on, so a job that ends while
+ * that read is in flight still wakes it (rewake). */
+static void waiter_link(struct v1 *c)
+{
+    struct serve_jobs *sj = c->sj;
+    c->timer = evtimer_new(loop_base(sj->rt->loop), wait_timer_cb, c);
+    if (!c->timer)
+        abort();
+    c->next = sj->waiters;
+    if (sj->waiters)
+        sj->waiters->prev = c;
+    sj->waiters = c;
+}
+
+/* JOB_DONE_CHANNEL: "id,id,..."; wakes the waiters of those jobs. */
+static void done_cb(const char *payload, size_t len, void *arg)
+{
+    struct serve_jobs *sj = arg;
+    size_t i = 0;
+    while (i < len) {
+        uint64_t id = 0;
+        size_t digits = 0;
+        for (; i < len && payload[i] >= '0' && payload[i] <= '9' && digits < 20; i++, digits++)
+            id = id * 10 + (uint64_t)(payload[i] - '0');
+        for (; i < len && payload[i] != ','; i++) /* skip anything else */
+            ;
+        i++;
+        for (struct v1 *c = sj->waiters; id && c; c = c->next) {
+            if (c->job_id != id)
+                continue;
+            metrics_add(sj->m_woken, 1);
+            if (evtimer_pending(c->timer, NULL)) {
+                evtimer_del(c->timer);
+                event_active(c->timer, EV_TIMEOUT, 0);
+            } else {
+                c->rewake = true; /* a read is in flight: read again after it */
+            }
+        }
+    }
+}
+
+static void note_done(struct serve_jobs *sj, uint64_t id)
+{
+    char msg[24];
+    snprintf(msg, sizeof msg, "%llu", (unsigned long long)id);
+    redis_publish(sj->rt->redis, JOB_DONE_CHANNEL, msg);
 }
 
 static void get_job(struct v1 *c)
@@ -283,6 +338,8 @@ static void get_job(struct v1 *c)
             return;
         }
         c->wait_until_ms = time_mono_ms() + secs * 1000;
+        if (secs > 0)
+            waiter_link(c);
     }
     get_job_start(c);
 }
@@ -377,6 +434,8 @@ static void changed_cb(enum js_outcome o, int state, const char *err, void *arg)
     switch (o) {
     case JS_OK:
         serve_wake_workers(c->sj);
+        if (state == JOB_CANCELLED)
+            note_done(c->sj, c->job_id);
         c->wait_until_ms = 0;
         get_job_start(c); /* answers with the job as it is now */
         return;
@@ -464,6 +523,16 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     httpd_route(h, HTTP_M_POST, "/v1/jobs/{id}/retry", 0, retry_job_route, sj);
     serve_queues_routes(h, sj);
     serve_schedules_routes(h, sj);
+    sj->m_woken = metrics_series(metrics_family(rt->metrics, METRIC_COUNTER, "ingot_job_waits_woken_total",
+                                                "Long-polls woken by a job-done message (Redis)."), "");
+    if (*cfg->redis_url) {
+        char rerr[256];
+        sj->done_sub = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);
+        if (sj->done_sub)
+            redis_subscribe(sj->done_sub, JOB_DONE_CHANNEL, done_cb, sj);
+        else
+            log_warn("long-polls will poll: %s", rerr);
+    }
     return sj;
 }
 
@@ -472,6 +541,8 @@ void serve_jobs_drain(struct serve_jobs *sj)
     sj->draining = true;
     event_del(sj->depth_timer);
     for (struct v1 *c = sj->waiters; c; c = c->next) {
+        if (!evtimer_pending(c->timer, NULL))
+            continue; /* a read is in flight: it sees draining and answers */
         evtimer_del(c->timer);
         event_active(c->timer, EV_TIMEOUT, 0); /* re-reads once, then answers */
     }
@@ -481,6 +552,7 @@ void serve_jobs_free(struct serve_jobs *sj)
 {
     if (!sj)
         return;
+    redis_client_free(sj->done_sub);
     jobstore_free(sj->store);
     auth_free(sj->auth);
     event_free(sj->wake_ev);

@@ -95,7 +95,6 @@ static void put_queue(struct v1 *c)
                    cfg->queue_limiter_duration_ms, queues_cb, c);
 }
 
-#define WAKE_CHANNEL "ingot:jobs"
 #define DEPTH_EVERY_S 10
 
 /* Queue depth for /metrics: a snapshot of queued and running jobs per
@@ -138,7 +137,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct serve_jobs *sj = arg;
-    redis_publish(sj->rt->redis, WAKE_CHANNEL, "due");
+    redis_publish(sj->rt->redis, JOB_WAKE_CHANNEL, "due");
 }
 
 void serve_wake_init(struct serve_jobs *sj)

@@ -16,6 +16,8 @@ struct httpd;
 struct runtime;
 struct auth;
 struct jobstore;
+struct redis_client;
+struct metric_series;
 struct v1;
 
 struct metric_family;
@@ -31,6 +33,8 @@ struct serve_jobs {
     struct jobstore *store;
     struct job_limits limits;
     struct v1 *waiters;
+    struct redis_client *done_sub; /* JOB_DONE_CHANNEL: wakes waiters at once */
+    struct metric_series *m_woken;
     bool draining;
 };
 
@@ -44,6 +48,7 @@ struct v1 {
     uint64_t job_id;
     int64_t wait_until_ms;
     struct event *timer;
+    bool rewake;            /* its job ended while a read was in flight */
     struct v1 *next, *prev;
 };
 

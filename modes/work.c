@@ -61,6 +61,29 @@ static void update_inflight(struct work *w)
     metrics_set(w->m_inflight, (double)w->nruns);
 }
 
+/* Long-polls (GET /v1/jobs/{id}?wait=) answer as soon as their job ends:
+ * one PUBLISH per loop pass names every job recorded terminal in it. */
+static void done_publish_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct work *w = arg;
+    if (w->done_ids.len)
+        redis_publish(w->rt->redis, JOB_DONE_CHANNEL, w->done_ids.data);
+    sbuf_reset(&w->done_ids);
+}
+
+static void note_done(struct work *w, uint64_t id)
+{
+    if (redis_state(w->rt->redis) != REDIS_READY)
+        return;
+    sbuf_printf(&w->done_ids, "%s%llu", w->done_ids.len ? "," : "", (unsigned long long)id);
+    if (w->done_ids.len > 8192)
+        done_publish_cb(-1, 0, w); /* keep each message small */
+    else
+        event_active(w->done_ev, EV_TIMEOUT, 0);
+}
+
 static void finished_cb(bool applied, const char *err, void *arg)
 {
     struct run *r = arg;
@@ -74,6 +97,8 @@ static void finished_cb(bool applied, const char *err, void *arg)
         log_info("job_%llu: outcome discarded, the lease was no longer ours (cancelled or recovered)",
                  (unsigned long long)r->job.id);
     }
+    else if (r->terminal)
+        note_done(w, r->job.id);
     run_unlink(w, r);
     w->nruns--;
     update_inflight(w);
@@ -126,6 +151,7 @@ static void http_done_cb(const struct httpc_response *resp, void *arg)
                   outcome, resp->status, ms, v.error[0] ? ": " : "", v.error);
     }
     r->recording = true;
+    r->terminal = res.outcome != OUTCOME_RETRY;
     w->pending_db++;
     jobfinish_add(w->finisher, &r->job, &res, finished_cb, r);
     sbuf_deinit(&result);
@@ -468,7 +494,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
         char rerr[256];
         w->wake = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);
         if (w->wake)
-            redis_subscribe(w->wake, "ingot:jobs", wake_cb, w);
+            redis_subscribe(w->wake, JOB_WAKE_CHANNEL, wake_cb, w);
     }
     w->concurrency = (int)cfg->queue_worker_concurrency;
     w->lease_ms = cfg->queue_lease_ms;
@@ -476,6 +502,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->poll_ms = POLL_MIN_MS;
     struct event_base *base = loop_base(rt->loop);
     w->poll_timer = evtimer_new(base, poll_cb, w);
+    sbuf_init(&w->done_ids);
+    w->done_ev = event_new(base, -1, 0, done_publish_cb, w);
     w->lease_timer = event_new(base, -1, EV_PERSIST, lease_cb, w);
     w->recover_timer = event_new(base, -1, EV_PERSIST, recover_cb, w);
     w->release_timer = evtimer_new(base, release_timer_cb, w);
@@ -515,6 +543,8 @@ void work_free(struct work *w)
     if (!w)
         return;
     event_free(w->poll_timer);
+    event_free(w->done_ev);
+    sbuf_deinit(&w->done_ids);
     event_free(w->lease_timer);
     event_free(w->recover_timer);
     event_free(w->release_timer);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "jobclaim.h"
+#include "util.h"
 
 struct runtime;
 struct config;
@@ -33,6 +34,7 @@ struct run {
     bool released;          /* handed back while its request runs; result dropped */
     bool recording;         /* outcome being written */
     bool waiting;           /* waiting for the rate limiter's answer */
+    bool terminal;          /* its outcome ends the job (not a retry) */
     struct run *next, *prev;
 };
 
@@ -54,6 +56,8 @@ struct work {
     struct work_limits *limits;
     struct ratelimit *ratelimit;
     struct redis_client *wake;  /* subscriber: enqueues wake us at once */
+    struct sbuf done_ids;   /* "id,id" of jobs ended this loop pass, for long-polls */
+    struct event *done_ev;
     bool queues_loading;
     size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms;

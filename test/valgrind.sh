@@ -48,6 +48,9 @@ U="http://127.0.0.1:$port"
 curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/status/503,200"},"backoff":{"base_ms":10},"callback_url":"http://127.0.0.1:'"$TP"'/echo","idempotency_key":"vg1"}'
 curl -s -o /dev/null -X POST "$U/v1/jobs" "${A[@]}" -H 'Idempotency-Key: vg1' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:1/"}}'
 curl -s -o /dev/null -X POST "$U/v1/jobs/batch" "${A[@]}" -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/ok"}},{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/status/404"}}]'
+# A long-poll woken by the worker's done message.
+wid=$(curl -s -X POST "$U/v1/jobs" "${A[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/slow/300"}}' | grep -o 'job_[0-9]*')
+curl -s -o /dev/null "$U/v1/jobs/$wid?wait=10" "${A[@]}"
 # A keyed batch, its replay, and the same key with another size (422).
 kb='{"kind":"http","payload":{"url":"http://127.0.0.1:'"$TP"'/ok"}}'
 for body in "[$kb]" "[$kb]" "[$kb,$kb]"; do

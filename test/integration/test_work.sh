@@ -31,6 +31,13 @@ wm=$(curl -s "http://127.0.0.1:$W_PORT/metrics")
 contains "outcome metric" "$wm" 'ingot_jobs_total{queue="w",kind="http",outcome="succeeded"} 1'
 contains "queue wait histogram" "$wm" 'ingot_job_queue_wait_seconds_count{queue="w"} 1'
 
+# A long-poll is woken through Redis when its job ends (about 1 s into the
+# wait here): the serve's counter shows the done message answered it, not
+# the 2 s safety read.
+JW=$(enqueue "\"payload\":{\"url\":\"$T/slow/1000\"}")
+eq "long-poll returns the finished job" "$(curl -s "$U/v1/jobs/$JW?wait=20" "${AUTH[@]}" | jq -r .status)" succeeded
+contains "woken by the done message" "$(curl -s "$U/metrics")" 'ingot_job_waits_woken_total 1'
+
 # Retries then success; permanent 4xx; Retry-After; timeout.
 J2=$(enqueue "\"payload\":{\"url\":\"$T/status/503,500,200\"},\"backoff\":{\"base_ms\":50,\"max_ms\":200}")
 J3=$(enqueue "\"payload\":{\"url\":\"$T/status/404\"},\"backoff\":{\"base_ms\":50}")
