@@ -182,6 +182,8 @@ void work_execute(struct work *w, struct run *r)
     char labels[200];
     snprintf(labels, sizeof labels, "queue=\"%s\"", r->job.queue);
     metrics_observe(metrics_series(w->f_wait, labels), r->job.wait_s > 0 ? r->job.wait_s : 0);
+    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"http\"", r->job.queue);
+    metrics_add(metrics_series(w->f_started, labels), 1);
     if (httpc_send(w->rt->httpc, &hr, http_done_cb, r) < 0) {
         struct httpc_response fake = {.error = "cannot start the request", .body = ""};
         http_done_cb(&fake, r);
@@ -511,6 +513,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     struct metrics *m = rt->metrics;
     w->f_outcomes = metrics_family(m, METRIC_COUNTER, "ingot_jobs_total",
                                    "Job attempts by queue, kind and outcome.");
+    w->f_started = metrics_family(m, METRIC_COUNTER, "ingot_jobs_started_total",
+                                  "Attempts started (requests sent), by queue and kind.");
     w->f_duration = metrics_family(m, METRIC_HISTOGRAM, "ingot_job_duration_seconds",
                                    "Time of one attempt, by kind.");
     w->f_wait = metrics_family(m, METRIC_HISTOGRAM, "ingot_job_queue_wait_seconds",

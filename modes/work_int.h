@@ -62,7 +62,7 @@ struct work {
     size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
-    struct metric_family *f_outcomes, *f_duration, *f_wait;
+    struct metric_family *f_outcomes, *f_started, *f_duration, *f_wait;
     struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
 };
 

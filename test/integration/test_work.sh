@@ -30,6 +30,7 @@ eq "attempt outcome" "$(q "SELECT CONCAT(outcome, ' ', http_status) FROM $DB.job
 wm=$(curl -s "http://127.0.0.1:$W_PORT/metrics")
 contains "outcome metric" "$wm" 'ingot_jobs_total{queue="w",kind="http",outcome="succeeded"} 1'
 contains "queue wait histogram" "$wm" 'ingot_job_queue_wait_seconds_count{queue="w"} 1'
+contains "started counter" "$wm" 'ingot_jobs_started_total{queue="w",kind="http"} 1'
 
 # A long-poll is woken through Redis when its job ends (about 1 s into the
 # wait here): the serve's counter shows the done message answered it, not
