@@ -69,15 +69,17 @@ void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_
 void jobread_batch(struct db_pool *db, uint64_t tenant, uint64_t first_id, size_t n,
                         jobread_rows_cb cb, void *arg)
 {
-    /* One INSERT gives its rows one created_at: n + 1 rows, or fewer than
-     * n, mean the earlier batch had another size. */
+    /* One INSERT gives its rows one created_at, so this finds the rows of
+     * the statement that began at first_id, and only those (their ids are
+     * consecutive unless innodb_autoinc_lock_mode = 2 interleaved other
+     * statements: the window allows for that). */
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
     sbuf_printf(&b, " WHERE tenant_id = %llu AND id BETWEEN %llu AND %llu AND created_at = "
                     "(SELECT created_at FROM jobs WHERE id = %llu) ORDER BY id",
                 (unsigned long long)tenant, (unsigned long long)first_id,
-                (unsigned long long)first_id + n, (unsigned long long)first_id);
+                (unsigned long long)first_id + n + 1000, (unsigned long long)first_id);
     rows_query(db, b.data, cb, arg);
     sbuf_deinit(&b);
 }

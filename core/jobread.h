@@ -15,8 +15,8 @@ struct db_pool;
 typedef void (*jobread_rows_cb)(MYSQL_RES *res, const char *err, void *arg);
 
 void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_cb cb, void *arg);
-/* The n jobs of the batch that starts at first_id, in id order; another
- * row count means the batch at first_id had another size. */
+/* The jobs of the batch (one INSERT) that starts at first_id, in id
+ * order; n is the size expected (more than n + 1000 are not looked for). */
 void jobread_batch(struct db_pool *db, uint64_t tenant, uint64_t first_id, size_t n,
                    jobread_rows_cb cb, void *arg);
 /* state -1: any; queue NULL: any; before_id 0: from the newest. */

@@ -15,6 +15,9 @@
     "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
     "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
     "idempotency_key) VALUES "
+/* The ids of a multi-row INSERT, in VALUES order: consecutive only under
+ * innodb_autoinc_lock_mode < 2, so they are asked for (MariaDB >= 10.5). */
+#define INSERT_TAIL " RETURNING id"
 
 struct pending {
     uint64_t tenant;
@@ -53,7 +56,6 @@ struct jobstore {
     struct pending *head, *tail;
     size_t npending;
     int inflight, max_inflight, max_batch;
-    bool coalesce;
     struct known_queue *queues; /* small cache: queues known to exist */
     size_t nqueues, capqueues;
     struct metric_series *m_enqueued_rows, *m_insert_statements;
@@ -67,7 +69,6 @@ struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_bat
     js->db = db;
     js->max_batch = max_batch > 0 ? max_batch : 100;
     js->max_inflight = inflight > 0 ? inflight : 4;
-    js->coalesce = true;
     if (m) {
         js->m_enqueued_rows = metrics_series(
             metrics_family(m, METRIC_COUNTER, "ingot_jobs_inserted_total", "Job rows inserted."), "");
@@ -77,11 +78,6 @@ struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_bat
             "");
     }
     return js;
-}
-
-void jobstore_set_coalescing(struct jobstore *js, bool on)
-{
-    js->coalesce = on;
 }
 
 static void pending_free(struct pending *p)
@@ -170,6 +166,19 @@ void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec 
 
 static void idem_lookup(struct jobstore *js, struct pending *p);
 
+/* The RETURNING ids of an INSERT into out[0..n-1]; false unless exactly n. */
+static bool returned_ids(const struct db_result *r, uint64_t *out, size_t n)
+{
+    size_t i = 0;
+    MYSQL_ROW row;
+    while (r->res && (row = mysql_fetch_row(r->res)))
+        if (i < n)
+            out[i++] = (uint64_t)db_row_ll(row, 0);
+        else
+            return false;
+    return i == n;
+}
+
 static void insert_cb(const struct db_result *r, void *arg)
 {
     struct insert *ins = arg;
@@ -181,18 +190,23 @@ static void insert_cb(const struct db_result *r, void *arg)
     }
     js->inflight--;
     struct pending *p = ins->items;
+    uint64_t *ids = r->ok ? xcalloc(ins->n, sizeof *ids) : NULL;
+    if (r->ok && !returned_ids(r, ids, ins->n)) { /* not seen: RETURNING gives every row */
+        log_error("enqueue: an INSERT of %zu rows returned another number of ids", ins->n);
+        memset(ids, 0, ins->n * sizeof *ids);
+    }
     if (r->ok) {
         if (js->m_enqueued_rows) {
             metrics_add(js->m_enqueued_rows, (double)ins->n);
             metrics_add(js->m_insert_statements, 1);
         }
-        uint64_t id = r->insert_id;
-        while (p) {
+        for (size_t i = 0; p; i++) {
             struct pending *next = p->next;
-            p->cb(id++, false, NULL, p->arg);
+            p->cb(ids[i], false, ids[i] ? NULL : "the job was stored but its id is unknown", p->arg);
             pending_free(p);
             p = next;
         }
+        free(ids);
     } else if (r->err_code == ER_DUP_ENTRY && ins->n == 1 && p->spec.idempotency_key) {
         idem_lookup(js, p); /* takes p */
     } else {
@@ -222,6 +236,7 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
             sbuf_putc(&b, ',');
         values_row(&b, p->tenant, &p->spec);
     }
+    sbuf_puts(&b, INSERT_TAIL);
     js->inflight++;
     ins->sql = sbuf_steal(&b);
     db_query(js->db, ins->sql, 0, insert_cb, ins);
@@ -234,7 +249,7 @@ static void flush(struct jobstore *js)
          * duplicate key would fail the whole statement. */
         struct pending *first = js->head, *last = first;
         size_t n = 1;
-        if (!first->spec.idempotency_key && js->coalesce) {
+        if (!first->spec.idempotency_key) {
             while (last->next && n < (size_t)js->max_batch && !last->next->spec.idempotency_key) {
                 last = last->next;
                 n++;
@@ -338,15 +353,16 @@ struct batch {
     char *sql;
     uint64_t tenant;
     char *key;          /* "batch:KEY", or NULL */
+    size_t n;
     int tries;
     bool retried_idem;
     jobstore_batch_cb cb;
     void *arg;
 };
 
-static void batch_end(struct batch *bt, uint64_t first_id, bool existing, const char *err)
+static void batch_end(struct batch *bt, const uint64_t *ids, uint64_t replay_first, const char *err)
 {
-    bt->cb(first_id, existing, err, bt->arg);
+    bt->cb(ids, replay_first, err, bt->arg);
     free(bt->sql);
     free(bt->key);
     free(bt);
@@ -358,7 +374,7 @@ static void batch_cleared_cb(const struct db_result *r, void *arg)
 {
     struct batch *bt = arg;
     if (!r->ok) {
-        batch_end(bt, 0, false, r->error);
+        batch_end(bt, NULL, 0, r->error);
         return;
     }
     bt->retried_idem = true;
@@ -370,12 +386,12 @@ static void batch_found_cb(const struct db_result *r, void *arg)
     struct batch *bt = arg;
     MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
     if (!row) {
-        batch_end(bt, 0, false, r->ok ? "idempotency key vanished; retry the request" : r->error);
+        batch_end(bt, NULL, 0, r->ok ? "idempotency key vanished; retry the request" : r->error);
         return;
     }
     uint64_t id = (uint64_t)db_row_ll(row, 0);
     if (db_row_ll(row, 1) == 0 || bt->retried_idem) {
-        batch_end(bt, id, true, NULL);
+        batch_end(bt, NULL, id, NULL);
         return;
     }
     char sql[160];
@@ -402,7 +418,18 @@ static void batch_cb(const struct db_result *r, void *arg)
         sbuf_deinit(&b);
         return;
     }
-    batch_end(bt, r->ok ? r->insert_id : 0, false, r->ok ? NULL : r->error);
+    if (!r->ok) {
+        batch_end(bt, NULL, 0, r->error);
+        return;
+    }
+    uint64_t *ids = xcalloc(bt->n, sizeof *ids);
+    if (returned_ids(r, ids, bt->n)) {
+        batch_end(bt, ids, 0, NULL);
+    } else { /* not seen: RETURNING gives every row */
+        log_error("batch: an INSERT of %zu rows returned another number of ids", bt->n);
+        batch_end(bt, NULL, 0, "the jobs were stored but their ids are unknown");
+    }
+    free(ids);
 }
 
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
@@ -411,6 +438,7 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
     struct batch *bt = xcalloc(1, sizeof *bt);
     bt->db = js->db;
     bt->tenant = tenant;
+    bt->n = n;
     bt->cb = cb;
     bt->arg = arg;
     if (key && n) {
@@ -430,6 +458,7 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
         values_row(&b, tenant, &specs[i]);
         job_spec_deinit(&specs[i]);
     }
+    sbuf_puts(&b, INSERT_TAIL);
     if (js->m_enqueued_rows) {
         metrics_add(js->m_enqueued_rows, (double)n);
         metrics_add(js->m_insert_statements, 1);

@@ -21,25 +21,23 @@ enum js_outcome { JS_OK, JS_NOT_FOUND, JS_CONFLICT, JS_ERROR };
 
 /* id of the job; existing: an idempotent repeat returned an earlier job. */
 typedef void (*jobstore_enqueue_cb)(uint64_t id, bool existing, const char *err, void *arg);
-/* existing: an Idempotency-Key repeat; first_id is the earlier batch's. */
-typedef void (*jobstore_batch_cb)(uint64_t first_id, bool existing, const char *err, void *arg);
+/* ids (borrowed): the new jobs in request order; or replay_first: an
+ * Idempotency-Key repeat, the first id of the earlier batch; or err. */
+typedef void (*jobstore_batch_cb)(const uint64_t *ids, uint64_t replay_first, const char *err, void *arg);
 /* state: the job's state after (JS_OK) or as found (JS_CONFLICT). */
 typedef void (*jobstore_change_cb)(enum js_outcome o, int state, const char *err, void *arg);
 
 /* max_batch: rows per coalesced INSERT; inflight: INSERTs at once. */
 struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int inflight);
 void jobstore_free(struct jobstore *js);
-/* Whether the server hands out consecutive ids in a multi-row INSERT
- * (innodb_autoinc_lock_mode < 2); when not, enqueues go one row each. */
-void jobstore_set_coalescing(struct jobstore *js, bool on);
 
 /* Takes ownership of spec's allocations (spec itself is copied). */
 void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spec,
                       jobstore_enqueue_cb cb, void *arg);
-/* All or nothing, one statement; takes the specs' allocations. Ids are
- * first_id .. first_id+n-1. key (borrowed, or NULL): the request's
- * Idempotency-Key (at most JOB_BATCH_IDEM_MAX characters); a repeat within
- * 24 h inserts nothing and answers the earlier batch's first id. */
+/* All or nothing, one statement; takes the specs' allocations. key
+ * (borrowed, or NULL): the request's Idempotency-Key (at most
+ * JOB_BATCH_IDEM_MAX characters); a repeat within 24 h inserts nothing and
+ * answers the earlier batch's first id. */
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
                             const char *key, jobstore_batch_cb cb, void *arg);
 void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);

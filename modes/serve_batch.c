@@ -61,12 +61,12 @@ static void got_batch_cb(MYSQL_RES *res, const char *err, void *arg)
     v1_free(c);
 }
 
-static void batch_done_cb(uint64_t first_id, bool existing, const char *err, void *arg)
+static void batch_done_cb(const uint64_t *ids, uint64_t replay_first, const char *err, void *arg)
 {
     struct batch *bt = arg;
     struct v1 *c = bt->c;
-    if (existing && !err) {
-        jobread_batch(c->sj->rt->db, c->tenant, first_id, bt->n, got_batch_cb, bt);
+    if (replay_first && !err) {
+        jobread_batch(c->sj->rt->db, c->tenant, replay_first, bt->n, got_batch_cb, bt);
         return;
     }
     if (err) {
@@ -79,8 +79,7 @@ static void batch_done_cb(uint64_t first_id, bool existing, const char *err, voi
         sbuf_init(&b);
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
         for (size_t i = 0; i < bt->n; i++) {
-            sbuf_printf(&b, "%s{\"id\":\"job_%llu\",", i ? "," : "",
-                        (unsigned long long)first_id + i);
+            sbuf_printf(&b, "%s{\"id\":\"job_%llu\",", i ? "," : "", (unsigned long long)ids[i]);
             sbuf_puts(&b, bt->parts[i]);
         }
         sbuf_puts(&b, "]}");

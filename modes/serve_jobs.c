@@ -483,19 +483,6 @@ V1_ROUTE(list_jobs)
 V1_ROUTE(cancel_job)
 V1_ROUTE(retry_job)
 
-/* Coalesced multi-row INSERTs need consecutive ids, which
- * innodb_autoinc_lock_mode 2 does not promise. */
-static void autoinc_cb(const struct db_result *r, void *arg)
-{
-    struct serve_jobs *sj = arg;
-    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
-    if (row && db_row_ll(row, 0) < 2)
-        jobstore_set_coalescing(sj->store, true);
-    else if (row)
-        log_warn("innodb_autoinc_lock_mode=2: enqueues are not coalesced (set it to 1 for throughput)");
-    /* No answer (database down at start): stays off, which is only slower. */
-}
-
 struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
 {
     const struct config *cfg = rt->cfg;
@@ -513,8 +500,6 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
     sj->limits.max_payload = (size_t)cfg->job_max_payload;
     sj->limits.max_metadata = (size_t)16 * 1024;
-    jobstore_set_coalescing(sj->store, false); /* until the server said it is safe */
-    db_query(rt->db, "SELECT @@innodb_autoinc_lock_mode", 0, autoinc_cb, sj);
     serve_batch_routes(h, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs", 0, create_job_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/jobs", 0, list_jobs_route, sj);
