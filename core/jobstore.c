@@ -28,9 +28,21 @@ struct pending {
     struct pending *next;
 };
 
+/* Enqueues wait in one of two lanes. Plain ones are coalesced into
+ * multi-row INSERTs, and few of those run at once: more rows per statement
+ * and fewer commits (64 connections on this 2-core machine: 21.8-23.1k
+ * jobs/s with 4 in flight, 16.2-18.2k with 16). A job with an idempotency
+ * key goes alone (a duplicate would fail the whole statement), so its lane
+ * allows more. */
+struct lane {
+    struct pending *head, *tail;
+    int inflight, max_inflight;
+};
+
 /* One INSERT in flight and the callers it answers. */
 struct insert {
     struct jobstore *js;
+    struct lane *lane;
     struct pending *items;    /* in VALUES order */
     size_t n;
     char *sql;
@@ -53,9 +65,8 @@ struct known_queue {
 
 struct jobstore {
     struct db_pool *db;
-    struct pending *head, *tail;
-    size_t npending;
-    int inflight, max_inflight, max_batch;
+    struct lane plain, idem;
+    int max_batch;
     struct known_queue *queues; /* small cache: queues known to exist */
     size_t nqueues, capqueues;
     struct metric_series *m_enqueued_rows, *m_insert_statements;
@@ -63,12 +74,14 @@ struct jobstore {
 
 static void flush(struct jobstore *js);
 
-struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int inflight)
+struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int batches_inflight,
+                              int singles_inflight)
 {
     struct jobstore *js = xcalloc(1, sizeof *js);
     js->db = db;
     js->max_batch = max_batch > 0 ? max_batch : 100;
-    js->max_inflight = inflight > 0 ? inflight : 4;
+    js->plain.max_inflight = batches_inflight > 0 ? batches_inflight : 4;
+    js->idem.max_inflight = singles_inflight > 0 ? singles_inflight : 16;
     if (m) {
         js->m_enqueued_rows = metrics_series(
             metrics_family(m, METRIC_COUNTER, "ingot_jobs_inserted_total", "Job rows inserted."), "");
@@ -90,11 +103,14 @@ void jobstore_free(struct jobstore *js)
 {
     if (!js)
         return;
-    while (js->head) {
-        struct pending *p = js->head;
-        js->head = p->next;
-        p->cb(0, false, "shutting down", p->arg);
-        pending_free(p);
+    struct lane *lanes[] = {&js->plain, &js->idem};
+    for (size_t i = 0; i < 2; i++) {
+        while (lanes[i]->head) {
+            struct pending *p = lanes[i]->head;
+            lanes[i]->head = p->next;
+            p->cb(0, false, "shutting down", p->arg);
+            pending_free(p);
+        }
     }
     free(js->queues);
     free(js);
@@ -188,7 +204,7 @@ static void insert_cb(const struct db_result *r, void *arg)
         db_query(js->db, ins->sql, 0, insert_cb, ins);
         return;
     }
-    js->inflight--;
+    ins->lane->inflight--;
     struct pending *p = ins->items;
     uint64_t *ids = r->ok ? xcalloc(ins->n, sizeof *ids) : NULL;
     if (r->ok && !returned_ids(r, ids, ins->n)) { /* not seen: RETURNING gives every row */
@@ -226,6 +242,7 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
 {
     struct insert *ins = xcalloc(1, sizeof *ins);
     ins->js = js;
+    ins->lane = items->spec.idempotency_key ? &js->idem : &js->plain;
     ins->items = items;
     ins->n = n;
     struct sbuf b;
@@ -237,29 +254,33 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
         values_row(&b, p->tenant, &p->spec);
     }
     sbuf_puts(&b, INSERT_TAIL);
-    js->inflight++;
+    ins->lane->inflight++;
     ins->sql = sbuf_steal(&b);
     db_query(js->db, ins->sql, 0, insert_cb, ins);
 }
 
+/* Takes the first n (at most max) of a lane. */
+static struct pending *lane_take(struct lane *l, size_t max, size_t *n)
+{
+    struct pending *first = l->head, *last = first;
+    for (*n = 1; last->next && *n < max; (*n)++)
+        last = last->next;
+    l->head = last->next;
+    if (!l->head)
+        l->tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
 static void flush(struct jobstore *js)
 {
-    while (js->head && js->inflight < js->max_inflight) {
-        /* Take up to max_batch rows; an idempotent one goes alone, since a
-         * duplicate key would fail the whole statement. */
-        struct pending *first = js->head, *last = first;
-        size_t n = 1;
-        if (!first->spec.idempotency_key) {
-            while (last->next && n < (size_t)js->max_batch && !last->next->spec.idempotency_key) {
-                last = last->next;
-                n++;
-            }
-        }
-        js->head = last->next;
-        if (!js->head)
-            js->tail = NULL;
-        js->npending -= n;
-        last->next = NULL;
+    size_t n;
+    while (js->plain.head && js->plain.inflight < js->plain.max_inflight) {
+        struct pending *first = lane_take(&js->plain, (size_t)js->max_batch, &n);
+        send_insert(js, first, n);
+    }
+    while (js->idem.head && js->idem.inflight < js->idem.max_inflight) {
+        struct pending *first = lane_take(&js->idem, 1, &n);
         send_insert(js, first, n);
     }
 }
@@ -274,12 +295,12 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
     p->cb = cb;
     p->arg = arg;
     ensure_queue(js, tenant, p->spec.queue);
-    if (js->tail)
-        js->tail->next = p;
+    struct lane *l = p->spec.idempotency_key ? &js->idem : &js->plain;
+    if (l->tail)
+        l->tail->next = p;
     else
-        js->head = p;
-    js->tail = p;
-    js->npending++;
+        l->head = p;
+    l->tail = p;
     flush(js);
 }
 

@@ -27,8 +27,10 @@ typedef void (*jobstore_batch_cb)(const uint64_t *ids, uint64_t replay_first, co
 /* state: the job's state after (JS_OK) or as found (JS_CONFLICT). */
 typedef void (*jobstore_change_cb)(enum js_outcome o, int state, const char *err, void *arg);
 
-/* max_batch: rows per coalesced INSERT; inflight: INSERTs at once. */
-struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int inflight);
+/* max_batch: rows per coalesced INSERT; batches_inflight: such INSERTs at
+ * once; singles_inflight: one-row INSERTs of idempotent jobs at once. */
+struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int batches_inflight,
+                              int singles_inflight);
 void jobstore_free(struct jobstore *js);
 
 /* Takes ownership of spec's allocations (spec itself is copied). */

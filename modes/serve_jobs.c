@@ -497,7 +497,8 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     serve_queues_depth_start(sj);
     sj->f_enqueued = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_jobs_enqueued_total",
                                     "Jobs accepted by the API, by queue and kind.");
-    sj->store = jobstore_new(rt->db, rt->metrics, 100, (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1));
+    int half = (int)(cfg->database_max_connections > 2 ? cfg->database_max_connections / 2 : 1);
+    sj->store = jobstore_new(rt->db, rt->metrics, 100, half < 4 ? half : 4, half);
     sj->limits.max_payload = (size_t)cfg->job_max_payload;
     sj->limits.max_metadata = (size_t)16 * 1024;
     serve_batch_routes(h, sj);
