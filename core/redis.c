@@ -398,7 +398,7 @@ void redis_client_free(struct redis_client *rc)
 
 enum redis_state redis_state(const struct redis_client *rc)
 {
-    return rc->state;
+    return rc ? rc->state : REDIS_DISABLED;
 }
 
 const char *redis_last_error(const struct redis_client *rc)

@@ -44,6 +44,7 @@ typedef void (*redis_message_cb)(const char *payload, size_t len, void *arg);
 void redis_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb, void *arg);
 /* PUBLISH without waiting for the answer; dropped when Redis is down. */
 void redis_publish(struct redis_client *rc, const char *channel, const char *payload);
+/* rc may be NULL (no client made): REDIS_DISABLED. */
 enum redis_state redis_state(const struct redis_client *rc);
 const char *redis_state_text(enum redis_state s);
 const char *redis_last_error(const struct redis_client *rc);

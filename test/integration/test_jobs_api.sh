@@ -141,6 +141,12 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 eq "wait sees the terminal state" "$st" cancelled
 check "wait returned early (${ms} ms)" test "$ms" -lt 5000
 eq "bad wait: 400" "$(http_code "$U/v1/jobs/$b1?wait=61" "${A1[@]}")" 400
+# Without Redis a long-poll polls: a job that stays queued answers as it is
+# when the wait ends (a serve with no done channel once crashed here).
+REDIS_URL= start_ingot NR serve
+DJ=$(post "$U/v1/jobs" "${A1[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"delay_ms":600000}' >/dev/null; jq -r .id resp.json)
+eq "no Redis: wait ends with the job as it is" "$(http_body "http://127.0.0.1:$NR_PORT/v1/jobs/$DJ?wait=1" "${A1[@]}" | jq -r .status)" queued
+eq "no Redis: serve still up" "$(http_code "http://127.0.0.1:$NR_PORT/health/live")" 200
 
 # Queues: counts per state, settings, validation, isolation.
 qs=$(http_body "$U/v1/queues" "${A1[@]}")
