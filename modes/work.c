@@ -96,9 +96,9 @@ static void finished_cb(bool applied, const char *err, void *arg)
         metrics_add(w->m_discarded, 1);
         log_info("job_%llu: outcome discarded, the lease was no longer ours (cancelled or recovered)",
                  (unsigned long long)r->job.id);
-    }
-    else if (r->terminal)
+    } else if (r->terminal) {
         note_done(w, r->job.id);
+    }
     run_unlink(w, r);
     w->nruns--;
     update_inflight(w);
