@@ -101,6 +101,17 @@ eq "names the header" "$(jq -r .error.param resp.json)" Idempotency-Key
 eq "still no new rows" "$(ibcount acme)" 2
 eq "batch key is per tenant" "$(post "$U/v1/jobs/batch" "${A2[@]}" -H 'Idempotency-Key: import-1' -d "$IB")" 202
 eq "the other tenant got its own" "$(ibcount globex)" 2
+# Two identical keyed batches at once: one is inserted, the other answers it.
+IC='[{"kind":"http","payload":{"url":"http://127.0.0.1:9/ic1"}},{"kind":"http","payload":{"url":"http://127.0.0.1:9/ic2"}},{"kind":"http","payload":{"url":"http://127.0.0.1:9/ic3"}}]'
+rp=()
+for k in 1 2; do
+    curl -s -o "race$k.json" -w '%{http_code}' -X POST "$U/v1/jobs/batch" "${A1[@]}" -H 'Idempotency-Key: race-1' -d "$IC" > "race$k.code" &
+    rp+=($!)
+done
+wait "${rp[@]}"
+eq "concurrent keyed batches: 202 and 200" "$(printf '%s\n%s\n' "$(cat race1.code)" "$(cat race2.code)" | sort | tr '\n' ' ')" "200 202 "
+eq "both answer the same jobs" "$(jq -c '[.data[].id]' race1.json)" "$(jq -c '[.data[].id]' race2.json)"
+eq "one set of rows" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs WHERE payload LIKE '%/ic_\"%'")" 3
 long=$(printf 'k%.0s' $(seq 1 250))
 eq "batch key over 249 characters: 400" "$(post "$U/v1/jobs/batch" "${A1[@]}" -H "Idempotency-Key: $long" -d "$IB")" 400
 eq "names the header (length)" "$(jq -r .error.param resp.json)" Idempotency-Key
