@@ -142,9 +142,9 @@ seq 1 $((E2E / 100)) | xargs -P 8 -I{} curl -s -o /dev/null -X POST -H "Authoriz
     --data-binary @"$TMP/batch.json" "http://127.0.0.1:$IPORT/v1/jobs/batch"
 queued=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 0")
 WPORT=$(free_port)
-# CPU time (user + system, clock ticks) of a process and its children
+# CPU time (user + system, clock ticks) of the given processes, all their
 # threads included: where each job's cost goes, so the ceiling of the
-# machine can be read off the figures (2 cores / CPU per job).
+# machine can be read off the figures (cores / CPU per job).
 cpu_ticks() {
     local t=0 p
     for p in "$@"; do
