@@ -304,20 +304,72 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
     flush(js);
 }
 
-/* A duplicate idempotency key: the earlier job, unless its key is older
- * than 24 h, in which case the key is cleared and the insert retried. */
+/* A duplicate idempotency key (a single job's, or a batch's "batch:KEY"):
+ * the row that holds it answers the repeat, unless that key is older than
+ * 24 h: then it is cleared, once, and the caller inserts again. done gets
+ * the earlier row's id, or 0 after a clear, or an error. */
+typedef void (*idem_done_fn)(uint64_t existing_id, const char *err, void *arg);
+
 struct idem {
-    struct jobstore *js;
-    struct pending *p;
-    uint64_t id;
+    struct db_pool *db;
+    bool retried;            /* the key was cleared once already */
+    idem_done_fn done;
+    void *arg;
 };
 
 static void idem_cleared_cb(const struct db_result *r, void *arg)
 {
     struct idem *q = arg;
+    q->done(0, r->ok ? NULL : r->error, q->arg);
+    free(q);
+}
+
+static void idem_found_cb(const struct db_result *r, void *arg)
+{
+    struct idem *q = arg;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    if (!row || db_row_ll(row, 1) == 0 || q->retried) {
+        if (row)
+            q->done((uint64_t)db_row_ll(row, 0), NULL, q->arg);
+        else
+            q->done(0, r->ok ? "idempotency key vanished; retry the request" : r->error, q->arg);
+        free(q);
+        return;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
+             (unsigned long long)db_row_ll(row, 0));
+    db_query(q->db, sql, 0, idem_cleared_cb, q);
+}
+
+static void idem_resolve(struct db_pool *db, uint64_t tenant, const char *key, bool retried,
+                         idem_done_fn done, void *arg)
+{
+    struct idem *q = xcalloc(1, sizeof *q);
+    q->db = db;
+    q->retried = retried;
+    q->done = done;
+    q->arg = arg;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY FROM jobs WHERE tenant_id = %llu "
+                    "AND idempotency_key = ", (unsigned long long)tenant);
+    sql_cstr(&b, key);
+    db_query(db, b.data, 0, idem_found_cb, q);
+    sbuf_deinit(&b);
+}
+
+struct single_idem {
+    struct jobstore *js;
+    struct pending *p;
+};
+
+static void single_idem_done(uint64_t existing_id, const char *err, void *arg)
+{
+    struct single_idem *q = arg;
     struct pending *p = q->p;
-    if (!r->ok) {
-        p->cb(0, false, r->error, p->arg);
+    if (err || existing_id) {
+        p->cb(existing_id, existing_id != 0, err, p->arg);
         pending_free(p);
     } else {
         p->retried_idem = true;
@@ -327,43 +379,12 @@ static void idem_cleared_cb(const struct db_result *r, void *arg)
     free(q);
 }
 
-static void idem_found_cb(const struct db_result *r, void *arg)
-{
-    struct idem *q = arg;
-    struct pending *p = q->p;
-    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
-    if (!row) {
-        p->cb(0, false, r->ok ? "idempotency key vanished; retry the request" : r->error, p->arg);
-        pending_free(p);
-        free(q);
-        return;
-    }
-    uint64_t id = (uint64_t)db_row_ll(row, 0);
-    bool expired = db_row_ll(row, 1) != 0;
-    if (!expired || p->retried_idem) {
-        p->cb(id, true, NULL, p->arg);
-        pending_free(p);
-        free(q);
-        return;
-    }
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
-             (unsigned long long)id);
-    db_query(q->js->db, sql, 0, idem_cleared_cb, q);
-}
-
 static void idem_lookup(struct jobstore *js, struct pending *p)
 {
-    struct idem *q = xcalloc(1, sizeof *q);
+    struct single_idem *q = xcalloc(1, sizeof *q);
     q->js = js;
     q->p = p;
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_printf(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY FROM jobs WHERE tenant_id = %llu AND idempotency_key = ",
-                (unsigned long long)p->tenant);
-    sql_cstr(&b, p->spec.idempotency_key);
-    db_query(js->db, b.data, 0, idem_found_cb, q);
-    sbuf_deinit(&b);
+    idem_resolve(js->db, p->tenant, p->spec.idempotency_key, p->retried_idem, single_idem_done, q);
 }
 
 /* A batch under an Idempotency-Key carries it on its first row, as
@@ -391,34 +412,15 @@ static void batch_end(struct batch *bt, const uint64_t *ids, uint64_t replay_fir
 
 static void batch_cb(const struct db_result *r, void *arg);
 
-static void batch_cleared_cb(const struct db_result *r, void *arg)
+static void batch_idem_done(uint64_t existing_id, const char *err, void *arg)
 {
     struct batch *bt = arg;
-    if (!r->ok) {
-        batch_end(bt, NULL, 0, r->error);
+    if (err || existing_id) {
+        batch_end(bt, NULL, existing_id, err);
         return;
     }
     bt->retried_idem = true;
     db_query(bt->db, bt->sql, 0, batch_cb, bt);
-}
-
-static void batch_found_cb(const struct db_result *r, void *arg)
-{
-    struct batch *bt = arg;
-    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
-    if (!row) {
-        batch_end(bt, NULL, 0, r->ok ? "idempotency key vanished; retry the request" : r->error);
-        return;
-    }
-    uint64_t id = (uint64_t)db_row_ll(row, 0);
-    if (db_row_ll(row, 1) == 0 || bt->retried_idem) {
-        batch_end(bt, NULL, id, NULL);
-        return;
-    }
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
-             (unsigned long long)id);
-    db_query(bt->db, sql, 0, batch_cleared_cb, bt);
 }
 
 static void batch_cb(const struct db_result *r, void *arg)
@@ -430,13 +432,7 @@ static void batch_cb(const struct db_result *r, void *arg)
         return;
     }
     if (!r->ok && r->err_code == ER_DUP_ENTRY && bt->key) {
-        struct sbuf b;
-        sbuf_init(&b);
-        sbuf_printf(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY FROM jobs WHERE tenant_id = %llu "
-                        "AND idempotency_key = ", (unsigned long long)bt->tenant);
-        sql_cstr(&b, bt->key);
-        db_query(bt->db, b.data, 0, batch_found_cb, bt);
-        sbuf_deinit(&b);
+        idem_resolve(bt->db, bt->tenant, bt->key, bt->retried_idem, batch_idem_done, bt);
         return;
     }
     if (!r->ok) {

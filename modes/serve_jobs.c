@@ -290,6 +290,8 @@ static void waiter_link(struct v1 *c)
 static void done_cb(const char *payload, size_t len, void *arg)
 {
     struct serve_jobs *sj = arg;
+    if (!sj->waiters)
+        return; /* the common case: nobody long-polls on this serve */
     size_t i = 0;
     while (i < len) {
         uint64_t id = 0;
