@@ -41,15 +41,17 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_JWT_SECRET] = {{"JWT_SECRET", NULL, "secret", "", "Secret for session tokens (32+ characters).", true, true, false}, T_STR, S(jwt_secret), 32, 4096, NULL, NULL},
     [CFG_JWT_EXPIRY] = {{"JWT_EXPIRY", NULL, "duration", "1h", "Lifetime of session tokens.", false, false, false}, T_DUR, S(jwt_expiry_ms), 1000, 31LL * 86400000, NULL, NULL},
     [CFG_API_KEY_HASH_SECRET] = {{"API_KEY_HASH_SECRET", NULL, "secret", "", "HMAC key under which API keys are stored (32+ characters).", true, true, false}, T_STR, S(api_key_hash_secret), 32, 4096, NULL, NULL},
-    [CFG_ENCRYPTION_KEY] = {{"ENCRYPTION_KEY", NULL, "secret", "", "AES-256-GCM key for secrets at rest: 64 hex characters.", true, true, false}, T_STR, S(encryption_key), NOLIM, NULL, check_key32},
+    [CFG_ENCRYPTION_KEY] = {{"ENCRYPTION_KEY", NULL, "secret", "", "AES-256-GCM key for secrets at rest: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32).", true, true, false}, T_STR, S(encryption_key), NOLIM, NULL, check_key32},
     [CFG_SIGNING_KEY] = {{"SIGNING_KEY", NULL, "secret", "", "Key that signs outbound HTTP job requests (32+ characters).", true, true, false}, T_STR, S(signing_key), 32, 4096, NULL, NULL},
     [CFG_SIGNING_KEY_NEXT] = {{"SIGNING_KEY_NEXT", NULL, "secret", "", "Next signing key, during a rotation (32+ characters).", true, false, false}, T_STR, S(signing_key_next), 32, 4096, NULL, NULL},
     [CFG_LLM_BASE_URL] = {{"LLM_BASE_URL", "BUILT_IN_FORGE_API_URL", "url", "", "OpenAI-compatible provider base URL, e.g. https://host/v1. Unset: LLM disabled.", false, false, false}, T_STR, S(llm_base_url), NOLIM, NULL, check_http_url},
     [CFG_LLM_API_KEY] = {{"LLM_API_KEY", "BUILT_IN_FORGE_API_KEY", "secret", "", "API key for the LLM provider.", true, false, false}, T_STR, S(llm_api_key), 1, 4096, NULL, NULL},
     [CFG_QUEUE_WORKER_CONCURRENCY] = {{"QUEUE_WORKER_CONCURRENCY", NULL, "integer", "100", "Jobs in flight per worker process.", false, false, false}, T_INT, S(queue_worker_concurrency), 1, 100000, NULL, NULL},
-    [CFG_QUEUE_LIMITER_MAX] = {{"QUEUE_LIMITER_MAX", NULL, "integer", "1000", "Default queue rate limit: jobs per window.", false, false, false}, T_INT, S(queue_limiter_max), 1, 100000000, NULL, NULL},
+    [CFG_QUEUE_LIMITER_MAX] = {{"QUEUE_LIMITER_MAX", NULL, "integer", "0", "Default queue rate limit: jobs per window for queues without their own rate_limit. 0: unlimited (limits are opt-in).", false, false, false}, T_INT, S(queue_limiter_max), 0, 100000000, NULL, NULL},
     [CFG_QUEUE_LIMITER_DURATION_MS] = {{"QUEUE_LIMITER_DURATION_MS", NULL, "integer", "1000", "Default queue rate limit window, in milliseconds.", false, false, false}, T_INT, S(queue_limiter_duration_ms), 1, 86400000, NULL, NULL},
     [CFG_QUEUE_LEASE] = {{"QUEUE_LEASE", NULL, "duration", "30s", "Lease of a running job; extended while it runs, recovered when it expires (worker died).", false, false, false}, T_DUR, S(queue_lease_ms), 1000, 3600000, NULL, NULL},
+    [CFG_QUEUE_POLL_INTERVAL] = {{"QUEUE_POLL_INTERVAL", NULL, "duration", "1s", "Longest a worker waits before looking for jobs again when the queues look empty (enqueues wake it at once through Redis).", false, false, false}, T_DUR, S(queue_poll_interval_ms), 20, 60000, NULL, NULL},
+    [CFG_QUEUE_DEPTH_REFRESH] = {{"QUEUE_DEPTH_REFRESH", NULL, "duration", "10s", "How often serve refreshes the queue depth gauges of /metrics.", false, false, false}, T_DUR, S(queue_depth_refresh_ms), 100, 3600000, NULL, NULL},
     [CFG_RETENTION_DAYS] = {{"RETENTION_DAYS", NULL, "integer", "30", "Days finished jobs are kept.", false, false, false}, T_INT, S(retention_days), 1, 3650, NULL, NULL},
     [CFG_SHUTDOWN_GRACE] = {{"SHUTDOWN_GRACE", NULL, "duration", "30s", "On SIGTERM, how long in-flight work may take to finish.", false, false, false}, T_DUR, S(shutdown_grace_ms), 0, 3600000, NULL, NULL},
     [CFG_TRUSTED_PROXIES] = {{"TRUSTED_PROXIES", NULL, "list", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.", false, false, false}, T_LIST, S(trusted_proxies), NOLIM, NULL, check_cidr_list},
@@ -57,9 +59,13 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_HTTP_MAX_BODY] = {{"HTTP_MAX_BODY", NULL, "size", "1mb", "Largest request body the API accepts (larger: 413).", false, false, false}, T_SIZE, S(http_max_body), 1024, 1LL << 30, NULL, NULL},
     [CFG_JOB_MAX_PAYLOAD] = {{"JOB_MAX_PAYLOAD", NULL, "size", "256kb", "Largest job payload (serialized); larger: 413.", false, false, false}, T_SIZE, S(job_max_payload), 64, 16LL << 20, NULL, NULL},
     [CFG_JOB_BATCH_MAX] = {{"JOB_BATCH_MAX", NULL, "integer", "1000", "Most jobs in one POST /v1/jobs/batch.", false, false, false}, T_INT, S(job_batch_max), 1, 100000, NULL, NULL},
-    [CFG_HTTP_IDLE_TIMEOUT] = {{"HTTP_IDLE_TIMEOUT", NULL, "duration", "60s", "Idle keep-alive and slow-request timeout of the HTTP server.", false, false, false}, T_DUR, S(http_idle_timeout_ms), 1000, 3600000, NULL, NULL},
+    [CFG_HTTP_IDLE_TIMEOUT] = {{"HTTP_IDLE_TIMEOUT", NULL, "duration", "60s", "How long an idle keep-alive connection is kept, and the deadline for writing one reply.", false, false, false}, T_DUR, S(http_idle_timeout_ms), 100, 3600000, NULL, NULL},
+    [CFG_HTTP_HEADER_TIMEOUT] = {{"HTTP_HEADER_TIMEOUT", NULL, "duration", "10s", "Whole-request deadline for the request line and headers; a client trickling bytes cannot extend it.", false, false, false}, T_DUR, S(http_header_timeout_ms), 100, 600000, NULL, NULL},
+    [CFG_HTTP_BODY_TIMEOUT] = {{"HTTP_BODY_TIMEOUT", NULL, "duration", "60s", "Whole-request deadline for the request body, counted from the end of the headers.", false, false, false}, T_DUR, S(http_body_timeout_ms), 100, 3600000, NULL, NULL},
+    [CFG_HTTP_MAX_CONNECTIONS] = {{"HTTP_MAX_CONNECTIONS", NULL, "integer", "4096", "Most concurrent client connections per process; beyond it new connections get 503 and are closed.", false, false, false}, T_INT, S(http_max_connections), 1, 1000000, NULL, NULL},
     [CFG_CA_BUNDLE] = {{"CA_BUNDLE", NULL, "path", "", "CA certificates file for outbound TLS (unset: the system default).", false, false, false}, T_STR, S(ca_bundle), NOLIM, NULL, NULL},
     [CFG_METRICS_BEARER_TOKEN] = {{"METRICS_BEARER_TOKEN", NULL, "secret", "", "When set, /metrics requires Authorization: Bearer <token>.", true, false, false}, T_STR, S(metrics_bearer_token), 16, 4096, NULL, NULL},
+    [CFG_METRICS_MAX_SERIES] = {{"METRICS_MAX_SERIES", NULL, "integer", "100", "Most distinct tenant/queue label values per metric family; the rest are counted under queue=\"other\".", false, false, false}, T_INT, S(metrics_max_series), 1, 100000, NULL, NULL},
     [CFG_LOG_LEVEL] = {{"LOG_LEVEL", NULL, "enum", "info", "debug, info, warn or error.", false, false, false}, T_ENUM, S(log_level), NOLIM, "debug|info|warn|error", NULL},
     [CFG_LOG_FORMAT] = {{"LOG_FORMAT", NULL, "enum", "auto", "json, text, or auto (text on a terminal, JSON otherwise).", false, false, false}, T_ENUM, S(log_format), NOLIM, "json|text|auto", NULL},
 };
@@ -335,14 +341,66 @@ static int check_http_url(const char *v, char *why, size_t n)
     return rc;
 }
 
-static int check_key32(const char *v, char *why, size_t n)
+static int b64val(int ch)
+{
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+' || ch == '-') return 62;
+    if (ch == '/' || ch == '_') return 63;
+    return -1;
+}
+
+int config_key32_decode(const char *v, unsigned char out[32])
 {
     size_t len = strlen(v);
-    bool hex = len == 64;
-    for (size_t i = 0; hex && i < len; i++)
-        hex = isxdigit((unsigned char)v[i]) != 0;
-    if (!hex) {
-        snprintf(why, n, "must be 64 hex characters (32 bytes); `ingot init` generates one");
+    if (len == 64) {
+        for (size_t i = 0; i < 32; i++) {
+            int hi = isxdigit((unsigned char)v[2 * i]), lo = isxdigit((unsigned char)v[2 * i + 1]);
+            if (!hi || !lo)
+                return -1;
+            char pair[3] = {v[2 * i], v[2 * i + 1], 0};
+            out[i] = (unsigned char)strtoul(pair, NULL, 16);
+        }
+        return 0;
+    }
+    /* base64 (standard or URL alphabet) of exactly 32 bytes: 43 symbols,
+     * then an optional '=' (what `openssl rand -base64 32` prints). */
+    if (len != 43 && !(len == 44 && v[43] == '='))
+        return -1;
+    unsigned acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < 43; i++) {
+        int d = b64val((unsigned char)v[i]);
+        if (d < 0)
+            return -1;
+        acc = (acc << 6) | (unsigned)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o < 32)
+                out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    return o == 32 && acc == 0 ? 0 : -1; /* leftover bits must be zero */
+}
+
+static int check_key32(const char *v, char *why, size_t n)
+{
+    unsigned char k[32];
+    if (config_key32_decode(v, k) < 0) {
+        snprintf(why, n, "must be 32 bytes given as 64 hex characters or as base64 (44 characters, "
+                         "e.g. from `openssl rand -base64 32`); `ingot init` generates one");
+        return -1;
+    }
+    unsigned char any = 0;
+    for (size_t i = 0; i < sizeof k; i++)
+        any |= k[i];
+    if (!any) {
+        snprintf(why, n, "is all zero bytes: generate a random key (`ingot init` or "
+                         "`openssl rand -base64 32`)");
         return -1;
     }
     return 0;

@@ -31,6 +31,8 @@ enum cfg_id {
     CFG_QUEUE_LIMITER_MAX,
     CFG_QUEUE_LIMITER_DURATION_MS,
     CFG_QUEUE_LEASE,
+    CFG_QUEUE_POLL_INTERVAL,
+    CFG_QUEUE_DEPTH_REFRESH,
     CFG_RETENTION_DAYS,
     CFG_SHUTDOWN_GRACE,
     CFG_TRUSTED_PROXIES,
@@ -39,8 +41,12 @@ enum cfg_id {
     CFG_JOB_MAX_PAYLOAD,
     CFG_JOB_BATCH_MAX,
     CFG_HTTP_IDLE_TIMEOUT,
+    CFG_HTTP_HEADER_TIMEOUT,
+    CFG_HTTP_BODY_TIMEOUT,
+    CFG_HTTP_MAX_CONNECTIONS,
     CFG_CA_BUNDLE,
     CFG_METRICS_BEARER_TOKEN,
+    CFG_METRICS_MAX_SERIES,
     CFG_LOG_LEVEL,
     CFG_LOG_FORMAT,
     CFG_COUNT
@@ -70,6 +76,8 @@ struct config {
     long long queue_limiter_max;
     long long queue_limiter_duration_ms;
     long long queue_lease_ms;
+    long long queue_poll_interval_ms;
+    long long queue_depth_refresh_ms;
     long long retention_days;
     long long shutdown_grace_ms;
     char *trusted_proxies;
@@ -78,8 +86,12 @@ struct config {
     long long job_max_payload;
     long long job_batch_max;
     long long http_idle_timeout_ms;
+    long long http_header_timeout_ms;
+    long long http_body_timeout_ms;
+    long long http_max_connections;
     char *ca_bundle;
     char *metrics_bearer_token;
+    long long metrics_max_series;
     char *log_level;
     char *log_format;
 
@@ -125,6 +137,9 @@ void config_load_environ(struct config *c, char *const *envp);
  * settings count as problems. */
 int config_finalize(struct config *c, bool check_required, struct sbuf *errs);
 const char *config_source_name(enum cfg_source s);
+/* Decodes a 32-byte key given as 64 hex characters or base64 (standard or
+ * URL alphabet, optional padding). 0/-1. */
+int config_key32_decode(const char *v, unsigned char out[32]) ATTR_WUR;
 
 
 /* Writes a .env: every setting with its help and default. With

@@ -120,8 +120,10 @@ static void list_cb(const struct db_result *r, void *arg)
         sbuf_printf(&b, ",\"paused\":%s,\"rate_limit\":", strcmp(db_row_str(row, 1), "1") == 0 ? "true" : "false");
         if (row[2])
             sbuf_printf(&b, "{\"max\":%s,\"duration_ms\":%s}", row[2], row[3]);
-        else
+        else if (l->lmax > 0)
             sbuf_printf(&b, "{\"max\":%lld,\"duration_ms\":%lld,\"default\":true}", l->lmax, l->lms);
+        else
+            sbuf_puts(&b, "null"); /* unlimited: QUEUE_LIMITER_MAX=0 and none of its own */
         sbuf_puts(&b, ",\"concurrency\":");
         num_or_null(&b, row[4]);
         sbuf_puts(&b, ",\"group\":{\"concurrency\":");

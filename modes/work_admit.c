@@ -99,7 +99,7 @@ static void ask(struct work *w, struct run **runs, size_t n, bool group_stage)
         snprintf(key, sizeof key, "%llu:%s/%s", (unsigned long long)j->tenant, j->queue,
                  group_of(runs[0]));
     } else {
-        work_limits_rate(w->limits, j->tenant, j->queue, &max, &ms);
+        (void)work_limits_rate(w->limits, j->tenant, j->queue, &max, &ms);
         snprintf(key, sizeof key, "%llu:%s", (unsigned long long)j->tenant, j->queue);
     }
     w->pending_limits++;
@@ -122,7 +122,15 @@ void work_admit(struct work *w, struct run **fresh, size_t n)
         size_t k = i + 1;
         while (k < n && queue_cmp(&fresh[i], &fresh[k]) == 0)
             k++;
-        ask(w, fresh + i, k - i, false);
+        long long max, ms;
+        const struct claimed_job *j = &fresh[i]->job;
+        if (work_limits_rate(w->limits, j->tenant, j->queue, &max, &ms))
+            ask(w, fresh + i, k - i, false);
+        else if (work_limits_group_rate(w->limits, j->tenant, j->queue, &max, &ms))
+            ask_groups(w, fresh + i, k - i);
+        else /* no queue rate limit (the default): nothing to ask */
+            for (size_t m = i; m < k; m++)
+                work_execute(w, fresh[m]);
         i = k;
     }
 }

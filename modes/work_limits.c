@@ -93,7 +93,7 @@ bool work_limits_loaded(const struct work_limits *l)
     return l->loaded;
 }
 
-void work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *queue,
+bool work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *queue,
                       long long *max, long long *ms)
 {
     *max = l->default_max;
@@ -103,6 +103,7 @@ void work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *
         *max = r->q.rate_max;
         *ms = r->q.rate_ms > 0 ? r->q.rate_ms : l->default_ms;
     }
+    return *max > 0;
 }
 
 bool work_limits_group_rate(const struct work_limits *l, uint64_t tenant, const char *queue,

@@ -21,7 +21,9 @@ void work_limits_free(struct work_limits *l);
 /* Replaces the known queue settings (from jobclaim_queues). */
 void work_limits_set(struct work_limits *l, const struct queue_row *rows, size_t n);
 bool work_limits_loaded(const struct work_limits *l);
-void work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *queue,
+/* The queue's rate limit (its own, else QUEUE_LIMITER_*); false when it
+ * has none (QUEUE_LIMITER_MAX=0 and no rate_limit of its own). */
+bool work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *queue,
                       long long *max, long long *ms);
 /* The queue's per-group rate limit; false when it has none. */
 bool work_limits_group_rate(const struct work_limits *l, uint64_t tenant, const char *queue,

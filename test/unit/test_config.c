@@ -201,8 +201,44 @@ static void test_write_env(void)
     config_deinit(&c);
 }
 
+/* ENCRYPTION_KEY: 64 hex characters or base64 of exactly 32 bytes. */
+static void test_key32(void)
+{
+    unsigned char k[32];
+    const char *hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    test_cond("hex key", config_key32_decode(hex, k) == 0 && k[0] == 0 && k[31] == 0x1f);
+    /* the same bytes as `openssl rand -base64 32` would print them */
+    const char *b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    unsigned char k2[32];
+    test_cond("base64 key", config_key32_decode(b64, k2) == 0 && memcmp(k, k2, 32) == 0);
+    test_cond("base64 without padding",
+              config_key32_decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", k2) == 0);
+    test_cond("base64 of 31 bytes refused",
+              config_key32_decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==", k2) < 0);
+    test_cond("bad hex refused",
+              config_key32_decode("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", k2) < 0);
+    test_cond("short refused", config_key32_decode("abc", k2) < 0);
+
+    struct config c;
+    struct sbuf errs;
+    config_init(&c);
+    sbuf_init(&errs);
+    config_set_raw(&c, CFG_ENCRYPTION_KEY, b64, CFG_SRC_ENV);
+    test_cond("base64 ENCRYPTION_KEY accepted", finalize(&c, &errs, false) == 0);
+    config_set_raw(&c, CFG_ENCRYPTION_KEY, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", CFG_SRC_ENV);
+    test_cond("all-zero key refused", finalize(&c, &errs, false) == 1 &&
+                                          strstr(errs.data, "ENCRYPTION_KEY") != NULL);
+    config_set_raw(&c, CFG_ENCRYPTION_KEY, "not-a-key", CFG_SRC_ENV);
+    test_cond("error names both forms", finalize(&c, &errs, false) == 1 &&
+                                            strstr(errs.data, "hex") && strstr(errs.data, "base64"));
+    test_cond("queue limiter unlimited by default", c.queue_limiter_max == 0);
+    sbuf_deinit(&errs);
+    config_deinit(&c);
+}
+
 int main(void)
 {
+    test_key32();
     test_durations();
     test_sizes();
     test_defaults_and_errors();
