@@ -6,8 +6,11 @@
 #include <time.h>
 
 #include "db.h"
+#include <mysqld_error.h>
+
 #include "jobfair.h"
 #include "log.h"
+#include "queuestore.h"
 #include "sql.h"
 
 /* Only kinds this build executes are claimed; others wait queued. */
@@ -36,6 +39,7 @@ struct claim {
     size_t n;
     bool commit;
     char err[320];
+    unsigned err_code;
     jobclaim_cb cb;
     void *arg;
 };
@@ -52,25 +56,34 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n)
 
 static void claim_step_cb(const struct db_result *r, void *arg);
 
-static void claim_end(struct claim *c, bool commit, const char *err)
+bool jobclaim_lock_conflict(unsigned err_code)
+{
+    return err_code == ER_LOCK_DEADLOCK || err_code == ER_LOCK_WAIT_TIMEOUT;
+}
+
+static void claim_end(struct claim *c, bool commit, const char *err, unsigned err_code)
 {
     c->step = STEP_END;
     c->commit = commit;
-    if (err && !c->err[0])
+    if (err && !c->err[0]) {
         snprintf(c->err, sizeof c->err, "%s", err);
+        c->err_code = err_code;
+    }
     db_txn_end(c->txn, commit, claim_step_cb, c);
 }
 
 static void claim_finish(struct claim *c, const struct db_result *r)
 {
-    if (!r->ok && !c->err[0])
+    if (!r->ok && !c->err[0]) {
         snprintf(c->err, sizeof c->err, "%s", r->error);
+        c->err_code = r->err_code;
+    }
     if (c->err[0] || !c->commit) {
         jobclaim_free_jobs(c->jobs, c->n);
         c->jobs = NULL;
         c->n = 0;
     }
-    c->cb(c->jobs, c->n, c->err[0] ? c->err : NULL, c->arg);
+    c->cb(c->jobs, c->n, c->err[0] ? c->err : NULL, c->err[0] ? c->err_code : 0, c->arg);
     sbuf_deinit(&c->ids);
     sbuf_deinit(&c->cursor_sql);
     for (size_t i = 0; c->fair && i < c->fair->nskip; i++)
@@ -100,7 +113,7 @@ static void lease(struct claim *c)
             query(c, STEP_CURSOR, &b);
             return;
         }
-        claim_end(c, false, NULL);
+        claim_end(c, false, NULL, 0);
         return;
     }
     /* state = queued: the fair path reads without row locks (its queue
@@ -125,11 +138,11 @@ static void details(struct claim *c)
     query(c, STEP_DETAILS, &b);
 }
 
-static void fair_cb(const char *err, void *arg)
+static void fair_cb(const char *err, unsigned err_code, void *arg)
 {
     struct claim *c = arg;
     if (err)
-        claim_end(c, false, err);
+        claim_end(c, false, err, err_code);
     else
         lease(c);
 }
@@ -166,7 +179,7 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         return;
     }
     if (!r->ok) {
-        claim_end(c, false, r->error);
+        claim_end(c, false, r->error, r->err_code);
         return;
     }
     struct sbuf b;
@@ -195,7 +208,7 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         break;
     case STEP_UPDATE:
         if (!c->fair) { /* read before the update, under lock: all ours */
-            claim_end(c, true, NULL);
+            claim_end(c, true, NULL, 0);
             break;
         }
         if (c->cursor_sql.len) {
@@ -211,11 +224,11 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         if (c->ids.len)
             details(c);
         else
-            claim_end(c, true, NULL);
+            claim_end(c, true, NULL, 0);
         break;
     case STEP_DETAILS:
         read_details(c, r, 0);
-        claim_end(c, true, NULL);
+        claim_end(c, true, NULL, 0);
         break;
     default:
         break;
@@ -282,7 +295,7 @@ struct count {
 static void count_cb(const struct db_result *r, void *arg)
 {
     struct count *c = arg;
-    c->cb(r->ok ? r->affected_rows : 0, r->ok ? NULL : r->error, c->arg);
+    c->cb(r->ok ? r->affected_rows : 0, r->ok ? NULL : r->error, r->ok ? 0 : r->err_code, c->arg);
     free(c);
 }
 
@@ -294,18 +307,124 @@ static void count_query(struct db_pool *db, const char *sql, jobclaim_count_cb c
     db_query(db, sql, 0, count_cb, c);
 }
 
+/* Recovery: lock the expired leases (skipping rows a worker is recording
+ * an outcome for right now), put them back or fail them, and enqueue the
+ * callbacks of those failed, all in one transaction. */
+enum recover_step { R_BEGIN, R_SELECT, R_UPDATE, R_QUEUE, R_CALLBACKS, R_END };
+
+struct recover {
+    struct db_txn *txn;
+    enum recover_step step;
+    int limit;
+    struct sbuf ids, cb_ids;  /* every row; failed rows with a callback_url */
+    unsigned long long n;
+    bool commit;
+    char err[320];
+    unsigned err_code;
+    jobclaim_count_cb cb;
+    void *arg;
+};
+
+static void recover_step_cb(const struct db_result *r, void *arg);
+
+static void recover_end(struct recover *rc, bool commit, const struct db_result *r)
+{
+    if (r && !r->ok && !rc->err[0]) {
+        snprintf(rc->err, sizeof rc->err, "%s", r->error);
+        rc->err_code = r->err_code;
+    }
+    rc->commit = commit;
+    rc->step = R_END;
+    db_txn_end(rc->txn, commit, recover_step_cb, rc);
+}
+
+static void recover_query(struct recover *rc, enum recover_step step, struct sbuf *b)
+{
+    rc->step = step;
+    db_txn_query(rc->txn, b->data, 0, recover_step_cb, rc);
+    sbuf_reset(b);
+}
+
+static void recover_step_cb(const struct db_result *r, void *arg)
+{
+    struct recover *rc = arg;
+    if (rc->step == R_END) {
+        if (!r->ok && !rc->err[0]) {
+            snprintf(rc->err, sizeof rc->err, "%s", r->error);
+            rc->err_code = r->err_code;
+        }
+        bool ok = !rc->err[0] && rc->commit;
+        rc->cb(ok ? rc->n : 0, rc->err[0] ? rc->err : NULL, rc->err[0] ? rc->err_code : 0, rc->arg);
+        sbuf_deinit(&rc->ids);
+        sbuf_deinit(&rc->cb_ids);
+        free(rc);
+        return;
+    }
+    if (!r->ok) {
+        recover_end(rc, false, r);
+        return;
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    MYSQL_ROW row;
+    switch (rc->step) {
+    case R_BEGIN:
+        sbuf_printf(&b, "SELECT id, attempts >= max_attempts AND callback_url IS NOT NULL FROM jobs "
+                        "WHERE state = %d AND lease_expires_at < NOW(6) ORDER BY lease_expires_at "
+                        "LIMIT %d FOR UPDATE SKIP LOCKED",
+                    JOB_RUNNING, rc->limit);
+        recover_query(rc, R_SELECT, &b);
+        break;
+    case R_SELECT:
+        while ((row = mysql_fetch_row(r->res))) {
+            sbuf_printf(&rc->ids, "%s%s", rc->ids.len ? "," : "", row[0]);
+            if (db_row_ll(row, 1))
+                sbuf_printf(&rc->cb_ids, "%s%s", rc->cb_ids.len ? "," : "", row[0]);
+        }
+        if (!rc->ids.len) {
+            recover_end(rc, false, NULL);
+            break;
+        }
+        /* The attempt that died was counted at claim time. */
+        sbuf_printf(&b, "UPDATE jobs SET state = IF(attempts >= max_attempts, %d, %d), "
+                        "finished_at = IF(attempts >= max_attempts, NOW(6), NULL), "
+                        "last_error = 'lease expired (worker died or stalled)', run_at = NOW(6), "
+                        "lease_token = NULL, lease_expires_at = NULL WHERE id IN (%s) AND state = %d",
+                    JOB_FAILED, JOB_QUEUED, rc->ids.data, JOB_RUNNING);
+        recover_query(rc, R_UPDATE, &b);
+        break;
+    case R_UPDATE:
+        rc->n = r->affected_rows;
+        if (!rc->cb_ids.len) {
+            recover_end(rc, true, NULL);
+            break;
+        }
+        queuestore_ensure_callbacks_sql(&b, rc->cb_ids.data);
+        recover_query(rc, R_QUEUE, &b);
+        break;
+    case R_QUEUE:
+        jobclaim_callback_sql(&b, rc->cb_ids.data);
+        recover_query(rc, R_CALLBACKS, &b);
+        break;
+    case R_CALLBACKS:
+        recover_end(rc, true, NULL);
+        break;
+    default:
+        break;
+    }
+    sbuf_deinit(&b);
+}
+
 void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void *arg)
 {
-    /* The attempt that died was counted at claim time. */
-    char sql[700];
-    snprintf(sql, sizeof sql,
-             "UPDATE jobs SET state = IF(attempts >= max_attempts, %d, %d), "
-             "finished_at = IF(attempts >= max_attempts, NOW(6), NULL), "
-             "last_error = 'lease expired (worker died or stalled)', run_at = NOW(6), "
-             "lease_token = NULL, lease_expires_at = NULL "
-             "WHERE state = %d AND lease_expires_at < NOW(6) ORDER BY lease_expires_at LIMIT %d",
-             JOB_FAILED, JOB_QUEUED, JOB_RUNNING, limit);
-    count_query(db, sql, cb, arg);
+    struct recover *rc = xcalloc(1, sizeof *rc);
+    rc->limit = limit;
+    rc->cb = cb;
+    rc->arg = arg;
+    sbuf_init(&rc->ids);
+    sbuf_init(&rc->cb_ids);
+    rc->step = R_BEGIN;
+    rc->txn = db_txn_begin(db, 0, recover_step_cb, rc);
 }
 
 void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs, size_t n,
@@ -377,7 +496,7 @@ void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql)
     sbuf_printf(b,
                 "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, max_attempts, "
                 "backoff_base_ms, backoff_max_ms, timeout_ms, payload) "
-                "SELECT tenant_id, 'callbacks', 'http', 0, NOW(6), 10, 1000, 3600000, 30000, "
+                "SELECT tenant_id, '" QUEUESTORE_CALLBACKS "', 'http', 0, NOW(6), 10, 1000, 3600000, 30000, "
                 "JSON_OBJECT('method', 'POST', 'url', callback_url, 'body', JSON_OBJECT("
                 "'id', CONCAT('job_', id), 'object', 'job', 'status', "
                 "CASE state WHEN %d THEN 'succeeded' WHEN %d THEN 'failed' ELSE 'cancelled' END, "

@@ -27,8 +27,15 @@ struct claimed_job {
     char token[33];
 };
 
-/* jobs: owned by the callee (jobclaim_free_jobs), n may be 0. */
-typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err, void *arg);
+/* jobs: owned by the callee (jobclaim_free_jobs), n may be 0. err_code:
+ * the MariaDB error number with err (e.g. ER_LOCK_DEADLOCK), or a DB_ERR_*
+ * of db.h; decide by it, never by the message (lc_messages translates
+ * those). */
+typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err, unsigned err_code,
+                            void *arg);
+/* A claim that lost a lock conflict (deadlock, lock wait timeout): expected
+ * under load, and worth trying again at once. */
+bool jobclaim_lock_conflict(unsigned err_code);
 
 /* Claims up to max due jobs. fair NULL: from every queue but those the
  * exclude condition (SQL, or NULL) leaves out, in priority order. fair set:
@@ -53,14 +60,18 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
 
 /* SQL that enqueues, for each job of ids_sql (e.g. "1,2") now terminal and
  * with a callback_url, a signed POST of the job to that URL: an http job
- * in queue "callbacks" with retries. Appends to b. */
+ * in queue "callbacks" with retries. Appends to b. Run it in the
+ * transaction of the outcome, after queuestore_ensure_callbacks_sql. */
 void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql);
 
 /* Pushes the lease of every running job holding one of tokens. */
 void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms);
-/* Expired leases back to queued (or failed when out of attempts);
- * cb gets how many (as applied=true, err) through arg. */
-typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, void *arg);
+/* n: rows changed; err and err_code (as jobclaim_cb) when it failed. */
+typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, unsigned err_code, void *arg);
+/* Expired leases back to queued, or failed when out of attempts: those
+ * with a callback_url get their callback in the same transaction, like any
+ * other failure. Rows locked by a worker recording an outcome are left for
+ * the next pass. cb gets how many changed. */
 void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void *arg);
 /* Hands jobs back (shutdown, rate limit): queued again after delay_ms,
  * this attempt not counted. */

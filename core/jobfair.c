@@ -73,12 +73,12 @@ static void fair_free(struct jobfair *f)
     free(f);
 }
 
-static void fair_done(struct jobfair *f, const char *err)
+static void fair_done(struct jobfair *f, const char *err, unsigned err_code)
 {
     jobfair_done_cb done = f->done;
     void *arg = f->arg;
     fair_free(f);
-    done(err, arg);
+    done(err, err_code, arg);
 }
 
 static void where_queue(struct jobfair *f, struct sbuf *b, int state)
@@ -120,7 +120,7 @@ static void set_cursor(struct jobfair *f, const char *key)
 static void fetch_candidates(struct jobfair *f)
 {
     if (!f->ngroups) {
-        fair_done(f, NULL);
+        fair_done(f, NULL, 0);
         return;
     }
     struct sbuf b;
@@ -204,7 +204,7 @@ static void on_result(struct jobfair *f, const struct db_result *r)
     switch (f->step) {
     case F_LOCK:
         if (!(row = mysql_fetch_row(r->res))) { /* the queue's row is gone: nothing to cap */
-            fair_done(f, NULL);
+            fair_done(f, NULL, 0);
             return;
         }
         f->pos = row[0] ? xstrdup(row[0]) : NULL;
@@ -226,7 +226,7 @@ static void on_result(struct jobfair *f, const struct db_result *r)
         if (f->q.concurrency >= 0 && f->q.concurrency - total < f->budget)
             f->budget = f->q.concurrency - total;
         if (f->budget <= 0) {
-            fair_done(f, NULL);
+            fair_done(f, NULL, 0);
             return;
         }
         walk_next(f);
@@ -296,7 +296,7 @@ static void on_result(struct jobfair *f, const struct db_result *r)
         free(avail);
         free(pg);
         free(pr);
-        fair_done(f, NULL);
+        fair_done(f, NULL, 0);
         return;
     }
     }
@@ -306,7 +306,7 @@ static void step_cb(const struct db_result *r, void *arg)
 {
     struct jobfair *f = arg;
     if (!r->ok) {
-        fair_done(f, r->error);
+        fair_done(f, r->error, r->err_code);
         return;
     }
     on_result(f, r);

@@ -30,8 +30,9 @@ struct jobfair_queue {
 
 /* Fills ids ("1,2,3", empty when nothing is due or the caps are reached)
  * and, when the rotation moved, cursor_sql with the statement that stores
- * it. done(err) runs once; err NULL on success. */
-typedef void (*jobfair_done_cb)(const char *err, void *arg);
+ * it. done(err, err_code) runs once; err NULL on success, err_code the
+ * MariaDB error number (db.h) of a failed statement. */
+typedef void (*jobfair_done_cb)(const char *err, unsigned err_code, void *arg);
 void jobfair_select(struct db_txn *txn, const struct jobfair_queue *q, int max,
                                struct sbuf *ids, struct sbuf *cursor_sql, jobfair_done_cb done,
                                void *arg);

@@ -1,7 +1,6 @@
 #include "jobfinish.h"
 
 #include <event2/event.h>
-#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "loop.h"
+#include "queuestore.h"
 #include "sql.h"
 
 struct item {
@@ -40,6 +40,7 @@ struct flush {
     bool ending, ok;
     bool retry;          /* a deadlock or lock wait timeout: write it again */
     char err[320];
+    unsigned err_code;
 };
 
 struct jobfinish {
@@ -84,7 +85,7 @@ static void flush_done(struct flush *fl)
             f->queued++;
             continue;
         }
-        it->cb(fl->ok && it->applied, fl->ok ? NULL : fl->err, it->arg);
+        it->cb(fl->ok && it->applied, fl->ok ? NULL : fl->err, fl->ok ? 0 : fl->err_code, it->arg);
         item_free(it);
     }
     for (size_t i = 0; i < fl->nsql; i++)
@@ -97,12 +98,14 @@ static void flush_done(struct flush *fl)
     loop_work_done(f->loop);
 }
 
-static void flush_end(struct flush *fl, bool commit, const char *err)
+static void flush_end(struct flush *fl, bool commit, const char *err, unsigned err_code)
 {
     fl->ending = true;
     fl->ok = commit;
-    if (err && !fl->err[0])
+    if (err && !fl->err[0]) {
         snprintf(fl->err, sizeof fl->err, "%s", err);
+        fl->err_code = err_code;
+    }
     db_txn_end(fl->txn, commit, flush_step_cb, fl);
 }
 
@@ -176,6 +179,8 @@ static void build_statements(struct flush *fl)
             sbuf_printf(&ids, "%s%llu", ids.len ? "," : "", (unsigned long long)it->id);
     }
     if (ids.len) {
+        queuestore_ensure_callbacks_sql(&b, ids.data);
+        add_sql(fl, &b);
         jobclaim_callback_sql(&b, ids.data);
         add_sql(fl, &b);
     }
@@ -207,15 +212,17 @@ static void flush_step_cb(const struct db_result *r, void *arg)
     if (fl->ending) {
         if (!r->ok) {
             fl->ok = false;
-            if (!fl->err[0])
+            if (!fl->err[0]) {
                 snprintf(fl->err, sizeof fl->err, "%s", r->error);
+                fl->err_code = r->err_code;
+            }
         }
         flush_done(fl);
         return;
     }
     if (!r->ok) {
-        fl->retry = r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT;
-        flush_end(fl, false, r->error);
+        fl->retry = jobclaim_lock_conflict(r->err_code);
+        flush_end(fl, false, r->error, r->err_code);
         return;
     }
     if (fl->next == 0 && fl->nsql == 0 && !fl->sql) {
@@ -244,7 +251,7 @@ static void flush_step_cb(const struct db_result *r, void *arg)
         db_txn_query(fl->txn, fl->sql[fl->next++], 0, flush_step_cb, fl);
         return;
     }
-    flush_end(fl, true, NULL);
+    flush_end(fl, true, NULL, 0);
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -292,7 +299,7 @@ void jobfinish_free(struct jobfinish *f)
     while (f->head) {
         struct item *it = f->head;
         f->head = it->next;
-        it->cb(false, "shutting down", it->arg);
+        it->cb(false, "shutting down", DB_ERR_SHUTDOWN, it->arg);
         item_free(it);
     }
     event_free(f->flush_ev);
@@ -328,4 +335,114 @@ void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struc
 size_t jobfinish_pending(const struct jobfinish *f)
 {
     return f->queued + f->writing;
+}
+
+/* jobfinish_terminal: BEGIN; the UPDATE; when it changed the job, its
+ * queue row and callback; COMMIT. */
+enum term_step { T_BEGIN, T_UPDATE, T_QUEUE, T_CALLBACK, T_END };
+
+struct term {
+    struct db_pool *db;
+    struct db_txn *txn;
+    enum term_step step;
+    char *sql;
+    char id[24];
+    int tries;
+    bool commit;
+    unsigned long long affected;
+    char err[320];
+    unsigned err_code;
+    db_query_cb cb;
+    void *arg;
+};
+
+static void term_step_cb(const struct db_result *r, void *arg);
+
+static void term_end(struct term *t, bool commit, const struct db_result *r)
+{
+    if (r && !r->ok && !t->err[0]) {
+        snprintf(t->err, sizeof t->err, "%s", r->error);
+        t->err_code = r->err_code;
+    }
+    t->commit = commit;
+    t->step = T_END;
+    db_txn_end(t->txn, commit, term_step_cb, t);
+}
+
+static void term_begin(struct term *t)
+{
+    t->step = T_BEGIN;
+    t->commit = false;
+    t->affected = 0;
+    t->err[0] = '\0';
+    t->err_code = 0;
+    t->txn = db_txn_begin(t->db, 0, term_step_cb, t);
+}
+
+static void term_step_cb(const struct db_result *r, void *arg)
+{
+    struct term *t = arg;
+    if (t->step == T_END) {
+        if (!r->ok && !t->err[0]) {
+            snprintf(t->err, sizeof t->err, "%s", r->error);
+            t->err_code = r->err_code;
+        }
+        if (t->err[0] && jobclaim_lock_conflict(t->err_code) && ++t->tries < LOCK_RETRIES) {
+            log_debug("job_%s: a terminal change lost a lock conflict (%u), trying again", t->id,
+                      t->err_code);
+            term_begin(t); /* rolled back whole: nothing of it stayed */
+            return;
+        }
+        struct db_result out = {.ok = !t->err[0], .err_code = t->err_code,
+                                .error = t->err[0] ? t->err : "", .affected_rows = t->affected};
+        t->cb(&out, t->arg);
+        free(t->sql);
+        free(t);
+        return;
+    }
+    if (!r->ok) {
+        term_end(t, false, r);
+        return;
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    switch (t->step) {
+    case T_BEGIN:
+        t->step = T_UPDATE;
+        db_txn_query(t->txn, t->sql, 0, term_step_cb, t);
+        break;
+    case T_UPDATE:
+        t->affected = r->affected_rows;
+        if (!t->affected) { /* nothing changed: nothing to announce */
+            term_end(t, true, NULL);
+            break;
+        }
+        queuestore_ensure_callbacks_sql(&b, t->id);
+        t->step = T_QUEUE;
+        db_txn_query(t->txn, b.data, 0, term_step_cb, t);
+        break;
+    case T_QUEUE:
+        jobclaim_callback_sql(&b, t->id);
+        t->step = T_CALLBACK;
+        db_txn_query(t->txn, b.data, 0, term_step_cb, t);
+        break;
+    case T_CALLBACK:
+        term_end(t, true, NULL);
+        break;
+    default:
+        break;
+    }
+    sbuf_deinit(&b);
+}
+
+void jobfinish_terminal(struct db_pool *db, const char *update_sql, uint64_t id, db_query_cb cb,
+                        void *arg)
+{
+    struct term *t = xcalloc(1, sizeof *t);
+    t->db = db;
+    t->sql = xstrdup(update_sql);
+    snprintf(t->id, sizeof t->id, "%llu", (unsigned long long)id);
+    t->cb = cb;
+    t->arg = arg;
+    term_begin(t);
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "db.h"
 #include "jobclaim.h"
 #include "util.h"
 
@@ -29,8 +30,9 @@ struct jobclaim_result {
 };
 
 /* applied: false when the lease no longer matched (outcome discarded);
- * err: the write failed (the lease will expire and the job runs again). */
-typedef void (*jobfinish_cb)(bool applied, const char *err, void *arg);
+ * err: the write failed (the lease will expire and the job runs again),
+ * err_code its MariaDB error number or DB_ERR_* (db.h). */
+typedef void (*jobfinish_cb)(bool applied, const char *err, unsigned err_code, void *arg);
 
 struct jobfinish *jobfinish_new(struct loop *l, struct db_pool *db, int max_batch, int max_inflight);
 /* Outcomes not yet written are reported as failed writes. */
@@ -40,5 +42,14 @@ void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struc
                    jobfinish_cb cb, void *arg);
 /* Outcomes queued or being written. */
 size_t jobfinish_pending(const struct jobfinish *f);
+
+/* A change made outside a worker that ends job id (a cancel): runs
+ * update_sql, a compare-and-set UPDATE of that one job, in a transaction
+ * that also enqueues the job's callback when it has one, so the callback
+ * exists if and only if the change committed. cb gets the UPDATE's result
+ * (affected_rows 0: nothing changed, no callback) after the commit, or the
+ * failure (res is always NULL). Lost lock conflicts are tried again. */
+void jobfinish_terminal(struct db_pool *db, const char *update_sql, uint64_t id, db_query_cb cb,
+                        void *arg);
 
 #endif

@@ -9,6 +9,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "jobclaim.h"
+#include "jobfinish.h"
+#include "queuestore.h"
 #include "sql.h"
 
 #define INSERT_HEAD                                                                          \
@@ -142,9 +144,7 @@ static void ensure_queue(struct jobstore *js, uint64_t tenant, const char *queue
     snprintf(k->name, sizeof k->name, "%s", queue);
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "INSERT IGNORE INTO queues (tenant_id, name) VALUES (%llu, ", (unsigned long long)tenant);
-    sql_cstr(&b, queue);
-    sbuf_putc(&b, ')');
+    queuestore_ensure_sql(&b, tenant, queue);
     db_query(js->db, b.data, 0, ensure_queue_cb, NULL);
     sbuf_deinit(&b);
 }
@@ -507,13 +507,6 @@ static void change_read_cb(const struct db_result *r, void *arg)
     free(c);
 }
 
-static void callback_cb(const struct db_result *r, void *arg)
-{
-    (void)arg;
-    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
-        log_warn("cannot enqueue the callback of a cancelled job: %s", r->error);
-}
-
 static void change_cb(const struct db_result *r, void *arg)
 {
     struct change *c = arg;
@@ -523,15 +516,6 @@ static void change_cb(const struct db_result *r, void *arg)
         return;
     }
     if (r->affected_rows > 0) {
-        if (c->new_state == JOB_CANCELLED) { /* a cancelled job's callback too */
-            char id[24];
-            struct sbuf b;
-            sbuf_init(&b);
-            snprintf(id, sizeof id, "%llu", (unsigned long long)c->id);
-            jobclaim_callback_sql(&b, id);
-            db_query(c->js->db, b.data, 0, callback_cb, NULL);
-            sbuf_deinit(&b);
-        }
         c->cb(JS_OK, c->new_state, NULL, c->arg);
         free(c);
         return;
@@ -552,7 +536,10 @@ static void change(struct jobstore *js, uint64_t tenant, uint64_t id, int new_st
     c->new_state = new_state;
     c->cb = cb;
     c->arg = arg;
-    db_query(js->db, sql, 0, change_cb, c);
+    if (new_state == JOB_CANCELLED) /* its callback commits with it */
+        jobfinish_terminal(js->db, sql, id, change_cb, c);
+    else
+        db_query(js->db, sql, 0, change_cb, c);
 }
 
 void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg)

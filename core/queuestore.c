@@ -50,31 +50,39 @@ int queue_settings_parse(const cJSON *body, struct queue_settings *s, char *para
     s->rate_max = s->rate_duration_ms = s->concurrency = -1;
     s->group_concurrency = s->group_rate_max = s->group_rate_duration_ms = -1;
     s->paused = false;
+    s->given = 0;
     if (!cJSON_IsObject(body))
         return bad(param, plen, why, wlen, "", "the body must be a JSON object");
     for (const cJSON *f = body->child; f; f = f->next) {
         if (strcmp(f->string, "rate_limit") == 0) {
             if (parse_rate(f, &s->rate_max, &s->rate_duration_ms, "rate_limit", param, plen, why, wlen) < 0)
                 return -1;
+            s->given |= QS_RATE;
         } else if (strcmp(f->string, "concurrency") == 0) {
             if (!cJSON_IsNull(f) && !whole(f, 1, 1000000, &s->concurrency))
                 return bad(param, plen, why, wlen, "concurrency", "must be a whole number from 1 to 1000000, or null");
+            s->given |= QS_CONCURRENCY;
         } else if (strcmp(f->string, "paused") == 0) {
             if (!cJSON_IsBool(f))
                 return bad(param, plen, why, wlen, "paused", "must be true or false");
             s->paused = cJSON_IsTrue(f);
+            s->given |= QS_PAUSED;
         } else if (strcmp(f->string, "group") == 0) {
-            if (cJSON_IsNull(f))
+            if (cJSON_IsNull(f)) { /* clears both group limits */
+                s->given |= QS_GROUP_CONCURRENCY | QS_GROUP_RATE;
                 continue;
+            }
             if (!cJSON_IsObject(f))
                 return bad(param, plen, why, wlen, "group", "must be {\"concurrency\": N, \"rate_limit\": {...}} or null");
             for (const cJSON *g = f->child; g; g = g->next) {
                 if (strcmp(g->string, "concurrency") == 0) {
                     if (!cJSON_IsNull(g) && !whole(g, 1, 1000000, &s->group_concurrency))
                         return bad(param, plen, why, wlen, "group.concurrency", "must be a whole number from 1 to 1000000, or null");
+                    s->given |= QS_GROUP_CONCURRENCY;
                 } else if (strcmp(g->string, "rate_limit") == 0) {
                     if (parse_rate(g, &s->group_rate_max, &s->group_rate_duration_ms, "group.rate_limit", param, plen, why, wlen) < 0)
                         return -1;
+                    s->given |= QS_GROUP_RATE;
                 } else {
                     return bad(param, plen, why, wlen, "group", "allowed fields: concurrency, rate_limit");
                 }
@@ -86,6 +94,35 @@ int queue_settings_parse(const cJSON *body, struct queue_settings *s, char *para
         }
     }
     return 0;
+}
+
+void queue_settings_reset_json(const struct queue_settings *s, struct sbuf *b)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } f[] = {{QS_RATE, "rate_limit"}, {QS_CONCURRENCY, "concurrency"}, {QS_PAUSED, "paused"},
+             {QS_GROUP_CONCURRENCY, "group.concurrency"}, {QS_GROUP_RATE, "group.rate_limit"}};
+    sbuf_putc(b, '[');
+    int n = 0;
+    for (size_t i = 0; i < ARRAY_LEN(f); i++)
+        if (!(s->given & f[i].bit))
+            sbuf_printf(b, "%s\"%s\"", n++ ? "," : "", f[i].name);
+    sbuf_putc(b, ']');
+}
+
+void queuestore_ensure_sql(struct sbuf *b, uint64_t tenant, const char *name)
+{
+    sbuf_printf(b, "INSERT IGNORE INTO queues (tenant_id, name) VALUES (%llu, ", (unsigned long long)tenant);
+    sql_cstr(b, name);
+    sbuf_putc(b, ')');
+}
+
+void queuestore_ensure_callbacks_sql(struct sbuf *b, const char *ids_sql)
+{
+    sbuf_printf(b, "INSERT IGNORE INTO queues (tenant_id, name) SELECT DISTINCT tenant_id, '%s' "
+                   "FROM jobs WHERE id IN (%s) AND callback_url IS NOT NULL",
+                QUEUESTORE_CALLBACKS, ids_sql);
 }
 
 struct list {
@@ -217,11 +254,23 @@ void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
         sbuf_putc(&b, ',');
         nullable(&b, v[i]);
     }
-    sbuf_printf(&b, ",%d) ON DUPLICATE KEY UPDATE rate_max = VALUES(rate_max), "
-                    "rate_duration_ms = VALUES(rate_duration_ms), concurrency = VALUES(concurrency), "
-                    "group_concurrency = VALUES(group_concurrency), group_rate_max = VALUES(group_rate_max), "
-                    "group_rate_duration_ms = VALUES(group_rate_duration_ms), paused = VALUES(paused)",
-                s->paused ? 1 : 0);
+    /* On an existing queue only what was given changes (PATCH merges;
+     * PUT gives everything). */
+    static const struct {
+        unsigned bit;
+        const char *cols[2];
+    } upd[] = {{QS_RATE, {"rate_max", "rate_duration_ms"}},
+               {QS_CONCURRENCY, {"concurrency", NULL}},
+               {QS_PAUSED, {"paused", NULL}},
+               {QS_GROUP_CONCURRENCY, {"group_concurrency", NULL}},
+               {QS_GROUP_RATE, {"group_rate_max", "group_rate_duration_ms"}}};
+    sbuf_printf(&b, ",%d) ON DUPLICATE KEY UPDATE ", s->paused ? 1 : 0);
+    int n = 0;
+    for (size_t i = 0; i < ARRAY_LEN(upd); i++)
+        for (size_t k = 0; k < 2 && (s->given & upd[i].bit) && upd[i].cols[k]; k++)
+            sbuf_printf(&b, "%s%s = VALUES(%s)", n++ ? ", " : "", upd[i].cols[k], upd[i].cols[k]);
+    if (!n)
+        sbuf_puts(&b, "name = name"); /* nothing to change: keeps the row as it is */
     struct put *p = xcalloc(1, sizeof *p);
     p->db = db;
     p->tenant = tenant;

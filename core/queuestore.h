@@ -11,24 +11,52 @@
 struct db_pool;
 struct cJSON;
 
+/* The queue that callback jobs go to (one per tenant). */
+#define QUEUESTORE_CALLBACKS "callbacks"
+
+/* Which settings a body gave (PATCH changes only those). */
+enum {
+    QS_RATE = 1,
+    QS_CONCURRENCY = 2,
+    QS_PAUSED = 4,
+    QS_GROUP_CONCURRENCY = 8,
+    QS_GROUP_RATE = 16,
+    QS_ALL = 31
+};
+
 struct queue_settings {
     long long rate_max, rate_duration_ms;          /* -1: the defaults */
     long long concurrency;                          /* -1: no cap */
     long long group_concurrency;                    /* -1: no cap */
     long long group_rate_max, group_rate_duration_ms; /* -1: none */
     bool paused;
+    unsigned given;                                 /* QS_* present in the body */
 };
 
-/* Parses a PUT /v1/queues/{name} body; 0, or -1 with param and why. */
+/* Parses a PUT or PATCH /v1/queues/{name} body (fields absent keep their
+ * defaults and are left out of given); 0, or -1 with param and why. */
 int queue_settings_parse(const struct cJSON *body, struct queue_settings *out, char *param,
                          size_t plen, char *why, size_t wlen) ATTR_WUR;
+/* The names of the settings a PUT with s reset to their defaults (those
+ * not given), as a JSON array text appended to b. */
+void queue_settings_reset_json(const struct queue_settings *s, struct sbuf *b);
+
+/* Queue rows have one owner: every statement that creates one comes from
+ * here. Appends the statement creating (tenant, name) if missing. */
+void queuestore_ensure_sql(struct sbuf *b, uint64_t tenant, const char *name);
+/* Appends the statement creating the QUEUESTORE_CALLBACKS queue of every
+ * tenant owning one of the jobs ids_sql ("1,2") that has a callback_url
+ * (run in the transaction that enqueues their callbacks). */
+void queuestore_ensure_callbacks_sql(struct sbuf *b, const char *ids_sql);
 
 /* json: the queue objects as a JSON array text, or NULL with err. */
 typedef void (*queuestore_cb)(const char *json, const char *err, void *arg);
 /* limiter_max/duration: the process defaults shown for unset limits. */
 void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name_or_null,
                      long long limiter_max, long long limiter_ms, queuestore_cb cb, void *arg);
-/* Upserts, then answers with the queue as queuestore_list would. */
+/* Upserts, then answers with the queue as queuestore_list would. Only the
+ * settings in s->given change on an existing queue (PUT gives QS_ALL: a
+ * full replace; PATCH what its body named); a new queue gets s as parsed. */
 void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
                     const struct queue_settings *s, long long limiter_max, long long limiter_ms,
                     queuestore_cb cb, void *arg);

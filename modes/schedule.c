@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "ops.h"
+#include "queuestore.h"
 #include "redis.h"
 #include "runtime.h"
 #include "schedstore.h"
@@ -262,9 +263,7 @@ static void fire_cb(const struct db_result *r, void *arg)
             db_txn_end(s->txn, false, fire_cb, s);
             break;
         }
-        sbuf_printf(&b, "INSERT IGNORE INTO queues (tenant_id, name) VALUES (%llu, ", (unsigned long long)d->tenant);
-        sql_cstr(&b, spec.queue);
-        sbuf_putc(&b, ')');
+        queuestore_ensure_sql(&b, d->tenant, spec.queue);
         job_spec_deinit(&spec);
         s->fstep = F_QUEUE;
         db_txn_query(s->txn, b.data, 0, fire_cb, s);

@@ -126,12 +126,14 @@ static void idem_step(struct maint *m)
     query(m, M_IDEM_UPDATE, sql);
 }
 
-static void recovered_cb(unsigned long long n, const char *err, void *arg)
+static void recovered_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
 {
     struct maint *m = arg;
     if (n)
         count(m, "leases", n);
-    finish(m, err);
+    if (err && err_code != DB_ERR_SHUTDOWN)
+        log_warn("lease recovery failed (error %u): %s", err_code, err);
+    finish(m, err && err_code != DB_ERR_SHUTDOWN ? "lease recovery failed" : NULL);
 }
 
 static void step_cb(const struct db_result *r, void *arg)

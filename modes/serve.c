@@ -4,6 +4,7 @@
 
 #include "loop.h"
 #include "runtime.h"
+#include "serve_attempts.h"
 #include "serve_jobs.h"
 
 struct serve {
@@ -24,6 +25,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
         free(s);
         return NULL;
     }
+    serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }

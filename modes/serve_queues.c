@@ -56,7 +56,7 @@ const char *v1_name_param(struct v1 *c, const char *noun)
     return name ? name : "";
 }
 
-/* GET /v1/queues, GET and PUT /v1/queues/{name} */
+/* GET /v1/queues, GET, PUT and PATCH /v1/queues/{name} */
 static void queues_cb(const char *json, const char *err, void *arg)
 {
     v1_reply_list(arg, json, err, "queue");
@@ -72,7 +72,33 @@ static void list_queues(struct v1 *c)
                     cfg->queue_limiter_duration_ms, queues_cb, c);
 }
 
-static void put_queue(struct v1 *c)
+/* PUT answers the queue plus "reset_to_default": the settings its body
+ * left out, which a full replace set back to their defaults. */
+struct put_reply {
+    struct v1 *c;
+    char *reset;    /* JSON array text */
+};
+
+static void put_replied_cb(const char *json, const char *err, void *arg)
+{
+    struct put_reply *p = arg;
+    size_t n = json ? strlen(json) : 0;
+    if (n > 3 && json[n - 2] == '}') { /* "[{...}]": add the member to the object */
+        struct sbuf b;
+        sbuf_init(&b);
+        sbuf_printf(&b, "%.*s,\"reset_to_default\":%s}]", (int)(n - 2), json, p->reset);
+        v1_reply_list(p->c, b.data, NULL, "queue");
+        sbuf_deinit(&b);
+    } else {
+        v1_reply_list(p->c, json, err, "queue");
+    }
+    free(p->reset);
+    free(p);
+}
+
+/* PUT replaces every setting (those not given go back to their defaults);
+ * PATCH is a JSON merge: only the settings given change, null clears one. */
+static void set_queue(struct v1 *c, bool replace)
 {
     const char *name = v1_name_param(c, "queue");
     if (!name)
@@ -91,14 +117,34 @@ static void put_queue(struct v1 *c)
         return;
     }
     const struct config *cfg = c->sj->rt->cfg;
+    if (!replace) {
+        queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
+                       cfg->queue_limiter_duration_ms, queues_cb, c);
+        return;
+    }
+    struct put_reply *p = xcalloc(1, sizeof *p);
+    p->c = c;
+    struct sbuf b;
+    sbuf_init(&b);
+    queue_settings_reset_json(&qs, &b);
+    p->reset = sbuf_steal(&b);
+    qs.given = QS_ALL;
     queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
-                   cfg->queue_limiter_duration_ms, queues_cb, c);
+                   cfg->queue_limiter_duration_ms, put_replied_cb, p);
 }
 
-#define DEPTH_EVERY_S 10
+static void put_queue(struct v1 *c)
+{
+    set_queue(c, true);
+}
+
+static void patch_queue(struct v1 *c)
+{
+    set_queue(c, false);
+}
 
 /* Queue depth for /metrics: a snapshot of queued and running jobs per
- * queue, refreshed every DEPTH_EVERY_S (a scrape never waits on SQL). */
+ * queue, refreshed every QUEUE_DEPTH_REFRESH (a scrape never waits on SQL). */
 static void depth_cb(const struct db_result *r, void *arg)
 {
     if (!r->ok && r->err_code == DB_ERR_SHUTDOWN)
@@ -156,24 +202,26 @@ void serve_wake_workers(struct serve_jobs *sj)
 void serve_queues_depth_start(struct serve_jobs *sj)
 {
     sj->f_depth = metrics_family(sj->rt->metrics, METRIC_GAUGE, "ingot_queue_depth",
-                                 "Queued and running jobs per queue (refreshed every 10 s).");
+                                 "Queued and running jobs per queue (refreshed every QUEUE_DEPTH_REFRESH).");
     sj->depth_timer = event_new(loop_base(sj->rt->loop), -1, EV_PERSIST, depth_timer_cb, sj);
     if (!sj->depth_timer)
         abort();
-    struct timeval every = {DEPTH_EVERY_S, 0};
+    struct timeval every = loop_tv(sj->rt->cfg->queue_depth_refresh_ms);
     event_add(sj->depth_timer, &every);
     /* The first snapshot now, by a direct call: activating the persistent
-     * timer instead would push its next run to 2 x DEPTH_EVERY_S (libevent
+     * timer instead would push its next run to 2 x the period (libevent
      * counts the period from the scheduled time of a timeout activation). */
     depth_timer_cb(-1, 0, sj);
 }
 
 V1_ROUTE(list_queues)
 V1_ROUTE(put_queue)
+V1_ROUTE(patch_queue)
 
 void serve_queues_routes(struct httpd *h, struct serve_jobs *sj)
 {
     httpd_route(h, HTTP_M_GET, "/v1/queues", 0, list_queues_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/queues/{name}", 0, list_queues_route, sj);
     httpd_route(h, HTTP_M_PUT, "/v1/queues/{name}", 0, put_queue_route, sj);
+    httpd_route(h, HTTP_M_PATCH, "/v1/queues/{name}", 0, patch_queue_route, sj);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "db.h"
 #include "httpc.h"
 #include "jobclaim.h"
 #include "jobfair.h"
@@ -46,6 +47,7 @@ static void run_free(struct run *r)
     free(r->job.payload);
     free(r->job.callback_url);
     free(r->job.group);
+    free(r->error);
     free(r);
 }
 
@@ -84,20 +86,56 @@ static void note_done(struct work *w, uint64_t id)
         event_active(w->done_ev, EV_TIMEOUT, 0);
 }
 
-static void finished_cb(bool applied, const char *err, void *arg)
+/* One line per recorded outcome, at info (LOG_LEVEL=warn silences them):
+ * status is succeeded, retry or failed, or discarded when the lease was no
+ * longer ours (the job was cancelled, or recovered after its lease expired),
+ * or unrecorded (at warn) when the write failed. */
+static void log_outcome(const struct run *r, const char *status, enum log_level level, const char *why)
+{
+    if (!log_enabled(level))
+        return;
+    char id[32];
+    snprintf(id, sizeof id, "job_%llu", (unsigned long long)r->job.id);
+    struct sbuf f;
+    sbuf_init(&f);
+    sbuf_puts(&f, "\"queue\":");
+    sbuf_json_str(&f, r->job.queue);
+    sbuf_printf(&f, ",\"kind\":\"http\",\"attempt\":%d,\"max_attempts\":%d,\"status\":\"%s\","
+                    "\"duration_ms\":%.1f,\"http_status\":",
+                r->job.attempt, r->job.max_attempts, status, r->ms);
+    if (r->http_status)
+        sbuf_printf(&f, "%d", r->http_status);
+    else
+        sbuf_puts(&f, "null");
+    sbuf_puts(&f, ",\"error\":");
+    sbuf_json_str(&f, r->error);
+    if (why)
+        log_write(level, id, f.data, "%s: %s (attempt %d/%d, %.0f ms)", id, why, r->job.attempt,
+                  r->job.max_attempts, r->ms);
+    else
+        log_write(level, id, f.data, "%s: attempt %d/%d %s (%.0f ms)%s%s", id, r->job.attempt,
+                  r->job.max_attempts, status, r->ms, r->error ? ": " : "", r->error ? r->error : "");
+    sbuf_deinit(&f);
+}
+
+static void finished_cb(bool applied, const char *err, unsigned err_code, void *arg)
 {
     struct run *r = arg;
     struct work *w = r->w;
     w->pending_db--;
-    if (err)
-        log_warn("job_%llu: cannot record the outcome: %s (the lease will expire and it runs again)",
-                 (unsigned long long)r->job.id, err);
-    else if (!applied) {
+    if (err) {
+        char why[400];
+        snprintf(why, sizeof why, "cannot record the outcome (error %u): %s; the lease will expire "
+                                  "and it runs again", err_code, err);
+        log_outcome(r, "unrecorded", LOG_WARN, why);
+    } else if (!applied) {
         metrics_add(w->m_discarded, 1);
-        log_info("job_%llu: outcome discarded, the lease was no longer ours (cancelled or recovered)",
-                 (unsigned long long)r->job.id);
-    } else if (r->terminal) {
-        note_done(w, r->job.id);
+        log_outcome(r, "discarded", LOG_INFO,
+                    "outcome discarded, the lease was no longer ours (cancelled or recovered)");
+    } else {
+        log_outcome(r, r->status, LOG_INFO, NULL);
+        if (r->terminal)
+            note_done(w, r->job.id);
     }
     run_unlink(w, r);
     w->nruns--;
@@ -132,24 +170,24 @@ static void http_done_cb(const struct httpc_response *resp, void *arg)
     if (v.ok) {
         res.outcome = OUTCOME_SUCCEEDED;
         outcome = "succeeded";
+        r->status = "succeeded";
     } else if (v.retryable && r->job.attempt < r->job.max_attempts) {
         res.outcome = OUTCOME_RETRY;
         res.retry_delay_ms = work_backoff_ms(r->job.attempt, r->job.backoff_base_ms, r->job.backoff_max_ms);
         if (v.retry_after_ms > res.retry_delay_ms)
             res.retry_delay_ms = v.retry_after_ms;
         outcome = "retried";
+        r->status = "retry";
     } else {
         res.outcome = OUTCOME_FAILED;
         outcome = "failed";
+        r->status = "failed";
     }
     count_outcome(w, r, outcome);
     metrics_observe(metrics_series(w->f_duration, "kind=\"http\""), ms / 1000.0);
-    if (log_enabled(LOG_DEBUG)) {
-        char id[32];
-        snprintf(id, sizeof id, "job_%llu", (unsigned long long)r->job.id);
-        log_write(LOG_DEBUG, id, NULL, "attempt %d %s (HTTP %ld, %.1f ms)%s%s", r->job.attempt,
-                  outcome, resp->status, ms, v.error[0] ? ": " : "", v.error);
-    }
+    r->ms = r->started_us ? ms : 0;
+    r->http_status = (int)resp->status;
+    r->error = v.error[0] ? xstrdup(v.error) : NULL;
     r->recording = true;
     r->terminal = res.outcome != OUTCOME_RETRY;
     w->pending_db++;
@@ -191,12 +229,12 @@ void work_execute(struct work *w, struct run *r)
     work_request_deinit(&req);
 }
 
-static void release_cb(unsigned long long n, const char *err, void *arg)
+static void release_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
 {
     struct work *w = arg;
     w->pending_db--;
     if (err)
-        log_warn("could not hand jobs back: %s (their leases will expire)", err);
+        log_warn("could not hand jobs back (error %u): %s (their leases will expire)", err_code, err);
     else
         log_info("handed %llu unfinished job(s) back to the queue", n);
     loop_work_done(w->rt->loop);
@@ -239,16 +277,18 @@ static void release_runs(struct work *w)
 }
 
 /* A claim's answer: the jobs become runs and go to the rate limiters. */
-static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, const char *err)
+static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, const char *err,
+                         unsigned err_code)
 {
     w->pending_db--;
     metrics_add(w->m_claims, 1);
-    if (err && (strstr(err, "Deadlock") || strstr(err, "Lock wait timeout"))) {
-        log_debug("claim lost a lock conflict, claiming again: %s", err);
+    /* By number: the message is translated when lc_messages is set. */
+    if (err && jobclaim_lock_conflict(err_code)) {
+        log_debug("claim lost a lock conflict (error %u), claiming again: %s", err_code, err);
         w->poll_ms = POLL_MIN_MS; /* expected under load: try again at once */
     } else if (err) {
-        log_warn("claim failed: %s", err);
-        w->poll_ms = POLL_MAX_MS;
+        log_warn("claim failed (error %u): %s", err_code, err);
+        w->poll_ms = w->poll_max_ms;
     }
     struct run **fresh = xcalloc(n + 1, sizeof(struct run *));
     for (size_t i = 0; i < n; i++) {
@@ -283,7 +323,8 @@ struct claim_ctx {
     char queue[JOB_QUEUE_MAX + 1];
 };
 
-static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void *arg)
+static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, unsigned err_code,
+                       void *arg)
 {
     struct claim_ctx *cc = arg;
     struct work *w = cc->w;
@@ -294,12 +335,12 @@ static void claimed_cb(struct claimed_job *jobs, size_t n, const char *err, void
     } else {
         w->claiming--;
         if (n == 0 && !err)
-            w->poll_ms = w->poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : w->poll_ms * 2;
+            w->poll_ms = w->poll_ms * 2 > w->poll_max_ms ? w->poll_max_ms : w->poll_ms * 2;
         else if (n)
             w->poll_ms = POLL_MIN_MS;
     }
     free(cc);
-    take_claimed(w, jobs, n, err);
+    take_claimed(w, jobs, n, err, err_code);
     if (!w->draining)
         pump(w);
 }
@@ -372,17 +413,20 @@ static void lease_cb(evutil_socket_t fd, short what, void *arg)
     free(tokens);
 }
 
-static void recovered_cb(unsigned long long n, const char *err, void *arg)
+static void recovered_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
 {
     struct work *w = arg;
     w->pending_db--;
+    if (err && jobclaim_lock_conflict(err_code))
+        log_debug("lease recovery lost a lock conflict (error %u), next pass soon: %s", err_code, err);
+    else if (err && err_code != DB_ERR_SHUTDOWN)
+        log_warn("lease recovery failed (error %u): %s", err_code, err);
     if (n) {
         metrics_add(w->m_recovered, (double)n);
         log_info("recovered %llu job(s) whose lease expired", n);
         w->poll_ms = POLL_MIN_MS;
         pump(w);
     }
-    (void)err;
     loop_work_done(w->rt->loop);
 }
 
@@ -502,6 +546,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->lease_ms = cfg->queue_lease_ms;
     w->recover_ms = w->lease_ms / 2 < 5000 ? w->lease_ms / 2 : 5000;
     w->poll_ms = POLL_MIN_MS;
+    w->poll_max_ms = cfg->queue_poll_interval_ms > POLL_MIN_MS ? cfg->queue_poll_interval_ms : POLL_MIN_MS;
     struct event_base *base = loop_base(rt->loop);
     w->poll_timer = evtimer_new(base, poll_cb, w);
     sbuf_init(&w->done_ids);

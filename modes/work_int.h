@@ -23,8 +23,7 @@ struct metric_series;
 
 #define CLAIM_MAX 100
 #define CLAIMS_IN_FLIGHT 2
-#define POLL_MIN_MS 20
-#define POLL_MAX_MS 1000
+#define POLL_MIN_MS 20   /* right after finding work; the longest is QUEUE_POLL_INTERVAL */
 #define RESULT_BODY_MAX ((size_t)64 * 1024)
 
 struct run {
@@ -35,6 +34,11 @@ struct run {
     bool recording;         /* outcome being written */
     bool waiting;           /* waiting for the rate limiter's answer */
     bool terminal;          /* its outcome ends the job (not a retry) */
+    /* for the outcome's log line, once recorded */
+    const char *status;     /* succeeded, retry, failed */
+    int http_status;
+    double ms;
+    char *error;            /* owned or NULL */
     struct run *next, *prev;
 };
 
@@ -60,7 +64,7 @@ struct work {
     struct event *done_ev;
     bool queues_loading;
     size_t pending_limits;  /* rate limiter answers awaited */
-    long long poll_ms;
+    long long poll_ms, poll_max_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
     struct metric_family *f_outcomes, *f_started, *f_duration, *f_wait;
     struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
