@@ -16,11 +16,16 @@ passed=0
 failed=0
 failures=()
 
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# "12.3 s" since a now_ms value: each file's time is printed with its result.
+took() { local ms=$(( $(now_ms) - $1 )); printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100)); }
+
 add_counts() { # parses the last "N passed, N failed" line of a log
-    local name=$1 log=$2 rc=$3 line p f
+    local name=$1 log=$2 rc=$3 t0=${4:-} line p f dur=""
+    [ -n "$t0" ] && dur=" ($(took "$t0"))"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [ -z "$line" ]; then
-        echo "  $name: no result line (exit $rc)"
+        echo "  $name: no result line (exit $rc)$dur"
         failed=$((failed + 1)); failures+=("$name")
         return
     fi
@@ -29,10 +34,10 @@ add_counts() { # parses the last "N passed, N failed" line of a log
     if [ "$f" != 0 ] || [ "$rc" != 0 ]; then
         [ "$f" = 0 ] && failed=$((failed + 1))
         failures+=("$name")
-        echo "  $name: $line (exit $rc)"
+        echo "  $name: $line (exit $rc)$dur"
         grep -E '^(FAIL|  )' "$log" | head -40 | sed 's/^/    /'
     else
-        echo "  $name: $line"
+        echo "  $name: $line$dur"
     fi
 }
 
@@ -44,9 +49,9 @@ run_unit() {
     for t in build/asan/test/unit/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *.o|*.d) continue ;; esac
-        local log; log=$(mktemp)
+        local log t0; log=$(mktemp); t0=$(now_ms)
         "$t" >"$log" 2>&1; local rc=$?
-        add_counts "$(basename "$t")" "$log" "$rc"
+        add_counts "$(basename "$t")" "$log" "$rc" "$t0"
         rm -f "$log"
     done
 }
@@ -76,9 +81,9 @@ run_integration() {
     export INGOT_SERVERS=$SERVERS INGOT_TMP=$TMPROOT INGOT_ROOT=$ROOT
     export INGOT_BIN=$ROOT/build/asan/ingot INGOT_FAKES=$ROOT/build/asan/test/fakes
     for f in "${files[@]}"; do
-        local log="$TMPROOT/$(basename "$f" .sh).log"
+        local log="$TMPROOT/$(basename "$f" .sh).log" t0; t0=$(now_ms)
         bash "$f" >"$log" 2>&1; local rc=$?
-        add_counts "$(basename "$f" .sh)" "$log" "$rc"
+        add_counts "$(basename "$f" .sh)" "$log" "$rc" "$t0"
     done
 }
 
@@ -88,8 +93,8 @@ for w in "${what[@]}"; do
     unit) run_unit ;;
     fuzz)
         echo "fuzzing (libFuzzer, ${INGOT_FUZZ_SECONDS:-10} s per target)"
-        log=$(mktemp); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-10}" >"$log" 2>&1; rc=$?
-        add_counts fuzz "$log" "$rc"; rm -f "$log" ;;
+        log=$(mktemp); t0=$(now_ms); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-10}" >"$log" 2>&1; rc=$?
+        add_counts fuzz "$log" "$rc" "$t0"; rm -f "$log" ;;
     integration) files+=(test/integration/test_*.sh) ;;
     *) files+=("test/integration/$w.sh") ;;
     esac
