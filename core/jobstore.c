@@ -8,7 +8,6 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
-#include "jobclaim.h"
 #include "jobfinish.h"
 #include "queuestore.h"
 #include "sql.h"
