@@ -15,6 +15,9 @@ export JWT_SECRET=test-jwt-secret-0123456789abcdef0123456789
 export SIGNING_KEY=test-signing-key-0123456789abcdef0123456789
 export ENCRYPTION_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 NO_SECRETS=(env -u API_KEY_HASH_SECRET -u JWT_SECRET -u SIGNING_KEY -u ENCRYPTION_KEY)
+# The queue depth gauges are refreshed every second in tests (10 s by
+# default), so a test waiting for a snapshot waits on it, not on the period.
+export QUEUE_DEPTH_REFRESH=${QUEUE_DEPTH_REFRESH:-1s}
 
 ok() { T_PASS=$((T_PASS + 1)); echo "ok   $*"; }
 bad() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $*"; }

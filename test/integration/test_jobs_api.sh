@@ -31,7 +31,8 @@ ID=$(jq -r .id resp.json)
 eq "status queued" "$(jq -r .status resp.json)" queued
 check "id looks like job_N" test "${ID#job_}" != "$ID"
 eq "committed before 2xx" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.jobs WHERE id = ${ID#job_}")" 1
-eq "queue created on first use" "$(mysql_root -e "SELECT COUNT(*) FROM ingot_api.queues WHERE name = 'emails'")" 1
+# The queue row is written beside the job, not before the 202: wait for it.
+check "queue created on first use" wait_sql 50 "SELECT COUNT(*) FROM ingot_api.queues WHERE name = 'emails'" 1
 body=$(http_body "$U/v1/jobs/$ID" "${A1[@]}")
 eq "get: payload kept" "$(printf '%s' "$body" | jq -c .payload.body)" '{"a":1}'
 eq "get: metadata kept" "$(printf '%s' "$body" | jq -r .metadata.order)" 42

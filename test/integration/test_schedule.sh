@@ -47,13 +47,14 @@ q "INSERT INTO $DB.jobs ($cols, state, finished_at) VALUES ($vals, 2, NOW(6) - I
 q "INSERT INTO $DB.job_attempts (job_id, attempt, worker_id, started_at, outcome) SELECT id, 1, 'w', NOW(6), 'succeeded' FROM $DB.jobs WHERE queue = 'old'"
 q "INSERT INTO $DB.jobs ($cols, idempotency_key, created_at) VALUES (1, 'idem', 'http', NOW(6) + INTERVAL 1 DAY, 1, 1, 1, 1000, '{}', 'k-old', NOW(6) - INTERVAL 2 DAY), (1, 'idem', 'http', NOW(6) + INTERVAL 1 DAY, 1, 1, 1, 1000, '{}', 'k-new', NOW(6))"
 q "INSERT INTO $DB.jobs ($cols, state, attempts, lease_token, lease_expires_at) VALUES (1, 'lease', 'http', NOW(6) + INTERVAL 1 DAY, 3, 1, 1, 1000, '{}', 1, 1, 'tok', NOW(6) - INTERVAL 1 MINUTE)"
+# Out of attempts with a callback_url: the lease expiry fails it, with a callback.
+q "INSERT INTO $DB.jobs ($cols, state, attempts, lease_token, lease_expires_at, callback_url) VALUES (1, 'lease-cb', 'http', NOW(6), 2, 1, 1, 1000, '{}', 1, 2, 'tok2', NOW(6) - INTERVAL 1 MINUTE, '$T/echo?cb=lease')"
 
 # ---- Leadership
 leader() { curl -s --max-time 2 "http://127.0.0.1:$1/health" | grep -o '"scheduler":{"leader":[a-z]*' | sed 's/.*://'; }
 start_ingot SC1 schedule
 check "the first scheduler leads" wait_out 50 true leader "$SC1_PORT"
 start_ingot SC2 schedule
-sleep_tenths() { local n=$1; wait_until "$n" false; } # bounded wait where no condition exists
 check "the second stands by" wait_out 30 false leader "$SC2_PORT"
 eq "standby metric 0" "$(curl -s "http://127.0.0.1:$SC2_PORT/metrics" | awk '/^ingot_scheduler_leader /{print $2}')" 0
 eq "leader metric 1" "$(curl -s "http://127.0.0.1:$SC1_PORT/metrics" | awk '/^ingot_scheduler_leader /{print $2}')" 1
@@ -64,6 +65,9 @@ eq "their attempts purged" "$(q "SELECT COUNT(*) FROM $DB.job_attempts a LEFT JO
 check "idempotency key older than 24 h cleared" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_key = 'k-old'" 0
 eq "fresh idempotency key kept" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_key = 'k-new'")" 1
 check "expired lease recovered" wait_sql 50 "SELECT state FROM $DB.jobs WHERE queue = 'lease'" 0
+check "expired lease out of attempts: failed" wait_sql 50 "SELECT state FROM $DB.jobs WHERE queue = 'lease-cb'" 3
+eq "with its callback, in the callbacks queue" "$(q "SELECT CONCAT(c.queue, ' ', JSON_VALUE(c.payload, '\$.body.status')) FROM $DB.jobs c JOIN $DB.jobs j ON JSON_VALUE(c.payload, '\$.body.id') = CONCAT('job_', j.id) WHERE j.queue = 'lease-cb'")" "callbacks failed"
+eq "the callbacks queue has its row" "$(q "SELECT COUNT(*) FROM $DB.queues WHERE name = 'callbacks'")" 1
 check "maintenance metrics" test "$(curl -s "http://127.0.0.1:$SC1_PORT/metrics" | awk '/^ingot_maintenance_rows_total\{task="jobs"\}/{print $2}')" = 3
 
 # ---- Ticks: unpause the every-second schedule
@@ -112,7 +116,10 @@ eq "no job for two ticks" "$(q "SELECT COUNT(DISTINCT job_id) = COUNT(job_id) FR
 eq "minute schedule" "$(put minutely "{\"cron\":\"* * * * *\",\"job\":{\"kind\":\"http\",\"queue\":\"missed\",\"payload\":{\"url\":\"$T/ok?m\"}}}")" 200
 q "UPDATE $DB.schedules SET next_fire_at = DATE_FORMAT(NOW() - INTERVAL 10 MINUTE, '%Y-%m-%d %H:%i:00') WHERE name = 'minutely'"
 check "one job for ten missed ticks" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'missed'" 1
-sleep_tenths 10
+# Two more passes of the firing loop (the every-second schedule ticks in
+# them) had their chance to fire a missed tick again.
+n=$(ticks)
+check "the scheduler fired on" wait_until 60 ge $((n + 2)) ticks
 eq "still one" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'missed'")" 1
 eq "the most recent minute" "$(q "SELECT t.tick_at = DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:00') OR t.tick_at = DATE_FORMAT(NOW() - INTERVAL 1 MINUTE, '%Y-%m-%d %H:%i:00') FROM $DB.schedule_ticks t JOIN $DB.schedules s ON s.id = t.schedule_id WHERE s.name = 'minutely'")" 1
 eq "next tick in the future" "$(q "SELECT next_fire_at > NOW() FROM $DB.schedules WHERE name = 'minutely'")" 1

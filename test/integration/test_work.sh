@@ -83,6 +83,14 @@ eq "failure callback carries the error" "$(cb_body fail | jq -r '.status + " " +
 JX=$(enqueue "\"payload\":{\"url\":\"$T/ok\"},\"delay_ms\":60000,\"callback_url\":\"$T/echo?cb=cancel\"")
 curl -s -o /dev/null -X POST "$U/v1/jobs/$JX/cancel" "${AUTH[@]}"
 check "callback delivered for a cancel" wait_until 100 grep -q "path=/echo?cb=cancel sig=valid" target.out
+# A running job cancelled: one callback, committed with the cancel (there
+# when the cancel answers), and none from the worker's late, discarded result.
+JY=$(enqueue "\"payload\":{\"url\":\"$T/slow/1000\"},\"callback_url\":\"$T/echo?cb=running\"")
+wait_until 50 grep -q "job=$JY " target.out
+cbs_of() { q "SELECT GROUP_CONCAT(JSON_VALUE(payload, '\$.body.status')) FROM $DB.jobs WHERE queue = 'callbacks' AND JSON_VALUE(payload, '\$.body.id') = '$1'"; }
+eq "cancel running, with a callback" "$(curl -s -X POST "$U/v1/jobs/$JY/cancel" "${AUTH[@]}" | jq -r .status)/$(cbs_of "$JY")" cancelled/cancelled
+check "its late result is discarded" wait_until 40 grep -q "job_${JY#job_}: outcome discarded" "$W_LOG"
+eq "still one callback" "$(cbs_of "$JY")" cancelled
 
 # Wake-ups: an idle worker (its poll stretched to 1 s) starts a new job at
 # once, woken through Redis by the enqueue.
