@@ -356,8 +356,10 @@ void url_http_deinit(struct url_http *u)
 static char *part(CURLU *h, CURLUPart what, unsigned flags)
 {
     char *v = NULL;
-    if (curl_url_get(h, what, &v, flags) != CURLUE_OK)
+    if (curl_url_get(h, what, &v, flags) != CURLUE_OK) {
+        curl_free(v); /* 7.88 can fill it and still fail (CURLU_PUNYCODE) */
         return NULL;
+    }
     return v;
 }
 
@@ -421,7 +423,11 @@ int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen)
 #else
     u->host = part(u->curlu, CURLUPART_HOST, 0);
 #endif
-    if (!u->host || !*u->host) {
+    if (!u->host) {
+        snprintf(err, errlen, "host is not a valid host name");
+        goto fail;
+    }
+    if (!*u->host) {
         snprintf(err, errlen, "host missing");
         goto fail;
     }

@@ -85,6 +85,17 @@ static void test_http_url(void)
                "[::ffff:127.0.0.1]");
     test_streq("v6 loopback", http_host("http://[::1]:9/", h, sizeof h), "[::1]");
     test_streq("localhost", http_host("http://localhost/", h, sizeof h), "localhost");
+    test_streq("percent-encoded host decoded as curl resolves it",
+               http_host("http://127.0.0.%31/", h, sizeof h), "127.0.0.1");
+    /* A UTF-8 host is punycode or refused (libidn2 in the C locale cannot
+     * convert it, and then neither can the transfer): never raw bytes. */
+    http_host("http://caf\xc3\xa9.example/", h, sizeof h);
+    test_cond("IDN host: punycode or refused", !*h || strcmp(h, "xn--caf-dma.example") == 0);
+    test_streq("punycode host kept", http_host("http://xn--caf-dma.example/", h, sizeof h),
+               "xn--caf-dma.example");
+    /* found by fuzz_url: curl 7.88 fills the part and fails; no leak */
+    test_cond("undecodable host refused", http_refused("http://0x.1%8080/x", "host"));
+    test_cond("non-UTF-8 host refused", http_refused("http://h%80/", "host"));
 
     test_cond("credentials refused", http_refused("http://user:pw@127.0.0.1/", "credentials"));
     test_cond("user only refused", http_refused("http://user@127.0.0.1/", "credentials"));
