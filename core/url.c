@@ -415,7 +415,7 @@ int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen)
     curl_free(user);
     curl_free(pass);
     if (creds) {
-        snprintf(err, errlen, "must not contain credentials (user:password@); send them in payload.headers");
+        snprintf(err, errlen, "must not contain credentials (user:password@); send them in a header");
         goto fail;
     }
 #ifdef CURLU_PUNYCODE
