@@ -51,7 +51,6 @@ int work_request_build(const struct claimed_job *j, const char *key, const char 
         return -1;
     }
     out->url = xstrdup(url->valuestring);
-    out->host = xstrdup(u.host);
     url_http_deinit(&u);
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(p, "body");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(p, "method");
@@ -107,7 +106,6 @@ void work_request_deinit(struct work_request *r)
     free(r->headers);
     free(r->method);
     free(r->url);
-    free(r->host);
     cJSON_free(r->body);
     memset(r, 0, sizeof *r);
 }
