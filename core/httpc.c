@@ -12,6 +12,7 @@
 #include "log.h"
 #include "loop.h"
 #include "ssrf.h"
+#include "url.h"
 
 struct transfer {
     struct httpc *c;
@@ -25,7 +26,9 @@ struct transfer {
     void *arg;
     char errbuf[CURL_ERROR_SIZE];
     const struct ssrf *ssrf;
-    char *host;
+    struct url_http url;        /* with ssrf: the parse the transfer uses */
+    bool opened;                /* the guard let a socket open */
+    bool prereq_refused;        /* the guard stopped the request itself */
     char refused[320];          /* why the guard refused, "" if it did not */
     char *content_type, *retry_after;
     struct transfer *next, *prev;
@@ -49,10 +52,10 @@ struct httpc {
 
 static void transfer_free(struct transfer *t)
 {
-    curl_easy_cleanup(t->easy);
+    curl_easy_cleanup(t->easy); /* before the CURLU it reads */
+    url_http_deinit(&t->url);
     curl_slist_free_all(t->headers);
     free(t->body);
-    free(t->host);
     free(t->content_type);
     free(t->retry_after);
     sbuf_deinit(&t->resp);
@@ -82,7 +85,9 @@ static void check_done(struct httpc *c)
         r.body_truncated = t->truncated;
         r.content_type = t->content_type;
         r.retry_after = t->retry_after;
-        if (t->refused[0]) {
+        /* A refused address only explains a failure when no allowed one was
+         * tried instead (happy eyeballs opens several). */
+        if (rc != CURLE_OK && t->refused[0] && (t->prereq_refused || !t->opened)) {
             r.refused = true;
             r.error = t->refused;
             r.status = 0;
@@ -211,16 +216,32 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *userdata)
     return len;
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: the address is final here (after DNS), so
- * this is where the SSRF guard looks. */
+/* CURLOPT_OPENSOCKETFUNCTION: the address is final here (after DNS and
+ * curl's own numeric normalisation), so the guard refuses before a single
+ * packet leaves. */
 static curl_socket_t opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
     struct transfer *t = clientp;
     (void)purpose;
-    if (t->ssrf && !ssrf_allowed(t->ssrf, &a->addr, t->host, t->refused, sizeof t->refused))
+    if (!ssrf_allowed(t->ssrf, &a->addr, t->url.host, t->refused, sizeof t->refused))
         return CURL_SOCKET_BAD;
-    t->refused[0] = '\0'; /* an earlier address was refused, this one is fine */
+    t->opened = true;
     return socket(a->family, a->socktype, a->protocol);
+}
+
+/* CURLOPT_PREREQFUNCTION: runs on the connection the request will use,
+ * also when it is a kept-alive one opened by another transfer (possibly
+ * one without the guard), where opensocket_cb never ran. */
+static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    struct transfer *t = clientp;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    if (ssrf_allowed_ip(t->ssrf, primary_ip, t->url.host, t->refused, sizeof t->refused))
+        return CURL_PREREQFUNC_OK;
+    t->prereq_refused = true;
+    return CURL_PREREQFUNC_ABORT;
 }
 
 struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns)
@@ -260,7 +281,25 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
         return -1;
     }
     CURL *e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    if (req->ssrf) {
+        char why[200];
+        if (url_http_parse(req->url, &t->url, why, sizeof why) < 0) {
+            log_warn("httpc: refusing a request whose URL fails validation: %s", why);
+            transfer_free(t);
+            return -1;
+        }
+        t->ssrf = req->ssrf;
+        curl_easy_setopt(e, CURLOPT_CURLU, t->url.curlu);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+        curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+        curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
+        /* A proxy from the environment (http_proxy...) would make the
+         * address checked the proxy's, not the target's. */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+    } else {
+        curl_easy_setopt(e, CURLOPT_URL, req->url);
+    }
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -269,6 +308,8 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* Never follow: a redirect is the target's answer (3xx), and a hop
+     * elsewhere would be a URL nobody validated. */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ingot");
     if (c->ca_bundle)
@@ -282,12 +323,6 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     }
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    if (req->ssrf) {
-        t->ssrf = req->ssrf;
-        t->host = xstrdup(req->host);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
-        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-    }
     for (const char *const *h = req->headers; h && *h; h++)
         t->headers = curl_slist_append(t->headers, *h);
     if (t->headers)

@@ -20,8 +20,12 @@ struct httpc_request {
     size_t body_len;
     long long timeout_ms;            /* whole transfer */
     size_t max_body;                 /* response bytes kept (0: 1 MiB) */
-    const struct ssrf *ssrf;         /* checks every address before connect, or NULL */
-    const char *host;                /* the URL's host, for the guard's name rules */
+    /* A job's request: the URL is parsed and validated by url_http_parse
+     * and that parse is the transfer's (CURLOPT_CURLU), so the guard's
+     * name rules see the host curl connects to. Every address is checked
+     * before connect and again before the request goes out on a
+     * connection (a reused one too); no proxy, no redirects. Or NULL. */
+    const struct ssrf *ssrf;
 };
 
 struct httpc_response {
@@ -45,7 +49,8 @@ typedef void (*httpc_cb)(const struct httpc_response *r, void *arg);
 struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns);
 /* Aborts in-flight transfers (their callbacks run with an error). */
 void httpc_free(struct httpc *c);
-/* Everything in req is copied. 0, or -1 when the request cannot start. */
+/* Everything in req is copied. 0, or -1 when the request cannot start
+ * (with ssrf: also when the URL fails url_http_parse). */
 int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, void *arg) ATTR_WUR;
 size_t httpc_inflight(const struct httpc *c);
 

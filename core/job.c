@@ -151,19 +151,7 @@ static bool get_int(const cJSON *v, long long lo, long long hi, long long *out)
 
 static bool http_url_ok(const char *s, char *why, size_t n)
 {
-    struct url u;
-    if (url_parse(s, &u, why, n) < 0)
-        return false;
-    bool ok = true;
-    if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0) {
-        snprintf(why, n, "scheme must be http or https");
-        ok = false;
-    } else if (!*u.host) {
-        snprintf(why, n, "host missing");
-        ok = false;
-    }
-    url_deinit(&u);
-    return ok;
+    return url_http_check(s, why, n) == 0; /* libcurl's parse, as the worker's */
 }
 
 static int check_http_payload(const cJSON *p, struct job_error *e)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "url.h"
+
 struct cidr {
     int family;
     unsigned char addr[16];
@@ -17,35 +19,144 @@ struct cidr {
 struct ssrf {
     struct cidr *cidrs;
     size_t ncidrs;
-    char **hosts;
+    char **hosts; /* lower-case */
     size_t nhosts;
 };
 
-struct deny {
-    const char *cidr;
+/* Refused unless allowed (IANA special-purpose registries, plus the cloud
+ * metadata addresses named first so the refusal says so). Bytes, not text:
+ * the table is read on every request. */
+static const struct range {
+    int family;
+    int bits;
+    unsigned char a[16];
     const char *what;
+} denied[] = {
+    {AF_INET, 32, {169, 254, 169, 254}, "cloud metadata"},
+    {AF_INET, 32, {100, 100, 100, 200}, "cloud metadata"},
+    {AF_INET, 8, {0}, "unspecified"},
+    {AF_INET, 8, {10}, "private"},
+    {AF_INET, 10, {100, 64}, "carrier-grade NAT"},
+    {AF_INET, 8, {127}, "loopback"},
+    {AF_INET, 16, {169, 254}, "link-local"},
+    {AF_INET, 12, {172, 16}, "private"},
+    {AF_INET, 24, {192, 0, 0}, "IETF protocol assignments"},
+    {AF_INET, 24, {192, 0, 2}, "documentation"},
+    {AF_INET, 24, {192, 88, 99}, "6to4 relay anycast"},
+    {AF_INET, 16, {192, 168}, "private"},
+    {AF_INET, 15, {198, 18}, "benchmarking"},
+    {AF_INET, 24, {198, 51, 100}, "documentation"},
+    {AF_INET, 24, {203, 0, 113}, "documentation"},
+    {AF_INET, 4, {224}, "multicast"},
+    {AF_INET, 4, {240}, "reserved or broadcast"},
+    /* fd00:ec2::254, AWS's IPv6 instance metadata */
+    {AF_INET6, 128, {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}, "cloud metadata"},
+    {AF_INET6, 128, {0}, "unspecified"},
+    {AF_INET6, 128, {[15] = 1}, "loopback"},
+    {AF_INET6, 96, {0}, "IPv4-compatible (deprecated)"},
+    {AF_INET6, 96, {[8] = 0xff, [9] = 0xff}, "IPv4-translated"},
+    {AF_INET6, 48, {0, 0x64, 0xff, 0x9b, 0, 1}, "local-use NAT64"},
+    {AF_INET6, 64, {0x01, 0}, "discard-only"},
+    {AF_INET6, 32, {0x20, 0x01, 0x0d, 0xb8}, "documentation"},
+    {AF_INET6, 32, {0x20, 0x01, 0, 0}, "Teredo"},
+    {AF_INET6, 20, {0x3f, 0xff}, "documentation"},
+    {AF_INET6, 7, {0xfc}, "unique local (private)"},
+    {AF_INET6, 10, {0xfe, 0x80}, "link-local"},
+    {AF_INET6, 10, {0xfe, 0xc0}, "site-local (deprecated)"},
+    {AF_INET6, 8, {0xff}, "multicast"},
 };
 
-/* Refused unless allowed; IPv4-mapped IPv6 addresses are checked as IPv4. */
-static const struct deny denied[] = {
-    {"0.0.0.0/8", "unspecified"},         {"10.0.0.0/8", "private"},
-    {"100.64.0.0/10", "carrier-grade NAT"}, {"127.0.0.0/8", "loopback"},
-    {"169.254.0.0/16", "link-local (cloud metadata)"}, {"172.16.0.0/12", "private"},
-    {"192.0.0.0/24", "IETF protocol assignments"}, {"192.168.0.0/16", "private"},
-    {"198.18.0.0/15", "benchmarking"},    {"224.0.0.0/4", "multicast"},
-    {"240.0.0.0/4", "reserved"},          {"::/128", "unspecified"},
-    {"::1/128", "loopback"},              {"fc00::/7", "unique local (private)"},
-    {"fe80::/10", "link-local"},          {"ff00::/8", "multicast"},
-    {"64:ff9b::/96", "NAT64"},
-};
+static bool prefix_has(int cfamily, const unsigned char *caddr, int bits, int family,
+                       const unsigned char *addr)
+{
+    if (cfamily != family)
+        return false;
+    int full = bits / 8, rest = bits % 8;
+    if (memcmp(caddr, addr, (size_t)full) != 0)
+        return false;
+    if (rest) {
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+        if ((caddr[full] & mask) != (addr[full] & mask))
+            return false;
+    }
+    return true;
+}
 
+static const unsigned char v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+
+/* The address in canonical form: IPv4-mapped IPv6 becomes IPv4. false for
+ * other families. */
+static bool addr_of(const struct sockaddr *sa, int *family, unsigned char addr[16])
+{
+    memset(addr, 0, 16);
+    if (sa->sa_family == AF_INET) {
+        *family = AF_INET;
+        memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        return true;
+    }
+    if (sa->sa_family != AF_INET6)
+        return false;
+    *family = AF_INET6;
+    memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    if (memcmp(addr, v4mapped, 12) == 0) {
+        *family = AF_INET;
+        memmove(addr, addr + 12, 4);
+        memset(addr + 4, 0, 12);
+    }
+    return true;
+}
+
+/* The IPv4 address a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address
+ * reaches, if it is one. */
+static bool embedded_v4(int family, const unsigned char *addr, unsigned char v4[4])
+{
+    if (family != AF_INET6)
+        return false;
+    if (memcmp(addr, nat64, 12) == 0) {
+        memcpy(v4, addr + 12, 4);
+        return true;
+    }
+    if (addr[0] == 0x20 && addr[1] == 0x02) {
+        memcpy(v4, addr + 2, 4);
+        return true;
+    }
+    return false;
+}
+
+static const char *classify(int family, const unsigned char *addr)
+{
+    unsigned char v4[16] = {0};
+    if (embedded_v4(family, addr, v4) && classify(AF_INET, v4))
+        return family == AF_INET6 && addr[1] == 0x02 ? "6to4 of a special-purpose IPv4 address"
+                                                     : "NAT64 of a special-purpose IPv4 address";
+    for (size_t i = 0; i < ARRAY_LEN(denied); i++)
+        if (prefix_has(denied[i].family, denied[i].a, denied[i].bits, family, addr))
+            return denied[i].what;
+    return NULL;
+}
+
+const char *ssrf_classify(const struct sockaddr *sa)
+{
+    int family;
+    unsigned char addr[16];
+    if (!addr_of(sa, &family, addr))
+        return "not an IP address";
+    return classify(family, addr);
+}
+
+/* Strict: an inet_pton address, then optionally '/' and 1-3 digits within
+ * the family's width. IPv4-mapped prefixes are stored as IPv4, as the
+ * addresses they are compared with are. */
 static int parse_cidr(const char *s, struct cidr *c)
 {
     char buf[64];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *slash = strchr(buf, '/');
-    if (slash)
-        *slash = '\0';
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    if (alen == 0 || alen >= sizeof buf)
+        return -1;
+    memcpy(buf, s, alen);
+    buf[alen] = '\0';
     memset(c, 0, sizeof *c);
     if (inet_pton(AF_INET, buf, c->addr) == 1) {
         c->family = AF_INET;
@@ -57,52 +168,76 @@ static int parse_cidr(const char *s, struct cidr *c)
         return -1;
     }
     if (slash) {
-        char *end;
-        long b = strtol(slash + 1, &end, 10);
-        if (!slash[1] || *end || b < 0 || b > c->bits)
+        const char *d = slash + 1;
+        size_t n = strlen(d);
+        if (n == 0 || n > 3)
             return -1;
-        c->bits = (int)b;
+        int b = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (d[i] < '0' || d[i] > '9')
+                return -1;
+            b = b * 10 + (d[i] - '0');
+        }
+        if (b > c->bits)
+            return -1;
+        c->bits = b;
+    }
+    if (c->family == AF_INET6 && c->bits >= 96 && memcmp(c->addr, v4mapped, 12) == 0) {
+        c->family = AF_INET;
+        memmove(c->addr, c->addr + 12, 4);
+        memset(c->addr + 4, 0, 12);
+        c->bits -= 96;
     }
     return 0;
 }
 
-static bool cidr_has(const struct cidr *c, int family, const unsigned char *addr)
+/* A host name as curl's parser leaves it: letters, digits, '-' and '.',
+ * non-empty labels, and not a numeric IPv4 spelling curl rewrites
+ * ("0x7f.1", "2130706433" become 127.0.0.1 and would never match). */
+static bool host_entry_ok(const char *tok)
 {
-    if (c->family != family)
+    size_t n = strlen(tok);
+    if (n == 0 || n > 253 || tok[0] == '.' || tok[0] == '-' || strstr(tok, ".."))
         return false;
-    int full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(c->addr, addr, (size_t)full) != 0)
-        return false;
-    if (rest) {
-        unsigned char mask = (unsigned char)(0xff << (8 - rest));
-        if ((c->addr[full] & mask) != (addr[full] & mask))
+    for (const char *p = tok; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
             return false;
+    char *url = xasprintf("http://%s/", tok), err[160];
+    struct url_http u;
+    bool ok = url_http_parse(url, &u, err, sizeof err) == 0;
+    free(url);
+    if (ok) {
+        ok = strcasecmp(u.host, tok) == 0;
+        url_http_deinit(&u);
     }
-    return true;
+    return ok;
 }
 
 struct ssrf *ssrf_new(const char *allow, char *err, size_t errlen)
 {
     struct ssrf *s = xcalloc(1, sizeof *s);
     char *copy = xstrdup(allow ? allow : ""), *save = NULL;
-    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         struct cidr c;
         if (parse_cidr(tok, &c) == 0) {
             s->cidrs = xrealloc(s->cidrs, (s->ncidrs + 1) * sizeof *s->cidrs);
             s->cidrs[s->ncidrs++] = c;
             continue;
         }
-        bool name = strlen(tok) < 254;
-        for (const char *p = tok; name && *p; p++)
-            name = isalnum((unsigned char)*p) || *p == '-' || *p == '.';
-        if (!name || strchr(tok, '/')) {
-            snprintf(err, errlen, "HTTP_TARGET_ALLOW: '%s' is neither a CIDR nor a host name", tok);
+        if (!host_entry_ok(tok)) {
+            snprintf(err, errlen,
+                     "HTTP_TARGET_ALLOW: '%.80s' is neither a CIDR (10.0.0.0/8, ::1/128) nor a plain host "
+                     "name (no wildcards; write addresses in dotted or IPv6 form)",
+                     tok);
             free(copy);
             ssrf_free(s);
             return NULL;
         }
         s->hosts = xrealloc(s->hosts, (s->nhosts + 1) * sizeof *s->hosts);
-        s->hosts[s->nhosts++] = xstrdup(tok);
+        char *h = xstrdup(tok);
+        for (char *p = h; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        s->hosts[s->nhosts++] = h;
     }
     free(copy);
     return s;
@@ -119,41 +254,54 @@ void ssrf_free(struct ssrf *s)
     free(s);
 }
 
+static bool allow_listed(const struct ssrf *s, int family, const unsigned char *addr)
+{
+    for (size_t i = 0; i < s->ncidrs; i++)
+        if (prefix_has(s->cidrs[i].family, s->cidrs[i].addr, s->cidrs[i].bits, family, addr))
+            return true;
+    return false;
+}
+
 bool ssrf_allowed(const struct ssrf *s, const struct sockaddr *sa, const char *host, char *why,
                   size_t whylen)
 {
+    /* Exact, case-insensitive: curl's host is what it resolves and, for a
+     * name, what this entry was written for. */
     for (size_t i = 0; host && i < s->nhosts; i++)
         if (strcasecmp(host, s->hosts[i]) == 0)
             return true;
     int family;
-    unsigned char addr[16];
-    char text[INET6_ADDRSTRLEN] = "";
-    if (sa->sa_family == AF_INET) {
-        family = AF_INET;
-        memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
-        family = AF_INET6;
-        memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(addr, mapped, 12) == 0) {
-            family = AF_INET;
-            memmove(addr, addr + 12, 4);
-        }
-    } else {
-        snprintf(why, whylen, "address family %d is not allowed", sa->sa_family);
+    unsigned char addr[16], v4[16] = {0};
+    if (!addr_of(sa, &family, addr)) {
+        snprintf(why, whylen, "refused by the SSRF guard: address family %d is not IP", sa->sa_family);
         return false;
     }
+    if (allow_listed(s, family, addr) || (embedded_v4(family, addr, v4) && allow_listed(s, AF_INET, v4)))
+        return true;
+    const char *what = classify(family, addr);
+    if (!what)
+        return true;
+    char text[INET6_ADDRSTRLEN] = "?";
     inet_ntop(family, addr, text, sizeof text);
-    for (size_t i = 0; i < s->ncidrs; i++)
-        if (cidr_has(&s->cidrs[i], family, addr))
-            return true;
-    for (size_t i = 0; i < ARRAY_LEN(denied); i++) {
-        struct cidr c;
-        if (parse_cidr(denied[i].cidr, &c) == 0 && cidr_has(&c, family, addr)) {
-            snprintf(why, whylen, "refused by the SSRF guard: %s resolves to %s (%s); list it in HTTP_TARGET_ALLOW to permit",
-                     host ? host : "the target", text, denied[i].what);
-            return false;
-        }
+    snprintf(why, whylen,
+             "refused by the SSRF guard: %s (%s) for host %.100s; list it in HTTP_TARGET_ALLOW to permit",
+             text, what, host ? host : "?");
+    return false;
+}
+
+bool ssrf_allowed_ip(const struct ssrf *s, const char *ip, const char *host, char *why, size_t whylen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)&ss;
+    if (ip && inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+    } else if (ip && inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+    } else {
+        snprintf(why, whylen, "refused by the SSRF guard: the connection's address is unknown");
+        return false;
     }
-    return true;
+    return ssrf_allowed(s, (const struct sockaddr *)&ss, host, why, whylen);
 }

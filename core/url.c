@@ -2,19 +2,47 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Strict decimal: digits only (no sign, space or prefix), lo..hi. */
+static bool parse_dec(const char *s, size_t n, long lo, long hi, long *out)
+{
+    if (n == 0 || n > 9)
+        return false;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
 
 static char *pct_decode(const char *s, size_t n)
 {
     char *out = xmalloc(n + 1);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-            isxdigit((unsigned char)s[i + 2])) {
-            char hx[3] = {s[i + 1], s[i + 2], 0};
-            out[j++] = (char)strtol(hx, NULL, 16);
+        if (s[i] == '%' && i + 2 < n && hex_val(s[i + 1]) >= 0 && hex_val(s[i + 2]) >= 0) {
+            out[j++] = (char)(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2]));
             i += 2;
         } else {
             out[j++] = s[i];
@@ -100,23 +128,16 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
     }
     if (portp) {
         size_t plen = (size_t)(auth + authlen - portp);
-        if (plen == 0 || plen > 5) {
+        long port;
+        if (!parse_dec(portp, plen, 0, 999999, &port)) {
             snprintf(err, errlen, "bad port");
             goto fail;
-        }
-        int port = 0;
-        for (size_t i = 0; i < plen; i++) {
-            if (!isdigit((unsigned char)portp[i])) {
-                snprintf(err, errlen, "bad port");
-                goto fail;
-            }
-            port = port * 10 + (portp[i] - '0');
         }
         if (port < 1 || port > 65535) {
             snprintf(err, errlen, "port out of range 1-65535");
             goto fail;
         }
-        u->port = port;
+        u->port = (int)port;
     }
     const char *rest = auth + authlen;
     size_t pathlen = strcspn(rest, "?#");
@@ -232,9 +253,8 @@ void redis_dsn_deinit(struct redis_dsn *r)
 
 static int parse_db_index(const char *s, int *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 0 || v > 1000)
+    long v;
+    if (!parse_dec(s, strlen(s), 0, 1000, &v))
         return -1;
     *out = (int)v;
     return 0;
@@ -291,13 +311,179 @@ fail:
     return -1;
 }
 
+/* ---- http(s) URLs through libcurl's parser ---- */
+
+static bool utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s;
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return false; /* also stops at the NUL */
+            c = (c << 6) | (s[i] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return false; /* overlong, beyond Unicode, or a surrogate */
+        s += n + 1;
+    }
+    return true;
+}
+
+void url_http_deinit(struct url_http *u)
+{
+    curl_url_cleanup(u->curlu);
+    curl_free(u->url);
+    curl_free(u->scheme);
+    curl_free(u->host);
+    memset(u, 0, sizeof *u);
+}
+
+/* curl_url_get into *out (curl_free), or NULL when the part is absent. */
+static char *part(CURLU *h, CURLUPart what, unsigned flags)
+{
+    char *v = NULL;
+    if (curl_url_get(h, what, &v, flags) != CURLUE_OK) {
+        curl_free(v); /* 7.88 can fill it and still fail (CURLU_PUNYCODE) */
+        return NULL;
+    }
+    return v;
+}
+
+int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    size_t len = strlen(s);
+    if (len > URL_HTTP_MAX) {
+        snprintf(err, errlen, "longer than %d bytes", URL_HTTP_MAX);
+        return -1;
+    }
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c <= 0x20 || *c == 0x7f) {
+            snprintf(err, errlen, "contains a space or control character (encode it as %%%02X)", *c);
+            return -1;
+        }
+    }
+    if (!utf8_valid((const unsigned char *)s)) {
+        snprintf(err, errlen, "is not valid UTF-8");
+        return -1;
+    }
+    /* Stricter than curl, which also reads "http:/h" and "http:///h" as
+     * http://h/: what is stored must say what is meant. Refusing more
+     * cannot make the two disagree on the host. */
+    size_t sl = strncasecmp(s, "http://", 7) == 0 ? 7 : strncasecmp(s, "https://", 8) == 0 ? 8 : 0;
+    if (!sl) {
+        snprintf(err, errlen, "scheme must be http or https (http://HOST/... or https://HOST/...)");
+        return -1;
+    }
+    if (s[sl] == '/' || s[sl] == '\\' || s[sl] == '\0') {
+        snprintf(err, errlen, "host missing");
+        return -1;
+    }
+    u->curlu = curl_url();
+    if (!u->curlu) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* No CURLU_NON_SUPPORT_SCHEME, no guessing, no re-encoding: the URL is
+     * what the client wrote or it is refused. */
+    CURLUcode rc = curl_url_set(u->curlu, CURLUPART_URL, s, 0);
+    if (rc != CURLUE_OK) {
+        snprintf(err, errlen, "malformed URL (%s)", curl_url_strerror(rc));
+        goto fail;
+    }
+    u->scheme = part(u->curlu, CURLUPART_SCHEME, 0);
+    if (!u->scheme || (strcmp(u->scheme, "http") != 0 && strcmp(u->scheme, "https") != 0)) {
+        snprintf(err, errlen, "scheme must be http or https");
+        goto fail;
+    }
+    char *user = part(u->curlu, CURLUPART_USER, 0), *pass = part(u->curlu, CURLUPART_PASSWORD, 0);
+    bool creds = user || pass;
+    curl_free(user);
+    curl_free(pass);
+    if (creds) {
+        snprintf(err, errlen, "must not contain credentials (user:password@); send them in a header");
+        goto fail;
+    }
+#ifdef CURLU_PUNYCODE
+    u->host = part(u->curlu, CURLUPART_HOST, CURLU_PUNYCODE);
+#else
+    u->host = part(u->curlu, CURLUPART_HOST, 0);
+#endif
+    if (!u->host) {
+        snprintf(err, errlen, "host is not a valid host name");
+        goto fail;
+    }
+    if (!*u->host) {
+        snprintf(err, errlen, "host missing");
+        goto fail;
+    }
+    char *zone = part(u->curlu, CURLUPART_ZONEID, 0);
+    curl_free(zone);
+    if (zone) {
+        snprintf(err, errlen, "an IPv6 zone id (%%25...) is not allowed");
+        goto fail;
+    }
+    char *port = part(u->curlu, CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    long p = 0;
+    bool port_ok = port && parse_dec(port, strlen(port), 1, 65535, &p);
+    curl_free(port);
+    if (!port_ok) {
+        snprintf(err, errlen, "port out of range 1-65535");
+        goto fail;
+    }
+    u->port = (int)p;
+    u->url = part(u->curlu, CURLUPART_URL, 0);
+    if (!u->url) {
+        snprintf(err, errlen, "malformed URL");
+        goto fail;
+    }
+    return 0;
+fail:
+    url_http_deinit(u);
+    return -1;
+}
+
+int url_http_check(const char *s, char *err, size_t errlen)
+{
+    struct url_http u;
+    if (url_http_parse(s, &u, err, errlen) < 0)
+        return -1;
+    url_http_deinit(&u);
+    return 0;
+}
+
 bool url_is_cleartext_remote(const char *s)
 {
-    struct url u;
-    char err[128];
-    if (url_parse(s, &u, err, sizeof err) < 0)
+    CURLU *h = curl_url();
+    if (!h)
         return false;
-    bool r = strcmp(u.scheme, "http") == 0 && !url_host_is_loopback(u.host);
-    url_deinit(&u);
+    bool r = false;
+    if (curl_url_set(h, CURLUPART_URL, s, 0) == CURLUE_OK) {
+        char *scheme = part(h, CURLUPART_SCHEME, 0), *host = part(h, CURLUPART_HOST, 0);
+        if (scheme && host && strcmp(scheme, "http") == 0) {
+            size_t n = strlen(host);
+            /* curl keeps IPv6 brackets; the loopback test wants the address */
+            char *bare = host[0] == '[' && n > 2 ? xstrndup(host + 1, n - 2) : xstrdup(host);
+            r = !url_host_is_loopback(bare);
+            free(bare);
+        }
+        curl_free(scheme);
+        curl_free(host);
+    }
+    curl_url_cleanup(h);
     return r;
 }

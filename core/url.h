@@ -1,6 +1,10 @@
-/* url: split `scheme://user:pass@host:port/path?query` and the DSNs built
- * on it (DATABASE_URL, REDIS_URL). Percent-escapes in user and password are
- * decoded. */
+/* url: the URLs ingot reads. Job URLs (payload.url, callback_url) are
+ * parsed by libcurl's URL API, the parser the transfer itself uses, so the
+ * host validated, the host the SSRF guard's name rules see and the host
+ * connected to are one (url_http_*). The settings' DSNs (DATABASE_URL,
+ * REDIS_URL) never reach curl: url_parse splits
+ * `scheme://user:pass@host:port/path?query` for them, decoding
+ * percent-escapes in user and password. */
 #ifndef INGOT_URL_H
 #define INGOT_URL_H
 
@@ -8,6 +12,32 @@
 #include <stddef.h>
 
 #include "util.h"
+
+/* Longest job URL accepted (bytes). */
+#define URL_HTTP_MAX 8192
+
+struct Curl_URL; /* libcurl's CURLU */
+
+/* An http(s) URL as libcurl parsed it. */
+struct url_http {
+    struct Curl_URL *curlu; /* owned: the handle for CURLOPT_CURLU */
+    char *url;              /* curl's serialisation of it */
+    char *scheme;           /* "http" or "https" */
+    char *host;             /* curl's host: numeric IPv4 spellings normalised
+                             * (0x7f.1, 127.1, 2130706433 -> 127.0.0.1),
+                             * IPv6 in brackets, IDN in punycode */
+    int port;               /* explicit, or the scheme's default */
+};
+
+/* Parses s with curl_url() and validates the parse: scheme http or https,
+ * a host, no user:password@ (credentials do not belong in a stored job),
+ * port 1-65535, no IPv6 zone id, at most URL_HTTP_MAX bytes, no spaces or
+ * control characters, valid UTF-8. Fills u (owned by the caller:
+ * url_http_deinit) or writes the reason to err. */
+int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen) ATTR_WUR;
+void url_http_deinit(struct url_http *u);
+/* url_http_parse without keeping the parse: the API's validator. */
+int url_http_check(const char *s, char *err, size_t errlen) ATTR_WUR;
 
 struct url {
     char *scheme;   /* lower-cased */
@@ -26,7 +56,7 @@ void url_deinit(struct url *u);
 char *url_query_get(const struct url *u, const char *name);
 bool url_host_is_loopback(const char *host);
 /* http:// to a host that is not loopback (secrets would cross a network
- * in clear). */
+ * in clear); the host as curl reads it. */
 bool url_is_cleartext_remote(const char *s);
 /* Whether host is an IP literal (v4 dotted quad or v6). */
 bool url_host_is_ip(const char *host);

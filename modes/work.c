@@ -213,8 +213,7 @@ void work_execute(struct work *w, struct run *r)
                                .body_len = req.body_len,
                                .timeout_ms = r->job.timeout_ms,
                                .max_body = RESULT_BODY_MAX,
-                               .ssrf = w->ssrf,
-                               .host = req.host};
+                               .ssrf = w->ssrf};
     r->started_us = time_mono_us();
     r->started_real_us = time_real_us();
     char labels[200];

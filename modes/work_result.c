@@ -45,14 +45,13 @@ int work_request_build(const struct claimed_job *j, const char *key, const char 
         cJSON_Delete(p);
         return -1;
     }
-    struct url u;
-    if (url_parse(url->valuestring, &u, why, whylen) < 0) {
+    struct url_http u; /* the parse httpc repeats: a URL it would refuse fails here for good */
+    if (url_http_parse(url->valuestring, &u, why, whylen) < 0) {
         cJSON_Delete(p);
         return -1;
     }
     out->url = xstrdup(url->valuestring);
-    out->host = xstrdup(u.host);
-    url_deinit(&u);
+    url_http_deinit(&u);
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(p, "body");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(p, "method");
     bool json_body = false;
@@ -107,7 +106,6 @@ void work_request_deinit(struct work_request *r)
     free(r->headers);
     free(r->method);
     free(r->url);
-    free(r->host);
     cJSON_free(r->body);
     memset(r, 0, sizeof *r);
 }

@@ -13,7 +13,7 @@ struct claimed_job;
 struct httpc_response;
 
 struct work_request {
-    char *method, *url, *host, *body;
+    char *method, *url, *body;
     size_t body_len;
     char **headers;   /* NULL-terminated "Name: value" */
 };

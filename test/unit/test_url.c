@@ -1,4 +1,5 @@
-/* URL and DSN parsing, loopback detection, log redaction. */
+/* URL and DSN parsing, job URLs through libcurl's parser, loopback
+ * detection, log redaction. */
 #include <stdlib.h>
 
 #include "../testhelp.h"
@@ -24,11 +25,114 @@ static void test_url(void)
     test_cond("no scheme", url_parse("localhost:80", &u, err, sizeof err) < 0);
     test_cond("bad port", url_parse("http://h:99999/", &u, err, sizeof err) < 0);
     test_cond("port letters", url_parse("http://h:8a/", &u, err, sizeof err) < 0);
+    test_cond("port sign", url_parse("http://h:+80/", &u, err, sizeof err) < 0);
+    test_cond("port 0", url_parse("http://h:0/", &u, err, sizeof err) < 0);
     test_cond("space", url_parse("http://h /", &u, err, sizeof err) < 0);
     test_cond("unterminated v6", url_parse("http://[::1/", &u, err, sizeof err) < 0);
     test_cond("@ in password", url_parse("mysql://u:a@b@h/db", &u, err, sizeof err) == 0 &&
                                    strcmp(u.password, "a@b") == 0 && strcmp(u.host, "h") == 0);
     url_deinit(&u);
+}
+
+/* host of s as url_http_parse reads it, into out ("" when refused). */
+static const char *http_host(const char *s, char *out, size_t n)
+{
+    struct url_http u;
+    char err[256];
+    out[0] = '\0';
+    if (url_http_parse(s, &u, err, sizeof err) == 0) {
+        snprintf(out, n, "%s", u.host);
+        url_http_deinit(&u);
+    }
+    return out;
+}
+
+static bool http_refused(const char *s, const char *why_part)
+{
+    char err[256] = "";
+    if (url_http_check(s, err, sizeof err) == 0)
+        return false;
+    if (why_part && !strstr(err, why_part)) {
+        printf("  '%s': reason '%s' lacks '%s'\n", s, err, why_part);
+        return false;
+    }
+    return true;
+}
+
+static void test_http_url(void)
+{
+    char h[256], err[256];
+    struct url_http u;
+    test_cond("https parse", url_http_parse("HTTPS://Api.Example.com:8443/v1/x?q=1#frag", &u, err, sizeof err) == 0);
+    test_streq("scheme", u.scheme, "https");
+    test_streq("host", u.host, "Api.Example.com");
+    test_cond("port", u.port == 8443);
+    test_streq("curl's serialisation", u.url, "https://Api.Example.com:8443/v1/x?q=1#frag");
+    test_cond("handle kept", u.curlu != NULL);
+    url_http_deinit(&u);
+    test_cond("default port http", url_http_parse("http://h/", &u, err, sizeof err) == 0 && u.port == 80);
+    url_http_deinit(&u);
+    test_cond("default port https", url_http_parse("https://h", &u, err, sizeof err) == 0 && u.port == 443);
+    url_http_deinit(&u);
+
+    /* Issue 9 item 13: the validator and the transfer read one host. */
+    test_cond("two @: refused", http_refused("http://a@allowed.example@127.0.0.1/", NULL));
+    test_streq("0x7f.1 is 127.0.0.1", http_host("http://0x7f.1/", h, sizeof h), "127.0.0.1");
+    test_streq("127.1 is 127.0.0.1", http_host("http://127.1/", h, sizeof h), "127.0.0.1");
+    test_streq("2130706433 is 127.0.0.1", http_host("http://2130706433/", h, sizeof h), "127.0.0.1");
+    test_streq("octal is 127.0.0.1", http_host("http://017700000001:8080/x", h, sizeof h), "127.0.0.1");
+    test_streq("mapped v6 kept for the guard", http_host("http://[::ffff:127.0.0.1]/", h, sizeof h),
+               "[::ffff:127.0.0.1]");
+    test_streq("v6 loopback", http_host("http://[::1]:9/", h, sizeof h), "[::1]");
+    test_streq("localhost", http_host("http://localhost/", h, sizeof h), "localhost");
+    test_streq("percent-encoded host decoded as curl resolves it",
+               http_host("http://127.0.0.%31/", h, sizeof h), "127.0.0.1");
+    /* A UTF-8 host is punycode or refused (libidn2 in the C locale cannot
+     * convert it, and then neither can the transfer): never raw bytes. */
+    http_host("http://caf\xc3\xa9.example/", h, sizeof h);
+    test_cond("IDN host: punycode or refused", !*h || strcmp(h, "xn--caf-dma.example") == 0);
+    test_streq("punycode host kept", http_host("http://xn--caf-dma.example/", h, sizeof h),
+               "xn--caf-dma.example");
+    /* found by fuzz_url: curl 7.88 fills the part and fails; no leak */
+    test_cond("undecodable host refused", http_refused("http://0x.1%8080/x", "host"));
+    test_cond("non-UTF-8 host refused", http_refused("http://h%80/", "host"));
+
+    test_cond("credentials refused", http_refused("http://user:pw@127.0.0.1/", "credentials"));
+    test_cond("user only refused", http_refused("http://user@127.0.0.1/", "credentials"));
+    test_cond("empty userinfo refused", http_refused("http://@127.0.0.1/", "credentials"));
+    test_cond("password only refused", http_refused("https://:pw@h/", "credentials"));
+    test_cond("ftp refused", http_refused("ftp://h/", "http or https"));
+    test_cond("file refused", http_refused("file:///etc/passwd", "http or https"));
+    test_cond("gopher refused", http_refused("gopher://h/", "http or https"));
+    test_cond("no scheme refused", http_refused("h:80/x", "http"));
+    test_cond("http:/h refused", http_refused("http:/h/", NULL));
+    test_cond("http:///h refused", http_refused("http:///h", "host missing"));
+    test_cond("empty host refused", http_refused("http://", "host missing"));
+    test_cond("port 0 refused", http_refused("http://h:0/", "port"));
+    test_cond("port 65536 refused", http_refused("http://h:65536/", NULL));
+    test_cond("huge port refused", http_refused("http://h:99999999999999999999/", NULL));
+    test_cond("port 65535 ok", url_http_check("http://h:65535/", err, sizeof err) == 0);
+    test_cond("port 1 ok", url_http_check("http://h:1/", err, sizeof err) == 0);
+    test_cond("zone id refused", http_refused("http://[fe80::1%25eth0]/", "zone"));
+    test_cond("space refused", http_refused("http://h/a b", "space or control"));
+    test_cond("tab refused", http_refused("http://h/\tx", "control"));
+    test_cond("CR LF refused", http_refused("http://h/\r\nHost: x", "control"));
+    test_cond("DEL refused", http_refused("http://h/\x7f", "control"));
+    test_cond("invalid UTF-8 refused", http_refused("http://h/\xc3\x28", "UTF-8"));
+    test_cond("overlong UTF-8 refused", http_refused("http://h/\xc0\xaf", "UTF-8"));
+    test_cond("surrogate refused", http_refused("http://h/\xed\xa0\x80", "UTF-8"));
+    test_cond("UTF-8 path ok", url_http_check("http://h/caf\xc3\xa9", err, sizeof err) == 0);
+    test_cond("bad host char refused", http_refused("http://exa$mple/", "malformed"));
+    test_cond("backslash refused", http_refused("http://allowed.example\\@127.0.0.1/", NULL));
+    char *long_url = malloc(URL_HTTP_MAX + 2);
+    memcpy(long_url, "http://h/", 9);
+    memset(long_url + 9, 'a', URL_HTTP_MAX - 9);
+    long_url[URL_HTTP_MAX] = '\0';
+    test_cond("URL_HTTP_MAX bytes ok", url_http_check(long_url, err, sizeof err) == 0);
+    long_url[URL_HTTP_MAX] = 'a';
+    long_url[URL_HTTP_MAX + 1] = '\0';
+    test_cond("one more refused", http_refused(long_url, "longer"));
+    free(long_url);
 }
 
 static void test_loopback(void)
@@ -42,6 +146,8 @@ static void test_loopback(void)
     test_cond("cleartext remote", url_is_cleartext_remote("http://example.org/v1"));
     test_cond("cleartext loopback ok", !url_is_cleartext_remote("http://127.0.0.1:9/v1"));
     test_cond("https ok", !url_is_cleartext_remote("https://example.org/v1"));
+    test_cond("127.1 is loopback as curl reads it", !url_is_cleartext_remote("http://127.1:9/v1"));
+    test_cond("[::1] is loopback", !url_is_cleartext_remote("http://[::1]:9/v1"));
 }
 
 static void test_dsn(void)
@@ -78,6 +184,9 @@ static void test_dsn(void)
                                 strcmp(r.socket, "/tmp/r.sock") == 0 && r.db == 2);
     redis_dsn_deinit(&r);
     test_cond("redis bad db", redis_dsn_parse("redis://h/x", &r, err, sizeof err) < 0);
+    test_cond("redis db sign", redis_dsn_parse("redis://h/+3", &r, err, sizeof err) < 0);
+    test_cond("redis db space", redis_dsn_parse("redis://h/?db=%203", &r, err, sizeof err) < 0);
+    test_cond("redis db range", redis_dsn_parse("redis://h/1001", &r, err, sizeof err) < 0);
     test_cond("rediss refused", redis_dsn_parse("rediss://h", &r, err, sizeof err) < 0);
 }
 
@@ -97,6 +206,7 @@ static void test_redact(void)
 int main(void)
 {
     test_url();
+    test_http_url();
     test_loopback();
     test_dsn();
     test_redact();
