@@ -8,14 +8,6 @@
 #include "job.h"
 #include "sql.h"
 
-#define JOBREAD_COLUMNS                                                                          \
-    "id, queue, kind, state, priority, attempts, max_attempts, "                             \
-    "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
-    "callback_url, idempotency_key, result, last_error, "                                    \
-    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
-    "backoff_max_ms"
 enum {
     C_ID, C_QUEUE, C_KIND, C_STATE, C_PRIORITY, C_ATTEMPTS, C_MAX_ATTEMPTS, C_RUN_AT, C_GROUP,
     C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
@@ -128,7 +120,7 @@ void jobread_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
     json_field_str(b, "queue", row[C_QUEUE], len[C_QUEUE]);
     json_field_str(b, "kind", row[C_KIND], len[C_KIND]);
     sbuf_printf(b, ",\"status\":\"%s\",\"priority\":%s,\"attempts\":%s,\"max_attempts\":%s",
-                job_state_name(atoi(row[C_STATE])), row[C_PRIORITY], row[C_ATTEMPTS],
+                job_state_name(atoi(row[C_STATE])) /* our own TINYINT column */, row[C_PRIORITY], row[C_ATTEMPTS],
                 row[C_MAX_ATTEMPTS]);
     json_field_str(b, "run_at", row[C_RUN_AT], len[C_RUN_AT]);
     json_field_str(b, "group", row[C_GROUP], len[C_GROUP]);
