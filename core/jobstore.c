@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "jobclaim.h"
+#include "jobidem.h"
 #include "jobread.h"
 #include "sql.h"
 
@@ -160,17 +161,6 @@ static void reply_failed(jobstore_enqueue_cb cb, void *arg, unsigned code, const
     cb(&r, arg);
 }
 
-static void sql_hash(struct sbuf *b, const unsigned char *hash)
-{
-    if (!hash) {
-        sbuf_puts(b, "NULL");
-        return;
-    }
-    char hex[2 * JOB_HASH_LEN + 1];
-    util_hex(hash, JOB_HASH_LEN, hex);
-    sbuf_printf(b, "X'%s'", hex);
-}
-
 /* scope: JOB_IDEM_SCOPE_* for the row that holds the key, -1 for none
  * (no key, or a batch row that only shows it). */
 static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s, int scope,
@@ -200,7 +190,7 @@ static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s
         sbuf_printf(b, ",%d,", scope);
     else
         sbuf_puts(b, ",NULL,");
-    sql_hash(b, scope >= 0 ? hash : NULL);
+    jobidem_sql_hash(b, scope >= 0 ? hash : NULL);
     sbuf_putc(b, ')');
 }
 
@@ -356,75 +346,15 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
     flush(js);
 }
 
-/* A duplicate idempotency key (a single job's, or a batch's): the row that
- * holds it answers the repeat, unless that key is older than 24 h: then it
- * is cleared, once, and the caller inserts again. */
-enum idem_found { IDEM_CLEARED, IDEM_SAME, IDEM_OTHER, IDEM_ERROR };
-typedef void (*idem_done_fn)(enum idem_found f, uint64_t existing_id, unsigned code, const char *err,
-                             void *arg);
-
-struct idem {
-    struct db_pool *db;
-    bool retried;            /* the key was cleared once already */
-    idem_done_fn done;
-    void *arg;
-};
-
-static void idem_cleared_cb(const struct db_result *r, void *arg)
-{
-    struct idem *q = arg;
-    q->done(r->ok ? IDEM_CLEARED : IDEM_ERROR, 0, r->err_code, r->ok ? NULL : r->error, q->arg);
-    free(q);
-}
-
-static void idem_found_cb(const struct db_result *r, void *arg)
-{
-    struct idem *q = arg;
-    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
-    if (!row || db_row_ll(row, 1) == 0 || q->retried) {
-        if (row)
-            q->done(db_row_ll(row, 2) ? IDEM_SAME : IDEM_OTHER, (uint64_t)db_row_ll(row, 0), 0, NULL, q->arg);
-        else
-            q->done(IDEM_ERROR, 0, r->err_code,
-                    r->ok ? "idempotency key vanished; retry the request" : r->error, q->arg);
-        free(q);
-        return;
-    }
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
-             (unsigned long long)db_row_ll(row, 0));
-    db_query(q->db, sql, 0, idem_cleared_cb, q);
-}
-
-/* Rows written before request hashes were kept (NULL) match any request. */
-static void idem_resolve(struct db_pool *db, uint64_t tenant, int scope, const char *key,
-                         const unsigned char *hash, bool retried, idem_done_fn done, void *arg)
-{
-    struct idem *q = xcalloc(1, sizeof *q);
-    q->db = db;
-    q->retried = retried;
-    q->done = done;
-    q->arg = arg;
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY, request_hash IS NULL OR request_hash = ");
-    sql_hash(&b, hash);
-    sbuf_printf(&b, " FROM jobs WHERE tenant_id = %llu AND idempotency_scope = %d AND idempotency_key = ",
-                (unsigned long long)tenant, scope);
-    sql_cstr(&b, key);
-    db_query(db, b.data, 0, idem_found_cb, q);
-    sbuf_deinit(&b);
-}
-
 /* REPLAY, KEY_REUSED or FAILED from what the lookup found. */
-static void idem_reply(enum idem_found f, uint64_t id, unsigned code, const char *err,
+static void idem_reply(enum jobidem_found f, uint64_t id, unsigned code, const char *err,
                        jobstore_enqueue_cb cb, void *arg)
 {
-    if (f == IDEM_ERROR) {
+    if (f == JOBIDEM_ERROR) {
         reply_failed(cb, arg, code, err);
         return;
     }
-    struct js_reply r = {.what = f == IDEM_SAME ? JS_REPLAY : JS_KEY_REUSED, .id = id};
+    struct js_reply r = {.what = f == JOBIDEM_SAME ? JS_REPLAY : JS_KEY_REUSED, .id = id};
     cb(&r, arg);
 }
 
@@ -433,11 +363,11 @@ struct single_idem {
     struct pending *p;
 };
 
-static void single_idem_done(enum idem_found f, uint64_t id, unsigned code, const char *err, void *arg)
+static void single_idem_done(enum jobidem_found f, uint64_t id, unsigned code, const char *err, void *arg)
 {
     struct single_idem *q = arg;
     struct pending *p = q->p;
-    if (f != IDEM_CLEARED) {
+    if (f != JOBIDEM_CLEARED) {
         idem_reply(f, id, code, err, p->cb, p->arg);
         pending_free(p);
     } else {
@@ -453,7 +383,7 @@ static void idem_lookup(struct jobstore *js, struct pending *p)
     struct single_idem *q = xcalloc(1, sizeof *q);
     q->js = js;
     q->p = p;
-    idem_resolve(js->db, p->tenant, JOB_IDEM_SCOPE_SINGLE, p->spec.idempotency_key, p->hash,
+    jobidem_resolve(js->db, p->tenant, JOB_IDEM_SCOPE_SINGLE, p->spec.idempotency_key, p->hash,
                  p->retried_idem, single_idem_done, q);
 }
 
@@ -484,10 +414,10 @@ static void batch_free(struct batch *bt)
 
 static void batch_cb(const struct db_result *r, void *arg);
 
-static void batch_idem_done(enum idem_found f, uint64_t id, unsigned code, const char *err, void *arg)
+static void batch_idem_done(enum jobidem_found f, uint64_t id, unsigned code, const char *err, void *arg)
 {
     struct batch *bt = arg;
-    if (f != IDEM_CLEARED) {
+    if (f != JOBIDEM_CLEARED) {
         idem_reply(f, id, code, err, bt->cb, bt->arg);
         batch_free(bt);
         return;
@@ -506,7 +436,7 @@ static void batch_cb(const struct db_result *r, void *arg)
         return;
     }
     if (!r->ok && r->err_code == ER_DUP_ENTRY && bt->key) {
-        idem_resolve(js->db, bt->tenant, JOB_IDEM_SCOPE_BATCH, bt->key, bt->hash, bt->retried_idem,
+        jobidem_resolve(js->db, bt->tenant, JOB_IDEM_SCOPE_BATCH, bt->key, bt->hash, bt->retried_idem,
                      batch_idem_done, bt);
         return;
     }

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "config.h"
 #include "db.h"
+#include "dberr.h"
 #include "httpd.h"
 #include "job.h"
 #include "jobread.h"
@@ -45,73 +46,11 @@ void v1_free(struct v1 *c)
     free(c);
 }
 
-/* MariaDB refusing a value is the request's fault: retrying cannot help.
- * (With the checks at the edge these should not happen; a column that
- * checks stricter than we do still gets a 400, never a 503.) */
-static bool db_err_is_value(unsigned code)
-{
-    switch (code) {
-    case 1048: /* ER_BAD_NULL_ERROR */
-    case 1264: /* ER_WARN_DATA_OUT_OF_RANGE */
-    case 1292: /* ER_TRUNCATED_WRONG_VALUE */
-    case 1300: /* ER_INVALID_CHARACTER_STRING */
-    case 1366: /* ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (incorrect string value) */
-    case 1367: /* ER_ILLEGAL_VALUE_FOR_TYPE */
-    case 1406: /* ER_DATA_TOO_LONG */
-    case 1411: /* ER_WRONG_VALUE_FOR_TYPE */
-    case 4025: /* ER_CONSTRAINT_FAILED */
-        return true;
-    }
-    return false;
-}
-
-/* The API field behind "... for column 'x' at row N" or column
- * `db`.`table`.`x` (the value itself is never echoed: it may be binary). */
-static void db_err_param(const char *err, const char *prefix, char *out, size_t outlen)
-{
-    static const struct { const char *column, *field; } names[] = {
-        {"group_key", "group"}, {"payload", "payload"}, {"metadata", "metadata"},
-        {"callback_url", "callback_url"}, {"idempotency_key", "idempotency_key"},
-        {"queue", "queue"}, {"run_at", "run_at"}, {"priority", "priority"},
-        {"max_attempts", "max_attempts"}, {"timeout_ms", "timeout_ms"}, {"kind", "kind"},
-        {"backoff_base_ms", "backoff.base_ms"}, {"backoff_max_ms", "backoff.max_ms"},
-        {"cron", "cron"}, {"timezone", "timezone"}, {"job", "job"}, {"name", "name"}};
-    char col[64] = "";
-    const char *p = err ? strstr(err, "column ") : NULL;
-    if (p) {
-        p += 7;
-        const char *last = p;
-        while (*p == '`' || *p == '\'') {
-            char q = *p++;
-            const char *e = strchr(p, q);
-            if (!e)
-                break;
-            last = p;
-            snprintf(col, sizeof col, "%.*s", (int)(e - p < 63 ? e - p : 63), last);
-            p = e + 1;
-            if (*p != '.')
-                break;
-            p++;
-        }
-    }
-    const char *field = "";
-    for (size_t i = 0; *col && i < ARRAY_LEN(names); i++)
-        if (strcmp(col, names[i].column) == 0)
-            field = names[i].field;
-    long long row = 0;
-    const char *at = err ? strstr(err, " at row ") : NULL;
-    if (prefix && prefix[0] == '[' && at && check_parse_ll_sat(at + 8, 1, 100000, &row) == 0)
-        snprintf(out, outlen, "jobs[%lld]%s%s", row - 1, *field ? "." : "", field);
-    else
-        snprintf(out, outlen, "%s%s%s", prefix && prefix[0] != '[' ? prefix : "",
-                 prefix && prefix[0] && prefix[0] != '[' && *field ? "." : "", field);
-}
-
 void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const char *prefix)
 {
-    if (db_err_is_value(code)) {
+    if (dberr_is_value(code)) {
         char param[96];
-        db_err_param(err, prefix, param, sizeof param);
+        dberr_param(err, prefix, param, sizeof param);
         log_info("the database refused a value (%u) in %s", code, param[0] ? param : "the request");
         http_reply_error(r, 400, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
                          "%s%sthe value is not accepted (too long, out of range or not valid text)",

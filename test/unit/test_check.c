@@ -6,6 +6,7 @@
 #include "../testhelp.h"
 #include "check.h"
 #include "config_parse.h"
+#include "dberr.h"
 #include "job.h"
 
 static void test_parse(void)
@@ -168,8 +169,26 @@ static void test_config_values(void)
     test_cond("size huge refused", config_parse_size("99999999999gb", &v) < 0);
 }
 
+static void test_dberr(void)
+{
+    char p[96];
+    test_cond("too long is the request's", dberr_is_value(1406) && dberr_is_value(1366) && dberr_is_value(1264));
+    test_cond("a deadlock is not", !dberr_is_value(1213) && !dberr_is_value(2013) && !dberr_is_value(0));
+    dberr_param("Data too long for column 'callback_url' at row 1", "", p, sizeof p);
+    test_streq("quoted column", p, "callback_url");
+    dberr_param("Incorrect string value: '\\xFF' for column `ingot`.`jobs`.`group_key` at row 3", "[", p, sizeof p);
+    test_streq("backquoted column of a batch row", p, "jobs[2].group");
+    dberr_param("Out of range value for column 'priority' at row 1", "job", p, sizeof p);
+    test_streq("prefixed", p, "job.priority");
+    dberr_param("Data too long for column 'lease_token' at row 1", "", p, sizeof p);
+    test_streq("a column that is no field", p, "");
+    dberr_param("something else", "[", p, sizeof p);
+    test_streq("no column", p, "");
+}
+
 int main(void)
 {
+    test_dberr();
     test_config_values();
     test_parse();
     test_double();
