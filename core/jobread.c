@@ -35,7 +35,7 @@ struct rows {
 static void rows_cb(const struct db_result *r, void *arg)
 {
     struct rows *q = arg;
-    q->cb(r->ok ? r->res : NULL, r->ok ? NULL : r->error, q->arg);
+    q->cb(r->ok ? r->res : NULL, r->err_code, r->ok ? NULL : r->error, q->arg);
     free(q);
 }
 

@@ -23,8 +23,9 @@ struct db_pool;
     "backoff_max_ms"
 
 
-/* res: rows for jobread_json (borrowed), or NULL with err. */
-typedef void (*jobread_rows_cb)(MYSQL_RES *res, const char *err, void *arg);
+/* res: rows for jobread_json (borrowed), or NULL with err and its MariaDB
+ * error number (or DB_ERR_*). */
+typedef void (*jobread_rows_cb)(MYSQL_RES *res, unsigned err_code, const char *err, void *arg);
 
 void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_cb cb, void *arg);
 /* The jobs of the batch (one INSERT) that starts at first_id, in id

@@ -29,12 +29,12 @@ static void batch_free(struct batch *bt)
 
 /* An Idempotency-Key repeat: the earlier batch as stored (the request
  * hash matched, so it had this many jobs). */
-static void got_batch_cb(MYSQL_RES *res, const char *err, void *arg)
+static void got_batch_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct batch *bt = arg;
     struct v1 *c = bt->c;
     if (!res) {
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "[");
     } else if ((size_t)mysql_num_rows(res) != bt->n) {
         v1_reply_key_reused(c->r, "Idempotency-Key");
     } else {

@@ -157,12 +157,12 @@ void v1_reply_key_reused(struct http_req *r, const char *param)
                      "send the same request to get its result, or use a new key");
 }
 
-static void got_existing_cb(MYSQL_RES *res, const char *err, void *arg)
+static void got_existing_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
     if (!row) {
-        reply_db_error(c->r, err ? err : "idempotent job vanished");
+        v1_reply_db_error(c->r, err_code, err ? err : "idempotent job vanished", "");
     } else {
         struct sbuf b;
         sbuf_init(&b);
@@ -263,12 +263,12 @@ static void wait_timer_cb(evutil_socket_t fd, short what, void *arg)
     get_job_start(arg);
 }
 
-static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
+static void got_job_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     if (!res) {
         waiter_unlink(c);
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "");
         v1_free(c);
         return;
     }
@@ -389,12 +389,12 @@ struct list {
     int limit;
 };
 
-static void listed_cb(MYSQL_RES *res, const char *err, void *arg)
+static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct list *l = arg;
     struct v1 *c = l->c;
     if (!res) {
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "");
     } else {
         struct sbuf b;
         sbuf_init(&b);
