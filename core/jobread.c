@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "db.h"
 #include "job.h"
 #include "sql.h"
@@ -16,15 +17,11 @@ enum {
 
 uint64_t jobread_parse_id(const char *s)
 {
-    if (!s || strncmp(s, "job_", 4) != 0 || !s[4] || strlen(s) > 24)
+    /* 20 digits can exceed 64 bits: checked, not wrapped onto another id */
+    unsigned long long v;
+    if (!s || strncmp(s, "job_", 4) != 0 || check_parse_ull(s + 4, 10, UINT64_MAX, &v) < 0)
         return 0;
-    uint64_t v = 0;
-    for (const char *p = s + 4; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    return v;
+    return (uint64_t)v;
 }
 
 struct rows {

@@ -11,6 +11,7 @@
 #include "httpc.h"
 #include "job.h"
 #include "jobfair.h"
+#include "jobread.h"
 #include "sign.h"
 #include "ssrf.h"
 #include "work_result.h"
@@ -103,6 +104,9 @@ static void test_spec(void)
     test_cond("bare + refused", job_parse_time("2030-01-01T00:00:00+", out, sizeof out) < 0);
     test_cond("short offset refused", job_parse_time("2030-01-01T00:00:00+01", out, sizeof out) < 0);
     test_cond("junk after offset refused", job_parse_time("2030-01-01T00:00:00+01:00x", out, sizeof out) < 0);
+    test_cond("job id", jobread_parse_id("job_42") == 42);
+    test_cond("job id beyond 64 bits refused (was wrapped onto another id)", jobread_parse_id("job_18446744073709551617") == 0);
+    test_cond("job id with a sign refused", jobread_parse_id("job_+1") == 0 && jobread_parse_id("job_") == 0);
     test_cond("state names", job_state_parse("failed") == JOB_FAILED && job_state_parse("x") < 0);
 }
 
