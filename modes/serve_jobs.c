@@ -103,7 +103,7 @@ void v1_reply_job_error(struct http_req *r, const struct job_error *e, const cha
              prefix[0] && e->param[0] && e->param[0] != '[' ? "." : "", e->param);
     http_reply_error(r, e->status, "invalid_request_error", param[0] ? param : NULL,
                      e->code[0] ? e->code : e->status == 413 ? "payload_too_large" : "invalid_value",
-                     "%s%s%s", prefix, prefix[0] ? ": " : "", e->message);
+                     "%s%s%s", prefix, !prefix[0] ? "" : e->param[0] == '[' ? "" : ": ", e->message);
 }
 
 cJSON *parse_body(struct http_req *r)

@@ -35,6 +35,7 @@ eq "metadata value" "$(bad_utf8 /v1/jobs '{"kind":"http","payload":{"url":"http:
 eq "metadata key" "$(bad_utf8 /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"metadata":{"k\xff":1}}')" "400 metadata"
 eq "idempotency_key" "$(bad_utf8 /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"idempotency_key":"k\xc0\xaf"}')" "400 idempotency_key"
 eq "batch item" "$(bad_utf8 /v1/jobs/batch '[{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}},{"kind":"http","payload":{"url":"http://127.0.0.1:9/","body":"\xff"}}]')" "400 jobs[1].payload.body"
+eq "  message names it once" "$(jq -r .error.message resp.json)" "jobs[1].payload.body: must be valid UTF-8"
 eq "batch item ({jobs: [...]})" "$(bad_utf8 /v1/jobs/batch '{"jobs":[{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"group":"g\xff"}]}')" "400 jobs[0].group"
 printf '{"cron":"@daily","job":{"kind":"http","payload":{"url":"http://127.0.0.1:9/","body":"\xff"}}}' > raw.json
 eq "schedule job" "$(put /v1/schedules/s1 --data-binary @raw.json) $(param)" "400 job.payload.body"
