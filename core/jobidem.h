@@ -14,8 +14,8 @@
 struct db_pool;
 
 enum jobidem_found { JOBIDEM_CLEARED, JOBIDEM_SAME, JOBIDEM_OTHER, JOBIDEM_ERROR };
-typedef void (*jobidem_done_fn)(enum jobidem_found f, uint64_t existing_id, unsigned code, const char *err,
-                             void *arg);
+typedef void (*jobidem_done_fn)(enum jobidem_found f, uint64_t existing_id, unsigned code,
+                                const char *err, void *arg);
 
 /* key and hash (JOB_HASH_LEN bytes) are borrowed; retried: the key was
  * cleared once already (answer whatever is found). Rows written before
