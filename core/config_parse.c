@@ -1,35 +1,37 @@
 #include "config_parse.h"
 
 #include <ctype.h>
-#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 int config_parse_int(const char *s, long long *out)
 {
-    char *end;
-    errno = 0;
-    if (!*s || isspace((unsigned char)*s))
-        return -1;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    return check_parse_ll(s, LLONG_MIN, LLONG_MAX, out);
 }
 
-/* Reads a run of digits with an optional fraction into *val; returns the
- * position after it or NULL. */
+/* Reads digits with an optional fraction ("1", "1.5"; no sign, exponent,
+ * hex, inf or nan as strtod would take) into *val; returns the position
+ * after it or NULL. Huge values stay finite doubles that the callers'
+ * range checks refuse. */
 static const char *read_number(const char *p, double *val)
 {
     if (!isdigit((unsigned char)*p))
         return NULL;
-    char *end;
-    errno = 0;
-    *val = strtod(p, &end);
-    if (errno || end == p)
-        return NULL;
-    return end;
+    double v = 0;
+    for (; isdigit((unsigned char)*p); p++)
+        v = v < 1e300 ? v * 10 + (*p - '0') : v;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        for (double scale = 0.1; isdigit((unsigned char)*p); p++, scale /= 10)
+            v += (*p - '0') * scale;
+    }
+    *val = v;
+    return p;
 }
 
 int config_parse_duration_ms(const char *s, long long *out)

@@ -1,6 +1,7 @@
 #include "job.h"
 
 #include <cJSON.h>
+#include <openssl/evp.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "url.h"
 
 #define DEFAULT_MAX_ATTEMPTS 5
@@ -21,6 +23,7 @@ static int fail(struct job_error *e, int status, const char *param, const char *
 static int fail(struct job_error *e, int status, const char *param, const char *fmt, ...)
 {
     e->status = status;
+    e->code[0] = '\0';
     snprintf(e->param, sizeof e->param, "%s", param);
     va_list ap;
     va_start(ap, fmt);
@@ -80,7 +83,9 @@ int job_parse_time(const char *s, char *out, size_t outlen)
         return -1;
     int y1 = two(s), y2 = two(s + 2), mo = two(s + 5), d = two(s + 8), h = two(s + 11),
         mi = two(s + 14), se = two(s + 17);
-    if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+    /* The day is checked against its month (and leap years): mktime-style
+     * normalisation would silently turn 2030-02-30 into 2 March. */
+    if (y1 < 0 || y2 < 0 || !check_date(y1 * 100 + y2, mo, d) || h < 0 || h > 23 || mi < 0 ||
         mi > 59 || se < 0 || se > 60)
         return -1;
     const char *p = s + 19;
@@ -139,14 +144,7 @@ int job_parse_time(const char *s, char *out, size_t outlen)
 
 static bool get_int(const cJSON *v, long long lo, long long hi, long long *out)
 {
-    if (!cJSON_IsNumber(v))
-        return false;
-    double d = v->valuedouble;
-    /* Range first: converting an out-of-range double is undefined. */
-    if (!(d >= (double)lo && d <= (double)hi) || d != (double)(long long)d)
-        return false;
-    *out = (long long)d;
-    return true;
+    return cJSON_IsNumber(v) && check_double_ll(v->valuedouble, lo, hi, out);
 }
 
 static bool http_url_ok(const char *s, char *why, size_t n)
@@ -357,6 +355,36 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     return 0;
 }
 
+cJSON *job_json_parse(const char *text, size_t len, struct job_error *e)
+{
+    e->code[0] = '\0';
+    const char *end = NULL;
+    cJSON *j = text ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (!j) {
+        fail(e, 400, "", "the body is not valid JSON");
+        snprintf(e->code, sizeof e->code, "invalid_json");
+        return NULL;
+    }
+    /* One value and only whitespace after it: "{}{}" or "{} x" is not one
+     * request (a proxy could read it otherwise). */
+    for (const char *p = end; p && p < text + len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            cJSON_Delete(j);
+            fail(e, 400, "", "the body is not valid JSON: there is more after the first value");
+            snprintf(e->code, sizeof e->code, "invalid_json");
+            return NULL;
+        }
+    }
+    /* cJSON decodes \u0000 into its C strings, which then end early: the
+     * text is checked, so no string loses its tail silently. */
+    char path[sizeof e->param], why[96];
+    if (check_json_text(text, len, path, sizeof path, why, sizeof why) < 0) {
+        cJSON_Delete(j);
+        return fail(e, 400, path, "%s%s%s", path, path[0] ? ": " : "", why), NULL;
+    }
+    return j;
+}
+
 void job_spec_deinit(struct job_spec *s)
 {
     cJSON_free(s->payload);
@@ -366,4 +394,49 @@ void job_spec_deinit(struct job_spec *s)
     free(s->idempotency_key);
     s->payload = s->metadata = NULL;
     s->group = s->callback_url = s->idempotency_key = NULL;
+}
+
+static void hash_field(struct sbuf *b, const char *v)
+{
+    /* length-prefixed, so no two different field lists serialize alike */
+    if (v)
+        sbuf_printf(b, "%zu:%s;", strlen(v), v);
+    else
+        sbuf_puts(b, "-;");
+}
+
+void job_spec_hash(const struct job_spec *s, unsigned char out[JOB_HASH_LEN])
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "ingot-job-v1;");
+    hash_field(&b, s->queue);
+    hash_field(&b, job_kind_name(s->kind));
+    hash_field(&b, s->payload);
+    hash_field(&b, s->metadata);
+    hash_field(&b, s->has_run_at ? s->run_at : NULL);
+    hash_field(&b, s->group);
+    hash_field(&b, s->callback_url);
+    sbuf_printf(&b, "%lld;%d;%d;%lld;%lld;%lld;", s->delay_ms, s->priority, s->max_attempts,
+                s->backoff_base_ms, s->backoff_max_ms, s->timeout_ms);
+    unsigned int n = 0;
+    if (!EVP_Digest(b.data, b.len, out, &n, EVP_sha256(), NULL) || n != JOB_HASH_LEN)
+        abort();
+    sbuf_deinit(&b);
+}
+
+void job_specs_hash(const struct job_spec *specs, size_t n, unsigned char out[JOB_HASH_LEN])
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "ingot-batch-v1;%zu;", n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char h[JOB_HASH_LEN];
+        job_spec_hash(&specs[i], h);
+        sbuf_append(&b, (const char *)h, sizeof h);
+    }
+    unsigned int len = 0;
+    if (!EVP_Digest(b.data, b.len, out, &len, EVP_sha256(), NULL) || len != JOB_HASH_LEN)
+        abort();
+    sbuf_deinit(&b);
 }

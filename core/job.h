@@ -16,8 +16,12 @@ enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CAN
 #define JOB_QUEUE_MAX 128
 #define JOB_GROUP_MAX 128
 #define JOB_IDEM_MAX 255
-/* A batch stores its key as "batch:KEY" in the same column. */
-#define JOB_BATCH_IDEM_MAX (JOB_IDEM_MAX - 6)
+/* Keys of single jobs and of batches are separate spaces (the
+ * idempotency_scope column), so a batch's key has the full length. */
+#define JOB_BATCH_IDEM_MAX JOB_IDEM_MAX
+#define JOB_IDEM_SCOPE_SINGLE 0
+#define JOB_IDEM_SCOPE_BATCH 1
+#define JOB_HASH_LEN 32
 
 /* Redis channels (hints only: everything works by polling without them).
  * WAKE: jobs are due (API, scheduler -> workers). DONE: "id,id,..." of
@@ -49,14 +53,25 @@ struct job_spec {
 
 struct job_error {
     int status;              /* 400, 413 or 422 */
-    char param[64];
+    char param[128];
     char message[256];
+    char code[32];           /* "" (the reply picks one from status) or e.g. "invalid_json" */
 };
 
+/* A request body: exactly one JSON value (only whitespace after it),
+ * every string valid UTF-8 without NUL. Returns owned, or NULL with err
+ * (400; param: the path of the bad string, e.g. "payload.url", or "" for
+ * malformed JSON with code "invalid_json"). */
+struct cJSON *job_json_parse(const char *text, size_t len, struct job_error *err);
 /* Parses obj into out (caller deinit on success). 0/-1 with err. */
 int job_spec_parse(const struct cJSON *obj, const struct job_limits *lim, struct job_spec *out,
                    struct job_error *err) ATTR_WUR;
 void job_spec_deinit(struct job_spec *s);
+/* SHA-256 of the canonical request a parsed spec describes (every field
+ * but the idempotency key, re-serialized): equal for equal requests. */
+void job_spec_hash(const struct job_spec *s, unsigned char out[JOB_HASH_LEN]);
+/* The same for a batch: its size and each job's hash, in order. */
+void job_specs_hash(const struct job_spec *specs, size_t n, unsigned char out[JOB_HASH_LEN]);
 const char *job_kind_name(enum job_kind k);
 const char *job_state_name(int state);
 /* Parses a state name; -1 when unknown. */

@@ -4,18 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "db.h"
 #include "job.h"
 #include "sql.h"
 
-#define JOBREAD_COLUMNS                                                                          \
-    "id, queue, kind, state, priority, attempts, max_attempts, "                             \
-    "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
-    "callback_url, idempotency_key, result, last_error, "                                    \
-    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
-    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
-    "backoff_max_ms"
 enum {
     C_ID, C_QUEUE, C_KIND, C_STATE, C_PRIORITY, C_ATTEMPTS, C_MAX_ATTEMPTS, C_RUN_AT, C_GROUP,
     C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
@@ -24,15 +17,11 @@ enum {
 
 uint64_t jobread_parse_id(const char *s)
 {
-    if (!s || strncmp(s, "job_", 4) != 0 || !s[4] || strlen(s) > 24)
+    /* 20 digits can exceed 64 bits: checked, not wrapped onto another id */
+    unsigned long long v;
+    if (!s || strncmp(s, "job_", 4) != 0 || check_parse_ull(s + 4, 10, UINT64_MAX, &v) < 0)
         return 0;
-    uint64_t v = 0;
-    for (const char *p = s + 4; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    return v;
+    return (uint64_t)v;
 }
 
 struct rows {
@@ -43,7 +32,7 @@ struct rows {
 static void rows_cb(const struct db_result *r, void *arg)
 {
     struct rows *q = arg;
-    q->cb(r->ok ? r->res : NULL, r->ok ? NULL : r->error, q->arg);
+    q->cb(r->ok ? r->res : NULL, r->err_code, r->ok ? NULL : r->error, q->arg);
     free(q);
 }
 
@@ -128,7 +117,7 @@ void jobread_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
     json_field_str(b, "queue", row[C_QUEUE], len[C_QUEUE]);
     json_field_str(b, "kind", row[C_KIND], len[C_KIND]);
     sbuf_printf(b, ",\"status\":\"%s\",\"priority\":%s,\"attempts\":%s,\"max_attempts\":%s",
-                job_state_name(atoi(row[C_STATE])), row[C_PRIORITY], row[C_ATTEMPTS],
+                job_state_name(atoi(row[C_STATE])) /* our own TINYINT column */, row[C_PRIORITY], row[C_ATTEMPTS],
                 row[C_MAX_ATTEMPTS]);
     json_field_str(b, "run_at", row[C_RUN_AT], len[C_RUN_AT]);
     json_field_str(b, "group", row[C_GROUP], len[C_GROUP]);

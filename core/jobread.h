@@ -11,8 +11,21 @@
 
 struct db_pool;
 
-/* res: rows for jobread_json (borrowed), or NULL with err. */
-typedef void (*jobread_rows_cb)(MYSQL_RES *res, const char *err, void *arg);
+/* The columns jobread_json renders, in its order (also what an INSERT
+ * RETURNs, so a new job is shown exactly as it will be read). */
+#define JOBREAD_COLUMNS                                                                          \
+    "id, queue, kind, state, priority, attempts, max_attempts, "                             \
+    "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
+    "callback_url, idempotency_key, result, last_error, "                                    \
+    "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
+    "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
+    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
+    "backoff_max_ms"
+
+
+/* res: rows for jobread_json (borrowed), or NULL with err and its MariaDB
+ * error number (or DB_ERR_*). */
+typedef void (*jobread_rows_cb)(MYSQL_RES *res, unsigned err_code, const char *err, void *arg);
 
 void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_cb cb, void *arg);
 /* The jobs of the batch (one INSERT) that starts at first_id, in id

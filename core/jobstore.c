@@ -5,24 +5,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "jobfinish.h"
+#include "jobidem.h"
+#include "jobread.h"
 #include "queuestore.h"
 #include "sql.h"
 
 #define INSERT_HEAD                                                                          \
     "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
     "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
-    "idempotency_key) VALUES "
-/* The ids of a multi-row INSERT, in VALUES order: consecutive only under
- * innodb_autoinc_lock_mode < 2, so they are asked for (MariaDB >= 10.5). */
-#define INSERT_TAIL " RETURNING id"
+    "idempotency_key, idempotency_scope, request_hash) VALUES "
+/* The rows as the API shows them, in VALUES order (MariaDB >= 10.5): ids
+ * of a multi-row INSERT are consecutive only under innodb_autoinc_lock_mode
+ * < 2, and the 202 shows each job exactly as a later GET does. */
+#define INSERT_TAIL " RETURNING " JOBREAD_COLUMNS
 
 struct pending {
     uint64_t tenant;
     struct job_spec spec;
+    unsigned char hash[JOB_HASH_LEN]; /* of the request, when it has a key */
     jobstore_enqueue_cb cb;
     void *arg;
     bool retried_idem;        /* an expired idempotency key was cleared once */
@@ -74,6 +79,7 @@ struct jobstore {
 };
 
 static void flush(struct jobstore *js);
+static void reply_failed(jobstore_enqueue_cb cb, void *arg, unsigned code, const char *err);
 
 struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int batches_inflight,
                               int singles_inflight)
@@ -109,7 +115,7 @@ void jobstore_free(struct jobstore *js)
         while (lanes[i]->head) {
             struct pending *p = lanes[i]->head;
             lanes[i]->head = p->next;
-            p->cb(0, false, "shutting down", p->arg);
+            reply_failed(p->cb, p->arg, DB_ERR_SHUTDOWN, "shutting down");
             pending_free(p);
         }
     }
@@ -148,7 +154,16 @@ static void ensure_queue(struct jobstore *js, uint64_t tenant, const char *queue
     sbuf_deinit(&b);
 }
 
-static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s)
+static void reply_failed(jobstore_enqueue_cb cb, void *arg, unsigned code, const char *err)
+{
+    struct js_reply r = {.what = JS_FAILED, .err_code = code, .err = err ? err : "unknown error"};
+    cb(&r, arg);
+}
+
+/* scope: JOB_IDEM_SCOPE_* for the row that holds the key, -1 for none
+ * (no key, or a batch row that only shows it). */
+static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s, int scope,
+                       const unsigned char *hash)
 {
     sbuf_printf(b, "(%llu,", (unsigned long long)tenant);
     sql_cstr(b, s->queue);
@@ -156,7 +171,7 @@ static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s
     if (s->has_run_at)
         sbuf_printf(b, "'%s'", s->run_at);
     else if (s->delay_ms)
-        sbuf_printf(b, "TIMESTAMPADD(MICROSECOND,%lld,NOW(6))", s->delay_ms * 1000);
+        sbuf_printf(b, "TIMESTAMPADD(MICROSECOND,%lld,NOW(6))", check_ms_mul(s->delay_ms, 1000));
     else
         sbuf_puts(b, "NOW(6)");
     sbuf_putc(b, ',');
@@ -170,28 +185,45 @@ static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s
     sql_cstr(b, s->callback_url);
     sbuf_putc(b, ',');
     sql_cstr(b, s->idempotency_key);
+    if (scope >= 0)
+        sbuf_printf(b, ",%d,", scope);
+    else
+        sbuf_puts(b, ",NULL,");
+    jobidem_sql_hash(b, scope >= 0 ? hash : NULL);
     sbuf_putc(b, ')');
 }
 
 void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s)
 {
     sbuf_puts(b, INSERT_HEAD);
-    values_row(b, tenant, s);
+    values_row(b, tenant, s, s->idempotency_key ? JOB_IDEM_SCOPE_SINGLE : -1, NULL);
 }
 
 static void idem_lookup(struct jobstore *js, struct pending *p);
 
-/* The RETURNING ids of an INSERT into out[0..n-1]; false unless exactly n. */
-static bool returned_ids(const struct db_result *r, uint64_t *out, size_t n)
+/* The RETURNING rows of an INSERT: ids[i] and the JSON of each in
+ * json[i] (owned); false unless exactly n rows. */
+static bool returned_rows(const struct db_result *r, uint64_t *ids, char **json, size_t n)
 {
     size_t i = 0;
     MYSQL_ROW row;
-    while (r->res && (row = mysql_fetch_row(r->res)))
-        if (i < n)
-            out[i++] = (uint64_t)db_row_ll(row, 0);
-        else
+    while (r->res && (row = mysql_fetch_row(r->res))) {
+        if (i == n)
             return false;
+        struct sbuf b;
+        sbuf_init(&b);
+        jobread_json(row, mysql_fetch_lengths(r->res), &b);
+        ids[i] = (uint64_t)db_row_ll(row, 0); /* our own id column */
+        json[i++] = sbuf_steal(&b);
+    }
     return i == n;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 static void insert_cb(const struct db_result *r, void *arg)
@@ -205,29 +237,37 @@ static void insert_cb(const struct db_result *r, void *arg)
     }
     ins->lane->inflight--;
     struct pending *p = ins->items;
-    uint64_t *ids = r->ok ? xcalloc(ins->n, sizeof *ids) : NULL;
-    if (r->ok && !returned_ids(r, ids, ins->n)) { /* not seen: RETURNING gives every row */
-        log_error("enqueue: an INSERT of %zu rows returned another number of ids", ins->n);
-        memset(ids, 0, ins->n * sizeof *ids);
-    }
     if (r->ok) {
+        uint64_t *ids = xcalloc(ins->n, sizeof *ids);
+        char **json = xcalloc(ins->n, sizeof *json);
+        bool all = returned_rows(r, ids, json, ins->n);
+        if (!all) /* not seen: RETURNING gives every row */
+            log_error("enqueue: an INSERT of %zu rows returned another number of rows", ins->n);
         if (js->m_enqueued_rows) {
             metrics_add(js->m_enqueued_rows, (double)ins->n);
             metrics_add(js->m_insert_statements, 1);
         }
         for (size_t i = 0; p; i++) {
             struct pending *next = p->next;
-            p->cb(ids[i], false, ids[i] ? NULL : "the job was stored but its id is unknown", p->arg);
+            /* Only a real insert creates its queue (a replay has no side effect). */
+            ensure_queue(js, p->tenant, p->spec.queue);
+            if (all && ids[i]) {
+                struct js_reply rep = {.what = JS_NEW, .id = ids[i], .json = json[i]};
+                p->cb(&rep, p->arg);
+            } else {
+                reply_failed(p->cb, p->arg, 0, "the job was stored but its id is unknown");
+            }
             pending_free(p);
             p = next;
         }
         free(ids);
+        free_strings(json, ins->n);
     } else if (r->err_code == ER_DUP_ENTRY && ins->n == 1 && p->spec.idempotency_key) {
         idem_lookup(js, p); /* takes p */
     } else {
         while (p) {
             struct pending *next = p->next;
-            p->cb(0, false, r->error, p->arg);
+            reply_failed(p->cb, p->arg, r->err_code, r->error);
             pending_free(p);
             p = next;
         }
@@ -250,7 +290,8 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
     for (struct pending *p = items; p; p = p->next) {
         if (p != items)
             sbuf_putc(&b, ',');
-        values_row(&b, p->tenant, &p->spec);
+        values_row(&b, p->tenant, &p->spec, p->spec.idempotency_key ? JOB_IDEM_SCOPE_SINGLE : -1,
+                   p->hash);
     }
     sbuf_puts(&b, INSERT_TAIL);
     ins->lane->inflight++;
@@ -293,7 +334,8 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
     memset(spec, 0, sizeof *spec);
     p->cb = cb;
     p->arg = arg;
-    ensure_queue(js, tenant, p->spec.queue);
+    if (p->spec.idempotency_key)
+        job_spec_hash(&p->spec, p->hash);
     struct lane *l = p->spec.idempotency_key ? &js->idem : &js->plain;
     if (l->tail)
         l->tail->next = p;
@@ -303,59 +345,16 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
     flush(js);
 }
 
-/* A duplicate idempotency key (a single job's, or a batch's "batch:KEY"):
- * the row that holds it answers the repeat, unless that key is older than
- * 24 h: then it is cleared, once, and the caller inserts again. done gets
- * the earlier row's id, or 0 after a clear, or an error. */
-typedef void (*idem_done_fn)(uint64_t existing_id, const char *err, void *arg);
-
-struct idem {
-    struct db_pool *db;
-    bool retried;            /* the key was cleared once already */
-    idem_done_fn done;
-    void *arg;
-};
-
-static void idem_cleared_cb(const struct db_result *r, void *arg)
+/* REPLAY, KEY_REUSED or FAILED from what the lookup found. */
+static void idem_reply(enum jobidem_found f, uint64_t id, unsigned code, const char *err,
+                       jobstore_enqueue_cb cb, void *arg)
 {
-    struct idem *q = arg;
-    q->done(0, r->ok ? NULL : r->error, q->arg);
-    free(q);
-}
-
-static void idem_found_cb(const struct db_result *r, void *arg)
-{
-    struct idem *q = arg;
-    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
-    if (!row || db_row_ll(row, 1) == 0 || q->retried) {
-        if (row)
-            q->done((uint64_t)db_row_ll(row, 0), NULL, q->arg);
-        else
-            q->done(0, r->ok ? "idempotency key vanished; retry the request" : r->error, q->arg);
-        free(q);
+    if (f == JOBIDEM_ERROR) {
+        reply_failed(cb, arg, code, err);
         return;
     }
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE jobs SET idempotency_key = NULL WHERE id = %llu",
-             (unsigned long long)db_row_ll(row, 0));
-    db_query(q->db, sql, 0, idem_cleared_cb, q);
-}
-
-static void idem_resolve(struct db_pool *db, uint64_t tenant, const char *key, bool retried,
-                         idem_done_fn done, void *arg)
-{
-    struct idem *q = xcalloc(1, sizeof *q);
-    q->db = db;
-    q->retried = retried;
-    q->done = done;
-    q->arg = arg;
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_printf(&b, "SELECT id, created_at < NOW(6) - INTERVAL 1 DAY FROM jobs WHERE tenant_id = %llu "
-                    "AND idempotency_key = ", (unsigned long long)tenant);
-    sql_cstr(&b, key);
-    db_query(db, b.data, 0, idem_found_cb, q);
-    sbuf_deinit(&b);
+    struct js_reply r = {.what = f == JOBIDEM_SAME ? JS_REPLAY : JS_KEY_REUSED, .id = id};
+    cb(&r, arg);
 }
 
 struct single_idem {
@@ -363,12 +362,12 @@ struct single_idem {
     struct pending *p;
 };
 
-static void single_idem_done(uint64_t existing_id, const char *err, void *arg)
+static void single_idem_done(enum jobidem_found f, uint64_t id, unsigned code, const char *err, void *arg)
 {
     struct single_idem *q = arg;
     struct pending *p = q->p;
-    if (err || existing_id) {
-        p->cb(existing_id, existing_id != 0, err, p->arg);
+    if (f != JOBIDEM_CLEARED) {
+        idem_reply(f, id, code, err, p->cb, p->arg);
         pending_free(p);
     } else {
         p->retried_idem = true;
@@ -383,86 +382,109 @@ static void idem_lookup(struct jobstore *js, struct pending *p)
     struct single_idem *q = xcalloc(1, sizeof *q);
     q->js = js;
     q->p = p;
-    idem_resolve(js->db, p->tenant, p->spec.idempotency_key, p->retried_idem, single_idem_done, q);
+    jobidem_resolve(js->db, p->tenant, JOB_IDEM_SCOPE_SINGLE, p->spec.idempotency_key, p->hash,
+                 p->retried_idem, single_idem_done, q);
 }
 
-/* A batch under an Idempotency-Key carries it on its first row, as
- * "batch:KEY": a repeat fails on the unique key and answers the earlier
- * batch (unless older than 24 h: then the key is cleared, once). */
+/* A batch under an Idempotency-Key: its first row holds the key (scope
+ * batch, with the request's hash), the others only show it. A repeat
+ * fails on the unique key and answers as for a single job. */
 struct batch {
-    struct db_pool *db;
+    struct jobstore *js;
     char *sql;
     uint64_t tenant;
-    char *key;          /* "batch:KEY", or NULL */
+    char *key;          /* or NULL */
+    unsigned char hash[JOB_HASH_LEN];
     size_t n;
+    char (*queues)[JOB_QUEUE_MAX + 1]; /* created once the rows are in */
     int tries;
     bool retried_idem;
-    jobstore_batch_cb cb;
+    jobstore_enqueue_cb cb;
     void *arg;
 };
 
-static void batch_end(struct batch *bt, const uint64_t *ids, uint64_t replay_first, const char *err)
+static void batch_free(struct batch *bt)
 {
-    bt->cb(ids, replay_first, err, bt->arg);
     free(bt->sql);
     free(bt->key);
+    free(bt->queues);
     free(bt);
 }
 
 static void batch_cb(const struct db_result *r, void *arg);
 
-static void batch_idem_done(uint64_t existing_id, const char *err, void *arg)
+static void batch_idem_done(enum jobidem_found f, uint64_t id, unsigned code, const char *err, void *arg)
 {
     struct batch *bt = arg;
-    if (err || existing_id) {
-        batch_end(bt, NULL, existing_id, err);
+    if (f != JOBIDEM_CLEARED) {
+        idem_reply(f, id, code, err, bt->cb, bt->arg);
+        batch_free(bt);
         return;
     }
     bt->retried_idem = true;
-    db_query(bt->db, bt->sql, 0, batch_cb, bt);
+    db_query(bt->js->db, bt->sql, 0, batch_cb, bt);
 }
 
 static void batch_cb(const struct db_result *r, void *arg)
 {
     struct batch *bt = arg;
+    struct jobstore *js = bt->js;
     if (!r->ok && lost_lock(r) && ++bt->tries < INSERT_TRIES) {
         log_debug("batch enqueue lost a lock conflict, sending it again: %s", r->error);
-        db_query(bt->db, bt->sql, 0, batch_cb, bt);
+        db_query(js->db, bt->sql, 0, batch_cb, bt);
         return;
     }
     if (!r->ok && r->err_code == ER_DUP_ENTRY && bt->key) {
-        idem_resolve(bt->db, bt->tenant, bt->key, bt->retried_idem, batch_idem_done, bt);
+        jobidem_resolve(js->db, bt->tenant, JOB_IDEM_SCOPE_BATCH, bt->key, bt->hash, bt->retried_idem,
+                     batch_idem_done, bt);
         return;
     }
     if (!r->ok) {
-        batch_end(bt, NULL, 0, r->error);
+        reply_failed(bt->cb, bt->arg, r->err_code, r->error);
+        batch_free(bt);
         return;
     }
     uint64_t *ids = xcalloc(bt->n, sizeof *ids);
-    if (returned_ids(r, ids, bt->n)) {
-        batch_end(bt, ids, 0, NULL);
+    char **json = xcalloc(bt->n, sizeof *json);
+    if (returned_rows(r, ids, json, bt->n)) {
+        if (js->m_enqueued_rows) {
+            metrics_add(js->m_enqueued_rows, (double)bt->n);
+            metrics_add(js->m_insert_statements, 1);
+        }
+        for (size_t i = 0; i < bt->n; i++)
+            ensure_queue(js, bt->tenant, bt->queues[i]);
+        struct sbuf b;
+        sbuf_init(&b);
+        for (size_t i = 0; i < bt->n; i++) {
+            if (i)
+                sbuf_putc(&b, ',');
+            sbuf_puts(&b, json[i]);
+        }
+        struct js_reply rep = {.what = JS_NEW, .id = ids[0], .json = b.data ? b.data : ""};
+        bt->cb(&rep, bt->arg);
+        sbuf_deinit(&b);
     } else { /* not seen: RETURNING gives every row */
-        log_error("batch: an INSERT of %zu rows returned another number of ids", bt->n);
-        batch_end(bt, NULL, 0, "the jobs were stored but their ids are unknown");
+        log_error("batch: an INSERT of %zu rows returned another number of rows", bt->n);
+        reply_failed(bt->cb, bt->arg, 0, "the jobs were stored but their ids are unknown");
     }
     free(ids);
+    free_strings(json, bt->n);
+    batch_free(bt);
 }
 
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
-                            const char *key, jobstore_batch_cb cb, void *arg)
+                            const char *key, jobstore_enqueue_cb cb, void *arg)
 {
     struct batch *bt = xcalloc(1, sizeof *bt);
-    bt->db = js->db;
+    bt->js = js;
     bt->tenant = tenant;
     bt->n = n;
     bt->cb = cb;
     bt->arg = arg;
+    bt->queues = xcalloc(n ? n : 1, sizeof *bt->queues);
     if (key && n) {
-        size_t len = strlen("batch:") + strlen(key) + 1;
-        bt->key = xmalloc(len);
-        snprintf(bt->key, len, "batch:%s", key);
-        free(specs[0].idempotency_key);
-        specs[0].idempotency_key = xstrdup(bt->key);
+        bt->key = xstrdup(key);
+        job_specs_hash(specs, n, bt->hash);
     }
     struct sbuf b;
     sbuf_init(&b);
@@ -470,15 +492,15 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
     for (size_t i = 0; i < n; i++) {
         if (i)
             sbuf_putc(&b, ',');
-        ensure_queue(js, tenant, specs[i].queue);
-        values_row(&b, tenant, &specs[i]);
+        memcpy(bt->queues[i], specs[i].queue, sizeof bt->queues[i]);
+        if (bt->key) { /* every job shows the key; the first holds it */
+            free(specs[i].idempotency_key);
+            specs[i].idempotency_key = xstrdup(bt->key);
+        }
+        values_row(&b, tenant, &specs[i], bt->key && i == 0 ? JOB_IDEM_SCOPE_BATCH : -1, bt->hash);
         job_spec_deinit(&specs[i]);
     }
     sbuf_puts(&b, INSERT_TAIL);
-    if (js->m_enqueued_rows) {
-        metrics_add(js->m_enqueued_rows, (double)n);
-        metrics_add(js->m_insert_statements, 1);
-    }
     bt->sql = sbuf_steal(&b);
     db_query(js->db, bt->sql, 0, batch_cb, bt);
 }
@@ -498,11 +520,11 @@ static void change_read_cb(const struct db_result *r, void *arg)
     struct change *c = arg;
     MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
     if (!r->ok)
-        c->cb(JS_ERROR, -1, r->error, c->arg);
+        c->cb(JS_ERROR, -1, r->err_code, r->error, c->arg);
     else if (!row)
-        c->cb(JS_NOT_FOUND, -1, NULL, c->arg);
+        c->cb(JS_NOT_FOUND, -1, 0, NULL, c->arg);
     else
-        c->cb(JS_CONFLICT, (int)db_row_ll(row, 0), NULL, c->arg);
+        c->cb(JS_CONFLICT, (int)db_row_ll(row, 0), 0, NULL, c->arg);
     free(c);
 }
 
@@ -510,12 +532,12 @@ static void change_cb(const struct db_result *r, void *arg)
 {
     struct change *c = arg;
     if (!r->ok) {
-        c->cb(JS_ERROR, -1, r->error, c->arg);
+        c->cb(JS_ERROR, -1, r->err_code, r->error, c->arg);
         free(c);
         return;
     }
     if (r->affected_rows > 0) {
-        c->cb(JS_OK, c->new_state, NULL, c->arg);
+        c->cb(JS_OK, c->new_state, 0, NULL, c->arg);
         free(c);
         return;
     }
@@ -556,10 +578,11 @@ void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore
 
 void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg)
 {
-    char sql[320];
+    char sql[512];
     snprintf(sql, sizeof sql,
-             "UPDATE jobs SET state = %d, attempts = 0, run_at = NOW(6), finished_at = NULL, "
-             "lease_token = NULL, lease_expires_at = NULL "
+             "UPDATE jobs SET state = %d, attempts = 0, run_at = NOW(6), started_at = NULL, "
+             "finished_at = NULL, last_error = NULL, result = NULL, lease_token = NULL, "
+             "lease_expires_at = NULL "
              "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",
              JOB_QUEUED, (unsigned long long)id, (unsigned long long)tenant, JOB_FAILED, JOB_CANCELLED);
     change(js, tenant, id, JOB_QUEUED, sql, cb, arg);

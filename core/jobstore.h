@@ -19,13 +19,25 @@ struct jobstore;
 
 enum js_outcome { JS_OK, JS_NOT_FOUND, JS_CONFLICT, JS_ERROR };
 
-/* id of the job; existing: an idempotent repeat returned an earlier job. */
-typedef void (*jobstore_enqueue_cb)(uint64_t id, bool existing, const char *err, void *arg);
-/* ids (borrowed): the new jobs in request order; or replay_first: an
- * Idempotency-Key repeat, the first id of the earlier batch; or err. */
-typedef void (*jobstore_batch_cb)(const uint64_t *ids, uint64_t replay_first, const char *err, void *arg);
+/* What an enqueue (one job, or a batch) came to. */
+enum js_enqueued {
+    JS_NEW,         /* inserted: id and json */
+    JS_REPLAY,      /* the idempotency key's earlier request, same body: id */
+    JS_KEY_REUSED,  /* the idempotency key's earlier request had another body */
+    JS_FAILED       /* err_code and err */
+};
+struct js_reply {
+    enum js_enqueued what;
+    uint64_t id;         /* NEW/REPLAY: the job, or the first of the batch */
+    const char *json;    /* NEW: the job(s) as jobread_json shows them,
+                          * comma-separated for a batch (borrowed) */
+    unsigned err_code;   /* FAILED: MariaDB errno or DB_ERR_* */
+    const char *err;     /* FAILED: message (no secrets) */
+};
+typedef void (*jobstore_enqueue_cb)(const struct js_reply *r, void *arg);
 /* state: the job's state after (JS_OK) or as found (JS_CONFLICT). */
-typedef void (*jobstore_change_cb)(enum js_outcome o, int state, const char *err, void *arg);
+typedef void (*jobstore_change_cb)(enum js_outcome o, int state, unsigned err_code, const char *err,
+                                   void *arg);
 
 /* max_batch: rows per coalesced INSERT; batches_inflight: such INSERTs at
  * once; singles_inflight: one-row INSERTs of idempotent jobs at once. */
@@ -36,14 +48,20 @@ void jobstore_free(struct jobstore *js);
 /* Takes ownership of spec's allocations (spec itself is copied). */
 void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spec,
                       jobstore_enqueue_cb cb, void *arg);
+/* A job with an idempotency key: a repeat within 24 h inserts nothing (no
+ * queue row either) and answers JS_REPLAY, or JS_KEY_REUSED when the
+ * request differs (job_spec_hash). Keys of single jobs and of batches
+ * never collide. */
 /* All or nothing, one statement; takes the specs' allocations. key
  * (borrowed, or NULL): the request's Idempotency-Key (at most
- * JOB_BATCH_IDEM_MAX characters); a repeat within 24 h inserts nothing and
- * answers the earlier batch's first id. */
+ * JOB_BATCH_IDEM_MAX characters), shown on every job of the batch; a
+ * repeat within 24 h answers as for one job, id being the earlier batch's
+ * first job. */
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
-                            const char *key, jobstore_batch_cb cb, void *arg);
+                            const char *key, jobstore_enqueue_cb cb, void *arg);
 void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
-/* failed or cancelled -> queued, with a fresh set of attempts. */
+/* failed or cancelled -> queued, with a fresh set of attempts and no trace
+ * of the last run (last_error, result, started_at, finished_at). */
 void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
 
 /* Appends the INSERT of one job (for callers running their own

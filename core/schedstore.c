@@ -156,7 +156,7 @@ static void list_cb(const struct db_result *r, void *arg)
 {
     struct ctx *c = arg;
     if (!r->ok) {
-        c->cb(NULL, r->error, c->arg);
+        c->cb(NULL, r->err_code, r->error, c->arg);
         free(c);
         return;
     }
@@ -171,7 +171,7 @@ static void list_cb(const struct db_result *r, void *arg)
         schedule_json(row, &b, now);
     }
     sbuf_putc(&b, ']');
-    c->cb(b.data, NULL, c->arg);
+    c->cb(b.data, 0, NULL, c->arg);
     sbuf_deinit(&b);
     free(c);
 }
@@ -217,7 +217,7 @@ static void put_cb(const struct db_result *r, void *arg)
 {
     struct ctx *c = arg;
     if (!r->ok) {
-        c->cb(NULL, r->error, c->arg);
+        c->cb(NULL, r->err_code, r->error, c->arg);
         free(c);
         return;
     }
@@ -254,7 +254,7 @@ void schedstore_put(struct db_pool *db, uint64_t tenant, const char *name,
 static void delete_cb(const struct db_result *r, void *arg)
 {
     struct ctx *c = arg;
-    c->cb(r->ok ? (r->affected_rows ? "true" : "false") : NULL, r->ok ? NULL : r->error, c->arg);
+    c->cb(r->ok ? (r->affected_rows ? "true" : "false") : NULL, r->err_code, r->ok ? NULL : r->error, c->arg);
     free(c);
 }
 

@@ -34,8 +34,9 @@ void schedule_spec_deinit(struct schedule_spec *s);
 int schedule_job_spec(const char *job_json, const struct job_limits *lim, struct job_spec *out,
                       char *why, size_t wlen) ATTR_WUR;
 
-/* json: an array of schedule objects, or NULL with err. */
-typedef void (*schedstore_cb)(const char *json, const char *err, void *arg);
+/* json: an array of schedule objects, or NULL with err and its MariaDB
+ * error number (or DB_ERR_*). */
+typedef void (*schedstore_cb)(const char *json, unsigned err_code, const char *err, void *arg);
 void schedstore_list(struct db_pool *db, uint64_t tenant, const char *name_or_null,
                      schedstore_cb cb, void *arg);
 /* Upserts (the next tick counted from now), then answers as list does. */

@@ -18,30 +18,25 @@
 struct batch {
     struct v1 *c;
     size_t n;
-    char **parts;            /* each job's summary after its id */
     struct job_spec *labels; /* queue and kind of each, for the metrics */
 };
 
 static void batch_free(struct batch *bt)
 {
-    for (size_t i = 0; i < bt->n; i++)
-        free(bt->parts[i]);
-    free(bt->parts);
     free(bt->labels);
     free(bt);
 }
 
-/* An Idempotency-Key repeat: the earlier batch as stored, if it had this
- * many jobs. */
-static void got_batch_cb(MYSQL_RES *res, const char *err, void *arg)
+/* An Idempotency-Key repeat: the earlier batch as stored (the request
+ * hash matched, so it had this many jobs). */
+static void got_batch_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct batch *bt = arg;
     struct v1 *c = bt->c;
     if (!res) {
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "[");
     } else if ((size_t)mysql_num_rows(res) != bt->n) {
-        http_reply_error(c->r, 422, "invalid_request_error", "Idempotency-Key", "idempotency_key_reused",
-                         "this Idempotency-Key was used for a batch of another size in the last 24 h");
+        v1_reply_key_reused(c->r, "Idempotency-Key");
     } else {
         struct sbuf b;
         sbuf_init(&b);
@@ -61,30 +56,33 @@ static void got_batch_cb(MYSQL_RES *res, const char *err, void *arg)
     v1_free(c);
 }
 
-static void batch_done_cb(const uint64_t *ids, uint64_t replay_first, const char *err, void *arg)
+static void batch_done_cb(const struct js_reply *rep, void *arg)
 {
     struct batch *bt = arg;
     struct v1 *c = bt->c;
-    if (replay_first && !err) {
-        jobread_batch(c->sj->rt->db, c->tenant, replay_first, bt->n, got_batch_cb, bt);
+    switch (rep->what) {
+    case JS_REPLAY:
+        jobread_batch(c->sj->rt->db, c->tenant, rep->id, bt->n, got_batch_cb, bt);
         return;
-    }
-    if (err) {
-        reply_db_error(c->r, err);
-    } else {
+    case JS_KEY_REUSED:
+        v1_reply_key_reused(c->r, "Idempotency-Key");
+        break;
+    case JS_FAILED:
+        v1_reply_db_error(c->r, rep->err_code, rep->err, "[");
+        break;
+    case JS_NEW: {
         serve_wake_workers(c->sj);
         for (size_t i = 0; i < bt->n; i++)
             v1_count_enqueued(c->sj, bt->labels[i].queue, bt->labels[i].kind, 1);
         struct sbuf b;
         sbuf_init(&b);
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
-        for (size_t i = 0; i < bt->n; i++) {
-            sbuf_printf(&b, "%s{\"id\":\"job_%llu\",", i ? "," : "", (unsigned long long)ids[i]);
-            sbuf_puts(&b, bt->parts[i]);
-        }
+        sbuf_puts(&b, rep->json); /* the same job objects a GET shows */
         sbuf_puts(&b, "]}");
         http_reply_json(c->r, 202, b.data, b.len);
         sbuf_deinit(&b);
+        break;
+    }
     }
     batch_free(bt);
     v1_free(c);
@@ -92,6 +90,9 @@ static void batch_done_cb(const uint64_t *ids, uint64_t replay_first, const char
 
 static void create_batch(struct v1 *c)
 {
+    const char *hk = v1_idempotency_header(c, JOB_BATCH_IDEM_MAX);
+    if (!hk)
+        return;
     cJSON *j = parse_body(c->r);
     if (!j) {
         v1_free(c);
@@ -108,14 +109,6 @@ static void create_batch(struct v1 *c)
         v1_free(c);
         return;
     }
-    const char *hk = http_req_header(c->r, "Idempotency-Key");
-    if (hk && (!*hk || strlen(hk) > JOB_BATCH_IDEM_MAX)) {
-        cJSON_Delete(j);
-        http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
-                         "Idempotency-Key of a batch must be 1-%d characters", JOB_BATCH_IDEM_MAX);
-        v1_free(c);
-        return;
-    }
     struct job_spec *specs = xcalloc((size_t)n, sizeof *specs);
     int i = 0;
     for (const cJSON *item = arr->child; item; item = item->next, i++) {
@@ -126,6 +119,7 @@ static void create_batch(struct v1 *c)
         if (idem || job_spec_parse(item, &c->sj->limits, &specs[i], &err) < 0) {
             if (idem) {
                 err.status = 400;
+                err.code[0] = '\0';
                 snprintf(err.param, sizeof err.param, "idempotency_key");
                 snprintf(err.message, sizeof err.message,
                          "idempotency_key is not supported per job in a batch; send an Idempotency-Key "
@@ -144,20 +138,12 @@ static void create_batch(struct v1 *c)
     struct batch *bt = xcalloc(1, sizeof *bt);
     bt->c = c;
     bt->n = (size_t)n;
-    bt->parts = xcalloc((size_t)n, sizeof(char *));
     bt->labels = xcalloc((size_t)n, sizeof *bt->labels);
     for (size_t k = 0; k < (size_t)n; k++) {
         memcpy(bt->labels[k].queue, specs[k].queue, sizeof specs[k].queue);
         bt->labels[k].kind = specs[k].kind;
-        struct sbuf b;
-        sbuf_init(&b);
-        v1_job_summary(&b, 0, &specs[k]);
-        /* drop the leading {"id":"job_0", that the real id replaces */
-        const char *rest = strchr(b.data, ',') + 1;
-        bt->parts[k] = xstrdup(rest);
-        sbuf_deinit(&b);
     }
-    jobstore_enqueue_batch(c->sj->store, c->tenant, specs, (size_t)n, hk, batch_done_cb, bt);
+    jobstore_enqueue_batch(c->sj->store, c->tenant, specs, (size_t)n, *hk ? hk : NULL, batch_done_cb, bt);
     free(specs);
 }
 

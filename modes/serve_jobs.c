@@ -2,13 +2,16 @@
 
 #include <cJSON.h>
 #include <event2/event.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
+#include "check.h"
 #include "config.h"
 #include "db.h"
+#include "dberr.h"
 #include "httpd.h"
 #include "job.h"
 #include "jobread.h"
@@ -43,12 +46,26 @@ void v1_free(struct v1 *c)
     free(c);
 }
 
-void reply_db_error(struct http_req *r, const char *err)
+void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const char *prefix)
 {
+    if (dberr_is_value(code)) {
+        char param[96];
+        dberr_param(err, prefix, param, sizeof param);
+        log_info("the database refused a value (%u) in %s", code, param[0] ? param : "the request");
+        http_reply_error(r, 400, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
+                         "%s%sthe value is not accepted (too long, out of range or not valid text)",
+                         param, param[0] ? ": " : "");
+        return;
+    }
     log_warn("database error: %s", err ? err : "unknown");
     http_add_header(r, "Retry-After", "1");
     http_reply_error(r, 503, "server_error", NULL, "database_unavailable",
                      "the database is unavailable; retry shortly");
+}
+
+void reply_db_error(struct http_req *r, const char *err)
+{
+    v1_reply_db_error(r, 0, err, "");
 }
 
 static void auth_done_cb(uint64_t tenant, const char *err, void *arg)
@@ -81,41 +98,49 @@ void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct 
 
 void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)
 {
-    char param[96];
-    snprintf(param, sizeof param, "%s%s%s", prefix, prefix[0] && e->param[0] ? "." : "", e->param);
+    char param[200];
+    snprintf(param, sizeof param, "%s%s%s", prefix,
+             prefix[0] && e->param[0] && e->param[0] != '[' ? "." : "", e->param);
     http_reply_error(r, e->status, "invalid_request_error", param[0] ? param : NULL,
-                     e->status == 413 ? "payload_too_large" : "invalid_value", "%s%s%s", prefix,
-                     prefix[0] ? ": " : "", e->message);
+                     e->code[0] ? e->code : e->status == 413 ? "payload_too_large" : "invalid_value",
+                     "%s%s%s", prefix, !prefix[0] ? "" : e->param[0] == '[' ? "" : ": ", e->message);
 }
 
 cJSON *parse_body(struct http_req *r)
 {
     size_t len;
     const char *body = http_req_body(r, &len);
-    cJSON *j = cJSON_ParseWithLength(body, len);
+    struct job_error e;
+    cJSON *j = job_json_parse(body, len, &e);
+    /* A batch's body may be a bare array: its items are jobs[i]. */
     if (!j)
-        http_reply_error(r, 400, "invalid_request_error", NULL, "invalid_json",
-                         "the body is not valid JSON");
+        v1_reply_job_error(r, &e, e.param[0] == '[' ? "jobs" : "");
     return j;
 }
 
-void v1_job_summary(struct sbuf *b, uint64_t id, const struct job_spec *s)
+const char *v1_idempotency_header(struct v1 *c, size_t max)
 {
-    sbuf_printf(b, "{\"id\":\"job_%llu\",\"object\":\"job\",\"status\":\"queued\",\"queue\":",
-                (unsigned long long)id);
-    sbuf_json_str(b, s->queue);
-    sbuf_printf(b, ",\"kind\":\"%s\",\"priority\":%d,\"attempts\":0,\"max_attempts\":%d,\"group\":",
-                job_kind_name(s->kind), s->priority, s->max_attempts);
-    sbuf_json_str(b, s->group);
-    sbuf_puts(b, ",\"idempotency_key\":");
-    sbuf_json_str(b, s->idempotency_key);
-    sbuf_putc(b, '}');
+    const char *hk = http_req_header(c->r, "Idempotency-Key");
+    if (!hk)
+        return "";
+    size_t n = strlen(hk);
+    bool ok = n >= 1 && n <= max && check_text(hk, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)hk[i] >= 0x20 && hk[i] != 0x7f;
+    if (!ok) {
+        http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
+                         "Idempotency-Key must be 1-%zu characters of UTF-8 text", max);
+        v1_free(c);
+        return NULL;
+    }
+    return hk;
 }
 
 /* POST /v1/jobs */
 struct enqueue {
     struct v1 *c;
-    struct job_spec copy; /* what the summary needs (queue, kind, ...) */
+    char queue[JOB_QUEUE_MAX + 1]; /* for the metrics */
+    enum job_kind kind;
 };
 
 void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n)
@@ -125,12 +150,19 @@ void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind k
     metrics_add(metrics_series(sj->f_enqueued, labels), n);
 }
 
-static void got_existing_cb(MYSQL_RES *res, const char *err, void *arg)
+void v1_reply_key_reused(struct http_req *r, const char *param)
+{
+    http_reply_error(r, 422, "invalid_request_error", param, "idempotency_key_reused",
+                     "this idempotency key was used in the last 24 h for a different request; "
+                     "send the same request to get its result, or use a new key");
+}
+
+static void got_existing_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
     if (!row) {
-        reply_db_error(c->r, err ? err : "idempotent job vanished");
+        v1_reply_db_error(c->r, err_code, err ? err : "idempotent job vanished", "");
     } else {
         struct sbuf b;
         sbuf_init(&b);
@@ -142,32 +174,37 @@ static void got_existing_cb(MYSQL_RES *res, const char *err, void *arg)
     v1_free(c);
 }
 
-static void enqueued_cb(uint64_t id, bool existing, const char *err, void *arg)
+static void enqueued_cb(const struct js_reply *rep, void *arg)
 {
     struct enqueue *e = arg;
     struct v1 *c = e->c;
-    if (err) {
-        reply_db_error(c->r, err);
+    switch (rep->what) {
+    case JS_FAILED:
+        v1_reply_db_error(c->r, rep->err_code, rep->err, "");
         v1_free(c);
-    } else if (existing) {
-        jobread_get(c->sj->rt->db, c->tenant, id, got_existing_cb, c);
-    } else {
+        break;
+    case JS_KEY_REUSED:
+        v1_reply_key_reused(c->r, "idempotency_key");
+        v1_free(c);
+        break;
+    case JS_REPLAY:
+        jobread_get(c->sj->rt->db, c->tenant, rep->id, got_existing_cb, c);
+        break;
+    case JS_NEW:
         serve_wake_workers(c->sj);
-        v1_count_enqueued(c->sj, e->copy.queue, e->copy.kind, 1);
-        struct sbuf b;
-        sbuf_init(&b);
-        v1_job_summary(&b, id, &e->copy);
-        http_reply_json(c->r, 202, b.data, b.len);
-        sbuf_deinit(&b);
+        v1_count_enqueued(c->sj, e->queue, e->kind, 1);
+        http_reply_json(c->r, 202, rep->json, strlen(rep->json));
         v1_free(c);
+        break;
     }
-    free(e->copy.group);
-    free(e->copy.idempotency_key);
     free(e);
 }
 
 static void create_job(struct v1 *c)
 {
+    const char *hk = v1_idempotency_header(c, JOB_IDEM_MAX);
+    if (!hk)
+        return;
     cJSON *j = parse_body(c->r);
     if (!j) {
         v1_free(c);
@@ -182,13 +219,11 @@ static void create_job(struct v1 *c)
         return;
     }
     cJSON_Delete(j);
-    const char *hk = http_req_header(c->r, "Idempotency-Key");
-    if (hk) {
-        if (!*hk || strlen(hk) > JOB_IDEM_MAX ||
-            (spec.idempotency_key && strcmp(spec.idempotency_key, hk) != 0)) {
+    if (*hk) {
+        if (spec.idempotency_key && strcmp(spec.idempotency_key, hk) != 0) {
             job_spec_deinit(&spec);
             http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
-                             "Idempotency-Key must be 1-255 characters and match idempotency_key if both are given");
+                             "Idempotency-Key must match idempotency_key if both are given");
             v1_free(c);
             return;
         }
@@ -197,12 +232,8 @@ static void create_job(struct v1 *c)
     }
     struct enqueue *e = xcalloc(1, sizeof *e);
     e->c = c;
-    memcpy(e->copy.queue, spec.queue, sizeof spec.queue);
-    e->copy.kind = spec.kind;
-    e->copy.priority = spec.priority;
-    e->copy.max_attempts = spec.max_attempts;
-    e->copy.group = xstrdup(spec.group);
-    e->copy.idempotency_key = xstrdup(spec.idempotency_key);
+    memcpy(e->queue, spec.queue, sizeof spec.queue);
+    e->kind = spec.kind;
     jobstore_enqueue(c->sj->store, c->tenant, &spec, enqueued_cb, e);
 }
 
@@ -212,6 +243,10 @@ static void get_job_start(struct v1 *c);
 static void waiter_unlink(struct v1 *c)
 {
     struct serve_jobs *sj = c->sj;
+    if (!c->listed)
+        return;
+    c->listed = false;
+    metrics_add(sj->m_waiting, -1);
     if (c->prev)
         c->prev->next = c->next;
     else if (sj->waiters == c)
@@ -228,12 +263,12 @@ static void wait_timer_cb(evutil_socket_t fd, short what, void *arg)
     get_job_start(arg);
 }
 
-static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
+static void got_job_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     if (!res) {
         waiter_unlink(c);
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "");
         v1_free(c);
         return;
     }
@@ -244,7 +279,7 @@ static void got_job_cb(MYSQL_RES *res, const char *err, void *arg)
         v1_free(c);
         return;
     }
-    int state = atoi(row[3]);
+    int state = atoi(row[3]); /* our own column: a TINYINT */
     bool terminal = state >= JOB_SUCCEEDED;
     if (!terminal && c->wait_until_ms > time_mono_ms() && !c->sj->draining) {
         long long ms = redis_state(c->sj->done_sub) == REDIS_READY ? WAIT_POLL_WOKEN_MS : WAIT_POLL_MS;
@@ -280,6 +315,8 @@ static void waiter_link(struct v1 *c)
     c->timer = evtimer_new(loop_base(sj->rt->loop), wait_timer_cb, c);
     if (!c->timer)
         abort();
+    c->listed = true;
+    metrics_add(sj->m_waiting, 1);
     c->next = sj->waiters;
     if (sj->waiters)
         sj->waiters->prev = c;
@@ -333,7 +370,7 @@ static void get_job(struct v1 *c)
     const char *w = http_req_query(c->r, "wait");
     if (w) {
         long long secs;
-        if (config_parse_int(w, &secs) < 0 || secs < 0 || secs > WAIT_MAX_S) {
+        if (check_parse_ll(w, 0, WAIT_MAX_S, &secs) < 0) {
             http_reply_error(c->r, 400, "invalid_request_error", "wait", "invalid_value",
                              "wait must be a whole number of seconds from 0 to %d", WAIT_MAX_S);
             v1_free(c);
@@ -352,12 +389,12 @@ struct list {
     int limit;
 };
 
-static void listed_cb(MYSQL_RES *res, const char *err, void *arg)
+static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct list *l = arg;
     struct v1 *c = l->c;
     if (!res) {
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "");
     } else {
         struct sbuf b;
         sbuf_init(&b);
@@ -378,6 +415,7 @@ static void listed_cb(MYSQL_RES *res, const char *err, void *arg)
         }
         sbuf_printf(&b, "],\"has_more\":%s,\"next_cursor\":", more ? "true" : "false");
         if (more)
+            /* last: an id from our own row (a decimal we wrote) */
             sbuf_printf(&b, "\"c%llx\"", strtoull(last, NULL, 10) ^ 0x5bd1e995ULL);
         else
             sbuf_puts(&b, "null");
@@ -405,13 +443,12 @@ static void list_jobs(struct v1 *c)
     } else if (status && (state = job_state_parse(status)) < 0) {
         bad = "status";
         why = "status must be queued, running, succeeded, failed or cancelled";
-    } else if (limit_s && (config_parse_int(limit_s, &limit) < 0 || limit < 1 || limit > LIST_MAX)) {
+    } else if (limit_s && check_parse_ll(limit_s, 1, LIST_MAX, &limit) < 0) {
         bad = "limit";
         why = "limit must be a whole number from 1 to 100";
     } else if (cursor) {
-        char *end;
-        unsigned long long v = cursor[0] == 'c' ? strtoull(cursor + 1, &end, 16) : 0;
-        if (cursor[0] != 'c' || !cursor[1] || *end) {
+        unsigned long long v = 0;
+        if (cursor[0] != 'c' || check_parse_ull(cursor + 1, 16, ULLONG_MAX, &v) < 0) {
             bad = "cursor";
             why = "cursor must be a next_cursor from an earlier page";
         } else {
@@ -430,7 +467,7 @@ static void list_jobs(struct v1 *c)
 }
 
 /* POST /v1/jobs/{id}/cancel and /retry */
-static void changed_cb(enum js_outcome o, int state, const char *err, void *arg)
+static void changed_cb(enum js_outcome o, int state, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     switch (o) {
@@ -449,7 +486,7 @@ static void changed_cb(enum js_outcome o, int state, const char *err, void *arg)
                          "the job is %s", job_state_name(state));
         break;
     case JS_ERROR:
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "");
         break;
     }
     v1_free(c);
@@ -513,6 +550,8 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     serve_schedules_routes(h, sj);
     sj->m_woken = metrics_series(metrics_family(rt->metrics, METRIC_COUNTER, "ingot_job_waits_woken_total",
                                                 "Long-polls woken by a job-done message (Redis)."), "");
+    sj->m_waiting = metrics_series(metrics_family(rt->metrics, METRIC_GAUGE, "ingot_job_waits",
+                                                  "Long-polls (GET /v1/jobs/{id}?wait=N) waiting now."), "");
     if (*cfg->redis_url) {
         char rerr[256];
         sj->done_sub = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);

@@ -10,9 +10,15 @@
 #include "schedstore.h"
 #include "serve_v1.h"
 
-static void one_or_list_cb(const char *json, const char *err, void *arg)
+static void one_or_list_cb(const char *json, unsigned err_code, const char *err, void *arg)
 {
-    v1_reply_list(arg, json, err, "schedule");
+    struct v1 *c = arg;
+    if (!json && err_code) { /* a value the database refuses is a 400, not a 503 */
+        v1_reply_db_error(c->r, err_code, err, "");
+        v1_free(c);
+        return;
+    }
+    v1_reply_list(c, json, err, "schedule");
 }
 
 static void list_schedules(struct v1 *c)
@@ -45,11 +51,11 @@ static void put_schedule(struct v1 *c)
     schedule_spec_deinit(&s);
 }
 
-static void deleted_cb(const char *json, const char *err, void *arg)
+static void deleted_cb(const char *json, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     if (!json) {
-        reply_db_error(c->r, err);
+        v1_reply_db_error(c->r, err_code, err, "");
     } else if (strcmp(json, "true") != 0) {
         http_reply_error(c->r, 404, "invalid_request_error", "name", "not_found", "no such schedule");
     } else {

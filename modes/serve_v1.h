@@ -35,6 +35,7 @@ struct serve_jobs {
     struct v1 *waiters;
     struct redis_client *done_sub; /* JOB_DONE_CHANNEL: wakes waiters at once */
     struct metric_series *m_woken;
+    struct metric_series *m_waiting; /* long-polls waiting now */
     bool draining;
 };
 
@@ -49,6 +50,7 @@ struct v1 {
     int64_t wait_until_ms;
     struct event *timer;
     bool rewake;            /* its job ended while a read was in flight */
+    bool listed;            /* in the waiters list */
     struct v1 *next, *prev;
 };
 
@@ -56,6 +58,16 @@ struct v1 {
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
 void v1_free(struct v1 *c);
 void reply_db_error(struct http_req *r, const char *err);
+/* The same with the MariaDB error number: a value the database refuses
+ * (too long, out of range, not valid text...) is the request's fault: 400
+ * naming the field (prefix: "" , "job" for a schedule's job, or "[" for a
+ * batch, whose row number names jobs[i]); anything else is 503. */
+void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const char *prefix);
+/* 422: an idempotency key used for another request (param names it). */
+void v1_reply_key_reused(struct http_req *r, const char *param);
+/* The Idempotency-Key header: "" when absent, the key when valid
+ * (1-max characters of UTF-8 text), or NULL after answering 400 (c freed). */
+const char *v1_idempotency_header(struct v1 *c, size_t max);
 /* Tells idle workers (through Redis) that jobs are due. */
 void serve_wake_workers(struct serve_jobs *sj);
 /* Answers json (an array from a store) as one object when the route has
@@ -78,8 +90,6 @@ struct cJSON *parse_body(struct http_req *r);
  * the field in param. */
 struct job_error;
 void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix);
-/* Appends the 202 summary of a job just enqueued. */
-void v1_job_summary(struct sbuf *b, uint64_t id, const struct job_spec *s);
 /* ingot_jobs_enqueued_total{queue,kind} += n */
 void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n);
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "check.h"
 #include "httpc.h"
 #include "jobclaim.h"
 #include "sign.h"
@@ -127,17 +128,18 @@ long long work_retry_after_ms(const char *v, long long now_s)
 {
     if (!v || !*v)
         return -1;
-    char *end;
-    long long secs = strtoll(v, &end, 10);
-    if (end != v && *end == '\0' && secs >= 0)
-        return secs * 1000 > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : secs * 1000;
+    /* delay-seconds is 1*DIGIT of any length: saturate at the cap instead
+     * of overflowing (a target may send 99999999999999999999). */
+    long long secs;
+    if (*v >= '0' && *v <= '9' && check_parse_ll_sat(v, 0, RETRY_AFTER_MAX_MS / 1000, &secs) == 0)
+        return check_ms_mul(secs, 1000);
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *rest = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     if (!rest || *rest)
         return -1;
     long long at = (long long)timegm(&tm);
-    long long ms = (at - now_s) * 1000;
+    long long ms = check_ms_mul(check_ms_add(at, -now_s), 1000);
     if (ms < 0)
         ms = 0;
     return ms > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : ms;

@@ -11,6 +11,7 @@
 #include "httpc.h"
 #include "job.h"
 #include "jobfair.h"
+#include "jobread.h"
 #include "sign.h"
 #include "ssrf.h"
 #include "work_result.h"
@@ -73,7 +74,20 @@ static void test_spec(void)
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"priority\":6666666666666666666666666666666666661}", 400, "priority");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"delay_ms\":-1}", 400, "delay_ms");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"tomorrow\"}", 400, "run_at");
-    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-02-30T00:00:00Z\",\"delay_ms\":1}", 400, "run_at");
+    /* without delay_ms: refused for the date itself (run_at with delay_ms is refused anyway) */
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-02-30T00:00:00Z\"}", 400, "run_at");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-02-29T00:00:00Z\"}", 400, "run_at");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-04-31T10:00:00+02:00\"}", 400, "run_at");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2030-02-28T00:00:00Z\",\"delay_ms\":1}", 400, "run_at");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"delay_ms\":1e300}", 400, "delay_ms");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"timeout_ms\":-1e300}", 400, "timeout_ms");
+    expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"backoff\":{\"base_ms\":1e19}}", 400, "backoff.base_ms");
+    struct job_spec leap;
+    struct job_error le;
+    test_cond("a leap day is a date",
+              parse("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2028-02-29T00:00:00Z\"}", &leap, &le) == 0 &&
+                  strcmp(leap.run_at, "2028-02-29 00:00:00.000000") == 0);
+    job_spec_deinit(&leap);
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"backoff\":{\"base_ms\":100,\"max_ms\":50}}", 422, "backoff.max_ms");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"group\":\"a b\"}", 400, "group");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"file:///x\"}", 422, "callback_url");
@@ -90,6 +104,9 @@ static void test_spec(void)
     test_cond("bare + refused", job_parse_time("2030-01-01T00:00:00+", out, sizeof out) < 0);
     test_cond("short offset refused", job_parse_time("2030-01-01T00:00:00+01", out, sizeof out) < 0);
     test_cond("junk after offset refused", job_parse_time("2030-01-01T00:00:00+01:00x", out, sizeof out) < 0);
+    test_cond("job id", jobread_parse_id("job_42") == 42);
+    test_cond("job id beyond 64 bits refused (was wrapped onto another id)", jobread_parse_id("job_18446744073709551617") == 0);
+    test_cond("job id with a sign refused", jobread_parse_id("job_+1") == 0 && jobread_parse_id("job_") == 0);
     test_cond("state names", job_state_parse("failed") == JOB_FAILED && job_state_parse("x") < 0);
 }
 
@@ -201,11 +218,72 @@ static void test_classify(void)
     test_cond("retry-after date", work_retry_after_ms("Thu, 01 Jan 1970 00:01:40 GMT", 40) == 60000);
     test_cond("retry-after junk", work_retry_after_ms("soon", 0) == -1);
     test_cond("retry-after capped", work_retry_after_ms("999999999", 0) == 24LL * 3600 * 1000);
+    /* beyond long long: was secs * 1000 overflowing (UBSan abort) */
+    test_cond("retry-after huge capped", work_retry_after_ms("99999999999999999999", 0) == 24LL * 3600 * 1000);
+    test_cond("retry-after 2^63/1000 capped", work_retry_after_ms("9223372036854776", 0) == 24LL * 3600 * 1000);
+    test_cond("retry-after negative refused", work_retry_after_ms("-5", 0) == -1);
+    test_cond("retry-after junk after digits refused", work_retry_after_ms("5s", 0) == -1);
+    test_cond("retry-after date far ahead capped",
+              work_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", 0) == 24LL * 3600 * 1000);
+    test_cond("retry-after date in the past is now", work_retry_after_ms("Thu, 01 Jan 1970 00:00:00 GMT", 1000) == 0);
     struct sbuf b;
     sbuf_init(&b);
     work_json_utf8(&b, "ok \xc3\xa9 \xff \xe2\x82", 10);
     test_streq("invalid UTF-8 replaced", b.data, "\"ok \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\"");
     sbuf_deinit(&b);
+}
+
+static void body_error(const char *body, size_t len, const char *param, const char *code)
+{
+    struct job_error e;
+    if (!len)
+        len = strlen(body);
+    cJSON *j = job_json_parse(body, len, &e);
+    bool ok = !j && e.status == 400 && strcmp(e.param, param) == 0 && strcmp(e.code, code) == 0;
+    if (!ok)
+        printf("  %.*s: got %s %d '%s' %s\n", (int)len, body, j ? "parsed" : "refused", e.status, e.param, e.code);
+    test_cond(body, ok);
+    cJSON_Delete(j);
+}
+
+static void test_body(void)
+{
+    struct job_error e;
+    const char *ok = "{\"kind\":\"http\"} \r\n\t";
+    cJSON *j = job_json_parse(ok, strlen(ok), &e);
+    test_cond("trailing whitespace is fine", j != NULL);
+    cJSON_Delete(j);
+    body_error("{}{}", 0, "", "invalid_json");
+    body_error("{} x", 0, "", "invalid_json");
+    body_error("[1] [2]", 0, "", "invalid_json");
+    body_error("{", 0, "", "invalid_json");
+    body_error("{\"idempotency_key\":\"a\\u0000b\"}", 0, "idempotency_key", "");
+    body_error("{\"payload\":{\"url\":\"http://h/\\u0000.evil\"}}", 0, "payload.url", "");
+    body_error("{\"payload\":{\"body\":\"\xff\xfe\"}}", 0, "payload.body", "");
+    body_error("{\"metadata\":{\"a\\u0000b\":\"v\"}}", 0, "metadata", "");
+    body_error("{\"metadata\":{\"k\":[\"x\",\"\xc0\xaf\"]}}", 0, "metadata.k[1]", "");
+    body_error("[{\"queue\":\"q\"},{\"group\":\"g\\u0000\"}]", 0, "[1].group", "");
+    body_error("{\"job\":{\"kind\":\"http\\u0000\"}}", 0, "job.kind", "");
+    body_error("{\"timezone\":\"UTC\\u0000x\"}", 0, "timezone", "");
+    const char raw[] = "{\"callback_url\":\"http://h/\0x\"}";
+    body_error(raw, sizeof raw - 1, "callback_url", "");
+    /* a request hash: equal for equal requests, different otherwise */
+    struct job_spec a, b;
+    struct job_error pe;
+    unsigned char ha[JOB_HASH_LEN], hb[JOB_HASH_LEN];
+    int rc = parse("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"queue\":\"q1\",\"idempotency_key\":\"k\"}", &a, &pe);
+    rc |= parse("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"queue\":\"q1\"}", &b, &pe);
+    job_spec_hash(&a, ha);
+    job_spec_hash(&b, hb);
+    test_cond("the key is not part of the request hash", rc == 0 && memcmp(ha, hb, sizeof ha) == 0);
+    snprintf(b.queue, sizeof b.queue, "q2");
+    job_spec_hash(&b, hb);
+    test_cond("another queue, another hash", memcmp(ha, hb, sizeof ha) != 0);
+    job_specs_hash(&a, 1, ha);
+    job_specs_hash(&b, 1, hb);
+    test_cond("batches of different jobs differ", memcmp(ha, hb, sizeof ha) != 0);
+    job_spec_deinit(&a);
+    job_spec_deinit(&b);
 }
 
 static void test_fair_pick(void)
@@ -228,6 +306,7 @@ static void test_fair_pick(void)
 int main(void)
 {
     test_spec();
+    test_body();
     test_fair_pick();
     test_ssrf();
     test_sign();

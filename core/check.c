@@ -1,0 +1,408 @@
+#include "check.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Reads [sign]digits into a magnitude; saturates the magnitude at
+ * ULLONG_MAX (how many digits follow does not matter). */
+static int read_decimal(const char *s, bool allow_sign, bool *neg, unsigned long long *mag)
+{
+    *neg = false;
+    *mag = 0;
+    if (!s)
+        return -1;
+    if (allow_sign && (*s == '-' || *s == '+')) {
+        *neg = *s == '-';
+        s++;
+    }
+    if (*s < '0' || *s > '9')
+        return -1;
+    bool over = false;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (*mag > (ULLONG_MAX - d) / 10)
+            over = true;
+        else
+            *mag = *mag * 10 + d;
+    }
+    if (*s)
+        return -1;
+    if (over)
+        *mag = ULLONG_MAX;
+    return 0;
+}
+
+/* The magnitude as a value clamped to [lo, hi]; *clamped tells. */
+static long long clamp_signed(bool neg, unsigned long long mag, long long lo, long long hi, bool *clamped)
+{
+    *clamped = false;
+    if (neg) {
+        /* -mag >= lo  <=>  mag <= -lo (computed without overflow) */
+        unsigned long long lim = lo >= 0 ? 0 : (unsigned long long)(-(lo + 1)) + 1;
+        if (mag > lim) {
+            *clamped = true;
+            return lo;
+        }
+        long long v = mag == 0 ? 0 : -(long long)(mag - 1) - 1;
+        if (v > hi) {
+            *clamped = true;
+            return hi;
+        }
+        return v;
+    }
+    if (hi < 0 || mag > (unsigned long long)hi) {
+        *clamped = true;
+        return hi;
+    }
+    long long v = (long long)mag;
+    if (v < lo) {
+        *clamped = true;
+        return lo;
+    }
+    return v;
+}
+
+int check_parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+    bool neg, clamped;
+    unsigned long long mag;
+    if (lo > hi || read_decimal(s, true, &neg, &mag) < 0)
+        return -1;
+    long long v = clamp_signed(neg, mag, lo, hi, &clamped);
+    if (clamped)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int check_parse_ll_sat(const char *s, long long lo, long long hi, long long *out)
+{
+    bool neg, clamped;
+    unsigned long long mag;
+    if (lo > hi || read_decimal(s, true, &neg, &mag) < 0)
+        return -1;
+    *out = clamp_signed(neg, mag, lo, hi, &clamped);
+    return 0;
+}
+
+int check_parse_ull(const char *s, int base, unsigned long long hi, unsigned long long *out)
+{
+    if (!s || !*s || (base != 10 && base != 16))
+        return -1;
+    unsigned long long v = 0;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return -1;
+        if (v > (ULLONG_MAX - d) / (unsigned)base)
+            return -1;
+        v = v * (unsigned)base + d;
+    }
+    if (v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+bool check_double_ll(double d, long long lo, long long hi, long long *out)
+{
+    /* Range first: converting an out-of-range double is undefined; the
+     * comparison is false for NaN. 2^63 is exact as a double. */
+    if (!(d >= (double)lo && d <= (double)hi) || d >= 9223372036854775808.0)
+        return false;
+    long long v = (long long)d;
+    if ((double)v != d || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+long long check_ms_add(long long a, long long b)
+{
+    if (b > 0 && a > LLONG_MAX - b)
+        return LLONG_MAX;
+    if (b < 0 && a < LLONG_MIN - b)
+        return LLONG_MIN;
+    return a + b;
+}
+
+long long check_ms_mul(long long a, long long b)
+{
+    if (a == 0 || b == 0)
+        return 0;
+    bool neg = (a < 0) != (b < 0);
+    unsigned long long ua = a < 0 ? (unsigned long long)(-(a + 1)) + 1 : (unsigned long long)a;
+    unsigned long long ub = b < 0 ? (unsigned long long)(-(b + 1)) + 1 : (unsigned long long)b;
+    if (ua > (unsigned long long)LLONG_MAX / ub)
+        return neg ? LLONG_MIN : LLONG_MAX;
+    long long v = (long long)(ua * ub);
+    return neg ? -v : v;
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+bool check_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(p + i, len - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+bool check_text(const char *s, size_t len)
+{
+    return memchr(s, 0, len) == NULL && check_utf8(s, len);
+}
+
+int check_days_in_month(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12)
+        return 0;
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return days[m - 1];
+}
+
+bool check_date(int y, int m, int d)
+{
+    return y >= 1 && y <= 9999 && d >= 1 && d <= check_days_in_month(y, m);
+}
+
+/* ---- JSON text ---- */
+
+#define PATH_MAX_LEN 200
+#define DEPTH_MAX 64
+
+struct frame {
+    bool array;
+    bool want_key;
+    long index;
+    size_t base;          /* path length of the container itself */
+};
+
+struct walk {
+    const unsigned char *p;
+    size_t len, i;
+    char path[PATH_MAX_LEN + 1];
+    size_t plen;
+    struct frame st[DEPTH_MAX];
+    int depth;            /* frames in use; deeper levels are walked without a path */
+    int lost;             /* levels deeper than DEPTH_MAX */
+};
+
+static void path_set(struct walk *w, size_t base, const char *fmt_key, size_t klen, long index)
+{
+    w->plen = base;
+    w->path[base] = '\0';
+    char comp[PATH_MAX_LEN + 1];
+    int n;
+    if (fmt_key)
+        n = snprintf(comp, sizeof comp, "%s%.*s", base ? "." : "", (int)klen, fmt_key);
+    else
+        n = snprintf(comp, sizeof comp, "[%ld]", index);
+    if (n < 0 || base + (size_t)n > PATH_MAX_LEN)
+        return; /* too long: the container's path has to do */
+    memcpy(w->path + base, comp, (size_t)n + 1);
+    w->plen = base + (size_t)n;
+}
+
+static int hex4(const unsigned char *p, size_t n, unsigned *out)
+{
+    if (n < 4)
+        return -1;
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned char c = p[k];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+        if (d > 15)
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The string at w->i (on its opening quote): advances past it; NULL when
+ * fine, else why. *plain: no escapes (its raw bytes are its text). */
+static const char *read_string(struct walk *w, size_t *start, size_t *end, bool *plain)
+{
+    const unsigned char *p = w->p;
+    size_t j = w->i + 1;
+    *start = j;
+    *plain = true;
+    const char *why = NULL;
+    while (j < w->len && p[j] != '"') {
+        if (p[j] == '\\') {
+            *plain = false;
+            if (j + 1 >= w->len)
+                return "unterminated string";
+            if (p[j + 1] != 'u') {
+                j += 2;
+                continue;
+            }
+            unsigned cp, lo;
+            if (hex4(p + j + 2, w->len - j - 2, &cp) < 0)
+                return "bad \\u escape";
+            j += 6;
+            if (cp == 0) {
+                why = why ? why : "must not contain NUL (\\u0000)";
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                why = why ? why : "must be valid UTF-8 (a lone UTF-16 surrogate)";
+            } else if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (j + 6 <= w->len && p[j] == '\\' && p[j + 1] == 'u' &&
+                    hex4(p + j + 2, w->len - j - 2, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF)
+                    j += 6;
+                else
+                    why = why ? why : "must be valid UTF-8 (a lone UTF-16 surrogate)";
+            }
+            continue;
+        }
+        if (p[j] == 0) {
+            why = why ? why : "must not contain NUL";
+            j++;
+            continue;
+        }
+        size_t k = utf8_seq(p + j, w->len - j);
+        if (!k) {
+            why = why ? why : "must be valid UTF-8";
+            k = 1;
+        }
+        j += k;
+    }
+    if (j >= w->len)
+        return "unterminated string";
+    *end = j;
+    w->i = j + 1;
+    return why;
+}
+
+/* The path of the value that starts now (after '[', ',' or ':'). */
+static void value_starts(struct walk *w)
+{
+    if (w->lost || w->depth == 0)
+        return;
+    struct frame *f = &w->st[w->depth - 1];
+    if (f->array)
+        path_set(w, f->base, NULL, 0, f->index);
+}
+
+int check_json_text(const char *text, size_t len, char *path, size_t pathlen, char *why, size_t whylen)
+{
+    static struct walk zero;
+    struct walk w = zero;
+    w.p = (const unsigned char *)text;
+    w.len = len;
+    while (w.i < w.len) {
+        unsigned char c = w.p[w.i];
+        struct frame *f = w.depth && !w.lost ? &w.st[w.depth - 1] : NULL;
+        if (c == '{' || c == '[') {
+            if (w.depth == DEPTH_MAX || w.lost) {
+                w.lost++;
+            } else {
+                struct frame *nf = &w.st[w.depth++];
+                nf->array = c == '[';
+                nf->want_key = c == '{';
+                nf->index = 0;
+                nf->base = w.plen;
+                value_starts(&w);
+            }
+            w.i++;
+        } else if (c == '}' || c == ']') {
+            if (w.lost) {
+                w.lost--;
+            } else if (w.depth) {
+                w.depth--;
+                w.plen = w.st[w.depth].base;
+                w.path[w.plen] = '\0';
+            }
+            w.i++;
+        } else if (c == ',') {
+            if (f && f->array) {
+                f->index++;
+                value_starts(&w);
+            } else if (f) {
+                f->want_key = true;
+            }
+            w.i++;
+        } else if (c == '"') {
+            size_t s, e;
+            bool plain;
+            bool is_key = f && !f->array && f->want_key;
+            const char *bad = read_string(&w, &s, &e, &plain);
+            if (bad) {
+                if (is_key) {
+                    w.plen = f->base;
+                    w.path[w.plen] = '\0';
+                    snprintf(why, whylen, "a key %s", bad);
+                } else {
+                    snprintf(why, whylen, "%s", bad);
+                }
+                snprintf(path, pathlen, "%s", w.path);
+                return -1;
+            }
+            if (is_key) {
+                f->want_key = false;
+                /* Keys with escapes are named by their object. */
+                if (plain) {
+                    path_set(&w, f->base, text + s, e - s, 0);
+                } else {
+                    w.plen = f->base;
+                    w.path[w.plen] = '\0';
+                }
+            }
+        } else {
+            w.i++;
+        }
+    }
+    if (pathlen)
+        path[0] = '\0';
+    if (whylen)
+        why[0] = '\0';
+    return 0;
+}

@@ -1,0 +1,200 @@
+/* Checked conversions, UTF-8/NUL validation of text and JSON, dates. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "../testhelp.h"
+#include "check.h"
+#include "config_parse.h"
+#include "dberr.h"
+#include "job.h"
+
+static void test_parse(void)
+{
+    long long v = 7;
+    test_cond("plain", check_parse_ll("42", 0, 100, &v) == 0 && v == 42);
+    test_cond("negative", check_parse_ll("-5", -10, 10, &v) == 0 && v == -5);
+    test_cond("plus sign", check_parse_ll("+5", -10, 10, &v) == 0 && v == 5);
+    v = 7;
+    test_cond("above range refused", check_parse_ll("101", 0, 100, &v) < 0 && v == 7);
+    test_cond("below range refused", check_parse_ll("-1", 0, 100, &v) < 0);
+    test_cond("overflow refused", check_parse_ll("99999999999999999999", 0, LLONG_MAX, &v) < 0);
+    test_cond("LLONG_MAX", check_parse_ll("9223372036854775807", 0, LLONG_MAX, &v) == 0 && v == LLONG_MAX);
+    test_cond("LLONG_MAX+1 refused", check_parse_ll("9223372036854775808", LLONG_MIN, LLONG_MAX, &v) < 0);
+    test_cond("LLONG_MIN", check_parse_ll("-9223372036854775808", LLONG_MIN, LLONG_MAX, &v) == 0 && v == LLONG_MIN);
+    test_cond("trailing junk refused", check_parse_ll("12x", 0, 100, &v) < 0);
+    test_cond("leading space refused", check_parse_ll(" 12", 0, 100, &v) < 0);
+    test_cond("trailing space refused", check_parse_ll("12 ", 0, 100, &v) < 0);
+    test_cond("empty refused", check_parse_ll("", 0, 100, &v) < 0);
+    test_cond("sign alone refused", check_parse_ll("-", 0, 100, &v) < 0);
+    test_cond("NULL refused", check_parse_ll(NULL, 0, 100, &v) < 0);
+    test_cond("hex refused", check_parse_ll("0x10", 0, 100, &v) < 0);
+    test_cond("saturates high", check_parse_ll_sat("99999999999999999999", 0, 86400, &v) == 0 && v == 86400);
+    test_cond("saturates low", check_parse_ll_sat("-99999999999999999999", -3, 86400, &v) == 0 && v == -3);
+    test_cond("saturating keeps in-range", check_parse_ll_sat("17", 0, 86400, &v) == 0 && v == 17);
+    test_cond("saturating refuses junk", check_parse_ll_sat("1e3", 0, 86400, &v) < 0);
+    unsigned long long u;
+    test_cond("hex ull", check_parse_ull("ff", 16, ULLONG_MAX, &u) == 0 && u == 255);
+    test_cond("ull overflow refused", check_parse_ull("fffffffffffffffff", 16, ULLONG_MAX, &u) < 0);
+    test_cond("ull above hi refused", check_parse_ull("11", 10, 10, &u) < 0);
+    test_cond("ull sign refused", check_parse_ull("-1", 10, 10, &u) < 0);
+}
+
+static void test_double(void)
+{
+    long long v;
+    test_cond("whole", check_double_ll(12.0, 0, 100, &v) && v == 12);
+    test_cond("fraction refused", !check_double_ll(1.5, 0, 100, &v));
+    test_cond("huge refused", !check_double_ll(1e300, LLONG_MIN, LLONG_MAX, &v));
+    test_cond("2^63 refused", !check_double_ll(9223372036854775808.0, LLONG_MIN, LLONG_MAX, &v));
+    test_cond("-huge refused", !check_double_ll(-1e300, LLONG_MIN, LLONG_MAX, &v));
+    test_cond("NaN refused", !check_double_ll(NAN, LLONG_MIN, LLONG_MAX, &v));
+    test_cond("inf refused", !check_double_ll(INFINITY, 0, LLONG_MAX, &v));
+    test_cond("range", !check_double_ll(101, 0, 100, &v) && !check_double_ll(-1, 0, 100, &v));
+}
+
+static void test_ms(void)
+{
+    test_cond("add", check_ms_add(1, 2) == 3);
+    test_cond("add saturates", check_ms_add(LLONG_MAX - 1, 5) == LLONG_MAX);
+    test_cond("add saturates low", check_ms_add(LLONG_MIN + 1, -5) == LLONG_MIN);
+    test_cond("mul", check_ms_mul(-3, 1000) == -3000);
+    test_cond("mul saturates", check_ms_mul(99999999999999999LL, 1000) == LLONG_MAX);
+    test_cond("mul saturates negative", check_ms_mul(LLONG_MIN, 2) == LLONG_MIN);
+    test_cond("mul by zero", check_ms_mul(LLONG_MIN, 0) == 0);
+}
+
+static void test_utf8(void)
+{
+    test_cond("ascii", check_utf8("abc", 3));
+    test_cond("2-4 byte", check_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+    test_cond("lone continuation", !check_utf8("\x80", 1));
+    test_cond("0xff", !check_utf8("a\xff", 2));
+    test_cond("overlong /", !check_utf8("\xc0\xaf", 2));
+    test_cond("overlong 3-byte", !check_utf8("\xe0\x80\xaf", 3));
+    test_cond("surrogate", !check_utf8("\xed\xa0\x80", 3));
+    test_cond("above U+10FFFF", !check_utf8("\xf4\x90\x80\x80", 4));
+    test_cond("cut off", !check_utf8("\xe2\x82", 2));
+    test_cond("NUL is UTF-8", check_utf8("a\0b", 3));
+    test_cond("but not text", !check_text("a\0b", 3));
+    test_cond("text", check_text("caf\xc3\xa9", 5));
+}
+
+static void test_dates(void)
+{
+    test_cond("Feb 2030 has 28", check_days_in_month(2030, 2) == 28);
+    test_cond("Feb 2028 has 29", check_days_in_month(2028, 2) == 29);
+    test_cond("Feb 2100 has 28", check_days_in_month(2100, 2) == 28);
+    test_cond("Feb 2000 has 29", check_days_in_month(2000, 2) == 29);
+    test_cond("April has 30", check_days_in_month(2030, 4) == 30 && !check_date(2030, 4, 31));
+    test_cond("month 13", check_days_in_month(2030, 13) == 0 && !check_date(2030, 13, 1));
+    test_cond("day 0", !check_date(2030, 1, 0));
+    test_cond("2030-02-30", !check_date(2030, 2, 30));
+    char out[40];
+    test_cond("run_at 2030-02-30 refused", job_parse_time("2030-02-30T00:00:00Z", out, sizeof out) < 0);
+    test_cond("run_at 2030-02-29 refused", job_parse_time("2030-02-29T00:00:00Z", out, sizeof out) < 0);
+    test_cond("run_at 2028-02-29 ok",
+              job_parse_time("2028-02-29T12:00:00Z", out, sizeof out) == 0 && strcmp(out, "2028-02-29 12:00:00.000000") == 0);
+    test_cond("run_at 2100-02-29 refused", job_parse_time("2100-02-29T00:00:00Z", out, sizeof out) < 0);
+    test_cond("run_at 2030-04-31 refused", job_parse_time("2030-04-31T00:00:00Z", out, sizeof out) < 0);
+    test_cond("run_at 2030-12-31 ok", job_parse_time("2030-12-31T23:59:59Z", out, sizeof out) == 0);
+    test_cond("hour 24 refused", job_parse_time("2030-01-01T24:00:00Z", out, sizeof out) < 0);
+    test_cond("offset hour 24 refused", job_parse_time("2030-01-01T00:00:00+24:00", out, sizeof out) < 0);
+    test_cond("offset minute 60 refused", job_parse_time("2030-01-01T00:00:00+01:60", out, sizeof out) < 0);
+    test_cond("offset crosses into a leap day",
+              job_parse_time("2028-03-01T00:30:00+01:00", out, sizeof out) == 0 && strcmp(out, "2028-02-29 23:30:00.000000") == 0);
+    test_cond("year 0000 refused", job_parse_time("0000-01-01T00:00:00Z", out, sizeof out) < 0);
+}
+
+static void expect_json(const char *json, int rc_want, const char *path_want)
+{
+    char path[128] = "x", why[96] = "";
+    int rc = check_json_text(json, strlen(json), path, sizeof path, why, sizeof why);
+    bool ok = rc == rc_want && (rc == 0 || strcmp(path, path_want) == 0);
+    if (!ok)
+        printf("  %s: got rc %d path '%s' (%s)\n", json, rc, path, why);
+    test_cond(json, ok);
+}
+
+static void test_json_text(void)
+{
+    expect_json("{\"a\":\"b\",\"c\":[1,\"\\u00e9\",{\"d\":null}]}", 0, "");
+    expect_json("{\"payload\":{\"url\":\"http://h/\\u0000x\"}}", -1, "payload.url");
+    expect_json("{\"payload\":{\"url\":\"http://h/\\u0000x\"}}", -1, "payload.url");
+    expect_json("{\"idempotency_key\":\"a\\u0000b\"}", -1, "idempotency_key");
+    expect_json("{\"idempotency_key\":\"a\\\\u0000b\"}", 0, ""); /* an escaped backslash, then text */
+    expect_json("{\"metadata\":{\"x\":{\"y\":\"\\u0000\"}}}", -1, "metadata.x.y");
+    expect_json("{\"metadata\":{\"a\\u0000b\":1}}", -1, "metadata");
+    expect_json("{\"metadata\":{\"k\":1,\"bad\xff\":1}}", -1, "metadata");
+    expect_json("[{\"kind\":\"http\"},{\"payload\":{\"body\":\"\xc3\x28\"}}]", -1, "[1].payload.body");
+    expect_json("{\"jobs\":[{},{},{\"queue\":\"q\\u0000\"}]}", -1, "jobs[2].queue");
+    expect_json("{\"a\":[[1,2],[3,\"\xed\xa0\x80\"]]}", -1, "a[1][1]");
+    expect_json("{\"a\":\"\\ud83d\\ude00\"}", 0, "");           /* a valid surrogate pair */
+    expect_json("{\"a\":\"\\ud83d\"}", -1, "a");                 /* a lone high surrogate */
+    expect_json("{\"a\":\"\\ude00x\"}", -1, "a");                /* a lone low surrogate */
+    expect_json("{\"timezone\":\"UTC\\u0000x\"}", -1, "timezone");
+    expect_json("{\"a\":{\"b\":1},\"c\":\"\\u0000\"}", -1, "c"); /* the path pops back */
+    char raw[] = "{\"a\":\"x\0y\"}";
+    char path[64], why[64];
+    test_cond("a raw NUL byte", check_json_text(raw, sizeof raw - 1, path, sizeof path, why, sizeof why) < 0 &&
+                                    strcmp(path, "a") == 0);
+    test_cond("cut-off text does not read past its end",
+              check_json_text("{\"a\":\"\\u00", 10, path, sizeof path, why, sizeof why) < 0);
+    /* deeper than the walker tracks: still checked, named by a shallower path */
+    char deep[400];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++)
+        deep[n++] = '[';
+    memcpy(deep + n, "\"\\u0000\"", 8);
+    n += 8;
+    for (int i = 0; i < 100; i++)
+        deep[n++] = ']';
+    test_cond("deep nesting", check_json_text(deep, n, path, sizeof path, why, sizeof why) < 0);
+}
+
+static void test_config_values(void)
+{
+    long long v;
+    test_cond("env int overflow refused", config_parse_int("99999999999999999999", &v) < 0);
+    test_cond("env int", config_parse_int("-12", &v) == 0 && v == -12);
+    test_cond("env int junk refused", config_parse_int("12abc", &v) < 0);
+    test_cond("duration fraction", config_parse_duration_ms("1.5s", &v) == 0 && v == 1500);
+    test_cond("duration compound", config_parse_duration_ms("1h30m", &v) == 0 && v == 5400000);
+    /* strtod took these: hex, exponents */
+    test_cond("duration hex refused", config_parse_duration_ms("0x10s", &v) < 0);
+    test_cond("duration exponent refused", config_parse_duration_ms("1e3s", &v) < 0);
+    test_cond("duration huge refused", config_parse_duration_ms("99999999999999999999999d", &v) < 0);
+    test_cond("size", config_parse_size("2kb", &v) == 0 && v == 2048);
+    test_cond("size exponent refused", config_parse_size("1e3kb", &v) < 0);
+    test_cond("size huge refused", config_parse_size("99999999999gb", &v) < 0);
+}
+
+static void test_dberr(void)
+{
+    char p[96];
+    test_cond("too long is the request's", dberr_is_value(1406) && dberr_is_value(1366) && dberr_is_value(1264));
+    test_cond("a deadlock is not", !dberr_is_value(1213) && !dberr_is_value(2013) && !dberr_is_value(0));
+    dberr_param("Data too long for column 'callback_url' at row 1", "", p, sizeof p);
+    test_streq("quoted column", p, "callback_url");
+    dberr_param("Incorrect string value: '\\xFF' for column `ingot`.`jobs`.`group_key` at row 3", "[", p, sizeof p);
+    test_streq("backquoted column of a batch row", p, "jobs[2].group");
+    dberr_param("Out of range value for column 'priority' at row 1", "job", p, sizeof p);
+    test_streq("prefixed", p, "job.priority");
+    dberr_param("Data too long for column 'lease_token' at row 1", "", p, sizeof p);
+    test_streq("a column that is no field", p, "");
+    dberr_param("something else", "[", p, sizeof p);
+    test_streq("no column", p, "");
+}
+
+int main(void)
+{
+    test_dberr();
+    test_config_values();
+    test_parse();
+    test_double();
+    test_ms();
+    test_utf8();
+    test_dates();
+    test_json_text();
+    test_report();
+}
