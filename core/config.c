@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ssrf.h"
 #include "url.h"
 
 enum cfg_type { T_STR, T_INT, T_DUR, T_SIZE, T_ENUM, T_LIST };
@@ -26,6 +27,7 @@ static int check_redis_url(const char *v, char *why, size_t n);
 static int check_http_url(const char *v, char *why, size_t n);
 static int check_key32(const char *v, char *why, size_t n);
 static int check_cidr_list(const char *v, char *why, size_t n);
+static int check_target_allow(const char *v, char *why, size_t n);
 
 #define S(f) offsetof(struct config, f)
 #define NOLIM 0, 0
@@ -55,7 +57,7 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_RETENTION_DAYS] = {{"RETENTION_DAYS", NULL, "integer", "30", "Days finished jobs are kept.", false, false, false}, T_INT, S(retention_days), 1, 3650, NULL, NULL},
     [CFG_SHUTDOWN_GRACE] = {{"SHUTDOWN_GRACE", NULL, "duration", "30s", "On SIGTERM, how long in-flight work may take to finish.", false, false, false}, T_DUR, S(shutdown_grace_ms), 0, 3600000, NULL, NULL},
     [CFG_TRUSTED_PROXIES] = {{"TRUSTED_PROXIES", NULL, "list", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.", false, false, false}, T_LIST, S(trusted_proxies), NOLIM, NULL, check_cidr_list},
-    [CFG_HTTP_TARGET_ALLOW] = {{"HTTP_TARGET_ALLOW", NULL, "list", "", "Comma-separated CIDRs or host names exempt from the SSRF guard.", false, false, false}, T_LIST, S(http_target_allow), NOLIM, NULL, NULL},
+    [CFG_HTTP_TARGET_ALLOW] = {{"HTTP_TARGET_ALLOW", NULL, "list", "", "Comma-separated CIDRs or host names exempt from the SSRF guard.", false, false, false}, T_LIST, S(http_target_allow), NOLIM, NULL, check_target_allow},
     [CFG_HTTP_MAX_BODY] = {{"HTTP_MAX_BODY", NULL, "size", "1mb", "Largest request body the API accepts (larger: 413).", false, false, false}, T_SIZE, S(http_max_body), 1024, 1LL << 30, NULL, NULL},
     [CFG_JOB_MAX_PAYLOAD] = {{"JOB_MAX_PAYLOAD", NULL, "size", "256kb", "Largest job payload (serialized); larger: 413.", false, false, false}, T_SIZE, S(job_max_payload), 64, 16LL << 20, NULL, NULL},
     [CFG_JOB_BATCH_MAX] = {{"JOB_BATCH_MAX", NULL, "integer", "1000", "Most jobs in one POST /v1/jobs/batch.", false, false, false}, T_INT, S(job_batch_max), 1, 100000, NULL, NULL},
@@ -385,6 +387,17 @@ int config_key32_decode(const char *v, unsigned char out[32])
         }
     }
     return o == 32 && acc == 0 ? 0 : -1; /* leftover bits must be zero */
+}
+
+/* The worker's own parser decides, so serve, doctor and every role refuse
+ * an entry the guard would refuse (it used to surface only when work started). */
+static int check_target_allow(const char *v, char *why, size_t n)
+{
+    struct ssrf *s = ssrf_new(v, why, n);
+    if (!s)
+        return -1;
+    ssrf_free(s);
+    return 0;
 }
 
 static int check_key32(const char *v, char *why, size_t n)

@@ -51,7 +51,9 @@ int work_request_build(const struct claimed_job *j, const char *key, const char 
         cJSON_Delete(p);
         return -1;
     }
-    out->url = xstrdup(url->valuestring);
+    /* curl's serialisation: what is signed is what is sent (0x7f.1 goes
+     * out as 127.0.0.1, a bare host gains its "/"). */
+    out->url = xstrdup(u.url);
     url_http_deinit(&u);
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(p, "body");
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(p, "method");

@@ -232,6 +232,16 @@ static void test_key32(void)
     test_cond("error names both forms", finalize(&c, &errs, false) == 1 &&
                                             strstr(errs.data, "hex") && strstr(errs.data, "base64"));
     test_cond("queue limiter unlimited by default", c.queue_limiter_max == 0);
+    /* HTTP_TARGET_ALLOW is checked by the SSRF guard's own parser at start
+     * of every role, not only when a worker builds the guard. */
+    config_set_raw(&c, CFG_ENCRYPTION_KEY, b64, CFG_SRC_ENV);
+    config_set_raw(&c, CFG_HTTP_TARGET_ALLOW, "127.0.0.0/8,api.example", CFG_SRC_ENV);
+    test_cond("allow list of CIDR and name", finalize(&c, &errs, false) == 0);
+    config_set_raw(&c, CFG_HTTP_TARGET_ALLOW, "10.0.0.0/33", CFG_SRC_ENV);
+    test_cond("bad CIDR refused at start", finalize(&c, &errs, false) == 1 &&
+                                               strstr(errs.data, "HTTP_TARGET_ALLOW") != NULL);
+    config_set_raw(&c, CFG_HTTP_TARGET_ALLOW, "0x7f.1", CFG_SRC_ENV);
+    test_cond("name curl would rewrite refused at start", finalize(&c, &errs, false) == 1);
     sbuf_deinit(&errs);
     config_deinit(&c);
 }
