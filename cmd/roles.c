@@ -55,7 +55,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     ops = ops_start(&rt, err, sizeof err);
     if (!ops) {
         log_error("%s", err);
-        rc = EXIT_UNAVAILABLE;
+        rc = EXIT_OSERR; /* cannot listen */
         goto out;
     }
     if (roles & ROLE_SERVE) {
