@@ -46,6 +46,10 @@ void cmd_parse(const struct cmd_def *def, int argc, char **argv, const struct cm
 void cmd_load_config(const struct cmd_def *def, const struct cmd_args *a, struct config *c,
                      bool require);
 
+/* Logs a warning per secret that is a placeholder or has low entropy
+ * (never the value). Long-running roles call it at start. */
+void cmd_warn_weak_secrets(const struct config *c);
+
 int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_work(int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config_lint.h"
 #include "log.h"
 
 extern char **environ;
@@ -132,4 +133,12 @@ void cmd_load_config(const struct cmd_def *def, const struct cmd_args *a, struct
             line = nl + 1;
         }
     }
+}
+
+void cmd_warn_weak_secrets(const struct config *c)
+{
+    char why[256];
+    for (int i = 0; i < CFG_COUNT; i++)
+        if (config_lint_secret((enum cfg_id)i, c->raw[i], why, sizeof why))
+            log_warn("%s (`ingot doctor` fails on it)", why);
 }

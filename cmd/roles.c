@@ -30,6 +30,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
         return EXIT_USAGE;
     }
     cmd_load_config(def, &a, &cfg, true);
+    cmd_warn_weak_secrets(&cfg);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || mysql_library_init(0, NULL, NULL) != 0) {
         log_error("cannot initialise libcurl or the MariaDB client library");
         config_deinit(&cfg);

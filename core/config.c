@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_lint.h"
 #include "url.h"
 
 enum cfg_type { T_STR, T_INT, T_DUR, T_SIZE, T_ENUM, T_LIST };
@@ -182,8 +183,14 @@ static void set_by_name(struct config *c, const char *name, const char *value, e
     bool alias = false;
     int id = config_find_env(name, &alias);
     if (id < 0) {
-        if (warn_unknown)
-            sbuf_printf(&c->warnings, ".env: unknown setting %s ignored\n", name);
+        if (warn_unknown && !config_lint_deploy_only(name)) {
+            const char *near = config_lint_closest(name);
+            if (near)
+                sbuf_printf(&c->warnings, ".env: unknown setting %s ignored (did you mean %s?)\n",
+                            name, near);
+            else
+                sbuf_printf(&c->warnings, ".env: unknown setting %s ignored\n", name);
+        }
         return;
     }
     if (!*value)
