@@ -70,11 +70,19 @@ const struct cmd_def cmd_table[] = {
      "exists already), 69 database unreachable, 78 bad configuration or a\n"
      "database that `ingot migrate` has not prepared.\n"},
     {"init", "write a .env with fresh secrets", cmd_init,
-     "usage: ingot init [--output PATH] [--force] [--example] [flags]\n\n"
+     "usage: ingot init [--output PATH] [--force] [--compose] [flags]\n"
+     "       ingot init --example\n"
+     "       ingot init --k8s-secret [--env-file PATH] [flags]\n\n"
      "Writes PATH (default .env, mode 0600) listing every setting with its\n"
      "default; secrets get fresh random values. Settings given as flags are\n"
      "written as given. Refuses to overwrite an existing file without --force.\n"
-     "  --example   print the documented defaults (.env.example) to stdout\n"
+     "  --compose     also write what deploy/docker-compose.yml needs: the\n"
+     "                MariaDB passwords (MARIADB_PASSWORD, MARIADB_ROOT_PASSWORD)\n"
+     "                and a METRICS_BEARER_TOKEN\n"
+     "  --example     print the documented defaults (.env.example) to stdout\n"
+     "  --k8s-secret  print a Kubernetes Secret (ingot-secrets) holding only the\n"
+     "                secret settings, read from .env, the environment and flags;\n"
+     "                refuses placeholders, weak or invalid values\n"
      "Exit: 0 written, 64 bad flags, 73 PATH exists or cannot be created,\n"
      "74 write error, 78 a bad setting value.\n"},
     {"version", "print the version", cmd_version,
