@@ -15,6 +15,10 @@ static const char *const placeholders[] = {
     "<secret>", "secret-here", "todo",
 };
 
+/* The settings' own help shows these upper-case stand-ins
+ * (mysql://USER:PASSWORD@HOST:PORT/DB): matched as written. */
+static const char *const doc_values[] = {":PASSWORD@", "//USER:", "@HOST:", "<token>"};
+
 static bool contains_ci(const char *hay, const char *needle)
 {
     size_t nl = strlen(needle);
@@ -64,6 +68,13 @@ bool config_lint_secret(enum cfg_id id, const char *v, char *why, size_t n)
         if (contains_ci(v, placeholders[i])) {
             snprintf(why, n, "%s holds a placeholder (\"%s\"): set a real value (`ingot init` "
                              "generates secrets)", info->name, placeholders[i]);
+            return true;
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(doc_values); i++) {
+        if (strstr(v, doc_values[i])) {
+            snprintf(why, n, "%s holds the documentation's example (\"%s\"): set the real value",
+                     info->name, doc_values[i]);
             return true;
         }
     }

@@ -245,6 +245,8 @@ static void test_lint(void)
     test_cond("placeholder named, value not echoed", strstr(why, "JWT_SECRET holds a placeholder") && !strstr(why, "32-characters"));
     test_cond("changeme any case", config_lint_secret(CFG_SIGNING_KEY, "ChangeMe0123456789abcdefghijklmnopqrst", why, sizeof why));
     test_cond("placeholder in a URL password", config_lint_secret(CFG_DATABASE_URL, "mysql://ingot:CHANGE-ME@mariadb:3306/ingot", why, sizeof why));
+    test_cond("docs' example URL", config_lint_secret(CFG_DATABASE_URL, "mysql://ingot:PASSWORD@mariadb.db:3306/ingot", why, sizeof why));
+    test_cond("a real password containing 'password' in lower case is not the docs' example", !config_lint_secret(CFG_DATABASE_URL, "mysql://ingot:mypassword9f8e@db:3306/ingot", why, sizeof why));
     test_cond("all-zero key", config_lint_secret(CFG_ENCRYPTION_KEY, "0000000000000000000000000000000000000000000000000000000000000000", why, sizeof why));
     test_cond("says entropy", strstr(why, "bits of entropy") != NULL);
     test_cond("one repeated pair", config_lint_secret(CFG_API_KEY_HASH_SECRET, "abababababababababababababababababab", why, sizeof why));
