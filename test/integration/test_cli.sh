@@ -118,6 +118,11 @@ K2=$("$B" admin key create --tenant acme --env-file /dev/null 2>/dev/null)
 "$B" admin key revoke "$K2" --env-file /dev/null 2>err; eq "revoke by whole key exits 0" "$?" 0
 case "$(cat err)" in *"$K2"*) bad "whole key echoed" ;; *) ok "whole key not echoed" ;; esac
 
+# A port already in use: 71, not a configuration error.
+start_ingot L serve || bad "serve starts"
+"$B" serve --env-file /dev/null --host 127.0.0.1 --port "$L_PORT" >/dev/null 2>err; eq "port in use exits 71" "$?" 71
+contains "names the address" "$(cat err)" "cannot listen on 127.0.0.1:$L_PORT"
+
 # .env.example is exactly what the settings table generates.
 "$B" init --example > example.out
 check ".env.example matches the settings table" cmp -s example.out "$INGOT_ROOT/.env.example"
