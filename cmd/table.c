@@ -49,7 +49,9 @@ const struct cmd_def cmd_table[] = {
     {"doctor", "check configuration, MariaDB, Redis, LLM provider", cmd_doctor,
      "usage: ingot doctor [--json] [--live URL] [flags]\n\n"
      "Checks the configuration and every dependency; prints one line per check\n"
-     "(ok, warn or fail) with a hint, then a verdict.\n"
+     "(ok, warn or fail) with a hint, then a verdict. Fails on malformed URLs,\n"
+     "placeholder (CHANGE-ME) or low-entropy secrets; warns about keys in the\n"
+     ".env file that are not settings, naming the closest one.\n"
      "  --json      one JSON document instead of lines\n"
      "  --live URL  only probe URL (e.g. http://127.0.0.1:8080/health/live):\n"
      "              exit 0 when it answers 200 (container health checks)\n"
