@@ -7,14 +7,39 @@
 #include "cmd.h"
 #include "db_sync.h"
 #include "job.h"
+#include "migrate.h"
 #include "sql.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: ingot admin tenant create NAME | tenant list\n"
-                    "       ingot admin key create --tenant NAME [--name LABEL] | key list [--tenant NAME] | key revoke PREFIX\n"
+                    "       ingot admin key create --tenant NAME [--name LABEL] | key list [--tenant NAME] | key revoke PREFIX|KEY\n"
                     "see `ingot admin --help`\n");
     return EXIT_USAGE;
+}
+
+/* Admin works on tables that migrations create: on a database that has
+ * not been migrated (or is older than this binary) say so, naming
+ * `ingot migrate`, instead of MariaDB's "table doesn't exist". */
+static int schema_ready(MYSQL *m)
+{
+    char err[512];
+    int applied = 0, changed = 0, need = migrate_required_version();
+    if (migrate_inspect(m, &applied, &changed, err, sizeof err) < 0) {
+        fprintf(stderr, "ingot admin: cannot read the schema version: %s\n", err);
+        return EXIT_UNAVAILABLE;
+    }
+    if (applied == 0) {
+        fprintf(stderr, "ingot admin: the database has no ingot schema yet: run `ingot migrate` "
+                        "first\n");
+        return EXIT_CONFIG;
+    }
+    if (applied < need) {
+        fprintf(stderr, "ingot admin: the database schema is at version %d but this binary needs "
+                        "%d: run `ingot migrate`\n", applied, need);
+        return EXIT_CONFIG;
+    }
+    return EXIT_OK;
 }
 
 static int exec_or_die(MYSQL *m, const char *sql, const char *what)
@@ -122,20 +147,66 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
         return rc;
     }
     if (strcmp(verb, "revoke") == 0 && a->npositional == 3) {
+        /* Look the key up first: db_sync_exec's affected-row count is not
+         * that of the UPDATE (it reads past the last result), which made
+         * an unknown prefix print "revoked". */
+        const char *prefix = a->positional[2];
+        bool whole = strlen(prefix) == AUTH_KEY_LEN && strncmp(prefix, "ik_", 3) == 0;
+        if (whole && !*cfg->api_key_hash_secret) {
+            fprintf(stderr, "ingot admin: API_KEY_HASH_SECRET is needed to find a whole key\n");
+            return EXIT_CONFIG;
+        }
         struct sbuf b;
         sbuf_init(&b);
-        sbuf_puts(&b, "UPDATE api_keys SET revoked_at = NOW(6) WHERE revoked_at IS NULL AND prefix = ");
-        sql_cstr(&b, a->positional[2]);
+        sbuf_puts(&b, "SELECT id, revoked_at IS NOT NULL FROM api_keys WHERE ");
+        if (whole) {
+            char hash[65];
+            auth_key_hash(cfg->api_key_hash_secret, prefix, hash);
+            sbuf_printf(&b, "hash = UNHEX('%s')", hash);
+        } else {
+            sbuf_puts(&b, "prefix = ");
+            sql_cstr(&b, prefix);
+        }
+        char err[512];
+        MYSQL_RES *res = db_sync_query(m, b.data, err, sizeof err);
+        sbuf_deinit(&b);
+        if (!res) {
+            fprintf(stderr, "ingot admin: revoke: %s\n", err);
+            return EXIT_UNAVAILABLE;
+        }
+        long long id = 0;
+        int rows = 0, active = 0;
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(res))) {
+            rows++;
+            if (strcmp(row[1], "0") == 0) {
+                active++;
+                id = strtoll(row[0], NULL, 10);
+            }
+        }
+        mysql_free_result(res);
+        if (!rows) {
+            fprintf(stderr, "ingot admin: no such key: %s matches no key "
+                            "(`ingot admin key list` shows them)\n", whole ? "the key given" : prefix);
+            return EXIT_DATAERR;
+        }
+        if (!active) {
+            fprintf(stderr, "key %s was already revoked\n", whole ? "given" : prefix);
+            return EXIT_OK;
+        }
+        if (active > 1) {
+            fprintf(stderr, "ingot admin: the prefix %s matches %d active keys: pass the whole key\n",
+                    prefix, active);
+            return EXIT_DATAERR;
+        }
+        sbuf_init(&b);
+        sbuf_printf(&b, "UPDATE api_keys SET revoked_at = NOW(6) WHERE revoked_at IS NULL AND id = %lld", id);
         int rc = exec_or_die(m, b.data, "revoke");
         sbuf_deinit(&b);
         if (rc < 0)
             return EXIT_UNAVAILABLE;
-        if (mysql_affected_rows(m) == 0) {
-            fprintf(stderr, "ingot admin: no active key with prefix %s\n", a->positional[2]);
-            return EXIT_DATAERR;
-        }
-        fprintf(stderr, "revoked %s (API processes stop accepting it within %d s)\n",
-                a->positional[2], AUTH_CACHE_MS / 1000);
+        fprintf(stderr, "revoked %.*s (API processes stop accepting it within %d s)\n",
+                AUTH_PREFIX_LEN, prefix, AUTH_CACHE_MS / 1000);
         return EXIT_OK;
     }
     if (strcmp(verb, "create") != 0 || a->npositional != 2 || !tenant)
@@ -169,6 +240,20 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
     return EXIT_OK;
 }
 
+static bool args_ok(const struct cmd_args *a, const char *tenant)
+{
+    if (a->npositional < 2)
+        return false;
+    const char *noun = a->positional[0], *verb = a->positional[1];
+    int n = a->npositional;
+    if (strcmp(noun, "tenant") == 0)
+        return (strcmp(verb, "list") == 0 && n == 2) || (strcmp(verb, "create") == 0 && n == 3);
+    if (strcmp(noun, "key") == 0)
+        return (strcmp(verb, "list") == 0 && n == 2) || (strcmp(verb, "revoke") == 0 && n == 3) ||
+               (strcmp(verb, "create") == 0 && n == 2 && tenant);
+    return false;
+}
+
 int cmd_admin(int argc, char **argv)
 {
     const struct cmd_def *def = cmd_find("admin");
@@ -180,7 +265,7 @@ int cmd_admin(int argc, char **argv)
                                      {NULL, false, NULL, NULL}};
     config_init(&cfg);
     cmd_parse(def, argc, argv, flags, &a, &cfg);
-    if (a.npositional < 2) {
+    if (!args_ok(&a, tenant)) { /* before any connection: 64 needs no database */
         config_deinit(&cfg);
         return usage();
     }
@@ -193,8 +278,10 @@ int cmd_admin(int argc, char **argv)
         mysql_library_end();
         return EXIT_UNAVAILABLE;
     }
-    int rc;
-    if (strcmp(a.positional[0], "tenant") == 0)
+    int rc = schema_ready(m);
+    if (rc != EXIT_OK)
+        ;
+    else if (strcmp(a.positional[0], "tenant") == 0)
         rc = tenant_cmd(m, &a);
     else if (strcmp(a.positional[0], "key") == 0)
         rc = key_cmd(m, &a, &cfg, tenant, label);

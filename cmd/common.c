@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config_lint.h"
 #include "log.h"
 
 extern char **environ;
@@ -12,6 +13,13 @@ static const char settings_note[] =
     "\nEvery setting (see .env.example) is also a flag: --name-in-lower-case VALUE,\n"
     "e.g. --database-url mysql://... ; flags override the environment, which\n"
     "overrides the .env file (--env-file PATH, default ./.env).\n";
+
+void cmd_print_help(const struct cmd_def *def, FILE *f)
+{
+    fputs(def->usage, f);
+    if (strcmp(def->name, "help") != 0 && strcmp(def->name, "version") != 0)
+        fputs(settings_note, f);
+}
 
 static void usage_exit(const struct cmd_def *def, const char *fmt, ...) ATTR_FMT(2, 3);
 static void usage_exit(const struct cmd_def *def, const char *fmt, ...)
@@ -33,8 +41,7 @@ void cmd_parse(const struct cmd_def *def, int argc, char **argv, const struct cm
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(def->usage, stdout);
-            fputs(settings_note, stdout);
+            cmd_print_help(def, stdout);
             exit(EXIT_OK);
         }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
@@ -126,4 +133,12 @@ void cmd_load_config(const struct cmd_def *def, const struct cmd_args *a, struct
             line = nl + 1;
         }
     }
+}
+
+void cmd_warn_weak_secrets(const struct config *c)
+{
+    char why[256];
+    for (int i = 0; i < CFG_COUNT; i++)
+        if (config_lint_secret((enum cfg_id)i, c->raw[i], why, sizeof why))
+            log_warn("%s (`ingot doctor` fails on it)", why);
 }

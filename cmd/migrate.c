@@ -1,3 +1,4 @@
+#include <errmsg.h>
 #include <mysql.h>
 #include <string.h>
 
@@ -41,7 +42,9 @@ int cmd_migrate(int argc, char **argv)
         }
     } else if (migrate_up(m, stdout, err, sizeof err) < 0) {
         fprintf(stderr, "ingot migrate: %s\n", err);
-        rc = EXIT_DATAERR;
+        /* A lost connection is not the migration's fault. */
+        unsigned e = mysql_errno(m);
+        rc = e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ? EXIT_UNAVAILABLE : EXIT_DATAERR;
     }
     mysql_close(m);
     mysql_library_end();

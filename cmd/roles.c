@@ -30,6 +30,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
         return EXIT_USAGE;
     }
     cmd_load_config(def, &a, &cfg, true);
+    cmd_warn_weak_secrets(&cfg);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || mysql_library_init(0, NULL, NULL) != 0) {
         log_error("cannot initialise libcurl or the MariaDB client library");
         config_deinit(&cfg);
@@ -55,7 +56,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     ops = ops_start(&rt, err, sizeof err);
     if (!ops) {
         log_error("%s", err);
-        rc = EXIT_UNAVAILABLE;
+        rc = EXIT_OSERR; /* cannot listen */
         goto out;
     }
     if (roles & ROLE_SERVE) {

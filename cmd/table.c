@@ -8,7 +8,9 @@ const struct cmd_def cmd_table[] = {
      "usage: ingot serve [flags]\n\n"
      "Runs the HTTP API. Refuses to start when the database schema is older\n"
      "than this binary needs (run `ingot migrate`). SIGTERM/SIGINT drain:\n"
-     "stop accepting, finish in-flight requests within SHUTDOWN_GRACE, exit 0.\n\n"
+     "stop accepting, finish in-flight requests within SHUTDOWN_GRACE, exit 0.\n"
+     "Exit: 0 after a drain, 71 cannot listen on HOST:PORT, 78 bad configuration\n"
+     "or a schema older than this binary (the same for work, schedule, run).\n\n"
      "Endpoints: GET /  /health  /health/live  /health/ready  /metrics, and /v1\n"
      "(jobs, queues, schedules; Authorization: Bearer <key from\n"
      "`ingot admin key create`>).\n"},
@@ -43,33 +45,54 @@ const struct cmd_def cmd_table[] = {
      "  Refuses to run when an applied migration's checksum has changed.\n"
      "status: lists every migration as applied, pending or CHANGED.\n\n"
      "Exit: 0 done, 65 a migration failed or changed, 69 database unreachable,\n"
-     "78 bad configuration.\n"},
+     "78 bad configuration (see `ingot help`).\n"},
     {"doctor", "check configuration, MariaDB, Redis, LLM provider", cmd_doctor,
      "usage: ingot doctor [--json] [--live URL] [flags]\n\n"
      "Checks the configuration and every dependency; prints one line per check\n"
-     "(ok, warn or fail) with a hint, then a verdict.\n"
+     "(ok, warn or fail) with a hint, then a verdict. Fails on malformed URLs,\n"
+     "placeholder (CHANGE-ME) or low-entropy secrets; warns about keys in the\n"
+     ".env file that are not settings, naming the closest one.\n"
      "  --json      one JSON document instead of lines\n"
      "  --live URL  only probe URL (e.g. http://127.0.0.1:8080/health/live):\n"
      "              exit 0 when it answers 200 (container health checks)\n"
-     "Exit: 0 when nothing failed, 1 otherwise.\n"},
+     "Exit: 0 nothing failed (warnings allowed), 1 a check failed or --live did\n"
+     "not answer 200, 64 bad flags.\n"},
     {"admin", "tenants and API keys", cmd_admin,
      "usage: ingot admin tenant create NAME\n"
      "       ingot admin tenant list\n"
      "       ingot admin key create --tenant NAME [--name LABEL]\n"
      "       ingot admin key list [--tenant NAME]\n"
-     "       ingot admin key revoke PREFIX\n\n"
+     "       ingot admin key revoke PREFIX|KEY\n\n"
      "Works directly against the database. `key create` prints the key alone on\n"
      "stdout (shown once; stored as HMAC-SHA256(API_KEY_HASH_SECRET, key)), the\n"
-     "details on stderr. A revoked key stops working within 30 s.\n"},
+     "details on stderr. A revoked key stops working within 30 s; revoking one\n"
+     "twice is not an error. A prefix shared by two active keys is refused: pass\n"
+     "the whole key.\n\n"
+     "Exit: 0 done, 64 bad arguments, 65 no such tenant or key (or the tenant\n"
+     "exists already), 69 database unreachable, 78 bad configuration or a\n"
+     "database that `ingot migrate` has not prepared.\n"},
     {"init", "write a .env with fresh secrets", cmd_init,
-     "usage: ingot init [--output PATH] [--force] [--example] [flags]\n\n"
+     "usage: ingot init [--output PATH] [--force] [--compose] [flags]\n"
+     "       ingot init --example\n"
+     "       ingot init --k8s-secret [--env-file PATH] [flags]\n\n"
      "Writes PATH (default .env, mode 0600) listing every setting with its\n"
      "default; secrets get fresh random values. Settings given as flags are\n"
      "written as given. Refuses to overwrite an existing file without --force.\n"
-     "  --example   print the documented defaults (.env.example) to stdout\n"},
+     "  --compose     also write what deploy/docker-compose.yml needs: the\n"
+     "                MariaDB passwords (MARIADB_PASSWORD, MARIADB_ROOT_PASSWORD)\n"
+     "                and a METRICS_BEARER_TOKEN\n"
+     "  --example     print the documented defaults (.env.example) to stdout\n"
+     "  --k8s-secret  print a Kubernetes Secret (ingot-secrets) holding only the\n"
+     "                secret settings, read from .env, the environment and flags;\n"
+     "                refuses placeholders, weak or invalid values\n"
+     "Exit: 0 written, 64 bad flags, 73 PATH exists or cannot be created,\n"
+     "74 write error, 78 a bad setting value.\n"},
     {"version", "print the version", cmd_version,
      "usage: ingot version\n\nPrints the version, schema version and library versions.\n"},
-    {"help", "help on a command", cmd_help, "usage: ingot help [COMMAND]\n"},
+    {"help", "help on a command", cmd_help,
+     "usage: ingot help [COMMAND]\n\n"
+     "Without COMMAND: the list of commands and the exit codes. With one: its\n"
+     "usage, the same as `ingot COMMAND --help`.\n"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -89,7 +112,20 @@ void cmd_print_usage(FILE *f)
                "Commands:\n");
     for (const struct cmd_def *d = cmd_table; d->name; d++)
         fprintf(f, "  %-9s %s\n", d->name, d->summary);
-    fprintf(f, "\n`ingot help COMMAND` or `ingot COMMAND --help` for details.\n");
+    fprintf(f, "\n`ingot help COMMAND` or `ingot COMMAND --help` for details.\n\n"
+               "Exit codes (sysexits.h), the same for every command:\n"
+               "  0   done\n"
+               "  1   doctor: a check failed\n"
+               "  64  bad command line (unknown flag, missing or extra argument)\n"
+               "  65  refused by the data: no such tenant or key, exists already,\n"
+               "      a changed migration\n"
+               "  69  database unreachable\n"
+               "  70  internal error\n"
+               "  71  cannot listen on HOST:PORT\n"
+               "  73  cannot create the output file (init)\n"
+               "  74  cannot write the output file (init)\n"
+               "  78  bad configuration, or a schema older than this binary\n"
+               "      (run `ingot migrate`)\n");
 }
 
 int cmd_help(int argc, char **argv)
@@ -98,12 +134,15 @@ int cmd_help(int argc, char **argv)
         cmd_print_usage(stdout);
         return EXIT_OK;
     }
-    const struct cmd_def *d = cmd_find(argv[1]);
+    /* `ingot help --help` and `ingot help help` both describe help. */
+    const char *name = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? "help" : argv[1];
+    const struct cmd_def *d = cmd_find(name);
     if (!d || argc > 2) {
-        fprintf(stderr, "ingot help: unknown command %s\n", argv[1]);
+        fprintf(stderr, "ingot help: %s %s\n", d ? "unexpected argument" : "unknown command",
+                d ? argv[2] : argv[1]);
         cmd_print_usage(stderr);
         return EXIT_USAGE;
     }
-    char *args[] = {(char *)d->name, (char *)"--help", NULL};
-    return d->run(2, args);
+    cmd_print_help(d, stdout);
+    return EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_lint.h"
 #include "ssrf.h"
 #include "url.h"
 
@@ -67,7 +68,7 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_HTTP_MAX_CONNECTIONS] = {{"HTTP_MAX_CONNECTIONS", NULL, "integer", "4096", "Most concurrent client connections per process; beyond it new connections get 503 and are closed.", false, false, false}, T_INT, S(http_max_connections), 1, 1000000, NULL, NULL},
     [CFG_CA_BUNDLE] = {{"CA_BUNDLE", NULL, "path", "", "CA certificates file for outbound TLS (unset: the system default).", false, false, false}, T_STR, S(ca_bundle), NOLIM, NULL, NULL},
     [CFG_METRICS_BEARER_TOKEN] = {{"METRICS_BEARER_TOKEN", NULL, "secret", "", "When set, /metrics requires Authorization: Bearer <token>.", true, false, false}, T_STR, S(metrics_bearer_token), 16, 4096, NULL, NULL},
-    [CFG_METRICS_MAX_SERIES] = {{"METRICS_MAX_SERIES", NULL, "integer", "100", "Most distinct tenant/queue label values per metric family; the rest are counted under queue=\"other\".", false, false, false}, T_INT, S(metrics_max_series), 1, 100000, NULL, NULL},
+    [CFG_METRICS_MAX_SERIES] = {{"METRICS_MAX_SERIES", NULL, "integer", "1000", "Most distinct label sets per /metrics family; later ones are counted in one series whose labels are all \"other\".", false, false, false}, T_INT, S(metrics_max_series), 1, 100000, NULL, NULL},
     [CFG_LOG_LEVEL] = {{"LOG_LEVEL", NULL, "enum", "info", "debug, info, warn or error.", false, false, false}, T_ENUM, S(log_level), NOLIM, "debug|info|warn|error", NULL},
     [CFG_LOG_FORMAT] = {{"LOG_FORMAT", NULL, "enum", "auto", "json, text, or auto (text on a terminal, JSON otherwise).", false, false, false}, T_ENUM, S(log_format), NOLIM, "json|text|auto", NULL},
 };
@@ -184,8 +185,14 @@ static void set_by_name(struct config *c, const char *name, const char *value, e
     bool alias = false;
     int id = config_find_env(name, &alias);
     if (id < 0) {
-        if (warn_unknown)
-            sbuf_printf(&c->warnings, ".env: unknown setting %s ignored\n", name);
+        if (warn_unknown && !config_lint_deploy_only(name)) {
+            const char *near = config_lint_closest(name);
+            if (near)
+                sbuf_printf(&c->warnings, ".env: unknown setting %s ignored (did you mean %s?)\n",
+                            name, near);
+            else
+                sbuf_printf(&c->warnings, ".env: unknown setting %s ignored\n", name);
+        }
         return;
     }
     if (!*value)

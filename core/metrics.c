@@ -1,10 +1,14 @@
 #include "metrics.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct metric_series {
     char *labels;
+    uint64_t hash;
     double value;      /* counter/gauge value; histogram sum */
     unsigned long long count;
     unsigned long long *buckets; /* histogram: per-bucket (non-cumulative) */
@@ -15,6 +19,12 @@ struct metric_family {
     enum metric_type type;
     const char *name, *help;
     struct metric_series *series, *tail;
+    struct metric_series **index; /* open addressing by label hash; nindex slots */
+    size_t nindex, nseries;       /* nseries counts the overflow series too */
+    struct metric_series *overflow;         /* the "other" series, once needed */
+    struct metric_series *overflow_counter; /* in m->overflow_family */
+    struct metrics *owner;
+    bool capped; /* false for the registry's own overflow family */
     struct metric_family *next;
 };
 
@@ -25,6 +35,8 @@ struct collector {
 
 struct metrics {
     struct metric_family *families, *tail;
+    struct metric_family *overflow_family;
+    size_t max_series; /* per family; 0: unlimited */
     struct collector collectors[16];
     size_t ncollectors;
 };
@@ -36,6 +48,11 @@ const size_t metrics_latency_nbuckets = ARRAY_LEN(metrics_latency_buckets);
 struct metrics *metrics_new(void)
 {
     return xcalloc(1, sizeof(struct metrics));
+}
+
+void metrics_set_max_series(struct metrics *m, size_t max_series)
+{
+    m->max_series = max_series;
 }
 
 void metrics_free(struct metrics *m)
@@ -53,6 +70,7 @@ void metrics_free(struct metrics *m)
             free(s);
             s = sn;
         }
+        free(f->index);
         free(f);
         f = fn;
     }
@@ -69,6 +87,8 @@ struct metric_family *metrics_family(struct metrics *m, enum metric_type type, c
     f->type = type;
     f->name = name;
     f->help = help;
+    f->owner = m;
+    f->capped = true;
     if (m->tail)
         m->tail->next = f;
     else
@@ -77,13 +97,50 @@ struct metric_family *metrics_family(struct metrics *m, enum metric_type type, c
     return f;
 }
 
-struct metric_series *metrics_series(struct metric_family *f, const char *labels)
+static uint64_t label_hash(const char *s)
 {
-    for (struct metric_series *s = f->series; s; s = s->next)
-        if (strcmp(s->labels, labels) == 0)
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct metric_series *index_find(const struct metric_family *f, const char *labels,
+                                        uint64_t h)
+{
+    if (!f->nindex)
+        return NULL;
+    for (size_t i = h & (f->nindex - 1);; i = (i + 1) & (f->nindex - 1)) {
+        struct metric_series *s = f->index[i];
+        if (!s)
+            return NULL;
+        if (s->hash == h && strcmp(s->labels, labels) == 0)
             return s;
+    }
+}
+
+static void index_put(struct metric_family *f, struct metric_series *s)
+{
+    if ((f->nseries + 1) * 2 > f->nindex) { /* keep the load under one half */
+        size_t n = f->nindex ? f->nindex * 2 : 16;
+        free(f->index);
+        f->index = xcalloc(n, sizeof *f->index);
+        f->nindex = n;
+        for (struct metric_series *o = f->series; o; o = o->next)
+            if (o != s)
+                index_put(f, o);
+    }
+    size_t i = s->hash & (f->nindex - 1);
+    while (f->index[i])
+        i = (i + 1) & (f->nindex - 1);
+    f->index[i] = s;
+}
+
+static struct metric_series *series_add(struct metric_family *f, const char *labels, uint64_t h)
+{
     struct metric_series *s = xcalloc(1, sizeof *s);
     s->labels = xstrdup(labels);
+    s->hash = h;
     if (f->type == METRIC_HISTOGRAM)
         s->buckets = xcalloc(metrics_latency_nbuckets + 1, sizeof(unsigned long long));
     if (f->tail)
@@ -91,7 +148,72 @@ struct metric_series *metrics_series(struct metric_family *f, const char *labels
     else
         f->series = s;
     f->tail = s;
+    index_put(f, s);
+    f->nseries++;
     return s;
+}
+
+/* `a="x",b="y"` -> `a="other",b="other"` (label names kept, values replaced). */
+static void overflow_labels(const char *labels, char *out, size_t outlen)
+{
+    size_t j = 0;
+    out[0] = '\0';
+    while (*labels) {
+        const char *eq = strchr(labels, '=');
+        if (!eq || eq[1] != '"')
+            break;
+        const char *v = eq + 2;
+        while (*v && *v != '"')
+            v += (*v == '\\' && v[1]) ? 2 : 1;
+        int n = snprintf(out + j, outlen - j, "%s%.*s=\"other\"", j ? "," : "",
+                         (int)(eq - labels), labels);
+        if (n < 0 || (size_t)n >= outlen - j) {
+            out[j] = '\0';
+            break;
+        }
+        j += (size_t)n;
+        labels = *v ? v + 1 : v;
+        if (*labels == ',')
+            labels++;
+    }
+}
+
+/* A label set past the cap: count it under the family's "other" series
+ * and count the redirect in ingot_metrics_series_overflow_total. */
+static struct metric_series *series_overflow(struct metric_family *f, const char *labels)
+{
+    if (!f->overflow) {
+        char other[512];
+        overflow_labels(labels, other, sizeof other);
+        f->overflow = index_find(f, other, label_hash(other));
+        if (!f->overflow)
+            f->overflow = series_add(f, other, label_hash(other));
+        struct metrics *m = f->owner;
+        if (!m->overflow_family) {
+            m->overflow_family = metrics_family(
+                m, METRIC_COUNTER, "ingot_metrics_series_overflow_total",
+                "Look-ups of a new label set beyond METRICS_MAX_SERIES, counted in the family's "
+                "series whose labels are all \"other\".");
+            m->overflow_family->capped = false; /* one series per family: bounded */
+        }
+        char fl[256];
+        snprintf(fl, sizeof fl, "family=\"%s\"", f->name);
+        f->overflow_counter = metrics_series(m->overflow_family, fl);
+    }
+    metrics_add(f->overflow_counter, 1);
+    return f->overflow;
+}
+
+struct metric_series *metrics_series(struct metric_family *f, const char *labels)
+{
+    uint64_t h = label_hash(labels);
+    struct metric_series *s = index_find(f, labels, h);
+    if (s)
+        return s;
+    size_t cap = f->owner->max_series;
+    if (f->capped && cap && f->nseries >= cap)
+        return series_overflow(f, labels);
+    return series_add(f, labels, h);
 }
 
 void metrics_add(struct metric_series *s, double v)

@@ -1,6 +1,14 @@
 /* metrics: a small Prometheus registry. Families own their series; a
  * series pointer stays valid until metrics_free, so hot paths look it up
- * once and keep it. */
+ * once and keep it.
+ *
+ * Cardinality is bounded: past metrics_set_max_series distinct label sets
+ * in a family, every new label set is counted in one overflow series of
+ * that family whose labels all have the value "other" (e.g.
+ * queue="other",kind="other"), and each such look-up adds one to
+ * ingot_metrics_series_overflow_total{family="<name>"}. Label values come
+ * from tenants (queue names), so without the cap they could grow /metrics
+ * and memory without limit. */
 #ifndef INGOT_METRICS_H
 #define INGOT_METRICS_H
 
@@ -19,11 +27,15 @@ typedef void (*metrics_collect_fn)(struct metrics *m, void *arg);
 
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
+/* Most label sets per family (METRICS_MAX_SERIES); 0: unlimited (the default). */
+void metrics_set_max_series(struct metrics *m, size_t max_series);
 /* Finds or creates a family. name and help are kept by pointer: pass
  * string literals. Histograms all use metrics_latency_buckets (seconds). */
 struct metric_family *metrics_family(struct metrics *m, enum metric_type type, const char *name,
                                      const char *help);
-/* labels: `a="x",b="y"` or "" (copied). Finds or creates. */
+/* labels: `a="x",b="y"` or "" (copied). Finds or creates; past the cap
+ * returns the family's overflow series, which several label sets share:
+ * feed a gauge snapshot with metrics_family_zero + metrics_add, not set. */
 struct metric_series *metrics_series(struct metric_family *f, const char *labels);
 void metrics_add(struct metric_series *s, double v);   /* counter, gauge */
 void metrics_set(struct metric_series *s, double v);   /* gauge */

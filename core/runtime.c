@@ -79,6 +79,7 @@ int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t
         return -1;
     loop_set_grace(rt->loop, cfg->shutdown_grace_ms);
     rt->metrics = metrics_new();
+    metrics_set_max_series(rt->metrics, (size_t)cfg->metrics_max_series);
     char labels[256], v[64], c[64];
     metrics_label_escape(ingot_version(), v, sizeof v);
     metrics_label_escape(ingot_commit(), c, sizeof c);

@@ -11,17 +11,19 @@
 #define ATTR_FMT(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* sysexits-style process exit codes (memcached style). */
+/* Process exit codes: sysexits.h values, one meaning each (listed by
+ * `ingot help` and the README). */
 enum {
     EXIT_OK = 0,
-    EXIT_FAIL = 1,
-    EXIT_USAGE = 2,       /* bad command line (shells use 2 for misuse) */
-    EXIT_DATAERR = 65,
-    EXIT_UNAVAILABLE = 69,
-    EXIT_SOFTWARE = 70,
-    EXIT_CANTCREAT = 73,
-    EXIT_IOERR = 74,
-    EXIT_CONFIG = 78
+    EXIT_FAIL = 1,        /* doctor only: a check failed */
+    EXIT_USAGE = 64,      /* bad command line: unknown flag, missing or extra argument */
+    EXIT_DATAERR = 65,    /* the data refuses it: no such tenant/key, exists already, changed migration */
+    EXIT_UNAVAILABLE = 69, /* the database is unreachable (or failed mid-command) */
+    EXIT_SOFTWARE = 70,   /* internal error */
+    EXIT_OSERR = 71,      /* the system refused: cannot listen on HOST:PORT */
+    EXIT_CANTCREAT = 73,  /* cannot create the output file (init) */
+    EXIT_IOERR = 74,      /* cannot write the output (init) */
+    EXIT_CONFIG = 78      /* bad configuration, or a schema older than this binary (run migrate) */
 };
 
 /* Out of memory is not recoverable here: these abort with a message. */

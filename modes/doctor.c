@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config_lint.h"
 #include "db_sync.h"
 #include "migrate.h"
 #include "url.h"
@@ -67,11 +68,43 @@ static void check_config(struct doctor *d, const struct config *cfg, const char 
             strncat(missing, config_info(secrets[i])->name, sizeof missing - strlen(missing) - 1);
         }
     }
+    /* Present is not enough: placeholders and low-entropy keys fail. */
+    char weak[512] = "", why[256];
+    int nweak = 0;
+    for (int i = 0; i < CFG_COUNT; i++) {
+        if (!config_lint_secret((enum cfg_id)i, cfg->raw[i], why, sizeof why))
+            continue;
+        if (nweak++)
+            strncat(weak, "; ", sizeof weak - strlen(weak) - 1);
+        strncat(weak, why, sizeof weak - strlen(weak) - 1);
+    }
     if (*missing)
         add(d, "secrets", DR_FAIL, "`ingot init` writes a .env with fresh secrets", "not set: %s",
             missing);
+    else if (nweak)
+        add(d, "secrets", DR_FAIL, "`ingot init` or `openssl rand -base64 32` makes real ones",
+            "%d weak: %s", nweak, weak);
     else
-        add(d, "secrets", DR_OK, NULL, "present and long enough");
+        add(d, "secrets", DR_OK, NULL, "present, no placeholders, enough entropy");
+    /* Keys in .env that are not settings (config collected them). */
+    if (cfg->warnings.len) {
+        char list[512] = "";
+        int n = 0;
+        for (const char *p = cfg->warnings.data; *p;) {
+            size_t len = strcspn(p, "\n");
+            const char *line = strncmp(p, ".env: ", 6) == 0 ? p + 6 : p;
+            size_t ll = len - (size_t)(line - p);
+            if (n++)
+                strncat(list, "; ", sizeof list - strlen(list) - 1);
+            size_t room = sizeof list - strlen(list) - 1;
+            strncat(list, line, ll < room ? ll : room);
+            p += len + (p[len] == '\n');
+        }
+        add(d, "env-file", DR_WARN, "rename or remove the key; `ingot init --example` lists every setting",
+            "%s", list);
+    } else {
+        add(d, "env-file", DR_OK, NULL, "no unknown keys");
+    }
     if (cfg->alias_used[CFG_LLM_BASE_URL] || cfg->alias_used[CFG_LLM_API_KEY])
         add(d, "llm-config", DR_OK, NULL, "LLM settings taken from %s%s%s",
             cfg->alias_used[CFG_LLM_BASE_URL] ? "BUILT_IN_FORGE_API_URL" : "",
@@ -93,7 +126,14 @@ static void check_database(struct doctor *d, const struct config *cfg)
 {
     char err[1024];
     if (!*cfg->database_url) {
-        add(d, "database", DR_FAIL, "set DATABASE_URL", "DATABASE_URL not set");
+        struct db_dsn dsn;
+        if (!*cfg->raw[CFG_DATABASE_URL])
+            add(d, "database", DR_FAIL, "set DATABASE_URL", "DATABASE_URL not set");
+        else if (db_dsn_parse(cfg->raw[CFG_DATABASE_URL], &dsn, err, sizeof err) < 0)
+            add(d, "database", DR_FAIL, "the form is mysql://USER:PASSWORD@HOST:PORT/DB",
+                "DATABASE_URL is set but malformed: %s", err); /* never the URL: it has the password */
+        else
+            db_dsn_deinit(&dsn);
         return;
     }
     int64_t t0 = time_mono_us();
@@ -169,6 +209,15 @@ static redisReply *rcmd(redisContext *c, int argc, const char **argv)
 
 static void check_redis(struct doctor *d, const struct config *cfg)
 {
+    if (!*cfg->redis_url && *cfg->raw[CFG_REDIS_URL]) {
+        struct redis_dsn bad;
+        char why[256] = "invalid";
+        if (redis_dsn_parse(cfg->raw[CFG_REDIS_URL], &bad, why, sizeof why) == 0)
+            redis_dsn_deinit(&bad);
+        add(d, "redis", DR_FAIL, "the form is redis://[:PASSWORD@]HOST:PORT/DB or unix:///path",
+            "REDIS_URL is set but malformed: %s", why);
+        return;
+    }
     if (!*cfg->redis_url) {
         add(d, "redis", DR_WARN, "set REDIS_URL for instant wake-ups and shared rate limits",
             "not configured: ingot runs degraded (polling, per-process limits)");
@@ -302,6 +351,11 @@ static long http_get(const char *url, const char *auth, long long timeout_ms, co
 
 static void check_llm(struct doctor *d, const struct config *cfg)
 {
+    if (!*cfg->llm_base_url && *cfg->raw[CFG_LLM_BASE_URL]) {
+        add(d, "llm", DR_FAIL, "LLM_BASE_URL must be an http:// or https:// URL",
+            "LLM_BASE_URL is set but malformed");
+        return;
+    }
     if (!*cfg->llm_base_url) {
         add(d, "llm", DR_OK, NULL, "disabled (LLM_BASE_URL not set)");
         return;

@@ -160,7 +160,7 @@ static void depth_cb(const struct db_result *r, void *arg)
         metrics_label_escape(db_row_str(row, 1), q, sizeof q);
         snprintf(labels, sizeof labels, "tenant=\"%s\",queue=\"%s\",state=\"%s\"", db_row_str(row, 0), q,
                  job_state_name((int)db_row_ll(row, 2)));
-        metrics_set(metrics_series(sj->f_depth, labels), (double)db_row_ll(row, 3));
+        metrics_add(metrics_series(sj->f_depth, labels), (double)db_row_ll(row, 3)); /* several queues may share "other" */
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include "../testhelp.h"
 #include "config.h"
+#include "config_lint.h"
 
 static int finalize(struct config *c, struct sbuf *errs, bool req)
 {
@@ -246,8 +247,52 @@ static void test_key32(void)
     config_deinit(&c);
 }
 
+/* doctor's findings: placeholders, weak secrets, misspelt .env keys. */
+static void test_lint(void)
+{
+    char why[256];
+    test_cond("placeholder", config_lint_secret(CFG_JWT_SECRET, "CHANGE-ME-32-characters-or-more-xxxxxxxx", why, sizeof why));
+    test_cond("placeholder named, value not echoed", strstr(why, "JWT_SECRET holds a placeholder") && !strstr(why, "32-characters"));
+    test_cond("changeme any case", config_lint_secret(CFG_SIGNING_KEY, "ChangeMe0123456789abcdefghijklmnopqrst", why, sizeof why));
+    test_cond("placeholder in a URL password", config_lint_secret(CFG_DATABASE_URL, "mysql://ingot:CHANGE-ME@mariadb:3306/ingot", why, sizeof why));
+    test_cond("docs' example URL", config_lint_secret(CFG_DATABASE_URL, "mysql://ingot:PASSWORD@mariadb.db:3306/ingot", why, sizeof why));
+    test_cond("a real password containing 'password' in lower case is not the docs' example", !config_lint_secret(CFG_DATABASE_URL, "mysql://ingot:mypassword9f8e@db:3306/ingot", why, sizeof why));
+    test_cond("all-zero key", config_lint_secret(CFG_ENCRYPTION_KEY, "0000000000000000000000000000000000000000000000000000000000000000", why, sizeof why));
+    test_cond("says entropy", strstr(why, "bits of entropy") != NULL);
+    test_cond("one repeated pair", config_lint_secret(CFG_API_KEY_HASH_SECRET, "abababababababababababababababababab", why, sizeof why));
+    test_cond("random hex fine", !config_lint_secret(CFG_JWT_SECRET, "3f9c1e7a5b2d8f04c6e19a7b3d5f2e8c1a4b7d9e0f2c5a8b3e6d1f4a7c9b2e5d", why, sizeof why));
+    test_cond("openssl base64 fine", !config_lint_secret(CFG_ENCRYPTION_KEY, "q8Zt1yW3nK5vR7xB9dF2hJ4lN6pS8uA0cE1gI3kM5oQ=", why, sizeof why));
+    test_cond("test secret fine", !config_lint_secret(CFG_JWT_SECRET, "test-jwt-secret-0123456789abcdef0123456789", why, sizeof why));
+    test_cond("provider key: no entropy rule", !config_lint_secret(CFG_LLM_API_KEY, "test-key", why, sizeof why));
+    test_cond("not a secret: ignored", !config_lint_secret(CFG_HOST, "changeme", why, sizeof why));
+    test_cond("empty: ignored (missing is another check)", !config_lint_secret(CFG_JWT_SECRET, "", why, sizeof why));
+    test_cond("entropy of one char is 0", config_lint_entropy_bits("aaaaaaaa") < 0.001);
+    double b = config_lint_entropy_bits("0123456789abcdef");
+    test_cond("16 distinct chars: 64 bits", b > 63.9 && b < 64.1);
+    test_streq("PROT -> PORT", config_lint_closest("PROT"), "PORT");
+    test_streq("DATABSE_URL -> DATABASE_URL", config_lint_closest("DATABSE_URL"), "DATABASE_URL");
+    test_streq("lower case too", config_lint_closest("log_level"), "LOG_LEVEL");
+    test_streq("INGOT_ prefix", config_lint_closest("INGOT_PORT"), "PORT");
+    test_streq("alias", config_lint_closest("BUILT_IN_FORGE_API_KE"), "BUILT_IN_FORGE_API_KEY");
+    test_cond("nothing close", config_lint_closest("EDITOR") == NULL);
+    test_cond("compose-only keys known", config_lint_deploy_only("MARIADB_ROOT_PASSWORD") && !config_lint_deploy_only("PROT"));
+
+    struct config c;
+    config_init(&c);
+    char err[256];
+    char text[] = "PROT=9999\nMARIADB_PASSWORD=x\nEDITOR=vi\n";
+    FILE *f = fmemopen(text, strlen(text), "r");
+    test_cond("env with unknown keys loads", config_load_env_stream(&c, f, "t.env", err, sizeof err) == 0);
+    fclose(f);
+    test_cond("misspelt key: closest setting named", strstr(c.warnings.data, ".env: unknown setting PROT ignored (did you mean PORT?)\n") != NULL);
+    test_cond("unrelated key: plain warning", strstr(c.warnings.data, ".env: unknown setting EDITOR ignored\n") != NULL);
+    test_cond("compose-only key: no warning", strstr(c.warnings.data, "MARIADB") == NULL);
+    config_deinit(&c);
+}
+
 int main(void)
 {
+    test_lint();
     test_key32();
     test_durations();
     test_sizes();

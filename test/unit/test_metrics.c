@@ -41,6 +41,75 @@ static void test_render(void)
     metrics_free(m);
 }
 
+static size_t count_lines(const char *s, const char *prefix)
+{
+    size_t n = 0, pl = strlen(prefix);
+    for (const char *p = s; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, prefix, pl) == 0)
+            n++;
+    return n;
+}
+
+/* Tenants choose queue names: past the cap, new label sets share one
+ * series whose labels are all "other", and the redirects are counted. */
+static void test_cap(void)
+{
+    struct metrics *m = metrics_new();
+    metrics_set_max_series(m, 3);
+    struct metric_family *c = metrics_family(m, METRIC_COUNTER, "t_jobs_total", "Jobs.");
+    struct metric_family *h = metrics_family(m, METRIC_HISTOGRAM, "t_wait_seconds", "Wait.");
+    struct metric_family *g = metrics_family(m, METRIC_GAUGE, "t_depth", "Depth.");
+    struct metric_series *first = NULL, *other = NULL;
+    char labels[128];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(labels, sizeof labels, "queue=\"q%d\",kind=\"http\\\"x\"", i);
+        struct metric_series *s = metrics_series(c, labels);
+        metrics_add(s, 1);
+        if (i == 0)
+            first = s;
+        if (i == 3)
+            other = s;
+        snprintf(labels, sizeof labels, "queue=\"q%d\"", i);
+        metrics_observe(metrics_series(h, labels), 0.001);
+    }
+    test_cond("existing series still found past the cap", metrics_series(c, "queue=\"q0\",kind=\"http\\\"x\"") == first);
+    test_cond("later label sets share one series", metrics_series(c, "queue=\"new\",kind=\"y\"") == other);
+    test_cond("unlabelled family unaffected", metrics_series(g, "") != NULL);
+    metrics_family_zero(g);
+    for (int i = 0; i < 10; i++) {
+        snprintf(labels, sizeof labels, "queue=\"q%d\",state=\"queued\"", i);
+        metrics_add(metrics_series(g, labels), 2);
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    metrics_render(m, &b);
+    test_cond("3 + 1 counter series", count_lines(b.data, "t_jobs_total{") == 4);
+    test_cond("kept series", strstr(b.data, "t_jobs_total{queue=\"q2\",kind=\"http\\\"x\"} 1\n") != NULL);
+    test_cond("not past the cap", strstr(b.data, "queue=\"q3\"") == NULL);
+    test_cond("other series sums the rest", strstr(b.data, "t_jobs_total{queue=\"other\",kind=\"other\"} 997\n") != NULL);
+    test_cond("histogram capped", count_lines(b.data, "t_wait_seconds_count{") == 4);
+    test_cond("histogram other", strstr(b.data, "t_wait_seconds_count{queue=\"other\"} 997\n") != NULL);
+    test_cond("gauge: '' + 2 kept + other", count_lines(b.data, "t_depth") == 4);
+    test_cond("gauge other sums", strstr(b.data, "t_depth{queue=\"other\",state=\"other\"} 16\n") != NULL);
+    test_cond("overflow counted per family", strstr(b.data, "ingot_metrics_series_overflow_total{family=\"t_jobs_total\"} 998\n") != NULL);
+    test_cond("overflow counted for histogram", strstr(b.data, "ingot_metrics_series_overflow_total{family=\"t_wait_seconds\"} 997\n") != NULL);
+    sbuf_deinit(&b);
+    metrics_free(m);
+
+    m = metrics_new(); /* no cap set: unlimited */
+    c = metrics_family(m, METRIC_COUNTER, "t_total", "T.");
+    for (int i = 0; i < 5000; i++) {
+        snprintf(labels, sizeof labels, "q=\"%d\"", i);
+        metrics_add(metrics_series(c, labels), 1);
+    }
+    test_cond("unlimited: distinct series", metrics_series(c, "q=\"4999\"") != metrics_series(c, "q=\"4998\""));
+    sbuf_init(&b);
+    metrics_render(m, &b);
+    test_cond("unlimited: all rendered", count_lines(b.data, "t_total{") == 5000);
+    sbuf_deinit(&b);
+    metrics_free(m);
+}
+
 static void test_json(void)
 {
     struct sbuf b;
@@ -95,6 +164,7 @@ static void test_log(void)
 int main(void)
 {
     test_render();
+    test_cap();
     test_json();
     test_log();
     test_report();
