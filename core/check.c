@@ -141,6 +141,8 @@ long long check_ms_mul(long long a, long long b)
     bool neg = (a < 0) != (b < 0);
     unsigned long long ua = a < 0 ? (unsigned long long)(-(a + 1)) + 1 : (unsigned long long)a;
     unsigned long long ub = b < 0 ? (unsigned long long)(-(b + 1)) + 1 : (unsigned long long)b;
+    /* ub > 0: b == 0 returned above (cppcheck cannot see it through the ?:) */
+    // cppcheck-suppress zerodivcond
     if (ua > (unsigned long long)LLONG_MAX / ub)
         return neg ? LLONG_MIN : LLONG_MAX;
     long long v = (long long)(ua * ub);

@@ -37,12 +37,13 @@ static double log2_approx(double x)
         x /= 2;
         r += 1;
     }
-    for (int i = 0; i < 20; i++, f /= 2) {
+    for (int i = 0; i < 20; i++) {
         x *= x;
         if (x >= 2) {
             x /= 2;
             r += f;
         }
+        f /= 2;
     }
     return r;
 }

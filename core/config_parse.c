@@ -27,8 +27,11 @@ static const char *read_number(const char *p, double *val)
         p++;
         if (!isdigit((unsigned char)*p))
             return NULL;
-        for (double scale = 0.1; isdigit((unsigned char)*p); p++, scale /= 10)
+        double scale = 0.1;
+        for (; isdigit((unsigned char)*p); p++) {
             v += (*p - '0') * scale;
+            scale /= 10;
+        }
     }
     *val = v;
     return p;

@@ -124,7 +124,7 @@ static void index_put(struct metric_family *f, struct metric_series *s)
     if ((f->nseries + 1) * 2 > f->nindex) { /* keep the load under one half */
         size_t n = f->nindex ? f->nindex * 2 : 16;
         free(f->index);
-        f->index = xcalloc(n, sizeof *f->index);
+        f->index = xcalloc(n, sizeof(struct metric_series *));
         f->nindex = n;
         for (struct metric_series *o = f->series; o; o = o->next)
             if (o != s)
