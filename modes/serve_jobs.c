@@ -92,10 +92,17 @@ cJSON *parse_body(struct http_req *r)
 {
     size_t len;
     const char *body = http_req_body(r, &len);
-    cJSON *j = cJSON_ParseWithLength(body, len);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    while (j && end < body + len && strchr(" \t\r\n", *end) && *end) /* RFC 8259 whitespace */
+        end++;
+    if (j && end != body + len) { /* trailing garbage or a second value */
+        cJSON_Delete(j);
+        j = NULL;
+    }
     if (!j)
         http_reply_error(r, 400, "invalid_request_error", NULL, "invalid_json",
-                         "the body is not valid JSON");
+                         "the body is not one valid JSON value");
     return j;
 }
 

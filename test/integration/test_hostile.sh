@@ -142,6 +142,19 @@ wait_until 30 grep -q 'xff-check' "$B_LOG"
 eq "X-Forwarded-For ignored from an untrusted peer" \
     "$(grep 'xff-check' "$B_LOG" | tail -1 | jq -r .client)" 127.0.0.1
 
+# --- A JSON body is one value: trailing garbage or a second object is 400.
+"$INGOT_BIN" admin tenant create acme --env-file /dev/null >/dev/null 2>&1
+K=$("$INGOT_BIN" admin key create --tenant acme --env-file /dev/null 2>/dev/null)
+for b in '{"kind":"http"} x' '{"kind":"http"}{"kind":"http"}' '{"kind":"http"}]'; do
+    code=$(curl -s -o body.json -w '%{http_code}' -H "Authorization: Bearer $K" \
+        --data-binary "$b" "http://127.0.0.1:$B_PORT/v1/jobs")
+    eq "body '$b': 400 invalid_json" "$code $(jq -r .error.code body.json)" "400 invalid_json"
+done
+code=$(curl -s -o body.json -w '%{http_code}' -H "Authorization: Bearer $K" \
+    --data-binary $'{"kind":"nope"} \r\n\t' "http://127.0.0.1:$B_PORT/v1/jobs")
+check "trailing whitespace is fine (got $code $(jq -r .error.code body.json))" \
+    test "$(jq -r .error.code body.json)" != invalid_json
+
 # --- HTTP_MAX_CONNECTIONS: beyond it, 503 JSON with Retry-After.
 wait_until 30 sh -c "curl -s http://127.0.0.1:$B_PORT/metrics | grep -q 'state=\"idle\"} 0'"
 "$HOS" trickle "$B_PORT" 3 200 3000 > held.out &
