@@ -10,7 +10,10 @@ raw() { "$HOS" raw "$1" "${2:-2000}"; } # request bytes on stdin
 status_line() { head -1 | tr -d '\r'; }
 body_of() { sed -n '/^\r$/,$p' | sed '1d' | sed '/^--\(closed\|open\)$/d' | tr -d '\n'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-json_err() { printf '%s' "$1" | body_of | jq -e '.error.type and .error.message' >/dev/null; }
+json_err() { # jq -e says yes to empty input: require a body
+    local b; b=$(printf '%s' "$1" | body_of)
+    [ -n "$b" ] && printf '%s' "$b" | jq -e '.error.type and .error.message' >/dev/null
+}
 no_byte_ff() { ! printf '%s' "$1" | LC_ALL=C grep -q $'\xff'; }
 
 start_ingot A serve --http-header-timeout 1s --http-body-timeout 1s --http-max-body 4kb \
@@ -85,7 +88,7 @@ shape() { # shape STATUS-LINE curl-args...: the reply's first line and JSON body
     local want=$1; shift
     local h; h=$(curl -s -D hdr.txt -o body.json --max-time 5 "$@")
     eq "$want: status line" "$(head -1 hdr.txt | tr -d '\r')" "$want"
-    check "$want: JSON error" jq -e '.error.message and .error.type and (.error | has("param") and has("code"))' body.json
+    check "$want: JSON error" sh -c "test -s body.json && jq -e '.error.message and .error.type and (.error | has(\"param\") and has(\"code\"))' body.json" 
 }
 shape "HTTP/1.1 404 Not Found" "http://127.0.0.1:$P/nope"
 shape "HTTP/1.1 405 Method Not Allowed" -X DELETE "http://127.0.0.1:$P/health"
