@@ -366,12 +366,9 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
                     goto out;
                 }
                 c->remaining = c->remaining * 16 + (uint64_t)v;
-            } else if (c->digits == 0) {
-                rc = cfail(c, 400, "malformed chunk size");
-                goto out;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
+            } else if (c->digits > 0 && (ch == ';' || ch == ' ' || ch == '\t')) {
                 c->state = HTTP_CHUNK_EXT;
-            } else if (ch == '\r') {
+            } else if (c->digits > 0 && ch == '\r') {
                 c->state = HTTP_CHUNK_SIZE_LF;
             } else {
                 rc = cfail(c, 400, "malformed chunk size");

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define HTTP_PARSE_MAX_LINE 8192          /* request line: longer is 414 */
-#define HTTP_PARSE_MAX_HEAD (64 * 1024)   /* request line + headers: 431 */
+#define HTTP_PARSE_MAX_HEAD ((size_t)64 * 1024) /* request line + headers: 431 */
 #define HTTP_PARSE_MAX_HEADERS 100        /* more is 431 */
 #define HTTP_PARSE_MAX_CHUNK_LINE 1024    /* chunk-size line with extensions */
 

@@ -28,7 +28,7 @@
 #define ACCEPT_BACKOFF_MIN_MS 10
 #define ACCEPT_BACKOFF_MAX_MS 1000
 #define LINGER_MS 2000                    /* CLOSING: how long to drop input */
-#define LINGER_MAX_BYTES (1024 * 1024)    /* ... and how much of it */
+#define LINGER_MAX_BYTES ((size_t)1024 * 1024) /* ... and how much of it */
 #define HEAD_CHUNK 2048
 
 static const char *const state_names[CONN_NSTATES] = {
@@ -521,8 +521,10 @@ void httpd_free(struct httpd *h)
 {
     if (!h)
         return;
-    while (h->conns)
-        conn_close(h->conns, false);
+    for (struct conn *c = h->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c, false);
+    }
     if (h->listener)
         evconnlistener_free(h->listener);
     event_free(h->accept_timer);

@@ -216,7 +216,7 @@ static const char *decode(struct http_req *r, const char *s, size_t n, bool plus
 
 static bool decode_params(struct http_req *r)
 {
-    size_t need = strlen(r->path) + (r->query ? strlen(r->query) : 0) + 2 * HTTPD_MAX_QUERY + 16;
+    size_t need = strlen(r->path) + (r->query ? strlen(r->query) : 0) + (size_t)2 * HTTPD_MAX_QUERY + 16;
     sbuf_reset(&r->scratch);
     sbuf_reserve(&r->scratch, need);
     for (size_t i = 0; i < r->nparams; i++) {

@@ -160,7 +160,7 @@ static void test_limits(void)
     test_cond("too many headers: 431", status_of(b.data) == 431);
     sbuf_reset(&b);
     sbuf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
-    for (int i = 0; i < HTTP_PARSE_MAX_HEAD; i++)
+    for (size_t i = 0; i < HTTP_PARSE_MAX_HEAD; i++)
         sbuf_putc(&b, 'v');
     test_cond("huge header, incomplete: 431", status_of(b.data) == 431);
     sbuf_deinit(&b);
