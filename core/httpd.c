@@ -21,7 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "httpd_int.h"
+#include "httpd_req.h"
 #include "loop.h"
 #include "metrics.h"
 

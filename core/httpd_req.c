@@ -1,4 +1,6 @@
 /* Routes, request accessors, replies, the access log and request metrics. */
+#include "httpd_req.h"
+
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -8,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "httpd_int.h"
 #include "loop.h"
 #include "metrics.h"
 

@@ -158,8 +158,20 @@ code=$(curl -s -o body.json -w '%{http_code}' -H "Authorization: Bearer $K" \
 check "trailing whitespace is fine (got $code $(jq -r .error.code body.json))" \
     test "$(jq -r .error.code body.json)" != invalid_json
 
+# 422 goes out as "Unprocessable Content" (it was "Client Error").
+J='{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"delay_ms":600000}'
+curl -s -o /dev/null -H "Authorization: Bearer $K" -H 'Idempotency-Key: k422' \
+    --data-binary "[$J]" "http://127.0.0.1:$B_PORT/v1/jobs/batch"
+curl -s -D hdr.txt -o body.json -H "Authorization: Bearer $K" -H 'Idempotency-Key: k422' \
+    --data-binary "[$J,$J]" "http://127.0.0.1:$B_PORT/v1/jobs/batch"
+eq "422: standard reason phrase" "$(head -1 hdr.txt | tr -d '\r')" "HTTP/1.1 422 Unprocessable Content"
+eq "422: JSON error" "$(jq -r .error.type body.json)" invalid_request_error
+
 # --- HTTP_MAX_CONNECTIONS: beyond it, 503 JSON with Retry-After.
-wait_until 30 sh -c "curl -s http://127.0.0.1:$B_PORT/metrics | grep -q 'state=\"idle\"} 0'"
+# (the server has closed every earlier connection: none established or
+# waiting for the server's close on its side)
+no_conns_left() { [ "$(ss -Htn state established state close-wait "( sport = :$B_PORT )" | wc -l)" = 0 ]; }
+check "earlier connections closed" wait_until 50 no_conns_left
 "$HOS" trickle "$B_PORT" 3 200 3000 > held.out &
 heldpid=$!
 check "a fourth connection is refused with 503" wait_until 30 sh -c \

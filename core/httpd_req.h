@@ -1,8 +1,8 @@
-/* httpd_int: what httpd.c (listener, connections as a state machine) and
+/* httpd_req: what httpd.c (listener, connections as a state machine) and
  * httpd_req.c (routes, request accessors, replies, access log) share.
  * Not a public face: nothing outside those two files includes it. */
-#ifndef INGOT_HTTPD_INT_H
-#define INGOT_HTTPD_INT_H
+#ifndef INGOT_HTTPD_REQ_H
+#define INGOT_HTTPD_REQ_H
 
 #include <stdint.h>
 #include <time.h>
