@@ -32,7 +32,7 @@
 #define HEAD_CHUNK 2048
 
 static const char *const state_names[CONN_NSTATES] = {
-    "idle", "reading_head", "reading_body", "handling", "writing", "closing"};
+    "idle", "reading_head", "reading_body", "handling", "streaming", "writing", "closing"};
 
 const char *conn_state_name(enum conn_state s)
 {
@@ -80,6 +80,12 @@ static void conn_set_state(struct conn *c, enum conn_state to)
         event_del(c->timer);
         bufferevent_disable(c->bev, EV_READ);
         break;
+    case CONN_STREAMING:
+        /* no deadline: the handler paces the stream; reading on only to
+         * see the client leave */
+        event_del(c->timer);
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        break;
     case CONN_WRITING:
         conn_arm(c, h->idle_ms);
         bufferevent_disable(c->bev, EV_READ);
@@ -91,7 +97,7 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     case CONN_NSTATES:
         abort();
     }
-    if (from == CONN_WRITING || from == CONN_HANDLING)
+    if (from == CONN_WRITING || from == CONN_HANDLING || from == CONN_STREAMING)
         loop_work_done(h->loop);
 }
 
@@ -117,7 +123,8 @@ static void conn_close(struct conn *c, bool defer)
     /* a closed connection is counted in no state */
     h->nstate[c->state]--;
     metrics_set(h->state_series[c->state], (double)h->nstate[c->state]);
-    bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING;
+    bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING ||
+                    c->state == CONN_STREAMING;
     c->state = CONN_CLOSING;
     event_free(c->timer);
     c->timer = NULL;
@@ -180,6 +187,11 @@ void httpd_conn_abandon(struct conn *c)
     conn_close(c, true);
 }
 
+void httpd_conn_streaming(struct conn *c)
+{
+    conn_set_state(c, CONN_STREAMING);
+}
+
 /* Next request on a kept-alive connection. */
 static void conn_next(struct conn *c)
 {
@@ -209,10 +221,13 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     (void)what;
     struct conn *c = arg;
-    if (c->state == CONN_HANDLING) {
+    if (c->state == CONN_HANDLING || c->state == CONN_STREAMING) {
         /* the handler still holds the request: its reply will close */
+        bool tell = c->state == CONN_STREAMING && !c->peer_gone && c->req.gone;
         c->peer_gone = true;
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        if (tell)
+            c->req.gone(&c->req, c->req.gone_arg); /* may end the stream: c unusable */
         return;
     }
     conn_close(c, true);
@@ -221,6 +236,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
+    if (c->state == CONN_STREAMING) {
+        /* a request sent during a stream is not answered: close after it */
+        struct evbuffer *in = bufferevent_get_input(bev);
+        if (evbuffer_get_length(in))
+            c->close_after = true;
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     if (c->state == CONN_CLOSING) {
         struct evbuffer *in = bufferevent_get_input(bev);
         c->dropped += evbuffer_get_length(in);
@@ -355,7 +378,7 @@ static void conn_process(struct conn *c)
             break;
         }
         default:
-            return; /* HANDLING, WRITING, CLOSING: not reading requests */
+            return; /* HANDLING, STREAMING, WRITING, CLOSING: no requests */
         }
     }
 }

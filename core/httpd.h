@@ -79,6 +79,20 @@ void http_add_header(struct http_req *r, const char *name, const char *value);
 void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
                 size_t len);
 void http_reply_json(struct http_req *r, int status, const char *json, size_t len);
+/* Streaming replies (server-sent events, long generations): begin sends
+ * the status and headers (HTTP/1.1: Transfer-Encoding: chunked; HTTP/1.0:
+ * no length, closed at the end), each write sends its bytes at once, end
+ * finishes the reply and frees r. The request stays counted in flight until
+ * the end, so a drain waits for it. If the client goes away first, gone
+ * (may be NULL) is called once; writes then do nothing and the handler
+ * still calls http_stream_end. http_stream_write returns the bytes queued
+ * and not yet written, for back-pressure. */
+typedef void (*http_stream_gone_fn)(struct http_req *r, void *arg);
+void http_stream_begin(struct http_req *r, int status, const char *content_type,
+                       http_stream_gone_fn gone, void *arg);
+size_t http_stream_write(struct http_req *r, const char *data, size_t len);
+void http_stream_end(struct http_req *r);
+
 /* {"error":{"message","type","param","code"}}; param and code may be NULL. */
 void http_reply_error(struct http_req *r, int status, const char *type, const char *param,
                       const char *code, const char *fmt, ...) ATTR_FMT(6, 7);

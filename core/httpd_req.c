@@ -471,37 +471,40 @@ static const char *date_header(struct httpd *h)
     return h->date;
 }
 
-void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
-                size_t len)
+/* Status line and headers into c's output; decides keep-alive. */
+static void write_head(struct http_req *r, int status, const char *content_type,
+                       const char *framing)
 {
     struct conn *c = r->c;
     struct httpd *h = c->h;
-    if (!r->active)
-        abort(); /* a second reply to one request */
     bool keep = c->ph.keep_alive && !h->draining && !c->close_after && !c->peer_gone;
     c->close_after = !keep;
-    if (!c->peer_gone) {
-        struct evbuffer *out = bufferevent_get_output(c->bev);
-        evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n"
-                                 "X-Request-Id: %s\r\n%s",
-                            status, http_reason(status), date_header(h),
-                            content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                            content_type ? "\r\n" : "", len, r->id,
-                            !keep ? "Connection: close\r\n"
-                            : c->ph.minor == 0 ? "Connection: keep-alive\r\n" : "");
-        if (r->hdrs.len)
-            evbuffer_add(out, r->hdrs.data, r->hdrs.len);
-        evbuffer_add(out, "\r\n", 2);
-        if (r->method != HTTP_M_HEAD && len)
-            evbuffer_add(out, body, len);
-    }
+    if (c->peer_gone)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s",
+                        status, http_reason(status), date_header(h),
+                        content_type ? "Content-Type: " : "", content_type ? content_type : "",
+                        content_type ? "\r\n" : "", framing, r->id,
+                        !keep ? "Connection: close\r\n"
+                        : c->ph.minor == 0 ? "Connection: keep-alive\r\n" : "");
+    if (r->hdrs.len)
+        evbuffer_add(out, r->hdrs.data, r->hdrs.len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* The request is answered: metrics, access log, and the connection goes on
+ * writing (WRITING is counted before the request stops counting, so a
+ * drain never sees zero while the reply is still to be written). */
+static void req_finish(struct http_req *r, int status, size_t bytes)
+{
+    struct conn *c = r->c;
+    struct httpd *h = c->h;
     double secs = (double)(time_mono_us() - r->start_us) / 1e6;
     metrics_add(status_series(h, r->route, status), 1);
     metrics_observe(r->route->latency, secs);
-    access_log(r, status, len, secs);
+    access_log(r, status, bytes, secs);
     r->active = false;
-    /* WRITING is counted before the request stops counting, so a drain
-     * never sees zero while the reply is still to be written */
     if (c->peer_gone)
         httpd_conn_abandon(c);
     else
@@ -509,6 +512,68 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
     h->inflight--;
     metrics_set(h->inflight_series, (double)h->inflight);
     loop_work_done(h->loop);
+}
+
+void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
+                size_t len)
+{
+    if (!r->active || r->c->state == CONN_STREAMING)
+        abort(); /* a second reply to one request */
+    char framing[48];
+    snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", len);
+    write_head(r, status, content_type, framing);
+    if (!r->c->peer_gone && r->method != HTTP_M_HEAD && len)
+        evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
+    req_finish(r, status, len);
+}
+
+void http_stream_begin(struct http_req *r, int status, const char *content_type,
+                       http_stream_gone_fn gone, void *arg)
+{
+    struct conn *c = r->c;
+    if (!r->active || c->state == CONN_STREAMING)
+        abort();
+    /* HTTP/1.0 has no chunks: the end of the stream is the close */
+    r->stream_chunked = c->ph.minor >= 1;
+    if (!r->stream_chunked)
+        c->close_after = true;
+    r->stream_status = status;
+    r->stream_bytes = 0;
+    r->gone = gone;
+    r->gone_arg = arg;
+    write_head(r, status, content_type,
+               r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
+                                 : "Cache-Control: no-cache\r\n");
+    if (c->peer_gone)
+        return; /* stays HANDLING; the end closes */
+    httpd_conn_streaming(c);
+}
+
+size_t http_stream_write(struct http_req *r, const char *data, size_t len)
+{
+    struct conn *c = r->c;
+    if (c->peer_gone || !c->bev)
+        return 0;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (len && r->method != HTTP_M_HEAD) {
+        if (r->stream_chunked)
+            evbuffer_add_printf(out, "%zx\r\n", len);
+        evbuffer_add(out, data, len);
+        if (r->stream_chunked)
+            evbuffer_add(out, "\r\n", 2);
+        r->stream_bytes += len;
+    }
+    return evbuffer_get_length(out);
+}
+
+void http_stream_end(struct http_req *r)
+{
+    struct conn *c = r->c;
+    if (!r->active)
+        abort();
+    if (!c->peer_gone && r->stream_chunked && r->method != HTTP_M_HEAD)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    req_finish(r, r->stream_status, r->stream_bytes);
 }
 
 void http_reply_json(struct http_req *r, int status, const char *json, size_t len)

@@ -28,6 +28,7 @@ enum conn_state {
     CONN_READ_HEAD, /* request line and headers, under the header deadline */
     CONN_READ_BODY, /* body, under the body deadline */
     CONN_HANDLING,  /* dispatched to a handler, no reply yet */
+    CONN_STREAMING, /* a streamed reply under way: the handler writes */
     CONN_WRITING,   /* reply in the output buffer, under the idle deadline */
     CONN_CLOSING,   /* final reply written: reading and dropping until EOF */
     CONN_NSTATES
@@ -70,6 +71,12 @@ struct http_req {
     struct sbuf scratch; /* decoded params and query */
     struct sbuf hdrs;    /* extra reply headers, "Name: value\r\n" each */
     char client[64];     /* http_req_client's answer, once computed */
+    /* a streamed reply */
+    int stream_status;
+    bool stream_chunked;
+    size_t stream_bytes;
+    http_stream_gone_fn gone;
+    void *gone_arg;
 };
 
 struct conn {
@@ -124,6 +131,8 @@ const char *conn_state_name(enum conn_state s);
 void httpd_conn_replied(struct conn *c);
 /* The socket of a connection whose handler still holds the request. */
 void httpd_conn_abandon(struct conn *c);
+/* The status and headers of a streamed reply are in the output buffer. */
+void httpd_conn_streaming(struct conn *c);
 
 /* httpd_req.c */
 void httpd_req_begin(struct conn *c);
