@@ -1,7 +1,8 @@
 # A hostile client against the HTTP server: trickled heads and bodies cut
 # off by their deadlines, descriptor exhaustion, the connection cap,
 # conflicting framing, a reset while a reply is written, error shapes, and
-# bytes that are not UTF-8 in the request line. Loopback only.
+# bytes that are not UTF-8 in the request line. Loopback only. Uses prlimit
+# (util-linux), ss (iproute2) and python3 (vendor/packages.txt, test role).
 . "$(dirname "$0")/lib.sh"
 url=$(migrated_db hostile) || { bad "migrate"; finish; }
 export DATABASE_URL=$url
