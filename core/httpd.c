@@ -198,6 +198,10 @@ static void conn_next(struct conn *c)
     httpd_req_reset(&c->req);
     c->head_len = 0;
     http_head_init(&c->ph);
+    if (c->body.cap > (size_t)64 * 1024) { /* idle connections do not keep big buffers */
+        sbuf_deinit(&c->body);
+        sbuf_init(&c->body);
+    }
     sbuf_reset(&c->body);
     c->body_left = 0;
     conn_set_state(c, CONN_IDLE);
