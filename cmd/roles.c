@@ -1,9 +1,11 @@
 /* Wiring shared by the long-running commands: config, runtime, the roles
  * asked for, the loop, then teardown in reverse. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <mysql.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -36,7 +38,12 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
         config_deinit(&cfg);
         return EXIT_SOFTWARE;
     }
+    log_route_libevent();
     char redacted[512], err[512];
+    if (util_raise_nofile(err, sizeof err) < 0)
+        log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    else if (*err)
+        log_info("%s", err);
     log_redact_url(cfg.database_url, redacted, sizeof redacted);
     log_info("ingot %s (%s) starting %s; database %s; redis %s", ingot_version(), ingot_commit(),
              def->name, redacted, *cfg.redis_url ? "configured" : "not configured (degraded)");

@@ -1,172 +1,493 @@
+/* The listener and the connections: our own HTTP/1.1 server on libevent
+ * bufferevents (evhttp had no per-request deadline, no connection cap, no
+ * accept back-off and lax framing). Requests are parsed by http_parse.c;
+ * routing and replies live in httpd_req.c. */
 #include "httpd.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 #include <netinet/in.h>
-#include <stdarg.h>
-#include <sys/queue.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
-#include "log.h"
+#include "httpd_req.h"
 #include "loop.h"
 #include "metrics.h"
 
-#define MAX_PARAMS 4
-#define MAX_STATUS_SERIES 16
+#define ACCEPT_BACKOFF_MIN_MS 10
+#define ACCEPT_BACKOFF_MAX_MS 1000
+#define LINGER_MS 2000                    /* CLOSING: how long to drop input */
+#define LINGER_MAX_BYTES ((size_t)1024 * 1024) /* ... and how much of it */
+#define HEAD_CHUNK 2048
 
-struct status_series {
-    int status;
-    struct metric_series *count;
-};
+static const char *const state_names[CONN_NSTATES] = {
+    "idle", "reading_head", "reading_body", "handling", "streaming", "writing", "closing"};
 
-struct route {
-    unsigned methods;
-    const char *pattern;
-    unsigned flags;
-    httpd_handler_fn fn;
-    void *arg;
-    struct metric_series *latency;
-    struct status_series statuses[MAX_STATUS_SERIES];
-    size_t nstatuses;
-    struct route *next;
-};
-
-struct httpd {
-    struct loop *loop;
-    struct metrics *metrics;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
-    struct route *routes, *routes_tail;
-    struct route unmatched; /* metrics bucket for 404/405 */
-    struct metric_family *req_family, *lat_family, *inflight_family;
-    struct metric_series *inflight_series;
-    size_t inflight;
-    size_t flushing; /* replies handed to evhttp, not yet on the wire */
-    int port;
-    bool draining;
-    uint64_t rng; /* request ids: splitmix64 seeded from OpenSSL */
-};
-
-struct http_req {
-    struct httpd *h;
-    struct evhttp_request *ev;
-    struct route *route;
-    unsigned method;
-    int64_t start_us;
-    char id[40];
-    const char *param_names[MAX_PARAMS];
-    size_t param_name_lens[MAX_PARAMS];
-    char *param_values[MAX_PARAMS];
-    size_t nparams;
-    struct evkeyvalq query;
-    bool query_parsed;
-};
-
-static uint64_t splitmix64(uint64_t *s)
+const char *conn_state_name(enum conn_state s)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return s < CONN_NSTATES ? state_names[s] : "?";
 }
 
-static unsigned method_of(enum evhttp_cmd_type t)
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_process(struct conn *c);
+
+static void conn_arm(struct conn *c, long long ms)
 {
-    switch (t) {
-    case EVHTTP_REQ_GET: return HTTP_M_GET;
-    case EVHTTP_REQ_POST: return HTTP_M_POST;
-    case EVHTTP_REQ_PUT: return HTTP_M_PUT;
-    case EVHTTP_REQ_DELETE: return HTTP_M_DELETE;
-    case EVHTTP_REQ_HEAD: return HTTP_M_HEAD;
-    case EVHTTP_REQ_PATCH: return HTTP_M_PATCH;
-    default: return 0;
+    struct timeval tv = loop_tv(ms);
+    event_add(c->timer, &tv);
+}
+
+/* The one place a connection changes state: counts, timers, read/write
+ * interest. Deadlines are set on entry and never extended by traffic. */
+static void conn_set_state(struct conn *c, enum conn_state to)
+{
+    struct httpd *h = c->h;
+    enum conn_state from = c->state;
+    if (from == to)
+        return;
+    h->nstate[from]--;
+    h->nstate[to]++;
+    metrics_set(h->state_series[from], (double)h->nstate[from]);
+    metrics_set(h->state_series[to], (double)h->nstate[to]);
+    c->state = to;
+    switch (to) {
+    case CONN_IDLE:
+        conn_arm(c, h->idle_ms);
+        bufferevent_enable(c->bev, EV_READ);
+        break;
+    case CONN_READ_HEAD:
+        conn_arm(c, h->header_ms);
+        bufferevent_enable(c->bev, EV_READ);
+        break;
+    case CONN_READ_BODY:
+        conn_arm(c, h->body_ms);
+        break;
+    case CONN_HANDLING:
+        /* one request at a time: pipelined bytes wait in the kernel */
+        event_del(c->timer);
+        bufferevent_disable(c->bev, EV_READ);
+        break;
+    case CONN_STREAMING:
+        /* no deadline: the handler paces the stream; reading on only to
+         * see the client leave */
+        event_del(c->timer);
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        break;
+    case CONN_WRITING:
+        conn_arm(c, h->idle_ms);
+        bufferevent_disable(c->bev, EV_READ);
+        break;
+    case CONN_CLOSING:
+        conn_arm(c, LINGER_MS);
+        bufferevent_enable(c->bev, EV_READ);
+        break;
+    case CONN_NSTATES:
+        abort();
     }
+    if (from == CONN_WRITING || from == CONN_HANDLING || from == CONN_STREAMING)
+        loop_work_done(h->loop);
 }
 
-static const char *method_name(unsigned m)
+static void conn_free_cb(void *p)
 {
-    switch (m) {
-    case HTTP_M_GET: return "GET";
-    case HTTP_M_POST: return "POST";
-    case HTTP_M_PUT: return "PUT";
-    case HTTP_M_DELETE: return "DELETE";
-    case HTTP_M_HEAD: return "HEAD";
-    case HTTP_M_PATCH: return "PATCH";
-    default: return "OTHER";
-    }
+    struct conn *c = p;
+    httpd_req_deinit(&c->req);
+    sbuf_deinit(&c->body);
+    free(c->head);
+    free(c);
 }
 
-/* Matches path against pattern, filling params on success. */
-static bool route_match(const char *pattern, const char *path, struct http_req *r)
+/* Closes the socket now; the struct is freed after this loop pass, so
+ * callers up the stack may still read c->state (it stays CONN_CLOSING). */
+static void conn_close(struct conn *c, bool defer)
 {
-    const char *p = pattern, *s = path;
-    size_t n = 0;
-    while (*p && *s) {
-        if (*p == '{') {
-            const char *close = strchr(p, '}');
-            size_t seg = strcspn(s, "/");
-            if (!close || seg == 0 || n >= MAX_PARAMS)
-                goto nomatch;
-            r->param_names[n] = p + 1;
-            r->param_name_lens[n] = (size_t)(close - p - 1);
-            char *raw = xstrndup(s, seg);
-            r->param_values[n] = evhttp_uridecode(raw, 0, NULL);
-            free(raw);
-            n++;
-            p = close + 1;
-            s += seg;
-            continue;
+    struct httpd *h = c->h;
+    if (!c->bev)
+        return;
+    if (c->req.active) /* only httpd_free closes a connection mid-request */
+        h->inflight--;
+    c->req.active = false;
+    /* a closed connection is counted in no state */
+    h->nstate[c->state]--;
+    metrics_set(h->state_series[c->state], (double)h->nstate[c->state]);
+    bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING ||
+                    c->state == CONN_STREAMING;
+    c->state = CONN_CLOSING;
+    event_free(c->timer);
+    c->timer = NULL;
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    h->nconns--;
+    if (was_busy)
+        loop_work_done(h->loop);
+    if (defer)
+        loop_defer_free(h->loop, conn_free_cb, c);
+    else
+        conn_free_cb(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    switch (c->state) {
+    case CONN_READ_HEAD:
+        if (c->head_len > 0) { /* a partial request: say why it ends */
+            httpd_fail(c, 408, "the request head was not received in time");
+            return;
         }
-        if (*p != *s)
-            goto nomatch;
-        p++;
-        s++;
+        break;
+    case CONN_READ_BODY:
+        httpd_fail(c, 408, "the request body was not received in time");
+        return;
+    default:
+        break;
     }
-    if (*p || *s)
-        goto nomatch;
-    r->nparams = n;
-    return true;
-nomatch:
-    for (size_t i = 0; i < n; i++) {
-        free(r->param_values[i]);
-        r->param_values[i] = NULL;
+    conn_close(c, true);
+}
+
+/* The server answered a request it will not read further: write, then
+ * drop input for a while so the client sees the answer and not a reset. */
+static void conn_linger(struct conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    shutdown(fd, SHUT_WR);
+    conn_set_state(c, CONN_CLOSING);
+    conn_read_cb(c->bev, c);
+}
+
+void httpd_conn_replied(struct conn *c)
+{
+    conn_set_state(c, CONN_WRITING);
+    bufferevent_enable(c->bev, EV_WRITE);
+}
+
+void httpd_conn_abandon(struct conn *c)
+{
+    conn_close(c, true);
+}
+
+void httpd_conn_streaming(struct conn *c)
+{
+    conn_set_state(c, CONN_STREAMING);
+}
+
+/* Next request on a kept-alive connection. */
+static void conn_next(struct conn *c)
+{
+    httpd_req_reset(&c->req);
+    c->head_len = 0;
+    http_head_init(&c->ph);
+    if (c->body.cap > (size_t)64 * 1024) { /* idle connections do not keep big buffers */
+        sbuf_deinit(&c->body);
+        sbuf_init(&c->body);
     }
-    return false;
+    sbuf_reset(&c->body);
+    c->body_left = 0;
+    conn_set_state(c, CONN_IDLE);
+    conn_process(c);
 }
 
-static void req_free(struct http_req *r)
+static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
-    for (size_t i = 0; i < r->nparams; i++)
-        free(r->param_values[i]);
-    if (r->query_parsed)
-        evhttp_clear_headers(&r->query);
-    free(r);
+    (void)bev;
+    struct conn *c = arg;
+    if (c->state != CONN_WRITING)
+        return; /* e.g. "100 Continue" left while the body is read */
+    if (c->close_after)
+        conn_linger(c);
+    else
+        conn_next(c);
 }
 
-static struct metric_series *status_series(struct httpd *h, struct route *rt, int status)
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    for (size_t i = 0; i < rt->nstatuses; i++)
-        if (rt->statuses[i].status == status)
-            return rt->statuses[i].count;
-    char labels[256];
-    snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", rt->pattern, status);
-    struct metric_series *s = metrics_series(h->req_family, labels);
-    if (rt->nstatuses < MAX_STATUS_SERIES)
-        rt->statuses[rt->nstatuses++] = (struct status_series){status, s};
-    return s;
+    (void)bev;
+    (void)what;
+    struct conn *c = arg;
+    if (c->state == CONN_HANDLING || c->state == CONN_STREAMING) {
+        /* the handler still holds the request: its reply will close */
+        bool tell = c->state == CONN_STREAMING && !c->peer_gone && c->req.gone;
+        c->peer_gone = true;
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        if (tell)
+            c->req.gone(&c->req, c->req.gone_arg); /* may end the stream: c unusable */
+        return;
+    }
+    conn_close(c, true);
 }
 
-static void route_metrics_init(struct httpd *h, struct route *rt)
+static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    char labels[256];
-    snprintf(labels, sizeof labels, "route=\"%s\"", rt->pattern);
-    rt->latency = metrics_series(h->lat_family, labels);
+    struct conn *c = arg;
+    if (c->state == CONN_STREAMING) {
+        /* a request sent during a stream is not answered: close after it */
+        struct evbuffer *in = bufferevent_get_input(bev);
+        if (evbuffer_get_length(in))
+            c->close_after = true;
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    if (c->state == CONN_CLOSING) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->dropped += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->dropped > LINGER_MAX_BYTES)
+            conn_close(c, true);
+        return;
+    }
+    conn_process(c);
+}
+
+/* Copies what the input holds into the head buffer and parses it. Returns
+ * 1 when the head is complete, 0 for more, -1 when c was failed. */
+static int read_head(struct conn *c, struct evbuffer *in)
+{
+    for (;;) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail == 0)
+            return 0;
+        if (c->head_len == c->head_cap) {
+            size_t cap = c->head_cap ? c->head_cap * 2 : HEAD_CHUNK;
+            if (cap > HTTP_PARSE_MAX_HEAD + 2)
+                cap = HTTP_PARSE_MAX_HEAD + 2;
+            if (cap == c->head_cap) { /* the parser reports the limit first */
+                httpd_fail(c, 431, "request header fields too large");
+                return -1;
+            }
+            c->head = xrealloc(c->head, cap);
+            c->head_cap = cap;
+        }
+        size_t take = c->head_cap - c->head_len;
+        if (take > avail)
+            take = avail;
+        evbuffer_remove(in, c->head + c->head_len, take);
+        c->head_len += take;
+        long n = http_head_parse(&c->ph, c->head, c->head_len);
+        if (n < 0) {
+            httpd_fail(c, c->ph.status, c->ph.why);
+            return -1;
+        }
+        if (n > 0) {
+            /* bytes past the head belong to the body or the next request */
+            if ((size_t)n < c->head_len)
+                evbuffer_prepend(in, c->head + n, c->head_len - (size_t)n);
+            c->head_len = (size_t)n;
+            return 1;
+        }
+    }
+}
+
+static int read_body(struct conn *c, struct evbuffer *in)
+{
+    if (c->ph.framing == HTTP_BODY_LENGTH) {
+        size_t avail = evbuffer_get_length(in);
+        size_t take = avail < c->body_left ? avail : (size_t)c->body_left;
+        if (take) {
+            sbuf_reserve(&c->body, take);
+            evbuffer_remove(in, c->body.data + c->body.len, take);
+            c->body.len += take;
+            c->body.data[c->body.len] = '\0';
+            c->body_left -= take;
+        }
+        return c->body_left == 0;
+    }
+    struct evbuffer_iovec v[4];
+    for (;;) {
+        int nv = evbuffer_peek(in, -1, NULL, v, 4);
+        if (nv <= 0)
+            return 0;
+        if (nv > 4)
+            nv = 4;
+        size_t used = 0;
+        int rc = 0;
+        for (int i = 0; i < nv && rc == 0; i++) {
+            size_t consumed, produced;
+            sbuf_reserve(&c->body, v[i].iov_len);
+            rc = http_chunked_feed(&c->chunk, v[i].iov_base, v[i].iov_len, &consumed,
+                                   c->body.data + c->body.len, v[i].iov_len, &produced,
+                                   c->h->max_body);
+            c->body.len += produced;
+            c->body.data[c->body.len] = '\0';
+            used += consumed;
+        }
+        evbuffer_drain(in, used);
+        if (rc < 0) {
+            httpd_fail(c, c->chunk.status, c->chunk.why);
+            return -1;
+        }
+        if (rc == 1)
+            return 1;
+    }
+}
+
+static void conn_process(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    for (;;) {
+        switch (c->state) {
+        case CONN_IDLE:
+            if (evbuffer_get_length(in) == 0)
+                return;
+            conn_set_state(c, CONN_READ_HEAD);
+            break;
+        case CONN_READ_HEAD: {
+            int rc = read_head(c, in);
+            if (rc <= 0)
+                return;
+            httpd_req_begin(c);
+            if (c->ph.framing == HTTP_BODY_NONE) {
+                conn_set_state(c, CONN_HANDLING);
+                httpd_dispatch(&c->req);
+                break;
+            }
+            if (c->ph.framing == HTTP_BODY_LENGTH && c->ph.content_length > c->h->max_body) {
+                httpd_fail(c, 413, "request body too large");
+                return;
+            }
+            c->body_left = c->ph.content_length;
+            http_chunked_init(&c->chunk);
+            sbuf_reserve(&c->body, c->ph.framing == HTTP_BODY_LENGTH ? (size_t)c->body_left : 0);
+            conn_set_state(c, CONN_READ_BODY);
+            if (c->ph.expect_continue && evbuffer_get_length(in) == 0)
+                bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            break;
+        }
+        case CONN_READ_BODY: {
+            int rc = read_body(c, in);
+            if (rc <= 0)
+                return;
+            conn_set_state(c, CONN_HANDLING);
+            httpd_dispatch(&c->req);
+            break;
+        }
+        default:
+            return; /* HANDLING, STREAMING, WRITING, CLOSING: no requests */
+        }
+    }
+}
+
+/* Over HTTP_MAX_CONNECTIONS: a canned 503 and close, without a struct. */
+static void reject_conn(struct httpd *h, evutil_socket_t fd)
+{
+    static const char body[] =
+        "{\"error\":{\"message\":\"too many connections; retry shortly\","
+        "\"type\":\"server_error\",\"param\":null,\"code\":\"too_many_connections\"}}";
+    char resp[512];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
+                     sizeof body - 1, body);
+    char sink[4096];
+    (void)!recv(fd, sink, sizeof sink, MSG_DONTWAIT); /* what already came: no RST */
+    (void)!send(fd, resp, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    evutil_closesocket(fd);
+    metrics_add(h->rejected_series, 1);
+    unsigned long long dropped;
+    if (log_limit_allow(&h->reject_log, &dropped))
+        log_warn("refused a connection: %zu open, HTTP_MAX_CONNECTIONS is %zu (%llu more refused "
+                 "since the last line)", h->nconns, h->max_conns, dropped);
+}
+
+static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)lev;
+    (void)salen;
+    struct httpd *h = arg;
+    h->accept_backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+    if (h->nconns >= h->max_conns || h->draining) {
+        reject_conn(h, fd);
+        return;
+    }
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->h = h;
+    c->bev = bufferevent_socket_new(loop_base(h->loop), fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(loop_base(h->loop), conn_timer_cb, c);
+    if (!c->bev || !c->timer)
+        abort();
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof c->peer);
+    else
+        snprintf(c->peer, sizeof c->peer, "unix");
+    sbuf_init(&c->body);
+    sbuf_init(&c->req.scratch);
+    sbuf_init(&c->req.hdrs);
+    c->req.c = c;
+    http_head_init(&c->ph);
+    c->next = h->conns;
+    if (h->conns)
+        h->conns->prev = c;
+    h->conns = c;
+    h->nconns++;
+    c->state = CONN_READ_HEAD; /* a new connection gets the header deadline */
+    h->nstate[CONN_READ_HEAD]++;
+    metrics_set(h->state_series[CONN_READ_HEAD], (double)h->nstate[CONN_READ_HEAD]);
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    conn_arm(c, h->header_ms);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+static void accept_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct httpd *h = arg;
+    if (h->listener && !h->draining)
+        evconnlistener_enable(h->listener);
+}
+
+/* accept() failed. Out of descriptors the pending connection stays in the
+ * backlog and the listener would fire again at once (a busy loop): pause
+ * accepting and retry from a timer with back-off, as memcached and nginx do. */
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+    struct httpd *h = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    bool exhausted = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+    unsigned long long dropped;
+    bool say = log_limit_allow(&h->accept_log, &dropped);
+    if (exhausted) {
+        evconnlistener_disable(lev);
+        metrics_add(h->paused_series, 1);
+        struct timeval tv = loop_tv(h->accept_backoff_ms);
+        evtimer_add(h->accept_timer, &tv);
+        if (say)
+            log_warn("accept: %s with %zu connections open; pausing accepts for %lld ms (%llu "
+                     "similar lines suppressed)", evutil_socket_error_to_string(err), h->nconns,
+                     h->accept_backoff_ms, dropped);
+        h->accept_backoff_ms *= 2;
+        if (h->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
+            h->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+    } else if (say) {
+        log_warn("accept: %s (%llu similar lines suppressed)", evutil_socket_error_to_string(err),
+                 dropped);
+    }
 }
 
 struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_opts *o)
@@ -174,18 +495,22 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
     struct httpd *h = xcalloc(1, sizeof *h);
     h->loop = l;
     h->metrics = m;
-    h->http = evhttp_new(loop_base(l));
-    if (!h->http)
-        abort();
+    h->max_body = o->max_body;
+    h->idle_ms = o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 60000;
+    h->header_ms = o->header_timeout_ms > 0 ? o->header_timeout_ms : 10000;
+    h->body_ms = o->body_timeout_ms > 0 ? o->body_timeout_ms : 60000;
+    h->max_conns = o->max_connections > 0 ? o->max_connections : 4096;
+    char err[256];
+    if (cidr_list_parse(&h->trusted, o->trusted_proxies, err, sizeof err) < 0)
+        log_warn("TRUSTED_PROXIES: %s; trusting no proxy", err); /* config validated it */
     if (util_random_bytes(&h->rng, sizeof h->rng) < 0)
         h->rng = (uint64_t)time_real_us();
-    evhttp_set_max_body_size(h->http, (ev_ssize_t)o->max_body);
-    evhttp_set_max_headers_size(h->http, (ev_ssize_t)64 * 1024);
-    struct timeval tv = loop_tv(o->idle_timeout_ms);
-    evhttp_set_timeout_tv(h->http, &tv);
-    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    h->accept_backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+    h->accept_log = (struct log_limit)LOG_LIMIT_INIT(10000, 5);
+    h->reject_log = (struct log_limit)LOG_LIMIT_INIT(10000, 5);
+    h->accept_timer = evtimer_new(loop_base(l), accept_timer_cb, h);
+    if (!h->accept_timer)
+        abort();
     h->req_family = metrics_family(m, METRIC_COUNTER, "ingot_http_requests_total",
                                    "HTTP requests answered, by route and status.");
     h->lat_family = metrics_family(m, METRIC_HISTOGRAM, "ingot_http_request_duration_seconds",
@@ -193,8 +518,29 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
     h->inflight_family = metrics_family(m, METRIC_GAUGE, "ingot_http_requests_in_flight",
                                         "HTTP requests being handled.");
     h->inflight_series = metrics_series(h->inflight_family, "");
+    struct metric_family *cf = metrics_family(m, METRIC_GAUGE, "ingot_http_connections",
+                                              "Open HTTP connections, by state.");
+    for (int s = 0; s < CONN_NSTATES; s++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "state=\"%s\"", state_names[s]);
+        h->state_series[s] = metrics_series(cf, labels);
+    }
+    h->rejected_series = metrics_series(
+        metrics_family(m, METRIC_COUNTER, "ingot_http_connections_refused_total",
+                       "Connections answered 503 and closed: HTTP_MAX_CONNECTIONS reached."),
+        "");
+    h->paused_series = metrics_series(
+        metrics_family(m, METRIC_COUNTER, "ingot_http_accept_paused_total",
+                       "Times accepting paused because file descriptors ran out."),
+        "");
     h->unmatched.pattern = "unmatched";
-    route_metrics_init(h, &h->unmatched);
+    httpd_route_metrics_init(h, &h->unmatched);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)h->max_conns + 64 > rl.rlim_cur)
+        log_warn("HTTP_MAX_CONNECTIONS is %zu but the open-file limit is %llu: beyond it accepts "
+                 "pause instead of answering 503; raise the limit (ulimit -n)",
+                 h->max_conns, (unsigned long long)rl.rlim_cur);
     return h;
 }
 
@@ -202,107 +548,50 @@ void httpd_free(struct httpd *h)
 {
     if (!h)
         return;
-    evhttp_free(h->http);
+    for (struct conn *c = h->conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c, false);
+    }
+    if (h->listener)
+        evconnlistener_free(h->listener);
+    event_free(h->accept_timer);
     struct route *rt = h->routes;
     while (rt) {
         struct route *n = rt->next;
         free(rt);
         rt = n;
     }
+    cidr_list_deinit(&h->trusted);
     free(h);
-}
-
-void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigned flags,
-                 httpd_handler_fn fn, void *arg)
-{
-    struct route *rt = xcalloc(1, sizeof *rt);
-    rt->methods = methods;
-    rt->pattern = pattern;
-    rt->flags = flags;
-    rt->fn = fn;
-    rt->arg = arg;
-    route_metrics_init(h, rt);
-    if (h->routes_tail)
-        h->routes_tail->next = rt;
-    else
-        h->routes = rt;
-    h->routes_tail = rt;
-}
-
-static void make_request_id(struct httpd *h, struct http_req *r)
-{
-    const char *in = evhttp_find_header(evhttp_request_get_input_headers(r->ev), "X-Request-Id");
-    if (in) {
-        size_t n = strlen(in);
-        bool ok = n > 0 && n < sizeof r->id;
-        for (size_t i = 0; ok && i < n; i++) {
-            char c = in[i];
-            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '_' || c == '.' || c == ':';
-        }
-        if (ok) {
-            memcpy(r->id, in, n + 1);
-            return;
-        }
-    }
-    uint64_t v = splitmix64(&h->rng);
-    snprintf(r->id, sizeof r->id, "req_%016llx", (unsigned long long)v);
-}
-
-static void dispatch_cb(struct evhttp_request *ev, void *arg)
-{
-    struct httpd *h = arg;
-    struct http_req *r = xcalloc(1, sizeof *r);
-    r->h = h;
-    r->ev = ev;
-    r->start_us = time_mono_us();
-    r->method = method_of(evhttp_request_get_command(ev));
-    make_request_id(h, r);
-    h->inflight++;
-    metrics_set(h->inflight_series, (double)h->inflight);
-
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
-    if (!path || !*path)
-        path = "/";
-    bool path_matched = false;
-    for (struct route *rt = h->routes; rt; rt = rt->next) {
-        if (!route_match(rt->pattern, path, r))
-            continue;
-        path_matched = true;
-        unsigned m = r->method == HTTP_M_HEAD ? HTTP_M_GET : r->method;
-        if (rt->methods & m) {
-            r->route = rt;
-            rt->fn(r, rt->arg);
-            return;
-        }
-        for (size_t i = 0; i < r->nparams; i++) {
-            free(r->param_values[i]);
-            r->param_values[i] = NULL;
-        }
-        r->nparams = 0;
-    }
-    r->route = &h->unmatched;
-    if (path_matched)
-        http_reply_error(r, 405, "invalid_request_error", NULL, "method_not_allowed",
-                         "method %s is not allowed on %s", method_name(r->method), path);
-    else
-        http_reply_error(r, 404, "invalid_request_error", NULL, "not_found",
-                         "no route for %s", path);
 }
 
 int httpd_listen(struct httpd *h, const char *host, int port, char *err, size_t errlen)
 {
-    evhttp_set_gencb(h->http, dispatch_cb, h);
-    h->bound = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
-    if (!h->bound) {
+    struct evutil_addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int gai = evutil_getaddrinfo(host, portstr, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, evutil_gai_strerror(gai));
+        return -1;
+    }
+    h->listener = evconnlistener_new_bind(
+        loop_base(h->loop), accept_cb, h,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511, ai->ai_addr,
+        (int)ai->ai_addrlen);
+    evutil_freeaddrinfo(ai);
+    if (!h->listener) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         return -1;
     }
+    evconnlistener_set_error_cb(h->listener, accept_error_cb);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    evutil_socket_t fd = evhttp_bound_socket_get_fd(h->bound);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+    if (getsockname(evconnlistener_get_fd(h->listener), (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET)
             h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
         else if (ss.ss_family == AF_INET6)
@@ -319,156 +608,16 @@ int httpd_port(const struct httpd *h)
 void httpd_stop_accepting(struct httpd *h)
 {
     h->draining = true;
-    if (h->bound) {
-        evhttp_del_accept_socket(h->http, h->bound);
-        h->bound = NULL;
+    if (h->listener) {
+        evconnlistener_free(h->listener);
+        h->listener = NULL;
     }
+    event_del(h->accept_timer);
+    /* Connections idle before their first byte would only hold the drain
+     * open to no one; kept-alive ones stay and get Connection: close. */
 }
 
 size_t httpd_inflight(const struct httpd *h)
 {
-    return h->inflight + h->flushing;
-}
-
-static void reply_flushed_cb(struct evhttp_request *ev, void *arg)
-{
-    (void)ev;
-    struct httpd *h = arg;
-    h->flushing--;
-    loop_work_done(h->loop);
-}
-
-const char *http_req_id(const struct http_req *r)
-{
-    return r->id;
-}
-
-unsigned http_req_method(const struct http_req *r)
-{
-    return r->method;
-}
-
-const char *http_req_path(const struct http_req *r)
-{
-    const char *p = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->ev));
-    return p && *p ? p : "/";
-}
-
-const char *http_req_header(const struct http_req *r, const char *name)
-{
-    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
-}
-
-const char *http_req_param(const struct http_req *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->nparams; i++)
-        if (r->param_name_lens[i] == n && strncmp(r->param_names[i], name, n) == 0)
-            return r->param_values[i];
-    return NULL;
-}
-
-const char *http_req_query(struct http_req *r, const char *name)
-{
-    if (!r->query_parsed) {
-        TAILQ_INIT(&r->query);
-        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
-        if (q)
-            evhttp_parse_query_str(q, &r->query);
-        r->query_parsed = true;
-    }
-    return evhttp_find_header(&r->query, name);
-}
-
-const char *http_req_body(struct http_req *r, size_t *len)
-{
-    struct evbuffer *b = evhttp_request_get_input_buffer(r->ev);
-    *len = evbuffer_get_length(b);
-    return *len ? (const char *)evbuffer_pullup(b, -1) : "";
-}
-
-int64_t http_req_start_us(const struct http_req *r)
-{
-    return r->start_us;
-}
-
-void http_add_header(struct http_req *r, const char *name, const char *value)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
-}
-
-static void access_log(struct http_req *r, int status, size_t bytes, double secs)
-{
-    enum log_level lvl = (r->route->flags & HTTPD_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
-    if (status >= 500)
-        lvl = LOG_WARN;
-    if (!log_enabled(lvl))
-        return;
-    struct sbuf f;
-    sbuf_init(&f);
-    sbuf_printf(&f, "\"method\":\"%s\",\"path\":", method_name(r->method));
-    sbuf_json_str(&f, http_req_path(r));
-    sbuf_printf(&f, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"ms\":%.3f",
-                r->route->pattern, status, bytes, secs * 1000.0);
-    log_write(lvl, r->id, f.data, "request");
-    sbuf_deinit(&f);
-}
-
-void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
-                size_t len)
-{
-    struct httpd *h = r->h;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
-    if (content_type)
-        evhttp_add_header(out, "Content-Type", content_type);
-    evhttp_add_header(out, "X-Request-Id", r->id);
-    if (h->draining)
-        evhttp_add_header(out, "Connection", "close");
-    if (r->method != HTTP_M_HEAD && len)
-        evbuffer_add(evhttp_request_get_output_buffer(r->ev), body, len);
-    /* A drain must not exit before the reply left: count it until evhttp
-     * says it was written (a client already gone gets nothing). */
-    if (evhttp_request_get_connection(r->ev)) {
-        h->flushing++;
-        evhttp_request_set_on_complete_cb(r->ev, reply_flushed_cb, h);
-    }
-    evhttp_send_reply(r->ev, status, NULL, NULL);
-
-    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
-    metrics_add(status_series(h, r->route, status), 1);
-    metrics_observe(r->route->latency, secs);
-    access_log(r, status, len, secs);
-    h->inflight--;
-    metrics_set(h->inflight_series, (double)h->inflight);
-    req_free(r);
-    loop_work_done(h->loop);
-}
-
-void http_reply_json(struct http_req *r, int status, const char *json, size_t len)
-{
-    http_reply(r, status, "application/json", json, len);
-}
-
-void http_reply_error(struct http_req *r, int status, const char *type, const char *param,
-                      const char *code, const char *fmt, ...)
-{
-    struct sbuf msg, body;
-    va_list ap;
-    sbuf_init(&msg);
-    va_start(ap, fmt);
-    sbuf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    sbuf_init(&body);
-    sbuf_puts(&body, "{\"error\":{\"message\":");
-    sbuf_json_str(&body, msg.data ? msg.data : "");
-    sbuf_puts(&body, ",\"type\":");
-    sbuf_json_str(&body, type);
-    sbuf_puts(&body, ",\"param\":");
-    sbuf_json_str(&body, param);
-    sbuf_puts(&body, ",\"code\":");
-    sbuf_json_str(&body, code);
-    sbuf_puts(&body, "}}");
-    http_reply_json(r, status, body.data, body.len);
-    sbuf_deinit(&body);
-    sbuf_deinit(&msg);
+    return h->inflight + h->nstate[CONN_WRITING];
 }

@@ -1,9 +1,11 @@
-/* httpd: the HTTP server (libevent evhttp) with a route table, JSON and
- * OpenAI-shaped error replies, request ids, access logs, request metrics,
- * a body size limit and a drain that stops accepting and lets in-flight
- * requests finish. Handlers may reply later (after async work): the
- * request stays valid until a reply function is called, even if the
- * client went away. */
+/* httpd: our HTTP/1.1 server on libevent (strict parsing in http_parse.c)
+ * with a route table, JSON and OpenAI-shaped error replies (the server's
+ * own errors included), request ids, access logs, request metrics, a body
+ * size limit, whole-request deadlines for the head and the body, a cap on
+ * connections, accept back-off when descriptors run out, and a drain that
+ * stops accepting and lets in-flight requests and replies finish. Handlers
+ * may reply later (after async work): the request stays valid until a
+ * reply function is called, even if the client went away. */
 #ifndef INGOT_HTTPD_H
 #define INGOT_HTTPD_H
 
@@ -31,9 +33,14 @@ enum {
 
 typedef void (*httpd_handler_fn)(struct http_req *r, void *arg);
 
+/* Zero fields take defaults (10 s head, 60 s body and idle, 4096 conns). */
 struct httpd_opts {
     size_t max_body;
-    long long idle_timeout_ms;
+    long long idle_timeout_ms;   /* keep-alive idle, and writing one reply */
+    long long header_timeout_ms; /* request line + headers, not extended by trickling */
+    long long body_timeout_ms;   /* the whole body, from the end of the headers */
+    size_t max_connections;      /* beyond: 503 with Retry-After, then close */
+    const char *trusted_proxies; /* CIDR list whose X-Forwarded-For is believed */
 };
 
 /* Returns owned. Borrows loop and metrics (they outlive the server). */
@@ -54,8 +61,14 @@ unsigned http_req_method(const struct http_req *r);
 const char *http_req_path(const struct http_req *r);
 /* Borrowed; valid until the reply. NULL when absent. */
 const char *http_req_header(const struct http_req *r, const char *name);
+/* Decoded path parameter and query value (never NUL inside, always UTF-8:
+ * the server answered 400 otherwise). Borrowed; valid until the reply. */
 const char *http_req_param(const struct http_req *r, const char *name);
 const char *http_req_query(struct http_req *r, const char *name);
+/* The client's address: the peer, or, only when the peer is in
+ * TRUSTED_PROXIES, the rightmost X-Forwarded-For entry that is not itself a
+ * trusted proxy. Borrowed; valid until the reply. */
+const char *http_req_client(const struct http_req *r);
 /* Borrowed body bytes (not NUL-terminated) and their length. */
 const char *http_req_body(struct http_req *r, size_t *len);
 /* Microseconds (monotonic) when the request was dispatched. */
@@ -66,6 +79,20 @@ void http_add_header(struct http_req *r, const char *name, const char *value);
 void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
                 size_t len);
 void http_reply_json(struct http_req *r, int status, const char *json, size_t len);
+/* Streaming replies (server-sent events, long generations): begin sends
+ * the status and headers (HTTP/1.1: Transfer-Encoding: chunked; HTTP/1.0:
+ * no length, closed at the end), each write sends its bytes at once, end
+ * finishes the reply and frees r. The request stays counted in flight until
+ * the end, so a drain waits for it. If the client goes away first, gone
+ * (may be NULL) is called once; writes then do nothing and the handler
+ * still calls http_stream_end. http_stream_write returns the bytes queued
+ * and not yet written, for back-pressure. */
+typedef void (*http_stream_gone_fn)(struct http_req *r, void *arg);
+void http_stream_begin(struct http_req *r, int status, const char *content_type,
+                       http_stream_gone_fn gone, void *arg);
+size_t http_stream_write(struct http_req *r, const char *data, size_t len);
+void http_stream_end(struct http_req *r);
+
 /* {"error":{"message","type","param","code"}}; param and code may be NULL. */
 void http_reply_error(struct http_req *r, int status, const char *type, const char *param,
                       const char *code, const char *fmt, ...) ATTR_FMT(6, 7);

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,4 +145,44 @@ void log_redact_url(const char *url, char *out, size_t outlen)
     }
     snprintf(out, outlen, "%s", b.data ? b.data : "");
     sbuf_deinit(&b);
+}
+
+bool log_limit_allow(struct log_limit *l, unsigned long long *dropped)
+{
+    int64_t now = time_mono_ms();
+    *dropped = 0;
+    if (l->start_ms == 0 || now - l->start_ms >= l->window_ms) {
+        l->start_ms = now;
+        l->used = 0;
+    }
+    if (l->used >= l->burst) {
+        l->dropped++;
+        return false;
+    }
+    l->used++;
+    *dropped = l->dropped;
+    l->dropped = 0;
+    return true;
+}
+
+static struct log_limit libevent_limit = LOG_LIMIT_INIT(10000, 10);
+
+static void libevent_log_cb(int severity, const char *msg)
+{
+    enum log_level lvl = severity >= EVENT_LOG_ERR    ? LOG_ERROR
+                         : severity >= EVENT_LOG_WARN ? LOG_WARN
+                         : severity >= EVENT_LOG_MSG  ? LOG_INFO
+                                                      : LOG_DEBUG;
+    unsigned long long dropped;
+    if (!log_enabled(lvl) || !log_limit_allow(&libevent_limit, &dropped))
+        return;
+    if (dropped)
+        log_write(lvl, NULL, NULL, "libevent: %s (%llu similar messages suppressed)", msg, dropped);
+    else
+        log_write(lvl, NULL, NULL, "libevent: %s", msg);
+}
+
+void log_route_libevent(void)
+{
+    event_set_log_callback(libevent_log_cb);
 }

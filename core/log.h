@@ -33,6 +33,23 @@ void log_write(enum log_level level, const char *id, const char *fields,
 #define log_warn(...) LOG_AT(LOG_WARN, NULL, NULL, __VA_ARGS__)
 #define log_error(...) LOG_AT(LOG_ERROR, NULL, NULL, __VA_ARGS__)
 
+/* Rate limiting for lines a flood could repeat (accept errors, libevent's
+ * own messages): at most burst lines per window_ms; the first line allowed
+ * after some were dropped learns how many through *dropped. */
+struct log_limit {
+    int64_t window_ms;
+    unsigned burst;
+    int64_t start_ms;
+    unsigned used;
+    unsigned long long dropped;
+};
+#define LOG_LIMIT_INIT(window_ms, burst) {(window_ms), (burst), 0, 0, 0}
+bool log_limit_allow(struct log_limit *l, unsigned long long *dropped);
+
+/* Routes libevent's own messages (e.g. "Error from accept() call") into
+ * this log, rate limited, instead of raw lines on stderr. */
+void log_route_libevent(void);
+
 /* Copies url into out with any password replaced by "***" (and a
  * password=... query parameter too). Always NUL-terminates. */
 void log_redact_url(const char *url, char *out, size_t outlen);

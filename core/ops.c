@@ -230,7 +230,11 @@ struct ops *ops_start(struct runtime *rt, char *err, size_t errlen)
     struct ops *s = xcalloc(1, sizeof *s);
     s->rt = rt;
     struct httpd_opts o = {.max_body = (size_t)cfg->http_max_body,
-                           .idle_timeout_ms = cfg->http_idle_timeout_ms};
+                           .idle_timeout_ms = cfg->http_idle_timeout_ms,
+                           .header_timeout_ms = cfg->http_header_timeout_ms,
+                           .body_timeout_ms = cfg->http_body_timeout_ms,
+                           .max_connections = (size_t)cfg->http_max_connections,
+                           .trusted_proxies = cfg->trusted_proxies};
     s->httpd = httpd_new(rt->loop, rt->metrics, &o);
     s->m_ready = metrics_series(metrics_family(rt->metrics, METRIC_GAUGE, "ingot_ready",
                                                "1 when this process reports ready."),

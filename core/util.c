@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static void oom(size_t n)
@@ -134,6 +135,42 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+size_t util_utf8_seq(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned char c = p[0];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    if (len == 2 && c < 0xC2)
+        return 0;
+    if (len == 3) {
+        unsigned cp = (c & 15u) << 12 | (p[1] & 63u) << 6 | (p[2] & 63u);
+        if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+    }
+    if (len == 4) {
+        unsigned cp = (c & 7u) << 18 | (p[1] & 63u) << 12 | (p[2] & 63u) << 6 | (p[3] & 63u);
+        if (cp < 0x10000 || cp > 0x10FFFF)
+            return 0;
+    }
+    return len;
+}
+
+bool util_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = util_utf8_seq(s + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
 void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -142,8 +179,21 @@ void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             run++;
+            continue;
+        }
+        if (c >= 0x80) {
+            /* JSON must be UTF-8: a bad sequence becomes U+FFFD, byte by byte */
+            size_t k = util_utf8_seq(s + i, n - i);
+            if (k) {
+                run += k;
+                i += k - 1;
+                continue;
+            }
+            sbuf_append(b, s + i - run, run);
+            run = 0;
+            sbuf_append(b, "\xEF\xBF\xBD", 3);
             continue;
         }
         sbuf_append(b, s + i - run, run);
@@ -235,4 +285,21 @@ bool util_secure_streq(const char *a, const char *b)
 bool util_streq_nocase(const char *a, const char *b)
 {
     return strcasecmp(a, b) == 0;
+}
+
+int util_raise_nofile(char *msg, size_t msglen)
+{
+    struct rlimit rl;
+    msg[0] = '\0';
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if (rl.rlim_cur == rl.rlim_max)
+        return 0;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    snprintf(msg, msglen, "raised the open-file limit from %llu to %llu",
+             (unsigned long long)was, (unsigned long long)rl.rlim_max);
+    return 0;
 }

@@ -49,7 +49,8 @@ void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_putc(struct sbuf *b, char c);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) ATTR_FMT(2, 3);
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap) ATTR_FMT(2, 0);
-/* Appends s as a JSON string literal, quotes included. */
+/* Appends s as a JSON string literal, quotes included; bytes that are not
+ * UTF-8 become U+FFFD, so the result is valid JSON for any input. */
 void sbuf_json_str(struct sbuf *b, const char *s);
 void sbuf_json_strn(struct sbuf *b, const char *s, size_t n);
 /* Hands the storage to the caller (who frees it) and leaves b empty. */
@@ -68,5 +69,11 @@ void util_hex(const unsigned char *in, size_t n, char *out);
 /* Constant-time comparison of two strings (lengths included). */
 bool util_secure_streq(const char *a, const char *b);
 bool util_streq_nocase(const char *a, const char *b);
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t util_utf8_seq(const char *s, size_t n);
+bool util_utf8_valid(const char *s, size_t n);
+/* Raises the soft RLIMIT_NOFILE to the hard limit (the default soft 1024
+ * is too few for a server). 0/-1; msg says what changed, or is empty. */
+int util_raise_nofile(char *msg, size_t msglen);
 
 #endif

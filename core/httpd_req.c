@@ -1,0 +1,606 @@
+/* Routes, request accessors, replies, the access log and request metrics. */
+#include "httpd_req.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "loop.h"
+#include "metrics.h"
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static unsigned method_bit(enum http_method m)
+{
+    switch (m) {
+    case HTTP_METHOD_GET: return HTTP_M_GET;
+    case HTTP_METHOD_POST: return HTTP_M_POST;
+    case HTTP_METHOD_PUT: return HTTP_M_PUT;
+    case HTTP_METHOD_DELETE: return HTTP_M_DELETE;
+    case HTTP_METHOD_HEAD: return HTTP_M_HEAD;
+    case HTTP_METHOD_PATCH: return HTTP_M_PATCH;
+    default: return 0;
+    }
+}
+
+static struct metric_series *status_series(struct httpd *h, struct route *rt, int status)
+{
+    for (size_t i = 0; i < rt->nstatuses; i++)
+        if (rt->statuses[i].status == status)
+            return rt->statuses[i].count;
+    char labels[256];
+    snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", rt->pattern, status);
+    struct metric_series *s = metrics_series(h->req_family, labels);
+    if (rt->nstatuses < HTTPD_MAX_STATUS_SERIES)
+        rt->statuses[rt->nstatuses++] = (struct status_series){status, s};
+    return s;
+}
+
+void httpd_route_metrics_init(struct httpd *h, struct route *rt)
+{
+    char labels[256];
+    snprintf(labels, sizeof labels, "route=\"%s\"", rt->pattern);
+    rt->latency = metrics_series(h->lat_family, labels);
+}
+
+void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigned flags,
+                 httpd_handler_fn fn, void *arg)
+{
+    struct route *rt = xcalloc(1, sizeof *rt);
+    rt->methods = methods;
+    rt->pattern = pattern;
+    rt->flags = flags;
+    rt->fn = fn;
+    rt->arg = arg;
+    httpd_route_metrics_init(h, rt);
+    if (h->routes_tail)
+        h->routes_tail->next = rt;
+    else
+        h->routes = rt;
+    h->routes_tail = rt;
+}
+
+const char *httpd_head_value(const struct conn *c, const char *name)
+{
+    if (c->ph.step != HTTP_PARSE_DONE)
+        return NULL;
+    const struct http_header *x = http_head_find(&c->ph, c->head, name);
+    return x ? c->head + x->value.off : NULL;
+}
+
+static void make_request_id(struct httpd *h, struct http_req *r)
+{
+    const char *in = httpd_head_value(r->c, "X-Request-Id");
+    if (in) {
+        size_t n = strlen(in);
+        bool ok = n > 0 && n < sizeof r->id;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = in[i];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.' || c == ':';
+        }
+        if (ok) {
+            memcpy(r->id, in, n + 1);
+            return;
+        }
+    }
+    uint64_t v = splitmix64(&h->rng);
+    snprintf(r->id, sizeof r->id, "req_%016llx", (unsigned long long)v);
+}
+
+/* NUL-terminates the head's pieces in place so accessors hand out C
+ * strings, and splits the target into path and query. */
+static void terminate_head(struct conn *c, struct http_req *r)
+{
+    char *b = c->head;
+    struct http_head *p = &c->ph;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        b[p->headers[i].name.off + p->headers[i].name.len] = '\0';
+        b[p->headers[i].value.off + p->headers[i].value.len] = '\0';
+    }
+    b[p->method_name.off + p->method_name.len] = '\0';
+    char *t = b + p->target.off;
+    t[p->target.len] = '\0';
+    if (*t != '/' && *t != '*') { /* absolute-form: drop scheme and authority */
+        char *s = strstr(t, "://");
+        t = s ? strchr(s + 3, '/') : NULL;
+        if (!t) {
+            static char root[] = "/";
+            t = root;
+        }
+    }
+    char *q = strchr(t, '?');
+    if (q)
+        *q++ = '\0';
+    char *frag = strchr(q ? q : t, '#');
+    if (frag)
+        *frag = '\0';
+    r->path = t;
+    r->query = q;
+}
+
+void httpd_req_begin(struct conn *c)
+{
+    struct httpd *h = c->h;
+    struct http_req *r = &c->req;
+    httpd_req_reset(r);
+    r->active = true;
+    r->start_us = time_mono_us();
+    r->route = &h->unmatched;
+    if (c->ph.step == HTTP_PARSE_DONE) {
+        terminate_head(c, r);
+        r->method = method_bit(c->ph.method);
+    }
+    make_request_id(h, r);
+    h->inflight++;
+    metrics_set(h->inflight_series, (double)h->inflight);
+}
+
+void httpd_req_reset(struct http_req *r)
+{
+    r->route = NULL;
+    r->method = 0;
+    r->active = false;
+    r->path = r->query = NULL;
+    r->nparams = 0;
+    r->nq = 0;
+    r->client[0] = '\0';
+    sbuf_reset(&r->scratch);
+    sbuf_reset(&r->hdrs);
+}
+
+void httpd_req_deinit(struct http_req *r)
+{
+    sbuf_deinit(&r->scratch);
+    sbuf_deinit(&r->hdrs);
+}
+
+static const char *method_text(const struct http_req *r)
+{
+    const struct conn *c = r->c;
+    return c->ph.step == HTTP_PARSE_DONE ? c->head + c->ph.method_name.off : "-";
+}
+
+/* Matches path against pattern, recording the raw {name} segments. */
+static bool route_match(const char *pattern, const char *path, struct http_req *r)
+{
+    const char *p = pattern, *s = path;
+    size_t n = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t seg = strcspn(s, "/");
+            if (!close || seg == 0 || n >= HTTPD_MAX_PARAMS)
+                return false;
+            r->param_names[n] = p + 1;
+            r->param_name_lens[n] = (size_t)(close - p - 1);
+            r->param_raw[n] = s;
+            r->param_raw_lens[n] = seg;
+            n++;
+            p = close + 1;
+            s += seg;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    if (*p || *s)
+        return false;
+    r->nparams = n;
+    return true;
+}
+
+/* Decodes into scratch (reserved beforehand, so pointers stay put). A value
+ * used as a C string must not hide a NUL, and must be UTF-8. */
+static const char *decode(struct http_req *r, const char *s, size_t n, bool plus)
+{
+    char *out = r->scratch.data + r->scratch.len;
+    long k = http_pct_decode(s, n, out, plus);
+    if (k < 0 || strlen(out) != (size_t)k || !util_utf8_valid(out, (size_t)k))
+        return NULL;
+    r->scratch.len += (size_t)k + 1;
+    return out;
+}
+
+static bool decode_params(struct http_req *r)
+{
+    size_t need = strlen(r->path) + (r->query ? strlen(r->query) : 0) + (size_t)2 * HTTPD_MAX_QUERY + 16;
+    sbuf_reset(&r->scratch);
+    sbuf_reserve(&r->scratch, need);
+    for (size_t i = 0; i < r->nparams; i++) {
+        r->param_values[i] = decode(r, r->param_raw[i], r->param_raw_lens[i], false);
+        if (!r->param_values[i]) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)r->param_name_lens[i], r->param_names[i]);
+            http_reply_error(r, 400, "invalid_request_error", name, "invalid_value",
+                             "path parameter %s is malformed, contains NUL or is not UTF-8", name);
+            return false;
+        }
+    }
+    for (const char *q = r->query; q && *q;) {
+        size_t len = strcspn(q, "&");
+        const char *eq = memchr(q, '=', len);
+        size_t klen = eq ? (size_t)(eq - q) : len;
+        if (len > 0) {
+            if (r->nq >= HTTPD_MAX_QUERY) {
+                http_reply_error(r, 400, "invalid_request_error", NULL, "invalid_value",
+                                 "more than %d query parameters", HTTPD_MAX_QUERY);
+                return false;
+            }
+            const char *k = decode(r, q, klen, true);
+            const char *v = k ? decode(r, eq ? eq + 1 : q + len, eq ? len - klen - 1 : 0, true)
+                              : NULL;
+            if (!v) {
+                http_reply_error(r, 400, "invalid_request_error", k, "invalid_value",
+                                 "a query parameter is malformed, contains NUL or is not UTF-8");
+                return false;
+            }
+            r->qk[r->nq] = k;
+            r->qv[r->nq++] = v;
+        }
+        q += len;
+        if (*q == '&')
+            q++;
+    }
+    return true;
+}
+
+static void allow_header(unsigned methods, char *out, size_t n)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } t[] = {{HTTP_M_GET, "GET"},     {HTTP_M_GET, "HEAD"},     {HTTP_M_POST, "POST"},
+             {HTTP_M_PUT, "PUT"},     {HTTP_M_PATCH, "PATCH"},  {HTTP_M_DELETE, "DELETE"}};
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < ARRAY_LEN(t); i++)
+        if (methods & t[i].bit)
+            o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", t[i].name);
+}
+
+void httpd_dispatch(struct http_req *r)
+{
+    struct httpd *h = r->c->h;
+    if (r->c->ph.method == HTTP_METHOD_OTHER) {
+        http_reply_error(r, 501, "invalid_request_error", NULL, "not_implemented",
+                         "this method is not implemented");
+        return;
+    }
+    unsigned m = r->method == HTTP_M_HEAD ? HTTP_M_GET : r->method;
+    unsigned allowed = 0;
+    bool path_matched = false;
+    for (struct route *rt = h->routes; rt; rt = rt->next) {
+        if (!route_match(rt->pattern, r->path, r))
+            continue;
+        path_matched = true;
+        allowed |= rt->methods;
+        if (rt->methods & m) {
+            r->route = rt;
+            if (decode_params(r))
+                rt->fn(r, rt->arg);
+            return;
+        }
+        r->nparams = 0;
+    }
+    r->route = &h->unmatched;
+    if (path_matched) {
+        char allow[80];
+        allow_header(allowed, allow, sizeof allow);
+        http_add_header(r, "Allow", allow);
+        http_reply_error(r, 405, "invalid_request_error", NULL, "method_not_allowed",
+                         "method %s is not allowed here; allowed: %s", method_text(r), allow);
+    } else {
+        /* never echo the path: it may hold bytes that are not text */
+        http_reply_error(r, 404, "invalid_request_error", NULL, "not_found",
+                         "no route matches this path");
+    }
+}
+
+void httpd_fail(struct conn *c, int status, const char *why)
+{
+    static const struct {
+        int status;
+        const char *code;
+    } codes[] = {{400, "malformed_request"},      {408, "request_timeout"},
+                 {413, "payload_too_large"},      {414, "uri_too_long"},
+                 {417, "expectation_failed"},     {431, "headers_too_large"},
+                 {501, "not_implemented"},        {505, "http_version_not_supported"}};
+    const char *code = "malformed_request";
+    for (size_t i = 0; i < ARRAY_LEN(codes); i++)
+        if (codes[i].status == status)
+            code = codes[i].code;
+    if (!c->req.active)
+        httpd_req_begin(c);
+    c->close_after = true;
+    http_reply_error(&c->req, status, "invalid_request_error", NULL, code, "%s",
+                     why ? why : http_reason(status));
+}
+
+const char *http_req_id(const struct http_req *r)
+{
+    return r->id;
+}
+
+unsigned http_req_method(const struct http_req *r)
+{
+    return r->method;
+}
+
+const char *http_req_path(const struct http_req *r)
+{
+    return r->path ? r->path : "/";
+}
+
+const char *http_req_header(const struct http_req *r, const char *name)
+{
+    return httpd_head_value(r->c, name);
+}
+
+const char *http_req_param(const struct http_req *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->nparams; i++)
+        if (r->param_name_lens[i] == n && strncmp(r->param_names[i], name, n) == 0)
+            return r->param_values[i];
+    return NULL;
+}
+
+const char *http_req_query(struct http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nq; i++)
+        if (strcasecmp(r->qk[i], name) == 0)
+            return r->qv[i];
+    return NULL;
+}
+
+const char *http_req_body(struct http_req *r, size_t *len)
+{
+    *len = r->c->body.len;
+    return r->c->body.data ? r->c->body.data : "";
+}
+
+int64_t http_req_start_us(const struct http_req *r)
+{
+    return r->start_us;
+}
+
+static bool ip_valid(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+const char *http_req_client(const struct http_req *r)
+{
+    struct http_req *w = (struct http_req *)r; /* a cache, not a visible change */
+    if (w->client[0])
+        return w->client;
+    const struct conn *c = r->c;
+    const struct httpd *h = c->h;
+    snprintf(w->client, sizeof w->client, "%s", c->peer);
+    if (!cidr_list_has(&h->trusted, c->peer) || c->ph.step != HTTP_PARSE_DONE)
+        return w->client;
+    /* X-Forwarded-For from right to left (later headers are nearer hops):
+     * the first address that is not a trusted proxy is the client. */
+    for (size_t i = c->ph.nheaders; i-- > 0;) {
+        const struct http_header *x = &c->ph.headers[i];
+        if (strcasecmp(c->head + x->name.off, "x-forwarded-for") != 0)
+            continue;
+        const char *v = c->head + x->value.off;
+        size_t end = x->value.len;
+        while (end > 0) {
+            size_t start = end;
+            while (start > 0 && v[start - 1] != ',')
+                start--;
+            size_t a = start, b = end;
+            while (a < b && (v[a] == ' ' || v[a] == '\t'))
+                a++;
+            while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+                b--;
+            end = start ? start - 1 : 0;
+            if (a == b)
+                continue;
+            char ip[64];
+            if (b - a >= sizeof ip)
+                return w->client; /* garbage from the hop we trust last */
+            memcpy(ip, v + a, b - a);
+            ip[b - a] = '\0';
+            if (!ip_valid(ip))
+                return w->client;
+            memcpy(w->client, ip, b - a + 1);
+            if (!cidr_list_has(&h->trusted, ip))
+                return w->client;
+        }
+    }
+    return w->client;
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+    /* a CR or LF would split the reply: such a value is cleaned */
+    sbuf_puts(&r->hdrs, name);
+    sbuf_puts(&r->hdrs, ": ");
+    for (const char *p = value; *p; p++)
+        sbuf_putc(&r->hdrs, *p == '\r' || *p == '\n' ? ' ' : *p);
+    sbuf_puts(&r->hdrs, "\r\n");
+}
+
+static void access_log(struct http_req *r, int status, size_t bytes, double secs)
+{
+    enum log_level lvl = (r->route->flags & HTTPD_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
+    if (status >= 500)
+        lvl = LOG_WARN;
+    if (!log_enabled(lvl))
+        return;
+    struct sbuf f;
+    sbuf_init(&f);
+    sbuf_puts(&f, "\"method\":");
+    sbuf_json_str(&f, method_text(r));
+    sbuf_puts(&f, ",\"path\":");
+    sbuf_json_str(&f, r->path);
+    sbuf_printf(&f, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"ms\":%.3f,\"client\":",
+                r->route->pattern, status, bytes, secs * 1000.0);
+    sbuf_json_str(&f, http_req_client(r));
+    log_write(lvl, r->id, f.data, "request");
+    sbuf_deinit(&f);
+}
+
+static const char *date_header(struct httpd *h)
+{
+    time_t now = time(NULL);
+    if (now != h->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(h->date, sizeof h->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        h->date_sec = now;
+    }
+    return h->date;
+}
+
+/* Status line and headers into c's output; decides keep-alive. */
+static void write_head(struct http_req *r, int status, const char *content_type,
+                       const char *framing)
+{
+    struct conn *c = r->c;
+    struct httpd *h = c->h;
+    bool keep = c->ph.keep_alive && !h->draining && !c->close_after && !c->peer_gone;
+    c->close_after = !keep;
+    if (c->peer_gone)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s",
+                        status, http_reason(status), date_header(h),
+                        content_type ? "Content-Type: " : "", content_type ? content_type : "",
+                        content_type ? "\r\n" : "", framing, r->id,
+                        !keep ? "Connection: close\r\n"
+                        : c->ph.minor == 0 ? "Connection: keep-alive\r\n" : "");
+    if (r->hdrs.len)
+        evbuffer_add(out, r->hdrs.data, r->hdrs.len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* The request is answered: metrics, access log, and the connection goes on
+ * writing (WRITING is counted before the request stops counting, so a
+ * drain never sees zero while the reply is still to be written). */
+static void req_finish(struct http_req *r, int status, size_t bytes)
+{
+    struct conn *c = r->c;
+    struct httpd *h = c->h;
+    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
+    metrics_add(status_series(h, r->route, status), 1);
+    metrics_observe(r->route->latency, secs);
+    access_log(r, status, bytes, secs);
+    r->active = false;
+    if (c->peer_gone)
+        httpd_conn_abandon(c);
+    else
+        httpd_conn_replied(c);
+    h->inflight--;
+    metrics_set(h->inflight_series, (double)h->inflight);
+    loop_work_done(h->loop);
+}
+
+void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
+                size_t len)
+{
+    if (!r->active || r->c->state == CONN_STREAMING)
+        abort(); /* a second reply to one request */
+    char framing[48];
+    snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", len);
+    write_head(r, status, content_type, framing);
+    if (!r->c->peer_gone && r->method != HTTP_M_HEAD && len)
+        evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
+    req_finish(r, status, len);
+}
+
+void http_stream_begin(struct http_req *r, int status, const char *content_type,
+                       http_stream_gone_fn gone, void *arg)
+{
+    struct conn *c = r->c;
+    if (!r->active || c->state == CONN_STREAMING)
+        abort();
+    /* HTTP/1.0 has no chunks: the end of the stream is the close */
+    r->stream_chunked = c->ph.minor >= 1;
+    if (!r->stream_chunked)
+        c->close_after = true;
+    r->stream_status = status;
+    r->stream_bytes = 0;
+    r->gone = gone;
+    r->gone_arg = arg;
+    write_head(r, status, content_type,
+               r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
+                                 : "Cache-Control: no-cache\r\n");
+    if (c->peer_gone)
+        return; /* stays HANDLING; the end closes */
+    httpd_conn_streaming(c);
+}
+
+size_t http_stream_write(struct http_req *r, const char *data, size_t len)
+{
+    struct conn *c = r->c;
+    if (c->peer_gone || !c->bev)
+        return 0;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (len && r->method != HTTP_M_HEAD) {
+        if (r->stream_chunked)
+            evbuffer_add_printf(out, "%zx\r\n", len);
+        evbuffer_add(out, data, len);
+        if (r->stream_chunked)
+            evbuffer_add(out, "\r\n", 2);
+        r->stream_bytes += len;
+    }
+    return evbuffer_get_length(out);
+}
+
+void http_stream_end(struct http_req *r)
+{
+    struct conn *c = r->c;
+    if (!r->active)
+        abort();
+    if (!c->peer_gone && r->stream_chunked && r->method != HTTP_M_HEAD)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    req_finish(r, r->stream_status, r->stream_bytes);
+}
+
+void http_reply_json(struct http_req *r, int status, const char *json, size_t len)
+{
+    http_reply(r, status, "application/json", json, len);
+}
+
+void http_reply_error(struct http_req *r, int status, const char *type, const char *param,
+                      const char *code, const char *fmt, ...)
+{
+    struct sbuf msg, body;
+    va_list ap;
+    sbuf_init(&msg);
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    sbuf_init(&body);
+    sbuf_puts(&body, "{\"error\":{\"message\":");
+    sbuf_json_str(&body, msg.data ? msg.data : "");
+    sbuf_puts(&body, ",\"type\":");
+    sbuf_json_str(&body, type);
+    sbuf_puts(&body, ",\"param\":");
+    sbuf_json_str(&body, param);
+    sbuf_puts(&body, ",\"code\":");
+    sbuf_json_str(&body, code);
+    sbuf_puts(&body, "}}");
+    http_reply_json(r, status, body.data, body.len);
+    sbuf_deinit(&body);
+    sbuf_deinit(&msg);
+}

@@ -1,0 +1,150 @@
+/* httpd_req: what httpd.c (listener, connections as a state machine) and
+ * httpd_req.c (routes, request accessors, replies, access log) share.
+ * Not a public face: nothing outside those two files includes it. */
+#ifndef INGOT_HTTPD_REQ_H
+#define INGOT_HTTPD_REQ_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "cidr.h"
+#include "http_parse.h"
+#include "httpd.h"
+#include "log.h"
+
+struct bufferevent;
+struct event;
+struct evconnlistener;
+
+#define HTTPD_MAX_PARAMS 4
+#define HTTPD_MAX_QUERY 32
+#define HTTPD_MAX_STATUS_SERIES 16
+
+/* A connection is in exactly one state; conn_set_state() alone changes it
+ * and keeps the per-state counts (the drain waits on HANDLING requests and
+ * WRITING replies, nothing else). */
+enum conn_state {
+    CONN_IDLE = 0,  /* keep-alive, no byte of the next request yet */
+    CONN_READ_HEAD, /* request line and headers, under the header deadline */
+    CONN_READ_BODY, /* body, under the body deadline */
+    CONN_HANDLING,  /* dispatched to a handler, no reply yet */
+    CONN_STREAMING, /* a streamed reply under way: the handler writes */
+    CONN_WRITING,   /* reply in the output buffer, under the idle deadline */
+    CONN_CLOSING,   /* final reply written: reading and dropping until EOF */
+    CONN_NSTATES
+};
+
+struct status_series {
+    int status;
+    struct metric_series *count;
+};
+
+struct route {
+    unsigned methods;
+    const char *pattern;
+    unsigned flags;
+    httpd_handler_fn fn;
+    void *arg;
+    struct metric_series *latency;
+    struct status_series statuses[HTTPD_MAX_STATUS_SERIES];
+    size_t nstatuses;
+    struct route *next;
+};
+
+struct http_req {
+    struct conn *c;
+    struct route *route;
+    unsigned method; /* HTTP_M_*; 0 for others */
+    bool active;     /* begun and not yet replied */
+    int64_t start_us;
+    char id[40];
+    const char *path;  /* raw (percent-encoded), NUL-terminated; NULL if unparsed */
+    const char *query; /* raw, without '?'; NULL if none */
+    const char *param_names[HTTPD_MAX_PARAMS];
+    size_t param_name_lens[HTTPD_MAX_PARAMS];
+    const char *param_raw[HTTPD_MAX_PARAMS];
+    size_t param_raw_lens[HTTPD_MAX_PARAMS];
+    const char *param_values[HTTPD_MAX_PARAMS]; /* decoded, in scratch */
+    size_t nparams;
+    const char *qk[HTTPD_MAX_QUERY], *qv[HTTPD_MAX_QUERY]; /* decoded, in scratch */
+    size_t nq;
+    struct sbuf scratch; /* decoded params and query */
+    struct sbuf hdrs;    /* extra reply headers, "Name: value\r\n" each */
+    char client[64];     /* http_req_client's answer, once computed */
+    /* a streamed reply */
+    int stream_status;
+    bool stream_chunked;
+    size_t stream_bytes;
+    http_stream_gone_fn gone;
+    void *gone_arg;
+};
+
+struct conn {
+    struct httpd *h;
+    struct bufferevent *bev;
+    struct event *timer;
+    enum conn_state state;
+    bool close_after; /* close once the reply is written */
+    bool peer_gone;   /* the socket failed while a handler held the request */
+    char peer[64];
+    char *head; /* the request head; the parser's offsets point here */
+    size_t head_len, head_cap;
+    struct http_head ph;
+    struct http_chunked chunk;
+    struct sbuf body;
+    uint64_t body_left; /* Content-Length bytes still to read */
+    size_t dropped;     /* bytes read and dropped while CLOSING */
+    struct http_req req; /* one request at a time per connection */
+    struct conn *prev, *next;
+};
+
+struct httpd {
+    struct loop *loop;
+    struct metrics *metrics;
+    size_t max_body;
+    long long idle_ms, header_ms, body_ms;
+    size_t max_conns;
+    struct cidr_list trusted;
+    struct evconnlistener *listener;
+    struct event *accept_timer; /* re-enables accepting after EMFILE */
+    long long accept_backoff_ms;
+    struct log_limit accept_log, reject_log;
+    struct route *routes, *routes_tail;
+    struct route unmatched; /* metrics bucket for the server's own errors */
+    struct metric_family *req_family, *lat_family, *inflight_family;
+    struct metric_series *inflight_series, *rejected_series, *paused_series;
+    struct metric_series *state_series[CONN_NSTATES];
+    size_t inflight; /* requests begun and not replied */
+    size_t nconns;
+    size_t nstate[CONN_NSTATES];
+    struct conn *conns;
+    int port;
+    bool draining;
+    uint64_t rng; /* request ids: splitmix64 seeded from OpenSSL */
+    time_t date_sec;
+    char date[40]; /* the Date header, formatted once a second */
+};
+
+/* httpd.c */
+const char *conn_state_name(enum conn_state s);
+/* The reply is in c's output buffer: write it, then keep-alive or close. */
+void httpd_conn_replied(struct conn *c);
+/* The socket of a connection whose handler still holds the request. */
+void httpd_conn_abandon(struct conn *c);
+/* The status and headers of a streamed reply are in the output buffer. */
+void httpd_conn_streaming(struct conn *c);
+
+/* httpd_req.c */
+void httpd_req_begin(struct conn *c);
+void httpd_req_reset(struct http_req *r);
+void httpd_req_deinit(struct http_req *r);
+/* The head is parsed (and its body read): route it to a handler. */
+void httpd_dispatch(struct http_req *r);
+/* An error the server itself answers (malformed request, timeout, body
+ * too large): JSON, Connection: close. */
+void httpd_fail(struct conn *c, int status, const char *why);
+void httpd_route_metrics_init(struct httpd *h, struct route *rt);
+/* The first header called name (case-insensitive), NUL-terminated. */
+const char *httpd_head_value(const struct conn *c, const char *name);
+
+#endif
