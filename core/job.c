@@ -334,6 +334,12 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
             job_spec_deinit(s);
             return fail(e, 400, "idempotency_key", "idempotency_key must be 1-255 characters");
         }
+        if (strncmp(v->valuestring, JOB_BATCH_KEY_PREFIX, strlen(JOB_BATCH_KEY_PREFIX)) == 0) {
+            job_spec_deinit(s);
+            return fail(e, 400, "idempotency_key",
+                        "idempotency_key may not start with \"" JOB_BATCH_KEY_PREFIX
+                        "\" (reserved for batches)");
+        }
         s->idempotency_key = dup_string(v);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "metadata")) && !cJSON_IsNull(v)) {

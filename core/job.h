@@ -16,11 +16,11 @@ enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CAN
 #define JOB_QUEUE_MAX 128
 #define JOB_GROUP_MAX 128
 #define JOB_IDEM_MAX 255
-/* Keys of single jobs and of batches are separate spaces (the
- * idempotency_scope column), so a batch's key has the full length. */
-#define JOB_BATCH_IDEM_MAX JOB_IDEM_MAX
-#define JOB_IDEM_SCOPE_SINGLE 0
-#define JOB_IDEM_SCOPE_BATCH 1
+/* A batch's key K is held as "batch:K" in the column of single jobs'
+ * keys (the previous release's format, kept: both dedupe on one unique
+ * index), so a single job's key may not start with the prefix. */
+#define JOB_BATCH_KEY_PREFIX "batch:"
+#define JOB_BATCH_IDEM_MAX (JOB_IDEM_MAX - 6)
 #define JOB_HASH_LEN 32
 
 /* Redis channels (hints only: everything works by polling without them).

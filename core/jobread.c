@@ -55,21 +55,66 @@ void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_
     sbuf_deinit(&b);
 }
 
-void jobread_batch(struct db_pool *db, uint64_t tenant, uint64_t first_id, size_t n,
-                        jobread_rows_cb cb, void *arg)
+/* The rows of one INSERT share its created_at, and a keyed batch's rows
+ * carry the key: both together find exactly them (another row of the
+ * tenant created in the same microsecond has another idempotency_batch). */
+struct batch_read {
+    struct db_pool *db;
+    uint64_t tenant, first_id;
+    size_t n;
+    jobread_rows_cb cb;
+    void *arg;
+};
+
+static void batch_legacy_query(struct batch_read *q);
+
+static void batch_keyed_cb(const struct db_result *r, void *arg)
 {
-    /* One INSERT gives its rows one created_at, so this finds the rows of
-     * the statement that began at first_id, and only those (their ids are
-     * consecutive unless innodb_autoinc_lock_mode = 2 interleaved other
-     * statements: the window allows for that). */
+    struct batch_read *q = arg;
+    if (r->ok && mysql_num_rows(r->res) == 0) {
+        batch_legacy_query(q); /* the holder has no idempotency_batch */
+        return;
+    }
+    q->cb(r->ok ? r->res : NULL, r->err_code, r->ok ? NULL : r->error, q->arg);
+    free(q);
+}
+
+/* A batch of the previous release: the rows of the statement that began
+ * at first_id (their ids are consecutive unless innodb_autoinc_lock_mode
+ * = 2 interleaved other statements: the window allows for that). */
+static void batch_legacy_query(struct batch_read *q)
+{
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
-    sbuf_printf(&b, " WHERE tenant_id = %llu AND id BETWEEN %llu AND %llu AND created_at = "
-                    "(SELECT created_at FROM jobs WHERE id = %llu) ORDER BY id",
-                (unsigned long long)tenant, (unsigned long long)first_id,
-                (unsigned long long)first_id + n + 1000, (unsigned long long)first_id);
-    rows_query(db, b.data, cb, arg);
+    sbuf_printf(&b, " WHERE tenant_id = %llu AND id BETWEEN %llu AND %llu AND idempotency_batch IS NULL "
+                    "AND created_at = (SELECT created_at FROM jobs WHERE id = %llu) ORDER BY id",
+                (unsigned long long)q->tenant, (unsigned long long)q->first_id,
+                (unsigned long long)q->first_id + q->n + 1000, (unsigned long long)q->first_id);
+    rows_query(q->db, b.data, q->cb, q->arg);
+    sbuf_deinit(&b);
+    free(q);
+}
+
+void jobread_batch(struct db_pool *db, uint64_t tenant, const char *key, uint64_t first_id, size_t n,
+                   jobread_rows_cb cb, void *arg)
+{
+    struct batch_read *q = xcalloc(1, sizeof *q);
+    q->db = db;
+    q->tenant = tenant;
+    q->first_id = first_id;
+    q->n = n;
+    q->cb = cb;
+    q->arg = arg;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
+    sbuf_printf(&b, " WHERE tenant_id = %llu AND idempotency_batch = ", (unsigned long long)tenant);
+    sql_cstr(&b, key);
+    sbuf_printf(&b, " AND created_at = (SELECT created_at FROM jobs WHERE id = %llu AND tenant_id = %llu) "
+                    "ORDER BY id",
+                (unsigned long long)first_id, (unsigned long long)tenant);
+    db_query(db, b.data, 0, batch_keyed_cb, q);
     sbuf_deinit(&b);
 }
 

@@ -16,7 +16,7 @@ struct db_pool;
 #define JOBREAD_COLUMNS                                                                          \
     "id, queue, kind, state, priority, attempts, max_attempts, "                             \
     "DATE_FORMAT(run_at, '%Y-%m-%dT%H:%i:%s.%fZ'), group_key, payload, metadata, "          \
-    "callback_url, idempotency_key, result, last_error, "                                    \
+    "callback_url, COALESCE(idempotency_batch, idempotency_key), result, last_error, "      \
     "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
     "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
     "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
@@ -28,9 +28,13 @@ struct db_pool;
 typedef void (*jobread_rows_cb)(MYSQL_RES *res, unsigned err_code, const char *err, void *arg);
 
 void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_cb cb, void *arg);
-/* The jobs of the batch (one INSERT) that starts at first_id, in id
- * order; n is the size expected (more than n + 1000 are not looked for). */
-void jobread_batch(struct db_pool *db, uint64_t tenant, uint64_t first_id, size_t n,
+/* The jobs of the batch sent with Idempotency-Key key whose first job
+ * (the key's holder) is first_id, in id order: the rows with that key in
+ * idempotency_batch and the holder's created_at. A batch of the previous
+ * release (no idempotency_batch) is found as the rows of the statement
+ * that began at first_id; n is the size expected (more than n + 1000 are
+ * not looked for). */
+void jobread_batch(struct db_pool *db, uint64_t tenant, const char *key, uint64_t first_id, size_t n,
                    jobread_rows_cb cb, void *arg);
 /* state -1: any; queue NULL: any; before_id 0: from the newest. */
 void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,

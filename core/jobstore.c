@@ -18,7 +18,7 @@
 #define INSERT_HEAD                                                                          \
     "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
     "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
-    "idempotency_key, idempotency_scope, request_hash) VALUES "
+    "idempotency_key, request_hash, idempotency_batch) VALUES "
 /* The rows as the API shows them, in VALUES order (MariaDB >= 10.5): ids
  * of a multi-row INSERT are consecutive only under innodb_autoinc_lock_mode
  * < 2, and the 202 shows each job exactly as a later GET does. */
@@ -30,7 +30,7 @@ struct pending {
     unsigned char hash[JOB_HASH_LEN]; /* of the request, when it has a key */
     jobstore_enqueue_cb cb;
     void *arg;
-    bool retried_idem;        /* an expired idempotency key was cleared once */
+    int idem_tries;           /* inserts sent again after resolving the key */
     struct pending *next;
 };
 
@@ -160,10 +160,11 @@ static void reply_failed(jobstore_enqueue_cb cb, void *arg, unsigned code, const
     cb(&r, arg);
 }
 
-/* scope: JOB_IDEM_SCOPE_* for the row that holds the key, -1 for none
- * (no key, or a batch row that only shows it). */
-static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s, int scope,
-                       const unsigned char *hash)
+/* key: the idempotency key the row holds as stored ("K", or "batch:K" on
+ * a batch's first row) or NULL, with its request's hash; batch_key: K on
+ * every row of a keyed batch, else NULL. */
+static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s, const char *key,
+                       const unsigned char *hash, const char *batch_key)
 {
     sbuf_printf(b, "(%llu,", (unsigned long long)tenant);
     sql_cstr(b, s->queue);
@@ -184,19 +185,18 @@ static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s
     sbuf_putc(b, ',');
     sql_cstr(b, s->callback_url);
     sbuf_putc(b, ',');
-    sql_cstr(b, s->idempotency_key);
-    if (scope >= 0)
-        sbuf_printf(b, ",%d,", scope);
-    else
-        sbuf_puts(b, ",NULL,");
-    jobidem_sql_hash(b, scope >= 0 ? hash : NULL);
+    sql_cstr(b, key);
+    sbuf_putc(b, ',');
+    jobidem_sql_hash(b, key ? hash : NULL);
+    sbuf_putc(b, ',');
+    sql_cstr(b, batch_key);
     sbuf_putc(b, ')');
 }
 
 void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s)
 {
     sbuf_puts(b, INSERT_HEAD);
-    values_row(b, tenant, s, s->idempotency_key ? JOB_IDEM_SCOPE_SINGLE : -1, NULL);
+    values_row(b, tenant, s, s->idempotency_key, NULL, NULL);
 }
 
 static void idem_lookup(struct jobstore *js, struct pending *p);
@@ -290,8 +290,7 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
     for (struct pending *p = items; p; p = p->next) {
         if (p != items)
             sbuf_putc(&b, ',');
-        values_row(&b, p->tenant, &p->spec, p->spec.idempotency_key ? JOB_IDEM_SCOPE_SINGLE : -1,
-                   p->hash);
+        values_row(&b, p->tenant, &p->spec, p->spec.idempotency_key, p->hash, NULL);
     }
     sbuf_puts(&b, INSERT_TAIL);
     ins->lane->inflight++;
@@ -370,7 +369,7 @@ static void single_idem_done(enum jobidem_found f, uint64_t id, unsigned code, c
         idem_reply(f, id, code, err, p->cb, p->arg);
         pending_free(p);
     } else {
-        p->retried_idem = true;
+        p->idem_tries++;
         p->next = NULL;
         send_insert(q->js, p, 1);
     }
@@ -382,23 +381,24 @@ static void idem_lookup(struct jobstore *js, struct pending *p)
     struct single_idem *q = xcalloc(1, sizeof *q);
     q->js = js;
     q->p = p;
-    jobidem_resolve(js->db, p->tenant, JOB_IDEM_SCOPE_SINGLE, p->spec.idempotency_key, p->hash,
-                 p->retried_idem, single_idem_done, q);
+    jobidem_resolve(js->db, p->tenant, p->spec.idempotency_key, p->hash, p->idem_tries,
+                    single_idem_done, q);
 }
 
-/* A batch under an Idempotency-Key: its first row holds the key (scope
- * batch, with the request's hash), the others only show it. A repeat
- * fails on the unique key and answers as for a single job. */
+/* A batch under an Idempotency-Key K: its first row holds "batch:K" (with
+ * the request's hash) in the unique key single jobs use, every row has K
+ * in idempotency_batch (shown as its key, and how a replay finds them). A
+ * repeat fails on the unique key and answers as for a single job. */
 struct batch {
     struct jobstore *js;
     char *sql;
     uint64_t tenant;
-    char *key;          /* or NULL */
+    char *key;          /* "batch:K", or NULL */
     unsigned char hash[JOB_HASH_LEN];
     size_t n;
     char (*queues)[JOB_QUEUE_MAX + 1]; /* created once the rows are in */
     int tries;
-    bool retried_idem;
+    int idem_tries;
     jobstore_enqueue_cb cb;
     void *arg;
 };
@@ -421,7 +421,7 @@ static void batch_idem_done(enum jobidem_found f, uint64_t id, unsigned code, co
         batch_free(bt);
         return;
     }
-    bt->retried_idem = true;
+    bt->idem_tries++;
     db_query(bt->js->db, bt->sql, 0, batch_cb, bt);
 }
 
@@ -435,8 +435,7 @@ static void batch_cb(const struct db_result *r, void *arg)
         return;
     }
     if (!r->ok && r->err_code == ER_DUP_ENTRY && bt->key) {
-        jobidem_resolve(js->db, bt->tenant, JOB_IDEM_SCOPE_BATCH, bt->key, bt->hash, bt->retried_idem,
-                     batch_idem_done, bt);
+        jobidem_resolve(js->db, bt->tenant, bt->key, bt->hash, bt->idem_tries, batch_idem_done, bt);
         return;
     }
     if (!r->ok) {
@@ -483,7 +482,9 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
     bt->arg = arg;
     bt->queues = xcalloc(n ? n : 1, sizeof *bt->queues);
     if (key && n) {
-        bt->key = xstrdup(key);
+        bt->key = xmalloc(strlen(JOB_BATCH_KEY_PREFIX) + strlen(key) + 1);
+        strcpy(bt->key, JOB_BATCH_KEY_PREFIX);
+        strcat(bt->key, key);
         job_specs_hash(specs, n, bt->hash);
     }
     struct sbuf b;
@@ -493,11 +494,7 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
         if (i)
             sbuf_putc(&b, ',');
         memcpy(bt->queues[i], specs[i].queue, sizeof bt->queues[i]);
-        if (bt->key) { /* every job shows the key; the first holds it */
-            free(specs[i].idempotency_key);
-            specs[i].idempotency_key = xstrdup(bt->key);
-        }
-        values_row(&b, tenant, &specs[i], bt->key && i == 0 ? JOB_IDEM_SCOPE_BATCH : -1, bt->hash);
+        values_row(&b, tenant, &specs[i], i == 0 ? bt->key : NULL, bt->hash, bt->key ? key : NULL);
         job_spec_deinit(&specs[i]);
     }
     sbuf_puts(&b, INSERT_TAIL);

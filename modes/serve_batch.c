@@ -17,6 +17,7 @@
 /* POST /v1/jobs/batch: an array (or {"jobs": [...]}), all or nothing. */
 struct batch {
     struct v1 *c;
+    char key[JOB_BATCH_IDEM_MAX + 1]; /* the Idempotency-Key, or "" */
     size_t n;
     struct job_spec *labels; /* queue and kind of each, for the metrics */
 };
@@ -62,7 +63,7 @@ static void batch_done_cb(const struct js_reply *rep, void *arg)
     struct v1 *c = bt->c;
     switch (rep->what) {
     case JS_REPLAY:
-        jobread_batch(c->sj->rt->db, c->tenant, rep->id, bt->n, got_batch_cb, bt);
+        jobread_batch(c->sj->rt->db, c->tenant, bt->key, rep->id, bt->n, got_batch_cb, bt);
         return;
     case JS_KEY_REUSED:
         v1_reply_key_reused(c->r, "Idempotency-Key");
@@ -138,6 +139,7 @@ static void create_batch(struct v1 *c)
     struct batch *bt = xcalloc(1, sizeof *bt);
     bt->c = c;
     bt->n = (size_t)n;
+    snprintf(bt->key, sizeof bt->key, "%s", hk);
     bt->labels = xcalloc((size_t)n, sizeof *bt->labels);
     for (size_t k = 0; k < (size_t)n; k++) {
         memcpy(bt->labels[k].queue, specs[k].queue, sizeof specs[k].queue);

@@ -227,6 +227,14 @@ static void create_job(struct v1 *c)
             v1_free(c);
             return;
         }
+        if (!spec.idempotency_key && strncmp(hk, JOB_BATCH_KEY_PREFIX, strlen(JOB_BATCH_KEY_PREFIX)) == 0) {
+            job_spec_deinit(&spec);
+            http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
+                             "a job's Idempotency-Key may not start with \"" JOB_BATCH_KEY_PREFIX
+                             "\" (reserved for batches)");
+            v1_free(c);
+            return;
+        }
         if (!spec.idempotency_key)
             spec.idempotency_key = xstrdup(hk);
     }
