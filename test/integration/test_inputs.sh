@@ -110,6 +110,23 @@ q "INSERT INTO $DB.jobs ($OLDCOLS, created_at) SELECT tenant_id, queue, kind, pr
 eq "  a row of the same microsecond, then the replay: 200" "$(post /v1/jobs/batch -H 'Idempotency-Key: mb-1' -d "[{$J},{$J}]")" 200
 eq "  the batch's two jobs" "$(jq -r '.data | length' resp.json)" 2
 
+# Item 4: concurrent repeats of an expired key: one clears it, the others
+# may find it gone; they insert again (one job), never 503.
+EXP='{"kind":"http","queue":"q-exp","payload":{"url":"http://127.0.0.1:9/exp"}}'
+for round in 1 2 3; do
+    eq "expired-key round $round: 202" "$(post /v1/jobs -H "Idempotency-Key: exp-$round" -d "$EXP")" 202
+    q "UPDATE $DB.jobs SET created_at = created_at - INTERVAL 2 DAY WHERE idempotency_key = 'exp-$round'"
+    ep=()
+    for k in 1 2 3 4 5 6 7 8; do
+        curl -s -o /dev/null -w '%{http_code}\n' -X POST "$U/v1/jobs" "${AUTH[@]}" -H "Idempotency-Key: exp-$round" -d "$EXP" > "exp$k.code" &
+        ep+=($!)
+    done
+    wait "${ep[@]}"
+    eq "  8 concurrent repeats: 200 or 202, never 503" "$(cat exp?.code | sort -u | tr '\n' ' ')" "$(cat exp?.code | grep -E '^20[02]$' | sort -u | tr '\n' ' ')"
+    eq "  one new job holds the key" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_key = 'exp-$round' AND created_at > NOW(6) - INTERVAL 1 HOUR")" 1
+    eq "  exactly one 202" "$(cat exp?.code | grep -c '^202$')" 1
+done
+
 K1='{"kind":"http","queue":"q-first","payload":{"url":"http://127.0.0.1:9/a"}}'
 eq "keyed job: 202" "$(post /v1/jobs -H 'Idempotency-Key: order-1' -d "$K1")" 202
 O1=$(jq -r .id resp.json)
