@@ -194,9 +194,21 @@ bool cron_tz_valid(const char *tz)
     for (const char *p = tz; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("/_-+", *p))
             return false;
+    /* Not zones, though zoneinfo holds files of those names: the host's
+     * own zone (which differs between machines) and the POSIX default. */
+    if (strcmp(tz, "localtime") == 0 || strcmp(tz, "posixrules") == 0)
+        return false;
     char path[128];
     snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    return access(path, R_OK) == 0;
+    /* A zone is a TZif file; zoneinfo also holds tables such as
+     * leapseconds, iso3166.tab and tzdata.zi, which are not zones. */
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char magic[4] = {0};
+    bool ok = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "TZif", 4) == 0;
+    fclose(f);
+    return ok;
 }
 
 /* The C library reads zones through TZ. Replacing an existing TZ only

@@ -68,6 +68,11 @@ int schedule_spec_parse(const cJSON *body, const struct job_limits *lim, struct 
     if (cron_parse(cron->valuestring, &s->c, cwhy, sizeof cwhy) < 0)
         return bad(status, 400, param, plen, "cron", why, wlen, cwhy);
     snprintf(s->cron, sizeof s->cron, "%s", cron->valuestring);
+    /* A schedule that can never fire (30 FEB, 31 APR) would be stored and
+     * stay silent for ever: refuse it while the client is listening. */
+    if (cron_next(&s->c, s->timezone, (int64_t)time(NULL)) < 0)
+        return bad(status, 400, param, plen, "cron", why, wlen,
+                   "never fires: no date matches it (e.g. day 30 of February)");
     if (!cJSON_IsObject(job))
         return bad(status, 400, param, plen, "job", why, wlen, "required: the job to enqueue at each tick, as for POST /v1/jobs");
     /* A tick fixes when the job is due and is itself the idempotency. */

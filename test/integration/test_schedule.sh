@@ -21,6 +21,12 @@ eq "GET list has both" "$(http_body "$U/v1/schedules" "${AUTH[@]}" | grep -o '"o
 eq "bad cron: 400" "$(put x "{\"cron\":\"61 * * * *\",\"job\":$job}")" 400
 contains "names the field" "$(cat put.out)" '"param":"cron"'
 contains "says which part" "$(cat put.out)" "minute field"
+eq "a cron that never fires: 400" "$(put x "{\"cron\":\"0 0 30 2 *\",\"job\":$job}")" 400
+contains "says it never fires" "$(cat put.out)" "never fires"
+eq "31 April never fires either" "$(put x "{\"cron\":\"0 0 31 4 *\",\"job\":$job}")" 400
+eq "29 February fires (leap years)" "$(put leap "{\"cron\":\"0 0 29 2 *\",\"job\":$job,\"paused\":true}")" 200
+eq "a zoneinfo file that is no zone: 400" "$(put x "{\"cron\":\"@daily\",\"timezone\":\"leapseconds\",\"job\":$job}")" 400
+eq "the host's localtime is no zone: 400" "$(put x "{\"cron\":\"@daily\",\"timezone\":\"localtime\",\"job\":$job}")" 400
 eq "bad zone: 400" "$(put x "{\"cron\":\"@daily\",\"timezone\":\"Mars/Base\",\"job\":$job}")" 400
 contains "names timezone" "$(cat put.out)" '"param":"timezone"'
 eq "bad job: 400" "$(put x '{"cron":"@daily","job":{"kind":"http","payload":{}}}')" 400

@@ -68,6 +68,9 @@ static void test_parse(void)
     test_cond("zone known", cron_tz_valid("Europe/Berlin") && cron_tz_valid("UTC"));
     test_cond("zone unknown", !cron_tz_valid("Mars/Olympus") && !cron_tz_valid("../etc/passwd") &&
                                   !cron_tz_valid("") && !cron_tz_valid("/etc/localtime"));
+    /* files in zoneinfo that are not zones */
+    test_cond("not zones", !cron_tz_valid("leapseconds") && !cron_tz_valid("localtime") &&
+                               !cron_tz_valid("posixrules") && !cron_tz_valid("zone1970.tab"));
 }
 
 static void test_next(void)
