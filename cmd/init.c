@@ -92,6 +92,12 @@ static int print_k8s_secret(const struct cmd_def *def, const struct cmd_args *a,
         strncmp(c->redis_url, "unix:", 5) == 0)
         fprintf(stderr, "ingot init: warning: REDIS_URL points at this machine; pass the cluster's "
                         "with --redis-url\n");
+    /* serve pods listen on every interface: an unset token leaves /metrics
+     * (tenant ids, queue names) open to whoever reaches a pod. */
+    if (!*c->metrics_bearer_token)
+        fprintf(stderr, "ingot init: warning: METRICS_BEARER_TOKEN is unset, so /metrics of every "
+                        "serve pod is open; pass one with --metrics-bearer-token "
+                        "\"$(openssl rand -hex 32)\"\n");
     printf("# The secret settings of ingot only; the ConfigMap (configmap.yaml) holds\n"
            "# the rest. Written by `ingot init --k8s-secret`; apply it with\n"
            "#   ingot init --k8s-secret --database-url ... | kubectl apply -f -\n"

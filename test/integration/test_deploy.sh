@@ -188,6 +188,8 @@ eq "--k8s-secret refuses a placeholder" "$?" 78
 eq "and prints no Secret" "$(cat out)" ""
 "${NO_SECRETS[@]}" "$B" init --k8s-secret --env-file all.env --database-url "$DATABASE_URL" >/dev/null 2>err
 contains "--k8s-secret warns about a local DATABASE_URL" "$(cat err)" "points at this machine"
+contains "--k8s-secret warns that /metrics would be open" "$(cat err)" "METRICS_BEARER_TOKEN is unset"
+check "no such warning when a token is given" sh -c '! grep -q METRICS_BEARER_TOKEN k8s.err'
 if has_py_yaml; then
     check "generated Secret is valid YAML" python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert d["kind"] == "Secret" and all(isinstance(v, str) and v for v in d["stringData"].values())' secret.yaml
 fi
