@@ -31,6 +31,7 @@ struct pending {
     jobstore_enqueue_cb cb;
     void *arg;
     int idem_tries;           /* inserts sent again after resolving the key */
+    size_t bytes;             /* about the size of its VALUES row */
     struct pending *next;
 };
 
@@ -44,6 +45,15 @@ struct lane {
     struct pending *head, *tail;
     int inflight, max_inflight;
 };
+
+/* A coalesced INSERT stops growing at this many bytes of SQL. Strings are
+ * sent hex-encoded (twice their size), and a statement over the server's
+ * max_allowed_packet (16 MiB by default; operators may lower it, rarely
+ * under 4 MiB) fails every job in it. Fixed and conservative rather than
+ * read from the server: a 4 MiB statement already carries hundreds of
+ * typical jobs. A job always goes, alone if need be (JOB_MAX_PAYLOAD keeps
+ * one row under 16 MiB). */
+#define INSERT_MAX_BYTES ((size_t)4 << 20)
 
 /* One INSERT in flight and the callers it answers. */
 struct insert {
@@ -64,6 +74,15 @@ static bool lost_lock(const struct db_result *r)
     return r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT;
 }
 
+/* The server refused the statement itself (its error number, not ours or
+ * the client library's): nothing was stored, and rows sent alone may pass.
+ * A lost link or a timeout may have committed: never sent again. */
+static bool server_refused(const struct db_result *r)
+{
+    return !lost_lock(r) && r->err_code > 0 && r->err_code < 10000 &&
+           !(r->err_code >= 2000 && r->err_code < 3000);
+}
+
 struct known_queue {
     uint64_t tenant;
     char name[JOB_QUEUE_MAX + 1];
@@ -79,6 +98,7 @@ struct jobstore {
 };
 
 static void flush(struct jobstore *js);
+static void send_insert(struct jobstore *js, struct pending *items, size_t n);
 static void reply_failed(jobstore_enqueue_cb cb, void *arg, unsigned code, const char *err);
 
 struct jobstore *jobstore_new(struct db_pool *db, struct metrics *m, int max_batch, int batches_inflight,
@@ -264,6 +284,17 @@ static void insert_cb(const struct db_result *r, void *arg)
         free_strings(json, ins->n);
     } else if (r->err_code == ER_DUP_ENTRY && ins->n == 1 && p->spec.idempotency_key) {
         idem_lookup(js, p); /* takes p */
+    } else if (ins->n > 1 && server_refused(r)) {
+        /* The statement was refused whole (autocommit: nothing stored);
+         * send its rows one by one so only a bad row fails, with its own
+         * error. */
+        log_info("an INSERT of %zu jobs was refused (%s); sending them one by one", ins->n, r->error);
+        while (p) {
+            struct pending *next = p->next;
+            p->next = NULL;
+            send_insert(js, p, 1);
+            p = next;
+        }
     } else {
         while (p) {
             struct pending *next = p->next;
@@ -298,12 +329,16 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
     db_query(js->db, ins->sql, 0, insert_cb, ins);
 }
 
-/* Takes the first n (at most max) of a lane. */
-static struct pending *lane_take(struct lane *l, size_t max, size_t *n)
+/* Takes the first n of a lane: at most max, and while their rows stay
+ * under max_bytes (the first always). */
+static struct pending *lane_take(struct lane *l, size_t max, size_t max_bytes, size_t *n)
 {
     struct pending *first = l->head, *last = first;
-    for (*n = 1; last->next && *n < max; (*n)++)
+    size_t bytes = first->bytes;
+    for (*n = 1; last->next && *n < max && bytes + last->next->bytes <= max_bytes; (*n)++) {
         last = last->next;
+        bytes += last->bytes;
+    }
     l->head = last->next;
     if (!l->head)
         l->tail = NULL;
@@ -315,11 +350,11 @@ static void flush(struct jobstore *js)
 {
     size_t n;
     while (js->plain.head && js->plain.inflight < js->plain.max_inflight) {
-        struct pending *first = lane_take(&js->plain, (size_t)js->max_batch, &n);
+        struct pending *first = lane_take(&js->plain, (size_t)js->max_batch, INSERT_MAX_BYTES, &n);
         send_insert(js, first, n);
     }
     while (js->idem.head && js->idem.inflight < js->idem.max_inflight) {
-        struct pending *first = lane_take(&js->idem, 1, &n);
+        struct pending *first = lane_take(&js->idem, 1, INSERT_MAX_BYTES, &n);
         send_insert(js, first, n);
     }
 }
@@ -335,6 +370,11 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
     p->arg = arg;
     if (p->spec.idempotency_key)
         job_spec_hash(&p->spec, p->hash);
+    const char *strs[] = {p->spec.queue, p->spec.payload, p->spec.metadata, p->spec.callback_url,
+                          p->spec.group, p->spec.idempotency_key};
+    p->bytes = 256; /* numbers, dates, separators */
+    for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+        p->bytes += strs[i] ? 2 * strlen(strs[i]) + 3 : 4;
     struct lane *l = p->spec.idempotency_key ? &js->idem : &js->plain;
     if (l->tail)
         l->tail->next = p;

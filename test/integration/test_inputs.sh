@@ -155,6 +155,71 @@ eq "  then a plain job: 202" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "
 check "  (its queue row is written)" wait_sql 50 "SELECT COUNT(*) FROM $DB.queues WHERE name = 'q-marker'" 1
 eq "  the replays wrote no queue row" "$(q "SELECT COUNT(*) FROM $DB.queues WHERE name = 'q-two'")" 0
 
+# --- coalesced INSERTs: capped by bytes; a refused one is resent row by row --
+# One INSERT at a time (DATABASE_MAX_CONNECTIONS=2), and the first one
+# waits in a trigger on a lock this test holds, so the others coalesce:
+# 47 jobs of ~240 KB are ~23 MB of hex SQL, over the server's 16 MiB
+# max_allowed_packet in one statement.
+DATABASE_MAX_CONNECTIONS=2 start_ingot C serve
+inflight() { curl -s "http://127.0.0.1:$C_PORT/metrics" | awk '$1 == "ingot_http_requests_in_flight" {print $2}'; }
+at_least() { [ "$(inflight)" -ge "$1" ] 2>/dev/null; }
+mysql_root "$DB" <<'SQL'
+DELIMITER //
+CREATE TRIGGER hold BEFORE INSERT ON jobs FOR EACH ROW
+IF NEW.queue = 'q-big' THEN DO GET_LOCK('ingot_test_hold', 60); DO RELEASE_LOCK('ingot_test_hold'); END IF//
+DELIMITER ;
+SQL
+coproc HOLD { mysql_root --unbuffered; }
+echo "SELECT GET_LOCK('ingot_test_hold', 10);" >&"${HOLD[1]}"
+read -r -t 10 held <&"${HOLD[0]}"
+eq "  (the test holds the lock)" "$held" 1
+python3 -c 'import json; print(json.dumps({"kind":"http","queue":"q-big","payload":{"url":"http://127.0.0.1:9/big","body":"A"*240000}}))' > big.json
+cp_=()
+for k in $(seq 1 48); do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$C_PORT/v1/jobs" "${AUTH[@]}" --data-binary @big.json > "big$k.code" &
+    cp_+=($!)
+done
+check "  (48 requests wait, and the /metrics one)" wait_until 300 at_least 49
+echo "SELECT RELEASE_LOCK('ingot_test_hold');" >&"${HOLD[1]}"
+read -r -t 10 _ <&"${HOLD[0]}"
+exec {HOLD[1]}>&-
+wait "${cp_[@]}"
+q "DROP TRIGGER $DB.hold"
+eq "48 concurrent 240 KB jobs: all 202" "$(cat big*.code | sort | uniq -c | awk '{print $1" "$2}' | tr '\n' ' ')" "48 202 "
+eq "  48 rows" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'q-big'")" 48
+# The same hold, then 30 requests of which one the database refuses (a
+# trigger stands for any error of one row): only that one fails.
+mysql_root "$DB" <<'SQL'
+DELIMITER //
+CREATE TRIGGER poison BEFORE INSERT ON jobs FOR EACH ROW
+BEGIN
+IF NEW.queue = 'q-hold' THEN DO GET_LOCK('ingot_test_hold', 60); DO RELEASE_LOCK('ingot_test_hold'); END IF;
+IF NEW.queue = 'q-poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF;
+END//
+DELIMITER ;
+SQL
+coproc HOLD { mysql_root --unbuffered; }
+echo "SELECT GET_LOCK('ingot_test_hold', 10);" >&"${HOLD[1]}"
+read -r -t 10 held <&"${HOLD[0]}"
+eq "  (the test holds the lock again)" "$held" 1
+curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$C_PORT/v1/jobs" "${AUTH[@]}" -d '{"kind":"http","queue":"q-hold","payload":{"url":"http://127.0.0.1:9/p"}}' > poison0.code &
+cp_=($!)
+check "  (the first INSERT waits)" wait_until 300 at_least 2
+for k in $(seq 1 30); do
+    qn=q-good; [ "$k" = 2 ] && qn=q-poison
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$C_PORT/v1/jobs" "${AUTH[@]}" -d "{\"kind\":\"http\",\"queue\":\"$qn\",\"payload\":{\"url\":\"http://127.0.0.1:9/p\"}}" > "poison$k.code" &
+    cp_+=($!)
+done
+check "  (30 more wait behind it)" wait_until 300 at_least 32
+echo "SELECT RELEASE_LOCK('ingot_test_hold');" >&"${HOLD[1]}"
+read -r -t 10 _ <&"${HOLD[0]}"
+exec {HOLD[1]}>&-
+wait "${cp_[@]}"
+q "DROP TRIGGER $DB.poison"
+eq "a refused row among 30 coalesced: only it fails" "$(cat poison*.code | grep -c '^202$')" 30
+check "  it is the poisoned one" test "$(cat poison2.code)" != 202
+eq "  29 rows" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'q-good'")" 29
+
 # --- 18: one job representation ------------------------------------------------
 norm() { jq -S . "$@"; }
 eq "POST 202" "$(post /v1/jobs -d '{"kind":"http","queue":"rep","payload":{"url":"http://127.0.0.1:9/r"},"metadata":{"m":1},"group":"g1","idempotency_key":"rep-1","run_at":"2031-01-01T00:00:00Z"}')" 202
