@@ -25,6 +25,11 @@ bool dberr_is_value(unsigned code)
     return false;
 }
 
+bool dberr_is_too_large(unsigned code)
+{
+    return code == 1153 || code == 1301;
+}
+
 /* The API field behind "... for column 'x' at row N" or column
  * `db`.`table`.`x` (the value itself is never echoed: it may be binary). */
 void dberr_param(const char *err, const char *prefix, char *out, size_t outlen)

@@ -9,6 +9,10 @@
 #include <stddef.h>
 
 bool dberr_is_value(unsigned code);
+/* The statement (or a value built from it) was over max_allowed_packet:
+ * the request is too large, a 413 (1153 ER_NET_PACKET_TOO_LARGE, 1301
+ * ER_WARN_ALLOWED_PACKET_OVERFLOWED). */
+bool dberr_is_too_large(unsigned code);
 /* The API field of the jobs or schedules column named in err (MariaDB's
  * message; the value itself is never copied), after prefix ("" or "job");
  * prefix "[" (a batch): "jobs[i].field" from the message's row number.

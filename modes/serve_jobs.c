@@ -57,6 +57,12 @@ void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const
                          param, param[0] ? ": " : "");
         return;
     }
+    if (dberr_is_too_large(code)) {
+        log_info("the database refused a statement as too large (%u)", code);
+        http_reply_error(r, 413, "invalid_request_error", NULL, "payload_too_large",
+                         "the request is too large for the database; send smaller jobs or fewer at once");
+        return;
+    }
     log_warn("database error: %s", err ? err : "unknown");
     http_add_header(r, "Retry-After", "1");
     http_reply_error(r, 503, "server_error", NULL, "database_unavailable",

@@ -174,6 +174,9 @@ static void test_dberr(void)
     char p[96];
     test_cond("too long is the request's", dberr_is_value(1406) && dberr_is_value(1366) && dberr_is_value(1264));
     test_cond("a deadlock is not", !dberr_is_value(1213) && !dberr_is_value(2013) && !dberr_is_value(0));
+    test_cond("a statement too large is the request's (413)", dberr_is_too_large(1153) && dberr_is_too_large(1301));
+    test_cond("  not a value error, nor others too large", !dberr_is_value(1153) && !dberr_is_too_large(1406) &&
+                                                              !dberr_is_too_large(2006));
     dberr_param("Data too long for column 'callback_url' at row 1", "", p, sizeof p);
     test_streq("quoted column", p, "callback_url");
     dberr_param("Incorrect string value: '\\xFF' for column `ingot`.`jobs`.`group_key` at row 3", "[", p, sizeof p);

@@ -65,6 +65,12 @@ static void test_defaults_and_errors(void)
     test_cond("port range", strstr(errs.data, "out of range 0..65535") != NULL);
     config_set_raw(&c, CFG_PORT, "9090", CFG_SRC_ENV);
     test_cond("port ok", finalize(&c, &errs, false) == 0 && c.port == 9090);
+    /* A payload is stored hex-encoded in one statement: 4 MiB at most. */
+    config_set_raw(&c, CFG_JOB_MAX_PAYLOAD, "8mb", CFG_SRC_ENV);
+    test_cond("JOB_MAX_PAYLOAD over 4 MiB refused", finalize(&c, &errs, false) == 1);
+    config_set_raw(&c, CFG_JOB_MAX_PAYLOAD, "4mb", CFG_SRC_ENV);
+    test_cond("JOB_MAX_PAYLOAD 4 MiB ok", finalize(&c, &errs, false) == 0 && c.job_max_payload == 4194304);
+    config_set_raw(&c, CFG_JOB_MAX_PAYLOAD, "256kb", CFG_SRC_ENV);
 
     config_set_raw(&c, CFG_JWT_SECRET, "short-secret-value", CFG_SRC_ENV);
     finalize(&c, &errs, false);
