@@ -82,6 +82,7 @@ static void req_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (p->m_timeouts)
         metrics_add(p->m_timeouts, 1);
+    bool sent = r->conn != NULL;
     if (r->conn) {
         struct db_conn *c = r->conn;
         c->req = NULL;
@@ -94,7 +95,12 @@ static void req_timer_cb(evutil_socket_t fd, short what, void *arg)
     } else {
         queue_remove(p, r);
     }
-    req_fail_now(r, DB_ERR_TIMEOUT, "database query timed out");
+    /* Only a query that was sent may have run (callers must not assume
+     * an INSERT that timed out did nothing); one still waiting did not. */
+    if (sent)
+        req_fail_now(r, DB_ERR_TIMEOUT, "database query timed out");
+    else
+        req_fail_now(r, DB_ERR_UNAVAILABLE, "timed out waiting for a database connection");
     db_pool_pump(p);
 }
 

@@ -83,6 +83,19 @@ static bool server_refused(const struct db_result *r)
            !(r->err_code >= 2000 && r->err_code < 3000);
 }
 
+/* The INSERT may have committed: it was sent and then timed out, or the
+ * link broke. Never sent again as is; a keyed request resolves its key. */
+static bool maybe_committed(const struct db_result *r)
+{
+    return r->err_code == DB_ERR_TIMEOUT || (r->err_code >= 2000 && r->err_code < 3000);
+}
+
+static void reply_unknown(jobstore_enqueue_cb cb, void *arg, const char *err)
+{
+    struct js_reply r = {.what = JS_UNKNOWN, .err = err};
+    cb(&r, arg);
+}
+
 struct known_queue {
     uint64_t tenant;
     char name[JOB_QUEUE_MAX + 1];
@@ -274,8 +287,13 @@ static void insert_cb(const struct db_result *r, void *arg)
             if (all && ids[i]) {
                 struct js_reply rep = {.what = JS_NEW, .id = ids[i], .json = json[i]};
                 p->cb(&rep, p->arg);
+            } else if (p->spec.idempotency_key) {
+                p->next = NULL;
+                idem_lookup(js, p); /* takes p: finds the stored job */
+                p = next;
+                continue;
             } else {
-                reply_failed(p->cb, p->arg, 0, "the job was stored but its id is unknown");
+                reply_unknown(p->cb, p->arg, "the job was stored but its id is unknown");
             }
             pending_free(p);
             p = next;
@@ -284,6 +302,19 @@ static void insert_cb(const struct db_result *r, void *arg)
         free_strings(json, ins->n);
     } else if (r->err_code == ER_DUP_ENTRY && ins->n == 1 && p->spec.idempotency_key) {
         idem_lookup(js, p); /* takes p */
+    } else if (maybe_committed(r)) {
+        log_warn("an INSERT of %zu jobs may or may not have committed: %s", ins->n, r->error);
+        while (p) {
+            struct pending *next = p->next;
+            p->next = NULL;
+            if (p->spec.idempotency_key) {
+                idem_lookup(js, p); /* takes p: replays it, or inserts again */
+            } else {
+                reply_unknown(p->cb, p->arg, r->error);
+                pending_free(p);
+            }
+            p = next;
+        }
     } else if (ins->n > 1 && server_refused(r)) {
         /* The statement was refused whole (autocommit: nothing stored);
          * send its rows one by one so only a bad row fails, with its own
@@ -474,12 +505,16 @@ static void batch_cb(const struct db_result *r, void *arg)
         db_query(js->db, bt->sql, 0, batch_cb, bt);
         return;
     }
-    if (!r->ok && r->err_code == ER_DUP_ENTRY && bt->key) {
+    if (!r->ok && bt->key && (r->err_code == ER_DUP_ENTRY || maybe_committed(r))) {
+        /* a repeat, or an INSERT that may have committed: the key says */
         jobidem_resolve(js->db, bt->tenant, bt->key, bt->hash, bt->idem_tries, batch_idem_done, bt);
         return;
     }
     if (!r->ok) {
-        reply_failed(bt->cb, bt->arg, r->err_code, r->error);
+        if (maybe_committed(r))
+            reply_unknown(bt->cb, bt->arg, r->error);
+        else
+            reply_failed(bt->cb, bt->arg, r->err_code, r->error);
         batch_free(bt);
         return;
     }
@@ -504,7 +539,7 @@ static void batch_cb(const struct db_result *r, void *arg)
         sbuf_deinit(&b);
     } else { /* not seen: RETURNING gives every row */
         log_error("batch: an INSERT of %zu rows returned another number of rows", bt->n);
-        reply_failed(bt->cb, bt->arg, 0, "the jobs were stored but their ids are unknown");
+        reply_unknown(bt->cb, bt->arg, "the jobs were stored but their ids are unknown");
     }
     free(ids);
     free_strings(json, bt->n);

@@ -24,7 +24,10 @@ enum js_enqueued {
     JS_NEW,         /* inserted: id and json */
     JS_REPLAY,      /* the idempotency key's earlier request, same body: id */
     JS_KEY_REUSED,  /* the idempotency key's earlier request had another body */
-    JS_FAILED       /* err_code and err */
+    JS_FAILED,      /* err_code and err: nothing was stored */
+    JS_UNKNOWN      /* the INSERT may have committed (timed out, link broken,
+                     * or stored with its id unknown): err. Never with a key:
+                     * then the key is resolved again first. */
 };
 struct js_reply {
     enum js_enqueued what;

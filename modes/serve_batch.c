@@ -71,6 +71,9 @@ static void batch_done_cb(const struct js_reply *rep, void *arg)
     case JS_FAILED:
         v1_reply_db_error(c->r, rep->err_code, rep->err, "[");
         break;
+    case JS_UNKNOWN:
+        v1_reply_unknown(c->r, rep->err);
+        break;
     case JS_NEW: {
         serve_wake_workers(c->sj);
         for (size_t i = 0; i < bt->n; i++)

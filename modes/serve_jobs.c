@@ -69,6 +69,14 @@ void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const
                      "the database is unavailable; retry shortly");
 }
 
+void v1_reply_unknown(struct http_req *r, const char *err)
+{
+    log_warn("enqueue not confirmed by the database: %s", err ? err : "unknown");
+    http_reply_error(r, 500, "server_error", NULL, "job_state_unknown",
+                     "the database did not confirm the enqueue: the job may have been created; "
+                     "send requests with an Idempotency-Key to retry them safely");
+}
+
 void reply_db_error(struct http_req *r, const char *err)
 {
     v1_reply_db_error(r, 0, err, "");
@@ -187,6 +195,10 @@ static void enqueued_cb(const struct js_reply *rep, void *arg)
     switch (rep->what) {
     case JS_FAILED:
         v1_reply_db_error(c->r, rep->err_code, rep->err, "");
+        v1_free(c);
+        break;
+    case JS_UNKNOWN:
+        v1_reply_unknown(c->r, rep->err);
         v1_free(c);
         break;
     case JS_KEY_REUSED:

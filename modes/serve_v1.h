@@ -63,6 +63,9 @@ void reply_db_error(struct http_req *r, const char *err);
  * naming the field (prefix: "" , "job" for a schedule's job, or "[" for a
  * batch, whose row number names jobs[i]); anything else is 503. */
 void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const char *prefix);
+/* 500: the job(s) may have been created (an INSERT the database did not
+ * confirm); retrying is safe only with an Idempotency-Key. */
+void v1_reply_unknown(struct http_req *r, const char *err);
 /* 422: an idempotency key used for another request (param names it). */
 void v1_reply_key_reused(struct http_req *r, const char *param);
 /* The Idempotency-Key header: "" when absent, the key when valid

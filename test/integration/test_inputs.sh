@@ -220,6 +220,26 @@ eq "a refused row among 30 coalesced: only it fails" "$(cat poison*.code | grep 
 check "  it is the poisoned one" test "$(cat poison2.code)" != 202
 eq "  29 rows" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'q-good'")" 29
 
+# An INSERT that timed out may have committed: not "retry shortly" (503)
+# but 500 job_state_unknown, pointing at Idempotency-Key.
+DATABASE_QUERY_TIMEOUT=500ms start_ingot D serve
+mysql_root "$DB" <<'SQL'
+DELIMITER //
+CREATE TRIGGER slow BEFORE INSERT ON jobs FOR EACH ROW
+IF NEW.queue = 'q-slow' THEN DO GET_LOCK('ingot_test_hold', 60); DO RELEASE_LOCK('ingot_test_hold'); END IF//
+DELIMITER ;
+SQL
+coproc HOLD { mysql_root --unbuffered; }
+echo "SELECT GET_LOCK('ingot_test_hold', 10);" >&"${HOLD[1]}"
+read -r -t 10 held <&"${HOLD[0]}"
+eq "a timed-out INSERT: 500" "$(curl -s -o resp.json -w '%{http_code}' -X POST "http://127.0.0.1:$D_PORT/v1/jobs" "${AUTH[@]}" -d '{"kind":"http","queue":"q-slow","payload":{"url":"http://127.0.0.1:9/s"}}')" 500
+eq "  job_state_unknown" "$(jq -r .error.code resp.json)" job_state_unknown
+contains "  says to use Idempotency-Key" "$(jq -r .error.message resp.json)" "Idempotency-Key"
+echo "SELECT RELEASE_LOCK('ingot_test_hold');" >&"${HOLD[1]}"
+read -r -t 10 _ <&"${HOLD[0]}"
+exec {HOLD[1]}>&-
+q "DROP TRIGGER $DB.slow"
+
 # --- 18: one job representation ------------------------------------------------
 norm() { jq -S . "$@"; }
 eq "POST 202" "$(post /v1/jobs -d '{"kind":"http","queue":"rep","payload":{"url":"http://127.0.0.1:9/r"},"metadata":{"m":1},"group":"g1","idempotency_key":"rep-1","run_at":"2031-01-01T00:00:00Z"}')" 202
