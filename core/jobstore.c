@@ -156,14 +156,31 @@ void jobstore_free(struct jobstore *js)
     free(js);
 }
 
+struct queue_insert {
+    struct jobstore *js;
+    uint64_t tenant;
+    char name[JOB_QUEUE_MAX + 1];
+};
+
 static void ensure_queue_cb(const struct db_result *r, void *arg)
 {
-    (void)arg;
-    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
+    struct queue_insert *qi = arg;
+    if (!r->ok && r->err_code != DB_ERR_SHUTDOWN) { /* at shutdown js is gone */
         log_warn("cannot record a new queue: %s", r->error);
+        /* Forget it, so the next enqueue into it tries again. */
+        struct jobstore *js = qi->js;
+        for (size_t i = 0; i < js->nqueues; i++) {
+            if (js->queues[i].tenant == qi->tenant && strcmp(js->queues[i].name, qi->name) == 0) {
+                js->queues[i] = js->queues[--js->nqueues];
+                break;
+            }
+        }
+    }
+    free(qi);
 }
 
-/* Queues are created on first use; a process remembers which exist. */
+/* Queues are created on first use; a process remembers which exist (or
+ * are being written: a failed write is forgotten). */
 static void ensure_queue(struct jobstore *js, uint64_t tenant, const char *queue)
 {
     for (size_t i = 0; i < js->nqueues; i++)
@@ -180,10 +197,14 @@ static void ensure_queue(struct jobstore *js, uint64_t tenant, const char *queue
     struct known_queue *k = &js->queues[js->nqueues++];
     k->tenant = tenant;
     snprintf(k->name, sizeof k->name, "%s", queue);
+    struct queue_insert *qi = xcalloc(1, sizeof *qi);
+    qi->js = js;
+    qi->tenant = tenant;
+    snprintf(qi->name, sizeof qi->name, "%s", queue);
     struct sbuf b;
     sbuf_init(&b);
     queuestore_ensure_sql(&b, tenant, queue);
-    db_query(js->db, b.data, 0, ensure_queue_cb, NULL);
+    db_query(js->db, b.data, 0, ensure_queue_cb, qi);
     sbuf_deinit(&b);
 }
 

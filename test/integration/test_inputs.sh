@@ -240,6 +240,20 @@ read -r -t 10 _ <&"${HOLD[0]}"
 exec {HOLD[1]}>&-
 q "DROP TRIGGER $DB.slow"
 
+# A queue row whose write failed is not remembered as written: the next
+# enqueue into it writes it.
+mysql_root "$DB" <<'SQL'
+DELIMITER //
+CREATE TRIGGER qfail BEFORE INSERT ON queues FOR EACH ROW
+IF NEW.name = 'q-qfail' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no queue row'; END IF//
+DELIMITER ;
+SQL
+eq "a job into a queue whose row cannot be written: 202" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$D_PORT/v1/jobs" "${AUTH[@]}" -d '{"kind":"http","queue":"q-qfail","payload":{"url":"http://127.0.0.1:9/s"}}')" 202
+check "  (the queue write failed)" wait_until 50 grep -q 'cannot record a new queue' "$D_LOG"
+q "DROP TRIGGER $DB.qfail"
+eq "  another job into it: 202" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$D_PORT/v1/jobs" "${AUTH[@]}" -d '{"kind":"http","queue":"q-qfail","payload":{"url":"http://127.0.0.1:9/s"}}')" 202
+check "  now its queue row is written" wait_sql 50 "SELECT COUNT(*) FROM $DB.queues WHERE name = 'q-qfail'" 1
+
 # --- 18: one job representation ------------------------------------------------
 norm() { jq -S . "$@"; }
 eq "POST 202" "$(post /v1/jobs -d '{"kind":"http","queue":"rep","payload":{"url":"http://127.0.0.1:9/r"},"metadata":{"m":1},"group":"g1","idempotency_key":"rep-1","run_at":"2031-01-01T00:00:00Z"}')" 202
