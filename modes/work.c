@@ -200,6 +200,10 @@ void work_execute(struct work *w, struct run *r)
 {
     char why[256] = "";
     struct work_request req;
+    /* Before building: a payload that cannot be sent is still an attempt
+     * that started now (its duration and started_at are real). */
+    r->started_us = time_mono_us();
+    r->started_real_us = time_real_us();
     if (work_request_build(&r->job, w->cfg->signing_key, w->cfg->signing_key_next, &req, why,
                            sizeof why) < 0) {
         struct httpc_response fake = {.error = why, .refused = true, .body = ""};
@@ -214,8 +218,6 @@ void work_execute(struct work *w, struct run *r)
                                .timeout_ms = r->job.timeout_ms,
                                .max_body = RESULT_BODY_MAX,
                                .ssrf = w->ssrf};
-    r->started_us = time_mono_us();
-    r->started_real_us = time_real_us();
     char labels[200];
     snprintf(labels, sizeof labels, "queue=\"%s\"", r->job.queue);
     metrics_observe(metrics_series(w->f_wait, labels), r->job.wait_s > 0 ? r->job.wait_s : 0);

@@ -27,6 +27,13 @@ eq "result status stored" "$(printf '%s' "$res" | jq -r .result.status)" 200
 eq "result body stored" "$(printf '%s' "$res" | jq -r .result.body)" ok
 eq "one attempt row" "$(q "SELECT COUNT(*) FROM $DB.job_attempts WHERE job_id = ${J1#job_}")" 1
 eq "attempt outcome" "$(q "SELECT CONCAT(outcome, ' ', http_status) FROM $DB.job_attempts WHERE job_id = ${J1#job_}")" "succeeded 200"
+# A payload that cannot be turned into a request (stored by hand: the API
+# refuses it) fails for good, and its attempt starts now, not in 1970.
+TID=$(q "SELECT id FROM $DB.tenants WHERE name = 'acme'")
+q "INSERT INTO $DB.jobs (tenant_id, queue, kind, priority, run_at, max_attempts, backoff_base_ms, backoff_max_ms, timeout_ms, payload) VALUES ($TID, 'w', 'http', 0, NOW(6), 3, 1000, 60000, 30000, '{}')"
+JN=$(q "SELECT MAX(id) FROM $DB.jobs")
+check "an unsendable payload fails" wait_state "job_$JN" 3
+eq "  its attempt started this year, not in 1970" "$(q "SELECT YEAR(started_at) = YEAR(NOW()) FROM $DB.job_attempts WHERE job_id = $JN")" 1
 wm=$(curl -s "http://127.0.0.1:$W_PORT/metrics")
 contains "outcome metric" "$wm" 'ingot_jobs_total{queue="w",kind="http",outcome="succeeded"} 1'
 contains "queue wait histogram" "$wm" 'ingot_job_queue_wait_seconds_count{queue="w"} 1'
