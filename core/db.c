@@ -13,6 +13,18 @@
 
 static void req_fail_later(struct db_pool *p, struct db_req *r, const char *msg);
 
+/* A request made while the pool is being freed (by a callback db_pool_free
+ * fired) fails with DB_ERR_SHUTDOWN from db_pool_free's drain, never from
+ * inside the caller's db_query. */
+static bool req_late(struct db_pool *p, struct db_req *r)
+{
+    if (!p->closing)
+        return false;
+    r->next = p->late;
+    p->late = r;
+    return true;
+}
+
 const char *db_row_str(MYSQL_ROW row, unsigned col)
 {
     return row[col] ? row[col] : "";
@@ -186,6 +198,8 @@ static struct db_req *req_new(struct db_pool *p, const char *sql, long long time
 
 static void req_enqueue(struct db_pool *p, struct db_req *r)
 {
+    if (req_late(p, r))
+        return;
     r->prev = p->tail;
     if (p->tail)
         p->tail->next = r;
@@ -202,6 +216,8 @@ static void req_enqueue(struct db_pool *p, struct db_req *r)
 /* Fails r from the loop (never inside the caller). */
 static void req_fail_later(struct db_pool *p, struct db_req *r, const char *msg)
 {
+    if (req_late(p, r))
+        return;
     r->next = p->doomed;
     if (p->doomed)
         p->doomed->prev = r;
@@ -238,6 +254,8 @@ static void txn_statement(struct db_txn *t, struct db_req *r)
 {
     struct db_pool *p = t->pool;
     r->txn = t;
+    if (req_late(p, r))
+        return;
     if (t->broken || !t->conn || t->conn->pinned_req || t->conn->req) {
         req_fail_later(p, r, t->broken || !t->conn ? "transaction lost (connection closed)"
                                                    : "transaction busy: one statement at a time");
@@ -328,7 +346,8 @@ void db_pool_free(struct db_pool *p)
     if (!p)
         return;
     /* Detach every request first, then call back: a callback then sees a
-     * pool with nothing left in it. */
+     * pool with nothing left in it, and what it queues fails below. */
+    p->closing = true;
     struct db_req *fail = NULL;
     for (int i = 0; i < p->max; i++) {
         struct db_conn *c = &p->conns[i];
@@ -369,6 +388,11 @@ void db_pool_free(struct db_pool *p)
             db_req_finish(r, &r->fail);
         else
             req_fail_now(r, DB_ERR_SHUTDOWN, "shutting down");
+    }
+    while (p->late) { /* their callbacks may queue more: until none */
+        struct db_req *r = p->late;
+        p->late = r->next;
+        req_fail_now(r, DB_ERR_SHUTDOWN, "shutting down");
     }
     event_free(p->pump_ev);
     free(p->conns);

@@ -51,7 +51,8 @@ struct db_pool_stats {
 /* Returns owned; borrows loop and metrics (may be NULL). */
 struct db_pool *db_pool_new(struct loop *l, struct metrics *m, const struct db_pool_opts *o,
                             char *err, size_t errlen);
-/* Fails queued queries with DB_ERR_SHUTDOWN, closes every connection. */
+/* Fails queued queries with DB_ERR_SHUTDOWN, closes every connection.
+ * Queries their callbacks make fail the same way before it returns. */
 void db_pool_free(struct db_pool *p);
 /* Queues sql (copied). timeout_ms 0: the pool's default. */
 void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query_cb cb, void *arg);

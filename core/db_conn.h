@@ -78,6 +78,8 @@ struct db_pool {
     int waiting;
     char last_error[256];
     bool failing;               /* the last connect attempt failed */
+    bool closing;               /* in db_pool_free: new requests go to late */
+    struct db_req *late;        /* queued while closing; failed by db_pool_free */
     struct metric_series *m_open, *m_in_use, *m_waiting, *m_max, *m_errors, *m_timeouts;
 };
 

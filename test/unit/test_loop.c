@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../testhelp.h"
+#include "db.h"
 #include "log.h"
 #include "loop.h"
 #include "migrate.h"
@@ -104,10 +105,54 @@ static void test_migrations(void)
     test_cond("sql embedded", strstr(migrate_embedded[0].sql, "CREATE TABLE") != NULL);
 }
 
+/* db_pool_free: a query queued by a callback it fires fails too (with
+ * DB_ERR_SHUTDOWN, before it returns), instead of never running. */
+struct pool_free {
+    struct db_pool *p;
+    int first, second;
+    unsigned code;
+};
+
+static void pool_second_cb(const struct db_result *r, void *arg)
+{
+    struct pool_free *d = arg;
+    d->second++;
+    d->code = r->err_code;
+}
+
+static void pool_first_cb(const struct db_result *r, void *arg)
+{
+    struct pool_free *d = arg;
+    (void)r;
+    d->first++;
+    db_query(d->p, "SELECT 2", 0, pool_second_cb, d);
+}
+
+static void test_pool_free(void)
+{
+    char err[256];
+    struct loop *l = loop_new(err, sizeof err);
+    struct db_pool_opts o = {.url = "mysql://u:p@127.0.0.1:1/x", .max_connections = 1,
+                             .connect_timeout_ms = 1000, .query_timeout_ms = 1000};
+    struct pool_free d = {0};
+    d.p = db_pool_new(l, NULL, &o, err, sizeof err);
+    test_cond("pool created", d.p != NULL);
+    if (!d.p) {
+        loop_free(l);
+        return;
+    }
+    db_query(d.p, "SELECT 1", 0, pool_first_cb, &d);
+    db_pool_free(d.p);
+    test_cond("the queued query failed", d.first == 1);
+    test_cond("the query its callback queued failed too", d.second == 1 && d.code == DB_ERR_SHUTDOWN);
+    loop_free(l);
+}
+
 int main(void)
 {
     log_setup(LOG_OFF, false);
     test_drain();
     test_migrations();
+    test_pool_free();
     test_report();
 }
