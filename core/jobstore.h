@@ -1,7 +1,7 @@
-/* jobstore: the API's writes of jobs (enqueue, batch, cancel, retry, the
- * queues a job creates); jobread has the reads. Concurrent enqueues are coalesced
- * into multi-row INSERTs while earlier ones are in flight; each caller is
- * answered only after its row is committed. */
+/* jobstore: the API's inserts of jobs (enqueue, batch, the queues a job
+ * creates); jobchange has cancel and retry, jobread the reads. Concurrent
+ * enqueues are coalesced into multi-row INSERTs while earlier ones are in
+ * flight; each caller is answered only after its row is committed. */
 #ifndef INGOT_JOBSTORE_H
 #define INGOT_JOBSTORE_H
 
@@ -16,8 +16,6 @@ struct loop;
 struct db_pool;
 struct metrics;
 struct jobstore;
-
-enum js_outcome { JS_OK, JS_NOT_FOUND, JS_CONFLICT, JS_ERROR };
 
 /* What an enqueue (one job, or a batch) came to. */
 enum js_enqueued {
@@ -38,9 +36,6 @@ struct js_reply {
     const char *err;     /* FAILED: message (no secrets) */
 };
 typedef void (*jobstore_enqueue_cb)(const struct js_reply *r, void *arg);
-/* state: the job's state after (JS_OK) or as found (JS_CONFLICT). */
-typedef void (*jobstore_change_cb)(enum js_outcome o, int state, unsigned err_code, const char *err,
-                                   void *arg);
 
 /* max_batch: rows per coalesced INSERT; batches_inflight: such INSERTs at
  * once; singles_inflight: one-row INSERTs of idempotent jobs at once. */
@@ -62,10 +57,6 @@ void jobstore_enqueue(struct jobstore *js, uint64_t tenant, struct job_spec *spe
  * first job. */
 void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spec *specs, size_t n,
                             const char *key, jobstore_enqueue_cb cb, void *arg);
-void jobstore_cancel(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
-/* failed or cancelled -> queued, with a fresh set of attempts and no trace
- * of the last run (last_error, result, started_at, finished_at). */
-void jobstore_retry(struct jobstore *js, uint64_t tenant, uint64_t id, jobstore_change_cb cb, void *arg);
 
 /* Appends the INSERT of one job (for callers running their own
  * transaction, e.g. the scheduler). */

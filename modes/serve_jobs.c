@@ -14,6 +14,7 @@
 #include "dberr.h"
 #include "httpd.h"
 #include "job.h"
+#include "jobchange.h"
 #include "jobread.h"
 #include "jobstore.h"
 #include "log.h"
@@ -493,25 +494,25 @@ static void list_jobs(struct v1 *c)
 }
 
 /* POST /v1/jobs/{id}/cancel and /retry */
-static void changed_cb(enum js_outcome o, int state, unsigned err_code, const char *err, void *arg)
+static void changed_cb(enum jobchange_outcome o, int state, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
     switch (o) {
-    case JS_OK:
+    case JOBCHANGE_OK:
         serve_wake_workers(c->sj);
         if (state == JOB_CANCELLED)
             note_done(c->sj, c->job_id);
         c->wait_until_ms = 0;
         get_job_start(c); /* answers with the job as it is now */
         return;
-    case JS_NOT_FOUND:
+    case JOBCHANGE_NOT_FOUND:
         http_reply_error(c->r, 404, "invalid_request_error", "id", "not_found", "no such job");
         break;
-    case JS_CONFLICT:
+    case JOBCHANGE_CONFLICT:
         http_reply_error(c->r, 409, "invalid_request_error", "id", "invalid_state",
                          "the job is %s", job_state_name(state));
         break;
-    case JS_ERROR:
+    case JOBCHANGE_ERROR:
         v1_reply_db_error(c->r, err_code, err, "");
         break;
     }
@@ -527,9 +528,9 @@ static void change_job(struct v1 *c, bool cancel)
         return;
     }
     if (cancel)
-        jobstore_cancel(c->sj->store, c->tenant, c->job_id, changed_cb, c);
+        jobchange_cancel(c->sj->rt->db, c->tenant, c->job_id, changed_cb, c);
     else
-        jobstore_retry(c->sj->store, c->tenant, c->job_id, changed_cb, c);
+        jobchange_retry(c->sj->rt->db, c->tenant, c->job_id, changed_cb, c);
 }
 
 static void cancel_job(struct v1 *c)
