@@ -577,9 +577,9 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
     bt->arg = arg;
     bt->queues = xcalloc(n ? n : 1, sizeof *bt->queues);
     if (key && n) {
-        bt->key = xmalloc(strlen(JOB_BATCH_KEY_PREFIX) + strlen(key) + 1);
-        strcpy(bt->key, JOB_BATCH_KEY_PREFIX);
-        strcat(bt->key, key);
+        size_t len = strlen(JOB_BATCH_KEY_PREFIX) + strlen(key) + 1;
+        bt->key = xmalloc(len);
+        snprintf(bt->key, len, "%s%s", JOB_BATCH_KEY_PREFIX, key);
         job_specs_hash(specs, n, bt->hash);
     }
     struct sbuf b;
