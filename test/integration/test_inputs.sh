@@ -240,6 +240,34 @@ read -r -t 10 _ <&"${HOLD[0]}"
 exec {HOLD[1]}>&-
 q "DROP TRIGGER $DB.slow"
 
+# With a key, an INSERT whose link broke is resolved by its key: the
+# connection is killed while the INSERT waits in a trigger (nothing
+# stored), so the key is not found and the job is inserted again.
+mysql_root "$DB" <<'SQL'
+DELIMITER //
+CREATE TRIGGER slow BEFORE INSERT ON jobs FOR EACH ROW
+IF NEW.queue = 'q-kill' THEN DO GET_LOCK('ingot_test_hold', 60); DO RELEASE_LOCK('ingot_test_hold'); END IF//
+DELIMITER ;
+SQL
+waiting_insert() { q "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '$DB' AND INFO LIKE 'DO GET_LOCK%' AND STATE = 'User lock' AND ID <> ${1:-0} LIMIT 1"; }
+has_waiting_insert() { [ -n "$(waiting_insert "$@")" ]; }
+coproc HOLD { mysql_root --unbuffered; }
+echo "SELECT GET_LOCK('ingot_test_hold', 10);" >&"${HOLD[1]}"
+read -r -t 10 held <&"${HOLD[0]}"
+curl -s -o kill.json -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" -H 'Idempotency-Key: kill-1' -d '{"kind":"http","queue":"q-kill","payload":{"url":"http://127.0.0.1:9/k"}}' > kill.code &
+kp=$!
+check "  (the keyed INSERT waits)" wait_until 100 has_waiting_insert
+first=$(waiting_insert)
+q "KILL CONNECTION $first"
+check "  (after the broken link it is sent again)" wait_until 100 has_waiting_insert "$first"
+echo "SELECT RELEASE_LOCK('ingot_test_hold');" >&"${HOLD[1]}"
+read -r -t 10 _ <&"${HOLD[0]}"
+exec {HOLD[1]}>&-
+wait "$kp"
+q "DROP TRIGGER $DB.slow"
+eq "a keyed INSERT whose link broke: 202 after resolving its key" "$(cat kill.code)" 202
+eq "  one job" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_key = 'kill-1'")" 1
+
 # A queue row whose write failed is not remembered as written: the next
 # enqueue into it writes it.
 mysql_root "$DB" <<'SQL'
