@@ -1,8 +1,10 @@
 #include "check.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Reads [sign]digits into a magnitude; saturates the magnitude at
@@ -324,6 +326,38 @@ static const char *read_string(struct walk *w, size_t *start, size_t *end, bool 
     return why;
 }
 
+/* The number at w->i: advances past it; NULL when a double carries it
+ * exactly as written (cJSON stores every number as one), else why. */
+static const char *read_number(struct walk *w)
+{
+    const unsigned char *t = w->p + w->i;
+    size_t n = 0;
+    bool integer = true;
+    while (w->i + n < w->len && t[n] && strchr("0123456789+-.eE", t[n])) {
+        integer = integer && t[n] != '.' && t[n] != 'e' && t[n] != 'E';
+        n++;
+    }
+    w->i += n;
+    if (integer) {
+        /* beyond 2^53 neighbouring integers share a double: digits are lost */
+        size_t k = t[0] == '-' ? 1 : 0;
+        while (k + 1 < n && t[k] == '0')
+            k++;
+        size_t digits = n - k;
+        if (digits > 16 || (digits == 16 && memcmp(t + k, "9007199254740992", 16) > 0))
+            return "an integer beyond 2^53 loses digits as a JSON number: send such ids as strings";
+        return NULL;
+    }
+    char buf[80]; /* cJSON reads at most 63 characters of a number */
+    if (n >= sizeof buf)
+        return "a number too long to carry exactly: send it as a string";
+    memcpy(buf, t, n);
+    buf[n] = '\0';
+    if (!isfinite(strtod(buf, NULL)))
+        return "a number beyond the range of a double: send such values as strings";
+    return NULL;
+}
+
 /* The path of the value that starts now (after '[', ',' or ':'). */
 static void value_starts(struct walk *w)
 {
@@ -397,6 +431,13 @@ int check_json_text(const char *text, size_t len, char *path, size_t pathlen, ch
                     w.plen = f->base;
                     w.path[w.plen] = '\0';
                 }
+            }
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            const char *bad = read_number(&w);
+            if (bad) {
+                snprintf(why, whylen, "%s", bad);
+                snprintf(path, pathlen, "%s", w.path);
+                return -1;
             }
         } else {
             w.i++;

@@ -383,7 +383,7 @@ cJSON *job_json_parse(const char *text, size_t len, struct job_error *e)
     }
     /* cJSON decodes \u0000 into its C strings, which then end early: the
      * text is checked, so no string loses its tail silently. */
-    char path[sizeof e->param], why[96];
+    char path[sizeof e->param], why[128];
     if (check_json_text(text, len, path, sizeof path, why, sizeof why) < 0) {
         cJSON_Delete(j);
         return fail(e, 400, path, "%s%s%s", path, path[0] ? ": " : "", why), NULL;

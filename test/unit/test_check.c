@@ -152,6 +152,25 @@ static void test_json_text(void)
     test_cond("deep nesting", check_json_text(deep, n, path, sizeof path, why, sizeof why) < 0);
 }
 
+/* Numbers that a double (cJSON) cannot carry exactly are refused. */
+static void test_json_numbers(void)
+{
+    expect_json("{\"a\":1,\"b\":-2,\"c\":1.5,\"d\":1e300,\"e\":-0,\"f\":0.1}", 0, "");
+    expect_json("{\"payload\":{\"body\":{\"order_id\":1234567890123456789}}}", -1, "payload.body.order_id");
+    expect_json("{\"a\":9007199254740992}", 0, "");           /* 2^53: exact */
+    expect_json("{\"a\":-9007199254740992}", 0, "");
+    expect_json("{\"a\":9007199254740993}", -1, "a");         /* 2^53 + 1 */
+    expect_json("{\"a\":-9007199254740993}", -1, "a");
+    expect_json("{\"a\":10000000000000000}", -1, "a");        /* 17 digits */
+    expect_json("{\"a\":00000000000000000001}", 0, "");       /* leading zeros are no digits */
+    expect_json("{\"metadata\":{\"x\":[1,1e400]}}", -1, "metadata.x[1]");
+    expect_json("{\"a\":-1e400}", -1, "a");
+    expect_json("{\"a\":1E+400}", -1, "a");
+    expect_json("{\"a\":1e-400}", 0, "");                     /* underflow is a finite 0 */
+    expect_json("[true,false,null,12345678901234567890]", -1, "[3]");
+    expect_json("{\"s\":\"12345678901234567890\"}", 0, "");  /* as a string: fine */
+}
+
 static void test_config_values(void)
 {
     long long v;
@@ -196,5 +215,6 @@ int main(void)
     test_utf8();
     test_dates();
     test_json_text();
+    test_json_numbers();
     test_report();
 }

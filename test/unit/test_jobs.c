@@ -267,6 +267,8 @@ static void test_body(void)
     body_error("{\"timezone\":\"UTC\\u0000x\"}", 0, "timezone", "");
     const char raw[] = "{\"callback_url\":\"http://h/\0x\"}";
     body_error(raw, sizeof raw - 1, "callback_url", "");
+    body_error("{\"payload\":{\"body\":{\"order_id\":1234567890123456789}}}", 0, "payload.body.order_id", "");
+    body_error("{\"metadata\":{\"n\":1e400}}", 0, "metadata.n", "");
     /* a request hash: equal for equal requests, different otherwise */
     struct job_spec a, b;
     struct job_error pe;
