@@ -171,6 +171,32 @@ static void test_json_numbers(void)
     expect_json("{\"s\":\"12345678901234567890\"}", 0, "");  /* as a string: fine */
 }
 
+/* A key twice in one object is refused at any depth, escapes decoded. */
+static void test_json_dup_keys(void)
+{
+    expect_json("{\"kind\":\"http\",\"kind\":\"llm.chat\"}", -1, "kind");
+    expect_json("{\"payload\":{\"url\":\"http://a/\",\"url\":\"http://b/\"}}", -1, "payload.url");
+    expect_json("{\"a\":{\"k\":1},\"b\":{\"k\":1}}", 0, "");       /* other objects */
+    expect_json("[{\"k\":1},{\"k\":2}]", 0, "");
+    expect_json("{\"a\":{\"b\":{\"k\":1}},\"k\":2}", 0, "");        /* inner keys are popped */
+    expect_json("[{\"x\":{\"y\":[{\"z\":1,\"z\":2}]}}]", -1, "[0].x.y[0].z");
+    expect_json("{\"url\":1,\"\\u0075rl\":2}", -1, "url");           /* the same key escaped */
+    expect_json("{\"a\\nb\":1,\"a\\u000ab\":2}", -1, "");          /* named by its object */
+    expect_json("{\"\":1,\"\":2}", -1, "");
+    expect_json("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", -1, "\xf0\x9f\x98\x80");
+    expect_json("{\"ab\":1,\"a\":2,\"b\":3}", 0, "");
+    /* large objects: sorted when they close */
+    char big[4096];
+    size_t n = 0;
+    big[n++] = '{';
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+    snprintf(big + n, sizeof big - n, "}");
+    expect_json(big, 0, "");
+    snprintf(big + n, sizeof big - n, ",\"k150\":1}");
+    expect_json(big, -1, "k150");
+}
+
 static void test_config_values(void)
 {
     long long v;
@@ -216,5 +242,6 @@ int main(void)
     test_dates();
     test_json_text();
     test_json_numbers();
+    test_json_dup_keys();
     test_report();
 }

@@ -269,6 +269,8 @@ static void test_body(void)
     body_error(raw, sizeof raw - 1, "callback_url", "");
     body_error("{\"payload\":{\"body\":{\"order_id\":1234567890123456789}}}", 0, "payload.body.order_id", "");
     body_error("{\"metadata\":{\"n\":1e400}}", 0, "metadata.n", "");
+    body_error("{\"kind\":\"http\",\"kind\":\"llm.chat\"}", 0, "kind", "");
+    body_error("{\"payload\":{\"url\":\"http://127.0.0.1/a\",\"url\":\"http://127.0.0.1/b\"}}", 0, "payload.url", "");
     /* a request hash: equal for equal requests, different otherwise */
     struct job_spec a, b;
     struct job_error pe;
