@@ -193,6 +193,16 @@ q "ALTER TABLE $DB.schedules MODIFY timezone VARCHAR(5) NOT NULL"
 eq "a schedule too: 400" "$(put /v1/schedules/s3 -d '{"cron":"@daily","timezone":"Europe/Berlin","job":{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}}') $(param)" "400 timezone"
 q "ALTER TABLE $DB.schedules MODIFY timezone VARCHAR(64) NOT NULL"
 
+# --- inputs the edge refuses (hard-valid) -------------------------------------
+n0=$(jobs_now)
+code_param() { printf '%s %s' "$(post "$1" -d "$2")" "$(param)"; }
+# hosts that are no IPv4 and no DNS name: 422 before any lookup
+for h in 256.1.1.1 1.2.3.4.5 0x100000000 4294967296 -a.b a..b exa_mple.com; do
+    eq "host $h: 422" "$(code_param /v1/jobs "{\"kind\":\"http\",\"payload\":{\"url\":\"http://$h/\"}}")" "422 payload.url"
+done
+eq "callback_url host 1.2.3.4.5: 422" "$(code_param /v1/jobs "{$J,\"callback_url\":\"http://1.2.3.4.5/\"}")" "422 callback_url"
+eq "nothing stored" "$(jobs_now)" "$n0"
+
 # --- 7: a target's Retry-After beyond any integer type --------------------------
 q "UPDATE $DB.jobs SET state = 4 WHERE state = 0"
 JR=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/retry-after/99999999999999999999\"}}" | jq -r .id)
