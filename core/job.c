@@ -75,7 +75,7 @@ static int two(const char *p)
     return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
 }
 
-int job_parse_time(const char *s, char *out, size_t outlen)
+int job_parse_time(const char *s, char *out, size_t outlen, long long *epoch_s)
 {
     /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
     if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
@@ -136,7 +136,9 @@ int job_parse_time(const char *s, char *out, size_t outlen)
     struct tm u;
     gmtime_r(&t, &u);
     if (u.tm_year + 1900 < 1970 || u.tm_year + 1900 > 9999)
-        return -1;
+        return -2;
+    if (epoch_s)
+        *epoch_s = (long long)t;
     snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%06ld", u.tm_year + 1900, u.tm_mon + 1,
              u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec, usec);
     return 0;
@@ -244,8 +246,10 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
         snprintf(s->queue, sizeof s->queue, "default");
     }
     v = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-    if (!cJSON_IsString(v))
+    if (!v)
         return fail(e, 400, "kind", "kind is required: http, llm.chat or llm.embed");
+    if (!cJSON_IsString(v))
+        return fail(e, 400, "kind", "kind must be a string: http, llm.chat or llm.embed");
     if (strcmp(v->valuestring, "http") == 0)
         s->kind = JOB_HTTP;
     else if (strcmp(v->valuestring, "llm.chat") == 0)
@@ -268,8 +272,14 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     if (run_at && delay)
         return fail(e, 400, "run_at", "give run_at or delay_ms, not both");
     if (run_at) {
-        if (!cJSON_IsString(run_at) || job_parse_time(run_at->valuestring, s->run_at, sizeof s->run_at) < 0)
+        long long t = 0;
+        int rc = cJSON_IsString(run_at) ? job_parse_time(run_at->valuestring, s->run_at, sizeof s->run_at, &t) : -1;
+        if (rc == -1)
             return fail(e, 400, "run_at", "run_at must be an RFC 3339 time such as 2026-01-02T03:04:05Z");
+        /* the bound of delay_ms: a time past it is a typo, not a plan */
+        if (rc < 0 || t > (long long)time(NULL) + MAX_DELAY_MS / 1000)
+            return fail(e, 400, "run_at", "run_at must be from 1970-01-01T00:00:00Z to %lld days from now (as delay_ms)",
+                        MAX_DELAY_MS / 86400000);
         s->has_run_at = true;
     }
     if (delay) {
@@ -361,11 +371,42 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     return 0;
 }
 
+/* Whether text nests objects and arrays deeper than cJSON parses (its
+ * refusal says no more than "not valid JSON"). */
+static bool json_too_deep(const char *text, size_t len)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > CJSON_NESTING_LIMIT)
+                return true;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return false;
+}
+
 cJSON *job_json_parse(const char *text, size_t len, struct job_error *e)
 {
     e->code[0] = '\0';
     const char *end = NULL;
     cJSON *j = text ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (!j && text && json_too_deep(text, len)) {
+        fail(e, 400, "", "the body is not valid JSON: nested too deeply (at most %d levels of objects and arrays)",
+             CJSON_NESTING_LIMIT);
+        snprintf(e->code, sizeof e->code, "invalid_json");
+        return NULL;
+    }
     if (!j) {
         fail(e, 400, "", "the body is not valid JSON");
         snprintf(e->code, sizeof e->code, "invalid_json");

@@ -79,7 +79,8 @@ int job_state_parse(const char *s);
 /* Queue and group names: 1-128 of [A-Za-z0-9._:-]. */
 bool job_name_valid(const char *s, size_t max);
 /* RFC 3339 ("2026-01-02T03:04:05Z", offsets and fractions allowed) to
- * SQL UTC text; 0/-1. */
-int job_parse_time(const char *s, char *out, size_t outlen) ATTR_WUR;
+ * SQL UTC text and (when epoch_s) Unix seconds; 0, -1 when it is no RFC
+ * 3339 time, -2 when it is one outside 1970-9999 (UTC). */
+int job_parse_time(const char *s, char *out, size_t outlen, long long *epoch_s) ATTR_WUR;
 
 #endif

@@ -60,9 +60,10 @@ eq "payload over JOB_MAX_PAYLOAD: 413" "$(post "$U/v1/jobs" "${A1[@]}" --data-bi
 eq "413 names payload" "$(jq -r .error.param resp.json)" payload
 
 # Delayed job: run_at in the future stays queued with that time.
-post "$U/v1/jobs" "${A1[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"run_at":"2030-01-02T03:04:05+02:00"}' >/dev/null
+FUT=$(date -u -d '+30 days' +%Y-%m-%d) # run_at is bounded as delay_ms (366 days)
+post "$U/v1/jobs" "${A1[@]}" -d "{\"kind\":\"http\",\"payload\":{\"url\":\"http://127.0.0.1:9/\"},\"run_at\":\"${FUT}T03:04:05+02:00\"}" >/dev/null
 DID=$(jq -r .id resp.json)
-eq "run_at converted to UTC" "$(http_body "$U/v1/jobs/$DID" "${A1[@]}" | jq -r .run_at)" "2030-01-02T01:04:05.000000Z"
+eq "run_at converted to UTC" "$(http_body "$U/v1/jobs/$DID" "${A1[@]}" | jq -r .run_at)" "${FUT}T01:04:05.000000Z"
 
 # Idempotency: header or field, same job back, one row.
 eq "idempotent first: 202" "$(post "$U/v1/jobs" "${A1[@]}" -H 'Idempotency-Key: order-7' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}')" 202

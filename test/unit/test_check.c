@@ -1,4 +1,5 @@
 /* Checked conversions, UTF-8/NUL validation of text and JSON, dates. */
+#include <cJSON.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -91,19 +92,19 @@ static void test_dates(void)
     test_cond("day 0", !check_date(2030, 1, 0));
     test_cond("2030-02-30", !check_date(2030, 2, 30));
     char out[40];
-    test_cond("run_at 2030-02-30 refused", job_parse_time("2030-02-30T00:00:00Z", out, sizeof out) < 0);
-    test_cond("run_at 2030-02-29 refused", job_parse_time("2030-02-29T00:00:00Z", out, sizeof out) < 0);
+    test_cond("run_at 2030-02-30 refused", job_parse_time("2030-02-30T00:00:00Z", out, sizeof out, NULL) < 0);
+    test_cond("run_at 2030-02-29 refused", job_parse_time("2030-02-29T00:00:00Z", out, sizeof out, NULL) < 0);
     test_cond("run_at 2028-02-29 ok",
-              job_parse_time("2028-02-29T12:00:00Z", out, sizeof out) == 0 && strcmp(out, "2028-02-29 12:00:00.000000") == 0);
-    test_cond("run_at 2100-02-29 refused", job_parse_time("2100-02-29T00:00:00Z", out, sizeof out) < 0);
-    test_cond("run_at 2030-04-31 refused", job_parse_time("2030-04-31T00:00:00Z", out, sizeof out) < 0);
-    test_cond("run_at 2030-12-31 ok", job_parse_time("2030-12-31T23:59:59Z", out, sizeof out) == 0);
-    test_cond("hour 24 refused", job_parse_time("2030-01-01T24:00:00Z", out, sizeof out) < 0);
-    test_cond("offset hour 24 refused", job_parse_time("2030-01-01T00:00:00+24:00", out, sizeof out) < 0);
-    test_cond("offset minute 60 refused", job_parse_time("2030-01-01T00:00:00+01:60", out, sizeof out) < 0);
+              job_parse_time("2028-02-29T12:00:00Z", out, sizeof out, NULL) == 0 && strcmp(out, "2028-02-29 12:00:00.000000") == 0);
+    test_cond("run_at 2100-02-29 refused", job_parse_time("2100-02-29T00:00:00Z", out, sizeof out, NULL) < 0);
+    test_cond("run_at 2030-04-31 refused", job_parse_time("2030-04-31T00:00:00Z", out, sizeof out, NULL) < 0);
+    test_cond("run_at 2030-12-31 ok", job_parse_time("2030-12-31T23:59:59Z", out, sizeof out, NULL) == 0);
+    test_cond("hour 24 refused", job_parse_time("2030-01-01T24:00:00Z", out, sizeof out, NULL) < 0);
+    test_cond("offset hour 24 refused", job_parse_time("2030-01-01T00:00:00+24:00", out, sizeof out, NULL) < 0);
+    test_cond("offset minute 60 refused", job_parse_time("2030-01-01T00:00:00+01:60", out, sizeof out, NULL) < 0);
     test_cond("offset crosses into a leap day",
-              job_parse_time("2028-03-01T00:30:00+01:00", out, sizeof out) == 0 && strcmp(out, "2028-02-29 23:30:00.000000") == 0);
-    test_cond("year 0000 refused", job_parse_time("0000-01-01T00:00:00Z", out, sizeof out) < 0);
+              job_parse_time("2028-03-01T00:30:00+01:00", out, sizeof out, NULL) == 0 && strcmp(out, "2028-02-29 23:30:00.000000") == 0);
+    test_cond("year 0000 refused", job_parse_time("0000-01-01T00:00:00Z", out, sizeof out, NULL) < 0);
 }
 
 static void expect_json(const char *json, int rc_want, const char *path_want)
