@@ -1,5 +1,6 @@
 #include "check.h"
 
+#include <cJSON.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -334,8 +335,26 @@ static const char *read_string(struct walk *w, size_t *start, size_t *end, bool 
     return why;
 }
 
-/* The number at w->i: advances past it; NULL when a double carries it
- * exactly as written (cJSON stores every number as one), else why. */
+/* Whether d comes back unchanged from cJSON, which stores every number as
+ * a double and prints it (payload and metadata are stored as printed):
+ * cJSON 1.7.15 keeps a 15-digit form when it is "close enough", so even
+ * 2^53 - 1 would come back as 9007199254740990. */
+static bool cjson_keeps(double d)
+{
+    cJSON item;
+    memset(&item, 0, sizeof item);
+    item.type = cJSON_Number;
+    cJSON_SetNumberHelper(&item, d);
+    char buf[64];
+    if (!cJSON_PrintPreallocated(&item, buf, (int)sizeof buf, 0))
+        return false;
+    char *end;
+    double back = strtod(buf, &end);
+    return *end == '\0' && back == d;
+}
+
+/* The number at w->i: advances past it; NULL when it arrives where it is
+ * sent as written, else why. */
 static const char *read_number(struct walk *w)
 {
     const unsigned char *t = w->p + w->i;
@@ -346,23 +365,27 @@ static const char *read_number(struct walk *w)
         n++;
     }
     w->i += n;
-    if (integer) {
-        /* beyond 2^53 neighbouring integers share a double: digits are lost */
-        size_t k = t[0] == '-' ? 1 : 0;
-        while (k + 1 < n && t[k] == '0')
-            k++;
-        size_t digits = n - k;
-        if (digits > 16 || (digits == 16 && memcmp(t + k, "9007199254740992", 16) > 0))
-            return "an integer beyond 2^53 loses digits as a JSON number: send such ids as strings";
-        return NULL;
-    }
+    size_t k = t[0] == '-' ? 1 : 0;
+    while (k + 1 < n && t[k] == '0')
+        k++;
+    size_t digits = n - k;
+    if (integer && digits <= 15)
+        return NULL; /* a double and cJSON's printing carry these exactly */
+    static const char *const lossy_id =
+        "an integer that would lose digits in transit (JSON numbers travel as doubles): send such ids as strings";
+    /* beyond 2^53 neighbouring integers share a double */
+    if (integer && (digits > 16 || (digits == 16 && memcmp(t + k, "9007199254740992", 16) > 0)))
+        return lossy_id;
     char buf[80]; /* cJSON reads at most 63 characters of a number */
     if (n >= sizeof buf)
         return "a number too long to carry exactly: send it as a string";
     memcpy(buf, t, n);
     buf[n] = '\0';
-    if (!isfinite(strtod(buf, NULL)))
-        return "a number beyond the range of a double: send such values as strings";
+    double d = strtod(buf, NULL);
+    if (!isfinite(d))
+        return "a number beyond the range of a double (such as 1e400): send it as a string";
+    if (!cjson_keeps(d))
+        return integer ? lossy_id : "a number that would change in transit (JSON numbers travel as doubles): send it as a string";
     return NULL;
 }
 

@@ -217,6 +217,7 @@ eq "group.rate_limit.duration_ms named" "$(put /v1/queues/qv -d '{"group":{"rate
 eq "order_id beyond 2^53: 400" "$(code_param /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/","body":{"order_id":1234567890123456789}}}')" "400 payload.body.order_id"
 contains "  send ids as strings" "$(jq -r .error.message resp.json)" "as strings"
 eq "1e400 in metadata: 400" "$(code_param /v1/jobs "{$J,\"metadata\":{\"n\":1e400}}")" "400 metadata.n"
+eq "2^53 - 1 (cJSON would print 9.00719925474099e+15): 400" "$(code_param /v1/jobs "{$J,\"metadata\":{\"n\":9007199254740991}}")" "400 metadata.n"
 eq "15 digits are fine: 202" "$(post /v1/jobs -d "{$J,\"metadata\":{\"n\":999999999999999,\"p\":12.99}}")" 202
 eq "  and kept exactly" "$(http_body "$U/v1/jobs/$(jq -r .id resp.json)" "${AUTH[@]}" | jq -c .metadata)" '{"n":999999999999999,"p":12.99}'
 eq "url twice: 400" "$(code_param /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/a","url":"http://127.0.0.1:9/b"}}')" "400 payload.url"
