@@ -70,6 +70,17 @@ bool job_name_valid(const char *s, size_t max)
     return true;
 }
 
+bool job_idem_key_valid(const char *k, size_t max)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > max || !check_text(k, n) || k[0] == ' ' || k[n - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+            return false;
+    return true;
+}
+
 static int two(const char *p)
 {
     return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
@@ -340,9 +351,10 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
         s->callback_url = dup_string(v);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "idempotency_key")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > JOB_IDEM_MAX) {
+        if (!cJSON_IsString(v) || !job_idem_key_valid(v->valuestring, JOB_IDEM_MAX)) {
             job_spec_deinit(s);
-            return fail(e, 400, "idempotency_key", "idempotency_key must be 1-255 characters");
+            return fail(e, 400, "idempotency_key", "idempotency_key must be 1-%d bytes of " JOB_IDEM_RULES,
+                        JOB_IDEM_MAX);
         }
         if (strncmp(v->valuestring, JOB_BATCH_KEY_PREFIX, strlen(JOB_BATCH_KEY_PREFIX)) == 0) {
             job_spec_deinit(s);

@@ -213,6 +213,11 @@ eq "5000-deep nesting: 400" "$(post /v1/jobs --data-binary @deep.json)" 400
 contains "  says nesting too deep, with the limit" "$(jq -r .error.message resp.json)" "nested too deeply (at most 1000 levels"
 eq "rate_limit.max named" "$(put /v1/queues/qv -d '{"rate_limit":{"max":0,"duration_ms":1000}}') $(param)" "400 rate_limit.max"
 eq "group.rate_limit.duration_ms named" "$(put /v1/queues/qv -d '{"group":{"rate_limit":{"max":1}}}') $(param)" "400 group.rate_limit.duration_ms"
+eq "idempotency_key 'k ' (PAD SPACE would make it 'k'): 400" "$(code_param /v1/jobs "{$J,\"idempotency_key\":\"pad-k \"}")" "400 idempotency_key"
+contains "  says bytes" "$(jq -r .error.message resp.json)" "1-255 bytes of UTF-8 text"
+eq "  ' k' too" "$(code_param /v1/jobs "{$J,\"idempotency_key\":\" pad-k\"}")" "400 idempotency_key"
+eq "Idempotency-Key of 256 bytes: 400" "$(post /v1/jobs -H "Idempotency-Key: $(printf 'h%.0s' {1..256})" -d "{$J}") $(param)" "400 Idempotency-Key"
+contains "  says bytes" "$(jq -r .error.message resp.json)" "1-255 bytes"
 # numbers a double cannot carry, duplicate keys: 400 naming the field
 eq "order_id beyond 2^53: 400" "$(code_param /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/","body":{"order_id":1234567890123456789}}}')" "400 payload.body.order_id"
 contains "  send ids as strings" "$(jq -r .error.message resp.json)" "as strings"

@@ -116,6 +116,20 @@ static void test_spec(void)
     test_cond("run_at 300 days ahead ok", parse(soon_json, &leap, &le) == 0);
     job_spec_deinit(&leap);
     expect_message("{\"kind\":5,\"payload\":{}}", "kind", "kind must be a string: http, llm.chat or llm.embed");
+    /* PAD SPACE: "k" and "k " would be one key in MariaDB */
+    static const char *const idem_msg =
+        "idempotency_key must be 1-255 bytes of UTF-8 text without control characters or leading or trailing spaces";
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\"k \"}", "idempotency_key", idem_msg);
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\" k\"}", "idempotency_key", idem_msg);
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\"k\\t\"}", "idempotency_key", idem_msg);
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\"\"}", "idempotency_key", idem_msg);
+    test_cond("a key with inner spaces is fine", job_idem_key_valid("order 1", JOB_IDEM_MAX));
+    char k255[260];
+    memset(k255, 'k', 255);
+    k255[255] = '\0';
+    test_cond("255 bytes ok", job_idem_key_valid(k255, JOB_IDEM_MAX));
+    memcpy(k255 + 254, "\xc3\xa9", 3); /* 256 bytes, 255 characters */
+    test_cond("256 bytes (255 characters) refused", !job_idem_key_valid(k255, JOB_IDEM_MAX));
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"backoff\":{\"base_ms\":100,\"max_ms\":50}}", 422, "backoff.max_ms");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"group\":\"a b\"}", 400, "group");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"file:///x\"}", 422, "callback_url");
