@@ -188,8 +188,8 @@ static int check_http_payload(const cJSON *p, struct job_error *e)
     char why[200];
     if (!cJSON_IsString(u))
         return fail(e, 400, "payload.url", "payload.url is required and must be a string");
-    if (strlen(u->valuestring) > 8192)
-        return fail(e, 400, "payload.url", "payload.url is longer than 8192 characters");
+    if (strlen(u->valuestring) > URL_HTTP_MAX)
+        return fail(e, 400, "payload.url", "payload.url is longer than %d bytes", URL_HTTP_MAX);
     if (!http_url_ok(u->valuestring, why, sizeof why))
         return fail(e, 422, "payload.url", "payload.url: %s", why);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "headers");
@@ -340,9 +340,9 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     }
     char why[200];
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "callback_url")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v) || strlen(v->valuestring) > 2048) {
+        if (!cJSON_IsString(v) || strlen(v->valuestring) > URL_HTTP_MAX) {
             job_spec_deinit(s);
-            return fail(e, 400, "callback_url", "callback_url must be a URL of at most 2048 characters");
+            return fail(e, 400, "callback_url", "callback_url must be a URL of at most %d bytes", URL_HTTP_MAX);
         }
         if (!http_url_ok(v->valuestring, why, sizeof why)) {
             job_spec_deinit(s);

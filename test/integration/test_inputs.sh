@@ -188,7 +188,7 @@ eq "  names the field" "$(param)" callback_url
 eq "  no Retry-After hint of a transient error" "$(curl -s -D - -o /dev/null -X POST "$U/v1/jobs" "${AUTH[@]}" -d "{$J,\"callback_url\":\"http://127.0.0.1:9/a-callback-longer-than-30\"}" | grep -ci '^retry-after')" 0
 eq "in a batch: 400" "$(post /v1/jobs/batch -d "[{$J},{$J,\"callback_url\":\"http://127.0.0.1:9/a-callback-longer-than-30\"}]")" 400
 eq "  names the item" "$(param)" "jobs[1].callback_url"
-q "ALTER TABLE $DB.jobs MODIFY callback_url VARCHAR(2048) NULL"
+q "ALTER TABLE $DB.jobs MODIFY callback_url VARCHAR(8192) NULL"
 q "ALTER TABLE $DB.schedules MODIFY timezone VARCHAR(5) NOT NULL"
 eq "a schedule too: 400" "$(put /v1/schedules/s3 -d '{"cron":"@daily","timezone":"Europe/Berlin","job":{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}}') $(param)" "400 timezone"
 q "ALTER TABLE $DB.schedules MODIFY timezone VARCHAR(64) NOT NULL"
@@ -218,6 +218,11 @@ contains "  says bytes" "$(jq -r .error.message resp.json)" "1-255 bytes of UTF-
 eq "  ' k' too" "$(code_param /v1/jobs "{$J,\"idempotency_key\":\" pad-k\"}")" "400 idempotency_key"
 eq "Idempotency-Key of 256 bytes: 400" "$(post /v1/jobs -H "Idempotency-Key: $(printf 'h%.0s' {1..256})" -d "{$J}") $(param)" "400 Idempotency-Key"
 contains "  says bytes" "$(jq -r .error.message resp.json)" "1-255 bytes"
+CB8K="http://127.0.0.1:9/$(head -c 8173 /dev/zero | tr '\0' c)" # 8192 bytes, the limit of payload.url
+eq "callback_url of 8192 bytes: 202 (the column holds it)" "$(post /v1/jobs -d "{$J,\"callback_url\":\"$CB8K\"}")" 202
+eq "  stored whole" "$(q "SELECT LENGTH(callback_url) FROM $DB.jobs WHERE id = $(jq -r .id resp.json | sed 's/job_//')")" 8192
+eq "callback_url of 8193 bytes: 400" "$(code_param /v1/jobs "{$J,\"callback_url\":\"${CB8K}c\"}")" "400 callback_url"
+contains "  says bytes" "$(jq -r .error.message resp.json)" "at most 8192 bytes"
 # numbers a double cannot carry, duplicate keys: 400 naming the field
 eq "order_id beyond 2^53: 400" "$(code_param /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/","body":{"order_id":1234567890123456789}}}')" "400 payload.body.order_id"
 contains "  send ids as strings" "$(jq -r .error.message resp.json)" "as strings"
@@ -228,7 +233,7 @@ eq "  and kept exactly" "$(http_body "$U/v1/jobs/$(jq -r .id resp.json)" "${AUTH
 eq "url twice: 400" "$(code_param /v1/jobs '{"kind":"http","payload":{"url":"http://127.0.0.1:9/a","url":"http://127.0.0.1:9/b"}}')" "400 payload.url"
 eq "kind twice: 400" "$(code_param /v1/jobs '{"kind":"http","kind":"llm.chat","payload":{"url":"http://127.0.0.1:9/a"}}')" "400 kind"
 eq "batch item key twice: 400" "$(code_param /v1/jobs/batch "[{$J},{$J,\"queue\":\"a\",\"queue\":\"b\"}]")" "400 jobs[1].queue"
-eq "nothing stored but the two accepted" "$(jobs_now)" "$((n0 + 2))"
+eq "nothing stored but the three accepted" "$(jobs_now)" "$((n0 + 3))"
 
 # --- 7: a target's Retry-After beyond any integer type --------------------------
 q "UPDATE $DB.jobs SET state = 4 WHERE state = 0"

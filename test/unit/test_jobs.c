@@ -15,6 +15,7 @@
 #include "jobread.h"
 #include "sign.h"
 #include "ssrf.h"
+#include "url.h"
 #include "work_result.h"
 
 static const struct job_limits lim = {1024, 256};
@@ -116,6 +117,18 @@ static void test_spec(void)
     test_cond("run_at 300 days ahead ok", parse(soon_json, &leap, &le) == 0);
     job_spec_deinit(&leap);
     expect_message("{\"kind\":5,\"payload\":{}}", "kind", "kind must be a string: http, llm.chat or llm.embed");
+    /* one limit for job URLs, in bytes */
+    char *cb = malloc(URL_HTTP_MAX + 200);
+    int cn = snprintf(cb, 100, "{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"http://h/");
+    memset(cb + cn, 'a', URL_HTTP_MAX - 9);
+    snprintf(cb + cn + URL_HTTP_MAX - 9, 10, "\"}");
+    struct job_spec cs;
+    struct job_error ce;
+    test_cond("callback_url of 8192 bytes ok", parse(cb, &cs, &ce) == 0);
+    job_spec_deinit(&cs);
+    snprintf(cb + cn + URL_HTTP_MAX - 9, 10, "a\"}");
+    expect_message(cb, "callback_url", "callback_url must be a URL of at most 8192 bytes");
+    free(cb);
     /* PAD SPACE: "k" and "k " would be one key in MariaDB */
     static const char *const idem_msg =
         "idempotency_key must be 1-255 bytes of UTF-8 text without control characters or leading or trailing spaces";
