@@ -186,7 +186,7 @@ eq "unknown queue: 404" "$(http_code "$U/v1/queues/nope" "${A1[@]}")" 404
 eq "other tenant does not see it" "$(http_code "$U/v1/queues/emails" "${A2[@]}")" 404
 qv() { curl -s -o resp.json -X PUT "$U/v1/queues/emails" "${A1[@]}" -d "$1"; jq -r .error.param resp.json; }
 eq "bad concurrency named" "$(qv '{"concurrency":0}')" concurrency
-eq "bad rate named" "$(qv '{"rate_limit":{"max":1}}')" rate_limit
+eq "bad rate named (the missing field)" "$(qv '{"rate_limit":{"max":1}}')" rate_limit.duration_ms
 eq "bad paused named" "$(qv '{"paused":"yes"}')" paused
 eq "unknown field named" "$(qv '{"speed":1}')" speed
 eq "bad group named" "$(qv '{"group":{"concurrency":-1}}')" group.concurrency
