@@ -514,10 +514,11 @@ static int walk_run(struct walk *w, const char *text, char *why, size_t whylen)
 {
     while (w->i < w->len) {
         unsigned char c = w->p[w->i];
-        struct frame *f = w->depth ? &w->st[w->depth - 1] : NULL;
+        bool in = w->depth > 0; /* inside a container: f is it */
+        struct frame *f = in ? &w->st[w->depth - 1] : NULL;
         if (c == '{' || c == '[') {
             if (w->depth == w->cap) {
-                w->cap = w->cap ? w->cap * 2 : 16;
+                w->cap *= 2;
                 w->st = xrealloc(w->st, w->cap * sizeof *w->st);
             }
             struct frame *nf = &w->st[w->depth++];
@@ -530,7 +531,7 @@ static int walk_run(struct walk *w, const char *text, char *why, size_t whylen)
             value_starts(w);
             w->i++;
         } else if (c == '}' || c == ']') {
-            if (f) {
+            if (in) {
                 if (!f->array && !object_close(w, f)) {
                     snprintf(why, whylen, "a key that appears more than once in its object");
                     return -1;
@@ -541,17 +542,17 @@ static int walk_run(struct walk *w, const char *text, char *why, size_t whylen)
             }
             w->i++;
         } else if (c == ',') {
-            if (f && f->array) {
+            if (in && f->array) {
                 f->index++;
                 value_starts(w);
-            } else if (f) {
+            } else if (in) {
                 f->want_key = true;
             }
             w->i++;
         } else if (c == '"') {
             size_t s, e;
             bool plain;
-            bool is_key = f && !f->array && f->want_key;
+            bool is_key = in && !f->array && f->want_key;
             const char *bad = read_string(w, &s, &e, &plain);
             if (bad) {
                 if (is_key) {
@@ -600,6 +601,8 @@ int check_json_text(const char *text, size_t len, char *path, size_t pathlen, ch
     w.len = len;
     sbuf_init(&w.arena);
     sbuf_reserve(&w.arena, 64); /* never NULL: an empty key is compared too */
+    w.cap = 16;
+    w.st = xmalloc(w.cap * sizeof *w.st);
     if (whylen)
         why[0] = '\0';
     int rc = walk_run(&w, text, why, whylen);
