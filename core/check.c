@@ -353,6 +353,42 @@ static bool cjson_keeps(double d)
     return *end == '\0' && back == d;
 }
 
+/* Whether the decimal t[0..n) has at most 15 significant digits and a
+ * magnitude well inside a double's normal range: then the double nearest
+ * it prints back to it in 15 digits (DBL_DIG), so cJSON keeps it. */
+static bool short_decimal(const unsigned char *t, size_t n)
+{
+    size_t i = t[0] == '-' ? 1 : 0;
+    int sig = 0, lead = 0, intdigits = 0;
+    bool seen = false, frac = false;
+    for (; i < n && (t[i] == '.' || (t[i] >= '0' && t[i] <= '9')); i++) {
+        if (t[i] == '.') {
+            frac = true;
+        } else if (seen || t[i] != '0') {
+            seen = true;
+            sig++;
+            intdigits += !frac;
+        } else if (frac) {
+            lead++; /* 0.000ddd */
+        }
+    }
+    long e = 0;
+    if (i < n) { /* [eE][+-]digits, at most 4 */
+        if (t[i] != 'e' && t[i] != 'E')
+            return false;
+        i++;
+        bool neg = i < n && t[i] == '-';
+        i += i < n && (t[i] == '-' || t[i] == '+');
+        if (n - i > 4)
+            return false;
+        for (; i < n; i++)
+            e = e * 10 + (t[i] - '0');
+        e = neg ? -e : e;
+    }
+    long mag = e + (intdigits ? intdigits : -lead);
+    return sig <= 15 && mag > -300 && mag < 300;
+}
+
 /* The number at w->i: advances past it; NULL when it arrives where it is
  * sent as written, else why. */
 static const char *read_number(struct walk *w)
@@ -369,7 +405,7 @@ static const char *read_number(struct walk *w)
     while (k + 1 < n && t[k] == '0')
         k++;
     size_t digits = n - k;
-    if (integer && digits <= 15)
+    if ((integer && digits <= 15) || (!integer && short_decimal(t, n)))
         return NULL; /* a double and cJSON's printing carry these exactly */
     static const char *const lossy_id =
         "an integer that would lose digits in transit (JSON numbers travel as doubles): send such ids as strings";
