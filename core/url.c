@@ -389,20 +389,22 @@ static bool host_valid(const char *h, char *err, size_t errlen)
     if (h[0] == '[')
         return true;
     size_t n = strlen(h);
-    bool numeric = true;
-    for (size_t i = 0; i <= n;) {
-        size_t len = strcspn(h + i, ".");
-        numeric = numeric && label_numeric(h + i, len);
+    size_t end = n && h[n - 1] == '.' ? n - 1 : n; /* one trailing dot: the root */
+    bool numeric = end > 0;
+    for (size_t i = 0; numeric && i <= end;) {
+        size_t len = 0;
+        while (i + len < end && h[i + len] != '.')
+            len++;
+        numeric = label_numeric(h + i, len);
         i += len + 1;
     }
-    if (numeric || (n > 1 && h[n - 1] == '.' && label_numeric(h, strcspn(h, ".")))) {
+    if (numeric) {
         unsigned char a[4];
         if (inet_pton(AF_INET, h, a) == 1)
             return true;
         snprintf(err, errlen, "host %.64s is not a valid IPv4 address (4 numbers 0-255)", h);
         return false;
     }
-    size_t end = n && h[n - 1] == '.' ? n - 1 : n;
     bool ok = end >= 1 && end <= 253;
     for (size_t i = 0; ok && i < end;) {
         size_t len = 0;

@@ -93,6 +93,9 @@ static void test_http_hosts(void)
     snprintf(url, sizeof url, "http://a.%s/", name);
     test_cond("255-byte name refused", http_refused(url, "host name"));
     test_cond("127.0.0.1. refused", http_refused("http://127.0.0.1./", "IPv4"));
+    test_cond("1.example. ok (a name with a numeric first label)", url_http_check("http://1.example./", err, sizeof err) == 0);
+    test_cond("0x7f.example ok", url_http_check("http://0x7f.example/", err, sizeof err) == 0);
+    test_cond("a lone dot refused", http_refused("http://./", NULL));
     test_cond("trailing dot ok", url_http_check("http://localhost./", err, sizeof err) == 0);
     test_cond("a-b.c ok", url_http_check("http://a-b.c0m/", err, sizeof err) == 0);
     test_cond("digit-led label ok", url_http_check("http://3com.example/", err, sizeof err) == 0);
