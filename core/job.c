@@ -70,12 +70,23 @@ bool job_name_valid(const char *s, size_t max)
     return true;
 }
 
+bool job_idem_key_valid(const char *k, size_t max)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > max || !check_text(k, n) || k[0] == ' ' || k[n - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+            return false;
+    return true;
+}
+
 static int two(const char *p)
 {
     return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
 }
 
-int job_parse_time(const char *s, char *out, size_t outlen)
+int job_parse_time(const char *s, char *out, size_t outlen, long long *epoch_s)
 {
     /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
     if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
@@ -136,7 +147,9 @@ int job_parse_time(const char *s, char *out, size_t outlen)
     struct tm u;
     gmtime_r(&t, &u);
     if (u.tm_year + 1900 < 1970 || u.tm_year + 1900 > 9999)
-        return -1;
+        return -2;
+    if (epoch_s)
+        *epoch_s = (long long)t;
     snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%06ld", u.tm_year + 1900, u.tm_mon + 1,
              u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec, usec);
     return 0;
@@ -175,8 +188,8 @@ static int check_http_payload(const cJSON *p, struct job_error *e)
     char why[200];
     if (!cJSON_IsString(u))
         return fail(e, 400, "payload.url", "payload.url is required and must be a string");
-    if (strlen(u->valuestring) > 8192)
-        return fail(e, 400, "payload.url", "payload.url is longer than 8192 characters");
+    if (strlen(u->valuestring) > URL_HTTP_MAX)
+        return fail(e, 400, "payload.url", "payload.url is longer than %d bytes", URL_HTTP_MAX);
     if (!http_url_ok(u->valuestring, why, sizeof why))
         return fail(e, 422, "payload.url", "payload.url: %s", why);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "headers");
@@ -244,8 +257,10 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
         snprintf(s->queue, sizeof s->queue, "default");
     }
     v = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-    if (!cJSON_IsString(v))
+    if (!v)
         return fail(e, 400, "kind", "kind is required: http, llm.chat or llm.embed");
+    if (!cJSON_IsString(v))
+        return fail(e, 400, "kind", "kind must be a string: http, llm.chat or llm.embed");
     if (strcmp(v->valuestring, "http") == 0)
         s->kind = JOB_HTTP;
     else if (strcmp(v->valuestring, "llm.chat") == 0)
@@ -268,8 +283,14 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     if (run_at && delay)
         return fail(e, 400, "run_at", "give run_at or delay_ms, not both");
     if (run_at) {
-        if (!cJSON_IsString(run_at) || job_parse_time(run_at->valuestring, s->run_at, sizeof s->run_at) < 0)
+        long long t = 0;
+        int rc = cJSON_IsString(run_at) ? job_parse_time(run_at->valuestring, s->run_at, sizeof s->run_at, &t) : -1;
+        if (rc == -1)
             return fail(e, 400, "run_at", "run_at must be an RFC 3339 time such as 2026-01-02T03:04:05Z");
+        /* the bound of delay_ms: a time past it is a typo, not a plan */
+        if (rc < 0 || t > (long long)time(NULL) + MAX_DELAY_MS / 1000)
+            return fail(e, 400, "run_at", "run_at must be from 1970-01-01T00:00:00Z to %lld days from now (as delay_ms)",
+                        MAX_DELAY_MS / 86400000);
         s->has_run_at = true;
     }
     if (delay) {
@@ -319,9 +340,9 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     }
     char why[200];
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "callback_url")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v) || strlen(v->valuestring) > 2048) {
+        if (!cJSON_IsString(v) || strlen(v->valuestring) > URL_HTTP_MAX) {
             job_spec_deinit(s);
-            return fail(e, 400, "callback_url", "callback_url must be a URL of at most 2048 characters");
+            return fail(e, 400, "callback_url", "callback_url must be a URL of at most %d bytes", URL_HTTP_MAX);
         }
         if (!http_url_ok(v->valuestring, why, sizeof why)) {
             job_spec_deinit(s);
@@ -330,9 +351,10 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
         s->callback_url = dup_string(v);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "idempotency_key")) && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > JOB_IDEM_MAX) {
+        if (!cJSON_IsString(v) || !job_idem_key_valid(v->valuestring, JOB_IDEM_MAX)) {
             job_spec_deinit(s);
-            return fail(e, 400, "idempotency_key", "idempotency_key must be 1-255 characters");
+            return fail(e, 400, "idempotency_key", "idempotency_key must be 1-%d bytes of " JOB_IDEM_RULES,
+                        JOB_IDEM_MAX);
         }
         if (strncmp(v->valuestring, JOB_BATCH_KEY_PREFIX, strlen(JOB_BATCH_KEY_PREFIX)) == 0) {
             job_spec_deinit(s);
@@ -361,11 +383,42 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     return 0;
 }
 
+/* Whether text nests objects and arrays deeper than cJSON parses (its
+ * refusal says no more than "not valid JSON"). */
+static bool json_too_deep(const char *text, size_t len)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > CJSON_NESTING_LIMIT)
+                return true;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return false;
+}
+
 cJSON *job_json_parse(const char *text, size_t len, struct job_error *e)
 {
     e->code[0] = '\0';
     const char *end = NULL;
     cJSON *j = text ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (!j && text && json_too_deep(text, len)) {
+        fail(e, 400, "", "the body is not valid JSON: nested too deeply (at most %d levels of objects and arrays)",
+             CJSON_NESTING_LIMIT);
+        snprintf(e->code, sizeof e->code, "invalid_json");
+        return NULL;
+    }
     if (!j) {
         fail(e, 400, "", "the body is not valid JSON");
         snprintf(e->code, sizeof e->code, "invalid_json");
@@ -383,7 +436,7 @@ cJSON *job_json_parse(const char *text, size_t len, struct job_error *e)
     }
     /* cJSON decodes \u0000 into its C strings, which then end early: the
      * text is checked, so no string loses its tail silently. */
-    char path[sizeof e->param], why[96];
+    char path[sizeof e->param], why[128];
     if (check_json_text(text, len, path, sizeof path, why, sizeof why) < 0) {
         cJSON_Delete(j);
         return fail(e, 400, path, "%s%s%s", path, path[0] ? ": " : "", why), NULL;

@@ -22,6 +22,9 @@ enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CAN
 #define JOB_BATCH_KEY_PREFIX "batch:"
 #define JOB_BATCH_IDEM_MAX (JOB_IDEM_MAX - 6)
 #define JOB_HASH_LEN 32
+/* What an idempotency key may be, for messages ("must be 1-255 bytes
+ * of" JOB_IDEM_RULES). */
+#define JOB_IDEM_RULES "UTF-8 text without control characters or leading or trailing spaces"
 
 /* Redis channels (hints only: everything works by polling without them).
  * WAKE: jobs are due (API, scheduler -> workers). DONE: "id,id,..." of
@@ -76,10 +79,15 @@ const char *job_kind_name(enum job_kind k);
 const char *job_state_name(int state);
 /* Parses a state name; -1 when unknown. */
 int job_state_parse(const char *s);
+/* An idempotency key (body or header): 1-max bytes of JOB_IDEM_RULES.
+ * Leading or trailing spaces are refused: MariaDB's PAD SPACE collation
+ * would make "k" and "k " one key. */
+bool job_idem_key_valid(const char *k, size_t max);
 /* Queue and group names: 1-128 of [A-Za-z0-9._:-]. */
 bool job_name_valid(const char *s, size_t max);
 /* RFC 3339 ("2026-01-02T03:04:05Z", offsets and fractions allowed) to
- * SQL UTC text; 0/-1. */
-int job_parse_time(const char *s, char *out, size_t outlen) ATTR_WUR;
+ * SQL UTC text and (when epoch_s) Unix seconds; 0, -1 when it is no RFC
+ * 3339 time, -2 when it is one outside 1970-9999 (UTC). */
+int job_parse_time(const char *s, char *out, size_t outlen, long long *epoch_s) ATTR_WUR;
 
 #endif

@@ -37,10 +37,13 @@ static int parse_rate(const cJSON *v, long long *max, long long *ms, const char 
     for (const cJSON *f = v->child; f; f = f->next)
         if (strcmp(f->string, "max") != 0 && strcmp(f->string, "duration_ms") != 0)
             return bad(param, plen, why, wlen, name, "allowed fields: max, duration_ms");
+    char p[64];
+    snprintf(p, sizeof p, "%s.max", name);
     if (!whole(cJSON_GetObjectItemCaseSensitive(v, "max"), 1, 100000000, max))
-        return bad(param, plen, why, wlen, name, "max must be a whole number from 1 to 100000000");
+        return bad(param, plen, why, wlen, p, "required: a whole number from 1 to 100000000");
+    snprintf(p, sizeof p, "%s.duration_ms", name);
     if (!whole(cJSON_GetObjectItemCaseSensitive(v, "duration_ms"), 1, 86400000, ms))
-        return bad(param, plen, why, wlen, name, "duration_ms must be a whole number from 1 to 86400000");
+        return bad(param, plen, why, wlen, p, "required: a whole number from 1 to 86400000");
     return 0;
 }
 

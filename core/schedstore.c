@@ -18,6 +18,21 @@ static int bad(int *status, int st, char *param, size_t plen, const char *p, cha
     return -1;
 }
 
+/* A job error's message without its leading field name ("payload.url: x"
+ * or "kind must be x" give "x", "must be x"): the caller names the field
+ * once, as job.<param>. */
+static const char *job_why(const struct job_error *e)
+{
+    size_t n = strlen(e->param);
+    if (n && strncmp(e->message, e->param, n) == 0) {
+        if (e->message[n] == ':' && e->message[n + 1] == ' ')
+            return e->message + n + 2;
+        if (e->message[n] == ' ')
+            return e->message + n + 1;
+    }
+    return e->message;
+}
+
 int schedule_job_spec(const char *job_json, const struct job_limits *lim, struct job_spec *out,
                       char *why, size_t wlen)
 {
@@ -27,7 +42,7 @@ int schedule_job_spec(const char *job_json, const struct job_limits *lim, struct
     if (!j)
         snprintf(why, wlen, "the stored job is not JSON");
     else if (rc < 0)
-        snprintf(why, wlen, "job.%s: %s", e.param, e.message);
+        snprintf(why, wlen, "job.%s: %s", e.param, job_why(&e));
     cJSON_Delete(j);
     return rc;
 }
@@ -86,7 +101,7 @@ int schedule_spec_parse(const cJSON *body, const struct job_limits *lim, struct 
     if (job_spec_parse(job, lim, &js, &e) < 0) {
         char p[80];
         snprintf(p, sizeof p, "job.%.60s", e.param);
-        return bad(status, e.status, param, plen, p, why, wlen, e.message);
+        return bad(status, e.status, param, plen, p, why, wlen, job_why(&e));
     }
     job_spec_deinit(&js);
     s->job = cJSON_PrintUnformatted(job);

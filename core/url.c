@@ -363,6 +363,65 @@ static char *part(CURLU *h, CURLUPart what, unsigned flags)
     return v;
 }
 
+/* Whether the label l[0..n) reads as a number (digits, or 0x and hex):
+ * curl (and WHATWG) then read the host as an IPv4 address. */
+static bool label_numeric(const char *l, size_t n)
+{
+    if (n >= 2 && l[0] == '0' && (l[1] == 'x' || l[1] == 'X')) {
+        for (size_t i = 2; i < n; i++)
+            if (hex_val(l[i]) < 0)
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (l[i] < '0' || l[i] > '9')
+            return false;
+    return n > 0;
+}
+
+/* curl's host h (IPv4 forms normalised, IDN in punycode) checked before
+ * anything resolves it: an IPv6 literal (curl checked it), a host that
+ * looks numeric and is a valid IPv4 address, or a DNS host name (RFC 1123
+ * labels of 1-63 letters, digits and hyphens, not starting or ending with
+ * a hyphen, at most 253 bytes, one trailing dot allowed). */
+static bool host_valid(const char *h, char *err, size_t errlen)
+{
+    if (h[0] == '[')
+        return true;
+    size_t n = strlen(h);
+    size_t end = n && h[n - 1] == '.' ? n - 1 : n; /* one trailing dot: the root */
+    bool numeric = end > 0;
+    for (size_t i = 0; numeric && i <= end;) {
+        size_t len = 0;
+        while (i + len < end && h[i + len] != '.')
+            len++;
+        numeric = label_numeric(h + i, len);
+        i += len + 1;
+    }
+    if (numeric) {
+        unsigned char a[4];
+        if (inet_pton(AF_INET, h, a) == 1)
+            return true;
+        snprintf(err, errlen, "host %.64s is not a valid IPv4 address (4 numbers 0-255)", h);
+        return false;
+    }
+    bool ok = end >= 1 && end <= 253;
+    for (size_t i = 0; ok && i < end;) {
+        size_t len = 0;
+        while (i + len < end && h[i + len] != '.')
+            len++;
+        ok = len >= 1 && len <= 63 && h[i] != '-' && h[i + len - 1] != '-';
+        for (size_t k = 0; ok && k < len; k++)
+            ok = isalnum((unsigned char)h[i + k]) || h[i + k] == '-';
+        i += len + 1;
+    }
+    if (!ok)
+        snprintf(err, errlen,
+                 "host %.64s is not a valid host name (labels of 1-63 letters, digits or hyphens, "
+                 "no hyphen first or last; at most 253 bytes)", h);
+    return ok;
+}
+
 int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
@@ -431,6 +490,8 @@ int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen)
         snprintf(err, errlen, "host missing");
         goto fail;
     }
+    if (!host_valid(u->host, err, errlen))
+        goto fail;
     char *zone = part(u->curlu, CURLUPART_ZONEID, 0);
     curl_free(zone);
     if (zone) {

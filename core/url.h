@@ -32,7 +32,9 @@ struct url_http {
 /* Parses s with curl_url() and validates the parse: scheme http or https,
  * a host, no user:password@ (credentials do not belong in a stored job),
  * port 1-65535, no IPv6 zone id, at most URL_HTTP_MAX bytes, no spaces or
- * control characters, valid UTF-8. Fills u (owned by the caller:
+ * control characters, valid UTF-8; a host that looks numeric must be a
+ * valid IPv4 address, any other a valid DNS host name (so no invalid name
+ * reaches a resolver, or a retry). Fills u (owned by the caller:
  * url_http_deinit) or writes the reason to err. */
 int url_http_parse(const char *s, struct url_http *u, char *err, size_t errlen) ATTR_WUR;
 void url_http_deinit(struct url_http *u);

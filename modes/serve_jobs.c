@@ -138,13 +138,9 @@ const char *v1_idempotency_header(struct v1 *c, size_t max)
     const char *hk = http_req_header(c->r, "Idempotency-Key");
     if (!hk)
         return "";
-    size_t n = strlen(hk);
-    bool ok = n >= 1 && n <= max && check_text(hk, n);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (unsigned char)hk[i] >= 0x20 && hk[i] != 0x7f;
-    if (!ok) {
+    if (!job_idem_key_valid(hk, max)) {
         http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
-                         "Idempotency-Key must be 1-%zu characters of UTF-8 text", max);
+                         "Idempotency-Key must be 1-%zu bytes of " JOB_IDEM_RULES, max);
         v1_free(c);
         return NULL;
     }

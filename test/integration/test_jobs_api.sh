@@ -60,9 +60,10 @@ eq "payload over JOB_MAX_PAYLOAD: 413" "$(post "$U/v1/jobs" "${A1[@]}" --data-bi
 eq "413 names payload" "$(jq -r .error.param resp.json)" payload
 
 # Delayed job: run_at in the future stays queued with that time.
-post "$U/v1/jobs" "${A1[@]}" -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"},"run_at":"2030-01-02T03:04:05+02:00"}' >/dev/null
+FUT=$(date -u -d '+30 days' +%Y-%m-%d) # run_at is bounded as delay_ms (366 days)
+post "$U/v1/jobs" "${A1[@]}" -d "{\"kind\":\"http\",\"payload\":{\"url\":\"http://127.0.0.1:9/\"},\"run_at\":\"${FUT}T03:04:05+02:00\"}" >/dev/null
 DID=$(jq -r .id resp.json)
-eq "run_at converted to UTC" "$(http_body "$U/v1/jobs/$DID" "${A1[@]}" | jq -r .run_at)" "2030-01-02T01:04:05.000000Z"
+eq "run_at converted to UTC" "$(http_body "$U/v1/jobs/$DID" "${A1[@]}" | jq -r .run_at)" "${FUT}T01:04:05.000000Z"
 
 # Idempotency: header or field, same job back, one row.
 eq "idempotent first: 202" "$(post "$U/v1/jobs" "${A1[@]}" -H 'Idempotency-Key: order-7' -d '{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}}')" 202
@@ -185,7 +186,7 @@ eq "unknown queue: 404" "$(http_code "$U/v1/queues/nope" "${A1[@]}")" 404
 eq "other tenant does not see it" "$(http_code "$U/v1/queues/emails" "${A2[@]}")" 404
 qv() { curl -s -o resp.json -X PUT "$U/v1/queues/emails" "${A1[@]}" -d "$1"; jq -r .error.param resp.json; }
 eq "bad concurrency named" "$(qv '{"concurrency":0}')" concurrency
-eq "bad rate named" "$(qv '{"rate_limit":{"max":1}}')" rate_limit
+eq "bad rate named (the missing field)" "$(qv '{"rate_limit":{"max":1}}')" rate_limit.duration_ms
 eq "bad paused named" "$(qv '{"paused":"yes"}')" paused
 eq "unknown field named" "$(qv '{"speed":1}')" speed
 eq "bad group named" "$(qv '{"group":{"concurrency":-1}}')" group.concurrency

@@ -31,6 +31,9 @@ eq "bad zone: 400" "$(put x "{\"cron\":\"@daily\",\"timezone\":\"Mars/Base\",\"j
 contains "names timezone" "$(cat put.out)" '"param":"timezone"'
 eq "bad job: 400" "$(put x '{"cron":"@daily","job":{"kind":"http","payload":{}}}')" 400
 contains "names the job field" "$(cat put.out)" '"param":"job.payload.url"'
+eq "  once" "$(jq -r .error.message put.out)" "job.payload.url: is required and must be a string"
+eq "bad job url: 422" "$(put x '{"cron":"@daily","job":{"kind":"http","payload":{"url":"ftp://127.0.0.1/"}}}')" 422
+eq "  the field named once" "$(jq -r .error.message put.out)" "job.payload.url: scheme must be http or https (http://HOST/... or https://HOST/...)"
 eq "run_at refused" "$(put x "{\"cron\":\"@daily\",\"job\":{\"kind\":\"http\",\"run_at\":\"2030-01-01T00:00:00Z\",\"payload\":{\"url\":\"$T/ok\"}}}")" 400
 eq "unknown field refused" "$(put x "{\"cron\":\"@daily\",\"job\":$job,\"when\":1}")" 400
 eq "missing job refused" "$(put x '{"cron":"@daily"}')" 400

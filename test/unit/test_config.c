@@ -56,6 +56,25 @@ static void test_defaults_and_errors(void)
     test_cond("required missing counted", finalize(&c, &errs, true) == 1);
     test_cond("names DATABASE_URL", strstr(errs.data, "DATABASE_URL: required") != NULL);
 
+    /* CA_BUNDLE must name a readable file (it used to start fine) */
+    config_set_raw(&c, CFG_CA_BUNDLE, "/nonexistent", CFG_SRC_ENV);
+    test_cond("CA_BUNDLE=/nonexistent is a problem", finalize(&c, &errs, false) == 1);
+    test_cond("  names it and says why",
+              strstr(errs.data, "CA_BUNDLE") && strstr(errs.data, "cannot read /nonexistent: No such file or directory"));
+    config_set_raw(&c, CFG_CA_BUNDLE, "/tmp", CFG_SRC_ENV);
+    test_cond("CA_BUNDLE=/tmp (a directory) is a problem",
+              finalize(&c, &errs, false) == 1 && strstr(errs.data, "not a regular file"));
+    char ca[] = "/tmp/ingot-ca-XXXXXX";
+    int fd = mkstemp(ca);
+    config_set_raw(&c, CFG_CA_BUNDLE, ca, CFG_SRC_ENV);
+    test_cond("a readable file is fine", fd >= 0 && finalize(&c, &errs, false) == 0);
+    if (fd >= 0) {
+        close(fd);
+        unlink(ca);
+    }
+    config_set_raw(&c, CFG_CA_BUNDLE, "", CFG_SRC_ENV);
+    test_cond("unset is fine", finalize(&c, &errs, false) == 0);
+
     config_set_raw(&c, CFG_PORT, "abc", CFG_SRC_ENV);
     test_cond("bad port is a problem", finalize(&c, &errs, false) == 1);
     test_streq("one line naming the variable", errs.data,

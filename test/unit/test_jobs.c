@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "../testhelp.h"
 #include "httpc.h"
@@ -14,6 +15,7 @@
 #include "jobread.h"
 #include "sign.h"
 #include "ssrf.h"
+#include "url.h"
 #include "work_result.h"
 
 static const struct job_limits lim = {1024, 256};
@@ -38,6 +40,20 @@ static void expect_error(const char *json, int status, const char *param)
         printf("  got %d %s: %s\n", e.status, e.param, e.message);
 }
 
+/* A 400 naming param with exactly this message. */
+static void expect_message(const char *json, const char *param, const char *message)
+{
+    struct job_spec s;
+    struct job_error e;
+    int rc = parse(json, &s, &e);
+    bool ok = rc < 0 && e.status == 400 && strcmp(e.param, param) == 0 && strcmp(e.message, message) == 0;
+    if (rc == 0)
+        job_spec_deinit(&s);
+    else if (!ok)
+        printf("  got %d %s: %s\n", e.status, e.param, e.message);
+    test_cond(message, ok);
+}
+
 static void test_spec(void)
 {
     struct job_spec s;
@@ -47,10 +63,10 @@ static void test_spec(void)
     test_cond("defaults", s.max_attempts == 5 && s.timeout_ms == 30000 && s.priority == 0 && !s.has_run_at);
     job_spec_deinit(&s);
     test_cond("full job", parse("{\"kind\":\"http\",\"queue\":\"a.b:c-d\",\"payload\":{\"method\":\"PUT\",\"url\":\"http://h/\",\"headers\":{\"X-A\":\"1\"},\"body\":{\"k\":[1]}},"
-                                "\"run_at\":\"2030-05-06T07:08:09.5+01:30\",\"priority\":-3,\"max_attempts\":9,\"backoff\":{\"base_ms\":20,\"max_ms\":40},"
+                                "\"run_at\":\"2026-05-06T07:08:09.5+01:30\",\"priority\":-3,\"max_attempts\":9,\"backoff\":{\"base_ms\":20,\"max_ms\":40},"
                                 "\"timeout_ms\":1000,\"group\":\"cust-1\",\"callback_url\":\"https://h/cb\",\"metadata\":{\"m\":1},\"idempotency_key\":\"k1\"}",
                                 &s, &e) == 0);
-    test_streq("run_at in UTC", s.run_at, "2030-05-06 05:38:09.500000");
+    test_streq("run_at in UTC", s.run_at, "2026-05-06 05:38:09.500000");
     test_cond("numbers", s.priority == -3 && s.max_attempts == 9 && s.backoff_base_ms == 20 && s.backoff_max_ms == 40 && s.timeout_ms == 1000);
     test_streq("group", s.group, "cust-1");
     test_streq("metadata serialized", s.metadata, "{\"m\":1}");
@@ -85,9 +101,48 @@ static void test_spec(void)
     struct job_spec leap;
     struct job_error le;
     test_cond("a leap day is a date",
-              parse("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2028-02-29T00:00:00Z\"}", &leap, &le) == 0 &&
-                  strcmp(leap.run_at, "2028-02-29 00:00:00.000000") == 0);
+              parse("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"2024-02-29T00:00:00Z\"}", &leap, &le) == 0 &&
+                  strcmp(leap.run_at, "2024-02-29 00:00:00.000000") == 0);
     job_spec_deinit(&leap);
+    /* an RFC 3339 time out of range is told the range, not the syntax */
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"1900-01-01T00:00:00Z\"}", "run_at",
+                   "run_at must be from 1970-01-01T00:00:00Z to 366 days from now (as delay_ms)");
+    /* run_at is bounded as delay_ms is */
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"9999-12-31T23:59:59Z\"}", "run_at",
+                   "run_at must be from 1970-01-01T00:00:00Z to 366 days from now (as delay_ms)");
+    char soon[80], soon_json[200];
+    time_t in300 = time(NULL) + 300 * 86400;
+    strftime(soon, sizeof soon, "%Y-%m-%dT%H:%M:%SZ", gmtime(&in300));
+    snprintf(soon_json, sizeof soon_json, "{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"%s\"}", soon);
+    test_cond("run_at 300 days ahead ok", parse(soon_json, &leap, &le) == 0);
+    job_spec_deinit(&leap);
+    expect_message("{\"kind\":5,\"payload\":{}}", "kind", "kind must be a string: http, llm.chat or llm.embed");
+    /* one limit for job URLs, in bytes */
+    char *cb = malloc(URL_HTTP_MAX + 200);
+    int cn = snprintf(cb, 100, "{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"http://h/");
+    memset(cb + cn, 'a', URL_HTTP_MAX - 9);
+    snprintf(cb + cn + URL_HTTP_MAX - 9, 10, "\"}");
+    struct job_spec cs;
+    struct job_error ce;
+    test_cond("callback_url of 8192 bytes ok", parse(cb, &cs, &ce) == 0);
+    job_spec_deinit(&cs);
+    snprintf(cb + cn + URL_HTTP_MAX - 9, 10, "a\"}");
+    expect_message(cb, "callback_url", "callback_url must be a URL of at most 8192 bytes");
+    free(cb);
+    /* PAD SPACE: "k" and "k " would be one key in MariaDB */
+    static const char *const idem_msg =
+        "idempotency_key must be 1-255 bytes of UTF-8 text without control characters or leading or trailing spaces";
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\"k \"}", "idempotency_key", idem_msg);
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\" k\"}", "idempotency_key", idem_msg);
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\"k\\t\"}", "idempotency_key", idem_msg);
+    expect_message("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"idempotency_key\":\"\"}", "idempotency_key", idem_msg);
+    test_cond("a key with inner spaces is fine", job_idem_key_valid("order 1", JOB_IDEM_MAX));
+    char k255[260];
+    memset(k255, 'k', 255);
+    k255[255] = '\0';
+    test_cond("255 bytes ok", job_idem_key_valid(k255, JOB_IDEM_MAX));
+    memcpy(k255 + 254, "\xc3\xa9", 3); /* 256 bytes, 255 characters */
+    test_cond("256 bytes (255 characters) refused", !job_idem_key_valid(k255, JOB_IDEM_MAX));
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"backoff\":{\"base_ms\":100,\"max_ms\":50}}", 422, "backoff.max_ms");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"group\":\"a b\"}", 400, "group");
     expect_error("{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"file:///x\"}", 422, "callback_url");
@@ -98,12 +153,12 @@ static void test_spec(void)
     expect_error(big, 413, "payload");
     expect_error("{\"kind\":\"llm.chat\",\"payload\":{\"messages\":[]}}", 400, "payload.model");
     char out[40];
-    test_cond("time with offset", job_parse_time("2026-01-01T00:30:00-01:00", out, sizeof out) == 0 && strcmp(out, "2026-01-01 01:30:00.000000") == 0);
-    test_cond("time without zone refused", job_parse_time("2026-01-01T00:30:00", out, sizeof out) < 0);
+    test_cond("time with offset", job_parse_time("2026-01-01T00:30:00-01:00", out, sizeof out, NULL) == 0 && strcmp(out, "2026-01-01 01:30:00.000000") == 0);
+    test_cond("time without zone refused", job_parse_time("2026-01-01T00:30:00", out, sizeof out, NULL) < 0);
     /* found by the fuzzer: a cut-off offset was read past its end */
-    test_cond("bare + refused", job_parse_time("2030-01-01T00:00:00+", out, sizeof out) < 0);
-    test_cond("short offset refused", job_parse_time("2030-01-01T00:00:00+01", out, sizeof out) < 0);
-    test_cond("junk after offset refused", job_parse_time("2030-01-01T00:00:00+01:00x", out, sizeof out) < 0);
+    test_cond("bare + refused", job_parse_time("2030-01-01T00:00:00+", out, sizeof out, NULL) < 0);
+    test_cond("short offset refused", job_parse_time("2030-01-01T00:00:00+01", out, sizeof out, NULL) < 0);
+    test_cond("junk after offset refused", job_parse_time("2030-01-01T00:00:00+01:00x", out, sizeof out, NULL) < 0);
     test_cond("job id", jobread_parse_id("job_42") == 42);
     test_cond("job id beyond 64 bits refused (was wrapped onto another id)", jobread_parse_id("job_18446744073709551617") == 0);
     test_cond("job id with a sign refused", jobread_parse_id("job_+1") == 0 && jobread_parse_id("job_") == 0);
@@ -267,6 +322,24 @@ static void test_body(void)
     body_error("{\"timezone\":\"UTC\\u0000x\"}", 0, "timezone", "");
     const char raw[] = "{\"callback_url\":\"http://h/\0x\"}";
     body_error(raw, sizeof raw - 1, "callback_url", "");
+    body_error("{\"payload\":{\"body\":{\"order_id\":1234567890123456789}}}", 0, "payload.body.order_id", "");
+    body_error("{\"metadata\":{\"n\":1e400}}", 0, "metadata.n", "");
+    char *deep = malloc(10001);
+    memset(deep, '[', 5000);
+    memset(deep + 5000, ']', 5000);
+    deep[10000] = '\0';
+    body_error(deep, 0, "", "invalid_json");
+    j = job_json_parse(deep, 10000, &e);
+    test_streq("5000-deep: says nesting too deep, with the limit", e.message,
+               "the body is not valid JSON: nested too deeply (at most 1000 levels of objects and arrays)");
+    cJSON_Delete(j);
+    memset(deep + 1000, ']', 1000);
+    j = job_json_parse(deep, 2000, &e);
+    test_cond("1000 deep is fine", j != NULL);
+    cJSON_Delete(j);
+    free(deep);
+    body_error("{\"kind\":\"http\",\"kind\":\"llm.chat\"}", 0, "kind", "");
+    body_error("{\"payload\":{\"url\":\"http://127.0.0.1/a\",\"url\":\"http://127.0.0.1/b\"}}", 0, "payload.url", "");
     /* a request hash: equal for equal requests, different otherwise */
     struct job_spec a, b;
     struct job_error pe;

@@ -37,6 +37,13 @@ static void test_given(void)
                     "\"group\":{\"concurrency\":1,\"rate_limit\":null}}", &s, param) == 0 && s.given == QS_ALL);
     test_cond("bad value refused", parse("{\"concurrency\":0}", &s, param) < 0);
     test_streq("and named", param, "concurrency");
+    test_cond("rate_limit.max refused", parse("{\"rate_limit\":{\"max\":0,\"duration_ms\":1}}", &s, param) < 0);
+    test_streq("  named rate_limit.max", param, "rate_limit.max");
+    test_cond("rate_limit.duration_ms refused", parse("{\"rate_limit\":{\"max\":1}}", &s, param) < 0);
+    test_streq("  named rate_limit.duration_ms", param, "rate_limit.duration_ms");
+    test_cond("group.rate_limit.duration_ms refused",
+              parse("{\"group\":{\"rate_limit\":{\"max\":1,\"duration_ms\":1e9}}}", &s, param) < 0);
+    test_streq("  named group.rate_limit.duration_ms", param, "group.rate_limit.duration_ms");
 
     struct sbuf b;
     sbuf_init(&b);

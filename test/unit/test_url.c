@@ -59,6 +59,52 @@ static bool http_refused(const char *s, const char *why_part)
     return true;
 }
 
+/* Issue 9: a host that is neither a valid IPv4 (after curl's
+ * normalisation) nor a valid DNS name is refused before any lookup. */
+static void test_http_hosts(void)
+{
+    char err[256];
+    test_cond("256.1.1.1 refused", http_refused("http://256.1.1.1/", "IPv4"));
+    test_cond("1.2.3.4.5 refused", http_refused("http://1.2.3.4.5/", "IPv4"));
+    test_cond("0x100000000 refused", http_refused("http://0x100000000/", "IPv4"));
+    test_cond("4294967296 refused", http_refused("http://4294967296/", "IPv4"));
+    test_cond("08.0.0.1 (not octal) refused", http_refused("http://08.0.0.1/", "IPv4"));
+    test_cond("127.0.0.1.1 refused", http_refused("https://127.0.0.1.1:8443/x", "IPv4"));
+    test_cond("-a.b refused", http_refused("http://-a.b/", "host name"));
+    test_cond("a-.b refused", http_refused("http://a-.b/", "host name"));
+    test_cond("a..b refused", http_refused("http://a..b/", "host name"));
+    test_cond(".a refused", http_refused("http://.a/", "host name"));
+    test_cond("exa_mple.com refused", http_refused("http://exa_mple.com/", "host name"));
+    char label[80], url[400];
+    memset(label, 'a', 64);
+    snprintf(label + 64, sizeof label - 64, ".b");
+    snprintf(url, sizeof url, "http://%s/", label);
+    test_cond("64-byte label refused", http_refused(url, "host name"));
+    snprintf(url, sizeof url, "http://%s/", label + 1);
+    test_cond("63-byte label ok", url_http_check(url, err, sizeof err) == 0);
+    char name[300] = "";
+    for (int i = 0; i < 126; i++)
+        strcat(name, "a.");
+    strcat(name, "a"); /* 253 bytes */
+    snprintf(url, sizeof url, "http://%s/", name);
+    test_cond("253-byte name ok", url_http_check(url, err, sizeof err) == 0);
+    snprintf(url, sizeof url, "http://%s./", name);
+    test_cond("253 bytes and a trailing dot ok", url_http_check(url, err, sizeof err) == 0);
+    snprintf(url, sizeof url, "http://a.%s/", name);
+    test_cond("255-byte name refused", http_refused(url, "host name"));
+    test_cond("127.0.0.1. refused", http_refused("http://127.0.0.1./", "IPv4"));
+    test_cond("1.example. ok (a name with a numeric first label)", url_http_check("http://1.example./", err, sizeof err) == 0);
+    test_cond("0x7f.example ok", url_http_check("http://0x7f.example/", err, sizeof err) == 0);
+    test_cond("a lone dot refused", http_refused("http://./", NULL));
+    test_cond("trailing dot ok", url_http_check("http://localhost./", err, sizeof err) == 0);
+    test_cond("a-b.c ok", url_http_check("http://a-b.c0m/", err, sizeof err) == 0);
+    test_cond("digit-led label ok", url_http_check("http://3com.example/", err, sizeof err) == 0);
+    test_cond("127.1 ok", url_http_check("http://127.1/", err, sizeof err) == 0);
+    test_cond("0x7f.1 ok", url_http_check("http://0x7f.1/", err, sizeof err) == 0);
+    test_cond("[::1] ok", url_http_check("http://[::1]/", err, sizeof err) == 0);
+    test_cond("punycode ok", url_http_check("http://xn--caf-dma.example/", err, sizeof err) == 0);
+}
+
 static void test_http_url(void)
 {
     char h[256], err[256];
@@ -207,6 +253,7 @@ int main(void)
 {
     test_url();
     test_http_url();
+    test_http_hosts();
     test_loopback();
     test_dsn();
     test_redact();
