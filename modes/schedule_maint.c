@@ -118,10 +118,11 @@ static void purge_ticks(struct maint *m)
 
 static void idem_step(struct maint *m)
 {
-    char sql[320];
+    char sql[400];
     snprintf(sql, sizeof sql,
-             "UPDATE jobs SET idempotency_key = NULL WHERE id > %llu AND id <= %llu AND "
-             "idempotency_key IS NOT NULL AND created_at < NOW(6) - INTERVAL 1 DAY",
+             "UPDATE jobs SET idempotency_key = NULL, idempotency_batch = NULL WHERE id > %llu AND "
+             "id <= %llu AND (idempotency_key IS NOT NULL OR idempotency_batch IS NOT NULL) AND "
+             "created_at < NOW(6) - INTERVAL 1 DAY",
              m->idem_cursor, m->idem_cursor + IDEM_RANGE);
     query(m, M_IDEM_UPDATE, sql);
 }

@@ -55,6 +55,8 @@ vals="1, 'old', 'http', NOW(6), 1, 1, 1, 1000, '{}'"
 q "INSERT INTO $DB.jobs ($cols, state, finished_at) VALUES ($vals, 2, NOW(6) - INTERVAL 40 DAY), ($vals, 3, NOW(6) - INTERVAL 31 DAY), ($vals, 4, NOW(6) - INTERVAL 90 DAY), ($vals, 2, NOW(6) - INTERVAL 29 DAY)"
 q "INSERT INTO $DB.job_attempts (job_id, attempt, worker_id, started_at, outcome) SELECT id, 1, 'w', NOW(6), 'succeeded' FROM $DB.jobs WHERE queue = 'old'"
 q "INSERT INTO $DB.jobs ($cols, idempotency_key, created_at) VALUES (1, 'idem', 'http', NOW(6) + INTERVAL 1 DAY, 1, 1, 1, 1000, '{}', 'k-old', NOW(6) - INTERVAL 2 DAY), (1, 'idem', 'http', NOW(6) + INTERVAL 1 DAY, 1, 1, 1, 1000, '{}', 'k-new', NOW(6))"
+# A batch's other rows show its key (idempotency_batch) for 24 h, like a single job's.
+q "INSERT INTO $DB.jobs ($cols, idempotency_batch, created_at) VALUES (1, 'idem', 'http', NOW(6) + INTERVAL 1 DAY, 1, 1, 1, 1000, '{}', 'b-old', NOW(6) - INTERVAL 2 DAY)"
 q "INSERT INTO $DB.jobs ($cols, state, attempts, lease_token, lease_expires_at) VALUES (1, 'lease', 'http', NOW(6) + INTERVAL 1 DAY, 3, 1, 1, 1000, '{}', 1, 1, 'tok', NOW(6) - INTERVAL 1 MINUTE)"
 # Out of attempts with a callback_url: the lease expiry fails it, with a callback.
 q "INSERT INTO $DB.jobs ($cols, state, attempts, lease_token, lease_expires_at, callback_url) VALUES (1, 'lease-cb', 'http', NOW(6), 2, 1, 1, 1000, '{}', 1, 2, 'tok2', NOW(6) - INTERVAL 1 MINUTE, '$T/echo?cb=lease')"
@@ -72,6 +74,7 @@ eq "leader metric 1" "$(curl -s "http://127.0.0.1:$SC1_PORT/metrics" | awk '/^in
 check "old finished jobs purged, recent kept" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'old'" 1
 eq "their attempts purged" "$(q "SELECT COUNT(*) FROM $DB.job_attempts a LEFT JOIN $DB.jobs j ON j.id = a.job_id WHERE j.id IS NULL")" 0
 check "idempotency key older than 24 h cleared" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_key = 'k-old'" 0
+check "a batch row's key older than 24 h cleared too" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_batch = 'b-old'" 0
 eq "fresh idempotency key kept" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE idempotency_key = 'k-new'")" 1
 check "expired lease recovered" wait_sql 50 "SELECT state FROM $DB.jobs WHERE queue = 'lease'" 0
 check "expired lease out of attempts: failed" wait_sql 50 "SELECT state FROM $DB.jobs WHERE queue = 'lease-cb'" 3
