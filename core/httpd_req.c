@@ -112,17 +112,28 @@ static void terminate_head(struct conn *c, struct http_req *r)
     b[p->method_name.off + p->method_name.len] = '\0';
     char *t = b + p->target.off;
     t[p->target.len] = '\0';
-    if (*t != '/' && *t != '*') { /* absolute-form: drop scheme and authority */
+    char *q = NULL;
+    if (*t != '/' && *t != '*') {
+        /* absolute-form: drop scheme and authority. The authority ends at
+         * the first '/', '?' or '#' (RFC 3986 3.2): "http://a?x=/health"
+         * is the path "/" with a query, not the path "/health". */
+        static char root[] = "/";
         char *s = strstr(t, "://");
-        t = s ? strchr(s + 3, '/') : NULL;
-        if (!t) {
-            static char root[] = "/";
+        char *a = s ? s + 3 : t;
+        a += strcspn(a, "/?#");
+        if (*a == '/') {
+            t = a;
+        } else {
+            if (*a == '?')
+                q = a + 1;
             t = root;
         }
     }
-    char *q = strchr(t, '?');
-    if (q)
-        *q++ = '\0';
+    if (!q) {
+        q = strchr(t, '?');
+        if (q)
+            *q++ = '\0';
+    }
     char *frag = strchr(q ? q : t, '#');
     if (frag)
         *frag = '\0';
@@ -272,9 +283,34 @@ static void allow_header(unsigned methods, char *out, size_t n)
             o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", t[i].name);
 }
 
+/* Headers that say one thing: repeated, one party may take the first and
+ * another the last (a proxy's key check against ours), so refuse them. */
+static const char *repeated_header(const struct conn *c)
+{
+    static const char *const once[] = {"host", "authorization", "content-type",
+                                       "idempotency-key", "x-request-id"};
+    unsigned seen[ARRAY_LEN(once)] = {0};
+    const struct http_head *p = &c->ph;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        const char *n = c->head + p->headers[i].name.off;
+        char f = (char)(n[0] | 0x20);
+        for (size_t k = 0; k < ARRAY_LEN(once); k++)
+            if (once[k][0] == f && strcasecmp(n, once[k]) == 0 && ++seen[k] > 1)
+                return once[k];
+    }
+    return NULL;
+}
+
 void httpd_dispatch(struct http_req *r)
 {
     struct httpd *h = r->c->h;
+    const char *dup = repeated_header(r->c);
+    if (dup) {
+        r->c->close_after = true;
+        http_reply_error(r, 400, "invalid_request_error", dup, "duplicate_header",
+                         "the %s header is given more than once", dup);
+        return;
+    }
     if (r->c->ph.method == HTTP_METHOD_OTHER) {
         http_reply_error(r, 501, "invalid_request_error", NULL, "not_implemented",
                          "this method is not implemented");

@@ -16,6 +16,27 @@ contains "request id echoed" "$hdr" "X-Request-Id: abc-123"
 hdr=$(curl -s -D - -o /dev/null -H 'X-Request-Id: bad id with spaces' "$U/")
 contains "bad request id replaced" "$hdr" "X-Request-Id: req_"
 
+# raw HOST PORT BYTES: the status line of the server's first answer.
+raw() { python3 - "$@" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+print(s.makefile("rb").readline().decode().strip())
+PY
+}
+P=$A_PORT
+# Absolute-form targets: the authority ends at '/', '?' or '#' (a proxy
+# routing by path must see what ingot routes).
+eq "absolute-form path" "$(raw "$P" 'GET http://x/health/live HTTP/1.1\r\nHost: x\r\n\r\n')" "HTTP/1.1 200 OK"
+eq "'?' ends the authority" "$(raw "$P" 'GET http://evil?x=/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')" "HTTP/1.1 200 OK"
+contains "... so the path is / (its body, not /health/live's)" "$(curl -s --request-target 'http://evil?x=/health/live' "$U/")" '{"status":"OK"}'
+eq "'#' ends the authority" "$(raw "$P" 'GET http://a#/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')" "HTTP/1.1 200 OK"
+# Single-value headers given twice: one party may read the first, another the last.
+eq "two Authorization headers: 400" "$(raw "$P" 'GET /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n')" "HTTP/1.1 400 Bad Request"
+eq "two Idempotency-Key headers: 400" "$(raw "$P" 'POST /v1/jobs HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a1\r\nidempotency-key: a2\r\nContent-Length: 2\r\n\r\n{}')" "HTTP/1.1 400 Bad Request"
+eq "two Host headers: 400" "$(raw "$P" 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n')" "HTTP/1.1 400 Bad Request"
+eq "repeated list headers are fine" "$(raw "$P" 'GET / HTTP/1.1\r\nHost: a\r\nAccept: a\r\nAccept: b\r\nConnection: close\r\n\r\n')" "HTTP/1.1 200 OK"
+
 # Body size limit: 413, and the server keeps serving.
 head -c 8192 /dev/zero | tr '\0' 'x' > big.txt
 eq "oversized body: 413" "$(http_code "$U/" -X POST --data-binary @big.txt)" 413
