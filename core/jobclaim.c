@@ -18,7 +18,17 @@
 /* What a worker needs of a claimed job, in claimed_job order. */
 #define DETAILS                                                                              \
     "id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, backoff_base_ms, "  \
-    "backoff_max_ms, attempts, max_attempts, TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6))"
+    "backoff_max_ms, attempts, max_attempts, TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6)), " \
+    "(SELECT CONCAT_WS(',', paused, IFNULL(rate_max, -1), IFNULL(rate_duration_ms, -1), "   \
+    "IFNULL(concurrency, -1), IFNULL(group_concurrency, -1), IFNULL(group_rate_max, -1), "   \
+    "IFNULL(group_rate_duration_ms, -1)) FROM queues q "                                     \
+    "WHERE q.tenant_id = jobs.tenant_id AND q.name = jobs.queue)"
+/* Paused queues are left out by the claim itself, not only by the
+ * worker's cache: a pause holds from the moment the API answered. A
+ * subquery (unlike a join) takes no lock on the queue row. */
+#define NOT_PAUSED                                                                           \
+    "NOT EXISTS (SELECT 1 FROM queues q WHERE q.tenant_id = jobs.tenant_id AND "            \
+    "q.name = jobs.queue AND q.paused = 1)"
 
 enum claim_step { STEP_BEGIN, STEP_SELECT, STEP_FAIR, STEP_UPDATE, STEP_CURSOR, STEP_DETAILS, STEP_END };
 
@@ -147,6 +157,27 @@ static void fair_cb(const char *err, unsigned err_code, void *arg)
         lease(c);
 }
 
+/* "paused,rate_max,rate_ms,concurrency,group_concurrency,group_rate_max,
+ * group_rate_ms" (-1: not set), or NULL: the queue has no row. */
+static void settings_parse(struct queue_row *q, uint64_t tenant, const char *queue, const char *s)
+{
+    q->tenant = tenant;
+    snprintf(q->name, sizeof q->name, "%s", queue);
+    long long v[7] = {0, -1, -1, -1, -1, -1, -1};
+    for (int i = 0; s && i < 7; i++) {
+        char *end;
+        v[i] = strtoll(s, &end, 10);
+        s = *end == ',' ? end + 1 : NULL;
+    }
+    q->paused = v[0] != 0;
+    q->rate_max = v[1];
+    q->rate_ms = v[2];
+    q->concurrency = v[3];
+    q->group_concurrency = v[4];
+    q->group_rate_max = v[5];
+    q->group_rate_ms = v[6];
+}
+
 /* added: 1 when read before the update that counts the attempt. */
 static void read_details(struct claim *c, const struct db_result *r, int added)
 {
@@ -167,6 +198,7 @@ static void read_details(struct claim *c, const struct db_result *r, int added)
         j->attempt = (int)db_row_ll(row, 9) + added;
         j->max_attempts = (int)db_row_ll(row, 10);
         j->wait_s = (double)db_row_ll(row, 11) / 1e6;
+        settings_parse(&j->settings, j->tenant, j->queue, row[12]);
         memcpy(j->token, c->token, sizeof j->token);
     }
 }
@@ -193,7 +225,7 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         /* The details come with the locking read: no second read after
          * the update (attempt is then attempts + 1). */
         sbuf_init(&b);
-        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE,
+        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE " AND " NOT_PAUSED,
                     JOB_QUEUED);
         if (c->exclude)
             sbuf_printf(&b, " AND %s", c->exclude);

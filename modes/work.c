@@ -311,7 +311,25 @@ static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, con
         loop_work_done(w->rt->loop);
         return;
     }
-    work_admit(w, fresh, n);
+    /* A job whose queue's settings differ from the cache (a new queue with
+     * a rate limit, a cap set just now) must not run under stale ones:
+     * hand it back without spending an attempt and reload first. */
+    size_t ok = 0, stale = 0;
+    struct run **late = xcalloc(n + 1, sizeof(struct run *));
+    for (size_t i = 0; i < n; i++) {
+        if (work_limits_current(w->limits, &fresh[i]->job.settings))
+            fresh[ok++] = fresh[i];
+        else
+            late[stale++] = fresh[i];
+    }
+    if (stale) {
+        log_debug("%zu claimed job(s) of queues with new settings: reloading them first", stale);
+        work_release(w, late, stale, 0);
+        work_limits_invalidate(w->limits);
+        work_reload_queues(w);
+    }
+    free(late);
+    work_admit(w, fresh, ok);
     free(fresh);
 }
 
@@ -444,9 +462,12 @@ static void recover_cb(evutil_socket_t fd, short what, void *arg)
 
 static void wake_cb(const char *payload, size_t len, void *arg)
 {
-    (void)payload;
-    (void)len;
     struct work *w = arg;
+    /* serve changed a queue's settings: read them now, not within a second */
+    if (len == strlen(JOB_WAKE_QUEUES) && memcmp(payload, JOB_WAKE_QUEUES, len) == 0) {
+        work_reload_queues(w);
+        return;
+    }
     w->poll_ms = POLL_MIN_MS;
     work_limits_fair_kick(w->limits, 0, NULL);
     evtimer_del(w->poll_timer);
@@ -458,26 +479,41 @@ static void queues_loaded_cb(struct queue_row *rows, size_t n, const char *err, 
     struct work *w = arg;
     w->queues_loading = false;
     w->pending_db--;
-    if (rows)
+    if (rows && !w->queues_again)
         work_limits_set(w->limits, rows, n);
     else if (err)
         log_warn("cannot read queue settings: %s", err);
+    if (w->queues_again) { /* asked for while this read ran: it may predate the change */
+        w->queues_again = false;
+        work_reload_queues(w);
+    }
     loop_work_done(w->rt->loop);
     pump(w);
 }
 
-/* Queue settings are re-read every second: pausing or a new rate limit
- * takes effect within it. */
+void work_reload_queues(struct work *w)
+{
+    if (w->draining)
+        return;
+    if (w->queues_loading) {
+        w->queues_again = true;
+        return;
+    }
+    w->queues_loading = true;
+    w->pending_db++;
+    jobclaim_queues(w->rt->db, queues_loaded_cb, w);
+}
+
+/* Queue settings are re-read every second, and at once when serve
+ * publishes a change or a claimed job shows settings the cache lacks;
+ * the claim itself leaves paused queues out. */
 static void queues_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct work *w = arg;
-    if (w->queues_loading || w->draining)
-        return;
-    w->queues_loading = true;
-    w->pending_db++;
-    jobclaim_queues(w->rt->db, queues_loaded_cb, w);
+    if (!w->queues_loading)
+        work_reload_queues(w);
 }
 
 static void release_timer_cb(evutil_socket_t fd, short what, void *arg)

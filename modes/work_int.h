@@ -63,6 +63,7 @@ struct work {
     struct sbuf done_ids;   /* "id,id" of jobs ended this loop pass, for long-polls */
     struct event *done_ev;
     bool queues_loading;
+    bool queues_again;      /* reload once the read in flight returns */
     size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms, poll_max_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
@@ -72,6 +73,8 @@ struct work {
 
 /* Sends the request of a claimed run (work.c). */
 void work_execute(struct work *w, struct run *r);
+/* Reads the queue settings again (work.c). */
+void work_reload_queues(struct work *w);
 /* Hands runs back: queued again after delay_ms, attempt not counted. */
 void work_release(struct work *w, struct run **runs, size_t n, long long delay_ms);
 #endif
