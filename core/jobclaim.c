@@ -296,14 +296,23 @@ void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long lon
     c->txn = db_txn_begin(db, 0, claim_step_cb, c);
 }
 
-static void ignore_cb(const struct db_result *r, void *arg)
+struct extend {
+    jobclaim_extended_cb cb;
+    void *arg;
+};
+
+static void extended_cb(const struct db_result *r, void *arg)
 {
-    (void)arg;
+    struct extend *x = arg;
     if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
         log_warn("lease extension failed: %s", r->error);
+    if (r->ok && x->cb)
+        x->cb(r->affected_rows, x->arg);
+    free(x);
 }
 
-void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms)
+void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms,
+                     jobclaim_extended_cb cb, void *arg)
 {
     if (!n)
         return;
@@ -315,7 +324,50 @@ void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, lo
     for (size_t i = 0; i < n; i++)
         sbuf_printf(&b, "%s'%s'", i ? "," : "", tokens[i]);
     sbuf_putc(&b, ')');
-    db_query(db, b.data, 0, ignore_cb, NULL);
+    struct extend *x = xcalloc(1, sizeof *x);
+    x->cb = cb;
+    x->arg = arg;
+    db_query(db, b.data, 0, extended_cb, x);
+    sbuf_deinit(&b);
+}
+
+struct held {
+    jobclaim_held_cb cb;
+    void *arg;
+};
+
+static void held_cb(const struct db_result *r, void *arg)
+{
+    struct held *h = arg;
+    if (!r->ok) {
+        h->cb(NULL, 0, r->error, h->arg);
+        free(h);
+        return;
+    }
+    size_t rows = (size_t)mysql_num_rows(r->res), n = 0;
+    uint64_t *ids = xcalloc(rows ? rows : 1, sizeof *ids);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res)) && n < rows)
+        ids[n++] = (uint64_t)db_row_ll(row, 0);
+    h->cb(ids, n, NULL, h->arg);
+    free(ids);
+    free(h);
+}
+
+void jobclaim_held(struct db_pool *db, const uint64_t *ids, const char (*tokens)[33], size_t n,
+                   jobclaim_held_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND (", JOB_RUNNING);
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&b, "%s(id = %llu AND lease_token = '%s')", i ? " OR " : "",
+                    (unsigned long long)ids[i], tokens[i]);
+    sbuf_puts(&b, n ? ")" : "0)");
+    struct held *h = xcalloc(1, sizeof *h);
+    h->cb = cb;
+    h->arg = arg;
+    db_query(db, b.data, 0, held_cb, h);
     sbuf_deinit(&b);
 }
 

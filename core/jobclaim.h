@@ -68,8 +68,17 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
  * transaction of the outcome, after queuestore_ensure_callbacks_sql. */
 void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql);
 
-/* Pushes the lease of every running job holding one of tokens. */
-void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms);
+/* Pushes the lease of every running job holding one of tokens. cb (or
+ * NULL) gets how many jobs it extended: fewer than the caller holds means
+ * some lease was lost (cancelled, recovered). */
+typedef void (*jobclaim_extended_cb)(unsigned long long n, void *arg);
+void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms,
+                     jobclaim_extended_cb cb, void *arg);
+/* Which of these (id, token) leases are still held: cb gets the ids whose
+ * job is running under that token (err set and held NULL on failure). */
+typedef void (*jobclaim_held_cb)(const uint64_t *held, size_t n, const char *err, void *arg);
+void jobclaim_held(struct db_pool *db, const uint64_t *ids, const char (*tokens)[33], size_t n,
+                   jobclaim_held_cb cb, void *arg);
 /* n: rows changed; err and err_code (as jobclaim_cb) when it failed. */
 typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, unsigned err_code, void *arg);
 /* Expired leases back to queued, or failed when out of attempts: those

@@ -60,6 +60,7 @@ struct work {
     struct work_limits *limits;
     struct ratelimit *ratelimit;
     struct redis_client *wake;  /* subscriber: enqueues wake us at once */
+    struct redis_client *done_sub; /* subscriber: jobs ended elsewhere (cancel) */
     struct sbuf done_ids;   /* "id,id" of jobs ended this loop pass, for long-polls */
     struct event *done_ev;
     bool queues_loading;
@@ -68,7 +69,7 @@ struct work {
     long long poll_ms, poll_max_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
     struct metric_family *f_outcomes, *f_started, *f_duration, *f_wait;
-    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
+    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited, *m_aborted;
 };
 
 /* Sends the request of a claimed run (work.c). */
