@@ -74,6 +74,8 @@ struct work {
 
 /* Sends the request of a claimed run (work.c). */
 void work_execute(struct work *w, struct run *r);
+/* Stops a run's request now, recording nothing: its lease is gone (work.c). */
+void work_abort(struct work *w, struct run *r);
 /* Reads the queue settings again (work.c). */
 void work_reload_queues(struct work *w);
 /* Hands runs back: queued again after delay_ms, attempt not counted. */
