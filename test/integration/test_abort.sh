@@ -33,4 +33,16 @@ check "the second hanging request reached the target" wait_until 100 grep -q "jo
 q "UPDATE $DB.jobs SET lease_token = 'stolen' WHERE id = ${JL#job_}"
 check "the extension finds the lease gone and closes the connection" wait_until 30 grep -q "CLOSED path=/hang job=$JL" target.out
 stop_ingot "$W2_PID" "$W2_LOG"
+
+# ---- Retry keeps counting attempts: the next attempt is number 2, in
+# /attempts and in the Ingot-Attempt header (and the jti), not 1 again.
+start_ingot W3 work --http-target-allow 127.0.0.0/8
+JR=$(enqueue "\"max_attempts\":2,\"payload\":{\"url\":\"$T/status/404,200\"}")
+check "404: failed at attempt 1" wait_state "$JR" 3
+eq "retry" "$(curl -s -X POST "$U/v1/jobs/$JR/retry" "${AUTH[@]}" | jq -r .status)" queued
+check "then succeeds" wait_state "$JR" 2
+eq "attempts 1 and 2" "$(curl -s "$U/v1/jobs/$JR/attempts" "${AUTH[@]}" | jq -r '[.data[] | "\(.attempt):\(.status)"] | join(",")')" "1:failed,2:succeeded"
+eq "the target saw attempt 1 then 2" "$(grep "job=$JR " target.out | sed 's/.* attempt=\([0-9-]*\) .*/\1/' | tr '\n' ' ')" "1 2 "
+eq "the retry granted max_attempts (2) more" "$(curl -s "$U/v1/jobs/$JR" "${AUTH[@]}" | jq -r '"\(.attempts)/\(.max_attempts)"')" "2/3"
+stop_ingot "$W3_PID" "$W3_LOG"
 finish
