@@ -91,8 +91,8 @@ static void emit(enum log_level level, const char *id, const char *fields, const
 static struct repeat {
     uint64_t hash;
     int64_t start_ms;
-    unsigned used;
     unsigned long long suppressed;
+    unsigned used;
     enum log_level level;
     char sample[160];
 } repeats[REPEAT_SLOTS];
