@@ -69,7 +69,7 @@ static long long tenant_id(MYSQL *m, const char *name)
     long long id = row ? strtoll(row[0], NULL, 10) : 0;
     mysql_free_result(res);
     if (!id)
-        fprintf(stderr, "ingot admin: no tenant named %s (ingot admin tenant list)\n", name);
+        fprintf(stderr, "ingot admin: no such tenant: %s (ingot admin tenant list)\n", name);
     return id ? id : -1;
 }
 
@@ -137,6 +137,10 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
                       "DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at, "
                       "IF(k.revoked_at IS NULL, 'active', 'revoked') AS state "
                       "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
+        if (tenant && tenant_id(m, tenant) < 0) { /* as key create: not an empty table */
+            sbuf_deinit(&b);
+            return EXIT_DATAERR;
+        }
         if (tenant) {
             sbuf_puts(&b, " WHERE t.name = ");
             sql_cstr(&b, tenant);

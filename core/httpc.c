@@ -339,6 +339,27 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     return 0;
 }
 
+bool httpc_abort(struct httpc *c, httpc_cb cb, void *arg)
+{
+    struct transfer *t = c->head;
+    while (t && !(t->cb == cb && t->arg == arg))
+        t = t->next;
+    if (!t)
+        return false;
+    /* An unfinished transfer's connection cannot be reused: curl closes it. */
+    curl_multi_remove_handle(c->multi, t->easy);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        c->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    c->inflight--;
+    transfer_free(t);
+    loop_work_done(c->loop);
+    return true;
+}
+
 size_t httpc_inflight(const struct httpc *c)
 {
     return c->inflight;

@@ -52,6 +52,10 @@ void httpc_free(struct httpc *c);
 /* Everything in req is copied. 0, or -1 when the request cannot start
  * (with ssrf: also when the URL fails url_http_parse). */
 int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, void *arg) ATTR_WUR;
+/* Stops the transfer sent with this cb and arg at once: its connection is
+ * closed and cb never runs. Call it from outside httpc's own callbacks
+ * (a database or Redis answer, a timer). false: no such transfer. */
+bool httpc_abort(struct httpc *c, httpc_cb cb, void *arg);
 size_t httpc_inflight(const struct httpc *c);
 
 #endif

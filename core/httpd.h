@@ -65,6 +65,12 @@ const char *http_req_header(const struct http_req *r, const char *name);
  * the server answered 400 otherwise). Borrowed; valid until the reply. */
 const char *http_req_param(const struct http_req *r, const char *name);
 const char *http_req_query(struct http_req *r, const char *name);
+/* The query's parameters in order (repeats included): how many, and the
+ * decoded name of the i-th. */
+size_t http_req_query_count(const struct http_req *r);
+const char *http_req_query_name(const struct http_req *r, size_t i);
+/* The pattern of the route that matched (e.g. "/v1/jobs/{id}"), or "". */
+const char *http_req_route(const struct http_req *r);
 /* The client's address: the peer, or, only when the peer is in
  * TRUSTED_PROXIES, the rightmost X-Forwarded-For entry that is not itself a
  * trusted proxy. Borrowed; valid until the reply. */

@@ -403,6 +403,21 @@ const char *http_req_query(struct http_req *r, const char *name)
     return NULL;
 }
 
+size_t http_req_query_count(const struct http_req *r)
+{
+    return r->nq;
+}
+
+const char *http_req_query_name(const struct http_req *r, size_t i)
+{
+    return i < r->nq ? r->qk[i] : NULL;
+}
+
+const char *http_req_route(const struct http_req *r)
+{
+    return r->route && r->route->pattern ? r->route->pattern : "";
+}
+
 const char *http_req_body(struct http_req *r, size_t *len)
 {
     *len = r->c->body.len;

@@ -31,6 +31,8 @@ enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CAN
  * jobs that just became terminal (workers, API cancel -> long-polls). */
 #define JOB_WAKE_CHANNEL "ingot:jobs"
 #define JOB_DONE_CHANNEL "ingot:done"
+/* Payload on JOB_WAKE_CHANNEL: a queue's settings changed (reload them). */
+#define JOB_WAKE_QUEUES "queues"
 
 struct job_limits {
     size_t max_payload;      /* serialized payload bytes (over: 413) */

@@ -83,7 +83,9 @@ void jobchange_retry(struct db_pool *db, uint64_t tenant, uint64_t id, jobchange
 {
     char sql[512];
     snprintf(sql, sizeof sql,
-             "UPDATE jobs SET state = %d, attempts = 0, run_at = NOW(6), started_at = NULL, "
+             /* attempts keep counting (numbers, jti); the retry grants max_attempts more */
+             "UPDATE jobs SET state = %d, max_attempts = attempts + LEAST(max_attempts, 100), "
+             "run_at = NOW(6), started_at = NULL, "
              "finished_at = NULL, last_error = NULL, result = NULL, lease_token = NULL, "
              "lease_expires_at = NULL "
              "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",

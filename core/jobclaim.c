@@ -18,7 +18,17 @@
 /* What a worker needs of a claimed job, in claimed_job order. */
 #define DETAILS                                                                              \
     "id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, backoff_base_ms, "  \
-    "backoff_max_ms, attempts, max_attempts, TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6))"
+    "backoff_max_ms, attempts, max_attempts, TIMESTAMPDIFF(MICROSECOND, run_at, NOW(6)), " \
+    "(SELECT CONCAT_WS(',', paused, IFNULL(rate_max, -1), IFNULL(rate_duration_ms, -1), "   \
+    "IFNULL(concurrency, -1), IFNULL(group_concurrency, -1), IFNULL(group_rate_max, -1), "   \
+    "IFNULL(group_rate_duration_ms, -1)) FROM queues q "                                     \
+    "WHERE q.tenant_id = jobs.tenant_id AND q.name = jobs.queue)"
+/* Paused queues are left out by the claim itself, not only by the
+ * worker's cache: a pause holds from the moment the API answered. A
+ * subquery (unlike a join) takes no lock on the queue row. */
+#define NOT_PAUSED                                                                           \
+    "NOT EXISTS (SELECT 1 FROM queues q WHERE q.tenant_id = jobs.tenant_id AND "            \
+    "q.name = jobs.queue AND q.paused = 1)"
 
 enum claim_step { STEP_BEGIN, STEP_SELECT, STEP_FAIR, STEP_UPDATE, STEP_CURSOR, STEP_DETAILS, STEP_END };
 
@@ -147,6 +157,27 @@ static void fair_cb(const char *err, unsigned err_code, void *arg)
         lease(c);
 }
 
+/* "paused,rate_max,rate_ms,concurrency,group_concurrency,group_rate_max,
+ * group_rate_ms" (-1: not set), or NULL: the queue has no row. */
+static void settings_parse(struct queue_row *q, uint64_t tenant, const char *queue, const char *s)
+{
+    q->tenant = tenant;
+    snprintf(q->name, sizeof q->name, "%s", queue);
+    long long v[7] = {0, -1, -1, -1, -1, -1, -1};
+    for (int i = 0; s && i < 7; i++) {
+        char *end;
+        v[i] = strtoll(s, &end, 10);
+        s = *end == ',' ? end + 1 : NULL;
+    }
+    q->paused = v[0] != 0;
+    q->rate_max = v[1];
+    q->rate_ms = v[2];
+    q->concurrency = v[3];
+    q->group_concurrency = v[4];
+    q->group_rate_max = v[5];
+    q->group_rate_ms = v[6];
+}
+
 /* added: 1 when read before the update that counts the attempt. */
 static void read_details(struct claim *c, const struct db_result *r, int added)
 {
@@ -167,6 +198,7 @@ static void read_details(struct claim *c, const struct db_result *r, int added)
         j->attempt = (int)db_row_ll(row, 9) + added;
         j->max_attempts = (int)db_row_ll(row, 10);
         j->wait_s = (double)db_row_ll(row, 11) / 1e6;
+        settings_parse(&j->settings, j->tenant, j->queue, row[12]);
         memcpy(j->token, c->token, sizeof j->token);
     }
 }
@@ -193,7 +225,7 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         /* The details come with the locking read: no second read after
          * the update (attempt is then attempts + 1). */
         sbuf_init(&b);
-        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE,
+        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE " AND " NOT_PAUSED,
                     JOB_QUEUED);
         if (c->exclude)
             sbuf_printf(&b, " AND %s", c->exclude);
@@ -264,14 +296,23 @@ void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long lon
     c->txn = db_txn_begin(db, 0, claim_step_cb, c);
 }
 
-static void ignore_cb(const struct db_result *r, void *arg)
+struct extend {
+    jobclaim_extended_cb cb;
+    void *arg;
+};
+
+static void extended_cb(const struct db_result *r, void *arg)
 {
-    (void)arg;
+    struct extend *x = arg;
     if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
         log_warn("lease extension failed: %s", r->error);
+    if (r->ok && x->cb)
+        x->cb(r->affected_rows, x->arg);
+    free(x);
 }
 
-void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms)
+void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms,
+                     jobclaim_extended_cb cb, void *arg)
 {
     if (!n)
         return;
@@ -283,7 +324,50 @@ void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, lo
     for (size_t i = 0; i < n; i++)
         sbuf_printf(&b, "%s'%s'", i ? "," : "", tokens[i]);
     sbuf_putc(&b, ')');
-    db_query(db, b.data, 0, ignore_cb, NULL);
+    struct extend *x = xcalloc(1, sizeof *x);
+    x->cb = cb;
+    x->arg = arg;
+    db_query(db, b.data, 0, extended_cb, x);
+    sbuf_deinit(&b);
+}
+
+struct held {
+    jobclaim_held_cb cb;
+    void *arg;
+};
+
+static void held_cb(const struct db_result *r, void *arg)
+{
+    struct held *h = arg;
+    if (!r->ok) {
+        h->cb(NULL, 0, r->error, h->arg);
+        free(h);
+        return;
+    }
+    size_t rows = (size_t)mysql_num_rows(r->res), n = 0;
+    uint64_t *ids = xcalloc(rows ? rows : 1, sizeof *ids);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res)) && n < rows)
+        ids[n++] = (uint64_t)db_row_ll(row, 0);
+    h->cb(ids, n, NULL, h->arg);
+    free(ids);
+    free(h);
+}
+
+void jobclaim_held(struct db_pool *db, const uint64_t *ids, const char (*tokens)[33], size_t n,
+                   jobclaim_held_cb cb, void *arg)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT id FROM jobs WHERE state = %d AND (", JOB_RUNNING);
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&b, "%s(id = %llu AND lease_token = '%s')", i ? " OR " : "",
+                    (unsigned long long)ids[i], tokens[i]);
+    sbuf_puts(&b, n ? ")" : "0)");
+    struct held *h = xcalloc(1, sizeof *h);
+    h->cb = cb;
+    h->arg = arg;
+    db_query(db, b.data, 0, held_cb, h);
     sbuf_deinit(&b);
 }
 

@@ -14,6 +14,15 @@
 
 struct db_pool;
 
+/* Queues with settings the worker acts on: paused, their own rate limit, a
+ * concurrency cap or group limits. -1: not set (rate: the default). */
+struct queue_row {
+    uint64_t tenant;
+    char name[JOB_QUEUE_MAX + 1];
+    bool paused;
+    long long rate_max, rate_ms;
+    long long concurrency, group_concurrency, group_rate_max, group_rate_ms;
+};
 struct claimed_job {
     uint64_t id, tenant;
     char queue[JOB_QUEUE_MAX + 1];
@@ -25,6 +34,10 @@ struct claimed_job {
     double wait_s;          /* from due (run_at) to claimed */
     int max_attempts;
     char token[33];
+    /* Its queue's settings as the claim read them (all -1, not paused,
+     * when the queue has no row): the worker compares them with its cache
+     * and runs nothing under settings it has not loaded yet. */
+    struct queue_row settings;
 };
 
 /* jobs: owned by the callee (jobclaim_free_jobs), n may be 0. err_code:
@@ -45,15 +58,6 @@ struct jobfair_queue;
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
                     const char *exclude, const struct jobfair_queue *fair, jobclaim_cb cb,
                     void *arg);
-/* Queues with settings the worker acts on: paused, their own rate limit, a
- * concurrency cap or group limits. -1: not set (rate: the default). */
-struct queue_row {
-    uint64_t tenant;
-    char name[JOB_QUEUE_MAX + 1];
-    bool paused;
-    long long rate_max, rate_ms;
-    long long concurrency, group_concurrency, group_rate_max, group_rate_ms;
-};
 typedef void (*jobclaim_queues_cb)(struct queue_row *rows, size_t n, const char *err, void *arg);
 void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg);
 void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
@@ -64,8 +68,17 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
  * transaction of the outcome, after queuestore_ensure_callbacks_sql. */
 void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql);
 
-/* Pushes the lease of every running job holding one of tokens. */
-void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms);
+/* Pushes the lease of every running job holding one of tokens. cb (or
+ * NULL) gets how many jobs it extended: fewer than the caller holds means
+ * some lease was lost (cancelled, recovered). */
+typedef void (*jobclaim_extended_cb)(unsigned long long n, void *arg);
+void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms,
+                     jobclaim_extended_cb cb, void *arg);
+/* Which of these (id, token) leases are still held: cb gets the ids whose
+ * job is running under that token (err set and held NULL on failure). */
+typedef void (*jobclaim_held_cb)(const uint64_t *held, size_t n, const char *err, void *arg);
+void jobclaim_held(struct db_pool *db, const uint64_t *ids, const char (*tokens)[33], size_t n,
+                   jobclaim_held_cb cb, void *arg);
 /* n: rows changed; err and err_code (as jobclaim_cb) when it failed. */
 typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, unsigned err_code, void *arg);
 /* Expired leases back to queued, or failed when out of attempts: those

@@ -203,7 +203,9 @@ static void on_result(struct jobfair *f, const struct db_result *r)
     struct sbuf b;
     switch (f->step) {
     case F_LOCK:
-        if (!(row = mysql_fetch_row(r->res))) { /* the queue's row is gone: nothing to cap */
+        /* Gone: nothing to cap. Paused since the worker's cache was read:
+         * nothing to claim. */
+        if (!(row = mysql_fetch_row(r->res)) || db_row_ll(row, 1) != 0) {
             fair_done(f, NULL, 0);
             return;
         }
@@ -331,7 +333,7 @@ void jobfair_select(struct db_txn *txn, const struct jobfair_queue *q, int max, 
      * under this lock. */
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "SELECT group_cursor FROM queues WHERE tenant_id = %llu AND name = ",
+    sbuf_printf(&b, "SELECT group_cursor, paused FROM queues WHERE tenant_id = %llu AND name = ",
                 (unsigned long long)q->tenant);
     sql_cstr(&b, q->name);
     sbuf_puts(&b, " FOR UPDATE");

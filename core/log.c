@@ -45,16 +45,11 @@ bool log_is_json(void)
     return log_state.json;
 }
 
-void log_write(enum log_level level, const char *id, const char *fields, const char *fmt, ...)
+static void emit(enum log_level level, const char *id, const char *fields, const struct sbuf *m)
 {
     char ts[40];
-    struct sbuf msg, line;
-    va_list ap;
-
-    sbuf_init(&msg);
-    va_start(ap, fmt);
-    sbuf_vprintf(&msg, fmt, ap);
-    va_end(ap);
+    struct sbuf line;
+    const struct sbuf msg = *m;
     time_iso8601(time_real_us(), ts, sizeof ts);
 
     sbuf_init(&line);
@@ -82,6 +77,87 @@ void log_write(enum log_level level, const char *id, const char *fields, const c
     ssize_t w = write(STDERR_FILENO, line.data, line.len);
     (void)w;
     sbuf_deinit(&line);
+}
+
+/* Repeated warn and error lines (a database outage answers every request
+ * with the same error) are limited per message: at most REPEAT_BURST a
+ * second, then one "suppressed K similar lines" line when that message
+ * next comes in a new second (or its slot is taken by another message).
+ * Similar: equal once digits are left out (job ids, error numbers). */
+#define REPEAT_SLOTS 64
+#define REPEAT_BURST 5
+#define REPEAT_WINDOW_MS 1000
+
+static struct repeat {
+    uint64_t hash;
+    int64_t start_ms;
+    unsigned long long suppressed;
+    unsigned used;
+    enum log_level level;
+    char sample[160];
+} repeats[REPEAT_SLOTS];
+
+static uint64_t similar_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] >= '0' && s[i] <= '9')
+            continue;
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static void report_suppressed(struct repeat *r)
+{
+    if (!r->suppressed)
+        return;
+    struct sbuf m;
+    sbuf_init(&m);
+    sbuf_printf(&m, "suppressed %llu similar lines: %s", r->suppressed, r->sample);
+    emit(r->level, NULL, NULL, &m);
+    sbuf_deinit(&m);
+    r->suppressed = 0;
+}
+
+/* false: drop this line (counted). */
+static bool repeat_allow(enum log_level level, const struct sbuf *msg)
+{
+    uint64_t h = similar_hash(msg->data ? msg->data : "", msg->len);
+    struct repeat *r = &repeats[h % REPEAT_SLOTS];
+    int64_t now = time_mono_ms();
+    if (r->hash != h) {
+        report_suppressed(r);
+        r->hash = h;
+        r->start_ms = now;
+        r->used = 0;
+    } else if (now - r->start_ms >= REPEAT_WINDOW_MS) {
+        report_suppressed(r);
+        r->start_ms = now;
+        r->used = 0;
+    }
+    if (r->used >= REPEAT_BURST) {
+        r->suppressed++;
+        return false;
+    }
+    if (!r->used) {
+        r->level = level;
+        snprintf(r->sample, sizeof r->sample, "%s", msg->data ? msg->data : "");
+    }
+    r->used++;
+    return true;
+}
+
+void log_write(enum log_level level, const char *id, const char *fields, const char *fmt, ...)
+{
+    struct sbuf msg;
+    va_list ap;
+    sbuf_init(&msg);
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (level < LOG_WARN || repeat_allow(level, &msg))
+        emit(level, id, fields, &msg);
     sbuf_deinit(&msg);
 }
 

@@ -25,6 +25,7 @@
 #include "serve_batch.h"
 #include "serve_queues.h"
 #include "serve_schedules.h"
+#include "serve_query.h"
 #include "serve_v1.h"
 
 #define WAIT_MAX_S 60
@@ -99,7 +100,10 @@ static void auth_done_cb(uint64_t tenant, const char *err, void *arg)
         return;
     }
     c->tenant = tenant;
-    c->handler(c);
+    if (serve_query_check(c->r)) /* else 400: an unknown or repeated query parameter */
+        c->handler(c);
+    else
+        v1_free(c);
 }
 
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))

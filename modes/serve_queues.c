@@ -72,6 +72,20 @@ static void list_queues(struct v1 *c)
                     cfg->queue_limiter_duration_ms, queues_cb, c);
 }
 
+/* A change is published at once: workers reload the settings before their
+ * next claim instead of within their 1 s refresh. */
+static void settings_changed(struct v1 *c, const char *json)
+{
+    if (json && redis_state(c->sj->rt->redis) == REDIS_READY)
+        redis_publish(c->sj->rt->redis, JOB_WAKE_CHANNEL, JOB_WAKE_QUEUES);
+}
+
+static void patched_cb(const char *json, const char *err, void *arg)
+{
+    settings_changed(arg, json);
+    v1_reply_list(arg, json, err, "queue");
+}
+
 /* PUT answers the queue plus "reset_to_default": the settings its body
  * left out, which a full replace set back to their defaults. */
 struct put_reply {
@@ -82,6 +96,7 @@ struct put_reply {
 static void put_replied_cb(const char *json, const char *err, void *arg)
 {
     struct put_reply *p = arg;
+    settings_changed(p->c, json);
     size_t n = json ? strlen(json) : 0;
     if (n > 3 && json[n - 2] == '}') { /* "[{...}]": add the member to the object */
         struct sbuf b;
@@ -119,7 +134,7 @@ static void set_queue(struct v1 *c, bool replace)
     const struct config *cfg = c->sj->rt->cfg;
     if (!replace) {
         queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
-                       cfg->queue_limiter_duration_ms, queues_cb, c);
+                       cfg->queue_limiter_duration_ms, patched_cb, c);
         return;
     }
     struct put_reply *p = xcalloc(1, sizeof *p);

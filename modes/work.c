@@ -26,6 +26,7 @@
 #include "redis.h"
 #include "work_admit.h"
 #include "work_int.h"
+#include "work_lease.h"
 #include "work_limits.h"
 #include "work_result.h"
 
@@ -311,7 +312,25 @@ static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, con
         loop_work_done(w->rt->loop);
         return;
     }
-    work_admit(w, fresh, n);
+    /* A job whose queue's settings differ from the cache (a new queue with
+     * a rate limit, a cap set just now) must not run under stale ones:
+     * hand it back without spending an attempt and reload first. */
+    size_t ok = 0, stale = 0;
+    struct run **late = xcalloc(n + 1, sizeof(struct run *));
+    for (size_t i = 0; i < n; i++) {
+        if (work_limits_current(w->limits, &fresh[i]->job.settings))
+            fresh[ok++] = fresh[i];
+        else
+            late[stale++] = fresh[i];
+    }
+    if (stale) {
+        log_debug("%zu claimed job(s) of queues with new settings: reloading them first", stale);
+        work_release(w, late, stale, 0);
+        work_limits_invalidate(w->limits);
+        work_reload_queues(w);
+    }
+    free(late);
+    work_admit(w, fresh, ok);
     free(fresh);
 }
 
@@ -396,22 +415,22 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-static void lease_cb(evutil_socket_t fd, short what, void *arg)
+/* A run whose lease is gone (cancelled, or recovered after it expired):
+ * its outcome would be discarded, so its request stops now instead of
+ * holding a slot until its timeout (and overlapping the next attempt). */
+void work_abort(struct work *w, struct run *r)
 {
-    (void)fd;
-    (void)what;
-    struct work *w = arg;
-    const char **tokens = xcalloc(w->nruns + 1, sizeof(const char *));
-    size_t n = 0;
-    for (struct run *r = w->runs; r; r = r->next) {
-        bool seen = false;
-        for (size_t i = 0; i < n && !seen; i++)
-            seen = strcmp(tokens[i], r->job.token) == 0;
-        if (!seen)
-            tokens[n++] = r->job.token;
-    }
-    jobclaim_extend(w->rt->db, tokens, n, w->lease_ms);
-    free(tokens);
+    if (!httpc_abort(w->rt->httpc, http_done_cb, r))
+        return;
+    log_info("job_%llu: lease lost (cancelled or recovered): request aborted, nothing recorded",
+             (unsigned long long)r->job.id);
+    metrics_add(w->m_aborted, 1);
+    run_unlink(w, r);
+    w->nruns--;
+    update_inflight(w);
+    work_limits_fair_kick(w->limits, r->job.tenant, r->job.queue);
+    run_free(r);
+    pump(w);
 }
 
 static void recovered_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
@@ -444,9 +463,12 @@ static void recover_cb(evutil_socket_t fd, short what, void *arg)
 
 static void wake_cb(const char *payload, size_t len, void *arg)
 {
-    (void)payload;
-    (void)len;
     struct work *w = arg;
+    /* serve changed a queue's settings: read them now, not within a second */
+    if (len == strlen(JOB_WAKE_QUEUES) && memcmp(payload, JOB_WAKE_QUEUES, len) == 0) {
+        work_reload_queues(w);
+        return;
+    }
     w->poll_ms = POLL_MIN_MS;
     work_limits_fair_kick(w->limits, 0, NULL);
     evtimer_del(w->poll_timer);
@@ -458,26 +480,41 @@ static void queues_loaded_cb(struct queue_row *rows, size_t n, const char *err, 
     struct work *w = arg;
     w->queues_loading = false;
     w->pending_db--;
-    if (rows)
+    if (rows && !w->queues_again)
         work_limits_set(w->limits, rows, n);
     else if (err)
         log_warn("cannot read queue settings: %s", err);
+    if (w->queues_again) { /* asked for while this read ran: it may predate the change */
+        w->queues_again = false;
+        work_reload_queues(w);
+    }
     loop_work_done(w->rt->loop);
     pump(w);
 }
 
-/* Queue settings are re-read every second: pausing or a new rate limit
- * takes effect within it. */
+void work_reload_queues(struct work *w)
+{
+    if (w->draining)
+        return;
+    if (w->queues_loading) {
+        w->queues_again = true;
+        return;
+    }
+    w->queues_loading = true;
+    w->pending_db++;
+    jobclaim_queues(w->rt->db, queues_loaded_cb, w);
+}
+
+/* Queue settings are re-read every second, and at once when serve
+ * publishes a change or a claimed job shows settings the cache lacks;
+ * the claim itself leaves paused queues out. */
 static void queues_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct work *w = arg;
-    if (w->queues_loading || w->draining)
-        return;
-    w->queues_loading = true;
-    w->pending_db++;
-    jobclaim_queues(w->rt->db, queues_loaded_cb, w);
+    if (!w->queues_loading)
+        work_reload_queues(w);
 }
 
 static void release_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -542,6 +579,9 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
         w->wake = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);
         if (w->wake)
             redis_subscribe(w->wake, JOB_WAKE_CHANNEL, wake_cb, w);
+        w->done_sub = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);
+        if (w->done_sub)
+            redis_subscribe(w->done_sub, JOB_DONE_CHANNEL, work_lease_done_msg_cb, w);
     }
     w->concurrency = (int)cfg->queue_worker_concurrency;
     w->lease_ms = cfg->queue_lease_ms;
@@ -552,7 +592,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     w->poll_timer = evtimer_new(base, poll_cb, w);
     sbuf_init(&w->done_ids);
     w->done_ev = event_new(base, -1, 0, done_publish_cb, w);
-    w->lease_timer = event_new(base, -1, EV_PERSIST, lease_cb, w);
+    w->lease_timer = event_new(base, -1, EV_PERSIST, work_lease_cb, w);
     w->recover_timer = event_new(base, -1, EV_PERSIST, recover_cb, w);
     w->release_timer = evtimer_new(base, release_timer_cb, w);
     w->queues_timer = event_new(base, -1, EV_PERSIST, queues_timer_cb, w);
@@ -573,6 +613,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
                                                    "Outcomes dropped because the lease was lost."), "");
     w->m_limited = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_rate_limited_total",
                                                  "Claimed jobs handed back to wait for their rate window."), "");
+    w->m_aborted = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_requests_aborted_total",
+                                                 "Requests stopped because their lease was lost (cancelled or recovered)."), "");
     w->m_claims = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_claims_total",
                                                 "Claim queries run."), "");
     /* Extend at a third of the lease; look for expired leases at half. */
@@ -600,6 +642,7 @@ void work_free(struct work *w)
     event_free(w->release_timer);
     event_free(w->queues_timer);
     redis_client_free(w->wake);
+    redis_client_free(w->done_sub);
     work_limits_free(w->limits);
     ratelimit_free(w->ratelimit);
     struct run *r = w->runs;

@@ -60,18 +60,24 @@ struct work {
     struct work_limits *limits;
     struct ratelimit *ratelimit;
     struct redis_client *wake;  /* subscriber: enqueues wake us at once */
+    struct redis_client *done_sub; /* subscriber: jobs ended elsewhere (cancel) */
     struct sbuf done_ids;   /* "id,id" of jobs ended this loop pass, for long-polls */
     struct event *done_ev;
     bool queues_loading;
+    bool queues_again;      /* reload once the read in flight returns */
     size_t pending_limits;  /* rate limiter answers awaited */
     long long poll_ms, poll_max_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
     struct metric_family *f_outcomes, *f_started, *f_duration, *f_wait;
-    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited;
+    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited, *m_aborted;
 };
 
 /* Sends the request of a claimed run (work.c). */
 void work_execute(struct work *w, struct run *r);
+/* Stops a run's request now, recording nothing: its lease is gone (work.c). */
+void work_abort(struct work *w, struct run *r);
+/* Reads the queue settings again (work.c). */
+void work_reload_queues(struct work *w);
 /* Hands runs back: queued again after delay_ms, attempt not counted. */
 void work_release(struct work *w, struct run **runs, size_t n, long long delay_ms);
 #endif

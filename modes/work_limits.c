@@ -93,6 +93,30 @@ bool work_limits_loaded(const struct work_limits *l)
     return l->loaded;
 }
 
+void work_limits_invalidate(struct work_limits *l)
+{
+    l->loaded = false;
+}
+
+/* The settings the cache loads (jobclaim_queues' filter). */
+static bool acts(const struct queue_row *q)
+{
+    return q->paused || q->rate_max >= 0 || q->concurrency >= 0 || q->group_concurrency >= 0 ||
+           q->group_rate_max >= 0;
+}
+
+bool work_limits_current(const struct work_limits *l, const struct queue_row *q)
+{
+    const struct lrow *r = find(l, q->tenant, q->name);
+    if (!r)
+        return !acts(q);
+    const struct queue_row *k = &r->q;
+    return k->paused == q->paused && k->rate_max == q->rate_max &&
+           (q->rate_max <= 0 || k->rate_ms == q->rate_ms) && k->concurrency == q->concurrency &&
+           k->group_concurrency == q->group_concurrency && k->group_rate_max == q->group_rate_max &&
+           (q->group_rate_max <= 0 || k->group_rate_ms == q->group_rate_ms);
+}
+
 bool work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *queue,
                       long long *max, long long *ms)
 {

@@ -21,6 +21,12 @@ void work_limits_free(struct work_limits *l);
 /* Replaces the known queue settings (from jobclaim_queues). */
 void work_limits_set(struct work_limits *l, const struct queue_row *rows, size_t n);
 bool work_limits_loaded(const struct work_limits *l);
+/* The settings are stale (a claimed job showed others): no claim until the
+ * next work_limits_set. */
+void work_limits_invalidate(struct work_limits *l);
+/* Whether the known settings of q's queue are those q holds (a queue not
+ * known must have none). */
+bool work_limits_current(const struct work_limits *l, const struct queue_row *q);
 /* The queue's rate limit (its own, else QUEUE_LIMITER_*); false when it
  * has none (QUEUE_LIMITER_MAX=0 and no rate_limit of its own). */
 bool work_limits_rate(const struct work_limits *l, uint64_t tenant, const char *queue,

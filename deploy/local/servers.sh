@@ -8,7 +8,8 @@
 #   servers.sh stop-mariadb|start-mariadb|stop-redis|start-redis [DIR]
 #
 # DIR/env holds DATABASE_URL, REDIS_URL, MARIADB_SOCKET, MARIADB_PORT,
-# REDIS_PORT, REDIS_SOCKET, MARIADB_PID, REDIS_PID as shell assignments.
+# REDIS_PORT, REDIS_SOCKET as shell assignments, and MARIADB_PID and
+# REDIS_PID: the paths of the pid files (read them: kill "$(cat "$REDIS_PID")").
 set -euo pipefail
 
 cmd=${1:-}

@@ -9,16 +9,20 @@
  *                            (the last one repeats)
  *   /retry-after/S           429 with Retry-After: S the first time, then 200
  *   /slow/MS                 200 after MS milliseconds
- *   /hang                    never answers
+ *   /hang                    never answers; "CLOSED path=<p> job=<id>" when the
+ *                            client closes the connection
  *   /echo                    200 with the request body */
 #include <cJSON.h>
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +166,28 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
     free(d);
 }
 
+/* evhttp does not notice a client that closes while its request waits:
+ * watch the socket ourselves (readable and recv() == 0: closed). */
+struct hang {
+    struct event *ev;
+    char *job;
+};
+
+static void hang_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct hang *h = arg;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+        return;
+    printf("CLOSED path=/hang job=%s\n", h->job);
+    fflush(stdout);
+    event_free(h->ev);
+    free(h->job);
+    free(h);
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -227,7 +253,12 @@ static void handle(struct evhttp_request *req, void *arg)
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         evtimer_add(d->ev, &tv);
     } else if (strcmp(path, "/hang") == 0) {
-        /* never answered */
+        /* never answered; says when the client gives up */
+        struct hang *h = calloc(1, sizeof *h);
+        h->job = strdup(job ? job : "-");
+        evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
+        h->ev = event_new(base, fd, EV_READ | EV_PERSIST, hang_read_cb, h);
+        event_add(h->ev, NULL);
     } else if (strcmp(path, "/echo") == 0) {
         struct evbuffer *b = evbuffer_new();
         evbuffer_add(b, body ? (const char *)body : "", blen);

@@ -106,6 +106,10 @@ eq "revoke an unknown key exits 65" "$rc" 65
 contains "revoke an unknown key says no such key" "$(cat err)" "no such key"
 case "$(cat err)" in *revoked*) bad "unknown key reported revoked" ;; *) ok "unknown key not reported revoked" ;; esac
 "$B" admin key create --tenant nobody --env-file /dev/null >/dev/null 2>err; eq "key for an unknown tenant exits 65" "$?" 65
+contains "and says no such tenant" "$(cat err)" "no such tenant"
+out=$("$B" admin key list --tenant nobody --env-file /dev/null 2>err); eq "key list of an unknown tenant exits 65, like create" "$?" 65
+contains "and says no such tenant" "$(cat err)" "no such tenant"
+eq "and prints no table" "$out" ""
 "$B" admin tenant create acme --env-file /dev/null >/dev/null 2>&1; eq "tenant create exits 0" "$?" 0
 "$B" admin tenant create acme --env-file /dev/null >/dev/null 2>&1; eq "duplicate tenant exits 65" "$?" 65
 K=$("$B" admin key create --tenant acme --env-file /dev/null 2>/dev/null); eq "key create exits 0" "$?" 0

@@ -144,6 +144,34 @@ check "quiet worker runs the job" wait_state "$JS" 3
 stop_ingot "$WQ_PID" "$WQ_LOG"
 eq "and logs no outcome line" "$(grep -c "\"status\":" "$WQ_LOG")" 0
 
+# ---- Settings hold from the moment the API answered (before the fix the
+# worker trusted a settings cache read every second: a queue paused just
+# now still ran, a new rate limit let a whole batch through at once).
+start_ingot WS work --http-target-allow 127.0.0.0/8 --queue-poll-interval 100ms
+JW=$(enqueue "\"queue\":\"warm\",\"payload\":{\"url\":\"$T/ok?warm\"}")
+check "worker up and running jobs" wait_state "$JW" 2
+eq "pause a new queue" "$(set_q PATCH pz '{"paused":true}')" 200
+JZ=$(enqueue "\"queue\":\"pz\",\"payload\":{\"url\":\"$T/ok?pz\"}")
+JA=$(enqueue "\"queue\":\"after\",\"payload\":{\"url\":\"$T/ok?after\"}")
+# JA was enqueued after JZ with the same priority: a claim that took JA
+# saw JZ too.
+check "a later job of another queue ran" wait_state "$JA" 2
+eq "the paused queue's job stays queued" "$(state_of "$JZ")" 0
+eq "the target never saw it" "$(grep -c 'path=/ok?pz ' target.out)" 0
+eq "resume" "$(set_q PATCH pz '{"paused":false}')" 200
+check "and it runs" wait_state "$JZ" 2
+eq "new queue rate 2/s" "$(set_q PUT rl '{"rate_limit":{"max":2,"duration_ms":1000}}')" 200
+items=$(for i in 1 2 3 4 5 6 7 8 9 10; do printf '%s{"kind":"http","queue":"rl","payload":{"url":"%s/ok?rl%d"}}' "$([ "$i" = 1 ] || echo ,)" "$T" "$i"; done)
+eq "batch of 10" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/v1/jobs/batch" "${AUTH[@]}" -d "[$items]")" 202
+rl_seen() { grep -c 'path=/ok?rl' target.out; }
+rl_ge() { [ "$(rl_seen)" -ge "$1" ]; }
+check "a second window opened" wait_until 100 rl_ge 3
+# The limiter's windows are aligned to the epoch (ratelimit.h): count by them.
+per_window() { grep 'path=/ok?rl' target.out | sed 's/.* t=\([0-9]*\).*/\1/' | awk '{n[int($1 / 1000)]++} END {m = 0; for (w in n) if (n[w] > m) m = n[w]; print m}'; }
+n1=$(per_window)
+check "at most 2 in any 1 s window (saw $n1)" test "$n1" -le 2
+stop_ingot "$WS_PID" "$WS_LOG"
+
 # ---- A claim that loses a lock conflict is retried by its error number,
 # whatever language the server speaks (lc_messages): the queue row of a
 # capped queue is held by another session beyond innodb_lock_wait_timeout.

@@ -72,7 +72,7 @@ eq "cancel queued" "$(curl -s -X POST "$U/v1/jobs/$J7/cancel" "${AUTH[@]}" | jq 
 J8=$(enqueue "\"payload\":{\"url\":\"$T/slow/1500\"}")
 wait_until 50 grep -q "job=$J8 " target.out
 eq "cancel running" "$(curl -s -X POST "$U/v1/jobs/$J8/cancel" "${AUTH[@]}" | jq -r .status)" cancelled
-check "late result of the cancelled job discarded" wait_until 40 grep -q "job_${J8#job_}: outcome discarded" "$W_LOG"
+check "the cancelled job's request is aborted, nothing recorded" wait_until 40 grep -q "job_${J8#job_}: lease lost" "$W_LOG"
 eq "cancelled stays cancelled" "$(state_of "$J8")" 4
 eq "retry failed: queued" "$(curl -s -X POST "$U/v1/jobs/$J3/retry" "${AUTH[@]}" | jq -r .status)" queued
 check "retried job runs again (and fails again)" wait_out 100 2 hits "$J3"
@@ -96,7 +96,7 @@ JY=$(enqueue "\"payload\":{\"url\":\"$T/slow/1000\"},\"callback_url\":\"$T/echo?
 wait_until 50 grep -q "job=$JY " target.out
 cbs_of() { q "SELECT GROUP_CONCAT(JSON_VALUE(payload, '\$.body.status')) FROM $DB.jobs WHERE queue = 'callbacks' AND JSON_VALUE(payload, '\$.body.id') = '$1'"; }
 eq "cancel running, with a callback" "$(curl -s -X POST "$U/v1/jobs/$JY/cancel" "${AUTH[@]}" | jq -r .status)/$(cbs_of "$JY")" cancelled/cancelled
-check "its late result is discarded" wait_until 40 grep -q "job_${JY#job_}: outcome discarded" "$W_LOG"
+check "its request is aborted, nothing recorded" wait_until 40 grep -q "job_${JY#job_}: lease lost" "$W_LOG"
 eq "still one callback" "$(cbs_of "$JY")" cancelled
 
 # Wake-ups: an idle worker (its poll stretched to 1 s) starts a new job at

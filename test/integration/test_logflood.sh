@@ -1,0 +1,28 @@
+# A database outage must not flood the log: every request answers 503 with
+# the same warn line; repeated warn/error lines are limited per message
+# (5 a second) with one "suppressed K similar lines" line. Before the fix:
+# thousands of "database error" lines in 2 s.
+. "$(dirname "$0")/lib.sh"
+jobs_setup logflood
+export LOG_FORMAT=json
+start_ingot S serve
+U="http://127.0.0.1:$S_PORT"
+eq "enqueue works" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" -d "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")" 202
+servers stop-mariadb
+n503=0
+end=$(( $(date +%s%N) / 1000000 + 2000 ))
+while [ "$(( $(date +%s%N) / 1000000 ))" -lt "$end" ]; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        c=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" -d "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")
+        [ "$c" = 503 ] && n503=$((n503 + 1))
+    done
+done
+echo "  $n503 requests answered 503"
+check "the outage answered many requests 503 ($n503)" test "$n503" -ge 50
+warns=$(grep -c '"level":"warn".*database error' "$S_LOG")
+check "warn lines stay under 50 (saw $warns)" test "$warns" -lt 50
+check "a suppressed line says how many were left out" grep -q 'suppressed [0-9]* similar lines: database error' "$S_LOG"
+servers start-mariadb
+check "the database is back" wait_until 200 sh -c "test \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$S_PORT/health/ready) = 200"
+stop_ingot "$S_PID" "$S_LOG"
+finish
