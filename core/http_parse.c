@@ -248,7 +248,8 @@ long http_head_parse(struct http_head *h, const char *buf, size_t len)
         const char *lf = h->scan < len ? memchr(buf + h->scan, '\n', len - h->scan) : NULL;
         if (!lf) {
             h->scan = len;
-            if (h->step == HTTP_PARSE_LINE && len - h->pos > HTTP_PARSE_MAX_LINE)
+            /* the line's CR may be here without its LF: not content */
+            if (h->step == HTTP_PARSE_LINE && len - h->pos > HTTP_PARSE_MAX_LINE + 1)
                 return fail(h, 414, "request line too long");
             if (len > HTTP_PARSE_MAX_HEAD)
                 return fail(h, 431, "request header fields too large");

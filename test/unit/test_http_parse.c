@@ -1,5 +1,6 @@
 /* The HTTP/1.1 parser: framing rules, each request-smuggling case, chunked
  * bodies, limits; plus the CIDR list and JSON strings from any bytes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,38 @@ static void test_limits(void)
     test_cond("long request line, incomplete: 414", status_of(b.data) == 414);
     sbuf_puts(&b, " HTTP/1.1\r\nHost: a\r\n\r\n");
     test_cond("long request line: 414", status_of(b.data) == 414);
+    /* a request line of exactly the limit: accepted however it is split
+     * (the CR arriving without its LF once counted against the limit) */
+    sbuf_reset(&b);
+    sbuf_puts(&b, "GET /");
+    while (b.len < HTTP_PARSE_MAX_LINE - strlen(" HTTP/1.1"))
+        sbuf_putc(&b, 'a');
+    sbuf_puts(&b, " HTTP/1.1\r\n");
+    size_t line_end = b.len;
+    sbuf_puts(&b, "Host: a\r\n\r\n");
+    bool all_ok = line_end == HTTP_PARSE_MAX_LINE + 2;
+    size_t bad_at = 0;
+    for (size_t cut = 1; cut < b.len && all_ok; cut++) {
+        http_head_init(&H);
+        long rc = http_head_parse(&H, b.data, cut);
+        if (rc == 0)
+            rc = http_head_parse(&H, b.data, b.len);
+        if (rc != (long)b.len) {
+            all_ok = false;
+            bad_at = cut;
+        }
+    }
+    test_cond("request line at the limit, split anywhere: accepted", all_ok);
+    if (!all_ok)
+        fprintf(stderr, "  first failing split: %zu\n", bad_at);
+    sbuf_reset(&b);
+    sbuf_puts(&b, "GET /");
+    while (b.len < HTTP_PARSE_MAX_LINE + 1 - strlen(" HTTP/1.1"))
+        sbuf_putc(&b, 'a');
+    sbuf_puts(&b, " HTTP/1.1\r");
+    http_head_init(&H);
+    test_cond("one byte more, its CR without the LF: 414",
+              http_head_parse(&H, b.data, b.len) < 0 && H.status == 414);
     sbuf_reset(&b);
     sbuf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i <= HTTP_PARSE_MAX_HEADERS; i++)
