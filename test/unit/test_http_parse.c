@@ -112,6 +112,9 @@ static void test_framing(void)
     test_cond("negative: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n") == 400);
     test_cond("hex: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n") == 400);
     test_cond("empty: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n") == 400);
+    test_cond("only a comma: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ,\r\n\r\n") == 400);
+    test_cond("commas and blanks: 400",
+              status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: , \r\n\r\n") == 400);
     test_cond("inner space: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n") == 400);
     test_cond("huge saturates (413 later, not a wrap)",
               parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n") > 0 &&
@@ -258,6 +261,21 @@ static void test_chunked(void)
     test_cond("data longer than its size: 400", f.rc == -1 && f.status == 400);
     f = CH("5\r\nhello\r\n0\r\n folded\r\n\r\n", 100);
     test_cond("folded trailer: 400", f.rc == -1 && f.status == 400);
+    f = CH("3 xyz\r\nabc\r\n0\r\n\r\n", 100);
+    test_cond("size, space, then not ';': 400", f.rc == -1 && f.status == 400);
+    f = CH("3 \t ;x=1\r\nabc\r\n0\r\n\r\n", 100);
+    test_cond("size, whitespace, ';': accepted", f.rc == 1 && strcmp(f.out, "abc") == 0);
+    f = CH("3 \r\nabc\r\n0\r\n\r\n", 100);
+    test_cond("size, whitespace, CRLF: accepted", f.rc == 1);
+    f = CH("5\r\nhello\r\n0\r\nnocolon\r\n\r\n", 100);
+    test_cond("trailer line without a colon: 400", f.rc == -1 && f.status == 400);
+    f = CH("5\r\nhello\r\n0\r\nX-T : 1\r\n\r\n", 100);
+    test_cond("trailer with space before the colon: 400", f.rc == -1 && f.status == 400);
+    f = CH("5\r\nhello\r\n0\r\n: 1\r\n\r\n", 100);
+    test_cond("trailer with an empty name: 400", f.rc == -1 && f.status == 400);
+    const char *two = "5\r\nhello\r\n0\r\nA: 1\r\nB:2:3\r\n\r\n";
+    f = chunked(two, strlen(two), 100, true);
+    test_cond("two trailers byte by byte: accepted", f.rc == 1 && strcmp(f.out, "hello") == 0);
     f = CH("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 8);
     test_cond("over max_body: 413", f.rc == -1 && f.status == 413);
     f = CH("FFFFFFFFFFFFFFF\r\n", 8);
