@@ -13,6 +13,9 @@
 #include "loop.h"
 #include "metrics.h"
 
+/* 499 (nginx's): the client closed the connection before the reply. */
+#define STATUS_CLIENT_CLOSED 499
+
 static uint64_t splitmix64(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -442,8 +445,8 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 static void access_log(struct http_req *r, int status, size_t bytes, double secs)
 {
     enum log_level lvl = (r->route->flags & HTTPD_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
-    if (status >= 500)
-        lvl = LOG_WARN;
+    if (status >= 500 || status == STATUS_CLIENT_CLOSED)
+        lvl = status >= 500 ? LOG_WARN : LOG_INFO;
     if (!log_enabled(lvl))
         return;
     struct sbuf f;
@@ -493,6 +496,15 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     evbuffer_add(out, "\r\n", 2);
 }
 
+static void req_record(struct http_req *r, int status, size_t bytes)
+{
+    struct httpd *h = r->c->h;
+    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
+    metrics_add(status_series(h, r->route, status), 1);
+    metrics_observe(r->route->latency, secs);
+    access_log(r, status, bytes, secs);
+}
+
 /* The request is answered: metrics, access log, and the connection goes on
  * writing (WRITING is counted before the request stops counting, so a
  * drain never sees zero while the reply is still to be written). */
@@ -500,18 +512,34 @@ static void req_finish(struct http_req *r, int status, size_t bytes)
 {
     struct conn *c = r->c;
     struct httpd *h = c->h;
-    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
-    metrics_add(status_series(h, r->route, status), 1);
-    metrics_observe(r->route->latency, secs);
-    access_log(r, status, bytes, secs);
     r->active = false;
+    h->inflight--;
+    if (h->closed) { /* httpd_free ran: no loop, no metrics to speak to */
+        httpd_conn_abandon(c);
+        return;
+    }
+    req_record(r, c->peer_gone ? STATUS_CLIENT_CLOSED : status, bytes);
     if (c->peer_gone)
         httpd_conn_abandon(c);
     else
         httpd_conn_replied(c);
+    metrics_set(h->inflight_series, (double)h->inflight);
+    loop_work_done(h->loop);
+}
+
+void httpd_req_abort(struct http_req *r)
+{
+    struct httpd *h = r->c->h;
+    req_record(r, STATUS_CLIENT_CLOSED, 0);
+    r->active = false;
     h->inflight--;
     metrics_set(h->inflight_series, (double)h->inflight);
     loop_work_done(h->loop);
+}
+
+bool http_req_gone(const struct http_req *r)
+{
+    return r->c->peer_gone;
 }
 
 void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
