@@ -329,8 +329,10 @@ void httpd_fail(struct conn *c, int status, const char *why)
     if (!c->req.active)
         httpd_req_begin(c);
     c->close_after = true;
+    c->server_reply = true;
     http_reply_error(&c->req, status, "invalid_request_error", NULL, code, "%s",
                      why ? why : http_reason(status));
+    c->server_reply = false;
 }
 
 const char *http_req_id(const struct http_req *r)
@@ -542,11 +544,27 @@ bool http_req_gone(const struct http_req *r)
     return r->c->peer_gone;
 }
 
+/* A handler answers the request it was given, once, while the connection
+ * waits for it (HANDLING, or STREAMING once begun; detached if the client
+ * left). The struct is reused by the connection's next request, so a late
+ * second reply must not pass for the next request's answer: one that comes
+ * while the next request is still being read aborts here. (One that comes
+ * after the next request was dispatched cannot be told apart without a
+ * handle the handler keeps.) */
+static void check_reply(const struct http_req *r, bool streaming)
+{
+    const struct conn *c = r->c;
+    bool ok = r->active &&
+              (c->peer_gone || c->server_reply ||
+               c->state == (streaming ? CONN_STREAMING : CONN_HANDLING));
+    if (!ok)
+        abort(); /* a second or late reply */
+}
+
 void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
                 size_t len)
 {
-    if (!r->active || r->c->state == CONN_STREAMING)
-        abort(); /* a second reply to one request */
+    check_reply(r, false);
     char framing[48];
     snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", len);
     write_head(r, status, content_type, framing);
@@ -559,8 +577,7 @@ void http_stream_begin(struct http_req *r, int status, const char *content_type,
                        http_stream_gone_fn gone, void *arg)
 {
     struct conn *c = r->c;
-    if (!r->active || c->state == CONN_STREAMING)
-        abort();
+    check_reply(r, false);
     /* HTTP/1.0 has no chunks: the end of the stream is the close */
     r->stream_chunked = c->ph.minor >= 1;
     if (!r->stream_chunked)
@@ -573,13 +590,14 @@ void http_stream_begin(struct http_req *r, int status, const char *content_type,
                r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
                                  : "Cache-Control: no-cache\r\n");
     if (c->peer_gone)
-        return; /* stays HANDLING; the end closes */
+        return; /* detached: the end frees it */
     httpd_conn_streaming(c);
 }
 
 size_t http_stream_write(struct http_req *r, const char *data, size_t len)
 {
     struct conn *c = r->c;
+    check_reply(r, true);
     if (c->peer_gone || !c->bev)
         return 0;
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -597,8 +615,7 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len)
 void http_stream_end(struct http_req *r)
 {
     struct conn *c = r->c;
-    if (!r->active)
-        abort();
+    check_reply(r, true);
     if (!c->peer_gone && r->stream_chunked && r->method != HTTP_M_HEAD)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
     req_finish(r, r->stream_status, r->stream_bytes);

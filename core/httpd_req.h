@@ -90,6 +90,7 @@ struct conn {
      * stays until the handler's reply frees it. */
     bool peer_gone;
     struct event *watch; /* HANDLING: sees the client leave without reading */
+    bool server_reply;   /* httpd_fail answers, in a reading state */
     char peer[64];
     char *head; /* the request head; the parser's offsets point here */
     size_t head_len, head_cap;

@@ -13,13 +13,16 @@
  * - httpd_free while a handler holds a request: the later reply is safe.
  * Clients run in a thread with blocking sockets; the loop in main. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +136,14 @@ static void plain_route(struct http_req *r, void *arg)
     http_reply(r, 200, "text/plain", "ok", 2);
 }
 
+/* Answers at once and (wrongly) keeps r, for a late second reply. */
+static void once_route(struct http_req *r, void *arg)
+{
+    struct ctx *x = arg;
+    x->held = r;
+    http_reply(r, 200, "text/plain", "once", 4);
+}
+
 static void hold_route(struct http_req *r, void *arg)
 {
     struct ctx *x = arg;
@@ -235,6 +246,10 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
     case 'f': /* held: stop the loop, the test frees the server */
         loop_stop(x->l, 0);
         break;
+    case 'l': /* the next request is being read: a late second reply */
+        http_reply(x->held, 200, "text/plain", "late", 4);
+        loop_stop(x->l, 0); /* not reached once the guard works */
+        break;
     }
 }
 
@@ -279,6 +294,7 @@ static void setup(struct ctx *x, const struct httpd_opts *o, void (*client)(stru
     httpd_route(x->h, HTTP_M_POST, "/up", 0, plain_route, x);
     httpd_route(x->h, HTTP_M_GET, "/hold", 0, hold_route, x);
     httpd_route(x->h, HTTP_M_GET, "/s", 0, stream_route, x);
+    httpd_route(x->h, HTTP_M_GET, "/once", 0, once_route, x);
     if (httpd_listen(x->h, "127.0.0.1", 0, err, sizeof err) < 0)
         abort();
     x->port = httpd_port(x->h);
@@ -540,6 +556,45 @@ static void test_free_with_held_request(void)
     close(x.fd);
 }
 
+/* --- 9. a late second reply does not answer the next request */
+
+static void client_late(struct ctx *x)
+{
+    int fd = dial(x->port, 0);
+    /* pipelined: the next request's body is still to come */
+    say(fd, "GET /once HTTP/1.1\r\nHost: a\r\n\r\n"
+            "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234");
+    read_until(x, fd, "once", 5000);
+    say(x->to_main[1], "l");
+    read_until(x, fd, "late", 2000);
+    close(fd);
+}
+
+/* In a child process (it must abort): exits 0 if the late reply went out. */
+static void late_reply_child(void)
+{
+    struct ctx x;
+    struct httpd_opts o = {.max_body = 1024};
+    setup(&x, &o, client_late);
+    run(&x);
+    exit(0);
+}
+
+static void test_late_second_reply(const char *self)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2); /* the abort's report is expected */
+        execl(self, self, "late_reply_child", (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    test_cond("a late second reply while the next request is read aborts",
+              WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+}
+
 /* One scenario by name (argv[1]), or all. */
 #define RUN(t)                                                                 \
     do {                                                                       \
@@ -558,5 +613,9 @@ int main(int argc, char **argv)
     RUN(test_stream_write_deadline);
     RUN(test_stream_half_close);
     RUN(test_free_with_held_request);
+    if (argc >= 2 && strcmp(argv[1], "late_reply_child") == 0)
+        late_reply_child();
+    if (argc < 2 || strcmp(argv[1], "test_late_second_reply") == 0)
+        test_late_second_reply(argv[0]);
     test_report();
 }
