@@ -145,6 +145,7 @@ static long each_elem(struct http_head *h, const char *s, size_t n, elem_fn fn, 
 
 struct framing_scan {
     bool have_cl;
+    size_t cl_elems;
     uint64_t cl;
     size_t te_codings;
     bool te_chunked_last, te_chunked_early;
@@ -164,6 +165,7 @@ static long cl_elem(struct http_head *h, const char *e, size_t n, void *arg)
         return fail(h, 400, "conflicting Content-Length values");
     f->have_cl = true;
     f->cl = v;
+    f->cl_elems++;
     return 0;
 }
 
@@ -198,10 +200,11 @@ static long finish_head(struct http_head *h, const char *buf)
         const struct http_header *x = &h->headers[i];
         const char *v = buf + x->value.off;
         if (span_ieq(buf, x->name, "content-length")) {
-            if (x->value.len == 0)
-                return fail(h, 400, "Content-Length is not a number");
+            size_t before = f.cl_elems;
             if (each_elem(h, v, x->value.len, cl_elem, &f) < 0)
                 return -1;
+            if (f.cl_elems == before) /* empty, or only commas */
+                return fail(h, 400, "Content-Length is not a number");
         } else if (span_ieq(buf, x->name, "transfer-encoding")) {
             have_te = true;
             if (each_elem(h, v, x->value.len, te_elem, &f) < 0)
@@ -248,7 +251,8 @@ long http_head_parse(struct http_head *h, const char *buf, size_t len)
         const char *lf = h->scan < len ? memchr(buf + h->scan, '\n', len - h->scan) : NULL;
         if (!lf) {
             h->scan = len;
-            if (h->step == HTTP_PARSE_LINE && len - h->pos > HTTP_PARSE_MAX_LINE)
+            /* the line's CR may be here without its LF: not content */
+            if (h->step == HTTP_PARSE_LINE && len - h->pos > HTTP_PARSE_MAX_LINE + 1)
                 return fail(h, 414, "request line too long");
             if (len > HTTP_PARSE_MAX_HEAD)
                 return fail(h, 431, "request header fields too large");
@@ -366,8 +370,10 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
                     goto out;
                 }
                 c->remaining = c->remaining * 16 + (uint64_t)v;
-            } else if (c->digits > 0 && (ch == ';' || ch == ' ' || ch == '\t')) {
+            } else if (c->digits > 0 && ch == ';') {
                 c->state = HTTP_CHUNK_EXT;
+            } else if (c->digits > 0 && (ch == ' ' || ch == '\t')) {
+                c->state = HTTP_CHUNK_SIZE_OWS;
             } else if (c->digits > 0 && ch == '\r') {
                 c->state = HTTP_CHUNK_SIZE_LF;
             } else {
@@ -376,6 +382,16 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
             }
             break;
         }
+        case HTTP_CHUNK_SIZE_OWS: /* only whitespace, then ';' or the CR */
+            if (ch == ';')
+                c->state = HTTP_CHUNK_EXT;
+            else if (ch == '\r')
+                c->state = HTTP_CHUNK_SIZE_LF;
+            else if (ch != ' ' && ch != '\t') {
+                rc = cfail(c, 400, "malformed chunk size");
+                goto out;
+            }
+            break;
         case HTTP_CHUNK_EXT:
             if (ch == '\r')
                 c->state = HTTP_CHUNK_SIZE_LF;
@@ -418,13 +434,21 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
             c->state = HTTP_CHUNK_SIZE;
             break;
         case HTTP_CHUNK_TRAILER:
+            /* a trailer line is a header line: token, ':', field chars */
             if (ch == '\r') {
+                if (!c->trailer_empty && !c->trailer_value) {
+                    rc = cfail(c, 400, "a trailer line without a colon");
+                    goto out;
+                }
                 c->state = HTTP_CHUNK_TRAILER_LF;
-            } else if (!is_field_char(ch) || ++c->trailer_bytes > HTTP_PARSE_MAX_HEAD ||
-                       (c->trailer_empty && (ch == ' ' || ch == '\t'))) {
+            } else if (++c->trailer_bytes > HTTP_PARSE_MAX_HEAD ||
+                       (c->trailer_value ? !is_field_char(ch)
+                                         : ch == ':' ? c->trailer_empty : !is_tchar(ch))) {
                 rc = cfail(c, 400, "malformed trailer section");
                 goto out;
             } else {
+                if (!c->trailer_value && ch == ':')
+                    c->trailer_value = true;
                 c->trailer_empty = false;
             }
             break;
@@ -436,7 +460,7 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
             if (c->trailer_empty)
                 c->state = HTTP_CHUNK_DONE;
             else
-                c->state = HTTP_CHUNK_TRAILER, c->trailer_empty = true;
+                c->state = HTTP_CHUNK_TRAILER, c->trailer_empty = true, c->trailer_value = false;
             break;
         case HTTP_CHUNK_DATA:
         case HTTP_CHUNK_DONE:

@@ -81,6 +81,7 @@ const struct http_header *http_head_find(const struct http_head *h, const char *
 /* Chunked body decoding. */
 enum http_chunk_state {
     HTTP_CHUNK_SIZE = 0,
+    HTTP_CHUNK_SIZE_OWS, /* whitespace after the size: ';' or CR next */
     HTTP_CHUNK_EXT,
     HTTP_CHUNK_SIZE_LF,
     HTTP_CHUNK_DATA,
@@ -96,6 +97,7 @@ struct http_chunked {
     uint64_t remaining; /* data bytes left in this chunk */
     size_t digits, line, trailer_bytes;
     bool trailer_empty; /* the current trailer line is empty so far */
+    bool trailer_value; /* its colon was seen */
     uint64_t total;
     int status;
     const char *why;

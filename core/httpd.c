@@ -30,6 +30,7 @@
 #define LINGER_MS 2000                    /* CLOSING: how long to drop input */
 #define LINGER_MAX_BYTES ((size_t)1024 * 1024) /* ... and how much of it */
 #define HEAD_CHUNK 2048
+#define BODY_RESERVE ((uint64_t)64 * 1024)
 
 static const char *const state_names[CONN_NSTATES] = {
     "idle", "reading_head", "reading_body", "handling", "streaming", "writing", "closing"};
@@ -76,16 +77,20 @@ static void conn_set_state(struct conn *c, enum conn_state to)
         conn_arm(c, h->body_ms);
         break;
     case CONN_HANDLING:
-        /* one request at a time: pipelined bytes wait in the kernel */
+        /* one request at a time: pipelined bytes wait in the kernel (the
+         * watch, added once the handler returns, sees the client leave) */
         event_del(c->timer);
         bufferevent_disable(c->bev, EV_READ);
         break;
-    case CONN_STREAMING:
-        /* no deadline: the handler paces the stream; reading on only to
-         * see the client leave */
+    case CONN_STREAMING: {
+        /* no overall deadline: the handler paces the stream; but the
+         * client must keep reading (a write-progress deadline) */
         event_del(c->timer);
+        struct timeval wtv = loop_tv(h->idle_ms);
+        bufferevent_set_timeouts(c->bev, NULL, &wtv);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
         break;
+    }
     case CONN_WRITING:
         conn_arm(c, h->idle_ms);
         bufferevent_disable(c->bev, EV_READ);
@@ -97,6 +102,10 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     case CONN_NSTATES:
         abort();
     }
+    if (from == CONN_HANDLING)
+        event_del(c->watch);
+    if (from == CONN_STREAMING)
+        bufferevent_set_timeouts(c->bev, NULL, NULL);
     if (from == CONN_WRITING || from == CONN_HANDLING || from == CONN_STREAMING)
         loop_work_done(h->loop);
 }
@@ -110,17 +119,14 @@ static void conn_free_cb(void *p)
     free(c);
 }
 
-/* Closes the socket now; the struct is freed after this loop pass, so
- * callers up the stack may still read c->state (it stays CONN_CLOSING). */
-static void conn_close(struct conn *c, bool defer)
+static void httpd_destroy(struct httpd *h);
+
+/* Gives back the socket, the timers and the connection slot; the struct
+ * stays. A closed connection is counted in no state (it stays CONN_CLOSING,
+ * so callers up the stack may still read c->state). */
+static void conn_release(struct conn *c)
 {
     struct httpd *h = c->h;
-    if (!c->bev)
-        return;
-    if (c->req.active) /* only httpd_free closes a connection mid-request */
-        h->inflight--;
-    c->req.active = false;
-    /* a closed connection is counted in no state */
     h->nstate[c->state]--;
     metrics_set(h->state_series[c->state], (double)h->nstate[c->state]);
     bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING ||
@@ -128,6 +134,8 @@ static void conn_close(struct conn *c, bool defer)
     c->state = CONN_CLOSING;
     event_free(c->timer);
     c->timer = NULL;
+    event_free(c->watch);
+    c->watch = NULL;
     bufferevent_free(c->bev);
     c->bev = NULL;
     if (c->prev)
@@ -136,13 +144,69 @@ static void conn_close(struct conn *c, bool defer)
         h->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    c->prev = c->next = NULL;
     h->nconns--;
     if (was_busy)
         loop_work_done(h->loop);
+}
+
+/* The client left while a handler holds the request: the slot is free
+ * now (a gone long-poll must not keep new clients out), the request stays
+ * valid and counted in flight until the handler replies (http_req_gone
+ * tells it to hurry). */
+static void conn_detach(struct conn *c)
+{
+    c->peer_gone = true;
+    c->h->nheld++;
+    conn_release(c);
+}
+
+/* Closes the socket now; the struct is freed after this loop pass (or now
+ * when !defer). A request a handler holds keeps its struct (detached). */
+static void conn_close(struct conn *c, bool defer)
+{
+    struct httpd *h = c->h;
+    if (!c->bev)
+        return;
+    if (c->req.active) {
+        if (c->state == CONN_HANDLING || c->state == CONN_STREAMING) {
+            conn_detach(c);
+            return;
+        }
+        httpd_req_abort(&c->req); /* reading its body: the client left */
+    }
+    conn_release(c);
     if (defer)
         loop_defer_free(h->loop, conn_free_cb, c);
     else
         conn_free_cb(c);
+}
+
+/* The client went away (EOF or an error while a handler held the request,
+ * or a stream it stopped reading): detach, and tell a stream's handler. */
+static void conn_gone(struct conn *c)
+{
+    bool tell = c->state == CONN_STREAMING && c->req.gone;
+    conn_detach(c);
+    if (tell)
+        c->req.gone(&c->req, c->req.gone_arg); /* may end the stream: c unusable */
+}
+
+/* HANDLING: reading is off (pipelined bytes wait), so peek to see whether
+ * the client left. Bytes waiting mean it is there: stop watching. */
+static void conn_watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct conn *c = arg;
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        event_add(c->watch, NULL);
+        return;
+    }
+    conn_gone(c); /* EOF (a half-close counts: nginx's 499) or a reset */
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -184,7 +248,19 @@ void httpd_conn_replied(struct conn *c)
 
 void httpd_conn_abandon(struct conn *c)
 {
-    conn_close(c, true);
+    struct httpd *h = c->h;
+    if (c->bev) { /* not detached: cannot happen, but closing is right */
+        conn_close(c, true);
+        return;
+    }
+    h->nheld--;
+    if (!h->closed) {
+        loop_defer_free(h->loop, conn_free_cb, c);
+        return;
+    }
+    conn_free_cb(c); /* the loop may be gone: the caller does not touch r again */
+    if (h->nheld == 0)
+        httpd_destroy(h);
 }
 
 void httpd_conn_streaming(struct conn *c)
@@ -195,8 +271,17 @@ void httpd_conn_streaming(struct conn *c)
 /* Next request on a kept-alive connection. */
 static void conn_next(struct conn *c)
 {
+    if (c->h->draining && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        conn_close(c, true); /* no next request while draining */
+        return;
+    }
     httpd_req_reset(&c->req);
     c->head_len = 0;
+    if (c->head_cap > (size_t)8 * 1024) { /* nor a big head buffer */
+        free(c->head);
+        c->head = NULL;
+        c->head_cap = 0;
+    }
     http_head_init(&c->ph);
     if (c->body.cap > (size_t)64 * 1024) { /* idle connections do not keep big buffers */
         sbuf_deinit(&c->body);
@@ -223,15 +308,15 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
-    (void)what;
     struct conn *c = arg;
+    if (c->state == CONN_STREAMING && (what & BEV_EVENT_EOF)) {
+        /* a half-close: the client may still read the stream; a write
+         * that fails (it left for good) or the write deadline ends it */
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
     if (c->state == CONN_HANDLING || c->state == CONN_STREAMING) {
-        /* the handler still holds the request: its reply will close */
-        bool tell = c->state == CONN_STREAMING && !c->peer_gone && c->req.gone;
-        c->peer_gone = true;
-        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-        if (tell)
-            c->req.gone(&c->req, c->req.gone_arg); /* may end the stream: c unusable */
+        conn_gone(c); /* the handler still holds the request */
         return;
     }
     conn_close(c, true);
@@ -341,6 +426,14 @@ static int read_body(struct conn *c, struct evbuffer *in)
     }
 }
 
+static void conn_dispatch(struct conn *c)
+{
+    conn_set_state(c, CONN_HANDLING);
+    httpd_dispatch(&c->req);
+    if (c->state == CONN_HANDLING) /* the handler answers later */
+        event_add(c->watch, NULL);
+}
+
 static void conn_process(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -357,8 +450,7 @@ static void conn_process(struct conn *c)
                 return;
             httpd_req_begin(c);
             if (c->ph.framing == HTTP_BODY_NONE) {
-                conn_set_state(c, CONN_HANDLING);
-                httpd_dispatch(&c->req);
+                conn_dispatch(c);
                 break;
             }
             if (c->ph.framing == HTTP_BODY_LENGTH && c->ph.content_length > c->h->max_body) {
@@ -367,7 +459,10 @@ static void conn_process(struct conn *c)
             }
             c->body_left = c->ph.content_length;
             http_chunked_init(&c->chunk);
-            sbuf_reserve(&c->body, c->ph.framing == HTTP_BODY_LENGTH ? (size_t)c->body_left : 0);
+            /* what was declared, up to 64 KB: the rest as it arrives */
+            sbuf_reserve(&c->body, c->ph.framing == HTTP_BODY_LENGTH && c->body_left < BODY_RESERVE
+                                       ? (size_t)c->body_left
+                                       : 0);
             conn_set_state(c, CONN_READ_BODY);
             if (c->ph.expect_continue && evbuffer_get_length(in) == 0)
                 bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -377,8 +472,7 @@ static void conn_process(struct conn *c)
             int rc = read_body(c, in);
             if (rc <= 0)
                 return;
-            conn_set_state(c, CONN_HANDLING);
-            httpd_dispatch(&c->req);
+            conn_dispatch(c);
             break;
         }
         default:
@@ -425,7 +519,8 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     c->h = h;
     c->bev = bufferevent_socket_new(loop_base(h->loop), fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(loop_base(h->loop), conn_timer_cb, c);
-    if (!c->bev || !c->timer)
+    c->watch = event_new(loop_base(h->loop), fd, EV_READ, conn_watch_cb, c);
+    if (!c->bev || !c->timer || !c->watch)
         abort();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -544,6 +639,10 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
     return h;
 }
 
+/* Connections whose handler still holds the request are detached, not
+ * freed: the handler may reply later (after runtime_close failed its async
+ * work, or never when the grace ran out); the last such reply frees h,
+ * touching neither the loop nor the metrics (they may be gone by then). */
 void httpd_free(struct httpd *h)
 {
     if (!h)
@@ -554,7 +653,18 @@ void httpd_free(struct httpd *h)
     }
     if (h->listener)
         evconnlistener_free(h->listener);
+    h->listener = NULL;
     event_free(h->accept_timer);
+    h->accept_timer = NULL;
+    if (h->nheld > 0) {
+        h->closed = true;
+        return;
+    }
+    httpd_destroy(h);
+}
+
+static void httpd_destroy(struct httpd *h)
+{
     struct route *rt = h->routes;
     while (rt) {
         struct route *n = rt->next;
@@ -613,8 +723,17 @@ void httpd_stop_accepting(struct httpd *h)
         h->listener = NULL;
     }
     event_del(h->accept_timer);
-    /* Connections idle before their first byte would only hold the drain
-     * open to no one; kept-alive ones stay and get Connection: close. */
+    /* Connections with no byte of a request (kept-alive idle ones, new
+     * ones silent so far) are closed now: the client sees EOF at once
+     * rather than a reset at exit. Requests under way finish, and their
+     * replies say Connection: close. */
+    for (struct conn *c = h->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_IDLE ||
+            (c->state == CONN_READ_HEAD && c->head_len == 0 &&
+             evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
+            conn_close(c, true);
+    }
 }
 
 size_t httpd_inflight(const struct httpd *h)

@@ -75,6 +75,10 @@ const char *http_req_route(const struct http_req *r);
  * TRUSTED_PROXIES, the rightmost X-Forwarded-For entry that is not itself a
  * trusted proxy. Borrowed; valid until the reply. */
 const char *http_req_client(const struct http_req *r);
+/* The client left (EOF or an error while its request was handled): the
+ * reply will go nowhere, so a handler that waits (a long-poll) may answer
+ * now. The request stays valid until that reply. */
+bool http_req_gone(const struct http_req *r);
 /* Borrowed body bytes (not NUL-terminated) and their length. */
 const char *http_req_body(struct http_req *r, size_t *len);
 /* Microseconds (monotonic) when the request was dispatched. */

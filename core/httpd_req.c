@@ -13,6 +13,9 @@
 #include "loop.h"
 #include "metrics.h"
 
+/* 499 (nginx's): the client closed the connection before the reply. */
+#define STATUS_CLIENT_CLOSED 499
+
 static uint64_t splitmix64(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -362,8 +365,10 @@ void httpd_fail(struct conn *c, int status, const char *why)
     if (!c->req.active)
         httpd_req_begin(c);
     c->close_after = true;
+    c->server_reply = true;
     http_reply_error(&c->req, status, "invalid_request_error", NULL, code, "%s",
                      why ? why : http_reason(status));
+    c->server_reply = false;
 }
 
 const char *http_req_id(const struct http_req *r)
@@ -493,8 +498,8 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 static void access_log(struct http_req *r, int status, size_t bytes, double secs)
 {
     enum log_level lvl = (r->route->flags & HTTPD_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
-    if (status >= 500)
-        lvl = LOG_WARN;
+    if (status >= 500 || status == STATUS_CLIENT_CLOSED)
+        lvl = status >= 500 ? LOG_WARN : LOG_INFO;
     if (!log_enabled(lvl))
         return;
     struct sbuf f;
@@ -544,6 +549,15 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     evbuffer_add(out, "\r\n", 2);
 }
 
+static void req_record(struct http_req *r, int status, size_t bytes)
+{
+    struct httpd *h = r->c->h;
+    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
+    metrics_add(status_series(h, r->route, status), 1);
+    metrics_observe(r->route->latency, secs);
+    access_log(r, status, bytes, secs);
+}
+
 /* The request is answered: metrics, access log, and the connection goes on
  * writing (WRITING is counted before the request stops counting, so a
  * drain never sees zero while the reply is still to be written). */
@@ -551,25 +565,57 @@ static void req_finish(struct http_req *r, int status, size_t bytes)
 {
     struct conn *c = r->c;
     struct httpd *h = c->h;
-    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
-    metrics_add(status_series(h, r->route, status), 1);
-    metrics_observe(r->route->latency, secs);
-    access_log(r, status, bytes, secs);
     r->active = false;
+    h->inflight--;
+    if (h->closed) { /* httpd_free ran: no loop, no metrics to speak to */
+        httpd_conn_abandon(c);
+        return;
+    }
+    req_record(r, c->peer_gone ? STATUS_CLIENT_CLOSED : status, bytes);
     if (c->peer_gone)
         httpd_conn_abandon(c);
     else
         httpd_conn_replied(c);
+    metrics_set(h->inflight_series, (double)h->inflight);
+    loop_work_done(h->loop);
+}
+
+void httpd_req_abort(struct http_req *r)
+{
+    struct httpd *h = r->c->h;
+    req_record(r, STATUS_CLIENT_CLOSED, 0);
+    r->active = false;
     h->inflight--;
     metrics_set(h->inflight_series, (double)h->inflight);
     loop_work_done(h->loop);
 }
 
+bool http_req_gone(const struct http_req *r)
+{
+    return r->c->peer_gone;
+}
+
+/* A handler answers the request it was given, once, while the connection
+ * waits for it (HANDLING, or STREAMING once begun; detached if the client
+ * left). The struct is reused by the connection's next request, so a late
+ * second reply must not pass for the next request's answer: one that comes
+ * while the next request is still being read aborts here. (One that comes
+ * after the next request was dispatched cannot be told apart without a
+ * handle the handler keeps.) */
+static void check_reply(const struct http_req *r, bool streaming)
+{
+    const struct conn *c = r->c;
+    bool ok = r->active &&
+              (c->peer_gone || c->server_reply ||
+               c->state == (streaming ? CONN_STREAMING : CONN_HANDLING));
+    if (!ok)
+        abort(); /* a second or late reply */
+}
+
 void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
                 size_t len)
 {
-    if (!r->active || r->c->state == CONN_STREAMING)
-        abort(); /* a second reply to one request */
+    check_reply(r, false);
     char framing[48];
     snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", len);
     write_head(r, status, content_type, framing);
@@ -582,8 +628,7 @@ void http_stream_begin(struct http_req *r, int status, const char *content_type,
                        http_stream_gone_fn gone, void *arg)
 {
     struct conn *c = r->c;
-    if (!r->active || c->state == CONN_STREAMING)
-        abort();
+    check_reply(r, false);
     /* HTTP/1.0 has no chunks: the end of the stream is the close */
     r->stream_chunked = c->ph.minor >= 1;
     if (!r->stream_chunked)
@@ -596,13 +641,14 @@ void http_stream_begin(struct http_req *r, int status, const char *content_type,
                r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
                                  : "Cache-Control: no-cache\r\n");
     if (c->peer_gone)
-        return; /* stays HANDLING; the end closes */
+        return; /* detached: the end frees it */
     httpd_conn_streaming(c);
 }
 
 size_t http_stream_write(struct http_req *r, const char *data, size_t len)
 {
     struct conn *c = r->c;
+    check_reply(r, true);
     if (c->peer_gone || !c->bev)
         return 0;
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -620,8 +666,7 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len)
 void http_stream_end(struct http_req *r)
 {
     struct conn *c = r->c;
-    if (!r->active)
-        abort();
+    check_reply(r, true);
     if (!c->peer_gone && r->stream_chunked && r->method != HTTP_M_HEAD)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
     req_finish(r, r->stream_status, r->stream_bytes);

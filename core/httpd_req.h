@@ -85,7 +85,12 @@ struct conn {
     struct event *timer;
     enum conn_state state;
     bool close_after; /* close once the reply is written */
-    bool peer_gone;   /* the socket failed while a handler held the request */
+    /* The client left while a handler held the request: the socket and
+     * the connection slot are released at once (conn_detach), the struct
+     * stays until the handler's reply frees it. */
+    bool peer_gone;
+    struct event *watch; /* HANDLING: sees the client leave without reading */
+    bool server_reply;   /* httpd_fail answers, in a reading state */
     char peer[64];
     char *head; /* the request head; the parser's offsets point here */
     size_t head_len, head_cap;
@@ -115,6 +120,8 @@ struct httpd {
     struct metric_series *inflight_series, *rejected_series, *paused_series;
     struct metric_series *state_series[CONN_NSTATES];
     size_t inflight; /* requests begun and not replied */
+    size_t nheld;    /* detached connections whose handler still holds the request */
+    bool closed;     /* httpd_free ran with nheld > 0: the last reply frees h */
     size_t nconns;
     size_t nstate[CONN_NSTATES];
     struct conn *conns;
@@ -129,7 +136,8 @@ struct httpd {
 const char *conn_state_name(enum conn_state s);
 /* The reply is in c's output buffer: write it, then keep-alive or close. */
 void httpd_conn_replied(struct conn *c);
-/* The socket of a connection whose handler still holds the request. */
+/* The reply to a request whose client left (peer_gone): frees c, and h
+ * too when it was freed meanwhile. */
 void httpd_conn_abandon(struct conn *c);
 /* The status and headers of a streamed reply are in the output buffer. */
 void httpd_conn_streaming(struct conn *c);
@@ -138,6 +146,9 @@ void httpd_conn_streaming(struct conn *c);
 void httpd_req_begin(struct conn *c);
 void httpd_req_reset(struct http_req *r);
 void httpd_req_deinit(struct http_req *r);
+/* The client left before its request reached a handler (mid-body, or the
+ * "100 Continue" could not be written): counted and logged as 499. */
+void httpd_req_abort(struct http_req *r);
 /* The head is parsed (and its body read): route it to a handler. */
 void httpd_dispatch(struct http_req *r);
 /* An error the server itself answers (malformed request, timeout, body

@@ -308,7 +308,8 @@ static void got_job_cb(MYSQL_RES *res, unsigned err_code, const char *err, void 
     }
     int state = atoi(row[3]); /* our own column: a TINYINT */
     bool terminal = state >= JOB_SUCCEEDED;
-    if (!terminal && c->wait_until_ms > time_mono_ms() && !c->sj->draining) {
+    if (!terminal && c->wait_until_ms > time_mono_ms() && !c->sj->draining &&
+        !http_req_gone(c->r)) { /* a client gone: stop waiting for it */
         long long ms = redis_state(c->sj->done_sub) == REDIS_READY ? WAIT_POLL_WOKEN_MS : WAIT_POLL_MS;
         if (c->rewake)
             ms = 0;

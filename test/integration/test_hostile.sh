@@ -188,6 +188,25 @@ eq "served again once they left" "$(http_code "http://127.0.0.1:$B_PORT/health/l
 contains "refusals counted" "$(curl -s "http://127.0.0.1:$B_PORT/metrics")" "ingot_http_connections_refused_total "
 stop_ingot "$B_PID" "$B_LOG"
 
+# --- A client that leaves a long-poll frees its connection slot at once:
+# with one connection allowed, the next client is served, not refused.
+start_ingot D serve --http-max-connections 1
+id=$(curl -s -H "Authorization: Bearer $K" --data-binary "$J" "http://127.0.0.1:$D_PORT/v1/jobs" | jq -r .id)
+check "a delayed job to wait on ($id)" test -n "$id" -a "$id" != null
+printf 'GET /v1/jobs/%s?wait=30 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer %s\r\n\r\n' "$id" "$K" \
+    | raw "$D_PORT" 700 > lp.out # sends, holds 0.7 s unanswered, leaves
+eq "the long-poll was still waiting when its client left" "$(tr -d '\n' < lp.out)" "--open"
+t0=$(date +%s%N)
+wait_until 20 sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$D_PORT/health/live)\" = 200"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "the next client is served within a second of the long-poll's client leaving (${ms} ms)" test "$ms" -lt 1000
+check "the gone long-poll is logged as 499" wait_until 30 grep -q '"status":499' "$D_LOG"
+t0=$(date +%s%N)
+stop_ingot "$D_PID" "$D_LOG"; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+eq "drained exit 0" "$rc" 0
+check "SIGTERM after a gone long-poll exits at once (${ms} ms)" test "$ms" -lt 1000
+
 # --- Descriptor exhaustion: 400 trickling connections against 256
 # descriptors. The server pauses accepting instead of spinning, its log
 # stays bounded, and a normal client is served afterwards.

@@ -1,5 +1,6 @@
 /* The HTTP/1.1 parser: framing rules, each request-smuggling case, chunked
  * bodies, limits; plus the CIDR list and JSON strings from any bytes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,9 @@ static void test_framing(void)
     test_cond("negative: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n") == 400);
     test_cond("hex: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n") == 400);
     test_cond("empty: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n") == 400);
+    test_cond("only a comma: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ,\r\n\r\n") == 400);
+    test_cond("commas and blanks: 400",
+              status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: , \r\n\r\n") == 400);
     test_cond("inner space: 400", status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n") == 400);
     test_cond("huge saturates (413 later, not a wrap)",
               parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n") > 0 &&
@@ -152,6 +156,38 @@ static void test_limits(void)
     test_cond("long request line, incomplete: 414", status_of(b.data) == 414);
     sbuf_puts(&b, " HTTP/1.1\r\nHost: a\r\n\r\n");
     test_cond("long request line: 414", status_of(b.data) == 414);
+    /* a request line of exactly the limit: accepted however it is split
+     * (the CR arriving without its LF once counted against the limit) */
+    sbuf_reset(&b);
+    sbuf_puts(&b, "GET /");
+    while (b.len < HTTP_PARSE_MAX_LINE - strlen(" HTTP/1.1"))
+        sbuf_putc(&b, 'a');
+    sbuf_puts(&b, " HTTP/1.1\r\n");
+    size_t line_end = b.len;
+    sbuf_puts(&b, "Host: a\r\n\r\n");
+    bool all_ok = line_end == HTTP_PARSE_MAX_LINE + 2;
+    size_t bad_at = 0;
+    for (size_t cut = 1; cut < b.len && all_ok; cut++) {
+        http_head_init(&H);
+        long rc = http_head_parse(&H, b.data, cut);
+        if (rc == 0)
+            rc = http_head_parse(&H, b.data, b.len);
+        if (rc != (long)b.len) {
+            all_ok = false;
+            bad_at = cut;
+        }
+    }
+    test_cond("request line at the limit, split anywhere: accepted", all_ok);
+    if (!all_ok)
+        fprintf(stderr, "  first failing split: %zu\n", bad_at);
+    sbuf_reset(&b);
+    sbuf_puts(&b, "GET /");
+    while (b.len < HTTP_PARSE_MAX_LINE + 1 - strlen(" HTTP/1.1"))
+        sbuf_putc(&b, 'a');
+    sbuf_puts(&b, " HTTP/1.1\r");
+    http_head_init(&H);
+    test_cond("one byte more, its CR without the LF: 414",
+              http_head_parse(&H, b.data, b.len) < 0 && H.status == 414);
     sbuf_reset(&b);
     sbuf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i <= HTTP_PARSE_MAX_HEADERS; i++)
@@ -225,6 +261,21 @@ static void test_chunked(void)
     test_cond("data longer than its size: 400", f.rc == -1 && f.status == 400);
     f = CH("5\r\nhello\r\n0\r\n folded\r\n\r\n", 100);
     test_cond("folded trailer: 400", f.rc == -1 && f.status == 400);
+    f = CH("3 xyz\r\nabc\r\n0\r\n\r\n", 100);
+    test_cond("size, space, then not ';': 400", f.rc == -1 && f.status == 400);
+    f = CH("3 \t ;x=1\r\nabc\r\n0\r\n\r\n", 100);
+    test_cond("size, whitespace, ';': accepted", f.rc == 1 && strcmp(f.out, "abc") == 0);
+    f = CH("3 \r\nabc\r\n0\r\n\r\n", 100);
+    test_cond("size, whitespace, CRLF: accepted", f.rc == 1);
+    f = CH("5\r\nhello\r\n0\r\nnocolon\r\n\r\n", 100);
+    test_cond("trailer line without a colon: 400", f.rc == -1 && f.status == 400);
+    f = CH("5\r\nhello\r\n0\r\nX-T : 1\r\n\r\n", 100);
+    test_cond("trailer with space before the colon: 400", f.rc == -1 && f.status == 400);
+    f = CH("5\r\nhello\r\n0\r\n: 1\r\n\r\n", 100);
+    test_cond("trailer with an empty name: 400", f.rc == -1 && f.status == 400);
+    const char *two = "5\r\nhello\r\n0\r\nA: 1\r\nB:2:3\r\n\r\n";
+    f = chunked(two, strlen(two), 100, true);
+    test_cond("two trailers byte by byte: accepted", f.rc == 1 && strcmp(f.out, "hello") == 0);
     f = CH("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 8);
     test_cond("over max_body: 413", f.rc == -1 && f.status == 413);
     f = CH("FFFFFFFFFFFFFFF\r\n", 8);
