@@ -270,8 +270,11 @@ long http_head_parse(struct http_head *h, const char *buf, size_t len)
             return fail(h, 400, "a bare CR in the request head");
         h->pos = h->scan = end + 1;
         if (h->step == HTTP_PARSE_LINE) {
-            if (stop == start)
-                continue; /* RFC 9112 2.2: ignore empty lines before the request */
+            if (stop == start) { /* RFC 9112 2.2: ignore empty lines before the request */
+                if (++h->blank_lines > HTTP_PARSE_MAX_BLANK_LINES)
+                    return fail(h, 400, "too many empty lines before the request line");
+                continue;
+            }
             if (stop - start > HTTP_PARSE_MAX_LINE)
                 return fail(h, 414, "request line too long");
             if (parse_request_line(h, buf, start, stop) < 0)

@@ -19,6 +19,9 @@
 
 #define HTTP_PARSE_MAX_LINE 8192          /* request line: longer is 414 */
 #define HTTP_PARSE_MAX_HEAD ((size_t)64 * 1024) /* request line + headers: 431 */
+/* Empty lines ignored before a request line (RFC 9112 2.2 asks for at
+ * least one; a client sending thousands is not sending a request). */
+#define HTTP_PARSE_MAX_BLANK_LINES 8
 #define HTTP_PARSE_MAX_HEADERS 100        /* more is 431 */
 #define HTTP_PARSE_MAX_CHUNK_LINE 1024    /* chunk-size line with extensions */
 
@@ -51,6 +54,7 @@ struct http_head {
     enum http_parse_step step;
     size_t pos;  /* start of the first unparsed line */
     size_t scan; /* how far the search for its LF got */
+    unsigned blank_lines; /* empty lines before the request line */
     /* request line */
     enum http_method method;
     struct http_span method_name, target;

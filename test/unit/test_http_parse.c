@@ -65,6 +65,22 @@ static void test_request_line(void)
     test_cond("two Host headers: 400", status_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400);
 }
 
+/* Empty lines before the request line: a few are ignored, a flood is 400
+ * (it used to run into the head limit and answer 414 URI Too Long). */
+static void test_blank_lines(void)
+{
+    test_cond("two empty lines then a request", parse("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n") > 0);
+    char *flood = malloc(40000 * 2 + 64);
+    size_t n = 0;
+    for (int i = 0; i < 40000; i++) {
+        flood[n++] = '\r';
+        flood[n++] = '\n';
+    }
+    strcpy(flood + n, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    test_cond("40000 empty lines: 400", status_of(flood) == 400);
+    free(flood);
+}
+
 static void test_header_syntax(void)
 {
     test_cond("obs-fold: 400",
@@ -325,6 +341,7 @@ static void test_helpers(void)
 int main(void)
 {
     test_request_line();
+    test_blank_lines();
     test_header_syntax();
     test_framing();
     test_limits();
