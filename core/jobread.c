@@ -138,9 +138,18 @@ void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int st
     sbuf_deinit(&b);
 }
 
+/* ,"name": — puts, not printf: a batch renders a hundred jobs of fifteen
+ * fields each, and formatting was a quarter of serve's time on it. */
+static void json_key(struct sbuf *b, const char *name)
+{
+    sbuf_puts(b, ",\"");
+    sbuf_puts(b, name);
+    sbuf_puts(b, "\":");
+}
+
 static void json_field_str(struct sbuf *b, const char *name, const char *v, unsigned long len)
 {
-    sbuf_printf(b, ",\"%s\":", name);
+    json_key(b, name);
     if (v)
         sbuf_json_strn(b, v, len);
     else
@@ -149,25 +158,43 @@ static void json_field_str(struct sbuf *b, const char *name, const char *v, unsi
 
 static void json_field_raw(struct sbuf *b, const char *name, const char *v, unsigned long len)
 {
-    sbuf_printf(b, ",\"%s\":", name);
+    json_key(b, name);
     if (v && len)
         sbuf_append(b, v, len); /* JSON we serialized ourselves */
     else
         sbuf_puts(b, "null");
 }
 
+/* A number column of our own (never NULL in these columns). */
+static void json_field_num(struct sbuf *b, const char *name, const char *v)
+{
+    json_key(b, name);
+    sbuf_puts(b, v ? v : "null");
+}
+
 void jobread_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
 {
-    sbuf_printf(b, "{\"id\":\"job_%s\",\"object\":\"job\"", row[C_ID]);
+    sbuf_puts(b, "{\"id\":\"job_");
+    sbuf_puts(b, row[C_ID]);
+    sbuf_puts(b, "\",\"object\":\"job\"");
     json_field_str(b, "queue", row[C_QUEUE], len[C_QUEUE]);
     json_field_str(b, "kind", row[C_KIND], len[C_KIND]);
-    sbuf_printf(b, ",\"status\":\"%s\",\"priority\":%s,\"attempts\":%s,\"max_attempts\":%s",
-                job_state_name(atoi(row[C_STATE])) /* our own TINYINT column */, row[C_PRIORITY], row[C_ATTEMPTS],
-                row[C_MAX_ATTEMPTS]);
+    json_key(b, "status");
+    sbuf_putc(b, '"');
+    sbuf_puts(b, job_state_name(atoi(row[C_STATE]))); /* our own TINYINT column */
+    sbuf_putc(b, '"');
+    json_field_num(b, "priority", row[C_PRIORITY]);
+    json_field_num(b, "attempts", row[C_ATTEMPTS]);
+    json_field_num(b, "max_attempts", row[C_MAX_ATTEMPTS]);
     json_field_str(b, "run_at", row[C_RUN_AT], len[C_RUN_AT]);
     json_field_str(b, "group", row[C_GROUP], len[C_GROUP]);
-    sbuf_printf(b, ",\"timeout_ms\":%s,\"backoff\":{\"base_ms\":%s,\"max_ms\":%s}", row[C_TIMEOUT],
-                row[C_BACKOFF_BASE], row[C_BACKOFF_MAX]);
+    json_field_num(b, "timeout_ms", row[C_TIMEOUT]);
+    json_key(b, "backoff");
+    sbuf_puts(b, "{\"base_ms\":");
+    sbuf_puts(b, row[C_BACKOFF_BASE] ? row[C_BACKOFF_BASE] : "null");
+    sbuf_puts(b, ",\"max_ms\":");
+    sbuf_puts(b, row[C_BACKOFF_MAX] ? row[C_BACKOFF_MAX] : "null");
+    sbuf_putc(b, '}');
     json_field_raw(b, "payload", row[C_PAYLOAD], len[C_PAYLOAD]);
     json_field_raw(b, "metadata", row[C_METADATA], len[C_METADATA]);
     json_field_str(b, "callback_url", row[C_CALLBACK], len[C_CALLBACK]);
