@@ -28,12 +28,12 @@ static int addr_parse(const char *s, int *family, unsigned char *addr)
 int cidr_parse(const char *s, struct cidr *c)
 {
     char buf[64];
-    if (strlen(s) >= sizeof buf)
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    if (alen == 0 || alen >= sizeof buf)
         return -1;
-    memcpy(buf, s, strlen(s) + 1);
-    char *slash = strchr(buf, '/');
-    if (slash)
-        *slash = '\0';
+    memcpy(buf, s, alen);
+    buf[alen] = '\0';
     memset(c, 0, sizeof *c);
     if (inet_pton(AF_INET, buf, c->addr) == 1) {
         c->family = AF_INET;
@@ -44,17 +44,32 @@ int cidr_parse(const char *s, struct cidr *c)
     } else {
         return -1;
     }
-    if (slash) {
-        char *end;
-        long b = strtol(slash + 1, &end, 10);
-        if (!slash[1] || *end || b < 0 || b > c->bits)
+    if (slash) { /* 1-3 digits, nothing else: no sign, space or overflow */
+        const char *d = slash + 1;
+        size_t n = strlen(d);
+        if (n == 0 || n > 3)
             return -1;
-        c->bits = (int)b;
+        int b = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (d[i] < '0' || d[i] > '9')
+                return -1;
+            b = b * 10 + (d[i] - '0');
+        }
+        if (b > c->bits)
+            return -1;
+        c->bits = b;
+    }
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (c->family == AF_INET6 && c->bits >= 96 && memcmp(c->addr, mapped, 12) == 0) {
+        c->family = AF_INET; /* ::ffff:a.b.c.d/n is the IPv4 network */
+        memmove(c->addr, c->addr + 12, 4);
+        memset(c->addr + 4, 0, 12);
+        c->bits -= 96;
     }
     return 0;
 }
 
-static bool cidr_has(const struct cidr *c, int family, const unsigned char *addr)
+bool cidr_contains(const struct cidr *c, int family, const unsigned char *addr)
 {
     if (c->family != family)
         return false;
@@ -104,7 +119,7 @@ bool cidr_list_has(const struct cidr_list *l, const char *ip)
     if (l->n == 0 || addr_parse(ip, &family, addr) < 0)
         return false;
     for (size_t i = 0; i < l->n; i++)
-        if (cidr_has(&l->v[i], family, addr))
+        if (cidr_contains(&l->v[i], family, addr))
             return true;
     return false;
 }

@@ -8,13 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cidr.h"
 #include "url.h"
-
-struct cidr {
-    int family;
-    unsigned char addr[16];
-    int bits;
-};
 
 struct ssrf {
     struct cidr *cidrs;
@@ -145,51 +140,6 @@ const char *ssrf_classify(const struct sockaddr *sa)
     return classify(family, addr);
 }
 
-/* Strict: an inet_pton address, then optionally '/' and 1-3 digits within
- * the family's width. IPv4-mapped prefixes are stored as IPv4, as the
- * addresses they are compared with are. */
-static int parse_cidr(const char *s, struct cidr *c)
-{
-    char buf[64];
-    const char *slash = strchr(s, '/');
-    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-    if (alen == 0 || alen >= sizeof buf)
-        return -1;
-    memcpy(buf, s, alen);
-    buf[alen] = '\0';
-    memset(c, 0, sizeof *c);
-    if (inet_pton(AF_INET, buf, c->addr) == 1) {
-        c->family = AF_INET;
-        c->bits = 32;
-    } else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
-        c->family = AF_INET6;
-        c->bits = 128;
-    } else {
-        return -1;
-    }
-    if (slash) {
-        const char *d = slash + 1;
-        size_t n = strlen(d);
-        if (n == 0 || n > 3)
-            return -1;
-        int b = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (d[i] < '0' || d[i] > '9')
-                return -1;
-            b = b * 10 + (d[i] - '0');
-        }
-        if (b > c->bits)
-            return -1;
-        c->bits = b;
-    }
-    if (c->family == AF_INET6 && c->bits >= 96 && memcmp(c->addr, v4mapped, 12) == 0) {
-        c->family = AF_INET;
-        memmove(c->addr, c->addr + 12, 4);
-        memset(c->addr + 4, 0, 12);
-        c->bits -= 96;
-    }
-    return 0;
-}
 
 /* A host name as curl's parser leaves it: letters, digits, '-' and '.',
  * non-empty labels, and not a numeric IPv4 spelling curl rewrites
@@ -219,7 +169,7 @@ struct ssrf *ssrf_new(const char *allow, char *err, size_t errlen)
     char *copy = xstrdup(allow ? allow : ""), *save = NULL;
     for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         struct cidr c;
-        if (parse_cidr(tok, &c) == 0) {
+        if (cidr_parse(tok, &c) == 0) {
             s->cidrs = xrealloc(s->cidrs, (s->ncidrs + 1) * sizeof *s->cidrs);
             s->cidrs[s->ncidrs++] = c;
             continue;
@@ -257,7 +207,7 @@ void ssrf_free(struct ssrf *s)
 static bool allow_listed(const struct ssrf *s, int family, const unsigned char *addr)
 {
     for (size_t i = 0; i < s->ncidrs; i++)
-        if (prefix_has(s->cidrs[i].family, s->cidrs[i].addr, s->cidrs[i].bits, family, addr))
+        if (cidr_contains(&s->cidrs[i], family, addr))
             return true;
     return false;
 }

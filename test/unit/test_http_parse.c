@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../testhelp.h"
+#include <sys/socket.h>
+
 #include "cidr.h"
 #include "http_parse.h"
 #include "util.h"
@@ -336,6 +338,14 @@ static void test_helpers(void)
     test_cond("not an address", !cidr_list_has(&l, "10.1.2.3x"));
     cidr_list_deinit(&l);
     test_cond("bad entry refused", cidr_list_parse(&l, "10.0.0.0/33", err, sizeof err) < 0);
+    /* one strict parser for TRUSTED_PROXIES and the SSRF allow-list: strtol
+     * read "+8" and " 8" as 8 */
+    struct cidr c;
+    test_cond("prefix with a sign refused", cidr_parse("10.0.0.0/+8", &c) < 0);
+    test_cond("prefix with a space refused", cidr_parse("10.0.0.0/ 8", &c) < 0);
+    test_cond("empty prefix refused", cidr_parse("10.0.0.0/", &c) < 0);
+    test_cond("mapped network is IPv4", cidr_parse("::ffff:10.0.0.0/104", &c) == 0 &&
+                                            c.family == AF_INET && c.bits == 8);
 }
 
 int main(void)
