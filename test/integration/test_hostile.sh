@@ -175,6 +175,11 @@ no_conns_left() { [ "$(ss -Htn state established state close-wait "( sport = :$B
 check "earlier connections closed" wait_until 50 no_conns_left
 "$HOS" trickle "$B_PORT" 3 200 3000 > held.out &
 heldpid=$!
+# The probe below must not connect before the three held ones are in the
+# listen queue (the server accepts in arrival order): else it may take a
+# slot and one held connection gets the 503.
+held_in() { [ "$(ss -Htn state established "( sport = :$B_PORT )" | wc -l)" -ge 3 ]; }
+check "three held connections established" wait_until 50 held_in
 check "a fourth connection is refused with 503" wait_until 30 sh -c \
     "test \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$B_PORT/health/live)\" = 503"
 curl -s -D hdr.txt -o body.json "http://127.0.0.1:$B_PORT/health/live"
