@@ -11,7 +11,12 @@ for lib in $(readelf -d "$R/bin/ingot" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); 
     [ -z "$pkg" ] && pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
     case "$pkg" in
     libc6) ok "$lib from libc6 (in every Debian image)" ;;
-    *) if printf '%s\n' "$runtime" | grep -qx "$pkg"; then ok "$lib from $pkg is a runtime package"; else bad "$lib from '$pkg' is missing from vendor/packages.txt (runtime)"; fi ;;
+    *) # matched in the shell: the piped grep -q failed once for a listed package
+       # under pipefail (cause not proven); the list is printed if it fails again
+        case $'\n'"$runtime"$'\n' in
+        *$'\n'"$pkg"$'\n'*) ok "$lib from $pkg is a runtime package" ;;
+        *) bad "$lib from '$pkg' is missing from vendor/packages.txt (runtime: $(echo $runtime))" ;;
+        esac ;;
     esac
 done
 D=$(cat "$R/Dockerfile")
