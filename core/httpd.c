@@ -1,7 +1,7 @@
-/* The listener and the connections: our own HTTP/1.1 server on libevent
- * bufferevents (evhttp had no per-request deadline, no connection cap, no
- * accept back-off and lax framing). Requests are parsed by http_parse.c;
- * routing and replies live in httpd_req.c. */
+/* The connections: our own HTTP/1.1 server on libevent bufferevents
+ * (evhttp had no per-request deadline, no connection cap, no accept
+ * back-off and lax framing). Requests are parsed by http_parse.c; routing
+ * and replies live in httpd_req.c; the listener in httpd_listen.c. */
 #include "httpd.h"
 
 #include <arpa/inet.h>
@@ -21,12 +21,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "httpd_listen.h"
 #include "httpd_req.h"
 #include "loop.h"
 #include "metrics.h"
 
-#define ACCEPT_BACKOFF_MIN_MS 10
-#define ACCEPT_BACKOFF_MAX_MS 1000
 #define LINGER_MS 2000                    /* CLOSING: how long to drop input */
 #define LINGER_MAX_BYTES ((size_t)1024 * 1024) /* ... and how much of it */
 #define HEAD_CHUNK 2048
@@ -481,40 +480,9 @@ static void conn_process(struct conn *c)
     }
 }
 
-/* Over HTTP_MAX_CONNECTIONS: a canned 503 and close, without a struct. */
-static void reject_conn(struct httpd *h, evutil_socket_t fd)
+/* A connection accepted under the cap: its struct, reading its head. */
+void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr *sa)
 {
-    static const char body[] =
-        "{\"error\":{\"message\":\"too many connections; retry shortly\","
-        "\"type\":\"server_error\",\"param\":null,\"code\":\"too_many_connections\"}}";
-    char resp[512];
-    int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
-                     sizeof body - 1, body);
-    char sink[4096];
-    (void)!recv(fd, sink, sizeof sink, MSG_DONTWAIT); /* what already came: no RST */
-    (void)!send(fd, resp, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-    shutdown(fd, SHUT_WR);
-    evutil_closesocket(fd);
-    metrics_add(h->rejected_series, 1);
-    unsigned long long dropped;
-    if (log_limit_allow(&h->reject_log, &dropped))
-        log_warn("refused a connection: %zu open, HTTP_MAX_CONNECTIONS is %zu (%llu more refused "
-                 "since the last line)", h->nconns, h->max_conns, dropped);
-}
-
-static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
-{
-    (void)lev;
-    (void)salen;
-    struct httpd *h = arg;
-    h->accept_backoff_ms = ACCEPT_BACKOFF_MIN_MS;
-    if (h->nconns >= h->max_conns || h->draining) {
-        reject_conn(h, fd);
-        return;
-    }
     struct conn *c = xcalloc(1, sizeof *c);
     c->h = h;
     c->bev = bufferevent_socket_new(loop_base(h->loop), fd, BEV_OPT_CLOSE_ON_FREE);
@@ -525,9 +493,9 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof c->peer);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof c->peer);
     else
         snprintf(c->peer, sizeof c->peer, "unix");
     sbuf_init(&c->body);
@@ -548,43 +516,6 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     bufferevent_enable(c->bev, EV_READ);
 }
 
-static void accept_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct httpd *h = arg;
-    if (h->listener && !h->draining)
-        evconnlistener_enable(h->listener);
-}
-
-/* accept() failed. Out of descriptors the pending connection stays in the
- * backlog and the listener would fire again at once (a busy loop): pause
- * accepting and retry from a timer with back-off, as memcached and nginx do. */
-static void accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-    struct httpd *h = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    bool exhausted = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-    unsigned long long dropped;
-    bool say = log_limit_allow(&h->accept_log, &dropped);
-    if (exhausted) {
-        evconnlistener_disable(lev);
-        metrics_add(h->paused_series, 1);
-        struct timeval tv = loop_tv(h->accept_backoff_ms);
-        evtimer_add(h->accept_timer, &tv);
-        if (say)
-            log_warn("accept: %s with %zu connections open; pausing accepts for %lld ms (%llu "
-                     "similar lines suppressed)", evutil_socket_error_to_string(err), h->nconns,
-                     h->accept_backoff_ms, dropped);
-        h->accept_backoff_ms *= 2;
-        if (h->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
-            h->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
-    } else if (say) {
-        log_warn("accept: %s (%llu similar lines suppressed)", evutil_socket_error_to_string(err),
-                 dropped);
-    }
-}
-
 struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_opts *o)
 {
     struct httpd *h = xcalloc(1, sizeof *h);
@@ -600,12 +531,7 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
         log_warn("TRUSTED_PROXIES: %s; trusting no proxy", err); /* config validated it */
     if (util_random_bytes(&h->rng, sizeof h->rng) < 0)
         h->rng = (uint64_t)time_real_us();
-    h->accept_backoff_ms = ACCEPT_BACKOFF_MIN_MS;
-    h->accept_log = (struct log_limit)LOG_LIMIT_INIT(10000, 5);
-    h->reject_log = (struct log_limit)LOG_LIMIT_INIT(10000, 5);
-    h->accept_timer = evtimer_new(loop_base(l), accept_timer_cb, h);
-    if (!h->accept_timer)
-        abort();
+    httpd_listen_init(h);
     h->req_family = metrics_family(m, METRIC_COUNTER, "ingot_http_requests_total",
                                    "HTTP requests answered, by route and status.");
     h->lat_family = metrics_family(m, METRIC_HISTOGRAM, "ingot_http_request_duration_seconds",
@@ -651,11 +577,7 @@ void httpd_free(struct httpd *h)
         next = c->next;
         conn_close(c, false);
     }
-    if (h->listener)
-        evconnlistener_free(h->listener);
-    h->listener = NULL;
-    event_free(h->accept_timer);
-    h->accept_timer = NULL;
+    httpd_listen_close(h, true);
     if (h->nheld > 0) {
         h->closed = true;
         return;
@@ -675,54 +597,10 @@ static void httpd_destroy(struct httpd *h)
     free(h);
 }
 
-int httpd_listen(struct httpd *h, const char *host, int port, char *err, size_t errlen)
-{
-    struct evutil_addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
-    char portstr[16];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    int gai = evutil_getaddrinfo(host, portstr, &hints, &ai);
-    if (gai != 0 || !ai) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, evutil_gai_strerror(gai));
-        return -1;
-    }
-    h->listener = evconnlistener_new_bind(
-        loop_base(h->loop), accept_cb, h,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511, ai->ai_addr,
-        (int)ai->ai_addrlen);
-    evutil_freeaddrinfo(ai);
-    if (!h->listener) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-        return -1;
-    }
-    evconnlistener_set_error_cb(h->listener, accept_error_cb);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evconnlistener_get_fd(h->listener), (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET)
-            h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        else if (ss.ss_family == AF_INET6)
-            h->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
-    return 0;
-}
-
-int httpd_port(const struct httpd *h)
-{
-    return h->port;
-}
-
 void httpd_stop_accepting(struct httpd *h)
 {
     h->draining = true;
-    if (h->listener) {
-        evconnlistener_free(h->listener);
-        h->listener = NULL;
-    }
-    event_del(h->accept_timer);
+    httpd_listen_close(h, false);
     /* Connections with no byte of a request (kept-alive idle ones, new
      * ones silent so far) are closed now: the client sees EOF at once
      * rather than a reset at exit. Requests under way finish, and their

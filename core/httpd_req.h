@@ -4,7 +4,9 @@
 #ifndef INGOT_HTTPD_REQ_H
 #define INGOT_HTTPD_REQ_H
 
+#include <event2/util.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "cidr.h"
@@ -135,6 +137,8 @@ struct httpd {
 /* httpd.c */
 const char *conn_state_name(enum conn_state s);
 /* The reply is in c's output buffer: write it, then keep-alive or close. */
+/* Takes fd (accepted under the cap) into a new connection reading its head. */
+void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr *sa);
 void httpd_conn_replied(struct conn *c);
 /* The reply to a request whose client left (peer_gone): frees c, and h
  * too when it was freed meanwhile. */
