@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "db_conn.h"
 #include "log.h"
 #include "loop.h"
@@ -72,13 +73,7 @@ static void req_fail_now(struct db_req *r, unsigned code, const char *msg)
 
 static void doomed_remove(struct db_pool *p, struct db_req *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        p->doomed = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->next = r->prev = NULL;
+    DLIST_REMOVE(p->doomed, r);
 }
 
 static void req_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -218,10 +213,7 @@ static void req_fail_later(struct db_pool *p, struct db_req *r, const char *msg)
 {
     if (req_late(p, r))
         return;
-    r->next = p->doomed;
-    if (p->doomed)
-        p->doomed->prev = r;
-    p->doomed = r;
+    DLIST_PUSH(p->doomed, r);
     snprintf(r->errbuf, sizeof r->errbuf, "%s", msg);
     r->failed = true;
     r->fail = (struct db_result){.ok = false, .err_code = DB_ERR_UNAVAILABLE, .error = r->errbuf};

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "db.h"
 #include "httpc.h"
 #include "loop.h"
@@ -48,13 +49,7 @@ static void run_unlink(struct health_run *r)
 {
     if (!r->h)
         return;
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        r->h->runs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->next = r->prev = NULL;
+    DLIST_REMOVE(r->h->runs, r);
 }
 
 static void run_unref(struct health_run *r)
@@ -213,10 +208,7 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
     r->deadline = evtimer_new(loop_base(h->d.loop), deadline_cb, r);
     if (!r->deadline)
         abort();
-    r->next = h->runs;
-    if (h->runs)
-        h->runs->prev = r;
-    h->runs = r;
+    DLIST_PUSH(h->runs, r);
     r->rep.database.status = r->rep.redis.status = r->rep.llm.status = HEALTH_DISABLED;
     long long sub = budget_ms > 100 ? budget_ms - 50 : budget_ms;
     struct timeval tv = loop_tv(budget_ms);

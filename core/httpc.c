@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "dlist.h"
 #include "log.h"
 #include "loop.h"
 #include "ssrf.h"
@@ -92,12 +93,7 @@ static void check_done(struct httpc *c)
             r.error = t->refused;
             r.status = 0;
         }
-        if (t->prev)
-            t->prev->next = t->next;
-        else
-            c->head = t->next;
-        if (t->next)
-            t->next->prev = t->prev;
+        DLIST_REMOVE(c->head, t);
         c->inflight--;
         t->cb(&r, t->arg);
         transfer_free(t);
@@ -331,10 +327,7 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
         transfer_free(t);
         return -1;
     }
-    t->next = c->head;
-    if (c->head)
-        c->head->prev = t;
-    c->head = t;
+    DLIST_PUSH(c->head, t);
     c->inflight++;
     return 0;
 }
@@ -348,12 +341,7 @@ bool httpc_abort(struct httpc *c, httpc_cb cb, void *arg)
         return false;
     /* An unfinished transfer's connection cannot be reused: curl closes it. */
     curl_multi_remove_handle(c->multi, t->easy);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        c->head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
+    DLIST_REMOVE(c->head, t);
     c->inflight--;
     transfer_free(t);
     loop_work_done(c->loop);

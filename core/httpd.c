@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dlist.h"
 #include "httpd_listen.h"
 #include "httpd_req.h"
 #include "loop.h"
@@ -137,13 +138,7 @@ static void conn_release(struct conn *c)
     c->watch = NULL;
     bufferevent_free(c->bev);
     c->bev = NULL;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        h->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    DLIST_REMOVE(h->conns, c);
     h->nconns--;
     if (was_busy)
         loop_work_done(h->loop);
@@ -503,10 +498,7 @@ void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr 
     sbuf_init(&c->req.hdrs);
     c->req.c = c;
     http_head_init(&c->ph);
-    c->next = h->conns;
-    if (h->conns)
-        h->conns->prev = c;
-    h->conns = c;
+    DLIST_PUSH(h->conns, c);
     h->nconns++;
     c->state = CONN_READ_HEAD; /* a new connection gets the header deadline */
     h->nstate[CONN_READ_HEAD]++;

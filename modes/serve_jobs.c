@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "auth.h"
 #include "check.h"
 #include "config.h"
@@ -274,13 +275,7 @@ static void waiter_unlink(struct v1 *c)
         return;
     c->listed = false;
     metrics_add(sj->m_waiting, -1);
-    if (c->prev)
-        c->prev->next = c->next;
-    else if (sj->waiters == c)
-        sj->waiters = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->next = c->prev = NULL;
+    DLIST_REMOVE(sj->waiters, c); /* listed: it is on the list */
 }
 
 static void wait_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -345,10 +340,7 @@ static void waiter_link(struct v1 *c)
         abort();
     c->listed = true;
     metrics_add(sj->m_waiting, 1);
-    c->next = sj->waiters;
-    if (sj->waiters)
-        sj->waiters->prev = c;
-    sj->waiters = c;
+    DLIST_PUSH(sj->waiters, c);
 }
 
 /* JOB_DONE_CHANNEL: "id,id,..."; wakes the waiters of those jobs. */

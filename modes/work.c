@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dlist.h"
 #include "config.h"
 #include "db.h"
 #include "httpc.h"
@@ -34,13 +35,7 @@ static void pump(struct work *w);
 
 static void run_unlink(struct work *w, struct run *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        w->runs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->next = r->prev = NULL;
+    DLIST_REMOVE(w->runs, r);
 }
 
 static void run_free(struct run *r)
@@ -297,10 +292,7 @@ static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, con
         struct run *r = xcalloc(1, sizeof *r);
         r->w = w;
         r->job = jobs[i]; /* takes the strings */
-        r->next = w->runs;
-        if (w->runs)
-            w->runs->prev = r;
-        w->runs = r;
+        DLIST_PUSH(w->runs, r);
         w->nruns++;
         fresh[i] = r;
     }
