@@ -1,4 +1,4 @@
-/* Routes, request accessors, replies, the access log and request metrics. */
+/* Routes, dispatch and the request accessors; replies are in httpd_reply.c. */
 #include "httpd_req.h"
 
 #include <arpa/inet.h>
@@ -12,9 +12,6 @@
 
 #include "loop.h"
 #include "metrics.h"
-
-/* 499 (nginx's): the client closed the connection before the reply. */
-#define STATUS_CLIENT_CLOSED 499
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -37,18 +34,6 @@ static unsigned method_bit(enum http_method m)
     }
 }
 
-static struct metric_series *status_series(struct httpd *h, struct route *rt, int status)
-{
-    for (size_t i = 0; i < rt->nstatuses; i++)
-        if (rt->statuses[i].status == status)
-            return rt->statuses[i].count;
-    char labels[256];
-    snprintf(labels, sizeof labels, "route=\"%s\",status=\"%d\"", rt->pattern, status);
-    struct metric_series *s = metrics_series(h->req_family, labels);
-    if (rt->nstatuses < HTTPD_MAX_STATUS_SERIES)
-        rt->statuses[rt->nstatuses++] = (struct status_series){status, s};
-    return s;
-}
 
 void httpd_route_metrics_init(struct httpd *h, struct route *rt)
 {
@@ -180,7 +165,7 @@ void httpd_req_deinit(struct http_req *r)
     sbuf_deinit(&r->hdrs);
 }
 
-static const char *method_text(const struct http_req *r)
+const char *httpd_req_method_text(const struct http_req *r)
 {
     const struct conn *c = r->c;
     return c->ph.step == HTTP_PARSE_DONE ? c->head + c->ph.method_name.off : "-";
@@ -341,7 +326,7 @@ void httpd_dispatch(struct http_req *r)
         allow_header(allowed, allow, sizeof allow);
         http_add_header(r, "Allow", allow);
         http_reply_error(r, 405, "invalid_request_error", NULL, "method_not_allowed",
-                         "method %s is not allowed here; allowed: %s", method_text(r), allow);
+                         "method %s is not allowed here; allowed: %s", httpd_req_method_text(r), allow);
     } else {
         /* never echo the path: it may hold bytes that are not text */
         http_reply_error(r, 404, "invalid_request_error", NULL, "not_found",
@@ -483,220 +468,4 @@ const char *http_req_client(const struct http_req *r)
         }
     }
     return w->client;
-}
-
-void http_add_header(struct http_req *r, const char *name, const char *value)
-{
-    /* a CR or LF would split the reply: such a value is cleaned */
-    sbuf_puts(&r->hdrs, name);
-    sbuf_puts(&r->hdrs, ": ");
-    for (const char *p = value; *p; p++)
-        sbuf_putc(&r->hdrs, *p == '\r' || *p == '\n' ? ' ' : *p);
-    sbuf_puts(&r->hdrs, "\r\n");
-}
-
-static void access_log(struct http_req *r, int status, size_t bytes, double secs)
-{
-    enum log_level lvl = (r->route->flags & HTTPD_ROUTE_QUIET) ? LOG_DEBUG : LOG_INFO;
-    if (status >= 500 || status == STATUS_CLIENT_CLOSED)
-        lvl = status >= 500 ? LOG_WARN : LOG_INFO;
-    if (!log_enabled(lvl))
-        return;
-    struct sbuf f;
-    sbuf_init(&f);
-    sbuf_puts(&f, "\"method\":");
-    sbuf_json_str(&f, method_text(r));
-    sbuf_puts(&f, ",\"path\":");
-    sbuf_json_str(&f, r->path);
-    sbuf_printf(&f, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"ms\":%.3f,\"client\":",
-                r->route->pattern, status, bytes, secs * 1000.0);
-    sbuf_json_str(&f, http_req_client(r));
-    log_write(lvl, r->id, f.data, "request");
-    sbuf_deinit(&f);
-}
-
-static const char *date_header(struct httpd *h)
-{
-    time_t now = time(NULL);
-    if (now != h->date_sec) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(h->date, sizeof h->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        h->date_sec = now;
-    }
-    return h->date;
-}
-
-/* Status line and headers into c's output; decides keep-alive. */
-static void write_head(struct http_req *r, int status, const char *content_type,
-                       const char *framing)
-{
-    struct conn *c = r->c;
-    struct httpd *h = c->h;
-    bool keep = c->ph.keep_alive && !h->draining && !c->close_after && !c->peer_gone;
-    c->close_after = !keep;
-    if (c->peer_gone)
-        return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s",
-                        status, http_reason(status), date_header(h),
-                        content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                        content_type ? "\r\n" : "", framing, r->id,
-                        !keep ? "Connection: close\r\n"
-                        : c->ph.minor == 0 ? "Connection: keep-alive\r\n" : "");
-    if (r->hdrs.len)
-        evbuffer_add(out, r->hdrs.data, r->hdrs.len);
-    evbuffer_add(out, "\r\n", 2);
-}
-
-static void req_record(struct http_req *r, int status, size_t bytes)
-{
-    struct httpd *h = r->c->h;
-    double secs = (double)(time_mono_us() - r->start_us) / 1e6;
-    metrics_add(status_series(h, r->route, status), 1);
-    metrics_observe(r->route->latency, secs);
-    access_log(r, status, bytes, secs);
-}
-
-/* The request is answered: metrics, access log, and the connection goes on
- * writing (WRITING is counted before the request stops counting, so a
- * drain never sees zero while the reply is still to be written). */
-static void req_finish(struct http_req *r, int status, size_t bytes)
-{
-    struct conn *c = r->c;
-    struct httpd *h = c->h;
-    r->active = false;
-    h->inflight--;
-    if (h->closed) { /* httpd_free ran: no loop, no metrics to speak to */
-        httpd_conn_abandon(c);
-        return;
-    }
-    req_record(r, c->peer_gone ? STATUS_CLIENT_CLOSED : status, bytes);
-    if (c->peer_gone)
-        httpd_conn_abandon(c);
-    else
-        httpd_conn_replied(c);
-    metrics_set(h->inflight_series, (double)h->inflight);
-    loop_work_done(h->loop);
-}
-
-void httpd_req_abort(struct http_req *r)
-{
-    struct httpd *h = r->c->h;
-    req_record(r, STATUS_CLIENT_CLOSED, 0);
-    r->active = false;
-    h->inflight--;
-    metrics_set(h->inflight_series, (double)h->inflight);
-    loop_work_done(h->loop);
-}
-
-bool http_req_gone(const struct http_req *r)
-{
-    return r->c->peer_gone;
-}
-
-/* A handler answers the request it was given, once, while the connection
- * waits for it (HANDLING, or STREAMING once begun; detached if the client
- * left). The struct is reused by the connection's next request, so a late
- * second reply must not pass for the next request's answer: one that comes
- * while the next request is still being read aborts here. (One that comes
- * after the next request was dispatched cannot be told apart without a
- * handle the handler keeps.) */
-static void check_reply(const struct http_req *r, bool streaming)
-{
-    const struct conn *c = r->c;
-    bool ok = r->active &&
-              (c->peer_gone || c->server_reply ||
-               c->state == (streaming ? CONN_STREAMING : CONN_HANDLING));
-    if (!ok)
-        abort(); /* a second or late reply */
-}
-
-void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
-                size_t len)
-{
-    check_reply(r, false);
-    char framing[48];
-    snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", len);
-    write_head(r, status, content_type, framing);
-    if (!r->c->peer_gone && r->method != HTTP_M_HEAD && len)
-        evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
-    req_finish(r, status, len);
-}
-
-void http_stream_begin(struct http_req *r, int status, const char *content_type,
-                       http_stream_gone_fn gone, void *arg)
-{
-    struct conn *c = r->c;
-    check_reply(r, false);
-    /* HTTP/1.0 has no chunks: the end of the stream is the close */
-    r->stream_chunked = c->ph.minor >= 1;
-    if (!r->stream_chunked)
-        c->close_after = true;
-    r->stream_status = status;
-    r->stream_bytes = 0;
-    r->gone = gone;
-    r->gone_arg = arg;
-    write_head(r, status, content_type,
-               r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
-                                 : "Cache-Control: no-cache\r\n");
-    if (c->peer_gone)
-        return; /* detached: the end frees it */
-    httpd_conn_streaming(c);
-}
-
-size_t http_stream_write(struct http_req *r, const char *data, size_t len)
-{
-    struct conn *c = r->c;
-    check_reply(r, true);
-    if (c->peer_gone || !c->bev)
-        return 0;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (len && r->method != HTTP_M_HEAD) {
-        if (r->stream_chunked)
-            evbuffer_add_printf(out, "%zx\r\n", len);
-        evbuffer_add(out, data, len);
-        if (r->stream_chunked)
-            evbuffer_add(out, "\r\n", 2);
-        r->stream_bytes += len;
-    }
-    return evbuffer_get_length(out);
-}
-
-void http_stream_end(struct http_req *r)
-{
-    struct conn *c = r->c;
-    check_reply(r, true);
-    if (!c->peer_gone && r->stream_chunked && r->method != HTTP_M_HEAD)
-        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
-    req_finish(r, r->stream_status, r->stream_bytes);
-}
-
-void http_reply_json(struct http_req *r, int status, const char *json, size_t len)
-{
-    http_reply(r, status, "application/json", json, len);
-}
-
-void http_reply_error(struct http_req *r, int status, const char *type, const char *param,
-                      const char *code, const char *fmt, ...)
-{
-    struct sbuf msg, body;
-    va_list ap;
-    sbuf_init(&msg);
-    va_start(ap, fmt);
-    sbuf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    sbuf_init(&body);
-    sbuf_puts(&body, "{\"error\":{\"message\":");
-    sbuf_json_str(&body, msg.data ? msg.data : "");
-    sbuf_puts(&body, ",\"type\":");
-    sbuf_json_str(&body, type);
-    sbuf_puts(&body, ",\"param\":");
-    sbuf_json_str(&body, param);
-    sbuf_puts(&body, ",\"code\":");
-    sbuf_json_str(&body, code);
-    sbuf_puts(&body, "}}");
-    http_reply_json(r, status, body.data, body.len);
-    sbuf_deinit(&body);
-    sbuf_deinit(&msg);
 }

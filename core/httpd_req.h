@@ -148,6 +148,8 @@ void httpd_conn_streaming(struct conn *c);
 
 /* httpd_req.c */
 void httpd_req_begin(struct conn *c);
+/* The request line's method as sent, or "-" before it parsed. */
+const char *httpd_req_method_text(const struct http_req *r);
 void httpd_req_reset(struct http_req *r);
 void httpd_req_deinit(struct http_req *r);
 /* The client left before its request reached a handler (mid-body, or the
