@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "check_json.h"
 #include "url.h"
 
 #define DEFAULT_MAX_ATTEMPTS 5

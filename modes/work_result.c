@@ -174,38 +174,9 @@ void work_classify(const struct httpc_response *resp, struct work_verdict *v)
 
 void work_json_utf8(struct sbuf *out, const char *s, size_t n)
 {
-    /* Valid runs pass through; each invalid byte becomes U+FFFD, so the
+    /* sbuf_json_strn already turns each invalid byte into U+FFFD, so the
      * stored result is always valid utf8mb4. */
-    struct sbuf clean;
-    sbuf_init(&clean);
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = len && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[i + k] & 0xC0) == 0x80;
-        if (ok && len == 2 && c < 0xC2)
-            ok = false;
-        if (ok && len == 3) {
-            unsigned cp = (c & 15u) << 12 | (p[i + 1] & 63u) << 6 | (p[i + 2] & 63u);
-            ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
-        }
-        if (ok && len == 4) {
-            unsigned cp = (c & 7u) << 18 | (p[i + 1] & 63u) << 12 | (p[i + 2] & 63u) << 6 | (p[i + 3] & 63u);
-            ok = cp >= 0x10000 && cp <= 0x10FFFF;
-        }
-        if (ok) {
-            sbuf_append(&clean, s + i, len);
-            i += len;
-        } else {
-            sbuf_append(&clean, "\xEF\xBF\xBD", 3);
-            i++;
-        }
-    }
-    sbuf_json_strn(out, clean.data ? clean.data : "", clean.len);
-    sbuf_deinit(&clean);
+    sbuf_json_strn(out, s, n);
 }
 
 void work_result_json(const struct httpc_response *resp, double ms, struct sbuf *out)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_json.h"
 #include "job.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

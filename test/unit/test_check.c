@@ -6,6 +6,7 @@
 
 #include "../testhelp.h"
 #include "check.h"
+#include "check_json.h"
 #include "config_parse.h"
 #include "dberr.h"
 #include "job.h"
