@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_int.h"
 #include "auth.h"
 #include "cmd.h"
 #include "db_sync.h"
@@ -21,7 +22,7 @@ static int usage(void)
 /* Admin works on tables that migrations create: on a database that has
  * not been migrated (or is older than this binary) say so, naming
  * `ingot migrate`, instead of MariaDB's "table doesn't exist". */
-static int schema_ready(MYSQL *m)
+int admin_schema_ready(MYSQL *m)
 {
     char err[512];
     int applied = 0, changed = 0, need = migrate_required_version();
@@ -42,7 +43,7 @@ static int schema_ready(MYSQL *m)
     return EXIT_OK;
 }
 
-static int exec_or_die(MYSQL *m, const char *sql, const char *what)
+int admin_exec(MYSQL *m, const char *sql, const char *what)
 {
     char err[512];
     if (db_sync_exec(m, sql, err, sizeof err) < 0) {
@@ -52,7 +53,7 @@ static int exec_or_die(MYSQL *m, const char *sql, const char *what)
     return 0;
 }
 
-static long long tenant_id(MYSQL *m, const char *name)
+long long admin_tenant_id(MYSQL *m, const char *name)
 {
     struct sbuf b;
     char err[512];
@@ -73,7 +74,7 @@ static long long tenant_id(MYSQL *m, const char *name)
     return id ? id : -1;
 }
 
-static int print_rows(MYSQL *m, const char *sql)
+int admin_print_rows(MYSQL *m, const char *sql)
 {
     char err[512];
     MYSQL_RES *res = db_sync_query(m, sql, err, sizeof err);
@@ -98,7 +99,7 @@ static int tenant_cmd(MYSQL *m, struct cmd_args *a)
 {
     const char *verb = a->npositional > 1 ? a->positional[1] : "";
     if (strcmp(verb, "list") == 0 && a->npositional == 2)
-        return print_rows(m, "SELECT t.id, t.name, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at, "
+        return admin_print_rows(m, "SELECT t.id, t.name, DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at, "
                              "(SELECT COUNT(*) FROM api_keys k WHERE k.tenant_id = t.id AND k.revoked_at IS NULL) AS active_keys "
                              "FROM tenants t ORDER BY t.id");
     if (strcmp(verb, "create") != 0 || a->npositional != 3)
@@ -137,7 +138,7 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
                       "DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at, "
                       "IF(k.revoked_at IS NULL, 'active', 'revoked') AS state "
                       "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id");
-        if (tenant && tenant_id(m, tenant) < 0) { /* as key create: not an empty table */
+        if (tenant && admin_tenant_id(m, tenant) < 0) { /* as key create: not an empty table */
             sbuf_deinit(&b);
             return EXIT_DATAERR;
         }
@@ -146,7 +147,7 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
             sql_cstr(&b, tenant);
         }
         sbuf_puts(&b, " ORDER BY k.id");
-        int rc = print_rows(m, b.data);
+        int rc = admin_print_rows(m, b.data);
         sbuf_deinit(&b);
         return rc;
     }
@@ -205,7 +206,7 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
         }
         sbuf_init(&b);
         sbuf_printf(&b, "UPDATE api_keys SET revoked_at = NOW(6) WHERE revoked_at IS NULL AND id = %lld", id);
-        int rc = exec_or_die(m, b.data, "revoke");
+        int rc = admin_exec(m, b.data, "revoke");
         sbuf_deinit(&b);
         if (rc < 0)
             return EXIT_UNAVAILABLE;
@@ -219,7 +220,7 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
         fprintf(stderr, "ingot admin: API_KEY_HASH_SECRET is not set (`ingot init` generates one)\n");
         return EXIT_CONFIG;
     }
-    long long tid = tenant_id(m, tenant);
+    long long tid = admin_tenant_id(m, tenant);
     if (tid < 0)
         return EXIT_DATAERR;
     char key[AUTH_KEY_LEN + 1], prefix[AUTH_PREFIX_LEN + 1], hash[65];
@@ -234,7 +235,7 @@ static int key_cmd(MYSQL *m, struct cmd_args *a, const struct config *cfg, const
                 tid, prefix, hash);
     sql_cstr(&b, label ? label : "");
     sbuf_putc(&b, ')');
-    int rc = exec_or_die(m, b.data, "cannot store the key");
+    int rc = admin_exec(m, b.data, "cannot store the key");
     sbuf_deinit(&b);
     if (rc < 0)
         return EXIT_UNAVAILABLE;
@@ -260,6 +261,15 @@ static bool args_ok(const struct cmd_args *a, const char *tenant)
 
 int cmd_admin(int argc, char **argv)
 {
+    /* The LLM gateway's nouns have their own flags and files. */
+    const char *noun = argc > 1 ? argv[1] : "", *verb = argc > 2 ? argv[2] : "";
+    if (strcmp(noun, "provider") == 0 || strcmp(noun, "rotate-encryption-key") == 0 ||
+        (strcmp(noun, "model") == 0 && strcmp(verb, "route") == 0) ||
+        (strcmp(noun, "tenant") == 0 && strcmp(verb, "provider-key") == 0))
+        return admin_llm(argc, argv);
+    if (strcmp(noun, "usage") == 0 || (strcmp(noun, "model") == 0 && strcmp(verb, "price") == 0) ||
+        (strcmp(noun, "tenant") == 0 && strcmp(verb, "limits") == 0))
+        return admin_limits(argc, argv);
     const struct cmd_def *def = cmd_find("admin");
     struct config cfg;
     struct cmd_args a;
@@ -282,7 +292,7 @@ int cmd_admin(int argc, char **argv)
         mysql_library_end();
         return EXIT_UNAVAILABLE;
     }
-    int rc = schema_ready(m);
+    int rc = admin_schema_ready(m);
     if (rc != EXIT_OK)
         ;
     else if (strcmp(a.positional[0], "tenant") == 0)

@@ -13,6 +13,7 @@
 struct slot {
     char hash[65];
     uint64_t tenant_id; /* 0: known bad */
+    uint64_t key_id;
     int64_t expires_ms;
 };
 
@@ -91,19 +92,21 @@ static void lookup_cb(const struct db_result *r, void *arg)
     struct lookup *l = arg;
     if (!r->ok) {
         if (r->err_code != DB_ERR_SHUTDOWN)
-            l->cb(0, r->error, l->arg);
+            l->cb(0, 0, r->error, l->arg);
         else
-            l->cb(0, "shutting down", l->arg);
+            l->cb(0, 0, "shutting down", l->arg);
         free(l);
         return;
     }
     MYSQL_ROW row = mysql_fetch_row(r->res);
     uint64_t tenant = row ? (uint64_t)db_row_ll(row, 0) : 0;
+    uint64_t key = row ? (uint64_t)db_row_ll(row, 1) : 0;
     struct slot *s = slot_for(l->a, l->hash);
     memcpy(s->hash, l->hash, sizeof s->hash);
     s->tenant_id = tenant;
+    s->key_id = key;
     s->expires_ms = time_mono_ms() + (tenant ? AUTH_CACHE_MS : NEGATIVE_MS);
-    l->cb(tenant, NULL, l->arg);
+    l->cb(tenant, key, NULL, l->arg);
     free(l);
 }
 
@@ -111,14 +114,14 @@ void auth_check(struct auth *a, const char *authorization, auth_cb cb, void *arg
 {
     if (!authorization || strncmp(authorization, "Bearer ", 7) != 0 ||
         !auth_key_wellformed(authorization + 7)) {
-        cb(0, NULL, arg);
+        cb(0, 0, NULL, arg);
         return;
     }
     char hash[65];
     auth_key_hash(a->secret, authorization + 7, hash);
     struct slot *s = slot_for(a, hash);
     if (s->expires_ms > time_mono_ms() && memcmp(s->hash, hash, 64) == 0) {
-        cb(s->tenant_id, NULL, arg);
+        cb(s->tenant_id, s->key_id, NULL, arg);
         return;
     }
     struct lookup *l = xcalloc(1, sizeof *l);
@@ -128,6 +131,6 @@ void auth_check(struct auth *a, const char *authorization, auth_cb cb, void *arg
     l->arg = arg;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "SELECT tenant_id FROM api_keys WHERE hash = UNHEX('%s') AND revoked_at IS NULL", hash);
+             "SELECT tenant_id, id FROM api_keys WHERE hash = UNHEX('%s') AND revoked_at IS NULL", hash);
     db_query(a->db, sql, 0, lookup_cb, l);
 }

@@ -24,9 +24,10 @@ void auth_key_hash(const char *secret, const char *key, char hex[65]);
 /* Whether s looks like a key (length and alphabet), before any look-up. */
 bool auth_key_wellformed(const char *s);
 
-/* tenant_id 0: unknown or revoked key; err set when the look-up failed
- * (database unavailable), in which case the caller answers 503. */
-typedef void (*auth_cb)(uint64_t tenant_id, const char *err, void *arg);
+/* tenant_id 0: unknown or revoked key; key_id: api_keys.id of the key
+ * (per-key limits and usage); err set when the look-up failed (database
+ * unavailable), in which case the caller answers 503. */
+typedef void (*auth_cb)(uint64_t tenant_id, uint64_t key_id, const char *err, void *arg);
 
 struct auth *auth_new(struct db_pool *db, const char *secret);
 void auth_free(struct auth *a);

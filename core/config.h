@@ -23,10 +23,16 @@ enum cfg_id {
     CFG_JWT_EXPIRY,
     CFG_API_KEY_HASH_SECRET,
     CFG_ENCRYPTION_KEY,
+    CFG_ENCRYPTION_KEY_PREVIOUS,
     CFG_SIGNING_KEY,
     CFG_SIGNING_KEY_NEXT,
     CFG_LLM_BASE_URL,
     CFG_LLM_API_KEY,
+    CFG_LLM_PROVIDER,
+    CFG_LLM_TIMEOUT,
+    CFG_LLM_DEFAULT_MAX_TOKENS,
+    CFG_LLM_SYNC_MAX_WAIT,
+    CFG_USAGE_FLUSH_INTERVAL,
     CFG_QUEUE_WORKER_CONCURRENCY,
     CFG_QUEUE_LIMITER_MAX,
     CFG_QUEUE_LIMITER_DURATION_MS,
@@ -68,10 +74,16 @@ struct config {
     long long jwt_expiry_ms;
     char *api_key_hash_secret;
     char *encryption_key;
+    char *encryption_key_previous;
     char *signing_key;
     char *signing_key_next;
     char *llm_base_url;
     char *llm_api_key;
+    char *llm_provider;
+    long long llm_timeout_ms;
+    long long llm_default_max_tokens;
+    long long llm_sync_max_wait_ms;
+    long long usage_flush_interval_ms;
     long long queue_worker_concurrency;
     long long queue_limiter_max;
     long long queue_limiter_duration_ms;

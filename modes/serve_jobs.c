@@ -85,7 +85,7 @@ void reply_db_error(struct http_req *r, const char *err)
     v1_reply_db_error(r, 0, err, "");
 }
 
-static void auth_done_cb(uint64_t tenant, const char *err, void *arg)
+static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *arg)
 {
     struct v1 *c = arg;
     if (err) {
@@ -101,6 +101,7 @@ static void auth_done_cb(uint64_t tenant, const char *err, void *arg)
         return;
     }
     c->tenant = tenant;
+    c->key = key;
     if (serve_query_check(c->r)) /* else 400: an unknown or repeated query parameter */
         c->handler(c);
     else

@@ -44,6 +44,7 @@ struct v1 {
     struct serve_jobs *sj;
     struct http_req *r;
     uint64_t tenant;
+    uint64_t key;           /* api_keys.id of the bearer */
     void (*handler)(struct v1 *c);
     /* long-poll state */
     uint64_t job_id;

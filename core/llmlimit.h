@@ -1,0 +1,60 @@
+/* llmlimit: LLM admission shared by every serve and work. A call first
+ * reserves (one atomic Redis script: requests/min, tokens/min, tokens per
+ * day and month, USD per month, for the tenant and, when set, the key;
+ * and the provider's learnt throttle) and settles to the real usage
+ * after, so no check-then-increment anywhere. Counters are rebuilt from the
+ * MariaDB usage ledger (sql/0007 llm_usage) when Redis lost them. Without
+ * Redis: per-process windows, budgets checked against the ledger. Limits
+ * and prices are read from the database every few seconds. */
+#ifndef INGOT_LLMLIMIT_H
+#define INGOT_LLMLIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llm_types.h"
+#include "util.h"
+
+struct runtime;
+struct llmlimit;
+
+struct llmlimit_req {
+    uint64_t tenant, key_id;
+    const char *provider;       /* provider_target.provider */
+    const char *model;          /* as the client sent it (prices, budgets) */
+    long long est_tokens;       /* estimated prompt + max_tokens (or the default) */
+};
+
+enum llmlimit_verdict {
+    LLMLIMIT_OK,
+    LLMLIMIT_RATE,       /* rpm/tpm window full: come back after retry_after_ms */
+    LLMLIMIT_THROTTLED,  /* the provider said it is nearly spent: after retry_after_ms */
+    LLMLIMIT_BUDGET,     /* a day/month budget is spent: retrying does not help */
+    LLMLIMIT_ERROR       /* could not decide (database down without Redis): 503 */
+};
+
+/* What was reserved; the caller owns it until llmlimit_settle. */
+struct llmlimit_ticket;
+
+/* ticket: set only on LLMLIMIT_OK. why: for the error message (never a
+ * secret). May run before llmlimit_reserve returns. */
+typedef void (*llmlimit_cb)(enum llmlimit_verdict v, long long retry_after_ms, const char *why,
+                            struct llmlimit_ticket *ticket, void *arg);
+
+struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms);
+void llmlimit_free(struct llmlimit *ll);
+void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg);
+/* Replaces the reservation with the real usage (NULL: nothing was used,
+ * e.g. the provider refused) and frees the ticket. */
+void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struct llm_usage *used);
+/* Cost in USD of usage for model by the price table (0 without a price). */
+double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct llm_usage *u);
+/* A provider's answer headers: when remaining requests are 0 or remaining
+ * tokens are nearly spent, every process holds that provider's traffic
+ * until the reset (shared through Redis). */
+void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h);
+/* The tenant's limits and what is left, as the JSON of GET /v1/limits. */
+typedef void (*llmlimit_json_cb)(const char *json, const char *err, void *arg);
+void llmlimit_describe(struct llmlimit *ll, uint64_t tenant, uint64_t key_id, llmlimit_json_cb cb, void *arg);
+
+#endif

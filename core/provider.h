@@ -1,0 +1,58 @@
+/* provider: where a model goes. The default provider comes from the
+ * environment (LLM_PROVIDER, LLM_BASE_URL or BUILT_IN_FORGE_API_URL,
+ * LLM_API_KEY or BUILT_IN_FORGE_API_KEY); named providers, model routes and
+ * tenants' own keys from the database (sql/0007), read at start and again
+ * every few seconds off the loop's critical path, so a resolve never waits.
+ * Keys are stored sealed (core/crypt) and held opened in memory only. */
+#ifndef INGOT_PROVIDER_H
+#define INGOT_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llm_types.h"
+#include "util.h"
+
+struct runtime;
+struct providers;
+
+/* A resolved route, copied out (valid however the tables change). */
+struct provider_target {
+    char provider[PROVIDER_NAME_MAX + 1];
+    enum provider_type type;
+    char *base_url;          /* owned, no trailing slash, e.g. "http://127.0.0.1:9/v1" */
+    char *api_key;           /* owned, "" for none; never logged */
+    char upstream_model[LLM_MODEL_MAX + 1];
+    bool tenant_key;         /* the tenant's own key */
+};
+void provider_target_deinit(struct provider_target *t);
+
+/* For listings (doctor, health, /v1/models): no key in it. */
+struct provider_info {
+    char name[PROVIDER_NAME_MAX + 1];
+    enum provider_type type;
+    char base_url[2049];
+    bool has_key;
+    const char *source;      /* "LLM_BASE_URL", "BUILT_IN_FORGE_API_URL" or "admin" */
+};
+
+/* Reads the tables at once (the first resolve may precede the answer: only
+ * the default provider is known until then) and every refresh_ms. NULL with
+ * err when ENCRYPTION_KEY is needed and wrong. Returns owned. */
+struct providers *providers_new(struct runtime *rt, long long refresh_ms, char *err, size_t errlen);
+void providers_free(struct providers *ps);
+/* Any provider configured at all (else the LLM routes answer 400/503). */
+bool providers_any(const struct providers *ps);
+/* model: as the client sent it. "name/model" routes to provider name
+ * (unless a route for the whole string exists); a route row; else the
+ * default provider, if configured. 0, or -1 with why (the message of a
+ * 400 naming `model`). */
+int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
+                      char *why, size_t whylen) ATTR_WUR;
+/* The providers known now, default first. */
+size_t providers_list(const struct providers *ps, struct provider_info *out, size_t max);
+/* Model routes as JSON [{"model","provider","upstream_model"}] (for /v1/models). */
+void providers_routes_json(const struct providers *ps, struct sbuf *out);
+
+#endif

@@ -1,0 +1,33 @@
+/* usage: the LLM usage ledger. Records are buffered and written to
+ * MariaDB (llm_usage) in one multi-row INSERT every USAGE_FLUSH_INTERVAL
+ * (or sooner when many wait), so recording never delays a response; a
+ * crash loses at most one interval. Also counts /metrics (tokens by
+ * tenant, model and type; requests by provider, model and status; latency
+ * and time to first token). */
+#ifndef INGOT_USAGE_H
+#define INGOT_USAGE_H
+
+#include <stdint.h>
+
+#include "llm_types.h"
+#include "util.h"
+
+struct runtime;
+struct usage;
+
+struct usage_rec {
+    uint64_t tenant, key_id, job_id;      /* job_id 0: a sync call */
+    const char *provider, *model, *endpoint; /* endpoint: "chat.completions", "embeddings" */
+    int status;                           /* HTTP status given to the client (499: client gone) */
+    struct llm_usage u;                   /* -1 fields count as 0 */
+    double cost_usd, latency_ms, ttft_ms; /* ttft_ms < 0: not a stream */
+    const char *request_id;
+};
+
+struct usage *usage_new(struct runtime *rt, long long flush_ms);
+/* Writes what is buffered (drain, shutdown). */
+void usage_flush(struct usage *u);
+void usage_free(struct usage *u);
+void usage_record(struct usage *u, const struct usage_rec *r);
+
+#endif
