@@ -41,7 +41,15 @@ struct llmlimit_ticket;
 typedef void (*llmlimit_cb)(enum llmlimit_verdict v, long long retry_after_ms, const char *why,
                             struct llmlimit_ticket *ticket, void *arg);
 
+/* A provider's remaining tokens under this hold its traffic until the reset. */
+#define LLMLIMIT_TOKENS_LOW 1000
+
+/* Returns owned; reads llm_limits and llm_prices now and every
+ * refresh_ms (<= 0: 5 s). Reservations made before the first read wait
+ * for it. */
 struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms);
+/* After runtime_close (so the database's and Redis's pending callbacks
+ * have run). Settlements still waiting for Redis are dropped. */
 void llmlimit_free(struct llmlimit *ll);
 void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg);
 /* Replaces the reservation with the real usage (NULL: nothing was used,
