@@ -319,7 +319,18 @@ static void hold_cb(struct redisReply *reply, const char *err, void *arg)
 {
     (void)reply;
     (void)err;
-    (void)arg;
+    struct llmlimit *ll = arg;
+    ll->inflight--;
+}
+
+bool llmlimit_ready(const struct llmlimit *ll)
+{
+    return ll->loaded;
+}
+
+size_t llmlimit_busy(const struct llmlimit *ll)
+{
+    return ll->inflight + ll->nretry;
 }
 
 void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h)
@@ -345,8 +356,8 @@ void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const str
     snprintf(key, sizeof key, "ingot:ll:hold:%s", provider);
     snprintf(v, sizeof v, "%lld", ms);
     const char *args[] = {key, v};
-    if (rscript_run(ll->rt->redis, &ll->s_hold, 1, 2, args, REDIS_TIMEOUT_MS, hold_cb, NULL) < 0)
-        return; /* this process holds it; the others learn it from their own answers */
+    if (rscript_run(ll->rt->redis, &ll->s_hold, 1, 2, args, REDIS_TIMEOUT_MS, hold_cb, ll) == 0)
+        ll->inflight++; /* else this process holds it; the others learn it from their own answers */
 }
 
 /* ---- refusals and metrics ---- */

@@ -10,6 +10,7 @@
 #define INGOT_LLMLIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "llm_types.h"
@@ -51,6 +52,11 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms);
 /* After runtime_close (so the database's and Redis's pending callbacks
  * have run). Settlements still waiting for Redis are dropped. */
 void llmlimit_free(struct llmlimit *ll);
+/* The limits have been read once (reservations before wait for it). */
+bool llmlimit_ready(const struct llmlimit *ll);
+/* Redis calls not answered yet (settlements, holds), those waiting to be
+ * re-sent included: a drain may wait for 0. */
+size_t llmlimit_busy(const struct llmlimit *ll);
 void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg);
 /* Replaces the reservation with the real usage (NULL: nothing was used,
  * e.g. the provider refused) and frees the ticket. */

@@ -376,6 +376,7 @@ static void settle_cb(struct redisReply *reply, const char *err, void *arg)
 {
     struct settle_call *c = arg;
     (void)err;
+    c->ll->inflight--;
     if (reply && reply->type == REDIS_REPLY_INTEGER)
         llmlimit_settle_op_free(c->op);
     else
@@ -392,7 +393,9 @@ static void settle_send(struct llmlimit *ll, struct settle_op *op)
                     REDIS_TIMEOUT_MS, settle_cb, c) < 0) {
         free(c);
         settle_queue(ll, op);
+        return;
     }
+    ll->inflight++;
 }
 
 /* Settlements Redis could not take are re-sent when it is back: the

@@ -93,6 +93,7 @@ struct llmlimit {
     struct hold holds[HOLDS_MAX];
     struct settle_op *retry_head, *retry_tail;
     size_t nretry;
+    size_t inflight;              /* settlements and holds sent, not answered */
     struct llmlimit_local *local;
     struct metric_family *f_remaining, *f_throttled;
     struct log_limit warn_log;
