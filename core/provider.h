@@ -28,6 +28,14 @@ struct provider_target {
 };
 void provider_target_deinit(struct provider_target *t);
 
+/* The authentication headers of a request to t, as "Name: value":
+ * openai "Authorization: Bearer KEY"; anthropic "x-api-key: KEY" and
+ * "anthropic-version: ..." (sent without a key too). out[] gets owned
+ * strings (free each with provider_header_free) and a NULL after them;
+ * returns their count (at most 2). */
+size_t provider_auth_headers(const struct provider_target *t, char *out[3]);
+void provider_header_free(char *out[3]);
+
 /* For listings (doctor, health, /v1/models): no key in it. */
 struct provider_info {
     char name[PROVIDER_NAME_MAX + 1];

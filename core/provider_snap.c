@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypt.h"
+#include "llm_anthropic.h"
 
 struct snap_provider {
     char name[PROVIDER_NAME_MAX + 1];
@@ -331,4 +332,27 @@ void provider_target_deinit(struct provider_target *t)
     crypt_secret_free(t->api_key);
     t->base_url = NULL;
     t->api_key = NULL;
+}
+
+size_t provider_auth_headers(const struct provider_target *t, char *out[3])
+{
+    size_t n = 0;
+    bool key = t->api_key && *t->api_key;
+    if (t->type == PROVIDER_ANTHROPIC) {
+        if (key)
+            out[n++] = xasprintf("x-api-key: %s", t->api_key);
+        out[n++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
+    } else if (key) {
+        out[n++] = xasprintf("Authorization: Bearer %s", t->api_key);
+    }
+    out[n] = NULL;
+    return n;
+}
+
+void provider_header_free(char *out[3])
+{
+    for (size_t i = 0; i < 3 && out[i]; i++) {
+        crypt_secret_free(out[i]);
+        out[i] = NULL;
+    }
 }
