@@ -16,7 +16,7 @@ await step('disconnect', async () => {
     if (text.endsWith('w3')) break; // leaving the loop aborts the request
   }
   const gone = Date.now();
-  eq('disconnect: content before leaving', text, 'w1 w2 w3');
+  eq('disconnect: content before leaving', text, ' w1 w2 w3');
   let rec;
   for (let i = 0; i < 40; i++) {
     rec = (await upstream(s0, '/chat/completions'))[0];
