@@ -12,7 +12,6 @@
 #include "dlist.h"
 #include "config.h"
 #include "db.h"
-#include "httpc.h"
 #include "jobclaim.h"
 #include "jobfair.h"
 #include "jobfinish.h"
@@ -20,13 +19,12 @@
 #include "loop.h"
 #include "metrics.h"
 #include "runtime.h"
-#include "sign.h"
 #include "ssrf.h"
-#include "url.h"
 #include "ratelimit.h"
 #include "redis.h"
 #include "work_admit.h"
 #include "work_int.h"
+#include "work_kinds.h"
 #include "work_lease.h"
 #include "work_limits.h"
 #include "work_result.h"
@@ -50,7 +48,8 @@ static void run_free(struct run *r)
 static void count_outcome(struct work *w, const struct run *r, const char *outcome)
 {
     char labels[256];
-    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"http\",outcome=\"%s\"", r->job.queue, outcome);
+    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"%s\",outcome=\"%s\"", r->job.queue,
+             job_kind_name(r->job.kind), outcome);
     metrics_add(metrics_series(w->f_outcomes, labels), 1);
 }
 
@@ -96,9 +95,9 @@ static void log_outcome(const struct run *r, const char *status, enum log_level 
     sbuf_init(&f);
     sbuf_puts(&f, "\"queue\":");
     sbuf_json_str(&f, r->job.queue);
-    sbuf_printf(&f, ",\"kind\":\"http\",\"attempt\":%d,\"max_attempts\":%d,\"status\":\"%s\","
+    sbuf_printf(&f, ",\"kind\":\"%s\",\"attempt\":%d,\"max_attempts\":%d,\"status\":\"%s\","
                     "\"duration_ms\":%.1f,\"http_status\":",
-                r->job.attempt, r->job.max_attempts, status, r->ms);
+                job_kind_name(r->job.kind), r->job.attempt, r->job.max_attempts, status, r->ms);
     if (r->http_status)
         sbuf_printf(&f, "%d", r->http_status);
     else
@@ -142,36 +141,37 @@ static void finished_cb(bool applied, const char *err, unsigned err_code, void *
     pump(w);
 }
 
-static void http_done_cb(const struct httpc_response *resp, void *arg)
+static void hand_back(struct work *w, struct run *r, long long delay_ms);
+
+void work_outcome(struct work *w, struct run *r, const struct work_outcome *o)
 {
-    struct run *r = arg;
-    struct work *w = r->w;
+    r->call = NULL;
     if (r->released) { /* handed back already; nothing to record */
         run_free(r);
         return;
     }
-    struct work_verdict v;
-    work_classify(resp, &v);
-    struct sbuf result;
-    sbuf_init(&result);
     double ms = (double)(time_mono_us() - r->started_us) / 1000.0;
-    if (!resp->error)
-        work_result_json(resp, ms, &result);
-    struct jobclaim_result res = {.result_json = result.len ? result.data : NULL,
-                                  .error = v.error[0] ? v.error : NULL,
-                                  .http_status = (int)resp->status,
+    if (o->wait) { /* a limit holds it: not an attempt */
+        count_outcome(w, r, "waited");
+        hand_back(w, r, o->retry_after_ms > 0 ? o->retry_after_ms : 0);
+        return;
+    }
+    struct jobclaim_result res = {.result_json = o->result_json,
+                                  .usage_json = o->usage_json,
+                                  .error = o->error,
+                                  .http_status = o->http_status,
                                   .worker_id = w->worker_id,
                                   .started_real_us = r->started_real_us};
     const char *outcome;
-    if (v.ok) {
+    if (o->ok) {
         res.outcome = OUTCOME_SUCCEEDED;
         outcome = "succeeded";
         r->status = "succeeded";
-    } else if (v.retryable && r->job.attempt < r->job.max_attempts) {
+    } else if (o->retryable && r->job.attempt < r->job.max_attempts) {
         res.outcome = OUTCOME_RETRY;
         res.retry_delay_ms = work_backoff_ms(r->job.attempt, r->job.backoff_base_ms, r->job.backoff_max_ms);
-        if (v.retry_after_ms > res.retry_delay_ms)
-            res.retry_delay_ms = v.retry_after_ms;
+        if (o->retry_after_ms > res.retry_delay_ms)
+            res.retry_delay_ms = o->retry_after_ms;
         outcome = "retried";
         r->status = "retry";
     } else {
@@ -180,50 +180,41 @@ static void http_done_cb(const struct httpc_response *resp, void *arg)
         r->status = "failed";
     }
     count_outcome(w, r, outcome);
-    metrics_observe(metrics_series(w->f_duration, "kind=\"http\""), ms / 1000.0);
+    char labels[64];
+    snprintf(labels, sizeof labels, "kind=\"%s\"", job_kind_name(r->job.kind));
+    metrics_observe(metrics_series(w->f_duration, labels), ms / 1000.0);
     r->ms = r->started_us ? ms : 0;
-    r->http_status = (int)resp->status;
-    r->error = v.error[0] ? xstrdup(v.error) : NULL;
+    r->http_status = o->http_status;
+    r->error = o->error ? xstrdup(o->error) : NULL;
     r->recording = true;
     r->terminal = res.outcome != OUTCOME_RETRY;
     w->pending_db++;
     jobfinish_add(w->finisher, &r->job, &res, finished_cb, r);
-    sbuf_deinit(&result);
 }
 
-/* Builds and sends the HTTP request of a claimed job. */
+void work_count_started(struct work *w, struct run *r)
+{
+    char labels[200];
+    snprintf(labels, sizeof labels, "queue=\"%s\"", r->job.queue);
+    metrics_observe(metrics_series(w->f_wait, labels), r->job.wait_s > 0 ? r->job.wait_s : 0);
+    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"%s\"", r->job.queue, job_kind_name(r->job.kind));
+    metrics_add(metrics_series(w->f_started, labels), 1);
+}
+
+/* Sends a claimed job's attempt through its kind. */
 void work_execute(struct work *w, struct run *r)
 {
-    char why[256] = "";
-    struct work_request req;
     /* Before building: a payload that cannot be sent is still an attempt
      * that started now (its duration and started_at are real). */
     r->started_us = time_mono_us();
     r->started_real_us = time_real_us();
-    if (work_request_build(&r->job, w->cfg->signing_key, w->cfg->signing_key_next, &req, why,
-                           sizeof why) < 0) {
-        struct httpc_response fake = {.error = why, .refused = true, .body = ""};
-        http_done_cb(&fake, r); /* a payload that cannot be sent fails for good */
+    const struct work_kind *k = work_kind_of(r->job.kind);
+    if (!k) { /* not claimed by this build: cannot happen, but never hang */
+        struct work_outcome o = {.error = "this worker does not execute the job's kind"};
+        work_outcome(w, r, &o);
         return;
     }
-    struct httpc_request hr = {.method = req.method,
-                               .url = req.url,
-                               .headers = (const char *const *)req.headers,
-                               .body = req.body,
-                               .body_len = req.body_len,
-                               .timeout_ms = r->job.timeout_ms,
-                               .max_body = RESULT_BODY_MAX,
-                               .ssrf = w->ssrf};
-    char labels[200];
-    snprintf(labels, sizeof labels, "queue=\"%s\"", r->job.queue);
-    metrics_observe(metrics_series(w->f_wait, labels), r->job.wait_s > 0 ? r->job.wait_s : 0);
-    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"http\"", r->job.queue);
-    metrics_add(metrics_series(w->f_started, labels), 1);
-    if (httpc_send(w->rt->httpc, &hr, http_done_cb, r) < 0) {
-        struct httpc_response fake = {.error = "cannot start the request", .body = ""};
-        http_done_cb(&fake, r);
-    }
-    work_request_deinit(&req);
+    k->execute(w, r);
 }
 
 static void release_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
@@ -253,12 +244,28 @@ void work_release(struct work *w, struct run **runs, size_t n, long long delay_m
         struct run *r = runs[i];
         run_unlink(w, r);
         w->nruns--;
+        const struct work_kind *k = work_kind_of(r->job.kind);
+        if (r->started_us && r->call && k && k->stop_on_release && k->stop(w, r))
+            r->started_us = 0; /* stopped: nothing comes back */
         if (r->started_us)
             r->released = true;
         else
             run_free(r);
     }
     update_inflight(w);
+}
+
+/* One run's attempt ended without counting (a limit holds it): queued
+ * again after delay_ms; its slot is free now. */
+static void hand_back(struct work *w, struct run *r, long long delay_ms)
+{
+    r->started_us = 0; /* nothing in flight: freed at once */
+    uint64_t tenant = r->job.tenant;
+    char queue[JOB_QUEUE_MAX + 1];
+    memcpy(queue, r->job.queue, sizeof queue);
+    work_release(w, &r, 1, delay_ms);
+    work_limits_fair_kick(w->limits, tenant, queue);
+    pump(w);
 }
 
 /* Shutdown: everything not being recorded or waiting for the limiter. */
@@ -379,7 +386,7 @@ static void claim(struct work *w, const struct jobfair_queue *fq)
     } else {
         w->claiming++;
     }
-    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms,
+    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms, work_kinds_mask(),
                    fq ? NULL : work_limits_exclude(w->limits), fq, claimed_cb, cc);
 }
 
@@ -412,8 +419,10 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
  * holding a slot until its timeout (and overlapping the next attempt). */
 void work_abort(struct work *w, struct run *r)
 {
-    if (!httpc_abort(w->rt->httpc, http_done_cb, r))
+    const struct work_kind *k = work_kind_of(r->job.kind);
+    if (!k || !k->stop(w, r))
         return;
+    r->call = NULL;
     log_info("job_%llu: lease lost (cancelled or recovered): request aborted, nothing recorded",
              (unsigned long long)r->job.id);
     metrics_add(w->m_aborted, 1);
@@ -640,6 +649,9 @@ void work_free(struct work *w)
     struct run *r = w->runs;
     while (r) {
         struct run *next = r->next;
+        const struct work_kind *k = work_kind_of(r->job.kind);
+        if (r->call && k)
+            (void)k->stop(w, r); /* the loop ended in the middle of it */
         run_free(r);
         r = next;
     }
