@@ -87,12 +87,22 @@ struct work_outcome {
 /* Records the outcome of r's attempt: succeeded, retried with backoff
  * (at least retry_after_ms) while attempts remain, failed, or handed back
  * (wait). Each attempt a kind sent ends here once; everything in o is
- * borrowed (work.c). */
+ * borrowed (work_outcome.c). */
 void work_outcome(struct work *w, struct run *r, const struct work_outcome *o);
-/* Counts r's attempt as started (its request is being sent) (work.c). */
+/* Counts r's attempt as started (its request is being sent) (work_outcome.c). */
 void work_count_started(struct work *w, struct run *r);
-/* Sends the request of a claimed run through its kind (work.c). */
+/* Sends the request of a claimed run through its kind (work_outcome.c). */
 void work_execute(struct work *w, struct run *r);
+/* The done channel's PUBLISH, once per loop pass (work_outcome.c). */
+void work_done_publish_cb(evutil_socket_t fd, short what, void *arg);
+/* A run leaves (recorded or stopped): unlinked, freed, its slot free,
+ * the next claim considered (work.c). */
+void work_run_end(struct work *w, struct run *r);
+/* Frees a run that is in no list (work.c). */
+void work_run_free(struct run *r);
+/* One run back to the queue after delay_ms, attempt not spent, nothing in
+ * flight (a limit holds it) (work.c). */
+void work_hand_back(struct work *w, struct run *r, long long delay_ms);
 /* Stops a run's request now, recording nothing: its lease is gone (work.c). */
 void work_abort(struct work *w, struct run *r);
 /* Reads the queue settings again (work.c). */
