@@ -77,6 +77,7 @@ stop:
 # The whole suite on an ASan+UBSan build against real servers.
 test:
 	sh vendor/install.sh build runtime servers test
+	command -v npm >/dev/null 2>&1 || sh vendor/install.sh node
 	$(MAKE) asan bin/ingot
 	bash test/run.sh
 

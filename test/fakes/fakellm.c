@@ -432,7 +432,8 @@ void fl_error(struct evhttp_request *req, const struct fl_ctx *c, int status, co
                            : status == 404 ? "invalid_request_error"
                            : status == 429 ? "requests"
                                            : "server_error";
-        const char *param = status == 400 ? "\"temperature\"" : "null";
+        /* the param of a 400 asked for by the model name; none otherwise */
+        const char *param = status == 400 && c->beh.status == 400 ? "\"temperature\"" : "null";
         const char *code = status == 400   ? "\"invalid_value\""
                            : status == 401 ? "\"invalid_api_key\""
                            : status == 404 ? "\"model_not_found\""

@@ -260,7 +260,7 @@ static void plan_make(const struct fl_ctx *c, struct plan *pl)
     } else if (c->beh.words > 0) {
         for (int k = 1; k <= c->beh.words && k <= 64; k++) {
             char w[16];
-            snprintf(w, sizeof w, "%sw%d", k > 1 ? " " : "", k);
+            snprintf(w, sizeof w, " w%d", k);
             pl->text[pl->ntext++] = strdup(w);
         }
     } else {
