@@ -264,7 +264,7 @@ int cmd_admin(int argc, char **argv)
     /* The LLM gateway's nouns have their own flags and files. */
     const char *noun = argc > 1 ? argv[1] : "", *verb = argc > 2 ? argv[2] : "";
     if (strcmp(noun, "provider") == 0 || strcmp(noun, "rotate-encryption-key") == 0 ||
-        (strcmp(noun, "model") == 0 && strcmp(verb, "route") == 0) ||
+        (strcmp(noun, "model") == 0 && (strcmp(verb, "route") == 0 || strcmp(verb, "routes") == 0)) ||
         (strcmp(noun, "tenant") == 0 && strcmp(verb, "provider-key") == 0))
         return admin_llm(argc, argv);
     if (strcmp(noun, "usage") == 0 || (strcmp(noun, "model") == 0 && strcmp(verb, "price") == 0) ||

@@ -10,19 +10,30 @@
 #include "db.h"
 #include "httpc.h"
 #include "loop.h"
+#include "provider.h"
 #include "redis.h"
 
 /* The LLM answer is reused this long: probes should not spend a
  * provider's rate limit. */
 #define LLM_CACHE_MS 5000
 
+/* The last answer of a named provider's probe. */
+struct prov_cache {
+    char name[PROVIDER_NAME_MAX + 1];
+    struct health_check c;
+    int64_t at_ms;
+};
+
 struct health {
     struct health_deps d;
     char *models_url;
-    char *auth_header;
+    char *auth_header[3];    /* the default provider's, NULL-terminated */
     struct health_check llm_cache;
     int64_t llm_cache_at_ms;
     bool llm_cache_valid;
+    struct providers *providers;  /* borrowed, or NULL */
+    struct prov_cache pcache[HEALTH_MAX_PROVIDERS];
+    size_t npcache;
     struct health_run *runs; /* in flight, detached on free */
 };
 
@@ -31,6 +42,9 @@ struct health_run {
     unsigned pending;        /* checks not answered yet */
     int refs;                /* pending async callbacks + the answer */
     bool answered;
+    unsigned prov_pending;   /* named providers' probes not answered yet */
+    bool prov_wait[HEALTH_MAX_PROVIDERS];
+    struct health_provider_check prov[HEALTH_MAX_PROVIDERS];
     int64_t start_us;
     struct health_report rep;
     struct event *deadline;
@@ -93,7 +107,7 @@ static bool check_record(struct health_run *r, struct health_check *c, enum heal
 static void check_done(struct health_run *r, struct health_check *c, enum health_status st,
                        const char *msg, unsigned bit)
 {
-    if (check_record(r, c, st, msg, bit) && !r->pending)
+    if (check_record(r, c, st, msg, bit) && !r->pending && !r->prov_pending)
         run_answer(r);
 }
 
@@ -117,6 +131,16 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
         }
     }
     r->pending = 0;
+    for (size_t i = 0; i < r->rep.nproviders; i++) {
+        if (r->prov_wait[i]) {
+            r->prov_wait[i] = false;
+            struct health_check *c = &r->prov[i].c;
+            c->status = HEALTH_DOWN;
+            c->latency_ms = ms;
+            snprintf(c->message, sizeof c->message, "no answer within %.0fms", ms);
+        }
+    }
+    r->prov_pending = 0;
     run_answer(r);
 }
 
@@ -159,6 +183,141 @@ static void llm_cb(const struct httpc_response *resp, void *arg)
     run_unref(r);
 }
 
+/* A probe's answer as a check: up for 2xx (a provider that answers with
+ * the key refused is down: requests would fail the same way). */
+static enum health_status probe_status(const struct httpc_response *resp, char *msg, size_t n)
+{
+    msg[0] = '\0';
+    if (resp->error) {
+        snprintf(msg, n, "%s", resp->error);
+        return HEALTH_DOWN;
+    }
+    if (resp->status < 200 || resp->status > 299) {
+        snprintf(msg, n, "GET /models answered HTTP %ld%s", resp->status,
+                 resp->status == 401 || resp->status == 403 ? " (key rejected)" : "");
+        return HEALTH_DOWN;
+    }
+    return HEALTH_UP;
+}
+
+static struct prov_cache *pcache_find(struct health *h, const char *name, bool create)
+{
+    for (size_t i = 0; i < h->npcache; i++)
+        if (strcmp(h->pcache[i].name, name) == 0)
+            return &h->pcache[i];
+    if (!create)
+        return NULL;
+    size_t at = h->npcache;
+    if (at == HEALTH_MAX_PROVIDERS) { /* full (providers removed since): reuse the oldest */
+        at = 0;
+        for (size_t i = 1; i < h->npcache; i++)
+            if (h->pcache[i].at_ms < h->pcache[at].at_ms)
+                at = i;
+    } else {
+        h->npcache++;
+    }
+    memset(&h->pcache[at], 0, sizeof h->pcache[at]);
+    snprintf(h->pcache[at].name, sizeof h->pcache[at].name, "%s", name);
+    return &h->pcache[at];
+}
+
+struct prov_probe {
+    struct health_run *r;
+    size_t idx;
+};
+
+static void prov_cb(const struct httpc_response *resp, void *arg)
+{
+    struct prov_probe *p = arg;
+    struct health_run *r = p->r;
+    size_t i = p->idx;
+    free(p);
+    char msg[200];
+    enum health_status st = probe_status(resp, msg, sizeof msg);
+    if (r->prov_wait[i]) {
+        r->prov_wait[i] = false;
+        r->prov_pending--;
+        struct health_check *c = &r->prov[i].c;
+        c->status = st;
+        c->latency_ms = (double)(time_mono_us() - r->start_us) / 1000.0;
+        snprintf(c->message, sizeof c->message, "%s", msg);
+        if (r->h) {
+            struct prov_cache *pc = pcache_find(r->h, r->prov[i].name, true);
+            pc->c = *c;
+            pc->at_ms = time_mono_ms();
+        }
+        if (!r->pending && !r->prov_pending)
+            run_answer(r);
+    }
+    run_unref(r);
+}
+
+/* Starts (or answers from the cache) the probe of every named provider. */
+static void probe_providers(struct health *h, struct health_run *r, long long timeout_ms)
+{
+    struct provider_info info[HEALTH_MAX_PROVIDERS + 1];
+    size_t n = providers_list(h->providers, info, ARRAY_LEN(info));
+    r->rep.providers = r->prov;
+    for (size_t k = 0; k < n && r->rep.nproviders < HEALTH_MAX_PROVIDERS; k++) {
+        if (strcmp(info[k].name, PROVIDER_DEFAULT) == 0)
+            continue;
+        size_t i = r->rep.nproviders++;
+        struct health_provider_check *pc = &r->prov[i];
+        snprintf(pc->name, sizeof pc->name, "%s", info[k].name);
+        const struct prov_cache *cached = pcache_find(h, pc->name, false);
+        if (cached && cached->at_ms && time_mono_ms() - cached->at_ms < LLM_CACHE_MS) {
+            pc->c = cached->c;
+            continue;
+        }
+        struct provider_target t;
+        char why[256];
+        if (providers_get(h->providers, pc->name, &t, why, sizeof why) < 0) {
+            pc->c.status = HEALTH_DOWN;
+            snprintf(pc->c.message, sizeof pc->c.message, "%s", why);
+            continue;
+        }
+        char *url = xasprintf("%s/models", t.base_url);
+        char *hdr[3];
+        provider_auth_headers(&t, hdr);
+        struct httpc_request req = {.method = "GET",
+                                    .url = url,
+                                    .headers = (const char *const *)hdr,
+                                    .timeout_ms = timeout_ms,
+                                    .max_body = (size_t)64 * 1024};
+        struct prov_probe *p = xcalloc(1, sizeof *p);
+        p->r = r;
+        p->idx = i;
+        r->refs++;
+        r->prov_wait[i] = true;
+        r->prov_pending++;
+        if (httpc_send(h->d.httpc, &req, prov_cb, p) < 0) {
+            free(p);
+            r->refs--;
+            r->prov_wait[i] = false;
+            r->prov_pending--;
+            pc->c.status = HEALTH_DOWN;
+            snprintf(pc->c.message, sizeof pc->c.message, "cannot start request");
+        }
+        provider_header_free(hdr);
+        free(url);
+        provider_target_deinit(&t);
+    }
+}
+
+void health_set_providers(struct health *h, struct providers *ps)
+{
+    h->providers = ps;
+    h->npcache = 0;
+    /* The default provider's probe speaks its adapter's dialect. */
+    struct provider_target t;
+    char why[256];
+    if (ps && h->models_url && providers_get(ps, PROVIDER_DEFAULT, &t, why, sizeof why) == 0) {
+        provider_header_free(h->auth_header);
+        provider_auth_headers(&t, h->auth_header);
+        provider_target_deinit(&t);
+    }
+}
+
 struct health *health_new(const struct health_deps *d)
 {
     struct health *h = xcalloc(1, sizeof *h);
@@ -169,7 +328,7 @@ struct health *health_new(const struct health_deps *d)
             n--;
         h->models_url = xasprintf("%.*s/models", (int)n, d->llm_base_url);
         if (d->llm_api_key && *d->llm_api_key)
-            h->auth_header = xasprintf("Authorization: Bearer %s", d->llm_api_key);
+            h->auth_header[0] = xasprintf("Authorization: Bearer %s", d->llm_api_key);
     }
     return h;
 }
@@ -193,7 +352,7 @@ void health_free(struct health *h)
         r = next;
     }
     free(h->models_url);
-    free(h->auth_header);
+    provider_header_free(h->auth_header);
     free(h);
 }
 
@@ -250,10 +409,9 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
             check_record(r, &r->rep.llm, c.status, c.message, HEALTH_CHECK_LLM);
             r->rep.llm.latency_ms = c.latency_ms;
         } else {
-            const char *headers[] = {h->auth_header, NULL};
             struct httpc_request req = {.method = "GET",
                                         .url = h->models_url,
-                                        .headers = h->auth_header ? headers : NULL,
+                                        .headers = (const char *const *)h->auth_header,
                                         .timeout_ms = sub,
                                         .max_body = (size_t)64 * 1024};
             r->refs++;
@@ -263,14 +421,17 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
             }
         }
     }
-    if (!r->pending)
+    if ((which & HEALTH_CHECK_LLM) && h->providers)
+        probe_providers(h, r, sub);
+    if (!r->pending && !r->prov_pending)
         run_answer(r);
 }
 
 static void check_json(struct sbuf *out, const char *name, const struct health_check *c)
 {
-    sbuf_printf(out, "\"%s\":{\"status\":\"%s\",\"latency_ms\":%.3f", name,
-                health_status_text(c->status), c->latency_ms);
+    sbuf_json_str(out, name);
+    sbuf_printf(out, ":{\"status\":\"%s\",\"latency_ms\":%.3f", health_status_text(c->status),
+                c->latency_ms);
     if (c->message[0]) {
         sbuf_puts(out, ",\"message\":");
         sbuf_json_str(out, c->message);
@@ -286,6 +447,17 @@ void health_report_json(const struct health_report *r, const char *version, stru
     check_json(out, "redis", &r->redis);
     sbuf_putc(out, ',');
     check_json(out, "llm", &r->llm);
+    if (r->nproviders) {
+        out->len--; /* inside checks.llm */
+        out->data[out->len] = '\0';
+        sbuf_puts(out, ",\"providers\":{");
+        for (size_t i = 0; i < r->nproviders; i++) {
+            if (i)
+                sbuf_putc(out, ',');
+            check_json(out, r->providers[i].name, &r->providers[i].c);
+        }
+        sbuf_puts(out, "}}");
+    }
     sbuf_puts(out, "},\"version\":");
     sbuf_json_str(out, version);
     sbuf_putc(out, '}');

@@ -28,6 +28,14 @@ struct provider_target {
 };
 void provider_target_deinit(struct provider_target *t);
 
+/* The authentication headers of a request to t, as "Name: value":
+ * openai "Authorization: Bearer KEY"; anthropic "x-api-key: KEY" and
+ * "anthropic-version: ..." (sent without a key too). out[] gets owned
+ * strings (free each with provider_header_free) and a NULL after them;
+ * returns their count (at most 2). */
+size_t provider_auth_headers(const struct provider_target *t, char *out[3]);
+void provider_header_free(char *out[3]);
+
 /* For listings (doctor, health, /v1/models): no key in it. */
 struct provider_info {
     char name[PROVIDER_NAME_MAX + 1];
@@ -44,12 +52,22 @@ struct providers *providers_new(struct runtime *rt, long long refresh_ms, char *
 void providers_free(struct providers *ps);
 /* Any provider configured at all (else the LLM routes answer 400/503). */
 bool providers_any(const struct providers *ps);
-/* model: as the client sent it. "name/model" routes to provider name
- * (unless a route for the whole string exists); a route row; else the
- * default provider, if configured. 0, or -1 with why (the message of a
- * 400 naming `model`). */
+/* model: as the client sent it. In order: a route row for the whole
+ * string; "name/model" when name is a provider (upstream "model"; a prefix
+ * that names no provider is part of the model's name); else the default
+ * provider, if configured. The tenant's own key for that provider replaces
+ * the provider's (tenant 0: none). A provider or tenant key that is stored
+ * but does not open refuses rather than falling back. 0, or -1 with why
+ * (the message of a 400 naming `model`; no key in it). */
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;
+/* The provider called name (PROVIDER_DEFAULT included) with its own key,
+ * not a tenant's (health probes). 0, or -1 with why. */
+int providers_get(struct providers *ps, const char *name, struct provider_target *out, char *why,
+                  size_t whylen) ATTR_WUR;
+/* Reads the tables again now (after an admin change in tests; the timer
+ * does it every refresh_ms anyway). */
+void providers_refresh(struct providers *ps);
 /* The providers known now, default first. */
 size_t providers_list(const struct providers *ps, struct provider_info *out, size_t max);
 /* Model routes as JSON [{"model","provider","upstream_model"}] (for /v1/models). */

@@ -1,0 +1,174 @@
+/* provider_snap: the resolution rules over one view of providers, routes
+ * and tenants' keys (provider.h's order). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../testhelp.h"
+#include "provider.h"
+#include "provider_snap.h"
+
+static struct provider_snap *sample(bool with_default)
+{
+    struct provider_snap *s = provider_snap_new();
+    if (with_default)
+        provider_snap_add(s, PROVIDER_DEFAULT, PROVIDER_OPENAI, "http://127.0.0.1:9/v1/", "sk-default",
+                          NULL, "BUILT_IN_FORGE_API_URL");
+    provider_snap_add(s, "claude", PROVIDER_ANTHROPIC, "http://127.0.0.1:10/v1", "sk-ant", NULL, "admin");
+    provider_snap_add(s, "local", PROVIDER_OPENAI, "http://127.0.0.1:11/v1", NULL, NULL, "admin");
+    provider_snap_add(s, "broken", PROVIDER_OPENAI, "http://127.0.0.1:12/v1", NULL,
+                      "sealed under key id 0badc0de", "admin");
+    provider_snap_route(s, "fast", "claude", "claude-3-5-haiku");
+    provider_snap_route(s, "same", "local", NULL);
+    provider_snap_route(s, "local/special", "claude", "x-special");
+    provider_snap_route(s, "gone", "removed", NULL);
+    provider_snap_route(s, "viabroken", "broken", NULL);
+    provider_snap_route(s, "todefault", PROVIDER_DEFAULT, "gpt-4o-mini");
+    provider_snap_tenant_key(s, 7, "claude", "sk-tenant7", NULL);
+    provider_snap_tenant_key(s, 8, "claude", NULL, "does not open under key id 12345678");
+    provider_snap_tenant_key(s, 7, PROVIDER_DEFAULT, "sk-t7-default", NULL);
+    provider_snap_done(s);
+    return s;
+}
+
+#define RESOLVE(s, t, m) provider_snap_resolve((s), (t), (m), &out, why, sizeof why)
+
+static void test_order(void)
+{
+    struct provider_snap *s = sample(true);
+    struct provider_target out;
+    char why[512];
+
+    test_cond("route", RESOLVE(s, 0, "fast") == 0);
+    test_streq("route provider", out.provider, "claude");
+    test_cond("route type", out.type == PROVIDER_ANTHROPIC);
+    test_streq("route upstream", out.upstream_model, "claude-3-5-haiku");
+    test_streq("route key", out.api_key, "sk-ant");
+    test_cond("not tenant key", !out.tenant_key);
+    provider_target_deinit(&out);
+
+    test_cond("route same name", RESOLVE(s, 0, "same") == 0);
+    test_streq("same upstream", out.upstream_model, "same");
+    test_streq("no key is empty", out.api_key, "");
+    test_streq("base url", out.base_url, "http://127.0.0.1:11/v1");
+    provider_target_deinit(&out);
+
+    test_cond("prefix", RESOLVE(s, 0, "claude/claude-3-opus") == 0);
+    test_streq("prefix provider", out.provider, "claude");
+    test_streq("prefix upstream", out.upstream_model, "claude-3-opus");
+    provider_target_deinit(&out);
+
+    test_cond("route beats prefix", RESOLVE(s, 0, "local/special") == 0);
+    test_streq("route beats prefix: provider", out.provider, "claude");
+    test_streq("route beats prefix: upstream", out.upstream_model, "x-special");
+    provider_target_deinit(&out);
+
+    test_cond("unknown prefix: default gets it whole", RESOLVE(s, 0, "meta-llama/Llama-3") == 0);
+    test_streq("unknown prefix provider", out.provider, PROVIDER_DEFAULT);
+    test_streq("unknown prefix upstream", out.upstream_model, "meta-llama/Llama-3");
+    test_streq("default trailing slash dropped", out.base_url, "http://127.0.0.1:9/v1");
+    provider_target_deinit(&out);
+
+    test_cond("default", RESOLVE(s, 0, "gpt-4o") == 0);
+    test_streq("default provider", out.provider, PROVIDER_DEFAULT);
+    test_streq("default key", out.api_key, "sk-default");
+    provider_target_deinit(&out);
+
+    test_cond("route to default", RESOLVE(s, 0, "todefault") == 0);
+    test_streq("route to default upstream", out.upstream_model, "gpt-4o-mini");
+    provider_target_deinit(&out);
+
+    test_cond("default/ prefix", RESOLVE(s, 0, "default/gpt-4o") == 0);
+    test_streq("default/ upstream", out.upstream_model, "gpt-4o");
+    provider_target_deinit(&out);
+
+    /* Tenants' own keys. */
+    test_cond("tenant key", RESOLVE(s, 7, "fast") == 0);
+    test_streq("tenant key used", out.api_key, "sk-tenant7");
+    test_cond("tenant key flagged", out.tenant_key);
+    provider_target_deinit(&out);
+    test_cond("tenant key on default", RESOLVE(s, 7, "gpt-4o") == 0 && strcmp(out.api_key, "sk-t7-default") == 0);
+    provider_target_deinit(&out);
+    test_cond("other tenant: provider key", RESOLVE(s, 9, "fast") == 0 && strcmp(out.api_key, "sk-ant") == 0);
+    provider_target_deinit(&out);
+    test_cond("tenant key that does not open refuses", RESOLVE(s, 8, "fast") < 0);
+    test_cond("says why", strstr(why, "own key") && strstr(why, "claude"));
+    test_cond("tenant 8 elsewhere fine", RESOLVE(s, 8, "gpt-4o") == 0);
+    provider_target_deinit(&out);
+
+    /* Refusals, each with a message for a 400 naming model. */
+    test_cond("empty", RESOLVE(s, 0, "") < 0 && strstr(why, "required"));
+    test_cond("null", RESOLVE(s, 0, NULL) < 0);
+    char longm[300];
+    memset(longm, 'm', sizeof longm - 1);
+    longm[sizeof longm - 1] = '\0';
+    test_cond("too long", RESOLVE(s, 0, longm) < 0 && strstr(why, "191"));
+    test_cond("route to removed provider", RESOLVE(s, 0, "gone") < 0);
+    test_cond("names both", strstr(why, "'gone'") && strstr(why, "'removed'"));
+    test_cond("broken key refuses", RESOLVE(s, 0, "viabroken") < 0 && strstr(why, "'broken'"));
+    test_cond("broken key: no detail leaks", strstr(why, "0badc0de") == NULL);
+    test_cond("prefix without model", RESOLVE(s, 0, "claude/") < 0 && strstr(why, "no model"));
+    provider_snap_free(s);
+
+    s = sample(false);
+    test_cond("no default: unrouted refused", RESOLVE(s, 0, "gpt-4o") < 0);
+    test_cond("no default: says model", strstr(why, "'gpt-4o'") && strstr(why, "no default provider"));
+    test_cond("no default: unknown prefix refused", RESOLVE(s, 0, "meta/x") < 0);
+    test_cond("no default: route still works", RESOLVE(s, 0, "fast") == 0);
+    provider_target_deinit(&out);
+    test_cond("no default: route to default refused", RESOLVE(s, 0, "todefault") < 0);
+    provider_snap_free(s);
+
+    test_cond("null snap refuses", provider_snap_resolve(NULL, 0, "x", &out, why, sizeof why) < 0);
+}
+
+static void test_listing(void)
+{
+    struct provider_snap *s = sample(true);
+    struct provider_info info[8];
+    size_t n = provider_snap_list(s, info, 8);
+    test_cond("count", n == 4);
+    test_streq("default first", info[0].name, PROVIDER_DEFAULT);
+    test_streq("alias source", info[0].source, "BUILT_IN_FORGE_API_URL");
+    test_cond("default has key", info[0].has_key);
+    test_cond("local no key", strcmp(info[2].name, "local") == 0 && !info[2].has_key);
+    test_cond("broken has key", info[3].has_key);
+    test_cond("max honoured", provider_snap_list(s, info, 2) == 2);
+    struct sbuf b;
+    sbuf_init(&b);
+    provider_snap_routes_json(s, &b);
+    test_cond("routes json", strstr(b.data, "{\"model\":\"fast\",\"provider\":\"claude\","
+                                             "\"upstream_model\":\"claude-3-5-haiku\"}") != NULL);
+    test_cond("routes json same", strstr(b.data, "\"model\":\"same\",\"provider\":\"local\","
+                                                  "\"upstream_model\":\"same\"") != NULL);
+    test_cond("no key in json", strstr(b.data, "sk-") == NULL);
+    sbuf_deinit(&b);
+    struct provider_target t;
+    char why[256];
+    test_cond("get", provider_snap_get(s, "claude", &t, why, sizeof why) == 0 && strcmp(t.api_key, "sk-ant") == 0);
+    provider_target_deinit(&t);
+    test_cond("get unknown", provider_snap_get(s, "nope", &t, why, sizeof why) < 0);
+    test_cond("get broken", provider_snap_get(s, "broken", &t, why, sizeof why) < 0);
+    provider_snap_free(s);
+
+    test_cond("name ok", provider_name_valid("a.b_c-9"));
+    test_cond("name empty", !provider_name_valid(""));
+    test_cond("name slash", !provider_name_valid("a/b"));
+    test_cond("name space", !provider_name_valid("a b"));
+    char n65[66];
+    memset(n65, 'a', 65);
+    n65[65] = '\0';
+    test_cond("name 65", !provider_name_valid(n65));
+    n65[64] = '\0';
+    test_cond("name 64", provider_name_valid(n65));
+    enum provider_type ty;
+    test_cond("type openai", provider_type_parse("openai", &ty) == 0 && ty == PROVIDER_OPENAI);
+    test_cond("type anthropic", provider_type_parse("anthropic", &ty) == 0 && ty == PROVIDER_ANTHROPIC);
+    test_cond("type bad", provider_type_parse("OpenAI", &ty) < 0);
+}
+
+int main(void)
+{
+    test_order();
+    test_listing();
+    test_report();
+}
