@@ -86,7 +86,7 @@ unit: asan
 
 bench:
 	sh vendor/install.sh build runtime servers bench test
-	$(MAKE) bin/ingot build/release/test/fakes/readytime
+	$(MAKE) bin/ingot build/release/test/fakes/readytime build/release/test/fakes/fakellm build/release/test/fakes/llmclient
 	bash test/bench/bench.sh
 
 valgrind:

@@ -11,15 +11,21 @@
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
+#include "loop.h"
 #include "provider.h"
 #include "runtime.h"
 #include "usage.h"
 
-/* core/health.h gets it from helper prov (until then, declared here). */
-void health_set_providers(struct health *h, struct providers *ps);
-
 /* How often providers and limits re-read their tables. */
 #define LLM_REFRESH_MS 5000
+
+/* A drain waits for calls in flight and limiter writes not yet answered
+ * (settlements); usage counts its own buffer. */
+static size_t busy_fn(void *arg)
+{
+    struct llm *l = arg;
+    return l->ncalls + llmlimit_busy(l->lim);
+}
 
 struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
 {
@@ -36,6 +42,7 @@ struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
     l->usage = usage_new(rt, rt->cfg->usage_flush_interval_ms);
     if (rt->health)
         health_set_providers(rt->health, l->ps);
+    loop_add_busy(rt->loop, busy_fn, l);
     return l;
 }
 
