@@ -6,6 +6,8 @@
 
 static const struct work_kind kinds[] = {
     {.kind = JOB_HTTP, .execute = work_http_execute, .stop = work_http_stop},
+    {.kind = JOB_LLM_CHAT, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true},
+    {.kind = JOB_LLM_EMBED, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true},
 };
 
 const struct work_kind *work_kind_of(enum job_kind k)

@@ -35,5 +35,8 @@ unsigned work_kinds_mask(void);
 /* The http kind (work_http.c): the signed request a payload describes. */
 void work_http_execute(struct work *w, struct run *r);
 bool work_http_stop(struct work *w, struct run *r);
+/* llm.chat and llm.embed (work_llm.c): the payload through core/llm. */
+void work_llm_execute(struct work *w, struct run *r);
+bool work_llm_stop(struct work *w, struct run *r);
 
 #endif
