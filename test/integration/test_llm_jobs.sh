@@ -104,7 +104,7 @@ resp=$(curl -s -w '\n%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
 eq "stream: true refused at enqueue" "$(tail -1 <<<"$resp")" 400
 eq "  naming payload.stream" "$(head -1 <<<"$resp" | jq -r .error.param)" payload.stream
 resp=$(curl -s -w '\n%{http_code}' -X POST "$U/v1/jobs/batch" "${AUTH[@]}" \
-    -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}},{"kind":"llm.chat","payload":{"model":"fake-ok","stream":true,"messages":[]}}]')
+    -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}},{"kind":"llm.chat","payload":{"model":"fake-ok","stream":true,"messages":[{"role":"user","content":"x"}]}}]')
 eq "  in a batch too" "$(tail -1 <<<"$resp")" 400
 eq "  naming jobs[1].payload.stream" "$(head -1 <<<"$resp" | jq -r .error.param)" "jobs[1].payload.stream"
 
