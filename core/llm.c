@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlist.h"
 #include "health.h"
 #include "job.h"
 #include "llm_priv.h"
@@ -84,18 +83,6 @@ void llm_free(struct llm *l)
         llm_call_discard(l->calls);
     providers_free(l->ps);
     free(l);
-}
-
-void llm_call_link(struct llm *l, struct llm_call *c)
-{
-    DLIST_PUSH(l->calls, c);
-    l->ncalls++;
-}
-
-void llm_call_unlink(struct llm *l, struct llm_call *c)
-{
-    DLIST_REMOVE(l->calls, c);
-    l->ncalls--;
 }
 
 const char *llm_endpoint_name(enum llm_endpoint ep)
