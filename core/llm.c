@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlist.h"
 #include "health.h"
 #include "job.h"
 #include "llm_priv.h"
@@ -68,25 +67,22 @@ void llm_free(struct llm *l)
         return;
     /* After llm_close only calls that never got llmlimit's answer (or
      * were started during shutdown) are left: nothing of them is sent. */
-    while (l->calls)
-        llm_call_discard(l->calls);
+    struct llm_call *c, *next;
+    for (c = l->calls; c; c = next) {
+        next = c->next;
+        if (!c->admit_pending)
+            llm_call_discard(c);
+    }
     llm_models_free(l->models);
     usage_free(l->usage);
+    /* Reservations still waiting are answered now: their calls free
+     * themselves (they are cancelled); any left had no answer coming. */
     llmlimit_free(l->lim);
+    l->lim = NULL;
+    while (l->calls)
+        llm_call_discard(l->calls);
     providers_free(l->ps);
     free(l);
-}
-
-void llm_call_link(struct llm *l, struct llm_call *c)
-{
-    DLIST_PUSH(l->calls, c);
-    l->ncalls++;
-}
-
-void llm_call_unlink(struct llm *l, struct llm_call *c)
-{
-    DLIST_REMOVE(l->calls, c);
-    l->ncalls--;
 }
 
 const char *llm_endpoint_name(enum llm_endpoint ep)
