@@ -43,6 +43,7 @@ build/$(1)/test/unit/%: build/$(1)/test/unit/%.o $$(call objs,$(1),$$(CORE_SRC) 
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
 build/$(1)/test/fakes/%: build/$(1)/test/fakes/%.o
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
+build/$(1)/test/fakes/fakellm: build/$(1)/test/fakes/llm/answer.o
 endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
@@ -76,6 +77,7 @@ stop:
 # The whole suite on an ASan+UBSan build against real servers.
 test:
 	sh vendor/install.sh build runtime servers test
+	command -v npm >/dev/null 2>&1 || sh vendor/install.sh node
 	$(MAKE) asan bin/ingot
 	bash test/run.sh
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "dlist.h"
@@ -32,6 +33,11 @@ struct transfer {
     bool prereq_refused;        /* the guard stopped the request itself */
     char refused[320];          /* why the guard refused, "" if it did not */
     char *content_type, *retry_after;
+    httpc_head_cb head;
+    httpc_data_cb data;
+    bool keep_headers, head_called, streaming, stopped;
+    struct httpc_header *hdrs;  /* owned names and values */
+    size_t nhdrs, caphdrs;
     struct transfer *next, *prev;
 };
 
@@ -51,8 +57,19 @@ struct httpc {
     long max_conns;
 };
 
+static void headers_clear(struct transfer *t)
+{
+    for (size_t i = 0; i < t->nhdrs; i++) {
+        free((char *)(uintptr_t)t->hdrs[i].name);
+        free((char *)(uintptr_t)t->hdrs[i].value);
+    }
+    t->nhdrs = 0;
+}
+
 static void transfer_free(struct transfer *t)
 {
+    headers_clear(t);
+    free(t->hdrs);
     curl_easy_cleanup(t->easy); /* before the CURLU it reads */
     url_http_deinit(&t->url);
     curl_slist_free_all(t->headers);
@@ -81,6 +98,12 @@ static void check_done(struct httpc *c)
             r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
         }
         curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.total_s);
+        r.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        r.stopped = t->stopped;
+        if (t->stopped)
+            r.error = "stopped by the caller";
+        r.headers = t->hdrs;
+        r.nheaders = t->nhdrs;
         r.body = t->resp.data ? t->resp.data : "";
         r.body_len = t->resp.len;
         r.body_truncated = t->truncated;
@@ -175,6 +198,13 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct transfer *t = userdata;
     size_t n = size * nmemb;
+    if (t->streaming) {
+        if (t->data(ptr, n, t->arg) < 0) {
+            t->stopped = true;
+            return 0; /* not n: curl ends the transfer with a write error */
+        }
+        return n;
+    }
     size_t room = t->resp.len < t->max_body ? t->max_body - t->resp.len : 0;
     if (n > room) {
         t->truncated = true;
@@ -185,11 +215,62 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n; /* keep reading so the connection stays reusable */
 }
 
+/* Trims a header value (leading blanks, trailing CR/LF/blanks). */
+static void header_value(const char *v, size_t vl, const char **out, size_t *outl)
+{
+    while (vl && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+        vl--;
+    *out = v;
+    *outl = vl;
+}
+
+/* The whole header list, for head and keep_headers: a status line starts
+ * a new response (an interim 1xx is forgotten), the empty line ends it. */
+static bool header_collect(struct transfer *t, const char *buf, size_t len)
+{
+    if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        headers_clear(t);
+        return true;
+    }
+    if (len <= 2 && (len == 0 || buf[0] == '\r' || buf[0] == '\n')) {
+        long status = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || !t->head || t->head_called)
+            return true;
+        t->head_called = true;
+        int rc = t->head(status, t->hdrs, t->nhdrs, t->arg);
+        if (rc == HTTPC_STOP) {
+            t->stopped = true;
+            return false;
+        }
+        t->streaming = rc == HTTPC_STREAM && t->data;
+        return true;
+    }
+    const char *colon = memchr(buf, ':', len);
+    if (!colon || t->nhdrs >= 200)
+        return true;
+    const char *v;
+    size_t vl;
+    header_value(colon + 1, len - (size_t)(colon + 1 - buf), &v, &vl);
+    if (t->nhdrs == t->caphdrs) {
+        t->caphdrs = t->caphdrs ? t->caphdrs * 2 : 16;
+        t->hdrs = xrealloc(t->hdrs, t->caphdrs * sizeof *t->hdrs);
+    }
+    t->hdrs[t->nhdrs].name = xstrndup(buf, (size_t)(colon - buf));
+    t->hdrs[t->nhdrs].value = xstrndup(v, vl < 1024 ? vl : 1024);
+    t->nhdrs++;
+    return true;
+}
+
 /* Keeps the response headers the caller asks about. */
 static size_t header_cb(char *buf, size_t size, size_t n, void *userdata)
 {
     struct transfer *t = userdata;
     size_t len = size * n;
+    if ((t->keep_headers || t->head) && !header_collect(t, buf, len))
+        return 0; /* not len: curl ends the transfer */
     static const struct {
         const char *name;
         size_t off;
@@ -198,12 +279,9 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *userdata)
     for (size_t i = 0; i < ARRAY_LEN(keep); i++) {
         size_t nl = strlen(keep[i].name);
         if (len > nl && strncasecmp(buf, keep[i].name, nl) == 0) {
-            const char *v = buf + nl;
-            size_t vl = len - nl;
-            while (vl && (*v == ' ' || *v == '\t'))
-                v++, vl--;
-            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-                vl--;
+            const char *v;
+            size_t vl;
+            header_value(buf + nl, len - nl, &v, &vl);
             char **slot = (char **)(void *)((char *)t + keep[i].off);
             free(*slot);
             *slot = xstrndup(v, vl < 256 ? vl : 256);
@@ -270,6 +348,9 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     t->cb = cb;
     t->arg = arg;
     t->max_body = req->max_body ? req->max_body : (size_t)1024 * 1024;
+    t->head = req->head;
+    t->data = req->data;
+    t->keep_headers = req->keep_headers;
     sbuf_init(&t->resp);
     t->easy = curl_easy_init();
     if (!t->easy) {

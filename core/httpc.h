@@ -12,6 +12,22 @@ struct loop;
 struct ssrf;
 struct httpc;
 
+/* One response header, name and value trimmed (borrowed by callbacks). */
+struct httpc_header {
+    const char *name, *value;
+};
+
+/* Streaming (optional, per request). head runs once when the final
+ * response's header block has arrived, before any body byte: status and
+ * every header. It returns HTTPC_STREAM to have the body handed to data as
+ * it arrives (the response's body is then empty), HTTPC_BUFFER to keep it
+ * as usual, or HTTPC_STOP to end the transfer now (cb then runs with an
+ * error). data returns 0 to go on, -1 to stop the same way. Both run
+ * inside libcurl: they may not call httpc (httpc_abort included). */
+enum { HTTPC_STREAM = 0, HTTPC_BUFFER = 1, HTTPC_STOP = -1 };
+typedef int (*httpc_head_cb)(long status, const struct httpc_header *h, size_t n, void *arg);
+typedef int (*httpc_data_cb)(const char *buf, size_t len, void *arg);
+
 struct httpc_request {
     const char *method;              /* "GET", "POST", ... */
     const char *url;
@@ -26,6 +42,11 @@ struct httpc_request {
      * before connect and again before the request goes out on a
      * connection (a reused one too); no proxy, no redirects. Or NULL. */
     const struct ssrf *ssrf;
+    /* Streaming, or NULL: both get the same arg as the request's cb. */
+    httpc_head_cb head;
+    httpc_data_cb data;
+    /* Keep every response header for the response's headers (implied by head). */
+    bool keep_headers;
 };
 
 struct httpc_response {
@@ -37,7 +58,12 @@ struct httpc_response {
     const char *content_type;   /* or NULL */
     const char *retry_after;    /* or NULL */
     bool refused;               /* the SSRF guard refused every address */
+    bool timed_out;             /* the transfer ran out of time */
+    bool stopped;               /* head or data asked to stop */
     double total_s;
+    /* With keep_headers or head: the final response's headers, else none. */
+    const struct httpc_header *headers;
+    size_t nheaders;
 };
 
 /* Runs exactly once per request, never from inside httpc_send(). */

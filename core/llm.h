@@ -25,6 +25,10 @@ struct llm_call;
 struct llm *llm_new(struct runtime *rt, char *err, size_t errlen);
 /* Flushes usage; calls still in flight finish on their own. */
 void llm_drain(struct llm *l);
+/* Shutdown (runtime_close, before the HTTP client closes): every call in
+ * flight ends now, its done runs (503, or an error event and the end of a
+ * stream), and calls started after this fail at once. */
+void llm_close(struct llm *l);
 void llm_free(struct llm *l);
 struct providers *llm_providers(struct llm *l);
 struct llmlimit *llm_limits(struct llm *l);

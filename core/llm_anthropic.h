@@ -32,6 +32,12 @@ int anth_request(const struct cJSON *openai_body, const char *upstream_model, lo
 int anth_response(const char *body, size_t len, const char *model, long long created, struct sbuf *out,
                   struct llm_usage *usage, char *why, size_t whylen) ATTR_WUR;
 
+/* Anthropic's stop_reason as OpenAI's finish_reason (end_turn,
+ * stop_sequence, pause_turn -> stop; max_tokens,
+ * model_context_window_exceeded -> length; tool_use -> tool_calls;
+ * refusal -> content_filter; NULL or anything else -> stop). */
+const char *anth_finish_reason(const char *stop_reason);
+
 /* An Anthropic error answer (any status, body possibly not JSON) as
  * OpenAI's {"error":{message,type,param,code}}; *status_out: the status
  * for the client (529 overloaded -> 503, others kept). */

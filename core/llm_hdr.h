@@ -2,7 +2,15 @@
  * x-ratelimit-{remaining,reset}-{requests,tokens} with Go durations
  * ("6m0s", "1s", "20ms"); Anthropic: anthropic-ratelimit-*-{remaining,reset}
  * with RFC 3339 resets (the smallest remaining of tokens/input/output wins);
- * retry-after-ms (float ms), retry-after (seconds or HTTP date). Pure. */
+ * retry-after-ms (float ms), retry-after (seconds or HTTP date). Pure.
+ *
+ * Every duration is bounded: a value beyond LLM_HDR_MAX_MS (however many
+ * digits) saturates to it; negative or malformed values are ignored (the
+ * field keeps what it had). Feeding order does not matter: retry-after-ms
+ * wins over retry-after whichever came first; remaining counts keep the
+ * smallest seen; token resets keep the latest (Anthropic sends one per
+ * token kind, and traffic held until the last of them refills never meets
+ * the spent one). */
 #ifndef INGOT_LLM_HDR_H
 #define INGOT_LLM_HDR_H
 
@@ -11,13 +19,23 @@
 #include "llm_types.h"
 #include "util.h"
 
+/* One day: a provider asking for longer is wrong or a spend cap; the
+ * caller's own bounds apply below this. */
+#define LLM_HDR_MAX_MS 86400000LL
+
 void llm_ratehdr_init(struct llm_ratehdr *h);
 /* Feeds one response header (name case-insensitive). now_real_ms: wall
  * clock, for absolute resets. Unknown names are ignored. */
 void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value, long long now_real_ms);
-/* "6m0s", "1.5s", "20ms", "1h2m3s" -> ms; -1 if malformed. */
+/* "6m0s", "1.5s", "20ms", "1h2m3s" -> ms (rounded up, saturated at
+ * LLM_HDR_MAX_MS); -1 if malformed or negative. */
 long long llm_hdr_go_duration_ms(const char *s);
 /* RFC 3339 ("2026-12-01T17:00:00Z", offsets, fractions) -> Unix ms; -1. */
 long long llm_hdr_rfc3339_ms(const char *s);
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") -> Unix ms; -1. */
+long long llm_hdr_http_date_ms(const char *s);
+/* A retry-after value (seconds, fractions allowed, or an HTTP date) as ms
+ * from now_real_ms, in [0, LLM_HDR_MAX_MS]; -1 if malformed. */
+long long llm_hdr_retry_after_ms(const char *s, long long now_real_ms);
 
 #endif

@@ -10,6 +10,7 @@
 #define INGOT_LLMLIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "llm_types.h"
@@ -41,8 +42,21 @@ struct llmlimit_ticket;
 typedef void (*llmlimit_cb)(enum llmlimit_verdict v, long long retry_after_ms, const char *why,
                             struct llmlimit_ticket *ticket, void *arg);
 
+/* A provider's remaining tokens under this hold its traffic until the reset. */
+#define LLMLIMIT_TOKENS_LOW 1000
+
+/* Returns owned; reads llm_limits and llm_prices now and every
+ * refresh_ms (<= 0: 5 s). Reservations made before the first read wait
+ * for it. */
 struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms);
+/* After runtime_close (so the database's and Redis's pending callbacks
+ * have run). Settlements still waiting for Redis are dropped. */
 void llmlimit_free(struct llmlimit *ll);
+/* The limits have been read once (reservations before wait for it). */
+bool llmlimit_ready(const struct llmlimit *ll);
+/* Redis calls not answered yet (settlements, holds), those waiting to be
+ * re-sent included: a drain may wait for 0. */
+size_t llmlimit_busy(const struct llmlimit *ll);
 void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg);
 /* Replaces the reservation with the real usage (NULL: nothing was used,
  * e.g. the provider refused) and frees the ticket. */

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "health.h"
 #include "httpc.h"
+#include "llm.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -69,6 +70,13 @@ static void collect_process(struct metrics *m, void *arg)
     metrics_set(metrics_series(f, ""), (double)rt->started_real_us / 1e6);
 }
 
+/* SIGTERM: buffered usage goes to the database while it is still up. */
+static void llm_drain_hook(void *arg)
+{
+    struct runtime *rt = arg;
+    llm_drain(rt->llm);
+}
+
 int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t errlen)
 {
     memset(rt, 0, sizeof *rt);
@@ -115,6 +123,15 @@ int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t
                              .llm_base_url = cfg->llm_base_url,
                              .llm_api_key = cfg->llm_api_key};
     rt->health = health_new(&hd);
+    /* After the clients it uses (HTTP, Redis, MariaDB) and health, which
+     * lists its providers. */
+    rt->llm = llm_new(rt, sub, sizeof sub);
+    if (!rt->llm) {
+        snprintf(err, errlen, "%s", sub);
+        runtime_deinit(rt);
+        return -1;
+    }
+    loop_on_drain(rt->loop, llm_drain_hook, rt);
     db_pool_warm(rt->db);
     return 0;
 }
@@ -122,6 +139,7 @@ int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t
 void runtime_close(struct runtime *rt)
 {
     health_free(rt->health);
+    llm_close(rt->llm); /* before httpc: the calls answer while the roles are alive */
     httpc_free(rt->httpc);
     redis_client_free(rt->redis);
     db_pool_free(rt->db);
@@ -134,6 +152,10 @@ void runtime_close(struct runtime *rt)
 void runtime_deinit(struct runtime *rt)
 {
     runtime_close(rt);
+    /* After the clients closed (their callbacks into llm's modules ran)
+     * and the roles freed (they hold calls), before metrics. */
+    llm_free(rt->llm);
+    rt->llm = NULL;
     metrics_free(rt->metrics);
     loop_free(rt->loop);
     memset(rt, 0, sizeof *rt);

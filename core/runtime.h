@@ -13,6 +13,7 @@ struct db_pool;
 struct redis_client;
 struct httpc;
 struct health;
+struct llm;
 
 struct runtime {
     const struct config *cfg;   /* borrowed */
@@ -22,15 +23,17 @@ struct runtime {
     struct redis_client *redis; /* present even when disabled */
     struct httpc *httpc;
     struct health *health;
+    struct llm *llm;            /* providers, LLM limits, usage: serve and work share it */
     int64_t started_real_us;
 };
 
 /* Fills rt; on failure writes a message and returns -1 (rt is cleaned). */
 int runtime_init(struct runtime *rt, const struct config *cfg, char *err, size_t errlen) ATTR_WUR;
-/* Closes the clients (health, HTTP client, Redis, MariaDB): their pending
- * callbacks run now, while the roles' objects are still alive. */
+/* Closes the clients (health, the LLM calls in flight, HTTP client, Redis,
+ * MariaDB): their pending callbacks run now, while the roles' objects are
+ * still alive. */
 void runtime_close(struct runtime *rt);
-/* Frees the rest (metrics, loop); runs runtime_close if needed. */
+/* Frees the rest (llm, metrics, loop); runs runtime_close if needed. */
 void runtime_deinit(struct runtime *rt);
 
 #endif

@@ -80,6 +80,13 @@ run_integration() {
     fi
     export INGOT_SERVERS=$SERVERS INGOT_TMP=$TMPROOT INGOT_ROOT=$ROOT
     export INGOT_BIN=$ROOT/build/asan/ingot INGOT_FAKES=$ROOT/build/asan/test/fakes
+    # The official openai SDK for the LLM end-to-end tests (npm ci from
+    # test/package-lock.json, only when missing or the lock changed).
+    case " ${files[*]} " in
+    *test_llm*)
+        bash test/sdk-setup.sh >"$TMPROOT/sdk-setup.log" 2>&1 ||
+            { echo "  sdk-setup failed:"; sed 's/^/    /' "$TMPROOT/sdk-setup.log" | tail -5; } ;;
+    esac
     for f in "${files[@]}"; do
         local log="$TMPROOT/$(basename "$f" .sh).log" t0; t0=$(now_ms)
         bash "$f" >"$log" 2>&1; local rc=$?

@@ -1,0 +1,250 @@
+#include "llm.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlist.h"
+#include "health.h"
+#include "job.h"
+#include "llm_priv.h"
+#include "llmlimit.h"
+#include "log.h"
+#include "provider.h"
+#include "runtime.h"
+#include "usage.h"
+
+/* core/health.h gets it from helper prov (until then, declared here). */
+void health_set_providers(struct health *h, struct providers *ps);
+
+/* How often providers and limits re-read their tables. */
+#define LLM_REFRESH_MS 5000
+
+struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
+{
+    struct llm *l = xcalloc(1, sizeof *l);
+    l->rt = rt;
+    char sub[256] = "";
+    l->ps = providers_new(rt, LLM_REFRESH_MS, sub, sizeof sub);
+    if (!l->ps) {
+        snprintf(err, errlen, "LLM providers: %s", sub);
+        free(l);
+        return NULL;
+    }
+    l->lim = llmlimit_new(rt, LLM_REFRESH_MS);
+    l->usage = usage_new(rt, rt->cfg->usage_flush_interval_ms);
+    if (rt->health)
+        health_set_providers(rt->health, l->ps);
+    return l;
+}
+
+struct providers *llm_providers(struct llm *l)
+{
+    return l->ps;
+}
+
+struct llmlimit *llm_limits(struct llm *l)
+{
+    return l->lim;
+}
+
+void llm_drain(struct llm *l)
+{
+    if (l)
+        usage_flush(l->usage);
+}
+
+void llm_free(struct llm *l)
+{
+    if (!l)
+        return;
+    /* After llm_close only calls that never got llmlimit's answer (or
+     * were started during shutdown) are left: nothing of them is sent. */
+    while (l->calls)
+        llm_call_discard(l->calls);
+    llm_models_free(l->models);
+    usage_free(l->usage);
+    llmlimit_free(l->lim);
+    providers_free(l->ps);
+    free(l);
+}
+
+void llm_call_link(struct llm *l, struct llm_call *c)
+{
+    DLIST_PUSH(l->calls, c);
+    l->ncalls++;
+}
+
+void llm_call_unlink(struct llm *l, struct llm_call *c)
+{
+    DLIST_REMOVE(l->calls, c);
+    l->ncalls--;
+}
+
+const char *llm_endpoint_name(enum llm_endpoint ep)
+{
+    return ep == LLM_EP_EMBED ? "embeddings" : "chat.completions";
+}
+
+void llm_usage_init(struct llm_usage *u)
+{
+    u->prompt = u->completion = u->cached = u->reasoning = -1;
+}
+
+static long long num_or(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (long long)v->valuedouble : -1;
+}
+
+bool llm_usage_parse(const cJSON *usage, struct llm_usage *out)
+{
+    llm_usage_init(out);
+    if (!cJSON_IsObject(usage))
+        return false;
+    out->prompt = num_or(usage, "prompt_tokens");
+    out->completion = num_or(usage, "completion_tokens");
+    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details");
+    if (cJSON_IsObject(pd))
+        out->cached = num_or(pd, "cached_tokens");
+    if (cJSON_IsObject(cd))
+        out->reasoning = num_or(cd, "reasoning_tokens");
+    /* Embeddings report prompt_tokens and total_tokens only. */
+    if (out->completion < 0 && out->prompt >= 0)
+        out->completion = 0;
+    return out->prompt >= 0;
+}
+
+static long long nz(long long v)
+{
+    return v > 0 ? v : 0;
+}
+
+void llm_usage_json(const struct llm_usage *u, struct sbuf *out)
+{
+    sbuf_printf(out,
+                "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld,"
+                "\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
+                "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}",
+                nz(u->prompt), nz(u->completion), nz(u->prompt) + nz(u->completion), nz(u->cached),
+                nz(u->reasoning));
+}
+
+void llm_error_json(struct sbuf *out, const char *message, const char *type, const char *param,
+                    const char *code)
+{
+    sbuf_puts(out, "{\"error\":{\"message\":");
+    sbuf_json_str(out, message ? message : "");
+    sbuf_puts(out, ",\"type\":");
+    sbuf_json_str(out, type);
+    sbuf_puts(out, ",\"param\":");
+    sbuf_json_str(out, param);
+    sbuf_puts(out, ",\"code\":");
+    sbuf_json_str(out, code);
+    sbuf_puts(out, "}}");
+}
+
+/* Characters of every string under v (message text, tool arguments). */
+static size_t strings_len(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return strlen(v->valuestring);
+    size_t n = 0;
+    if (cJSON_IsArray(v) || cJSON_IsObject(v))
+        for (const cJSON *e = v->child; e; e = e->next)
+            n += strings_len(e);
+    return n;
+}
+
+/* Tokens of an embeddings input: a string, strings, or token arrays. */
+static long long input_tokens(const cJSON *in)
+{
+    if (cJSON_IsString(in))
+        return (long long)strlen(in->valuestring) / 4 + 1;
+    long long n = 0;
+    if (cJSON_IsArray(in))
+        for (const cJSON *e = in->child; e; e = e->next)
+            n += cJSON_IsNumber(e) ? 1 : input_tokens(e);
+    return n;
+}
+
+void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, long long *prompt,
+                  long long *completion)
+{
+    if (ep == LLM_EP_EMBED) {
+        *prompt = input_tokens(cJSON_GetObjectItemCaseSensitive(body, "input"));
+        *completion = 0;
+        return;
+    }
+    /* About four characters a token, and a few tokens of framing per
+     * message (OpenAI's own rule of thumb); tools count as text. */
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    long long nmsg = cJSON_GetArraySize(msgs);
+    size_t chars = strings_len(msgs) + strings_len(cJSON_GetObjectItemCaseSensitive(body, "tools"));
+    *prompt = (long long)(chars / 4) + 4 * nmsg + 3;
+    long long mt = num_or(body, "max_completion_tokens");
+    if (mt < 0)
+        mt = num_or(body, "max_tokens");
+    if (mt < 0)
+        mt = l->rt->cfg->llm_default_max_tokens;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    if (cJSON_IsNumber(n) && n->valuedouble > 1 && n->valuedouble <= 128)
+        mt *= (long long)n->valuedouble;
+    *completion = mt;
+}
+
+static int check_fail(struct job_error *e, const char *param, const char *msg)
+{
+    memset(e, 0, sizeof *e);
+    e->status = 400;
+    snprintf(e->param, sizeof e->param, "%s", param);
+    snprintf(e->message, sizeof e->message, "%s", msg);
+    return -1;
+}
+
+int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON *body, bool job,
+              struct job_error *e)
+{
+    if (!cJSON_IsObject(body))
+        return check_fail(e, "", "the body must be a JSON object");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    if (!cJSON_IsString(model) || !model->valuestring[0])
+        return check_fail(e, "model", "model is required (a string)");
+    if (strlen(model->valuestring) > LLM_MODEL_MAX)
+        return check_fail(e, "model", "model is too long");
+    struct provider_target t;
+    char why[256];
+    if (providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why) < 0)
+        return check_fail(e, "model", why);
+    bool anthropic = t.type == PROVIDER_ANTHROPIC;
+    provider_target_deinit(&t);
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
+    if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream))
+        return check_fail(e, "stream", "stream must be a boolean");
+    if (ep == LLM_EP_EMBED) {
+        if (anthropic)
+            return check_fail(e, "model",
+                              "this model's provider is Anthropic, which offers no embeddings");
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
+        if (!cJSON_IsString(in) && !cJSON_IsArray(in))
+            return check_fail(e, "input", "input is required (a string or an array)");
+        const cJSON *ef = cJSON_GetObjectItemCaseSensitive(body, "encoding_format");
+        if (ef && !cJSON_IsNull(ef) &&
+            !(cJSON_IsString(ef) && (!strcmp(ef->valuestring, "float") || !strcmp(ef->valuestring, "base64"))))
+            return check_fail(e, "encoding_format", "encoding_format must be \"float\" or \"base64\"");
+        return 0;
+    }
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    if (!cJSON_IsArray(msgs))
+        return check_fail(e, "messages", "messages is required (an array)");
+    if (cJSON_GetArraySize(msgs) == 0)
+        return check_fail(e, "messages", "messages may not be empty");
+    if (job && cJSON_IsTrue(stream))
+        return check_fail(e, "stream", "a job cannot stream: leave stream out or false");
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
+    if (so && !cJSON_IsNull(so) && !cJSON_IsObject(so))
+        return check_fail(e, "stream_options", "stream_options must be an object");
+    return 0;
+}

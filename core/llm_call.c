@@ -1,0 +1,550 @@
+/* One call's state machine: ROUTE -> ADMIT (-> WAIT -> ADMIT) -> SEND ->
+ * BODY | STREAM -> SETTLE -> DONE, or CANCELLED from any state. Every
+ * change goes through call_set_state. */
+#include <cJSON.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpc.h"
+#include "llm_anthropic.h"
+#include "llm_hdr.h"
+#include "llm_priv.h"
+#include "llmlimit.h"
+#include "log.h"
+#include "loop.h"
+#include "runtime.h"
+#include "sse.h"
+#include "usage.h"
+
+static const char *const state_names[] = {
+    [CALL_ROUTE] = "route",   [CALL_ADMIT] = "admit",   [CALL_WAIT] = "wait",
+    [CALL_SEND] = "send",     [CALL_BODY] = "body",     [CALL_STREAM] = "stream",
+    [CALL_SETTLE] = "settle", [CALL_DONE] = "done",     [CALL_CANCELLED] = "cancelled",
+};
+
+const char *llm_call_state_name(enum llm_call_state s)
+{
+    return (size_t)s < ARRAY_LEN(state_names) ? state_names[s] : "?";
+}
+
+void llm_call_set_state(struct llm_call *c, enum llm_call_state s)
+{
+    LOG_AT(LOG_DEBUG, c->o.request_id, NULL, "llm call %s -> %s", llm_call_state_name(c->state),
+           llm_call_state_name(s));
+    c->state = s;
+}
+
+static void call_free(struct llm_call *c)
+{
+    llm_call_unlink(c->l, c);
+    if (c->timer)
+        event_free(c->timer);
+    provider_target_deinit(&c->t);
+    free((char *)(uintptr_t)c->o.body);
+    free((char *)(uintptr_t)c->o.request_id);
+    sbuf_deinit(&c->up_body);
+    sbuf_deinit(&c->ev);
+    sbuf_deinit(&c->res_body);
+    sbuf_deinit(&c->usage_json);
+    for (char **h = c->hdrs; h && *h; h++)
+        free(*h);
+    free(c->hdrs);
+    if (c->sse)
+        sse_free(c->sse);
+    if (c->anth)
+        anth_stream_free(c->anth);
+    free(c);
+}
+
+void llm_call_fail(struct llm_call *c, enum llm_outcome o, int status, const char *type, const char *param,
+                   const char *code, const char *msg)
+{
+    c->res.outcome = o;
+    c->res.status = status;
+    c->res.retryable = o == LLM_TRANSPORT || o == LLM_WAIT || status == 408 || status == 409 ||
+                       status == 429 || status >= 500;
+    c->res.should_retry = o != LLM_REFUSED;
+    sbuf_reset(&c->res_body);
+    llm_error_json(&c->res_body, msg, type, param, code);
+}
+
+static int64_t now_us(void)
+{
+    return time_mono_us();
+}
+
+/* Hands the result to done (later when still inside llm_call_start) and
+ * frees the call. */
+static void call_finish(struct llm_call *c)
+{
+    llm_call_set_state(c, CALL_DONE);
+    if (c->in_start) {
+        struct timeval tv = loop_tv(0);
+        evtimer_add(c->timer, &tv);
+        return;
+    }
+    struct llm_result *r = &c->res;
+    if (!c->began) {
+        r->body = c->res_body.data ? c->res_body.data : "";
+        r->body_len = c->res_body.len;
+    } else {
+        r->body = NULL;
+        r->body_len = 0;
+    }
+    r->usage = c->have_usage ? &c->used : NULL;
+    if (c->have_usage) {
+        sbuf_reset(&c->usage_json);
+        llm_usage_json(&c->used, &c->usage_json);
+        r->usage_json = c->usage_json.data;
+    }
+    r->upstream_request_id = c->upstream_id[0] ? c->upstream_id : NULL;
+    c->done_delivered = true;
+    if (c->done)
+        c->done(r, c->arg);
+    call_free(c);
+}
+
+/* The ledger and the reservation, once per call that reached a provider. */
+static void call_settle(struct llm_call *c, int client_status, bool cancelled)
+{
+    struct llm *l = c->l;
+    struct llm_usage u;
+    if (cancelled || (c->began && !c->have_usage))
+        llm_relay_usage_so_far(c, &u);
+    else if (c->have_usage)
+        u = c->used;
+    else
+        llm_usage_init(&u);
+    bool used_any = u.prompt > 0 || u.completion > 0;
+    if (c->ticket) {
+        llmlimit_settle(l->lim, c->ticket, used_any ? &u : NULL);
+        c->ticket = NULL;
+    }
+    int64_t t = now_us();
+    struct usage_rec rec = {
+        .tenant = c->o.tenant,
+        .key_id = c->o.key_id,
+        .job_id = c->o.job_id,
+        .provider = c->t.provider,
+        .model = c->model,
+        .endpoint = llm_endpoint_name(c->o.ep),
+        .status = client_status,
+        .u = u,
+        .cost_usd = used_any ? llmlimit_cost(l->lim, c->model, &u) : 0,
+        .latency_ms = (double)(t - c->start_us) / 1000.0,
+        .ttft_ms = c->streamed && c->first_us ? (double)(c->first_us - c->start_us) / 1000.0 : -1,
+        .request_id = c->o.request_id,
+    };
+    usage_record(l->usage, &rec);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg);
+static void call_admit(struct llm_call *c);
+
+static int head_cb(long status, const struct httpc_header *h, size_t n, void *arg)
+{
+    struct llm_call *c = arg;
+    c->in_httpc = true;
+    int rc = llm_relay_head(c, status, h, n);
+    c->in_httpc = false;
+    return c->stop_upstream ? HTTPC_STOP : rc;
+}
+
+static int data_cb(const char *buf, size_t len, void *arg)
+{
+    struct llm_call *c = arg;
+    c->in_httpc = true;
+    int rc = llm_relay_data(c, buf, len);
+    c->in_httpc = false;
+    return c->stop_upstream ? -1 : rc;
+}
+
+/* retry-after-ms, retry-after, else the reset of what is spent. */
+static long long retry_after_of(const struct llm_ratehdr *h, long status)
+{
+    if (h->retry_after_ms >= 0)
+        return h->retry_after_ms;
+    long long r = -1;
+    if (h->remaining_requests == 0 && h->reset_requests_ms >= 0)
+        r = h->reset_requests_ms;
+    if (h->remaining_tokens == 0 && h->reset_tokens_ms > r)
+        r = h->reset_tokens_ms;
+    if (r < 0 && status == 429) {
+        r = h->reset_requests_ms;
+        if (h->reset_tokens_ms >= 0 && (r < 0 || h->reset_tokens_ms < r))
+            r = h->reset_tokens_ms;
+    }
+    return r;
+}
+
+static void resp_cb(const struct httpc_response *resp, void *arg)
+{
+    struct llm_call *c = arg;
+    if (c->state == CALL_CANCELLED) { /* cancelled from inside a relay callback */
+        call_free(c);
+        return;
+    }
+    struct llm_ratehdr h;
+    llm_ratehdr_init(&h);
+    long long real_ms = time_real_us() / 1000;
+    for (size_t i = 0; i < resp->nheaders; i++) {
+        llm_ratehdr_feed(&h, resp->headers[i].name, resp->headers[i].value, real_ms);
+        if (!c->upstream_id[0] && (util_streq_nocase(resp->headers[i].name, "x-request-id") ||
+                                   util_streq_nocase(resp->headers[i].name, "request-id")))
+            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", resp->headers[i].value);
+    }
+    if (resp->status > 0)
+        llmlimit_provider_seen(c->l->lim, c->t.provider, &h);
+
+    if (c->state == CALL_STREAM) {
+        llm_relay_stream_end(c, resp->error);
+    } else if (resp->error || resp->status == 0) {
+        bool to = resp->timed_out;
+        char msg[400];
+        snprintf(msg, sizeof msg, "the provider %s %s: %s", c->t.provider,
+                 to ? "did not answer in time" : "could not be reached", resp->error ? resp->error : "no answer");
+        llm_call_fail(c, LLM_TRANSPORT, to ? 504 : 502, "server_error", NULL, to ? "upstream_timeout" : "upstream_error",
+                      msg);
+    } else if (resp->body_truncated) {
+        llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                      "the provider's answer is larger than the gateway accepts");
+    } else {
+        llm_relay_body(c, resp->status, resp->body, resp->body_len);
+    }
+    llm_call_set_state(c, CALL_SETTLE);
+    struct llm_result *r = &c->res;
+    r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : retry_after_of(&h, resp->status);
+    if (h.should_retry == 0) {
+        r->retryable = false;
+        r->should_retry = false;
+    } else if (h.should_retry == 1 && r->outcome != LLM_OK) {
+        r->retryable = true;
+    }
+    call_settle(c, c->began ? 200 : r->status, false);
+    call_finish(c);
+}
+
+static void call_send(struct llm_call *c)
+{
+    llm_call_set_state(c, CALL_SEND);
+    struct llm *l = c->l;
+    const char *path = c->t.type == PROVIDER_ANTHROPIC ? "/messages"
+                       : c->o.ep == LLM_EP_EMBED       ? "/embeddings"
+                                                       : "/chat/completions";
+    char *url = xasprintf("%s%s", c->t.base_url, path);
+    /* Built from scratch: nothing of the client's headers goes upstream. */
+    size_t n = 0;
+    c->hdrs = xcalloc(8, sizeof *c->hdrs);
+    c->hdrs[n++] = xstrdup("Content-Type: application/json");
+    c->hdrs[n++] = xstrdup(c->streamed ? "Accept: text/event-stream" : "Accept: application/json");
+    c->hdrs[n++] = xstrdup("Expect:"); /* no 100-continue round trip for large bodies */
+    if (c->t.type == PROVIDER_ANTHROPIC) {
+        c->hdrs[n++] = xasprintf("x-api-key: %s", c->t.api_key ? c->t.api_key : "");
+        c->hdrs[n++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
+    } else if (c->t.api_key && c->t.api_key[0]) {
+        c->hdrs[n++] = xasprintf("Authorization: Bearer %s", c->t.api_key);
+    }
+    if (c->o.request_id && c->o.request_id[0])
+        c->hdrs[n++] = xasprintf("X-Request-Id: %s", c->o.request_id);
+    long long timeout = c->o.timeout_ms > 0 ? c->o.timeout_ms : l->rt->cfg->llm_timeout_ms;
+    struct httpc_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = (const char *const *)c->hdrs,
+        .body = c->up_body.data,
+        .body_len = c->up_body.len,
+        .timeout_ms = timeout,
+        .max_body = c->o.ep == LLM_EP_EMBED ? (size_t)256 << 20 : (size_t)32 << 20,
+        .head = head_cb,
+        .data = data_cb,
+        .keep_headers = true,
+    };
+    c->sent_us = now_us();
+    int rc = httpc_send(l->rt->httpc, &req, resp_cb, c);
+    free(url);
+    if (rc < 0) {
+        llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                      "the request to the provider could not start");
+        if (c->ticket) {
+            llmlimit_settle(l->lim, c->ticket, NULL);
+            c->ticket = NULL;
+        }
+        call_finish(c);
+    }
+}
+
+static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const char *why,
+                     struct llmlimit_ticket *ticket, void *arg)
+{
+    struct llm_call *c = arg;
+    c->admit_pending = false;
+    if (c->state == CALL_CANCELLED) {
+        if (ticket)
+            llmlimit_settle(c->l->lim, ticket, NULL);
+        call_free(c);
+        return;
+    }
+    char msg[400];
+    switch (v) {
+    case LLMLIMIT_OK:
+        c->ticket = ticket;
+        call_send(c);
+        return;
+    case LLMLIMIT_RATE:
+    case LLMLIMIT_THROTTLED: {
+        long long ra = retry_after_ms > 0 ? retry_after_ms : 100;
+        int64_t now = time_mono_ms();
+        if (!c->o.job && now + ra <= c->admit_start_ms + c->l->rt->cfg->llm_sync_max_wait_ms) {
+            llm_call_set_state(c, CALL_WAIT);
+            struct timeval tv = loop_tv(ra);
+            evtimer_add(c->timer, &tv);
+            return;
+        }
+        snprintf(msg, sizeof msg, "%s", why && *why ? why
+                                        : v == LLMLIMIT_RATE ? "rate limit reached: retry later"
+                                                             : "the provider is throttled: retry later");
+        llm_call_fail(c, LLM_WAIT, 429, "rate_limit_error", NULL, "rate_limit_exceeded", msg);
+        c->res.retry_after_ms = ra;
+        break;
+    }
+    case LLMLIMIT_BUDGET:
+        snprintf(msg, sizeof msg, "%s", why && *why ? why : "the token or spend budget is used up");
+        llm_call_fail(c, LLM_REFUSED, 429, "insufficient_quota", NULL, "insufficient_quota", msg);
+        c->res.retryable = false;
+        c->res.should_retry = false;
+        break;
+    case LLMLIMIT_ERROR:
+    default:
+        snprintf(msg, sizeof msg, "%s", why && *why ? why : "limits cannot be checked now");
+        llm_call_fail(c, LLM_WAIT, 503, "server_error", NULL, "limits_unavailable", msg);
+        c->res.retry_after_ms = 1000;
+        break;
+    }
+    call_finish(c);
+}
+
+static void call_admit(struct llm_call *c)
+{
+    llm_call_set_state(c, CALL_ADMIT);
+    struct llmlimit_req req = {
+        .tenant = c->o.tenant,
+        .key_id = c->o.key_id,
+        .provider = c->t.provider,
+        .model = c->model,
+        .est_tokens = c->est_prompt + c->est_completion,
+    };
+    c->admit_pending = true;
+    llmlimit_reserve(c->l->lim, &req, admit_cb, c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct llm_call *c = arg;
+    if (c->state == CALL_WAIT)
+        call_admit(c);
+    else if (c->state == CALL_DONE)
+        call_finish(c);
+}
+
+/* Parses and routes the body, builds the provider's request. 0, or -1
+ * with the result set (400). */
+static int call_route(struct llm_call *c)
+{
+    struct llm *l = c->l;
+    char why[256], param[128] = "";
+    cJSON *body = cJSON_ParseWithLength(c->o.body, c->o.body_len);
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", NULL, "invalid_json",
+                      "the body must be a JSON object");
+        return -1;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    int rc = -1;
+    if (!cJSON_IsString(model) || !model->valuestring[0] || strlen(model->valuestring) > LLM_MODEL_MAX) {
+        llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "invalid_value",
+                      "model is required (a string)");
+        goto out;
+    }
+    snprintf(c->model, sizeof c->model, "%s", model->valuestring);
+    if (providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why) < 0) {
+        llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_found", why);
+        goto out;
+    }
+    c->have_target = true;
+    c->streamed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"));
+    if (c->streamed && (c->o.job || !c->stream_cbs || c->o.ep == LLM_EP_EMBED)) {
+        llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "stream", "invalid_value",
+                      c->o.job ? "a job cannot stream: leave stream out or false" : "this call cannot stream");
+        goto out;
+    }
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
+    c->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    llm_estimate(l, c->o.ep, body, &c->est_prompt, &c->est_completion);
+    if (c->t.type == PROVIDER_ANTHROPIC) {
+        if (c->o.ep == LLM_EP_EMBED) {
+            llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "invalid_value",
+                          "this model's provider is Anthropic, which offers no embeddings");
+            goto out;
+        }
+        if (anth_request(body, c->t.upstream_model, l->rt->cfg->llm_default_max_tokens, &c->up_body, param,
+                         sizeof param, why, sizeof why) < 0) {
+            llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", param, "invalid_value", why);
+            goto out;
+        }
+    } else {
+        const cJSON *ef = cJSON_GetObjectItemCaseSensitive(body, "encoding_format");
+        /* No format or base64 (the SDK's default): ask for floats and
+         * encode them here, so providers without base64 work too. */
+        c->embed_b64 = c->o.ep == LLM_EP_EMBED && !(cJSON_IsString(ef) && !strcmp(ef->valuestring, "float"));
+        if (llm_openai_body(c->o.body, c->o.body_len, c->t.upstream_model, c->streamed, so, c->embed_b64,
+                            &c->up_body) < 0) {
+            llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", NULL, "invalid_json",
+                          "the body must be a JSON object");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(body);
+    return rc;
+}
+
+struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts, const struct llm_stream_cbs *stream,
+                                llm_done_cb done, void *arg)
+{
+    struct llm_call *c = xcalloc(1, sizeof *c);
+    c->l = l;
+    c->state = CALL_ROUTE;
+    c->o = *opts;
+    c->o.body = xstrndup(opts->body ? opts->body : "", opts->body ? opts->body_len : 0);
+    c->o.body_len = opts->body ? opts->body_len : 0;
+    c->o.request_id = xstrdup(opts->request_id ? opts->request_id : "");
+    if (stream) {
+        c->stream = *stream;
+        c->stream_cbs = &c->stream;
+    }
+    c->done = done;
+    c->arg = arg;
+    c->timer = evtimer_new(loop_base(l->rt->loop), timer_cb, c);
+    if (!c->timer)
+        abort();
+    sbuf_init(&c->up_body);
+    sbuf_init(&c->ev);
+    sbuf_init(&c->res_body);
+    sbuf_init(&c->usage_json);
+    llm_usage_init(&c->used);
+    c->res.retry_after_ms = -1;
+    c->res.should_retry = true;
+    c->start_us = now_us();
+    c->admit_start_ms = time_mono_ms();
+    llm_call_link(l, c);
+    c->in_start = true;
+    if (l->closing)
+        llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
+    if (l->closing || call_route(c) < 0)
+        call_finish(c);
+    else
+        call_admit(c);
+    c->in_start = false;
+    return c;
+}
+
+void llm_call_cancel(struct llm_call *c)
+{
+    struct llm *l = c->l;
+    switch (c->state) {
+    case CALL_ADMIT:
+        llm_call_set_state(c, CALL_CANCELLED); /* admit_cb frees it */
+        return;
+    case CALL_SEND:
+    case CALL_BODY:
+    case CALL_STREAM:
+        if (c->in_httpc) {
+            /* Inside our own relay callback: httpc may not be called here;
+             * the transfer stops at the callback's return, resp_cb frees. */
+            c->stop_upstream = true;
+            call_settle(c, 499, true);
+            llm_call_set_state(c, CALL_CANCELLED);
+            return;
+        }
+        httpc_abort(l->rt->httpc, resp_cb, c);
+        call_settle(c, 499, true);
+        call_free(c);
+        return;
+    case CALL_CANCELLED:
+        return;
+    case CALL_ROUTE:
+    case CALL_WAIT:
+    case CALL_SETTLE:
+    case CALL_DONE:
+    default:
+        if (c->ticket) {
+            llmlimit_settle(l->lim, c->ticket, NULL);
+            c->ticket = NULL;
+        }
+        call_free(c);
+        return;
+    }
+}
+
+void llm_call_discard(struct llm_call *c)
+{
+    if (c->ticket)
+        llmlimit_settle(c->l->lim, c->ticket, NULL);
+    c->ticket = NULL;
+    call_free(c);
+}
+
+void llm_close(struct llm *l)
+{
+    if (!l)
+        return;
+    l->closing = true;
+    /* Every call answers now (503), while the roles that wait are alive. */
+    for (;;) {
+        struct llm_call *c = l->calls;
+        while (c && (c->state == CALL_CANCELLED || c->done_delivered))
+            c = c->next;
+        if (!c)
+            break;
+        if (c->state == CALL_DONE) {
+            evtimer_del(c->timer);
+            c->in_start = false;
+            call_finish(c);
+            continue;
+        }
+        if (c->state == CALL_SEND || c->state == CALL_BODY || c->state == CALL_STREAM) {
+            httpc_abort(l->rt->httpc, resp_cb, c);
+            if (c->began)
+                llm_relay_stream_end(c, "the server is shutting down");
+            else
+                llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down",
+                              "the server is shutting down");
+            call_settle(c, c->began ? 200 : 503, false);
+            call_finish(c);
+            continue;
+        }
+        llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
+        if (c->state == CALL_ADMIT) {
+            /* llmlimit still owes its answer: deliver done, keep the call
+             * until admit_cb frees it. */
+            void (*done)(const struct llm_result *, void *) = c->done;
+            c->done = NULL;
+            struct llm_result r = c->res;
+            r.body = c->res_body.data;
+            r.body_len = c->res_body.len;
+            c->done_delivered = true;
+            llm_call_set_state(c, CALL_CANCELLED);
+            if (done)
+                done(&r, c->arg);
+            continue;
+        }
+        evtimer_del(c->timer);
+        call_finish(c);
+    }
+}

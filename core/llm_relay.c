@@ -1,0 +1,323 @@
+/* The provider's answer: a non-streamed body (passed through for openai,
+ * translated for anthropic, embeddings encoded), or a stream relayed one
+ * event at a time (openai's usage chunk taken out when the client did not
+ * ask for it; anthropic's events translated), errors after the 200 as a
+ * data: {"error":...} event. */
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "httpc.h"
+#include "llm_anthropic.h"
+#include "llm_embed.h"
+#include "llm_priv.h"
+#include "log.h"
+#include "sse.h"
+
+/* Largest single SSE event taken from a provider. */
+#define LLM_MAX_EVENT ((size_t)4 << 20)
+
+/* memmem is a GNU extension. */
+static const char *find(const char *s, size_t n, const char *needle, size_t nl)
+{
+    for (const char *p = s; nl && (size_t)(s + n - p) >= nl; p++) {
+        p = memchr(p, needle[0], (size_t)(s + n - p) - nl + 1);
+        if (!p)
+            return NULL;
+        if (memcmp(p, needle, nl) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static bool contains(const char *s, size_t n, const char *needle)
+{
+    return find(s, n, needle, strlen(needle)) != NULL;
+}
+
+/* One event to the client. false when the client went away meanwhile. */
+static bool emit(struct llm_call *c, const char *data, size_t len)
+{
+    if (!c->first_us)
+        c->first_us = time_mono_us();
+    c->stream.event(data, len, c->arg);
+    return c->state != CALL_CANCELLED;
+}
+
+static bool emit_error(struct llm_call *c, const char *msg, const char *code)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "data: ");
+    llm_error_json(&b, msg, "server_error", NULL, code);
+    sbuf_puts(&b, "\n\n");
+    c->stream_error = true;
+    c->stream_ended = true;
+    bool ok = emit(c, b.data, b.len);
+    sbuf_deinit(&b);
+    return ok;
+}
+
+int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h, size_t n)
+{
+    c->status = status;
+    const char *ctype = "";
+    for (size_t i = 0; i < n; i++)
+        if (util_streq_nocase(h[i].name, "content-type"))
+            ctype = h[i].value;
+    if (!c->streamed || status != 200 || !strstr(ctype, "text/event-stream")) {
+        llm_call_set_state(c, CALL_BODY); /* read whole: an error, or a plain answer */
+        return HTTPC_BUFFER;
+    }
+    llm_call_set_state(c, CALL_STREAM);
+    c->sse = sse_new(LLM_MAX_EVENT);
+    if (c->t.type == PROVIDER_ANTHROPIC)
+        c->anth = anth_stream_new(c->model, (long long)time(NULL), c->client_usage);
+    c->began = true;
+    c->stream.begin(c->arg);
+    return c->state == CALL_CANCELLED ? HTTPC_STOP : HTTPC_STREAM;
+}
+
+/* An OpenAI chunk's JSON that carries an error: the error relayed as ours. */
+static bool openai_error_event(struct llm_call *c, const cJSON *err)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "data: {\"error\":");
+    if (cJSON_IsObject(err)) {
+        char *s = cJSON_PrintUnformatted(err);
+        sbuf_puts(&b, s);
+        cJSON_free(s);
+    } else {
+        const char *m = cJSON_IsString(err) ? err->valuestring : "the provider reported an error";
+        struct sbuf e;
+        sbuf_init(&e);
+        llm_error_json(&e, m, "server_error", NULL, "upstream_error");
+        /* llm_error_json wraps in {"error":...}: take the inner object */
+        sbuf_append(&b, e.data + 9, e.len - 10);
+        sbuf_deinit(&e);
+    }
+    sbuf_puts(&b, "}\n\n");
+    c->stream_error = true;
+    c->stream_ended = true;
+    bool ok = emit(c, b.data, b.len);
+    sbuf_deinit(&b);
+    return ok;
+}
+
+static int openai_event(struct llm_call *c, const char *event, const char *data, size_t len)
+{
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        c->stream_ended = true;
+        return emit(c, "data: [DONE]\n\n", 14) ? 0 : -1;
+    }
+    bool is_error = strcmp(event, "error") == 0;
+    bool skip = false;
+    /* Only chunks that may carry usage or an error are parsed. */
+    if (is_error || contains(data, len, "\"usage\"") || contains(data, len, "\"error\"")) {
+        cJSON *j = cJSON_ParseWithLength(data, len);
+        if (!cJSON_IsObject(j)) {
+            cJSON_Delete(j);
+            if (is_error) {
+                emit_error(c, "the provider reported an error mid-stream", "upstream_error");
+                return -1;
+            }
+            emit_error(c, "the provider sent a malformed stream event", "upstream_error");
+            return -1;
+        }
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+        if (err || is_error) {
+            openai_error_event(c, err ? err : j);
+            cJSON_Delete(j);
+            return -1;
+        }
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
+        if (cJSON_IsObject(u) && llm_usage_parse(u, &c->used))
+            c->have_usage = true;
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(j, "choices");
+        /* The chunk include_usage added for us: not the client's. */
+        if (cJSON_IsObject(u) && cJSON_IsArray(ch) && cJSON_GetArraySize(ch) == 0 && !c->client_usage)
+            skip = true;
+        cJSON_Delete(j);
+    }
+    if (skip)
+        return 0;
+    c->chunks++;
+    sbuf_reset(&c->ev);
+    sbuf_puts(&c->ev, "data: ");
+    sbuf_append(&c->ev, data, len);
+    sbuf_puts(&c->ev, "\n\n");
+    return emit(c, c->ev.data, c->ev.len) ? 0 : -1;
+}
+
+static int anthropic_event(struct llm_call *c, const char *event, const char *data, size_t len)
+{
+    char why[200] = "";
+    sbuf_reset(&c->ev);
+    int rc = anth_stream_event(c->anth, event, data, len, &c->ev, why, sizeof why);
+    if (rc < 0) {
+        emit_error(c, "the provider sent a malformed stream event", "upstream_error");
+        return -1;
+    }
+    /* One client event per "data: ...\n\n" block, each flushed alone. */
+    const char *p = c->ev.data ? c->ev.data : "", *end = p + c->ev.len;
+    bool saw_done = false, saw_error = false;
+    while (p < end) {
+        const char *sep = find(p, (size_t)(end - p), "\n\n", 2);
+        const char *q = sep ? sep + 2 : end;
+        if (q - p >= 12 && memcmp(p, "data: [DONE]", 12) == 0)
+            saw_done = true;
+        if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
+            saw_error = true;
+        if (!emit(c, p, (size_t)(q - p)))
+            return -1;
+        p = q;
+    }
+    if (saw_error) {
+        c->stream_error = true;
+        c->stream_ended = true;
+        return -1;
+    }
+    if (rc == 1) {
+        c->stream_ended = true;
+        if (!saw_done && !emit(c, "data: [DONE]\n\n", 14))
+            return -1;
+    }
+    return 0;
+}
+
+static int relay_sse_cb(const char *event, const char *data, size_t len, void *arg)
+{
+    struct llm_call *c = arg;
+    if (c->stream_ended)
+        return 0; /* nothing after the end reaches the client */
+    if (c->t.type == PROVIDER_ANTHROPIC)
+        return anthropic_event(c, event, data, len);
+    return openai_event(c, event, data, len);
+}
+
+int llm_relay_data(struct llm_call *c, const char *buf, size_t len)
+{
+    if (c->state != CALL_STREAM)
+        return -1;
+    if (sse_feed(c->sse, buf, len, relay_sse_cb, c) < 0) {
+        if (c->state == CALL_CANCELLED || c->stream_ended)
+            return -1;
+        emit_error(c, "the provider sent a stream event larger than the gateway accepts", "upstream_error");
+        return -1;
+    }
+    return 0;
+}
+
+void llm_relay_stream_end(struct llm_call *c, const char *error)
+{
+    if (!c->stream_ended && c->state != CALL_CANCELLED) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "the provider's stream ended early: %s",
+                 error ? error : "the connection closed before the end");
+        emit_error(c, msg, "upstream_error");
+    }
+    if (c->anth) {
+        anth_stream_usage(c->anth, &c->used);
+        c->have_usage = c->used.prompt >= 0 || c->used.completion >= 0;
+    }
+    c->res.outcome = c->stream_error ? LLM_UPSTREAM : LLM_OK;
+    c->res.status = 200;
+    c->res.retryable = false;
+}
+
+void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u)
+{
+    llm_usage_init(u);
+    if (c->anth) {
+        anth_stream_usage(c->anth, u);
+        return;
+    }
+    if (c->have_usage) {
+        *u = c->used;
+        return;
+    }
+    u->prompt = c->est_prompt;
+    /* A stream: about one token per content chunk relayed. Not streamed
+     * (or nothing seen yet): what was reserved, as the provider may
+     * have produced it all. */
+    u->completion = c->began ? c->chunks : c->est_completion;
+}
+
+/* A provider's non-2xx answer as OpenAI's error shape. */
+static void openai_error_body(struct llm_call *c, long status, const char *body, size_t len)
+{
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (cJSON_IsObject(err)) {
+        sbuf_append(&c->res_body, body, len);
+    } else {
+        char msg[400];
+        size_t shown = len < 200 ? len : 200;
+        snprintf(msg, sizeof msg, "the provider answered %ld: %.*s", status, (int)shown, body);
+        llm_error_json(&c->res_body, msg, status >= 500 ? "server_error" : "invalid_request_error", NULL,
+                       "upstream_error");
+    }
+    cJSON_Delete(j);
+}
+
+void llm_relay_body(struct llm_call *c, long status, const char *body, size_t len)
+{
+    sbuf_reset(&c->res_body);
+    char why[256] = "";
+    if (status >= 200 && status < 300) {
+        if (c->streamed) {
+            llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                          "the provider answered a streaming request without a stream");
+            return;
+        }
+        if (c->t.type == PROVIDER_ANTHROPIC) {
+            if (anth_response(body, len, c->model, (long long)time(NULL), &c->res_body, &c->used, why,
+                              sizeof why) < 0) {
+                llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                              "the provider's answer is not a Messages response");
+                return;
+            }
+            c->have_usage = c->used.prompt >= 0;
+        } else {
+            cJSON *j = cJSON_ParseWithLength(body, len);
+            if (!cJSON_IsObject(j)) {
+                cJSON_Delete(j);
+                llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                              "the provider's answer is not JSON");
+                return;
+            }
+            c->have_usage = llm_usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &c->used);
+            cJSON_Delete(j);
+            if (c->embed_b64) {
+                if (llm_embed_base64(body, len, &c->res_body) < 0) {
+                    llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                                  "the provider's embeddings could not be encoded");
+                    return;
+                }
+            } else {
+                sbuf_append(&c->res_body, body, len);
+            }
+        }
+        c->res.outcome = LLM_OK;
+        c->res.status = (int)status;
+        c->res.retryable = false;
+        return;
+    }
+    int st = (int)status;
+    if (c->t.type == PROVIDER_ANTHROPIC)
+        anth_error((int)status, body, len, &c->res_body, &st);
+    else
+        openai_error_body(c, status, body, len);
+    /* The gateway's own key refused is not the client's fault. */
+    if (status == 401 && !c->t.tenant_key) {
+        LOG_AT(LOG_WARN, c->o.request_id, NULL, "llm: provider %s refused the configured key (%ld)",
+               c->t.provider, status);
+        st = 502;
+    }
+    c->res.outcome = LLM_UPSTREAM;
+    c->res.status = st;
+    c->res.retryable = st == 408 || st == 409 || st == 429 || st >= 500;
+    c->res.should_retry = true;
+}

@@ -1,0 +1,460 @@
+#include "llmlimit.h"
+
+#include <event2/event.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "llmlimit_int.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "redis.h"
+#include "rscript.h"
+#include "runtime.h"
+
+/* Guarantees (with Redis): every process admits through one Lua script
+ * that checks every counter of the call (windows, budgets, the provider's
+ * hold) and adds the reservation to all of them before anything else runs
+ * on Redis, so two calls never both take the last unit: a counter never
+ * exceeds its limit by reservations, and the real usage exceeds it only
+ * by what the calls admitted before it ran out used beyond their own
+ * reservation (prompt estimates too low). Settle gives back reserved -
+ * used in the same periods. A reservation whose ticket key vanished
+ * (FLUSHALL, Redis restarted) is settled by adding what was used to the
+ * counters rebuilt since, never by taking back what they never held. A
+ * missing day/month counter is rebuilt from the ledger and set only if
+ * still missing (inside the script), so two processes rebuilding at once
+ * count the ledger once; usage still buffered in a process (at most one
+ * USAGE_FLUSH_INTERVAL) is missing from a rebuilt counter. Without Redis:
+ * see llmlimit_local.c. */
+
+#define HOLD_MAX_MS 600000LL              /* a header never holds a provider longer */
+#define HOLD_DEFAULT_MS 1000LL            /* remaining 0 without a reset */
+#define SETTLE_RETRY_MS 1000
+
+/* KEYS[1] the provider's hold, KEYS[2] the ticket, KEYS[2+i] counter i;
+ * ARGV[1] the ticket's ttl, then per counter: limit (-1 none), amount,
+ * ttl, rebuild (-1 a window: never rebuilt; -2 unknown; >= 0 the ledger's
+ * value, set only when the counter is still missing). Answers {0,0,0,
+ * values after...}, {1,0,pttl} held, {2,i,current} refused by counter i,
+ * {3,0,0,i...} budget counters missing (rebuild them and call again). */
+static const char reserve_lua[] =
+    "local pt = redis.call('PTTL', KEYS[1]) "
+    "if pt > 0 then return {1, 0, pt} end "
+    "local n = #KEYS - 2 "
+    "local miss = {} "
+    "for i = 1, n do "
+    "  local rb = tonumber(ARGV[4*i+1]) "
+    "  if rb ~= -1 and redis.call('EXISTS', KEYS[2+i]) == 0 then "
+    "    if rb >= 0 then redis.call('SET', KEYS[2+i], rb, 'PX', ARGV[4*i]) "
+    "    else miss[#miss+1] = i end "
+    "  end "
+    "end "
+    "if #miss > 0 then return {3, 0, 0, unpack(miss)} end "
+    "for i = 1, n do "
+    "  local lim = tonumber(ARGV[4*i-2]) "
+    "  local amt = tonumber(ARGV[4*i-1]) "
+    "  local cur = tonumber(redis.call('GET', KEYS[2+i]) or '0') "
+    "  if lim >= 0 and (cur >= lim or cur + amt > lim) then return {2, i, cur} end "
+    "end "
+    "local out = {0, 0, 0} "
+    "for i = 1, n do "
+    "  local v = redis.call('INCRBY', KEYS[2+i], ARGV[4*i-1]) "
+    "  if v == tonumber(ARGV[4*i-1]) then redis.call('PEXPIRE', KEYS[2+i], ARGV[4*i]) end "
+    "  out[3+i] = v "
+    "end "
+    "redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) "
+    "return out";
+
+/* KEYS[1] the ticket, KEYS[1+i] counter i; ARGV[2i-1] reserved - used,
+ * ARGV[2i] used. With the ticket: give back what was not used. Without
+ * (the counters were lost and rebuilt since): add what was used to those
+ * that exist again. */
+static const char settle_lua[] =
+    "local n = #KEYS - 1 "
+    "if redis.call('DEL', KEYS[1]) == 1 then "
+    "  for i = 1, n do "
+    "    if redis.call('EXISTS', KEYS[1+i]) == 1 then redis.call('DECRBY', KEYS[1+i], ARGV[2*i-1]) end "
+    "  end "
+    "  return 1 "
+    "end "
+    "for i = 1, n do "
+    "  if redis.call('EXISTS', KEYS[1+i]) == 1 then redis.call('INCRBY', KEYS[1+i], ARGV[2*i]) end "
+    "end "
+    "return 0";
+
+/* KEYS[1] the hold; ARGV[1] ms: extends it, never shortens it. */
+static const char hold_lua[] =
+    "local t = redis.call('PTTL', KEYS[1]) "
+    "if t < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end "
+    "return t";
+
+const char *const llmlimit_ck_key[CK_N] = {"rpm", "tpm", "day", "mon", "usd"};
+static const char *const ck_text[CK_N] = {"requests per minute", "tokens per minute", "tokens per day",
+                                          "tokens per month", "USD per month"};
+
+const char *llmlimit_ck_text(enum ck k)
+{
+    return ck_text[k];
+}
+
+struct runtime *llmlimit_rt(struct llmlimit *ll)
+{
+    return ll->rt;
+}
+
+void llmlimit_period(struct period *p, int64_t now_ms)
+{
+    memset(p, 0, sizeof *p);
+    p->now_ms = now_ms;
+    p->minute = now_ms / 60000;
+    p->minute_end_ms = (p->minute + 1) * 60000;
+    time_t s = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    int y = tm.tm_year + 1900, m = tm.tm_mon + 1;
+    snprintf(p->day, sizeof p->day, "%04d%02d%02d", y % 10000, m, tm.tm_mday);
+    snprintf(p->month, sizeof p->month, "%04d%02d", y % 10000, m);
+    snprintf(p->day_sql, sizeof p->day_sql, "'%04d-%02d-%02d 00:00:00'", y % 10000, m, tm.tm_mday);
+    snprintf(p->month_sql, sizeof p->month_sql, "'%04d-%02d-01 00:00:00'", y % 10000, m);
+    int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
+    snprintf(p->next_month_sql, sizeof p->next_month_sql, "'%04d-%02d-01 00:00:00'", ny % 10000, nm);
+    struct tm d = {.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = tm.tm_mday + 1};
+    p->day_end_ms = (int64_t)timegm(&d) * 1000;
+    struct tm mo = {.tm_year = ny - 1900, .tm_mon = nm - 1, .tm_mday = 1};
+    p->month_end_ms = (int64_t)timegm(&mo) * 1000;
+}
+
+/* ---- limits and prices, re-read every refresh_ms ---- */
+
+static int lim_cmp(const void *a, const void *b)
+{
+    const struct lim_row *x = a, *y = b;
+    if (x->tenant != y->tenant)
+        return x->tenant < y->tenant ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return 0;
+}
+
+/* The limits of (tenant, key); all -1 without a row. */
+bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key, struct lim *out)
+{
+    struct lim_row k = {.tenant = tenant, .key = key};
+    const struct lim_row *r = ll->nlims ? bsearch(&k, ll->lims, ll->nlims, sizeof *ll->lims, lim_cmp) : NULL;
+    for (int i = 0; i < CK_N; i++)
+        out->v[i] = r ? r->l.v[i] : -1;
+    return r != NULL;
+}
+
+const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const char *model)
+{
+    size_t lo = 0, hi = ll->nprices;
+    while (lo < hi && model) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(model, ll->prices[mid].model);
+        if (c == 0)
+            return &ll->prices[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+
+static long long col_ll(MYSQL_ROW row, unsigned i)
+{
+    return row[i] ? db_row_ll(row, i) : -1;
+}
+
+static void limits_cb(const struct db_result *r, void *arg)
+{
+    struct llmlimit *ll = arg;
+    ll->lims_loading = false;
+    if (!r->ok) {
+        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, NULL))
+            log_warn("llm limits: cannot read llm_limits: %s", r->error);
+        if (!ll->loaded)
+            llmlimit_fail_pending(ll);
+        return;
+    }
+    size_t n = (size_t)mysql_num_rows(r->res);
+    struct lim_row *rows = xcalloc(n ? n : 1, sizeof *rows);
+    size_t i = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res)) && i < n) {
+        rows[i].tenant = (uint64_t)db_row_ll(row, 0);
+        rows[i].key = (uint64_t)db_row_ll(row, 1);
+        for (int k = 0; k < CK_N; k++)
+            rows[i].l.v[k] = col_ll(row, 2 + (unsigned)k);
+        i++;
+    }
+    qsort(rows, i, sizeof *rows, lim_cmp);
+    free(ll->lims);
+    ll->lims = rows;
+    ll->nlims = i;
+    if (!ll->loaded) {
+        ll->loaded = true;
+        llmlimit_run_pending(ll);
+    }
+}
+
+static void prices_cb(const struct db_result *r, void *arg)
+{
+    struct llmlimit *ll = arg;
+    ll->prices_loading = false;
+    if (!r->ok) {
+        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, NULL))
+            log_warn("llm limits: cannot read llm_prices: %s", r->error);
+        return;
+    }
+    size_t n = (size_t)mysql_num_rows(r->res), i = 0;
+    struct price_row *rows = xcalloc(n ? n : 1, sizeof *rows);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r->res)) && i < n) {
+        rows[i].model = xstrdup(db_row_str(row, 0));
+        rows[i].in = strtod(db_row_str(row, 1), NULL);
+        rows[i].out = strtod(db_row_str(row, 2), NULL);
+        i++;
+    }
+    for (size_t k = 0; k < ll->nprices; k++)
+        free(ll->prices[k].model);
+    free(ll->prices);
+    ll->prices = rows;
+    ll->nprices = i;
+}
+
+void llmlimit_refresh(struct llmlimit *ll)
+{
+    if (!ll->lims_loading) {
+        ll->lims_loading = true;
+        db_query(ll->rt->db,
+                 "SELECT tenant_id, key_id, rpm, tpm, tokens_per_day, tokens_per_month, "
+                 "CAST(CEIL(usd_per_month * 1000000000) AS SIGNED) FROM llm_limits LIMIT 1000000",
+                 0, limits_cb, ll);
+    }
+    if (!ll->prices_loading) {
+        ll->prices_loading = true;
+        db_query(ll->rt->db,
+                 "SELECT model, input_per_mtok, output_per_mtok FROM llm_prices ORDER BY model LIMIT 1000000", 0,
+                 prices_cb, ll);
+    }
+}
+
+static void refresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    llmlimit_refresh(arg);
+}
+
+/* ---- prices ---- */
+
+double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct llm_usage *u)
+{
+    const struct price_row *p = llmlimit_price_find(ll, model);
+    if (!p || !u)
+        return 0;
+    double in = u->prompt > 0 ? (double)u->prompt : 0, out = u->completion > 0 ? (double)u->completion : 0;
+    return (in * p->in + out * p->out) / 1e6;
+}
+
+/* A reservation's cost: est tokens at the dearer of the two prices (the
+ * split between prompt and completion is not known yet). */
+long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long long tokens)
+{
+    const struct price_row *p = llmlimit_price_find(ll, model);
+    if (!p || tokens <= 0)
+        return 0;
+    double per = p->in > p->out ? p->in : p->out; /* USD per 1e6 tokens = nano-USD per 1e-3 token */
+    double v = (double)tokens * per * 1000.0;
+    if (!(v < 9e15)) /* NaN too */
+        return (long long)9e15;
+    long long n = (long long)v;
+    return (double)n < v ? n + 1 : n; /* rounded up, without libm */
+}
+
+/* ---- provider holds ---- */
+
+static struct hold *hold_slot(struct llmlimit *ll, const char *provider, bool create)
+{
+    struct hold *free_slot = NULL;
+    int64_t now = time_mono_ms();
+    for (int i = 0; i < HOLDS_MAX; i++) {
+        struct hold *h = &ll->holds[i];
+        if (h->provider[0] && strcmp(h->provider, provider) == 0)
+            return h;
+        if (!free_slot && (!h->provider[0] || h->until_ms <= now))
+            free_slot = h;
+    }
+    if (!create || !free_slot)
+        return NULL;
+    snprintf(free_slot->provider, sizeof free_slot->provider, "%s", provider);
+    free_slot->until_ms = 0;
+    return free_slot;
+}
+
+void llmlimit_hold_local(struct llmlimit *ll, const char *provider, long long ms)
+{
+    struct hold *h = hold_slot(ll, provider, true);
+    int64_t until = time_mono_ms() + ms;
+    if (h && h->until_ms < until)
+        h->until_ms = until;
+}
+
+long long llmlimit_held_ms(struct llmlimit *ll, const char *provider)
+{
+    struct hold *h = hold_slot(ll, provider, false);
+    long long left = h ? h->until_ms - time_mono_ms() : 0;
+    return left > 0 ? left : 0;
+}
+
+static void hold_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    (void)reply;
+    (void)err;
+    struct llmlimit *ll = arg;
+    ll->inflight--;
+}
+
+bool llmlimit_ready(const struct llmlimit *ll)
+{
+    return ll->loaded;
+}
+
+size_t llmlimit_busy(const struct llmlimit *ll)
+{
+    return ll->inflight + ll->nretry;
+}
+
+void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h)
+{
+    if (!h || !provider)
+        return;
+    long long ms = -1;
+    if (h->remaining_requests == 0)
+        ms = h->reset_requests_ms > 0 ? h->reset_requests_ms : HOLD_DEFAULT_MS;
+    if (h->remaining_tokens >= 0 && h->remaining_tokens < LLMLIMIT_TOKENS_LOW) {
+        long long t = h->reset_tokens_ms > 0 ? h->reset_tokens_ms : HOLD_DEFAULT_MS;
+        if (t > ms)
+            ms = t;
+    }
+    if (ms < 0)
+        return;
+    if (h->retry_after_ms > ms)
+        ms = h->retry_after_ms;
+    if (ms > HOLD_MAX_MS)
+        ms = HOLD_MAX_MS;
+    llmlimit_hold_local(ll, provider, ms);
+    char key[128], v[24];
+    snprintf(key, sizeof key, "ingot:ll:hold:%s", provider);
+    snprintf(v, sizeof v, "%lld", ms);
+    const char *args[] = {key, v};
+    if (rscript_run(ll->rt->redis, &ll->s_hold, 1, 2, args, REDIS_TIMEOUT_MS, hold_cb, ll) == 0)
+        ll->inflight++; /* else this process holds it; the others learn it from their own answers */
+}
+
+/* ---- refusals and metrics ---- */
+
+void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason)
+{
+    char p[160], labels[220];
+    metrics_label_escape(provider ? provider : "", p, sizeof p);
+    snprintf(labels, sizeof labels, "provider=\"%s\",reason=\"%s\"", p, reason);
+    metrics_add(metrics_series(ll->f_throttled, labels), 1);
+}
+
+void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
+                     long long amt, const struct period *p, llmlimit_cb cb, void *arg)
+{
+    llmlimit_count_throttled(ll, provider, "limit");
+    char why[200];
+    const char *who = key_scope ? "the API key's" : "the tenant's";
+    enum llmlimit_verdict v = LLMLIMIT_BUDGET;
+    long long retry = 0;
+    if (kind == CK_RPM || kind == CK_TPM) {
+        retry = p->minute_end_ms - p->now_ms;
+        if (amt > lim) {
+            snprintf(why, sizeof why, "the request's %lld estimated tokens exceed %s %s limit (%lld)", amt, who,
+                     ck_text[kind], lim);
+        } else {
+            v = LLMLIMIT_RATE;
+            snprintf(why, sizeof why, "%s %s limit (%lld) is reached", who, ck_text[kind], lim);
+        }
+    } else {
+        retry = (kind == CK_DAY ? p->day_end_ms : p->month_end_ms) - p->now_ms;
+        if (kind == CK_USD)
+            snprintf(why, sizeof why, "%s budget of %.6f %s is spent", who, (double)lim / 1e9, ck_text[kind]);
+        else
+            snprintf(why, sizeof why, "%s budget of %lld %s is spent", who, lim, ck_text[kind]);
+    }
+    cb(v, retry > 0 ? retry : 1, why, NULL, arg);
+}
+
+void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used)
+{
+    static const char *const names[CK_N] = {NULL, NULL, "tokens_day", "tokens_month", "usd_month"};
+    if (!names[kind] || lim < 0)
+        return;
+    char labels[96];
+    snprintf(labels, sizeof labels, "tenant=\"%llu\",budget=\"%s\"", (unsigned long long)tenant, names[kind]);
+    double left = (double)(lim - used);
+    if (left < 0)
+        left = 0;
+    metrics_set(metrics_series(ll->f_remaining, labels), kind == CK_USD ? left / 1e9 : left);
+}
+
+/* ---- life ---- */
+
+struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
+{
+    struct llmlimit *ll = xcalloc(1, sizeof *ll);
+    ll->rt = rt;
+    ll->refresh_ms = refresh_ms > 0 ? refresh_ms : 5000;
+    ll->warn_log = (struct log_limit)LOG_LIMIT_INIT(10000, 5);
+    rscript_init(&ll->s_reserve, reserve_lua);
+    rscript_init(&ll->s_settle, settle_lua);
+    rscript_init(&ll->s_hold, hold_lua);
+    ll->f_remaining = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_llm_budget_remaining",
+                                     "What is left of a tenant's budget (tokens, or USD), as last seen.");
+    ll->f_throttled = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_llm_throttled_total",
+                                     "LLM calls held back: by our limits or a provider's announced rate limit.");
+    ll->local = llmlimit_local_new(ll);
+    struct event_base *base = loop_base(rt->loop);
+    ll->refresh_timer = event_new(base, -1, EV_PERSIST, refresh_cb, ll);
+    ll->retry_timer = event_new(base, -1, EV_PERSIST, llmlimit_retry_cb, ll);
+    if (!ll->refresh_timer || !ll->retry_timer)
+        abort();
+    struct timeval every = loop_tv(ll->refresh_ms), retry = loop_tv(SETTLE_RETRY_MS);
+    event_add(ll->refresh_timer, &every);
+    event_add(ll->retry_timer, &retry);
+    llmlimit_refresh(ll);
+    return ll;
+}
+
+void llmlimit_free(struct llmlimit *ll)
+{
+    if (!ll)
+        return;
+    event_free(ll->refresh_timer);
+    event_free(ll->retry_timer);
+    llmlimit_fail_pending(ll);
+    while (ll->retry_head) {
+        struct settle_op *next = ll->retry_head->next;
+        llmlimit_settle_op_free(ll->retry_head);
+        ll->retry_head = next;
+    }
+    llmlimit_local_free(ll->local);
+    for (size_t i = 0; i < ll->nprices; i++)
+        free(ll->prices[i].model);
+    free(ll->prices);
+    free(ll->lims);
+    free(ll);
+}
+

@@ -1,0 +1,456 @@
+/* llmlimit_admit: reserve and settle through the Redis script (the
+ * guarantees are in llmlimit.c), and the ledger sums counters are rebuilt
+ * from. */
+#include <event2/event.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "llmlimit_int.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "redis.h"
+#include "rscript.h"
+#include "runtime.h"
+#include "sql.h"
+
+#define TICKET_TTL_MS (6LL * 3600 * 1000) /* longer than any call (LLM_TIMEOUT <= 1 h) */
+#define WINDOW_TTL_MS 120000LL
+#define DAY_TTL_EXTRA_MS (2LL * 86400 * 1000)
+#define MONTH_TTL_EXTRA_MS (7LL * 86400 * 1000)
+#define SETTLE_RETRY_MAX 100000
+#define SETTLE_GIVEUP_MS (10LL * 60 * 1000)
+#define REBUILD_TRIES 3
+
+/* ---- the ledger: the truth counters are rebuilt from ---- */
+
+struct ledger_q {
+    llmlimit_ledger_cb cb;
+    void *arg;
+};
+
+static void ledger_cb(const struct db_result *r, void *arg)
+{
+    struct ledger_q *q = arg;
+    long long out[6] = {0};
+    bool ok = r->ok;
+    MYSQL_ROW row = ok ? mysql_fetch_row(r->res) : NULL;
+    if (row) {
+        for (unsigned i = 0; i < 6; i++)
+            out[i] = db_row_ll(row, i);
+    } else {
+        ok = false;
+    }
+    q->cb(ok, out, q->arg);
+    free(q);
+}
+
+void llmlimit_ledger(struct llmlimit *ll, uint64_t tenant, uint64_t key, const struct period *p,
+                     llmlimit_ledger_cb cb, void *arg)
+{
+    struct ledger_q *q = xcalloc(1, sizeof *q);
+    q->cb = cb;
+    q->arg = arg;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b,
+                "SELECT COALESCE(SUM(IF(at >= %s, prompt_tokens + completion_tokens, 0)), 0), "
+                "COALESCE(SUM(prompt_tokens + completion_tokens), 0), "
+                "COALESCE(CAST(CEIL(SUM(cost_usd) * 1000000000) AS SIGNED), 0), "
+                "COALESCE(SUM(IF(key_id = %llu AND at >= %s, prompt_tokens + completion_tokens, 0)), 0), "
+                "COALESCE(SUM(IF(key_id = %llu, prompt_tokens + completion_tokens, 0)), 0), "
+                "COALESCE(CAST(CEIL(SUM(IF(key_id = %llu, cost_usd, 0)) * 1000000000) AS SIGNED), 0) "
+                "FROM llm_usage WHERE tenant_id = %llu AND at >= %s AND at < %s",
+                p->day_sql, (unsigned long long)key, p->day_sql, (unsigned long long)key, (unsigned long long)key,
+                (unsigned long long)tenant, p->month_sql, p->next_month_sql);
+    db_query(ll->rt->db, b.data, 0, ledger_cb, q);
+    sbuf_deinit(&b);
+}
+
+/* ---- admission ---- */
+
+struct rsv {
+    struct rsv *next;            /* pending list */
+    struct llmlimit *ll;
+    struct llmlimit_req req;     /* strings: copies below */
+    char *provider, *model;
+    llmlimit_cb cb;
+    void *arg;
+    struct lim lt, lk;
+    struct period per;
+    long long nano;
+    struct llmlimit_ticket *t;
+    long long lim[TK_MAX], rebuild[TK_MAX];
+    bool key_scope[TK_MAX];
+    int tries;
+};
+
+static void rsv_free(struct rsv *r)
+{
+    if (r->t) {
+        free(r->t->model);
+        free(r->t);
+    }
+    free(r->provider);
+    free(r->model);
+    free(r);
+}
+
+static void answer(struct rsv *r, enum llmlimit_verdict v, long long retry_ms, const char *why)
+{
+    struct llmlimit_ticket *t = NULL;
+    if (v == LLMLIMIT_OK) {
+        t = r->t;
+        r->t = NULL;
+    } else if (v == LLMLIMIT_THROTTLED) {
+        llmlimit_count_throttled(r->ll, r->provider, "provider");
+    }
+    r->cb(v, retry_ms, why, t, r->arg);
+    rsv_free(r);
+}
+
+void llmlimit_fail_pending(struct llmlimit *ll)
+{
+    struct rsv *p = ll->pending;
+    ll->pending = NULL;
+    while (p) {
+        struct rsv *next = p->next;
+        answer(p, LLMLIMIT_ERROR, 1000, "the limits could not be read (database unavailable)");
+        p = next;
+    }
+}
+
+static void start(struct rsv *r);
+
+void llmlimit_run_pending(struct llmlimit *ll)
+{
+    struct rsv *p = ll->pending;
+    ll->pending = NULL;
+    while (p) {
+        struct rsv *next = p->next;
+        start(p);
+        p = next;
+    }
+}
+
+static void go_local(struct rsv *r)
+{
+    llmlimit_local_reserve(r->ll->local, &r->req, &r->lt, &r->lk, r->nano, r->cb, r->arg);
+    rsv_free(r);
+}
+
+static void add_ctr(struct rsv *r, bool key_scope, enum ck kind, long long lim, long long amt)
+{
+    struct llmlimit_ticket *t = r->t;
+    int i = t->n++;
+    char scope[64];
+    if (key_scope)
+        snprintf(scope, sizeof scope, "k%llu.%llu", (unsigned long long)r->req.tenant,
+                 (unsigned long long)r->req.key_id);
+    else
+        snprintf(scope, sizeof scope, "t%llu", (unsigned long long)r->req.tenant);
+    const char *tag = kind == CK_RPM || kind == CK_TPM ? "" : kind == CK_DAY ? r->per.day : r->per.month;
+    if (*tag)
+        snprintf(t->c[i].key, sizeof t->c[i].key, "ingot:ll:%s:%s:%s", scope, llmlimit_ck_key[kind], tag);
+    else
+        snprintf(t->c[i].key, sizeof t->c[i].key, "ingot:ll:%s:%s:%lld", scope, llmlimit_ck_key[kind], r->per.minute);
+    t->c[i].kind = kind;
+    t->c[i].amt = amt;
+    r->lim[i] = lim;
+    r->key_scope[i] = key_scope;
+    r->rebuild[i] = kind == CK_RPM || kind == CK_TPM ? -1 : -2;
+}
+
+static long long ctr_ttl(const struct rsv *r, enum ck kind)
+{
+    if (kind == CK_DAY)
+        return r->per.day_end_ms - r->per.now_ms + DAY_TTL_EXTRA_MS;
+    if (kind == CK_MON || kind == CK_USD)
+        return r->per.month_end_ms - r->per.now_ms + MONTH_TTL_EXTRA_MS;
+    return WINDOW_TTL_MS;
+}
+
+static void run_script(struct rsv *r);
+
+static void rebuilt_cb(bool ok, const long long out[6], void *arg)
+{
+    struct rsv *r = arg;
+    struct llmlimit_ticket *t = r->t;
+    int w = 0;
+    for (int i = 0; i < t->n; i++) {
+        enum ck k = t->c[i].kind;
+        if (k == CK_RPM || k == CK_TPM) {
+            /* keep */
+        } else if (ok) {
+            r->rebuild[i] = out[(r->key_scope[i] ? 3 : 0) + (k - CK_DAY)];
+        } else if (r->lim[i] >= 0) {
+            answer(r, LLMLIMIT_ERROR, 1000, "the usage ledger is unavailable to rebuild the budget counters");
+            return;
+        } else {
+            continue; /* unlimited: not counted this once rather than counted wrong for the period */
+        }
+        if (w != i) {
+            t->c[w] = t->c[i];
+            r->lim[w] = r->lim[i];
+            r->rebuild[w] = r->rebuild[i];
+            r->key_scope[w] = r->key_scope[i];
+        }
+        w++;
+    }
+    t->n = w;
+    run_script(r);
+}
+
+static void script_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    struct rsv *r = arg;
+    struct llmlimit *ll = r->ll;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+        reply->element[0]->type != REDIS_REPLY_INTEGER) {
+        if (log_limit_allow(&ll->warn_log, NULL))
+            log_warn("llm limits: redis admission failed (%s): deciding in this process",
+                     err ? err : reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        go_local(r);
+        return;
+    }
+    long long code = reply->element[0]->integer, idx = reply->element[1]->integer,
+              val = reply->element[2]->integer;
+    if (code == 0) {
+        for (int i = 0; i < r->t->n && (size_t)(3 + i) < reply->elements; i++)
+            if (!r->key_scope[i])
+                llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[3 + i]->integer);
+        answer(r, LLMLIMIT_OK, 0, NULL);
+    } else if (code == 1) {
+        llmlimit_hold_local(ll, r->provider, val);
+        answer(r, LLMLIMIT_THROTTLED, val, "the provider announced its rate limit is spent");
+    } else if (code == 2 && idx >= 1 && idx <= r->t->n) {
+        int i = (int)idx - 1;
+        if (!r->key_scope[i])
+            llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], val);
+        llmlimit_refuse(ll, r->provider, r->t->c[i].kind, r->key_scope[i], r->lim[i], r->t->c[i].amt, &r->per,
+                        r->cb, r->arg);
+        rsv_free(r);
+    } else if (code == 3 && ++r->tries < REBUILD_TRIES) {
+        llmlimit_ledger(ll, r->req.tenant, r->req.key_id, &r->per, rebuilt_cb, r);
+    } else {
+        answer(r, LLMLIMIT_ERROR, 1000, "the budget counters could not be rebuilt");
+    }
+}
+
+static void run_script(struct rsv *r)
+{
+    struct llmlimit_ticket *t = r->t;
+    int nargs = 3 + t->n + 1 + 4 * t->n;
+    const char **args = xcalloc((size_t)nargs, sizeof *args);
+    char (*num)[24] = xcalloc((size_t)(1 + 4 * t->n), sizeof *num);
+    char hold[128];
+    snprintf(hold, sizeof hold, "ingot:ll:hold:%s", r->provider);
+    int a = 0, k = 0;
+    args[a++] = hold;
+    args[a++] = t->id;
+    for (int i = 0; i < t->n; i++)
+        args[a++] = t->c[i].key;
+    snprintf(num[k], sizeof num[k], "%lld", TICKET_TTL_MS);
+    args[a++] = num[k++];
+    for (int i = 0; i < t->n; i++) {
+        long long v[4] = {r->lim[i], t->c[i].amt, ctr_ttl(r, t->c[i].kind), r->rebuild[i]};
+        for (int j = 0; j < 4; j++) {
+            snprintf(num[k], sizeof num[k], "%lld", v[j]);
+            args[a++] = num[k++];
+        }
+    }
+    int rc = rscript_run(r->ll->rt->redis, &r->ll->s_reserve, 2 + t->n, a, args, REDIS_TIMEOUT_MS,
+                         script_cb, r);
+    free(args);
+    free(num);
+    if (rc < 0) {
+        t->redis = false;
+        go_local(r);
+    }
+}
+
+static void start(struct rsv *r)
+{
+    struct llmlimit *ll = r->ll;
+    long long held = llmlimit_held_ms(ll, r->provider);
+    if (held > 0) {
+        answer(r, LLMLIMIT_THROTTLED, held, "the provider announced its rate limit is spent");
+        return;
+    }
+    llmlimit_period(&r->per, time_real_us() / 1000);
+    llmlimit_lim_find(ll, r->req.tenant, 0, &r->lt);
+    if (r->req.key_id)
+        llmlimit_lim_find(ll, r->req.tenant, r->req.key_id, &r->lk);
+    else
+        for (int i = 0; i < CK_N; i++)
+            r->lk.v[i] = -1;
+    long long tok = r->req.est_tokens > 0 ? r->req.est_tokens : 0;
+    r->nano = llmlimit_est_nano(ll, r->model, tok);
+    if (redis_state(ll->rt->redis) != REDIS_READY) {
+        go_local(r);
+        return;
+    }
+    struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
+    t->redis = true;
+    t->model = xstrdup(r->model);
+    t->est_tokens = tok;
+    t->est_nano = r->nano;
+    unsigned char rnd[12];
+    char hex[25];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        memset(rnd, 0, sizeof rnd);
+    util_hex(rnd, sizeof rnd, hex);
+    snprintf(t->id, sizeof t->id, "ingot:ll:tk:%s", hex);
+    for (int s = 0; s < (r->req.key_id ? 2 : 1); s++) {
+        const struct lim *l = s ? &r->lk : &r->lt;
+        if (l->v[CK_RPM] >= 0)
+            add_ctr(r, s, CK_RPM, l->v[CK_RPM], 1);
+        if (l->v[CK_TPM] >= 0)
+            add_ctr(r, s, CK_TPM, l->v[CK_TPM], tok);
+        add_ctr(r, s, CK_DAY, l->v[CK_DAY], tok);
+        add_ctr(r, s, CK_MON, l->v[CK_MON], tok);
+        add_ctr(r, s, CK_USD, l->v[CK_USD], r->nano);
+    }
+    run_script(r);
+}
+
+void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg)
+{
+    struct rsv *r = xcalloc(1, sizeof *r);
+    r->ll = ll;
+    r->req = *req;
+    r->provider = xstrdup(req->provider ? req->provider : PROVIDER_DEFAULT);
+    r->model = xstrdup(req->model ? req->model : "");
+    r->req.provider = r->provider;
+    r->req.model = r->model;
+    r->cb = cb;
+    r->arg = arg;
+    if (!ll->loaded) {
+        r->next = ll->pending;
+        ll->pending = r;
+        llmlimit_refresh(ll);
+        return;
+    }
+    start(r);
+}
+
+/* ---- settle ---- */
+
+static void settle_send(struct llmlimit *ll, struct settle_op *op);
+
+void llmlimit_settle_op_free(struct settle_op *op)
+{
+    for (int i = 0; i < op->argc; i++)
+        free(op->args[i]);
+    free(op->args);
+    free(op);
+}
+
+static void settle_queue(struct llmlimit *ll, struct settle_op *op)
+{
+    if (ll->nretry >= SETTLE_RETRY_MAX) {
+        if (log_limit_allow(&ll->warn_log, NULL))
+            log_warn("llm limits: too many settlements waiting for redis: one dropped (its reservation stays "
+                     "counted until its period ends)");
+        llmlimit_settle_op_free(op);
+        return;
+    }
+    op->next = NULL;
+    if (ll->retry_tail)
+        ll->retry_tail->next = op;
+    else
+        ll->retry_head = op;
+    ll->retry_tail = op;
+    ll->nretry++;
+}
+
+struct settle_call {
+    struct llmlimit *ll;
+    struct settle_op *op;
+};
+
+static void settle_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    struct settle_call *c = arg;
+    (void)err;
+    c->ll->inflight--;
+    if (reply && reply->type == REDIS_REPLY_INTEGER)
+        llmlimit_settle_op_free(c->op);
+    else
+        settle_queue(c->ll, c->op); /* maybe applied, maybe not: the ticket decides when it runs again */
+    free(c);
+}
+
+static void settle_send(struct llmlimit *ll, struct settle_op *op)
+{
+    struct settle_call *c = xcalloc(1, sizeof *c);
+    c->ll = ll;
+    c->op = op;
+    if (rscript_run(ll->rt->redis, &ll->s_settle, op->nkeys, op->argc, (const char *const *)op->args,
+                    REDIS_TIMEOUT_MS, settle_cb, c) < 0) {
+        free(c);
+        settle_queue(ll, op);
+        return;
+    }
+    ll->inflight++;
+}
+
+/* Settlements Redis could not take are re-sent when it is back: the
+ * ticket key makes a re-sent one apply once (DEL answers 0 the second
+ * time, and what was used is then only added to counters rebuilt since). */
+void llmlimit_retry_cb(int fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct llmlimit *ll = arg;
+    if (!ll->retry_head || redis_state(ll->rt->redis) != REDIS_READY)
+        return;
+    struct settle_op *list = ll->retry_head;
+    ll->retry_head = ll->retry_tail = NULL;
+    ll->nretry = 0;
+    int64_t now = time_mono_ms();
+    while (list) {
+        struct settle_op *next = list->next;
+        if (now - list->since_ms > SETTLE_GIVEUP_MS)
+            llmlimit_settle_op_free(list);
+        else
+            settle_send(ll, list);
+        list = next;
+    }
+}
+
+void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struct llm_usage *used)
+{
+    if (!t)
+        return;
+    long long tokens = 0;
+    if (used)
+        tokens = (used->prompt > 0 ? used->prompt : 0) + (used->completion > 0 ? used->completion : 0);
+    double cost = llmlimit_cost(ll, t->model, used);
+    long long nano = cost > 0 && cost < 9e6 ? (long long)(cost * 1e9 + 0.5) : 0;
+    if (!t->redis) {
+        llmlimit_local_settle(ll->local, t, tokens, nano);
+    } else {
+        struct settle_op *op = xcalloc(1, sizeof *op);
+        op->since_ms = time_mono_ms();
+        op->nkeys = 1 + t->n;
+        op->argc = op->nkeys + 2 * t->n;
+        op->args = xcalloc((size_t)op->argc, sizeof *op->args);
+        int a = 0;
+        op->args[a++] = xstrdup(t->id);
+        for (int i = 0; i < t->n; i++)
+            op->args[a++] = xstrdup(t->c[i].key);
+        for (int i = 0; i < t->n; i++) {
+            long long u = t->c[i].kind == CK_RPM ? 1 : t->c[i].kind == CK_USD ? nano : tokens;
+            op->args[a++] = xasprintf("%lld", t->c[i].amt - u);
+            op->args[a++] = xasprintf("%lld", t->c[i].kind == CK_RPM ? 0 : u);
+        }
+        settle_send(ll, op);
+    }
+    free(t->model);
+    free(t);
+}
+

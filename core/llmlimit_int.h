@@ -1,0 +1,145 @@
+/* llmlimit_int: what llmlimit.c (limits and prices cache, the Redis
+ * admission) and llmlimit_local.c (the per-process fallback) share.
+ * Internal to llmlimit. */
+#ifndef INGOT_LLMLIMIT_INT_H
+#define INGOT_LLMLIMIT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llmlimit.h"
+#include "log.h"
+#include "rscript.h"
+
+/* The counters a scope (a tenant, or one of its keys) has. Budgets (day,
+ * month, usd) are kept for every scope that calls, limited or not, so a
+ * limit set later starts from the truth; windows only when limited. */
+enum ck { CK_RPM, CK_TPM, CK_DAY, CK_MON, CK_USD, CK_N };
+
+/* A scope's limits; -1: none. USD in nano-dollars (1e-9), as counted. */
+struct lim {
+    long long v[CK_N];
+};
+
+/* Now, cut into the periods counters live in (UTC calendar). */
+struct period {
+    int64_t now_ms;
+    long long minute;             /* minutes since the epoch */
+    char day[40], month[32];      /* YYYYMMDD, YYYYMM: key suffixes */
+    char day_sql[48], month_sql[48], next_month_sql[48]; /* 'YYYY-MM-DD 00:00:00' */
+    int64_t minute_end_ms, day_end_ms, month_end_ms;
+};
+
+#define TK_MAX (2 * CK_N)
+
+struct lscope;
+
+/* One reservation: the counters it added to, so settle takes back exactly
+ * that (in the periods it was made in, even after midnight). */
+struct llmlimit_ticket {
+    bool redis;              /* made in Redis (else in this process) */
+    char id[48];             /* its Redis key: present until settled */
+    int n;
+    struct {
+        char key[192];
+        enum ck kind;
+        long long amt;
+    } c[TK_MAX];
+    char *model;
+    long long est_tokens, est_nano;
+    struct lscope *ls[2];    /* local: tenant and key scopes (or NULL) */
+    long long day_idx, month_idx;
+};
+
+#define REDIS_TIMEOUT_MS 500
+#define HOLDS_MAX 64
+
+struct lim_row {
+    uint64_t tenant, key;
+    struct lim l;
+};
+
+struct price_row {
+    char *model;
+    double in, out; /* USD per million tokens */
+};
+
+struct hold {
+    char provider[PROVIDER_NAME_MAX + 1];
+    int64_t until_ms; /* monotonic */
+};
+
+struct settle_op {
+    int64_t since_ms;
+    int argc;
+    char **args; /* keys then args */
+    int nkeys;
+    struct settle_op *next;
+};
+
+struct rsv;
+
+struct llmlimit {
+    struct runtime *rt;
+    long long refresh_ms;
+    struct event *refresh_timer, *retry_timer;
+    struct lim_row *lims;
+    size_t nlims;
+    struct price_row *prices;
+    size_t nprices;
+    bool lims_loading, prices_loading, loaded;
+    struct rsv *pending;          /* waiting for the first load of the limits */
+    struct rscript s_reserve, s_settle, s_hold;
+    struct hold holds[HOLDS_MAX];
+    struct settle_op *retry_head, *retry_tail;
+    size_t nretry;
+    size_t inflight;              /* settlements and holds sent, not answered */
+    struct llmlimit_local *local;
+    struct metric_family *f_remaining, *f_throttled;
+    struct log_limit warn_log;
+};
+
+/* Per-process fallback (llmlimit_local.c). */
+struct llmlimit_local;
+struct llmlimit_local *llmlimit_local_new(struct llmlimit *ll);
+void llmlimit_local_free(struct llmlimit_local *lc);
+/* Decides req in this process; cb as llmlimit_reserve's. */
+void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req *req, const struct lim *lt,
+                            const struct lim *lk, long long nano, llmlimit_cb cb, void *arg);
+void llmlimit_local_settle(struct llmlimit_local *lc, struct llmlimit_ticket *t, long long used_tokens,
+                           long long used_nano);
+
+/* Shared helpers (llmlimit.c). */
+void llmlimit_period(struct period *p, int64_t now_ms);
+struct runtime *llmlimit_rt(struct llmlimit *ll);
+/* The ledger's sums for tenant (and key, 0: none) over the period:
+ * out[0..2] tenant day, month tokens and month nano-USD, out[3..5] the
+ * key's. ok false: the database could not answer. */
+typedef void (*llmlimit_ledger_cb)(bool ok, const long long out[6], void *arg);
+void llmlimit_ledger(struct llmlimit *ll, uint64_t tenant, uint64_t key, const struct period *p,
+                     llmlimit_ledger_cb cb, void *arg);
+/* Counts a refusal in ingot_llm_throttled_total and answers it. */
+void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
+                     long long amt, const struct period *p, llmlimit_cb cb, void *arg);
+const char *llmlimit_ck_text(enum ck k);
+extern const char *const llmlimit_ck_key[CK_N];
+/* The limits of (tenant, key), all -1 without a row; true when a row. */
+bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key, struct lim *out);
+const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const char *model);
+/* A reservation's cost in nano-USD. */
+long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long long tokens);
+void llmlimit_hold_local(struct llmlimit *ll, const char *provider, long long ms);
+long long llmlimit_held_ms(struct llmlimit *ll, const char *provider);
+void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason);
+/* ingot_llm_budget_remaining of a tenant's budget counter. */
+void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used);
+/* Reads llm_limits and llm_prices now (unless being read). */
+void llmlimit_refresh(struct llmlimit *ll);
+/* Reservations that waited for the first read of the limits. */
+void llmlimit_run_pending(struct llmlimit *ll);
+void llmlimit_fail_pending(struct llmlimit *ll);
+void llmlimit_settle_op_free(struct settle_op *op);
+/* Re-sends the settlements Redis could not take (a timer). */
+void llmlimit_retry_cb(int fd, short what, void *arg);
+
+#endif

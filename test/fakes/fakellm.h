@@ -1,0 +1,47 @@
+/* fakellm's parts: fakellm.c (server, records, errors, dispatch) and
+ * llm/answer.c (chat, stream and embedding answers, pending replies). */
+#ifndef FAKELLM_H
+#define FAKELLM_H
+
+#include <cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* What the model name asks for (see the list at the top of fakellm.c). */
+struct fl_beh {
+    int status, delay_ms, words, calls, flaky, prompt, cached, retry_ms, reset_ms, dims;
+    bool hang, badjson, midstream, remaining0, echo, stall, pretext, cached_set;
+};
+
+/* One request being answered; everything borrowed for the handler only. */
+struct fl_ctx {
+    struct evhttp_request *req;
+    const cJSON *body;
+    const char *model;
+    long long seq;
+    bool anthropic, stream;
+    struct fl_beh beh;
+};
+
+extern struct event_base *fl_base;
+
+double fl_mono_ms(void);
+long long fl_wall_ms(void);
+void fl_rec_status(long long seq, int status);
+void fl_rec_done(long long seq);
+void fl_rec_closed(long long seq);
+void fl_flaky_reset(void);
+/* Request id and rate-limit headers; spent: remaining 0, reset in beh.reset_ms. */
+void fl_headers(struct evhttp_request *req, const struct fl_ctx *c, bool spent);
+void fl_error(struct evhttp_request *req, const struct fl_ctx *c, int status, const char *message);
+/* Appends s as a JSON string (quotes included). */
+void fl_json_str(struct evbuffer *b, const char *s, size_t n);
+
+void fl_chat(const struct fl_ctx *c);
+void fl_embeddings(const struct fl_ctx *c);
+
+#endif

@@ -1,0 +1,524 @@
+/* llmlimit: the calendar and the script digests always; with
+ * LLMLIMIT_TEST_SERVERS=1 (test/integration/test_limits.sh sets it, with
+ * DATABASE_URL and REDIS_URL of a migrated database) the admission across
+ * processes: this binary re-runs itself as children ("child" argument)
+ * that each own a runtime and a limiter and obey commands on stdin, so
+ * several processes reserve against one Redis at once. */
+#include <errno.h>
+#include <hiredis.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "llmlimit_int.h"
+#include "config.h"
+#include "db_sync.h"
+#include "llmlimit.h"
+#include "loop.h"
+#include "redis.h"
+#include "rscript.h"
+#include "runtime.h"
+#include "../testhelp.h"
+#include <event2/event.h>
+
+extern char **environ;
+
+/* ---- the child: one process with its own limiter ---- */
+
+struct child_state {
+    struct runtime rt;
+    struct llmlimit *ll;
+    struct llmlimit_ticket **tickets;
+    size_t ntickets, answered;
+    long long counts[5], max_retry;
+    char reply[4096];
+    bool got;
+};
+
+static struct child_state cs;
+
+static void spin(bool (*done)(void))
+{
+    while (!done())
+        event_base_loop(loop_base(cs.rt.loop), EVLOOP_ONCE);
+}
+
+static bool ready_done(void)
+{
+    bool redis_ok = !cs.rt.cfg->redis_url[0] || getenv("LLMLIMIT_NO_REDIS_WAIT") ||
+                    redis_state(cs.rt.redis) == REDIS_READY;
+    return llmlimit_ready(cs.ll) && redis_ok;
+}
+
+static size_t want_answers;
+static bool answers_done(void)
+{
+    return cs.answered >= want_answers;
+}
+
+static bool idle_done(void)
+{
+    return llmlimit_busy(cs.ll) == 0;
+}
+
+static bool got_done(void)
+{
+    return cs.got;
+}
+
+static void reserved_cb(enum llmlimit_verdict v, long long retry_after_ms, const char *why,
+                        struct llmlimit_ticket *t, void *arg)
+{
+    (void)why;
+    (void)arg;
+    cs.answered++;
+    cs.counts[v]++;
+    if (retry_after_ms > cs.max_retry)
+        cs.max_retry = retry_after_ms;
+    if (t) {
+        cs.tickets = xrealloc(cs.tickets, (cs.ntickets + 1) * sizeof *cs.tickets);
+        cs.tickets[cs.ntickets++] = t;
+    }
+}
+
+static void got_reply_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    (void)arg;
+    if (!reply)
+        snprintf(cs.reply, sizeof cs.reply, "error %s", err ? err : "?");
+    else if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS)
+        snprintf(cs.reply, sizeof cs.reply, "%s", reply->str);
+    else if (reply->type == REDIS_REPLY_INTEGER)
+        snprintf(cs.reply, sizeof cs.reply, "%lld", reply->integer);
+    else if (reply->type == REDIS_REPLY_NIL)
+        snprintf(cs.reply, sizeof cs.reply, "nil");
+    else
+        snprintf(cs.reply, sizeof cs.reply, "other");
+    cs.got = true;
+}
+
+static void json_cb(const char *json, const char *err, void *arg)
+{
+    (void)arg;
+    snprintf(cs.reply, sizeof cs.reply, "%s", json ? json : err);
+    cs.got = true;
+}
+
+static int child_main(void)
+{
+    static struct config cfg;
+    config_init(&cfg);
+    config_load_environ(&cfg, environ);
+    struct sbuf errs;
+    sbuf_init(&errs);
+    if (config_finalize(&cfg, false, &errs) < 0) {
+        fprintf(stderr, "child config: %s\n", errs.data);
+        return 2;
+    }
+    sbuf_deinit(&errs);
+    char err[256];
+    if (runtime_init(&cs.rt, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "child runtime: %s\n", err);
+        return 2;
+    }
+    cs.ll = llmlimit_new(&cs.rt, 200);
+    spin(ready_done);
+    printf("ready\n");
+    fflush(stdout);
+    char line[512];
+    while (fgets(line, sizeof line, stdin)) {
+        char a[200] = "", b[200] = "";
+        unsigned long long tenant = 0, key = 0;
+        long long n = 0, est = 0, x = 0, y = 0, z = 0, w = 0;
+        if (sscanf(line, "reserve %lld %llu %llu %lld %199s %199s", &n, &tenant, &key, &est, a, b) == 6) {
+            memset(cs.counts, 0, sizeof cs.counts);
+            cs.max_retry = 0;
+            cs.answered = 0;
+            want_answers = (size_t)n;
+            struct llmlimit_req req = {.tenant = tenant, .key_id = key, .provider = a, .model = b, .est_tokens = est};
+            for (long long i = 0; i < n; i++)
+                llmlimit_reserve(cs.ll, &req, reserved_cb, NULL);
+            spin(answers_done);
+            printf("ok %lld budget %lld rate %lld throttled %lld error %lld retry %lld\n", cs.counts[LLMLIMIT_OK],
+                   cs.counts[LLMLIMIT_BUDGET], cs.counts[LLMLIMIT_RATE], cs.counts[LLMLIMIT_THROTTLED],
+                   cs.counts[LLMLIMIT_ERROR], cs.max_retry);
+        } else if (sscanf(line, "settle %lld", &n) == 1) {
+            struct llm_usage u = {.prompt = n, .completion = 0, .cached = -1, .reasoning = -1};
+            for (size_t i = 0; i < cs.ntickets; i++)
+                llmlimit_settle(cs.ll, cs.tickets[i], &u);
+            cs.ntickets = 0;
+            spin(idle_done);
+            printf("settled\n");
+        } else if (sscanf(line, "seen %199s %lld %lld %lld %lld", a, &x, &y, &z, &w) == 5) {
+            struct llm_ratehdr h = {.remaining_requests = x, .remaining_tokens = y, .reset_requests_ms = z,
+                                    .reset_tokens_ms = w, .retry_after_ms = -1, .should_retry = -1};
+            llmlimit_provider_seen(cs.ll, a, &h);
+            spin(idle_done);
+            printf("seen\n");
+        } else if (sscanf(line, "redis %199s %199s", a, b) >= 1) {
+            const char *argv[] = {a, b};
+            cs.got = false;
+            if (redis_cmd(cs.rt.redis, b[0] ? 2 : 1, argv, NULL, 0, got_reply_cb, NULL) < 0)
+                snprintf(cs.reply, sizeof cs.reply, "error not ready");
+            else
+                spin(got_done);
+            printf("%s\n", cs.reply);
+        } else if (sscanf(line, "describe %llu %llu", &tenant, &key) == 2) {
+            cs.got = false;
+            llmlimit_describe(cs.ll, tenant, key, json_cb, NULL);
+            spin(got_done);
+            printf("%s\n", cs.reply);
+        } else if (strncmp(line, "quit", 4) == 0) {
+            break;
+        } else {
+            printf("unknown command\n");
+        }
+        fflush(stdout);
+    }
+    for (size_t i = 0; i < cs.ntickets; i++)
+        llmlimit_settle(cs.ll, cs.tickets[i], NULL);
+    free(cs.tickets);
+    runtime_close(&cs.rt);
+    llmlimit_free(cs.ll);
+    runtime_deinit(&cs.rt);
+    config_deinit(&cfg);
+    return 0;
+}
+
+/* ---- the parent ---- */
+
+struct child {
+    pid_t pid;
+    FILE *in, *out;
+};
+
+static const char *self_path;
+
+static int child_start(struct child *c, const char *redis_url)
+{
+    int to[2], from[2];
+    if (pipe(to) < 0 || pipe(from) < 0)
+        return -1;
+    c->pid = fork();
+    if (c->pid < 0)
+        return -1;
+    if (c->pid == 0) {
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        if (redis_url)
+            setenv("REDIS_URL", redis_url, 1);
+        execl(self_path, self_path, "child", (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    c->in = fdopen(to[1], "w");
+    c->out = fdopen(from[0], "r");
+    return c->in && c->out ? 0 : -1;
+}
+
+static void child_send(struct child *c, const char *fmt, ...) ATTR_FMT(2, 3);
+static void child_send(struct child *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(c->in, fmt, ap);
+    va_end(ap);
+    fputc('\n', c->in);
+    fflush(c->in);
+}
+
+static char *child_line(struct child *c, char *buf, size_t n)
+{
+    if (!fgets(buf, (int)n, c->out))
+        snprintf(buf, n, "EOF");
+    buf[strcspn(buf, "\n")] = 0;
+    return buf;
+}
+
+static void child_stop(struct child *c)
+{
+    child_send(c, "quit");
+    fclose(c->in);
+    fclose(c->out);
+    int st = 0;
+    waitpid(c->pid, &st, 0);
+    test_cond("child exits cleanly", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static MYSQL *db;
+
+static void sql(const char *fmt, ...) ATTR_FMT(1, 2);
+static void sql(const char *fmt, ...)
+{
+    char q[2048], err[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    if (db_sync_exec(db, q, err, sizeof err) < 0)
+        printf("sql failed: %s: %s\n", q, err);
+}
+
+static long long tenant_new(const char *name)
+{
+    char err[256], q[256];
+    sql("INSERT INTO tenants (name) VALUES ('%s')", name);
+    snprintf(q, sizeof q, "SELECT id FROM tenants WHERE name = '%s'", name);
+    return db_sync_scalar(db, q, err, sizeof err);
+}
+
+struct counts {
+    long long ok, budget, rate, throttled, error, retry;
+};
+
+static struct counts parse_counts(const char *s)
+{
+    struct counts k = {-1, -1, -1, -1, -1, -1};
+    if (sscanf(s, "ok %lld budget %lld rate %lld throttled %lld error %lld retry %lld", &k.ok, &k.budget, &k.rate,
+               &k.throttled, &k.error, &k.retry) != 6)
+        printf("  unexpected answer: %s\n", s);
+    return k;
+}
+
+static long long redis_get(struct child *c, const char *key)
+{
+    char buf[4096];
+    child_send(c, "redis GET %s", key);
+    child_line(c, buf, sizeof buf);
+    return strcmp(buf, "nil") == 0 ? -1 : strtoll(buf, NULL, 10);
+}
+
+static void day_key(char *out, size_t n, const char *scope, const char *kind)
+{
+    struct period p;
+    llmlimit_period(&p, time_real_us() / 1000);
+    snprintf(out, n, "ingot:ll:%s:%s:%s", scope, kind, strcmp(kind, "day") == 0 ? p.day : p.month);
+}
+
+/* Minute windows: start a tpm/rpm test early in a minute, so it does not
+ * straddle two windows. Waits on the clock (the condition itself). */
+static void wait_fresh_minute(void)
+{
+    while ((time_real_us() / 1000) % 60000 > 45000)
+        usleep(100000);
+}
+
+static void test_servers(void)
+{
+    char err[256], buf[4096], key[256];
+    db = db_sync_connect(getenv("DATABASE_URL"), 5000, err, sizeof err);
+    test_cond("database reachable", db != NULL);
+    if (!db)
+        return;
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "%d", (int)getpid());
+    char name[64];
+    snprintf(name, sizeof name, "llA%s", suffix);
+    long long ta = tenant_new(name);
+    snprintf(name, sizeof name, "llB%s", suffix);
+    long long tb = tenant_new(name);
+    snprintf(name, sizeof name, "llC%s", suffix);
+    long long tc = tenant_new(name);
+    snprintf(name, sizeof name, "llD%s", suffix);
+    long long td = tenant_new(name);
+    test_cond("tenants made", ta > 0 && tb > 0 && tc > 0 && td > 0);
+    /* A: 10000 tokens a day, reservations of 100: exactly 100 fit. Its key 7: rpm 1000 (not binding). */
+    sql("INSERT INTO llm_limits (tenant_id, key_id, tokens_per_day) VALUES (%lld, 0, 10000)", ta);
+    sql("INSERT INTO llm_limits (tenant_id, key_id, rpm) VALUES (%lld, 7, 1000)", ta);
+    /* B: 5000 tokens a minute. */
+    sql("INSERT INTO llm_limits (tenant_id, key_id, tpm) VALUES (%lld, 0, 5000)", tb);
+    /* C: a month budget; the ledger already holds 3000 tokens of today. */
+    sql("INSERT INTO llm_limits (tenant_id, key_id, tokens_per_month) VALUES (%lld, 0, 1000000)", tc);
+    sql("INSERT INTO llm_usage (at, tenant_id, provider, model, endpoint, status, prompt_tokens, completion_tokens) "
+        "VALUES (UTC_TIMESTAMP(6), %lld, 'p', 'm', 'chat.completions', 200, 1000, 500), "
+        "(UTC_TIMESTAMP(6), %lld, 'p', 'm', 'chat.completions', 200, 1000, 500)",
+        tc, tc);
+    /* D: without Redis: 1000 tokens a day with 900 in the ledger; rpm 3 for its key 9. */
+    sql("INSERT INTO llm_limits (tenant_id, key_id, tokens_per_day) VALUES (%lld, 0, 1000)", td);
+    sql("INSERT INTO llm_limits (tenant_id, key_id, rpm) VALUES (%lld, 9, 3)", td);
+    sql("INSERT INTO llm_usage (at, tenant_id, provider, model, endpoint, status, prompt_tokens) "
+        "VALUES (UTC_TIMESTAMP(6), %lld, 'p', 'm', 'chat.completions', 200, 900)",
+        td);
+
+    struct child c[3];
+    for (int i = 0; i < 3; i++) {
+        test_cond("child starts", child_start(&c[i], NULL) == 0);
+        test_streq("child ready", child_line(&c[i], buf, sizeof buf), "ready");
+    }
+
+    /* 1. 200 concurrent reservations from two processes against a budget
+     * that holds 100 of them: exactly 100 granted, the rest refused as a
+     * spent budget (overshoot 0 by reservations). */
+    for (int i = 0; i < 2; i++)
+        child_send(&c[i], "reserve 100 %lld 7 100 pA gpt-x", ta);
+    struct counts k0 = parse_counts(child_line(&c[0], buf, sizeof buf));
+    struct counts k1 = parse_counts(child_line(&c[1], buf, sizeof buf));
+    printf("  budget: granted %lld + %lld, refused %lld + %lld\n", k0.ok, k1.ok, k0.budget, k1.budget);
+    test_cond("exactly the budget's reservations granted across two processes", k0.ok + k1.ok == 100);
+    test_cond("the rest refused as budget", k0.budget + k1.budget == 100 && k0.error + k1.error == 0);
+    snprintf(name, sizeof name, "t%lld", ta);
+    day_key(key, sizeof key, name, "day");
+    test_cond("the day counter holds the reservations", redis_get(&c[0], key) == 10000);
+    /* settle: each used 60 of its 100 */
+    for (int i = 0; i < 2; i++)
+        child_send(&c[i], "settle 60");
+    for (int i = 0; i < 2; i++)
+        test_streq("settled", child_line(&c[i], buf, sizeof buf), "settled");
+    test_cond("settle gave back the unused tokens", redis_get(&c[0], key) == 6000);
+    snprintf(name, sizeof name, "k%lld.7", ta);
+    day_key(key, sizeof key, name, "day");
+    test_cond("the key's day counter counts the same usage", redis_get(&c[0], key) == 6000);
+    /* what was given back is admitted again: 4000 left = 40 reservations */
+    for (int i = 0; i < 2; i++)
+        child_send(&c[i], "reserve 50 %lld 7 100 pA gpt-x", ta);
+    k0 = parse_counts(child_line(&c[0], buf, sizeof buf));
+    k1 = parse_counts(child_line(&c[1], buf, sizeof buf));
+    test_cond("the tokens given back are admitted again, no more", k0.ok + k1.ok == 40);
+    for (int i = 0; i < 2; i++) {
+        child_send(&c[i], "settle 100");
+        child_line(&c[i], buf, sizeof buf);
+    }
+    child_send(&c[0], "describe %lld 7", ta);
+    child_line(&c[0], buf, sizeof buf);
+    test_cond("describe: limit and remaining",
+              strstr(buf, "\"tokens_per_day\":10000") && strstr(buf, "\"remaining\":{\"tokens_day\":0,"));
+    test_cond("describe: the key's limits", strstr(buf, "\"key\":{\"limits\":{\"rpm\":1000,"));
+
+    /* 2. tokens per minute shared by three processes. */
+    wait_fresh_minute();
+    for (int i = 0; i < 3; i++)
+        child_send(&c[i], "reserve 50 %lld 0 100 pA gpt-x", tb);
+    long long ok = 0, rate = 0, retry = 0;
+    for (int i = 0; i < 3; i++) {
+        struct counts k = parse_counts(child_line(&c[i], buf, sizeof buf));
+        ok += k.ok;
+        rate += k.rate;
+        if (k.retry > retry)
+            retry = k.retry;
+    }
+    test_cond("tpm: exactly 50 of 150 across three processes", ok == 50 && rate == 100);
+    test_cond("tpm: retry after the window", retry > 0 && retry <= 60000);
+    for (int i = 0; i < 3; i++) {
+        child_send(&c[i], "settle 10");
+        child_line(&c[i], buf, sizeof buf);
+    }
+    for (int i = 0; i < 3; i++)
+        child_send(&c[i], "reserve 50 %lld 0 100 pA gpt-x", tb);
+    ok = 0;
+    for (int i = 0; i < 3; i++)
+        ok += parse_counts(child_line(&c[i], buf, sizeof buf)).ok;
+    test_cond("tpm: settled tokens come back to the window", ok == 45);
+    for (int i = 0; i < 3; i++) {
+        child_send(&c[i], "settle 100");
+        child_line(&c[i], buf, sizeof buf);
+    }
+
+    /* 3. rebuilt from the ledger after FLUSHALL, by two processes at once:
+     * the ledger counted once. */
+    child_send(&c[0], "redis FLUSHDB");
+    test_streq("flushdb", child_line(&c[0], buf, sizeof buf), "OK");
+    for (int i = 0; i < 2; i++)
+        child_send(&c[i], "reserve 50 %lld 0 100 pA gpt-x", tc);
+    k0 = parse_counts(child_line(&c[0], buf, sizeof buf));
+    k1 = parse_counts(child_line(&c[1], buf, sizeof buf));
+    test_cond("rebuild: all admitted", k0.ok + k1.ok == 100);
+    snprintf(name, sizeof name, "t%lld", tc);
+    day_key(key, sizeof key, name, "mon");
+    long long v = redis_get(&c[0], key);
+    printf("  rebuilt month counter: %lld\n", v);
+    test_cond("rebuild: ledger once plus the reservations", v == 3000 + 100 * 100);
+    /* a reservation made before a flush, settled after the rebuild: adds
+     * what it used, does not take back what the rebuilt counter never had */
+    child_send(&c[0], "redis FLUSHDB");
+    child_line(&c[0], buf, sizeof buf);
+    child_send(&c[1], "reserve 1 %lld 0 100 pA gpt-x", tc);
+    child_line(&c[1], buf, sizeof buf);
+    child_send(&c[0], "settle 30");
+    child_line(&c[0], buf, sizeof buf);
+    v = redis_get(&c[0], key);
+    printf("  after a flush and a settle: %lld (%lld settled)\n", v, k0.ok);
+    test_cond("settle across a flush adds only what was used", v == 3000 + 100 + k0.ok * 30);
+    child_send(&c[1], "settle 100");
+    child_line(&c[1], buf, sizeof buf);
+
+    /* 4. provider hold: seen by one process, held by the others. */
+    child_send(&c[0], "seen pH 0 50000 1500 -1");
+    test_streq("seen", child_line(&c[0], buf, sizeof buf), "seen");
+    child_send(&c[1], "reserve 3 %lld 0 10 pH gpt-x", tc);
+    struct counts kh = parse_counts(child_line(&c[1], buf, sizeof buf));
+    test_cond("another process holds the provider", kh.throttled == 3 && kh.ok == 0);
+    test_cond("until its reset", kh.retry > 0 && kh.retry <= 1500);
+    child_send(&c[1], "reserve 1 %lld 0 10 pOther gpt-x", tc);
+    test_cond("other providers are not held", parse_counts(child_line(&c[1], buf, sizeof buf)).ok == 1);
+    child_send(&c[1], "settle 10");
+    child_line(&c[1], buf, sizeof buf);
+    child_send(&c[2], "seen pT 10 500 -1 2000");
+    child_line(&c[2], buf, sizeof buf);
+    child_send(&c[1], "reserve 1 %lld 0 10 pT gpt-x", tc);
+    kh = parse_counts(child_line(&c[1], buf, sizeof buf));
+    test_cond("tokens nearly spent hold too", kh.throttled == 1 && kh.retry > 1000 && kh.retry <= 2000);
+    for (int i = 0; i < 3; i++)
+        child_stop(&c[i]);
+
+    /* 5. Redis down: a process answers alone, budgets against the ledger. */
+    struct child d;
+    setenv("LLMLIMIT_NO_REDIS_WAIT", "1", 1);
+    test_cond("child without redis starts", child_start(&d, "redis://127.0.0.1:1") == 0);
+    test_streq("child ready", child_line(&d, buf, sizeof buf), "ready");
+    child_send(&d, "reserve 1 %lld 0 50 pA gpt-x", td);
+    test_cond("no redis: admitted within the ledger's budget", parse_counts(child_line(&d, buf, sizeof buf)).ok == 1);
+    child_send(&d, "reserve 1 %lld 0 60 pA gpt-x", td);
+    struct counts kd = parse_counts(child_line(&d, buf, sizeof buf));
+    test_cond("no redis: ledger 900 + in flight 50 + 60 > 1000 refused", kd.budget == 1 && kd.ok == 0);
+    child_send(&d, "settle 20");
+    child_line(&d, buf, sizeof buf);
+    child_send(&d, "reserve 1 %lld 0 60 pA gpt-x", td);
+    test_cond("no redis: the unused part comes back", parse_counts(child_line(&d, buf, sizeof buf)).ok == 1);
+    child_send(&d, "settle 60");
+    child_line(&d, buf, sizeof buf);
+    child_send(&d, "reserve 5 %lld 9 1 pA gpt-x", td);
+    kd = parse_counts(child_line(&d, buf, sizeof buf));
+    test_cond("no redis: rpm held per process", kd.ok == 3 && kd.rate == 2);
+    child_send(&d, "describe %lld 9", td);
+    child_line(&d, buf, sizeof buf);
+    test_cond("no redis: describe from the ledger", strstr(buf, "\"source\":\"ledger\"") != NULL);
+    child_stop(&d);
+    mysql_close(db);
+}
+
+int main(int argc, char **argv)
+{
+    self_path = argv[0];
+    if (argc > 1 && strcmp(argv[1], "child") == 0)
+        return child_main();
+
+    struct period p;
+    llmlimit_period(&p, 1735689599000LL); /* 2024-12-31T23:59:59Z */
+    test_streq("day", p.day, "20241231");
+    test_streq("month", p.month, "202412");
+    test_cond("day end", p.day_end_ms == 1735689600000LL);
+    test_cond("month end rolls the year", p.month_end_ms == 1735689600000LL);
+    test_streq("next month", p.next_month_sql, "'2025-01-01 00:00:00'");
+    llmlimit_period(&p, 1709164800000LL); /* 2024-02-29T00:00:00Z */
+    test_streq("leap day", p.day, "20240229");
+    test_cond("leap month end", p.month_end_ms == 1709251200000LL);
+    test_cond("minute end", p.minute_end_ms == 1709164860000LL);
+    struct rscript s;
+    rscript_init(&s, "return 1");
+    test_streq("script digest is Redis's SHA1", s.sha, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+
+    if (getenv("LLMLIMIT_TEST_SERVERS"))
+        test_servers();
+    else
+        printf("(the cross-process tests run from test/integration/test_limits.sh)\n");
+    test_report();
+}
