@@ -148,6 +148,42 @@ contains "tampered row named" "$o" "tenant 1's key for provider claude does not 
 contains "says nothing changed" "$o" "Nothing was changed"
 eq "tampered: nothing changed" "$(sql "SELECT api_key FROM llm_providers UNION ALL SELECT api_key FROM llm_tenant_keys" | md5sum)" "$before"
 
+# --- a running serve: /health lists each named provider (probed with its
+# own key and dialect) without changing up/down; unusable keys are logged
+# by row, never by value ---
+"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' fakellm.out || bad "fakellm started"
+FL="http://127.0.0.1:$(awk '/^port /{print $2; exit}' fakellm.out)"
+K1=sk-oa-SECRET-5d1e; K2=sk-an-SECRET-c93b
+export ENCRYPTION_KEY=$KEY_B
+printf '%s' "$K1" | run "$B" admin provider add oa --type openai --base-url "$FL/openai/v1" --api-key-stdin "${E[@]}"
+printf '%s' "$K2" | run "$B" admin provider add an --type anthropic --base-url "$FL/anthropic/v1" --api-key-stdin "${E[@]}"
+run "$B" admin provider add gone --type openai --base-url "http://127.0.0.1:$(free_port)/v1" "${E[@]}"
+sql "INSERT INTO llm_providers (name, type, base_url, api_key) SELECT 'copy', 'openai', base_url, api_key FROM llm_providers WHERE name = 'oa'"
+start_ingot S serve --llm-base-url "$FL/openai/v1" --llm-api-key "$GOOD" || bad "serve started"
+h() { http_body "http://127.0.0.1:$S_PORT/health"; }
+hp() { [ "$(h | jq -r "$1")" = "$2" ]; }
+check "health lists oa up" wait_until 100 hp '.checks.llm.providers.oa.status' up
+eq "health: an up (x-api-key)" "$(h | jq -r .checks.llm.providers.an.status)" up
+eq "health: gone down" "$(h | jq -r .checks.llm.providers.gone.status)" down
+eq "health: default decides llm" "$(h | jq -r .checks.llm.status)" up
+eq "health: a down named provider does not make it down" "$(h | jq -r .status)" up
+eq "health: default not listed twice" "$(h | jq -r '.checks.llm.providers | has("default")')" false
+eq "health: good up (re-set under B)" "$(h | jq -r '.checks.llm.providers.good.status')" up
+log=$(http_body "$FL/_log")
+eq "probe of openai: Bearer with its key" "$(jq -r 'select(.path=="/openai/v1/models" and .headers.authorization=="Bearer '"$K1"'") | .method' <<<"$log" | head -1)" GET
+eq "probe of anthropic: x-api-key" "$(jq -r 'select(.path=="/anthropic/v1/models") | .headers["x-api-key"]' <<<"$log" | head -1)" "$K2"
+eq "probe of anthropic: version" "$(jq -r 'select(.path=="/anthropic/v1/models") | .headers["anthropic-version"]' <<<"$log" | head -1)" 2023-06-01
+eq "anthropic probe has no Bearer" "$(jq -r 'select(.path=="/anthropic/v1/models") | .headers.authorization // "none"' <<<"$log" | head -1)" none
+eq "health: a key copied from another row is down" "$(h | jq -r '.checks.llm.providers.copy.message')" "provider 'copy' is unavailable: its API key cannot be used"
+contains "unusable key logged by row" "$(cat "$S_LOG")" "provider copy: sealed value does not open"
+contains "tampered tenant key logged by row" "$(cat "$S_LOG")" "tenant 1's key for claude"
+stop_ingot "$S_PID" "$S_LOG"; eq "serve drained" "$?" 0
+cat "$S_LOG" >>"$ALL"
+check "no oa key in any output" bash -c "! grep -q -- '$K1' '$ALL'"
+check "no an key in any output" bash -c "! grep -q -- '$K2' '$ALL'"
+
 # --- no key anywhere in what was printed ---
 check "no provider key in any output" bash -c "! grep -q -- '$PKEY' '$ALL'"
 check "no tenant key in any output" bash -c "! grep -q -- '$TKEY' '$ALL'"
