@@ -179,6 +179,16 @@ eq "anthropic probe has no Bearer" "$(jq -r 'select(.path=="/anthropic/v1/models
 eq "health: a key copied from another row is down" "$(h | jq -r '.checks.llm.providers.copy.message')" "provider 'copy' is unavailable: its API key cannot be used"
 contains "unusable key logged by row" "$(cat "$S_LOG")" "provider copy: sealed value does not open"
 contains "tampered tenant key logged by row" "$(cat "$S_LOG")" "tenant 1's key for claude"
+# Changes reach the running process by the periodic re-read; a read that
+# fails keeps the last view (and says so in the log, rate-limited).
+run "$B" admin provider add late --type openai --base-url "$FL/openai/v1" "${E[@]}"
+check "refresh: a new provider appears" wait_until 150 hp '.checks.llm.providers | has("late")' true
+eq "no key: the fake refuses it" "$(h | jq -r .checks.llm.providers.late.message)" "GET /models answered HTTP 401 (key rejected)"
+sql "RENAME TABLE llm_routes TO llm_routes_off"
+check "failed read logged" wait_until 150 grep -q "cannot read the provider tables (keeping the last view)" "$S_LOG"
+eq "failed read: last view kept" "$(h | jq -r '.checks.llm.providers | has("late") and has("oa")')" true
+sql "RENAME TABLE llm_routes_off TO llm_routes"
+eq "one line per minute at most" "$(grep -c 'cannot read the provider tables' "$S_LOG")" 1
 stop_ingot "$S_PID" "$S_LOG"; eq "serve drained" "$?" 0
 cat "$S_LOG" >>"$ALL"
 check "no oa key in any output" bash -c "! grep -q -- '$K1' '$ALL'"
