@@ -200,4 +200,5 @@ check "no tenant key in any output" bash -c "! grep -q -- '$TKEY' '$ALL'"
 check "no fake key in any output" bash -c "! grep -q -- '$GOOD' '$ALL'"
 check "no SECRET in any output" bash -c "! grep -q SECRET '$ALL'"
 check "the outputs were collected" test "$(wc -l <"$ALL")" -gt 50
+check "no sanitizer report from any command" sanitizer_clean "$ALL"
 finish
