@@ -90,7 +90,7 @@ double fl_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000) / 1000.0;
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 long long fl_wall_ms(void)
@@ -184,7 +184,7 @@ static long long rec_add(struct evhttp_request *req, const char *body, size_t bl
     TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next) {
         char name[256];
         size_t i = 0;
-        for (; kv->key[i] && i < sizeof name - 1; i++)
+        for (; i < sizeof name - 1 && kv->key[i]; i++)
             name[i] = (char)((kv->key[i] >= 'A' && kv->key[i] <= 'Z') ? kv->key[i] + 32 : kv->key[i]);
         name[i] = 0;
         cJSON_DeleteItemFromObjectCaseSensitive(h, name);
@@ -205,8 +205,14 @@ static long long rec_add(struct evhttp_request *req, const char *body, size_t bl
     }
     s[strlen(s) - 1] = 0; /* drop the closing brace: status and times follow at GET /_log */
     if (nrecs == caprecs) {
-        caprecs = caprecs ? caprecs * 2 : 256;
-        recs = realloc(recs, caprecs * sizeof *recs);
+        size_t cap = caprecs ? caprecs * 2 : 256;
+        struct rec *grown = realloc(recs, cap * sizeof *recs);
+        if (!grown) {
+            free(s);
+            return seq;
+        }
+        recs = grown;
+        caprecs = cap;
     }
     if (nrecs == 0)
         seq_base = seq;

@@ -98,7 +98,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         pending_free(p);
         return;
     }
-    struct timeval tv = {p->delay_ms / 1000, (p->delay_ms % 1000) * 1000};
+    struct timeval tv = {p->delay_ms / 1000, (long)(p->delay_ms % 1000) * 1000};
     evtimer_add(p->timer, &tv);
 }
 
@@ -581,7 +581,7 @@ static void plain_send(const struct fl_ctx *c, int status, struct evbuffer *b, b
     if (c->beh.hang)
         return;
     p->timer = evtimer_new(fl_base, tick_cb, p);
-    struct timeval tv = {c->beh.delay_ms / 1000, (c->beh.delay_ms % 1000) * 1000};
+    struct timeval tv = {c->beh.delay_ms / 1000, (long)(c->beh.delay_ms % 1000) * 1000};
     evtimer_add(p->timer, &tv);
 }
 
@@ -619,7 +619,7 @@ static void base64_floats(struct evbuffer *b, int i, int dims)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t n = (size_t)dims * 4;
-    unsigned char *raw = malloc(n);
+    unsigned char *raw = calloc(n + 3, 1);
     for (int j = 0; j < dims; j++) {
         float f = embed_value(i, j);
         uint32_t u;
