@@ -146,7 +146,7 @@ static int hold(const char *path, const char *key, const char *model, int count)
         p[i].events = POLLIN;
         if (write(p[i].fd, req, (size_t)rl) != rl) {
             perror("llmclient: write");
-            return 1;
+            exit(1);
         }
     }
     int open = 0;
