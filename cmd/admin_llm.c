@@ -684,6 +684,19 @@ static int precheck(const struct cmd_args *a)
         if (strcmp(verb, "add") == 0 && strcasecmp(name, PROVIDER_DEFAULT) == 0)
             return bad("provider add", "NAME %s is reserved for the provider of LLM_BASE_URL", name);
     }
+    if (strcmp(noun, "model") == 0 && strcmp(verb, "route") == 0) {
+        bool remove = strcmp(a->positional[2], "remove") == 0;
+        const char *model = a->positional[remove ? 3 : 2];
+        if (!model_valid(model))
+            return bad("model route", "MODEL must be 1-191 characters without spaces or control "
+                                      "characters: %s", model);
+        if (!remove && !provider_name_valid(a->positional[3]))
+            return bad("model route", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
+                       a->positional[3]);
+    }
+    if (strcmp(noun, "tenant") == 0 && !provider_name_valid(a->positional[4]))
+        return bad("tenant provider-key", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
+                   a->positional[4]);
     return EXIT_OK;
 }
 

@@ -109,8 +109,6 @@ void llm_error_json(struct sbuf *out, const char *message, const char *type, con
 void llm_estimate(const struct llm *l, enum llm_endpoint ep, const struct cJSON *body, long long *prompt,
                   long long *completion);
 const char *llm_endpoint_name(enum llm_endpoint ep);
-void llm_call_link(struct llm *l, struct llm_call *c);
-void llm_call_unlink(struct llm *l, struct llm_call *c);
 
 /* llm_openai.c: the openai adapter's request. Rewrites the top-level
  * members of the client's body: model -> upstream model; when stream,
