@@ -90,6 +90,24 @@ check "no call reached the provider before the reset ($gap ms >= 1450)" [ "$(jq 
 check "  and not long after it ($gap ms < 2500)" [ "$(jq -n "$gap < 2500")" = true ]
 check "throttled waits counted" sh -c "curl -s http://127.0.0.1:$S2_PORT/metrics | grep -q 'ingot_llm_throttled_total{provider=\"default\",reason=\"provider\"}'"
 
+# Redis stopped mid-run: calls go on, each process deciding alone, the
+# budget checked against the ledger (the looser guarantee).
+"$INGOT_BIN" admin tenant limits acme --tokens-per-day 1000000 --env-file /dev/null >/dev/null 2>&1
+ledger_before=$(q "SELECT COUNT(*) FROM llm_usage WHERE tenant_id = $TEN")
+servers stop-redis
+codes=""
+for port in "$S1_PORT" "$S2_PORT" "$S1_PORT" "$S2_PORT"; do
+    codes="$codes$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/v1/chat/completions" \
+        -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+        -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}') "
+done
+eq "redis down: calls still answered" "$codes" "200 200 200 200 "
+check "  and recorded" wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TEN" $((ledger_before + 4))
+servers start-redis
+redis_up() { [ "$(curl -s "http://127.0.0.1:$1/health" | jq -r .checks.redis.status)" = up ]; }
+check "redis back for S1" wait_until 150 redis_up "$S1_PORT"
+check "redis back for S2" wait_until 150 redis_up "$S2_PORT"
+
 # Past LLM_SYNC_MAX_WAIT: our 429 with retry-after, the provider untouched.
 curl -s -o /dev/null -X POST "$L/_reset"
 msg='{"model":"fake-remaining-0-reset-6000","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'
