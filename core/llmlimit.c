@@ -173,6 +173,16 @@ static long long col_ll(MYSQL_ROW row, unsigned i)
     return row[i] ? db_row_ll(row, i) : -1;
 }
 
+/* Admission starts once both limits and prices were read (a USD budget
+ * needs the price of what it reserves). */
+static void loaded_check(struct llmlimit *ll)
+{
+    if (!ll->loaded && ll->lims_read && ll->prices_read) {
+        ll->loaded = true;
+        llmlimit_run_pending(ll);
+    }
+}
+
 static void limits_cb(const struct db_result *r, void *arg)
 {
     struct llmlimit *ll = arg;
@@ -199,10 +209,8 @@ static void limits_cb(const struct db_result *r, void *arg)
     free(ll->lims);
     ll->lims = rows;
     ll->nlims = i;
-    if (!ll->loaded) {
-        ll->loaded = true;
-        llmlimit_run_pending(ll);
-    }
+    ll->lims_read = true;
+    loaded_check(ll);
 }
 
 static void prices_cb(const struct db_result *r, void *arg)
@@ -212,6 +220,8 @@ static void prices_cb(const struct db_result *r, void *arg)
     if (!r->ok) {
         if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: cannot read llm_prices: %s", r->error);
+        if (!ll->loaded)
+            llmlimit_fail_pending(ll);
         return;
     }
     size_t n = (size_t)mysql_num_rows(r->res), i = 0;
@@ -228,6 +238,8 @@ static void prices_cb(const struct db_result *r, void *arg)
     free(ll->prices);
     ll->prices = rows;
     ll->nprices = i;
+    ll->prices_read = true;
+    loaded_check(ll);
 }
 
 void llmlimit_refresh(struct llmlimit *ll)

@@ -87,7 +87,7 @@ struct llmlimit {
     size_t nlims;
     struct price_row *prices;
     size_t nprices;
-    bool lims_loading, prices_loading, loaded;
+    bool lims_loading, prices_loading, lims_read, prices_read, loaded;
     struct rsv *pending;          /* waiting for the first load of the limits */
     struct rscript s_reserve, s_settle, s_hold;
     struct hold holds[HOLDS_MAX];
