@@ -17,20 +17,28 @@
 #include "runtime.h"
 
 /* Guarantees (with Redis): every process admits through one Lua script
- * that checks every counter of the call (windows, budgets, the provider's
- * hold) and adds the reservation to all of them before anything else runs
- * on Redis, so two calls never both take the last unit: a counter never
- * exceeds its limit by reservations, and the real usage exceeds it only
- * by what the calls admitted before it ran out used beyond their own
- * reservation (prompt estimates too low). Settle gives back reserved -
- * used in the same periods. A reservation whose ticket key vanished
- * (FLUSHALL, Redis restarted) is settled by adding what was used to the
- * counters rebuilt since, never by taking back what they never held. A
- * missing day/month counter is rebuilt from the ledger and set only if
- * still missing (inside the script), so two processes rebuilding at once
- * count the ledger once; usage still buffered in a process (at most one
- * USAGE_FLUSH_INTERVAL) is missing from a rebuilt counter. Without Redis:
- * see llmlimit_local.c. */
+ * that checks every counter of the call (minute windows, day/month/USD
+ * budgets of the tenant and of the key, the provider's hold) and adds the
+ * reservation to all of them before anything else runs on Redis, so two
+ * calls never both take the last unit: a counter never exceeds its limit
+ * by reservations, and real usage exceeds it only by what the calls
+ * admitted before it ran out used beyond their own reservation (a prompt
+ * estimate too low). Settle gives back reserved - used in the periods the
+ * reservation was made in. Budget counters are kept for every tenant and
+ * key (limited or not, so a limit set later starts from the truth); a
+ * missing one (a new period, FLUSHALL, Redis restarted empty) is rebuilt
+ * from the ledger and set only if still missing, inside the script, so
+ * processes rebuilding at once count the ledger once. What a rebuilt
+ * counter misses: usage not yet flushed to the ledger (at most one
+ * USAGE_FLUSH_INTERVAL per process) and the reservations in flight when
+ * Redis lost them (their settle adds what they used, see settle_lua).
+ * Windows are fixed UTC minutes (a burst may straddle two).
+ * Conservative failures: a reservation whose answer was lost (deadline)
+ * stays counted until its period ends; so do those of a process that
+ * died mid-call (their tickets expire, the counters keep them).
+ * When Redis is unreachable: see llmlimit_local.c; the usage decided
+ * meanwhile is added to Redis's counters when it answers again, if it
+ * kept its data (same epoch), else the ledger rebuild counts it. */
 
 #define HOLD_MAX_MS 600000LL              /* a header never holds a provider longer */
 #define HOLD_DEFAULT_MS 1000LL            /* remaining 0 without a reset */
@@ -75,9 +83,13 @@ static const char reserve_lua[] =
     "return out";
 
 /* KEYS[1] the ticket, KEYS[1+i] counter i; ARGV[2i-1] reserved - used,
- * ARGV[2i] used. With the ticket: give back what was not used. Without
- * (the counters were lost and rebuilt since): add what was used to those
- * that exist again. */
+ * ARGV[2i] used, ARGV[2n+1] "1" on the first attempt. With the ticket:
+ * give back what was not used. Without it on a first attempt (Redis lost
+ * the reservation: flushed or restarted empty, and the counters that
+ * exist were rebuilt from a ledger this call is not in yet, since it is
+ * recorded after settling): add what was used. Without it on a re-sent
+ * one: nothing, as an earlier attempt may have been applied (its answer
+ * lost) or the ledger may already hold the call. */
 static const char settle_lua[] =
     "local n = #KEYS - 1 "
     "if redis.call('DEL', KEYS[1]) == 1 then "
@@ -86,6 +98,7 @@ static const char settle_lua[] =
     "  end "
     "  return 1 "
     "end "
+    "if ARGV[2*n+1] ~= '1' then return 0 end "
     "for i = 1, n do "
     "  if redis.call('EXISTS', KEYS[1+i]) == 1 then redis.call('INCRBY', KEYS[1+i], ARGV[2*i]) end "
     "end "
@@ -94,12 +107,15 @@ static const char settle_lua[] =
 /* Usage of calls decided in this process (Redis was unreachable) added
  * to the counters once Redis answers again, but only if it kept its data
  * since (the epoch is the one seen before): counters rebuilt from the
- * ledger since already hold that usage. KEYS[1] the epoch, KEYS[1+i]
- * counter i; ARGV[1] the epoch, ARGV[1+i] what was used. */
+ * ledger since already hold that usage. Applied once (KEYS[2], set if
+ * new, is its id: a re-sent one whose first answer was lost does nothing).
+ * KEYS[1] the epoch, KEYS[2] the id, KEYS[2+i] counter i; ARGV[1] the
+ * epoch, ARGV[1+i] what was used. */
 static const char catchup_lua[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
-    "for i = 1, #KEYS - 1 do "
-    "  if redis.call('EXISTS', KEYS[1+i]) == 1 then redis.call('INCRBY', KEYS[1+i], ARGV[1+i]) end "
+    "if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', 86400000) then return 0 end "
+    "for i = 1, #KEYS - 2 do "
+    "  if redis.call('EXISTS', KEYS[2+i]) == 1 then redis.call('INCRBY', KEYS[2+i], ARGV[1+i]) end "
     "end "
     "return 1";
 

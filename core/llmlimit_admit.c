@@ -359,6 +359,10 @@ void llmlimit_settle_op_free(struct settle_op *op)
 
 static void settle_queue(struct llmlimit *ll, struct settle_op *op)
 {
+    if (op->script == &ll->s_settle) { /* the last argument says "first attempt": no more */
+        free(op->args[op->argc - 1]);
+        op->args[op->argc - 1] = xstrdup("0");
+    }
     if (ll->nretry >= SETTLE_RETRY_MAX) {
         if (log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: too many settlements waiting for redis: one dropped (its reservation stays "
@@ -440,11 +444,17 @@ void llmlimit_catchup(struct llmlimit *ll, const struct llmlimit_ticket *t, long
     op->script = &ll->s_catchup;
     op->since_ms = time_mono_ms();
     int scopes = t->key_id ? 2 : 1;
-    op->nkeys = 1 + 3 * scopes;
-    op->argc = 2 * op->nkeys;
+    op->nkeys = 2 + 3 * scopes;
+    op->argc = op->nkeys + 1 + 3 * scopes;
     op->args = xcalloc((size_t)op->argc, sizeof *op->args);
     int a = 0;
     op->args[a++] = xstrdup(EPOCH_KEY);
+    unsigned char rnd[12];
+    char hex[25];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        memset(rnd, 2, sizeof rnd);
+    util_hex(rnd, sizeof rnd, hex);
+    op->args[a++] = xasprintf("ingot:ll:cu:%s", hex);
     for (int s = 0; s < scopes; s++)
         for (int k = CK_DAY; k <= CK_USD; k++) {
             char key[192];
@@ -475,7 +485,7 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
         op->script = &ll->s_settle;
         op->since_ms = time_mono_ms();
         op->nkeys = 1 + t->n;
-        op->argc = op->nkeys + 2 * t->n;
+        op->argc = op->nkeys + 2 * t->n + 1;
         op->args = xcalloc((size_t)op->argc, sizeof *op->args);
         int a = 0;
         op->args[a++] = xstrdup(t->id);
@@ -486,6 +496,7 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
             op->args[a++] = xasprintf("%lld", t->c[i].amt - u);
             op->args[a++] = xasprintf("%lld", t->c[i].kind == CK_RPM ? 0 : u);
         }
+        op->args[a++] = xstrdup("1");
         settle_send(ll, op);
     }
     free(t->model);
