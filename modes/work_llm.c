@@ -42,7 +42,7 @@ static void error_text(const struct llm_result *res, char *out, size_t n)
     cJSON *j = res->body ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
     const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-    if (cJSON_IsString(m) && m->valuestring[0])
+    if (m && cJSON_IsString(m) && m->valuestring && m->valuestring[0])
         snprintf(out, n, "HTTP %d: %s", res->status, m->valuestring);
     else
         snprintf(out, n, "HTTP %d", res->status);
