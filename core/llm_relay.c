@@ -170,6 +170,9 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
             saw_done = true;
         if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
             saw_error = true;
+        /* Text or tool arguments: about a token each (for a cancel). */
+        if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
+            c->chunks++;
         if (!emit(c, p, (size_t)(q - p)))
             return -1;
         p = q;
@@ -231,7 +234,11 @@ void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u)
 {
     llm_usage_init(u);
     if (c->anth) {
+        /* message_delta's output count comes only at the end: until then
+         * the chunks relayed say more. */
         anth_stream_usage(c->anth, u);
+        if (c->chunks > u->completion)
+            u->completion = c->chunks;
         return;
     }
     if (c->have_usage) {
