@@ -6,7 +6,8 @@
 # call end to end; a client that leaves mid-stream closes the upstream
 # request within 100 ms and the tokens so far are in the ledger (499), for
 # both adapters; with Redis stopped the LLM traffic goes on (degraded) and
-# is still recorded.
+# is still recorded. A provider that says it is spent holds sync calls
+# until its reset (or our 429 past LLM_SYNC_MAX_WAIT); LLM_TIMEOUT -> 504.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_engine
@@ -108,6 +109,32 @@ eq "redis back: chat 200" "$(post /v1/chat/completions '{"model":"fake-ok","mess
 models=$(curl -s "$U/v1/models" "${AUTH[@]}")
 eq "models: the route listed" "$(jq -r '[.data[].id] | index("my-alias") != null' <<<"$models")" true
 eq "  the named provider's models as anth/ID" "$(jq -r '[.data[].id | select(startswith("anth/"))] | length > 0' <<<"$models")" true
+
+# A provider that says it is spent (remaining 0, reset in 1.5 s): a sync
+# call waits for the reset (LLM_SYNC_MAX_WAIT 2 s) instead of reaching it;
+# with a shorter bound it gets our 429 with retry-after.
+eq "remaining 0: 200" "$(post /v1/chat/completions '{"model":"fake-remaining-0-reset-1500-a","messages":[{"role":"user","content":"a"}]}')" 200
+eq "  the next call waits for the reset: 200" "$(post /v1/chat/completions '{"model":"fake-ok-after-reset","messages":[{"role":"user","content":"b"}]}')" 200
+a_done=$(rec fake-remaining-0-reset-1500-a | jq -r .done_mono_ms)
+b_at=$(rec fake-ok-after-reset | jq -r .mono_ms)
+check "  it reached the provider after the reset ($(jq -n "$b_at - $a_done") ms >= 1400)" [ "$(jq -n "$b_at - $a_done >= 1400")" = true ]
+LLM_SYNC_MAX_WAIT=100ms LLM_TIMEOUT=1s start_ingot S2 serve || finish
+U2="http://127.0.0.1:$S2_PORT"
+post2() { curl -s -D h.txt -o b.json -w '%{http_code}' -X POST "$U2$1" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$2"; }
+eq "remaining 0 again: 200" "$(post2 /v1/chat/completions '{"model":"fake-remaining-0-reset-3000-c","messages":[{"role":"user","content":"c"}]}')" 200
+eq "  short wait bound: our 429" "$(post2 /v1/chat/completions '{"model":"fake-ok-held","messages":[{"role":"user","content":"d"}]}')" 429
+check "  with retry-after-ms" [ -n "$(grep -i '^retry-after-ms:' h.txt)" ]
+eq "  the provider never saw it" "$(rec fake-ok-held)" ""
+# wait out the hold before the timeout check
+wait_until 50 sh -c "curl -s -o /dev/null -w '%{http_code}' -X POST '$U2/v1/chat/completions' -H 'Authorization: Bearer $K' -d '{\"model\":\"fake-ok\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}' | grep -q 200"
+# LLM_TIMEOUT: a provider that never answers is a 504 in OpenAI's shape.
+t0=$(date +%s%N)
+eq "hang: 504 after LLM_TIMEOUT" "$(post2 /v1/chat/completions '{"model":"fake-hang-timeout","messages":[{"role":"user","content":"x"}]}')" 504
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "  after about a second ($ms ms)" [ "$ms" -ge 900 -a "$ms" -lt 3000 ]
+eq "  code upstream_timeout" "$(jq -r .error.code b.json)" upstream_timeout
+check "  recorded as 504" wait_sql 50 "SELECT status FROM $DB.llm_usage WHERE model='fake-hang-timeout'" 504
+stop_ingot "$S2_PID" "$S2_LOG"; eq "the second serve exits 0" $? 0
 
 stop_ingot "$S_PID" "$S_LOG"; eq "serve drains and exits 0" $? 0
 finish
