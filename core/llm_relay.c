@@ -62,6 +62,7 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
 int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h, size_t n)
 {
     c->status = status;
+    llm_call_headers(c, h, n);
     const char *ctype = "";
     for (size_t i = 0; i < n; i++)
         if (util_streq_nocase(h[i].name, "content-type"))
