@@ -191,6 +191,18 @@ sql "RENAME TABLE llm_routes_off TO llm_routes"
 eq "one line per minute at most" "$(grep -c 'cannot read the provider tables' "$S_LOG")" 1
 stop_ingot "$S_PID" "$S_LOG"; eq "serve drained" "$?" 0
 cat "$S_LOG" >>"$ALL"
+# LLM_PROVIDER=anthropic: the default's probe speaks Anthropic too (the
+# fake refuses a request without x-api-key).
+K3=sk-def-SECRET-0a77
+start_ingot S2 serve --llm-provider anthropic --llm-base-url "$FL/anthropic/v1" --llm-api-key "$K3" || bad "serve 2 started"
+check "anthropic default: health up" wait_until 50 bash -c "curl -s http://127.0.0.1:$S2_PORT/health | jq -e '.checks.llm.status == \"up\"'"
+eq "anthropic default: probed with x-api-key" "$(http_body "$FL/_log" | jq -r 'select(.headers["x-api-key"]=="'"$K3"'") | .path' | head -1)" /anthropic/v1/models
+d=$("$B" doctor "${E[@]}" --json --llm-provider anthropic --llm-base-url "$FL/anthropic/v1" --llm-api-key "$K3" 2>&1); echo "$d" >>"$ALL"
+eq "anthropic default: doctor ok" "$(j '.checks[] | select(.name=="llm") | .status')" ok
+contains "anthropic default: doctor says the type" "$(j '.checks[] | select(.name=="provider default") | .message')" "anthropic, $FL/anthropic/v1, key yes, from LLM_BASE_URL"
+stop_ingot "$S2_PID" "$S2_LOG"
+cat "$S2_LOG" >>"$ALL"
+check "no default key in any output" bash -c "! grep -q -- '$K3' '$ALL'"
 check "no oa key in any output" bash -c "! grep -q -- '$K1' '$ALL'"
 check "no an key in any output" bash -c "! grep -q -- '$K2' '$ALL'"
 
