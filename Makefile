@@ -43,7 +43,7 @@ build/$(1)/test/unit/%: build/$(1)/test/unit/%.o $$(call objs,$(1),$$(CORE_SRC) 
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
 build/$(1)/test/fakes/%: build/$(1)/test/fakes/%.o
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
-build/$(1)/test/fakes/fakellm: build/$(1)/test/fakes/llm/answer.o
+build/$(1)/test/fakes/fakellm: build/$(1)/test/fakes/llm/answer.o build/$(1)/test/fakes/llm/embed.o build/$(1)/test/fakes/llm/record.o
 endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
@@ -86,7 +86,7 @@ unit: asan
 
 bench:
 	sh vendor/install.sh build runtime servers bench test
-	$(MAKE) bin/ingot build/release/test/fakes/readytime
+	$(MAKE) bin/ingot build/release/test/fakes/readytime build/release/test/fakes/fakellm build/release/test/fakes/llmclient
 	bash test/bench/bench.sh
 
 valgrind:

@@ -303,7 +303,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
-    if (c->state == CONN_STREAMING && (what & BEV_EVENT_EOF)) {
+    if (c->state == CONN_STREAMING && (what & BEV_EVENT_EOF) && !c->req.stream_eof_gone) {
         /* a half-close: the client may still read the stream; a write
          * that fails (it left for good) or the write deadline ends it */
         bufferevent_disable(c->bev, EV_READ);

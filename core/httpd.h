@@ -101,6 +101,11 @@ typedef void (*http_stream_gone_fn)(struct http_req *r, void *arg);
 void http_stream_begin(struct http_req *r, int status, const char *content_type,
                        http_stream_gone_fn gone, void *arg);
 size_t http_stream_write(struct http_req *r, const char *data, size_t len);
+/* For a stream whose clients never half-close (server-sent events): an
+ * EOF from the client means it left, so gone runs at once rather than at
+ * the next write that fails (a long pause between events). Call after
+ * http_stream_begin. */
+void http_stream_eof_gone(struct http_req *r);
 void http_stream_end(struct http_req *r);
 
 /* {"error":{"message","type","param","code"}}; param and code may be NULL. */

@@ -181,6 +181,7 @@ void http_stream_begin(struct http_req *r, int status, const char *content_type,
     r->stream_bytes = 0;
     r->gone = gone;
     r->gone_arg = arg;
+    r->stream_eof_gone = false;
     write_head(r, status, content_type,
                r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
                                  : "Cache-Control: no-cache\r\n");
@@ -205,6 +206,11 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len)
         r->stream_bytes += len;
     }
     return evbuffer_get_length(out);
+}
+
+void http_stream_eof_gone(struct http_req *r)
+{
+    r->stream_eof_gone = true;
 }
 
 void http_stream_end(struct http_req *r)

@@ -79,6 +79,7 @@ struct http_req {
     size_t stream_bytes;
     http_stream_gone_fn gone;
     void *gone_arg;
+    bool stream_eof_gone;  /* the client's EOF ends the stream (no half-close) */
 };
 
 struct conn {

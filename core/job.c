@@ -43,6 +43,14 @@ const char *job_kind_name(enum job_kind k)
     return "?";
 }
 
+int job_kind_parse(const char *s)
+{
+    for (int k = 0; s && k < JOB_KIND_COUNT; k++)
+        if (strcmp(s, job_kind_name((enum job_kind)k)) == 0)
+            return k;
+    return -1;
+}
+
 static const char *const state_names[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
 const char *job_state_name(int state)
@@ -262,14 +270,10 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
         return fail(e, 400, "kind", "kind is required: http, llm.chat or llm.embed");
     if (!cJSON_IsString(v))
         return fail(e, 400, "kind", "kind must be a string: http, llm.chat or llm.embed");
-    if (strcmp(v->valuestring, "http") == 0)
-        s->kind = JOB_HTTP;
-    else if (strcmp(v->valuestring, "llm.chat") == 0)
-        s->kind = JOB_LLM_CHAT;
-    else if (strcmp(v->valuestring, "llm.embed") == 0)
-        s->kind = JOB_LLM_EMBED;
-    else
+    int kind = job_kind_parse(v->valuestring);
+    if (kind < 0)
         return fail(e, 400, "kind", "kind must be http, llm.chat or llm.embed");
+    s->kind = (enum job_kind)kind;
 
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(obj, "payload");
     if (!cJSON_IsObject(payload))

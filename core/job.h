@@ -11,6 +11,7 @@
 struct cJSON;
 
 enum job_kind { JOB_HTTP, JOB_LLM_CHAT, JOB_LLM_EMBED };
+#define JOB_KIND_COUNT 3
 enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED };
 
 #define JOB_QUEUE_MAX 128
@@ -78,6 +79,8 @@ void job_spec_hash(const struct job_spec *s, unsigned char out[JOB_HASH_LEN]);
 /* The same for a batch: its size and each job's hash, in order. */
 void job_specs_hash(const struct job_spec *specs, size_t n, unsigned char out[JOB_HASH_LEN]);
 const char *job_kind_name(enum job_kind k);
+/* A kind's name ("http", "llm.chat", "llm.embed") to its enum; -1 when unknown. */
+int job_kind_parse(const char *s);
 const char *job_state_name(int state);
 /* Parses a state name; -1 when unknown. */
 int job_state_parse(const char *s);

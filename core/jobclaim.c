@@ -13,8 +13,6 @@
 #include "queuestore.h"
 #include "sql.h"
 
-/* Only kinds this build executes are claimed; others wait queued. */
-#define CLAIMABLE "kind = 'http'"
 /* What a worker needs of a claimed job, in claimed_job order. */
 #define DETAILS                                                                              \
     "id, tenant_id, queue, payload, callback_url, group_key, timeout_ms, backoff_base_ms, "  \
@@ -22,7 +20,7 @@
     "(SELECT CONCAT_WS(',', paused, IFNULL(rate_max, -1), IFNULL(rate_duration_ms, -1), "   \
     "IFNULL(concurrency, -1), IFNULL(group_concurrency, -1), IFNULL(group_rate_max, -1), "   \
     "IFNULL(group_rate_duration_ms, -1)) FROM queues q "                                     \
-    "WHERE q.tenant_id = jobs.tenant_id AND q.name = jobs.queue)"
+    "WHERE q.tenant_id = jobs.tenant_id AND q.name = jobs.queue), kind"
 /* Paused queues are left out by the claim itself, not only by the
  * worker's cache: a pause holds from the moment the API answered. A
  * subquery (unlike a join) takes no lock on the queue row. */
@@ -39,6 +37,7 @@ struct claim {
     char worker_id[97];
     char token[33];
     char *exclude;            /* SQL condition excluding paused queues, or NULL */
+    char *kinds;              /* SQL condition on the kinds claimed */
     int max;
     long long lease_ms;
     struct jobfair_queue *fair; /* a capped queue, or NULL: every other queue */
@@ -101,6 +100,7 @@ static void claim_finish(struct claim *c, const struct db_result *r)
     free(c->skip);
     free(c->fair);
     free(c->exclude);
+    free(c->kinds);
     free(c);
 }
 
@@ -199,6 +199,8 @@ static void read_details(struct claim *c, const struct db_result *r, int added)
         j->max_attempts = (int)db_row_ll(row, 10);
         j->wait_s = (double)db_row_ll(row, 11) / 1e6;
         settings_parse(&j->settings, j->tenant, j->queue, row[12]);
+        int kind = job_kind_parse(row[13]);
+        j->kind = kind < 0 ? JOB_HTTP : (enum job_kind)kind; /* only claimed kinds come back */
         memcpy(j->token, c->token, sizeof j->token);
     }
 }
@@ -225,8 +227,8 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         /* The details come with the locking read: no second read after
          * the update (attempt is then attempts + 1). */
         sbuf_init(&b);
-        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND " CLAIMABLE " AND " NOT_PAUSED,
-                    JOB_QUEUED);
+        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND %s AND " NOT_PAUSED,
+                    JOB_QUEUED, c->kinds);
         if (c->exclude)
             sbuf_printf(&b, " AND %s", c->exclude);
         sbuf_printf(&b, " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED", c->max);
@@ -267,10 +269,27 @@ static void claim_step_cb(const struct db_result *r, void *arg)
     }
 }
 
+void jobclaim_kinds_sql(struct sbuf *b, unsigned kinds)
+{
+    size_t n = 0;
+    for (int k = 0; k < JOB_KIND_COUNT; k++) {
+        if (!(kinds & (1u << k)))
+            continue;
+        sbuf_puts(b, n++ ? "," : "kind IN (");
+        sql_cstr(b, job_kind_name((enum job_kind)k));
+    }
+    sbuf_puts(b, n ? ")" : "FALSE");
+}
+
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
-                    const char *exclude, const struct jobfair_queue *fair, jobclaim_cb cb, void *arg)
+                    unsigned kinds, const char *exclude, const struct jobfair_queue *fair,
+                    jobclaim_cb cb, void *arg)
 {
     struct claim *c = xcalloc(1, sizeof *c);
+    struct sbuf k;
+    sbuf_init(&k);
+    jobclaim_kinds_sql(&k, kinds);
+    c->kinds = sbuf_steal(&k);
     if (fair) {
         c->fair = xcalloc(1, sizeof *c->fair);
         *c->fair = *fair;
@@ -278,6 +297,7 @@ void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long lon
         for (size_t i = 0; i < fair->nskip; i++)
             c->skip[i] = xstrdup(fair->skip[i]);
         c->fair->skip = (const char *const *)c->skip;
+        c->fair->kinds = c->kinds;
     }
     c->exclude = exclude && *exclude ? xstrdup(exclude) : NULL;
     c->db = db;

@@ -25,6 +25,7 @@ struct queue_row {
 };
 struct claimed_job {
     uint64_t id, tenant;
+    enum job_kind kind;
     char queue[JOB_QUEUE_MAX + 1];
     char *payload;          /* owned */
     char *callback_url;     /* owned or NULL */
@@ -50,14 +51,18 @@ typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err,
  * under load, and worth trying again at once. */
 bool jobclaim_lock_conflict(unsigned err_code);
 
-/* Claims up to max due jobs. fair NULL: from every queue but those the
- * exclude condition (SQL, or NULL) leaves out, in priority order. fair set:
- * from that capped queue only, under its caps, groups round-robin
- * (jobfair.h). */
+/* Claims up to max due jobs of the kinds in the mask (bit 1u << kind: the
+ * kinds the worker executes; others wait queued). fair NULL: from every
+ * queue but those the exclude condition (SQL, or NULL) leaves out, in
+ * priority order. fair set: from that capped queue only, under its caps,
+ * groups round-robin (jobfair.h). */
 struct jobfair_queue;
 void jobclaim_claim(struct db_pool *db, const char *worker_id, int max, long long lease_ms,
-                    const char *exclude, const struct jobfair_queue *fair, jobclaim_cb cb,
-                    void *arg);
+                    unsigned kinds, const char *exclude, const struct jobfair_queue *fair,
+                    jobclaim_cb cb, void *arg);
+/* The SQL condition "kind IN (...)" of a kinds mask (as jobclaim_claim's);
+ * "FALSE" for none. Appends to b. */
+void jobclaim_kinds_sql(struct sbuf *b, unsigned kinds);
 typedef void (*jobclaim_queues_cb)(struct queue_row *rows, size_t n, const char *err, void *arg);
 void jobclaim_queues(struct db_pool *db, jobclaim_queues_cb cb, void *arg);
 void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);

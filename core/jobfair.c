@@ -131,8 +131,8 @@ static void fetch_candidates(struct jobfair *f)
         sbuf_puts(&b, f->ngroups > 1 ? "(SELECT id, group_key" : "SELECT id, group_key");
         where_queue(f, &b, JOB_QUEUED);
         group_cond(&b, f->groups[g]);
-        sbuf_printf(&b, " AND run_at <= NOW(6) AND kind = 'http' ORDER BY priority DESC, run_at, id LIMIT %lld%s",
-                    f->room[g], f->ngroups > 1 ? ")" : "");
+        sbuf_printf(&b, " AND run_at <= NOW(6) AND %s ORDER BY priority DESC, run_at, id LIMIT %lld%s",
+                    f->q.kinds ? f->q.kinds : "FALSE", f->room[g], f->ngroups > 1 ? ")" : "");
     }
     run(f, F_CANDIDATES, &b);
 }

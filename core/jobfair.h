@@ -26,6 +26,7 @@ struct jobfair_queue {
     long long group_concurrency;  /* running jobs per group; -1: no cap */
     const char *const *skip;      /* groups waiting for their rate window */
     size_t nskip;
+    const char *kinds;            /* SQL condition on the kinds claimed (jobclaim sets it) */
 };
 
 /* Fills ids ("1,2,3", empty when nothing is due or the caps are reached)

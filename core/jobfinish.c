@@ -17,7 +17,7 @@ struct item {
     char token[33];
     int attempt;
     enum jobclaim_outcome outcome;
-    char *result_json, *error, *worker_id;
+    char *result_json, *usage_json, *error, *worker_id;
     long long retry_delay_ms;
     int http_status;
     int64_t started_real_us;
@@ -57,6 +57,7 @@ static void flush_step_cb(const struct db_result *r, void *arg);
 static void item_free(struct item *it)
 {
     free(it->result_json);
+    free(it->usage_json);
     free(it->error);
     free(it->worker_id);
     free(it);
@@ -130,9 +131,12 @@ static void build_statements(struct flush *fl)
     static const char *const names[] = {"succeeded", "retry", "failed"};
     struct sbuf b;
     sbuf_init(&b);
-    size_t ok = 0;
-    for (size_t i = 0; i < fl->n; i++)
-        ok += fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED;
+    size_t ok = 0, ok_usage = 0;
+    for (size_t i = 0; i < fl->n; i++) {
+        bool success = fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED;
+        ok += success;
+        ok_usage += success && fl->items[i]->usage_json;
+    }
     if (ok) { /* every success in one statement */
         sbuf_printf(&b, "UPDATE jobs SET state = %d, finished_at = NOW(6), last_error = NULL, "
                         "lease_token = NULL, lease_expires_at = NULL, result = CASE id",
@@ -144,7 +148,19 @@ static void build_statements(struct flush *fl)
             sbuf_printf(&b, " WHEN %llu THEN ", (unsigned long long)it->id);
             sql_cstr(&b, it->result_json);
         }
-        sbuf_puts(&b, " END WHERE id IN (");
+        sbuf_puts(&b, " END");
+        if (ok_usage) { /* `usage` is a reserved word */
+            sbuf_puts(&b, ", `usage` = CASE id");
+            for (size_t i = 0; i < fl->n; i++) {
+                struct item *it = fl->items[i];
+                if (!it->applied || it->outcome != OUTCOME_SUCCEEDED)
+                    continue;
+                sbuf_printf(&b, " WHEN %llu THEN ", (unsigned long long)it->id);
+                sql_cstr(&b, it->usage_json);
+            }
+            sbuf_puts(&b, " ELSE `usage` END");
+        }
+        sbuf_puts(&b, " WHERE id IN (");
         size_t k = 0;
         for (size_t i = 0; i < fl->n; i++)
             if (fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED)
@@ -165,6 +181,10 @@ static void build_statements(struct flush *fl)
         sql_cstr(&b, it->result_json);
         sbuf_puts(&b, ", last_error = ");
         sql_cstr(&b, it->error);
+        if (it->usage_json) {
+            sbuf_puts(&b, ", `usage` = ");
+            sql_cstr(&b, it->usage_json);
+        }
         sbuf_printf(&b, ", lease_token = NULL, lease_expires_at = NULL WHERE id = %llu",
                     (unsigned long long)it->id);
         add_sql(fl, &b);
@@ -316,6 +336,7 @@ void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struc
     it->callback = j->callback_url != NULL;
     it->outcome = r->outcome;
     it->result_json = xstrdup(r->result_json);
+    it->usage_json = xstrdup(r->usage_json);
     it->error = xstrdup(r->error);
     it->worker_id = xstrdup(r->worker_id);
     it->retry_delay_ms = r->retry_delay_ms;

@@ -22,6 +22,7 @@ enum jobclaim_outcome { OUTCOME_SUCCEEDED, OUTCOME_RETRY, OUTCOME_FAILED };
 struct jobclaim_result {
     enum jobclaim_outcome outcome;
     const char *result_json;   /* stored as the job's result, or NULL */
+    const char *usage_json;    /* stored as the job's usage (llm.*), or NULL: left as it is */
     const char *error;         /* last_error, or NULL */
     long long retry_delay_ms;  /* OUTCOME_RETRY */
     int http_status;           /* 0: none */

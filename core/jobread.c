@@ -12,7 +12,7 @@
 enum {
     C_ID, C_QUEUE, C_KIND, C_STATE, C_PRIORITY, C_ATTEMPTS, C_MAX_ATTEMPTS, C_RUN_AT, C_GROUP,
     C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
-    C_FINISHED, C_TIMEOUT, C_BACKOFF_BASE, C_BACKOFF_MAX
+    C_FINISHED, C_TIMEOUT, C_BACKOFF_BASE, C_BACKOFF_MAX, C_USAGE
 };
 
 uint64_t jobread_parse_id(const char *s)
@@ -201,6 +201,8 @@ void jobread_json(MYSQL_ROW row, const unsigned long *len, struct sbuf *b)
     json_field_str(b, "idempotency_key", row[C_IDEM], len[C_IDEM]);
     json_field_raw(b, "result", row[C_RESULT], len[C_RESULT]);
     json_field_str(b, "last_error", row[C_ERROR], len[C_ERROR]);
+    if (row[C_KIND] && strncmp(row[C_KIND], "llm.", 4) == 0) /* OpenAI's usage object, or null */
+        json_field_raw(b, "usage", row[C_USAGE], len[C_USAGE]);
     json_field_str(b, "created_at", row[C_CREATED], len[C_CREATED]);
     json_field_str(b, "started_at", row[C_STARTED], len[C_STARTED]);
     json_field_str(b, "finished_at", row[C_FINISHED], len[C_FINISHED]);

@@ -20,7 +20,7 @@ struct db_pool;
     "DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
     "DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%s.%fZ'), "                                     \
     "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
-    "backoff_max_ms"
+    "backoff_max_ms, `usage`"
 
 
 /* res: rows for jobread_json (borrowed), or NULL with err and its MariaDB

@@ -5,21 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlist.h"
 #include "health.h"
 #include "job.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
+#include "loop.h"
 #include "provider.h"
 #include "runtime.h"
 #include "usage.h"
 
-/* core/health.h gets it from helper prov (until then, declared here). */
-void health_set_providers(struct health *h, struct providers *ps);
-
 /* How often providers and limits re-read their tables. */
 #define LLM_REFRESH_MS 5000
+
+/* A drain waits for calls in flight and limiter writes not yet answered
+ * (settlements); usage counts its own buffer. */
+static size_t busy_fn(void *arg)
+{
+    struct llm *l = arg;
+    return l->ncalls + llmlimit_busy(l->lim);
+}
 
 struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
 {
@@ -36,6 +41,7 @@ struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
     l->usage = usage_new(rt, rt->cfg->usage_flush_interval_ms);
     if (rt->health)
         health_set_providers(rt->health, l->ps);
+    loop_add_busy(rt->loop, busy_fn, l);
     return l;
 }
 
@@ -61,25 +67,22 @@ void llm_free(struct llm *l)
         return;
     /* After llm_close only calls that never got llmlimit's answer (or
      * were started during shutdown) are left: nothing of them is sent. */
-    while (l->calls)
-        llm_call_discard(l->calls);
+    struct llm_call *c, *next;
+    for (c = l->calls; c; c = next) {
+        next = c->next;
+        if (!c->admit_pending)
+            llm_call_discard(c);
+    }
     llm_models_free(l->models);
     usage_free(l->usage);
+    /* Reservations still waiting are answered now: their calls free
+     * themselves (they are cancelled); any left had no answer coming. */
     llmlimit_free(l->lim);
+    l->lim = NULL;
+    while (l->calls)
+        llm_call_discard(l->calls);
     providers_free(l->ps);
     free(l);
-}
-
-void llm_call_link(struct llm *l, struct llm_call *c)
-{
-    DLIST_PUSH(l->calls, c);
-    l->ncalls++;
-}
-
-void llm_call_unlink(struct llm *l, struct llm_call *c)
-{
-    DLIST_REMOVE(l->calls, c);
-    l->ncalls--;
 }
 
 const char *llm_endpoint_name(enum llm_endpoint ep)

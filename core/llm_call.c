@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlist.h"
 #include "httpc.h"
 #include "llm_anthropic.h"
 #include "llm_hdr.h"
@@ -38,7 +39,9 @@ void llm_call_set_state(struct llm_call *c, enum llm_call_state s)
 
 static void call_free(struct llm_call *c)
 {
-    llm_call_unlink(c->l, c);
+    struct llm *l = c->l;
+    DLIST_REMOVE(l->calls, c);
+    l->ncalls--;
     if (c->timer)
         event_free(c->timer);
     provider_target_deinit(&c->t);
@@ -179,6 +182,20 @@ static long long retry_after_of(const struct llm_ratehdr *h, long status)
     return r;
 }
 
+void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n)
+{
+    c->have_rh = true;
+    llm_ratehdr_init(&c->rh);
+    long long real_ms = time_real_us() / 1000;
+    for (size_t i = 0; i < n; i++) {
+        llm_ratehdr_feed(&c->rh, h[i].name, h[i].value, real_ms);
+        if (!c->upstream_id[0] &&
+            (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
+            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
+    }
+    llmlimit_provider_seen(c->l->lim, c->t.provider, &c->rh);
+}
+
 static void resp_cb(const struct httpc_response *resp, void *arg)
 {
     struct llm_call *c = arg;
@@ -186,18 +203,11 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
         call_free(c);
         return;
     }
-    struct llm_ratehdr h;
-    llm_ratehdr_init(&h);
-    long long real_ms = time_real_us() / 1000;
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        llm_ratehdr_feed(&h, resp->headers[i].name, resp->headers[i].value, real_ms);
-        if (!c->upstream_id[0] && (util_streq_nocase(resp->headers[i].name, "x-request-id") ||
-                                   util_streq_nocase(resp->headers[i].name, "request-id")))
-            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", resp->headers[i].value);
-    }
-    if (resp->status > 0)
-        llmlimit_provider_seen(c->l->lim, c->t.provider, &h);
-
+    if (!c->have_rh && resp->status > 0)
+        llm_call_headers(c, resp->headers, resp->nheaders);
+    struct llm_ratehdr h = c->rh;
+    if (!c->have_rh)
+        llm_ratehdr_init(&h);
     if (c->state == CALL_STREAM) {
         llm_relay_stream_end(c, resp->error);
     } else if (resp->error || resp->status == 0) {
@@ -442,7 +452,8 @@ struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts,
     c->res.should_retry = true;
     c->start_us = now_us();
     c->admit_start_ms = time_mono_ms();
-    llm_call_link(l, c);
+    DLIST_PUSH(l->calls, c);
+    l->ncalls++;
     c->in_start = true;
     if (l->closing)
         llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
@@ -507,8 +518,10 @@ void llm_close(struct llm *l)
     l->closing = true;
     /* Every call answers now (503), while the roles that wait are alive. */
     for (;;) {
+        /* Each pass starts again at the head: call_free unlinked the call
+         * finished before (the analyzer cannot see that). */
         struct llm_call *c = l->calls;
-        while (c && (c->state == CALL_CANCELLED || c->done_delivered))
+        while (c && (c->state == CALL_CANCELLED || c->done_delivered)) // NOLINT(clang-analyzer-unix.Malloc)
             c = c->next;
         if (!c)
             break;

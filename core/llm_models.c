@@ -145,9 +145,8 @@ static void refresh(struct llm_models_cache *m)
     m->pending = 1; /* held until every fetch started */
     for (size_t i = 0; i < n && !l->closing; i++) {
         struct provider_target t;
-        char why[256], probe[PROVIDER_NAME_MAX + 8];
-        snprintf(probe, sizeof probe, "%s/-", infos[i].name);
-        if (providers_resolve(l->ps, 0, probe, &t, why, sizeof why) < 0)
+        char why[256];
+        if (providers_get(l->ps, infos[i].name, &t, why, sizeof why) < 0)
             continue;
         struct models_fetch *f = xcalloc(1, sizeof *f);
         f->m = m;

@@ -178,7 +178,7 @@ static void limits_cb(const struct db_result *r, void *arg)
     struct llmlimit *ll = arg;
     ll->lims_loading = false;
     if (!r->ok) {
-        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, NULL))
+        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: cannot read llm_limits: %s", r->error);
         if (!ll->loaded)
             llmlimit_fail_pending(ll);
@@ -210,7 +210,7 @@ static void prices_cb(const struct db_result *r, void *arg)
     struct llmlimit *ll = arg;
     ll->prices_loading = false;
     if (!r->ok) {
-        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, NULL))
+        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: cannot read llm_prices: %s", r->error);
         return;
     }
@@ -444,7 +444,7 @@ void llmlimit_free(struct llmlimit *ll)
         return;
     event_free(ll->refresh_timer);
     event_free(ll->retry_timer);
-    llmlimit_fail_pending(ll);
+    llmlimit_drop_pending(ll); /* their owners are being freed too: no callback */
     while (ll->retry_head) {
         struct settle_op *next = ll->retry_head->next;
         llmlimit_settle_op_free(ll->retry_head);

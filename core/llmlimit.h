@@ -50,7 +50,8 @@ typedef void (*llmlimit_cb)(enum llmlimit_verdict v, long long retry_after_ms, c
  * for it. */
 struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms);
 /* After runtime_close (so the database's and Redis's pending callbacks
- * have run). Settlements still waiting for Redis are dropped. */
+ * have run). Settlements still waiting for Redis are dropped, and
+ * reservations still waiting get no callback. */
 void llmlimit_free(struct llmlimit *ll);
 /* The limits have been read once (reservations before wait for it). */
 bool llmlimit_ready(const struct llmlimit *ll);

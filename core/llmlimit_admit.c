@@ -136,6 +136,15 @@ void llmlimit_run_pending(struct llmlimit *ll)
     }
 }
 
+void llmlimit_drop_pending(struct llmlimit *ll)
+{
+    while (ll->pending) {
+        struct rsv *next = ll->pending->next;
+        rsv_free(ll->pending);
+        ll->pending = next;
+    }
+}
+
 static void go_local(struct rsv *r)
 {
     llmlimit_local_reserve(r->ll->local, &r->req, &r->lt, &r->lk, r->nano, r->cb, r->arg);
@@ -210,7 +219,7 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
     struct llmlimit *ll = r->ll;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER) {
-        if (log_limit_allow(&ll->warn_log, NULL))
+        if (log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: redis admission failed (%s): deciding in this process",
                      err ? err : reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         go_local(r);
@@ -352,7 +361,7 @@ void llmlimit_settle_op_free(struct settle_op *op)
 static void settle_queue(struct llmlimit *ll, struct settle_op *op)
 {
     if (ll->nretry >= SETTLE_RETRY_MAX) {
-        if (log_limit_allow(&ll->warn_log, NULL))
+        if (log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: too many settlements waiting for redis: one dropped (its reservation stays "
                      "counted until its period ends)");
         llmlimit_settle_op_free(op);

@@ -97,6 +97,7 @@ struct llmlimit {
     struct llmlimit_local *local;
     struct metric_family *f_remaining, *f_throttled;
     struct log_limit warn_log;
+    unsigned long long warn_dropped;
 };
 
 /* Per-process fallback (llmlimit_local.c). */
@@ -138,6 +139,7 @@ void llmlimit_refresh(struct llmlimit *ll);
 /* Reservations that waited for the first read of the limits. */
 void llmlimit_run_pending(struct llmlimit *ll);
 void llmlimit_fail_pending(struct llmlimit *ll);
+void llmlimit_drop_pending(struct llmlimit *ll);
 void llmlimit_settle_op_free(struct settle_op *op);
 /* Re-sends the settlements Redis could not take (a timer). */
 void llmlimit_retry_cb(int fd, short what, void *arg);

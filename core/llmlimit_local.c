@@ -77,8 +77,7 @@ void llmlimit_local_free(struct llmlimit_local *lc)
             while (s->waiters) {
                 struct lwait *w = s->waiters;
                 s->waiters = w->next;
-                w->cb(LLMLIMIT_ERROR, 1000, "shutting down", NULL, w->arg);
-                lwait_free(w);
+                lwait_free(w); /* freed with the limiter: its owner is going too, no callback */
             }
             free(s);
             s = next;

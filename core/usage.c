@@ -46,6 +46,7 @@ struct usage {
     struct metric_family *f_tokens, *f_requests, *f_latency, *f_ttft;
     struct metric_series *m_dropped, *m_written, *m_failed;
     struct log_limit warn_log;
+    unsigned long long warn_dropped;
 };
 
 static void write_batch(struct usage *u);
@@ -76,7 +77,7 @@ static void written_cb(const struct db_result *r, void *arg)
             write_batch(u);
     } else {
         metrics_add(u->m_failed, 1);
-        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&u->warn_log, NULL))
+        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&u->warn_log, &u->warn_dropped))
             log_warn("usage: writing %zu rows failed, kept for the next try: %s", k, r->error);
     }
     loop_work_done(u->rt->loop);
@@ -246,7 +247,7 @@ void usage_record(struct usage *u, const struct usage_rec *r)
     count(u, r);
     if (u->n >= USAGE_BUFFER_MAX) {
         metrics_add(u->m_dropped, 1);
-        if (log_limit_allow(&u->warn_log, NULL))
+        if (log_limit_allow(&u->warn_log, &u->warn_dropped))
             log_error("usage: %d rows wait for the database: a usage row is dropped", USAGE_BUFFER_MAX);
         return;
     }

@@ -6,6 +6,7 @@
 #include "runtime.h"
 #include "serve_attempts.h"
 #include "serve_jobs.h"
+#include "serve_llm.h"
 
 struct serve {
     struct serve_jobs *jobs;
@@ -26,6 +27,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
         return NULL;
     }
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
+    serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }

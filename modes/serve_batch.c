@@ -120,7 +120,12 @@ static void create_batch(struct v1 *c)
         char prefix[32];
         snprintf(prefix, sizeof prefix, "jobs[%d]", i);
         bool idem = cJSON_IsObject(item) && cJSON_GetObjectItemCaseSensitive(item, "idempotency_key");
-        if (idem || job_spec_parse(item, &c->sj->limits, &specs[i], &err) < 0) {
+        bool bad = idem || job_spec_parse(item, &c->sj->limits, &specs[i], &err) < 0;
+        if (!bad && v1_check_llm_job(c->sj, c->tenant, item, &err) < 0) {
+            job_spec_deinit(&specs[i]); /* the jobs before it are freed below */
+            bad = true;
+        }
+        if (bad) {
             if (idem) {
                 err.status = 400;
                 err.code[0] = '\0';

@@ -239,6 +239,13 @@ static void create_job(struct v1 *c)
         v1_free(c);
         return;
     }
+    if (v1_check_llm_job(c->sj, c->tenant, j, &err) < 0) {
+        cJSON_Delete(j);
+        job_spec_deinit(&spec);
+        v1_reply_job_error(c->r, &err, "");
+        v1_free(c);
+        return;
+    }
     cJSON_Delete(j);
     if (*hk) {
         if (spec.idempotency_key && strcmp(spec.idempotency_key, hk) != 0) {

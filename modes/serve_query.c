@@ -16,6 +16,7 @@ static const struct {
 } routes[] = {
     {HTTP_M_GET, "/v1/jobs", {"queue", "status", "limit", "cursor", NULL}},
     {HTTP_M_GET, "/v1/jobs/{id}", {"wait", NULL}},
+    {HTTP_M_GET, "/v1/usage", {"from", "to", "group_by", NULL}},
 };
 
 static const char *const *allowed_for(const struct http_req *r)

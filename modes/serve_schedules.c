@@ -42,6 +42,14 @@ static void put_schedule(struct v1 *c)
     int status = 400;
     char param[96], why[256];
     int rc = schedule_spec_parse(j, &c->sj->limits, &s, &status, param, sizeof param, why, sizeof why);
+    struct job_error e;
+    if (rc == 0 && v1_check_llm_job(c->sj, c->tenant, cJSON_GetObjectItemCaseSensitive(j, "job"), &e) < 0) {
+        schedule_spec_deinit(&s);
+        cJSON_Delete(j);
+        snprintf(param, sizeof param, "job.%.80s", e.param);
+        v1_reply_invalid(c, e.status, param, e.message);
+        return;
+    }
     cJSON_Delete(j);
     if (rc < 0) {
         v1_reply_invalid(c, status, param, why);

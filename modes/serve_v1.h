@@ -94,6 +94,13 @@ struct cJSON *parse_body(struct http_req *r);
  * the field in param. */
 struct job_error;
 void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix);
+/* An llm.* job (job: its parsed object, already valid as a job) checked
+ * as the engine will run it (llm_check: a routable model, no stream:
+ * true), so it is refused when it arrives rather than queued to fail: 0,
+ * or -1 with e naming the field under payload ("payload.model"). Other
+ * kinds pass. (serve_llm.c) */
+int v1_check_llm_job(struct serve_jobs *sj, uint64_t tenant, const struct cJSON *job,
+                     struct job_error *e) ATTR_WUR;
 /* ingot_jobs_enqueued_total{queue,kind} += n */
 void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n);
 

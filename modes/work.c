@@ -1,18 +1,14 @@
 #include "work.h"
 
-#include <cJSON.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dlist.h"
 #include "config.h"
 #include "db.h"
-#include "httpc.h"
 #include "jobclaim.h"
 #include "jobfair.h"
 #include "jobfinish.h"
@@ -20,16 +16,14 @@
 #include "loop.h"
 #include "metrics.h"
 #include "runtime.h"
-#include "sign.h"
 #include "ssrf.h"
-#include "url.h"
 #include "ratelimit.h"
 #include "redis.h"
 #include "work_admit.h"
 #include "work_int.h"
+#include "work_kinds.h"
 #include "work_lease.h"
 #include "work_limits.h"
-#include "work_result.h"
 
 static void pump(struct work *w);
 
@@ -38,7 +32,7 @@ static void run_unlink(struct work *w, struct run *r)
     DLIST_REMOVE(w->runs, r);
 }
 
-static void run_free(struct run *r)
+void work_run_free(struct run *r)
 {
     free(r->job.payload);
     free(r->job.callback_url);
@@ -47,183 +41,21 @@ static void run_free(struct run *r)
     free(r);
 }
 
-static void count_outcome(struct work *w, const struct run *r, const char *outcome)
-{
-    char labels[256];
-    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"http\",outcome=\"%s\"", r->job.queue, outcome);
-    metrics_add(metrics_series(w->f_outcomes, labels), 1);
-}
-
 static void update_inflight(struct work *w)
 {
     metrics_set(w->m_inflight, (double)w->nruns);
 }
 
-/* Long-polls (GET /v1/jobs/{id}?wait=) answer as soon as their job ends:
- * one PUBLISH per loop pass names every job recorded terminal in it. */
-static void done_publish_cb(evutil_socket_t fd, short what, void *arg)
+/* A run leaves (recorded, or stopped): its slot is free for the next claim. */
+void work_run_end(struct work *w, struct run *r)
 {
-    (void)fd;
-    (void)what;
-    struct work *w = arg;
-    if (w->done_ids.len)
-        redis_publish(w->rt->redis, JOB_DONE_CHANNEL, w->done_ids.data);
-    sbuf_reset(&w->done_ids);
-}
-
-static void note_done(struct work *w, uint64_t id)
-{
-    if (redis_state(w->rt->redis) != REDIS_READY)
-        return;
-    sbuf_printf(&w->done_ids, "%s%llu", w->done_ids.len ? "," : "", (unsigned long long)id);
-    if (w->done_ids.len > 8192)
-        done_publish_cb(-1, 0, w); /* keep each message small */
-    else
-        event_active(w->done_ev, EV_TIMEOUT, 0);
-}
-
-/* One line per recorded outcome, at info (LOG_LEVEL=warn silences them):
- * status is succeeded, retry or failed, or discarded when the lease was no
- * longer ours (the job was cancelled, or recovered after its lease expired),
- * or unrecorded (at warn) when the write failed. */
-static void log_outcome(const struct run *r, const char *status, enum log_level level, const char *why)
-{
-    if (!log_enabled(level))
-        return;
-    char id[32];
-    snprintf(id, sizeof id, "job_%llu", (unsigned long long)r->job.id);
-    struct sbuf f;
-    sbuf_init(&f);
-    sbuf_puts(&f, "\"queue\":");
-    sbuf_json_str(&f, r->job.queue);
-    sbuf_printf(&f, ",\"kind\":\"http\",\"attempt\":%d,\"max_attempts\":%d,\"status\":\"%s\","
-                    "\"duration_ms\":%.1f,\"http_status\":",
-                r->job.attempt, r->job.max_attempts, status, r->ms);
-    if (r->http_status)
-        sbuf_printf(&f, "%d", r->http_status);
-    else
-        sbuf_puts(&f, "null");
-    sbuf_puts(&f, ",\"error\":");
-    sbuf_json_str(&f, r->error);
-    if (why)
-        log_write(level, id, f.data, "%s: %s (attempt %d/%d, %.0f ms)", id, why, r->job.attempt,
-                  r->job.max_attempts, r->ms);
-    else
-        log_write(level, id, f.data, "%s: attempt %d/%d %s (%.0f ms)%s%s", id, r->job.attempt,
-                  r->job.max_attempts, status, r->ms, r->error ? ": " : "", r->error ? r->error : "");
-    sbuf_deinit(&f);
-}
-
-static void finished_cb(bool applied, const char *err, unsigned err_code, void *arg)
-{
-    struct run *r = arg;
-    struct work *w = r->w;
-    w->pending_db--;
-    if (err) {
-        char why[400];
-        snprintf(why, sizeof why, "cannot record the outcome (error %u): %s; the lease will expire "
-                                  "and it runs again", err_code, err);
-        log_outcome(r, "unrecorded", LOG_WARN, why);
-    } else if (!applied) {
-        metrics_add(w->m_discarded, 1);
-        log_outcome(r, "discarded", LOG_INFO,
-                    "outcome discarded, the lease was no longer ours (cancelled or recovered)");
-    } else {
-        log_outcome(r, r->status, LOG_INFO, NULL);
-        if (r->terminal)
-            note_done(w, r->job.id);
-    }
     run_unlink(w, r);
     w->nruns--;
     update_inflight(w);
     work_limits_fair_kick(w->limits, r->job.tenant, r->job.queue); /* room under its cap */
-    run_free(r);
+    work_run_free(r);
     loop_work_done(w->rt->loop);
     pump(w);
-}
-
-static void http_done_cb(const struct httpc_response *resp, void *arg)
-{
-    struct run *r = arg;
-    struct work *w = r->w;
-    if (r->released) { /* handed back already; nothing to record */
-        run_free(r);
-        return;
-    }
-    struct work_verdict v;
-    work_classify(resp, &v);
-    struct sbuf result;
-    sbuf_init(&result);
-    double ms = (double)(time_mono_us() - r->started_us) / 1000.0;
-    if (!resp->error)
-        work_result_json(resp, ms, &result);
-    struct jobclaim_result res = {.result_json = result.len ? result.data : NULL,
-                                  .error = v.error[0] ? v.error : NULL,
-                                  .http_status = (int)resp->status,
-                                  .worker_id = w->worker_id,
-                                  .started_real_us = r->started_real_us};
-    const char *outcome;
-    if (v.ok) {
-        res.outcome = OUTCOME_SUCCEEDED;
-        outcome = "succeeded";
-        r->status = "succeeded";
-    } else if (v.retryable && r->job.attempt < r->job.max_attempts) {
-        res.outcome = OUTCOME_RETRY;
-        res.retry_delay_ms = work_backoff_ms(r->job.attempt, r->job.backoff_base_ms, r->job.backoff_max_ms);
-        if (v.retry_after_ms > res.retry_delay_ms)
-            res.retry_delay_ms = v.retry_after_ms;
-        outcome = "retried";
-        r->status = "retry";
-    } else {
-        res.outcome = OUTCOME_FAILED;
-        outcome = "failed";
-        r->status = "failed";
-    }
-    count_outcome(w, r, outcome);
-    metrics_observe(metrics_series(w->f_duration, "kind=\"http\""), ms / 1000.0);
-    r->ms = r->started_us ? ms : 0;
-    r->http_status = (int)resp->status;
-    r->error = v.error[0] ? xstrdup(v.error) : NULL;
-    r->recording = true;
-    r->terminal = res.outcome != OUTCOME_RETRY;
-    w->pending_db++;
-    jobfinish_add(w->finisher, &r->job, &res, finished_cb, r);
-    sbuf_deinit(&result);
-}
-
-/* Builds and sends the HTTP request of a claimed job. */
-void work_execute(struct work *w, struct run *r)
-{
-    char why[256] = "";
-    struct work_request req;
-    /* Before building: a payload that cannot be sent is still an attempt
-     * that started now (its duration and started_at are real). */
-    r->started_us = time_mono_us();
-    r->started_real_us = time_real_us();
-    if (work_request_build(&r->job, w->cfg->signing_key, w->cfg->signing_key_next, &req, why,
-                           sizeof why) < 0) {
-        struct httpc_response fake = {.error = why, .refused = true, .body = ""};
-        http_done_cb(&fake, r); /* a payload that cannot be sent fails for good */
-        return;
-    }
-    struct httpc_request hr = {.method = req.method,
-                               .url = req.url,
-                               .headers = (const char *const *)req.headers,
-                               .body = req.body,
-                               .body_len = req.body_len,
-                               .timeout_ms = r->job.timeout_ms,
-                               .max_body = RESULT_BODY_MAX,
-                               .ssrf = w->ssrf};
-    char labels[200];
-    snprintf(labels, sizeof labels, "queue=\"%s\"", r->job.queue);
-    metrics_observe(metrics_series(w->f_wait, labels), r->job.wait_s > 0 ? r->job.wait_s : 0);
-    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"http\"", r->job.queue);
-    metrics_add(metrics_series(w->f_started, labels), 1);
-    if (httpc_send(w->rt->httpc, &hr, http_done_cb, r) < 0) {
-        struct httpc_response fake = {.error = "cannot start the request", .body = ""};
-        http_done_cb(&fake, r);
-    }
-    work_request_deinit(&req);
 }
 
 static void release_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
@@ -253,12 +85,28 @@ void work_release(struct work *w, struct run **runs, size_t n, long long delay_m
         struct run *r = runs[i];
         run_unlink(w, r);
         w->nruns--;
+        const struct work_kind *k = work_kind_of(r->job.kind);
+        if (r->started_us && r->call && k && k->stop_on_release && k->stop(w, r))
+            r->started_us = 0; /* stopped: nothing comes back */
         if (r->started_us)
             r->released = true;
         else
-            run_free(r);
+            work_run_free(r);
     }
     update_inflight(w);
+}
+
+/* One run's attempt ended without counting (a limit holds it): queued
+ * again after delay_ms; its slot is free now. */
+void work_hand_back(struct work *w, struct run *r, long long delay_ms)
+{
+    r->started_us = 0; /* nothing in flight: freed at once */
+    uint64_t tenant = r->job.tenant;
+    char queue[JOB_QUEUE_MAX + 1];
+    memcpy(queue, r->job.queue, sizeof queue);
+    work_release(w, &r, 1, delay_ms);
+    work_limits_fair_kick(w->limits, tenant, queue);
+    pump(w);
 }
 
 /* Shutdown: everything not being recorded or waiting for the limiter. */
@@ -379,7 +227,7 @@ static void claim(struct work *w, const struct jobfair_queue *fq)
     } else {
         w->claiming++;
     }
-    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms,
+    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms, work_kinds_mask(),
                    fq ? NULL : work_limits_exclude(w->limits), fq, claimed_cb, cc);
 }
 
@@ -412,17 +260,14 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
  * holding a slot until its timeout (and overlapping the next attempt). */
 void work_abort(struct work *w, struct run *r)
 {
-    if (!httpc_abort(w->rt->httpc, http_done_cb, r))
+    const struct work_kind *k = work_kind_of(r->job.kind);
+    if (!k || !k->stop(w, r))
         return;
+    r->call = NULL;
     log_info("job_%llu: lease lost (cancelled or recovered): request aborted, nothing recorded",
              (unsigned long long)r->job.id);
     metrics_add(w->m_aborted, 1);
-    run_unlink(w, r);
-    w->nruns--;
-    update_inflight(w);
-    work_limits_fair_kick(w->limits, r->job.tenant, r->job.queue);
-    run_free(r);
-    pump(w);
+    work_run_end(w, r);
 }
 
 static void recovered_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
@@ -583,7 +428,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
     struct event_base *base = loop_base(rt->loop);
     w->poll_timer = evtimer_new(base, poll_cb, w);
     sbuf_init(&w->done_ids);
-    w->done_ev = event_new(base, -1, 0, done_publish_cb, w);
+    w->done_ev = event_new(base, -1, 0, work_done_publish_cb, w);
     w->lease_timer = event_new(base, -1, EV_PERSIST, work_lease_cb, w);
     w->recover_timer = event_new(base, -1, EV_PERSIST, recover_cb, w);
     w->release_timer = evtimer_new(base, release_timer_cb, w);
@@ -640,7 +485,10 @@ void work_free(struct work *w)
     struct run *r = w->runs;
     while (r) {
         struct run *next = r->next;
-        run_free(r);
+        const struct work_kind *k = work_kind_of(r->job.kind);
+        if (r->call && k)
+            (void)k->stop(w, r); /* the loop ended in the middle of it */
+        work_run_free(r);
         r = next;
     }
     jobfinish_free(w->finisher);

@@ -10,9 +10,10 @@ ROOT=$(pwd)
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-100}
 TMP=$(mktemp -d /tmp/ingot-bench.XXXXXX)
-NGINX_PID=""; INGOT_PID=""
+NGINX_PID=""; INGOT_PID=""; EXTRA_PIDS=()
 cleanup() {
     set +e # every step runs, whatever failed before
+    for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null; done
     if [ -n "$INGOT_PID" ]; then kill "$INGOT_PID" 2>/dev/null; fi
     if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null; fi
     bash deploy/local/servers.sh stop "$TMP/servers" >/dev/null 2>&1
@@ -34,6 +35,12 @@ bash deploy/local/servers.sh start "$TMP/servers" 2>/dev/null
 export DATABASE_URL REDIS_URL
 export API_KEY_HASH_SECRET=bench-hash-secret-0123456789abcdef01 SIGNING_KEY=bench-signing-key-0123456789abcdef01
 bin/ingot migrate --env-file /dev/null >/dev/null
+
+# `bench.sh llm`: only the LLM gateway figures (test/bench/llm.sh).
+if [ "${1:-}" = llm ]; then
+    . test/bench/llm.sh
+    exit 0
+fi
 
 # wrk_json NAME URL: runs wrk, prints {"rps":..,"p50_ms":..,"p99_ms":..} parts.
 wrk_run() {
@@ -237,3 +244,6 @@ sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 median=$(printf '%s\n' "$sorted" | sed -n 4p)
 max=$(printf '%s\n' "$sorted" | tail -1)
 echo "{\"bench\":\"startup\",\"role\":\"serve\",\"exec_to_ready_ms_median\":$median,\"exec_to_ready_ms_max\":$max,\"runs\":7,\"target_ms\":100}"
+
+# ---- LLM gateway: ingot in front of the C fake provider vs the fake alone.
+. test/bench/llm.sh

@@ -83,14 +83,12 @@
 #include <unistd.h>
 
 struct event_base *fl_base;
-static bool record = true;
-static FILE *logfile;
 
 double fl_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000) / 1000.0;
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 long long fl_wall_ms(void)
@@ -98,155 +96,6 @@ long long fl_wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- records ---- */
-struct rec {
-    char *json; /* the arrival object without its closing brace */
-    int status;
-    double done_mono, closed_mono;
-    long long closed_wall;
-};
-static struct rec *recs;
-static size_t nrecs, caprecs;
-static long long seq_base; /* seq of recs[0] */
-static long long next_seq = 1;
-
-static struct rec *rec_get(long long seq)
-{
-    if (seq < seq_base || seq - seq_base >= (long long)nrecs)
-        return NULL;
-    return &recs[seq - seq_base];
-}
-
-void fl_rec_status(long long seq, int status)
-{
-    struct rec *r = rec_get(seq);
-    if (r)
-        r->status = status;
-}
-
-static void log_event(long long seq, const char *what, int status)
-{
-    if (!logfile)
-        return;
-    fprintf(logfile, "{\"seq\":%lld,\"event\":\"%s\",\"status\":%d,\"mono_ms\":%.3f,\"wall_ms\":%lld}\n", seq, what,
-            status, fl_mono_ms(), fl_wall_ms());
-    fflush(logfile);
-}
-
-void fl_rec_done(long long seq)
-{
-    struct rec *r = rec_get(seq);
-    if (r && r->done_mono == 0)
-        r->done_mono = fl_mono_ms();
-    log_event(seq, "done", r ? r->status : 0);
-}
-
-void fl_rec_closed(long long seq)
-{
-    struct rec *r = rec_get(seq);
-    if (r && r->closed_mono == 0) {
-        r->closed_mono = fl_mono_ms();
-        r->closed_wall = fl_wall_ms();
-    }
-    log_event(seq, "closed", r ? r->status : 0);
-}
-
-static const char *method_name(enum evhttp_cmd_type c)
-{
-    switch (c) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    default: return "OTHER";
-    }
-}
-
-/* Records the request; returns its seq (request ids use it even when not
- * recording). body_json is borrowed. */
-static long long rec_add(struct evhttp_request *req, const char *body, size_t blen, cJSON *body_json)
-{
-    long long seq = next_seq++;
-    if (!record)
-        return seq;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "seq", (double)seq);
-    cJSON_AddNumberToObject(o, "mono_ms", fl_mono_ms());
-    cJSON_AddNumberToObject(o, "wall_ms", (double)fl_wall_ms());
-    cJSON_AddStringToObject(o, "method", method_name(evhttp_request_get_command(req)));
-    cJSON_AddStringToObject(o, "path", evhttp_request_get_uri(req));
-    cJSON *h = cJSON_AddObjectToObject(o, "headers");
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next) {
-        char name[256];
-        size_t i = 0;
-        for (; kv->key[i] && i < sizeof name - 1; i++)
-            name[i] = (char)((kv->key[i] >= 'A' && kv->key[i] <= 'Z') ? kv->key[i] + 32 : kv->key[i]);
-        name[i] = 0;
-        cJSON_DeleteItemFromObjectCaseSensitive(h, name);
-        cJSON_AddStringToObject(h, name, kv->value);
-    }
-    char *b = malloc(blen + 1);
-    memcpy(b, body, blen);
-    b[blen] = 0;
-    cJSON_AddStringToObject(o, "body", b);
-    free(b);
-    if (body_json)
-        cJSON_AddItemReferenceToObject(o, "json", body_json);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (logfile) {
-        fprintf(logfile, "%s\n", s);
-        fflush(logfile);
-    }
-    s[strlen(s) - 1] = 0; /* drop the closing brace: status and times follow at GET /_log */
-    if (nrecs == caprecs) {
-        caprecs = caprecs ? caprecs * 2 : 256;
-        recs = realloc(recs, caprecs * sizeof *recs);
-    }
-    if (nrecs == 0)
-        seq_base = seq;
-    recs[nrecs++] = (struct rec){.json = s};
-    return seq;
-}
-
-static void rec_reset(void)
-{
-    for (size_t i = 0; i < nrecs; i++)
-        free(recs[i].json);
-    nrecs = 0;
-    fl_flaky_reset();
-}
-
-static void send_log(struct evhttp_request *req)
-{
-    long long since = 0;
-    const char *q = strstr(evhttp_request_get_uri(req), "since=");
-    if (q)
-        since = atoll(q + 6);
-    struct evbuffer *b = evbuffer_new();
-    for (size_t i = 0; i < nrecs; i++) {
-        struct rec *r = &recs[i];
-        if (seq_base + (long long)i <= since)
-            continue;
-        evbuffer_add_printf(b, "%s,\"status\":%d,\"done_mono_ms\":", r->json, r->status);
-        if (r->done_mono > 0)
-            evbuffer_add_printf(b, "%.3f", r->done_mono);
-        else
-            evbuffer_add_printf(b, "null");
-        if (r->closed_mono > 0)
-            evbuffer_add_printf(b, ",\"closed_mono_ms\":%.3f,\"closed_wall_ms\":%lld}\n", r->closed_mono,
-                                r->closed_wall);
-        else
-            evbuffer_add_printf(b, ",\"closed_mono_ms\":null,\"closed_wall_ms\":null}\n");
-    }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
 }
 
 /* ---- behaviour from the model name ---- */
@@ -553,11 +402,12 @@ static void handle(struct evhttp_request *req, void *arg)
     (void)arg;
     const char *uri = evhttp_request_get_uri(req);
     if (strncmp(uri, "/_log", 5) == 0) {
-        send_log(req);
+        fl_rec_send_log(req);
         return;
     }
     if (strcmp(uri, "/_reset") == 0) {
-        rec_reset();
+        fl_rec_reset();
+        fl_flaky_reset();
         evhttp_send_reply(req, 200, "OK", NULL);
         return;
     }
@@ -566,7 +416,7 @@ static void handle(struct evhttp_request *req, void *arg)
     const char *body = blen ? (const char *)evbuffer_pullup(ib, -1) : "";
     cJSON *json = blen ? cJSON_ParseWithLength(body, blen) : NULL;
     struct fl_ctx c = {.req = req, .body = json};
-    c.seq = rec_add(req, body, blen, json);
+    c.seq = fl_rec_add(req, body, blen, json);
 
     char path[256];
     snprintf(path, sizeof path, "%.*s", (int)strcspn(uri, "?"), uri);
@@ -634,13 +484,12 @@ int main(int argc, char **argv)
     int port = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
-            logfile = fopen(argv[++i], "a");
-            if (!logfile) {
+            if (fl_rec_log_to(argv[++i]) != 0) {
                 perror("fakellm: --log");
                 return 1;
             }
         } else if (strcmp(argv[i], "--no-record") == 0) {
-            record = false;
+            fl_rec_off();
         } else if (port < 0 && argv[i][0] >= '0' && argv[i][0] <= '9') {
             port = atoi(argv[i]);
         } else {
@@ -693,8 +542,7 @@ int main(int argc, char **argv)
     event_free(term);
     event_free(intr);
     evhttp_free(http); /* closes pending replies (their close_cb frees them) */
-    rec_reset();
-    free(recs);
+    fl_rec_free();
     event_base_free(fl_base);
     return 0;
 }

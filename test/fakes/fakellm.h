@@ -1,5 +1,5 @@
-/* fakellm's parts: fakellm.c (server, records, errors, dispatch) and
- * llm/answer.c (chat, stream and embedding answers, pending replies). */
+/* fakellm's parts: fakellm.c (server, errors, dispatch), llm/record.c,
+ * llm/answer.c (chat answers, streams, replies that wait) and llm/embed.c. */
 #ifndef FAKELLM_H
 #define FAKELLM_H
 
@@ -31,6 +31,14 @@ extern struct event_base *fl_base;
 
 double fl_mono_ms(void);
 long long fl_wall_ms(void);
+/* Records a request (body_json borrowed); returns its seq, also when not
+ * recording (request ids use it). */
+long long fl_rec_add(struct evhttp_request *req, const char *body, size_t blen, cJSON *body_json);
+void fl_rec_off(void);
+int fl_rec_log_to(const char *path);
+void fl_rec_reset(void);
+void fl_rec_send_log(struct evhttp_request *req);
+void fl_rec_free(void);
 void fl_rec_status(long long seq, int status);
 void fl_rec_done(long long seq);
 void fl_rec_closed(long long seq);
@@ -41,6 +49,9 @@ void fl_error(struct evhttp_request *req, const struct fl_ctx *c, int status, co
 /* Appends s as a JSON string (quotes included). */
 void fl_json_str(struct evbuffer *b, const char *s, size_t n);
 
+/* A non-streamed answer: now, after beh.delay_ms, or never (beh.hang).
+ * Takes b. */
+void fl_plain_send(const struct fl_ctx *c, int status, struct evbuffer *b, bool spent);
 void fl_chat(const struct fl_ctx *c);
 void fl_embeddings(const struct fl_ctx *c);
 

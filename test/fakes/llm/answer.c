@@ -98,7 +98,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         pending_free(p);
         return;
     }
-    struct timeval tv = {p->delay_ms / 1000, (p->delay_ms % 1000) * 1000};
+    struct timeval tv = {p->delay_ms / 1000, (long)(p->delay_ms % 1000) * 1000};
     evtimer_add(p->timer, &tv);
 }
 
@@ -565,7 +565,7 @@ static int chat_events(const struct fl_ctx *c, const struct plan *pl, struct evl
 }
 
 /* A non-streamed body: now, or after the delay (or never: hang). */
-static void plain_send(const struct fl_ctx *c, int status, struct evbuffer *b, bool spent)
+void fl_plain_send(const struct fl_ctx *c, int status, struct evbuffer *b, bool spent)
 {
     fl_headers(c->req, c, spent);
     evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Type", "application/json");
@@ -581,14 +581,14 @@ static void plain_send(const struct fl_ctx *c, int status, struct evbuffer *b, b
     if (c->beh.hang)
         return;
     p->timer = evtimer_new(fl_base, tick_cb, p);
-    struct timeval tv = {c->beh.delay_ms / 1000, (c->beh.delay_ms % 1000) * 1000};
+    struct timeval tv = {c->beh.delay_ms / 1000, (long)(c->beh.delay_ms % 1000) * 1000};
     evtimer_add(p->timer, &tv);
 }
 
 void fl_chat(const struct fl_ctx *c)
 {
     if (c->beh.hang) {
-        plain_send(c, 200, evbuffer_new(), false);
+        fl_plain_send(c, 200, evbuffer_new(), false);
         return;
     }
     struct plan pl;
@@ -604,72 +604,7 @@ void fl_chat(const struct fl_ctx *c)
             evbuffer_add_printf(b, "{\"id\":\"chatcmpl-fake-bad\",\"choices\":[{\"message\":{\"content\":\"trunc");
         else
             chat_plain(c, &pl, b);
-        plain_send(c, 200, b, spent);
+        fl_plain_send(c, 200, b, spent);
     }
     plan_free(&pl);
-}
-
-/* ---- embeddings ---- */
-static float embed_value(int i, int j)
-{
-    return (float)((i * 31 + j * 7) % 100) / 64.0f - 0.75f;
-}
-
-static void base64_floats(struct evbuffer *b, int i, int dims)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = (size_t)dims * 4;
-    unsigned char *raw = malloc(n);
-    for (int j = 0; j < dims; j++) {
-        float f = embed_value(i, j);
-        uint32_t u;
-        memcpy(&u, &f, 4);
-        for (int k = 0; k < 4; k++)
-            raw[j * 4 + k] = (unsigned char)(u >> (8 * k));
-    }
-    evbuffer_add(b, "\"", 1);
-    for (size_t k = 0; k < n; k += 3) {
-        unsigned v = (unsigned)raw[k] << 16 | (k + 1 < n ? (unsigned)raw[k + 1] << 8 : 0) | (k + 2 < n ? raw[k + 2] : 0);
-        char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], k + 1 < n ? tbl[v >> 6 & 63] : '=', k + 2 < n ? tbl[v & 63] : '='};
-        evbuffer_add(b, q, 4);
-    }
-    evbuffer_add(b, "\"", 1);
-    free(raw);
-}
-
-void fl_embeddings(const struct fl_ctx *c)
-{
-    const cJSON *in = cJSON_GetObjectItemCaseSensitive(c->body, "input");
-    int n = 1;
-    if (cJSON_IsArray(in) && !cJSON_IsNumber(cJSON_GetArrayItem(in, 0)))
-        n = cJSON_GetArraySize(in);
-    if (!in || n == 0) {
-        fl_error(c->req, c, 400, "input: field required");
-        return;
-    }
-    const cJSON *ef = cJSON_GetObjectItemCaseSensitive(c->body, "encoding_format");
-    bool b64 = cJSON_IsString(ef) && strcmp(ef->valuestring, "base64") == 0;
-    struct evbuffer *b = evbuffer_new();
-    if (c->beh.badjson) {
-        evbuffer_add_printf(b, "{\"object\":\"list\",\"data\":[{\"embedding\":[0.1,");
-        plain_send(c, 200, b, c->beh.remaining0);
-        return;
-    }
-    evbuffer_add_printf(b, "{\"object\":\"list\",\"data\":[");
-    for (int i = 0; i < n; i++) {
-        evbuffer_add_printf(b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
-        if (b64) {
-            base64_floats(b, i, c->beh.dims);
-        } else {
-            evbuffer_add(b, "[", 1);
-            for (int j = 0; j < c->beh.dims; j++)
-                evbuffer_add_printf(b, "%s%.9g", j ? "," : "", (double)embed_value(i, j));
-            evbuffer_add(b, "]", 1);
-        }
-        evbuffer_add(b, "}", 1);
-    }
-    evbuffer_add_printf(b, "],\"model\":");
-    fl_json_str(b, c->model, strlen(c->model));
-    evbuffer_add_printf(b, ",\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d}}", c->beh.prompt, c->beh.prompt);
-    plain_send(c, 200, b, c->beh.remaining0);
 }

@@ -1,0 +1,292 @@
+#include "serve_llm.h"
+
+#include <cJSON.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "httpd.h"
+#include "job.h"
+#include "llm.h"
+#include "log.h"
+#include "loop.h"
+#include "runtime.h"
+#include "serve_v1.h"
+
+/* How often a call checks that its client is still there while nothing
+ * else would tell it: a plain call, or a stream whose client left before
+ * the provider's 200. A stream's client leaving afterwards is told at once
+ * (the stream's gone callback). */
+#define GONE_POLL_MS 25
+/* 429 and 503 always say when to come back; this when nobody said. */
+#define RETRY_DEFAULT_MS 1000
+
+static const char done_event[] = "data: [DONE]\n\n";
+
+/* One sync call: its request (through c) and the engine's call. */
+struct sync {
+    struct v1 *c;
+    struct llm_call *call;  /* NULL once done or cancelled */
+    struct event *poll;
+    bool begun;             /* the stream's head is out */
+    bool done_sent;         /* the engine relayed "data: [DONE]" itself */
+};
+
+static void sync_free(struct sync *s)
+{
+    if (s->poll)
+        event_free(s->poll);
+    v1_free(s->c);
+    free(s);
+}
+
+/* 429 and 503 say when to come back (seconds rounded up, and ms, the SDK
+ * reading the latter first); a refusal retrying cannot fix (a budget
+ * spent) says not to. */
+static void retry_headers(struct http_req *r, int status, long long ms, bool should_retry)
+{
+    if (!should_retry)
+        http_add_header(r, "x-should-retry", "false");
+    if (status != 429 && status != 503)
+        return;
+    if (ms < 0)
+        ms = RETRY_DEFAULT_MS;
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (ms + 999) / 1000);
+    http_add_header(r, "retry-after", v);
+    snprintf(v, sizeof v, "%lld", ms);
+    http_add_header(r, "retry-after-ms", v);
+}
+
+static void done_cb(const struct llm_result *res, void *arg)
+{
+    struct sync *s = arg;
+    struct http_req *r = s->c->r;
+    s->call = NULL;
+    if (s->begun) {
+        /* The SDK stops at [DONE]; after an error event it has raised. */
+        if (res->outcome == LLM_OK && !s->done_sent)
+            http_stream_write(r, done_event, sizeof done_event - 1);
+        http_stream_end(r);
+        sync_free(s);
+        return;
+    }
+    int status = res->status >= 200 && res->status <= 599 ? res->status : 502;
+    if (res->outcome != LLM_OK)
+        retry_headers(r, status, res->retry_after_ms, res->should_retry);
+    if (res->body && res->body_len)
+        http_reply_json(r, status, res->body, res->body_len);
+    else /* the engine always gives a body: never answer nothing */
+        http_reply_error(r, status < 400 ? 502 : status, "api_error", NULL, "upstream_error",
+                         "the provider gave no usable answer");
+    sync_free(s);
+}
+
+/* The client left: the upstream request stops now (the engine records
+ * what was produced, 499), and the reply goes nowhere. */
+static void abandon(struct sync *s)
+{
+    if (s->call)
+        llm_call_cancel(s->call);
+    s->call = NULL;
+    if (s->begun)
+        http_stream_end(s->c->r);
+    else
+        http_reply_error(s->c->r, 499, "invalid_request_error", NULL, "client_closed",
+                         "the client closed the connection");
+    sync_free(s);
+}
+
+static void stream_gone_cb(struct http_req *r, void *arg)
+{
+    (void)r;
+    abandon(arg);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sync *s = arg;
+    if (http_req_gone(s->c->r))
+        abandon(s);
+}
+
+static void begin_cb(void *arg)
+{
+    struct sync *s = arg;
+    struct http_req *r = s->c->r;
+    /* Proxies in front (nginx) must pass each event on at once;
+     * Cache-Control: no-cache and x-request-id come with every stream. */
+    http_add_header(r, "X-Accel-Buffering", "no");
+    http_stream_begin(r, 200, "text/event-stream", stream_gone_cb, s);
+    http_stream_eof_gone(r); /* an SSE client's EOF: it left (cancel within ms, not at the next event) */
+    s->begun = true;
+}
+
+static void event_cb(const char *data, size_t len, void *arg)
+{
+    struct sync *s = arg;
+    if (!s->begun) /* the engine begins first; never write before the head */
+        begin_cb(s);
+    if (len == sizeof done_event - 1 && memcmp(data, done_event, len) == 0)
+        s->done_sent = true;
+    http_stream_write(s->c->r, data, len); /* written as soon as the socket takes it */
+}
+
+static const struct llm_stream_cbs stream_cbs = {.begin = begin_cb, .event = event_cb};
+
+static void reply_no_llm(struct v1 *c)
+{
+    http_add_header(c->r, "retry-after", "1");
+    http_add_header(c->r, "retry-after-ms", "1000");
+    http_reply_error(c->r, 503, "server_error", NULL, "llm_unavailable",
+                     "the LLM gateway is not available in this process");
+    v1_free(c);
+}
+
+static void start_call(struct v1 *c, enum llm_endpoint ep)
+{
+    struct runtime *rt = c->sj->rt;
+    if (!rt->llm) {
+        reply_no_llm(c);
+        return;
+    }
+    size_t len;
+    const char *body = http_req_body(c->r, &len);
+    struct job_error e;
+    cJSON *j = job_json_parse(body, len, &e);
+    if (j && llm_check(rt->llm, c->tenant, ep, j, false, &e) < 0) {
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    if (!j) {
+        v1_reply_job_error(c->r, &e, "");
+        v1_free(c);
+        return;
+    }
+    /* The SDK sends Accept: application/json even for streams: the body
+     * decides. */
+    bool stream = ep == LLM_EP_CHAT && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
+    cJSON_Delete(j);
+    struct sync *s = xcalloc(1, sizeof *s);
+    s->c = c;
+    s->poll = event_new(loop_base(rt->loop), -1, EV_PERSIST, poll_cb, s);
+    if (!s->poll)
+        abort();
+    struct llm_call_opts o = {.tenant = c->tenant,
+                              .key_id = c->key,
+                              .ep = ep,
+                              .body = body,
+                              .body_len = len,
+                              .timeout_ms = rt->cfg->llm_timeout_ms,
+                              .request_id = http_req_id(c->r)};
+    s->call = llm_call_start(rt->llm, &o, stream ? &stream_cbs : NULL, done_cb, s);
+    if (!s->call) { /* the engine refuses nothing this way, but never hang */
+        http_reply_error(c->r, 503, "server_error", NULL, "llm_unavailable", "cannot start the call");
+        sync_free(s);
+        return;
+    }
+    struct timeval tv = loop_tv(GONE_POLL_MS);
+    event_add(s->poll, &tv);
+}
+
+/* POST /v1/chat/completions */
+static void chat(struct v1 *c)
+{
+    start_call(c, LLM_EP_CHAT);
+}
+
+/* POST /v1/embeddings */
+static void embeddings(struct v1 *c)
+{
+    start_call(c, LLM_EP_EMBED);
+}
+
+/* GET /v1/models[/{id}]: the engine's cached union of the providers'
+ * lists and the routes. */
+static void models_cb(const char *json, void *arg)
+{
+    struct v1 *c = arg;
+    const char *id = http_req_param(c->r, "id");
+    if (!json) {
+        http_add_header(c->r, "retry-after", "1");
+        http_add_header(c->r, "retry-after-ms", "1000");
+        http_reply_error(c->r, 503, "server_error", NULL, "models_unavailable",
+                         "the model list is not available; retry shortly");
+        v1_free(c);
+        return;
+    }
+    if (!id) {
+        http_reply_json(c->r, 200, json, strlen(json));
+        v1_free(c);
+        return;
+    }
+    cJSON *list = cJSON_Parse(json);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(list, "data");
+    const cJSON *found = NULL;
+    for (const cJSON *m = cJSON_IsArray(data) ? data->child : NULL; m && !found; m = m->next) {
+        const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "id");
+        if (cJSON_IsString(mid) && strcmp(mid->valuestring, id) == 0)
+            found = m;
+    }
+    char *one = found ? cJSON_PrintUnformatted(found) : NULL;
+    if (one)
+        http_reply_json(c->r, 200, one, strlen(one));
+    else /* OpenAI's answer for a model that does not exist */
+        http_reply_error(c->r, 404, "invalid_request_error", "model", "model_not_found",
+                         "The model '%.200s' does not exist", id);
+    cJSON_free(one);
+    cJSON_Delete(list);
+    v1_free(c);
+}
+
+static void models(struct v1 *c)
+{
+    struct runtime *rt = c->sj->rt;
+    if (!rt->llm) {
+        reply_no_llm(c);
+        return;
+    }
+    llm_models(rt->llm, c->tenant, models_cb, c);
+}
+
+int v1_check_llm_job(struct serve_jobs *sj, uint64_t tenant, const cJSON *job, struct job_error *e)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(job, "kind");
+    int k = cJSON_IsString(kind) ? job_kind_parse(kind->valuestring) : -1;
+    if (k != JOB_LLM_CHAT && k != JOB_LLM_EMBED)
+        return 0;
+    memset(e, 0, sizeof *e);
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(job, "payload");
+    if (!sj->rt->llm) {
+        e->status = 400;
+        snprintf(e->param, sizeof e->param, "payload.model");
+        snprintf(e->message, sizeof e->message, "no LLM provider is available to run payload.model");
+        return -1;
+    }
+    if (llm_check(sj->rt->llm, tenant, k == JOB_LLM_CHAT ? LLM_EP_CHAT : LLM_EP_EMBED, payload, true,
+                  e) == 0)
+        return 0;
+    /* the engine names the field of the body: under a job it is payload's */
+    if (strncmp(e->param, "payload", 7) != 0) {
+        char p[sizeof e->param];
+        snprintf(p, sizeof p, "payload%s%.*s", e->param[0] ? "." : "", (int)sizeof p - 10, e->param);
+        memcpy(e->param, p, sizeof p);
+    }
+    return -1;
+}
+
+V1_ROUTE(chat)
+V1_ROUTE(embeddings)
+V1_ROUTE(models)
+
+void serve_llm_routes(struct httpd *h, struct serve_jobs *sj)
+{
+    httpd_route(h, HTTP_M_POST, "/v1/chat/completions", 0, chat_route, sj);
+    httpd_route(h, HTTP_M_POST, "/v1/embeddings", 0, embeddings_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models", 0, models_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models/{id}", 0, models_route, sj);
+}

@@ -1,0 +1,27 @@
+#include "work_kinds.h"
+
+#include <stddef.h>
+
+#include "util.h"
+
+static const struct work_kind kinds[] = {
+    {.kind = JOB_HTTP, .execute = work_http_execute, .stop = work_http_stop},
+    {.kind = JOB_LLM_CHAT, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true},
+    {.kind = JOB_LLM_EMBED, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true},
+};
+
+const struct work_kind *work_kind_of(enum job_kind k)
+{
+    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
+        if (kinds[i].kind == k)
+            return &kinds[i];
+    return NULL;
+}
+
+unsigned work_kinds_mask(void)
+{
+    unsigned m = 0;
+    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
+        m |= 1u << kinds[i].kind;
+    return m;
+}

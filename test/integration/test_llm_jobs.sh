@@ -1,0 +1,140 @@
+# llm.chat and llm.embed jobs end to end against the C fake provider
+# (test/fakes/fakellm): results and usage stored, retries honouring the
+# provider's retry-after-ms, a provider 400 failing at once with its error
+# kept, a throttled provider putting jobs back without spending attempts,
+# refusals at enqueue (unroutable model, stream: true), an http job beside
+# them.
+. "$(dirname "$0")/lib.sh"
+unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
+jobs_setup llm_jobs
+q() { mysql_root -e "$1"; }
+
+"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
+LP=$(awk '/^port /{print $2; exit}' fakellm.out)
+L="http://127.0.0.1:$LP"
+export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
+
+start_ingot S serve
+U="http://127.0.0.1:$S_PORT"
+start_ingot W work --http-target-allow 127.0.0.0/8,::1/128
+enqueue() { curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d "$1" | jq -r .id; }
+wait_state() { wait_until "${3:-150}" sh -c "test \"\$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e 'SELECT state FROM $DB.jobs WHERE id = ${1#job_}')\" = $2"; }
+job() { curl -s "$U/v1/jobs/$1" "${AUTH[@]}"; }
+# fake_log MODEL: the fake's records of requests for that model, one a line
+fake_log() { curl -s "$L/_log" | jq -c --arg m "$1" 'select(.json.model == $m)'; }
+chat() { # chat MODEL [extra job fields]
+    printf '{"kind":"llm.chat","queue":"llm","payload":{"model":"%s","messages":[{"role":"user","content":"hello %s"}]}%s}' \
+        "$1" "$RANDOM" "${2:-}"
+}
+
+# A chat job: the result is the provider's response, the usage is stored.
+J1=$(enqueue "$(chat fake-ok)")
+check "llm.chat job succeeds" wait_state "$J1" 2
+r=$(job "$J1")
+eq "  result is the provider's completion" "$(jq -r .result.choices[0].message.content <<<"$r")" "Hello! This is fakellm."
+eq "  result object" "$(jq -r .result.object <<<"$r")" "chat.completion"
+eq "  usage shown" "$(jq -c '[.usage.prompt_tokens, .usage.completion_tokens, .usage.total_tokens]' <<<"$r")" "[12,5,17]"
+eq "  usage stored in jobs.usage" "$(q "SELECT JSON_VALUE(\`usage\`, '$.prompt_tokens') FROM $DB.jobs WHERE id = ${J1#job_}")" 12
+eq "  one attempt" "$(jq -r .attempts <<<"$r")" 1
+eq "  attempt row" "$(q "SELECT CONCAT(outcome, ' ', http_status) FROM $DB.job_attempts WHERE job_id = ${J1#job_}")" "succeeded 200"
+rec=$(fake_log fake-ok | tail -1)
+eq "  sent with the provider's key" "$(jq -r '.headers.authorization' <<<"$rec")" "Bearer sk-upstream-fake-0123"
+eq "  payload sent as the body" "$(jq -r '.json.messages[0].role' <<<"$rec")" user
+wm=$(curl -s "http://127.0.0.1:$W_PORT/metrics")
+contains "  outcome metric by its kind" "$wm" 'ingot_jobs_total{queue="llm",kind="llm.chat",outcome="succeeded"} 1'
+contains "  started metric by its kind" "$wm" 'ingot_jobs_started_total{queue="llm",kind="llm.chat"} 1'
+contains "  log line names the kind" "$(cat "$W_LOG")" '"kind":"llm.chat"'
+
+# An embeddings job.
+J2=$(enqueue '{"kind":"llm.embed","queue":"llm","payload":{"model":"fake-ok","input":["a","b","c"]}}')
+check "llm.embed job succeeds" wait_state "$J2" 2
+r=$(job "$J2")
+eq "  three embeddings" "$(jq -r '.result.data | length' <<<"$r")" 3
+eq "  usage stored" "$(jq -r '.usage.prompt_tokens' <<<"$r")" 12
+
+# An http job still runs beside them.
+JH=$(enqueue "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")
+check "http job beside llm jobs succeeds" wait_state "$JH" 2
+eq "  http job has no usage field" "$(job "$JH" | jq -r 'has("usage")')" false
+
+# 429 with retry-after-ms 600, then success: the retry waits at least what
+# the provider said (the backoff alone would be 50 ms), and counts two
+# attempts.
+J3=$(enqueue "$(chat fake-flaky-1-429-retry-600 ',"backoff":{"base_ms":50,"max_ms":100}')")
+check "429 then success" wait_state "$J3" 2
+eq "  two attempts" "$(job "$J3" | jq -r .attempts)" 2
+eq "  attempt rows" "$(q "SELECT GROUP_CONCAT(CONCAT(outcome, ' ', http_status) ORDER BY attempt) FROM $DB.job_attempts WHERE job_id = ${J3#job_}")" "retry 429,succeeded 200"
+gap=$(fake_log fake-flaky-1-429-retry-600 | jq -s '.[1].mono_ms - .[0].mono_ms')
+check "  retried after retry-after-ms (${gap} ms >= 590)" [ "$(jq -n "$gap >= 590")" = true ]
+
+# A 400 from the provider fails at once; its error is kept.
+J4=$(enqueue "$(chat fake-400 ',"max_attempts":5')")
+check "provider 400 fails at once" wait_state "$J4" 3
+r=$(job "$J4")
+eq "  one attempt" "$(jq -r .attempts <<<"$r")" 1
+eq "  provider reached once" "$(fake_log fake-400 | wc -l)" 1
+contains "  last_error has the provider's message" "$(jq -r .last_error <<<"$r")" "Invalid value for 'temperature'"
+eq "  result is the provider's error body" "$(jq -r .result.error.param <<<"$r")" temperature
+eq "  attempt row" "$(q "SELECT CONCAT(outcome, ' ', http_status) FROM $DB.job_attempts WHERE job_id = ${J4#job_}")" "failed 400"
+
+# 500s retry while attempts remain, then fail with the last error.
+J5=$(enqueue "$(chat fake-500 ',"max_attempts":2,"backoff":{"base_ms":50,"max_ms":50}')")
+check "provider 500: retried, then failed" wait_state "$J5" 3
+eq "  two attempts" "$(job "$J5" | jq -r .attempts)" 2
+
+# A throttled provider: its answer said remaining 0 for 1.5 s. The next job
+# is put back without spending an attempt and reaches the provider only
+# after the reset.
+J6=$(enqueue "$(chat fake-remaining-0-reset-1500)")
+check "a job whose answer says remaining 0 succeeds" wait_state "$J6" 2
+J7=$(enqueue "$(chat fake-after-throttle ',"max_attempts":1')")
+check "the next job still succeeds (one attempt allowed)" wait_state "$J7" 2 200
+eq "  it spent one attempt" "$(job "$J7" | jq -r .attempts)" 1
+eq "  one attempt row" "$(q "SELECT COUNT(*) FROM $DB.job_attempts WHERE job_id = ${J7#job_}")" 1
+t6=$(fake_log fake-remaining-0-reset-1500 | jq -s '.[0].mono_ms')
+t7=$(fake_log fake-after-throttle | jq -s '.[0].mono_ms')
+check "  it reached the provider after the reset ($(jq -n "$t7 - $t6") ms >= 1400)" [ "$(jq -n "$t7 - $t6 >= 1400")" = true ]
+contains "  put back, counted as waited" "$(curl -s "http://127.0.0.1:$W_PORT/metrics")" 'ingot_jobs_total{queue="llm",kind="llm.chat",outcome="waited"}'
+
+# Refused when they arrive: stream: true names payload.stream.
+resp=$(curl -s -w '\n%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
+    -d '{"kind":"llm.chat","payload":{"model":"fake-ok","stream":true,"messages":[{"role":"user","content":"x"}]}}')
+eq "stream: true refused at enqueue" "$(tail -1 <<<"$resp")" 400
+eq "  naming payload.stream" "$(head -1 <<<"$resp" | jq -r .error.param)" payload.stream
+resp=$(curl -s -w '\n%{http_code}' -X POST "$U/v1/jobs/batch" "${AUTH[@]}" \
+    -d '[{"kind":"http","payload":{"url":"http://127.0.0.1:9/"}},{"kind":"llm.chat","payload":{"model":"fake-ok","stream":true,"messages":[{"role":"user","content":"x"}]}}]')
+eq "  in a batch too" "$(tail -1 <<<"$resp")" 400
+eq "  naming jobs[1].payload.stream" "$(head -1 <<<"$resp" | jq -r .error.param)" "jobs[1].payload.stream"
+
+# An unroutable model (no default provider, no route): 400 naming
+# payload.model at enqueue, for jobs, batches and schedules alike.
+unset LLM_BASE_URL LLM_API_KEY
+start_ingot NS serve
+export LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
+N="http://127.0.0.1:$NS_PORT"
+before=$(q "SELECT COUNT(*) FROM $DB.jobs")
+resp=$(curl -s -w '\n%{http_code}' -X POST "$N/v1/jobs" "${AUTH[@]}" -d "$(chat fake-ok)")
+eq "unroutable model refused at enqueue" "$(tail -1 <<<"$resp")" 400
+eq "  naming payload.model" "$(head -1 <<<"$resp" | jq -r .error.param)" payload.model
+resp=$(curl -s -w '\n%{http_code}' -X POST "$N/v1/jobs/batch" "${AUTH[@]}" -d "[$(chat fake-ok)]")
+eq "  batch: 400 naming jobs[0].payload.model" "$(tail -1 <<<"$resp") $(head -1 <<<"$resp" | jq -r .error.param)" "400 jobs[0].payload.model"
+resp=$(curl -s -w '\n%{http_code}' -X PUT "$N/v1/schedules/llm-tick" "${AUTH[@]}" -d "{\"cron\":\"@every 10s\",\"job\":$(chat fake-ok)}")
+eq "  schedule: 400 naming job.payload.model" "$(tail -1 <<<"$resp") $(head -1 <<<"$resp" | jq -r .error.param)" "400 job.payload.model"
+eq "  nothing queued" "$(q "SELECT COUNT(*) FROM $DB.jobs")" "$before"
+stop_ingot "$NS_PID" "$NS_LOG"; eq "serve without a provider exits 0" $? 0
+resp=$(curl -s -w '\n%{http_code}' -X PUT "$U/v1/schedules/llm-tick" "${AUTH[@]}" -d "{\"cron\":\"@every 10s\",\"paused\":true,\"job\":$(chat fake-ok)}")
+eq "a routable schedule is accepted" "$(tail -1 <<<"$resp")" 200
+
+# Lease lost mid-call (cancel): the upstream request is closed at once.
+J8=$(enqueue "$(chat fake-hang ',"timeout_ms":60000')")
+wait_until 100 sh -c "curl -s '$L/_log' | grep -q fake-hang"
+curl -s -o /dev/null -X POST "$U/v1/jobs/$J8/cancel" "${AUTH[@]}"
+check "cancel of a running llm job closes the upstream request" \
+    wait_until 50 sh -c "curl -s '$L/_log' | jq -e 'select(.json.model == \"fake-hang\") | .closed_mono_ms != null' >/dev/null"
+contains "  aborted, nothing recorded" "$(curl -s "http://127.0.0.1:$W_PORT/metrics")" 'ingot_requests_aborted_total 1'
+
+stop_ingot "$W_PID" "$W_LOG"; eq "worker exits 0" $? 0
+stop_ingot "$S_PID" "$S_LOG"; eq "serve exits 0" $? 0
+finish
