@@ -184,6 +184,10 @@ contains "tampered tenant key logged by row" "$(cat "$S_LOG")" "tenant 1's key f
 run "$B" admin provider add late --type openai --base-url "$FL/openai/v1" "${E[@]}"
 check "refresh: a new provider appears" wait_until 150 hp '.checks.llm.providers | has("late")' true
 eq "no key: the fake refuses it" "$(h | jq -r .checks.llm.providers.late.message)" "GET /models answered HTTP 401 (key rejected)"
+# A change that keeps every count (a provider's URL replaced) is seen too.
+run "$B" admin provider add late --replace --type openai --base-url "http://127.0.0.1:$(free_port)/v1" "${E[@]}"
+late_moved() { h | jq -e '.checks.llm.providers.late.message | contains("401") | not'; }
+check "refresh: a replaced URL is seen" wait_until 200 late_moved
 sql "RENAME TABLE llm_routes TO llm_routes_off"
 check "failed read logged" wait_until 150 grep -q "cannot read the provider tables (keeping the last view)" "$S_LOG"
 eq "failed read: last view kept" "$(h | jq -r '.checks.llm.providers | has("late") and has("oa")')" true
