@@ -23,7 +23,9 @@ static const char READ_SQL[] =
  * count), a checksum of the routes (no updated_at there). Every refresh
  * asks this first, so an unchanged configuration costs one small query
  * rather than reading and opening every key again (~1 µs a key, on the
- * loop). A full read still happens every FULL_READ_MS whatever it says. */
+ * loop). A full read still happens every FULL_READ_MS whatever it says
+ * (it catches what the fingerprint can miss: a transaction that commits
+ * an updated_at older than one already seen). */
 static const char FP_SQL[] =
     "SELECT CONCAT_WS('/', (SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(updated_at), '')) FROM llm_providers), "
     "(SELECT CONCAT(COUNT(*), ',', IFNULL(SUM(CRC32(CONCAT_WS(0x1f, model, provider, "
