@@ -74,9 +74,12 @@ static char *open_key(struct providers *ps, const char *aad, const char *sealed,
     return crypt_open(ps->crypt, aad, sealed, NULL, why, n);
 }
 
-static void note_bad(struct sbuf *bad, const char *what, const char *why)
+#define BAD_NAMED 20 /* unusable keys named in the log line; the rest counted */
+
+static void note_bad(struct sbuf *bad, unsigned *nbad, const char *what, const char *why)
 {
-    sbuf_printf(bad, "%s%s: %s", bad->len ? "; " : "", what, why);
+    if ((*nbad)++ < BAD_NAMED)
+        sbuf_printf(bad, "%s%s: %s", bad->len ? "; " : "", what, why);
 }
 
 static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct sbuf *bad)
@@ -85,6 +88,7 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
     add_default(s, ps->rt ? ps->rt->cfg : NULL);
     MYSQL_ROW row;
     char aad[CRYPT_AAD_MAX], why[300], what[200];
+    unsigned nbad = 0;
     while (res && (row = mysql_fetch_row(res))) {
         const char *kind = db_row_str(row, 0), *a = db_row_str(row, 1), *b = db_row_str(row, 2);
         const char *c = db_row_str(row, 3);
@@ -94,7 +98,7 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
                 continue; /* reserved: admin refuses it */
             if (provider_type_parse(b, &t) < 0) {
                 snprintf(what, sizeof what, "provider %s", a);
-                note_bad(bad, what, "unknown type");
+                note_bad(bad, &nbad, what, "unknown type");
                 continue;
             }
             char *key = NULL;
@@ -105,7 +109,7 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
                 key = open_key(ps, aad, row[4], why, sizeof why);
                 if (!key) {
                     snprintf(what, sizeof what, "provider %s", a);
-                    note_bad(bad, what, why);
+                    note_bad(bad, &nbad, what, why);
                 }
             }
             provider_snap_add(s, a, t, c, key, stored && !key ? why : NULL, "admin");
@@ -118,12 +122,14 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
             char *key = open_key(ps, aad, c, why, sizeof why);
             if (!key) {
                 snprintf(what, sizeof what, "tenant %llu's key for %s", tenant, b);
-                note_bad(bad, what, why);
+                note_bad(bad, &nbad, what, why);
             }
             provider_snap_tenant_key(s, tenant, b, key, key ? NULL : why);
             crypt_secret_free(key);
         }
     }
+    if (nbad > BAD_NAMED)
+        sbuf_printf(bad, "; and %u more", nbad - BAD_NAMED);
     provider_snap_done(s);
     return s;
 }
