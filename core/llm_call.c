@@ -182,6 +182,20 @@ static long long retry_after_of(const struct llm_ratehdr *h, long status)
     return r;
 }
 
+void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n)
+{
+    c->have_rh = true;
+    llm_ratehdr_init(&c->rh);
+    long long real_ms = time_real_us() / 1000;
+    for (size_t i = 0; i < n; i++) {
+        llm_ratehdr_feed(&c->rh, h[i].name, h[i].value, real_ms);
+        if (!c->upstream_id[0] &&
+            (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
+            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
+    }
+    llmlimit_provider_seen(c->l->lim, c->t.provider, &c->rh);
+}
+
 static void resp_cb(const struct httpc_response *resp, void *arg)
 {
     struct llm_call *c = arg;
@@ -189,18 +203,11 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
         call_free(c);
         return;
     }
-    struct llm_ratehdr h;
-    llm_ratehdr_init(&h);
-    long long real_ms = time_real_us() / 1000;
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        llm_ratehdr_feed(&h, resp->headers[i].name, resp->headers[i].value, real_ms);
-        if (!c->upstream_id[0] && (util_streq_nocase(resp->headers[i].name, "x-request-id") ||
-                                   util_streq_nocase(resp->headers[i].name, "request-id")))
-            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", resp->headers[i].value);
-    }
-    if (resp->status > 0)
-        llmlimit_provider_seen(c->l->lim, c->t.provider, &h);
-
+    if (!c->have_rh && resp->status > 0)
+        llm_call_headers(c, resp->headers, resp->nheaders);
+    struct llm_ratehdr h = c->rh;
+    if (!c->have_rh)
+        llm_ratehdr_init(&h);
     if (c->state == CALL_STREAM) {
         llm_relay_stream_end(c, resp->error);
     } else if (resp->error || resp->status == 0) {

@@ -62,6 +62,7 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
 int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h, size_t n)
 {
     c->status = status;
+    llm_call_headers(c, h, n);
     const char *ctype = "";
     for (size_t i = 0; i < n; i++)
         if (util_streq_nocase(h[i].name, "content-type"))
@@ -170,6 +171,9 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
             saw_done = true;
         if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
             saw_error = true;
+        /* Text or tool arguments: about a token each (for a cancel). */
+        if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
+            c->chunks++;
         if (!emit(c, p, (size_t)(q - p)))
             return -1;
         p = q;
@@ -231,7 +235,11 @@ void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u)
 {
     llm_usage_init(u);
     if (c->anth) {
+        /* message_delta's output count comes only at the end: until then
+         * the chunks relayed say more. */
         anth_stream_usage(c->anth, u);
+        if (c->chunks > u->completion)
+            u->completion = c->chunks;
         return;
     }
     if (c->have_usage) {
