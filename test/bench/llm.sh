@@ -84,7 +84,7 @@ rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
 "$FAKES/llmclient" hold "$LPORT" "$IPATH" "$LKEY" fake-delay-1000-words-120 "$STREAMS" > "$TMP/hold.out" 2>&1 &
 HOLD_PID=$!
 EXTRA_PIDS+=("$HOLD_PID")
-for _ in $(seq 1 700); do grep -q '^open ' "$TMP/hold.out" && break; sleep 0.1; done
+for _ in $(seq 1 700); do grep -q '^open ' "$TMP/hold.out" 2>/dev/null && break; sleep 0.1; done
 open=$(awk '/^open /{print $2}' "$TMP/hold.out"); open=${open:-0}
 rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
 fake_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$FAKE_PID/status")
