@@ -321,7 +321,9 @@ static void hold_cb(struct redisReply *reply, const char *err, void *arg)
     (void)err;
     struct llmlimit *ll = arg;
     ll->inflight--;
+    loop_work_done(ll->rt->loop);
 }
+
 
 bool llmlimit_ready(const struct llmlimit *ll)
 {
@@ -330,7 +332,10 @@ bool llmlimit_ready(const struct llmlimit *ll)
 
 size_t llmlimit_busy(const struct llmlimit *ll)
 {
-    return ll->inflight + ll->nretry;
+    /* Those waiting to be re-sent count only while Redis can take them
+     * (the retry timer sends them within SETTLE_RETRY_MS): a drain with
+     * Redis down does not wait out its grace for them. */
+    return ll->inflight + (redis_state(ll->rt->redis) == REDIS_READY ? ll->nretry : 0);
 }
 
 void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h)

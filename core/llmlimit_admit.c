@@ -386,6 +386,7 @@ static void settle_cb(struct redisReply *reply, const char *err, void *arg)
     struct settle_call *c = arg;
     (void)err;
     c->ll->inflight--;
+    loop_work_done(c->ll->rt->loop);
     if (reply && reply->type == REDIS_REPLY_INTEGER)
         llmlimit_settle_op_free(c->op);
     else
