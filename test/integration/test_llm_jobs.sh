@@ -136,5 +136,15 @@ check "cancel of a running llm job closes the upstream request" \
 contains "  aborted, nothing recorded" "$(curl -s "http://127.0.0.1:$W_PORT/metrics")" 'ingot_requests_aborted_total 1'
 
 stop_ingot "$W_PID" "$W_LOG"; eq "worker exits 0" $? 0
+
+# SIGTERM with an llm job in flight: near the end of the grace the job is
+# handed back (attempt not spent) and its upstream call closed.
+SHUTDOWN_GRACE=2s start_ingot W2 work
+J9=$(enqueue "$(chat fake-hang-drain ',"timeout_ms":60000')")
+wait_until 100 sh -c "curl -s '$L/_log' | grep -q fake-hang-drain"
+stop_ingot "$W2_PID" "$W2_LOG"; eq "worker with an llm call in flight drains and exits 0" $? 0
+eq "  the job is queued again, its attempt not spent" "$(job "$J9" | jq -r '[.status, .attempts] | join(" ")')" "queued 0"
+eq "  its upstream call was closed" "$(fake_log fake-hang-drain | jq -r '.closed_mono_ms != null')" true
+
 stop_ingot "$S_PID" "$S_LOG"; eq "serve exits 0" $? 0
 finish
