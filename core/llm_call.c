@@ -78,8 +78,10 @@ static int64_t now_us(void)
     return time_mono_us();
 }
 
-/* Hands the result to done (later when still inside llm_call_start) and
- * frees the call. */
+static void call_settle(struct llm_call *c, int client_status, bool cancelled);
+
+/* Hands the result to done (later when still inside llm_call_start), then
+ * settles when the answer came from a provider, and frees the call. */
 static void call_finish(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_DONE);
@@ -106,6 +108,8 @@ static void call_finish(struct llm_call *c)
     c->done_delivered = true;
     if (c->done)
         c->done(r, c->arg);
+    if (c->settle_status > 0)
+        call_settle(c, c->settle_status, false);
     call_free(c);
 }
 
@@ -232,7 +236,9 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     } else if (h.should_retry == 1 && r->outcome != LLM_OK) {
         r->retryable = true;
     }
-    call_settle(c, c->began ? 200 : r->status, false);
+    /* The client's answer is written before the ledger and the limiter
+     * hear of it: their Redis and buffer work is not on its path. */
+    c->settle_status = c->began ? 200 : r->status;
     call_finish(c);
 }
 

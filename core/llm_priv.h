@@ -94,6 +94,7 @@ struct llm_call {
     struct llm_result res;
     struct sbuf res_body, usage_json;
     bool done_delivered;
+    int settle_status;                /* > 0: settle and record after done (the reply goes first) */
 
     struct llm_call *next, *prev;
 };
