@@ -32,7 +32,7 @@ static int usage(void)
             "       ingot admin provider list | provider remove NAME [--force]\n"
             "       ingot admin model route MODEL PROVIDER [--upstream-model NAME] | model route remove MODEL | model routes\n"
             "       ingot admin tenant provider-key set TENANT PROVIDER   (the key on stdin)\n"
-            "       ingot admin tenant provider-key remove TENANT PROVIDER\n"
+            "       ingot admin tenant provider-key remove TENANT PROVIDER | tenant provider-key list [TENANT]\n"
             "       ingot admin rotate-encryption-key\n"
             "see `ingot admin --help`\n");
     return EXIT_USAGE;
@@ -518,6 +518,29 @@ static int tenant_key(MYSQL *m, const struct config *cfg, bool set, const char *
     return rc;
 }
 
+/* Which tenants bring their own key, for which provider, under which
+ * key id (never the key). */
+static int tenant_key_list(MYSQL *m, const char *tenant)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_puts(&b, "SELECT t.name AS tenant, k.provider, SUBSTRING(k.api_key, 4, 8) AS key_id, "
+                  "DATE_FORMAT(k.updated_at, '%Y-%m-%dT%H:%i:%sZ') AS updated_at "
+                  "FROM llm_tenant_keys k JOIN tenants t ON t.id = k.tenant_id");
+    if (tenant) {
+        long long tid = admin_tenant_id(m, tenant);
+        if (tid < 0) {
+            sbuf_deinit(&b);
+            return EXIT_DATAERR;
+        }
+        sbuf_printf(&b, " WHERE k.tenant_id = %lld", tid);
+    }
+    sbuf_puts(&b, " ORDER BY t.name, k.provider");
+    int rc = admin_print_rows(m, b.data);
+    sbuf_deinit(&b);
+    return rc;
+}
+
 struct rotation {
     const struct crypt *c;
     long long resealed, current;
@@ -632,8 +655,9 @@ static bool shape_ok(const struct cmd_args *a, const struct llm_opts *o)
         ok = route || (strcmp(verb, "routes") == 0 && n == 2) ||
              (strcmp(verb, "route") == 0 && n == 4 && strcmp(a->positional[2], "remove") == 0);
     } else if (strcmp(noun, "tenant") == 0) {
-        ok = strcmp(verb, "provider-key") == 0 && n == 5 &&
-             (strcmp(a->positional[2], "set") == 0 || strcmp(a->positional[2], "remove") == 0);
+        ok = strcmp(verb, "provider-key") == 0 &&
+             ((n == 5 && (strcmp(a->positional[2], "set") == 0 || strcmp(a->positional[2], "remove") == 0)) ||
+              ((n == 3 || n == 4) && strcmp(a->positional[2], "list") == 0));
     } else {
         ok = strcmp(noun, "rotate-encryption-key") == 0 && n == 1;
     }
@@ -654,6 +678,8 @@ static int dispatch(MYSQL *m, const struct config *cfg, const struct cmd_args *a
     const char *verb = a->npositional > 1 ? a->positional[1] : "";
     if (strcmp(noun, "rotate-encryption-key") == 0)
         return rotate(m, cfg);
+    if (strcmp(noun, "tenant") == 0 && strcmp(a->positional[2], "list") == 0)
+        return tenant_key_list(m, a->npositional == 4 ? a->positional[3] : NULL);
     if (strcmp(noun, "tenant") == 0)
         return tenant_key(m, cfg, strcmp(a->positional[2], "set") == 0, a->positional[3], a->positional[4]);
     if (strcmp(noun, "model") == 0) {
@@ -694,7 +720,7 @@ static int precheck(const struct cmd_args *a)
             return bad("model route", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
                        a->positional[3]);
     }
-    if (strcmp(noun, "tenant") == 0 && !provider_name_valid(a->positional[4]))
+    if (strcmp(noun, "tenant") == 0 && a->npositional == 5 && !provider_name_valid(a->positional[4]))
         return bad("tenant provider-key", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
                    a->positional[4]);
     return EXIT_OK;
