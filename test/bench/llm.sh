@@ -54,9 +54,15 @@ read -r i_rps i_p50 i_p99 i_avg i_bad <<<"$(llm_wrk 1 "$IU" "$IPATH" "$LKEY")"
 echo "{\"bench\":\"llm_chat_1conn\",\"what\":\"POST /v1/chat/completions, 1 connection\",\"fake_p50_ms\":$f_p50,\"fake_p99_ms\":$f_p99,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"added_p50_ms\":$(sub "$i_p50" "$f_p50"),\"added_p99_ms\":$(sub "$i_p99" "$f_p99"),\"non_200\":$((f_bad + i_bad)),\"target_added_p50_ms\":0.3}"
 
 read -r f_rps f_p50 f_p99 f_avg f_bad <<<"$(llm_wrk 64 "$FU" "$FPATH" bench)"
+# CPU (user + system) of ingot and of the fake behind it during the ingot run:
+# where each request's cost goes on this 2-core machine.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+c0_i=$(ticks "$INGOT_PID"); c0_f=$(ticks "$FAKE_PID")
 read -r i_rps i_p50 i_p99 i_avg i_bad <<<"$(llm_wrk 64 "$IU" "$IPATH" "$LKEY")"
+c_i=$(( $(ticks "$INGOT_PID") - c0_i )); c_f=$(( $(ticks "$FAKE_PID") - c0_f ))
+cpu_us() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$i_rps" -v s="$SECS" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / (r * s) : 0 }'; }
 ratio=$(awk -v a="$i_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", b ? a / b : 0 }')
-echo "{\"bench\":\"llm_chat_64conn\",\"what\":\"POST /v1/chat/completions, 64 connections\",\"fake_rps\":$f_rps,\"ingot_rps\":$i_rps,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"ratio_to_fake\":$ratio,\"non_200\":$((f_bad + i_bad)),\"target_ratio\":0.5}"
+echo "{\"bench\":\"llm_chat_64conn\",\"what\":\"POST /v1/chat/completions, 64 connections\",\"fake_rps\":$f_rps,\"ingot_rps\":$i_rps,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"ratio_to_fake\":$ratio,\"ingot_cpu_us_per_req\":$(cpu_us "$c_i"),\"fake_cpu_us_per_req\":$(cpu_us "$c_f"),\"non_200\":$((f_bad + i_bad)),\"target_ratio\":0.5}"
 
 # Time to the first streamed event, 2000 streams one after the other.
 N=${BENCH_TTFT_N:-2000}
@@ -78,7 +84,7 @@ rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
 "$FAKES/llmclient" hold "$LPORT" "$IPATH" "$LKEY" fake-delay-1000-words-120 "$STREAMS" > "$TMP/hold.out" 2>&1 &
 HOLD_PID=$!
 EXTRA_PIDS+=("$HOLD_PID")
-for _ in $(seq 1 700); do grep -q '^open ' "$TMP/hold.out" && break; sleep 0.1; done
+for _ in $(seq 1 700); do grep -q '^open ' "$TMP/hold.out" 2>/dev/null && break; sleep 0.1; done
 open=$(awk '/^open /{print $2}' "$TMP/hold.out"); open=${open:-0}
 rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
 fake_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$FAKE_PID/status")
