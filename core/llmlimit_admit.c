@@ -228,7 +228,7 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
     long long code = reply->element[0]->integer, idx = reply->element[1]->integer,
               val = reply->element[2]->integer;
     if (code == 0) {
-        for (int i = 0; i < r->t->n && (size_t)(3 + i) < reply->elements; i++)
+        for (int i = 0; i < r->t->n && (size_t)i + 3 < reply->elements; i++)
             if (!r->key_scope[i])
                 llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[3 + i]->integer);
         answer(r, LLMLIMIT_OK, 0, NULL);
@@ -254,7 +254,7 @@ static void run_script(struct rsv *r)
     struct llmlimit_ticket *t = r->t;
     int nargs = 3 + t->n + 1 + 4 * t->n;
     const char **args = xcalloc((size_t)nargs, sizeof *args);
-    char (*num)[24] = xcalloc((size_t)(1 + 4 * t->n), sizeof *num);
+    char (*num)[24] = xcalloc(1 + 4 * (size_t)t->n, sizeof *num);
     char hold[128];
     snprintf(hold, sizeof hold, "ingot:ll:hold:%s", r->provider);
     int a = 0, k = 0;

@@ -122,6 +122,11 @@ static void desc_mget_cb(struct redisReply *reply, const char *err, void *arg)
 
 void llmlimit_describe(struct llmlimit *ll, uint64_t tenant, uint64_t key_id, llmlimit_json_cb cb, void *arg)
 {
+    if (!ll->loaded) {
+        llmlimit_refresh(ll);
+        cb(NULL, "the limits have not been read yet", arg);
+        return;
+    }
     struct desc *d = xcalloc(1, sizeof *d);
     d->ll = ll;
     d->tenant = tenant;

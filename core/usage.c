@@ -20,7 +20,10 @@
  * is dropped and counted rather than the process growing without limit.
  * Worst case a crash loses: what was recorded since the last write
  * started, i.e. one flush interval of traffic (more while the database is
- * failing: everything buffered, up to USAGE_BUFFER_MAX rows). */
+ * failing: everything buffered, up to USAGE_BUFFER_MAX rows). A write
+ * whose outcome is unknown (its deadline passed, the connection dropped
+ * mid-commit) is retried, so in that case its rows may be recorded twice:
+ * the ledger is at-least-once, never silently short. */
 #define USAGE_BATCH 500
 #define USAGE_BUFFER_MAX 50000
 #define USAGE_POISON_TRIES 5   /* a batch the database refuses (not a lost connection) */
@@ -51,11 +54,14 @@ struct usage {
 
 static void write_batch(struct usage *u);
 
-static bool transient(unsigned code)
+/* Errors about a row's content (strict mode): the same batch would fail
+ * forever, so after a few tries it is dropped (and counted) rather than
+ * blocking every row behind it. Anything else (connection lost, timeout,
+ * locks, a table being migrated) is retried with the same rows. */
+static bool poison(unsigned code)
 {
-    /* connection lost, timeouts, shutdown, lock waits: the same rows will do next time */
-    return code == DB_ERR_TIMEOUT || code == DB_ERR_UNAVAILABLE || code == DB_ERR_SHUTDOWN || code == 2006 ||
-           code == 2013 || code == 1205 || code == 1213 || code == 0 || code >= 2000;
+    return code == 1048 || code == 1264 || code == 1265 || code == 1292 || code == 1366 || code == 1406 ||
+           code == 1062 || code == 1064;
 }
 
 static void written_cb(const struct db_result *r, void *arg)
@@ -63,7 +69,7 @@ static void written_cb(const struct db_result *r, void *arg)
     struct usage *u = arg;
     size_t k = u->writing;
     u->writing = 0;
-    if (r->ok || (!transient(r->err_code) && ++u->fails >= USAGE_POISON_TRIES)) {
+    if (r->ok || (poison(r->err_code) && ++u->fails >= USAGE_POISON_TRIES)) {
         if (!r->ok) {
             metrics_add(u->m_dropped, (double)k);
             log_error("usage: the database refuses a batch of %zu rows, dropped: %s", k, r->error);
@@ -173,6 +179,11 @@ void usage_flush(struct usage *u)
         return;
     u->draining = true;
     write_batch(u);
+}
+
+size_t usage_pending(const struct usage *u)
+{
+    return u ? u->n : 0;
 }
 
 void usage_free(struct usage *u)

@@ -7,6 +7,7 @@
 #ifndef INGOT_USAGE_H
 #define INGOT_USAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "llm_types.h"
@@ -28,6 +29,8 @@ struct usage *usage_new(struct runtime *rt, long long flush_ms);
 /* Writes what is buffered (drain, shutdown). */
 void usage_flush(struct usage *u);
 void usage_free(struct usage *u);
+/* Rows not written yet (the batch being written included). */
+size_t usage_pending(const struct usage *u);
 void usage_record(struct usage *u, const struct usage_rec *r);
 
 #endif

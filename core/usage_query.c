@@ -77,7 +77,7 @@ int usage_parse_time(const char *s, bool end, int64_t *out_ms)
     }
     if (*p)
         return -1;
-    *out_ms = days_ms + ((int64_t)h * 3600 + mi * 60 + se) * 1000 + ms - off;
+    *out_ms = days_ms + ((int64_t)h * 3600 + (int64_t)mi * 60 + se) * 1000 + ms - off;
     return 0;
 }
 

@@ -69,6 +69,12 @@ line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
 echo "$out" | grep -E '^(FAIL|  )' | head -20
 check "cross-process admission ($line)" test "${line#* passed, }" = "0 failed" -a "${line%% passed*}" -ge 50
 
+# ---- the usage ledger buffer (C driver test_usage) ----
+out=$(DATABASE_URL=$url LLMLIMIT_TEST_SERVERS=1 timeout 300 "$INGOT_ROOT/build/asan/test/unit/test_usage" 2>&1)
+line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+echo "$out" | grep -E '^(FAIL|  )' | head -20
+check "usage ledger writes ($line)" test "${line#* passed, }" = "0 failed" -a "${line%% passed*}" -ge 20
+
 # ---- GET /v1/limits and /v1/usage ----
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"

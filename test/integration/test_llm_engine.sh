@@ -56,6 +56,14 @@ eq "  ends with [DONE]" "$(jq -r '.events[-1].data' <<<"$out")" "[DONE]"
 check "  the stripped stream's usage is in the ledger (with ttft)" \
     wait_sql 50 "SELECT status, prompt_tokens, completion_tokens, ttft_ms IS NOT NULL FROM $DB.llm_usage WHERE model='fake-words-4-strip'" "$(printf '200\t12\t4\t1')"
 
+# A provider error after the 200 becomes one data: {"error":...} event,
+# the last (no [DONE]); the chunks before it were relayed.
+out=$($SSE "$S_PORT" /v1/chat/completions "$K" '{"model":"fake-midstream-error","stream":true,"messages":[{"role":"user","content":"hi"}]}')
+seq=$(jq -r '.status, ([.events[] | select(.data != "[DONE]") | .data | fromjson | if .error then "E" else "c" end] | join(""))' <<<"$out" | tr '\n' ' ')
+check "error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200 c+E $' <<<"$seq"
+eq "  in OpenAI's shape" "$(jq -r '.events[-1].data | fromjson | .error | has("message") and has("type")' <<<"$out")" true
+eq "  no [DONE] after it" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
+
 # Anthropic, streamed tool call, translated end to end.
 tools='"tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]'
 out=$($SSE "$S_PORT" /v1/chat/completions "$K" "{\"model\":\"anth/fake-pretext-calls-2\",\"stream\":true,$tools,\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"weather?\"}]}")

@@ -137,6 +137,17 @@ contains "  aborted, nothing recorded" "$(curl -s "http://127.0.0.1:$W_PORT/metr
 
 stop_ingot "$W_PID" "$W_LOG"; eq "worker exits 0" $? 0
 
+# A worker without any provider runs http jobs but leaves llm.* jobs
+# queued for a worker that has one (rather than failing them).
+unset LLM_BASE_URL LLM_API_KEY
+start_ingot W0 work --http-target-allow 127.0.0.0/8,::1/128
+J10=$(enqueue "$(chat fake-ok-later)")
+JH2=$(enqueue "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")
+check "a worker without providers runs http jobs" wait_state "$JH2" 2
+eq "  and leaves llm jobs queued" "$(job "$J10" | jq -r '[.status, .attempts] | join(" ")')" "queued 0"
+stop_ingot "$W0_PID" "$W0_LOG"; eq "  it exits 0" $? 0
+export LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
+
 # SIGTERM with an llm job in flight: near the end of the grace the job is
 # handed back (attempt not spent) and its upstream call closed.
 SHUTDOWN_GRACE=2s start_ingot W2 work
@@ -145,6 +156,7 @@ wait_until 100 sh -c "curl -s '$L/_log' | grep -q fake-hang-drain"
 stop_ingot "$W2_PID" "$W2_LOG"; eq "worker with an llm call in flight drains and exits 0" $? 0
 eq "  the job is queued again, its attempt not spent" "$(job "$J9" | jq -r '[.status, .attempts] | join(" ")')" "queued 0"
 eq "  its upstream call was closed" "$(fake_log fake-hang-drain | jq -r '.closed_mono_ms != null')" true
+eq "the queued llm job ran on the worker with a provider" "$(job "$J10" | jq -r .status)" succeeded
 
 stop_ingot "$S_PID" "$S_LOG"; eq "serve exits 0" $? 0
 finish

@@ -1,0 +1,206 @@
+/* usage: the ledger buffer against a real MariaDB (with
+ * LLMLIMIT_TEST_SERVERS=1, DATABASE_URL of a migrated database; run by
+ * test/integration/test_limits.sh): written on the interval without a
+ * flush, at 500 rows without waiting for it, everything at usage_flush,
+ * kept and retried while the table cannot be written, bounded (dropped and
+ * counted past the bound), rows that would be refused cleaned first. */
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../testhelp.h"
+#include "config.h"
+#include "db_sync.h"
+#include "loop.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "usage.h"
+
+extern char **environ;
+
+static struct runtime rt;
+static MYSQL *db;
+
+static long long scalar(const char *fmt, ...) ATTR_FMT(1, 2);
+static long long scalar(const char *fmt, ...)
+{
+    char q[512], err[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    return db_sync_scalar(db, q, err, sizeof err);
+}
+
+static void sql(const char *q)
+{
+    char err[256];
+    if (db_sync_exec(db, q, err, sizeof err) < 0)
+        printf("sql failed: %s: %s\n", q, err);
+}
+
+/* Runs the loop until cond holds or ms passed. */
+static bool spin_until(bool (*cond)(void), long long ms)
+{
+    int64_t end = time_mono_ms() + ms;
+    while (!cond()) {
+        if (time_mono_ms() > end)
+            return false;
+        struct timeval tv = loop_tv(20);
+        event_base_loopexit(loop_base(rt.loop), &tv);
+        event_base_dispatch(loop_base(rt.loop));
+    }
+    return true;
+}
+
+static unsigned long long tenant;
+static long long want_rows;
+static struct usage *u_fast, *u_slow;
+
+static bool rows_reached(void)
+{
+    return scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu", tenant) >= want_rows;
+}
+
+static bool slow_empty(void)
+{
+    return usage_pending(u_slow) == 0;
+}
+
+static bool fast_failed(void)
+{
+    struct metric_family *f = metrics_family(rt.metrics, METRIC_COUNTER, "ingot_llm_usage_write_failures_total", "");
+    return metrics_value(metrics_series(f, "")) >= 1;
+}
+
+static void record(struct usage *u, int n, const char *model, double ttft)
+{
+    for (int i = 0; i < n; i++) {
+        struct usage_rec r = {
+            .tenant = tenant,
+            .key_id = 3,
+            .provider = "default",
+            .model = model,
+            .endpoint = "chat.completions",
+            .status = 200,
+            .u = {.prompt = 10, .completion = 5, .cached = 2, .reasoning = -1},
+            .cost_usd = 0.000125,
+            .latency_ms = 250,
+            .ttft_ms = ttft,
+            .request_id = "req_1",
+        };
+        usage_record(u, &r);
+    }
+}
+
+static void test_servers(void)
+{
+    char err[256];
+    static struct config cfg;
+    config_init(&cfg);
+    config_load_environ(&cfg, environ);
+    struct sbuf errs;
+    sbuf_init(&errs);
+    test_cond("config", config_finalize(&cfg, false, &errs) == 0);
+    sbuf_deinit(&errs);
+    test_cond("runtime", runtime_init(&rt, &cfg, err, sizeof err) == 0);
+    db = db_sync_connect(cfg.database_url, 5000, err, sizeof err);
+    test_cond("database", db != NULL);
+    if (!db)
+        return;
+    tenant = 900000 + (unsigned long long)(time_real_us() % 90000);
+    u_fast = usage_new(&rt, 300);
+    u_slow = usage_new(&rt, 3600000);
+
+    /* on the interval, without a flush */
+    record(u_fast, 3, "gpt-x", -1);
+    want_rows = 3;
+    test_cond("written within the interval", spin_until(rows_reached, 5000));
+    test_cond("one row's fields",
+              scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND key_id = 3 AND job_id IS NULL AND "
+                     "status = 200 AND prompt_tokens = 10 AND completion_tokens = 5 AND cached_tokens = 2 AND "
+                     "reasoning_tokens = 0 AND cost_usd = 0.000125 AND latency_ms = 250 AND ttft_ms IS NULL AND "
+                     "request_id = 'req_1' AND endpoint = 'chat.completions' AND model = 'gpt-x'",
+                     tenant) == 3);
+    test_cond("at is when the call started",
+              scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND "
+                     "at BETWEEN UTC_TIMESTAMP(6) - INTERVAL 10 SECOND AND UTC_TIMESTAMP(6) - INTERVAL 200000 MICROSECOND",
+                     tenant) == 3);
+
+    /* 500 rows go at once; the rest waits for the interval or a flush */
+    record(u_slow, 1200, "gpt-y", 40);
+    want_rows = 3 + 1000;
+    test_cond("500-row batches go without waiting for the interval", spin_until(rows_reached, 10000));
+    test_cond("the rest waits", usage_pending(u_slow) == 200);
+    usage_flush(u_slow);
+    test_cond("flush writes what is left", spin_until(slow_empty, 5000));
+    test_cond("every row once", scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu", tenant) == 1203);
+    test_cond("ttft kept for streams",
+              scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND ttft_ms = 40", tenant) == 1200);
+
+    /* the table cannot be written: kept, retried, bounded */
+    sql("RENAME TABLE llm_usage TO llm_usage_away");
+    record(u_fast, 5, "gpt-z", -1);
+    test_cond("a failed write is counted", spin_until(fast_failed, 5000));
+    record(u_slow, 50005, "gpt-w", -1);
+    struct metric_family *rows = metrics_family(rt.metrics, METRIC_COUNTER, "ingot_llm_usage_rows_total", "");
+    test_cond("past the bound rows are dropped and counted",
+              metrics_value(metrics_series(rows, "result=\"dropped\"")) == 5);
+    sql("RENAME TABLE llm_usage_away TO llm_usage");
+    want_rows = 1203 + 5;
+    test_cond("the kept rows are written once the table is back", spin_until(rows_reached, 5000));
+    usage_flush(u_slow);
+    test_cond("the bounded buffer drains", spin_until(slow_empty, 60000));
+    test_cond("every kept row written once",
+              scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu", tenant) == 1203 + 5 + 50000);
+
+    /* rows the database would refuse are cleaned: invalid UTF-8, too long */
+    char model[400];
+    memset(model, 'm', sizeof model - 1);
+    model[sizeof model - 1] = 0;
+    model[5] = (char)0xC3; /* a lead byte without its continuation */
+    record(u_fast, 1, model, -1);
+    record(u_fast, 1, "caf\xc3\xa9", -1);
+    want_rows = 1203 + 5 + 50000 + 2;
+    test_cond("odd model names are written, not refused", spin_until(rows_reached, 5000));
+    test_cond("invalid UTF-8 replaced",
+              scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND model LIKE 'mmmmm?m%%'", tenant) == 1);
+    test_cond("valid UTF-8 kept",
+              scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND model = 'caf\xc3\xa9'", tenant) == 1);
+
+    /* metrics */
+    struct sbuf m;
+    sbuf_init(&m);
+    metrics_render(rt.metrics, &m);
+    char want[200];
+    snprintf(want, sizeof want, "ingot_llm_tokens_total{tenant=\"%llu\",model=\"gpt-x\",type=\"prompt\"} 30", tenant);
+    test_cond("tokens by tenant, model, type", strstr(m.data, want) != NULL);
+    snprintf(want, sizeof want, "ingot_llm_tokens_total{tenant=\"%llu\",model=\"gpt-x\",type=\"cached\"} 6", tenant);
+    test_cond("cached tokens", strstr(m.data, want) != NULL);
+    test_cond("requests by provider, model, status",
+              strstr(m.data, "ingot_llm_requests_total{provider=\"default\",model=\"gpt-y\",status=\"200\"} 1200"));
+    test_cond("latency histogram", strstr(m.data, "ingot_llm_latency_seconds_count{provider=\"default\",model=\"gpt-x\"} 3"));
+    test_cond("ttft histogram only for streams",
+              strstr(m.data, "ingot_llm_ttft_seconds_count{provider=\"default\",model=\"gpt-y\"} 1200") &&
+                  !strstr(m.data, "ingot_llm_ttft_seconds_count{provider=\"default\",model=\"gpt-x\"}"));
+    sbuf_deinit(&m);
+
+    sql("DELETE FROM llm_usage WHERE tenant_id >= 900000");
+    mysql_close(db);
+    runtime_close(&rt);
+    usage_free(u_fast);
+    usage_free(u_slow);
+    runtime_deinit(&rt);
+    config_deinit(&cfg);
+}
+
+int main(void)
+{
+    if (getenv("LLMLIMIT_TEST_SERVERS"))
+        test_servers();
+    else
+        printf("(run from test/integration/test_limits.sh against a database)\n");
+    test_report();
+}
