@@ -252,6 +252,9 @@ static void prov_cb(const struct httpc_response *resp, void *arg)
     run_unref(r);
 }
 
+_Static_assert(sizeof(((struct health_provider_check *)0)->name) == sizeof(((struct provider_info *)0)->name),
+               "provider names are copied whole");
+
 /* Starts (or answers from the cache) the probe of every named provider. */
 static void probe_providers(struct health *h, struct health_run *r, long long timeout_ms)
 {
@@ -263,7 +266,7 @@ static void probe_providers(struct health *h, struct health_run *r, long long ti
             continue;
         size_t i = r->rep.nproviders++;
         struct health_provider_check *pc = &r->prov[i];
-        snprintf(pc->name, sizeof pc->name, "%s", info[k].name);
+        memcpy(pc->name, info[k].name, sizeof pc->name); /* same size, NUL-terminated */
         const struct prov_cache *cached = pcache_find(h, pc->name, false);
         if (cached && cached->at_ms && time_mono_ms() - cached->at_ms < LLM_CACHE_MS) {
             pc->c = cached->c;

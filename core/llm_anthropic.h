@@ -22,7 +22,11 @@ struct cJSON;
 /* The Messages request for an OpenAI chat body, with model set to
  * upstream_model and stream as the body says. -1 with param (the OpenAI
  * field, e.g. "messages[2].content") and why when it cannot be
- * translated (an unsupported content part, n > 1, ...). */
+ * translated (an unsupported content part, n > 1, ...); out untouched.
+ * Fields Anthropic has no equivalent for (seed, logit_bias, stream_options,
+ * a user message's name, ...) are dropped; `user` becomes
+ * metadata.user_id; tool_choice without tools is dropped (Anthropic
+ * refuses it); empty text parts are dropped (Anthropic refuses those). */
 int anth_request(const struct cJSON *openai_body, const char *upstream_model, long long default_max_tokens,
                  struct sbuf *out, char *param, size_t paramlen, char *why, size_t whylen) ATTR_WUR;
 
@@ -50,8 +54,12 @@ void anth_error(int status, const char *body, size_t len, struct sbuf *out, int 
 struct anth_stream;
 struct anth_stream *anth_stream_new(const char *model, long long created, bool include_usage);
 void anth_stream_free(struct anth_stream *s);
-/* 0; 1 when the stream ended (message_stop, or an error event); -1 on a
- * malformed event (why). */
+/* 0; 1 when the stream ended (message_stop, or an error event; later
+ * events give 1 and nothing); -1 on a malformed event (why): data not a
+ * JSON object, a block index outside [0, 4095], a block started twice,
+ * a delta for a block never started. ping, content_block_stop, thinking
+ * blocks and event types Anthropic adds later write nothing. event may be
+ * "" (the data's "type" is used). */
 int anth_stream_event(struct anth_stream *s, const char *event, const char *data, size_t len,
                       struct sbuf *out, char *why, size_t whylen) ATTR_WUR;
 /* Usage so far (message_start's input and cache counts, message_delta's

@@ -78,8 +78,10 @@ static int64_t now_us(void)
     return time_mono_us();
 }
 
-/* Hands the result to done (later when still inside llm_call_start) and
- * frees the call. */
+static void call_settle(struct llm_call *c, int client_status, bool cancelled);
+
+/* Hands the result to done (later when still inside llm_call_start), then
+ * settles when the answer came from a provider, and frees the call. */
 static void call_finish(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_DONE);
@@ -106,6 +108,8 @@ static void call_finish(struct llm_call *c)
     c->done_delivered = true;
     if (c->done)
         c->done(r, c->arg);
+    if (c->settle_status > 0)
+        call_settle(c, c->settle_status, false);
     call_free(c);
 }
 
@@ -182,6 +186,20 @@ static long long retry_after_of(const struct llm_ratehdr *h, long status)
     return r;
 }
 
+void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n)
+{
+    c->have_rh = true;
+    llm_ratehdr_init(&c->rh);
+    long long real_ms = time_real_us() / 1000;
+    for (size_t i = 0; i < n; i++) {
+        llm_ratehdr_feed(&c->rh, h[i].name, h[i].value, real_ms);
+        if (!c->upstream_id[0] &&
+            (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
+            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
+    }
+    llmlimit_provider_seen(c->l->lim, c->t.provider, &c->rh);
+}
+
 static void resp_cb(const struct httpc_response *resp, void *arg)
 {
     struct llm_call *c = arg;
@@ -189,18 +207,11 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
         call_free(c);
         return;
     }
-    struct llm_ratehdr h;
-    llm_ratehdr_init(&h);
-    long long real_ms = time_real_us() / 1000;
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        llm_ratehdr_feed(&h, resp->headers[i].name, resp->headers[i].value, real_ms);
-        if (!c->upstream_id[0] && (util_streq_nocase(resp->headers[i].name, "x-request-id") ||
-                                   util_streq_nocase(resp->headers[i].name, "request-id")))
-            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", resp->headers[i].value);
-    }
-    if (resp->status > 0)
-        llmlimit_provider_seen(c->l->lim, c->t.provider, &h);
-
+    if (!c->have_rh && resp->status > 0)
+        llm_call_headers(c, resp->headers, resp->nheaders);
+    struct llm_ratehdr h = c->rh;
+    if (!c->have_rh)
+        llm_ratehdr_init(&h);
     if (c->state == CALL_STREAM) {
         llm_relay_stream_end(c, resp->error);
     } else if (resp->error || resp->status == 0) {
@@ -225,7 +236,9 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     } else if (h.should_retry == 1 && r->outcome != LLM_OK) {
         r->retryable = true;
     }
-    call_settle(c, c->began ? 200 : r->status, false);
+    /* The client's answer is written before the ledger and the limiter
+     * hear of it: their Redis and buffer work is not on its path. */
+    c->settle_status = c->began ? 200 : r->status;
     call_finish(c);
 }
 

@@ -39,15 +39,17 @@ static size_t skip_value(const char *s, size_t n, size_t i)
         }
         return 0;
     }
-    /* number, true, false, null */
-    while (i < n && !strchr(",}] \t\r\n", s[i]))
+    /* number, true, false, null (cJSON takes any byte <= 32 as space) */
+    while (i < n && (unsigned char)s[i] > 32 && !strchr(",}]", s[i]))
         i++;
     return i;
 }
 
 static size_t skip_ws(const char *s, size_t n, size_t i)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+    /* As cJSON: every byte <= 32 is space (JSON has four, the parser
+     * that accepted the body takes more). */
+    while (i < n && (unsigned char)s[i] <= 32)
         i++;
     return i;
 }

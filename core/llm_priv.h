@@ -87,11 +87,14 @@ struct llm_call {
     bool have_usage;
     struct sbuf ev;                   /* one event being formed */
     char upstream_id[128];
+    struct llm_ratehdr rh;            /* the answer's rate-limit headers */
+    bool have_rh;
 
     /* the result handed to done */
     struct llm_result res;
     struct sbuf res_body, usage_json;
     bool done_delivered;
+    int settle_status;                /* > 0: settle and record after done (the reply goes first) */
 
     struct llm_call *next, *prev;
 };
@@ -129,6 +132,10 @@ void llm_relay_stream_end(struct llm_call *c, const char *error);
 void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u);
 
 /* llm_call.c */
+/* Reads the answer's headers once (head, or the end when head never ran):
+ * rate limits to llmlimit at once (a long stream's hold counts from its
+ * start), the provider's request id. */
+void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n);
 /* Sets a transport/our error result: status, outcome, an OpenAI error body. */
 void llm_call_fail(struct llm_call *c, enum llm_outcome o, int status, const char *type, const char *param,
                    const char *code, const char *msg);

@@ -36,6 +36,33 @@ static bool contains(const char *s, size_t n, const char *needle)
     return find(s, n, needle, strlen(needle)) != NULL;
 }
 
+/* The text has the key "name" (a key: after '{' or ',' and blanks; a quote
+ * inside a string is escaped) with a value starting with one of starts.
+ * Every OpenAI chunk says "usage":null; only the one with an object needs
+ * parsing. */
+static bool has_key_value(const char *s, size_t n, const char *name, const char *starts)
+{
+    size_t nl = strlen(name);
+    const char *end = s + n;
+    for (const char *p = s; (p = find(p, (size_t)(end - p), name, nl)) != NULL; p += nl) {
+        const char *b = p;
+        while (b > s && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n'))
+            b--;
+        if (b == s || (b[-1] != '{' && b[-1] != ','))
+            continue;
+        const char *q = p + nl;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+            q++;
+        if (q >= end || *q != ':')
+            continue;
+        for (q++; q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'); q++)
+            ;
+        if (q < end && *q && strchr(starts, *q))
+            return true;
+    }
+    return false;
+}
+
 /* One event to the client. false when the client went away meanwhile. */
 static bool emit(struct llm_call *c, const char *data, size_t len)
 {
@@ -62,6 +89,7 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
 int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h, size_t n)
 {
     c->status = status;
+    llm_call_headers(c, h, n);
     const char *ctype = "";
     for (size_t i = 0; i < n; i++)
         if (util_streq_nocase(h[i].name, "content-type"))
@@ -115,7 +143,7 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
     bool is_error = strcmp(event, "error") == 0;
     bool skip = false;
     /* Only chunks that may carry usage or an error are parsed. */
-    if (is_error || contains(data, len, "\"usage\"") || contains(data, len, "\"error\"")) {
+    if (is_error || has_key_value(data, len, "\"usage\"", "{") || has_key_value(data, len, "\"error\"", "{\"")) {
         cJSON *j = cJSON_ParseWithLength(data, len);
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
@@ -170,6 +198,9 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
             saw_done = true;
         if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
             saw_error = true;
+        /* Text or tool arguments: about a token each (for a cancel). */
+        if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
+            c->chunks++;
         if (!emit(c, p, (size_t)(q - p)))
             return -1;
         p = q;
@@ -231,7 +262,11 @@ void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u)
 {
     llm_usage_init(u);
     if (c->anth) {
+        /* message_delta's output count comes only at the end: until then
+         * the chunks relayed say more. */
         anth_stream_usage(c->anth, u);
+        if (c->chunks > u->completion)
+            u->completion = c->chunks;
         return;
     }
     if (c->have_usage) {

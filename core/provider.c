@@ -18,6 +18,21 @@ static const char READ_SQL[] =
     "UNION ALL SELECT 'r', model, provider, upstream_model, NULL FROM llm_routes "
     "UNION ALL SELECT 'k', CAST(tenant_id AS CHAR), provider, api_key, NULL FROM llm_tenant_keys";
 
+/* What changes when any row changes: a count and the newest updated_at
+ * per keyed table (an insert or update raises it, a delete lowers the
+ * count), a checksum of the routes (no updated_at there). Every refresh
+ * asks this first, so an unchanged configuration costs one small query
+ * rather than reading and opening every key again (~1 µs a key, on the
+ * loop). A full read still happens every FULL_READ_MS whatever it says
+ * (it catches what the fingerprint can miss: a transaction that commits
+ * an updated_at older than one already seen). */
+static const char FP_SQL[] =
+    "SELECT CONCAT_WS('/', (SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(updated_at), '')) FROM llm_providers), "
+    "(SELECT CONCAT(COUNT(*), ',', IFNULL(SUM(CRC32(CONCAT_WS(0x1f, model, provider, "
+    "IFNULL(upstream_model, 0x1e)))), 0)) FROM llm_routes), "
+    "(SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(updated_at), '')) FROM llm_tenant_keys))";
+#define FULL_READ_MS 60000
+
 struct providers {
     struct runtime *rt;           /* borrowed */
     struct crypt *crypt;
@@ -26,12 +41,16 @@ struct providers {
     struct event *timer;
     struct prov_read *reading;    /* in flight, or NULL */
     struct log_limit read_log;
+    char *fp;                     /* fingerprint of the view in snap, or NULL */
+    int64_t read_at_ms;           /* when snap was read */
+    bool force;                   /* next refresh reads whatever fp says */
     char *bad_keys;               /* what was last logged about unusable keys */
 };
 
 /* A read outlives its owner when the owner is freed first. */
 struct prov_read {
     struct providers *ps;         /* NULL once detached */
+    char *fp;                     /* what the fingerprint said before the read */
 };
 
 static void add_default(struct provider_snap *s, const struct config *cfg)
@@ -55,9 +74,12 @@ static char *open_key(struct providers *ps, const char *aad, const char *sealed,
     return crypt_open(ps->crypt, aad, sealed, NULL, why, n);
 }
 
-static void note_bad(struct sbuf *bad, const char *what, const char *why)
+#define BAD_NAMED 20 /* unusable keys named in the log line; the rest counted */
+
+static void note_bad(struct sbuf *bad, unsigned *nbad, const char *what, const char *why)
 {
-    sbuf_printf(bad, "%s%s: %s", bad->len ? "; " : "", what, why);
+    if ((*nbad)++ < BAD_NAMED)
+        sbuf_printf(bad, "%s%s: %s", bad->len ? "; " : "", what, why);
 }
 
 static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct sbuf *bad)
@@ -66,6 +88,7 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
     add_default(s, ps->rt ? ps->rt->cfg : NULL);
     MYSQL_ROW row;
     char aad[CRYPT_AAD_MAX], why[300], what[200];
+    unsigned nbad = 0;
     while (res && (row = mysql_fetch_row(res))) {
         const char *kind = db_row_str(row, 0), *a = db_row_str(row, 1), *b = db_row_str(row, 2);
         const char *c = db_row_str(row, 3);
@@ -75,7 +98,7 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
                 continue; /* reserved: admin refuses it */
             if (provider_type_parse(b, &t) < 0) {
                 snprintf(what, sizeof what, "provider %s", a);
-                note_bad(bad, what, "unknown type");
+                note_bad(bad, &nbad, what, "unknown type");
                 continue;
             }
             char *key = NULL;
@@ -86,7 +109,7 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
                 key = open_key(ps, aad, row[4], why, sizeof why);
                 if (!key) {
                     snprintf(what, sizeof what, "provider %s", a);
-                    note_bad(bad, what, why);
+                    note_bad(bad, &nbad, what, why);
                 }
             }
             provider_snap_add(s, a, t, c, key, stored && !key ? why : NULL, "admin");
@@ -99,12 +122,14 @@ static struct provider_snap *build(struct providers *ps, MYSQL_RES *res, struct 
             char *key = open_key(ps, aad, c, why, sizeof why);
             if (!key) {
                 snprintf(what, sizeof what, "tenant %llu's key for %s", tenant, b);
-                note_bad(bad, what, why);
+                note_bad(bad, &nbad, what, why);
             }
             provider_snap_tenant_key(s, tenant, b, key, key ? NULL : why);
             crypt_secret_free(key);
         }
     }
+    if (nbad > BAD_NAMED)
+        sbuf_printf(bad, "; and %u more", nbad - BAD_NAMED);
     provider_snap_done(s);
     return s;
 }
@@ -117,25 +142,39 @@ static void arm(struct providers *ps)
     }
 }
 
+static void read_failed(struct providers *ps, const struct db_result *r)
+{
+    unsigned long long dropped = 0;
+    if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ps->read_log, &dropped))
+        log_warn("providers: cannot read the provider tables (keeping the last view): %s%s", r->error,
+                 dropped ? " (similar lines dropped)" : "");
+    arm(ps);
+}
+
 static void read_cb(const struct db_result *r, void *arg)
 {
     struct prov_read *rd = arg;
     struct providers *ps = rd->ps;
+    char *fp = rd->fp;
     free(rd);
-    if (!ps)
-        return;
-    ps->reading = NULL;
-    if (!r->ok) {
-        unsigned long long dropped = 0;
-        if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ps->read_log, &dropped))
-            log_warn("providers: cannot read the provider tables (keeping the last view): %s%s",
-                     r->error, dropped ? " (similar lines dropped)" : "");
-        arm(ps);
+    if (!ps) {
+        free(fp);
         return;
     }
+    ps->reading = NULL;
+    if (!r->ok) {
+        free(fp);
+        read_failed(ps, r);
+        return;
+    }
+    free(ps->fp);
+    ps->fp = fp;
+    ps->read_at_ms = time_mono_ms();
     struct sbuf bad;
     sbuf_init(&bad);
     struct provider_snap *s = build(ps, r->res, &bad);
+    log_debug("providers: read %zu provider(s), %zu route(s)", provider_snap_count(s),
+              provider_snap_route_count(s));
     provider_snap_free(ps->snap);
     ps->snap = s;
     /* Unusable keys are said once each time the set changes, not every
@@ -153,6 +192,40 @@ static void read_cb(const struct db_result *r, void *arg)
     arm(ps);
 }
 
+/* The fingerprint's answer: read everything when it changed (or the
+ * last full read is old, or one was asked for); else nothing to do. */
+static void fp_cb(const struct db_result *r, void *arg)
+{
+    struct prov_read *rd = arg;
+    struct providers *ps = rd->ps;
+    if (!ps) {
+        free(rd);
+        return;
+    }
+    MYSQL_ROW row = r->ok && r->res ? mysql_fetch_row(r->res) : NULL;
+    if (!row || !row[0]) {
+        ps->reading = NULL;
+        free(rd);
+        if (!r->ok) {
+            read_failed(ps, r);
+            return;
+        }
+        ps->force = true; /* no row cannot happen; read in full next time */
+        arm(ps);
+        return;
+    }
+    bool same = ps->fp && strcmp(ps->fp, row[0]) == 0;
+    if (same && !ps->force && time_mono_ms() - ps->read_at_ms < FULL_READ_MS) {
+        ps->reading = NULL;
+        free(rd);
+        arm(ps);
+        return;
+    }
+    ps->force = false;
+    rd->fp = xstrdup(row[0]);
+    db_query(ps->rt->db, READ_SQL, 0, read_cb, rd);
+}
+
 static void start_read(struct providers *ps)
 {
     if (ps->reading || !ps->rt || !ps->rt->db)
@@ -160,7 +233,7 @@ static void start_read(struct providers *ps)
     struct prov_read *rd = xcalloc(1, sizeof *rd);
     rd->ps = ps;
     ps->reading = rd;
-    db_query(ps->rt->db, READ_SQL, 0, read_cb, rd);
+    db_query(ps->rt->db, FP_SQL, 0, fp_cb, rd);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -205,6 +278,7 @@ void providers_free(struct providers *ps)
     provider_snap_free(ps->snap);
     crypt_free(ps->crypt);
     free(ps->bad_keys);
+    free(ps->fp);
     free(ps);
 }
 
@@ -237,6 +311,8 @@ void providers_routes_json(const struct providers *ps, struct sbuf *out)
 
 void providers_refresh(struct providers *ps)
 {
-    if (ps)
-        start_read(ps);
+    if (!ps)
+        return;
+    ps->force = true;
+    start_read(ps);
 }

@@ -227,7 +227,7 @@ static void claim(struct work *w, const struct jobfair_queue *fq)
     } else {
         w->claiming++;
     }
-    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms, work_kinds_mask(),
+    jobclaim_claim(w->rt->db, w->worker_id, cc->slots, w->lease_ms, work_kinds_mask(w),
                    fq ? NULL : work_limits_exclude(w->limits), fq, claimed_cb, cc);
 }
 

@@ -6,8 +6,10 @@
 
 static const struct work_kind kinds[] = {
     {.kind = JOB_HTTP, .execute = work_http_execute, .stop = work_http_stop},
-    {.kind = JOB_LLM_CHAT, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true},
-    {.kind = JOB_LLM_EMBED, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true},
+    {.kind = JOB_LLM_CHAT, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
+     .ready = work_llm_ready},
+    {.kind = JOB_LLM_EMBED, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
+     .ready = work_llm_ready},
 };
 
 const struct work_kind *work_kind_of(enum job_kind k)
@@ -18,10 +20,11 @@ const struct work_kind *work_kind_of(enum job_kind k)
     return NULL;
 }
 
-unsigned work_kinds_mask(void)
+unsigned work_kinds_mask(struct work *w)
 {
     unsigned m = 0;
     for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
-        m |= 1u << kinds[i].kind;
+        if (!kinds[i].ready || kinds[i].ready(w))
+            m |= 1u << kinds[i].kind;
     return m;
 }

@@ -25,12 +25,16 @@ struct work_kind {
     /* Handed back while in flight (shutdown): stop the attempt rather
      * than let it run on unheard (an LLM call spends tokens). */
     bool stop_on_release;
+    /* Whether this worker can run the kind now (NULL: always): a kind it
+     * cannot run is not claimed, so another worker takes its jobs. */
+    bool (*ready)(struct work *w);
 };
 
 /* The row of kind k, or NULL when this worker does not execute it. */
 const struct work_kind *work_kind_of(enum job_kind k);
-/* The kinds of the table as jobclaim_claim's mask (1u << kind). */
-unsigned work_kinds_mask(void);
+/* The kinds of the table this worker can run now, as jobclaim_claim's
+ * mask (1u << kind). */
+unsigned work_kinds_mask(struct work *w);
 
 /* The http kind (work_http.c): the signed request a payload describes. */
 void work_http_execute(struct work *w, struct run *r);
@@ -38,5 +42,7 @@ bool work_http_stop(struct work *w, struct run *r);
 /* llm.chat and llm.embed (work_llm.c): the payload through core/llm. */
 void work_llm_execute(struct work *w, struct run *r);
 bool work_llm_stop(struct work *w, struct run *r);
+/* Some provider is configured (the default one or a named one). */
+bool work_llm_ready(struct work *w);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "jobclaim.h"
 #include "llm.h"
+#include "provider.h"
 #include "runtime.h"
 #include "util.h"
 #include "work_int.h"
@@ -42,7 +43,7 @@ static void error_text(const struct llm_result *res, char *out, size_t n)
     cJSON *j = res->body ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
     const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-    if (cJSON_IsString(m) && m->valuestring[0])
+    if (m && cJSON_IsString(m) && m->valuestring && m->valuestring[0])
         snprintf(out, n, "HTTP %d: %s", res->status, m->valuestring);
     else
         snprintf(out, n, "HTTP %d", res->status);
@@ -123,4 +124,12 @@ bool work_llm_stop(struct work *w, struct run *r)
     llm_call_cancel(r->call); /* the engine settles and records what was spent (499) */
     r->call = NULL;
     return true;
+}
+
+bool work_llm_ready(struct work *w)
+{
+    /* Named providers arrive with the first read of the tables: until
+     * then (and without any) llm.* jobs wait queued for a worker that has
+     * one, rather than failing here for want of a route. */
+    return w->rt->llm && providers_any(llm_providers(w->rt->llm));
 }

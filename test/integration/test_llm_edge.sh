@@ -7,6 +7,16 @@
 # request within 100 ms, and a drain that lets streams finish.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
+# Limits live in Redis under the tenant's id and every test database starts
+# ids at 1: ids of our own, so other tests' tenants (or a rerun) on the same
+# Redis count nothing here, and ours nothing there.
+llm_tenant_ids() { mysql_root -e "ALTER TABLE ingot_llm_edge.tenants AUTO_INCREMENT = $((2000000 + RANDOM * 64 + RANDOM % 64))"; }
+migrated_db() { # lib.sh's, with our own tenant ids
+    local url; url=$(new_db "$1")
+    DATABASE_URL=$url "$INGOT_BIN" migrate --env-file /dev/null >/dev/null 2>&1 || return 1
+    llm_tenant_ids
+    echo "$url"
+}
 jobs_setup llm_edge
 q() { mysql_root -e "$1"; }
 SSE="python3 $INGOT_ROOT/test/integration/sse_client.py"
@@ -18,6 +28,8 @@ LP=$(awk '/^port /{print $2; exit}' fakellm.out)
 L="http://127.0.0.1:$LP"
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 
+# A route whose name has a slash (as "provider/model" names do).
+check "route team/fast to the default provider" "$INGOT_BIN" admin model route team/fast default --upstream-model fake-ok --env-file /dev/null
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"
 fake_log() { curl -s "$L/_log" | jq -c --arg m "$1" 'select(.json.model == $m)'; }
@@ -75,6 +87,9 @@ contains "  x-request-id" "$(hdr x-request-id)" "req_"
 id=$(jq -r '.data[0].id' <<<"$models")
 enc=$(jq -rn --arg s "$id" '$s | @uri')
 eq "models/{id}: the model" "$(curl -s "$U/v1/models/$enc" "${AUTH[@]}" | jq -r .id)" "$id"
+eq "models/{id} with a slash (encoded): the route" "$(curl -s "$U/v1/models/team%2Ffast" "${AUTH[@]}" | jq -r .id)" team/fast
+eq "chat through the route" "$(post /v1/chat/completions "$(msg team/fast)"; jq -r .choices[0].message.content b.json)" "200Hello! This is fakellm."
+eq "  upstream under its upstream name" "$(curl -s "$L/_log" | jq -r 'select(.json.messages != null) | .json.model' | tail -1)" fake-ok
 eq "models/{id} absent: 404" "$(curl -s -D h.txt -o b.json -w '%{http_code}' "$U/v1/models/no-such-model" "${AUTH[@]}")" 404
 eq "  OpenAI's shape" "$(jq -r '[.error.type, .error.param, .error.code] | join(" ")' b.json)" "invalid_request_error model model_not_found"
 contains "  x-request-id" "$(hdr x-request-id)" "req_"

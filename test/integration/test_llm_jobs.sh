@@ -3,9 +3,20 @@
 # provider's retry-after-ms, a provider 400 failing at once with its error
 # kept, a throttled provider putting jobs back without spending attempts,
 # refusals at enqueue (unroutable model, stream: true), an http job beside
-# them.
+# them, a job through an Anthropic provider, a hanging provider bounded by
+# timeout_ms, a worker without providers leaving llm jobs queued, a drain.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
+# Limits live in Redis under the tenant's id and every test database starts
+# ids at 1: ids of our own, so other tests' tenants (or a rerun) on the same
+# Redis count nothing here, and ours nothing there.
+llm_tenant_ids() { mysql_root -e "ALTER TABLE ingot_llm_jobs.tenants AUTO_INCREMENT = $((2000000 + RANDOM * 64 + RANDOM % 64))"; }
+migrated_db() { # lib.sh's, with our own tenant ids
+    local url; url=$(new_db "$1")
+    DATABASE_URL=$url "$INGOT_BIN" migrate --env-file /dev/null >/dev/null 2>&1 || return 1
+    llm_tenant_ids
+    echo "$url"
+}
 jobs_setup llm_jobs
 q() { mysql_root -e "$1"; }
 
@@ -16,6 +27,9 @@ LP=$(awk '/^port /{print $2; exit}' fakellm.out)
 L="http://127.0.0.1:$LP"
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 
+# A named Anthropic provider (jobs name it by prefix: anth/MODEL).
+echo anth-upstream-key | "$INGOT_BIN" admin provider add anth --type anthropic --base-url "$L/anthropic/v1" \
+    --api-key-stdin --env-file /dev/null >/dev/null 2>&1
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"
 start_ingot W work --http-target-allow 127.0.0.0/8,::1/128
@@ -53,6 +67,21 @@ check "llm.embed job succeeds" wait_state "$J2" 2
 r=$(job "$J2")
 eq "  three embeddings" "$(jq -r '.result.data | length' <<<"$r")" 3
 eq "  usage stored" "$(jq -r '.usage.prompt_tokens' <<<"$r")" 12
+
+# A chat job through the Anthropic provider: the result in OpenAI's shape.
+JA=$(enqueue "$(chat anth/fake-ok)")
+check "llm.chat job through an anthropic provider succeeds" wait_state "$JA" 2
+r=$(job "$JA")
+eq "  result translated to a chat.completion" "$(jq -r '[.result.object, .result.choices[0].message.content, .result.choices[0].finish_reason] | join("|")' <<<"$r")" "chat.completion|Hello! This is fakellm.|stop"
+eq "  usage with the cache tokens in prompt_tokens" "$(jq -c '[.usage.prompt_tokens, .usage.prompt_tokens_details.cached_tokens]' <<<"$r")" "[12,3]"
+rec=$(curl -s "$L/_log" | jq -c 'select(.path == "/anthropic/v1/messages")' | tail -1)
+eq "  sent as Messages with the provider's key" "$(jq -r '[.headers["x-api-key"], .json.model] | join(" ")' <<<"$rec")" "anth-upstream-key fake-ok"
+
+# A provider that never answers: the job's timeout_ms bounds each attempt.
+JT=$(enqueue "$(chat fake-hang-timeout ',"timeout_ms":300,"max_attempts":2,"backoff":{"base_ms":50,"max_ms":50}')")
+check "a hanging provider: timed out twice, failed" wait_state "$JT" 3
+eq "  two attempts" "$(job "$JT" | jq -r .attempts)" 2
+eq "  the provider saw two requests" "$(fake_log fake-hang-timeout | wc -l)" 2
 
 # An http job still runs beside them.
 JH=$(enqueue "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")
@@ -136,5 +165,28 @@ check "cancel of a running llm job closes the upstream request" \
 contains "  aborted, nothing recorded" "$(curl -s "http://127.0.0.1:$W_PORT/metrics")" 'ingot_requests_aborted_total 1'
 
 stop_ingot "$W_PID" "$W_LOG"; eq "worker exits 0" $? 0
+
+# A worker without any provider runs http jobs but leaves llm.* jobs
+# queued for a worker that has one (rather than failing them).
+"$INGOT_BIN" admin provider remove anth --force --env-file /dev/null >/dev/null 2>&1
+unset LLM_BASE_URL LLM_API_KEY
+start_ingot W0 work --http-target-allow 127.0.0.0/8,::1/128
+J10=$(enqueue "$(chat fake-ok-later)")
+JH2=$(enqueue "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")
+check "a worker without providers runs http jobs" wait_state "$JH2" 2
+eq "  and leaves llm jobs queued" "$(job "$J10" | jq -r '[.status, .attempts] | join(" ")')" "queued 0"
+stop_ingot "$W0_PID" "$W0_LOG"; eq "  it exits 0" $? 0
+export LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
+
+# SIGTERM with an llm job in flight: near the end of the grace the job is
+# handed back (attempt not spent) and its upstream call closed.
+SHUTDOWN_GRACE=2s start_ingot W2 work
+J9=$(enqueue "$(chat fake-hang-drain ',"timeout_ms":60000')")
+wait_until 100 sh -c "curl -s '$L/_log' | grep -q fake-hang-drain"
+stop_ingot "$W2_PID" "$W2_LOG"; eq "worker with an llm call in flight drains and exits 0" $? 0
+eq "  the job is queued again, its attempt not spent" "$(job "$J9" | jq -r '[.status, .attempts] | join(" ")')" "queued 0"
+eq "  its upstream call was closed" "$(fake_log fake-hang-drain | jq -r '.closed_mono_ms != null')" true
+eq "the queued llm job ran on the worker with a provider" "$(job "$J10" | jq -r .status)" succeeded
+
 stop_ingot "$S_PID" "$S_LOG"; eq "serve exits 0" $? 0
 finish

@@ -14,6 +14,10 @@ url=$(migrated_db llmsdk) || { bad "migrate"; finish; }
 export DATABASE_URL=$url
 DB=ingot_llmsdk
 A=(--env-file /dev/null)
+# Limits live in Redis under the tenant's id, and every test database starts
+# ids at 1: ids of our own, so a rerun or another test's tenant 1 on the same
+# Redis is not counted against these budgets.
+mysql_root -e "ALTER TABLE $DB.tenants AUTO_INCREMENT = $((1000000 + RANDOM * 64 + RANDOM % 64))"
 for t in acme rpm budget; do "$B" admin tenant create "$t" "${A[@]}" >/dev/null 2>&1; done
 K=$("$B" admin key create --tenant acme "${A[@]}" 2>/dev/null)
 KR=$("$B" admin key create --tenant rpm "${A[@]}" 2>/dev/null)
@@ -27,6 +31,14 @@ wait_until 50 grep -q '^port ' fake.out || { bad "fakellm started"; cat fake.err
 FP=$(awk '/^port /{print $2; exit}' fake.out)
 FAKE="http://127.0.0.1:$FP"
 UPKEY=upstream-secret-key-0123456789
+
+# A named Anthropic provider with a route, and acme's own key for it.
+TENANT_PROVIDER_KEY=acme-own-anthropic-key-42
+printf %s anth-operator-key-17 | "$B" admin provider add anth --type anthropic --base-url "$FAKE/anthropic/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
+check "provider add anth" sh -c "'$B' admin provider list ${A[*]} | grep -q anth"
+check "model route claude-fake anth" "$B" admin model route claude-fake anth --upstream-model fake-delay-5 "${A[@]}"
+printf %s "$TENANT_PROVIDER_KEY" | "$B" admin tenant provider-key set acme anth "${A[@]}" >/dev/null 2>&1
+check "tenant provider-key set" [ $? = 0 ]
 
 export USAGE_FLUSH_INTERVAL=200ms
 LLM_BASE_URL="$FAKE/openai/v1" LLM_API_KEY=$UPKEY start_ingot S serve || finish
@@ -53,6 +65,7 @@ run_node retry-rpm "$SU" "$KR" "$LLM/retry.mjs" rpm
 run_node retry-budget "$SU" "$KB" "$LLM/retry.mjs" budget
 run_node disconnect "$SU" "$K" "$LLM/disconnect.mjs"
 run_node anthropic "$AU" "$K" "$LLM/anthropic.mjs"
+TENANT_PROVIDER_KEY=$TENANT_PROVIDER_KEY run_node routes "$SU" "$K" "$LLM/routes.mjs"
 run_node disconnect-anthropic "$AU" "$K" "$LLM/disconnect.mjs"
 
 # Usage rows: the sync calls above, and the streams the client left (499)

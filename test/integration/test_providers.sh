@@ -89,6 +89,9 @@ o=$(printf '%s' "$TKEY" | env -u ENCRYPTION_KEY "$B" admin tenant provider-key s
 tstored=$(sql "SELECT api_key FROM llm_tenant_keys")
 check "tenant key sealed" grep -qE "^v1\.$idA\." <<<"$tstored"
 eq "no tenant key in the database" "$(sql "SELECT COUNT(*) FROM llm_tenant_keys WHERE api_key LIKE '%SECRET%'")" 0
+tl=$(out_of "$B" admin tenant provider-key list "${E[@]}")
+contains "tenant keys listed with the key id" "$tl" "acme	claude	$idA	"
+o=$(out_of "$B" admin tenant provider-key list nobody "${E[@]}"); eq "list for an unknown tenant: 65" "$?" 65
 printf '%s' "$TKEY" | run "$B" admin tenant provider-key set acme good "${E[@]}"
 run "$B" admin tenant provider-key remove acme good "${E[@]}"; eq "tenant key removed" "$(sql "SELECT COUNT(*) FROM llm_tenant_keys")" 1
 o=$(out_of "$B" admin tenant provider-key remove acme good "${E[@]}"); eq "remove absent tenant key: 65" "$?" 65
@@ -184,6 +187,10 @@ contains "tampered tenant key logged by row" "$(cat "$S_LOG")" "tenant 1's key f
 run "$B" admin provider add late --type openai --base-url "$FL/openai/v1" "${E[@]}"
 check "refresh: a new provider appears" wait_until 150 hp '.checks.llm.providers | has("late")' true
 eq "no key: the fake refuses it" "$(h | jq -r .checks.llm.providers.late.message)" "GET /models answered HTTP 401 (key rejected)"
+# A change that keeps every count (a provider's URL replaced) is seen too.
+run "$B" admin provider add late --replace --type openai --base-url "http://127.0.0.1:$(free_port)/v1" "${E[@]}"
+late_moved() { h | jq -e '.checks.llm.providers.late.message | contains("401") | not'; }
+check "refresh: a replaced URL is seen" wait_until 200 late_moved
 sql "RENAME TABLE llm_routes TO llm_routes_off"
 check "failed read logged" wait_until 150 grep -q "cannot read the provider tables (keeping the last view)" "$S_LOG"
 eq "failed read: last view kept" "$(h | jq -r '.checks.llm.providers | has("late") and has("oa")')" true
@@ -191,8 +198,57 @@ sql "RENAME TABLE llm_routes_off TO llm_routes"
 eq "one line per minute at most" "$(grep -c 'cannot read the provider tables' "$S_LOG")" 1
 stop_ingot "$S_PID" "$S_LOG"; eq "serve drained" "$?" 0
 cat "$S_LOG" >>"$ALL"
+# LLM_PROVIDER=anthropic: the default's probe speaks Anthropic too (the
+# fake refuses a request without x-api-key).
+K3=sk-def-SECRET-0a77
+start_ingot S2 serve --llm-provider anthropic --llm-base-url "$FL/anthropic/v1" --llm-api-key "$K3" || bad "serve 2 started"
+check "anthropic default: health up" wait_until 50 bash -c "curl -s http://127.0.0.1:$S2_PORT/health | jq -e '.checks.llm.status == \"up\"'"
+eq "anthropic default: probed with x-api-key" "$(http_body "$FL/_log" | jq -r 'select(.headers["x-api-key"]=="'"$K3"'") | .path' | head -1)" /anthropic/v1/models
+d=$("$B" doctor "${E[@]}" --json --llm-provider anthropic --llm-base-url "$FL/anthropic/v1" --llm-api-key "$K3" 2>&1); echo "$d" >>"$ALL"
+eq "anthropic default: doctor ok" "$(j '.checks[] | select(.name=="llm") | .status')" ok
+contains "anthropic default: doctor says the type" "$(j '.checks[] | select(.name=="provider default") | .message')" "anthropic, $FL/anthropic/v1, key yes, from LLM_BASE_URL"
+stop_ingot "$S2_PID" "$S2_LOG"
+cat "$S2_LOG" >>"$ALL"
+check "no default key in any output" bash -c "! grep -q -- '$K3' '$ALL'"
 check "no oa key in any output" bash -c "! grep -q -- '$K1' '$ALL'"
 check "no an key in any output" bash -c "! grep -q -- '$K2' '$ALL'"
+
+# --- routes and tenants' keys in use: llm.chat jobs through serve and work
+# reach the provider a route names, with the tenant's own key when it has
+# one, under the upstream model name ---
+export ENCRYPTION_KEY=$KEY_A
+jobs_setup providers_jobs
+TK=sk-acme-own-SECRET-4e2f
+printf '%s' "$K2" | run "$B" admin provider add an --type anthropic --base-url "$FL/anthropic/v1" --api-key-stdin "${E[@]}"
+run "$B" admin model route fast an --upstream-model fake-ok "${E[@]}"
+"$B" admin tenant create other "${E[@]}" >/dev/null 2>&1
+KO=$("$B" admin key create --tenant other "${E[@]}" 2>/dev/null)
+printf '%s' "$TK" | run "$B" admin tenant provider-key set acme an "${E[@]}"
+start_ingot JS serve || bad "serve started"
+start_ingot JW work --http-target-allow 127.0.0.0/8 || bad "work started"
+JU="http://127.0.0.1:$JS_PORT"
+http_body "$FL/_reset" -X POST >/dev/null
+chatjob() { # chatjob KEY MODEL -> job id
+    curl -s -X POST "$JU/v1/jobs" -H "Authorization: Bearer $1" \
+        -d "{\"kind\":\"llm.chat\",\"payload\":{\"model\":\"$2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi $RANDOM\"}]}}" | jq -r .id
+}
+jstate() { [ "$(mysql_root -e "SELECT state FROM ingot_providers_jobs.jobs WHERE id = ${1#job_}")" = "$2" ]; }
+J1=$(chatjob "$K" fast); J2=$(chatjob "$KO" fast); J3=$(chatjob "$KO" an/fake-ok)
+check "routed job succeeds (tenant key)" wait_until 150 jstate "$J1" 2
+check "routed job succeeds (provider key)" wait_until 150 jstate "$J2" 2
+check "provider/model job succeeds" wait_until 150 jstate "$J3" 2
+flog=$(http_body "$FL/_log" | jq -c 'select(.path == "/anthropic/v1/messages")')
+eq "three requests reached the anthropic provider" "$(wc -l <<<"$flog")" 3
+eq "upstream model name sent" "$(jq -r .json.model <<<"$flog" | sort -u)" fake-ok
+eq "acme's request carried acme's own key" "$(jq -r '.headers["x-api-key"]' <<<"$flog" | grep -c -- "^$TK\$")" 1
+eq "the others carried the provider's key" "$(jq -r '.headers["x-api-key"]' <<<"$flog" | grep -c "^$K2\$")" 2
+resp=$(curl -s -w '\n%{http_code}' -X POST "$JU/v1/jobs" -H "Authorization: Bearer $K" \
+    -d '{"kind":"llm.chat","payload":{"model":"nowhere","messages":[{"role":"user","content":"x"}]}}')
+eq "unrouted model refused at enqueue (no default provider)" "$(tail -1 <<<"$resp") $(head -1 <<<"$resp" | jq -r .error.param)" "400 payload.model"
+contains "  the message names the model" "$(head -1 <<<"$resp" | jq -r .error.message)" "'nowhere'"
+stop_all_ingot
+cat "$JS_LOG" "$JW_LOG" >>"$ALL"
+check "no tenant's own key in any output" bash -c "! grep -q -- '$TK' '$ALL'"
 
 # --- no key anywhere in what was printed ---
 check "no provider key in any output" bash -c "! grep -q -- '$PKEY' '$ALL'"

@@ -19,7 +19,7 @@ await step('disconnect', async () => {
   eq('disconnect: content before leaving', text, ' w1 w2 w3');
   let rec;
   for (let i = 0; i < 40; i++) {
-    rec = (await upstream(s0, '/chat/completions'))[0];
+    rec = (await upstream(s0)).find((r) => JSON.stringify(r.json ?? {}).includes('go away'));
     if (rec?.closed_wall_ms) break;
     await sleep(25);
   }

@@ -27,16 +27,28 @@ export async function step(name, fn) {
 export function done() { process.exit(failed ? 1 : 0); }
 
 // attempts: every HTTP request the SDK makes (retries included) goes through here.
-// attempts.bodies: what the SDK sent, in order.
-export const attempts = { n: 0, bodies: [] };
-const countingFetch = (url, init) => {
-  attempts.n++;
-  attempts.bodies.push(typeof init?.body === 'string' ? init.body : '');
-  return fetch(url, init);
-};
+// attempts.bodies: what the SDK sent, in order; attempts.answers: the status
+// and headers of each answer as ingot sent them.
+export const attempts = { n: 0, bodies: [], answers: [] };
+function countingFetch(fastRetry) {
+  return async (url, init) => {
+    attempts.n++;
+    attempts.bodies.push(typeof init?.body === 'string' ? init.body : '');
+    const r = await fetch(url, init);
+    attempts.answers.push({ status: r.status, headers: Object.fromEntries(r.headers.entries()) });
+    if (!fastRetry || r.status !== 429 || r.headers.get('x-should-retry') === 'false') return r;
+    // The SDK waits as long as ingot says (up to 60 s): the wait was recorded
+    // above; shorten it so the retries themselves are what the test sees.
+    const h = new Headers(r.headers);
+    h.set('retry-after-ms', '10');
+    h.delete('retry-after');
+    return new Response(r.body, { status: r.status, statusText: r.statusText, headers: h });
+  };
+}
 
 export function client(opts = {}) {
-  return new OpenAI({ baseURL: `${INGOT}/v1`, apiKey: KEY, fetch: countingFetch, ...opts });
+  const { fastRetry, ...rest } = opts;
+  return new OpenAI({ baseURL: `${INGOT}/v1`, apiKey: KEY, fetch: countingFetch(fastRetry), ...rest });
 }
 
 // The fake's record of what reached it (one object per request).

@@ -1,0 +1,80 @@
+/* The engine's pure parts: the openai adapter's body edit (byte for byte
+ * but the members routing needs), OpenAI usage objects read and written,
+ * the llm_call states' names. */
+#include <cJSON.h>
+#include <string.h>
+
+#include "../testhelp.h"
+#include "llm_priv.h"
+
+static const char *edit(const char *body, const char *model, bool force, bool drop, struct sbuf *out)
+{
+    cJSON *j = cJSON_Parse(body);
+    sbuf_reset(out);
+    int rc = llm_openai_body(body, strlen(body), model, force, cJSON_GetObjectItemCaseSensitive(j, "stream_options"),
+                             drop, out);
+    cJSON_Delete(j);
+    return rc < 0 ? "(refused)" : out->data;
+}
+
+int main(void)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    test_streq("model rewritten, numbers and order as sent",
+               edit("{\"model\":\"alias\", \"temperature\":0.70,\"x\":{\"a\":[1e2, 2.50]},\"seed\":12345678901234567890}",
+                    "gpt-4o", false, false, &b),
+               "{\"model\":\"gpt-4o\",\"temperature\":0.70,\"x\":{\"a\":[1e2, 2.50]},\"seed\":12345678901234567890}");
+    test_streq("include_usage added when streaming",
+               edit("{\"model\":\"m\",\"stream\":true}", "m", true, false, &b),
+               "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+    test_streq("the client's stream_options kept, include_usage forced",
+               edit("{\"stream_options\":{\"include_usage\":false,\"x\":1},\"model\":\"m\"}", "m", true, false, &b),
+               "{\"stream_options\":{\"x\":1,\"include_usage\":true},\"model\":\"m\"}");
+    test_streq("stream_options: null replaced",
+               edit("{\"model\":\"m\",\"stream_options\":null}", "m", true, false, &b),
+               "{\"model\":\"m\",\"stream_options\":{\"include_usage\":true}}");
+    test_streq("every model member rewritten (a provider may read the last)",
+               edit("{\"model\":\"a\",\"model\":\"b\"}", "up", false, false, &b), "{\"model\":\"up\",\"model\":\"up\"}");
+    test_streq("a key spelled with escapes is the same key",
+               edit("{\"mod\\u0065l\":\"a\"}", "up", false, false, &b), "{\"mod\\u0065l\":\"up\"}");
+    test_streq("a model name that needs escaping",
+               edit("{\"model\":\"a\"}", "x\"y", false, false, &b), "{\"model\":\"x\\\"y\"}");
+    test_streq("encoding_format dropped for base64 embeddings",
+               edit("{\"encoding_format\":\"base64\",\"model\":\"e\",\"input\":\"x\"}", "e", false, true, &b),
+               "{\"model\":\"e\",\"input\":\"x\"}");
+    test_streq("the last member dropped",
+               edit("{\"model\":\"e\",\"encoding_format\":\"base64\"}", "e", false, true, &b), "{\"model\":\"e\"}");
+    test_streq("an empty object", edit(" { } ", "m", true, false, &b), "{\"stream_options\":{\"include_usage\":true}}");
+    test_streq("not an object: refused", edit("[1]", "m", false, false, &b), "(refused)");
+    test_streq("truncated: refused", edit("{\"model\":\"a\",", "m", false, false, &b), "(refused)");
+    test_streq("strings with braces and escaped quotes are skipped whole",
+               edit("{\"messages\":[{\"content\":\"}\\\"{,]\"}],\"model\":\"a\"}", "b", false, false, &b),
+               "{\"messages\":[{\"content\":\"}\\\"{,]\"}],\"model\":\"b\"}");
+
+    cJSON *u = cJSON_Parse("{\"prompt_tokens\":10,\"completion_tokens\":4,\"total_tokens\":14,"
+                           "\"prompt_tokens_details\":{\"cached_tokens\":3},\"completion_tokens_details\":{\"reasoning_tokens\":2}}");
+    struct llm_usage lu;
+    test_cond("usage read", llm_usage_parse(u, &lu) && lu.prompt == 10 && lu.completion == 4 && lu.cached == 3 &&
+                                lu.reasoning == 2);
+    cJSON_Delete(u);
+    u = cJSON_Parse("{\"prompt_tokens\":3,\"total_tokens\":3}");
+    test_cond("embeddings usage: completion 0", llm_usage_parse(u, &lu) && lu.prompt == 3 && lu.completion == 0 &&
+                                                    lu.cached == -1);
+    cJSON_Delete(u);
+    test_cond("not usage", !llm_usage_parse(NULL, &lu));
+    sbuf_reset(&b);
+    struct llm_usage w = {.prompt = 10, .completion = 4, .cached = -1, .reasoning = 2};
+    llm_usage_json(&w, &b);
+    test_streq("usage written in OpenAI's shape", b.data,
+               "{\"prompt_tokens\":10,\"completion_tokens\":4,\"total_tokens\":14,\"prompt_tokens_details\":"
+               "{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":2}}");
+    sbuf_reset(&b);
+    llm_error_json(&b, "no \"x\"", "invalid_request_error", "model", NULL);
+    test_streq("an OpenAI error", b.data,
+               "{\"error\":{\"message\":\"no \\\"x\\\"\",\"type\":\"invalid_request_error\",\"param\":\"model\",\"code\":null}}");
+    test_streq("state names", llm_call_state_name(CALL_STREAM), "stream");
+    test_streq("state names (last)", llm_call_state_name(CALL_CANCELLED), "cancelled");
+    sbuf_deinit(&b);
+    test_report();
+}
