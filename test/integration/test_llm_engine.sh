@@ -64,6 +64,11 @@ check "error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200
 eq "  in OpenAI's shape" "$(jq -r '.events[-1].data | fromjson | .error | has("message") and has("type")' <<<"$out")" true
 eq "  no [DONE] after it" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
 
+# The provider refusing the gateway's own key is a 502 (a 401 would tell
+# the SDK that the client's key is wrong); its other 4xx pass through.
+eq "provider 401 with the configured key: 502" "$(post /v1/chat/completions '{"model":"fake-401","messages":[{"role":"user","content":"x"}]}')" 502
+eq "provider 400: 400 with its error kept" "$(post /v1/chat/completions '{"model":"fake-400","messages":[{"role":"user","content":"x"}]}') $(jq -r .error.param b.json)" "400 temperature"
+
 # Anthropic, streamed tool call, translated end to end.
 tools='"tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]'
 out=$($SSE "$S_PORT" /v1/chat/completions "$K" "{\"model\":\"anth/fake-pretext-calls-2\",\"stream\":true,$tools,\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"weather?\"}]}")
