@@ -213,7 +213,15 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     if (!c->have_rh)
         llm_ratehdr_init(&h);
     if (c->state == CALL_STREAM) {
+        /* Its last event may make the client's side cancel: no free and
+         * no httpc call from inside, the call is freed here then. */
+        c->in_httpc = true;
         llm_relay_stream_end(c, resp->error);
+        c->in_httpc = false;
+        if (c->state == CALL_CANCELLED) {
+            call_free(c);
+            return;
+        }
     } else if (resp->error || resp->status == 0) {
         bool to = resp->timed_out;
         char msg[400];
@@ -539,9 +547,15 @@ void llm_close(struct llm *l)
         }
         if (c->state == CALL_SEND || c->state == CALL_BODY || c->state == CALL_STREAM) {
             httpc_abort(l->rt->httpc, resp_cb, c);
-            if (c->began)
+            if (c->began) {
+                c->in_httpc = true; /* a cancel from the last event only marks it */
                 llm_relay_stream_end(c, "the server is shutting down");
-            else
+                c->in_httpc = false;
+                if (c->state == CALL_CANCELLED) {
+                    call_free(c);
+                    continue;
+                }
+            } else
                 llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down",
                               "the server is shutting down");
             call_settle(c, c->began ? 200 : 503, false);
