@@ -1,24 +1,22 @@
-/* ingot admin for the LLM gateway: named providers, model routes, tenants'
- * own provider keys and the rotation of ENCRYPTION_KEY. Keys are read from
- * stdin (never argv: shell history, ps), sealed with core/crypt before they
- * reach the database, and never printed. */
+/* ingot admin for the LLM gateway: named providers, model routes, and the
+ * command line of every LLM noun (admin_llm_keys.c: tenants' own keys and
+ * the rotation of ENCRYPTION_KEY). Keys are read from stdin (never argv:
+ * shell history, ps), sealed with core/crypt before they reach the
+ * database, and never printed. */
 #include <mysql.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "admin_int.h"
+#include "admin_llm.h"
 #include "cmd.h"
 #include "crypt.h"
 #include "db_sync.h"
 #include "provider_snap.h"
 #include "sql.h"
 #include "url.h"
-
-#define KEY_MAX 4096
 
 struct llm_opts {
     const char *type, *base_url, *upstream;
@@ -32,14 +30,13 @@ static int usage(void)
             "       ingot admin provider list | provider remove NAME [--force]\n"
             "       ingot admin model route MODEL PROVIDER [--upstream-model NAME] | model route remove MODEL | model routes\n"
             "       ingot admin tenant provider-key set TENANT PROVIDER   (the key on stdin)\n"
-            "       ingot admin tenant provider-key remove TENANT PROVIDER\n"
+            "       ingot admin tenant provider-key remove TENANT PROVIDER | tenant provider-key list [TENANT]\n"
             "       ingot admin rotate-encryption-key\n"
             "see `ingot admin --help`\n");
     return EXIT_USAGE;
 }
 
-static int bad(const char *what, const char *fmt, ...) ATTR_FMT(2, 3);
-static int bad(const char *what, const char *fmt, ...)
+int llmadm_bad(const char *what, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "ingot admin: %s: ", what);
@@ -51,7 +48,7 @@ static int bad(const char *what, const char *fmt, ...)
 }
 
 /* Ends a transaction that failed; a lost connection rolls back anyway. */
-static void rollback(MYSQL *m)
+void llmadm_rollback(MYSQL *m)
 {
     char err[256];
     if (db_sync_exec(m, "ROLLBACK", err, sizeof err) < 0)
@@ -97,58 +94,8 @@ static bool base_url_valid(const char *s, char *why, size_t n)
     return ok;
 }
 
-/* Reads one key from stdin (echo off on a terminal). 0, or -1 after
- * printing why. The key goes into HTTP headers: no control characters. */
-static int read_key(char *out, size_t outlen)
-{
-    bool tty = isatty(STDIN_FILENO);
-    struct termios old, quiet;
-    if (tty) {
-        fprintf(stderr, "API key (not echoed): ");
-        if (tcgetattr(STDIN_FILENO, &old) == 0) {
-            quiet = old;
-            quiet.c_lflag &= ~(tcflag_t)ECHO;
-            tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-        } else {
-            tty = false;
-        }
-    }
-    size_t n = 0;
-    int ch;
-    bool too_long = false;
-    while ((ch = getchar()) != EOF && ch != '\n') {
-        if (n + 1 < outlen)
-            out[n++] = (char)ch;
-        else
-            too_long = true;
-    }
-    out[n] = '\0';
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
-        fputc('\n', stderr);
-    }
-    while (n && (out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    if (too_long) {
-        fprintf(stderr, "ingot admin: the key on stdin is longer than %d characters\n", KEY_MAX);
-        return -1;
-    }
-    if (!n) {
-        fprintf(stderr, "ingot admin: no key on stdin (pipe it in: printf %%s \"$KEY\" | ingot admin ...)\n");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)out[i] < 0x21 || out[i] == 0x7f) {
-            fprintf(stderr, "ingot admin: the key on stdin has a space or control character at "
-                            "position %zu\n", i + 1);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* 1 the provider exists (a row, or "default"), 0 not, -1 database error. */
-static int provider_exists(MYSQL *m, const char *name, bool lock)
+int llmadm_provider_exists(MYSQL *m, const char *name, bool lock)
 {
     if (strcmp(name, PROVIDER_DEFAULT) == 0)
         return 1;
@@ -166,53 +113,25 @@ static int provider_exists(MYSQL *m, const char *name, bool lock)
     return n < 0 ? -1 : n > 0;
 }
 
-static struct crypt *need_crypt(const struct config *cfg, const char *what)
-{
-    char err[256];
-    if (!*cfg->encryption_key) {
-        fprintf(stderr, "ingot admin: %s: ENCRYPTION_KEY is not set; it seals provider keys at rest "
-                        "(`ingot init` generates one, or `openssl rand -base64 32`)\n", what);
-        return NULL;
-    }
-    struct crypt *c = crypt_new(cfg->encryption_key, cfg->encryption_key_previous, err, sizeof err);
-    if (!c)
-        fprintf(stderr, "ingot admin: %s: %s\n", what, err);
-    return c;
-}
-
-/* Seals key for aad into b as a SQL literal. 0/-1. */
-static int put_sealed(struct sbuf *b, const struct crypt *c, const char *aad, const char *key)
-{
-    char err[256];
-    char *sealed = crypt_seal(c, aad, key, strlen(key), err, sizeof err);
-    if (!sealed) {
-        fprintf(stderr, "ingot admin: %s\n", err);
-        return -1;
-    }
-    sql_cstr(b, sealed);
-    free(sealed);
-    return 0;
-}
-
 static int provider_add(MYSQL *m, const struct config *cfg, const char *name, const struct llm_opts *o)
 {
     enum provider_type type;
     char why[256];
     if (!o->type)
-        return bad("provider add", "--type is required (%s)", "openai or anthropic");
+        return llmadm_bad("provider add", "--type is required (%s)", "openai or anthropic");
     if (provider_type_parse(o->type, &type) < 0)
-        return bad("provider add", "--type must be openai or anthropic, not %s", o->type);
+        return llmadm_bad("provider add", "--type must be openai or anthropic, not %s", o->type);
     if (!o->base_url)
-        return bad("provider add", "--base-url is required (%s)", "e.g. https://host/v1");
+        return llmadm_bad("provider add", "--base-url is required (%s)", "e.g. https://host/v1");
     if (!base_url_valid(o->base_url, why, sizeof why))
-        return bad("provider add", "--base-url: %s", why);
+        return llmadm_bad("provider add", "--base-url: %s", why);
     struct crypt *c = NULL;
-    if (o->key_stdin && !(c = need_crypt(cfg, "provider add")))
+    if (o->key_stdin && !(c = llmadm_need_crypt(cfg, "provider add")))
         return EXIT_CONFIG;
     int rc = EXIT_OK;
-    char key[KEY_MAX + 1] = "";
+    char key[LLMADM_KEY_MAX + 1] = "";
     if (!o->replace) {
-        int ex = provider_exists(m, name, false);
+        int ex = llmadm_provider_exists(m, name, false);
         if (ex != 0) {
             if (ex > 0)
                 fprintf(stderr, "ingot admin: provider %s exists already (--replace changes it)\n", name);
@@ -220,7 +139,7 @@ static int provider_add(MYSQL *m, const struct config *cfg, const char *name, co
             return ex > 0 ? EXIT_DATAERR : EXIT_UNAVAILABLE;
         }
     }
-    if (o->key_stdin && read_key(key, sizeof key) < 0) {
+    if (o->key_stdin && llmadm_read_key(key, sizeof key) < 0) {
         crypt_free(c);
         return EXIT_DATAERR;
     }
@@ -238,7 +157,7 @@ static int provider_add(MYSQL *m, const struct config *cfg, const char *name, co
     crypt_aad_provider(aad, name);
     if (!o->key_stdin)
         sbuf_puts(&b, "NULL");
-    else if (put_sealed(&b, c, aad, key) < 0)
+    else if (llmadm_put_sealed(&b, c, aad, key) < 0)
         rc = EXIT_SOFTWARE;
     sbuf_putc(&b, ')');
     if (o->replace)
@@ -373,7 +292,7 @@ static int provider_remove(MYSQL *m, const char *name, bool force)
             rc = EXIT_UNAVAILABLE;
     }
     if (rc != EXIT_OK)
-        rollback(m);
+        llmadm_rollback(m);
     else
         fprintf(stderr, "removed provider %s (%d route(s), %lld tenant key(s) with it)\n", name, nroutes,
                 tkeys);
@@ -386,18 +305,18 @@ static int route_set(MYSQL *m, const struct config *cfg, const char *model, cons
                      const char *upstream)
 {
     if (!model_valid(model))
-        return bad("model route", "MODEL must be 1-191 characters without spaces or control "
+        return llmadm_bad("model route", "MODEL must be 1-191 characters without spaces or control "
                                   "characters: %s", model);
     if (!provider_name_valid(provider))
-        return bad("model route", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s", provider);
+        return llmadm_bad("model route", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s", provider);
     if (upstream && !model_valid(upstream))
-        return bad("model route", "--upstream-model must be 1-191 characters without spaces or "
+        return llmadm_bad("model route", "--upstream-model must be 1-191 characters without spaces or "
                                   "control characters: %s", upstream);
     if (admin_exec(m, "START TRANSACTION", "model route") < 0)
         return EXIT_UNAVAILABLE;
-    int ex = provider_exists(m, provider, true);
+    int ex = llmadm_provider_exists(m, provider, true);
     if (ex <= 0) {
-        rollback(m);
+        llmadm_rollback(m);
         if (ex == 0)
             fprintf(stderr, "ingot admin: model route: no such provider: %s (`ingot admin provider "
                             "list`; add it with `ingot admin provider add`)\n", provider);
@@ -416,7 +335,7 @@ static int route_set(MYSQL *m, const struct config *cfg, const char *model, cons
                  ? EXIT_UNAVAILABLE : EXIT_OK;
     sbuf_deinit(&b);
     if (rc != EXIT_OK) {
-        rollback(m);
+        llmadm_rollback(m);
         return rc;
     }
     fprintf(stderr, "routed %s to %s%s%s\n", model, provider, upstream ? " as " : "", upstream ? upstream : "");
@@ -425,25 +344,13 @@ static int route_set(MYSQL *m, const struct config *cfg, const char *model, cons
     return EXIT_OK;
 }
 
-/* 1 a row matches where_sql's condition in table, 0 not, -1 error. */
-static int row_exists(MYSQL *m, const char *table, const struct sbuf *where)
-{
-    char err[512];
-    char *sql = xasprintf("SELECT COUNT(*) FROM %s WHERE %s", table, where->data);
-    long long n = db_sync_scalar(m, sql, err, sizeof err);
-    free(sql);
-    if (n < 0)
-        fprintf(stderr, "ingot admin: %s\n", err);
-    return n < 0 ? -1 : n > 0;
-}
-
 static int route_remove(MYSQL *m, const char *model)
 {
     struct sbuf w;
     sbuf_init(&w);
     sbuf_puts(&w, "model = ");
     sql_cstr(&w, model);
-    int ex = row_exists(m, "llm_routes", &w);
+    int ex = llmadm_row_exists(m, "llm_routes", &w);
     int rc = ex < 0 ? EXIT_UNAVAILABLE : ex == 0 ? EXIT_DATAERR : EXIT_OK;
     if (ex == 0)
         fprintf(stderr, "ingot admin: no route for model %s (`ingot admin model routes`)\n", model);
@@ -456,162 +363,6 @@ static int route_remove(MYSQL *m, const char *model)
     if (rc == EXIT_OK)
         fprintf(stderr, "removed the route of %s\n", model);
     sbuf_deinit(&w);
-    return rc;
-}
-
-static int tenant_key(MYSQL *m, const struct config *cfg, bool set, const char *tenant,
-                      const char *provider)
-{
-    const char *what = set ? "tenant provider-key set" : "tenant provider-key remove";
-    if (!provider_name_valid(provider))
-        return bad(what, "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s", provider);
-    struct crypt *c = NULL;
-    if (set && !(c = need_crypt(cfg, what)))
-        return EXIT_CONFIG;
-    long long tid = admin_tenant_id(m, tenant);
-    int rc = tid < 0 ? EXIT_DATAERR : EXIT_OK;
-    struct sbuf b;
-    sbuf_init(&b);
-    if (rc == EXIT_OK && set) {
-        int ex = provider_exists(m, provider, false);
-        if (ex == 0)
-            fprintf(stderr, "ingot admin: %s: no such provider: %s (`ingot admin provider list`)\n",
-                    what, provider);
-        rc = ex < 0 ? EXIT_UNAVAILABLE : ex == 0 ? EXIT_DATAERR : EXIT_OK;
-    }
-    char key[KEY_MAX + 1] = "";
-    if (rc == EXIT_OK && set) {
-        char aad[CRYPT_AAD_MAX];
-        crypt_aad_tenant(aad, (unsigned long long)tid, provider);
-        if (read_key(key, sizeof key) < 0) {
-            rc = EXIT_DATAERR;
-        } else {
-            sbuf_printf(&b, "INSERT INTO llm_tenant_keys (tenant_id, provider, api_key) VALUES (%lld, ", tid);
-            sql_cstr(&b, provider);
-            sbuf_puts(&b, ", ");
-            if (put_sealed(&b, c, aad, key) < 0)
-                rc = EXIT_SOFTWARE;
-            sbuf_puts(&b, ") ON DUPLICATE KEY UPDATE api_key = VALUES(api_key)");
-            if (rc == EXIT_OK && admin_exec(m, b.data, what) < 0)
-                rc = EXIT_UNAVAILABLE;
-            if (rc == EXIT_OK)
-                fprintf(stderr, "stored tenant %s's key for %s (sealed under key id %s)\n", tenant,
-                        provider, crypt_current_id(c));
-        }
-    } else if (rc == EXIT_OK) {
-        sbuf_printf(&b, "tenant_id = %lld AND provider = ", tid);
-        sql_cstr(&b, provider);
-        int ex = row_exists(m, "llm_tenant_keys", &b);
-        if (ex == 0)
-            fprintf(stderr, "ingot admin: tenant %s has no key for provider %s\n", tenant, provider);
-        rc = ex < 0 ? EXIT_UNAVAILABLE : ex == 0 ? EXIT_DATAERR : EXIT_OK;
-        char *sql = xasprintf("DELETE FROM llm_tenant_keys WHERE %s", b.data);
-        if (rc == EXIT_OK && admin_exec(m, sql, what) < 0)
-            rc = EXIT_UNAVAILABLE;
-        free(sql);
-        if (rc == EXIT_OK)
-            fprintf(stderr, "removed tenant %s's key for %s\n", tenant, provider);
-    }
-    explicit_bzero(key, sizeof key);
-    sbuf_deinit(&b);
-    crypt_free(c);
-    return rc;
-}
-
-struct rotation {
-    const struct crypt *c;
-    long long resealed, current;
-};
-
-/* Re-seals the rows of one table (res: name or provider, tenant id or "",
- * sealed key). EXIT_OK or the code that stops the rotation. */
-static int rotate_rows(MYSQL *m, struct rotation *rot, MYSQL_RES *res, bool prov)
-{
-    MYSQL_ROW row;
-    struct sbuf b;
-    char err[512];
-    int rc = EXIT_OK;
-    sbuf_init(&b);
-    while (rc == EXIT_OK && (row = mysql_fetch_row(res))) {
-        const char *name = row[0], *sealed = row[2];
-        unsigned long long tid = prov ? 0 : strtoull(row[1], NULL, 10);
-        char aad[CRYPT_AAD_MAX], id[CRYPT_KEYID_LEN + 1], what[200];
-        if (prov) {
-            crypt_aad_provider(aad, name);
-            snprintf(what, sizeof what, "provider %s's key", name);
-        } else {
-            crypt_aad_tenant(aad, tid, name);
-            snprintf(what, sizeof what, "tenant %llu's key for provider %s", tid, name);
-        }
-        char *plain = crypt_open(rot->c, aad, sealed, NULL, err, sizeof err);
-        if (!plain) {
-            fprintf(stderr, "ingot admin: rotate-encryption-key: %s does not open: %s. Nothing was "
-                            "changed; set that key again or remove it, then rerun\n", what, err);
-            rc = EXIT_DATAERR;
-            break;
-        }
-        if (crypt_keyid(sealed, id) == 0 && strcmp(id, crypt_current_id(rot->c)) == 0) {
-            rot->current++;
-            crypt_secret_free(plain);
-            continue;
-        }
-        sbuf_reset(&b);
-        sbuf_printf(&b, "UPDATE %s SET api_key = ", prov ? "llm_providers" : "llm_tenant_keys");
-        int sealed_ok = put_sealed(&b, rot->c, aad, plain);
-        crypt_secret_free(plain);
-        if (prov)
-            sbuf_puts(&b, " WHERE name = ");
-        else
-            sbuf_printf(&b, " WHERE tenant_id = %llu AND provider = ", tid);
-        sql_cstr(&b, name);
-        if (sealed_ok < 0)
-            rc = EXIT_SOFTWARE;
-        else if (admin_exec(m, b.data, "rotate-encryption-key") < 0)
-            rc = EXIT_UNAVAILABLE;
-        else
-            rot->resealed++;
-    }
-    sbuf_deinit(&b);
-    return rc;
-}
-
-/* Re-seals under ENCRYPTION_KEY every stored key sealed under another
- * key, in one transaction (rows locked); every value must open (with
- * either key) or nothing changes. */
-static int rotate(MYSQL *m, const struct config *cfg)
-{
-    struct crypt *c = need_crypt(cfg, "rotate-encryption-key");
-    if (!c)
-        return EXIT_CONFIG;
-    char err[512];
-    if (admin_exec(m, "START TRANSACTION", "rotate-encryption-key") < 0) {
-        crypt_free(c);
-        return EXIT_UNAVAILABLE;
-    }
-    static const char *const sql[] = {
-        "SELECT name, '', api_key FROM llm_providers WHERE api_key IS NOT NULL ORDER BY name FOR UPDATE",
-        "SELECT provider, CAST(tenant_id AS CHAR), api_key FROM llm_tenant_keys "
-        "ORDER BY tenant_id, provider FOR UPDATE"};
-    struct rotation rot = {.c = c};
-    int rc = EXIT_OK;
-    for (size_t i = 0; i < ARRAY_LEN(sql) && rc == EXIT_OK; i++) {
-        MYSQL_RES *res = db_sync_query(m, sql[i], err, sizeof err);
-        if (!res) {
-            fprintf(stderr, "ingot admin: rotate-encryption-key: %s\n", err);
-            rc = EXIT_UNAVAILABLE;
-            break;
-        }
-        rc = rotate_rows(m, &rot, res, i == 0);
-        mysql_free_result(res);
-    }
-    if (rc == EXIT_OK && admin_exec(m, "COMMIT", "rotate-encryption-key") < 0)
-        rc = EXIT_UNAVAILABLE;
-    if (rc != EXIT_OK)
-        rollback(m);
-    else
-        printf("re-sealed %lld key(s) under key id %s; %lld already under it\n", rot.resealed,
-               crypt_current_id(c), rot.current);
-    crypt_free(c);
     return rc;
 }
 
@@ -632,8 +383,9 @@ static bool shape_ok(const struct cmd_args *a, const struct llm_opts *o)
         ok = route || (strcmp(verb, "routes") == 0 && n == 2) ||
              (strcmp(verb, "route") == 0 && n == 4 && strcmp(a->positional[2], "remove") == 0);
     } else if (strcmp(noun, "tenant") == 0) {
-        ok = strcmp(verb, "provider-key") == 0 && n == 5 &&
-             (strcmp(a->positional[2], "set") == 0 || strcmp(a->positional[2], "remove") == 0);
+        ok = strcmp(verb, "provider-key") == 0 &&
+             ((n == 5 && (strcmp(a->positional[2], "set") == 0 || strcmp(a->positional[2], "remove") == 0)) ||
+              ((n == 3 || n == 4) && strcmp(a->positional[2], "list") == 0));
     } else {
         ok = strcmp(noun, "rotate-encryption-key") == 0 && n == 1;
     }
@@ -653,9 +405,11 @@ static int dispatch(MYSQL *m, const struct config *cfg, const struct cmd_args *a
     const char *noun = a->positional[0];
     const char *verb = a->npositional > 1 ? a->positional[1] : "";
     if (strcmp(noun, "rotate-encryption-key") == 0)
-        return rotate(m, cfg);
+        return llmadm_rotate(m, cfg);
+    if (strcmp(noun, "tenant") == 0 && strcmp(a->positional[2], "list") == 0)
+        return llmadm_tenant_key_list(m, a->npositional == 4 ? a->positional[3] : NULL);
     if (strcmp(noun, "tenant") == 0)
-        return tenant_key(m, cfg, strcmp(a->positional[2], "set") == 0, a->positional[3], a->positional[4]);
+        return llmadm_tenant_key(m, cfg, strcmp(a->positional[2], "set") == 0, a->positional[3], a->positional[4]);
     if (strcmp(noun, "model") == 0) {
         if (strcmp(verb, "routes") == 0)
             return admin_print_rows(m, "SELECT model, provider, IFNULL(upstream_model, model) AS upstream_model, "
@@ -679,23 +433,23 @@ static int precheck(const struct cmd_args *a)
     if (strcmp(noun, "provider") == 0 && strcmp(verb, "list") != 0) {
         const char *name = a->positional[2];
         if (!provider_name_valid(name))
-            return bad(verb[0] == 'a' ? "provider add" : "provider remove",
+            return llmadm_bad(verb[0] == 'a' ? "provider add" : "provider remove",
                        "NAME must be 1-64 characters of A-Z a-z 0-9 . _ -: %s", name);
         if (strcmp(verb, "add") == 0 && strcasecmp(name, PROVIDER_DEFAULT) == 0)
-            return bad("provider add", "NAME %s is reserved for the provider of LLM_BASE_URL", name);
+            return llmadm_bad("provider add", "NAME %s is reserved for the provider of LLM_BASE_URL", name);
     }
     if (strcmp(noun, "model") == 0 && strcmp(verb, "route") == 0) {
         bool remove = strcmp(a->positional[2], "remove") == 0;
         const char *model = a->positional[remove ? 3 : 2];
         if (!model_valid(model))
-            return bad("model route", "MODEL must be 1-191 characters without spaces or control "
+            return llmadm_bad("model route", "MODEL must be 1-191 characters without spaces or control "
                                       "characters: %s", model);
         if (!remove && !provider_name_valid(a->positional[3]))
-            return bad("model route", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
+            return llmadm_bad("model route", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
                        a->positional[3]);
     }
-    if (strcmp(noun, "tenant") == 0 && !provider_name_valid(a->positional[4]))
-        return bad("tenant provider-key", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
+    if (strcmp(noun, "tenant") == 0 && a->npositional == 5 && !provider_name_valid(a->positional[4]))
+        return llmadm_bad("tenant provider-key", "PROVIDER must be 1-64 characters of A-Z a-z 0-9 . _ -: %s",
                    a->positional[4]);
     return EXIT_OK;
 }

@@ -71,6 +71,7 @@ const struct cmd_def cmd_table[] = {
      "       ingot admin model routes\n"
      "       ingot admin tenant provider-key set TENANT PROVIDER   (the key on stdin)\n"
      "       ingot admin tenant provider-key remove TENANT PROVIDER\n"
+     "       ingot admin tenant provider-key list [TENANT]\n"
      "       ingot admin rotate-encryption-key\n"
      "       ingot admin tenant limits TENANT [--key PREFIX] [--rpm N] [--tpm N]\n"
      "           [--tokens-per-day N] [--tokens-per-month N] [--usd-per-month X]\n"

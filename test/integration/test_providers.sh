@@ -89,6 +89,9 @@ o=$(printf '%s' "$TKEY" | env -u ENCRYPTION_KEY "$B" admin tenant provider-key s
 tstored=$(sql "SELECT api_key FROM llm_tenant_keys")
 check "tenant key sealed" grep -qE "^v1\.$idA\." <<<"$tstored"
 eq "no tenant key in the database" "$(sql "SELECT COUNT(*) FROM llm_tenant_keys WHERE api_key LIKE '%SECRET%'")" 0
+tl=$(out_of "$B" admin tenant provider-key list "${E[@]}")
+contains "tenant keys listed with the key id" "$tl" "acme	claude	$idA	"
+o=$(out_of "$B" admin tenant provider-key list nobody "${E[@]}"); eq "list for an unknown tenant: 65" "$?" 65
 printf '%s' "$TKEY" | run "$B" admin tenant provider-key set acme good "${E[@]}"
 run "$B" admin tenant provider-key remove acme good "${E[@]}"; eq "tenant key removed" "$(sql "SELECT COUNT(*) FROM llm_tenant_keys")" 1
 o=$(out_of "$B" admin tenant provider-key remove acme good "${E[@]}"); eq "remove absent tenant key: 65" "$?" 65
