@@ -55,8 +55,8 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms);
 void llmlimit_free(struct llmlimit *ll);
 /* The limits have been read once (reservations before wait for it). */
 bool llmlimit_ready(const struct llmlimit *ll);
-/* Redis calls not answered yet (settlements, holds), those waiting to be
- * re-sent included: a drain may wait for 0. */
+/* Redis calls not answered yet (settlements, holds), and those waiting
+ * to be re-sent while Redis is up: a drain may wait for 0. */
 size_t llmlimit_busy(const struct llmlimit *ll);
 void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg);
 /* Replaces the reservation with the real usage (NULL: nothing was used,

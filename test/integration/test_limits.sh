@@ -10,6 +10,10 @@ E=(--env-file /dev/null)
 url=$(migrated_db limits) || { bad "migrate"; finish; }
 export DATABASE_URL=$url
 DB=ingot_limits
+# A Redis database of its own, emptied: counters are keyed by tenant id, and
+# a fresh MariaDB database gives the same ids again.
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/8"
+redis-cli -s "$REDIS_SOCKET" -n 8 FLUSHDB >/dev/null
 q() { mysql_root -e "$1" "$DB"; }
 
 "$B" admin tenant create acme "${E[@]}" >/dev/null 2>&1

@@ -1,0 +1,127 @@
+# Limits end to end, through two `serve` processes sharing one Redis, in
+# front of the C fake provider:
+#  - 200 concurrent chat completions against a day budget: the tokens
+#    reserved never exceed it, the overshoot of real usage stays within
+#    what the admitted calls used beyond their reservations, every admitted
+#    call is in the ledger, every refusal is a 429 that says not to retry;
+#  - a provider announcing remaining 0 with a reset: no request reaches it
+#    before the reset, from either process; past LLM_SYNC_MAX_WAIT the
+#    caller gets our 429 with retry-after.
+. "$(dirname "$0")/lib.sh"
+unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
+jobs_setup limits_e2e
+# A Redis database of its own, emptied: counters are keyed by tenant id, and
+# a fresh MariaDB database gives the same ids again.
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/9"
+redis-cli -s "$REDIS_SOCKET" -n 9 FLUSHDB >/dev/null
+q() { mysql_root -e "$1" "$DB"; }
+
+"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
+LP=$(awk '/^port /{print $2; exit}' fakellm.out)
+L="http://127.0.0.1:$LP"
+export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
+export USAGE_FLUSH_INTERVAL=200ms
+
+# Each call reserves 8 (prompt estimate of this body) + 20 (max_tokens) =
+# 28 tokens and really uses 40 + 5 = 45 (the fake's prompt-40): an estimate
+# too low, so settling adds 17 per call beyond its reservation.
+BUDGET=2800
+"$INGOT_BIN" admin tenant limits acme --tokens-per-day $BUDGET --env-file /dev/null >/dev/null 2>&1
+start_ingot S1 serve
+start_ingot S2 serve
+TEN=$(q "SELECT id FROM tenants WHERE name = 'acme'")
+body='{"model":"fake-delay-1500-prompt-40","messages":[{"role":"user","content":"hi"}],"max_tokens":20}'
+one() { # one N: a request to S1 or S2 by parity; prints status and x-should-retry
+    local port=$S1_PORT; [ $(( $1 % 2 )) = 1 ] && port=$S2_PORT
+    curl -s -o /dev/null -D - -w 'status %{http_code}\n' --max-time 30 -X POST "http://127.0.0.1:$port/v1/chat/completions" \
+        -H "Authorization: Bearer $K" -H 'Content-Type: application/json' -d "$body" |
+        awk 'tolower($1) == "x-should-retry:" { r = $2 } /^status / { print $2, (r ? r : "-") }' | tr -d '\r'
+}
+export -f one
+export S1_PORT S2_PORT K body
+seq 1 200 | xargs -P 200 -I{} bash -c 'one {}' > results.txt
+granted=$(grep -c '^200 ' results.txt)
+refused=$(grep -c '^429 false' results.txt)
+echo "  granted $granted, refused $refused of $(wc -l < results.txt)"
+eq "every request answered: 200 or 429 x-should-retry false" "$((granted + refused))" 200
+check "reservations granted never exceed the budget ($granted x 28 <= $BUDGET)" test $((granted * 28)) -le $BUDGET
+check "the budget was used, not refused wholesale ($granted >= 50)" test "$granted" -ge 50
+check "both processes admitted calls" sh -c "curl -s http://127.0.0.1:$S1_PORT/metrics | grep -q 'ingot_llm_requests_total.*status=\"200\"' && curl -s http://127.0.0.1:$S2_PORT/metrics | grep -q 'ingot_llm_requests_total.*status=\"200\"'"
+wait_sql 100 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TEN AND status = 200" "$granted"
+used=$(q "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM llm_usage WHERE tenant_id = $TEN AND status = 200")
+eq "every admitted call is in the ledger with its real usage" "$used" $((granted * 45))
+check "overshoot within the bound: used $used <= budget + 17 x granted" test "$used" -le $((BUDGET + 17 * granted))
+eq "the provider saw exactly the admitted calls" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-delay-1500-prompt-40")] | length')" "$granted"
+out=$(curl -s -D h.txt -X POST "http://127.0.0.1:$S1_PORT/v1/chat/completions" -H "Authorization: Bearer $K" \
+    -H 'Content-Type: application/json' -d "$body")
+contains "a spent budget: insufficient_quota" "$out" '"code":"insufficient_quota"'
+contains "  names the budget" "$out" "tokens per day"
+
+# Provider throttling: the fake says remaining 0 for 1500 ms. Other calls,
+# from both processes, wait and reach it only after the reset.
+"$INGOT_BIN" admin tenant limits acme --tokens-per-day none --env-file /dev/null >/dev/null 2>&1
+budget_cleared() { # the limits are re-read every few seconds: poll for the cleared budget
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$1/v1/chat/completions" -H "Authorization: Bearer $K" \
+        -H 'Content-Type: application/json' -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}')" = 200 ]
+}
+check "budget cleared on S1" wait_until 150 budget_cleared "$S1_PORT"
+check "budget cleared on S2" wait_until 150 budget_cleared "$S2_PORT"
+curl -s -o /dev/null -X POST "$L/_reset"
+msg='{"model":"fake-remaining-0-reset-1500","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'
+eq "the announcing call succeeds" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$S1_PORT/v1/chat/completions" \
+    -H "Authorization: Bearer $K" -H 'Content-Type: application/json' -d "$msg")" 200
+held=()
+for i in 1 2 3 4; do
+    port=$S1_PORT; [ $((i % 2)) = 1 ] && port=$S2_PORT
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -X POST "http://127.0.0.1:$port/v1/chat/completions" -H "Authorization: Bearer $K" \
+        -H 'Content-Type: application/json' -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}' >> held.txt &
+    held+=($!)
+done
+wait "${held[@]}"
+eq "held calls succeed after the reset (sync wait <= 2 s)" "$(sort -u held.txt | tr '\n' ' ')" "200 "
+log=$(curl -s "$L/_log")
+first=$(jq -s '[.[] | select(.json.model == "fake-remaining-0-reset-1500")][0].done_mono_ms' <<<"$log")
+earliest=$(jq -s '[.[] | select(.json.model == "fake-ok") | .mono_ms] | min' <<<"$log")
+gap=$(jq -n "$earliest - $first")
+echo "  first held call reached the provider $gap ms after the announcement"
+check "no call reached the provider before the reset ($gap ms >= 1450)" [ "$(jq -n "$gap >= 1450")" = true ]
+check "  and not long after it ($gap ms < 2500)" [ "$(jq -n "$gap < 2500")" = true ]
+check "throttled waits counted" sh -c "curl -s http://127.0.0.1:$S2_PORT/metrics | grep -q 'ingot_llm_throttled_total{provider=\"default\",reason=\"provider\"}'"
+
+# Redis stopped mid-run: calls go on, each process deciding alone, the
+# budget checked against the ledger (the looser guarantee).
+"$INGOT_BIN" admin tenant limits acme --tokens-per-day 1000000 --env-file /dev/null >/dev/null 2>&1
+ledger_before=$(q "SELECT COUNT(*) FROM llm_usage WHERE tenant_id = $TEN")
+rkey="ingot:ll:t$TEN:day:$(date -u +%Y%m%d)"
+rget() { redis-cli -s "$REDIS_SOCKET" -n 9 GET "$rkey"; }
+day_before=$(rget)
+servers stop-redis
+codes=""
+for port in "$S1_PORT" "$S2_PORT" "$S1_PORT" "$S2_PORT"; do
+    codes="$codes$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/v1/chat/completions" \
+        -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+        -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}') "
+done
+eq "redis down: calls still answered" "$codes" "200 200 200 200 "
+check "  and recorded" wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TEN" $((ledger_before + 4))
+servers start-redis
+redis_up() { [ "$(curl -s "http://127.0.0.1:$1/health" | jq -r .checks.redis.status)" = up ]; }
+check "redis back for S1" wait_until 150 redis_up "$S1_PORT"
+check "redis back for S2" wait_until 150 redis_up "$S2_PORT"
+# Redis kept its data (append-only file): what was used while it was away
+# is added to its counters (once: 4 calls of 17 tokens).
+check "the outage's usage caught up in the day counter ($day_before + 68)" wait_out 50 $((day_before + 68)) rget
+
+# Past LLM_SYNC_MAX_WAIT: our 429 with retry-after, the provider untouched.
+curl -s -o /dev/null -X POST "$L/_reset"
+msg='{"model":"fake-remaining-0-reset-6000","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'
+curl -s -o /dev/null -X POST "http://127.0.0.1:$S1_PORT/v1/chat/completions" -H "Authorization: Bearer $K" -H 'Content-Type: application/json' -d "$msg"
+code=$(curl -s -D h2.txt -o b2.json -w '%{http_code}' -X POST "http://127.0.0.1:$S2_PORT/v1/chat/completions" -H "Authorization: Bearer $K" \
+    -H 'Content-Type: application/json' -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}')
+eq "a hold longer than the sync wait: 429" "$code" 429
+ra=$(grep -i '^retry-after:' h2.txt | cut -d: -f2 | tr -d ' \r')
+check "  retry-after says when ($ra s)" test "${ra:-0}" -ge 3 -a "${ra:-0}" -le 6
+eq "  the provider never saw it" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok")] | length')" 0
+finish
