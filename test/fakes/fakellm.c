@@ -21,7 +21,9 @@
  *
  * Behaviour comes from the request's model name, so tests need no control
  * calls: "fake-" then words separated by '-', a word may take a number
- * ("fake-delay-50-words-20-echo"). Anything before "fake-" is ignored.
+ * ("fake-delay-50-words-20-echo"). Anything before "fake-" is ignored
+ * ("anth/fake-ok" works), and so are unknown words: a tag such as
+ * "fake-ok-t3" keeps a test's requests apart in the record.
  *   ok               the default: content "Hello! This is fakellm." in 5
  *                    chunks (one token each)
  *   delay-N          N ms before each stream event (non-stream: before the
