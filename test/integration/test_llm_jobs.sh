@@ -3,7 +3,8 @@
 # provider's retry-after-ms, a provider 400 failing at once with its error
 # kept, a throttled provider putting jobs back without spending attempts,
 # refusals at enqueue (unroutable model, stream: true), an http job beside
-# them.
+# them, a job through an Anthropic provider, a hanging provider bounded by
+# timeout_ms, a worker without providers leaving llm jobs queued, a drain.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 # Limits live in Redis under the tenant's id and every test database starts
@@ -26,6 +27,9 @@ LP=$(awk '/^port /{print $2; exit}' fakellm.out)
 L="http://127.0.0.1:$LP"
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 
+# A named Anthropic provider (jobs name it by prefix: anth/MODEL).
+echo anth-upstream-key | "$INGOT_BIN" admin provider add anth --type anthropic --base-url "$L/anthropic/v1" \
+    --api-key-stdin --env-file /dev/null >/dev/null 2>&1
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"
 start_ingot W work --http-target-allow 127.0.0.0/8,::1/128
@@ -63,6 +67,21 @@ check "llm.embed job succeeds" wait_state "$J2" 2
 r=$(job "$J2")
 eq "  three embeddings" "$(jq -r '.result.data | length' <<<"$r")" 3
 eq "  usage stored" "$(jq -r '.usage.prompt_tokens' <<<"$r")" 12
+
+# A chat job through the Anthropic provider: the result in OpenAI's shape.
+JA=$(enqueue "$(chat anth/fake-ok)")
+check "llm.chat job through an anthropic provider succeeds" wait_state "$JA" 2
+r=$(job "$JA")
+eq "  result translated to a chat.completion" "$(jq -r '[.result.object, .result.choices[0].message.content, .result.choices[0].finish_reason] | join("|")' <<<"$r")" "chat.completion|Hello! This is fakellm.|stop"
+eq "  usage with the cache tokens in prompt_tokens" "$(jq -c '[.usage.prompt_tokens, .usage.prompt_tokens_details.cached_tokens]' <<<"$r")" "[12,3]"
+rec=$(curl -s "$L/_log" | jq -c 'select(.path == "/anthropic/v1/messages")' | tail -1)
+eq "  sent as Messages with the provider's key" "$(jq -r '[.headers["x-api-key"], .json.model] | join(" ")' <<<"$rec")" "anth-upstream-key fake-ok"
+
+# A provider that never answers: the job's timeout_ms bounds each attempt.
+JT=$(enqueue "$(chat fake-hang-timeout ',"timeout_ms":300,"max_attempts":2,"backoff":{"base_ms":50,"max_ms":50}')")
+check "a hanging provider: timed out twice, failed" wait_state "$JT" 3
+eq "  two attempts" "$(job "$JT" | jq -r .attempts)" 2
+eq "  the provider saw two requests" "$(fake_log fake-hang-timeout | wc -l)" 2
 
 # An http job still runs beside them.
 JH=$(enqueue "{\"kind\":\"http\",\"payload\":{\"url\":\"$T/ok\"}}")
@@ -149,6 +168,7 @@ stop_ingot "$W_PID" "$W_LOG"; eq "worker exits 0" $? 0
 
 # A worker without any provider runs http jobs but leaves llm.* jobs
 # queued for a worker that has one (rather than failing them).
+"$INGOT_BIN" admin provider remove anth --force --env-file /dev/null >/dev/null 2>&1
 unset LLM_BASE_URL LLM_API_KEY
 start_ingot W0 work --http-target-allow 127.0.0.0/8,::1/128
 J10=$(enqueue "$(chat fake-ok-later)")

@@ -11,6 +11,7 @@
 #include "../testhelp.h"
 #include "httpc.h"
 #include "job.h"
+#include "jobclaim.h"
 #include "jobfair.h"
 #include "jobread.h"
 #include "sign.h"
@@ -376,9 +377,32 @@ static void test_fair_pick(void)
     test_cond("nothing due", jobfair_pick(none, 2, 5, g, r) == 0);
 }
 
+/* The kinds a worker claims: names both ways, and the claim's filter. */
+static void test_kinds(void)
+{
+    bool round = true;
+    for (int k = 0; k < JOB_KIND_COUNT; k++)
+        round = round && job_kind_parse(job_kind_name((enum job_kind)k)) == k;
+    test_cond("kind names parse back", round);
+    test_cond("unknown kind", job_kind_parse("llm") == -1 && job_kind_parse("") == -1 && job_kind_parse(NULL) == -1);
+    struct sbuf b;
+    sbuf_init(&b);
+    jobclaim_kinds_sql(&b, 1u << JOB_HTTP);
+    test_cond("http only", strcmp(b.data, "kind IN (X'68747470')") == 0);
+    sbuf_reset(&b);
+    jobclaim_kinds_sql(&b, 1u << JOB_HTTP | 1u << JOB_LLM_CHAT | 1u << JOB_LLM_EMBED);
+    test_cond("every kind, each quoted",
+              strcmp(b.data, "kind IN (X'68747470',X'6c6c6d2e63686174',X'6c6c6d2e656d626564')") == 0);
+    sbuf_reset(&b);
+    jobclaim_kinds_sql(&b, 0);
+    test_cond("no kind: claims nothing", strcmp(b.data, "FALSE") == 0);
+    sbuf_deinit(&b);
+}
+
 int main(void)
 {
     test_spec();
+    test_kinds();
     test_body();
     test_fair_pick();
     test_ssrf();
