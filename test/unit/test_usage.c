@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "runtime.h"
 #include "usage.h"
+#include "usage_query.h"
 
 extern char **environ;
 
@@ -196,8 +197,52 @@ static void test_servers(void)
     config_deinit(&cfg);
 }
 
+static void test_parse(void)
+{
+    int64_t ms = 0;
+    test_cond("date", usage_parse_time("2024-02-29", false, &ms) == 0 && ms == 1709164800000LL);
+    test_cond("date as an end: the end of that day",
+              usage_parse_time("2024-02-29", true, &ms) == 0 && ms == 1709251200000LL);
+    test_cond("rfc 3339 Z", usage_parse_time("2024-02-29T01:02:03Z", false, &ms) == 0 && ms == 1709168523000LL);
+    test_cond("rfc 3339 fraction", usage_parse_time("2024-02-29T01:02:03.5Z", false, &ms) == 0 && ms == 1709168523500LL);
+    test_cond("rfc 3339 offset", usage_parse_time("2024-02-29T01:02:03+01:00", false, &ms) == 0 && ms == 1709164923000LL);
+    test_cond("rfc 3339 negative offset",
+              usage_parse_time("2024-02-29T01:02:03-00:30", false, &ms) == 0 && ms == 1709170323000LL);
+    const char *bad[] = {"", "2024", "2024-02-30", "2023-02-29", "2024-13-01", "24-02-01", "2024-02-29T", "2024-02-29T25:00:00Z",
+                         "2024-02-29T01:02:03", "2024-02-29T01:02:03+0100", "2024-02-29T01:02:03.Z", "2024-02-29x",
+                         "2024-02-29T01:02:03Zjunk", "１９７０-01-01", "1969-12-31"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        bool refused = usage_parse_time(bad[i], false, &ms) < 0;
+        if (!refused)
+            printf("  accepted: %s\n", bad[i]);
+        test_cond("malformed times refused", refused);
+    }
+    enum usage_group g;
+    test_cond("group default", usage_parse_group(NULL, &g) == 0 && g == USAGE_BY_MODEL);
+    test_cond("group day", usage_parse_group("day", &g) == 0 && g == USAGE_BY_DAY);
+    test_cond("group key", usage_parse_group("key", &g) == 0 && g == USAGE_BY_KEY);
+    test_cond("group other refused", usage_parse_group("Model", &g) < 0);
+    int64_t f, t, now = 1709168523000LL; /* 2024-02-29T01:02:03Z */
+    const char *param = "";
+    char why[160];
+    test_cond("range default: this month to the end of today",
+              usage_range(NULL, NULL, now, &f, &t, &param, why, sizeof why) == 0 && f == 1706745600000LL &&
+                  t == 1709251200000LL);
+    test_cond("range: to before from names to",
+              usage_range("2024-02-10", "2024-02-01", now, &f, &t, &param, why, sizeof why) < 0 &&
+                  strcmp(param, "to") == 0);
+    test_cond("range: a bad from names from",
+              usage_range("soon", NULL, now, &f, &t, &param, why, sizeof why) < 0 && strcmp(param, "from") == 0);
+    test_cond("range: 366 days allowed",
+              usage_range("2023-01-01", "2023-12-31", now, &f, &t, &param, why, sizeof why) == 0);
+    test_cond("range: longer refused",
+              usage_range("2023-01-01", "2024-01-02", now, &f, &t, &param, why, sizeof why) < 0 &&
+                  strstr(why, "366") != NULL);
+}
+
 int main(void)
 {
+    test_parse();
     if (getenv("LLMLIMIT_TEST_SERVERS"))
         test_servers();
     else
