@@ -86,6 +86,7 @@ struct rsv {
     struct llmlimit_ticket *t;
     long long lim[TK_MAX], rebuild[TK_MAX];
     bool key_scope[TK_MAX];
+    bool missing[TK_MAX];        /* the script found these budget counters missing */
     int tries;
 };
 
@@ -186,6 +187,8 @@ static void rebuilt_cb(bool ok, const long long out[6], void *arg)
             /* keep */
         } else if (ok) {
             r->rebuild[i] = out[(r->key_scope[i] ? 3 : 0) + (k - CK_DAY)];
+        } else if (!r->missing[i]) {
+            /* keep: it exists */
         } else if (r->lim[i] >= 0) {
             answer(r, LLMLIMIT_ERROR, 1000, "the usage ledger is unavailable to rebuild the budget counters");
             return;
@@ -197,6 +200,7 @@ static void rebuilt_cb(bool ok, const long long out[6], void *arg)
             r->lim[w] = r->lim[i];
             r->rebuild[w] = r->rebuild[i];
             r->key_scope[w] = r->key_scope[i];
+            r->missing[w] = r->missing[i];
         }
         w++;
     }
@@ -236,6 +240,12 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
                         r->cb, r->arg);
         rsv_free(r);
     } else if (code == 3 && ++r->tries < REBUILD_TRIES) {
+        memset(r->missing, 0, sizeof r->missing);
+        for (size_t e = 4; e < reply->elements; e++) {
+            long long i = reply->element[e]->type == REDIS_REPLY_INTEGER ? reply->element[e]->integer : 0;
+            if (i >= 1 && i <= r->t->n)
+                r->missing[i - 1] = true;
+        }
         llmlimit_ledger(ll, r->req.tenant, r->req.key_id, &r->per, rebuilt_cb, r);
     } else {
         answer(r, LLMLIMIT_ERROR, 1000, "the budget counters could not be rebuilt");

@@ -495,6 +495,25 @@ static void test_servers(void)
     child_send(&c[1], "reserve 1 %lld 0 10 pT gpt-x", tc);
     kh = parse_counts(child_line(&c[1], buf, sizeof buf));
     test_cond("tokens nearly spent hold too", kh.throttled == 1 && kh.retry > 1000 && kh.retry <= 2000);
+    /* 4b. Redis lost its data and the ledger cannot be read: a tenant with
+     * a budget cannot be decided (503), one without goes on. */
+    sql("RENAME TABLE llm_usage TO llm_usage_away");
+    child_send(&c[0], "redis FLUSHDB");
+    child_line(&c[0], buf, sizeof buf);
+    child_send(&c[0], "reserve 1 %lld 7 10 pA gpt-x", ta);
+    struct counts kl = parse_counts(child_line(&c[0], buf, sizeof buf));
+    test_cond("no ledger to rebuild a budget from: error", kl.error == 1 && kl.ok == 0);
+    child_send(&c[0], "reserve 1 %lld 0 10 pA gpt-x", tb);
+    kl = parse_counts(child_line(&c[0], buf, sizeof buf));
+    test_cond("no ledger, no budget: admitted", kl.ok == 1);
+    sql("RENAME TABLE llm_usage_away TO llm_usage");
+    child_send(&c[0], "settle 10");
+    child_line(&c[0], buf, sizeof buf);
+    child_send(&c[0], "reserve 1 %lld 7 10 pA gpt-x", ta);
+    kl = parse_counts(child_line(&c[0], buf, sizeof buf));
+    test_cond("the ledger back: decided again (from a ledger without A's rows)", kl.ok == 1 && kl.error == 0);
+    child_send(&c[0], "settle 10");
+    child_line(&c[0], buf, sizeof buf);
     for (int i = 0; i < 3; i++)
         child_stop(&c[i]);
 
