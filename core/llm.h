@@ -51,6 +51,10 @@ struct llm_call_opts {
      * back. A sync call waits up to LLM_SYNC_MAX_WAIT, then 429. */
     bool job;
     const char *request_id;            /* ours (x-request-id), for usage and logs */
+    /* The body already parsed (llm_check's), or NULL: saves a second
+     * parse. Borrowed only while llm_call_start runs; it must be the
+     * parse of body. */
+    const struct cJSON *json;
 };
 
 enum llm_outcome {

@@ -213,7 +213,15 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     if (!c->have_rh)
         llm_ratehdr_init(&h);
     if (c->state == CALL_STREAM) {
+        /* Its last event may make the client's side cancel: no free and
+         * no httpc call from inside, the call is freed here then. */
+        c->in_httpc = true;
         llm_relay_stream_end(c, resp->error);
+        c->in_httpc = false;
+        if (c->state == CALL_CANCELLED) {
+            call_free(c);
+            return;
+        }
     } else if (resp->error || resp->status == 0) {
         bool to = resp->timed_out;
         char msg[400];
@@ -372,9 +380,10 @@ static int call_route(struct llm_call *c)
 {
     struct llm *l = c->l;
     char why[256], param[128] = "";
-    cJSON *body = cJSON_ParseWithLength(c->o.body, c->o.body_len);
+    cJSON *owned = c->o.json ? NULL : cJSON_ParseWithLength(c->o.body, c->o.body_len);
+    const cJSON *body = c->o.json ? c->o.json : owned;
     if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
+        cJSON_Delete(owned);
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", NULL, "invalid_json",
                       "the body must be a JSON object");
         return -1;
@@ -426,7 +435,7 @@ static int call_route(struct llm_call *c)
     }
     rc = 0;
 out:
-    cJSON_Delete(body);
+    cJSON_Delete(owned);
     return rc;
 }
 
@@ -440,6 +449,7 @@ struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts,
     c->o.body = xstrndup(opts->body ? opts->body : "", opts->body ? opts->body_len : 0);
     c->o.body_len = opts->body ? opts->body_len : 0;
     c->o.request_id = xstrdup(opts->request_id ? opts->request_id : "");
+    c->o.json = opts->json; /* cleared below: borrowed only during this call */
     if (stream) {
         c->stream = *stream;
         c->stream_cbs = &c->stream;
@@ -463,7 +473,9 @@ struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts,
     c->in_start = true;
     if (l->closing)
         llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
-    if (l->closing || call_route(c) < 0)
+    int routed = l->closing ? -1 : call_route(c);
+    c->o.json = NULL;
+    if (routed < 0)
         call_finish(c);
     else
         call_admit(c);
@@ -539,9 +551,15 @@ void llm_close(struct llm *l)
         }
         if (c->state == CALL_SEND || c->state == CALL_BODY || c->state == CALL_STREAM) {
             httpc_abort(l->rt->httpc, resp_cb, c);
-            if (c->began)
+            if (c->began) {
+                c->in_httpc = true; /* a cancel from the last event only marks it */
                 llm_relay_stream_end(c, "the server is shutting down");
-            else
+                c->in_httpc = false;
+                if (c->state == CALL_CANCELLED) {
+                    call_free(c);
+                    continue;
+                }
+            } else
                 llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down",
                               "the server is shutting down");
             call_settle(c, c->began ? 200 : 503, false);

@@ -76,7 +76,7 @@ struct llm_call {
     /* SEND .. SETTLE */
     int64_t start_us, sent_us, first_us;
     char **hdrs;                      /* the upstream request's headers (owned) */
-    bool in_httpc;                    /* inside an httpc callback: no httpc calls */
+    bool in_httpc;                    /* relaying (inside httpc or its end): a cancel only marks */
     bool stop_upstream;               /* cancelled from inside: stop at the next byte */
     long status;
     struct sse_parser *sse;

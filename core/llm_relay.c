@@ -345,14 +345,16 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
         anth_error((int)status, body, len, &c->res_body, &st);
     else
         openai_error_body(c, status, body, len);
-    /* The gateway's own key refused is not the client's fault. */
-    if (status == 401 && !c->t.tenant_key) {
-        LOG_AT(LOG_WARN, c->o.request_id, NULL, "llm: provider %s refused the configured key (%ld)",
-               c->t.provider, status);
-        st = 502;
-    }
     c->res.outcome = LLM_UPSTREAM;
     c->res.status = st;
     c->res.retryable = st == 408 || st == 409 || st == 429 || st >= 500;
     c->res.should_retry = true;
+    /* The gateway's own key refused is not the client's fault (a 401 would
+     * tell the SDK its key is wrong), and retrying does not fix it. */
+    if (status == 401 && !c->t.tenant_key) {
+        LOG_AT(LOG_WARN, c->o.request_id, NULL, "llm: provider %s refused the configured key (%ld)",
+               c->t.provider, status);
+        c->res.status = 502;
+        c->res.retryable = false;
+    }
 }

@@ -17,63 +17,79 @@
 #include "runtime.h"
 
 /* Guarantees (with Redis): every process admits through one Lua script
- * that checks every counter of the call (windows, budgets, the provider's
- * hold) and adds the reservation to all of them before anything else runs
- * on Redis, so two calls never both take the last unit: a counter never
- * exceeds its limit by reservations, and the real usage exceeds it only
- * by what the calls admitted before it ran out used beyond their own
- * reservation (prompt estimates too low). Settle gives back reserved -
- * used in the same periods. A reservation whose ticket key vanished
- * (FLUSHALL, Redis restarted) is settled by adding what was used to the
- * counters rebuilt since, never by taking back what they never held. A
- * missing day/month counter is rebuilt from the ledger and set only if
- * still missing (inside the script), so two processes rebuilding at once
- * count the ledger once; usage still buffered in a process (at most one
- * USAGE_FLUSH_INTERVAL) is missing from a rebuilt counter. Without Redis:
- * see llmlimit_local.c. */
+ * that checks every counter of the call (minute windows, day/month/USD
+ * budgets of the tenant and of the key, the provider's hold) and adds the
+ * reservation to all of them before anything else runs on Redis, so two
+ * calls never both take the last unit: a counter never exceeds its limit
+ * by reservations, and real usage exceeds it only by what the calls
+ * admitted before it ran out used beyond their own reservation (a prompt
+ * estimate too low). Settle gives back reserved - used in the periods the
+ * reservation was made in. Budget counters are kept for every tenant and
+ * key (limited or not, so a limit set later starts from the truth); a
+ * missing one (a new period, FLUSHALL, Redis restarted empty) is rebuilt
+ * from the ledger and set only if still missing, inside the script, so
+ * processes rebuilding at once count the ledger once. What a rebuilt
+ * counter misses: usage not yet flushed to the ledger (at most one
+ * USAGE_FLUSH_INTERVAL per process) and the reservations in flight when
+ * Redis lost them (their settle adds what they used, see settle_lua).
+ * Windows are fixed UTC minutes (a burst may straddle two).
+ * Conservative failures: a reservation whose answer was lost (deadline)
+ * stays counted until its period ends; so do those of a process that
+ * died mid-call (their tickets expire, the counters keep them).
+ * When Redis is unreachable: see llmlimit_local.c; the usage decided
+ * meanwhile is added to Redis's counters when it answers again, if it
+ * kept its data (same epoch), else the ledger rebuild counts it. */
 
 #define HOLD_MAX_MS 600000LL              /* a header never holds a provider longer */
 #define HOLD_DEFAULT_MS 1000LL            /* remaining 0 without a reset */
 #define SETTLE_RETRY_MS 1000
 
-/* KEYS[1] the provider's hold, KEYS[2] the ticket, KEYS[2+i] counter i;
- * ARGV[1] the ticket's ttl, then per counter: limit (-1 none), amount,
- * ttl, rebuild (-1 a window: never rebuilt; -2 unknown; >= 0 the ledger's
- * value, set only when the counter is still missing). Answers {0,0,0,
- * values after...}, {1,0,pttl} held, {2,i,current} refused by counter i,
- * {3,0,0,i...} budget counters missing (rebuild them and call again). */
+/* KEYS[1] the provider's hold, KEYS[2] the ticket, KEYS[3] the epoch,
+ * KEYS[3+i] counter i; ARGV[1] the ticket's ttl, ARGV[2] an epoch to set
+ * when there is none (Redis lost its data or is new), then per counter:
+ * limit (-1 none), amount, ttl, rebuild (-1 a window: never rebuilt; -2
+ * unknown; >= 0 the ledger's value, set only when the counter is still
+ * missing). Answers {0,0,0,epoch, values after...}, {1,0,pttl,epoch}
+ * held, {2,i,current,epoch} refused by counter i, {3,0,0,epoch,i...}
+ * budget counters missing (rebuild them and call again). */
 static const char reserve_lua[] =
+    "local ep = redis.call('GET', KEYS[3]) "
+    "if not ep then ep = ARGV[2] redis.call('SET', KEYS[3], ep) end "
     "local pt = redis.call('PTTL', KEYS[1]) "
-    "if pt > 0 then return {1, 0, pt} end "
-    "local n = #KEYS - 2 "
+    "if pt > 0 then return {1, 0, pt, ep} end "
+    "local n = #KEYS - 3 "
     "local miss = {} "
     "for i = 1, n do "
-    "  local rb = tonumber(ARGV[4*i+1]) "
-    "  if rb ~= -1 and redis.call('EXISTS', KEYS[2+i]) == 0 then "
-    "    if rb >= 0 then redis.call('SET', KEYS[2+i], rb, 'PX', ARGV[4*i]) "
+    "  local rb = tonumber(ARGV[4*i+2]) "
+    "  if rb ~= -1 and redis.call('EXISTS', KEYS[3+i]) == 0 then "
+    "    if rb >= 0 then redis.call('SET', KEYS[3+i], rb, 'PX', ARGV[4*i+1]) "
     "    else miss[#miss+1] = i end "
     "  end "
     "end "
-    "if #miss > 0 then return {3, 0, 0, unpack(miss)} end "
+    "if #miss > 0 then return {3, 0, 0, ep, unpack(miss)} end "
     "for i = 1, n do "
-    "  local lim = tonumber(ARGV[4*i-2]) "
-    "  local amt = tonumber(ARGV[4*i-1]) "
-    "  local cur = tonumber(redis.call('GET', KEYS[2+i]) or '0') "
-    "  if lim >= 0 and (cur >= lim or cur + amt > lim) then return {2, i, cur} end "
+    "  local lim = tonumber(ARGV[4*i-1]) "
+    "  local amt = tonumber(ARGV[4*i]) "
+    "  local cur = tonumber(redis.call('GET', KEYS[3+i]) or '0') "
+    "  if lim >= 0 and (cur >= lim or cur + amt > lim) then return {2, i, cur, ep} end "
     "end "
-    "local out = {0, 0, 0} "
+    "local out = {0, 0, 0, ep} "
     "for i = 1, n do "
-    "  local v = redis.call('INCRBY', KEYS[2+i], ARGV[4*i-1]) "
-    "  if v == tonumber(ARGV[4*i-1]) then redis.call('PEXPIRE', KEYS[2+i], ARGV[4*i]) end "
-    "  out[3+i] = v "
+    "  local v = redis.call('INCRBY', KEYS[3+i], ARGV[4*i]) "
+    "  if v == tonumber(ARGV[4*i]) then redis.call('PEXPIRE', KEYS[3+i], ARGV[4*i+1]) end "
+    "  out[4+i] = v "
     "end "
     "redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) "
     "return out";
 
 /* KEYS[1] the ticket, KEYS[1+i] counter i; ARGV[2i-1] reserved - used,
- * ARGV[2i] used. With the ticket: give back what was not used. Without
- * (the counters were lost and rebuilt since): add what was used to those
- * that exist again. */
+ * ARGV[2i] used, ARGV[2n+1] "1" on the first attempt. With the ticket:
+ * give back what was not used. Without it on a first attempt (Redis lost
+ * the reservation: flushed or restarted empty, and the counters that
+ * exist were rebuilt from a ledger this call is not in yet, since it is
+ * recorded after settling): add what was used. Without it on a re-sent
+ * one: nothing, as an earlier attempt may have been applied (its answer
+ * lost) or the ledger may already hold the call. */
 static const char settle_lua[] =
     "local n = #KEYS - 1 "
     "if redis.call('DEL', KEYS[1]) == 1 then "
@@ -82,10 +98,26 @@ static const char settle_lua[] =
     "  end "
     "  return 1 "
     "end "
+    "if ARGV[2*n+1] ~= '1' then return 0 end "
     "for i = 1, n do "
     "  if redis.call('EXISTS', KEYS[1+i]) == 1 then redis.call('INCRBY', KEYS[1+i], ARGV[2*i]) end "
     "end "
     "return 0";
+
+/* Usage of calls decided in this process (Redis was unreachable) added
+ * to the counters once Redis answers again, but only if it kept its data
+ * since (the epoch is the one seen before): counters rebuilt from the
+ * ledger since already hold that usage. Applied once (KEYS[2], set if
+ * new, is its id: a re-sent one whose first answer was lost does nothing).
+ * KEYS[1] the epoch, KEYS[2] the id, KEYS[2+i] counter i; ARGV[1] the
+ * epoch, ARGV[1+i] what was used. */
+static const char catchup_lua[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', 86400000) then return 0 end "
+    "for i = 1, #KEYS - 2 do "
+    "  if redis.call('EXISTS', KEYS[2+i]) == 1 then redis.call('INCRBY', KEYS[2+i], ARGV[1+i]) end "
+    "end "
+    "return 1";
 
 /* KEYS[1] the hold; ARGV[1] ms: extends it, never shortens it. */
 static const char hold_lua[] =
@@ -93,9 +125,27 @@ static const char hold_lua[] =
     "if t < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end "
     "return t";
 
-const char *const llmlimit_ck_key[CK_N] = {"rpm", "tpm", "day", "mon", "usd"};
+static const char *const llmlimit_ck_key[CK_N] = {"rpm", "tpm", "day", "mon", "usd"};
 static const char *const ck_text[CK_N] = {"requests per minute", "tokens per minute", "tokens per day",
                                           "tokens per month", "USD per month"};
+
+void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n)
+{
+    snprintf(out, n, "%s", ll->epoch);
+}
+
+void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum ck kind, const struct period *p)
+{
+    char scope[64];
+    if (key)
+        snprintf(scope, sizeof scope, "k%llu.%llu", (unsigned long long)tenant, (unsigned long long)key);
+    else
+        snprintf(scope, sizeof scope, "t%llu", (unsigned long long)tenant);
+    if (kind == CK_RPM || kind == CK_TPM)
+        snprintf(out, n, "ingot:ll:%s:%s:%lld", scope, llmlimit_ck_key[kind], p->minute);
+    else
+        snprintf(out, n, "ingot:ll:%s:%s:%s", scope, llmlimit_ck_key[kind], kind == CK_DAY ? p->day : p->month);
+}
 
 const char *llmlimit_ck_text(enum ck k)
 {
@@ -173,6 +223,16 @@ static long long col_ll(MYSQL_ROW row, unsigned i)
     return row[i] ? db_row_ll(row, i) : -1;
 }
 
+/* Admission starts once both limits and prices were read (a USD budget
+ * needs the price of what it reserves). */
+static void loaded_check(struct llmlimit *ll)
+{
+    if (!ll->loaded && ll->lims_read && ll->prices_read) {
+        ll->loaded = true;
+        llmlimit_run_pending(ll);
+    }
+}
+
 static void limits_cb(const struct db_result *r, void *arg)
 {
     struct llmlimit *ll = arg;
@@ -199,10 +259,8 @@ static void limits_cb(const struct db_result *r, void *arg)
     free(ll->lims);
     ll->lims = rows;
     ll->nlims = i;
-    if (!ll->loaded) {
-        ll->loaded = true;
-        llmlimit_run_pending(ll);
-    }
+    ll->lims_read = true;
+    loaded_check(ll);
 }
 
 static void prices_cb(const struct db_result *r, void *arg)
@@ -212,6 +270,8 @@ static void prices_cb(const struct db_result *r, void *arg)
     if (!r->ok) {
         if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: cannot read llm_prices: %s", r->error);
+        if (!ll->loaded)
+            llmlimit_fail_pending(ll);
         return;
     }
     size_t n = (size_t)mysql_num_rows(r->res), i = 0;
@@ -228,6 +288,8 @@ static void prices_cb(const struct db_result *r, void *arg)
     free(ll->prices);
     ll->prices = rows;
     ll->nprices = i;
+    ll->prices_read = true;
+    loaded_check(ll);
 }
 
 void llmlimit_refresh(struct llmlimit *ll)
@@ -426,6 +488,7 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
     rscript_init(&ll->s_reserve, reserve_lua);
     rscript_init(&ll->s_settle, settle_lua);
     rscript_init(&ll->s_hold, hold_lua);
+    rscript_init(&ll->s_catchup, catchup_lua);
     ll->f_remaining = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_llm_budget_remaining",
                                      "What is left of a tenant's budget (tokens, or USD), as last seen.");
     ll->f_throttled = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_llm_throttled_total",

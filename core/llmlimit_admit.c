@@ -24,6 +24,7 @@
 #define SETTLE_RETRY_MAX 100000
 #define SETTLE_GIVEUP_MS (10LL * 60 * 1000)
 #define REBUILD_TRIES 3
+#define EPOCH_KEY "ingot:ll:epoch"
 
 /* ---- the ledger: the truth counters are rebuilt from ---- */
 
@@ -155,17 +156,7 @@ static void add_ctr(struct rsv *r, bool key_scope, enum ck kind, long long lim, 
 {
     struct llmlimit_ticket *t = r->t;
     int i = t->n++;
-    char scope[64];
-    if (key_scope)
-        snprintf(scope, sizeof scope, "k%llu.%llu", (unsigned long long)r->req.tenant,
-                 (unsigned long long)r->req.key_id);
-    else
-        snprintf(scope, sizeof scope, "t%llu", (unsigned long long)r->req.tenant);
-    const char *tag = kind == CK_RPM || kind == CK_TPM ? "" : kind == CK_DAY ? r->per.day : r->per.month;
-    if (*tag)
-        snprintf(t->c[i].key, sizeof t->c[i].key, "ingot:ll:%s:%s:%s", scope, llmlimit_ck_key[kind], tag);
-    else
-        snprintf(t->c[i].key, sizeof t->c[i].key, "ingot:ll:%s:%s:%lld", scope, llmlimit_ck_key[kind], r->per.minute);
+    llmlimit_ctr_key(t->c[i].key, sizeof t->c[i].key, r->req.tenant, key_scope ? r->req.key_id : 0, kind, &r->per);
     t->c[i].kind = kind;
     t->c[i].amt = amt;
     r->lim[i] = lim;
@@ -217,7 +208,7 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
 {
     struct rsv *r = arg;
     struct llmlimit *ll = r->ll;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER) {
         if (log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: redis admission failed (%s): deciding in this process",
@@ -227,10 +218,12 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
     }
     long long code = reply->element[0]->integer, idx = reply->element[1]->integer,
               val = reply->element[2]->integer;
+    if (reply->element[3]->type == REDIS_REPLY_STRING)
+        snprintf(ll->epoch, sizeof ll->epoch, "%s", reply->element[3]->str);
     if (code == 0) {
-        for (int i = 0; i < r->t->n && (size_t)i + 3 < reply->elements; i++)
+        for (int i = 0; i < r->t->n && (size_t)i + 4 < reply->elements; i++)
             if (!r->key_scope[i])
-                llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[3 + i]->integer);
+                llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[4 + i]->integer);
         answer(r, LLMLIMIT_OK, 0, NULL);
     } else if (code == 1) {
         llmlimit_hold_local(ll, r->provider, val);
@@ -252,18 +245,24 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
 static void run_script(struct rsv *r)
 {
     struct llmlimit_ticket *t = r->t;
-    int nargs = 3 + t->n + 1 + 4 * t->n;
+    int nargs = 3 + t->n + 2 + 4 * t->n;
     const char **args = xcalloc((size_t)nargs, sizeof *args);
     char (*num)[24] = xcalloc(1 + 4 * (size_t)t->n, sizeof *num);
-    char hold[128];
+    char hold[128], epoch[40];
     snprintf(hold, sizeof hold, "ingot:ll:hold:%s", r->provider);
+    unsigned char rnd[12];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        memset(rnd, 1, sizeof rnd);
+    util_hex(rnd, sizeof rnd, epoch);
     int a = 0, k = 0;
     args[a++] = hold;
     args[a++] = t->id;
+    args[a++] = EPOCH_KEY;
     for (int i = 0; i < t->n; i++)
         args[a++] = t->c[i].key;
     snprintf(num[k], sizeof num[k], "%lld", TICKET_TTL_MS);
     args[a++] = num[k++];
+    args[a++] = epoch;
     for (int i = 0; i < t->n; i++) {
         long long v[4] = {r->lim[i], t->c[i].amt, ctr_ttl(r, t->c[i].kind), r->rebuild[i]};
         for (int j = 0; j < 4; j++) {
@@ -271,7 +270,7 @@ static void run_script(struct rsv *r)
             args[a++] = num[k++];
         }
     }
-    int rc = rscript_run(r->ll->rt->redis, &r->ll->s_reserve, 2 + t->n, a, args, REDIS_TIMEOUT_MS,
+    int rc = rscript_run(r->ll->rt->redis, &r->ll->s_reserve, 3 + t->n, a, args, REDIS_TIMEOUT_MS,
                          script_cb, r);
     free(args);
     free(num);
@@ -360,6 +359,10 @@ void llmlimit_settle_op_free(struct settle_op *op)
 
 static void settle_queue(struct llmlimit *ll, struct settle_op *op)
 {
+    if (op->script == &ll->s_settle) { /* the last argument says "first attempt": no more */
+        free(op->args[op->argc - 1]);
+        op->args[op->argc - 1] = xstrdup("0");
+    }
     if (ll->nretry >= SETTLE_RETRY_MAX) {
         if (log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: too many settlements waiting for redis: one dropped (its reservation stays "
@@ -399,7 +402,7 @@ static void settle_send(struct llmlimit *ll, struct settle_op *op)
     struct settle_call *c = xcalloc(1, sizeof *c);
     c->ll = ll;
     c->op = op;
-    if (rscript_run(ll->rt->redis, &ll->s_settle, op->nkeys, op->argc, (const char *const *)op->args,
+    if (rscript_run(ll->rt->redis, op->script, op->nkeys, op->argc, (const char *const *)op->args,
                     REDIS_TIMEOUT_MS, settle_cb, c) < 0) {
         free(c);
         settle_queue(ll, op);
@@ -432,6 +435,39 @@ void llmlimit_retry_cb(int fd, short what, void *arg)
     }
 }
 
+void llmlimit_catchup(struct llmlimit *ll, const struct llmlimit_ticket *t, long long used_tokens,
+                      long long used_nano)
+{
+    if (!t->epoch[0] || (used_tokens <= 0 && used_nano <= 0))
+        return; /* never saw Redis: counters made later are rebuilt from the ledger */
+    struct settle_op *op = xcalloc(1, sizeof *op);
+    op->script = &ll->s_catchup;
+    op->since_ms = time_mono_ms();
+    int scopes = t->key_id ? 2 : 1;
+    op->nkeys = 2 + 3 * scopes;
+    op->argc = op->nkeys + 1 + 3 * scopes;
+    op->args = xcalloc((size_t)op->argc, sizeof *op->args);
+    int a = 0;
+    op->args[a++] = xstrdup(EPOCH_KEY);
+    unsigned char rnd[12];
+    char hex[25];
+    if (util_random_bytes(rnd, sizeof rnd) < 0)
+        memset(rnd, 2, sizeof rnd);
+    util_hex(rnd, sizeof rnd, hex);
+    op->args[a++] = xasprintf("ingot:ll:cu:%s", hex);
+    for (int s = 0; s < scopes; s++)
+        for (int k = CK_DAY; k <= CK_USD; k++) {
+            char key[192];
+            llmlimit_ctr_key(key, sizeof key, t->tenant, s ? t->key_id : 0, (enum ck)k, &t->per);
+            op->args[a++] = xstrdup(key);
+        }
+    op->args[a++] = xstrdup(t->epoch);
+    for (int s = 0; s < scopes; s++)
+        for (int k = CK_DAY; k <= CK_USD; k++)
+            op->args[a++] = xasprintf("%lld", k == CK_USD ? used_nano : used_tokens);
+    settle_send(ll, op);
+}
+
 void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struct llm_usage *used)
 {
     if (!t)
@@ -443,11 +479,13 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
     long long nano = cost > 0 && cost < 9e6 ? (long long)(cost * 1e9 + 0.5) : 0;
     if (!t->redis) {
         llmlimit_local_settle(ll->local, t, tokens, nano);
+        llmlimit_catchup(ll, t, tokens, nano);
     } else {
         struct settle_op *op = xcalloc(1, sizeof *op);
+        op->script = &ll->s_settle;
         op->since_ms = time_mono_ms();
         op->nkeys = 1 + t->n;
-        op->argc = op->nkeys + 2 * t->n;
+        op->argc = op->nkeys + 2 * t->n + 1;
         op->args = xcalloc((size_t)op->argc, sizeof *op->args);
         int a = 0;
         op->args[a++] = xstrdup(t->id);
@@ -458,6 +496,7 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
             op->args[a++] = xasprintf("%lld", t->c[i].amt - u);
             op->args[a++] = xasprintf("%lld", t->c[i].kind == CK_RPM ? 0 : u);
         }
+        op->args[a++] = xstrdup("1");
         settle_send(ll, op);
     }
     free(t->model);

@@ -140,13 +140,7 @@ void llmlimit_describe(struct llmlimit *ll, uint64_t tenant, uint64_t key_id, ll
     const char *argv[7] = {"MGET"};
     for (int s = 0; s < 2; s++)
         for (int k = 0; k < 3; k++) {
-            char scope[64];
-            if (s)
-                snprintf(scope, sizeof scope, "k%llu.%llu", (unsigned long long)tenant, (unsigned long long)key_id);
-            else
-                snprintf(scope, sizeof scope, "t%llu", (unsigned long long)tenant);
-            snprintf(keys[s * 3 + k], sizeof keys[0], "ingot:ll:%s:%s:%s", scope, llmlimit_ck_key[CK_DAY + k],
-                     k == 0 ? d->per.day : d->per.month);
+            llmlimit_ctr_key(keys[s * 3 + k], sizeof keys[0], tenant, s ? key_id : 0, (enum ck)(CK_DAY + k), &d->per);
             argv[1 + s * 3 + k] = keys[s * 3 + k];
         }
     if (redis_cmd(ll->rt->redis, key_id ? 7 : 4, argv, NULL, REDIS_TIMEOUT_MS, desc_mget_cb, d) == 0)

@@ -49,6 +49,9 @@ struct llmlimit_ticket {
     long long est_tokens, est_nano;
     struct lscope *ls[2];    /* local: tenant and key scopes (or NULL) */
     long long day_idx, month_idx;
+    uint64_t tenant, key_id;  /* local: for the catch-up in Redis */
+    struct period per;
+    char epoch[40];
 };
 
 #define REDIS_TIMEOUT_MS 500
@@ -70,6 +73,7 @@ struct hold {
 };
 
 struct settle_op {
+    const struct rscript *script; /* settle or catch-up */
     int64_t since_ms;
     int argc;
     char **args; /* keys then args */
@@ -87,9 +91,10 @@ struct llmlimit {
     size_t nlims;
     struct price_row *prices;
     size_t nprices;
-    bool lims_loading, prices_loading, loaded;
+    bool lims_loading, prices_loading, lims_read, prices_read, loaded;
     struct rsv *pending;          /* waiting for the first load of the limits */
-    struct rscript s_reserve, s_settle, s_hold;
+    struct rscript s_reserve, s_settle, s_hold, s_catchup;
+    char epoch[40];               /* Redis's data epoch last seen ("" none yet) */
     struct hold holds[HOLDS_MAX];
     struct settle_op *retry_head, *retry_tail;
     size_t nretry;
@@ -123,7 +128,13 @@ void llmlimit_ledger(struct llmlimit *ll, uint64_t tenant, uint64_t key, const s
 void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
                      long long amt, const struct period *p, llmlimit_cb cb, void *arg);
 const char *llmlimit_ck_text(enum ck k);
-extern const char *const llmlimit_ck_key[CK_N];
+/* Redis's data epoch as last seen ("" when never). */
+void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n);
+/* The Redis key of a counter (key 0: the tenant's). */
+void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum ck kind, const struct period *p);
+/* After a local settle: the usage goes to Redis's counters when it answers. */
+void llmlimit_catchup(struct llmlimit *ll, const struct llmlimit_ticket *t, long long used_tokens,
+                      long long used_nano);
 /* The limits of (tenant, key), all -1 without a row; true when a row. */
 bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key, struct lim *out);
 const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const char *model);

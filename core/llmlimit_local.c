@@ -233,6 +233,10 @@ void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req
     t->est_tokens = tok;
     t->est_nano = nano;
     t->day_idx = p.minute; /* the window the tokens went to */
+    t->tenant = req->tenant;
+    t->key_id = req->key_id;
+    t->per = p;
+    llmlimit_epoch(lc->ll, t->epoch, sizeof t->epoch);
     for (int i = 0; i < 2; i++) {
         struct lscope *s = sc[i];
         t->ls[i] = s;

@@ -64,6 +64,11 @@ check "error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200
 eq "  in OpenAI's shape" "$(jq -r '.events[-1].data | fromjson | .error | has("message") and has("type")' <<<"$out")" true
 eq "  no [DONE] after it" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
 
+# The provider refusing the gateway's own key is a 502 (a 401 would tell
+# the SDK that the client's key is wrong); its other 4xx pass through.
+eq "provider 401 with the configured key: 502" "$(post /v1/chat/completions '{"model":"fake-401","messages":[{"role":"user","content":"x"}]}')" 502
+eq "provider 400: 400 with its error kept" "$(post /v1/chat/completions '{"model":"fake-400","messages":[{"role":"user","content":"x"}]}') $(jq -r .error.param b.json)" "400 temperature"
+
 # Anthropic, streamed tool call, translated end to end.
 tools='"tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]'
 out=$($SSE "$S_PORT" /v1/chat/completions "$K" "{\"model\":\"anth/fake-pretext-calls-2\",\"stream\":true,$tools,\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"weather?\"}]}")
@@ -103,8 +108,16 @@ for m in fake-delay-150-words-40-gone anth/fake-delay-150-words-40-gone; do
         sh -c "set -- $row; [ \"\$1\" -gt 0 ] && [ \"\$2\" -ge 1 ] && [ \"\$2\" -lt 40 ]"
 done
 
-# Redis stopped mid-run: LLM calls go on (limits per process), recorded.
+# Redis stopped mid-run: a stream in flight finishes, new LLM calls go on
+# (limits per process), all recorded.
+$SSE "$S_PORT" /v1/chat/completions "$K" '{"model":"fake-delay-100-words-8-redis","stream":true,"messages":[{"role":"user","content":"hi"}]}' > inflight.json &
+SP=$!
+wait_until 50 sh -c "curl -s '$L/_log' | grep -q fake-delay-100-words-8-redis"
 servers stop-redis
+wait "$SP"
+eq "redis stopped during a stream: it ends with [DONE]" "$(jq -r '.events[-1].data' inflight.json)" "[DONE]"
+eq "  every chunk relayed" "$(jq -r '[.events[] | select(.data != "[DONE]") | .data | fromjson | .choices[0].delta.content // empty] | join("")' inflight.json)" " w1 w2 w3 w4 w5 w6 w7 w8"
+check "  recorded" wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE model='fake-delay-100-words-8-redis' AND status=200 AND completion_tokens=8" 1
 eq "redis down: chat 200" "$(post /v1/chat/completions '{"model":"fake-ok-noredis","messages":[{"role":"user","content":"hi"}]}')" 200
 out=$($SSE "$S_PORT" /v1/chat/completions "$K" '{"model":"fake-words-2-noredis","stream":true,"messages":[{"role":"user","content":"hi"}]}')
 eq "redis down: stream 200 to [DONE]" "$(jq -r '.status, .events[-1].data' <<<"$out" | tr '\n' ' ')" "200 [DONE] "

@@ -330,7 +330,14 @@ static void test_servers(void)
     long long tc = tenant_new(name);
     snprintf(name, sizeof name, "llD%s", suffix);
     long long td = tenant_new(name);
-    test_cond("tenants made", ta > 0 && tb > 0 && tc > 0 && td > 0);
+    snprintf(name, sizeof name, "llE%s", suffix);
+    long long te = tenant_new(name);
+    test_cond("tenants made", ta > 0 && tb > 0 && tc > 0 && td > 0 && te > 0);
+    /* E: 0.001 USD a month; gpt-usd costs 1 and 2 USD per million tokens:
+     * a reservation of 100 tokens at the dearer price is 0.0002 USD. */
+    sql("INSERT INTO llm_limits (tenant_id, key_id, usd_per_month) VALUES (%lld, 0, 0.001)", te);
+    sql("INSERT INTO llm_prices (model, input_per_mtok, output_per_mtok) VALUES ('gpt-usd', 1, 2) "
+        "ON DUPLICATE KEY UPDATE input_per_mtok = 1, output_per_mtok = 2");
     /* A: 10000 tokens a day, reservations of 100: exactly 100 fit. Its key 7: rpm 1000 (not binding). */
     sql("INSERT INTO llm_limits (tenant_id, key_id, tokens_per_day) VALUES (%lld, 0, 10000)", ta);
     sql("INSERT INTO llm_limits (tenant_id, key_id, rpm) VALUES (%lld, 7, 1000)", ta);
@@ -449,6 +456,28 @@ static void test_servers(void)
     test_cond("settle across a flush adds only what was used", v == 3000 + 100 + k0.ok * 30);
     child_send(&c[1], "settle 100");
     child_line(&c[1], buf, sizeof buf);
+
+    /* 3b. a USD budget: reserved at the dearer price, settled at the real cost. */
+    for (int i = 0; i < 2; i++)
+        child_send(&c[i], "reserve 5 %lld 0 100 pA gpt-usd", te);
+    k0 = parse_counts(child_line(&c[0], buf, sizeof buf));
+    k1 = parse_counts(child_line(&c[1], buf, sizeof buf));
+    test_cond("usd: 5 reservations of 0.0002 fit in 0.001", k0.ok + k1.ok == 5 && k0.budget + k1.budget == 5);
+    for (int i = 0; i < 2; i++) {
+        child_send(&c[i], "settle 100"); /* 100 prompt tokens: 0.0001 each */
+        child_line(&c[i], buf, sizeof buf);
+    }
+    snprintf(name, sizeof name, "t%lld", te);
+    day_key(key, sizeof key, name, "usd");
+    test_cond("usd: the month counter holds the real cost in nano-USD", redis_get(&c[0], key) == 500000);
+    child_send(&c[0], "reserve 5 %lld 0 100 pA gpt-usd", te);
+    k0 = parse_counts(child_line(&c[0], buf, sizeof buf));
+    test_cond("usd: what the estimate overcharged is admitted again", k0.ok == 2 && k0.budget == 3);
+    child_send(&c[0], "settle 100");
+    child_line(&c[0], buf, sizeof buf);
+    child_send(&c[0], "describe %lld 0", te);
+    child_line(&c[0], buf, sizeof buf);
+    test_cond("usd: describe", strstr(buf, "\"usd_per_month\":0.001") && strstr(buf, "\"usd_month\":0.0007"));
 
     /* 4. provider hold: seen by one process, held by the others. */
     child_send(&c[0], "seen pH 0 50000 1500 -1");
