@@ -21,6 +21,7 @@
 #include "redis.h"
 #include "work_admit.h"
 #include "work_int.h"
+#include "work_outcome.h"
 #include "work_kinds.h"
 #include "work_lease.h"
 #include "work_limits.h"

@@ -10,6 +10,7 @@
 #include "ratelimit.h"
 #include "runtime.h"
 #include "work_int.h"
+#include "work_outcome.h"
 #include "work_limits.h"
 
 /* The jobs of one queue (or one group) from one claim, waiting for the

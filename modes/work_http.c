@@ -1,6 +1,6 @@
 /* The http kind: sends the signed request a job's payload describes on
  * the curl multi loop and turns its response into an outcome. */
-#include "work_kinds.h"
+#include "work_http.h"
 
 #include <stdio.h>
 
@@ -9,6 +9,7 @@
 #include "runtime.h"
 #include "util.h"
 #include "work_int.h"
+#include "work_outcome.h"
 #include "work_result.h"
 
 static void http_done_cb(const struct httpc_response *resp, void *arg)

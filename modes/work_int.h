@@ -73,28 +73,6 @@ struct work {
     struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited, *m_aborted;
 };
 
-/* What an attempt came to, as its kind (work_kinds.h) saw it. */
-struct work_outcome {
-    bool ok;                  /* succeeded */
-    bool retryable;           /* may run again while attempts remain */
-    bool wait;                /* held by a limit: queued again after retry_after_ms, attempt not spent */
-    long long retry_after_ms; /* what the target said (-1: nothing) */
-    int http_status;          /* 0: none */
-    const char *result_json;  /* the job's result, or NULL */
-    const char *usage_json;   /* the job's usage (llm.*), or NULL */
-    const char *error;        /* last_error, or NULL */
-};
-/* Records the outcome of r's attempt: succeeded, retried with backoff
- * (at least retry_after_ms) while attempts remain, failed, or handed back
- * (wait). Each attempt a kind sent ends here once; everything in o is
- * borrowed (work_outcome.c). */
-void work_outcome(struct work *w, struct run *r, const struct work_outcome *o);
-/* Counts r's attempt as started (its request is being sent) (work_outcome.c). */
-void work_count_started(struct work *w, struct run *r);
-/* Sends the request of a claimed run through its kind (work_outcome.c). */
-void work_execute(struct work *w, struct run *r);
-/* The done channel's PUBLISH, once per loop pass (work_outcome.c). */
-void work_done_publish_cb(evutil_socket_t fd, short what, void *arg);
 /* A run leaves (recorded or stopped): unlinked, freed, its slot free,
  * the next claim considered (work.c). */
 void work_run_end(struct work *w, struct run *r);

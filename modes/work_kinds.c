@@ -3,6 +3,8 @@
 #include <stddef.h>
 
 #include "util.h"
+#include "work_http.h"
+#include "work_llm.h"
 
 static const struct work_kind kinds[] = {
     {.kind = JOB_HTTP, .execute = work_http_execute, .stop = work_http_stop},

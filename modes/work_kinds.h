@@ -36,13 +36,5 @@ const struct work_kind *work_kind_of(enum job_kind k);
  * mask (1u << kind). */
 unsigned work_kinds_mask(struct work *w);
 
-/* The http kind (work_http.c): the signed request a payload describes. */
-void work_http_execute(struct work *w, struct run *r);
-bool work_http_stop(struct work *w, struct run *r);
-/* llm.chat and llm.embed (work_llm.c): the payload through core/llm. */
-void work_llm_execute(struct work *w, struct run *r);
-bool work_llm_stop(struct work *w, struct run *r);
-/* Some provider is configured (the default one or a named one). */
-bool work_llm_ready(struct work *w);
 
 #endif

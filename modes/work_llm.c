@@ -4,7 +4,7 @@
  * job is put back without spending an attempt. The result is the
  * provider's response (OpenAI's shape), or its error body when it failed;
  * the usage goes to jobs.usage. */
-#include "work_kinds.h"
+#include "work_llm.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "runtime.h"
 #include "util.h"
 #include "work_int.h"
+#include "work_outcome.h"
 
 /* A result is written hex-encoded in a batch statement that must fit
  * max_allowed_packet (16 MiB by default): larger ones fail the job rather

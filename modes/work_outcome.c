@@ -1,7 +1,5 @@
-/* The outcome of an attempt, whatever its kind: recorded (succeeded,
- * retried with backoff, failed) through jobfinish with its log line and
- * metrics, or handed back when a limit holds it; and the PUBLISH that wakes
- * long-polls when jobs end. */
+#include "work_outcome.h"
+
 #include <event2/event.h>
 #include <stdio.h>
 
