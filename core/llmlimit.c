@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "db.h"
+#include "llmlimit_admit.h"
 #include "llmlimit_int.h"
+#include "llmlimit_local.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"

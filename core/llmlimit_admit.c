@@ -1,6 +1,8 @@
 /* llmlimit_admit: reserve and settle through the Redis script (the
  * guarantees are in llmlimit.c), and the ledger sums counters are rebuilt
  * from. */
+#include "llmlimit_admit.h"
+
 #include <event2/event.h>
 #include <hiredis.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 
 #include "db.h"
 #include "llmlimit_int.h"
+#include "llmlimit_local.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"

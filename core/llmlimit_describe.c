@@ -1,4 +1,6 @@
 /* llmlimit_describe: GET /v1/limits. */
+#include "llmlimit_describe.h"
+
 #include <event2/event.h>
 #include <hiredis.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 
 #include "db.h"
 #include "llmlimit_int.h"
+#include "llmlimit_admit.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"

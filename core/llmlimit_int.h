@@ -105,25 +105,10 @@ struct llmlimit {
     unsigned long long warn_dropped;
 };
 
-/* Per-process fallback (llmlimit_local.c). */
-struct llmlimit_local;
-struct llmlimit_local *llmlimit_local_new(struct llmlimit *ll);
-void llmlimit_local_free(struct llmlimit_local *lc);
-/* Decides req in this process; cb as llmlimit_reserve's. */
-void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req *req, const struct lim *lt,
-                            const struct lim *lk, long long nano, llmlimit_cb cb, void *arg);
-void llmlimit_local_settle(struct llmlimit_local *lc, struct llmlimit_ticket *t, long long used_tokens,
-                           long long used_nano);
-
-/* Shared helpers (llmlimit.c). */
+/* Shared helpers (llmlimit.c); llmlimit_admit.h and llmlimit_local.h
+ * have the other files' own. */
 void llmlimit_period(struct period *p, int64_t now_ms);
 struct runtime *llmlimit_rt(struct llmlimit *ll);
-/* The ledger's sums for tenant (and key, 0: none) over the period:
- * out[0..2] tenant day, month tokens and month nano-USD, out[3..5] the
- * key's. ok false: the database could not answer. */
-typedef void (*llmlimit_ledger_cb)(bool ok, const long long out[6], void *arg);
-void llmlimit_ledger(struct llmlimit *ll, uint64_t tenant, uint64_t key, const struct period *p,
-                     llmlimit_ledger_cb cb, void *arg);
 /* Counts a refusal in ingot_llm_throttled_total and answers it. */
 void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
                      long long amt, const struct period *p, llmlimit_cb cb, void *arg);
@@ -132,9 +117,6 @@ const char *llmlimit_ck_text(enum ck k);
 void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n);
 /* The Redis key of a counter (key 0: the tenant's). */
 void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum ck kind, const struct period *p);
-/* After a local settle: the usage goes to Redis's counters when it answers. */
-void llmlimit_catchup(struct llmlimit *ll, const struct llmlimit_ticket *t, long long used_tokens,
-                      long long used_nano);
 /* The limits of (tenant, key), all -1 without a row; true when a row. */
 bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key, struct lim *out);
 const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const char *model);
@@ -147,12 +129,5 @@ void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const c
 void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used);
 /* Reads llm_limits and llm_prices now (unless being read). */
 void llmlimit_refresh(struct llmlimit *ll);
-/* Reservations that waited for the first read of the limits. */
-void llmlimit_run_pending(struct llmlimit *ll);
-void llmlimit_fail_pending(struct llmlimit *ll);
-void llmlimit_drop_pending(struct llmlimit *ll);
-void llmlimit_settle_op_free(struct settle_op *op);
-/* Re-sends the settlements Redis could not take (a timer). */
-void llmlimit_retry_cb(int fd, short what, void *arg);
 
 #endif

@@ -13,11 +13,14 @@
  * that, calls of a scope with a budget are refused with LLMLIMIT_ERROR
  * (503) rather than admitted blind. Scopes without a budget never wait on
  * the database. */
+#include "llmlimit_local.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llmlimit_int.h"
+#include "llmlimit_admit.h"
 #include "log.h"
 
 #define LEDGER_CACHE_MS 2000
