@@ -186,18 +186,16 @@ static void rebuilt_cb(bool ok, const long long out[6], void *arg)
     int w = 0;
     for (int i = 0; i < t->n; i++) {
         enum ck k = t->c[i].kind;
-        if (k == CK_RPM || k == CK_TPM) {
-            /* keep */
-        } else if (ok) {
+        bool budget = k != CK_RPM && k != CK_TPM;
+        if (budget && ok) {
             r->rebuild[i] = out[(r->key_scope[i] ? 3 : 0) + (k - CK_DAY)];
-        } else if (!r->missing[i]) {
-            /* keep: it exists */
-        } else if (r->lim[i] >= 0) {
-            answer(r, LLMLIMIT_ERROR, 1000, "the usage ledger is unavailable to rebuild the budget counters");
-            return;
-        } else {
+        } else if (budget && r->missing[i]) {
+            if (r->lim[i] >= 0) {
+                answer(r, LLMLIMIT_ERROR, 1000, "the usage ledger is unavailable to rebuild the budget counters");
+                return;
+            }
             continue; /* unlimited: not counted this once rather than counted wrong for the period */
-        }
+        } /* else kept: a window, or a budget counter that exists */
         if (w != i) {
             t->c[w] = t->c[i];
             r->lim[w] = r->lim[i];
