@@ -170,7 +170,6 @@ static void start_call(struct v1 *c, enum llm_endpoint ep)
     /* The SDK sends Accept: application/json even for streams: the body
      * decides. */
     bool stream = ep == LLM_EP_CHAT && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
-    cJSON_Delete(j);
     struct sync *s = xcalloc(1, sizeof *s);
     s->c = c;
     s->poll = event_new(loop_base(rt->loop), -1, EV_PERSIST, poll_cb, s);
@@ -182,8 +181,10 @@ static void start_call(struct v1 *c, enum llm_endpoint ep)
                               .body = body,
                               .body_len = len,
                               .timeout_ms = rt->cfg->llm_timeout_ms,
-                              .request_id = http_req_id(c->r)};
+                              .request_id = http_req_id(c->r),
+                              .json = j}; /* parsed once: the engine borrows it */
     s->call = llm_call_start(rt->llm, &o, stream ? &stream_cbs : NULL, done_cb, s);
+    cJSON_Delete(j);
     if (!s->call) { /* the engine refuses nothing this way, but never hang */
         http_reply_error(c->r, 503, "server_error", NULL, "llm_unavailable", "cannot start the call");
         sync_free(s);
