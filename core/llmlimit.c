@@ -45,6 +45,7 @@
 #define HOLD_MAX_MS 600000LL              /* a header never holds a provider longer */
 #define HOLD_DEFAULT_MS 1000LL            /* remaining 0 without a reset */
 #define SETTLE_RETRY_MS 1000
+#define HOLDS_READ_MS 1000                /* the hash of holds, behind the messages */
 
 /* KEYS[1] the provider's hold, KEYS[2] the ticket, KEYS[3] the epoch,
  * KEYS[3+i] counter i; ARGV[1] the ticket's ttl, ARGV[2] an epoch to set
@@ -121,10 +122,16 @@ static const char catchup_lua[] =
     "end "
     "return 1";
 
-/* KEYS[1] the hold; ARGV[1] ms: extends it, never shortens it. */
+/* KEYS[1] the hold, KEYS[2] the hash of every hold (provider: until, in
+ * real ms) read by processes that admit without a script; ARGV[1] ms,
+ * ARGV[2] the provider, ARGV[3] until: extends a hold, never shortens it. */
 static const char hold_lua[] =
     "local t = redis.call('PTTL', KEYS[1]) "
-    "if t < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end "
+    "if t < tonumber(ARGV[1]) then "
+    "  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) "
+    "  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) "
+    "  if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end "
+    "end "
     "return t";
 
 static const char *const llmlimit_ck_key[CK_N] = {"rpm", "tpm", "day", "mon", "usd"};
@@ -136,7 +143,8 @@ void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n)
     snprintf(out, n, "%s", ll->epoch);
 }
 
-void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum ck kind, const struct period *p)
+void llmlimit_ctr_key(const struct llmlimit *ll, char *out, size_t n, uint64_t tenant, uint64_t key, const char *gen,
+                      enum ck kind, const struct period *p)
 {
     char scope[64];
     if (key)
@@ -144,9 +152,10 @@ void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum c
     else
         snprintf(scope, sizeof scope, "t%llu", (unsigned long long)tenant);
     if (kind == CK_RPM || kind == CK_TPM)
-        snprintf(out, n, "ingot:ll:%s:%s:%lld", scope, llmlimit_ck_key[kind], p->minute);
+        snprintf(out, n, "%s:%s:%s:%lld", ll->ns, scope, llmlimit_ck_key[kind], p->minute);
     else
-        snprintf(out, n, "ingot:ll:%s:%s:%s", scope, llmlimit_ck_key[kind], kind == CK_DAY ? p->day : p->month);
+        snprintf(out, n, "%s:%s:g%s:%s:%s", ll->ns, scope, gen ? gen : "", llmlimit_ck_key[kind],
+                 kind == CK_DAY ? p->day : p->month);
 }
 
 const char *llmlimit_ck_text(enum ck k)
@@ -200,6 +209,7 @@ bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key,
     const struct lim_row *r = ll->nlims ? bsearch(&k, ll->lims, ll->nlims, sizeof *ll->lims, lim_cmp) : NULL;
     for (int i = 0; i < CK_N; i++)
         out->v[i] = r ? r->l.v[i] : -1;
+    snprintf(out->gen, sizeof out->gen, "%s", r ? r->l.gen : "");
     return r != NULL;
 }
 
@@ -229,7 +239,7 @@ static long long col_ll(MYSQL_ROW row, unsigned i)
  * needs the price of what it reserves). */
 static void loaded_check(struct llmlimit *ll)
 {
-    if (!ll->loaded && ll->lims_read && ll->prices_read) {
+    if (!ll->loaded && ll->lims_read && ll->prices_read && ll->ns[0]) {
         ll->loaded = true;
         llmlimit_run_pending(ll);
     }
@@ -255,6 +265,7 @@ static void limits_cb(const struct db_result *r, void *arg)
         rows[i].key = (uint64_t)db_row_ll(row, 1);
         for (int k = 0; k < CK_N; k++)
             rows[i].l.v[k] = col_ll(row, 2 + (unsigned)k);
+        snprintf(rows[i].l.gen, sizeof rows[i].l.gen, "%s", db_row_str(row, 2 + CK_N));
         i++;
     }
     qsort(rows, i, sizeof *rows, lim_cmp);
@@ -294,13 +305,43 @@ static void prices_cb(const struct db_result *r, void *arg)
     loaded_check(ll);
 }
 
+static void holds_msg_cb(const char *payload, size_t len, void *arg);
+
+static void inst_cb(const struct db_result *r, void *arg)
+{
+    struct llmlimit *ll = arg;
+    ll->inst_loading = false;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    const char *id = row ? db_row_str(row, 0) : "";
+    if (!id[0] || strlen(id) >= sizeof ll->rt->installation_id) {
+        if ((r->ok || r->err_code != DB_ERR_SHUTDOWN) && log_limit_allow(&ll->warn_log, &ll->warn_dropped))
+            log_warn("llm limits: cannot read meta.installation_id: %s", r->ok ? "no row" : r->error);
+        if (!ll->loaded)
+            llmlimit_fail_pending(ll);
+        return;
+    }
+    snprintf(ll->rt->installation_id, sizeof ll->rt->installation_id, "%s", id);
+    snprintf(ll->ns, sizeof ll->ns, "ingot:ll:%s", id);
+    if (ll->holds_sub) {
+        char ch[160];
+        snprintf(ch, sizeof ch, "%s:holds", ll->ns);
+        redis_subscribe(ll->holds_sub, ch, holds_msg_cb, ll);
+    }
+    loaded_check(ll);
+}
+
 void llmlimit_refresh(struct llmlimit *ll)
 {
+    if (!ll->ns[0] && !ll->inst_loading) {
+        ll->inst_loading = true;
+        db_query(ll->rt->db, "SELECT value FROM meta WHERE name = 'installation_id'", 0, inst_cb, ll);
+    }
     if (!ll->lims_loading) {
         ll->lims_loading = true;
         db_query(ll->rt->db,
                  "SELECT tenant_id, key_id, rpm, tpm, tokens_per_day, tokens_per_month, "
-                 "CAST(CEIL(usd_per_month * 1000000000) AS SIGNED) FROM llm_limits LIMIT 1000000",
+                 "CAST(CEIL(usd_per_month * 1000000000) AS SIGNED), "
+                 "DATE_FORMAT(updated_at, '%Y%m%d%H%i%s%f') FROM llm_limits LIMIT 1000000",
                  0, limits_cb, ll);
     }
     if (!ll->prices_loading) {
@@ -421,12 +462,71 @@ void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const str
     if (ms > HOLD_MAX_MS)
         ms = HOLD_MAX_MS;
     llmlimit_hold_local(ll, provider, ms);
-    char key[128], v[24];
-    snprintf(key, sizeof key, "ingot:ll:hold:%s", provider);
+    if (!ll->ns[0])
+        return; /* before the first read: this process holds it; the others learn it from their answers */
+    char key[224], hash[160], v[24], until[24], msg[PROVIDER_NAME_MAX + 32];
+    snprintf(key, sizeof key, "%s:hold:%s", ll->ns, provider);
+    snprintf(hash, sizeof hash, "%s:holds", ll->ns);
+    long long until_real = time_real_us() / 1000 + ms;
     snprintf(v, sizeof v, "%lld", ms);
-    const char *args[] = {key, v};
-    if (rscript_run(ll->rt->redis, &ll->s_hold, 1, 2, args, REDIS_TIMEOUT_MS, hold_cb, ll) == 0)
+    snprintf(until, sizeof until, "%lld", until_real);
+    const char *args[] = {key, hash, v, provider, until};
+    if (rscript_run(ll->rt->redis, &ll->s_hold, 2, 5, args, REDIS_TIMEOUT_MS, hold_cb, ll) == 0)
         ll->inflight++; /* else this process holds it; the others learn it from their own answers */
+    /* Processes admitting calls without a script (no limit anywhere) hold
+     * it at once: the message, or within HOLDS_READ_MS by the hash. */
+    snprintf(msg, sizeof msg, "%lld %s", until_real, provider);
+    redis_publish(ll->rt->redis, hash, msg);
+}
+
+/* "until_real_ms provider": a hold another process learnt. */
+static void hold_apply(struct llmlimit *ll, const char *provider, long long until_real)
+{
+    long long left = until_real - time_real_us() / 1000;
+    if (left > HOLD_MAX_MS)
+        left = HOLD_MAX_MS;
+    if (left > 0 && provider[0] && strlen(provider) <= PROVIDER_NAME_MAX)
+        llmlimit_hold_local(ll, provider, left);
+}
+
+static void holds_msg_cb(const char *payload, size_t len, void *arg)
+{
+    char buf[PROVIDER_NAME_MAX + 32];
+    if (len >= sizeof buf)
+        return;
+    memcpy(buf, payload, len);
+    buf[len] = 0;
+    char *sp = strchr(buf, ' ');
+    if (sp)
+        hold_apply(arg, sp + 1, strtoll(buf, NULL, 10));
+}
+
+static void holds_read_cb(struct redisReply *reply, const char *err, void *arg)
+{
+    (void)err;
+    struct llmlimit *ll = arg;
+    ll->holds_reading = false;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2)
+        if (reply->element[i]->type == REDIS_REPLY_STRING && reply->element[i + 1]->type == REDIS_REPLY_STRING)
+            hold_apply(ll, reply->element[i]->str, strtoll(reply->element[i + 1]->str, NULL, 10));
+}
+
+/* The safety net of the messages (missed while this process's subscriber
+ * reconnected): the hash of every hold, now and then. */
+static void holds_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct llmlimit *ll = arg;
+    if (!ll->ns[0] || ll->holds_reading || redis_state(ll->rt->redis) != REDIS_READY)
+        return;
+    char hash[160];
+    snprintf(hash, sizeof hash, "%s:holds", ll->ns);
+    const char *argv[] = {"HGETALL", hash};
+    if (redis_cmd(ll->rt->redis, 2, argv, NULL, REDIS_TIMEOUT_MS, holds_read_cb, ll) == 0)
+        ll->holds_reading = true;
 }
 
 /* ---- refusals and metrics ---- */
@@ -501,9 +601,17 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
     ll->retry_timer = event_new(base, -1, EV_PERSIST, llmlimit_retry_cb, ll);
     if (!ll->refresh_timer || !ll->retry_timer)
         abort();
-    struct timeval every = loop_tv(ll->refresh_ms), retry = loop_tv(SETTLE_RETRY_MS);
+    ll->holds_timer = event_new(base, -1, EV_PERSIST, holds_timer_cb, ll);
+    if (!ll->holds_timer)
+        abort();
+    struct timeval every = loop_tv(ll->refresh_ms), retry = loop_tv(SETTLE_RETRY_MS), hr = loop_tv(HOLDS_READ_MS);
     event_add(ll->refresh_timer, &every);
     event_add(ll->retry_timer, &retry);
+    event_add(ll->holds_timer, &hr);
+    if (rt->cfg && rt->cfg->redis_url && rt->cfg->redis_url[0]) {
+        char err[256];
+        ll->holds_sub = redis_client_new(rt->loop, NULL, rt->cfg->redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
+    }
     llmlimit_refresh(ll);
     return ll;
 }
@@ -514,6 +622,8 @@ void llmlimit_free(struct llmlimit *ll)
         return;
     event_free(ll->refresh_timer);
     event_free(ll->retry_timer);
+    event_free(ll->holds_timer);
+    redis_client_free(ll->holds_sub);
     llmlimit_drop_pending(ll); /* their owners are being freed too: no callback */
     while (ll->retry_head) {
         struct settle_op *next = ll->retry_head->next;
