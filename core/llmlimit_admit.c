@@ -300,7 +300,6 @@ static void start(struct rsv *r)
         answer(r, LLMLIMIT_THROTTLED, held, "the provider announced its rate limit is spent");
         return;
     }
-    llmlimit_period(&r->per, time_real_us() / 1000);
     bool lt_row = llmlimit_lim_find(ll, r->req.tenant, 0, &r->lt), lk_row = false;
     if (r->req.key_id) {
         lk_row = llmlimit_lim_find(ll, r->req.tenant, r->req.key_id, &r->lk);
@@ -320,6 +319,7 @@ static void start(struct rsv *r)
         answer(r, LLMLIMIT_OK, 0, NULL);
         return;
     }
+    llmlimit_period(&r->per, time_real_us() / 1000);
     r->nano = llmlimit_est_nano(ll, r->model, tok);
     if (redis_state(ll->rt->redis) != REDIS_READY) {
         go_local(r);
