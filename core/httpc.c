@@ -41,6 +41,10 @@ struct transfer {
     struct transfer *next, *prev;
 };
 
+/* Easy handles kept (curl_easy_reset) instead of made per request: the
+ * connections are the multi's, so reuse is unchanged. */
+#define HTTPC_POOL 64
+
 struct sock_ctx {
     struct event *ev;
     curl_socket_t fd;
@@ -55,6 +59,8 @@ struct httpc {
     struct transfer *head;
     size_t inflight;
     long max_conns;
+    CURL *pool[HTTPC_POOL];     /* easy handles reset for the next transfer */
+    size_t npool;
 };
 
 static void headers_clear(struct transfer *t)
@@ -70,7 +76,13 @@ static void transfer_free(struct transfer *t)
 {
     headers_clear(t);
     free(t->hdrs);
-    curl_easy_cleanup(t->easy); /* before the CURLU it reads */
+    /* Before the CURLU it reads: a reset handle forgets every option. */
+    if (t->easy && t->c->npool < HTTPC_POOL) {
+        curl_easy_reset(t->easy);
+        t->c->pool[t->c->npool++] = t->easy;
+    } else {
+        curl_easy_cleanup(t->easy);
+    }
     url_http_deinit(&t->url);
     curl_slist_free_all(t->headers);
     free(t->body);
@@ -352,7 +364,7 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     t->data = req->data;
     t->keep_headers = req->keep_headers;
     sbuf_init(&t->resp);
-    t->easy = curl_easy_init();
+    t->easy = c->npool ? c->pool[--c->npool] : curl_easy_init();
     if (!t->easy) {
         free(t);
         return -1;
@@ -446,6 +458,8 @@ void httpc_free(struct httpc *c)
         t->cb(&r, t->arg);
         transfer_free(t);
     }
+    while (c->npool)
+        curl_easy_cleanup(c->pool[--c->npool]);
     curl_multi_cleanup(c->multi);
     event_free(c->timer);
     free(c->ca_bundle);

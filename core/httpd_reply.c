@@ -71,6 +71,11 @@ static const char *date_header(struct httpd *h)
     return h->date;
 }
 
+static void head_put(struct evbuffer *out, const char *s)
+{
+    evbuffer_add(out, s, strlen(s));
+}
+
 /* Status line and headers into c's output; decides keep-alive. */
 static void write_head(struct http_req *r, int status, const char *content_type,
                        const char *framing)
@@ -82,12 +87,25 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     if (c->peer_gone)
         return;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sX-Request-Id: %s\r\n%s",
-                        status, http_reason(status), date_header(h),
-                        content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                        content_type ? "\r\n" : "", framing, r->id,
-                        !keep ? "Connection: close\r\n"
-                        : c->ph.minor == 0 ? "Connection: keep-alive\r\n" : "");
+    /* Pieces copied, not printf'd: the head of every reply. */
+    char st[24];
+    int sn = snprintf(st, sizeof st, "HTTP/1.1 %d ", status);
+    evbuffer_add(out, st, (size_t)sn);
+    head_put(out, http_reason(status));
+    head_put(out, "\r\nDate: ");
+    head_put(out, date_header(h));
+    head_put(out, "\r\n");
+    if (content_type) {
+        head_put(out, "Content-Type: ");
+        head_put(out, content_type);
+        head_put(out, "\r\n");
+    }
+    head_put(out, framing);
+    head_put(out, "X-Request-Id: ");
+    head_put(out, r->id);
+    head_put(out, !keep ? "\r\nConnection: close\r\n"
+                  : c->ph.minor == 0 ? "\r\nConnection: keep-alive\r\n"
+                                     : "\r\n");
     if (r->hdrs.len)
         evbuffer_add(out, r->hdrs.data, r->hdrs.len);
     evbuffer_add(out, "\r\n", 2);

@@ -42,8 +42,6 @@
  * meanwhile is added to Redis's counters when it answers again, if it
  * kept its data (same epoch), else the ledger rebuild counts it. */
 
-#define HOLD_MAX_MS 600000LL              /* a header never holds a provider longer */
-#define HOLD_DEFAULT_MS 1000LL            /* remaining 0 without a reset */
 #define SETTLE_RETRY_MS 1000
 
 /* KEYS[1] the provider's hold, KEYS[2] the ticket, KEYS[3] the epoch,
@@ -121,11 +119,6 @@ static const char catchup_lua[] =
     "end "
     "return 1";
 
-/* KEYS[1] the hold; ARGV[1] ms: extends it, never shortens it. */
-static const char hold_lua[] =
-    "local t = redis.call('PTTL', KEYS[1]) "
-    "if t < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end "
-    "return t";
 
 static const char *const llmlimit_ck_key[CK_N] = {"rpm", "tpm", "day", "mon", "usd"};
 static const char *const ck_text[CK_N] = {"requests per minute", "tokens per minute", "tokens per day",
@@ -136,7 +129,8 @@ void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n)
     snprintf(out, n, "%s", ll->epoch);
 }
 
-void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum ck kind, const struct period *p)
+void llmlimit_ctr_key(const struct llmlimit *ll, char *out, size_t n, uint64_t tenant, uint64_t key, const char *gen,
+                      enum ck kind, const struct period *p)
 {
     char scope[64];
     if (key)
@@ -144,9 +138,10 @@ void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum c
     else
         snprintf(scope, sizeof scope, "t%llu", (unsigned long long)tenant);
     if (kind == CK_RPM || kind == CK_TPM)
-        snprintf(out, n, "ingot:ll:%s:%s:%lld", scope, llmlimit_ck_key[kind], p->minute);
+        snprintf(out, n, "%s:%s:%s:%lld", ll->ns, scope, llmlimit_ck_key[kind], p->minute);
     else
-        snprintf(out, n, "ingot:ll:%s:%s:%s", scope, llmlimit_ck_key[kind], kind == CK_DAY ? p->day : p->month);
+        snprintf(out, n, "%s:%s:g%s:%s:%s", ll->ns, scope, gen ? gen : "", llmlimit_ck_key[kind],
+                 kind == CK_DAY ? p->day : p->month);
 }
 
 const char *llmlimit_ck_text(enum ck k)
@@ -200,6 +195,7 @@ bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key,
     const struct lim_row *r = ll->nlims ? bsearch(&k, ll->lims, ll->nlims, sizeof *ll->lims, lim_cmp) : NULL;
     for (int i = 0; i < CK_N; i++)
         out->v[i] = r ? r->l.v[i] : -1;
+    snprintf(out->gen, sizeof out->gen, "%s", r ? r->l.gen : "");
     return r != NULL;
 }
 
@@ -229,7 +225,7 @@ static long long col_ll(MYSQL_ROW row, unsigned i)
  * needs the price of what it reserves). */
 static void loaded_check(struct llmlimit *ll)
 {
-    if (!ll->loaded && ll->lims_read && ll->prices_read) {
+    if (!ll->loaded && ll->lims_read && ll->prices_read && ll->ns[0]) {
         ll->loaded = true;
         llmlimit_run_pending(ll);
     }
@@ -255,6 +251,7 @@ static void limits_cb(const struct db_result *r, void *arg)
         rows[i].key = (uint64_t)db_row_ll(row, 1);
         for (int k = 0; k < CK_N; k++)
             rows[i].l.v[k] = col_ll(row, 2 + (unsigned)k);
+        snprintf(rows[i].l.gen, sizeof rows[i].l.gen, "%s", db_row_str(row, 2 + CK_N));
         i++;
     }
     qsort(rows, i, sizeof *rows, lim_cmp);
@@ -294,13 +291,42 @@ static void prices_cb(const struct db_result *r, void *arg)
     loaded_check(ll);
 }
 
+
+static void inst_cb(const struct db_result *r, void *arg)
+{
+    struct llmlimit *ll = arg;
+    ll->inst_loading = false;
+    MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
+    const char *id = row ? db_row_str(row, 0) : "";
+    if (!id[0] || strlen(id) >= sizeof ll->rt->installation_id) {
+        if ((r->ok || r->err_code != DB_ERR_SHUTDOWN) && log_limit_allow(&ll->warn_log, &ll->warn_dropped))
+            log_warn("llm limits: cannot read meta.installation_id: %s", r->ok ? "no row" : r->error);
+        if (!ll->loaded)
+            llmlimit_fail_pending(ll);
+        return;
+    }
+    snprintf(ll->rt->installation_id, sizeof ll->rt->installation_id, "%s", id);
+    snprintf(ll->ns, sizeof ll->ns, "ingot:ll:%s", id);
+    if (ll->holds_sub) {
+        char ch[160];
+        snprintf(ch, sizeof ch, "%s:holds", ll->ns);
+        redis_subscribe(ll->holds_sub, ch, llmlimit_holds_msg_cb, ll);
+    }
+    loaded_check(ll);
+}
+
 void llmlimit_refresh(struct llmlimit *ll)
 {
+    if (!ll->ns[0] && !ll->inst_loading) {
+        ll->inst_loading = true;
+        db_query(ll->rt->db, "SELECT value FROM meta WHERE name = 'installation_id'", 0, inst_cb, ll);
+    }
     if (!ll->lims_loading) {
         ll->lims_loading = true;
         db_query(ll->rt->db,
                  "SELECT tenant_id, key_id, rpm, tpm, tokens_per_day, tokens_per_month, "
-                 "CAST(CEIL(usd_per_month * 1000000000) AS SIGNED) FROM llm_limits LIMIT 1000000",
+                 "CAST(CEIL(usd_per_month * 1000000000) AS SIGNED), "
+                 "DATE_FORMAT(updated_at, '%Y%m%d%H%i%s%f') FROM llm_limits LIMIT 1000000",
                  0, limits_cb, ll);
     }
     if (!ll->prices_loading) {
@@ -344,51 +370,6 @@ long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long l
     return (double)n < v ? n + 1 : n; /* rounded up, without libm */
 }
 
-/* ---- provider holds ---- */
-
-static struct hold *hold_slot(struct llmlimit *ll, const char *provider, bool create)
-{
-    struct hold *free_slot = NULL;
-    int64_t now = time_mono_ms();
-    for (int i = 0; i < HOLDS_MAX; i++) {
-        struct hold *h = &ll->holds[i];
-        if (h->provider[0] && strcmp(h->provider, provider) == 0)
-            return h;
-        if (!free_slot && (!h->provider[0] || h->until_ms <= now))
-            free_slot = h;
-    }
-    if (!create || !free_slot)
-        return NULL;
-    snprintf(free_slot->provider, sizeof free_slot->provider, "%s", provider);
-    free_slot->until_ms = 0;
-    return free_slot;
-}
-
-void llmlimit_hold_local(struct llmlimit *ll, const char *provider, long long ms)
-{
-    struct hold *h = hold_slot(ll, provider, true);
-    int64_t until = time_mono_ms() + ms;
-    if (h && h->until_ms < until)
-        h->until_ms = until;
-}
-
-long long llmlimit_held_ms(struct llmlimit *ll, const char *provider)
-{
-    struct hold *h = hold_slot(ll, provider, false);
-    long long left = h ? h->until_ms - time_mono_ms() : 0;
-    return left > 0 ? left : 0;
-}
-
-static void hold_cb(struct redisReply *reply, const char *err, void *arg)
-{
-    (void)reply;
-    (void)err;
-    struct llmlimit *ll = arg;
-    ll->inflight--;
-    loop_work_done(ll->rt->loop);
-}
-
-
 bool llmlimit_ready(const struct llmlimit *ll)
 {
     return ll->loaded;
@@ -400,33 +381,6 @@ size_t llmlimit_busy(const struct llmlimit *ll)
      * (the retry timer sends them within SETTLE_RETRY_MS): a drain with
      * Redis down does not wait out its grace for them. */
     return ll->inflight + (redis_state(ll->rt->redis) == REDIS_READY ? ll->nretry : 0);
-}
-
-void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h)
-{
-    if (!h || !provider)
-        return;
-    long long ms = -1;
-    if (h->remaining_requests == 0)
-        ms = h->reset_requests_ms > 0 ? h->reset_requests_ms : HOLD_DEFAULT_MS;
-    if (h->remaining_tokens >= 0 && h->remaining_tokens < LLMLIMIT_TOKENS_LOW) {
-        long long t = h->reset_tokens_ms > 0 ? h->reset_tokens_ms : HOLD_DEFAULT_MS;
-        if (t > ms)
-            ms = t;
-    }
-    if (ms < 0)
-        return;
-    if (h->retry_after_ms > ms)
-        ms = h->retry_after_ms;
-    if (ms > HOLD_MAX_MS)
-        ms = HOLD_MAX_MS;
-    llmlimit_hold_local(ll, provider, ms);
-    char key[128], v[24];
-    snprintf(key, sizeof key, "ingot:ll:hold:%s", provider);
-    snprintf(v, sizeof v, "%lld", ms);
-    const char *args[] = {key, v};
-    if (rscript_run(ll->rt->redis, &ll->s_hold, 1, 2, args, REDIS_TIMEOUT_MS, hold_cb, ll) == 0)
-        ll->inflight++; /* else this process holds it; the others learn it from their own answers */
 }
 
 /* ---- refusals and metrics ---- */
@@ -489,7 +443,7 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
     ll->warn_log = (struct log_limit)LOG_LIMIT_INIT(10000, 5);
     rscript_init(&ll->s_reserve, reserve_lua);
     rscript_init(&ll->s_settle, settle_lua);
-    rscript_init(&ll->s_hold, hold_lua);
+    rscript_init(&ll->s_hold, llmlimit_hold_lua);
     rscript_init(&ll->s_catchup, catchup_lua);
     ll->f_remaining = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_llm_budget_remaining",
                                      "What is left of a tenant's budget (tokens, or USD), as last seen.");
@@ -501,9 +455,17 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
     ll->retry_timer = event_new(base, -1, EV_PERSIST, llmlimit_retry_cb, ll);
     if (!ll->refresh_timer || !ll->retry_timer)
         abort();
-    struct timeval every = loop_tv(ll->refresh_ms), retry = loop_tv(SETTLE_RETRY_MS);
+    ll->holds_timer = event_new(base, -1, EV_PERSIST, llmlimit_holds_timer_cb, ll);
+    if (!ll->holds_timer)
+        abort();
+    struct timeval every = loop_tv(ll->refresh_ms), retry = loop_tv(SETTLE_RETRY_MS), hr = loop_tv(HOLDS_READ_MS);
     event_add(ll->refresh_timer, &every);
     event_add(ll->retry_timer, &retry);
+    event_add(ll->holds_timer, &hr);
+    if (rt->cfg && rt->cfg->redis_url && rt->cfg->redis_url[0]) {
+        char err[256];
+        ll->holds_sub = redis_client_new(rt->loop, NULL, rt->cfg->redis_url, REDIS_TIMEOUT_MS, err, sizeof err);
+    }
     llmlimit_refresh(ll);
     return ll;
 }
@@ -514,6 +476,8 @@ void llmlimit_free(struct llmlimit *ll)
         return;
     event_free(ll->refresh_timer);
     event_free(ll->retry_timer);
+    event_free(ll->holds_timer);
+    redis_client_free(ll->holds_sub);
     llmlimit_drop_pending(ll); /* their owners are being freed too: no callback */
     while (ll->retry_head) {
         struct settle_op *next = ll->retry_head->next;

@@ -27,7 +27,6 @@
 #define SETTLE_RETRY_MAX 100000
 #define SETTLE_GIVEUP_MS (10LL * 60 * 1000)
 #define REBUILD_TRIES 3
-#define EPOCH_KEY "ingot:ll:epoch"
 
 /* ---- the ledger: the truth counters are rebuilt from ---- */
 
@@ -160,7 +159,8 @@ static void add_ctr(struct rsv *r, bool key_scope, enum ck kind, long long lim, 
 {
     struct llmlimit_ticket *t = r->t;
     int i = t->n++;
-    llmlimit_ctr_key(t->c[i].key, sizeof t->c[i].key, r->req.tenant, key_scope ? r->req.key_id : 0, kind, &r->per);
+    llmlimit_ctr_key(r->ll, t->c[i].key, sizeof t->c[i].key, r->req.tenant, key_scope ? r->req.key_id : 0,
+                     key_scope ? r->lk.gen : r->lt.gen, kind, &r->per);
     t->c[i].kind = kind;
     t->c[i].amt = amt;
     r->lim[i] = lim;
@@ -259,8 +259,9 @@ static void run_script(struct rsv *r)
     int nargs = 3 + t->n + 2 + 4 * t->n;
     const char **args = xcalloc((size_t)nargs, sizeof *args);
     char (*num)[24] = xcalloc(1 + 4 * (size_t)t->n, sizeof *num);
-    char hold[128], epoch[40];
-    snprintf(hold, sizeof hold, "ingot:ll:hold:%s", r->provider);
+    char hold[224], epoch[40], epoch_key[128];
+    snprintf(hold, sizeof hold, "%s:hold:%s", r->ll->ns, r->provider);
+    snprintf(epoch_key, sizeof epoch_key, "%s:epoch", r->ll->ns);
     unsigned char rnd[12];
     if (util_random_bytes(rnd, sizeof rnd) < 0)
         memset(rnd, 1, sizeof rnd);
@@ -268,7 +269,7 @@ static void run_script(struct rsv *r)
     int a = 0, k = 0;
     args[a++] = hold;
     args[a++] = t->id;
-    args[a++] = EPOCH_KEY;
+    args[a++] = epoch_key;
     for (int i = 0; i < t->n; i++)
         args[a++] = t->c[i].key;
     snprintf(num[k], sizeof num[k], "%lld", TICKET_TTL_MS);
@@ -299,14 +300,26 @@ static void start(struct rsv *r)
         answer(r, LLMLIMIT_THROTTLED, held, "the provider announced its rate limit is spent");
         return;
     }
-    llmlimit_period(&r->per, time_real_us() / 1000);
-    llmlimit_lim_find(ll, r->req.tenant, 0, &r->lt);
-    if (r->req.key_id)
-        llmlimit_lim_find(ll, r->req.tenant, r->req.key_id, &r->lk);
-    else
+    bool lt_row = llmlimit_lim_find(ll, r->req.tenant, 0, &r->lt), lk_row = false;
+    if (r->req.key_id) {
+        lk_row = llmlimit_lim_find(ll, r->req.tenant, r->req.key_id, &r->lk);
+    } else {
         for (int i = 0; i < CK_N; i++)
             r->lk.v[i] = -1;
+        r->lk.gen[0] = 0;
+    }
     long long tok = r->req.est_tokens > 0 ? r->req.est_tokens : 0;
+    if (!lt_row && !lk_row) {
+        /* No limit for the tenant nor the key: nothing to count, no Redis
+         * call (a limit set later starts from the ledger: its counters are
+         * of the row's generation). The provider's hold was checked above,
+         * from this process's copy (kept by the holds' messages). */
+        struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
+        t->none = true;
+        answer(r, LLMLIMIT_OK, 0, NULL);
+        return;
+    }
+    llmlimit_period(&r->per, time_real_us() / 1000);
     r->nano = llmlimit_est_nano(ll, r->model, tok);
     if (redis_state(ll->rt->redis) != REDIS_READY) {
         go_local(r);
@@ -322,8 +335,10 @@ static void start(struct rsv *r)
     if (util_random_bytes(rnd, sizeof rnd) < 0)
         memset(rnd, 0, sizeof rnd);
     util_hex(rnd, sizeof rnd, hex);
-    snprintf(t->id, sizeof t->id, "ingot:ll:tk:%s", hex);
-    for (int s = 0; s < (r->req.key_id ? 2 : 1); s++) {
+    snprintf(t->id, sizeof t->id, "%s:tk:%s", ll->ns, hex);
+    for (int s = 0; s < 2; s++) {
+        if (!(s ? lk_row : lt_row))
+            continue; /* a scope without a row keeps no counters */
         const struct lim *l = s ? &r->lk : &r->lt;
         if (l->v[CK_RPM] >= 0)
             add_ctr(r, s, CK_RPM, l->v[CK_RPM], 1);
@@ -449,27 +464,27 @@ void llmlimit_retry_cb(int fd, short what, void *arg)
 void llmlimit_catchup(struct llmlimit *ll, const struct llmlimit_ticket *t, long long used_tokens,
                       long long used_nano)
 {
-    if (!t->epoch[0] || (used_tokens <= 0 && used_nano <= 0))
-        return; /* never saw Redis: counters made later are rebuilt from the ledger */
+    if (!t->epoch[0] || !ll->ns[0] || (used_tokens <= 0 && used_nano <= 0) || (!t->gen[0][0] && !t->gen[1][0]))
+        return; /* never saw Redis (counters made later are rebuilt from the ledger), or no counters */
     struct settle_op *op = xcalloc(1, sizeof *op);
     op->script = &ll->s_catchup;
     op->since_ms = time_mono_ms();
-    int scopes = t->key_id ? 2 : 1;
+    int scopes = t->key_id ? 2 : 1; /* a scope without a row has no counters: its keys match none */
     op->nkeys = 2 + 3 * scopes;
     op->argc = op->nkeys + 1 + 3 * scopes;
     op->args = xcalloc((size_t)op->argc, sizeof *op->args);
     int a = 0;
-    op->args[a++] = xstrdup(EPOCH_KEY);
+    op->args[a++] = xasprintf("%s:epoch", ll->ns);
     unsigned char rnd[12];
     char hex[25];
     if (util_random_bytes(rnd, sizeof rnd) < 0)
         memset(rnd, 2, sizeof rnd);
     util_hex(rnd, sizeof rnd, hex);
-    op->args[a++] = xasprintf("ingot:ll:cu:%s", hex);
+    op->args[a++] = xasprintf("%s:cu:%s", ll->ns, hex);
     for (int s = 0; s < scopes; s++)
         for (int k = CK_DAY; k <= CK_USD; k++) {
             char key[192];
-            llmlimit_ctr_key(key, sizeof key, t->tenant, s ? t->key_id : 0, (enum ck)k, &t->per);
+            llmlimit_ctr_key(ll, key, sizeof key, t->tenant, s ? t->key_id : 0, t->gen[s], (enum ck)k, &t->per);
             op->args[a++] = xstrdup(key);
         }
     op->args[a++] = xstrdup(t->epoch);
@@ -483,6 +498,10 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
 {
     if (!t)
         return;
+    if (t->none) {
+        free(t);
+        return;
+    }
     long long tokens = 0;
     if (used)
         tokens = (used->prompt > 0 ? used->prompt : 0) + (used->completion > 0 ? used->completion : 0);

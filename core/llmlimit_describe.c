@@ -136,17 +136,20 @@ void llmlimit_describe(struct llmlimit *ll, uint64_t tenant, uint64_t key_id, ll
     d->key = key_id;
     d->cb = cb;
     d->arg = arg;
-    llmlimit_lim_find(ll, tenant, 0, &d->l[0]);
-    llmlimit_lim_find(ll, tenant, key_id, &d->l[1]);
+    bool rows = llmlimit_lim_find(ll, tenant, 0, &d->l[0]);
+    rows = llmlimit_lim_find(ll, tenant, key_id, &d->l[1]) && rows;
     llmlimit_period(&d->per, time_real_us() / 1000);
     char keys[6][192];
     const char *argv[7] = {"MGET"};
     for (int s = 0; s < 2; s++)
         for (int k = 0; k < 3; k++) {
-            llmlimit_ctr_key(keys[s * 3 + k], sizeof keys[0], tenant, s ? key_id : 0, (enum ck)(CK_DAY + k), &d->per);
+            llmlimit_ctr_key(ll, keys[s * 3 + k], sizeof keys[0], tenant, s ? key_id : 0, d->l[s].gen,
+                             (enum ck)(CK_DAY + k), &d->per);
             argv[1 + s * 3 + k] = keys[s * 3 + k];
         }
-    if (redis_cmd(ll->rt->redis, key_id ? 7 : 4, argv, NULL, REDIS_TIMEOUT_MS, desc_mget_cb, d) == 0)
+    /* A scope without a limits row keeps no counters: the ledger says. */
+    if ((rows || !key_id) && d->l[0].gen[0] &&
+        redis_cmd(ll->rt->redis, key_id ? 7 : 4, argv, NULL, REDIS_TIMEOUT_MS, desc_mget_cb, d) == 0)
         return;
     llmlimit_ledger(ll, tenant, key_id, &d->per, desc_ledger_cb, d);
 }

@@ -11,14 +11,18 @@
 #include "log.h"
 #include "rscript.h"
 
-/* The counters a scope (a tenant, or one of its keys) has. Budgets (day,
- * month, usd) are kept for every scope that calls, limited or not, so a
- * limit set later starts from the truth; windows only when limited. */
+/* The counters a scope (a tenant, or one of its keys) has. A scope with
+ * a llm_limits row keeps its budgets (day, month, usd) whichever are set,
+ * and its windows when limited; a scope without a row keeps none (no Redis
+ * call at all when neither the tenant nor the key has one). Budget
+ * counters are keyed by the row's generation (its updated_at), so a limit
+ * set or changed later starts from counters rebuilt from the ledger. */
 enum ck { CK_RPM, CK_TPM, CK_DAY, CK_MON, CK_USD, CK_N };
 
 /* A scope's limits; -1: none. USD in nano-dollars (1e-9), as counted. */
 struct lim {
     long long v[CK_N];
+    char gen[24];   /* the row's updated_at as digits; "" without a row */
 };
 
 /* Now, cut into the periods counters live in (UTC calendar). */
@@ -38,7 +42,7 @@ struct lscope;
  * that (in the periods it was made in, even after midnight). */
 struct llmlimit_ticket {
     bool redis;              /* made in Redis (else in this process) */
-    char id[48];             /* its Redis key: present until settled */
+    char id[160];            /* its Redis key: present until settled */
     int n;
     struct {
         char key[192];
@@ -52,6 +56,8 @@ struct llmlimit_ticket {
     uint64_t tenant, key_id;  /* local: for the catch-up in Redis */
     struct period per;
     char epoch[40];
+    bool none;               /* no limit anywhere: nothing counted, nothing to settle */
+    char gen[2][24];         /* local: the scopes' generations (catch-up keys) */
 };
 
 #define REDIS_TIMEOUT_MS 500
@@ -95,6 +101,10 @@ struct llmlimit {
     struct rsv *pending;          /* waiting for the first load of the limits */
     struct rscript s_reserve, s_settle, s_hold, s_catchup;
     char epoch[40];               /* Redis's data epoch last seen ("" none yet) */
+    char ns[96];                  /* "ingot:ll:<installation id>", "" until read */
+    bool inst_loading, holds_reading;
+    struct event *holds_timer;    /* reads the holds other processes set */
+    struct redis_client *holds_sub; /* their messages (a client of its own) */
     struct hold holds[HOLDS_MAX];
     struct settle_op *retry_head, *retry_tail;
     size_t nretry;
@@ -115,13 +125,21 @@ void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bo
 const char *llmlimit_ck_text(enum ck k);
 /* Redis's data epoch as last seen ("" when never). */
 void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n);
-/* The Redis key of a counter (key 0: the tenant's). */
-void llmlimit_ctr_key(char *out, size_t n, uint64_t tenant, uint64_t key, enum ck kind, const struct period *p);
+/* The Redis key of a counter (key 0: the tenant's) of the scope's
+ * generation gen (budgets only). */
+void llmlimit_ctr_key(const struct llmlimit *ll, char *out, size_t n, uint64_t tenant, uint64_t key, const char *gen,
+                      enum ck kind, const struct period *p);
 /* The limits of (tenant, key), all -1 without a row; true when a row. */
 bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key, struct lim *out);
 const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const char *model);
 /* A reservation's cost in nano-USD. */
 long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long long tokens);
+/* llmlimit_hold.c: the hold script, this process's copy of the holds,
+ * the other processes' holds (their messages, and the hash now and then). */
+extern const char llmlimit_hold_lua[];
+void llmlimit_holds_msg_cb(const char *payload, size_t len, void *arg);
+void llmlimit_holds_timer_cb(int fd, short what, void *arg);
+#define HOLDS_READ_MS 1000
 void llmlimit_hold_local(struct llmlimit *ll, const char *provider, long long ms);
 long long llmlimit_held_ms(struct llmlimit *ll, const char *provider);
 void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason);

@@ -239,6 +239,8 @@ void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req
     t->tenant = req->tenant;
     t->key_id = req->key_id;
     t->per = p;
+    snprintf(t->gen[0], sizeof t->gen[0], "%s", lt->gen);
+    snprintf(t->gen[1], sizeof t->gen[1], "%s", req->key_id ? lk->gen : "");
     llmlimit_epoch(lc->ll, t->epoch, sizeof t->epoch);
     for (int i = 0; i < 2; i++) {
         struct lscope *s = sc[i];

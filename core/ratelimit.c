@@ -24,6 +24,7 @@ struct local_slot {
 
 struct ratelimit {
     struct redis_client *redis;
+    const char *ns;
     struct local_slot *slots;
 };
 
@@ -36,10 +37,11 @@ struct take {
     void *arg;
 };
 
-struct ratelimit *ratelimit_new(struct redis_client *redis)
+struct ratelimit *ratelimit_new(struct redis_client *redis, const char *ns)
 {
     struct ratelimit *rl = xcalloc(1, sizeof *rl);
     rl->redis = redis;
+    rl->ns = ns;
     rl->slots = xcalloc(LOCAL_SLOTS, sizeof *rl->slots);
     return rl;
 }
@@ -102,9 +104,9 @@ void ratelimit_take(struct ratelimit *rl, const char *key, int want, long long m
     t->reset_ms = (t->window + 1) * t->window_ms - now;
     t->cb = cb;
     t->arg = arg;
-    if (rl->redis && redis_state(rl->redis) == REDIS_READY) {
-        char rkey[380], n[24], ttl[24];
-        snprintf(rkey, sizeof rkey, "ingot:rl:%s:%lld", t->key, t->window);
+    if (rl->redis && rl->ns && rl->ns[0] && redis_state(rl->redis) == REDIS_READY) {
+        char rkey[448], n[24], ttl[24];
+        snprintf(rkey, sizeof rkey, "ingot:rl:%s:%s:%lld", rl->ns, t->key, t->window);
         snprintf(n, sizeof n, "%d", want);
         snprintf(ttl, sizeof ttl, "%lld", t->window_ms + 1000);
         const char *argv[] = {"EVAL", script, "1", rkey, n, ttl};

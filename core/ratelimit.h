@@ -17,7 +17,9 @@ struct ratelimit;
  * reset_ms: when the current window ends, from now. */
 typedef void (*ratelimit_cb)(int granted, long long reset_ms, bool shared, void *arg);
 
-struct ratelimit *ratelimit_new(struct redis_client *redis);
+/* ns: the installation id (borrowed, may fill later): until it is known
+ * ("") every window is counted in this process, never under a bare key. */
+struct ratelimit *ratelimit_new(struct redis_client *redis, const char *ns);
 void ratelimit_free(struct ratelimit *rl);
 /* key: what is limited (e.g. "7:emails"). cb may run before this returns
  * (per-process answer) or later (Redis). */

@@ -25,6 +25,10 @@ struct runtime {
     struct health *health;
     struct llm *llm;            /* providers, LLM limits, usage: serve and work share it */
     int64_t started_real_us;
+    /* meta.installation_id (migration 0001), "" until read (llmlimit reads
+     * it with the limits): every Redis key of the limiters is prefixed by
+     * it, so installations sharing one Redis share no counters. */
+    char installation_id[64];
 };
 
 /* Fills rt; on failure writes a message and returns -1 (rt is cleaned). */

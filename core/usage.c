@@ -37,8 +37,21 @@ struct urec {
     int64_t at_us; /* when the call started (so it counts in the period it was admitted in) */
 };
 
+/* The series one (tenant, provider, model, status) counts into, kept so a
+ * call does not format and look up its labels again (series live as long
+ * as the metrics). A token type's series is made when first counted. */
+#define COUNT_SLOTS 64
+struct count_slot {
+    bool used;
+    uint64_t tenant;
+    int status;
+    char provider[PROVIDER_NAME_MAX + 1], model[LLM_MODEL_MAX + 1];
+    struct metric_series *tok[4], *req, *lat, *ttft;
+};
+
 struct usage {
     struct runtime *rt;
+    struct count_slot *slots;
     long long flush_ms;
     struct event *timer, *kick;
     struct urec *buf;
@@ -195,6 +208,7 @@ void usage_free(struct usage *u)
     event_free(u->timer);
     event_free(u->kick);
     free(u->buf);
+    free(u->slots);
     free(u);
 }
 
@@ -231,7 +245,7 @@ static long long nz(long long v)
     return v > 0 ? v : 0;
 }
 
-static void count(struct usage *u, const struct usage_rec *r)
+static void count_slow(struct usage *u, const struct usage_rec *r)
 {
     char t[24], model[LLM_MODEL_MAX * 2 + 8], prov[PROVIDER_NAME_MAX * 2 + 8], labels[600];
     snprintf(t, sizeof t, "%llu", (unsigned long long)r->tenant);
@@ -251,6 +265,77 @@ static void count(struct usage *u, const struct usage_rec *r)
     metrics_observe(metrics_series(u->f_latency, labels), fin(r->latency_ms, 1e12) / 1000.0);
     if (r->ttft_ms >= 0)
         metrics_observe(metrics_series(u->f_ttft, labels), fin(r->ttft_ms, 1e12) / 1000.0);
+}
+
+static struct count_slot *count_slot(struct usage *u, const struct usage_rec *r)
+{
+    const char *p = r->provider ? r->provider : "", *m = r->model ? r->model : "";
+    size_t pl = strlen(p), ml = strlen(m);
+    if (pl > PROVIDER_NAME_MAX || ml > LLM_MODEL_MAX)
+        return NULL;
+    uint64_t h = 1469598103934665603ULL ^ r->tenant ^ ((uint64_t)(unsigned)r->status << 40);
+    for (size_t i = 0; i < pl; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (size_t i = 0; i < ml; i++)
+        h = (h ^ (unsigned char)m[i]) * 1099511628211ULL;
+    if (!u->slots)
+        u->slots = xcalloc(COUNT_SLOTS, sizeof *u->slots);
+    struct count_slot *s = &u->slots[h % COUNT_SLOTS];
+    if (s->used && s->tenant == r->tenant && s->status == r->status && strcmp(s->provider, p) == 0 &&
+        strcmp(s->model, m) == 0)
+        return s;
+    /* (Re)filled: the labels as count_slow writes them. */
+    memset(s, 0, sizeof *s);
+    char t[24], model[LLM_MODEL_MAX * 2 + 8], prov[PROVIDER_NAME_MAX * 2 + 8], labels[600];
+    snprintf(t, sizeof t, "%llu", (unsigned long long)r->tenant);
+    metrics_label_escape(m, model, sizeof model);
+    metrics_label_escape(p, prov, sizeof prov);
+    snprintf(labels, sizeof labels, "provider=\"%s\",model=\"%s\",status=\"%d\"", prov, model, r->status);
+    s->req = metrics_series(u->f_requests, labels);
+    snprintf(labels, sizeof labels, "provider=\"%s\",model=\"%s\"", prov, model);
+    s->lat = metrics_series(u->f_latency, labels);
+    s->used = true;
+    s->tenant = r->tenant;
+    s->status = r->status;
+    memcpy(s->provider, p, pl + 1);
+    memcpy(s->model, m, ml + 1);
+    return s;
+}
+
+static void count(struct usage *u, const struct usage_rec *r)
+{
+    struct count_slot *s = count_slot(u, r);
+    if (!s) {
+        count_slow(u, r);
+        return;
+    }
+    static const char *const types[] = {"prompt", "completion", "cached", "reasoning"};
+    long long v[] = {r->u.prompt, r->u.completion, r->u.cached, r->u.reasoning};
+    for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+        if (v[i] <= 0)
+            continue;
+        if (!s->tok[i]) {
+            char model[LLM_MODEL_MAX * 2 + 8], labels[600];
+            metrics_label_escape(s->model, model, sizeof model);
+            snprintf(labels, sizeof labels, "tenant=\"%llu\",model=\"%s\",type=\"%s\"",
+                     (unsigned long long)s->tenant, model, types[i]);
+            s->tok[i] = metrics_series(u->f_tokens, labels);
+        }
+        metrics_add(s->tok[i], (double)v[i]);
+    }
+    metrics_add(s->req, 1);
+    metrics_observe(s->lat, fin(r->latency_ms, 1e12) / 1000.0);
+    if (r->ttft_ms >= 0) {
+        if (!s->ttft) {
+            char model[LLM_MODEL_MAX * 2 + 8], prov[PROVIDER_NAME_MAX * 2 + 8], labels[600];
+            metrics_label_escape(s->model, model, sizeof model);
+            metrics_label_escape(s->provider, prov, sizeof prov);
+            snprintf(labels, sizeof labels, "provider=\"%s\",model=\"%s\"", prov, model);
+            s->ttft = metrics_series(u->f_ttft, labels);
+        }
+        metrics_observe(s->ttft, fin(r->ttft_ms, 1e12) / 1000.0);
+    }
 }
 
 void usage_record(struct usage *u, const struct usage_rec *r)

@@ -411,7 +411,7 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
              rnd[0], rnd[1], rnd[2]);
     w->finisher = jobfinish_new(rt->loop, rt->db, 200, 3);
     w->limits = work_limits_new(cfg->queue_limiter_max, cfg->queue_limiter_duration_ms);
-    w->ratelimit = ratelimit_new(rt->redis);
+    w->ratelimit = ratelimit_new(rt->redis, rt->installation_id);
     if (*cfg->redis_url) {
         char rerr[256];
         w->wake = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);

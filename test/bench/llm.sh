@@ -74,7 +74,7 @@ us_ms() { awk -v a="$1" 'BEGIN { printf "%.3f", a / 1000 }'; }
 echo "{\"bench\":\"llm_stream_ttft\",\"what\":\"time to the first event of a stream, $N streams\",\"fake_p50_ms\":$(us_ms "$(jget "$ft" ttft_p50_us)"),\"ingot_p50_ms\":$(us_ms "$(jget "$it" ttft_p50_us)"),\"added_p50_ms\":$(us_ms $(( $(jget "$it" ttft_p50_us) - $(jget "$ft" ttft_p50_us) ))),\"added_p99_ms\":$(us_ms $(( $(jget "$it" ttft_p99_us) - $(jget "$ft" ttft_p99_us) ))),\"target_added_ms\":1}"
 
 # Admission with Redis: every call reserves and settles in one script each
-# (day/month/USD counters always; rpm/tpm when set). Two figures: the latency
+# (a tenant with no limit makes no Redis call at all). Two figures: the latency
 # a tenant with every limit set adds over one with none (3 interleaved runs,
 # medians), and Redis's own time per request (INFO commandstats).
 lat_u=(); lat_l=(); mean_u=(); mean_l=()

@@ -10,8 +10,8 @@ E=(--env-file /dev/null)
 url=$(migrated_db limits) || { bad "migrate"; finish; }
 export DATABASE_URL=$url
 DB=ingot_limits
-# A Redis database of its own, emptied: counters are keyed by tenant id, and
-# a fresh MariaDB database gives the same ids again.
+# A Redis database of its own, emptied (counters are keyed by installation:
+# a fresh MariaDB database has its own; emptied all the same).
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/8"
 redis-cli -s "$REDIS_SOCKET" -n 8 FLUSHDB >/dev/null
 q() { mysql_root -e "$1" "$DB"; }

@@ -10,8 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup limits_e2e
-# A Redis database of its own, emptied: counters are keyed by tenant id, and
-# a fresh MariaDB database gives the same ids again.
+# A Redis database of its own (counters are keyed by installation, so a
+# fresh MariaDB database would do alone; the rebuild is tested elsewhere).
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/9"
 redis-cli -s "$REDIS_SOCKET" -n 9 FLUSHDB >/dev/null
 q() { mysql_root -e "$1" "$DB"; }
@@ -94,9 +94,28 @@ check "throttled waits counted" sh -c "curl -s http://127.0.0.1:$S2_PORT/metrics
 # budget checked against the ledger (the looser guarantee).
 "$INGOT_BIN" admin tenant limits acme --tokens-per-day 1000000 --env-file /dev/null >/dev/null 2>&1
 ledger_before=$(q "SELECT COUNT(*) FROM llm_usage WHERE tenant_id = $TEN")
-rkey="ingot:ll:t$TEN:day:$(date -u +%Y%m%d)"
+# The day counter: of this installation, of the limits row's generation
+# (a limit set or changed starts from counters rebuilt from the ledger).
+INST=$(q "SELECT value FROM meta WHERE name = 'installation_id'")
+GEN=$(q "SELECT DATE_FORMAT(updated_at, '%Y%m%d%H%i%s%f') FROM llm_limits WHERE tenant_id = $TEN AND key_id = 0")
+rkey="ingot:ll:$INST:t$TEN:g$GEN:day:$(date -u +%Y%m%d)"
 rget() { redis-cli -s "$REDIS_SOCKET" -n 9 GET "$rkey"; }
+counts_on() { # a call through $1 lands in that counter: the process re-read the limits
+    local before after
+    before=$(rget)
+    PROBES=$((PROBES + 1)) # each is recorded in the ledger too
+    curl -s -o /dev/null --max-time 10 -X POST "http://127.0.0.1:$1/v1/chat/completions" -H "Authorization: Bearer $K" \
+        -H 'Content-Type: application/json' -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'
+    after=$(rget)
+    [ -n "$after" ] && [ "$after" -gt "${before:-0}" ]
+}
+PROBES=0
+check "S1 counts under the new limit" wait_until 150 counts_on "$S1_PORT"
+check "S2 counts under the new limit" wait_until 150 counts_on "$S2_PORT"
+stable() { local a; a=$(rget); sleep 0.3; [ "$a" = "$(rget)" ]; } # their settlements done
+wait_until 30 stable
 day_before=$(rget)
+ledger_before=$((ledger_before + PROBES))
 servers stop-redis
 codes=""
 for port in "$S1_PORT" "$S2_PORT" "$S1_PORT" "$S2_PORT"; do

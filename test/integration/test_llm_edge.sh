@@ -7,16 +7,6 @@
 # request within 100 ms, and a drain that lets streams finish.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
-# Limits live in Redis under the tenant's id and every test database starts
-# ids at 1: ids of our own, so other tests' tenants (or a rerun) on the same
-# Redis count nothing here, and ours nothing there.
-llm_tenant_ids() { mysql_root -e "ALTER TABLE ingot_llm_edge.tenants AUTO_INCREMENT = $((2000000 + RANDOM * 64 + RANDOM % 64))"; }
-migrated_db() { # lib.sh's, with our own tenant ids
-    local url; url=$(new_db "$1")
-    DATABASE_URL=$url "$INGOT_BIN" migrate --env-file /dev/null >/dev/null 2>&1 || return 1
-    llm_tenant_ids
-    echo "$url"
-}
 jobs_setup llm_edge
 q() { mysql_root -e "$1"; }
 SSE="python3 $INGOT_ROOT/test/integration/sse_client.py"

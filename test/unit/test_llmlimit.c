@@ -96,6 +96,8 @@ static void got_reply_cb(struct redisReply *reply, const char *err, void *arg)
         snprintf(cs.reply, sizeof cs.reply, "%lld", reply->integer);
     else if (reply->type == REDIS_REPLY_NIL)
         snprintf(cs.reply, sizeof cs.reply, "nil");
+    else if (reply->type == REDIS_REPLY_ARRAY)
+        snprintf(cs.reply, sizeof cs.reply, "array %zu", reply->elements);
     else
         snprintf(cs.reply, sizeof cs.reply, "other");
     cs.got = true;
@@ -297,11 +299,39 @@ static long long redis_get(struct child *c, const char *key)
     return strcmp(buf, "nil") == 0 ? -1 : strtoll(buf, NULL, 10);
 }
 
+/* The first column of the first row ("" when none). */
+static void sql_str(char *out, size_t n, const char *q)
+{
+    out[0] = 0;
+    if (mysql_query(db, q) != 0)
+        return;
+    MYSQL_RES *res = mysql_store_result(db);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row && row[0])
+        snprintf(out, n, "%s", row[0]);
+    if (res)
+        mysql_free_result(res);
+}
+
+/* A budget counter's key: the installation's namespace, the scope, the
+ * generation of its limits row (see llmlimit_ctr_key). */
 static void day_key(char *out, size_t n, const char *scope, const char *kind)
 {
     struct period p;
     llmlimit_period(&p, time_real_us() / 1000);
-    snprintf(out, n, "ingot:ll:%s:%s:%s", scope, kind, strcmp(kind, "day") == 0 ? p.day : p.month);
+    char inst[64], gen[32], q[256];
+    unsigned long long t = 0, k = 0;
+    if (scope[0] == 'k')
+        sscanf(scope, "k%llu.%llu", &t, &k);
+    else
+        sscanf(scope, "t%llu", &t);
+    sql_str(inst, sizeof inst, "SELECT value FROM meta WHERE name = 'installation_id'");
+    snprintf(q, sizeof q,
+             "SELECT DATE_FORMAT(updated_at, '%%Y%%m%%d%%H%%i%%s%%f') FROM llm_limits WHERE tenant_id = %llu AND "
+             "key_id = %llu",
+             t, k);
+    sql_str(gen, sizeof gen, q);
+    snprintf(out, n, "ingot:ll:%s:%s:g%s:%s:%s", inst, scope, gen, kind, strcmp(kind, "day") == 0 ? p.day : p.month);
 }
 
 /* Minute windows: start a tpm/rpm test early in a minute, so it does not
@@ -310,6 +340,116 @@ static void wait_fresh_minute(void)
 {
     while ((time_real_us() / 1000) % 60000 > 45000)
         usleep(100000);
+}
+
+/* Runs the child's loop once (its timers and messages: an unlimited
+ * reservation is answered without it). */
+static void child_ping(struct child *c)
+{
+    char buf[256];
+    child_send(c, "redis PING");
+    child_line(c, buf, sizeof buf);
+}
+
+/* A tenant with no limit costs no Redis call; a limit set after its
+ * traffic starts from the ledger; a provider's hold reaches it anyway. */
+static void test_unlimited(struct child *c)
+{
+    char buf[4096], name[64], key[256];
+    snprintf(name, sizeof name, "llF%d", (int)getpid());
+    long long tf = tenant_new(name);
+    snprintf(name, sizeof name, "llG%d", (int)getpid());
+    long long tg = tenant_new(name);
+    sql("INSERT INTO llm_usage (at, tenant_id, provider, model, endpoint, status, prompt_tokens) "
+        "VALUES (UTC_TIMESTAMP(6), %lld, 'p', 'm', 'chat.completions', 200, 500)",
+        tf);
+    child_send(&c[0], "reserve 3 %lld 0 100 pA gpt-x", tf);
+    test_cond("unlimited: admitted", parse_counts(child_line(&c[0], buf, sizeof buf)).ok == 3);
+    child_send(&c[0], "settle 100");
+    child_line(&c[0], buf, sizeof buf);
+    child_send(&c[0], "redis KEYS ingot:ll:*:t%lld:*", tf);
+    test_streq("unlimited: no counter in Redis", child_line(&c[0], buf, sizeof buf), "array 0");
+    /* a day budget of 1000 set now: the counter starts from the ledger's
+     * 500 (the 300 settled above are not in this test's ledger). */
+    sql("INSERT INTO llm_limits (tenant_id, key_id, tokens_per_day) VALUES (%lld, 0, 1000)", tf);
+    snprintf(name, sizeof name, "t%lld", tf);
+    day_key(key, sizeof key, name, "day");
+    long long v = -1;
+    for (int i = 0; i < 100 && v < 0; i++) { /* until the child re-read the limits (every 200 ms) */
+        child_send(&c[0], "reserve 1 %lld 0 100 pA gpt-x", tf);
+        child_line(&c[0], buf, sizeof buf);
+        v = redis_get(&c[0], key);
+        if (v < 0) {
+            child_send(&c[0], "settle 0");
+            child_line(&c[0], buf, sizeof buf);
+            usleep(50000);
+        }
+    }
+    test_cond("a limit set later: its counter starts from the ledger plus the reservation", v == 600);
+    child_send(&c[0], "settle 100");
+    child_line(&c[0], buf, sizeof buf);
+    struct counts k = {0};
+    for (int i = 0; i < 100; i++) { /* until c[1] re-read the limits too */
+        child_ping(&c[1]);
+        child_send(&c[1], "reserve 5 %lld 0 100 pA gpt-x", tf);
+        k = parse_counts(child_line(&c[1], buf, sizeof buf));
+        if (k.budget > 0)
+            break;
+        child_send(&c[1], "settle 0");
+        child_line(&c[1], buf, sizeof buf);
+        usleep(50000);
+    }
+    test_cond("  and admits what the ledger leaves (4 of 5)", k.ok == 4 && k.budget == 1);
+    child_send(&c[1], "settle 100");
+    child_line(&c[1], buf, sizeof buf);
+    /* the provider's hold, announced by another process, holds it (the
+     * message reaches the other process's loop: polled) */
+    child_send(&c[2], "seen pU 0 50000 1500 -1");
+    child_line(&c[2], buf, sizeof buf);
+    struct counts kh = {0};
+    for (int i = 0; i < 100 && kh.throttled != 1; i++) {
+        child_ping(&c[1]);
+        child_send(&c[1], "reserve 1 %lld 0 10 pU gpt-x", tg);
+        kh = parse_counts(child_line(&c[1], buf, sizeof buf));
+        if (kh.throttled != 1)
+            usleep(10000);
+    }
+    test_cond("unlimited: another process's provider hold holds it", kh.throttled == 1 && kh.retry <= 1500);
+    child_send(&c[1], "settle 0");
+    child_line(&c[1], buf, sizeof buf);
+}
+
+/* Two installations (another meta.installation_id: as another database
+ * would have) on one Redis share no counter. */
+static void test_two_installations(struct child *c)
+{
+    char buf[4096], name[64], inst[64];
+    snprintf(name, sizeof name, "llH%d", (int)getpid());
+    long long th = tenant_new(name);
+    sql("INSERT INTO llm_limits (tenant_id, key_id, tokens_per_day) VALUES (%lld, 0, 100)", th);
+    sql_str(inst, sizeof inst, "SELECT value FROM meta WHERE name = 'installation_id'");
+    struct counts k = {0};
+    for (int i = 0; i < 100 && k.ok != 1; i++) { /* until c[0] re-read the limits */
+        child_ping(&c[0]);
+        child_send(&c[0], "reserve 2 %lld 0 100 pA gpt-x", th);
+        k = parse_counts(child_line(&c[0], buf, sizeof buf));
+        if (k.ok != 1)
+            usleep(50000);
+    }
+    test_cond("installation 1: one reservation of the budget", k.ok == 1 && k.budget == 1);
+    sql("UPDATE meta SET value = 'other-installation-%d' WHERE name = 'installation_id'", (int)getpid());
+    struct child o;
+    test_cond("child of installation 2 starts", child_start(&o, NULL) == 0);
+    test_streq("child ready", child_line(&o, buf, sizeof buf), "ready");
+    sql("UPDATE meta SET value = '%s' WHERE name = 'installation_id'", inst);
+    child_send(&o, "reserve 2 %lld 0 100 pA gpt-x", th);
+    k = parse_counts(child_line(&o, buf, sizeof buf));
+    test_cond("installation 2: its own counter (one of two again)", k.ok == 1 && k.budget == 1);
+    child_send(&o, "settle 100");
+    child_line(&o, buf, sizeof buf);
+    child_stop(&o);
+    child_send(&c[0], "settle 100");
+    child_line(&c[0], buf, sizeof buf);
 }
 
 static void test_servers(void)
@@ -514,6 +654,8 @@ static void test_servers(void)
     test_cond("the ledger back: decided again (from a ledger without A's rows)", kl.ok == 1 && kl.error == 0);
     child_send(&c[0], "settle 10");
     child_line(&c[0], buf, sizeof buf);
+    test_unlimited(c);
+    test_two_installations(c);
     for (int i = 0; i < 3; i++)
         child_stop(&c[i]);
 
