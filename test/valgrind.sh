@@ -137,6 +137,12 @@ kill "$TPID" 2>/dev/null
 head -c 3000000 /dev/zero > "$TMP/big"; curl -s -o /dev/null -X POST --data-binary @"$TMP/big" "http://127.0.0.1:$port/"
 kill -TERM "$SPID"; wait "$SPID"; rc=$?; SPID=""
 kill "$LPID" 2>/dev/null; LPID=""
+# The ledger (flushed by the drain): the cut streams as 499, the rest 200.
+led=$(mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B -e \
+    "SELECT SUM(status = 499), SUM(status = 200) FROM ingot.llm_usage")
+set -- $led
+[ "${1:-0}" -ge 3 ] && [ "${2:-0}" -ge 7 ]; r=$?
+res "usage ledger: cut streams 499 (${1:-0}), answered 200 (${2:-0})" $r
 res "run (serve + work + schedule) drains and exits clean under valgrind" "$rc"
 [ "$rc" = 0 ] || tail -40 "$TMP/s.log"
 echo "$pass passed, $fail failed"
