@@ -73,27 +73,7 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n);
  * transaction of the outcome, after queuestore_ensure_callbacks_sql. */
 void jobclaim_callback_sql(struct sbuf *b, const char *ids_sql);
 
-/* Pushes the lease of every running job holding one of tokens. cb (or
- * NULL) gets how many jobs it extended: fewer than the caller holds means
- * some lease was lost (cancelled, recovered). */
-typedef void (*jobclaim_extended_cb)(unsigned long long n, void *arg);
-void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms,
-                     jobclaim_extended_cb cb, void *arg);
-/* Which of these (id, token) leases are still held: cb gets the ids whose
- * job is running under that token (err set and held NULL on failure). */
-typedef void (*jobclaim_held_cb)(const uint64_t *held, size_t n, const char *err, void *arg);
-void jobclaim_held(struct db_pool *db, const uint64_t *ids, const char (*tokens)[33], size_t n,
-                   jobclaim_held_cb cb, void *arg);
-/* n: rows changed; err and err_code (as jobclaim_cb) when it failed. */
-typedef void (*jobclaim_count_cb)(unsigned long long n, const char *err, unsigned err_code, void *arg);
-/* Expired leases back to queued, or failed when out of attempts: those
- * with a callback_url get their callback in the same transaction, like any
- * other failure. Rows locked by a worker recording an outcome are left for
- * the next pass. cb gets how many changed. */
-void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void *arg);
-/* Hands jobs back (shutdown, rate limit): queued again after delay_ms,
- * this attempt not counted. */
-void jobclaim_release(struct db_pool *db, const struct claimed_job *const *jobs, size_t n,
-                      long long delay_ms, jobclaim_count_cb cb, void *arg);
+/* Leases after the claim (extend, held, recover, release): jobclaim_lease.h. */
+#include "jobclaim_lease.h"
 
 #endif

@@ -1,5 +1,7 @@
 /* Anthropic Messages response and error answers -> OpenAI's shapes, and
  * the helpers the stream translation shares (finish reasons, usage). */
+#include "llm_anthropic_resp.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,8 @@
  * state per stream: the message id, which Anthropic content block is
  * which OpenAI tool call, the usage so far. Chunks are written by hand
  * (no cJSON tree per event): this is the hot path of a relayed stream. */
+#include "llm_anthropic_stream.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

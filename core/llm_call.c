@@ -1,6 +1,8 @@
 /* One call's state machine: ROUTE -> ADMIT (-> WAIT -> ADMIT) -> SEND ->
  * BODY | STREAM -> SETTLE -> DONE, or CANCELLED from any state. Every
  * change goes through call_set_state. */
+#include "llm_call.h"
+
 #include <cJSON.h>
 #include <event2/event.h>
 #include <stdio.h>

@@ -2,6 +2,8 @@
  * {"data":[{"id",...}]} and Anthropic's {"data":[{"id","type":"model"}]}
  * shapes) and the model routes, in OpenAI's list shape. Cached for
  * LLM_MODELS_TTL_MS; a stale cache answers at once while a refresh runs. */
+#include "llm_models.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* The openai adapter's request: the client's body forwarded byte for byte
  * except the top-level members routing needs, so unknown fields, number
  * spellings (a 19-digit seed) and key order reach the provider as sent. */
+#include "llm_openai.h"
+
 #include <cJSON.h>
 #include <string.h>
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "llm.h"
+#include "llm_call.h"
 #include "provider.h"
 
 struct cJSON;
@@ -31,21 +32,7 @@ struct llm {
     struct llm_models_cache *models;
 };
 
-/* The named states of one call (memcached's conn states): every change
- * goes through call_set_state, which traces it. */
-enum llm_call_state {
-    CALL_ROUTE,     /* parse the body, resolve the model to a provider */
-    CALL_ADMIT,     /* llmlimit_reserve in flight */
-    CALL_WAIT,      /* sync: held by a limit, re-trying after retry_after_ms */
-    CALL_SEND,      /* the request is on the curl multi, no answer yet */
-    CALL_BODY,      /* a non-streamed answer (or an error) is being read */
-    CALL_STREAM,    /* a 200 stream is being relayed event by event */
-    CALL_SETTLE,    /* the answer is in: headers, usage, ticket, ledger */
-    CALL_DONE,      /* done is due (deferred out of llm_call_start) */
-    CALL_CANCELLED  /* the client went away: waiting only for llmlimit's answer */
-};
-const char *llm_call_state_name(enum llm_call_state s);
-void llm_call_set_state(struct llm_call *c, enum llm_call_state s);
+/* enum llm_call_state and its functions: llm_call.h. */
 
 struct llm_call {
     struct llm *l;
@@ -113,38 +100,10 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const struct cJSON 
                   long long *completion);
 const char *llm_endpoint_name(enum llm_endpoint ep);
 
-/* llm_openai.c: the openai adapter's request. Rewrites the top-level
- * members of the client's body: model -> upstream model; when stream,
- * stream_options.include_usage forced true; drop encoding_format when
- * asked. Everything else is copied byte for byte. -1 when body is not a
- * JSON object. */
-int llm_openai_body(const char *body, size_t len, const char *upstream_model, bool force_usage,
-                    const struct cJSON *stream_options, bool drop_encoding, struct sbuf *out) ATTR_WUR;
-
-/* llm_relay.c: the answer. */
-int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h, size_t n);
-int llm_relay_data(struct llm_call *c, const char *buf, size_t len);
-/* A finished non-streamed answer (status 2xx or error) into c->res. */
-void llm_relay_body(struct llm_call *c, long status, const char *body, size_t len);
-/* The stream ended (error: why it ended early, or NULL). */
-void llm_relay_stream_end(struct llm_call *c, const char *error);
-/* The usage so far of a call that is cancelled or cut (estimates). */
-void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u);
-
-/* llm_call.c */
-/* Reads the answer's headers once (head, or the end when head never ran):
- * rate limits to llmlimit at once (a long stream's hold counts from its
- * start), the provider's request id. */
-void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n);
-/* Sets a transport/our error result: status, outcome, an OpenAI error body. */
-void llm_call_fail(struct llm_call *c, enum llm_outcome o, int status, const char *type, const char *param,
-                   const char *code, const char *msg);
-
-/* Frees a call whatever its state, without a callback, a transfer or a
- * record (llm_free after llm_close). */
-void llm_call_discard(struct llm_call *c);
-
-/* llm_models.c */
-void llm_models_free(struct llm_models_cache *m);
+/* Each file's own functions are in its header: llm_call.h, llm_relay.h,
+ * llm_openai.h, llm_models.h (included here for the family). */
+#include "llm_models.h"
+#include "llm_openai.h"
+#include "llm_relay.h"
 
 #endif

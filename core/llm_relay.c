@@ -3,6 +3,8 @@
  * event at a time (openai's usage chunk taken out when the client did not
  * ask for it; anthropic's events translated), errors after the 200 as a
  * data: {"error":...} event. */
+#include "llm_relay.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 #include "doctor.h"
 #include "doctor_int.h"
+#include "doctor_llm.h"
 
 #include <curl/curl.h>
 #include <hiredis.h>

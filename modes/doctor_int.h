@@ -24,12 +24,6 @@ struct doctor {
 /* One finding (beyond the 64th: dropped). */
 void doctor_add(struct doctor *d, const char *name, enum dr_status st, const char *hint,
                 const char *fmt, ...) ATTR_FMT(5, 6);
-/* Blocking GET with extra headers (NULL-terminated, or NULL); the HTTP
- * status, or -1 with err set. */
-long doctor_http_get(const char *url, const char *const *headers, long long timeout_ms, const char *ca,
-                     char *err, size_t errlen);
-/* The default LLM provider, the named ones, routes and tenants' keys
- * (read from the database, opened with ENCRYPTION_KEY; never printed). */
-void doctor_check_llm(struct doctor *d, const struct config *cfg);
+/* doctor_http_get, doctor_check_llm: doctor_llm.h. */
 
 #endif

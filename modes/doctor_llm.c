@@ -2,6 +2,8 @@
  * the named providers, model routes and tenants' own keys, read from the
  * database and probed one by one (doctor may block). A key is only ever
  * said to exist, with its key id; never printed. */
+#include "doctor_llm.h"
+
 #include <curl/curl.h>
 #include <mysql.h>
 #include <openssl/crypto.h>

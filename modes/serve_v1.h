@@ -58,6 +58,8 @@ struct v1 {
 /* Authenticates r, then runs handler (which ends with v1_free). */
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
 void v1_free(struct v1 *c);
+/* Takes a long-poll off the waiters list (no-op when not listed). */
+void v1_waiter_unlink(struct v1 *c);
 void reply_db_error(struct http_req *r, const char *err);
 /* The same with the MariaDB error number: a value the database refuses
  * (too long, out of range, not valid text...) is the request's fault: 400

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     }
     printf("1 %d\n", status);
     fflush(stdout);
-    struct timespec ts = {0, 10 * 1000 * 1000};
+    struct timespec ts = {0, 10L * 1000 * 1000};
     for (int i = 0; i < 3000 && access(argv[4], F_OK) != 0; i++)
         nanosleep(&ts, NULL); /* polls for the go signal */
     snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", argv[3]);

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         execvp(argv[4], argv + 4);
         _exit(127);
     }
-    struct timespec ts = {0, 500 * 1000};
+    struct timespec ts = {0, 500L * 1000};
     double elapsed = -1;
     while (now_ms() - t0 < 10000) {
         if (probe(port, argv[2])) {

@@ -104,7 +104,7 @@ static const char *verify(const char *jwt, const char *url, const unsigned char 
     unsigned int dn = 0;
     EVP_Digest(body, blen, md, &dn, EVP_sha256(), NULL);
     char hex[65];
-    for (int i = 0; i < 32; i++)
+    for (size_t i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     const char *verdict = "valid";
     if (!cJSON_IsString(u) || strcmp(u->valuestring, url) != 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_json.h"
 #include "llm_priv.h"
 
 static void check_same(const cJSON *in, const cJSON *out, bool force, bool drop)
@@ -42,7 +43,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
          * edge refuses such bodies before): only whole texts are compared. */
         if (rc < 0 && !memchr(body, 0, len))
             abort();
-        if (rc == 0 && !memchr(body, 0, len)) {
+        /* Member equality is checked on what the edge lets through
+         * (check_json_text first): with a key twice in a nested object
+         * cJSON_Compare finds an object unequal to itself. */
+        char path[64], why[64];
+        if (rc == 0 && !memchr(body, 0, len) && check_json_text(body, len, path, sizeof path, why, sizeof why) == 0) {
             cJSON *o = cJSON_ParseWithLength(out.data, out.len);
             if (!cJSON_IsObject(o))
                 abort();

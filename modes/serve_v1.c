@@ -1,0 +1,155 @@
+/* The /v1 plumbing of the serve role: authentication, the request
+ * context's life, body parsing and the shared error replies (route files
+ * hold routes; serve_jobs.c: the jobs routes and long-polls). */
+#include "serve_v1.h"
+
+#include <cJSON.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "auth.h"
+#include "dberr.h"
+#include "dlist.h"
+#include "httpd.h"
+#include "job.h"
+#include "log.h"
+#include "metrics.h"
+#include "serve_query.h"
+
+void v1_waiter_unlink(struct v1 *c)
+{
+    struct serve_jobs *sj = c->sj;
+    if (!c->listed)
+        return;
+    c->listed = false;
+    metrics_add(sj->m_waiting, -1);
+    DLIST_REMOVE(sj->waiters, c); /* listed: it is on the list */
+}
+
+void v1_free(struct v1 *c)
+{
+    if (c->timer) { /* a long-poll: never left in the waiters list */
+        v1_waiter_unlink(c);
+        event_free(c->timer);
+    }
+    free(c);
+}
+
+void v1_reply_db_error(struct http_req *r, unsigned code, const char *err, const char *prefix)
+{
+    if (dberr_is_value(code)) {
+        char param[96];
+        dberr_param(err, prefix, param, sizeof param);
+        log_info("the database refused a value (%u) in %s", code, param[0] ? param : "the request");
+        http_reply_error(r, 400, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
+                         "%s%sthe value is not accepted (too long, out of range or not valid text)",
+                         param, param[0] ? ": " : "");
+        return;
+    }
+    if (dberr_is_too_large(code)) {
+        log_info("the database refused a statement as too large (%u)", code);
+        http_reply_error(r, 413, "invalid_request_error", NULL, "payload_too_large",
+                         "the request is too large for the database; send smaller jobs or fewer at once");
+        return;
+    }
+    log_warn("database error: %s", err ? err : "unknown");
+    http_add_header(r, "Retry-After", "1");
+    http_reply_error(r, 503, "server_error", NULL, "database_unavailable",
+                     "the database is unavailable; retry shortly");
+}
+
+void v1_reply_unknown(struct http_req *r, const char *err)
+{
+    log_warn("enqueue not confirmed by the database: %s", err ? err : "unknown");
+    http_reply_error(r, 500, "server_error", NULL, "job_state_unknown",
+                     "the database did not confirm the enqueue: the job may have been created; "
+                     "send requests with an Idempotency-Key to retry them safely");
+}
+
+void reply_db_error(struct http_req *r, const char *err)
+{
+    v1_reply_db_error(r, 0, err, "");
+}
+
+static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    if (err) {
+        reply_db_error(c->r, err);
+        v1_free(c);
+        return;
+    }
+    if (!tenant) {
+        http_add_header(c->r, "WWW-Authenticate", "Bearer");
+        http_reply_error(c->r, 401, "invalid_request_error", NULL, "invalid_api_key",
+                         "missing or invalid API key (Authorization: Bearer ik_...)");
+        v1_free(c);
+        return;
+    }
+    c->tenant = tenant;
+    c->key = key;
+    if (serve_query_check(c->r)) /* else 400: an unknown or repeated query parameter */
+        c->handler(c);
+    else
+        v1_free(c);
+}
+
+void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
+{
+    struct v1 *c = xcalloc(1, sizeof *c);
+    c->sj = sj;
+    c->r = r;
+    c->handler = handler;
+    auth_check(sj->auth, http_req_header(r, "Authorization"), auth_done_cb, c);
+}
+
+void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)
+{
+    char param[200];
+    snprintf(param, sizeof param, "%s%s%s", prefix,
+             prefix[0] && e->param[0] && e->param[0] != '[' ? "." : "", e->param);
+    http_reply_error(r, e->status, "invalid_request_error", param[0] ? param : NULL,
+                     e->code[0] ? e->code : e->status == 413 ? "payload_too_large" : "invalid_value",
+                     "%s%s%s", prefix, !prefix[0] ? "" : e->param[0] == '[' ? "" : ": ", e->message);
+}
+
+cJSON *parse_body(struct http_req *r)
+{
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    struct job_error e;
+    cJSON *j = job_json_parse(body, len, &e);
+    /* A batch's body may be a bare array: its items are jobs[i]. */
+    if (!j)
+        v1_reply_job_error(r, &e, e.param[0] == '[' ? "jobs" : "");
+    return j;
+}
+
+const char *v1_idempotency_header(struct v1 *c, size_t max)
+{
+    const char *hk = http_req_header(c->r, "Idempotency-Key");
+    if (!hk)
+        return "";
+    if (!job_idem_key_valid(hk, max)) {
+        http_reply_error(c->r, 400, "invalid_request_error", "Idempotency-Key", "invalid_value",
+                         "Idempotency-Key must be 1-%zu bytes of " JOB_IDEM_RULES, max);
+        v1_free(c);
+        return NULL;
+    }
+    return hk;
+}
+
+void v1_count_enqueued(struct serve_jobs *sj, const char *queue, enum job_kind kind, double n)
+{
+    char labels[220];
+    snprintf(labels, sizeof labels, "queue=\"%s\",kind=\"%s\"", queue, job_kind_name(kind));
+    metrics_add(metrics_series(sj->f_enqueued, labels), n);
+}
+
+void v1_reply_key_reused(struct http_req *r, const char *param)
+{
+    http_reply_error(r, 422, "invalid_request_error", param, "idempotency_key_reused",
+                     "this idempotency key was used in the last 24 h for a different request; "
+                     "send the same request to get its result, or use a new key");
+}
