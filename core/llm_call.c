@@ -125,6 +125,8 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
     else
         llm_usage_init(&u);
     bool used_any = u.prompt > 0 || u.completion > 0;
+    char pm[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    llmlimit_price_name(l->lim, c->t.provider, c->t.upstream_model, c->model, pm, sizeof pm);
     if (c->ticket) {
         llmlimit_settle(l->lim, c->ticket, used_any ? &u : NULL);
         c->ticket = NULL;
@@ -139,7 +141,7 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         .endpoint = llm_endpoint_name(c->o.ep),
         .status = client_status,
         .u = u,
-        .cost_usd = used_any ? llmlimit_cost(l->lim, c->model, &u) : 0,
+        .cost_usd = used_any ? llmlimit_cost(l->lim, pm, &u) : 0,
         .latency_ms = (double)(t - c->start_us) / 1000.0,
         .ttft_ms = c->streamed && c->first_us ? (double)(c->first_us - c->start_us) / 1000.0 : -1,
         .request_id = c->o.request_id,
@@ -339,6 +341,10 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
         c->res.retryable = false;
         c->res.should_retry = false;
         break;
+    case LLMLIMIT_UNPRICED:
+        llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_priced",
+                      why && *why ? why : "this model has no price and a USD budget applies");
+        break;
     case LLMLIMIT_ERROR:
     default:
         snprintf(msg, sizeof msg, "%s", why && *why ? why : "limits cannot be checked now");
@@ -357,6 +363,7 @@ static void call_admit(struct llm_call *c)
         .key_id = c->o.key_id,
         .provider = c->t.provider,
         .model = c->model,
+        .upstream = c->t.upstream_model,
         .est_tokens = c->est_prompt + c->est_completion,
     };
     c->admit_pending = true;

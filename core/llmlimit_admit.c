@@ -80,7 +80,7 @@ struct rsv {
     struct rsv *next;            /* pending list */
     struct llmlimit *ll;
     struct llmlimit_req req;     /* strings: copies below */
-    char *provider, *model;
+    char *provider, *model, *upstream;
     llmlimit_cb cb;
     void *arg;
     struct lim lt, lk;
@@ -101,6 +101,7 @@ static void rsv_free(struct rsv *r)
     }
     free(r->provider);
     free(r->model);
+    free(r->upstream);
     free(r);
 }
 
@@ -306,6 +307,17 @@ static void start(struct rsv *r)
     else
         for (int i = 0; i < CK_N; i++)
             r->lk.v[i] = -1;
+    /* Priced by what is really called: a client's alias of a priced model
+     * is not free. Unpriced under a USD budget would run uncounted. */
+    char pm[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    if (!llmlimit_price_name(ll, r->provider, r->upstream, r->model, pm, sizeof pm) &&
+        (r->lt.v[CK_USD] >= 0 || r->lk.v[CK_USD] >= 0)) {
+        answer(r, LLMLIMIT_UNPRICED, 0, "this model has no price and a USD budget applies: the operator must set "
+                                        "its price (ingot admin model price)");
+        return;
+    }
+    free(r->model);
+    r->req.model = r->model = xstrdup(pm);
     long long tok = r->req.est_tokens > 0 ? r->req.est_tokens : 0;
     r->nano = llmlimit_est_nano(ll, r->model, tok);
     if (redis_state(ll->rt->redis) != REDIS_READY) {
@@ -345,6 +357,8 @@ void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmli
     r->model = xstrdup(req->model ? req->model : "");
     r->req.provider = r->provider;
     r->req.model = r->model;
+    r->upstream = req->upstream ? xstrdup(req->upstream) : NULL;
+    r->req.upstream = r->upstream;
     r->cb = cb;
     r->arg = arg;
     if (!ll->loaded) {

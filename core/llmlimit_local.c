@@ -171,6 +171,7 @@ static int ledger_ready(struct llmlimit_local *lc, struct lscope *s, const struc
     w->model = xstrdup(req->model);
     w->req.provider = w->provider;
     w->req.model = w->model;
+    w->req.upstream = NULL; /* the reservation's copy is gone by then; priced already */
     w->lt = *lt;
     w->lk = *lk;
     w->nano = nano;

@@ -1,0 +1,50 @@
+# LLM gateway review fixes, through serve (and work) in front of the C fake
+# provider:
+#  - prices follow the upstream model really called (a "default/..." or a
+#    route's alias is not free), and an unpriced model under a USD budget
+#    is refused (400 naming model);
+. "$(dirname "$0")/lib.sh"
+unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
+jobs_setup llm_fix
+A=(--env-file /dev/null)
+# A Redis database of its own, emptied: counters are keyed by tenant id.
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/11"
+redis-cli -s "$REDIS_SOCKET" -n 11 FLUSHDB >/dev/null
+q() { mysql_root "$DB" -e "$1"; }
+
+"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
+LP=$(awk '/^port /{print $2; exit}' fakellm.out)
+L="http://127.0.0.1:$LP"
+export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-default-0123 USAGE_FLUSH_INTERVAL=100ms
+echo sk-fk-upstream-4567 | "$INGOT_BIN" admin provider add fk --type openai --base-url "$L/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model route smart fk --upstream-model fake-ok-p2 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model price fake-ok-p1 --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model price fk/fake-ok-p2 --input-per-mtok 2000 --output-per-mtok 2000 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin tenant limits acme --usd-per-month 100 "${A[@]}" >/dev/null 2>&1
+TEN=$(q "SELECT id FROM tenants WHERE name = 'acme'")
+
+start_ingot S serve || finish
+U="http://127.0.0.1:$S_PORT"
+post() { local p=$1 b=$2; shift 2; curl -s -D h.txt -o b.json -w '%{http_code}' --max-time 10 -X POST "$U$p" "${AUTH[@]}" -H 'Content-Type: application/json' "$@" -d "$b"; }
+chat() { printf '{"model":"%s","messages":[{"role":"user","content":"hi"}]%s}' "$1" "${2:-}"; }
+
+# ---- 1. prices by the upstream model ----
+# fake-ok: 12 prompt + 5 completion tokens = 17; 1000 USD/Mtok -> 0.017.
+eq "default/fake-ok-p1: 200" "$(post /v1/chat/completions "$(chat default/fake-ok-p1)")" 200
+eq "smart (route to fk, upstream fake-ok-p2): 200" "$(post /v1/chat/completions "$(chat smart)")" 200
+eq "fake-ok-p1 by its own name: 200" "$(post /v1/chat/completions "$(chat fake-ok-p1)")" 200
+wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TEN" 3
+eq "  priced by the upstream model (default/fake-ok-p1)" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'default/fake-ok-p1'")" 0.017000000
+eq "  priced by provider/upstream (smart)" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'smart'")" 0.034000000
+eq "  priced by its name" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'fake-ok-p1'")" 0.017000000
+usd=$(redis-cli -s "$REDIS_SOCKET" -n 11 GET "$(redis-cli -s "$REDIS_SOCKET" -n 11 --scan --pattern "*:t$TEN:usd:*" | head -1)")
+eq "  the USD counter holds the three calls (nano-USD)" "$usd" 68000000
+eq "an unpriced model under a USD budget: 400" "$(post /v1/chat/completions "$(chat fake-ok-free)")" 400
+eq "  names model" "$(jq -r .error.param b.json)" model
+contains "  says a price is needed" "$(jq -r .error.message b.json)" "no price"
+eq "  the provider never saw it" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-free")] | length')" 0
+eq "an unpriced default/ model too: 400" "$(post /v1/chat/completions "$(chat default/fake-ok-free)")" 400
+
+finish
