@@ -199,7 +199,9 @@ void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n
             (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
             snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
     }
-    llmlimit_provider_seen(c->l->lim, c->t.provider, &c->rh);
+    char scope[LLMLIMIT_HOLD_MAX + 1];
+    llmlimit_hold_scope(scope, sizeof scope, c->t.provider, c->t.tenant_key, c->o.tenant);
+    llmlimit_provider_seen(c->l->lim, scope, &c->rh);
 }
 
 static void resp_cb(const struct httpc_response *resp, void *arg)
@@ -358,10 +360,13 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
 static void call_admit(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_ADMIT);
+    char scope[LLMLIMIT_HOLD_MAX + 1];
+    llmlimit_hold_scope(scope, sizeof scope, c->t.provider, c->t.tenant_key, c->o.tenant);
     struct llmlimit_req req = {
         .tenant = c->o.tenant,
         .key_id = c->o.key_id,
         .provider = c->t.provider,
+        .hold = scope,
         .model = c->model,
         .upstream = c->t.upstream_model,
         .est_tokens = c->est_prompt + c->est_completion,

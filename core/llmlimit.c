@@ -426,6 +426,14 @@ size_t llmlimit_busy(const struct llmlimit *ll)
     return ll->inflight + (redis_state(ll->rt->redis) == REDIS_READY ? ll->nretry : 0);
 }
 
+void llmlimit_hold_scope(char *out, size_t n, const char *provider, bool tenant_key, uint64_t tenant)
+{
+    if (tenant_key)
+        snprintf(out, n, "%s@t%llu", provider, (unsigned long long)tenant);
+    else
+        snprintf(out, n, "%s", provider);
+}
+
 void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h)
 {
     if (!h || !provider)
@@ -445,7 +453,7 @@ void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const str
     if (ms > HOLD_MAX_MS)
         ms = HOLD_MAX_MS;
     llmlimit_hold_local(ll, provider, ms);
-    char key[128], v[24];
+    char key[LLMLIMIT_HOLD_MAX + 32], v[24];
     snprintf(key, sizeof key, "ingot:ll:hold:%s", provider);
     snprintf(v, sizeof v, "%lld", ms);
     const char *args[] = {key, v};

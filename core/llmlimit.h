@@ -22,6 +22,7 @@ struct llmlimit;
 struct llmlimit_req {
     uint64_t tenant, key_id;
     const char *provider;       /* provider_target.provider */
+    const char *hold;           /* its throttle scope (llmlimit_hold_scope); NULL: provider */
     const char *model;          /* as the client sent it */
     const char *upstream;       /* provider_target.upstream_model: priced first (may be NULL) */
     long long est_tokens;       /* estimated prompt + max_tokens (or the default) */
@@ -71,10 +72,16 @@ double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct 
  * (else the client's model, unpriced). Returns whether one has a price. */
 bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const char *upstream, const char *model,
                          char *out, size_t n);
+/* A provider's limits belong to the key they were announced for: the
+ * scope of a hold is the provider and whose key was used ("NAME" for the
+ * operator's, "NAME@tTENANT" for a tenant's own key), so a tenant's spent
+ * key holds only that tenant. */
+#define LLMLIMIT_HOLD_MAX (PROVIDER_NAME_MAX + 24)
+void llmlimit_hold_scope(char *out, size_t n, const char *provider, bool tenant_key, uint64_t tenant);
 /* A provider's answer headers: when remaining requests are 0 or remaining
- * tokens are nearly spent, every process holds that provider's traffic
+ * tokens are nearly spent, every process holds that scope's traffic
  * until the reset (shared through Redis). */
-void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h);
+void llmlimit_provider_seen(struct llmlimit *ll, const char *scope, const struct llm_ratehdr *h);
 /* The tenant's limits and what is left, as the JSON of GET /v1/limits. */
 typedef void (*llmlimit_json_cb)(const char *json, const char *err, void *arg);
 void llmlimit_describe(struct llmlimit *ll, uint64_t tenant, uint64_t key_id, llmlimit_json_cb cb, void *arg);

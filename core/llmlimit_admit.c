@@ -80,7 +80,7 @@ struct rsv {
     struct rsv *next;            /* pending list */
     struct llmlimit *ll;
     struct llmlimit_req req;     /* strings: copies below */
-    char *provider, *model, *upstream;
+    char *provider, *model, *upstream, *hold;
     llmlimit_cb cb;
     void *arg;
     struct lim lt, lk;
@@ -102,6 +102,7 @@ static void rsv_free(struct rsv *r)
     free(r->provider);
     free(r->model);
     free(r->upstream);
+    free(r->hold);
     free(r);
 }
 
@@ -232,7 +233,7 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
                 llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[4 + i]->integer);
         answer(r, LLMLIMIT_OK, 0, NULL);
     } else if (code == 1) {
-        llmlimit_hold_local(ll, r->provider, val);
+        llmlimit_hold_local(ll, r->hold, val);
         answer(r, LLMLIMIT_THROTTLED, val, "the provider announced its rate limit is spent");
     } else if (code == 2 && idx >= 1 && idx <= r->t->n) {
         int i = (int)idx - 1;
@@ -260,8 +261,8 @@ static void run_script(struct rsv *r)
     int nargs = 3 + t->n + 2 + 4 * t->n;
     const char **args = xcalloc((size_t)nargs, sizeof *args);
     char (*num)[24] = xcalloc(1 + 4 * (size_t)t->n, sizeof *num);
-    char hold[128], epoch[40];
-    snprintf(hold, sizeof hold, "ingot:ll:hold:%s", r->provider);
+    char hold[LLMLIMIT_HOLD_MAX + 32], epoch[40];
+    snprintf(hold, sizeof hold, "ingot:ll:hold:%s", r->hold);
     unsigned char rnd[12];
     if (util_random_bytes(rnd, sizeof rnd) < 0)
         memset(rnd, 1, sizeof rnd);
@@ -295,7 +296,7 @@ static void run_script(struct rsv *r)
 static void start(struct rsv *r)
 {
     struct llmlimit *ll = r->ll;
-    long long held = llmlimit_held_ms(ll, r->provider);
+    long long held = llmlimit_held_ms(ll, r->hold);
     if (held > 0) {
         answer(r, LLMLIMIT_THROTTLED, held, "the provider announced its rate limit is spent");
         return;
@@ -359,6 +360,8 @@ void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmli
     r->req.model = r->model;
     r->upstream = req->upstream ? xstrdup(req->upstream) : NULL;
     r->req.upstream = r->upstream;
+    r->hold = xstrdup(req->hold ? req->hold : r->provider);
+    r->req.hold = r->hold;
     r->cb = cb;
     r->arg = arg;
     if (!ll->loaded) {

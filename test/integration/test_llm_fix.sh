@@ -3,6 +3,8 @@
 #  - prices follow the upstream model really called (a "default/..." or a
 #    route's alias is not free), and an unpriced model under a USD budget
 #    is refused (400 naming model);
+#  - a provider's announced limit holds only the key it was announced for:
+#    a tenant's own key spent does not hold the other tenants;
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -22,29 +24,54 @@ echo sk-fk-upstream-4567 | "$INGOT_BIN" admin provider add fk --type openai --ba
 "$INGOT_BIN" admin model route smart fk --upstream-model fake-ok-p2 "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model price fake-ok-p1 --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model price fk/fake-ok-p2 --input-per-mtok 2000 --output-per-mtok 2000 "${A[@]}" >/dev/null 2>&1
-"$INGOT_BIN" admin tenant limits acme --usd-per-month 100 "${A[@]}" >/dev/null 2>&1
 TEN=$(q "SELECT id FROM tenants WHERE name = 'acme'")
+"$INGOT_BIN" admin tenant create budget "${A[@]}" >/dev/null 2>&1
+KB=$("$INGOT_BIN" admin key create --tenant budget "${A[@]}" 2>/dev/null)
+TB=$(q "SELECT id FROM tenants WHERE name = 'budget'")
+"$INGOT_BIN" admin tenant limits budget --usd-per-month 100 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin tenant create other "${A[@]}" >/dev/null 2>&1
+K2=$("$INGOT_BIN" admin key create --tenant other "${A[@]}" 2>/dev/null)
+echo sk-acme-own-key-89ab | "$INGOT_BIN" admin tenant provider-key set acme fk "${A[@]}" >/dev/null 2>&1
 
 start_ingot S serve || finish
 U="http://127.0.0.1:$S_PORT"
 post() { local p=$1 b=$2; shift 2; curl -s -D h.txt -o b.json -w '%{http_code}' --max-time 10 -X POST "$U$p" "${AUTH[@]}" -H 'Content-Type: application/json' "$@" -d "$b"; }
+postb() { local p=$1 b=$2; shift 2; curl -s -D h.txt -o b.json -w '%{http_code}' --max-time 10 -X POST "$U$p" -H "Authorization: Bearer $KB" -H 'Content-Type: application/json' "$@" -d "$b"; }
 chat() { printf '{"model":"%s","messages":[{"role":"user","content":"hi"}]%s}' "$1" "${2:-}"; }
 
 # ---- 1. prices by the upstream model ----
 # fake-ok: 12 prompt + 5 completion tokens = 17; 1000 USD/Mtok -> 0.017.
-eq "default/fake-ok-p1: 200" "$(post /v1/chat/completions "$(chat default/fake-ok-p1)")" 200
-eq "smart (route to fk, upstream fake-ok-p2): 200" "$(post /v1/chat/completions "$(chat smart)")" 200
-eq "fake-ok-p1 by its own name: 200" "$(post /v1/chat/completions "$(chat fake-ok-p1)")" 200
-wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TEN" 3
+eq "default/fake-ok-p1: 200" "$(postb /v1/chat/completions "$(chat default/fake-ok-p1)")" 200
+eq "smart (route to fk, upstream fake-ok-p2): 200" "$(postb /v1/chat/completions "$(chat smart)")" 200
+eq "fake-ok-p1 by its own name: 200" "$(postb /v1/chat/completions "$(chat fake-ok-p1)")" 200
+wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TB" 3
 eq "  priced by the upstream model (default/fake-ok-p1)" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'default/fake-ok-p1'")" 0.017000000
 eq "  priced by provider/upstream (smart)" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'smart'")" 0.034000000
 eq "  priced by its name" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'fake-ok-p1'")" 0.017000000
-usd=$(redis-cli -s "$REDIS_SOCKET" -n 11 GET "$(redis-cli -s "$REDIS_SOCKET" -n 11 --scan --pattern "*:t$TEN:usd:*" | head -1)")
+usd=$(redis-cli -s "$REDIS_SOCKET" -n 11 GET "$(redis-cli -s "$REDIS_SOCKET" -n 11 --scan --pattern "*:t$TB:usd:*" | head -1)")
 eq "  the USD counter holds the three calls (nano-USD)" "$usd" 68000000
-eq "an unpriced model under a USD budget: 400" "$(post /v1/chat/completions "$(chat fake-ok-free)")" 400
+eq "an unpriced model under a USD budget: 400" "$(postb /v1/chat/completions "$(chat fake-ok-free)")" 400
 eq "  names model" "$(jq -r .error.param b.json)" model
 contains "  says a price is needed" "$(jq -r .error.message b.json)" "no price"
 eq "  the provider never saw it" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-free")] | length')" 0
-eq "an unpriced default/ model too: 400" "$(post /v1/chat/completions "$(chat default/fake-ok-free)")" 400
+eq "an unpriced default/ model too: 400" "$(postb /v1/chat/completions "$(chat default/fake-ok-free)")" 400
+
+# ---- 2. a hold is per provider and key ----
+curl -s -o /dev/null -X POST "$L/_reset"
+eq "acme (its own key) is told remaining 0: 200" "$(post /v1/chat/completions "$(chat fk/fake-remaining-0-reset-4000-h)")" 200
+t0=$(date +%s%N)
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$U/v1/chat/completions" -H "Authorization: Bearer $K2" \
+    -H 'Content-Type: application/json' -d "$(chat fk/fake-ok-other)")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+eq "another tenant (the operator's key) is not held: 200" "$code" 200
+check "  at once ($ms ms < 1500)" test "$ms" -lt 1500
+r=$(curl -s "$L/_log" | jq -c 'select(.json.model == "fake-ok-other")' | tail -1)
+eq "  with the operator's key" "$(jq -r .headers.authorization <<<"$r")" "Bearer sk-fk-upstream-4567"
+t0=$(date +%s%N)
+code=$(post /v1/chat/completions "$(chat fk/fake-ok-acme)")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+held=$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-acme")] | length')
+check "acme's own key is held (waited $ms ms, or 429: $code; reached the provider before the reset: $held)" \
+    test \( "$code" = 429 -a "$held" = 0 \) -o \( "$code" = 200 -a "$ms" -ge 1500 \)
 
 finish
