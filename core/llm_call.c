@@ -118,7 +118,10 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
 {
     struct llm *l = c->l;
     struct llm_usage u;
-    if (cancelled || (c->began && !c->have_usage))
+    /* Reached but no usage known (a 200 without it, a body that is not
+     * JSON, a timeout after sending): the provider may have done it all,
+     * so the estimate is what it cost. */
+    if (cancelled || (!c->have_usage && (c->began || c->reached)))
         llm_relay_usage_so_far(c, &u);
     else if (c->have_usage)
         u = c->used;
@@ -216,6 +219,9 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     struct llm_ratehdr h = c->rh;
     if (!c->have_rh)
         llm_ratehdr_init(&h);
+    /* An error answer says it was not done; a 2xx or no answer at all
+     * after sending may have been. */
+    c->reached = resp->status == 0 ? resp->sent && !resp->stopped : resp->status >= 200 && resp->status < 300;
     if (c->state == CALL_STREAM) {
         /* Its last event may make the client's side cancel: no free and
          * no httpc call from inside, the call is freed here then. */

@@ -5,6 +5,9 @@
 #    is refused (400 naming model);
 #  - a provider's announced limit holds only the key it was announced for:
 #    a tenant's own key spent does not hold the other tenants;
+#  - a provider reached without usage known (200 without usage, not JSON,
+#    a timeout after sending) books the reservation's estimate; a provider
+#    never reached (connection refused) books nothing;
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -20,6 +23,9 @@ wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; fin
 LP=$(awk '/^port /{print $2; exit}' fakellm.out)
 L="http://127.0.0.1:$LP"
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-default-0123 USAGE_FLUSH_INTERVAL=100ms
+export LLM_TIMEOUT=2s
+DEADP=$(free_port)
+"$INGOT_BIN" admin provider add dead --type openai --base-url "http://127.0.0.1:$DEADP/v1" "${A[@]}" >/dev/null 2>&1
 echo sk-fk-upstream-4567 | "$INGOT_BIN" admin provider add fk --type openai --base-url "$L/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model route smart fk --upstream-model fake-ok-p2 "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model price fake-ok-p1 --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
@@ -73,5 +79,18 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 held=$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-acme")] | length')
 check "acme's own key is held (waited $ms ms, or 429: $code; reached the provider before the reset: $held)" \
     test \( "$code" = 429 -a "$held" = 0 \) -o \( "$code" = 200 -a "$ms" -ge 1500 \)
+
+# ---- 3. unknown usage after sending books the estimate ----
+# The estimate: the prompt's (a few tokens) + max_tokens 50.
+for m in fake-nousage fake-badjson fake-hang dead/fake-ok; do
+    echo "$m $(post /v1/chat/completions "$(chat "$m-u3" ',"max_tokens":50')")"
+done > codes3.txt
+eq "answers: 200 without usage, 502 not JSON, 504 timeout, 502 refused" "$(awk '{print $2}' codes3.txt | tr '\n' ' ')" "200 502 504 502 "
+wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE model LIKE '%-u3'" 4
+row() { q "SELECT status, completion_tokens, prompt_tokens > 0 FROM llm_usage WHERE model = '$1'"; }
+eq "  200 without usage: the estimate booked" "$(row fake-nousage-u3)" "$(printf '200\t50\t1')"
+eq "  not JSON: the estimate booked" "$(row fake-badjson-u3)" "$(printf '502\t50\t1')"
+eq "  timeout after sending: the estimate booked" "$(row fake-hang-u3)" "$(printf '504\t50\t1')"
+eq "  connection refused: nothing" "$(q "SELECT status, completion_tokens, prompt_tokens FROM llm_usage WHERE model = 'dead/fake-ok-u3'")" "$(printf '502\t0\t0')"
 
 finish
