@@ -102,6 +102,7 @@ void work_llm_execute(struct work *w, struct run *r)
     char rid[48];
     snprintf(rid, sizeof rid, "job_%llu.%d", (unsigned long long)r->job.id, r->job.attempt);
     struct llm_call_opts opts = {.tenant = r->job.tenant,
+                                 .key_id = r->job.key_id,
                                  .job_id = r->job.id,
                                  .ep = r->job.kind == JOB_LLM_EMBED ? LLM_EP_EMBED : LLM_EP_CHAT,
                                  .body = r->job.payload,

@@ -8,6 +8,8 @@
 #  - a provider reached without usage known (200 without usage, not JSON,
 #    a timeout after sending) books the reservation's estimate; a provider
 #    never reached (connection refused) books nothing;
+#  - llm.* jobs run under the limits of the key that enqueued them and are
+#    booked to it;
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -39,6 +41,9 @@ TB=$(q "SELECT id FROM tenants WHERE name = 'budget'")
 K2=$("$INGOT_BIN" admin key create --tenant other "${A[@]}" 2>/dev/null)
 echo sk-acme-own-key-89ab | "$INGOT_BIN" admin tenant provider-key set acme fk "${A[@]}" >/dev/null 2>&1
 
+K3=$("$INGOT_BIN" admin key create --tenant acme --name jobs "${A[@]}" 2>/dev/null)
+KID3=$(q "SELECT id FROM api_keys WHERE tenant_id = $TEN AND name = 'jobs'")
+"$INGOT_BIN" admin tenant limits acme --key "$(q "SELECT prefix FROM api_keys WHERE id = $KID3")" --rpm 2 "${A[@]}" >/dev/null 2>&1
 start_ingot S serve || finish
 U="http://127.0.0.1:$S_PORT"
 post() { local p=$1 b=$2; shift 2; curl -s -D h.txt -o b.json -w '%{http_code}' --max-time 10 -X POST "$U$p" "${AUTH[@]}" -H 'Content-Type: application/json' "$@" -d "$b"; }
@@ -92,5 +97,23 @@ eq "  200 without usage: the estimate booked" "$(row fake-nousage-u3)" "$(printf
 eq "  not JSON: the estimate booked" "$(row fake-badjson-u3)" "$(printf '502\t50\t1')"
 eq "  timeout after sending: the estimate booked" "$(row fake-hang-u3)" "$(printf '504\t50\t1')"
 eq "  connection refused: nothing" "$(q "SELECT status, completion_tokens, prompt_tokens FROM llm_usage WHERE model = 'dead/fake-ok-u3'")" "$(printf '502\t0\t0')"
+
+# ---- 4. jobs: the enqueuing key's limits, booked to it ----
+start_ingot W work || finish
+jchat() { printf '{"kind":"llm.chat","queue":"llm","payload":{"model":"%s","messages":[{"role":"user","content":"hi %s"}]}}' "$1" "$2"; }
+for i in 1 2 3 4; do
+    curl -s -X POST "$U/v1/jobs" -H "Authorization: Bearer $K3" -d "$(jchat fake-ok-j4 "$i")" | jq -r .id
+done > jobs4.txt
+eq "  the jobs record their key" "$(q "SELECT COUNT(*) FROM jobs WHERE key_id = $KID3")" 4
+check "two jobs (the key's rpm) succeed" wait_sql 100 "SELECT COUNT(*) FROM $DB.jobs WHERE key_id = $KID3 AND state = 2" 2
+# The others were claimed and put back (the key's window is full): wait for
+# the worker to have tried them once, then none more may have run.
+check "  the others were put back by the limit" wait_until 100 sh -c "curl -s http://127.0.0.1:$W_PORT/metrics | grep -q 'ingot_llm_throttled_total{provider=\"default\",reason=\"limit\"}'"
+eq "  only two reached the provider" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-j4")] | length')" 2
+eq "  the others are waiting, no attempt spent" "$(q "SELECT COUNT(*), SUM(attempts) FROM jobs WHERE key_id = $KID3 AND state <> 2")" "$(printf '2\t0')"
+wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE model = 'fake-ok-j4'" 2
+body=$(curl -s "$U/v1/usage?group_by=key" -H "Authorization: Bearer $K3")
+contains "usage by key: the job calls booked to the key" "$(jq -c --argjson k "$KID3" '.data[] | select(.key_id == $k) | .requests' <<<"$body")" 2
+eq "  in the ledger" "$(q "SELECT COUNT(*) FROM llm_usage WHERE model = 'fake-ok-j4' AND key_id = $KID3")" 2
 
 finish
