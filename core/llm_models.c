@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "httpc.h"
 #include "llm_anthropic.h"
 #include "llm_priv.h"
@@ -122,8 +123,10 @@ static void fetch_cb(const struct httpc_response *resp, void *arg)
                 snprintf(name, sizeof name, "%s", id->valuestring);
             else
                 snprintf(name, sizeof name, "%s/%s", f->provider, id->valuestring);
-            add_entry(m, name, f->provider,
-                      cJSON_IsNumber(created) ? (long long)created->valuedouble : (long long)time(NULL));
+            long long when;
+            if (!cJSON_IsNumber(created) || !check_double_ll(created->valuedouble, 0, 1LL << 40, &when))
+                when = (long long)time(NULL); /* a provider's number converted only when in range */
+            add_entry(m, name, f->provider, when);
         }
         cJSON_Delete(j);
     } else {

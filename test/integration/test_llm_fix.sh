@@ -10,6 +10,9 @@
 #    never reached (connection refused) books nothing;
 #  - llm.* jobs run under the limits of the key that enqueued them and are
 #    booked to it;
+#  - max_tokens, max_completion_tokens and n are whole numbers in range
+#    (400 naming the field; 1e300 was undefined behaviour in the estimate);
+#  - duplicate keys in a body are refused (sync chat, embeddings, jobs);
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -115,5 +118,35 @@ wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE model = 'fake-ok-j4'" 2
 body=$(curl -s "$U/v1/usage?group_by=key" -H "Authorization: Bearer $K3")
 contains "usage by key: the job calls booked to the key" "$(jq -c --argjson k "$KID3" '.data[] | select(.key_id == $k) | .requests' <<<"$body")" 2
 eq "  in the ledger" "$(q "SELECT COUNT(*) FROM llm_usage WHERE model = 'fake-ok-j4' AND key_id = $KID3")" 2
+
+# ---- 5. counts bounded ----
+for f in 'max_tokens":1e300' 'max_tokens":0' 'max_tokens":2.5' 'max_tokens":"9"' 'max_completion_tokens":1e300' \
+         'max_completion_tokens":100000001' 'n":1e300' 'n":129' 'n":0'; do
+    code=$(post /v1/chat/completions "$(chat fake-ok-c5 ",\"$f")")
+    eq "$f: 400 naming ${f%%\"*}" "$code $(jq -r .error.param b.json)" "400 ${f%%\"*}"
+done
+eq "max_tokens 100000000 and n 2: 200" "$(post /v1/chat/completions "$(chat fake-ok-c5 ',"max_tokens":100000000,"n":2')")" 200
+eq "max_tokens null: 200" "$(post /v1/chat/completions "$(chat fake-ok-c5 ',"max_tokens":null')")" 200
+code=$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
+    -d '{"kind":"llm.chat","payload":{"model":"fake-ok","max_tokens":1e300,"messages":[{"role":"user","content":"hi"}]}}')
+eq "a job with max_tokens 1e300: 400 naming payload.max_tokens" "$code $(jq -r .error.param b.json)" "400 payload.max_tokens"
+eq "  serve is alive (no undefined behaviour abort)" "$(http_code "$U/health/live")" 200
+
+# ---- 6. duplicate keys ----
+dup_chat='{"model":"fake-ok-d6","stream":false,"messages":[{"role":"user","content":"hi"}],"stream":true}'
+code=$(post /v1/chat/completions "$dup_chat")
+eq "chat with stream twice: 400" "$code" 400
+contains "  names the key" "$(jq -r .error.param b.json)" stream
+code=$(post /v1/chat/completions '{"model":"fake-ok-d6","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"max_tokens":99999}')
+eq "chat with max_tokens twice: 400 naming it" "$code $(jq -r .error.param b.json)" "400 max_tokens"
+code=$(post /v1/embeddings '{"model":"fake-ok-d6","input":"a","input":["b"]}')
+eq "embeddings with input twice: 400 naming it" "$code $(jq -r .error.param b.json)" "400 input"
+code=$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
+    -d '{"kind":"llm.chat","payload":{"model":"fake-ok-d6","messages":[{"role":"user","content":"hi"}],"model":"x"}}')
+eq "llm.chat job with payload.model twice: 400 naming it" "$code $(jq -r .error.param b.json)" "400 payload.model"
+code=$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
+    -d '{"kind":"llm.embed","payload":{"model":"fake-ok-d6","input":"a"},"payload":{"model":"fake-ok-d6","input":"b"}}')
+eq "llm.embed job with payload twice: 400 naming it" "$code $(jq -r .error.param b.json)" "400 payload"
+eq "  none reached the provider" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-d6")] | length')" 0
 
 finish
