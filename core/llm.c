@@ -227,7 +227,14 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         return check_fail(e, "model", "model is too long");
     struct provider_target t;
     char why[256];
-    if (providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why) < 0)
+    int rc = providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why);
+    if (rc == PROVIDERS_NOT_READY) {
+        check_fail(e, "", why);
+        e->status = 503;
+        snprintf(e->code, sizeof e->code, "llm_not_ready");
+        return -1;
+    }
+    if (rc < 0)
         return check_fail(e, "model", why);
     bool anthropic = t.type == PROVIDER_ANTHROPIC;
     provider_target_deinit(&t);

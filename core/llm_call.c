@@ -414,7 +414,13 @@ static int call_route(struct llm_call *c)
         goto out;
     }
     snprintf(c->model, sizeof c->model, "%s", model->valuestring);
-    if (providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why) < 0) {
+    int pr = providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why);
+    if (pr == PROVIDERS_NOT_READY) {
+        llm_call_fail(c, LLM_WAIT, 503, "server_error", NULL, "llm_not_ready", why);
+        c->res.retry_after_ms = 1000;
+        goto out;
+    }
+    if (pr < 0) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_found", why);
         goto out;
     }

@@ -133,5 +133,5 @@ bool work_llm_ready(struct work *w)
     /* Named providers arrive with the first read of the tables: until
      * then (and without any) llm.* jobs wait queued for a worker that has
      * one, rather than failing here for want of a route. */
-    return w->rt->llm && providers_any(llm_providers(w->rt->llm));
+    return w->rt->llm && providers_ready(llm_providers(w->rt->llm)) && providers_any(llm_providers(w->rt->llm));
 }

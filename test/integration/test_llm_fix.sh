@@ -13,6 +13,9 @@
 #  - max_tokens, max_completion_tokens and n are whole numbers in range
 #    (400 naming the field; 1e300 was undefined behaviour in the estimate);
 #  - duplicate keys in a body are refused (sync chat, embeddings, jobs);
+#  - until the provider tables were read once, a call is 503 with
+#    retry-after (never sent to the default provider) and work claims no
+#    llm.* job;
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -148,5 +151,28 @@ code=$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
     -d '{"kind":"llm.embed","payload":{"model":"fake-ok-d6","input":"a"},"payload":{"model":"fake-ok-d6","input":"b"}}')
 eq "llm.embed job with payload twice: 400 naming it" "$code $(jq -r .error.param b.json)" "400 payload"
 eq "  none reached the provider" "$(curl -s "$L/_log" | jq -s '[.[] | select(.json.model == "fake-ok-d6")] | length')" 0
+
+# ---- 7. no routing before the providers were read ----
+kill "$W_PID"; wait "$W_PID" 2>/dev/null
+J7=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d "$(jchat smart j7)" | jq -r .id)
+# The tables stay locked for 5 s: the new processes' first read waits.
+mysql_root "$DB" -e "LOCK TABLES llm_providers WRITE, llm_routes WRITE, llm_tenant_keys WRITE; SELECT SLEEP(5)" >/dev/null 2>&1 &
+LOCKER=$!
+check "  the tables are locked" wait_until 50 sh -c "mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e 'SHOW OPEN TABLES FROM $DB WHERE In_use > 0' | grep -q llm_routes"
+before=$(curl -s "$L/_log" | jq -s 'length')
+start_ingot S2 serve || finish
+start_ingot W2 work || finish
+code=$(curl -s -D h7.txt -o b.json -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$S2_PORT/v1/chat/completions" "${AUTH[@]}" \
+    -H 'Content-Type: application/json' -d "$(chat smart)")
+locked=$(kill -0 "$LOCKER" 2>/dev/null && echo yes || echo no)
+eq "a routed model before the first read: 503 (tables still locked: $locked)" "$code" 503
+eq "  retry-after 1" "$(grep -i '^retry-after:' h7.txt | cut -d: -f2 | tr -d ' \r')" 1
+eq "  code llm_not_ready" "$(jq -r .error.code b.json)" llm_not_ready
+eq "  the job is not claimed meanwhile" "$(q "SELECT state, attempts FROM jobs WHERE id = ${J7#job_}")" "$(printf '0\t0')"
+eq "  nothing reached a provider" "$(curl -s "$L/_log" | jq -s 'length')" "$before"
+wait "$LOCKER"
+check "after the read: the job runs through its route" wait_sql 100 "SELECT state FROM $DB.jobs WHERE id = ${J7#job_}" 2
+eq "  upstream the route's model" "$(curl -s "$L/_log" | jq -s --arg m "hi j7" '[.[] | select(.json.messages[0].content == $m)][0].json.model' -r)" fake-ok-p2
+eq "  sync too" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$S2_PORT/v1/chat/completions" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$(chat smart)")" 200
 
 finish
