@@ -173,24 +173,6 @@ static int data_cb(const char *buf, size_t len, void *arg)
     return c->stop_upstream ? -1 : rc;
 }
 
-/* retry-after-ms, retry-after, else the reset of what is spent. */
-static long long retry_after_of(const struct llm_ratehdr *h, long status)
-{
-    if (h->retry_after_ms >= 0)
-        return h->retry_after_ms;
-    long long r = -1;
-    if (h->remaining_requests == 0 && h->reset_requests_ms >= 0)
-        r = h->reset_requests_ms;
-    if (h->remaining_tokens == 0 && h->reset_tokens_ms > r)
-        r = h->reset_tokens_ms;
-    if (r < 0 && status == 429) {
-        r = h->reset_requests_ms;
-        if (h->reset_tokens_ms >= 0 && (r < 0 || h->reset_tokens_ms < r))
-            r = h->reset_tokens_ms;
-    }
-    return r;
-}
-
 void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n)
 {
     c->have_rh = true;
@@ -247,7 +229,7 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     }
     llm_call_set_state(c, CALL_SETTLE);
     struct llm_result *r = &c->res;
-    r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : retry_after_of(&h, resp->status);
+    r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : llm_ratehdr_retry_ms(&h, resp->status);
     if (h.should_retry == 0) {
         r->retryable = false;
         r->should_retry = false;

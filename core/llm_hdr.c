@@ -239,6 +239,21 @@ static void keep_max(long long *field, long long v)
         *field = v;
 }
 
+long long llm_ratehdr_retry_ms(const struct llm_ratehdr *h, long status)
+{
+    long long r = h->retry_after_ms;
+    if (h->remaining_requests == 0 && h->reset_requests_ms > r)
+        r = h->reset_requests_ms;
+    if (h->remaining_tokens == 0 && h->reset_tokens_ms > r)
+        r = h->reset_tokens_ms;
+    if (r < 0 && status == 429) { /* a 429 that says nothing else: the sooner reset */
+        r = h->reset_requests_ms;
+        if (h->reset_tokens_ms >= 0 && (r < 0 || h->reset_tokens_ms < r))
+            r = h->reset_tokens_ms;
+    }
+    return r;
+}
+
 void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value, long long now_real_ms)
 {
     if (!name || !value)
@@ -292,13 +307,9 @@ void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value
     }
     if (strcasecmp(name, "retry-after-ms") == 0) {
         long long ms = decimal_ms(v, 1);
-        if (ms >= 0)
-            h->retry_after_ms = ms; /* wins over retry-after, whichever came first */
+        keep_max(&h->retry_after_ms, ms); /* the longest of the two, whichever came first */
     } else if (strcasecmp(name, "retry-after") == 0) {
-        /* Only when retry-after-ms did not say (it overwrites later). A
-         * retry-after-ms already fed is kept. */
-        if (h->retry_after_ms < 0)
-            h->retry_after_ms = llm_hdr_retry_after_ms(v, now_real_ms);
+        keep_max(&h->retry_after_ms, llm_hdr_retry_after_ms(v, now_real_ms));
     } else if (strcasecmp(name, "x-should-retry") == 0) {
         if (strcasecmp(v, "true") == 0)
             h->should_retry = 1;
