@@ -16,6 +16,7 @@
 #  - until the provider tables were read once, a call is 503 with
 #    retry-after (never sent to the default provider) and work claims no
 #    llm.* job;
+#  - concurrent /health against hanging providers: one probe each;
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -174,5 +175,20 @@ wait "$LOCKER"
 check "after the read: the job runs through its route" wait_sql 100 "SELECT state FROM $DB.jobs WHERE id = ${J7#job_}" 2
 eq "  upstream the route's model" "$(curl -s "$L/_log" | jq -s --arg m "hi j7" '[.[] | select(.json.messages[0].content == $m)][0].json.model' -r)" fake-ok-p2
 eq "  sync too" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$S2_PORT/v1/chat/completions" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$(chat smart)")" 200
+
+# ---- 9. /health merges the probes in flight ----
+"$INGOT_FAKES/fakepeer" hang 0 > hang.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' hang.out || { bad "fakepeer did not start"; finish; }
+HP=$(awk '/^port /{print $2; exit}' hang.out)
+"$INGOT_BIN" admin provider add hung --type openai --base-url "http://127.0.0.1:$HP/v1" "${A[@]}" >/dev/null 2>&1
+start_ingot S3 serve --llm-base-url "http://127.0.0.1:$HP/v1" || finish
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -o "h9.$i.json" --max-time 5 "http://127.0.0.1:$S3_PORT/health" &
+    pids9+=($!)
+done
+wait "${pids9[@]}"
+eq "eight /health answered: llm down, hung down" "$(cat h9.*.json | jq -r '.checks.llm.status + " " + .checks.llm.providers.hung.status' | sort -u)" "down down"
+eq "  the hanging peer got one probe for each provider (2)" "$(grep -c '^accepted' hang.out)" 2
 
 finish
