@@ -109,7 +109,7 @@ static void test_retry(void)
     llm_ratehdr_feed(&h, "retry-after", "2", 0);
     test_cond("retry-after alone", h.retry_after_ms == 2000);
     llm_ratehdr_feed(&h, "retry-after-ms", "1500.5", 0);
-    test_cond("retry-after-ms, the longer, when later", h.retry_after_ms == 2000);
+    test_cond("retry-after 2 only rounds retry-after-ms 1500.5 up: 1501", h.retry_after_ms == 1501);
     llm_ratehdr_init(&h);
     llm_ratehdr_feed(&h, "Retry-After-Ms", "250", 0);
     llm_ratehdr_feed(&h, "Retry-After", "30", 0);
