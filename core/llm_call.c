@@ -134,6 +134,15 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         llmlimit_settle(l->lim, c->ticket, used_any ? &u : NULL);
         c->ticket = NULL;
     }
+    /* Metrics name the model only when it is known (a route or in a
+     * provider's list, as asked or as provider/upstream): junk names a
+     * client makes up all count as "other". */
+    char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
+        snprintf(canon, sizeof canon, "%s", c->t.upstream_model);
+    else
+        snprintf(canon, sizeof canon, "%s/%s", c->t.provider, c->t.upstream_model);
+    const char *label = llm_models_known(l, c->model) ? c->model : llm_models_known(l, canon) ? canon : "other";
     int64_t t = now_us();
     struct usage_rec rec = {
         .tenant = c->o.tenant,
@@ -148,6 +157,7 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         .latency_ms = (double)(t - c->start_us) / 1000.0,
         .ttft_ms = c->streamed && c->first_us ? (double)(c->first_us - c->start_us) / 1000.0 : -1,
         .request_id = c->o.request_id,
+        .metric_model = label,
     };
     usage_record(l->usage, &rec);
 }

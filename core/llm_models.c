@@ -40,6 +40,7 @@ struct llm_models_cache {
     size_t pending;              /* provider fetches in flight */
     struct sbuf data;            /* the entries being collected, comma-joined */
     cJSON *seen;                 /* ids already listed (an object used as a set) */
+    cJSON *known;                /* the ids of json, the last list (a set), or NULL */
     struct models_waiter *waiters;
     struct models_fetch *fetches[LLM_MODELS_MAX_PROVIDERS];
     size_t nfetches;
@@ -80,7 +81,8 @@ static void finish_refresh(struct llm_models_cache *m)
     free(m->json);
     m->json = xasprintf("{\"object\":\"list\",\"data\":[%s]}", m->data.data ? m->data.data : "");
     sbuf_reset(&m->data);
-    cJSON_Delete(m->seen);
+    cJSON_Delete(m->known);
+    m->known = m->seen; /* kept for llm_models_known */
     m->seen = NULL;
     m->fetched_ms = time_mono_ms();
     m->refreshing = false;
@@ -182,15 +184,29 @@ static void refresh(struct llm_models_cache *m)
         finish_refresh(m);
 }
 
-void llm_models(struct llm *l, uint64_t tenant, llm_models_cb cb, void *arg)
+static struct llm_models_cache *models_cache(struct llm *l)
 {
-    (void)tenant; /* one list for everyone: a tenant's own key does not change the routes */
     if (!l->models) {
         l->models = xcalloc(1, sizeof *l->models);
         l->models->l = l;
         sbuf_init(&l->models->data);
     }
-    struct llm_models_cache *m = l->models;
+    return l->models;
+}
+
+bool llm_models_known(struct llm *l, const char *id)
+{
+    struct llm_models_cache *m = models_cache(l);
+    bool stale = !m->json || time_mono_ms() - m->fetched_ms > LLM_MODELS_TTL_MS;
+    if (stale && !m->refreshing && !l->closing)
+        refresh(m);
+    return m->known && id && *id && cJSON_GetObjectItemCaseSensitive(m->known, id) != NULL;
+}
+
+void llm_models(struct llm *l, uint64_t tenant, llm_models_cb cb, void *arg)
+{
+    (void)tenant; /* one list for everyone: a tenant's own key does not change the routes */
+    struct llm_models_cache *m = models_cache(l);
     bool stale = !m->json || time_mono_ms() - m->fetched_ms > LLM_MODELS_TTL_MS;
     if (m->json) {
         if (stale && !m->refreshing)
@@ -224,6 +240,7 @@ void llm_models_free(struct llm_models_cache *m)
         w = next;
     }
     cJSON_Delete(m->seen);
+    cJSON_Delete(m->known);
     sbuf_deinit(&m->data);
     free(m->json);
     free(m);

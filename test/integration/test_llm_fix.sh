@@ -17,6 +17,8 @@
 #    retry-after (never sent to the default provider) and work claims no
 #    llm.* job;
 #  - concurrent /health against hanging providers: one probe each;
+#  - metrics label a model only when known (a route, a provider's list):
+#    2000 made-up names do not push a real model into "other";
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -190,5 +192,39 @@ done
 wait "${pids9[@]}"
 eq "eight /health answered: llm down, hung down" "$(cat h9.*.json | jq -r '.checks.llm.status + " " + .checks.llm.providers.hung.status' | sort -u)" "down down"
 eq "  the hanging peer got one probe for each provider (2)" "$(grep -c '^accepted' hang.out)" 2
+
+# ---- 10. metric labels: known models only ----
+"$INGOT_BIN" admin model route real-model default --upstream-model fake-ok-real "${A[@]}" >/dev/null 2>&1
+start_ingot S4 serve || finish
+U4="http://127.0.0.1:$S4_PORT"
+check "the models list is fetched" sh -c "curl -s '$U4/v1/models' -H 'Authorization: Bearer $K' | jq -e '.data | map(.id) | index(\"real-model\")' >/dev/null"
+# 16 keep-alive connections, 125 requests each
+python3 - "$S4_PORT" "$K" > junk.codes <<'PY'
+import http.client, json, sys, threading
+port, key = int(sys.argv[1]), sys.argv[2]
+codes = []
+def run(t):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for i in range(125):
+        body = json.dumps({"model": "fake-junk-%d" % (t * 125 + i), "messages": [{"role": "user", "content": "hi"}]})
+        c.request("POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        codes.append(r.status)
+ts = [threading.Thread(target=run, args=(t,)) for t in range(16)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("\n".join(map(str, codes)))
+PY
+eq "  2000 made-up names answered 200" "$(sort junk.codes | uniq -c | awk '{print $1, $2}')" "2000 200"
+for m in real-model fake-ok; do
+    eq "$m after the junk: 200" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U4/v1/chat/completions" -H "Authorization: Bearer $K" \
+        -H 'Content-Type: application/json' -d "$(chat $m)")" 200
+done
+m4=$(curl -s "$U4/metrics")
+contains "  a route keeps its series" "$m4" 'ingot_llm_requests_total{provider="default",model="real-model",status="200"} 1'
+contains "  a listed model keeps its series" "$m4" 'ingot_llm_requests_total{provider="default",model="fake-ok",status="200"} 1'
+contains "  the junk counted under other" "$m4" 'ingot_llm_requests_total{provider="default",model="other",status="200"} 2000'
+eq "  no series of a junk name" "$(grep -c 'model="fake-junk' <<<"$m4")" 0
 
 finish
