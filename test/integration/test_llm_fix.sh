@@ -19,6 +19,7 @@
 #  - concurrent /health against hanging providers: one probe each;
 #  - metrics label a model only when known (a route, a provider's list):
 #    2000 made-up names do not push a real model into "other";
+#  - /v1/usage refuses a from before the epoch (it became FROM_UNIXTIME(-1.-500));
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -226,5 +227,11 @@ contains "  a route keeps its series" "$m4" 'ingot_llm_requests_total{provider="
 contains "  a listed model keeps its series" "$m4" 'ingot_llm_requests_total{provider="default",model="fake-ok",status="200"} 1'
 contains "  the junk counted under other" "$m4" 'ingot_llm_requests_total{provider="default",model="other",status="200"} 2000'
 eq "  no series of a junk name" "$(grep -c 'model="fake-junk' <<<"$m4")" 0
+
+# ---- 11. usage times before the epoch ----
+code=$(curl -s -o b.json -w '%{http_code}' "$U/v1/usage?from=1970-01-01T00:00:00.5%2B00:01" "${AUTH[@]}")
+eq "from before the epoch by its offset: 400 naming from" "$code $(jq -r .error.param b.json)" "400 from"
+code=$(curl -s -o b.json -w '%{http_code}' "$U/v1/usage?from=1970-01-01T00:00:00Z&to=1970-01-02" "${AUTH[@]}")
+eq "the epoch itself: 200" "$code" 200
 
 finish
