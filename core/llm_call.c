@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypt.h"
 #include "dlist.h"
 #include "httpc.h"
 #include "llm_anthropic.h"
@@ -52,7 +53,7 @@ static void call_free(struct llm_call *c)
     sbuf_deinit(&c->res_body);
     sbuf_deinit(&c->usage_json);
     for (char **h = c->hdrs; h && *h; h++)
-        free(*h);
+        crypt_secret_free(*h); /* wiped: one carries the key */
     free(c->hdrs);
     if (c->sse)
         sse_free(c->sse);
@@ -266,12 +267,9 @@ static void call_send(struct llm_call *c)
     c->hdrs[n++] = xstrdup("Content-Type: application/json");
     c->hdrs[n++] = xstrdup(c->streamed ? "Accept: text/event-stream" : "Accept: application/json");
     c->hdrs[n++] = xstrdup("Expect:"); /* no 100-continue round trip for large bodies */
-    if (c->t.type == PROVIDER_ANTHROPIC) {
-        c->hdrs[n++] = xasprintf("x-api-key: %s", c->t.api_key ? c->t.api_key : "");
-        c->hdrs[n++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
-    } else if (c->t.api_key && c->t.api_key[0]) {
-        c->hdrs[n++] = xasprintf("Authorization: Bearer %s", c->t.api_key);
-    }
+    char *auth[3];
+    for (size_t i = 0, na = provider_auth_headers(&c->t, auth); i < na; i++)
+        c->hdrs[n++] = auth[i]; /* owned by hdrs now */
     if (c->o.request_id && c->o.request_id[0])
         c->hdrs[n++] = xasprintf("X-Request-Id: %s", c->o.request_id);
     long long timeout = c->o.timeout_ms > 0 ? c->o.timeout_ms : l->rt->cfg->llm_timeout_ms;

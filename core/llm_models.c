@@ -98,8 +98,7 @@ static void finish_refresh(struct llm_models_cache *m)
 
 static void fetch_free(struct models_fetch *f)
 {
-    for (size_t i = 0; i < ARRAY_LEN(f->hdrs); i++)
-        free(f->hdrs[i]);
+    provider_header_free(f->hdrs); /* wiped: they carry the key */
     free(f);
 }
 
@@ -157,13 +156,7 @@ static void refresh(struct llm_models_cache *m)
         f->m = m;
         snprintf(f->provider, sizeof f->provider, "%s", infos[i].name);
         f->is_default = strcmp(infos[i].name, PROVIDER_DEFAULT) == 0;
-        size_t h = 0;
-        if (t.type == PROVIDER_ANTHROPIC) {
-            f->hdrs[h++] = xasprintf("x-api-key: %s", t.api_key ? t.api_key : "");
-            f->hdrs[h++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
-        } else if (t.api_key && t.api_key[0]) {
-            f->hdrs[h++] = xasprintf("Authorization: Bearer %s", t.api_key);
-        }
+        provider_auth_headers(&t, f->hdrs);
         char *url = xasprintf("%s/models", t.base_url);
         struct httpc_request req = {.method = "GET",
                                     .url = url,
@@ -171,7 +164,8 @@ static void refresh(struct llm_models_cache *m)
                                     .timeout_ms = LLM_MODELS_TIMEOUT_MS,
                                     .max_body = (size_t)8 << 20};
         provider_target_deinit(&t);
-        if (httpc_send(l->rt->httpc, &req, fetch_cb, f) < 0 || m->nfetches >= LLM_MODELS_MAX_PROVIDERS) {
+        /* Room first: a transfer sent is freed by its callback only. */
+        if (m->nfetches >= LLM_MODELS_MAX_PROVIDERS || httpc_send(l->rt->httpc, &req, fetch_cb, f) < 0) {
             fetch_free(f);
         } else {
             m->fetches[m->nfetches++] = f;

@@ -325,15 +325,19 @@ static void start(struct rsv *r)
         go_local(r);
         return;
     }
+    unsigned char rnd[12];
+    char hex[25];
+    if (util_random_bytes(rnd, sizeof rnd) < 0) {
+        /* Every ticket would share one id: settling one would take back
+         * another's reservation. */
+        answer(r, LLMLIMIT_ERROR, 1000, "no random source for the reservation's id");
+        return;
+    }
     struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
     t->redis = true;
     t->model = xstrdup(r->model);
     t->est_tokens = tok;
     t->est_nano = r->nano;
-    unsigned char rnd[12];
-    char hex[25];
-    if (util_random_bytes(rnd, sizeof rnd) < 0)
-        memset(rnd, 0, sizeof rnd);
     util_hex(rnd, sizeof rnd, hex);
     snprintf(t->id, sizeof t->id, "ingot:ll:tk:%s", hex);
     for (int s = 0; s < (r->req.key_id ? 2 : 1); s++) {

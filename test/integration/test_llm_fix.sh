@@ -20,6 +20,8 @@
 #  - metrics label a model only when known (a route, a provider's list):
 #    2000 made-up names do not push a real model into "other";
 #  - /v1/usage refuses a from before the epoch (it became FROM_UNIXTIME(-1.-500));
+#  - provider auth headers built one way: an Anthropic provider without a
+#    key sends no empty x-api-key (calls and the models list).
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_fix
@@ -37,6 +39,7 @@ L="http://127.0.0.1:$LP"
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-default-0123 USAGE_FLUSH_INTERVAL=100ms
 export LLM_TIMEOUT=2s
 DEADP=$(free_port)
+"$INGOT_BIN" admin provider add anon --type anthropic --base-url "$L/anthropic/v1" "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin provider add dead --type openai --base-url "http://127.0.0.1:$DEADP/v1" "${A[@]}" >/dev/null 2>&1
 echo sk-fk-upstream-4567 | "$INGOT_BIN" admin provider add fk --type openai --base-url "$L/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model route smart fk --upstream-model fake-ok-p2 "${A[@]}" >/dev/null 2>&1
@@ -233,5 +236,13 @@ code=$(curl -s -o b.json -w '%{http_code}' "$U/v1/usage?from=1970-01-01T00:00:00
 eq "from before the epoch by its offset: 400 naming from" "$code $(jq -r .error.param b.json)" "400 from"
 code=$(curl -s -o b.json -w '%{http_code}' "$U/v1/usage?from=1970-01-01T00:00:00Z&to=1970-01-02" "${AUTH[@]}")
 eq "the epoch itself: 200" "$code" 200
+
+# ---- 12. one way to build provider auth headers ----
+post /v1/chat/completions "$(chat anon/fake-ok-a12)" >/dev/null
+r=$(curl -s "$L/_log" | jq -c 'select(.json.model == "fake-ok-a12")' | tail -1)
+eq "anthropic without a key: anthropic-version sent" "$(jq -r '.headers["anthropic-version"]' <<<"$r")" 2023-06-01
+eq "  no empty x-api-key" "$(jq -r '.headers | has("x-api-key")' <<<"$r")" false
+eq "  the models list neither" "$(curl -s "$L/_log" | jq -s '[.[] | select(.path == "/anthropic/v1/models" and (.headers | has("x-api-key")))] | length')" 0
+check "  (the models list was asked of it)" test "$(curl -s "$L/_log" | jq -s '[.[] | select(.path == "/anthropic/v1/models")] | length')" -ge 1
 
 finish
