@@ -143,7 +143,8 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         snprintf(canon, sizeof canon, "%s", c->t.upstream_model);
     else
         snprintf(canon, sizeof canon, "%s/%s", c->t.provider, c->t.upstream_model);
-    const char *label = llm_models_known(l, c->model) ? c->model : llm_models_known(l, canon) ? canon : "other";
+    bool rf = !c->in_httpc;
+    const char *label = llm_models_known(l, c->model, rf) ? c->model : llm_models_known(l, canon, rf) ? canon : "other";
     int64_t t = now_us();
     struct usage_rec rec = {
         .tenant = c->o.tenant,

@@ -188,11 +188,11 @@ static struct llm_models_cache *models_cache(struct llm *l)
     return l->models;
 }
 
-bool llm_models_known(struct llm *l, const char *id)
+bool llm_models_known(struct llm *l, const char *id, bool may_refresh)
 {
     struct llm_models_cache *m = models_cache(l);
     bool stale = !m->json || time_mono_ms() - m->fetched_ms > LLM_MODELS_TTL_MS;
-    if (stale && !m->refreshing && !l->closing)
+    if (may_refresh && stale && !m->refreshing && !l->closing)
         refresh(m);
     return m->known && id && *id && cJSON_GetObjectItemCaseSensitive(m->known, id) != NULL;
 }
