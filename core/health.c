@@ -35,6 +35,26 @@ struct health {
     struct prov_cache pcache[HEALTH_MAX_PROVIDERS];
     size_t npcache;
     struct health_run *runs; /* in flight, detached on free */
+    struct probe *probes;    /* GET /models in flight, detached on free */
+};
+
+/* A run waiting for a probe: its llm check, or its provider idx. */
+struct probe_wait {
+    struct health_run *r;    /* a reference held */
+    size_t idx;
+    struct probe_wait *next;
+};
+
+/* One GET /models in flight for a provider, shared by every /health that
+ * asks meanwhile: a provider that hangs gets one probe with the
+ * operator's key, not one per request. */
+struct probe {
+    struct health *h;        /* NULL once the owner is freed */
+    bool llm;                /* the default provider's llm check (else named) */
+    char name[PROVIDER_NAME_MAX + 1];
+    int64_t start_us;
+    struct probe_wait *waiters;
+    struct probe *next, *prev;
 };
 
 struct health_run {
@@ -162,27 +182,6 @@ static void redis_cb(struct redisReply *reply, const char *err, void *arg)
     run_unref(r);
 }
 
-static void llm_cb(const struct httpc_response *resp, void *arg)
-{
-    struct health_run *r = arg;
-    char msg[200] = "";
-    enum health_status st = HEALTH_UP;
-    if (resp->error) {
-        st = HEALTH_DOWN;
-        snprintf(msg, sizeof msg, "%s", resp->error);
-    } else if (resp->status < 200 || resp->status > 299) {
-        st = HEALTH_DOWN;
-        snprintf(msg, sizeof msg, "GET /models answered HTTP %ld", resp->status);
-    }
-    check_done(r, &r->rep.llm, st, msg, HEALTH_CHECK_LLM);
-    if (r->h) {
-        r->h->llm_cache = r->rep.llm;
-        r->h->llm_cache_at_ms = time_mono_ms();
-        r->h->llm_cache_valid = true;
-    }
-    run_unref(r);
-}
-
 /* A probe's answer as a check: up for 2xx (a provider that answers with
  * the key refused is down: requests would fail the same way). */
 static enum health_status probe_status(const struct httpc_response *resp, char *msg, size_t n)
@@ -221,35 +220,93 @@ static struct prov_cache *pcache_find(struct health *h, const char *name, bool c
     return &h->pcache[at];
 }
 
-struct prov_probe {
-    struct health_run *r;
-    size_t idx;
-};
-
-static void prov_cb(const struct httpc_response *resp, void *arg)
+static void prov_deliver(struct health_run *r, size_t i, enum health_status st, const char *msg)
 {
-    struct prov_probe *p = arg;
-    struct health_run *r = p->r;
-    size_t i = p->idx;
-    free(p);
-    char msg[200];
-    enum health_status st = probe_status(resp, msg, sizeof msg);
-    if (r->prov_wait[i]) {
-        r->prov_wait[i] = false;
-        r->prov_pending--;
-        struct health_check *c = &r->prov[i].c;
-        c->status = st;
-        c->latency_ms = (double)(time_mono_us() - r->start_us) / 1000.0;
-        snprintf(c->message, sizeof c->message, "%s", msg);
-        if (r->h) {
-            struct prov_cache *pc = pcache_find(r->h, r->prov[i].name, true);
-            pc->c = *c;
+    if (!r->prov_wait[i])
+        return; /* timed out meanwhile */
+    r->prov_wait[i] = false;
+    r->prov_pending--;
+    struct health_check *c = &r->prov[i].c;
+    c->status = st;
+    c->latency_ms = (double)(time_mono_us() - r->start_us) / 1000.0;
+    snprintf(c->message, sizeof c->message, "%s", msg);
+    if (!r->pending && !r->prov_pending)
+        run_answer(r);
+}
+
+static void probe_cb(const struct httpc_response *resp, void *arg)
+{
+    struct probe *p = arg;
+    struct health *h = p->h;
+    char msg[200] = "";
+    enum health_status st;
+    if (p->llm) { /* the default's check says it as before */
+        st = HEALTH_UP;
+        if (resp->error) {
+            st = HEALTH_DOWN;
+            snprintf(msg, sizeof msg, "%s", resp->error);
+        } else if (resp->status < 200 || resp->status > 299) {
+            st = HEALTH_DOWN;
+            snprintf(msg, sizeof msg, "GET /models answered HTTP %ld", resp->status);
+        }
+    } else {
+        st = probe_status(resp, msg, sizeof msg);
+    }
+    if (h) {
+        DLIST_REMOVE(h->probes, p);
+        struct health_check c = {.status = st,
+                                 .latency_ms = (double)(time_mono_us() - p->start_us) / 1000.0};
+        snprintf(c.message, sizeof c.message, "%s", msg);
+        if (p->llm) {
+            h->llm_cache = c;
+            h->llm_cache_at_ms = time_mono_ms();
+            h->llm_cache_valid = true;
+        } else {
+            struct prov_cache *pc = pcache_find(h, p->name, true);
+            pc->c = c;
             pc->at_ms = time_mono_ms();
         }
-        if (!r->pending && !r->prov_pending)
-            run_answer(r);
     }
-    run_unref(r);
+    while (p->waiters) {
+        struct probe_wait *w = p->waiters;
+        p->waiters = w->next;
+        if (p->llm)
+            check_done(w->r, &w->r->rep.llm, st, msg, HEALTH_CHECK_LLM);
+        else
+            prov_deliver(w->r, w->idx, st, msg);
+        run_unref(w->r);
+        free(w);
+    }
+    free(p);
+}
+
+/* Joins r to the probe of that provider in flight, or starts one. -1:
+ * it cannot start (r not joined). */
+static int probe_join(struct health *h, struct health_run *r, bool llm, size_t idx, const char *name,
+                      const struct httpc_request *req)
+{
+    struct probe *p = h->probes;
+    while (p && !(p->llm == llm && strcmp(p->name, name) == 0))
+        p = p->next;
+    if (!p) {
+        p = xcalloc(1, sizeof *p);
+        p->h = h;
+        p->llm = llm;
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->start_us = time_mono_us();
+        if (httpc_send(h->d.httpc, req, probe_cb, p) < 0) {
+            free(p);
+            return -1;
+        }
+        DLIST_PUSH(h->probes, p);
+    }
+    struct probe_wait *w = xcalloc(1, sizeof *w);
+    w->r = r;
+    w->idx = idx;
+    w->next = p->waiters;
+    p->waiters = w;
+    r->refs++;
+    return 0;
 }
 
 _Static_assert(sizeof(((struct health_provider_check *)0)->name) == sizeof(((struct provider_info *)0)->name),
@@ -272,9 +329,21 @@ static void probe_providers(struct health *h, struct health_run *r, long long ti
             pc->c = cached->c;
             continue;
         }
+        r->prov_wait[i] = true;
+        r->prov_pending++;
+        const struct probe *inflight = h->probes;
+        while (inflight && (inflight->llm || strcmp(inflight->name, pc->name) != 0))
+            inflight = inflight->next;
+        if (inflight) { /* joined: no second request, no key opened */
+            if (probe_join(h, r, false, i, pc->name, NULL) < 0)
+                abort(); /* joining never sends */
+            continue;
+        }
         struct provider_target t;
         char why[256];
         if (providers_get(h->providers, pc->name, &t, why, sizeof why) < 0) {
+            r->prov_wait[i] = false;
+            r->prov_pending--;
             pc->c.status = HEALTH_DOWN;
             snprintf(pc->c.message, sizeof pc->c.message, "%s", why);
             continue;
@@ -287,15 +356,7 @@ static void probe_providers(struct health *h, struct health_run *r, long long ti
                                     .headers = (const char *const *)hdr,
                                     .timeout_ms = timeout_ms,
                                     .max_body = (size_t)64 * 1024};
-        struct prov_probe *p = xcalloc(1, sizeof *p);
-        p->r = r;
-        p->idx = i;
-        r->refs++;
-        r->prov_wait[i] = true;
-        r->prov_pending++;
-        if (httpc_send(h->d.httpc, &req, prov_cb, p) < 0) {
-            free(p);
-            r->refs--;
+        if (probe_join(h, r, false, i, pc->name, &req) < 0) {
             r->prov_wait[i] = false;
             r->prov_pending--;
             pc->c.status = HEALTH_DOWN;
@@ -354,6 +415,10 @@ void health_free(struct health *h)
         }
         r = next;
     }
+    /* Probes in flight answer their runs (kept alive by their
+     * references) when httpc calls back, and cache nothing. */
+    for (struct probe *p = h->probes; p; p = p->next)
+        p->h = NULL;
     free(h->models_url);
     provider_header_free(h->auth_header);
     free(h);
@@ -417,9 +482,7 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
                                         .headers = (const char *const *)h->auth_header,
                                         .timeout_ms = sub,
                                         .max_body = (size_t)64 * 1024};
-            r->refs++;
-            if (httpc_send(h->d.httpc, &req, llm_cb, r) < 0) {
-                r->refs--;
+            if (probe_join(h, r, true, 0, PROVIDER_DEFAULT, &req) < 0) {
                 check_record(r, &r->rep.llm, HEALTH_DOWN, "cannot start request", HEALTH_CHECK_LLM);
             }
         }

@@ -111,6 +111,9 @@ static void check_done(struct httpc *c)
         }
         curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.total_s);
         r.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        long reqsize = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &reqsize);
+        r.sent = reqsize > 0 || r.status > 0;
         r.stopped = t->stopped;
         if (t->stopped)
             r.error = "stopped by the caller";

@@ -60,6 +60,7 @@ struct httpc_response {
     bool refused;               /* the SSRF guard refused every address */
     bool timed_out;             /* the transfer ran out of time */
     bool stopped;               /* head or data asked to stop */
+    bool sent;                  /* the request was written to the peer (it may have acted on it) */
     double total_s;
     /* With keep_headers or head: the final response's headers, else none. */
     const struct httpc_header *headers;

@@ -55,6 +55,7 @@ struct job_spec {
     char *group;             /* owned or NULL */
     char *callback_url;      /* owned or NULL */
     char *idempotency_key;   /* owned or NULL */
+    uint64_t key_id;         /* the API key that enqueued it; 0: none (a schedule) */
 };
 
 struct job_error {

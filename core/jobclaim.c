@@ -20,7 +20,7 @@
     "(SELECT CONCAT_WS(',', paused, IFNULL(rate_max, -1), IFNULL(rate_duration_ms, -1), "   \
     "IFNULL(concurrency, -1), IFNULL(group_concurrency, -1), IFNULL(group_rate_max, -1), "   \
     "IFNULL(group_rate_duration_ms, -1)) FROM queues q "                                     \
-    "WHERE q.tenant_id = jobs.tenant_id AND q.name = jobs.queue), kind"
+    "WHERE q.tenant_id = jobs.tenant_id AND q.name = jobs.queue), kind, key_id"
 /* Paused queues are left out by the claim itself, not only by the
  * worker's cache: a pause holds from the moment the API answered. A
  * subquery (unlike a join) takes no lock on the queue row. */
@@ -201,6 +201,7 @@ static void read_details(struct claim *c, const struct db_result *r, int added)
         settings_parse(&j->settings, j->tenant, j->queue, row[12]);
         int kind = job_kind_parse(row[13]);
         j->kind = kind < 0 ? JOB_HTTP : (enum job_kind)kind; /* only claimed kinds come back */
+        j->key_id = row[14] ? (uint64_t)db_row_ll(row, 14) : 0;
         memcpy(j->token, c->token, sizeof j->token);
     }
 }

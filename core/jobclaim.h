@@ -25,6 +25,7 @@ struct queue_row {
 };
 struct claimed_job {
     uint64_t id, tenant;
+    uint64_t key_id;        /* the key that enqueued it (0: none) */
     enum job_kind kind;
     char queue[JOB_QUEUE_MAX + 1];
     char *payload;          /* owned */

@@ -17,7 +17,7 @@
 #define INSERT_HEAD                                                                          \
     "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
     "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
-    "idempotency_key, request_hash, idempotency_batch) VALUES "
+    "idempotency_key, request_hash, idempotency_batch, key_id) VALUES "
 /* The rows as the API shows them, in VALUES order (MariaDB >= 10.5): ids
  * of a multi-row INSERT are consecutive only under innodb_autoinc_lock_mode
  * < 2, and the 202 shows each job exactly as a later GET does. */
@@ -243,7 +243,10 @@ static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s
     jobidem_sql_hash(b, key ? hash : NULL);
     sbuf_putc(b, ',');
     sql_cstr(b, batch_key);
-    sbuf_putc(b, ')');
+    if (s->key_id)
+        sbuf_printf(b, ",%llu)", (unsigned long long)s->key_id);
+    else
+        sbuf_puts(b, ",NULL)");
 }
 
 void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s)

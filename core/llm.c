@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "check.h"
 #include "job.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
@@ -95,10 +96,16 @@ void llm_usage_init(struct llm_usage *u)
     u->prompt = u->completion = u->cached = u->reasoning = -1;
 }
 
+/* A count from a body or a provider: -1 when absent or negative (NaN
+ * too), saturated at LLM_COUNT_SAT (converting a larger double is
+ * undefined; sums and prices of counts stay far from overflow). */
+#define LLM_COUNT_SAT 1000000000000LL
 static long long num_or(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (long long)v->valuedouble : -1;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))
+        return -1;
+    return v->valuedouble < (double)LLM_COUNT_SAT ? (long long)v->valuedouble : LLM_COUNT_SAT;
 }
 
 bool llm_usage_parse(const cJSON *usage, struct llm_usage *out)
@@ -193,8 +200,9 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     if (mt < 0)
         mt = l->rt->cfg->llm_default_max_tokens;
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
-    if (cJSON_IsNumber(n) && n->valuedouble > 1 && n->valuedouble <= 128)
-        mt *= (long long)n->valuedouble;
+    long long nn;
+    if (cJSON_IsNumber(n) && check_double_ll(n->valuedouble, 1, LLM_N_MAX, &nn))
+        mt *= nn; /* at most LLM_COUNT_SAT x 128 */
     *completion = mt;
 }
 
@@ -219,7 +227,14 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         return check_fail(e, "model", "model is too long");
     struct provider_target t;
     char why[256];
-    if (providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why) < 0)
+    int rc = providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why);
+    if (rc == PROVIDERS_NOT_READY) {
+        check_fail(e, "", why);
+        e->status = 503;
+        snprintf(e->code, sizeof e->code, "llm_not_ready");
+        return -1;
+    }
+    if (rc < 0)
         return check_fail(e, "model", why);
     bool anthropic = t.type == PROVIDER_ANTHROPIC;
     provider_target_deinit(&t);
@@ -249,5 +264,20 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     if (so && !cJSON_IsNull(so) && !cJSON_IsObject(so))
         return check_fail(e, "stream_options", "stream_options must be an object");
+    /* Whole numbers in OpenAI's ranges (no model has a limit near
+     * LLM_MAX_TOKENS_CAP): they size the reservation. */
+    static const char *const counts[] = {"max_tokens", "max_completion_tokens"};
+    long long x;
+    for (size_t i = 0; i < ARRAY_LEN(counts); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, counts[i]);
+        if (v && !cJSON_IsNull(v) && !(cJSON_IsNumber(v) && check_double_ll(v->valuedouble, 1, LLM_MAX_TOKENS_CAP, &x))) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s must be a whole number from 1 to %lld", counts[i], LLM_MAX_TOKENS_CAP);
+            return check_fail(e, counts[i], msg);
+        }
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    if (n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && check_double_ll(n->valuedouble, 1, LLM_N_MAX, &x)))
+        return check_fail(e, "n", "n must be a whole number from 1 to 128");
     return 0;
 }

@@ -38,6 +38,9 @@ struct llmlimit *llm_limits(struct llm *l);
  * embeddings on an anthropic provider), endpoint fields (chat: messages
  * an array; embed: input), and, for a job, no `stream: true`. 0 or -1
  * with e filled (status 400, param, message). */
+/* The largest max_tokens / max_completion_tokens taken, and n. */
+#define LLM_MAX_TOKENS_CAP 100000000LL
+#define LLM_N_MAX 128
 int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const struct cJSON *body, bool job,
               struct job_error *e) ATTR_WUR;
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypt.h"
 #include "dlist.h"
 #include "httpc.h"
 #include "llm_anthropic.h"
@@ -54,7 +55,7 @@ static void call_free(struct llm_call *c)
     sbuf_deinit(&c->res_body);
     sbuf_deinit(&c->usage_json);
     for (char **h = c->hdrs; h && *h; h++)
-        free(*h);
+        crypt_secret_free(*h); /* wiped: one carries the key */
     free(c->hdrs);
     if (c->sse)
         sse_free(c->sse);
@@ -120,17 +121,32 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
 {
     struct llm *l = c->l;
     struct llm_usage u;
-    if (cancelled || (c->began && !c->have_usage))
+    /* Reached but no usage known (a 200 without it, a body that is not
+     * JSON, a timeout after sending): the provider may have done it all,
+     * so the estimate is what it cost. */
+    if (cancelled || (!c->have_usage && (c->began || c->reached)))
         llm_relay_usage_so_far(c, &u);
     else if (c->have_usage)
         u = c->used;
     else
         llm_usage_init(&u);
     bool used_any = u.prompt > 0 || u.completion > 0;
+    char pm[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    llmlimit_price_name(l->lim, c->t.provider, c->t.upstream_model, c->model, pm, sizeof pm);
     if (c->ticket) {
         llmlimit_settle(l->lim, c->ticket, used_any ? &u : NULL);
         c->ticket = NULL;
     }
+    /* Metrics name the model only when it is known (a route or in a
+     * provider's list, as asked or as provider/upstream): junk names a
+     * client makes up all count as "other". */
+    char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
+        snprintf(canon, sizeof canon, "%s", c->t.upstream_model);
+    else
+        snprintf(canon, sizeof canon, "%s/%s", c->t.provider, c->t.upstream_model);
+    bool rf = !c->in_httpc;
+    const char *label = llm_models_known(l, c->model, rf) ? c->model : llm_models_known(l, canon, rf) ? canon : "other";
     int64_t t = now_us();
     struct usage_rec rec = {
         .tenant = c->o.tenant,
@@ -141,10 +157,11 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         .endpoint = llm_endpoint_name(c->o.ep),
         .status = client_status,
         .u = u,
-        .cost_usd = used_any ? llmlimit_cost(l->lim, c->model, &u) : 0,
+        .cost_usd = used_any ? llmlimit_cost(l->lim, pm, &u) : 0,
         .latency_ms = (double)(t - c->start_us) / 1000.0,
         .ttft_ms = c->streamed && c->first_us ? (double)(c->first_us - c->start_us) / 1000.0 : -1,
         .request_id = c->o.request_id,
+        .metric_model = label,
     };
     usage_record(l->usage, &rec);
 }
@@ -170,24 +187,6 @@ static int data_cb(const char *buf, size_t len, void *arg)
     return c->stop_upstream ? -1 : rc;
 }
 
-/* retry-after-ms, retry-after, else the reset of what is spent. */
-static long long retry_after_of(const struct llm_ratehdr *h, long status)
-{
-    if (h->retry_after_ms >= 0)
-        return h->retry_after_ms;
-    long long r = -1;
-    if (h->remaining_requests == 0 && h->reset_requests_ms >= 0)
-        r = h->reset_requests_ms;
-    if (h->remaining_tokens == 0 && h->reset_tokens_ms > r)
-        r = h->reset_tokens_ms;
-    if (r < 0 && status == 429) {
-        r = h->reset_requests_ms;
-        if (h->reset_tokens_ms >= 0 && (r < 0 || h->reset_tokens_ms < r))
-            r = h->reset_tokens_ms;
-    }
-    return r;
-}
-
 void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n)
 {
     c->have_rh = true;
@@ -199,7 +198,9 @@ void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n
             (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
             snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
     }
-    llmlimit_provider_seen(c->l->lim, c->t.provider, &c->rh);
+    char scope[LLMLIMIT_HOLD_MAX + 1];
+    llmlimit_hold_scope(scope, sizeof scope, c->t.provider, c->t.tenant_key, c->o.tenant);
+    llmlimit_provider_seen(c->l->lim, scope, &c->rh);
 }
 
 static void resp_cb(const struct httpc_response *resp, void *arg)
@@ -214,6 +215,9 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     struct llm_ratehdr h = c->rh;
     if (!c->have_rh)
         llm_ratehdr_init(&h);
+    /* An error answer says it was not done; a 2xx or no answer at all
+     * after sending may have been. */
+    c->reached = resp->status == 0 ? resp->sent && !resp->stopped : resp->status >= 200 && resp->status < 300;
     if (c->state == CALL_STREAM) {
         /* Its last event may make the client's side cancel: no free and
          * no httpc call from inside, the call is freed here then. */
@@ -239,7 +243,7 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     }
     llm_call_set_state(c, CALL_SETTLE);
     struct llm_result *r = &c->res;
-    r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : retry_after_of(&h, resp->status);
+    r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : llm_ratehdr_retry_ms(&h, resp->status);
     if (h.should_retry == 0) {
         r->retryable = false;
         r->should_retry = false;
@@ -266,12 +270,9 @@ static void call_send(struct llm_call *c)
     c->hdrs[n++] = xstrdup("Content-Type: application/json");
     c->hdrs[n++] = xstrdup(c->streamed ? "Accept: text/event-stream" : "Accept: application/json");
     c->hdrs[n++] = xstrdup("Expect:"); /* no 100-continue round trip for large bodies */
-    if (c->t.type == PROVIDER_ANTHROPIC) {
-        c->hdrs[n++] = xasprintf("x-api-key: %s", c->t.api_key ? c->t.api_key : "");
-        c->hdrs[n++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
-    } else if (c->t.api_key && c->t.api_key[0]) {
-        c->hdrs[n++] = xasprintf("Authorization: Bearer %s", c->t.api_key);
-    }
+    char *auth[3];
+    for (size_t i = 0, na = provider_auth_headers(&c->t, auth); i < na; i++)
+        c->hdrs[n++] = auth[i]; /* owned by hdrs now */
     if (c->o.request_id && c->o.request_id[0])
         c->hdrs[n++] = xasprintf("X-Request-Id: %s", c->o.request_id);
     long long timeout = c->o.timeout_ms > 0 ? c->o.timeout_ms : l->rt->cfg->llm_timeout_ms;
@@ -341,6 +342,10 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
         c->res.retryable = false;
         c->res.should_retry = false;
         break;
+    case LLMLIMIT_UNPRICED:
+        llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_priced",
+                      why && *why ? why : "this model has no price and a USD budget applies");
+        break;
     case LLMLIMIT_ERROR:
     default:
         snprintf(msg, sizeof msg, "%s", why && *why ? why : "limits cannot be checked now");
@@ -354,11 +359,15 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
 static void call_admit(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_ADMIT);
+    char scope[LLMLIMIT_HOLD_MAX + 1];
+    llmlimit_hold_scope(scope, sizeof scope, c->t.provider, c->t.tenant_key, c->o.tenant);
     struct llmlimit_req req = {
         .tenant = c->o.tenant,
         .key_id = c->o.key_id,
         .provider = c->t.provider,
+        .hold = scope,
         .model = c->model,
+        .upstream = c->t.upstream_model,
         .est_tokens = c->est_prompt + c->est_completion,
     };
     c->admit_pending = true;
@@ -398,7 +407,13 @@ static int call_route(struct llm_call *c)
         goto out;
     }
     snprintf(c->model, sizeof c->model, "%s", model->valuestring);
-    if (providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why) < 0) {
+    int pr = providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why);
+    if (pr == PROVIDERS_NOT_READY) {
+        llm_call_fail(c, LLM_WAIT, 503, "server_error", NULL, "llm_not_ready", why);
+        c->res.retry_after_ms = 1000;
+        goto out;
+    }
+    if (pr < 0) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_found", why);
         goto out;
     }

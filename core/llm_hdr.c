@@ -16,7 +16,7 @@ void llm_ratehdr_init(struct llm_ratehdr *h)
     h->remaining_tokens = -1;
     h->reset_requests_ms = -1;
     h->reset_tokens_ms = -1;
-    h->retry_after_ms = -1;
+    h->retry_after_ms = h->ra_ms = h->ra_s = -1;
     h->should_retry = -1;
 }
 
@@ -239,6 +239,30 @@ static void keep_max(long long *field, long long v)
         *field = v;
 }
 
+/* The longest of the two; retry-after has whole seconds, so one less than
+ * a second above retry-after-ms is its rounding, not a longer wait. */
+static long long retry_combined(const struct llm_ratehdr *h)
+{
+    if (h->ra_ms >= 0 && h->ra_s > h->ra_ms && h->ra_s - h->ra_ms < 1000)
+        return h->ra_ms;
+    return h->ra_ms > h->ra_s ? h->ra_ms : h->ra_s;
+}
+
+long long llm_ratehdr_retry_ms(const struct llm_ratehdr *h, long status)
+{
+    long long r = h->retry_after_ms;
+    if (h->remaining_requests == 0 && h->reset_requests_ms > r)
+        r = h->reset_requests_ms;
+    if (h->remaining_tokens == 0 && h->reset_tokens_ms > r)
+        r = h->reset_tokens_ms;
+    if (r < 0 && status == 429) { /* a 429 that says nothing else: the sooner reset */
+        r = h->reset_requests_ms;
+        if (h->reset_tokens_ms >= 0 && (r < 0 || h->reset_tokens_ms < r))
+            r = h->reset_tokens_ms;
+    }
+    return r;
+}
+
 void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value, long long now_real_ms)
 {
     if (!name || !value)
@@ -292,13 +316,11 @@ void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value
     }
     if (strcasecmp(name, "retry-after-ms") == 0) {
         long long ms = decimal_ms(v, 1);
-        if (ms >= 0)
-            h->retry_after_ms = ms; /* wins over retry-after, whichever came first */
+        keep_max(&h->ra_ms, ms);
+        h->retry_after_ms = retry_combined(h);
     } else if (strcasecmp(name, "retry-after") == 0) {
-        /* Only when retry-after-ms did not say (it overwrites later). A
-         * retry-after-ms already fed is kept. */
-        if (h->retry_after_ms < 0)
-            h->retry_after_ms = llm_hdr_retry_after_ms(v, now_real_ms);
+        keep_max(&h->ra_s, llm_hdr_retry_after_ms(v, now_real_ms));
+        h->retry_after_ms = retry_combined(h);
     } else if (strcasecmp(name, "x-should-retry") == 0) {
         if (strcasecmp(v, "true") == 0)
             h->should_retry = 1;

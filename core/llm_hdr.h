@@ -27,6 +27,10 @@ void llm_ratehdr_init(struct llm_ratehdr *h);
 /* Feeds one response header (name case-insensitive). now_real_ms: wall
  * clock, for absolute resets. Unknown names are ignored. */
 void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value, long long now_real_ms);
+/* How long to wait before retrying an answer with these headers: the
+ * longest of retry-after-ms, retry-after and the reset of what is spent
+ * (remaining 0); a 429 saying none of these: the sooner reset. -1: none. */
+long long llm_ratehdr_retry_ms(const struct llm_ratehdr *h, long status);
 /* "6m0s", "1.5s", "20ms", "1h2m3s" -> ms (rounded up, saturated at
  * LLM_HDR_MAX_MS); -1 if malformed or negative. */
 long long llm_hdr_go_duration_ms(const char *s);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "httpc.h"
 #include "llm_anthropic.h"
 #include "llm_priv.h"
@@ -41,6 +42,7 @@ struct llm_models_cache {
     size_t pending;              /* provider fetches in flight */
     struct sbuf data;            /* the entries being collected, comma-joined */
     cJSON *seen;                 /* ids already listed (an object used as a set) */
+    cJSON *known;                /* the ids of json, the last list (a set), or NULL */
     struct models_waiter *waiters;
     struct models_fetch *fetches[LLM_MODELS_MAX_PROVIDERS];
     size_t nfetches;
@@ -81,7 +83,8 @@ static void finish_refresh(struct llm_models_cache *m)
     free(m->json);
     m->json = xasprintf("{\"object\":\"list\",\"data\":[%s]}", m->data.data ? m->data.data : "");
     sbuf_reset(&m->data);
-    cJSON_Delete(m->seen);
+    cJSON_Delete(m->known);
+    m->known = m->seen; /* kept for llm_models_known */
     m->seen = NULL;
     m->fetched_ms = time_mono_ms();
     m->refreshing = false;
@@ -97,8 +100,7 @@ static void finish_refresh(struct llm_models_cache *m)
 
 static void fetch_free(struct models_fetch *f)
 {
-    for (size_t i = 0; i < ARRAY_LEN(f->hdrs); i++)
-        free(f->hdrs[i]);
+    provider_header_free(f->hdrs); /* wiped: they carry the key */
     free(f);
 }
 
@@ -124,8 +126,10 @@ static void fetch_cb(const struct httpc_response *resp, void *arg)
                 snprintf(name, sizeof name, "%s", id->valuestring);
             else
                 snprintf(name, sizeof name, "%s/%s", f->provider, id->valuestring);
-            add_entry(m, name, f->provider,
-                      cJSON_IsNumber(created) ? (long long)created->valuedouble : (long long)time(NULL));
+            long long when;
+            if (!cJSON_IsNumber(created) || !check_double_ll(created->valuedouble, 0, 1LL << 40, &when))
+                when = (long long)time(NULL); /* a provider's number converted only when in range */
+            add_entry(m, name, f->provider, when);
         }
         cJSON_Delete(j);
     } else {
@@ -154,13 +158,7 @@ static void refresh(struct llm_models_cache *m)
         f->m = m;
         snprintf(f->provider, sizeof f->provider, "%s", infos[i].name);
         f->is_default = strcmp(infos[i].name, PROVIDER_DEFAULT) == 0;
-        size_t h = 0;
-        if (t.type == PROVIDER_ANTHROPIC) {
-            f->hdrs[h++] = xasprintf("x-api-key: %s", t.api_key ? t.api_key : "");
-            f->hdrs[h++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
-        } else if (t.api_key && t.api_key[0]) {
-            f->hdrs[h++] = xasprintf("Authorization: Bearer %s", t.api_key);
-        }
+        provider_auth_headers(&t, f->hdrs);
         char *url = xasprintf("%s/models", t.base_url);
         struct httpc_request req = {.method = "GET",
                                     .url = url,
@@ -168,7 +166,8 @@ static void refresh(struct llm_models_cache *m)
                                     .timeout_ms = LLM_MODELS_TIMEOUT_MS,
                                     .max_body = (size_t)8 << 20};
         provider_target_deinit(&t);
-        if (httpc_send(l->rt->httpc, &req, fetch_cb, f) < 0 || m->nfetches >= LLM_MODELS_MAX_PROVIDERS) {
+        /* Room first: a transfer sent is freed by its callback only. */
+        if (m->nfetches >= LLM_MODELS_MAX_PROVIDERS || httpc_send(l->rt->httpc, &req, fetch_cb, f) < 0) {
             fetch_free(f);
         } else {
             m->fetches[m->nfetches++] = f;
@@ -181,15 +180,29 @@ static void refresh(struct llm_models_cache *m)
         finish_refresh(m);
 }
 
-void llm_models(struct llm *l, uint64_t tenant, llm_models_cb cb, void *arg)
+static struct llm_models_cache *models_cache(struct llm *l)
 {
-    (void)tenant; /* one list for everyone: a tenant's own key does not change the routes */
     if (!l->models) {
         l->models = xcalloc(1, sizeof *l->models);
         l->models->l = l;
         sbuf_init(&l->models->data);
     }
-    struct llm_models_cache *m = l->models;
+    return l->models;
+}
+
+bool llm_models_known(struct llm *l, const char *id, bool may_refresh)
+{
+    struct llm_models_cache *m = models_cache(l);
+    bool stale = !m->json || time_mono_ms() - m->fetched_ms > LLM_MODELS_TTL_MS;
+    if (may_refresh && stale && !m->refreshing && !l->closing)
+        refresh(m);
+    return m->known && id && *id && cJSON_GetObjectItemCaseSensitive(m->known, id) != NULL;
+}
+
+void llm_models(struct llm *l, uint64_t tenant, llm_models_cb cb, void *arg)
+{
+    (void)tenant; /* one list for everyone: a tenant's own key does not change the routes */
+    struct llm_models_cache *m = models_cache(l);
     bool stale = !m->json || time_mono_ms() - m->fetched_ms > LLM_MODELS_TTL_MS;
     if (m->json) {
         if (stale && !m->refreshing)
@@ -223,6 +236,7 @@ void llm_models_free(struct llm_models_cache *m)
         w = next;
     }
     cJSON_Delete(m->seen);
+    cJSON_Delete(m->known);
     sbuf_deinit(&m->data);
     free(m->json);
     free(m);

@@ -72,6 +72,7 @@ struct llm_call {
     long long chunks;                 /* content chunks relayed (openai cancel estimate) */
     struct llm_usage used;
     bool have_usage;
+    bool reached;         /* the provider got the request and did not refuse it: unknown usage costs the estimate */
     struct sbuf ev;                   /* one event being formed */
     char upstream_id[128];
     struct llm_ratehdr rh;            /* the answer's rate-limit headers */

@@ -23,7 +23,10 @@ struct llm_usage {
 struct llm_ratehdr {
     long long remaining_requests, remaining_tokens;
     long long reset_requests_ms, reset_tokens_ms;
-    long long retry_after_ms;   /* retry-after-ms, else retry-after */
+    long long retry_after_ms;   /* the longest of retry-after-ms and retry-after (a
+                                 * retry-after that only rounds retry-after-ms up
+                                 * to whole seconds adds nothing) */
+    long long ra_ms, ra_s;      /* llm_hdr's: each header's own value (-1) */
     int should_retry;           /* x-should-retry: 1 true, 0 false, -1 absent */
 };
 

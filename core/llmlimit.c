@@ -262,6 +262,11 @@ static void limits_cb(const struct db_result *r, void *arg)
     loaded_check(ll);
 }
 
+static int price_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct price_row *)a)->model, ((const struct price_row *)b)->model);
+}
+
 static void prices_cb(const struct db_result *r, void *arg)
 {
     struct llmlimit *ll = arg;
@@ -282,6 +287,9 @@ static void prices_cb(const struct db_result *r, void *arg)
         rows[i].out = strtod(db_row_str(row, 2), NULL);
         i++;
     }
+    /* The column's collation does not order as strcmp, which the binary
+     * search uses. */
+    qsort(rows, i, sizeof *rows, price_cmp);
     for (size_t k = 0; k < ll->nprices; k++)
         free(ll->prices[k].model);
     free(ll->prices);
@@ -353,6 +361,22 @@ double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct 
         return 0;
     double in = u->prompt > 0 ? (double)u->prompt : 0, out = u->completion > 0 ? (double)u->completion : 0;
     return (in * p->in + out * p->out) / 1e6;
+}
+
+bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const char *upstream, const char *model,
+                         char *out, size_t n)
+{
+    char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2] = "";
+    if (provider && upstream && upstream[0])
+        snprintf(pu, sizeof pu, "%s/%s", provider, upstream);
+    const char *cand[] = {upstream, pu, model};
+    for (size_t i = 0; i < ARRAY_LEN(cand); i++)
+        if (cand[i] && cand[i][0] && llmlimit_price_find(ll, cand[i])) {
+            snprintf(out, n, "%s", cand[i]);
+            return true;
+        }
+    snprintf(out, n, "%s", model ? model : "");
+    return false;
 }
 
 /* A reservation's cost: est tokens at the dearer of the two prices (the

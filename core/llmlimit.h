@@ -22,7 +22,9 @@ struct llmlimit;
 struct llmlimit_req {
     uint64_t tenant, key_id;
     const char *provider;       /* provider_target.provider */
-    const char *model;          /* as the client sent it (prices, budgets) */
+    const char *hold;           /* its throttle scope (llmlimit_hold_scope); NULL: provider */
+    const char *model;          /* as the client sent it */
+    const char *upstream;       /* provider_target.upstream_model: priced first (may be NULL) */
     long long est_tokens;       /* estimated prompt + max_tokens (or the default) */
 };
 
@@ -31,7 +33,8 @@ enum llmlimit_verdict {
     LLMLIMIT_RATE,       /* rpm/tpm window full: come back after retry_after_ms */
     LLMLIMIT_THROTTLED,  /* the provider said it is nearly spent: after retry_after_ms */
     LLMLIMIT_BUDGET,     /* a day/month budget is spent: retrying does not help */
-    LLMLIMIT_ERROR       /* could not decide (database down without Redis): 503 */
+    LLMLIMIT_ERROR,      /* could not decide (database down without Redis): 503 */
+    LLMLIMIT_UNPRICED    /* a USD budget applies and the model has no price: 400 naming model */
 };
 
 /* What was reserved; the caller owns it until llmlimit_settle. */
@@ -64,10 +67,21 @@ void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmli
 void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struct llm_usage *used);
 /* Cost in USD of usage for model by the price table (0 without a price). */
 double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct llm_usage *u);
+/* The name a call is priced by: the upstream model actually called, then
+ * "provider/upstream", then the client's model; the first with a price
+ * (else the client's model, unpriced). Returns whether one has a price. */
+bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const char *upstream, const char *model,
+                         char *out, size_t n);
+/* A provider's limits belong to the key they were announced for: the
+ * scope of a hold is the provider and whose key was used ("NAME" for the
+ * operator's, "NAME@tTENANT" for a tenant's own key), so a tenant's spent
+ * key holds only that tenant. */
+#define LLMLIMIT_HOLD_MAX (PROVIDER_NAME_MAX + 24)
+void llmlimit_hold_scope(char *out, size_t n, const char *provider, bool tenant_key, uint64_t tenant);
 /* A provider's answer headers: when remaining requests are 0 or remaining
- * tokens are nearly spent, every process holds that provider's traffic
+ * tokens are nearly spent, every process holds that scope's traffic
  * until the reset (shared through Redis). */
-void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h);
+void llmlimit_provider_seen(struct llmlimit *ll, const char *scope, const struct llm_ratehdr *h);
 /* The tenant's limits and what is left, as the JSON of GET /v1/limits. */
 typedef void (*llmlimit_json_cb)(const char *json, const char *err, void *arg);
 void llmlimit_describe(struct llmlimit *ll, uint64_t tenant, uint64_t key_id, llmlimit_json_cb cb, void *arg);

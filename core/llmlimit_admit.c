@@ -79,7 +79,7 @@ struct rsv {
     struct rsv *next;            /* pending list */
     struct llmlimit *ll;
     struct llmlimit_req req;     /* strings: copies below */
-    char *provider, *model;
+    char *provider, *model, *upstream, *hold;
     llmlimit_cb cb;
     void *arg;
     struct lim lt, lk;
@@ -100,6 +100,8 @@ static void rsv_free(struct rsv *r)
     }
     free(r->provider);
     free(r->model);
+    free(r->upstream);
+    free(r->hold);
     free(r);
 }
 
@@ -231,7 +233,7 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
                 llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[4 + i]->integer);
         answer(r, LLMLIMIT_OK, 0, NULL);
     } else if (code == 1) {
-        llmlimit_hold_local(ll, r->provider, val);
+        llmlimit_hold_local(ll, r->hold, val);
         answer(r, LLMLIMIT_THROTTLED, val, "the provider announced its rate limit is spent");
     } else if (code == 2 && idx >= 1 && idx <= r->t->n) {
         int i = (int)idx - 1;
@@ -259,8 +261,8 @@ static void run_script(struct rsv *r)
     int nargs = 3 + t->n + 2 + 4 * t->n;
     const char **args = xcalloc((size_t)nargs, sizeof *args);
     char (*num)[24] = xcalloc(1 + 4 * (size_t)t->n, sizeof *num);
-    char hold[224], epoch[40], epoch_key[128];
-    snprintf(hold, sizeof hold, "%s:hold:%s", r->ll->ns, r->provider);
+    char hold[LLMLIMIT_HOLD_MAX + 160], epoch[40], epoch_key[128];
+    snprintf(hold, sizeof hold, "%s:hold:%s", r->ll->ns, r->hold);
     snprintf(epoch_key, sizeof epoch_key, "%s:epoch", r->ll->ns);
     unsigned char rnd[12];
     if (util_random_bytes(rnd, sizeof rnd) < 0)
@@ -295,7 +297,7 @@ static void run_script(struct rsv *r)
 static void start(struct rsv *r)
 {
     struct llmlimit *ll = r->ll;
-    long long held = llmlimit_held_ms(ll, r->provider);
+    long long held = llmlimit_held_ms(ll, r->hold);
     if (held > 0) {
         answer(r, LLMLIMIT_THROTTLED, held, "the provider announced its rate limit is spent");
         return;
@@ -308,6 +310,17 @@ static void start(struct rsv *r)
             r->lk.v[i] = -1;
         r->lk.gen[0] = 0;
     }
+    /* Priced by what is really called: a client's alias of a priced model
+     * is not free. Unpriced under a USD budget would run uncounted. */
+    char pm[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    if (!llmlimit_price_name(ll, r->provider, r->upstream, r->model, pm, sizeof pm) &&
+        (r->lt.v[CK_USD] >= 0 || r->lk.v[CK_USD] >= 0)) {
+        answer(r, LLMLIMIT_UNPRICED, 0, "this model has no price and a USD budget applies: the operator must set "
+                                        "its price (ingot admin model price)");
+        return;
+    }
+    free(r->model);
+    r->req.model = r->model = xstrdup(pm);
     long long tok = r->req.est_tokens > 0 ? r->req.est_tokens : 0;
     if (!lt_row && !lk_row) {
         /* No limit for the tenant nor the key: nothing to count, no Redis
@@ -325,15 +338,19 @@ static void start(struct rsv *r)
         go_local(r);
         return;
     }
+    unsigned char rnd[12];
+    char hex[25];
+    if (util_random_bytes(rnd, sizeof rnd) < 0) {
+        /* Every ticket would share one id: settling one would take back
+         * another's reservation. */
+        answer(r, LLMLIMIT_ERROR, 1000, "no random source for the reservation's id");
+        return;
+    }
     struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
     t->redis = true;
     t->model = xstrdup(r->model);
     t->est_tokens = tok;
     t->est_nano = r->nano;
-    unsigned char rnd[12];
-    char hex[25];
-    if (util_random_bytes(rnd, sizeof rnd) < 0)
-        memset(rnd, 0, sizeof rnd);
     util_hex(rnd, sizeof rnd, hex);
     snprintf(t->id, sizeof t->id, "%s:tk:%s", ll->ns, hex);
     for (int s = 0; s < 2; s++) {
@@ -360,6 +377,10 @@ void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmli
     r->model = xstrdup(req->model ? req->model : "");
     r->req.provider = r->provider;
     r->req.model = r->model;
+    r->upstream = req->upstream ? xstrdup(req->upstream) : NULL;
+    r->req.upstream = r->upstream;
+    r->hold = xstrdup(req->hold ? req->hold : r->provider);
+    r->req.hold = r->hold;
     r->cb = cb;
     r->arg = arg;
     if (!ll->loaded) {

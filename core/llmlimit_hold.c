@@ -77,6 +77,15 @@ static void hold_cb(struct redisReply *reply, const char *err, void *arg)
 }
 
 
+void llmlimit_hold_scope(char *out, size_t n, const char *provider, bool tenant_key, uint64_t tenant)
+{
+    if (tenant_key)
+        snprintf(out, n, "%s@t%llu", provider, (unsigned long long)tenant);
+    else
+        snprintf(out, n, "%s", provider);
+}
+
+/* provider: a hold's scope (llmlimit_hold_scope). */
 void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const struct llm_ratehdr *h)
 {
     if (!h || !provider)
@@ -98,7 +107,7 @@ void llmlimit_provider_seen(struct llmlimit *ll, const char *provider, const str
     llmlimit_hold_local(ll, provider, ms);
     if (!ll->ns[0])
         return; /* before the first read: this process holds it; the others learn it from their answers */
-    char key[224], hash[160], v[24], until[24], msg[PROVIDER_NAME_MAX + 32];
+    char key[LLMLIMIT_HOLD_MAX + 160], hash[160], v[24], until[24], msg[LLMLIMIT_HOLD_MAX + 32];
     snprintf(key, sizeof key, "%s:hold:%s", ll->ns, provider);
     snprintf(hash, sizeof hash, "%s:holds", ll->ns);
     long long until_real = time_real_us() / 1000 + ms;
@@ -119,13 +128,13 @@ static void hold_apply(struct llmlimit *ll, const char *provider, long long unti
     long long left = until_real - time_real_us() / 1000;
     if (left > HOLD_MAX_MS)
         left = HOLD_MAX_MS;
-    if (left > 0 && provider[0] && strlen(provider) <= PROVIDER_NAME_MAX)
+    if (left > 0 && provider[0] && strlen(provider) <= LLMLIMIT_HOLD_MAX)
         llmlimit_hold_local(ll, provider, left);
 }
 
 void llmlimit_holds_msg_cb(const char *payload, size_t len, void *arg)
 {
-    char buf[PROVIDER_NAME_MAX + 32];
+    char buf[LLMLIMIT_HOLD_MAX + 32];
     if (len >= sizeof buf)
         return;
     memcpy(buf, payload, len);

@@ -74,7 +74,7 @@ struct price_row {
 };
 
 struct hold {
-    char provider[PROVIDER_NAME_MAX + 1];
+    char provider[LLMLIMIT_HOLD_MAX + 1]; /* a scope: llmlimit_hold_scope */
     int64_t until_ms; /* monotonic */
 };
 

@@ -171,6 +171,7 @@ static int ledger_ready(struct llmlimit_local *lc, struct lscope *s, const struc
     w->model = xstrdup(req->model);
     w->req.provider = w->provider;
     w->req.model = w->model;
+    w->req.upstream = w->req.hold = NULL; /* the reservation's copies are gone by then; used already */
     w->lt = *lt;
     w->lk = *lk;
     w->nano = nano;

@@ -45,6 +45,7 @@ struct providers {
     int64_t read_at_ms;           /* when snap was read */
     bool force;                   /* next refresh reads whatever fp says */
     char *bad_keys;               /* what was last logged about unusable keys */
+    bool read_once;               /* the tables were read: routes are known */
 };
 
 /* A read outlives its owner when the owner is freed first. */
@@ -177,6 +178,7 @@ static void read_cb(const struct db_result *r, void *arg)
               provider_snap_route_count(s));
     provider_snap_free(ps->snap);
     ps->snap = s;
+    ps->read_once = true;
     /* Unusable keys are said once each time the set changes, not every
      * refresh; the lines name rows and reasons, never a key. */
     const char *now = bad.len ? bad.data : "";
@@ -263,6 +265,8 @@ struct providers *providers_new(struct runtime *rt, long long refresh_ms, char *
         if (!ps->timer)
             abort();
         start_read(ps);
+    } else {
+        ps->read_once = true; /* nothing to read: the default is all there is */
     }
     return ps;
 }
@@ -287,9 +291,19 @@ bool providers_any(const struct providers *ps)
     return ps && provider_snap_count(ps->snap) > 0;
 }
 
+bool providers_ready(const struct providers *ps)
+{
+    return !ps || ps->read_once;
+}
+
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen)
 {
+    if (!providers_ready(ps)) {
+        memset(out, 0, sizeof *out);
+        snprintf(why, whylen, "the gateway is starting (its providers are being read): retry in a second");
+        return PROVIDERS_NOT_READY;
+    }
     return provider_snap_resolve(ps ? ps->snap : NULL, tenant, model, out, why, whylen);
 }
 

@@ -61,6 +61,12 @@ bool providers_any(const struct providers *ps);
  * (the message of a 400 naming `model`; no key in it). */
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;
+/* providers_resolve before the tables were read once: a model routed to
+ * a named provider would go to the default one. Not an error of the
+ * request: 503 with retry-after (a job is put back). */
+#define PROVIDERS_NOT_READY (-2)
+/* The tables were read once (always true without a database). */
+bool providers_ready(const struct providers *ps);
 /* The provider called name (PROVIDER_DEFAULT included) with its own key,
  * not a tenant's (health probes). 0, or -1 with why. */
 int providers_get(struct providers *ps, const char *name, struct provider_target *out, char *why,

@@ -249,7 +249,8 @@ static void count_slow(struct usage *u, const struct usage_rec *r)
 {
     char t[24], model[LLM_MODEL_MAX * 2 + 8], prov[PROVIDER_NAME_MAX * 2 + 8], labels[600];
     snprintf(t, sizeof t, "%llu", (unsigned long long)r->tenant);
-    metrics_label_escape(r->model ? r->model : "", model, sizeof model);
+    const char *mm = r->metric_model ? r->metric_model : r->model;
+    metrics_label_escape(mm ? mm : "", model, sizeof model);
     metrics_label_escape(r->provider ? r->provider : "", prov, sizeof prov);
     static const char *const types[] = {"prompt", "completion", "cached", "reasoning"};
     long long v[] = {r->u.prompt, r->u.completion, r->u.cached, r->u.reasoning};

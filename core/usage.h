@@ -23,6 +23,9 @@ struct usage_rec {
     struct llm_usage u;                   /* -1 fields count as 0 */
     double cost_usd, latency_ms, ttft_ms; /* ttft_ms < 0: not a stream */
     const char *request_id;
+    /* The model in metric labels (NULL: model): a name clients choose
+     * freely would fill METRICS_MAX_SERIES, so only known ones. */
+    const char *metric_model;
 };
 
 struct usage *usage_new(struct runtime *rt, long long flush_ms);

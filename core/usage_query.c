@@ -77,7 +77,10 @@ int usage_parse_time(const char *s, bool end, int64_t *out_ms)
     }
     if (*p)
         return -1;
-    *out_ms = days_ms + ((int64_t)h * 3600 + (int64_t)mi * 60 + se) * 1000 + ms - off;
+    int64_t v = days_ms + ((int64_t)h * 3600 + (int64_t)mi * 60 + se) * 1000 + ms - off;
+    if (v < 0) /* before the epoch by its offset: the SQL takes seconds.millis >= 0 */
+        return -1;
+    *out_ms = v;
     return 0;
 }
 

@@ -150,6 +150,7 @@ static void create_batch(struct v1 *c)
     snprintf(bt->key, sizeof bt->key, "%s", hk);
     bt->labels = xcalloc((size_t)n, sizeof *bt->labels);
     for (size_t k = 0; k < (size_t)n; k++) {
+        specs[k].key_id = c->key;
         memcpy(bt->labels[k].queue, specs[k].queue, sizeof specs[k].queue);
         bt->labels[k].kind = specs[k].kind;
     }

@@ -118,6 +118,7 @@ static void create_job(struct v1 *c)
         return;
     }
     cJSON_Delete(j);
+    spec.key_id = c->key;
     if (*hk) {
         if (spec.idempotency_key && strcmp(spec.idempotency_key, hk) != 0) {
             job_spec_deinit(&spec);

@@ -102,6 +102,7 @@ void work_llm_execute(struct work *w, struct run *r)
     char rid[48];
     snprintf(rid, sizeof rid, "job_%llu.%d", (unsigned long long)r->job.id, r->job.attempt);
     struct llm_call_opts opts = {.tenant = r->job.tenant,
+                                 .key_id = r->job.key_id,
                                  .job_id = r->job.id,
                                  .ep = r->job.kind == JOB_LLM_EMBED ? LLM_EP_EMBED : LLM_EP_CHAT,
                                  .body = r->job.payload,
@@ -132,5 +133,5 @@ bool work_llm_ready(struct work *w)
     /* Named providers arrive with the first read of the tables: until
      * then (and without any) llm.* jobs wait queued for a worker that has
      * one, rather than failing here for want of a route. */
-    return w->rt->llm && providers_any(llm_providers(w->rt->llm));
+    return w->rt->llm && providers_ready(llm_providers(w->rt->llm)) && providers_any(llm_providers(w->rt->llm));
 }

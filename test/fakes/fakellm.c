@@ -38,6 +38,7 @@
  *   retry-N          429: retry-after-ms N (default 100), retry-after ceil(N s)
  *   hang             never answers (the close is recorded)
  *   badjson          200 with malformed JSON (stream: a malformed data line)
+ *   nousage          OpenAI chat, not streamed: 200 without a usage field
  *   midstream-error  stream: 2 content chunks then an error event, then the
  *                    end (OpenAI: data: {"error":...}; Anthropic: event: error
  *                    overloaded_error); non-stream: 500
@@ -140,6 +141,8 @@ static void parse_behaviour(const char *model, struct fl_beh *b)
             b->hang = true;
         else if (strcmp(word, "badjson") == 0)
             b->badjson = true;
+        else if (strcmp(word, "nousage") == 0)
+            b->nousage = true;
         else if (strcmp(word, "midstream") == 0)
             b->midstream = true;
         else if (strcmp(word, "remaining") == 0)

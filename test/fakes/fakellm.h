@@ -14,7 +14,7 @@
 /* What the model name asks for (see the list at the top of fakellm.c). */
 struct fl_beh {
     int status, delay_ms, words, calls, flaky, prompt, cached, retry_ms, reset_ms, dims;
-    bool hang, badjson, midstream, remaining0, echo, stall, pretext, cached_set;
+    bool hang, badjson, midstream, remaining0, echo, stall, pretext, cached_set, nousage;
 };
 
 /* One request being answered; everything borrowed for the handler only. */

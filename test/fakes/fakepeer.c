@@ -1,5 +1,6 @@
 /* Fake peers for integration tests, on 127.0.0.1 only.
- *   fakepeer hang PORT     accepts connections and never answers
+ *   fakepeer hang PORT     accepts connections and never answers; prints
+ *                          "accepted N" for each
  *   fakepeer openai PORT   an OpenAI-compatible provider: GET /v1/models
  *                          (key "test-key"), counts requests
  * PORT 0 picks a free port; the first line on stdout is "port N". */
@@ -41,7 +42,11 @@ static void hang(int fd)
     for (;;) {
         /* Accepted sockets are kept open and never read or answered. */
         int c = accept(fd, NULL, NULL);
-        (void)c;
+        static long n;
+        if (c >= 0) {
+            printf("accepted %ld\n", ++n);
+            fflush(stdout);
+        }
     }
 }
 

@@ -210,7 +210,8 @@ static void test_parse(void)
               usage_parse_time("2024-02-29T01:02:03-00:30", false, &ms) == 0 && ms == 1709170323000LL);
     const char *bad[] = {"", "2024", "2024-02-30", "2023-02-29", "2024-13-01", "24-02-01", "2024-02-29T", "2024-02-29T25:00:00Z",
                          "2024-02-29T01:02:03", "2024-02-29T01:02:03+0100", "2024-02-29T01:02:03.Z", "2024-02-29x",
-                         "2024-02-29T01:02:03Zjunk", "１９７０-01-01", "1969-12-31"};
+                         "2024-02-29T01:02:03Zjunk", "１９７０-01-01", "1969-12-31",
+                         "1970-01-01T00:00:00.5+00:01", "1970-01-01T00:00:00+23:59"};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         bool refused = usage_parse_time(bad[i], false, &ms) < 0;
         if (!refused)
@@ -231,6 +232,10 @@ static void test_parse(void)
     test_cond("range: to before from names to",
               usage_range("2024-02-10", "2024-02-01", now, &f, &t, &param, why, sizeof why) < 0 &&
                   strcmp(param, "to") == 0);
+    test_cond("the epoch itself accepted", usage_parse_time("1970-01-01T00:00:00Z", false, &ms) == 0 && ms == 0);
+    test_cond("range: from before the epoch (by its offset) names from",
+              usage_range("1970-01-01T00:00:00.5+00:01", NULL, now, &f, &t, &param, why, sizeof why) < 0 &&
+                  strcmp(param, "from") == 0);
     test_cond("range: a bad from names from",
               usage_range("soon", NULL, now, &f, &t, &param, why, sizeof why) < 0 && strcmp(param, "from") == 0);
     test_cond("range: 366 days allowed",

@@ -379,8 +379,11 @@ static void chat_plain(const struct fl_ctx *c, const struct plan *pl, struct evb
         }
         evbuffer_add_printf(b, "]");
     }
-    evbuffer_add_printf(b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}],\"usage\":", pl->finish);
-    openai_usage(b, pl);
+    evbuffer_add_printf(b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}]", pl->finish);
+    if (!c->beh.nousage) {
+        evbuffer_add_printf(b, ",\"usage\":");
+        openai_usage(b, pl);
+    }
     evbuffer_add_printf(b, ",\"system_fingerprint\":\"fp_fake\"}");
 }
 
