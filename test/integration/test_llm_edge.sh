@@ -1,6 +1,6 @@
 # The OpenAI-compatible sync edge of serve, with curl and a raw socket
 # client against the C fake provider: chat plain and streamed (relayed
-# event by event, X-Accel-Buffering: no), embeddings (base64 by default),
+# event by event, X-Accel-Buffering: no), embeddings (floats by default, base64 when asked),
 # models, x-request-id on every answer, 429/503 retry headers,
 # x-should-retry: false on a spent budget, the client's Authorization and
 # x-stainless-* never forwarded, a client that leaves closing the upstream
@@ -70,11 +70,13 @@ spread=$(jq '[.events[] | select(.data != "[DONE]") | .t] | (max - min)' <<<"$ou
 check "  relayed as they came, not at the end (first to last: $spread ms >= 400)" [ "$(jq -n "$spread >= 400")" = true ]
 eq "  no usage chunk the client did not ask for" "$(jq '[.events[] | select(.data != "[DONE]") | .data | fromjson | select(.usage != null)] | length' <<<"$out")" 0
 
-# Embeddings: base64 (little-endian float32) when the client gives no
-# encoding_format, as the SDK expects; floats when it asks.
+# Embeddings: base64 (little-endian float32) when the client asks for it,
+# as the SDK does; floats when it asks or says nothing (OpenAI's default).
 eq "embeddings: 200" "$(post /v1/embeddings '{"model":"fake-ok","input":["x","y"]}')" 200
 eq "  two" "$(jq -r '.data | length' b.json)" 2
-eq "  base64 by default" "$(jq -r '.data[0].embedding | type' b.json)" string
+eq "  floats by default" "$(jq -c '.data[0].embedding[0:2]' b.json)" "[-0.75,-0.640625]"
+eq "embeddings as base64: 200" "$(post /v1/embeddings '{"model":"fake-ok","input":["x","y"],"encoding_format":"base64"}')" 200
+eq "  base64 when asked" "$(jq -r '.data[0].embedding | type' b.json)" string
 eq "  decodes to the provider's floats" "$(jq -r .data[0].embedding b.json | python3 -c 'import base64,struct,sys; b=base64.b64decode(sys.stdin.read().strip()); print(list(struct.unpack("<%df" % (len(b)//4), b))[:2])')" "[-0.75, -0.640625]"
 eq "embeddings as floats: 200" "$(post /v1/embeddings '{"model":"fake-ok","input":"x","encoding_format":"float"}')" 200
 eq "  floats" "$(jq -c '.data[0].embedding[0:2]' b.json)" "[-0.75,-0.640625]"

@@ -66,6 +66,10 @@ J2=$(enqueue '{"kind":"llm.embed","queue":"llm","payload":{"model":"fake-ok","in
 check "llm.embed job succeeds" wait_state "$J2" 2
 r=$(job "$J2")
 eq "  three embeddings" "$(jq -r '.result.data | length' <<<"$r")" 3
+eq "  floats, as the payload asked nothing else" "$(jq -r '.result.data[0].embedding | type' <<<"$r")" array
+J2B=$(enqueue '{"kind":"llm.embed","queue":"llm","payload":{"model":"fake-ok","input":"a","encoding_format":"base64"}}')
+check "llm.embed job with base64 succeeds" wait_state "$J2B" 2
+eq "  base64, as the payload asked" "$(job "$J2B" | jq -r '.result.data[0].embedding | type')" string
 eq "  usage stored" "$(jq -r '.usage.prompt_tokens' <<<"$r")" 12
 
 # A chat job through the Anthropic provider: the result in OpenAI's shape.
