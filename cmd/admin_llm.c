@@ -194,13 +194,17 @@ static int provider_list(MYSQL *m, const struct config *cfg)
         sbuf_puts(&b, "SELECT 0 AS o, 'default' AS name, ");
         sql_cstr(&b, cfg->llm_provider);
         sbuf_puts(&b, " AS type, ");
-        sql_cstr(&b, cfg->llm_base_url);
+        char *shown = url_strip_userinfo(cfg->llm_base_url); /* a password is never printed */
+        sql_cstr(&b, shown);
+        free(shown);
         sbuf_printf(&b, " AS base_url, '%s' AS has_key, '-' AS key_id, '%s' AS source, ",
                     *cfg->llm_api_key ? "yes" : "no",
                     cfg->alias_used[CFG_LLM_BASE_URL] ? "BUILT_IN_FORGE_API_URL" : "LLM_BASE_URL");
         sbuf_puts(&b, "(SELECT COUNT(*) FROM llm_routes r WHERE r.provider = 'default') AS routes UNION ALL ");
     }
-    sbuf_puts(&b, "SELECT 1 AS o, p.name, p.type, p.base_url, IF(p.api_key IS NULL, 'no', 'yes') AS has_key, "
+    sbuf_puts(&b, "SELECT 1 AS o, p.name, p.type, "
+                  "REGEXP_REPLACE(p.base_url, '^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@', '\\\\1') AS base_url, "
+                  "IF(p.api_key IS NULL, 'no', 'yes') AS has_key, "
                   "IFNULL(SUBSTRING(p.api_key, 4, 8), '-') AS key_id, 'admin' AS source, "
                   "(SELECT COUNT(*) FROM llm_routes r WHERE r.provider = p.name) AS routes "
                   "FROM llm_providers p) x ORDER BY o, name");
