@@ -219,7 +219,17 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         return check_fail(e, "model", "model is too long");
     struct provider_target t;
     char why[256];
-    if (providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why) < 0)
+    int rr = providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why);
+    if (rr == -2) {
+        /* A key that does not open is the operator's to fix: the tenant
+         * hears nothing internal, the log says what (never the key). */
+        log_error("llm: %s", why);
+        check_fail(e, "", LLM_KEY_UNUSABLE_MSG);
+        e->status = 503;
+        snprintf(e->code, sizeof e->code, "provider_unavailable");
+        return -1;
+    }
+    if (rr < 0)
         return check_fail(e, "model", why);
     bool anthropic = t.type == PROVIDER_ANTHROPIC;
     provider_target_deinit(&t);

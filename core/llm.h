@@ -37,7 +37,9 @@ struct llmlimit *llm_limits(struct llm *l);
  * with a routable `model` (400 naming model otherwise, also for
  * embeddings on an anthropic provider), endpoint fields (chat: messages
  * an array; embed: input), and, for a job, no `stream: true`. 0 or -1
- * with e filled (status 400, param, message). */
+ * with e filled (status 400, param, message; or 503 provider_unavailable
+ * when the provider's or tenant's key does not open, logged). */
+#define LLM_KEY_UNUSABLE_MSG "the provider's credentials are not usable; the operator has been told"
 int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const struct cJSON *body, bool job,
               struct job_error *e) ATTR_WUR;
 

@@ -396,7 +396,13 @@ static int call_route(struct llm_call *c)
         goto out;
     }
     snprintf(c->model, sizeof c->model, "%s", model->valuestring);
-    if (providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why) < 0) {
+    int rr = providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why);
+    if (rr == -2) {
+        log_error("llm: %s", why); /* the operator's fault: the details are for the log */
+        llm_call_fail(c, LLM_REFUSED, 503, "server_error", NULL, "provider_unavailable", LLM_KEY_UNUSABLE_MSG);
+        goto out;
+    }
+    if (rr < 0) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_found", why);
         goto out;
     }

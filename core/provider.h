@@ -58,7 +58,9 @@ bool providers_any(const struct providers *ps);
  * provider, if configured. The tenant's own key for that provider replaces
  * the provider's (tenant 0: none). A provider or tenant key that is stored
  * but does not open refuses rather than falling back. 0, or -1 with why
- * (the message of a 400 naming `model`; no key in it). */
+ * (the message of a 400 naming `model`; no key in it), or -2 when a key
+ * does not open (the operator's fault: why is for the log, not the
+ * tenant; still no key in it). */
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;
 /* The provider called name (PROVIDER_DEFAULT included) with its own key,

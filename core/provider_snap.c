@@ -211,14 +211,17 @@ static int target(const struct provider_snap *s, const struct snap_provider *p, 
                   const char *upstream, struct provider_target *out, char *why, size_t whylen)
 {
     const struct snap_tkey *k = find_tkey(s, tenant, p->name);
+    /* -2: the operator's fault; why is for the operator's log */
     if (k && k->key_error) {
-        snprintf(why, whylen, "your own key for provider '%s' cannot be used (%s): ask an operator "
-                              "to set it again", p->name, k->key_error);
-        return -1;
+        snprintf(why, whylen, "tenant %llu's own key for provider '%s' does not open (%s): restore the "
+                              "ENCRYPTION_KEY it was sealed with, or set it again",
+                 (unsigned long long)tenant, p->name, k->key_error);
+        return -2;
     }
     if (!k && p->key_error) {
-        snprintf(why, whylen, "provider '%s' is unavailable: its API key cannot be used", p->name);
-        return -1;
+        snprintf(why, whylen, "the key of provider '%s' does not open (%s): restore the ENCRYPTION_KEY it "
+                              "was sealed with, or set it again", p->name, p->key_error);
+        return -2;
     }
     if (strlen(upstream) > LLM_MODEL_MAX) {
         snprintf(why, whylen, "model is longer than %d characters", LLM_MODEL_MAX);

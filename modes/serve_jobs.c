@@ -122,7 +122,11 @@ void v1_reply_job_error(struct http_req *r, const struct job_error *e, const cha
     char param[200];
     snprintf(param, sizeof param, "%s%s%s", prefix,
              prefix[0] && e->param[0] && e->param[0] != '[' ? "." : "", e->param);
-    http_reply_error(r, e->status, "invalid_request_error", param[0] ? param : NULL,
+    if (e->status == 503) { /* ours to fix (an unusable provider key): retry later */
+        http_add_header(r, "retry-after", "1");
+        http_add_header(r, "retry-after-ms", "1000");
+    }
+    http_reply_error(r, e->status, e->status >= 500 ? "server_error" : "invalid_request_error", param[0] ? param : NULL,
                      e->code[0] ? e->code : e->status == 413 ? "payload_too_large" : "invalid_value",
                      "%s%s%s", prefix, !prefix[0] ? "" : e->param[0] == '[' ? "" : ": ", e->message);
 }

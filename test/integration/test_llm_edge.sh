@@ -150,4 +150,19 @@ stop_ingot "$S_PID" "$S_LOG"; eq "serve drains and exits 0" $? 0
 wait "$SP"
 eq "  the stream in flight finished" "$(jq -r '.events[-1].data' drain.json)" "[DONE]"
 eq "  with every chunk" "$(jq -r '[.events[] | select(.data != "[DONE]") | .data | fromjson | .choices[0].delta.content // empty] | join("")' drain.json)" " w1 w2 w3 w4 w5 w6 w7 w8"
+
+# A tenant key that does not open (a serve with another ENCRYPTION_KEY) is
+# the operator's fault: 503 that tells the tenant nothing internal, and the
+# details in the log (never the key).
+printf '%s' sk-tenant-own-77 | "$INGOT_BIN" admin tenant provider-key set acme default --env-file /dev/null >/dev/null 2>&1
+ENCRYPTION_KEY=$(openssl rand -hex 32) start_ingot S3 serve
+U="http://127.0.0.1:$S3_PORT"
+eq "unopenable tenant key: 503" "$(post /v1/chat/completions "$(msg fake-ok)")" 503
+eq "  server_error provider_unavailable" "$(jq -r '[.error.type, .error.code] | join(" ")' b.json)" "server_error provider_unavailable"
+eq "  a message telling nothing internal" "$(jq -r .error.message b.json)" "the provider's credentials are not usable; the operator has been told"
+check "  retry-after" [ -n "$(hdr retry-after)" ]
+eq "  a job too: 503" "$(post /v1/jobs '{"kind":"llm.chat","payload":{"model":"fake-ok","messages":[{"role":"user","content":"hi"}]}}')" 503
+eq "  server_error" "$(jq -r .error.type b.json)" server_error
+contains "  the operator's log says what" "$(cat "$S3_LOG")" "own key for provider 'default' does not open"
+check "  and never the key" sh -c "! grep -q sk-tenant-own-77 '$S3_LOG'"
 finish
