@@ -280,8 +280,12 @@ int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const 
     const struct snap_provider *d = find_provider(s, PROVIDER_DEFAULT, strlen(PROVIDER_DEFAULT));
     if (d)
         return target(s, d, tenant, model, out, why, whylen);
-    snprintf(why, whylen, "model '%s' is not available: no route matches it and no default provider "
-                          "is configured", model);
+    if (slash)
+        snprintf(why, whylen, "model '%s' is not available: no provider named %.*s (and no default provider)",
+                 model, (int)(slash - model), model);
+    else
+        snprintf(why, whylen, "model '%s' is not available: no route matches it and no default provider "
+                              "is configured", model);
     return -1;
 }
 

@@ -113,6 +113,7 @@ static void test_order(void)
     test_cond("no default: unrouted refused", RESOLVE(s, 0, "gpt-4o") < 0);
     test_cond("no default: says model", strstr(why, "'gpt-4o'") && strstr(why, "no default provider"));
     test_cond("no default: unknown prefix refused", RESOLVE(s, 0, "meta/x") < 0);
+    test_cond("  naming the prefix as no provider", strstr(why, "no provider named meta (and no default provider)"));
     test_cond("no default: route still works", RESOLVE(s, 0, "fast") == 0);
     provider_target_deinit(&out);
     test_cond("no default: route to default refused", RESOLVE(s, 0, "todefault") < 0);
