@@ -90,6 +90,8 @@ id=$(jq -r '.data[0].id' <<<"$models")
 enc=$(jq -rn --arg s "$id" '$s | @uri')
 eq "models/{id}: the model" "$(curl -s "$U/v1/models/$enc" "${AUTH[@]}" | jq -r .id)" "$id"
 eq "models/{id} with a slash (encoded): the route" "$(curl -s "$U/v1/models/team%2Ffast" "${AUTH[@]}" | jq -r .id)" team/fast
+eq "models/{id} with a slash (as listed, unencoded): the route" "$(curl -s "$U/v1/models/team/fast" "${AUTH[@]}" | jq -r .id)" team/fast
+eq "models/{provider}/{id} absent: 404 naming the whole id" "$(curl -s "$U/v1/models/team/nope" "${AUTH[@]}" | jq -r .error.message)" "The model 'team/nope' does not exist"
 eq "chat through the route" "$(post /v1/chat/completions "$(msg team/fast)"; jq -r .choices[0].message.content b.json)" "200Hello! This is fakellm."
 eq "  upstream under its upstream name" "$(curl -s "$L/_log" | jq -r 'select(.json.messages != null) | .json.model' | tail -1)" fake-ok
 eq "models/{id} absent: 404" "$(curl -s -D h.txt -o b.json -w '%{http_code}' "$U/v1/models/no-such-model" "${AUTH[@]}")" 404
