@@ -357,4 +357,14 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
         c->res.status = 502;
         c->res.retryable = false;
     }
+    /* The tenant's own key refused: still 401 (theirs to fix), but not
+     * ingot's invalid_api_key, which would say their ingot key is wrong. */
+    if (status == 401 && c->t.tenant_key) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "provider '%s' refused your own key for it (set it again with the operator)",
+                 c->t.provider);
+        sbuf_reset(&c->res_body);
+        llm_error_json(&c->res_body, msg, "invalid_request_error", NULL, "provider_key_invalid");
+        c->res.retryable = false;
+    }
 }

@@ -167,4 +167,14 @@ eq "  a job too: 503" "$(post /v1/jobs '{"kind":"llm.chat","payload":{"model":"f
 eq "  server_error" "$(jq -r .error.type b.json)" server_error
 contains "  the operator's log says what" "$(cat "$S3_LOG")" "own key for provider 'default' does not open"
 check "  and never the key" sh -c "! grep -q sk-tenant-own-77 '$S3_LOG'"
+
+# The tenant's own key, refused by the provider: 401, but not ingot's own
+# invalid_api_key.
+start_ingot S4 serve
+U="http://127.0.0.1:$S4_PORT"
+eq "own key refused by the provider: 401" "$(post /v1/chat/completions "$(msg fake-401)")" 401
+eq "  code provider_key_invalid" "$(jq -r .error.code b.json)" provider_key_invalid
+contains "  names the provider" "$(jq -r .error.message b.json)" "provider 'default' refused your own key"
+check "  never the key" sh -c "! grep -q sk-tenant-own-77 b.json"
+eq "  the tenant's key went upstream" "$(fake_log fake-401 | tail -1 | jq -r .headers.authorization)" "Bearer sk-tenant-own-77"
 finish
