@@ -196,7 +196,7 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
         const char *q = sep ? sep + 2 : end;
         if (q - p >= 12 && memcmp(p, "data: [DONE]", 12) == 0)
             saw_done = true;
-        if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
+        if (q - p >= 14 && memcmp(p, "data: {\"error\"", 14) == 0) /* 14: not the literal's NUL */
             saw_error = true;
         /* Text or tool arguments: about a token each (for a cancel). */
         if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))

@@ -63,6 +63,12 @@ seq=$(jq -r '.status, ([.events[] | select(.data != "[DONE]") | .data | fromjson
 check "error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200 c+E $' <<<"$seq"
 eq "  in OpenAI's shape" "$(jq -r '.events[-1].data | fromjson | .error | has("message") and has("type")' <<<"$out")" true
 eq "  no [DONE] after it" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
+# The same ending through the Anthropic translation.
+out=$($SSE "$S_PORT" /v1/chat/completions "$K" '{"model":"anth/fake-midstream-error","stream":true,"messages":[{"role":"user","content":"hi"}]}')
+seq=$(jq -r '.status, ([.events[] | select(.data != "[DONE]") | .data | fromjson | if .error then "E" else "c" end] | join(""))' <<<"$out" | tr '\n' ' ')
+check "anthropic error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200 c+E $' <<<"$seq"
+eq "  ends with the error" "$(jq -r '.events[-1].data | fromjson | has("error")' <<<"$out")" true
+eq "  no [DONE] after it, as on the OpenAI side" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
 
 # The provider refusing the gateway's own key is a 502 (a 401 would tell
 # the SDK that the client's key is wrong); its other 4xx pass through.
