@@ -297,7 +297,11 @@ int provider_snap_get(const struct provider_snap *s, const char *name, struct pr
         snprintf(why, whylen, "no provider '%s'", name);
         return -1;
     }
-    return target(s, p, 0, "", out, why, whylen);
+    if (target(s, p, 0, "", out, why, whylen) == 0)
+        return 0;
+    /* /health shows this unauthenticated: no detail beyond the name */
+    snprintf(why, whylen, "provider '%s' is unavailable: its API key cannot be used", p->name);
+    return -1;
 }
 
 size_t provider_snap_list(const struct provider_snap *s, struct provider_info *out, size_t max)
