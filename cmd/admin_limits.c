@@ -20,13 +20,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ingot admin tenant limits TENANT [--key PREFIX|KEY] [--rpm N] [--tpm N] [--tokens-per-day N]\n"
-            "                                 [--tokens-per-month N] [--usd-per-month X]   (none clears one)\n"
-            "       ingot admin model price MODEL --input-per-mtok X --output-per-mtok Y | model prices\n"
-            "       ingot admin usage [--tenant NAME] [--from DATE] [--to DATE] [--group-by model|day|key]\n"
-            "see `ingot admin --help`\n");
-    return EXIT_USAGE;
+    return admin_usage();
 }
 
 /* A decimal of at most `ints` integer and `fracs` fraction digits. */

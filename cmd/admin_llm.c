@@ -25,15 +25,7 @@ struct llm_opts {
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ingot admin provider add NAME --type openai|anthropic --base-url URL [--api-key-stdin] [--replace]\n"
-            "       ingot admin provider list | provider remove NAME [--force]\n"
-            "       ingot admin model route MODEL PROVIDER [--upstream-model NAME] | model route remove MODEL | model routes\n"
-            "       ingot admin tenant provider-key set TENANT PROVIDER   (the key on stdin)\n"
-            "       ingot admin tenant provider-key remove TENANT PROVIDER | tenant provider-key list [TENANT]\n"
-            "       ingot admin rotate-encryption-key\n"
-            "see `ingot admin --help`\n");
-    return EXIT_USAGE;
+    return admin_usage();
 }
 
 int llmadm_bad(const char *what, const char *fmt, ...)
@@ -139,9 +131,10 @@ static int provider_add(MYSQL *m, const struct config *cfg, const char *name, co
             return ex > 0 ? EXIT_DATAERR : EXIT_UNAVAILABLE;
         }
     }
-    if (o->key_stdin && llmadm_read_key(key, sizeof key) < 0) {
+    int krc = o->key_stdin ? llmadm_read_key(key, sizeof key) : 0;
+    if (krc != 0) {
         crypt_free(c);
-        return EXIT_DATAERR;
+        return krc;
     }
     struct sbuf b;
     sbuf_init(&b);

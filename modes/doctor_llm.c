@@ -161,9 +161,11 @@ static void check_named(struct doctor *d, const struct config *cfg, MYSQL *m, st
             crypt_aad_provider(aad, name);
             key = crypt_ready(c) ? crypt_open(c, aad, sealed, NULL, err, sizeof err) : NULL;
             if (!key) {
-                doctor_add(d, check, DR_FAIL,
-                           "restore the ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) it was sealed with, or set the "
-                           "key again: ingot admin provider add NAME --replace ... --api-key-stdin",
+                char hint[300];
+                snprintf(hint, sizeof hint,
+                         "restore the ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) it was sealed with, or set the "
+                         "key again: ingot admin provider add %s --replace ... --api-key-stdin", name);
+                doctor_add(d, check, DR_FAIL, hint,
                            "%s: the key does not open: %s", describe,
                            crypt_ready(c) ? err : "ENCRYPTION_KEY is not set");
                 continue;
@@ -174,8 +176,10 @@ static void check_named(struct doctor *d, const struct config *cfg, MYSQL *m, st
         crypt_secret_free(key);
         struct provider_target t;
         if (provider_snap_get(s, name, &t, err, sizeof err) == 0) {
-            probe(d, check, &t, cfg->ca_bundle, describe,
-                  "set the right key: ingot admin provider add NAME --replace ... --api-key-stdin",
+            char hint[200];
+            snprintf(hint, sizeof hint, "set the right key: ingot admin provider add %s --replace ... --api-key-stdin",
+                     name);
+            probe(d, check, &t, cfg->ca_bundle, describe, hint,
                   "is the base URL reachable from here?");
             provider_target_deinit(&t);
         }

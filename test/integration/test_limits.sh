@@ -83,7 +83,9 @@ contains "model prices lists the latest price" "$("$B" admin model prices "${E[@
 
 # ---- admission across processes against one Redis (C driver) ----
 drv=$INGOT_ROOT/build/asan/test/unit/test_llmlimit
-# Its own Redis database (it flushes it to simulate a lost Redis).
+# Its own Redis database (it flushes it to simulate a lost Redis), emptied
+# first: a rerun's fresh database gives the same tenant ids again.
+redis-cli -s "$REDIS_SOCKET" -n 7 FLUSHDB >/dev/null
 out=$(DATABASE_URL=$url REDIS_URL="redis://127.0.0.1:$REDIS_PORT/7" LLMLIMIT_TEST_SERVERS=1 timeout 300 "$drv" 2>&1)
 line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
 echo "$out" | grep -E '^(FAIL|  )' | head -20

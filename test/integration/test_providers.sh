@@ -39,9 +39,12 @@ o=$(printf '%s' "$PKEY" | env -u ENCRYPTION_KEY "$B" admin provider add p1 --typ
 eq "key without ENCRYPTION_KEY: 78" "$?" 78
 contains "ENCRYPTION_KEY named" "$o" "ENCRYPTION_KEY is not set"
 eq "nothing stored" "$(sql "SELECT COUNT(*) FROM llm_providers")" 0
-o=$(out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}" </dev/null); eq "empty stdin: 65" "$?" 65
+o=$(out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}" </dev/null); eq "empty stdin: 64" "$?" 64
 contains "empty stdin said" "$o" "no key on stdin"
-o=$(printf 'a b' | out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}"); eq "key with space: 65" "$?" 65
+o=$(printf 'a b' | out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}"); eq "key with space: 64" "$?" 64
+o=$(printf 'sk-one\nsk-two\n' | out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}"); eq "two lines of key: 64" "$?" 64
+contains "  said, not the first line kept" "$o" "more than one line"
+check "  nothing stored" test "$(sql "SELECT COUNT(*) FROM llm_providers WHERE name='p1'")" = 0
 o=$(out_of "$B" admin model route m1 nowhere "${E[@]}"); eq "route to unknown provider: 65" "$?" 65
 contains "unknown provider named" "$o" "no such provider: nowhere"
 o=$(printf '%s' "$TKEY" | out_of "$B" admin tenant provider-key set nobody default "${E[@]}"); eq "unknown tenant: 65" "$?" 65
@@ -124,6 +127,7 @@ contains "doctor: good described" "$(j '.checks[] | select(.name=="provider good
 # The fake only takes its own key: claude's is refused, which shows the
 # probe sent the stored key in Anthropic's header.
 contains "doctor: claude key rejected" "$(j '.checks[] | select(.name=="provider claude") | .message')" "HTTP 401 (key rejected)"
+contains "  the hint names the provider" "$(j '.checks[] | select(.name=="provider claude") | .hint')" "provider add claude --replace"
 contains "doctor: routes listed" "$(j '[.checks[] | select(.name=="routes") | .message] | join(" ")')" "fast -> claude (as claude-3-5-haiku)"
 eq "doctor: tenant keys open" "$(j '.checks[] | select(.name=="tenant-keys") | .status')" ok
 d2=$(LLM_BASE_URL="$U" LLM_API_KEY="$GOOD" "$B" doctor "${E[@]}" 2>&1); echo "$d2" >>"$ALL"
