@@ -11,12 +11,17 @@
 #include "migrate.h"
 #include "sql.h"
 
+int admin_usage(void)
+{
+    /* the synopsis: the help text up to its first blank line */
+    const char *u = cmd_find("admin")->usage, *end = strstr(u, "\n\n");
+    fprintf(stderr, "%.*s\nsee `ingot admin --help`\n", (int)(end ? end - u : (long)strlen(u)), u);
+    return EXIT_USAGE;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: ingot admin tenant create NAME | tenant list\n"
-                    "       ingot admin key create --tenant NAME [--name LABEL] | key list [--tenant NAME] | key revoke PREFIX|KEY\n"
-                    "see `ingot admin --help`\n");
-    return EXIT_USAGE;
+    return admin_usage();
 }
 
 /* Admin works on tables that migrations create: on a database that has

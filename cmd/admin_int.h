@@ -7,6 +7,9 @@
 
 #include <mysql.h>
 
+/* Every admin command's synopsis on stderr (not only one file's part) and
+ * a pointer to --help; EXIT_USAGE. */
+int admin_usage(void);
 /* EXIT_OK when the schema is current, else a message and the exit code. */
 int admin_schema_ready(MYSQL *m);
 /* 0, or -1 after printing "ingot admin: what: error". */

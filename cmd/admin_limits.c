@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin_int.h"
+#include "auth.h"
 #include "check.h"
 #include "cmd.h"
 #include "db_sync.h"
@@ -19,13 +20,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ingot admin tenant limits TENANT [--key PREFIX] [--rpm N] [--tpm N] [--tokens-per-day N]\n"
-            "                                 [--tokens-per-month N] [--usd-per-month X]   (none clears one)\n"
-            "       ingot admin model price MODEL --input-per-mtok X --output-per-mtok Y | model prices\n"
-            "       ingot admin usage [--tenant NAME] [--from DATE] [--to DATE] [--group-by model|day|key]\n"
-            "see `ingot admin --help`\n");
-    return EXIT_USAGE;
+    return admin_usage();
 }
 
 /* A decimal of at most `ints` integer and `fracs` fraction digits. */
@@ -53,31 +48,49 @@ static const char *limit_value(const char *flag, const char *v, bool usd, char *
     if (strcmp(v, "none") == 0)
         return "NULL";
     if (usd) {
-        if (!decimal_ok(v, 10, 6)) {
-            fprintf(stderr, "ingot admin: --%s: must be an amount in USD such as 25 or 12.50 (at most 6 decimals), "
-                            "or none\n", flag);
+        /* 0 would mean "allow nothing": say none or an amount, never a silent block */
+        if (!decimal_ok(v, 10, 6) || strspn(v, "0.") == strlen(v)) {
+            fprintf(stderr, "ingot admin: --%s: must be an amount in USD above 0 such as 25 or 12.50 (at most 6 "
+                            "decimals), or none\n", flag);
             return NULL;
         }
         snprintf(out, n, "%s", v);
         return out;
     }
     long long x;
-    if (check_parse_ll(v, 0, LIMIT_MAX, &x) < 0) {
-        fprintf(stderr, "ingot admin: --%s: must be a whole number from 0 to %lld, or none\n", flag, LIMIT_MAX);
+    if (check_parse_ll(v, 1, LIMIT_MAX, &x) < 0) {
+        fprintf(stderr, "ingot admin: --%s: must be a whole number from 1 to %lld, or none\n", flag, LIMIT_MAX);
         return NULL;
     }
     snprintf(out, n, "%lld", x);
     return out;
 }
 
-/* The key of tenant whose prefix is given: its id, or -1 after saying why. */
-static long long key_id(MYSQL *m, long long tenant, const char *prefix)
+/* The key of tenant given by its prefix or whole (found by its hash, as
+ * `key revoke` does): its id, or -1 after saying why. A whole key, or
+ * anything longer than a prefix, is never echoed. */
+static long long key_id(MYSQL *m, long long tenant, const char *tenant_name, const char *given,
+                        const char *hash_secret)
 {
+    bool whole = strlen(given) == AUTH_KEY_LEN && strncmp(given, "ik_", 3) == 0;
+    const char *shown = strlen(given) <= AUTH_PREFIX_LEN ? given : "given";
+    if (whole && !*hash_secret) {
+        fprintf(stderr, "ingot admin: --key: API_KEY_HASH_SECRET is needed to find a whole key (or pass its "
+                        "prefix)\n");
+        return -1;
+    }
     struct sbuf b;
     char err[512];
     sbuf_init(&b);
-    sbuf_printf(&b, "SELECT id FROM api_keys WHERE tenant_id = %lld AND revoked_at IS NULL AND prefix = ", tenant);
-    sql_cstr(&b, prefix);
+    sbuf_printf(&b, "SELECT id FROM api_keys WHERE tenant_id = %lld AND revoked_at IS NULL AND ", tenant);
+    if (whole) {
+        char hash[65];
+        auth_key_hash(hash_secret, given, hash);
+        sbuf_printf(&b, "hash = UNHEX('%s')", hash);
+    } else {
+        sbuf_puts(&b, "prefix = ");
+        sql_cstr(&b, given);
+    }
     MYSQL_RES *res = db_sync_query(m, b.data, err, sizeof err);
     sbuf_deinit(&b);
     if (!res) {
@@ -91,10 +104,12 @@ static long long key_id(MYSQL *m, long long tenant, const char *prefix)
         id = strtoll(row[0], NULL, 10);
     mysql_free_result(res);
     if (rows == 0)
-        fprintf(stderr, "ingot admin: --key: no active key of this tenant has the prefix %s "
-                        "(`ingot admin key list --tenant NAME`)\n", prefix);
+        fprintf(stderr, "ingot admin: --key: no active key of this tenant %s %s "
+                        "(`ingot admin key list --tenant %s`)\n",
+                whole ? "is the key" : "has the prefix", shown, tenant_name);
     else if (rows > 1)
-        fprintf(stderr, "ingot admin: --key: the prefix %s matches %llu keys\n", prefix, (unsigned long long)rows);
+        fprintf(stderr, "ingot admin: --key: the prefix %s matches %llu keys: pass the whole key\n", shown,
+                (unsigned long long)rows);
     return id;
 }
 
@@ -115,7 +130,8 @@ static int print_limits(MYSQL *m, long long tenant, long long key)
     return rc;
 }
 
-static int limits_cmd(MYSQL *m, const char *tenant_name, const char *prefix, const char *const vals[5])
+static int limits_cmd(MYSQL *m, const char *tenant_name, const char *prefix, const char *const vals[5],
+                      const char *hash_secret)
 {
     static const char *const flags[5] = {"rpm", "tpm", "tokens-per-day", "tokens-per-month", "usd-per-month"};
     static const char *const cols[5] = {"rpm", "tpm", "tokens_per_day", "tokens_per_month", "usd_per_month"};
@@ -135,7 +151,7 @@ static int limits_cmd(MYSQL *m, const char *tenant_name, const char *prefix, con
     long long tenant = admin_tenant_id(m, tenant_name);
     if (tenant < 0)
         return EXIT_DATAERR;
-    long long key = prefix ? key_id(m, tenant, prefix) : 0;
+    long long key = prefix ? key_id(m, tenant, tenant_name, prefix, hash_secret) : 0;
     if (key < 0)
         return EXIT_DATAERR;
     if (!any)
@@ -169,8 +185,9 @@ static int limits_cmd(MYSQL *m, const char *tenant_name, const char *prefix, con
     sbuf_deinit(&b);
     if (rc < 0)
         return EXIT_UNAVAILABLE;
-    fprintf(stderr, "limits of %s%s%s set (running processes apply them within a few seconds)\n", tenant_name,
-            prefix ? " key " : "", prefix ? prefix : "");
+    /* at most the prefix of a whole key is shown */
+    fprintf(stderr, "limits of %s%s%.*s set (running processes apply them within a few seconds)\n", tenant_name,
+            prefix ? " key " : "", AUTH_PREFIX_LEN, prefix ? prefix : "");
     return print_limits(m, tenant, prefix ? key : -1);
 }
 
@@ -294,7 +311,7 @@ int admin_limits(int argc, char **argv)
         return usage();
     }
     /* Every value is checked before connecting: a typo needs no database. */
-    int rc = what == LIMITS  ? limits_cmd(NULL, a.positional[2], key, vals)
+    int rc = what == LIMITS  ? limits_cmd(NULL, a.positional[2], key, vals, "")
              : what == PRICE ? price_cmd(NULL, a.positional[2], in, out)
              : what == USAGE ? usage_cmd(NULL, tenant, from, to, group)
                              : EXIT_OK;
@@ -315,7 +332,7 @@ int admin_limits(int argc, char **argv)
     if (rc != EXIT_OK)
         ;
     else if (what == LIMITS)
-        rc = limits_cmd(m, a.positional[2], key, vals);
+        rc = limits_cmd(m, a.positional[2], key, vals, cfg.api_key_hash_secret);
     else if (what == PRICE)
         rc = price_cmd(m, a.positional[2], in, out);
     else if (what == PRICES)

@@ -25,15 +25,7 @@ struct llm_opts {
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: ingot admin provider add NAME --type openai|anthropic --base-url URL [--api-key-stdin] [--replace]\n"
-            "       ingot admin provider list | provider remove NAME [--force]\n"
-            "       ingot admin model route MODEL PROVIDER [--upstream-model NAME] | model route remove MODEL | model routes\n"
-            "       ingot admin tenant provider-key set TENANT PROVIDER   (the key on stdin)\n"
-            "       ingot admin tenant provider-key remove TENANT PROVIDER | tenant provider-key list [TENANT]\n"
-            "       ingot admin rotate-encryption-key\n"
-            "see `ingot admin --help`\n");
-    return EXIT_USAGE;
+    return admin_usage();
 }
 
 int llmadm_bad(const char *what, const char *fmt, ...)
@@ -139,9 +131,10 @@ static int provider_add(MYSQL *m, const struct config *cfg, const char *name, co
             return ex > 0 ? EXIT_DATAERR : EXIT_UNAVAILABLE;
         }
     }
-    if (o->key_stdin && llmadm_read_key(key, sizeof key) < 0) {
+    int krc = o->key_stdin ? llmadm_read_key(key, sizeof key) : 0;
+    if (krc != 0) {
         crypt_free(c);
-        return EXIT_DATAERR;
+        return krc;
     }
     struct sbuf b;
     sbuf_init(&b);
@@ -194,13 +187,17 @@ static int provider_list(MYSQL *m, const struct config *cfg)
         sbuf_puts(&b, "SELECT 0 AS o, 'default' AS name, ");
         sql_cstr(&b, cfg->llm_provider);
         sbuf_puts(&b, " AS type, ");
-        sql_cstr(&b, cfg->llm_base_url);
+        char *shown = url_strip_userinfo(cfg->llm_base_url); /* a password is never printed */
+        sql_cstr(&b, shown);
+        free(shown);
         sbuf_printf(&b, " AS base_url, '%s' AS has_key, '-' AS key_id, '%s' AS source, ",
                     *cfg->llm_api_key ? "yes" : "no",
                     cfg->alias_used[CFG_LLM_BASE_URL] ? "BUILT_IN_FORGE_API_URL" : "LLM_BASE_URL");
         sbuf_puts(&b, "(SELECT COUNT(*) FROM llm_routes r WHERE r.provider = 'default') AS routes UNION ALL ");
     }
-    sbuf_puts(&b, "SELECT 1 AS o, p.name, p.type, p.base_url, IF(p.api_key IS NULL, 'no', 'yes') AS has_key, "
+    sbuf_puts(&b, "SELECT 1 AS o, p.name, p.type, "
+                  "REGEXP_REPLACE(p.base_url, '^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@', '\\\\1') AS base_url, "
+                  "IF(p.api_key IS NULL, 'no', 'yes') AS has_key, "
                   "IFNULL(SUBSTRING(p.api_key, 4, 8), '-') AS key_id, 'admin' AS source, "
                   "(SELECT COUNT(*) FROM llm_routes r WHERE r.provider = p.name) AS routes "
                   "FROM llm_providers p) x ORDER BY o, name");

@@ -23,8 +23,8 @@ void llmadm_rollback(MYSQL *m);
 int llmadm_provider_exists(MYSQL *m, const char *name, bool lock);
 /* 1 a row of table matches the condition where, 0 not, -1 error. */
 int llmadm_row_exists(MYSQL *m, const char *table, const struct sbuf *where);
-/* One key from stdin (echo off on a terminal) into out. 0, or -1 after
- * printing why. */
+/* One key from stdin (echo off on a terminal) into out. 0, or EXIT_USAGE
+ * after printing why (empty, more than one line, bad characters). */
 int llmadm_read_key(char *out, size_t outlen);
 /* The keys of cfg, or NULL after printing why (ENCRYPTION_KEY unset). */
 struct crypt *llmadm_need_crypt(const struct config *cfg, const char *what);

@@ -17,8 +17,9 @@
 #include "provider_snap.h"
 #include "sql.h"
 
-/* Reads one key from stdin (echo off on a terminal). 0, or -1 after
- * printing why. The key goes into HTTP headers: no control characters. */
+/* Reads one key from stdin (echo off on a terminal). 0, or EXIT_USAGE
+ * after printing why. The key goes into HTTP headers: no control
+ * characters; one line (a second one is a mistake, never dropped). */
 int llmadm_read_key(char *out, size_t outlen)
 {
     bool tty = isatty(STDIN_FILENO);
@@ -43,6 +44,11 @@ int llmadm_read_key(char *out, size_t outlen)
             too_long = true;
     }
     out[n] = '\0';
+    bool more = false;
+    if (ch == '\n' && !tty)
+        while ((ch = getchar()) != EOF)
+            if (ch != '\n' && ch != '\r' && ch != ' ' && ch != '\t')
+                more = true;
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSANOW, &old);
         fputc('\n', stderr);
@@ -51,17 +57,21 @@ int llmadm_read_key(char *out, size_t outlen)
         out[--n] = '\0';
     if (too_long) {
         fprintf(stderr, "ingot admin: the key on stdin is longer than %d characters\n", LLMADM_KEY_MAX);
-        return -1;
+        return EXIT_USAGE;
     }
     if (!n) {
         fprintf(stderr, "ingot admin: no key on stdin (pipe it in: printf %%s \"$KEY\" | ingot admin ...)\n");
-        return -1;
+        return EXIT_USAGE;
+    }
+    if (more) {
+        fprintf(stderr, "ingot admin: the key on stdin has more than one line: give the key alone\n");
+        return EXIT_USAGE;
     }
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)out[i] < 0x21 || out[i] == 0x7f) {
             fprintf(stderr, "ingot admin: the key on stdin has a space or control character at "
                             "position %zu\n", i + 1);
-            return -1;
+            return EXIT_USAGE;
         }
     }
     return 0;
@@ -131,8 +141,9 @@ int llmadm_tenant_key(MYSQL *m, const struct config *cfg, bool set, const char *
     if (rc == EXIT_OK && set) {
         char aad[CRYPT_AAD_MAX];
         crypt_aad_tenant(aad, (unsigned long long)tid, provider);
-        if (llmadm_read_key(key, sizeof key) < 0) {
-            rc = EXIT_DATAERR;
+        int krc = llmadm_read_key(key, sizeof key);
+        if (krc != 0) {
+            rc = krc;
         } else {
             sbuf_printf(&b, "INSERT INTO llm_tenant_keys (tenant_id, provider, api_key) VALUES (%lld, ", tid);
             sql_cstr(&b, provider);

@@ -38,6 +38,9 @@ void cmd_parse(const struct cmd_def *def, int argc, char **argv, const struct cm
 {
     memset(a, 0, sizeof *a);
     a->env_file = ".env";
+    /* A flag given twice is a mistake (which one was meant?), never
+     * silently the last: seen[] marks own flags, settings and --env-file. */
+    bool seen_own[64] = {false}, seen_setting[CFG_COUNT] = {false}, seen_env_file = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -68,6 +71,13 @@ void cmd_parse(const struct cmd_def *def, int argc, char **argv, const struct cm
         bool takes_value = is_env_file || setting >= 0 || (own && own->takes_value);
         if (!own && setting < 0 && !is_env_file)
             usage_exit(def, "unknown flag --%s", name);
+        bool *seen = is_env_file ? &seen_env_file
+                     : own       ? (own - flags < (long)ARRAY_LEN(seen_own) ? &seen_own[own - flags] : NULL)
+                                 : &seen_setting[setting];
+        if (seen && *seen)
+            usage_exit(def, "flag --%s is given twice", name);
+        if (seen)
+            *seen = true;
         const char *value = NULL;
         if (takes_value) {
             if (eq)

@@ -14,12 +14,16 @@ const struct cmd_def cmd_table[] = {
      "Endpoints: GET /  /health  /health/live  /health/ready  /metrics, and /v1\n"
      "(jobs, queues, schedules; Authorization: Bearer <key from\n"
      "`ingot admin key create`>).\n"},
-    {"work", "claim and execute jobs (HTTP tasks)", cmd_work,
+    {"work", "claim and execute jobs (HTTP requests and LLM calls)", cmd_work,
      "usage: ingot work [flags]\n\n"
      "Claims due jobs in batches under a lease (SELECT ... SKIP LOCKED), runs up to\n"
      "QUEUE_WORKER_CONCURRENCY at once, records every attempt and the outcome.\n"
      "http jobs: 2xx succeeds; network errors, timeouts, 408, 429 and 5xx retry\n"
      "with exponential backoff (Retry-After honoured); other statuses fail.\n"
+     "llm.chat and llm.embed jobs call the model's provider (see `ingot admin\n"
+     "--help`); 408, 409, 429, 5xx and network errors retry, honouring the\n"
+     "provider's retry-after and rate-limit resets; a job over a limit waits\n"
+     "without spending an attempt.\n"
      "Requests are signed (Ingot-Signature) and refused for private, loopback,\n"
      "link-local and metadata addresses unless HTTP_TARGET_ALLOW lists them.\n"
      "SIGTERM: stop claiming, finish in-flight jobs within SHUTDOWN_GRACE, hand\n"
@@ -57,7 +61,7 @@ const struct cmd_def cmd_table[] = {
      "              exit 0 when it answers 200 (container health checks)\n"
      "Exit: 0 nothing failed (warnings allowed), 1 a check failed or --live did\n"
      "not answer 200, 64 bad flags.\n"},
-    {"admin", "tenants and API keys", cmd_admin,
+    {"admin", "tenants, API keys, LLM providers, routes, limits and usage", cmd_admin,
      "usage: ingot admin tenant create NAME\n"
      "       ingot admin tenant list\n"
      "       ingot admin key create --tenant NAME [--name LABEL]\n"
@@ -73,7 +77,7 @@ const struct cmd_def cmd_table[] = {
      "       ingot admin tenant provider-key remove TENANT PROVIDER\n"
      "       ingot admin tenant provider-key list [TENANT]\n"
      "       ingot admin rotate-encryption-key\n"
-     "       ingot admin tenant limits TENANT [--key PREFIX] [--rpm N] [--tpm N]\n"
+     "       ingot admin tenant limits TENANT [--key PREFIX|KEY] [--rpm N] [--tpm N]\n"
      "           [--tokens-per-day N] [--tokens-per-month N] [--usd-per-month X]\n"
      "       ingot admin model price MODEL --input-per-mtok X --output-per-mtok Y\n"
      "       ingot admin model prices\n"
@@ -100,7 +104,8 @@ const struct cmd_def cmd_table[] = {
      "ENCRYPTION_KEY_PREVIOUS.\n\n"
      "LLM limits: `tenant limits` sets requests and tokens per minute and token\n"
      "and USD budgets (UTC day and month) of a tenant, or of one of its keys with\n"
-     "--key; `none` clears one; without flags it prints them. Prices are USD per\n"
+     "--key (its prefix or the whole key); each limit is at least 1, `none`\n"
+     "clears one; without flags it prints them. Prices are USD per\n"
      "million tokens of the model name clients send. `usage` sums the usage\n"
      "ledger (DATE: YYYY-MM-DD or RFC 3339; default this month; at most 366 days).\n\n"
      "Exit: 0 done, 64 bad arguments, 65 no such tenant or key (or the tenant\n"

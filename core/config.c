@@ -353,6 +353,10 @@ static int check_http_url(const char *v, char *why, size_t n)
     } else if (!*u.host) {
         snprintf(why, n, "host missing");
         rc = -1;
+    } else if (u.user || u.password) {
+        /* URLs get printed (doctor, provider list); keys have their place */
+        snprintf(why, n, "must not carry credentials (user:password@): put the key in LLM_API_KEY");
+        rc = -1;
     }
     url_deinit(&u);
     return rc;
@@ -490,8 +494,11 @@ static void problem(struct sbuf *errs, const struct config *c, enum cfg_id id, c
     enum cfg_source src = c->alias_used[id] ? c->alias_source[id] : c->source[id];
     if (s->info.secret || !c->raw[id])
         sbuf_printf(errs, "%s (from %s): ", name, config_source_name(src));
-    else
-        sbuf_printf(errs, "%s=\"%s\" (from %s): ", name, c->raw[id], config_source_name(src));
+    else { /* a URL's user:password@ is never echoed */
+        char *shown = url_strip_userinfo(c->raw[id]);
+        sbuf_printf(errs, "%s=\"%s\" (from %s): ", name, shown, config_source_name(src));
+        free(shown);
+    }
     va_list ap;
     va_start(ap, fmt);
     sbuf_vprintf(errs, fmt, ap);

@@ -234,6 +234,15 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         snprintf(e->code, sizeof e->code, "llm_not_ready");
         return -1;
     }
+    if (rc == PROVIDERS_KEY_UNUSABLE) {
+        /* A key that does not open is the operator's to fix: the tenant
+         * hears nothing internal, the log says what (never the key). */
+        log_error("llm: %s", why);
+        check_fail(e, "", LLM_KEY_UNUSABLE_MSG);
+        e->status = 503;
+        snprintf(e->code, sizeof e->code, "provider_unavailable");
+        return -1;
+    }
     if (rc < 0)
         return check_fail(e, "model", why);
     bool anthropic = t.type == PROVIDER_ANTHROPIC;

@@ -37,7 +37,10 @@ struct llmlimit *llm_limits(struct llm *l);
  * with a routable `model` (400 naming model otherwise, also for
  * embeddings on an anthropic provider), endpoint fields (chat: messages
  * an array; embed: input), and, for a job, no `stream: true`. 0 or -1
- * with e filled (status 400, param, message). */
+ * with e filled (status 400, param, message; 503 llm_not_ready before
+ * the providers were read once; 503 provider_unavailable when the
+ * provider's or tenant's key does not open, logged). */
+#define LLM_KEY_UNUSABLE_MSG "the provider's credentials are not usable; the operator has been told"
 /* The largest max_tokens / max_completion_tokens taken, and n. */
 #define LLM_MAX_TOKENS_CAP 100000000LL
 #define LLM_N_MAX 128

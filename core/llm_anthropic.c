@@ -442,6 +442,29 @@ static int tool_choice(const cJSON *body, cJSON *req, struct xerr *e)
     return 0;
 }
 
+/* Fields whose meaning the Messages API cannot give: refused rather than
+ * dropped, so a client relying on JSON mode or logprobs hears it. */
+static int unsupported(const cJSON *body, struct xerr *e)
+{
+    const cJSON *rf = field(body, "response_format");
+    if (rf && !cJSON_IsNull(rf)) {
+        const char *type = cJSON_IsObject(rf) ? field_str(rf, "type") : NULL;
+        if (!type || strcmp(type, "text") != 0) {
+            char why[160];
+            snprintf(why, sizeof why, "response_format %.40s is not supported by the anthropic adapter (only text)",
+                     type ? type : "of this shape");
+            return fail(e, why, "response_format");
+        }
+    }
+    const cJSON *lp = field(body, "logprobs");
+    if (lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp))
+        return fail(e, "logprobs is not supported by the anthropic adapter", "logprobs");
+    const cJSON *tl = field(body, "top_logprobs");
+    if (tl && !cJSON_IsNull(tl) && !(cJSON_IsNumber(tl) && tl->valuedouble == 0))
+        return fail(e, "top_logprobs is not supported by the anthropic adapter", "top_logprobs");
+    return 0;
+}
+
 static int sampling(const cJSON *body, cJSON *req, struct xerr *e)
 {
     static const char *const names[] = {"temperature", "top_p"};
@@ -464,7 +487,7 @@ static int sampling(const cJSON *body, cJSON *req, struct xerr *e)
     const char *user = field_str(body, "user");
     if (user && *user)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(req, "metadata"), "user_id", user);
-    return 0;
+    return unsupported(body, e);
 }
 
 int anth_request(const cJSON *openai_body, const char *upstream_model, long long default_max_tokens,

@@ -413,6 +413,11 @@ static int call_route(struct llm_call *c)
         c->res.retry_after_ms = 1000;
         goto out;
     }
+    if (pr == PROVIDERS_KEY_UNUSABLE) {
+        log_error("llm: %s", why); /* the operator's fault: the details are for the log */
+        llm_call_fail(c, LLM_REFUSED, 503, "server_error", NULL, "provider_unavailable", LLM_KEY_UNUSABLE_MSG);
+        goto out;
+    }
     if (pr < 0) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_found", why);
         goto out;
@@ -440,9 +445,10 @@ static int call_route(struct llm_call *c)
         }
     } else {
         const cJSON *ef = cJSON_GetObjectItemCaseSensitive(body, "encoding_format");
-        /* No format or base64 (the SDK's default): ask for floats and
-         * encode them here, so providers without base64 work too. */
-        c->embed_b64 = c->o.ep == LLM_EP_EMBED && !(cJSON_IsString(ef) && !strcmp(ef->valuestring, "float"));
+        /* "base64" (what the SDK sends): ask for floats and encode them
+         * here, so providers without base64 work too. No format means
+         * floats, OpenAI's own default for raw clients. */
+        c->embed_b64 = c->o.ep == LLM_EP_EMBED && cJSON_IsString(ef) && !strcmp(ef->valuestring, "base64");
         if (llm_openai_body(c->o.body, c->o.body_len, c->t.upstream_model, c->streamed, so, c->embed_b64,
                             &c->up_body) < 0) {
             llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", NULL, "invalid_json",

@@ -42,7 +42,7 @@ static bool contains(const char *s, size_t n, const char *needle)
  * inside a string is escaped) with a value starting with one of starts.
  * Every OpenAI chunk says "usage":null; only the one with an object needs
  * parsing. */
-static bool has_key_value(const char *s, size_t n, const char *name, const char *starts)
+static bool has_key_value_at(const char *s, size_t n, const char *name, const char *starts, bool nonempty)
 {
     size_t nl = strlen(name);
     const char *end = s + n;
@@ -59,17 +59,31 @@ static bool has_key_value(const char *s, size_t n, const char *name, const char 
             continue;
         for (q++; q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'); q++)
             ;
-        if (q < end && *q && strchr(starts, *q))
+        /* nonempty: not "" nor [] (the role chunk's "content":"") */
+        if (q < end && *q && strchr(starts, *q) && (!nonempty || (q + 1 < end && q[1] != '"' && q[1] != ']')))
             return true;
     }
     return false;
 }
 
+static bool has_key_value(const char *s, size_t n, const char *name, const char *starts)
+{
+    return has_key_value_at(s, n, name, starts, false);
+}
+
+/* A chunk carrying output (content, a tool call, reasoning), not just the
+ * role: time to first token is measured at the first of these. Cheap: no
+ * parse. */
+static bool has_output(const char *s, size_t n)
+{
+    return has_key_value_at(s, n, "\"content\"", "\"", true) || has_key_value_at(s, n, "\"tool_calls\"", "[", true) ||
+           has_key_value_at(s, n, "\"reasoning_content\"", "\"", true) ||
+           has_key_value_at(s, n, "\"reasoning\"", "\"", true);
+}
+
 /* One event to the client. false when the client went away meanwhile. */
 static bool emit(struct llm_call *c, const char *data, size_t len)
 {
-    if (!c->first_us)
-        c->first_us = time_mono_us();
     c->stream.event(data, len, c->arg);
     return c->state != CALL_CANCELLED;
 }
@@ -174,6 +188,8 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
     if (skip)
         return 0;
     c->chunks++;
+    if (!c->first_us && has_output(data, len))
+        c->first_us = time_mono_us();
     sbuf_reset(&c->ev);
     sbuf_puts(&c->ev, "data: ");
     sbuf_append(&c->ev, data, len);
@@ -198,11 +214,13 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
         const char *q = sep ? sep + 2 : end;
         if (q - p >= 12 && memcmp(p, "data: [DONE]", 12) == 0)
             saw_done = true;
-        if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
+        if (q - p >= 14 && memcmp(p, "data: {\"error\"", 14) == 0) /* 14: not the literal's NUL */
             saw_error = true;
         /* Text or tool arguments: about a token each (for a cancel). */
         if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
             c->chunks++;
+        if (!c->first_us && has_output(p, (size_t)(q - p)))
+            c->first_us = time_mono_us();
         if (!emit(c, p, (size_t)(q - p)))
             return -1;
         p = q;
@@ -357,6 +375,16 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
         LOG_AT(LOG_WARN, c->o.request_id, NULL, "llm: provider %s refused the configured key (%ld)",
                c->t.provider, status);
         c->res.status = 502;
+        c->res.retryable = false;
+    }
+    /* The tenant's own key refused: still 401 (theirs to fix), but not
+     * ingot's invalid_api_key, which would say their ingot key is wrong. */
+    if (status == 401 && c->t.tenant_key) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "provider '%s' refused your own key for it (set it again with the operator)",
+                 c->t.provider);
+        sbuf_reset(&c->res_body);
+        llm_error_json(&c->res_body, msg, "invalid_request_error", NULL, "provider_key_invalid");
         c->res.retryable = false;
     }
 }

@@ -427,7 +427,9 @@ void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bo
     long long retry = 0;
     if (kind == CK_RPM || kind == CK_TPM) {
         retry = p->minute_end_ms - p->now_ms;
-        if (amt > lim) {
+        if (amt > lim && kind == CK_RPM) { /* a limit of 0 requests, set before 0 was refused */
+            snprintf(why, sizeof why, "%s %s limit (%lld) admits no request", who, ck_text[kind], lim);
+        } else if (amt > lim) {
             snprintf(why, sizeof why, "the request's %lld estimated tokens exceed %s %s limit (%lld)", amt, who,
                      ck_text[kind], lim);
         } else {

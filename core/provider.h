@@ -58,13 +58,17 @@ bool providers_any(const struct providers *ps);
  * provider, if configured. The tenant's own key for that provider replaces
  * the provider's (tenant 0: none). A provider or tenant key that is stored
  * but does not open refuses rather than falling back. 0, or -1 with why
- * (the message of a 400 naming `model`; no key in it). */
+ * (the message of a 400 naming `model`; no key in it), or
+ * PROVIDERS_KEY_UNUSABLE when a key does not open (the operator's fault:
+ * why is for the log, not the tenant; still no key in it), or
+ * PROVIDERS_NOT_READY. */
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;
 /* providers_resolve before the tables were read once: a model routed to
  * a named provider would go to the default one. Not an error of the
  * request: 503 with retry-after (a job is put back). */
 #define PROVIDERS_NOT_READY (-2)
+#define PROVIDERS_KEY_UNUSABLE (-3)
 /* The tables were read once (always true without a database). */
 bool providers_ready(const struct providers *ps);
 /* The provider called name (PROVIDER_DEFAULT included) with its own key,

@@ -211,14 +211,17 @@ static int target(const struct provider_snap *s, const struct snap_provider *p, 
                   const char *upstream, struct provider_target *out, char *why, size_t whylen)
 {
     const struct snap_tkey *k = find_tkey(s, tenant, p->name);
+    /* PROVIDERS_KEY_UNUSABLE: the operator's fault; why is for the operator's log */
     if (k && k->key_error) {
-        snprintf(why, whylen, "your own key for provider '%s' cannot be used (%s): ask an operator "
-                              "to set it again", p->name, k->key_error);
-        return -1;
+        snprintf(why, whylen, "tenant %llu's own key for provider '%s' does not open (%s): restore the "
+                              "ENCRYPTION_KEY it was sealed with, or set it again",
+                 (unsigned long long)tenant, p->name, k->key_error);
+        return PROVIDERS_KEY_UNUSABLE;
     }
     if (!k && p->key_error) {
-        snprintf(why, whylen, "provider '%s' is unavailable: its API key cannot be used", p->name);
-        return -1;
+        snprintf(why, whylen, "the key of provider '%s' does not open (%s): restore the ENCRYPTION_KEY it "
+                              "was sealed with, or set it again", p->name, p->key_error);
+        return PROVIDERS_KEY_UNUSABLE;
     }
     if (strlen(upstream) > LLM_MODEL_MAX) {
         snprintf(why, whylen, "model is longer than %d characters", LLM_MODEL_MAX);
@@ -277,8 +280,12 @@ int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const 
     const struct snap_provider *d = find_provider(s, PROVIDER_DEFAULT, strlen(PROVIDER_DEFAULT));
     if (d)
         return target(s, d, tenant, model, out, why, whylen);
-    snprintf(why, whylen, "model '%s' is not available: no route matches it and no default provider "
-                          "is configured", model);
+    if (slash)
+        snprintf(why, whylen, "model '%s' is not available: no provider named %.*s (and no default provider)",
+                 model, (int)(slash - model), model);
+    else
+        snprintf(why, whylen, "model '%s' is not available: no route matches it and no default provider "
+                              "is configured", model);
     return -1;
 }
 
@@ -290,7 +297,11 @@ int provider_snap_get(const struct provider_snap *s, const char *name, struct pr
         snprintf(why, whylen, "no provider '%s'", name);
         return -1;
     }
-    return target(s, p, 0, "", out, why, whylen);
+    if (target(s, p, 0, "", out, why, whylen) == 0)
+        return 0;
+    /* /health shows this unauthenticated: no detail beyond the name */
+    snprintf(why, whylen, "provider '%s' is unavailable: its API key cannot be used", p->name);
+    return -1;
 }
 
 size_t provider_snap_list(const struct provider_snap *s, struct provider_info *out, size_t max)

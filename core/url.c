@@ -527,6 +527,22 @@ int url_http_check(const char *s, char *err, size_t errlen)
     return 0;
 }
 
+char *url_strip_userinfo(const char *s)
+{
+    const char *auth = strstr(s, "://");
+    if (!auth)
+        return xstrdup(s);
+    auth += 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + alen; p++)
+        if (*p == '@')
+            at = p; /* the last one: a password may hold an '@' */
+    if (!at)
+        return xstrdup(s);
+    return xasprintf("%.*s%s", (int)(auth - s), s, at + 1);
+}
+
 bool url_is_cleartext_remote(const char *s)
 {
     CURLU *h = curl_url();

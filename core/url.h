@@ -60,6 +60,9 @@ bool url_host_is_loopback(const char *host);
 /* http:// to a host that is not loopback (secrets would cross a network
  * in clear); the host as curl reads it. */
 bool url_is_cleartext_remote(const char *s);
+/* s without any user:password@ (owned by the caller): the form every
+ * display of a configured URL uses, so a password never gets printed. */
+char *url_strip_userinfo(const char *s);
 /* Whether host is an IP literal (v4 dotted quad or v6). */
 bool url_host_is_ip(const char *host);
 

@@ -110,8 +110,10 @@ static void check_default(struct doctor *d, const struct config *cfg)
     struct provider_target t;
     char why[256], describe[400];
     if (provider_snap_get(s, PROVIDER_DEFAULT, &t, why, sizeof why) == 0) {
-        snprintf(describe, sizeof describe, "%s, %s, key %s, from %s", provider_type_name(type), t.base_url,
+        char *shown = url_strip_userinfo(t.base_url);
+        snprintf(describe, sizeof describe, "%s, %s, key %s, from %s", provider_type_name(type), shown,
                  *t.api_key ? "yes" : "no", from);
+        free(shown);
         doctor_add(d, "provider default", DR_OK, NULL, "%s", describe);
         probe(d, "llm", &t, cfg->ca_bundle, "",
               cfg->alias_used[CFG_LLM_API_KEY] ? "check BUILT_IN_FORGE_API_KEY" : "check LLM_API_KEY",
@@ -151,16 +153,21 @@ static void check_named(struct doctor *d, const struct config *cfg, MYSQL *m, st
         }
         if (sealed && crypt_keyid(sealed, kid) < 0)
             snprintf(kid, sizeof kid, "?");
-        snprintf(describe, sizeof describe, "%s, %s, key %s%s%s%s", row[1], row[2], sealed ? "yes" : "no",
+        char *url_shown = url_strip_userinfo(row[2]);
+        snprintf(describe, sizeof describe, "%s, %s, key %s%s%s%s", row[1], url_shown, sealed ? "yes" : "no",
                  sealed ? " (key id " : "", sealed ? kid : "", sealed ? ")" : "");
+        free(url_shown);
         char *key = NULL;
         if (sealed) {
             char aad[CRYPT_AAD_MAX];
             crypt_aad_provider(aad, name);
             key = crypt_ready(c) ? crypt_open(c, aad, sealed, NULL, err, sizeof err) : NULL;
             if (!key) {
-                doctor_add(d, check, DR_FAIL,
-                           "set the key again: ingot admin provider add NAME --replace ... --api-key-stdin",
+                char hint[300];
+                snprintf(hint, sizeof hint,
+                         "restore the ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) it was sealed with, or set the "
+                         "key again: ingot admin provider add %s --replace ... --api-key-stdin", name);
+                doctor_add(d, check, DR_FAIL, hint,
                            "%s: the key does not open: %s", describe,
                            crypt_ready(c) ? err : "ENCRYPTION_KEY is not set");
                 continue;
@@ -171,8 +178,10 @@ static void check_named(struct doctor *d, const struct config *cfg, MYSQL *m, st
         crypt_secret_free(key);
         struct provider_target t;
         if (provider_snap_get(s, name, &t, err, sizeof err) == 0) {
-            probe(d, check, &t, cfg->ca_bundle, describe,
-                  "set the right key: ingot admin provider add NAME --replace ... --api-key-stdin",
+            char hint[200];
+            snprintf(hint, sizeof hint, "set the right key: ingot admin provider add %s --replace ... --api-key-stdin",
+                     name);
+            probe(d, check, &t, cfg->ca_bundle, describe, hint,
                   "is the base URL reachable from here?");
             provider_target_deinit(&t);
         }
@@ -254,7 +263,8 @@ static void check_tenant_keys(struct doctor *d, MYSQL *m, struct crypt *c)
     }
     mysql_free_result(res);
     if (nbad)
-        doctor_add(d, "tenant-keys", DR_FAIL, "set them again: ingot admin tenant provider-key set TENANT PROVIDER",
+        doctor_add(d, "tenant-keys", DR_FAIL, "restore the ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) they were sealed with, or set them "
+                   "again: ingot admin tenant provider-key set TENANT PROVIDER",
                    "%llu of %llu do not open: %s", nbad, n, bad.data);
     else
         doctor_add(d, "tenant-keys", DR_OK, NULL, "%llu tenant provider key(s), all open", n);

@@ -225,6 +225,12 @@ static void models_cb(const char *json, void *arg)
         v1_free(c);
         return;
     }
+    /* /v1/models/{provider}/{id}: an id with a slash, as the list shows
+     * "claude/fake-ok", written unencoded */
+    const char *prov = http_req_param(c->r, "provider");
+    char *joined = prov ? xasprintf("%s/%s", prov, id) : NULL;
+    if (joined)
+        id = joined;
     cJSON *list = cJSON_Parse(json);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(list, "data");
     const cJSON *found = NULL;
@@ -241,6 +247,7 @@ static void models_cb(const char *json, void *arg)
                          "The model '%.200s' does not exist", id);
     cJSON_free(one);
     cJSON_Delete(list);
+    free(joined);
     v1_free(c);
 }
 
@@ -290,4 +297,5 @@ void serve_llm_routes(struct httpd *h, struct serve_jobs *sj)
     httpd_route(h, HTTP_M_POST, "/v1/embeddings", 0, embeddings_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/models", 0, models_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/models/{id}", 0, models_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models/{provider}/{id}", 0, models_route, sj);
 }

@@ -51,6 +51,16 @@ static void error_text(const struct llm_result *res, char *out, size_t n)
     cJSON_Delete(j);
 }
 
+/* No provider answer came (transport, our own refusal): no "HTTP n" to
+ * claim, only what happened, from the message ingot composed. */
+static void own_error_text(const struct llm_result *res, char *out, size_t n)
+{
+    cJSON *j = res->body ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "error"), "message");
+    snprintf(out, n, "%s", cJSON_IsString(m) && m->valuestring[0] ? m->valuestring : "the call failed without an answer");
+    cJSON_Delete(j);
+}
+
 static void call_done_cb(const struct llm_result *res, void *arg)
 {
     struct run *r = arg;
@@ -79,7 +89,10 @@ static void call_done_cb(const struct llm_result *res, void *arg)
     case LLM_REFUSED:
         if (res->body_len <= LLM_RESULT_MAX)
             result_json(res->body, res->body_len, &result);
-        error_text(res, err, sizeof err);
+        if (res->outcome == LLM_UPSTREAM)
+            error_text(res, err, sizeof err);
+        else
+            own_error_text(res, err, sizeof err);
         o.http_status = res->outcome == LLM_UPSTREAM ? res->status : 0; /* ours otherwise */
         o.usage_json = res->usage_json;
         o.retryable = res->retryable && res->should_retry;

@@ -17,6 +17,17 @@ contains "unknown flag named" "$(cat err)" "unknown flag --no-such-flag"
 "$B" init extra >/dev/null 2>&1; eq "init: extra argument exits 64" "$?" 64
 "$B" admin tenant frobnicate >/dev/null 2>&1; eq "admin: unknown verb exits 64 (no database needed)" "$?" 64
 "$B" admin key create >/dev/null 2>&1; eq "admin: key create without --tenant exits 64" "$?" 64
+"$B" admin tenant limits acme --rpm 5 --rpm 6 >/dev/null 2>err; eq "a flag given twice exits 64" "$?" 64
+contains "  naming it" "$(cat err)" "flag --rpm is given twice"
+"$B" serve --port 1 --port=2 >/dev/null 2>err; eq "  a setting's flag too" "$?" 64
+contains "  naming it" "$(cat err)" "flag --port is given twice"
+"$B" admin model bogus >/dev/null 2>err; eq "admin: an unknown verb exits 64" "$?" 64
+contains "  the usage lists every admin command (limits)" "$(cat err)" "ingot admin tenant limits"
+contains "  (tenants)" "$(cat err)" "ingot admin tenant create"
+contains "  and points to --help" "$(cat err)" "see \`ingot admin --help\`"
+out=$("$B" help)
+contains "help: admin covers the LLM gateway" "$out" "tenants, API keys, LLM providers, routes, limits and usage"
+contains "help: work runs LLM jobs too" "$out" "HTTP requests and LLM calls"
 out=$("$B" --help); eq "--help exits 0" "$?" 0
 contains "lists serve" "$out" "serve"
 contains "lists migrate" "$out" "migrate"

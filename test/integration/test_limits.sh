@@ -27,9 +27,16 @@ PFX=$(q "SELECT prefix FROM api_keys WHERE id = $KID")
 
 # ---- admin: wrong input is named, nothing is written ----
 err() { "$B" admin "$@" "${E[@]}" 2>&1 >/dev/null; echo "rc=$?"; }
+not_contains() { case "$1" in *"$2"*) return 1 ;; esac; }
 out=$(err tenant limits acme --rpm abc)
 contains "--rpm abc named" "$out" "--rpm: must be a whole number"
 contains "--rpm abc exit 64" "$out" "rc=64"
+for f in rpm tpm tokens-per-day tokens-per-month; do
+    out=$(err tenant limits acme --$f 0)
+    contains "--$f 0 refused, named" "$out" "--$f: must be a whole number from 1 to"
+    contains "  exit 64" "$out" "rc=64"
+done
+contains "--usd-per-month 0 refused, named" "$(err tenant limits acme --usd-per-month 0.000)" "--usd-per-month: must be an amount in USD above 0"
 contains "--tpm negative named" "$(err tenant limits acme --tpm -5)" "--tpm: must be a whole number"
 contains "--tokens-per-day too big named" "$(err tenant limits acme --tokens-per-day 99999999999999999999)" "--tokens-per-day:"
 contains "--usd-per-month 7 decimals named" "$(err tenant limits acme --usd-per-month 1.1234567)" "--usd-per-month:"
@@ -54,6 +61,15 @@ eq "nothing written by refused commands" "$(q 'SELECT COUNT(*) FROM llm_limits')
 eq "tenant limits stored" "$(q "SELECT rpm, tpm, tokens_per_day, tokens_per_month, usd_per_month FROM llm_limits WHERE tenant_id = $ACME AND key_id = 0")" "$(printf '100\t50000\t100000\t2000000\t12.500000')"
 "$B" admin tenant limits acme --key "$PFX" --tokens-per-day 5000 "${E[@]}" >/dev/null 2>&1
 eq "key limits stored under the key's id" "$(q "SELECT tokens_per_day, rpm IS NULL FROM llm_limits WHERE tenant_id = $ACME AND key_id = $KID")" "$(printf '5000\t1')"
+out=$("$B" admin tenant limits acme --key "$K" --tpm 7000 "${E[@]}" 2>&1); rc=$?
+eq "--key takes a whole key too" "$rc $(q "SELECT tpm FROM llm_limits WHERE tenant_id = $ACME AND key_id = $KID")" "0 7000"
+check "  and never prints it" not_contains "$out" "$K"
+contains "  but names its prefix" "$out" "key $PFX set"
+out=$(err tenant limits acme --key "${K%?????}00000" --rpm 5)
+contains "an unknown whole key is refused" "$out" "no active key of this tenant is the key given"
+check "  without printing it" not_contains "$out" "${K%?????}"
+contains "  the hint names the tenant" "$out" "key list --tenant acme"
+"$B" admin tenant limits acme --key "$PFX" --tpm none "${E[@]}" >/dev/null 2>&1
 out=$("$B" admin tenant limits acme "${E[@]}" 2>/dev/null)
 contains "without flags: prints the tenant's row" "$out" "$(printf 'tenant\t-\t100\t50000\t100000\t2000000\t12.500000')"
 contains "without flags: prints the key's row" "$out" "$(printf 'key\t%s\t-\t-\t5000' "$PFX")"
@@ -67,7 +83,9 @@ contains "model prices lists the latest price" "$("$B" admin model prices "${E[@
 
 # ---- admission across processes against one Redis (C driver) ----
 drv=$INGOT_ROOT/build/asan/test/unit/test_llmlimit
-# Its own Redis database (it flushes it to simulate a lost Redis).
+# Its own Redis database (it flushes it to simulate a lost Redis), emptied
+# first: a rerun's fresh database gives the same tenant ids again.
+redis-cli -s "$REDIS_SOCKET" -n 7 FLUSHDB >/dev/null
 out=$(DATABASE_URL=$url REDIS_URL="redis://127.0.0.1:$REDIS_PORT/7" LLMLIMIT_TEST_SERVERS=1 timeout 300 "$drv" 2>&1)
 line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
 echo "$out" | grep -E '^(FAIL|  )' | head -20

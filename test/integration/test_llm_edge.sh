@@ -1,6 +1,6 @@
 # The OpenAI-compatible sync edge of serve, with curl and a raw socket
 # client against the C fake provider: chat plain and streamed (relayed
-# event by event, X-Accel-Buffering: no), embeddings (base64 by default),
+# event by event, X-Accel-Buffering: no), embeddings (floats by default, base64 when asked),
 # models, x-request-id on every answer, 429/503 retry headers,
 # x-should-retry: false on a spent budget, the client's Authorization and
 # x-stainless-* never forwarded, a client that leaves closing the upstream
@@ -60,11 +60,13 @@ spread=$(jq '[.events[] | select(.data != "[DONE]") | .t] | (max - min)' <<<"$ou
 check "  relayed as they came, not at the end (first to last: $spread ms >= 400)" [ "$(jq -n "$spread >= 400")" = true ]
 eq "  no usage chunk the client did not ask for" "$(jq '[.events[] | select(.data != "[DONE]") | .data | fromjson | select(.usage != null)] | length' <<<"$out")" 0
 
-# Embeddings: base64 (little-endian float32) when the client gives no
-# encoding_format, as the SDK expects; floats when it asks.
+# Embeddings: base64 (little-endian float32) when the client asks for it,
+# as the SDK does; floats when it asks or says nothing (OpenAI's default).
 eq "embeddings: 200" "$(post /v1/embeddings '{"model":"fake-ok","input":["x","y"]}')" 200
 eq "  two" "$(jq -r '.data | length' b.json)" 2
-eq "  base64 by default" "$(jq -r '.data[0].embedding | type' b.json)" string
+eq "  floats by default" "$(jq -c '.data[0].embedding[0:2]' b.json)" "[-0.75,-0.640625]"
+eq "embeddings as base64: 200" "$(post /v1/embeddings '{"model":"fake-ok","input":["x","y"],"encoding_format":"base64"}')" 200
+eq "  base64 when asked" "$(jq -r '.data[0].embedding | type' b.json)" string
 eq "  decodes to the provider's floats" "$(jq -r .data[0].embedding b.json | python3 -c 'import base64,struct,sys; b=base64.b64decode(sys.stdin.read().strip()); print(list(struct.unpack("<%df" % (len(b)//4), b))[:2])')" "[-0.75, -0.640625]"
 eq "embeddings as floats: 200" "$(post /v1/embeddings '{"model":"fake-ok","input":"x","encoding_format":"float"}')" 200
 eq "  floats" "$(jq -c '.data[0].embedding[0:2]' b.json)" "[-0.75,-0.640625]"
@@ -78,6 +80,8 @@ id=$(jq -r '.data[0].id' <<<"$models")
 enc=$(jq -rn --arg s "$id" '$s | @uri')
 eq "models/{id}: the model" "$(curl -s "$U/v1/models/$enc" "${AUTH[@]}" | jq -r .id)" "$id"
 eq "models/{id} with a slash (encoded): the route" "$(curl -s "$U/v1/models/team%2Ffast" "${AUTH[@]}" | jq -r .id)" team/fast
+eq "models/{id} with a slash (as listed, unencoded): the route" "$(curl -s "$U/v1/models/team/fast" "${AUTH[@]}" | jq -r .id)" team/fast
+eq "models/{provider}/{id} absent: 404 naming the whole id" "$(curl -s "$U/v1/models/team/nope" "${AUTH[@]}" | jq -r .error.message)" "The model 'team/nope' does not exist"
 eq "chat through the route" "$(post /v1/chat/completions "$(msg team/fast)"; jq -r .choices[0].message.content b.json)" "200Hello! This is fakellm."
 eq "  upstream under its upstream name" "$(curl -s "$L/_log" | jq -r 'select(.json.messages != null) | .json.model' | tail -1)" fake-ok
 eq "models/{id} absent: 404" "$(curl -s -D h.txt -o b.json -w '%{http_code}' "$U/v1/models/no-such-model" "${AUTH[@]}")" 404
@@ -138,4 +142,29 @@ stop_ingot "$S_PID" "$S_LOG"; eq "serve drains and exits 0" $? 0
 wait "$SP"
 eq "  the stream in flight finished" "$(jq -r '.events[-1].data' drain.json)" "[DONE]"
 eq "  with every chunk" "$(jq -r '[.events[] | select(.data != "[DONE]") | .data | fromjson | .choices[0].delta.content // empty] | join("")' drain.json)" " w1 w2 w3 w4 w5 w6 w7 w8"
+
+# A tenant key that does not open (a serve with another ENCRYPTION_KEY) is
+# the operator's fault: 503 that tells the tenant nothing internal, and the
+# details in the log (never the key).
+printf '%s' sk-tenant-own-77 | "$INGOT_BIN" admin tenant provider-key set acme default --env-file /dev/null >/dev/null 2>&1
+ENCRYPTION_KEY=$(openssl rand -hex 32) start_ingot S3 serve
+U="http://127.0.0.1:$S3_PORT"
+eq "unopenable tenant key: 503" "$(post /v1/chat/completions "$(msg fake-ok)")" 503
+eq "  server_error provider_unavailable" "$(jq -r '[.error.type, .error.code] | join(" ")' b.json)" "server_error provider_unavailable"
+eq "  a message telling nothing internal" "$(jq -r .error.message b.json)" "the provider's credentials are not usable; the operator has been told"
+check "  retry-after" [ -n "$(hdr retry-after)" ]
+eq "  a job too: 503" "$(post /v1/jobs '{"kind":"llm.chat","payload":{"model":"fake-ok","messages":[{"role":"user","content":"hi"}]}}')" 503
+eq "  server_error" "$(jq -r .error.type b.json)" server_error
+contains "  the operator's log says what" "$(cat "$S3_LOG")" "own key for provider 'default' does not open"
+check "  and never the key" sh -c "! grep -q sk-tenant-own-77 '$S3_LOG'"
+
+# The tenant's own key, refused by the provider: 401, but not ingot's own
+# invalid_api_key.
+start_ingot S4 serve
+U="http://127.0.0.1:$S4_PORT"
+eq "own key refused by the provider: 401" "$(post /v1/chat/completions "$(msg fake-401)")" 401
+eq "  code provider_key_invalid" "$(jq -r .error.code b.json)" provider_key_invalid
+contains "  names the provider" "$(jq -r .error.message b.json)" "provider 'default' refused your own key"
+check "  never the key" sh -c "! grep -q sk-tenant-own-77 b.json"
+eq "  the tenant's key went upstream" "$(fake_log fake-401 | tail -1 | jq -r .headers.authorization)" "Bearer sk-tenant-own-77"
 finish

@@ -56,6 +56,15 @@ eq "  ends with [DONE]" "$(jq -r '.events[-1].data' <<<"$out")" "[DONE]"
 check "  the stripped stream's usage is in the ledger (with ttft)" \
     wait_sql 50 "SELECT status, prompt_tokens, completion_tokens, ttft_ms IS NOT NULL FROM $DB.llm_usage WHERE model='fake-words-4-strip'" "$(printf '200\t12\t4\t1')"
 
+# Time to first token: at the first chunk with content, not the role chunk
+# (the fake sends the role at once, then a chunk every 400 ms).
+for m in fake-delay-400-words-2-ttft anth/fake-delay-400-words-2-ttft; do
+    $SSE "$S_PORT" /v1/chat/completions "$K" "{\"model\":\"$m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" >/dev/null
+    check "ttft of $m measured at the first content (>= 350 ms)" \
+        wait_sql 50 "SELECT ttft_ms >= 350 FROM $DB.llm_usage WHERE model='$m'" 1
+done
+check "  and in the histogram" sh -c "curl -s http://127.0.0.1:$S_PORT/metrics | grep -q 'ingot_llm_ttft_seconds_bucket{provider=\"default\",model=\"fake-delay-400-words-2-ttft\",le=\"0.25\"} 0'"
+
 # A provider error after the 200 becomes one data: {"error":...} event,
 # the last (no [DONE]); the chunks before it were relayed.
 out=$($SSE "$S_PORT" /v1/chat/completions "$K" '{"model":"fake-midstream-error","stream":true,"messages":[{"role":"user","content":"hi"}]}')
@@ -63,6 +72,12 @@ seq=$(jq -r '.status, ([.events[] | select(.data != "[DONE]") | .data | fromjson
 check "error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200 c+E $' <<<"$seq"
 eq "  in OpenAI's shape" "$(jq -r '.events[-1].data | fromjson | .error | has("message") and has("type")' <<<"$out")" true
 eq "  no [DONE] after it" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
+# The same ending through the Anthropic translation.
+out=$($SSE "$S_PORT" /v1/chat/completions "$K" '{"model":"anth/fake-midstream-error","stream":true,"messages":[{"role":"user","content":"hi"}]}')
+seq=$(jq -r '.status, ([.events[] | select(.data != "[DONE]") | .data | fromjson | if .error then "E" else "c" end] | join(""))' <<<"$out" | tr '\n' ' ')
+check "anthropic error mid-stream: 200, then chunks, then the error ($seq)" grep -Eq '^200 c+E $' <<<"$seq"
+eq "  ends with the error" "$(jq -r '.events[-1].data | fromjson | has("error")' <<<"$out")" true
+eq "  no [DONE] after it, as on the OpenAI side" "$(jq '[.events[] | select(.data == "[DONE]")] | length' <<<"$out")" 0
 
 # The provider refusing the gateway's own key is a 502 (a 401 would tell
 # the SDK that the client's key is wrong); its other 4xx pass through.

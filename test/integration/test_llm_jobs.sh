@@ -20,6 +20,9 @@ export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-f
 # A named Anthropic provider (jobs name it by prefix: anth/MODEL).
 echo anth-upstream-key | "$INGOT_BIN" admin provider add anth --type anthropic --base-url "$L/anthropic/v1" \
     --api-key-stdin --env-file /dev/null >/dev/null 2>&1
+# A provider nobody listens for (transport errors).
+"$INGOT_BIN" admin provider add dead --type openai --base-url "http://127.0.0.1:$(free_port)/v1" \
+    --env-file /dev/null >/dev/null 2>&1
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"
 start_ingot W work --http-target-allow 127.0.0.0/8,::1/128
@@ -56,6 +59,10 @@ J2=$(enqueue '{"kind":"llm.embed","queue":"llm","payload":{"model":"fake-ok","in
 check "llm.embed job succeeds" wait_state "$J2" 2
 r=$(job "$J2")
 eq "  three embeddings" "$(jq -r '.result.data | length' <<<"$r")" 3
+eq "  floats, as the payload asked nothing else" "$(jq -r '.result.data[0].embedding | type' <<<"$r")" array
+J2B=$(enqueue '{"kind":"llm.embed","queue":"llm","payload":{"model":"fake-ok","input":"a","encoding_format":"base64"}}')
+check "llm.embed job with base64 succeeds" wait_state "$J2B" 2
+eq "  base64, as the payload asked" "$(job "$J2B" | jq -r '.result.data[0].embedding | type')" string
 eq "  usage stored" "$(jq -r '.usage.prompt_tokens' <<<"$r")" 12
 
 # A chat job through the Anthropic provider: the result in OpenAI's shape.
@@ -97,6 +104,15 @@ eq "  provider reached once" "$(fake_log fake-400 | wc -l)" 1
 contains "  last_error has the provider's message" "$(jq -r .last_error <<<"$r")" "Invalid value for 'temperature'"
 eq "  result is the provider's error body" "$(jq -r .result.error.param <<<"$r")" temperature
 eq "  attempt row" "$(q "SELECT CONCAT(outcome, ' ', http_status) FROM $DB.job_attempts WHERE job_id = ${J4#job_}")" "failed 400"
+
+# No provider answer (nobody listens): last_error says what happened, with
+# no "HTTP n" as if the provider had answered, and no http_status.
+JD=$(enqueue "$(chat dead/fake-ok ',"max_attempts":1')")
+check "unreachable provider: failed" wait_state "$JD" 3
+r=$(job "$JD")
+contains "  last_error says it could not be reached" "$(jq -r .last_error <<<"$r")" "could not be reached"
+case "$(jq -r .last_error <<<"$r")" in HTTP*) bad "  without an HTTP status prefix" ;; *) ok "  without an HTTP status prefix" ;; esac
+eq "  http_status null" "$(q "SELECT IFNULL(http_status, 'null') FROM $DB.job_attempts WHERE job_id = ${JD#job_}")" null
 
 # 500s retry while attempts remain, then fail with the last error.
 J5=$(enqueue "$(chat fake-500 ',"max_attempts":2,"backoff":{"base_ms":50,"max_ms":50}')")
@@ -159,6 +175,7 @@ stop_ingot "$W_PID" "$W_LOG"; eq "worker exits 0" $? 0
 # A worker without any provider runs http jobs but leaves llm.* jobs
 # queued for a worker that has one (rather than failing them).
 "$INGOT_BIN" admin provider remove anth --force --env-file /dev/null >/dev/null 2>&1
+"$INGOT_BIN" admin provider remove dead --force --env-file /dev/null >/dev/null 2>&1
 unset LLM_BASE_URL LLM_API_KEY
 start_ingot W0 work --http-target-allow 127.0.0.0/8,::1/128
 J10=$(enqueue "$(chat fake-ok-later)")

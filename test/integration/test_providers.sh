@@ -16,6 +16,7 @@ GOOD=test-key                  # what the fake provider accepts
 ALL=all.out                    # every output of this test, grepped at the end
 run() { "$@" >>"$ALL" 2>&1; }
 out_of() { "$@" 2>&1 | tee -a "$ALL"; }
+lacks() { case "$1" in *"$2"*) return 1 ;; esac; }
 sql() { mysql_root "$DB" -e "$1"; }
 
 "$B" admin tenant create acme "${E[@]}" >/dev/null 2>&1
@@ -38,9 +39,12 @@ o=$(printf '%s' "$PKEY" | env -u ENCRYPTION_KEY "$B" admin provider add p1 --typ
 eq "key without ENCRYPTION_KEY: 78" "$?" 78
 contains "ENCRYPTION_KEY named" "$o" "ENCRYPTION_KEY is not set"
 eq "nothing stored" "$(sql "SELECT COUNT(*) FROM llm_providers")" 0
-o=$(out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}" </dev/null); eq "empty stdin: 65" "$?" 65
+o=$(out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}" </dev/null); eq "empty stdin: 64" "$?" 64
 contains "empty stdin said" "$o" "no key on stdin"
-o=$(printf 'a b' | out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}"); eq "key with space: 65" "$?" 65
+o=$(printf 'a b' | out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}"); eq "key with space: 64" "$?" 64
+o=$(printf 'sk-one\nsk-two\n' | out_of "$B" admin provider add p1 --type openai --base-url "$U" --api-key-stdin "${E[@]}"); eq "two lines of key: 64" "$?" 64
+contains "  said, not the first line kept" "$o" "more than one line"
+check "  nothing stored" test "$(sql "SELECT COUNT(*) FROM llm_providers WHERE name='p1'")" = 0
 o=$(out_of "$B" admin model route m1 nowhere "${E[@]}"); eq "route to unknown provider: 65" "$?" 65
 contains "unknown provider named" "$o" "no such provider: nowhere"
 o=$(printf '%s' "$TKEY" | out_of "$B" admin tenant provider-key set nobody default "${E[@]}"); eq "unknown tenant: 65" "$?" 65
@@ -103,6 +107,16 @@ contains "remove counts tenant keys" "$o" "1 tenant key(s)"
 o=$(out_of "$B" admin provider remove nothere "${E[@]}"); eq "remove unknown: 65" "$?" 65
 run "$B" admin provider remove nokey "${E[@]}"; eq "remove unused" "$?" 0
 
+# --- a base URL with credentials: refused in LLM_BASE_URL, never shown ---
+o=$(LLM_BASE_URL="http://u:pw9secret@127.0.0.1:1/v1" out_of "$B" admin provider list "${E[@]}"); rc=$?
+check "LLM_BASE_URL with user:password@ refused ($rc)" test "$rc" -ne 0
+contains "  says where the key goes" "$o" "put the key in LLM_API_KEY"
+check "  without echoing the password" lacks "$o" pw9secret
+sql "INSERT INTO llm_providers (name, type, base_url) VALUES ('creds', 'openai', 'http://u:pw9secret@127.0.0.1:1/v1')"
+o=$(out_of "$B" admin provider list "${E[@]}")
+contains "a stored URL with credentials is listed without them" "$o" "creds	openai	http://127.0.0.1:1/v1	no"
+check "  no password in the list" lacks "$o" pw9secret
+
 # --- doctor: providers, alias, routes, whether each answers; never a key ---
 d=$(BUILT_IN_FORGE_API_URL="$U" BUILT_IN_FORGE_API_KEY="$GOOD" "$B" doctor "${E[@]}" --json 2>&1); echo "$d" >>"$ALL"
 j() { printf '%s' "$d" | jq -r "$1"; }
@@ -113,11 +127,15 @@ contains "doctor: good described" "$(j '.checks[] | select(.name=="provider good
 # The fake only takes its own key: claude's is refused, which shows the
 # probe sent the stored key in Anthropic's header.
 contains "doctor: claude key rejected" "$(j '.checks[] | select(.name=="provider claude") | .message')" "HTTP 401 (key rejected)"
+contains "  the hint names the provider" "$(j '.checks[] | select(.name=="provider claude") | .hint')" "provider add claude --replace"
 contains "doctor: routes listed" "$(j '[.checks[] | select(.name=="routes") | .message] | join(" ")')" "fast -> claude (as claude-3-5-haiku)"
 eq "doctor: tenant keys open" "$(j '.checks[] | select(.name=="tenant-keys") | .status')" ok
 d2=$(LLM_BASE_URL="$U" LLM_API_KEY="$GOOD" "$B" doctor "${E[@]}" 2>&1); echo "$d2" >>"$ALL"
 contains "doctor text: canonical name" "$d2" "from LLM_BASE_URL"
 contains "doctor text: provider line" "$d2" "provider claude"
+contains "doctor: a URL with credentials shown without them" "$d2" "openai, http://127.0.0.1:1/v1, key no"
+check "  no password in doctor" lacks "$d2" pw9secret
+sql "DELETE FROM llm_providers WHERE name = 'creds'"
 
 # --- rotation: A -> B ---
 before=$(sql "SELECT api_key FROM llm_providers UNION ALL SELECT api_key FROM llm_tenant_keys" | md5sum)
@@ -138,6 +156,7 @@ eq "B alone: good's key opens and works" "$(j '.checks[] | select(.name=="provid
 eq "B alone: tenant keys open" "$(j '.checks[] | select(.name=="tenant-keys") | .status')" ok
 d=$("$B" doctor "${E[@]}" --json 2>&1); echo "$d" >>"$ALL"
 eq "A alone no longer opens" "$(j '.checks[] | select(.name=="tenant-keys") | .status')" fail
+contains "  the hint: restore the key they were sealed with" "$(j '.checks[] | select(.name=="tenant-keys") | .hint')" "restore the ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"
 # A sealed value copied onto another row does not open there.
 sql "UPDATE llm_providers SET api_key = (SELECT api_key FROM llm_tenant_keys LIMIT 1) WHERE name='good'"
 d=$(ENCRYPTION_KEY=$KEY_B "$B" doctor "${E[@]}" --json 2>&1); echo "$d" >>"$ALL"

@@ -174,6 +174,13 @@ static void test_precedence(void)
     test_cond("valid 2", finalize(&c, &errs, false) == 0);
     test_streq("canonical wins", c.llm_base_url, "https://127.0.0.1:8/v1");
     test_cond("alias not used", !c.alias_used[CFG_LLM_BASE_URL]);
+    /* credentials in the base URL are refused, without echoing them */
+    char *envp3[] = {(char *)"LLM_BASE_URL=https://u:hunter2@127.0.0.1:8/v1", NULL};
+    config_load_environ(&c, envp3);
+    sbuf_reset(&errs);
+    test_cond("credentials in LLM_BASE_URL refused", finalize(&c, &errs, false) != 0);
+    test_cond("  pointing to LLM_API_KEY", strstr(errs.data, "put the key in LLM_API_KEY") != NULL);
+    test_cond("  not echoing the password", strstr(errs.data, "hunter2") == NULL);
     config_deinit(&c);
 
     config_init(&c);

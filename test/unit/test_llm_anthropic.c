@@ -228,6 +228,25 @@ static void test_request_refusals(void)
     test_cond("n > 1", refused(b, "n"));
     snprintf(b, sizeof b, "{\"messages\":[%s],\"n\":\"1\"}", u);
     test_cond("n not a number", refused(b, "n"));
+    snprintf(b, sizeof b, "{\"messages\":[%s],\"response_format\":{\"type\":\"json_object\"}}", u);
+    test_cond("response_format json_object refused, named", refused(b, "response_format"));
+    snprintf(b, sizeof b, "{\"messages\":[%s],\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{}}}", u);
+    test_cond("response_format json_schema refused, named", refused(b, "response_format"));
+    snprintf(b, sizeof b, "{\"messages\":[%s],\"logprobs\":true}", u);
+    test_cond("logprobs true refused, named", refused(b, "logprobs"));
+    snprintf(b, sizeof b, "{\"messages\":[%s],\"top_logprobs\":3}", u);
+    test_cond("top_logprobs refused, named", refused(b, "top_logprobs"));
+    {
+        char param[128], why[256];
+        cJSON *r = xlate("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"response_format\":"
+                         "{\"type\":\"json_object\"}}", 100, param, why);
+        test_cond("  says the adapter does not support it", !r && strstr(why, "not supported by the anthropic adapter"));
+        r = xlate("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"response_format\":{\"type\":\"text\"},"
+                  "\"logprobs\":false,\"top_logprobs\":null}", 100, param, why);
+        test_cond("response_format text and logprobs false are fine", r && !get(r, "response_format") &&
+                                                                          !get(r, "logprobs"));
+        cJSON_Delete(r);
+    }
     test_cond("no messages", refused("{}", "messages"));
     test_cond("empty messages", refused("{\"messages\":[]}", "messages"));
     test_cond("only system", refused("{\"messages\":[{\"role\":\"system\",\"content\":\"s\"}]}", "messages"));

@@ -247,6 +247,12 @@ static void test_redact(void)
     test_streq("query secrets masked", out, "http://h/x?key=***&a=1&token=***");
     log_redact_url("mysql://u@h/x", out, sizeof out);
     test_streq("no password untouched", out, "mysql://u@h/x");
+    char *s = url_strip_userinfo("https://u:p@ss@h:8/v1?a=b@c");
+    test_streq("userinfo stripped (to the last @ before the path)", s, "https://h:8/v1?a=b@c");
+    free(s);
+    s = url_strip_userinfo("http://127.0.0.1:9/v1/x@y");
+    test_streq("an @ in the path is not userinfo", s, "http://127.0.0.1:9/v1/x@y");
+    free(s);
 }
 
 int main(void)
