@@ -63,6 +63,41 @@ static bool has_key_value(const char *s, size_t n, const char *name, const char 
     return false;
 }
 
+/* The key ingot sent, when long enough to look for (a provider may echo it
+ * in an error: a self-hosted server whole, OpenAI partly). */
+static const char *sent_key(const struct llm_call *c)
+{
+    const char *k = c->t.api_key;
+    return k && strlen(k) >= 8 ? k : NULL;
+}
+
+/* data with every occurrence of the key sent replaced, into out. */
+static void redact_into(const struct llm_call *c, const char *data, size_t len, struct sbuf *out)
+{
+    const char *k = sent_key(c), *p = data, *end = data + len, *hit;
+    size_t kl = k ? strlen(k) : 0;
+    while (k && (hit = find(p, (size_t)(end - p), k, kl)) != NULL) {
+        sbuf_append(out, p, (size_t)(hit - p));
+        sbuf_puts(out, "[redacted]");
+        p = hit + kl;
+    }
+    sbuf_append(out, p, (size_t)(end - p));
+}
+
+/* b without the key sent, when it has it. */
+static void redact(const struct llm_call *c, struct sbuf *b)
+{
+    const char *k = sent_key(c);
+    if (!k || !b->len || !find(b->data, b->len, k, strlen(k)))
+        return;
+    struct sbuf r;
+    sbuf_init(&r);
+    redact_into(c, b->data, b->len, &r);
+    sbuf_reset(b);
+    sbuf_append(b, r.data, r.len);
+    sbuf_deinit(&r);
+}
+
 /* One event to the client. false when the client went away meanwhile. */
 static bool emit(struct llm_call *c, const char *data, size_t len)
 {
@@ -127,6 +162,7 @@ static bool openai_error_event(struct llm_call *c, const cJSON *err)
         sbuf_deinit(&e);
     }
     sbuf_puts(&b, "}\n\n");
+    redact(c, &b);
     c->stream_error = true;
     c->stream_ended = true;
     bool ok = emit(c, b.data, b.len);
@@ -196,8 +232,18 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
         const char *q = sep ? sep + 2 : end;
         if (q - p >= 12 && memcmp(p, "data: [DONE]", 12) == 0)
             saw_done = true;
-        if (q - p >= 15 && memcmp(p, "data: {\"error\"", 15) == 0)
+        if (q - p >= 14 && memcmp(p, "data: {\"error\"", 14) == 0) {
             saw_error = true;
+            struct sbuf r;
+            sbuf_init(&r);
+            redact_into(c, p, (size_t)(q - p), &r);
+            bool ok = emit(c, r.data, r.len);
+            sbuf_deinit(&r);
+            if (!ok)
+                return -1;
+            p = q;
+            continue;
+        }
         /* Text or tool arguments: about a token each (for a cancel). */
         if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
             c->chunks++;
@@ -341,20 +387,30 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
         return;
     }
     int st = (int)status;
+    /* Redacted before anything is cut from it (a key split at the cut
+     * would not be found after). */
+    struct sbuf clean;
+    sbuf_init(&clean);
+    redact_into(c, body ? body : "", body ? len : 0, &clean);
     if (c->t.type == PROVIDER_ANTHROPIC)
-        anth_error((int)status, body, len, &c->res_body, &st);
+        anth_error((int)status, clean.data, clean.len, &c->res_body, &st);
     else
-        openai_error_body(c, status, body, len);
+        openai_error_body(c, status, clean.data ? clean.data : "", clean.len);
+    sbuf_deinit(&clean);
     c->res.outcome = LLM_UPSTREAM;
     c->res.status = st;
     c->res.retryable = st == 408 || st == 409 || st == 429 || st >= 500;
     c->res.should_retry = true;
     /* The gateway's own key refused is not the client's fault (a 401 would
-     * tell the SDK its key is wrong), and retrying does not fix it. */
-    if (status == 401 && !c->t.tenant_key) {
+     * tell the SDK its key is wrong), and retrying does not fix it. The
+     * provider's message is not relayed: it is about our key, and often
+     * quotes it. */
+    if ((status == 401 || status == 403) && !c->t.tenant_key) {
         LOG_AT(LOG_WARN, c->o.request_id, NULL, "llm: provider %s refused the configured key (%ld)",
                c->t.provider, status);
-        c->res.status = 502;
+        llm_call_fail(c, LLM_UPSTREAM, 502, "server_error", NULL, "upstream_auth_error",
+                      "the provider refused the gateway's credentials: tell the operator");
         c->res.retryable = false;
+        return;
     }
 }

@@ -1,0 +1,67 @@
+# The LLM gateway against a hostile provider (test/fakes/badllm.py) and a
+# hostile tenant: a provider's error text never carries the key ingot sent
+# (401/403 to the gateway's own key: our own message; any other error,
+# streamed or not, sync or job: the key redacted); what is relayed is
+# valid JSON; model names that cannot be labels or URLs are refused.
+. "$(dirname "$0")/lib.sh"
+unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
+jobs_setup llm_sec
+A=(--env-file /dev/null)
+python3 "$INGOT_ROOT/test/fakes/badllm.py" > badllm.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' badllm.out || { bad "badllm did not start"; finish; }
+BP=$(awk '/^port /{print $2; exit}' badllm.out)
+B="http://127.0.0.1:$BP"
+GK=sk-gateway-secret-0123456789abcdef
+AK=sk-ant-secret-9876543210fedcba
+TK=sk-tenant-own-5555aaaa7777bbbb
+export LLM_PROVIDER=openai LLM_BASE_URL="$B/openai/v1" LLM_API_KEY=$GK USAGE_FLUSH_INTERVAL=100ms
+echo "$AK" | "$INGOT_BIN" admin provider add banth --type anthropic --base-url "$B/anthropic/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
+echo unused-key | "$INGOT_BIN" admin provider add bopen --type openai --base-url "$B/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
+printf '%s' "$TK" | "$INGOT_BIN" admin tenant provider-key set acme bopen "${A[@]}" >/dev/null 2>&1
+check "providers set up" sh -c "'$INGOT_BIN' admin provider list --env-file /dev/null | grep -q bopen"
+start_ingot S serve || finish
+U="http://127.0.0.1:$S_PORT"
+post() { curl -s -D h.txt -o b.json -w '%{http_code}' -X POST "$U$1" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$2"; }
+chat() { printf '{"model":"%s","messages":[{"role":"user","content":"hi"}]%s}' "$1" "${2:-}"; }
+nokey() { # nokey WHAT FILE: no provider key in FILE
+    check "$1: no provider key in it" sh -c "! grep -qF -e '$GK' -e '$AK' -e '$TK' '$2'"
+}
+nohint() { # nohint WHAT FILE: nor OpenAI's sk-...abcd hint of the gateway's keys
+    check "$1: no hint of the key" sh -c "! grep -qF -e 'sk-...cdef' -e 'sk-...dcba' '$2'"
+}
+
+# The provider refuses the gateway's own key and echoes it: 502, our message.
+for m in keyecho-401 keyecho-403 banth/keyecho-401 banth/keyecho-403; do
+    eq "$m: 502" "$(post /v1/chat/completions "$(chat $m)")" 502
+    nokey "  $m's body" b.json
+    nohint "  $m's body" b.json
+    eq "  in OpenAI's shape" "$(jq -r '.error | has("message") and has("type")' b.json)" true
+done
+# Any other error that echoes a key: relayed with the key redacted.
+for m in keyecho-400 keyecho-429 keyecho-text banth/keyecho-400 bopen/keyecho-400 bopen/keyecho-401; do
+    st=$(post /v1/chat/completions "$(chat $m)")
+    check "$m: an error ($st)" [ "$st" -ge 400 ]
+    nokey "  $m's body" b.json
+    check "  $m: still says something" jq -e '.error.message | length > 0' b.json
+done
+# After the 200: the error event redacted too.
+for m in keyecho-stream banth/keyecho-stream; do
+    curl -s -N -X POST "$U/v1/chat/completions" "${AUTH[@]}" -d "$(chat $m ',"stream":true')" > s.txt
+    check "$m: an error event" grep -q '"error"' s.txt
+    nokey "  $m's stream" s.txt
+    eq "  $m: the error is the last event, no [DONE]" "$(grep '^data: ' s.txt | tail -1 | cut -c1-14)" 'data: {"error"'
+done
+# Jobs keep the provider's error: redacted.
+J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
+start_ingot W work
+wait_until 150 sh -c "curl -s '$U/v1/jobs/$J' -H 'Authorization: Bearer $K' | jq -e '.status == \"failed\"' >/dev/null"
+curl -s "$U/v1/jobs/$J" "${AUTH[@]}" > job.json
+eq "a job's provider 400: failed" "$(jq -r .status job.json)" failed
+nokey "  its stored error" job.json
+stop_ingot "$W_PID" "$W_LOG"
+nokey "serve's log" "$S_LOG"
+nokey "work's log" "$W_LOG"
+
+stop_ingot "$S_PID" "$S_LOG"; eq "serve drains and exits 0" $? 0
+finish
