@@ -95,10 +95,16 @@ void llm_usage_init(struct llm_usage *u)
     u->prompt = u->completion = u->cached = u->reasoning = -1;
 }
 
+/* A count from a client or a provider, capped at LLM_COUNT_MAX: a double
+ * beyond long long's range has no conversion (undefined), and sums and
+ * products of counts (estimates, totals) must not overflow either. */
+#define LLM_COUNT_MAX 1000000000000LL
 static long long num_or(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (long long)v->valuedouble : -1;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))
+        return -1;
+    return v->valuedouble >= (double)LLM_COUNT_MAX ? LLM_COUNT_MAX : (long long)v->valuedouble;
 }
 
 bool llm_usage_parse(const cJSON *usage, struct llm_usage *out)
@@ -198,6 +204,9 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     *completion = mt;
 }
 
+/* Largest max_tokens / max_completion_tokens taken (no model comes near). */
+#define LLM_MAX_TOKENS_FIELD 100000000
+
 static int check_fail(struct job_error *e, const char *param, const char *msg)
 {
     memset(e, 0, sizeof *e);
@@ -246,6 +255,24 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         return check_fail(e, "messages", "messages may not be empty");
     if (job && cJSON_IsTrue(stream))
         return check_fail(e, "stream", "a job cannot stream: leave stream out or false");
+    /* OpenAI's own bounds are far lower; these keep the reservation
+     * (max_tokens times n) a count rather than an overflow. */
+    static const char *const counts[] = {"max_tokens", "max_completion_tokens"};
+    for (size_t i = 0; i < ARRAY_LEN(counts); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, counts[i]);
+        if (v && !cJSON_IsNull(v) &&
+            !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= LLM_MAX_TOKENS_FIELD &&
+              v->valuedouble == (double)(long long)v->valuedouble)) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s must be an integer from 0 to %d", counts[i], LLM_MAX_TOKENS_FIELD);
+            return check_fail(e, counts[i], msg);
+        }
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    if (n && !cJSON_IsNull(n) &&
+        !(cJSON_IsNumber(n) && n->valuedouble >= 1 && n->valuedouble <= 128 &&
+          n->valuedouble == (double)(long long)n->valuedouble))
+        return check_fail(e, "n", "n must be an integer from 1 to 128");
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     if (so && !cJSON_IsNull(so) && !cJSON_IsObject(so))
         return check_fail(e, "stream_options", "stream_options must be an object");

@@ -9,7 +9,8 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   keyecho-text   500, text/plain, the key in the text
   keyecho-stream 200 stream, one chunk, then an error event echoing the key
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
-  created-huge   (GET models) ids with "created": 1e300
+  usage-huge     200 whose usage counts are 9e18 and 1e300
+  (GET models)   ids with "created": 1e300 and -1e300
 GET /models sleeps 20 s when the path starts with /slow.
 Each request is appended to the list GET /_log answers (path, model)."""
 import json
@@ -101,6 +102,11 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a\xff\xfeb\\u0000c"}}]}\n\n')
             self.wfile.write(b"data: [DONE]\n\n")
             self.close_connection = True
+        elif m == "usage-huge":
+            self.send(200, '{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+                           '"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9000000000000000000,'
+                           '"completion_tokens":9000000000000000000,"total_tokens":1e300,'
+                           '"prompt_tokens_details":{"cached_tokens":1e300}}}')
         else:
             self.send(200, json.dumps({"id": "c1", "object": "chat.completion", "model": model, "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],

@@ -52,6 +52,26 @@ for m in keyecho-stream banth/keyecho-stream; do
     nokey "  $m's stream" s.txt
     eq "  $m: the error is the last event, no [DONE]" "$(grep '^data: ' s.txt | tail -1 | cut -c1-14)" 'data: {"error"'
 done
+# A tenant's model name: bytes that are not UTF-8 or control characters
+# are refused (they would reach metric labels, which must stay UTF-8 for a
+# scrape, and usage rows, which a utf8mb4 column refuses with the batch).
+printf '{"model":"bad\377\376name","messages":[{"role":"user","content":"hi"}]}' > badmodel.json
+eq "model not UTF-8: 400" "$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/chat/completions" "${AUTH[@]}" --data-binary @badmodel.json) $(jq -r .error.param b.json)" "400 model"
+eq "model with a newline: passes (escaped wherever it goes)" "$(post /v1/chat/completions "$(chat 'a\nb')")" 200
+eq "model with a quote and a backslash: passes" "$(post /v1/chat/completions "$(chat 'we\"ird\\m')")" 200
+curl -s "$U/metrics" > metrics.txt
+check "/metrics stays UTF-8" iconv -f UTF-8 -t UTF-8 metrics.txt -o /dev/null
+check "  every sample line well formed" sh -c "! grep -v '^#' metrics.txt | grep -vE '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\})? [^ ]+\$' | grep -q ."
+# Numbers a tenant may write: refused naming the field, never a crash.
+for f in 'max_tokens:-1' 'max_tokens:1e308' 'max_tokens:9223372036854775807' 'max_completion_tokens:1e30' 'max_tokens:"10"' 'max_tokens:4611686018427387904,"n":2' 'max_tokens:5e18,"n":2' 'max_tokens:9.2e18' 'max_tokens:1.5'; do
+    eq "${f%%,*}: 400 naming ${f%%:*}" "$(post /v1/chat/completions "$(chat ok ",\"${f%%:*}\":${f#*:}")") $(jq -r .error.param b.json)" "400 ${f%%:*}"
+done
+eq "  serve still answers" "$(post /v1/chat/completions "$(chat ok ',"max_tokens":100')")" 200
+
+# A provider's absurd usage counts: capped, not overflowed.
+eq "provider usage 9e18 + 9e18: 200" "$(post /v1/chat/completions "$(chat usage-huge)")" 200
+check "  its total a sum that did not wrap" jq -e '.usage.total_tokens > 0' b.json
+
 # Jobs keep the provider's error: redacted.
 J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
 start_ingot W work
