@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "httpc.h"
 #include "llm_anthropic.h"
 #include "llm_priv.h"
@@ -122,8 +123,11 @@ static void fetch_cb(const struct httpc_response *resp, void *arg)
                 snprintf(name, sizeof name, "%s", id->valuestring);
             else
                 snprintf(name, sizeof name, "%s/%s", f->provider, id->valuestring);
-            add_entry(m, name, f->provider,
-                      cJSON_IsNumber(created) ? (long long)created->valuedouble : (long long)time(NULL));
+            /* A provider's number, converted only when in range. */
+            long long at;
+            if (!cJSON_IsNumber(created) || !check_double_ll(created->valuedouble, 0, (long long)1 << 40, &at))
+                at = (long long)time(NULL);
+            add_entry(m, name, f->provider, at);
         }
         cJSON_Delete(j);
     } else {

@@ -72,6 +72,11 @@ eq "  serve still answers" "$(post /v1/chat/completions "$(chat ok ',"max_tokens
 eq "provider usage 9e18 + 9e18: 200" "$(post /v1/chat/completions "$(chat usage-huge)")" 200
 check "  its total a sum that did not wrap" jq -e '.usage.total_tokens > 0' b.json
 
+# A provider's model list with absurd "created": a time, not a wrapped number.
+curl -s "$U/v1/models" "${AUTH[@]}" > models.json
+eq "models: the provider's ids listed" "$(jq -r '[.data[].id] | index("created-huge") != null' models.json)" true
+eq "  every created a plausible time" "$(jq -r '[.data[].created | select(. < 0 or . > 1e12)] | length' models.json)" 0
+
 # Jobs keep the provider's error: redacted.
 J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
 start_ingot W work
