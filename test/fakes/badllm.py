@@ -12,7 +12,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   usage-huge     200 whose usage counts are 9e18 and 1e300
   (GET models)   ids with "created": 1e300 and -1e300
 GET /models sleeps 20 s when the path starts with /slow.
-Each request is appended to the list GET /_log answers (path, model)."""
+Each request is appended to the list GET /_log answers (path, model, key)."""
 import json
 import sys
 import threading
@@ -67,9 +67,9 @@ class H(BaseHTTPRequestHandler):
             model = json.loads(raw).get("model", "")
         except Exception:
             model = ""
-        with LOCK:
-            LOG.append({"path": self.path, "model": model})
         key = key_of({k.lower(): v for k, v in self.headers.items()})
+        with LOCK:
+            LOG.append({"path": self.path, "model": model, "key": key})
         hint = "sk-..." + key[-4:]
         anth = self.path.startswith("/anthropic")
         m = model.rsplit("/", 1)[-1]

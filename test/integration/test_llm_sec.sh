@@ -77,6 +77,21 @@ curl -s "$U/v1/models" "${AUTH[@]}" > models.json
 eq "models: the provider's ids listed" "$(jq -r '[.data[].id] | index("created-huge") != null' models.json)" true
 eq "  every created a plausible time" "$(jq -r '[.data[].created | select(. < 0 or . > 1e12)] | length' models.json)" 0
 
+# Tenants apart: another tenant's calls never use acme's own provider key,
+# and its usage and limits show nothing of acme's.
+"$INGOT_BIN" admin tenant create evil "${A[@]}" >/dev/null 2>&1
+EK=$("$INGOT_BIN" admin key create --tenant evil "${A[@]}" 2>/dev/null)
+ev() { curl -s -o b.json -w '%{http_code}' "$@" -H "Authorization: Bearer $EK"; }
+eq "evil through bopen: 200" "$(ev -X POST "$U/v1/chat/completions" -d "$(chat bopen/who-evil)")" 200
+eq "acme through bopen: 200" "$(post /v1/chat/completions "$(chat bopen/who-acme)")" 200
+keyof() { curl -s "$B/_log" | jq -r --arg m "$1" 'select(.model == $m) | .key' | tail -1; }
+eq "  evil's call used the provider's key" "$(keyof who-evil)" unused-key
+eq "  acme's call used acme's own key" "$(keyof who-acme)" "$TK"
+wait_sql 50 "SELECT COUNT(*) > 0 FROM $DB.llm_usage WHERE model='bopen/who-evil'" 1
+eq "evil's usage: only its own" "$(ev "$U/v1/usage?group_by=model") $(jq -r '[.data[]? | .model] | join(",")' b.json)" "200 bopen/who-evil"
+eq "evil's limits: 200" "$(ev "$U/v1/limits")" 200
+check "  nothing of acme's key in them" sh -c "! grep -qF '$TK' b.json"
+
 # Jobs keep the provider's error: redacted.
 J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
 start_ingot W work
