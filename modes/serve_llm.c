@@ -20,6 +20,10 @@
  * the provider's 200. A stream's client leaving afterwards is told at once
  * (the stream's gone callback). */
 #define GONE_POLL_MS 25
+/* A stream's bytes waiting for a client that does not read: past this the
+ * client counts as gone (the upstream stops, what it produced is
+ * recorded), rather than the provider's whole answer held in memory. */
+#define STREAM_BACKLOG_MAX ((size_t)4 << 20)
 /* 429 and 503 always say when to come back; this when nobody said. */
 #define RETRY_DEFAULT_MS 1000
 
@@ -133,7 +137,12 @@ static void event_cb(const char *data, size_t len, void *arg)
         begin_cb(s);
     if (len == sizeof done_event - 1 && memcmp(data, done_event, len) == 0)
         s->done_sent = true;
-    http_stream_write(s->c->r, data, len); /* written as soon as the socket takes it */
+    /* written as soon as the socket takes it */
+    if (http_stream_write(s->c->r, data, len) > STREAM_BACKLOG_MAX) {
+        LOG_AT(LOG_WARN, http_req_id(s->c->r), NULL, "llm stream: the client reads nothing (%zu bytes waiting): stopped",
+               STREAM_BACKLOG_MAX);
+        abandon(s);
+    }
 }
 
 static const struct llm_stream_cbs stream_cbs = {.begin = begin_cb, .event = event_cb};

@@ -8,6 +8,8 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
                  as OpenAI's "sk-...abcd" hint
   keyecho-text   500, text/plain, the key in the text
   keyecho-stream 200 stream, one chunk, then an error event echoing the key
+  flood-N        200 stream of N MB as fast as taken; GET /_flood/flood-N says
+                 "running", "done" (all written) or "closed" (the reader left)
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
   usage-huge     200 whose usage counts are 9e18 and 1e300
   (GET models)   ids with "created": 1e300 and -1e300
@@ -20,6 +22,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = []
+FLOOD = {}
 LOCK = threading.Lock()
 
 
@@ -51,6 +54,10 @@ class H(BaseHTTPRequestHandler):
         if self.path.startswith("/_log"):
             with LOCK:
                 self.send(200, "\n".join(json.dumps(r) for r in LOG) + "\n")
+            return
+        if self.path.startswith("/_flood/"):
+            with LOCK:
+                self.send(200, FLOOD.get(self.path[8:], "running"), "text/plain")
             return
         if self.path.startswith("/slow"):
             time.sleep(20)
@@ -94,6 +101,24 @@ class H(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n')
                 self.wfile.write(('data: {"error":{"message":"key %s broke","type":"server_error"}}\n\n' % key).encode())
+            self.close_connection = True
+        elif m.startswith("flood-"):
+            # N MB of chunks as fast as they are taken; FLOOD[m] says how it ended
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            chunk = ('data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n'
+                     % ("x" * 1000)).encode()
+            end = "done"
+            try:
+                for _ in range(int(m[6:]) * 1000):
+                    self.wfile.write(chunk)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except OSError:
+                end = "closed"
+            with LOCK:
+                FLOOD[m] = end
             self.close_connection = True
         elif m == "badutf8":
             self.send_response(200)

@@ -92,6 +92,30 @@ eq "evil's usage: only its own" "$(ev "$U/v1/usage?group_by=model") $(jq -r '[.d
 eq "evil's limits: 200" "$(ev "$U/v1/limits")" 200
 check "  nothing of acme's key in them" sh -c "! grep -qF '$TK' b.json"
 
+# A client that asks for a stream and reads nothing: serve does not hold
+# the provider's whole answer for it (64 MB here): past its bound the
+# upstream is stopped and the call recorded as 499.
+python3 - "$S_PORT" "$K" "$B" <<'PY' &
+import socket, sys, time, urllib.request
+port, key, b = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+body = b'{"model":"flood-64","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() +
+          b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+for _ in range(300):  # reads nothing until the provider's side is over (30 s at most)
+    if urllib.request.urlopen(b + "/_flood/flood-64").read() != b"running":
+        break
+    time.sleep(0.1)
+s.close()
+PY
+NR=$!
+wait_until 300 sh -c "curl -s '$B/_flood/flood-64' | grep -qv running"
+eq "a stream nobody reads: the upstream stopped before its 64 MB" "$(curl -s "$B/_flood/flood-64")" closed
+wait "$NR"
+check "  recorded as 499" wait_sql 50 "SELECT status FROM $DB.llm_usage WHERE model='flood-64'" 499
+
 # Jobs keep the provider's error: redacted.
 J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
 start_ingot W work
