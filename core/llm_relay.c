@@ -343,6 +343,8 @@ static void openai_error_body(struct llm_call *c, long status, const char *body,
     cJSON_Delete(j);
 }
 
+static void relay_error(struct llm_call *c, long status, const char *body, size_t len);
+
 void llm_relay_body(struct llm_call *c, long status, const char *body, size_t len)
 {
     sbuf_reset(&c->res_body);
@@ -369,6 +371,16 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
                               "the provider's answer is not JSON");
                 return;
             }
+            /* Some servers answer a failure with a 200: an error and
+             * nothing of an answer is an error (the SDK would hand the
+             * caller a completion without choices). */
+            const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+            if (cJSON_IsObject(err) && !cJSON_GetObjectItemCaseSensitive(j, "choices") &&
+                !cJSON_GetObjectItemCaseSensitive(j, "data")) {
+                cJSON_Delete(j);
+                relay_error(c, 502, body, len);
+                return;
+            }
             c->have_usage = llm_usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &c->used);
             cJSON_Delete(j);
             if (c->embed_b64) {
@@ -386,6 +398,13 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
         c->res.retryable = false;
         return;
     }
+    relay_error(c, status, body, len);
+}
+
+/* A provider's error answer (status >= 300, or 502 for a 200 that is one)
+ * into c->res in OpenAI's shape, without the key. */
+static void relay_error(struct llm_call *c, long status, const char *body, size_t len)
+{
     int st = (int)status;
     /* Redacted before anything is cut from it (a key split at the cut
      * would not be found after). */

@@ -11,6 +11,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   flood-N        200 stream of N MB as fast as taken; GET /_flood/flood-N says
                  "running", "done" (all written) or "closed" (the reader left)
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
+  err200         200 whose body is an error and nothing else
   usage-huge     200 whose usage counts are 9e18 and 1e300
   (GET models)   ids with "created": 1e300 and -1e300
 GET /models sleeps 20 s when the path starts with /slow.
@@ -127,6 +128,8 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a\xff\xfeb\\u0000c"}}]}\n\n')
             self.wfile.write(b"data: [DONE]\n\n")
             self.close_connection = True
+        elif m == "err200":
+            self.send(200, '{"error":{"message":"overloaded, try later","type":"server_error","code":null}}')
         elif m == "usage-huge":
             self.send(200, '{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
                            '"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9000000000000000000,'

@@ -68,6 +68,10 @@ for f in 'max_tokens:-1' 'max_tokens:1e308' 'max_tokens:9223372036854775807' 'ma
 done
 eq "  serve still answers" "$(post /v1/chat/completions "$(chat ok ',"max_tokens":100')")" 200
 
+# A 200 that is an error: relayed as an error, not as a completion.
+eq "provider 200 with only an error: 502" "$(post /v1/chat/completions "$(chat err200)")" 502
+eq "  its message kept" "$(jq -r .error.message b.json)" "overloaded, try later"
+
 # A provider's absurd usage counts: capped, not overflowed.
 eq "provider usage 9e18 + 9e18: 200" "$(post /v1/chat/completions "$(chat usage-huge)")" 200
 check "  its total a sum that did not wrap" jq -e '.usage.total_tokens > 0' b.json
