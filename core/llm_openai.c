@@ -2,6 +2,7 @@
  * except the top-level members routing needs, so unknown fields, number
  * spellings (a 19-digit seed) and key order reach the provider as sent. */
 #include <cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_priv.h"
@@ -67,6 +68,43 @@ static bool key_is(const char *s, size_t a, size_t b, const char *name)
     return eq;
 }
 
+/* The keys at s[a1..b1) and s[a2..b2) (quotes included) are the same
+ * name, escapes decoded. */
+static bool same_key(const char *s, size_t a1, size_t b1, size_t a2, size_t b2)
+{
+    if (!memchr(s + a1, '\\', b1 - a1) && !memchr(s + a2, '\\', b2 - a2))
+        return b1 - a1 == b2 - a2 && memcmp(s + a1, s + a2, b1 - a1) == 0;
+    cJSON *k = cJSON_ParseWithLength(s + a2, b2 - a2);
+    bool eq = cJSON_IsString(k) && key_is(s, a1, b1, k->valuestring);
+    cJSON_Delete(k);
+    return eq;
+}
+
+/* Keys seen so far: a member whose key came before is dropped. The
+ * parser that checked and accounted the body (limits reserve max_tokens
+ * times n, routing reads stream) kept the first of duplicated keys; most
+ * providers' parsers keep the last: without this, {"max_tokens":1,
+ * "max_tokens":100000} would reserve 1 and spend 100000. */
+struct seen_keys {
+    size_t (*r)[2];
+    size_t n, cap;
+};
+
+static bool seen_before(struct seen_keys *k, const char *s, size_t a, size_t b)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (same_key(s, k->r[i][0], k->r[i][1], a, b))
+            return true;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 16;
+        k->r = xrealloc(k->r, k->cap * sizeof *k->r);
+    }
+    k->r[k->n][0] = a;
+    k->r[k->n][1] = b;
+    k->n++;
+    return false;
+}
+
 int llm_openai_body(const char *body, size_t len, const char *upstream_model, bool force_usage,
                     const cJSON *stream_options, bool drop_encoding, struct sbuf *out)
 {
@@ -76,26 +114,30 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
     i++;
     sbuf_putc(out, '{');
     bool first = true, wrote_so = false;
+    struct seen_keys seen = {0};
+    int rc = -1;
     for (;;) {
         i = skip_ws(body, len, i);
         if (i < len && body[i] == '}')
             break;
         size_t ka = i, kb = skip_value(body, len, i);
         if (!kb || body[ka] != '"')
-            return -1;
+            goto out;
         i = skip_ws(body, len, kb);
         if (i >= len || body[i] != ':')
-            return -1;
+            goto out;
         size_t va = skip_ws(body, len, i + 1), vb = skip_value(body, len, va);
         if (!vb)
-            return -1;
+            goto out;
         i = skip_ws(body, len, vb);
-        bool drop = false;
+        bool drop = seen_before(&seen, body, ka, kb);
         const char *replace = NULL;
         char *owned = NULL;   /* cJSON's */
         struct sbuf m;
         sbuf_init(&m);
-        if (key_is(body, ka, kb, "model")) {
+        if (drop) {
+            /* a duplicate: the first one is what was checked */
+        } else if (key_is(body, ka, kb, "model")) {
             sbuf_json_str(&m, upstream_model);
             replace = m.data;
         } else if (force_usage && key_is(body, ka, kb, "stream_options")) {
@@ -135,7 +177,7 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
         }
         if (i < len && body[i] == '}')
             break;
-        return -1;
+        goto out;
     }
     if (force_usage && !wrote_so) {
         if (!first)
@@ -143,5 +185,8 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
         sbuf_puts(out, "\"stream_options\":{\"include_usage\":true}");
     }
     sbuf_putc(out, '}');
-    return 0;
+    rc = 0;
+out:
+    free(seen.r);
+    return rc;
 }

@@ -34,8 +34,19 @@ int main(void)
     test_streq("stream_options: null replaced",
                edit("{\"model\":\"m\",\"stream_options\":null}", "m", true, false, &b),
                "{\"model\":\"m\",\"stream_options\":{\"include_usage\":true}}");
-    test_streq("every model member rewritten (a provider may read the last)",
-               edit("{\"model\":\"a\",\"model\":\"b\"}", "up", false, false, &b), "{\"model\":\"up\",\"model\":\"up\"}");
+    test_streq("a duplicated model: one, rewritten (a provider may read the last)",
+               edit("{\"model\":\"a\",\"model\":\"b\"}", "up", false, false, &b), "{\"model\":\"up\"}");
+    /* What was checked and reserved (cJSON: the first) is what the
+     * provider reads: later duplicates are dropped. */
+    test_streq("duplicated max_tokens and n: the first kept",
+               edit("{\"model\":\"m\",\"max_tokens\":1,\"n\":1,\"max_tokens\":100000,\"n\":128}", "m", false, false, &b),
+               "{\"model\":\"m\",\"max_tokens\":1,\"n\":1}");
+    test_streq("a duplicate spelled with escapes dropped too",
+               edit("{\"max_tokens\":1,\"max_t\\u006fkens\":100000,\"stream\":false,\"str\\u0065am\":true}", "m", false, false, &b),
+               "{\"max_tokens\":1,\"stream\":false}");
+    test_streq("a duplicated stream_options once, forced",
+               edit("{\"stream_options\":{\"x\":1},\"stream_options\":{\"y\":2}}", "m", true, false, &b),
+               "{\"stream_options\":{\"x\":1,\"include_usage\":true}}");
     test_streq("a key spelled with escapes is the same key",
                edit("{\"mod\\u0065l\":\"a\"}", "up", false, false, &b), "{\"mod\\u0065l\":\"up\"}");
     test_streq("a model name that needs escaping",
