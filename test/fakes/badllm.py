@@ -10,6 +10,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   keyecho-stream 200 stream, one chunk, then an error event echoing the key
   flood-N        200 stream of N MB as fast as taken; GET /_flood/flood-N says
                  "running", "done" (all written) or "closed" (the reader left)
+  bigevent       200 stream: one 6 MB event never finished, then 10 s of nothing
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
   err200         200 whose body is an error and nothing else
   usage-huge     200 whose usage counts are 9e18 and 1e300
@@ -120,6 +121,18 @@ class H(BaseHTTPRequestHandler):
                 end = "closed"
             with LOCK:
                 FLOOD[m] = end
+            self.close_connection = True
+        elif m == "bigevent":
+            # one SSE event of 6 MB, then nothing: beyond the gateway's bound
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                self.wfile.write(b'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"' + b"y" * (6 << 20))
+                self.wfile.flush()
+                time.sleep(10)
+            except OSError:
+                pass
             self.close_connection = True
         elif m == "badutf8":
             self.send_response(200)

@@ -131,5 +131,29 @@ stop_ingot "$W_PID" "$W_LOG"
 nokey "serve's log" "$S_LOG"
 nokey "work's log" "$W_LOG"
 
+# An event larger than the gateway takes: an error event at once, not
+# 6 MB held until the provider stops.
+t0=$(date +%s%N)
+curl -s -N -m 8 -X POST "$U/v1/chat/completions" "${AUTH[@]}" -d "$(chat bigevent ',"stream":true')" > s.txt
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+eq "an event past the bound: an error event" "$(grep -c '^data: {"error"' s.txt)" 1
+check "  before the provider's 10 s ($ms ms)" [ "$ms" -lt 5000 ]
+
+# A second serve: metric series from tenant model names capped; a
+# provider slow on /models does not hold GET /v1/models past its bound.
+echo k-slow-0123456789 | "$INGOT_BIN" admin provider add slowp --type openai --base-url "$B/slow/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
+METRICS_MAX_SERIES=8 start_ingot S2 serve || finish
+U2="http://127.0.0.1:$S2_PORT"
+t0=$(date +%s%N)
+eq "models with a provider that never answers /models: 200" "$(curl -s -m 20 -o models.json -w '%{http_code}' "$U2/v1/models" "${AUTH[@]}")" 200
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "  within the models timeout ($ms ms)" [ "$ms" -lt 7000 ]
+eq "  the others' models listed" "$(jq -r '[.data[].id] | index("created-huge") != null' models.json)" true
+for i in $(seq 1 12); do curl -s -o /dev/null -X POST "$U2/v1/chat/completions" "${AUTH[@]}" -d "$(chat "card-$i")"; done
+n=$(curl -s "$U2/metrics" | grep -c '^ingot_llm_requests_total{')
+check "12 model names, series capped ($n <= 9)" [ "$n" -le 9 ]
+contains "  the rest counted as other" "$(curl -s "$U2/metrics")" 'ingot_llm_requests_total{provider="other",model="other",status="other"}'
+stop_ingot "$S2_PID" "$S2_LOG"; eq "the second serve exits 0" $? 0
+
 stop_ingot "$S_PID" "$S_LOG"; eq "serve drains and exits 0" $? 0
 finish
