@@ -12,6 +12,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
                  "running", "done" (all written) or "closed" (the reader left)
   bigevent       200 stream: one 6 MB event never finished, then 10 s of nothing
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
+  big-N          200 completion of N MB
   err200         200 whose body is an error and nothing else
   usage-huge     200 whose usage counts are 9e18 and 1e300
   (GET models)   ids with "created": 1e300 and -1e300
@@ -141,6 +142,11 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a\xff\xfeb\\u0000c"}}]}\n\n')
             self.wfile.write(b"data: [DONE]\n\n")
             self.close_connection = True
+        elif m.startswith("big-"):
+            # a 200 completion of N MB
+            self.send(200, '{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+                           '"content":"' + "z" * (int(m[4:]) << 20) + '"},"finish_reason":"stop"}],'
+                           '"usage":{"prompt_tokens":1,"completion_tokens":7,"total_tokens":8}}')
         elif m == "err200":
             self.send(200, '{"error":{"message":"overloaded, try later","type":"server_error","code":null}}')
         elif m == "usage-huge":

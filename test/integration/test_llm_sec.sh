@@ -127,7 +127,18 @@ wait_until 150 sh -c "curl -s '$U/v1/jobs/$J' -H 'Authorization: Bearer $K' | jq
 curl -s "$U/v1/jobs/$J" "${AUTH[@]}" > job.json
 eq "a job's provider 400: failed" "$(jq -r .status job.json)" failed
 nokey "  its stored error" job.json
+# A job whose answer is larger than a result may be: failed, said so, its
+# usage still stored.
+J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"big-3","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
+wait_until 150 sh -c "curl -s '$U/v1/jobs/$J' -H 'Authorization: Bearer $K' | jq -e '.status == \"failed\"' >/dev/null"
+curl -s "$U/v1/jobs/$J" "${AUTH[@]}" > job.json
+eq "a 3 MB answer to a job: failed at once" "$(jq -r '[.status, .attempts] | join(" ")' job.json)" "failed 1"
+contains "  saying why" "$(jq -r .last_error job.json)" "too large"
+eq "  its usage kept" "$(jq -r .usage.completion_tokens job.json)" 7
 stop_ingot "$W_PID" "$W_LOG"
+out=$("$INGOT_BIN" admin provider list "${A[@]}" 2>&1; "$INGOT_BIN" doctor "${A[@]}" 2>&1)
+printf '%s' "$out" > admin.txt
+nokey "provider list and doctor" admin.txt
 nokey "serve's log" "$S_LOG"
 nokey "work's log" "$W_LOG"
 
