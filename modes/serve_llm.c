@@ -220,7 +220,15 @@ static void embeddings(struct v1 *c)
 static void models_cb(const char *json, void *arg)
 {
     struct v1 *c = arg;
-    const char *id = http_req_param(c->r, "id");
+    /* An id with slashes ("provider/model", "org/name"): clients that do
+     * not encode them (older SDKs) send more segments. */
+    const char *id = http_req_param(c->r, "id"), *p1 = http_req_param(c->r, "p1"),
+               *p2 = http_req_param(c->r, "p2");
+    char joined[3 * (LLM_MODEL_MAX + 1)];
+    if (id && p1) {
+        snprintf(joined, sizeof joined, "%s/%s%s%s", p1, p2 ? p2 : "", p2 ? "/" : "", id);
+        id = joined;
+    }
     if (!json) {
         http_add_header(c->r, "retry-after", "1");
         http_add_header(c->r, "retry-after-ms", "1000");
@@ -299,4 +307,6 @@ void serve_llm_routes(struct httpd *h, struct serve_jobs *sj)
     httpd_route(h, HTTP_M_POST, "/v1/embeddings", 0, embeddings_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/models", 0, models_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/models/{id}", 0, models_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models/{p1}/{id}", 0, models_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models/{p1}/{p2}/{id}", 0, models_route, sj);
 }

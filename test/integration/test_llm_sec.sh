@@ -120,6 +120,11 @@ eq "a stream nobody reads: the upstream stopped before its 64 MB" "$(curl -s "$B
 wait "$NR"
 check "  recorded as 499" wait_sql 50 "SELECT status FROM $DB.llm_usage WHERE model='flood-64'" 499
 
+# One model by id, as the SDK asks (models.retrieve encodes "/" as %2F).
+eq "models/ID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/created-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 created-huge"
+eq "models/PROVIDER%2FID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/banth%2Fcreated-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 banth/created-huge"
+eq "models/PROVIDER/ID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/banth/created-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 banth/created-huge"
+
 # Jobs keep the provider's error: redacted.
 J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
 start_ingot W work
