@@ -139,7 +139,7 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         .endpoint = llm_endpoint_name(c->o.ep),
         .status = client_status,
         .u = u,
-        .cost_usd = used_any ? llmlimit_cost(l->lim, c->model, &u) : 0,
+        .cost_usd = used_any ? llmlimit_cost(l->lim, c->price_model, &u) : 0,
         .latency_ms = (double)(t - c->start_us) / 1000.0,
         .ttft_ms = c->streamed && c->first_us ? (double)(c->first_us - c->start_us) / 1000.0 : -1,
         .request_id = c->o.request_id,
@@ -356,7 +356,7 @@ static void call_admit(struct llm_call *c)
         .tenant = c->o.tenant,
         .key_id = c->o.key_id,
         .provider = c->t.provider,
-        .model = c->model,
+        .model = c->price_model,
         .est_tokens = c->est_prompt + c->est_completion,
     };
     c->admit_pending = true;
@@ -372,6 +372,36 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         call_admit(c);
     else if (c->state == CALL_DONE)
         call_finish(c);
+}
+
+/* The name the call is priced by: the model as sent when it has a price
+ * (a route's alias, a plain name), else what it resolved to, spelled
+ * "provider/model" or, for the default provider, "model". Without this a
+ * tenant could spell a priced "gpt-4o" as "default/gpt-4o" (or call a
+ * priced "provider/model" through another alias) and be charged nothing
+ * against a USD budget. */
+static bool priced(const struct llmlimit *lim, const char *model)
+{
+    struct llm_usage u;
+    llm_usage_init(&u);
+    u.prompt = u.completion = 1000000;
+    return llmlimit_cost(lim, model, &u) > 0;
+}
+
+static void call_price_model(struct llm_call *c)
+{
+    const struct llmlimit *lim = c->l->lim;
+    snprintf(c->price_model, sizeof c->price_model, "%s", c->model);
+    if (priced(lim, c->price_model))
+        return;
+    char alt[sizeof c->price_model];
+    snprintf(alt, sizeof alt, "%s/%s", c->t.provider, c->t.upstream_model);
+    if (priced(lim, alt)) {
+        memcpy(c->price_model, alt, sizeof alt);
+        return;
+    }
+    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0 && priced(lim, c->t.upstream_model))
+        snprintf(c->price_model, sizeof c->price_model, "%s", c->t.upstream_model);
 }
 
 /* Parses and routes the body, builds the provider's request. 0, or -1
@@ -401,6 +431,7 @@ static int call_route(struct llm_call *c)
         goto out;
     }
     c->have_target = true;
+    call_price_model(c);
     c->streamed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"));
     if (c->streamed && (c->o.job || !c->stream_cbs || c->o.ep == LLM_EP_EMBED)) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "stream", "invalid_value",

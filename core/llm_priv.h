@@ -61,6 +61,9 @@ struct llm_call {
     struct provider_target t;
     bool have_target;
     char model[LLM_MODEL_MAX + 1];    /* as the client sent it */
+    /* The name its price is looked up by (budgets in USD, cost): see
+     * call_price_model. */
+    char price_model[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
     bool streamed;                    /* the body says stream: true */
     bool client_usage;                /* stream_options.include_usage asked by the client */
     bool embed_b64;                   /* convert float embeddings to base64 */

@@ -20,6 +20,9 @@ echo "$AK" | "$INGOT_BIN" admin provider add banth --type anthropic --base-url "
 echo unused-key | "$INGOT_BIN" admin provider add bopen --type openai --base-url "$B/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 printf '%s' "$TK" | "$INGOT_BIN" admin tenant provider-key set acme bopen "${A[@]}" >/dev/null 2>&1
 check "providers set up" sh -c "'$INGOT_BIN' admin provider list --env-file /dev/null | grep -q bopen"
+"$INGOT_BIN" admin model price priced-m --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model price bopen/up-r --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model route alias-r bopen --upstream-model up-r "${A[@]}" >/dev/null 2>&1
 start_ingot S serve || finish
 U="http://127.0.0.1:$S_PORT"
 post() { curl -s -D h.txt -o b.json -w '%{http_code}' -X POST "$U$1" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$2"; }
@@ -124,6 +127,15 @@ check "  recorded as 499" wait_sql 50 "SELECT status FROM $DB.llm_usage WHERE mo
 eq "models/ID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/created-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 created-huge"
 eq "models/PROVIDER%2FID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/banth%2Fcreated-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 banth/created-huge"
 eq "models/PROVIDER/ID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/banth/created-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 banth/created-huge"
+
+# A priced model costs the same however it is spelled (the USD budget
+# counts it): "default/NAME" for the default provider's, a route to a
+# priced "provider/model".
+for m in priced-m default/priced-m bopen/up-r alias-r; do
+    eq "$m: 200" "$(post /v1/chat/completions "$(chat $m)")" 200
+    check "  priced in the ledger (2 tokens at 1000 USD/Mtok)" \
+        wait_sql 50 "SELECT cost_usd FROM $DB.llm_usage WHERE model='$m'" 0.002000000
+done
 
 # Jobs keep the provider's error: redacted.
 J=$(curl -s -X POST "$U/v1/jobs" "${AUTH[@]}" -d '{"kind":"llm.chat","queue":"llm","payload":{"model":"keyecho-400","messages":[{"role":"user","content":"x"}]}}' | jq -r .id)
