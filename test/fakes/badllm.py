@@ -13,6 +13,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   bigevent       200 stream: one 6 MB event never finished, then 10 s of nothing
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
   big-N          200 completion of N MB
+  absurd-headers 200 with nonsense rate-limit headers
   err200         200 whose body is an error and nothing else
   usage-huge     200 whose usage counts are 9e18 and 1e300
   (GET models)   ids with "created": 1e300 and -1e300
@@ -147,6 +148,16 @@ class H(BaseHTTPRequestHandler):
             self.send(200, '{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
                            '"content":"' + "z" * (int(m[4:]) << 20) + '"},"finish_reason":"stop"}],'
                            '"usage":{"prompt_tokens":1,"completion_tokens":7,"total_tokens":8}}')
+        elif m == "absurd-headers":
+            # a 200 whose rate-limit headers are nonsense (none says "spent" in a readable way)
+            self.send(200, json.dumps({"id": "c1", "object": "chat.completion", "model": model, "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}), extra=(
+                ("x-ratelimit-remaining-requests", "-1"), ("x-ratelimit-reset-requests", "1e30s"),
+                ("x-ratelimit-remaining-tokens", "99999999999999999999999999"),
+                ("x-ratelimit-reset-tokens", "99999h99999m"), ("retry-after", "Fri, 31 Dec 99999 23:59:59 GMT"),
+                ("retry-after-ms", "-5"), ("anthropic-ratelimit-requests-remaining", "nan"),
+                ("anthropic-ratelimit-requests-reset", "99999-12-31T00:00:00Z")))
         elif m == "err200":
             self.send(200, '{"error":{"message":"overloaded, try later","type":"server_error","code":null}}')
         elif m == "usage-huge":

@@ -128,6 +128,13 @@ eq "models/ID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/created
 eq "models/PROVIDER%2FID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/banth%2Fcreated-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 banth/created-huge"
 eq "models/PROVIDER/ID: 200" "$(curl -s -o m.json -w '%{http_code}' "$U/v1/models/banth/created-huge" "${AUTH[@]}") $(jq -r .id m.json)" "200 banth/created-huge"
 
+# Nonsense rate-limit headers hold nothing.
+eq "absurd rate-limit headers: 200" "$(post /v1/chat/completions "$(chat absurd-headers)")" 200
+t0=$(date +%s%N)
+eq "  the next call: 200" "$(post /v1/chat/completions "$(chat ok-after-absurd)")" 200
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "  not held ($ms ms)" [ "$ms" -lt 1000 ]
+
 # A priced model costs the same however it is spelled (the USD budget
 # counts it): "default/NAME" for the default provider's, a route to a
 # priced "provider/model".
