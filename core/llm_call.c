@@ -378,8 +378,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
  * (a route's alias, a plain name), else what it resolved to, spelled
  * "provider/model" or, for the default provider, "model". Without this a
  * tenant could spell a priced "gpt-4o" as "default/gpt-4o" (or call a
- * priced "provider/model" through another alias) and be charged nothing
- * against a USD budget. */
+ * priced "provider/model" through another alias, or a priced alias's
+ * target directly) and be charged nothing against a USD budget. */
 static bool priced(const struct llmlimit *lim, const char *model)
 {
     struct llm_usage u;
@@ -400,8 +400,32 @@ static void call_price_model(struct llm_call *c)
         memcpy(c->price_model, alt, sizeof alt);
         return;
     }
-    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0 && priced(lim, c->t.upstream_model))
+    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0 && priced(lim, c->t.upstream_model)) {
         snprintf(c->price_model, sizeof c->price_model, "%s", c->t.upstream_model);
+        return;
+    }
+    /* A priced route alias to the same provider and upstream model (the
+     * tenant called its target directly): only when prices exist. */
+    if (!llmlimit_priced_any(lim))
+        return;
+    struct sbuf rj;
+    sbuf_init(&rj);
+    providers_routes_json(c->l->ps, &rj);
+    cJSON *routes = cJSON_ParseWithLength(rj.data ? rj.data : "", rj.len);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, routes)
+    {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "model");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "provider");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "upstream_model");
+        if (cJSON_IsString(m) && cJSON_IsString(p) && cJSON_IsString(u) && !strcmp(p->valuestring, c->t.provider) &&
+            !strcmp(u->valuestring, c->t.upstream_model) && priced(lim, m->valuestring)) {
+            snprintf(c->price_model, sizeof c->price_model, "%s", m->valuestring);
+            break;
+        }
+    }
+    cJSON_Delete(routes);
+    sbuf_deinit(&rj);
 }
 
 /* Parses and routes the body, builds the provider's request. 0, or -1

@@ -23,6 +23,8 @@ check "providers set up" sh -c "'$INGOT_BIN' admin provider list --env-file /dev
 "$INGOT_BIN" admin model price priced-m --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model price bopen/up-r --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
 "$INGOT_BIN" admin model route alias-r bopen --upstream-model up-r "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model price alias-p --input-per-mtok 1000 --output-per-mtok 1000 "${A[@]}" >/dev/null 2>&1
+"$INGOT_BIN" admin model route alias-p bopen --upstream-model up-p "${A[@]}" >/dev/null 2>&1
 start_ingot S serve || finish
 U="http://127.0.0.1:$S_PORT"
 post() { curl -s -D h.txt -o b.json -w '%{http_code}' -X POST "$U$1" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$2"; }
@@ -137,8 +139,8 @@ check "  not held ($ms ms)" [ "$ms" -lt 1000 ]
 
 # A priced model costs the same however it is spelled (the USD budget
 # counts it): "default/NAME" for the default provider's, a route to a
-# priced "provider/model".
-for m in priced-m default/priced-m bopen/up-r alias-r; do
+# priced "provider/model", a priced route's target called directly.
+for m in priced-m default/priced-m bopen/up-r alias-r alias-p bopen/up-p; do
     eq "$m: 200" "$(post /v1/chat/completions "$(chat $m)")" 200
     check "  priced in the ledger (2 tokens at 1000 USD/Mtok)" \
         wait_sql 50 "SELECT cost_usd FROM $DB.llm_usage WHERE model='$m'" 0.002000000
