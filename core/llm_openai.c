@@ -2,6 +2,7 @@
  * except the top-level members routing needs, so unknown fields, number
  * spellings (a 19-digit seed) and key order reach the provider as sent. */
 #include <cJSON.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,24 +85,62 @@ static bool same_key(const char *s, size_t a1, size_t b1, size_t a2, size_t b2)
  * parser that checked and accounted the body (limits reserve max_tokens
  * times n, routing reads stream) kept the first of duplicated keys; most
  * providers' parsers keep the last: without this, {"max_tokens":1,
- * "max_tokens":100000} would reserve 1 and spend 100000. */
-struct seen_keys {
-    size_t (*r)[2];
-    size_t n, cap;
+ * "max_tokens":100000} would reserve 1 and spend 100000. A hash set: a
+ * body may have a hundred thousand keys. */
+struct seen_slot {
+    uint64_t h;
+    size_t a, b; /* the key's text; b == 0: empty */
 };
+struct seen_keys {
+    struct seen_slot *slot;
+    size_t n, cap; /* cap: a power of two */
+};
+
+/* FNV-1a of the key's name (escapes decoded). */
+static uint64_t key_hash(const char *s, size_t a, size_t b)
+{
+    uint64_t h = 1469598103934665603ULL;
+    cJSON *k = NULL;
+    const char *p = s + a + 1;
+    size_t n = b - a - 2;
+    if (memchr(s + a, '\\', b - a)) {
+        k = cJSON_ParseWithLength(s + a, b - a);
+        p = cJSON_IsString(k) ? k->valuestring : "";
+        n = strlen(p);
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    cJSON_Delete(k);
+    return h;
+}
+
+static void seen_put(struct seen_keys *k, uint64_t h, size_t a, size_t b)
+{
+    size_t i = (size_t)h & (k->cap - 1);
+    while (k->slot[i].b)
+        i = (i + 1) & (k->cap - 1);
+    k->slot[i] = (struct seen_slot){h, a, b};
+    k->n++;
+}
 
 static bool seen_before(struct seen_keys *k, const char *s, size_t a, size_t b)
 {
-    for (size_t i = 0; i < k->n; i++)
-        if (same_key(s, k->r[i][0], k->r[i][1], a, b))
-            return true;
-    if (k->n == k->cap) {
-        k->cap = k->cap ? k->cap * 2 : 16;
-        k->r = xrealloc(k->r, k->cap * sizeof *k->r);
+    uint64_t h = key_hash(s, a, b);
+    if (k->cap) {
+        for (size_t i = (size_t)h & (k->cap - 1); k->slot[i].b; i = (i + 1) & (k->cap - 1))
+            if (k->slot[i].h == h && same_key(s, k->slot[i].a, k->slot[i].b, a, b))
+                return true;
     }
-    k->r[k->n][0] = a;
-    k->r[k->n][1] = b;
-    k->n++;
+    if (2 * (k->n + 1) > k->cap) {
+        struct seen_keys g = {.cap = k->cap ? 2 * k->cap : 32};
+        g.slot = xcalloc(g.cap, sizeof *g.slot);
+        for (size_t i = 0; i < k->cap; i++)
+            if (k->slot[i].b)
+                seen_put(&g, k->slot[i].h, k->slot[i].a, k->slot[i].b);
+        free(k->slot);
+        *k = g;
+    }
+    seen_put(k, h, a, b);
     return false;
 }
 
@@ -187,6 +226,6 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
     sbuf_putc(out, '}');
     rc = 0;
 out:
-    free(seen.r);
+    free(seen.slot);
     return rc;
 }
