@@ -204,6 +204,8 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     *completion = mt;
 }
 
+/* Most top-level members of a body. */
+#define LLM_MAX_FIELDS 1024
 /* Largest max_tokens / max_completion_tokens taken (no model comes near). */
 #define LLM_MAX_TOKENS_FIELD 100000000
 
@@ -221,6 +223,11 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
 {
     if (!cJSON_IsObject(body))
         return check_fail(e, "", "the body must be a JSON object");
+    /* OpenAI's bodies have a few dozen; the upstream edit sets every key
+     * apart (duplicates), which stays cheap and unpredictable-free only
+     * for a bounded number of them. */
+    if (cJSON_GetArraySize(body) > LLM_MAX_FIELDS)
+        return check_fail(e, "", "the body has too many top-level fields");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
     if (!cJSON_IsString(model) || !model->valuestring[0])
         return check_fail(e, "model", "model is required (a string)");

@@ -77,6 +77,13 @@ eq "  serve still answers" "$(post /v1/chat/completions "$(chat ok ',"max_tokens
 eq "provider 200 with only an error: 502" "$(post /v1/chat/completions "$(chat err200)")" 502
 eq "  its message kept" "$(jq -r .error.message b.json)" "overloaded, try later"
 
+# A body of 50000 top-level fields (under 1 MB): refused at once.
+python3 -c 'import json; d={"model":"ok","messages":[{"role":"user","content":"x"}]}; d.update({"k%d" % i: i for i in range(50000)}); print(json.dumps(d, separators=(",", ":")))' > wide.json
+t0=$(date +%s%N)
+eq "50000 top-level fields: 400" "$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/chat/completions" "${AUTH[@]}" -H 'Content-Type: application/json' --data-binary @wide.json)" 400
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "  at once ($ms ms)" [ "$ms" -lt 1000 ]
+
 # A provider's absurd usage counts: capped, not overflowed.
 eq "provider usage 9e18 + 9e18: 200" "$(post /v1/chat/completions "$(chat usage-huge)")" 200
 check "  its total a sum that did not wrap" jq -e '.usage.total_tokens > 0' b.json
