@@ -11,6 +11,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   flood-N        200 stream of N MB as fast as taken; GET /_flood/flood-N says
                  "running", "done" (all written) or "closed" (the reader left)
   bigevent       200 stream: one 6 MB event never finished, then 10 s of nothing
+  stall          200 stream: one chunk, then 30 s of nothing
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
   big-N          200 completion of N MB
   absurd-headers 200 with nonsense rate-limit headers
@@ -133,6 +134,18 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.write(b'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"' + b"y" * (6 << 20))
                 self.wfile.flush()
                 time.sleep(10)
+            except OSError:
+                pass
+            self.close_connection = True
+        elif m == "stall":
+            # one chunk, then nothing for 30 s
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                self.wfile.write(b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n')
+                self.wfile.flush()
+                time.sleep(30)
             except OSError:
                 pass
             self.close_connection = True

@@ -186,7 +186,7 @@ check "  before the provider's 10 s ($ms ms)" [ "$ms" -lt 5000 ]
 # A second serve: metric series from tenant model names capped; a
 # provider slow on /models does not hold GET /v1/models past its bound.
 echo k-slow-0123456789 | "$INGOT_BIN" admin provider add slowp --type openai --base-url "$B/slow/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
-METRICS_MAX_SERIES=8 start_ingot S2 serve || finish
+METRICS_MAX_SERIES=8 LLM_TIMEOUT=1s start_ingot S2 serve || finish
 U2="http://127.0.0.1:$S2_PORT"
 t0=$(date +%s%N)
 eq "models with a provider that never answers /models: 200" "$(curl -s -m 20 -o models.json -w '%{http_code}' "$U2/v1/models" "${AUTH[@]}")" 200
@@ -197,6 +197,12 @@ for i in $(seq 1 12); do curl -s -o /dev/null -X POST "$U2/v1/chat/completions" 
 n=$(curl -s "$U2/metrics" | grep -c '^ingot_llm_requests_total{')
 check "12 model names, series capped ($n <= 9)" [ "$n" -le 9 ]
 contains "  the rest counted as other" "$(curl -s "$U2/metrics")" 'ingot_llm_requests_total{provider="other",model="other",status="other"}'
+# A stream that stalls: LLM_TIMEOUT ends it with an error event.
+t0=$(date +%s%N)
+curl -s -N -m 10 -X POST "$U2/v1/chat/completions" "${AUTH[@]}" -d "$(chat stall ',"stream":true')" > s.txt
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+eq "a stalled stream: the chunk, then an error event" "$(grep -c '^data: {"id"' s.txt) $(grep '^data: ' s.txt | tail -1 | cut -c1-14)" '1 data: {"error"'
+check "  after LLM_TIMEOUT ($ms ms)" [ "$ms" -ge 900 -a "$ms" -lt 4000 ]
 stop_ingot "$S2_PID" "$S2_LOG"; eq "the second serve exits 0" $? 0
 
 stop_ingot "$S_PID" "$S_LOG"; eq "serve drains and exits 0" $? 0
