@@ -374,60 +374,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         call_finish(c);
 }
 
-/* The name the call is priced by: the model as sent when it has a price
- * (a route's alias, a plain name), else what it resolved to, spelled
- * "provider/model" or, for the default provider, "model". Without this a
- * tenant could spell a priced "gpt-4o" as "default/gpt-4o" (or call a
- * priced "provider/model" through another alias, or a priced alias's
- * target directly) and be charged nothing against a USD budget. */
-static bool priced(const struct llmlimit *lim, const char *model)
-{
-    struct llm_usage u;
-    llm_usage_init(&u);
-    u.prompt = u.completion = 1000000;
-    return llmlimit_cost(lim, model, &u) > 0;
-}
-
-static void call_price_model(struct llm_call *c)
-{
-    const struct llmlimit *lim = c->l->lim;
-    snprintf(c->price_model, sizeof c->price_model, "%s", c->model);
-    if (priced(lim, c->price_model))
-        return;
-    char alt[sizeof c->price_model];
-    snprintf(alt, sizeof alt, "%s/%s", c->t.provider, c->t.upstream_model);
-    if (priced(lim, alt)) {
-        memcpy(c->price_model, alt, sizeof alt);
-        return;
-    }
-    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0 && priced(lim, c->t.upstream_model)) {
-        snprintf(c->price_model, sizeof c->price_model, "%s", c->t.upstream_model);
-        return;
-    }
-    /* A priced route alias to the same provider and upstream model (the
-     * tenant called its target directly): only when prices exist. */
-    if (!llmlimit_priced_any(lim))
-        return;
-    struct sbuf rj;
-    sbuf_init(&rj);
-    providers_routes_json(c->l->ps, &rj);
-    cJSON *routes = cJSON_ParseWithLength(rj.data ? rj.data : "", rj.len);
-    const cJSON *r;
-    cJSON_ArrayForEach(r, routes)
-    {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "model");
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "provider");
-        const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "upstream_model");
-        if (cJSON_IsString(m) && cJSON_IsString(p) && cJSON_IsString(u) && !strcmp(p->valuestring, c->t.provider) &&
-            !strcmp(u->valuestring, c->t.upstream_model) && priced(lim, m->valuestring)) {
-            snprintf(c->price_model, sizeof c->price_model, "%s", m->valuestring);
-            break;
-        }
-    }
-    cJSON_Delete(routes);
-    sbuf_deinit(&rj);
-}
-
 /* Parses and routes the body, builds the provider's request. 0, or -1
  * with the result set (400). */
 static int call_route(struct llm_call *c)
@@ -455,7 +401,7 @@ static int call_route(struct llm_call *c)
         goto out;
     }
     c->have_target = true;
-    call_price_model(c);
+    llm_price_model(l, &c->t, c->model, c->price_model, sizeof c->price_model);
     c->streamed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"));
     if (c->streamed && (c->o.job || !c->stream_cbs || c->o.ep == LLM_EP_EMBED)) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "stream", "invalid_value",
