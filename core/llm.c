@@ -206,6 +206,9 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     *completion = mt;
 }
 
+/* Most top-level members of a body. */
+#define LLM_MAX_FIELDS 1024
+
 static int check_fail(struct job_error *e, const char *param, const char *msg)
 {
     memset(e, 0, sizeof *e);
@@ -220,6 +223,11 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
 {
     if (!cJSON_IsObject(body))
         return check_fail(e, "", "the body must be a JSON object");
+    /* OpenAI's bodies have a few dozen; the upstream edit sets every key
+     * apart (duplicates), which stays cheap and unpredictable-free only
+     * for a bounded number of them. */
+    if (cJSON_GetArraySize(body) > LLM_MAX_FIELDS)
+        return check_fail(e, "", "the body has too many top-level fields");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
     if (!cJSON_IsString(model) || !model->valuestring[0])
         return check_fail(e, "model", "model is required (a string)");
@@ -289,4 +297,59 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
     if (n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && check_double_ll(n->valuedouble, 1, LLM_N_MAX, &x)))
         return check_fail(e, "n", "n must be a whole number from 1 to 128");
     return 0;
+}
+
+/* The name the call is priced by: the model as sent when it has a price
+ * (a route's alias, a plain name), else what it resolved to, spelled
+ * "provider/model" or, for the default provider, "model". Without this a
+ * tenant could spell a priced "gpt-4o" as "default/gpt-4o" (or call a
+ * priced "provider/model" through another alias, or a priced alias's
+ * target directly) and be charged nothing against a USD budget. */
+static bool priced(const struct llmlimit *lim, const char *model)
+{
+    struct llm_usage u;
+    llm_usage_init(&u);
+    u.prompt = u.completion = 1000000;
+    return llmlimit_cost(lim, model, &u) > 0;
+}
+
+void llm_price_model(const struct llm *l, const struct provider_target *t, const char *model, char *out,
+                     size_t n)
+{
+    const struct llmlimit *lim = l->lim;
+    snprintf(out, n, "%s", model);
+    if (priced(lim, out))
+        return;
+    char alt[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    snprintf(alt, sizeof alt, "%s/%s", t->provider, t->upstream_model);
+    if (priced(lim, alt)) {
+        snprintf(out, n, "%s", alt);
+        return;
+    }
+    if (strcmp(t->provider, PROVIDER_DEFAULT) == 0 && priced(lim, t->upstream_model)) {
+        snprintf(out, n, "%s", t->upstream_model);
+        return;
+    }
+    /* A priced route alias to the same provider and upstream model (the
+     * tenant called its target directly): only when prices exist. */
+    if (!llmlimit_priced_any(lim))
+        return;
+    struct sbuf rj;
+    sbuf_init(&rj);
+    providers_routes_json(l->ps, &rj);
+    cJSON *routes = cJSON_ParseWithLength(rj.data ? rj.data : "", rj.len);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, routes)
+    {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "model");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "provider");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "upstream_model");
+        if (cJSON_IsString(m) && cJSON_IsString(p) && cJSON_IsString(u) && !strcmp(p->valuestring, t->provider) &&
+            !strcmp(u->valuestring, t->upstream_model) && priced(lim, m->valuestring)) {
+            snprintf(out, n, "%s", m->valuestring);
+            break;
+        }
+    }
+    cJSON_Delete(routes);
+    sbuf_deinit(&rj);
 }

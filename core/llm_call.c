@@ -132,7 +132,7 @@ static void call_settle(struct llm_call *c, int client_status, bool cancelled)
         llm_usage_init(&u);
     bool used_any = u.prompt > 0 || u.completion > 0;
     char pm[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    llmlimit_price_name(l->lim, c->t.provider, c->t.upstream_model, c->model, pm, sizeof pm);
+    llmlimit_price_name(l->lim, c->t.provider, c->t.upstream_model, c->price_model, pm, sizeof pm);
     if (c->ticket) {
         llmlimit_settle(l->lim, c->ticket, used_any ? &u : NULL);
         c->ticket = NULL;
@@ -366,7 +366,7 @@ static void call_admit(struct llm_call *c)
         .key_id = c->o.key_id,
         .provider = c->t.provider,
         .hold = scope,
-        .model = c->model,
+        .model = c->price_model, /* a priced alias of what is called (llm_price_model) */
         .upstream = c->t.upstream_model,
         .est_tokens = c->est_prompt + c->est_completion,
     };
@@ -423,6 +423,7 @@ static int call_route(struct llm_call *c)
         goto out;
     }
     c->have_target = true;
+    llm_price_model(l, &c->t, c->model, c->price_model, sizeof c->price_model);
     c->streamed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"));
     if (c->streamed && (c->o.job || !c->stream_cbs || c->o.ep == LLM_EP_EMBED)) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "stream", "invalid_value",

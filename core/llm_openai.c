@@ -4,6 +4,8 @@
 #include "llm_openai.h"
 
 #include <cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_priv.h"
@@ -69,6 +71,81 @@ static bool key_is(const char *s, size_t a, size_t b, const char *name)
     return eq;
 }
 
+/* The keys at s[a1..b1) and s[a2..b2) (quotes included) are the same
+ * name, escapes decoded. */
+static bool same_key(const char *s, size_t a1, size_t b1, size_t a2, size_t b2)
+{
+    if (!memchr(s + a1, '\\', b1 - a1) && !memchr(s + a2, '\\', b2 - a2))
+        return b1 - a1 == b2 - a2 && memcmp(s + a1, s + a2, b1 - a1) == 0;
+    cJSON *k = cJSON_ParseWithLength(s + a2, b2 - a2);
+    bool eq = cJSON_IsString(k) && key_is(s, a1, b1, k->valuestring);
+    cJSON_Delete(k);
+    return eq;
+}
+
+/* Keys seen so far: a member whose key came before is dropped. The
+ * parser that checked and accounted the body (limits reserve max_tokens
+ * times n, routing reads stream) kept the first of duplicated keys; most
+ * providers' parsers keep the last: without this, {"max_tokens":1,
+ * "max_tokens":100000} would reserve 1 and spend 100000. A hash set: a
+ * body may have a hundred thousand keys. */
+struct seen_slot {
+    uint64_t h;
+    size_t a, b; /* the key's text; b == 0: empty */
+};
+struct seen_keys {
+    struct seen_slot *slot;
+    size_t n, cap; /* cap: a power of two */
+};
+
+/* FNV-1a of the key's name (escapes decoded). */
+static uint64_t key_hash(const char *s, size_t a, size_t b)
+{
+    uint64_t h = 1469598103934665603ULL;
+    cJSON *k = NULL;
+    const char *p = s + a + 1;
+    size_t n = b - a - 2;
+    if (memchr(s + a, '\\', b - a)) {
+        k = cJSON_ParseWithLength(s + a, b - a);
+        p = cJSON_IsString(k) ? k->valuestring : "";
+        n = strlen(p);
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    cJSON_Delete(k);
+    return h;
+}
+
+static void seen_put(struct seen_keys *k, uint64_t h, size_t a, size_t b)
+{
+    size_t i = (size_t)h & (k->cap - 1);
+    while (k->slot[i].b)
+        i = (i + 1) & (k->cap - 1);
+    k->slot[i] = (struct seen_slot){h, a, b};
+    k->n++;
+}
+
+static bool seen_before(struct seen_keys *k, const char *s, size_t a, size_t b)
+{
+    uint64_t h = key_hash(s, a, b);
+    if (k->cap) {
+        for (size_t i = (size_t)h & (k->cap - 1); k->slot[i].b; i = (i + 1) & (k->cap - 1))
+            if (k->slot[i].h == h && same_key(s, k->slot[i].a, k->slot[i].b, a, b))
+                return true;
+    }
+    if (2 * (k->n + 1) > k->cap) {
+        struct seen_keys g = {.cap = k->cap ? 2 * k->cap : 32};
+        g.slot = xcalloc(g.cap, sizeof *g.slot);
+        for (size_t i = 0; i < k->cap; i++)
+            if (k->slot[i].b)
+                seen_put(&g, k->slot[i].h, k->slot[i].a, k->slot[i].b);
+        free(k->slot);
+        *k = g;
+    }
+    seen_put(k, h, a, b);
+    return false;
+}
+
 int llm_openai_body(const char *body, size_t len, const char *upstream_model, bool force_usage,
                     const cJSON *stream_options, bool drop_encoding, struct sbuf *out)
 {
@@ -78,26 +155,30 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
     i++;
     sbuf_putc(out, '{');
     bool first = true, wrote_so = false;
+    struct seen_keys seen = {0};
+    int rc = -1;
     for (;;) {
         i = skip_ws(body, len, i);
         if (i < len && body[i] == '}')
             break;
         size_t ka = i, kb = skip_value(body, len, i);
         if (!kb || body[ka] != '"')
-            return -1;
+            goto out;
         i = skip_ws(body, len, kb);
         if (i >= len || body[i] != ':')
-            return -1;
+            goto out;
         size_t va = skip_ws(body, len, i + 1), vb = skip_value(body, len, va);
         if (!vb)
-            return -1;
+            goto out;
         i = skip_ws(body, len, vb);
-        bool drop = false;
+        bool drop = seen_before(&seen, body, ka, kb);
         const char *replace = NULL;
         char *owned = NULL;   /* cJSON's */
         struct sbuf m;
         sbuf_init(&m);
-        if (key_is(body, ka, kb, "model")) {
+        if (drop) {
+            /* a duplicate: the first one is what was checked */
+        } else if (key_is(body, ka, kb, "model")) {
             sbuf_json_str(&m, upstream_model);
             replace = m.data;
         } else if (force_usage && key_is(body, ka, kb, "stream_options")) {
@@ -137,7 +218,7 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
         }
         if (i < len && body[i] == '}')
             break;
-        return -1;
+        goto out;
     }
     if (force_usage && !wrote_so) {
         if (!first)
@@ -145,5 +226,8 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
         sbuf_puts(out, "\"stream_options\":{\"include_usage\":true}");
     }
     sbuf_putc(out, '}');
-    return 0;
+    rc = 0;
+out:
+    free(seen.slot);
+    return rc;
 }

@@ -48,6 +48,9 @@ struct llm_call {
     struct provider_target t;
     bool have_target;
     char model[LLM_MODEL_MAX + 1];    /* as the client sent it */
+    /* The name its price is looked up by (budgets in USD, cost): see
+     * llm_price_model. */
+    char price_model[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
     bool streamed;                    /* the body says stream: true */
     bool client_usage;                /* stream_options.include_usage asked by the client */
     bool embed_b64;                   /* convert float embeddings to base64 */
@@ -100,6 +103,11 @@ void llm_error_json(struct sbuf *out, const char *message, const char *type, con
 void llm_estimate(const struct llm *l, enum llm_endpoint ep, const struct cJSON *body, long long *prompt,
                   long long *completion);
 const char *llm_endpoint_name(enum llm_endpoint ep);
+/* The name a call to model (resolved to t) is priced by, into out: model
+ * when it has a price, else "provider/upstream", the upstream model alone
+ * for the default provider, or a priced route alias to the same target. */
+void llm_price_model(const struct llm *l, const struct provider_target *t, const char *model, char *out,
+                     size_t n);
 
 /* Each file's own functions are in its header: llm_call.h, llm_relay.h,
  * llm_openai.h, llm_models.h (included here for the family). */

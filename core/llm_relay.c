@@ -81,6 +81,41 @@ static bool has_output(const char *s, size_t n)
            has_key_value_at(s, n, "\"reasoning\"", "\"", true);
 }
 
+/* The key ingot sent, when long enough to look for (a provider may echo it
+ * in an error: a self-hosted server whole, OpenAI partly). */
+static const char *sent_key(const struct llm_call *c)
+{
+    const char *k = c->t.api_key;
+    return k && strlen(k) >= 8 ? k : NULL;
+}
+
+/* data with every occurrence of the key sent replaced, into out. */
+static void redact_into(const struct llm_call *c, const char *data, size_t len, struct sbuf *out)
+{
+    const char *k = sent_key(c), *p = data, *end = data + len, *hit;
+    size_t kl = k ? strlen(k) : 0;
+    while (k && (hit = find(p, (size_t)(end - p), k, kl)) != NULL) {
+        sbuf_append(out, p, (size_t)(hit - p));
+        sbuf_puts(out, "[redacted]");
+        p = hit + kl;
+    }
+    sbuf_append(out, p, (size_t)(end - p));
+}
+
+/* b without the key sent, when it has it. */
+static void redact(const struct llm_call *c, struct sbuf *b)
+{
+    const char *k = sent_key(c);
+    if (!k || !b->len || !find(b->data, b->len, k, strlen(k)))
+        return;
+    struct sbuf r;
+    sbuf_init(&r);
+    redact_into(c, b->data, b->len, &r);
+    sbuf_reset(b);
+    sbuf_append(b, r.data, r.len);
+    sbuf_deinit(&r);
+}
+
 /* One event to the client. false when the client went away meanwhile. */
 static bool emit(struct llm_call *c, const char *data, size_t len)
 {
@@ -143,6 +178,7 @@ static bool openai_error_event(struct llm_call *c, const cJSON *err)
         sbuf_deinit(&e);
     }
     sbuf_puts(&b, "}\n\n");
+    redact(c, &b);
     c->stream_error = true;
     c->stream_ended = true;
     bool ok = emit(c, b.data, b.len);
@@ -214,8 +250,18 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
         const char *q = sep ? sep + 2 : end;
         if (q - p >= 12 && memcmp(p, "data: [DONE]", 12) == 0)
             saw_done = true;
-        if (q - p >= 14 && memcmp(p, "data: {\"error\"", 14) == 0) /* 14: not the literal's NUL */
+        if (q - p >= 14 && memcmp(p, "data: {\"error\"", 14) == 0) { /* 14: not the literal's NUL */
             saw_error = true;
+            struct sbuf r;
+            sbuf_init(&r);
+            redact_into(c, p, (size_t)(q - p), &r);
+            bool ok = emit(c, r.data, r.len);
+            sbuf_deinit(&r);
+            if (!ok)
+                return -1;
+            p = q;
+            continue;
+        }
         /* Text or tool arguments: about a token each (for a cancel). */
         if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
             c->chunks++;
@@ -317,6 +363,8 @@ static void openai_error_body(struct llm_call *c, long status, const char *body,
     cJSON_Delete(j);
 }
 
+static void relay_error(struct llm_call *c, long status, const char *body, size_t len);
+
 void llm_relay_body(struct llm_call *c, long status, const char *body, size_t len)
 {
     sbuf_reset(&c->res_body);
@@ -343,6 +391,16 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
                               "the provider's answer is not JSON");
                 return;
             }
+            /* Some servers answer a failure with a 200: an error and
+             * nothing of an answer is an error (the SDK would hand the
+             * caller a completion without choices). */
+            const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+            if (cJSON_IsObject(err) && !cJSON_GetObjectItemCaseSensitive(j, "choices") &&
+                !cJSON_GetObjectItemCaseSensitive(j, "data")) {
+                cJSON_Delete(j);
+                relay_error(c, 502, body, len);
+                return;
+            }
             c->have_usage = llm_usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &c->used);
             cJSON_Delete(j);
             if (c->embed_b64) {
@@ -360,22 +418,39 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
         c->res.retryable = false;
         return;
     }
+    relay_error(c, status, body, len);
+}
+
+/* A provider's error answer (status >= 300, or 502 for a 200 that is one)
+ * into c->res in OpenAI's shape, without the key. */
+static void relay_error(struct llm_call *c, long status, const char *body, size_t len)
+{
     int st = (int)status;
+    /* Redacted before anything is cut from it (a key split at the cut
+     * would not be found after). */
+    struct sbuf clean;
+    sbuf_init(&clean);
+    redact_into(c, body ? body : "", body ? len : 0, &clean);
     if (c->t.type == PROVIDER_ANTHROPIC)
-        anth_error((int)status, body, len, &c->res_body, &st);
+        anth_error((int)status, clean.data, clean.len, &c->res_body, &st);
     else
-        openai_error_body(c, status, body, len);
+        openai_error_body(c, status, clean.data ? clean.data : "", clean.len);
+    sbuf_deinit(&clean);
     c->res.outcome = LLM_UPSTREAM;
     c->res.status = st;
     c->res.retryable = st == 408 || st == 409 || st == 429 || st >= 500;
     c->res.should_retry = true;
     /* The gateway's own key refused is not the client's fault (a 401 would
-     * tell the SDK its key is wrong), and retrying does not fix it. */
-    if (status == 401 && !c->t.tenant_key) {
+     * tell the SDK its key is wrong), and retrying does not fix it. The
+     * provider's message is not relayed: it is about our key, and often
+     * quotes it. */
+    if ((status == 401 || status == 403) && !c->t.tenant_key) {
         LOG_AT(LOG_WARN, c->o.request_id, NULL, "llm: provider %s refused the configured key (%ld)",
                c->t.provider, status);
-        c->res.status = 502;
+        llm_call_fail(c, LLM_UPSTREAM, 502, "server_error", NULL, "upstream_auth_error",
+                      "the provider refused the gateway's credentials: tell the operator");
         c->res.retryable = false;
+        return;
     }
     /* The tenant's own key refused: still 401 (theirs to fix), but not
      * ingot's invalid_api_key, which would say their ingot key is wrong. */

@@ -354,6 +354,11 @@ static void refresh_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- prices ---- */
 
+bool llmlimit_priced_any(const struct llmlimit *ll)
+{
+    return ll && ll->nprices > 0;
+}
+
 double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct llm_usage *u)
 {
     const struct price_row *p = llmlimit_price_find(ll, model);

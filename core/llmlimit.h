@@ -65,6 +65,8 @@ void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmli
 /* Replaces the reservation with the real usage (NULL: nothing was used,
  * e.g. the provider refused) and frees the ticket. */
 void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struct llm_usage *used);
+/* Any price set at all (a call's other spellings are worth looking up). */
+bool llmlimit_priced_any(const struct llmlimit *ll);
 /* Cost in USD of usage for model by the price table (0 without a price). */
 double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct llm_usage *u);
 /* The name a call is priced by: the upstream model actually called, then

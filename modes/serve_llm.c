@@ -20,6 +20,10 @@
  * the provider's 200. A stream's client leaving afterwards is told at once
  * (the stream's gone callback). */
 #define GONE_POLL_MS 25
+/* A stream's bytes waiting for a client that does not read: past this the
+ * client counts as gone (the upstream stops, what it produced is
+ * recorded), rather than the provider's whole answer held in memory. */
+#define STREAM_BACKLOG_MAX ((size_t)4 << 20)
 /* 429 and 503 always say when to come back; this when nobody said. */
 #define RETRY_DEFAULT_MS 1000
 
@@ -133,7 +137,12 @@ static void event_cb(const char *data, size_t len, void *arg)
         begin_cb(s);
     if (len == sizeof done_event - 1 && memcmp(data, done_event, len) == 0)
         s->done_sent = true;
-    http_stream_write(s->c->r, data, len); /* written as soon as the socket takes it */
+    /* written as soon as the socket takes it */
+    if (http_stream_write(s->c->r, data, len) > STREAM_BACKLOG_MAX) {
+        LOG_AT(LOG_WARN, http_req_id(s->c->r), NULL, "llm stream: the client reads nothing (%zu bytes waiting): stopped",
+               STREAM_BACKLOG_MAX);
+        abandon(s);
+    }
 }
 
 static const struct llm_stream_cbs stream_cbs = {.begin = begin_cb, .event = event_cb};
@@ -211,7 +220,15 @@ static void embeddings(struct v1 *c)
 static void models_cb(const char *json, void *arg)
 {
     struct v1 *c = arg;
-    const char *id = http_req_param(c->r, "id");
+    /* An id with slashes ("provider/model", "org/name"): clients that do
+     * not encode them (older SDKs) send more segments. */
+    const char *id = http_req_param(c->r, "id"), *p1 = http_req_param(c->r, "p1"),
+               *p2 = http_req_param(c->r, "p2");
+    char joined[3 * (LLM_MODEL_MAX + 1)];
+    if (id && p1) {
+        snprintf(joined, sizeof joined, "%s/%s%s%s", p1, p2 ? p2 : "", p2 ? "/" : "", id);
+        id = joined;
+    }
     if (!json) {
         http_add_header(c->r, "retry-after", "1");
         http_add_header(c->r, "retry-after-ms", "1000");
@@ -225,12 +242,6 @@ static void models_cb(const char *json, void *arg)
         v1_free(c);
         return;
     }
-    /* /v1/models/{provider}/{id}: an id with a slash, as the list shows
-     * "claude/fake-ok", written unencoded */
-    const char *prov = http_req_param(c->r, "provider");
-    char *joined = prov ? xasprintf("%s/%s", prov, id) : NULL;
-    if (joined)
-        id = joined;
     cJSON *list = cJSON_Parse(json);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(list, "data");
     const cJSON *found = NULL;
@@ -247,7 +258,6 @@ static void models_cb(const char *json, void *arg)
                          "The model '%.200s' does not exist", id);
     cJSON_free(one);
     cJSON_Delete(list);
-    free(joined);
     v1_free(c);
 }
 
@@ -297,5 +307,6 @@ void serve_llm_routes(struct httpd *h, struct serve_jobs *sj)
     httpd_route(h, HTTP_M_POST, "/v1/embeddings", 0, embeddings_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/models", 0, models_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/models/{id}", 0, models_route, sj);
-    httpd_route(h, HTTP_M_GET, "/v1/models/{provider}/{id}", 0, models_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models/{p1}/{id}", 0, models_route, sj);
+    httpd_route(h, HTTP_M_GET, "/v1/models/{p1}/{p2}/{id}", 0, models_route, sj);
 }

@@ -2,7 +2,7 @@
  * accepts as an object, the output is a JSON object whose model is the
  * upstream model, whose stream_options.include_usage is true when forced,
  * with encoding_format gone when dropped, and every other top-level member
- * equal to the input's. Inputs that are not objects may fail, never crash. */
+ * equal to the input's (the first of duplicated keys, each key once). Inputs that are not objects may fail, never crash. */
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +60,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             if (drop && cJSON_GetObjectItemCaseSensitive(o, "encoding_format"))
                 abort();
             check_same(in, o, force, drop);
+            /* Each key once upstream: the provider reads what was checked. */
+            for (const cJSON *a = o->child; a; a = a->next)
+                for (const cJSON *b = a->next; b; b = b->next)
+                    if (!strcmp(a->string, b->string))
+                        abort();
             cJSON_Delete(o);
         }
     }

@@ -3,6 +3,7 @@
  * the llm_call states' names. */
 #include <cJSON.h>
 #include <string.h>
+#include <time.h>
 
 #include "../testhelp.h"
 #include "llm_priv.h"
@@ -34,8 +35,43 @@ int main(void)
     test_streq("stream_options: null replaced",
                edit("{\"model\":\"m\",\"stream_options\":null}", "m", true, false, &b),
                "{\"model\":\"m\",\"stream_options\":{\"include_usage\":true}}");
-    test_streq("every model member rewritten (a provider may read the last)",
-               edit("{\"model\":\"a\",\"model\":\"b\"}", "up", false, false, &b), "{\"model\":\"up\",\"model\":\"up\"}");
+    test_streq("a duplicated model: one, rewritten (a provider may read the last)",
+               edit("{\"model\":\"a\",\"model\":\"b\"}", "up", false, false, &b), "{\"model\":\"up\"}");
+    /* What was checked and reserved (cJSON: the first) is what the
+     * provider reads: later duplicates are dropped. */
+    test_streq("duplicated max_tokens and n: the first kept",
+               edit("{\"model\":\"m\",\"max_tokens\":1,\"n\":1,\"max_tokens\":100000,\"n\":128}", "m", false, false, &b),
+               "{\"model\":\"m\",\"max_tokens\":1,\"n\":1}");
+    test_streq("a duplicate spelled with escapes dropped too",
+               edit("{\"max_tokens\":1,\"max_t\\u006fkens\":100000,\"stream\":false,\"str\\u0065am\":true}", "m", false, false, &b),
+               "{\"max_tokens\":1,\"stream\":false}");
+    {
+        /* A hundred thousand keys (a 1 MB body can have them): linear,
+         * not a quadratic scan; the repeated one at the end dropped. */
+        struct sbuf big, want;
+        sbuf_init(&big);
+        sbuf_init(&want);
+        sbuf_puts(&big, "{\"model\":\"m\"");
+        for (int i = 0; i < 100000; i++)
+            sbuf_printf(&big, ",\"k%d\":%d", i, i);
+        sbuf_append(&want, big.data, big.len);
+        sbuf_puts(&want, "}");
+        sbuf_puts(&big, ",\"k77\":0}");
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        sbuf_reset(&b);
+        int rc = llm_openai_body(big.data, big.len, "m", false, NULL, false, &b);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        test_cond("100000 keys: accepted", rc == 0);
+        test_cond("  the late duplicate dropped, the rest as sent", b.len == want.len && !memcmp(b.data, want.data, b.len));
+        test_cond("  in well under a second", secs < 1.0);
+        sbuf_deinit(&big);
+        sbuf_deinit(&want);
+    }
+    test_streq("a duplicated stream_options once, forced",
+               edit("{\"stream_options\":{\"x\":1},\"stream_options\":{\"y\":2}}", "m", true, false, &b),
+               "{\"stream_options\":{\"x\":1,\"include_usage\":true}}");
     test_streq("a key spelled with escapes is the same key",
                edit("{\"mod\\u0065l\":\"a\"}", "up", false, false, &b), "{\"mod\\u0065l\":\"up\"}");
     test_streq("a model name that needs escaping",
