@@ -63,6 +63,8 @@ done
 printf '{"model":"bad\377\376name","messages":[{"role":"user","content":"hi"}]}' > badmodel.json
 eq "model not UTF-8: 400" "$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/chat/completions" "${AUTH[@]}" --data-binary @badmodel.json) $(jq -r .error.param b.json)" "400 model"
 eq "model with a newline: passes (escaped wherever it goes)" "$(post /v1/chat/completions "$(chat 'a\nb')")" 200
+eq "model with a NUL (\\u0000): 400" "$(post /v1/chat/completions "$(chat 'nul-cut\u0000-hidden')")" 400
+eq "  never sent" "$(curl -s "$B/_log" | jq -r 'select(.model | startswith("nul-cut")) | .model')" ""
 eq "model with a quote and a backslash: passes" "$(post /v1/chat/completions "$(chat 'we\"ird\\m')")" 200
 curl -s "$U/metrics" > metrics.txt
 check "/metrics stays UTF-8" iconv -f UTF-8 -t UTF-8 metrics.txt -o /dev/null
