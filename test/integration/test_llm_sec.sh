@@ -1,8 +1,14 @@
 # The LLM gateway against a hostile provider (test/fakes/badllm.py) and a
-# hostile tenant: a provider's error text never carries the key ingot sent
-# (401/403 to the gateway's own key: our own message; any other error,
-# streamed or not, sync or job: the key redacted); what is relayed is
-# valid JSON; model names that cannot be labels or URLs are refused.
+# hostile tenant. Provider side: its error text never carries the key
+# ingot sent (401/403 to the gateway's own key: our own message; any other
+# error, streamed or not, sync or job: the key redacted); a 200 that is an
+# error is an error; absurd usage counts, "created" times and rate-limit
+# headers are bounded; an oversized event, a stalled stream, a slow
+# /models and a flood to a client that reads nothing are all cut. Tenant
+# side: model names (not UTF-8, NUL, newline, quotes) refused or escaped
+# wherever they go, metric series capped, numbers (max_tokens, n) checked,
+# 50000-field bodies refused, a priced model priced however it is spelled,
+# tenants kept apart.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_sec
@@ -57,12 +63,15 @@ for m in keyecho-stream banth/keyecho-stream; do
     nokey "  $m's stream" s.txt
     eq "  $m: the error is the last event, no [DONE]" "$(grep '^data: ' s.txt | tail -1 | cut -c1-14)" 'data: {"error"'
 done
-# A tenant's model name: bytes that are not UTF-8 or control characters
-# are refused (they would reach metric labels, which must stay UTF-8 for a
-# scrape, and usage rows, which a utf8mb4 column refuses with the batch).
+# A tenant's model name: bytes that are not UTF-8 and NUL are refused (they
+# would reach metric labels, which must stay UTF-8 for a scrape, and usage
+# rows, which a utf8mb4 column refuses with the batch); other characters
+# are escaped wherever they go.
 printf '{"model":"bad\377\376name","messages":[{"role":"user","content":"hi"}]}' > badmodel.json
 eq "model not UTF-8: 400" "$(curl -s -o b.json -w '%{http_code}' -X POST "$U/v1/chat/completions" "${AUTH[@]}" --data-binary @badmodel.json) $(jq -r .error.param b.json)" "400 model"
 eq "model with a newline: passes (escaped wherever it goes)" "$(post /v1/chat/completions "$(chat 'a\nb')")" 200
+eq "model with a NUL (\\u0000): 400" "$(post /v1/chat/completions "$(chat 'nul-cut\u0000-hidden')")" 400
+eq "  never sent" "$(curl -s "$B/_log" | jq -r 'select(.model | startswith("nul-cut")) | .model')" ""
 eq "model with a quote and a backslash: passes" "$(post /v1/chat/completions "$(chat 'we\"ird\\m')")" 200
 curl -s "$U/metrics" > metrics.txt
 check "/metrics stays UTF-8" iconv -f UTF-8 -t UTF-8 metrics.txt -o /dev/null
