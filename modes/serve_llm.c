@@ -289,7 +289,7 @@ int v1_check_llm_job(struct serve_jobs *sj, uint64_t tenant, const cJSON *job, s
                   e) == 0)
         return 0;
     /* the engine names the field of the body: under a job it is payload's */
-    if (e->status != 503 && strncmp(e->param, "payload", 7) != 0) {
+    if (e->status == 400 && strncmp(e->param, "payload", 7) != 0) { /* a 503 names no field */
         char p[sizeof e->param];
         snprintf(p, sizeof p, "payload%s%.*s", e->param[0] ? "." : "", (int)sizeof p - 10, e->param);
         memcpy(e->param, p, sizeof p);

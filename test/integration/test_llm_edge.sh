@@ -155,6 +155,7 @@ eq "  a message telling nothing internal" "$(jq -r .error.message b.json)" "the 
 check "  retry-after" [ -n "$(hdr retry-after)" ]
 eq "  a job too: 503" "$(post /v1/jobs '{"kind":"llm.chat","payload":{"model":"fake-ok","messages":[{"role":"user","content":"hi"}]}}')" 503
 eq "  server_error" "$(jq -r .error.type b.json)" server_error
+eq "  naming no field" "$(jq -r .error.param b.json)" null
 contains "  the operator's log says what" "$(cat "$S3_LOG")" "own key for provider 'default' does not open"
 check "  and never the key" sh -c "! grep -q sk-tenant-own-77 '$S3_LOG'"
 
