@@ -5,6 +5,8 @@
  * channel, so those admitting without a script (no limit anywhere) hold it
  * too; the hash, read every HOLDS_READ_MS, covers messages missed while a
  * subscriber reconnected. Internal to llmlimit. */
+#include "llmlimit_hold.h"
+
 #include <event2/event.h>
 #include <hiredis.h>
 #include <stdio.h>

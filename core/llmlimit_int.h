@@ -134,14 +134,7 @@ bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key,
 const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const char *model);
 /* A reservation's cost in nano-USD. */
 long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long long tokens);
-/* llmlimit_hold.c: the hold script, this process's copy of the holds,
- * the other processes' holds (their messages, and the hash now and then). */
-extern const char llmlimit_hold_lua[];
-void llmlimit_holds_msg_cb(const char *payload, size_t len, void *arg);
-void llmlimit_holds_timer_cb(int fd, short what, void *arg);
-#define HOLDS_READ_MS 1000
-void llmlimit_hold_local(struct llmlimit *ll, const char *provider, long long ms);
-long long llmlimit_held_ms(struct llmlimit *ll, const char *provider);
+#include "llmlimit_hold.h"
 void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason);
 /* ingot_llm_budget_remaining of a tenant's budget counter. */
 void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used);

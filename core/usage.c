@@ -270,7 +270,10 @@ static void count_slow(struct usage *u, const struct usage_rec *r)
 
 static struct count_slot *count_slot(struct usage *u, const struct usage_rec *r)
 {
-    const char *p = r->provider ? r->provider : "", *m = r->model ? r->model : "";
+    /* The label's model: metric_model (a known name or "other"), never an
+     * arbitrary client string. */
+    const char *mm = r->metric_model ? r->metric_model : r->model;
+    const char *p = r->provider ? r->provider : "", *m = mm ? mm : "";
     size_t pl = strlen(p), ml = strlen(m);
     if (pl > PROVIDER_NAME_MAX || ml > LLM_MODEL_MAX)
         return NULL;

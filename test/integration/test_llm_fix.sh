@@ -72,7 +72,7 @@ wait_sql 50 "SELECT COUNT(*) FROM $DB.llm_usage WHERE tenant_id = $TB" 3
 eq "  priced by the upstream model (default/fake-ok-p1)" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'default/fake-ok-p1'")" 0.017000000
 eq "  priced by provider/upstream (smart)" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'smart'")" 0.034000000
 eq "  priced by its name" "$(q "SELECT cost_usd FROM llm_usage WHERE model = 'fake-ok-p1'")" 0.017000000
-usd=$(redis-cli -s "$REDIS_SOCKET" -n 11 GET "$(redis-cli -s "$REDIS_SOCKET" -n 11 --scan --pattern "*:t$TB:usd:*" | head -1)")
+usd=$(redis-cli -s "$REDIS_SOCKET" -n 11 GET "$(redis-cli -s "$REDIS_SOCKET" -n 11 --scan --pattern "*:t$TB:g*:usd:*" | head -1)")
 eq "  the USD counter holds the three calls (nano-USD)" "$usd" 68000000
 eq "an unpriced model under a USD budget: 400" "$(postb /v1/chat/completions "$(chat fake-ok-free)")" 400
 eq "  names model" "$(jq -r .error.param b.json)" model
