@@ -239,8 +239,8 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
         int i = (int)idx - 1;
         if (!r->key_scope[i])
             llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], val);
-        llmlimit_refuse(ll, r->provider, r->t->c[i].kind, r->key_scope[i], r->lim[i], r->t->c[i].amt, &r->per,
-                        r->cb, r->arg);
+        llmlimit_refuse(ll, r->provider, r->t->c[i].kind, r->key_scope[i], r->lim[i], val, r->t->c[i].amt,
+                        &r->per, r->cb, r->arg);
         rsv_free(r);
     } else if (code == 3 && ++r->tries < REBUILD_TRIES) {
         memset(r->missing, 0, sizeof r->missing);

@@ -119,9 +119,11 @@ struct llmlimit {
  * have the other files' own. */
 void llmlimit_period(struct period *p, int64_t now_ms);
 struct runtime *llmlimit_rt(struct llmlimit *ll);
-/* Counts a refusal in ingot_llm_throttled_total and answers it. */
+/* Counts a refusal in ingot_llm_throttled_total and answers it. cur:
+ * what the counter holds (used and reserved); amt: this call's
+ * reservation. */
 void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
-                     long long amt, const struct period *p, llmlimit_cb cb, void *arg);
+                     long long cur, long long amt, const struct period *p, llmlimit_cb cb, void *arg);
 const char *llmlimit_ck_text(enum ck k);
 /* Redis's data epoch as last seen ("" when never). */
 void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n);
@@ -144,6 +146,7 @@ void llmlimit_hold_local(struct llmlimit *ll, const char *provider, long long ms
 long long llmlimit_held_ms(struct llmlimit *ll, const char *provider);
 void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason);
 /* ingot_llm_budget_remaining of a tenant's budget counter. */
+/* lim -2: the budget is gone (its gauge is hidden). */
 void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used);
 /* Reads llm_limits and llm_prices now (unless being read). */
 void llmlimit_refresh(struct llmlimit *ll);

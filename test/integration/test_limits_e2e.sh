@@ -58,6 +58,18 @@ out=$(curl -s -D h.txt -X POST "http://127.0.0.1:$S1_PORT/v1/chat/completions" -
     -H 'Content-Type: application/json' -d "$body")
 contains "a spent budget: insufficient_quota" "$out" '"code":"insufficient_quota"'
 contains "  names the budget" "$out" "tokens per day"
+contains "  says it is spent (real usage $used passed it)" "$out" "budget of $BUDGET tokens per day is spent"
+hdr() { awk -v n="$1" 'tolower($1) == n":" { print $2 }' h.txt | tr -d '\r'; }
+eq "  x-should-retry: false" "$(hdr x-should-retry)" false
+reset=$(( 86400 - $(date -u +%s) % 86400 ))
+ra=$(hdr retry-after)
+check "  retry-after is the time to the day's reset (${ra}s ~ ${reset}s)" [ "${ra:-0}" -ge $((reset - 5)) -a "${ra:-0}" -le $((reset + 1)) ]
+out=$(curl -s -D h.txt -X POST "http://127.0.0.1:$S2_PORT/v1/chat/completions" -H "Authorization: Bearer $K" \
+    -H 'Content-Type: application/json' -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":3000}')
+contains "a call larger than the whole budget: says so" "$out" "more than the tenant's whole budget of $BUDGET tokens per day"
+contains "  and what to do" "$out" "lower max_tokens"
+eq "  x-should-retry: false, no retry-after" "$(hdr x-should-retry) $(hdr retry-after)" "false "
+contains "the budget's gauge is shown" "$(curl -s "http://127.0.0.1:$S1_PORT/metrics")" "ingot_llm_budget_remaining{tenant=\"$TEN\",budget=\"tokens_day\"}"
 
 # Provider throttling: the fake says remaining 0 for 1500 ms. Other calls,
 # from both processes, wait and reach it only after the reset.
@@ -68,6 +80,9 @@ budget_cleared() { # the limits are re-read every few seconds: poll for the clea
 }
 check "budget cleared on S1" wait_until 150 budget_cleared "$S1_PORT"
 check "budget cleared on S2" wait_until 150 budget_cleared "$S2_PORT"
+case "$(curl -s "http://127.0.0.1:$S1_PORT/metrics")" in
+*"ingot_llm_budget_remaining{tenant=\"$TEN\",budget=\"tokens_day\"}"*) bad "  a removed budget's gauge is gone" ;;
+*) ok "  a removed budget's gauge is gone" ;; esac
 curl -s -o /dev/null -X POST "$L/_reset"
 msg='{"model":"fake-remaining-0-reset-1500","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'
 eq "the announcing call succeeds" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$S1_PORT/v1/chat/completions" \
