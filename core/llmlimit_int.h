@@ -109,6 +109,9 @@ struct llmlimit {
     struct settle_op *retry_head, *retry_tail;
     size_t nretry;
     size_t inflight;              /* settlements and holds sent, not answered */
+    size_t ncatchup;              /* catch-ups (usage decided without Redis) not yet applied */
+    unsigned long ready_seen;     /* redis_ready_count when last looked */
+    int64_t back_ms;              /* when Redis came back after an outage (0: never) */
     struct llmlimit_local *local;
     struct metric_family *f_remaining, *f_throttled;
     struct log_limit warn_log;
