@@ -22,6 +22,9 @@
 #include "sse.h"
 #include "usage.h"
 
+/* A job over a budget is looked at again at least this often (a raised budget takes effect). */
+#define BUDGET_RECHECK_MS (3600LL * 1000)
+
 static const char *const state_names[] = {
     [CALL_ROUTE] = "route",   [CALL_ADMIT] = "admit",   [CALL_WAIT] = "wait",
     [CALL_SEND] = "send",     [CALL_BODY] = "body",     [CALL_STREAM] = "stream",
@@ -337,10 +340,20 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
         break;
     }
     case LLMLIMIT_BUDGET:
+    case LLMLIMIT_TOO_LARGE:
         snprintf(msg, sizeof msg, "%s", why && *why ? why : "the token or spend budget is used up");
+        if (c->o.job && v == LLMLIMIT_BUDGET) {
+            /* Queued until the budget allows: looked at again hourly at
+             * least, so a raised budget takes effect. */
+            llm_call_fail(c, LLM_WAIT, 429, "insufficient_quota", NULL, "insufficient_quota", msg);
+            c->res.retry_after_ms = retry_after_ms > 0 && retry_after_ms < BUDGET_RECHECK_MS ? retry_after_ms
+                                                                                             : BUDGET_RECHECK_MS;
+            break;
+        }
         llm_call_fail(c, LLM_REFUSED, 429, "insufficient_quota", NULL, "insufficient_quota", msg);
         c->res.retryable = false;
         c->res.should_retry = false;
+        c->res.retry_after_ms = v == LLMLIMIT_BUDGET ? retry_after_ms : -1; /* -1: no retry-after */
         break;
     case LLMLIMIT_UNPRICED:
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "model_not_priced",

@@ -255,10 +255,23 @@ static void limits_cb(const struct db_result *r, void *arg)
         i++;
     }
     qsort(rows, i, sizeof *rows, lim_cmp);
-    free(ll->lims);
+    struct lim_row *old = ll->lims;
+    size_t nold = ll->nlims;
     ll->lims = rows;
     ll->nlims = i;
     ll->lims_read = true;
+    /* A budget removed (set to none, or its row gone) has nothing left to
+     * show: its gauge would keep its last value forever. */
+    for (size_t o = 0; o < nold; o++) {
+        struct lim now;
+        if (old[o].key)
+            continue; /* the gauge is the tenant's */
+        bool has = llmlimit_lim_find(ll, old[o].tenant, 0, &now);
+        for (int k = CK_DAY; k < CK_N; k++)
+            if (old[o].l.v[k] >= 0 && (!has || now.v[k] < 0))
+                llmlimit_set_remaining(ll, old[o].tenant, (enum ck)k, -2, 0);
+    }
+    free(old);
     loaded_check(ll);
 }
 
@@ -423,41 +436,65 @@ void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const c
 }
 
 void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
-                     long long amt, const struct period *p, llmlimit_cb cb, void *arg)
+                     long long cur, long long amt, const struct period *p, llmlimit_cb cb, void *arg)
 {
     llmlimit_count_throttled(ll, provider, "limit");
-    char why[200];
+    char why[400];
     const char *who = key_scope ? "the API key's" : "the tenant's";
+    const char *rsv = "the reservation is the prompt estimate plus max_tokens (or LLM_DEFAULT_MAX_TOKENS)";
     enum llmlimit_verdict v = LLMLIMIT_BUDGET;
     long long retry = 0;
-    if (kind == CK_RPM || kind == CK_TPM) {
+    bool usd = kind == CK_USD;
+    double scale = usd ? 1e9 : 1;
+    long long left = lim - cur > 0 ? lim - cur : 0;
+    if (kind == CK_RPM && amt > lim) { /* a limit of 0 requests, set before 0 was refused */
+        v = LLMLIMIT_TOO_LARGE;
+        snprintf(why, sizeof why, "%s %s limit (%lld) admits no request", who, ck_text[kind], lim);
+    } else if (kind == CK_RPM || (kind == CK_TPM && amt <= lim)) {
+        v = LLMLIMIT_RATE;
         retry = p->minute_end_ms - p->now_ms;
-        if (amt > lim && kind == CK_RPM) { /* a limit of 0 requests, set before 0 was refused */
-            snprintf(why, sizeof why, "%s %s limit (%lld) admits no request", who, ck_text[kind], lim);
-        } else if (amt > lim) {
-            snprintf(why, sizeof why, "the request's %lld estimated tokens exceed %s %s limit (%lld)", amt, who,
-                     ck_text[kind], lim);
-        } else {
-            v = LLMLIMIT_RATE;
-            snprintf(why, sizeof why, "%s %s limit (%lld) is reached", who, ck_text[kind], lim);
-        }
+        snprintf(why, sizeof why, "%s %s limit (%lld) is reached", who, ck_text[kind], lim);
+    } else if (amt > lim) { /* can never fit, whatever is used */
+        v = LLMLIMIT_TOO_LARGE;
+        if (usd)
+            snprintf(why, sizeof why,
+                     "this call reserves %.6f USD, more than %s whole budget of %.6f %s (%s): lower max_tokens",
+                     (double)amt / scale, who, (double)lim / scale, ck_text[kind], rsv);
+        else if (kind == CK_TPM)
+            snprintf(why, sizeof why, "this call reserves %lld tokens, more than %s %s limit (%lld) (%s): lower "
+                     "max_tokens", amt, who, ck_text[kind], lim, rsv);
+        else
+            snprintf(why, sizeof why, "this call reserves %lld tokens, more than %s whole budget of %lld %s (%s): "
+                     "lower max_tokens", amt, who, lim, ck_text[kind], rsv);
     } else {
         retry = (kind == CK_DAY ? p->day_end_ms : p->month_end_ms) - p->now_ms;
-        if (kind == CK_USD)
-            snprintf(why, sizeof why, "%s budget of %.6f %s is spent", who, (double)lim / 1e9, ck_text[kind]);
-        else
+        if (usd)
+            snprintf(why, sizeof why,
+                     "%s budget of %.6f %s has %.6f USD left and this call reserves %.6f USD (%s): lower "
+                     "max_tokens, or wait for the budget's reset",
+                     who, (double)lim / scale, ck_text[kind], (double)left / scale, (double)amt / scale, rsv);
+        else if (left == 0)
             snprintf(why, sizeof why, "%s budget of %lld %s is spent", who, lim, ck_text[kind]);
+        else
+            snprintf(why, sizeof why,
+                     "%s budget of %lld %s has %lld tokens left and this call reserves %lld (%s): lower "
+                     "max_tokens, or wait for the budget's reset",
+                     who, lim, ck_text[kind], left, amt, rsv);
     }
-    cb(v, retry > 0 ? retry : 1, why, NULL, arg);
+    cb(v, retry > 0 ? retry : v == LLMLIMIT_TOO_LARGE ? 0 : 1, why, NULL, arg);
 }
 
 void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used)
 {
     static const char *const names[CK_N] = {NULL, NULL, "tokens_day", "tokens_month", "usd_month"};
-    if (!names[kind] || lim < 0)
+    if (!names[kind] || (lim < 0 && lim != -2))
         return;
     char labels[96];
     snprintf(labels, sizeof labels, "tenant=\"%llu\",budget=\"%s\"", (unsigned long long)tenant, names[kind]);
+    if (lim == -2) { /* the budget is gone */
+        metrics_hide(ll->f_remaining, labels);
+        return;
+    }
     double left = (double)(lim - used);
     if (left < 0)
         left = 0;

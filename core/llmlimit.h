@@ -32,9 +32,10 @@ enum llmlimit_verdict {
     LLMLIMIT_OK,
     LLMLIMIT_RATE,       /* rpm/tpm window full: come back after retry_after_ms */
     LLMLIMIT_THROTTLED,  /* the provider said it is nearly spent: after retry_after_ms */
-    LLMLIMIT_BUDGET,     /* a day/month budget is spent: retrying does not help */
+    LLMLIMIT_BUDGET,     /* a day/month budget is spent: not before its reset, retry_after_ms away */
     LLMLIMIT_ERROR,      /* could not decide (database down without Redis): 503 */
-    LLMLIMIT_UNPRICED    /* a USD budget applies and the model has no price: 400 naming model */
+    LLMLIMIT_UNPRICED,   /* a USD budget applies and the model has no price: 400 naming model */
+    LLMLIMIT_TOO_LARGE   /* the reservation exceeds a whole limit: it can never fit (lower max_tokens) */
 };
 
 /* What was reserved; the caller owns it until llmlimit_settle. */

@@ -27,6 +27,11 @@
 #define SETTLE_RETRY_MAX 100000
 #define SETTLE_GIVEUP_MS (10LL * 60 * 1000)
 #define REBUILD_TRIES 3
+/* After a reconnect, decide in this process for this long: every process
+ * reconnects within the client's longest backoff (5 s) and sends its
+ * catch-ups within a second after, so a restarted Redis's counters
+ * (reloaded from before the outage) have them all when it ends. */
+#define REDIS_BACK_GRACE_MS 7000
 
 /* ---- the ledger: the truth counters are rebuilt from ---- */
 
@@ -239,8 +244,8 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
         int i = (int)idx - 1;
         if (!r->key_scope[i])
             llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], val);
-        llmlimit_refuse(ll, r->provider, r->t->c[i].kind, r->key_scope[i], r->lim[i], r->t->c[i].amt, &r->per,
-                        r->cb, r->arg);
+        llmlimit_refuse(ll, r->provider, r->t->c[i].kind, r->key_scope[i], r->lim[i], val, r->t->c[i].amt,
+                        &r->per, r->cb, r->arg);
         rsv_free(r);
     } else if (code == 3 && ++r->tries < REBUILD_TRIES) {
         memset(r->missing, 0, sizeof r->missing);
@@ -334,7 +339,18 @@ static void start(struct rsv *r)
     }
     llmlimit_period(&r->per, time_real_us() / 1000);
     r->nano = llmlimit_est_nano(ll, r->model, tok);
-    if (redis_state(ll->rt->redis) != REDIS_READY) {
+    /* Redis back after an outage may hold counters from before it (a
+     * reload) that miss what was admitted meanwhile: decide here, against
+     * the ledger and this process's own calls, until this process's
+     * catch-ups are applied and the others' have had time to be. */
+    unsigned long readies = redis_ready_count(ll->rt->redis);
+    if (readies != ll->ready_seen) {
+        if (ll->ready_seen) /* a reconnect, not the first connection */
+            ll->back_ms = time_mono_ms();
+        ll->ready_seen = readies;
+    }
+    bool back = ll->back_ms && time_mono_ms() - ll->back_ms < REDIS_BACK_GRACE_MS;
+    if (redis_state(ll->rt->redis) != REDIS_READY || ll->ncatchup || back) {
         go_local(r);
         return;
     }
@@ -404,6 +420,15 @@ void llmlimit_settle_op_free(struct settle_op *op)
     free(op);
 }
 
+/* An op answered (or given up): a catch-up no longer holds admissions
+ * in this process. */
+static void op_done(struct llmlimit *ll, struct settle_op *op)
+{
+    if (op->script == &ll->s_catchup && ll->ncatchup)
+        ll->ncatchup--;
+    llmlimit_settle_op_free(op);
+}
+
 static void settle_queue(struct llmlimit *ll, struct settle_op *op)
 {
     if (op->script == &ll->s_settle) { /* the last argument says "first attempt": no more */
@@ -414,7 +439,7 @@ static void settle_queue(struct llmlimit *ll, struct settle_op *op)
         if (log_limit_allow(&ll->warn_log, &ll->warn_dropped))
             log_warn("llm limits: too many settlements waiting for redis: one dropped (its reservation stays "
                      "counted until its period ends)");
-        llmlimit_settle_op_free(op);
+        op_done(ll, op);
         return;
     }
     op->next = NULL;
@@ -438,7 +463,7 @@ static void settle_cb(struct redisReply *reply, const char *err, void *arg)
     c->ll->inflight--;
     loop_work_done(c->ll->rt->loop);
     if (reply && reply->type == REDIS_REPLY_INTEGER)
-        llmlimit_settle_op_free(c->op);
+        op_done(c->ll, c->op);
     else
         settle_queue(c->ll, c->op); /* maybe applied, maybe not: the ticket decides when it runs again */
     free(c);
@@ -475,7 +500,7 @@ void llmlimit_retry_cb(int fd, short what, void *arg)
     while (list) {
         struct settle_op *next = list->next;
         if (now - list->since_ms > SETTLE_GIVEUP_MS)
-            llmlimit_settle_op_free(list);
+            op_done(ll, list);
         else
             settle_send(ll, list);
         list = next;
@@ -512,6 +537,7 @@ void llmlimit_catchup(struct llmlimit *ll, const struct llmlimit_ticket *t, long
     for (int s = 0; s < scopes; s++)
         for (int k = CK_DAY; k <= CK_USD; k++)
             op->args[a++] = xasprintf("%lld", k == CK_USD ? used_nano : used_tokens);
+    ll->ncatchup++;
     settle_send(ll, op);
 }
 

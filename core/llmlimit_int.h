@@ -109,6 +109,9 @@ struct llmlimit {
     struct settle_op *retry_head, *retry_tail;
     size_t nretry;
     size_t inflight;              /* settlements and holds sent, not answered */
+    size_t ncatchup;              /* catch-ups (usage decided without Redis) not yet applied */
+    unsigned long ready_seen;     /* redis_ready_count when last looked */
+    int64_t back_ms;              /* when Redis came back after an outage (0: never) */
     struct llmlimit_local *local;
     struct metric_family *f_remaining, *f_throttled;
     struct log_limit warn_log;
@@ -119,9 +122,11 @@ struct llmlimit {
  * have the other files' own. */
 void llmlimit_period(struct period *p, int64_t now_ms);
 struct runtime *llmlimit_rt(struct llmlimit *ll);
-/* Counts a refusal in ingot_llm_throttled_total and answers it. */
+/* Counts a refusal in ingot_llm_throttled_total and answers it. cur:
+ * what the counter holds (used and reserved); amt: this call's
+ * reservation. */
 void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
-                     long long amt, const struct period *p, llmlimit_cb cb, void *arg);
+                     long long cur, long long amt, const struct period *p, llmlimit_cb cb, void *arg);
 const char *llmlimit_ck_text(enum ck k);
 /* Redis's data epoch as last seen ("" when never). */
 void llmlimit_epoch(const struct llmlimit *ll, char *out, size_t n);
@@ -137,6 +142,7 @@ long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long l
 #include "llmlimit_hold.h"
 void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason);
 /* ingot_llm_budget_remaining of a tenant's budget counter. */
+/* lim -2: the budget is gone (its gauge is hidden). */
 void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used);
 /* Reads llm_limits and llm_prices now (unless being read). */
 void llmlimit_refresh(struct llmlimit *ll);

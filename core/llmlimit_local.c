@@ -227,7 +227,7 @@ void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req
             if (l->v[k] < 0)
                 continue;
             if (cur[k] >= l->v[k] || cur[k] + amt[k] > l->v[k]) {
-                llmlimit_refuse(lc->ll, req->provider, (enum ck)k, i == 1, l->v[k], amt[k], &p, cb, arg);
+                llmlimit_refuse(lc->ll, req->provider, (enum ck)k, i == 1, l->v[k], cur[k], amt[k], &p, cb, arg);
                 return;
             }
         }

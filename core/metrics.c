@@ -12,6 +12,7 @@ struct metric_series {
     double value;      /* counter/gauge value; histogram sum */
     unsigned long long count;
     unsigned long long *buckets; /* histogram: per-bucket (non-cumulative) */
+    bool hidden;       /* metrics_hide: not rendered until set or added to again */
     struct metric_series *next;
 };
 
@@ -219,11 +220,20 @@ struct metric_series *metrics_series(struct metric_family *f, const char *labels
 void metrics_add(struct metric_series *s, double v)
 {
     s->value += v;
+    s->hidden = false;
 }
 
 void metrics_set(struct metric_series *s, double v)
 {
     s->value = v;
+    s->hidden = false;
+}
+
+void metrics_hide(struct metric_family *f, const char *labels)
+{
+    struct metric_series *s = index_find(f, labels, label_hash(labels));
+    if (s && s != f->overflow)
+        s->hidden = true;
 }
 
 double metrics_value(const struct metric_series *s)
@@ -271,6 +281,8 @@ void metrics_render(struct metrics *m, struct sbuf *out)
         sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
                     type_names[f->type]);
         for (struct metric_series *s = f->series; s; s = s->next) {
+            if (s->hidden)
+                continue;
             const char *sep = *s->labels ? "," : "";
             if (f->type != METRIC_HISTOGRAM) {
                 if (*s->labels)

@@ -41,6 +41,10 @@ void metrics_add(struct metric_series *s, double v);   /* counter, gauge */
 void metrics_set(struct metric_series *s, double v);   /* gauge */
 void metrics_observe(struct metric_series *s, double v); /* histogram */
 double metrics_value(const struct metric_series *s);
+/* A gauge whose subject is gone (a limit removed): its series (if any)
+ * is left out of the exposition until set or added to again. The
+ * pointer stays valid (series are never freed before metrics_free). */
+void metrics_hide(struct metric_family *f, const char *labels);
 /* Sets every series of a gauge family to 0 (before a fresh snapshot). */
 void metrics_family_zero(struct metric_family *f);
 void metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *arg);

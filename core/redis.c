@@ -28,6 +28,7 @@ struct redis_client {
     struct event_base *base;
     struct redis_dsn dsn;
     enum redis_state state;
+    unsigned long ready_count; /* times it became ready: a reconnect is seen even between two looks */
     redisAsyncContext *ac;
     struct loop_resolve *dns_req;
     struct event *backoff_timer;
@@ -54,6 +55,8 @@ const char *redis_state_text(enum redis_state s)
 
 static void set_state(struct redis_client *rc, enum redis_state s)
 {
+    if (s == REDIS_READY && rc->state != REDIS_READY)
+        rc->ready_count++;
     rc->state = s;
     if (rc->m_up)
         metrics_set(rc->m_up, s == REDIS_READY ? 1 : 0);
@@ -394,6 +397,11 @@ void redis_client_free(struct redis_client *rc)
     redis_dsn_deinit(&rc->dsn);
     free(rc->sub_channel);
     free(rc);
+}
+
+unsigned long redis_ready_count(const struct redis_client *rc)
+{
+    return rc ? rc->ready_count : 0;
 }
 
 enum redis_state redis_state(const struct redis_client *rc)

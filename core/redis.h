@@ -46,6 +46,9 @@ void redis_subscribe(struct redis_client *rc, const char *channel, redis_message
 void redis_publish(struct redis_client *rc, const char *channel, const char *payload);
 /* rc may be NULL (no client made): REDIS_DISABLED. */
 enum redis_state redis_state(const struct redis_client *rc);
+/* How many times the client became ready (rc NULL: 0): a change means a
+ * reconnect, after which Redis may hold older data (a restart). */
+unsigned long redis_ready_count(const struct redis_client *rc);
 const char *redis_state_text(enum redis_state s);
 const char *redis_last_error(const struct redis_client *rc);
 

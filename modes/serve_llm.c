@@ -48,13 +48,16 @@ static void sync_free(struct sync *s)
 
 /* 429 and 503 say when to come back (seconds rounded up, and ms, the SDK
  * reading the latter first); a refusal retrying cannot fix (a budget
- * spent) says not to. */
+ * spent: retry-after is its reset; a call larger than a whole limit: no
+ * retry-after) says not to. */
 static void retry_headers(struct http_req *r, int status, long long ms, bool should_retry)
 {
     if (!should_retry)
         http_add_header(r, "x-should-retry", "false");
     if (status != 429 && status != 503)
         return;
+    if (!should_retry && ms < 0)
+        return; /* never fits: no time would help */
     if (ms < 0)
         ms = RETRY_DEFAULT_MS;
     char v[32];

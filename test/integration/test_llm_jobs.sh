@@ -133,6 +133,46 @@ t7=$(fake_log fake-after-throttle | jq -s '.[0].mono_ms')
 check "  it reached the provider after the reset ($(jq -n "$t7 - $t6") ms >= 1400)" [ "$(jq -n "$t7 - $t6 >= 1400")" = true ]
 contains "  put back, counted as waited" "$(curl -s "http://127.0.0.1:$W_PORT/metrics")" 'ingot_jobs_total{queue="llm",kind="llm.chat",outcome="waited"}'
 
+# A budget refusal puts the job back without spending an attempt, until
+# the budget's reset (re-checked at least hourly); a job whose own
+# reservation is larger than the whole budget fails at once saying so.
+K2=$("$INGOT_BIN" admin key create --tenant acme --env-file /dev/null 2>/dev/null)
+"$INGOT_BIN" admin tenant limits acme --key "${K2:0:11}" --tokens-per-day 2000 --env-file /dev/null >/dev/null 2>&1
+enq2() { curl -s -X POST "$U/v1/jobs" -H "Authorization: Bearer $K2" -d "$1" | jq -r .id; }
+big() { # a job reserving more than the key's whole budget fails (once the worker read the limit)
+    JB0=$(enq2 '{"kind":"llm.chat","queue":"llm","max_attempts":3,"payload":{"model":"fake-ok","max_tokens":5000,"messages":[{"role":"user","content":"hi"}]}}')
+    wait_until 100 sh -c "curl -s '$U/v1/jobs/$JB0' -H 'Authorization: Bearer $K2' | jq -e '.status == \"failed\" or .status == \"succeeded\"' >/dev/null"
+    [ "$(job "$JB0" | jq -r .status)" = failed ]
+}
+check "a job larger than the whole budget fails" wait_until 150 big
+r=$(job "$JB0")
+eq "  at once (one attempt of three)" "$(jq -r .attempts <<<"$r")" 1
+contains "  saying it can never fit" "$(jq -r .last_error <<<"$r")" "more than the API key's whole budget of 2000 tokens per day"
+contains "  and what to do" "$(jq -r .last_error <<<"$r")" "lower max_tokens"
+JB2=$(enq2 '{"kind":"llm.chat","queue":"llm","payload":{"model":"fake-ok-prompt-1200","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}}')
+check "a job within the budget runs" wait_state "$JB2" 2
+out=$(curl -s -X POST "$U/v1/chat/completions" -H "Authorization: Bearer $K2" -H 'Content-Type: application/json' \
+    -d '{"model":"fake-ok","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}')
+check "a sync call over what is left says how much is left" grep -Eq "the API key's budget of 2000 tokens per day has [0-9]+ tokens left and this call reserves 10[0-9][0-9] " <<<"$out"
+contains "  and that max_tokens is reserved" "$out" "the prompt estimate plus max_tokens"
+waited() { curl -s "http://127.0.0.1:$W_PORT/metrics" | awk '/^ingot_jobs_total\{queue="llm",kind="llm.chat",outcome="waited"\}/ { print $2 }'; }
+w0=$(waited)
+JB1=$(enq2 '{"kind":"llm.chat","queue":"llm","max_attempts":1,"payload":{"model":"fake-ok-budget","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}}')
+check "a job over what is left of the budget is put back" wait_until 100 sh -c "test \"\$(curl -s http://127.0.0.1:$W_PORT/metrics | awk '/^ingot_jobs_total\\{queue=\"llm\",kind=\"llm.chat\",outcome=\"waited\"\\}/ { print \$2 }')\" -gt ${w0:-0}"
+r=$(job "$JB1")
+eq "  queued, no attempt spent" "$(jq -r '[.status, .attempts] | join(" ")' <<<"$r")" "queued 0"
+left=$(q "SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), run_at) FROM $DB.jobs WHERE id = ${JB1#job_}")
+reset=$(( 86400 - $(date -u +%s) % 86400 )); [ $reset -gt 3600 ] && reset=3600
+check "  until the day's reset, at most an hour ($left s ~ $reset s)" [ "$left" -ge $((reset - 30)) -a "$left" -le $((reset + 5)) ]
+eq "  the provider never saw it" "$(fake_log fake-ok-budget | wc -l)" 0
+"$INGOT_BIN" admin tenant limits acme --key "${K2:0:11}" --tokens-per-day none --env-file /dev/null >/dev/null 2>&1
+rerun() { # its hourly re-check, brought forward until the worker has read the raised budget
+    q "UPDATE $DB.jobs SET run_at = UTC_TIMESTAMP(6) WHERE id = ${JB1#job_} AND state = 0"
+    test "$(q "SELECT state FROM $DB.jobs WHERE id = ${JB1#job_}")" = 2
+}
+check "  and runs once the budget allows" wait_until 150 rerun
+eq "  with one attempt" "$(job "$JB1" | jq -r .attempts)" 1
+
 # Refused when they arrive: stream: true names payload.stream.
 resp=$(curl -s -w '\n%{http_code}' -X POST "$U/v1/jobs" "${AUTH[@]}" \
     -d '{"kind":"llm.chat","payload":{"model":"fake-ok","stream":true,"messages":[{"role":"user","content":"x"}]}}')

@@ -34,7 +34,7 @@ struct child_state {
     struct llmlimit *ll;
     struct llmlimit_ticket **tickets;
     size_t ntickets, answered;
-    long long counts[5], max_retry;
+    long long counts[LLMLIMIT_TOO_LARGE + 1], max_retry;
     char reply[4096];
     bool got;
 };

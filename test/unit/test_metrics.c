@@ -110,6 +110,28 @@ static void test_cap(void)
     metrics_free(m);
 }
 
+/* A gauge whose subject is gone is left out until set again. */
+static void test_hide(void)
+{
+    struct metrics *m = metrics_new();
+    struct metric_family *f = metrics_family(m, METRIC_GAUGE, "t_left", "Left.");
+    struct metric_series *a = metrics_series(f, "budget=\"day\"");
+    metrics_set(a, 7);
+    metrics_hide(f, "budget=\"month\""); /* never made: nothing to do */
+    metrics_hide(f, "budget=\"day\"");
+    struct sbuf b;
+    sbuf_init(&b);
+    metrics_render(m, &b);
+    test_cond("hidden series not rendered", strstr(b.data, "t_left{") == NULL);
+    test_cond("  nor created by hiding", metrics_series(f, "budget=\"month\"") != a && strstr(b.data, "month") == NULL);
+    metrics_set(a, 3);
+    sbuf_reset(&b);
+    metrics_render(m, &b);
+    test_cond("shown again once set", strstr(b.data, "t_left{budget=\"day\"} 3\n") != NULL);
+    sbuf_deinit(&b);
+    metrics_free(m);
+}
+
 static void test_json(void)
 {
     struct sbuf b;
@@ -165,6 +187,7 @@ int main(void)
 {
     test_render();
     test_cap();
+    test_hide();
     test_json();
     test_log();
     test_report();
