@@ -48,6 +48,24 @@ int admin_schema_ready(MYSQL *m)
     return EXIT_OK;
 }
 
+int admin_open(const struct config *cfg, MYSQL **m)
+{
+    char err[1024];
+    *m = db_sync_connect(cfg->database_url, cfg->database_connection_timeout_ms, err, sizeof err);
+    if (!*m) {
+        fprintf(stderr, "ingot admin: %s\n", err);
+        return EXIT_UNAVAILABLE;
+    }
+    return admin_schema_ready(*m);
+}
+
+void admin_close(MYSQL *m)
+{
+    if (m)
+        mysql_close(m);
+    mysql_library_end();
+}
+
 int admin_exec(MYSQL *m, const char *sql, const char *what)
 {
     char err[512];
@@ -289,15 +307,8 @@ int cmd_admin(int argc, char **argv)
         return usage();
     }
     cmd_load_config(def, &a, &cfg, true);
-    char err[1024];
-    MYSQL *m = db_sync_connect(cfg.database_url, cfg.database_connection_timeout_ms, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "ingot admin: %s\n", err);
-        config_deinit(&cfg);
-        mysql_library_end();
-        return EXIT_UNAVAILABLE;
-    }
-    int rc = admin_schema_ready(m);
+    MYSQL *m = NULL;
+    int rc = admin_open(&cfg, &m);
     if (rc != EXIT_OK)
         ;
     else if (strcmp(a.positional[0], "tenant") == 0)
@@ -306,8 +317,7 @@ int cmd_admin(int argc, char **argv)
         rc = key_cmd(m, &a, &cfg, tenant, label);
     else
         rc = usage();
-    mysql_close(m);
-    mysql_library_end();
+    admin_close(m);
     config_deinit(&cfg);
     return rc;
 }

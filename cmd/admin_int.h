@@ -10,8 +10,16 @@
 /* Every admin command's synopsis on stderr (not only one file's part) and
  * a pointer to --help; EXIT_USAGE. */
 int admin_usage(void);
+struct config;
+
 /* EXIT_OK when the schema is current, else a message and the exit code. */
 int admin_schema_ready(MYSQL *m);
+/* Connects and checks the schema: EXIT_OK with *m open, or the exit code
+ * after printing why (*m NULL when the connection failed). The caller
+ * calls admin_close either way. */
+int admin_open(const struct config *cfg, MYSQL **m);
+/* Closes what admin_open opened (m may be NULL). */
+void admin_close(MYSQL *m);
 /* 0, or -1 after printing "ingot admin: what: error". */
 int admin_exec(MYSQL *m, const char *sql, const char *what);
 /* The tenant's id, or -1 after printing why. */

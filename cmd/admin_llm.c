@@ -472,19 +472,11 @@ int admin_llm(int argc, char **argv)
         return rc;
     }
     cmd_load_config(def, &a, &cfg, true);
-    char err[1024];
-    MYSQL *m = db_sync_connect(cfg.database_url, cfg.database_connection_timeout_ms, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "ingot admin: %s\n", err);
-        config_deinit(&cfg);
-        mysql_library_end();
-        return EXIT_UNAVAILABLE;
-    }
-    rc = admin_schema_ready(m);
+    MYSQL *m = NULL;
+    rc = admin_open(&cfg, &m);
     if (rc == EXIT_OK)
         rc = dispatch(m, &cfg, &a, &o);
-    mysql_close(m);
-    mysql_library_end();
+    admin_close(m);
     config_deinit(&cfg);
     return rc;
 }
