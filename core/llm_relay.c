@@ -38,6 +38,43 @@ static bool contains(const char *s, size_t n, const char *needle)
     return find(s, n, needle, strlen(needle)) != NULL;
 }
 
+/* s into out with every invalid UTF-8 sequence as U+FFFD (one per bad
+ * byte, as sbuf_json_strn): clients parse our answers as UTF-8 (the SDK's
+ * JSON.parse). Valid text (the usual) is copied as is. */
+static void utf8_clean_into(const char *s, size_t n, struct sbuf *out)
+{
+    if (util_utf8_valid(s, n)) {
+        sbuf_append(out, s, n);
+        return;
+    }
+    size_t run = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = util_utf8_seq(s + i, n - i);
+        if (k) {
+            run += k;
+            i += k;
+            continue;
+        }
+        sbuf_append(out, s + i - run, run);
+        run = 0;
+        sbuf_append(out, "\xEF\xBF\xBD", 3);
+        i++;
+    }
+    sbuf_append(out, s + n - run, run);
+}
+
+/* b made valid UTF-8 in place (a copy only when it is not). */
+static void utf8_clean_sbuf(struct sbuf *b)
+{
+    if (!b->len || util_utf8_valid(b->data, b->len))
+        return;
+    struct sbuf r;
+    sbuf_init(&r);
+    utf8_clean_into(b->data, b->len, &r);
+    sbuf_deinit(b);
+    *b = r;
+}
+
 /* The text has the key "name" (a key: after '{' or ',' and blanks; a quote
  * inside a string is escaped) with a value starting with one of starts.
  * Every OpenAI chunk says "usage":null; only the one with an object needs
@@ -228,7 +265,7 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
         c->first_us = time_mono_us();
     sbuf_reset(&c->ev);
     sbuf_puts(&c->ev, "data: ");
-    sbuf_append(&c->ev, data, len);
+    utf8_clean_into(data, len, &c->ev);
     sbuf_puts(&c->ev, "\n\n");
     return emit(c, c->ev.data, c->ev.len) ? 0 : -1;
 }
@@ -352,7 +389,7 @@ static void openai_error_body(struct llm_call *c, long status, const char *body,
     cJSON *j = cJSON_ParseWithLength(body, len);
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (cJSON_IsObject(err)) {
-        sbuf_append(&c->res_body, body, len);
+        utf8_clean_into(body, len, &c->res_body);
     } else {
         char msg[400];
         size_t shown = len < 200 ? len : 200;
@@ -384,9 +421,11 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
             }
             c->have_usage = c->used.prompt >= 0;
         } else {
-            cJSON *j = cJSON_ParseWithLength(body, len);
-            if (!cJSON_IsObject(j)) {
-                cJSON_Delete(j);
+            /* One pass over the text, no tree: an embeddings answer may
+             * be 100+ MB of floats. Converted as it goes when asked. */
+            struct llm_json_top top;
+            struct sbuf *conv = c->embed_b64 ? &c->res_body : NULL;
+            if (llm_json_scan(body, len, c->embed_b64, conv, &top) < 0) {
                 llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                               "the provider's answer is not JSON");
                 return;
@@ -394,23 +433,25 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
             /* Some servers answer a failure with a 200: an error and
              * nothing of an answer is an error (the SDK would hand the
              * caller a completion without choices). */
-            const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-            if (cJSON_IsObject(err) && !cJSON_GetObjectItemCaseSensitive(j, "choices") &&
-                !cJSON_GetObjectItemCaseSensitive(j, "data")) {
-                cJSON_Delete(j);
+            if (top.error.p && top.error.p[0] == '{' && !top.choices.p && !top.data.p) {
+                sbuf_reset(&c->res_body);
                 relay_error(c, 502, body, len);
                 return;
             }
-            c->have_usage = llm_usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &c->used);
-            cJSON_Delete(j);
+            if (top.usage.p && top.usage.p[0] == '{') {
+                cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
+                c->have_usage = llm_usage_parse(u, &c->used);
+                cJSON_Delete(u);
+            }
             if (c->embed_b64) {
-                if (llm_embed_base64(body, len, &c->res_body) < 0) {
+                if (!top.data.p || top.data.p[0] != '[') {
                     llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                                   "the provider's embeddings could not be encoded");
                     return;
                 }
+                utf8_clean_sbuf(&c->res_body);
             } else {
-                sbuf_append(&c->res_body, body, len);
+                utf8_clean_into(body, len, &c->res_body);
             }
         }
         c->res.outcome = LLM_OK;
