@@ -16,7 +16,7 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   badutf8-body   200 completion whose content has invalid UTF-8
   badutf8-err    400 whose error message has invalid UTF-8
   slowbig-K      200 completion of K KB (Content-Length said): all but
-                 100 KB, 1.5 s of nothing, the rest
+                 100 KB, 0.5 s of nothing, the rest
   big-N          200 completion of N MB
   absurd-headers 200 with nonsense rate-limit headers
   err200         200 whose body is an error and nothing else
@@ -177,7 +177,7 @@ class H(BaseHTTPRequestHandler):
             try:
                 self.wfile.write(body[:-(100 << 10)])
                 self.wfile.flush()
-                time.sleep(1.5)
+                time.sleep(0.5)
                 self.wfile.write(body[-(100 << 10):])
             except OSError:
                 self.close_connection = True

@@ -213,14 +213,16 @@ METRICS_MAX_SERIES=8 LLM_TIMEOUT=1s LLM_BUFFER_MAX=1mb start_ingot S2 serve || f
 U2="http://127.0.0.1:$S2_PORT"
 # LLM_BUFFER_MAX bounds the answers held at once, across calls: one
 # larger than it is refused as it starts; two that fit alone but not
-# together (700 KB each, held 1.5 s): one 200, one 503 with retry-after;
+# together (700 KB each, held 0.5 s, under S2's LLM_TIMEOUT): one 200, one 503 with retry-after;
 # then the budget is whole again.
 post2() { curl -s -D "$1.h" -o "$1.json" -w '%{http_code}' -X POST "$U2/v1/chat/completions" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$(chat "$2")"; }
 eq "an answer over LLM_BUFFER_MAX: 503" "$(post2 o1 big-2)" 503
 contains "  with retry-after" "$(tr -d '\r' < o1.h)" "retry-after: 1"
 eq "  said in OpenAI's shape" "$(jq -r .error.code o1.json)" gateway_busy
-{ post2 c1 slowbig-700 > c1.code & post2 c2 slowbig-700 > c2.code & wait; }
-eq "two answers that do not fit together: one 200, one 503" "$(cat c1.code c2.code | sort | tr '\n' ' ')" "200 503 "
+post2 c1 slowbig-700 > c1.code & P1=$!
+post2 c2 slowbig-700 > c2.code & P2=$!
+wait "$P1" "$P2"
+eq "two answers that do not fit together: one 200, one 503" "$(printf '%s\n' "$(cat c1.code)" "$(cat c2.code)" | sort | tr '\n' ' ')" "200 503 "
 eq "  the 200 whole" "$(jq -r '.choices[0].message.content | length' c1.json c2.json 2>/dev/null | grep -c 716800)" 1
 eq "then one alone fits again: 200" "$(post2 c3 slowbig-700)" 200
 t0=$(date +%s%N)
