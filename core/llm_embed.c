@@ -30,30 +30,64 @@ static void ws(struct scan *sc)
         sc->i++;
 }
 
-/* A string at sc->i (its quote); its raw inside into *p, *len. */
+static int hex4(const char *s, size_t n, size_t i, unsigned *v)
+{
+    if (n - i < 4)
+        return -1;
+    *v = 0;
+    for (size_t k = i; k < i + 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *v = *v << 4 | (unsigned)d;
+    }
+    return 0;
+}
+
+/* A string at sc->i (its quote); its raw inside into *p, *len. Escapes
+ * are checked as cJSON does (a \u surrogate must be a pair); raw bytes
+ * are not (UTF-8 is mended on the way out). */
 static int string(struct scan *sc, const char **p, size_t *len)
 {
-    if (sc->i >= sc->n || sc->s[sc->i] != '"')
+    const char *s = sc->s;
+    size_t n = sc->n;
+    if (sc->i >= n || s[sc->i] != '"')
         return -1;
-    size_t start = ++sc->i;
+    size_t start = ++sc->i, i = start;
     for (;;) {
-        const char *q = memchr(sc->s + sc->i, '"', sc->n - sc->i);
-        if (!q)
+        while (i < n && s[i] != '"' && s[i] != '\\')
+            i++;
+        if (i >= n)
             return -1;
-        size_t at = (size_t)(q - sc->s);
-        /* escaped when an odd number of backslashes precede it */
-        size_t bs = 0;
-        while (at - bs > start && sc->s[at - bs - 1] == '\\')
-            bs++;
-        sc->i = at + 1;
-        if (bs % 2 == 0) {
-            if (p) {
-                *p = sc->s + start;
-                *len = at - start;
+        if (s[i] == '"')
+            break;
+        if (++i >= n)
+            return -1;
+        char e = s[i];
+        if (e == 'u') {
+            unsigned v, w;
+            if (hex4(s, n, i + 1, &v) < 0 || (v >= 0xDC00 && v <= 0xDFFF))
+                return -1;
+            i += 5;
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u' || hex4(s, n, i + 2, &w) < 0 || w < 0xDC00 ||
+                    w > 0xDFFF)
+                    return -1;
+                i += 6;
             }
-            return 0;
+        } else if (strchr("\"\\/bfnrt", e) && e) {
+            i++;
+        } else {
+            return -1;
         }
     }
+    if (p) {
+        *p = s + start;
+        *len = i - start;
+    }
+    sc->i = i + 1;
+    return 0;
 }
 
 /* A number's text at sc->i per JSON's grammar; its end into sc->i. */
