@@ -272,6 +272,7 @@ static bool openai_error_event(struct llm_call *c, const cJSON *err)
     }
     sbuf_puts(&b, "}\n\n");
     redact(c, &b);
+    utf8_clean_sbuf(&b); /* cJSON prints a string's bytes as they came */
     c->stream_error = true;
     c->stream_ended = true;
     bool ok = emit(c, b.data, b.len);
