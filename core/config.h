@@ -30,6 +30,7 @@ enum cfg_id {
     CFG_LLM_API_KEY,
     CFG_LLM_PROVIDER,
     CFG_LLM_TIMEOUT,
+    CFG_LLM_BUFFER_MAX,
     CFG_LLM_DEFAULT_MAX_TOKENS,
     CFG_LLM_SYNC_MAX_WAIT,
     CFG_USAGE_FLUSH_INTERVAL,
@@ -82,6 +83,7 @@ struct config {
     char *llm_provider;
     long long llm_timeout_ms;
     long long llm_default_max_tokens;
+    long long llm_buffer_max;
     long long llm_sync_max_wait_ms;
     long long usage_flush_interval_ms;
     long long queue_worker_concurrency;

@@ -57,6 +57,7 @@ static void call_free(struct llm_call *c)
     sbuf_deinit(&c->ev);
     sbuf_deinit(&c->res_body);
     sbuf_deinit(&c->usage_json);
+    llm_relay_release(c);
     for (char **h = c->hdrs; h && *h; h++)
         crypt_secret_free(*h); /* wiped: one carries the key */
     free(c->hdrs);
@@ -231,6 +232,8 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
             call_free(c);
             return;
         }
+    } else if (llm_relay_refused(c)) {
+        /* over LLM_BUFFER_MAX or the call's bound: c->res says which */
     } else if (resp->error || resp->status == 0) {
         bool to = resp->timed_out;
         char msg[400];
@@ -246,7 +249,8 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     }
     llm_call_set_state(c, CALL_SETTLE);
     struct llm_result *r = &c->res;
-    r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : llm_ratehdr_retry_ms(&h, resp->status);
+    if (!c->answer_over) /* over LLM_BUFFER_MAX: llm_relay_refused set it */
+        r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : llm_ratehdr_retry_ms(&h, resp->status);
     if (h.should_retry == 0) {
         r->retryable = false;
         r->should_retry = false;

@@ -1,6 +1,5 @@
 #include "llm_embed.h"
 
-#include <cJSON.h>
 #include <float.h>
 #include <math.h>
 #include <openssl/evp.h>
@@ -8,64 +7,375 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The array as base64 of little-endian float32, or NULL when an element
- * is not a number. Returns owned. */
-static char *floats_base64(const cJSON *arr)
+#define SCAN_MAX_DEPTH 256
+/* Raw bytes base64-encoded at a time (a multiple of 3: no padding inside). */
+#define B64_CHUNK 3072
+
+/* Where a value sits, for the few that matter. */
+enum role { R_OTHER, R_ROOT, R_DATA, R_ITEM, R_EMBED };
+
+struct scan {
+    const char *s;
+    size_t n, i;
+    bool embed;
+    struct sbuf *out;
+    size_t copied; /* s[0, copied) is in out */
+    struct llm_json_top *top;
+};
+
+static void ws(struct scan *sc)
 {
-    int n = cJSON_GetArraySize(arr);
-    size_t raw_len = (size_t)n * 4;
-    unsigned char *raw = xmalloc(raw_len ? raw_len : 1);
-    size_t i = 0;
-    const cJSON *v;
-    cJSON_ArrayForEach(v, arr) {
-        if (!cJSON_IsNumber(v)) {
-            free(raw);
-            return NULL;
+    while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
+                             sc->s[sc->i] == '\r'))
+        sc->i++;
+}
+
+static int hex4(const char *s, size_t n, size_t i, unsigned *v)
+{
+    if (n - i < 4)
+        return -1;
+    *v = 0;
+    for (size_t k = i; k < i + 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *v = *v << 4 | (unsigned)d;
+    }
+    return 0;
+}
+
+/* A string at sc->i (its quote); its raw inside into *p, *len. Escapes
+ * are checked as cJSON does (a \u surrogate must be a pair); raw bytes
+ * are not (UTF-8 is mended on the way out). */
+static int string(struct scan *sc, const char **p, size_t *len)
+{
+    const char *s = sc->s;
+    size_t n = sc->n;
+    if (sc->i >= n || s[sc->i] != '"')
+        return -1;
+    size_t start = ++sc->i, i = start;
+    for (;;) {
+        while (i < n && s[i] != '"' && s[i] != '\\')
+            i++;
+        if (i >= n)
+            return -1;
+        if (s[i] == '"')
+            break;
+        if (++i >= n)
+            return -1;
+        char e = s[i];
+        if (e == 'u') {
+            unsigned v, w;
+            if (hex4(s, n, i + 1, &v) < 0 || (v >= 0xDC00 && v <= 0xDFFF))
+                return -1;
+            i += 5;
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u' || hex4(s, n, i + 2, &w) < 0 || w < 0xDC00 ||
+                    w > 0xDFFF)
+                    return -1;
+                i += 6;
+            }
+        } else if (strchr("\"\\/bfnrt", e) && e) {
+            i++;
+        } else {
+            return -1;
+        }
+    }
+    if (p) {
+        *p = s + start;
+        *len = i - start;
+    }
+    sc->i = i + 1;
+    return 0;
+}
+
+/* A number's text at sc->i per JSON's grammar; its end into sc->i. */
+static int number(struct scan *sc)
+{
+    const char *s = sc->s;
+    size_t i = sc->i, n = sc->n;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return -1;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return -1;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return -1;
+    }
+    sc->i = i;
+    return 0;
+}
+
+static bool is_key(const char *k, size_t kl, const char *want)
+{
+    return kl == strlen(want) && memcmp(k, want, kl) == 0;
+}
+
+static int value(struct scan *sc, enum role role, int depth);
+
+/* An array of only numbers at sc->i ('['): true, and its count. Does not
+ * move sc->i. */
+static bool numbers_only(struct scan *sc, size_t *count)
+{
+    struct scan t = *sc;
+    t.i++;
+    *count = 0;
+    ws(&t);
+    if (t.i < t.n && t.s[t.i] == ']')
+        return true;
+    for (;;) {
+        ws(&t);
+        if (number(&t) < 0)
+            return false;
+        (*count)++;
+        ws(&t);
+        if (t.i >= t.n)
+            return false;
+        if (t.s[t.i] == ']')
+            return true;
+        if (t.s[t.i] != ',')
+            return false;
+        t.i++;
+    }
+}
+
+static void b64_flush(struct sbuf *out, unsigned char *raw, size_t *rl)
+{
+    if (!*rl)
+        return;
+    sbuf_reserve(out, 4 * ((*rl + 2) / 3) + 1);
+    int w = EVP_EncodeBlock((unsigned char *)out->data + out->len, raw, (int)*rl);
+    out->len += (size_t)w;
+    out->data[out->len] = '\0';
+    *rl = 0;
+}
+
+/* The number array at sc->i (checked by numbers_only) into out as a
+ * base64 string; sc->i past its ']'. */
+static void convert(struct scan *sc)
+{
+    struct sbuf *out = sc->out;
+    sbuf_append(out, sc->s + sc->copied, sc->i - sc->copied);
+    sbuf_putc(out, '"');
+    unsigned char raw[B64_CHUNK];
+    size_t rl = 0;
+    char tmp[64];
+    sc->i++;
+    for (;;) {
+        ws(sc);
+        if (sc->s[sc->i] == ']')
+            break;
+        size_t a = sc->i;
+        (void)number(sc); /* checked */
+        /* strtod wants a NUL: the text is not ours to write into. */
+        size_t nl = sc->i - a;
+        double d;
+        if (nl < sizeof tmp) {
+            memcpy(tmp, sc->s + a, nl);
+            tmp[nl] = '\0';
+            d = strtod(tmp, NULL);
+        } else {
+            char *big = xstrndup(sc->s + a, nl);
+            d = strtod(big, NULL);
+            free(big);
         }
         /* Beyond float's range the cast is undefined in C: say infinity,
          * what an IEEE conversion gives. */
-        double d = v->valuedouble;
         float f = d > FLT_MAX ? INFINITY : d < -FLT_MAX ? -INFINITY : (float)d;
         uint32_t u;
         memcpy(&u, &f, sizeof u);
         /* Byte by byte: little-endian whatever this machine is. */
-        raw[i++] = (unsigned char)(u & 0xff);
-        raw[i++] = (unsigned char)((u >> 8) & 0xff);
-        raw[i++] = (unsigned char)((u >> 16) & 0xff);
-        raw[i++] = (unsigned char)((u >> 24) & 0xff);
+        raw[rl++] = (unsigned char)(u & 0xff);
+        raw[rl++] = (unsigned char)((u >> 8) & 0xff);
+        raw[rl++] = (unsigned char)((u >> 16) & 0xff);
+        raw[rl++] = (unsigned char)((u >> 24) & 0xff);
+        if (rl + 4 > B64_CHUNK) {
+            /* keep a multiple of 3 encoded; the rest waits */
+            size_t keep = rl % 3, enc = rl - keep;
+            b64_flush(out, raw, &enc);
+            memmove(raw, raw + (rl - keep), keep);
+            rl = keep;
+        }
+        ws(sc);
+        if (sc->s[sc->i] == ',')
+            sc->i++;
     }
-    char *b64 = xmalloc(4 * ((raw_len + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)b64, raw, (int)raw_len);
-    free(raw);
-    return b64;
+    b64_flush(out, raw, &rl);
+    sbuf_putc(out, '"');
+    sc->i++; /* ']' */
+    sc->copied = sc->i;
+}
+
+static int object(struct scan *sc, enum role role, int depth)
+{
+    sc->i++; /* '{' */
+    ws(sc);
+    if (sc->i < sc->n && sc->s[sc->i] == '}') {
+        sc->i++;
+        return 0;
+    }
+    for (;;) {
+        ws(sc);
+        const char *k;
+        size_t kl;
+        if (string(sc, &k, &kl) < 0)
+            return -1;
+        ws(sc);
+        if (sc->i >= sc->n || sc->s[sc->i] != ':')
+            return -1;
+        sc->i++;
+        ws(sc);
+        enum role sub = R_OTHER;
+        struct llm_json_span *span = NULL;
+        if (role == R_ROOT) {
+            if (is_key(k, kl, "data"))
+                sub = R_DATA, span = &sc->top->data;
+            else if (is_key(k, kl, "usage"))
+                span = &sc->top->usage;
+            else if (is_key(k, kl, "error"))
+                span = &sc->top->error;
+            else if (is_key(k, kl, "choices"))
+                span = &sc->top->choices;
+            if (span && span->p)
+                span = NULL; /* the first counts */
+        } else if (role == R_ITEM && is_key(k, kl, "embedding")) {
+            sub = R_EMBED;
+        }
+        size_t a = sc->i;
+        if (value(sc, sub, depth + 1) < 0)
+            return -1;
+        if (span) {
+            span->p = sc->s + a;
+            span->len = sc->i - a;
+        }
+        ws(sc);
+        if (sc->i >= sc->n)
+            return -1;
+        if (sc->s[sc->i] == '}') {
+            sc->i++;
+            return 0;
+        }
+        if (sc->s[sc->i] != ',')
+            return -1;
+        sc->i++;
+    }
+}
+
+static int array(struct scan *sc, enum role role, int depth)
+{
+    size_t count;
+    if (role == R_EMBED && sc->embed && sc->out && numbers_only(sc, &count)) {
+        convert(sc);
+        return 0;
+    }
+    sc->i++; /* '[' */
+    ws(sc);
+    if (sc->i < sc->n && sc->s[sc->i] == ']') {
+        sc->i++;
+        return 0;
+    }
+    for (;;) {
+        ws(sc);
+        if (value(sc, role == R_DATA ? R_ITEM : R_OTHER, depth + 1) < 0)
+            return -1;
+        ws(sc);
+        if (sc->i >= sc->n)
+            return -1;
+        if (sc->s[sc->i] == ']') {
+            sc->i++;
+            return 0;
+        }
+        if (sc->s[sc->i] != ',')
+            return -1;
+        sc->i++;
+    }
+}
+
+static int literal(struct scan *sc, const char *w)
+{
+    size_t l = strlen(w);
+    if (sc->n - sc->i < l || memcmp(sc->s + sc->i, w, l) != 0)
+        return -1;
+    sc->i += l;
+    return 0;
+}
+
+static int value(struct scan *sc, enum role role, int depth)
+{
+    if (depth > SCAN_MAX_DEPTH || sc->i >= sc->n)
+        return -1;
+    switch (sc->s[sc->i]) {
+    case '{': return object(sc, role == R_ITEM ? R_ITEM : role == R_ROOT ? R_ROOT : R_OTHER, depth);
+    case '[': return array(sc, role, depth);
+    case '"': return string(sc, NULL, NULL);
+    case 't': return literal(sc, "true");
+    case 'f': return literal(sc, "false");
+    case 'n': return literal(sc, "null");
+    default: return number(sc);
+    }
+}
+
+int llm_json_scan(const char *body, size_t len, bool embed, struct sbuf *out, struct llm_json_top *top)
+{
+    struct llm_json_top dummy;
+    memset(top ? top : &dummy, 0, sizeof dummy);
+    if (!body)
+        return -1;
+    struct scan sc = {.s = body, .n = len, .embed = embed, .top = top ? top : &dummy};
+    size_t mark = out ? out->len : 0;
+    ws(&sc);
+    if (sc.i >= sc.n || body[sc.i] != '{')
+        return -1;
+    /* Converted as it goes when out is given: dropped if the text fails later. */
+    sc.out = out;
+    if (value(&sc, R_ROOT, 0) < 0)
+        goto bad;
+    ws(&sc);
+    if (sc.i != sc.n)
+        goto bad;
+    if (out)
+        sbuf_append(out, body + sc.copied, len - sc.copied);
+    return 0;
+bad:
+    if (out) {
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+    }
+    memset(sc.top, 0, sizeof *sc.top);
+    return -1;
 }
 
 int llm_embed_base64(const char *body, size_t len, struct sbuf *out)
 {
-    if (!body || len > INT32_MAX)
+    struct llm_json_top top;
+    size_t mark = out->len;
+    if (llm_json_scan(body, len, true, out, &top) < 0)
         return -1;
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (!cJSON_IsObject(root) || !cJSON_IsArray(data)) {
-        cJSON_Delete(root);
+    if (!top.data.p || top.data.p[0] != '[') {
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
         return -1;
     }
-    cJSON *item;
-    cJSON_ArrayForEach(item, data) {
-        const cJSON *emb = cJSON_GetObjectItemCaseSensitive(item, "embedding");
-        if (!cJSON_IsArray(emb))
-            continue;
-        char *b64 = floats_base64(emb);
-        if (!b64)
-            continue;
-        cJSON_ReplaceItemInObjectCaseSensitive(item, "embedding", cJSON_CreateString(b64));
-        free(b64);
-    }
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!text)
-        abort(); /* cJSON fails only when out of memory */
-    sbuf_puts(out, text);
-    free(text);
     return 0;
 }

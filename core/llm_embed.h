@@ -1,5 +1,8 @@
 /* llm_embed: an OpenAI embeddings response with float arrays rewritten
- * as the SDK's default "base64" encoding (little-endian float32). Pure. */
+ * as the SDK's default "base64" encoding (little-endian float32), and the
+ * top-level fields of a provider's answer found, in one pass over the
+ * text without building a tree (an answer may be 100+ MB of floats).
+ * Pure. */
 #ifndef INGOT_LLM_EMBED_H
 #define INGOT_LLM_EMBED_H
 
@@ -7,11 +10,26 @@
 
 #include "util.h"
 
-/* Appends to out the body with every data[i].embedding that is an array
- * of numbers replaced by the base64 of its values as little-endian
- * float32 (entries already strings, or arrays holding anything else, are
- * left alone). 0; -1 (out untouched) when body is not a JSON object with
- * a "data" array. Other fields are kept (re-serialised compactly). */
+/* A top-level value's text inside the scanned body (NULL: absent). The
+ * first occurrence of a key counts, as cJSON's lookup. */
+struct llm_json_span {
+    const char *p;
+    size_t len;
+};
+struct llm_json_top {
+    struct llm_json_span error, choices, data, usage;
+};
+
+/* Walks body (one JSON object, checked as it goes; nesting up to 256)
+ * and fills top. With out: appends the body byte for byte, except that
+ * with embed every data[i].embedding that is an array of numbers becomes
+ * the base64 of its values as little-endian float32 (arrays holding
+ * anything else, strings, are left alone). Memory: out and a small fixed
+ * buffer, nothing proportional to the input. 0; -1 (out untouched) when
+ * body is not a JSON object. */
+int llm_json_scan(const char *body, size_t len, bool embed, struct sbuf *out, struct llm_json_top *top) ATTR_WUR;
+
+/* llm_json_scan with embed, and -1 also when there is no "data" array. */
 int llm_embed_base64(const char *body, size_t len, struct sbuf *out) ATTR_WUR;
 
 #endif

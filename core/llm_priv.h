@@ -77,6 +77,12 @@ struct llm_call {
     bool have_usage;
     bool reached;         /* the provider got the request and did not refuse it: unknown usage costs the estimate */
     struct sbuf ev;                   /* one event being formed */
+    /* A non-streamed answer, read by llm_relay under the process-wide
+     * LLM_BUFFER_MAX (httpc's own buffer has no bound across calls). */
+    struct sbuf answer;
+    bool answer_own;                  /* the body is in answer, not httpc's */
+    bool answer_over;                 /* refused: the budget (503) ... */
+    bool answer_too_large;            /* ... or the call's own bound (502) */
     char upstream_id[128];
     struct llm_ratehdr rh;            /* the answer's rate-limit headers */
     bool have_rh;

@@ -6,7 +6,9 @@
 #include "llm_relay.h"
 
 #include <cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,10 +17,52 @@
 #include "llm_embed.h"
 #include "llm_priv.h"
 #include "log.h"
+#include "runtime.h"
 #include "sse.h"
 
 /* Largest single SSE event taken from a provider. */
 #define LLM_MAX_EVENT ((size_t)4 << 20)
+
+/* Bytes of non-streamed answers held by this process now (one loop
+ * thread: serve, work and run share it). Bounded by LLM_BUFFER_MAX. */
+static size_t relay_held;
+
+size_t llm_relay_held(void)
+{
+    return relay_held;
+}
+
+void llm_relay_release(struct llm_call *c)
+{
+    relay_held -= c->answer.len <= relay_held ? c->answer.len : relay_held;
+    sbuf_deinit(&c->answer);
+}
+
+/* The most one call's answer may be (larger: 502). */
+static size_t answer_max(const struct llm_call *c)
+{
+    return c->o.ep == LLM_EP_EMBED ? (size_t)256 << 20 : (size_t)32 << 20;
+}
+
+static size_t budget(const struct llm_call *c)
+{
+    long long m = c->l->rt->cfg->llm_buffer_max;
+    return m > 0 ? (size_t)m : (size_t)256 << 20;
+}
+
+/* n more bytes of answer for c: false (and why marked) when over a bound. */
+static bool answer_take(struct llm_call *c, size_t n)
+{
+    if (c->answer.len + n > answer_max(c)) {
+        c->answer_too_large = true;
+        return false;
+    }
+    if (relay_held + n > budget(c)) {
+        c->answer_over = true;
+        return false;
+    }
+    return true;
+}
 
 /* memmem is a GNU extension. */
 static const char *find(const char *s, size_t n, const char *needle, size_t nl)
@@ -36,6 +80,43 @@ static const char *find(const char *s, size_t n, const char *needle, size_t nl)
 static bool contains(const char *s, size_t n, const char *needle)
 {
     return find(s, n, needle, strlen(needle)) != NULL;
+}
+
+/* s into out with every invalid UTF-8 sequence as U+FFFD (one per bad
+ * byte, as sbuf_json_strn): clients parse our answers as UTF-8 (the SDK's
+ * JSON.parse). Valid text (the usual) is copied as is. */
+static void utf8_clean_into(const char *s, size_t n, struct sbuf *out)
+{
+    if (util_utf8_valid(s, n)) {
+        sbuf_append(out, s, n);
+        return;
+    }
+    size_t run = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = util_utf8_seq(s + i, n - i);
+        if (k) {
+            run += k;
+            i += k;
+            continue;
+        }
+        sbuf_append(out, s + i - run, run);
+        run = 0;
+        sbuf_append(out, "\xEF\xBF\xBD", 3);
+        i++;
+    }
+    sbuf_append(out, s + n - run, run);
+}
+
+/* b made valid UTF-8 in place (a copy only when it is not). */
+static void utf8_clean_sbuf(struct sbuf *b)
+{
+    if (!b->len || util_utf8_valid(b->data, b->len))
+        return;
+    struct sbuf r;
+    sbuf_init(&r);
+    utf8_clean_into(b->data, b->len, &r);
+    sbuf_deinit(b);
+    *b = r;
 }
 
 /* The text has the key "name" (a key: after '{' or ',' and blanks; a quote
@@ -146,8 +227,20 @@ int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h
         if (util_streq_nocase(h[i].name, "content-type"))
             ctype = h[i].value;
     if (!c->streamed || status != 200 || !strstr(ctype, "text/event-stream")) {
-        llm_call_set_state(c, CALL_BODY); /* read whole: an error, or a plain answer */
-        return HTTPC_BUFFER;
+        /* Read whole (an error, or a plain answer), here rather than by
+         * httpc so that the bytes held by every call stay under the
+         * budget. A length announced over it stops at once. */
+        llm_call_set_state(c, CALL_BODY);
+        c->answer_own = true;
+        for (size_t i = 0; i < n; i++) {
+            if (!util_streq_nocase(h[i].name, "content-length"))
+                continue;
+            char *end;
+            unsigned long long cl = strtoull(h[i].value, &end, 10);
+            if (end != h[i].value && !answer_take(c, cl > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)cl))
+                return HTTPC_STOP;
+        }
+        return HTTPC_STREAM;
     }
     llm_call_set_state(c, CALL_STREAM);
     c->sse = sse_new(LLM_MAX_EVENT);
@@ -179,6 +272,7 @@ static bool openai_error_event(struct llm_call *c, const cJSON *err)
     }
     sbuf_puts(&b, "}\n\n");
     redact(c, &b);
+    utf8_clean_sbuf(&b); /* cJSON prints a string's bytes as they came */
     c->stream_error = true;
     c->stream_ended = true;
     bool ok = emit(c, b.data, b.len);
@@ -228,7 +322,7 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
         c->first_us = time_mono_us();
     sbuf_reset(&c->ev);
     sbuf_puts(&c->ev, "data: ");
-    sbuf_append(&c->ev, data, len);
+    utf8_clean_into(data, len, &c->ev);
     sbuf_puts(&c->ev, "\n\n");
     return emit(c, c->ev.data, c->ev.len) ? 0 : -1;
 }
@@ -296,6 +390,13 @@ static int relay_sse_cb(const char *event, const char *data, size_t len, void *a
 
 int llm_relay_data(struct llm_call *c, const char *buf, size_t len)
 {
+    if (c->state == CALL_BODY && c->answer_own) {
+        if (!answer_take(c, len))
+            return -1;
+        sbuf_append(&c->answer, buf, len);
+        relay_held += len;
+        return 0;
+    }
     if (c->state != CALL_STREAM)
         return -1;
     if (sse_feed(c->sse, buf, len, relay_sse_cb, c) < 0) {
@@ -352,7 +453,7 @@ static void openai_error_body(struct llm_call *c, long status, const char *body,
     cJSON *j = cJSON_ParseWithLength(body, len);
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (cJSON_IsObject(err)) {
-        sbuf_append(&c->res_body, body, len);
+        utf8_clean_into(body, len, &c->res_body);
     } else {
         char msg[400];
         size_t shown = len < 200 ? len : 200;
@@ -365,7 +466,40 @@ static void openai_error_body(struct llm_call *c, long status, const char *body,
 
 static void relay_error(struct llm_call *c, long status, const char *body, size_t len);
 
+/* The answer refused by a bound: c->res says so. true when it was. */
+bool llm_relay_refused(struct llm_call *c)
+{
+    if (c->answer_over) {
+        LOG_AT(LOG_WARN, c->o.request_id, NULL,
+               "llm: an answer from %s refused: LLM_BUFFER_MAX (%zu bytes) held by this process", c->t.provider,
+               budget(c));
+        llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "gateway_busy",
+                      "the gateway holds too many provider answers at once: retry shortly");
+        c->res.retryable = true;
+        c->res.retry_after_ms = 1000;
+    } else if (c->answer_too_large) {
+        llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                      "the provider's answer is larger than the gateway accepts");
+    } else {
+        return false;
+    }
+    llm_relay_release(c);
+    return true;
+}
+
+static void relay_body(struct llm_call *c, long status, const char *body, size_t len);
+
 void llm_relay_body(struct llm_call *c, long status, const char *body, size_t len)
+{
+    if (c->answer_own) {
+        body = c->answer.data ? c->answer.data : "";
+        len = c->answer.len;
+    }
+    relay_body(c, status, body, len);
+    llm_relay_release(c);
+}
+
+static void relay_body(struct llm_call *c, long status, const char *body, size_t len)
 {
     sbuf_reset(&c->res_body);
     char why[256] = "";
@@ -384,9 +518,11 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
             }
             c->have_usage = c->used.prompt >= 0;
         } else {
-            cJSON *j = cJSON_ParseWithLength(body, len);
-            if (!cJSON_IsObject(j)) {
-                cJSON_Delete(j);
+            /* One pass over the text, no tree: an embeddings answer may
+             * be 100+ MB of floats. Converted as it goes when asked. */
+            struct llm_json_top top;
+            struct sbuf *conv = c->embed_b64 ? &c->res_body : NULL;
+            if (llm_json_scan(body, len, c->embed_b64, conv, &top) < 0) {
                 llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                               "the provider's answer is not JSON");
                 return;
@@ -394,23 +530,25 @@ void llm_relay_body(struct llm_call *c, long status, const char *body, size_t le
             /* Some servers answer a failure with a 200: an error and
              * nothing of an answer is an error (the SDK would hand the
              * caller a completion without choices). */
-            const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-            if (cJSON_IsObject(err) && !cJSON_GetObjectItemCaseSensitive(j, "choices") &&
-                !cJSON_GetObjectItemCaseSensitive(j, "data")) {
-                cJSON_Delete(j);
+            if (top.error.p && top.error.p[0] == '{' && !top.choices.p && !top.data.p) {
+                sbuf_reset(&c->res_body);
                 relay_error(c, 502, body, len);
                 return;
             }
-            c->have_usage = llm_usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &c->used);
-            cJSON_Delete(j);
+            if (top.usage.p && top.usage.p[0] == '{') {
+                cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
+                c->have_usage = llm_usage_parse(u, &c->used);
+                cJSON_Delete(u);
+            }
             if (c->embed_b64) {
-                if (llm_embed_base64(body, len, &c->res_body) < 0) {
+                if (!top.data.p || top.data.p[0] != '[') {
                     llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                                   "the provider's embeddings could not be encoded");
                     return;
                 }
+                utf8_clean_sbuf(&c->res_body);
             } else {
-                sbuf_append(&c->res_body, body, len);
+                utf8_clean_into(body, len, &c->res_body);
             }
         }
         c->res.outcome = LLM_OK;

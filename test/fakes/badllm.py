@@ -13,6 +13,10 @@ What the C fake (fakellm) cannot do, chosen by the request's model name
   bigevent       200 stream: one 6 MB event never finished, then 10 s of nothing
   stall          200 stream: one chunk, then 30 s of nothing
   badutf8        200 stream whose content has invalid UTF-8 and a NUL
+  badutf8-body   200 completion whose content has invalid UTF-8
+  badutf8-err    400 whose error message has invalid UTF-8
+  slowbig-K      200 completion of K KB (Content-Length said): all but
+                 100 KB, 0.5 s of nothing, the rest
   big-N          200 completion of N MB
   absurd-headers 200 with nonsense rate-limit headers
   err200         200 whose body is an error and nothing else
@@ -156,6 +160,27 @@ class H(BaseHTTPRequestHandler):
             self.wfile.write(b'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a\xff\xfeb\\u0000c"}}]}\n\n')
             self.wfile.write(b"data: [DONE]\n\n")
             self.close_connection = True
+        elif m == "badutf8-body":
+            self.send(200, b'{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+                           b'"content":"a\xff\xfeb\xc3\xa9\xed\xa0\x80c"},"finish_reason":"stop"}],'
+                           b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}')
+        elif m == "badutf8-err":
+            self.send(400, b'{"error":{"message":"bad \xc0\xafthing","type":"invalid_request_error","param":null,"code":null}}')
+        elif m.startswith("slowbig-"):
+            body = ('{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+                    '"content":"' + "s" * (int(m[8:]) << 10) + '"},"finish_reason":"stop"}],'
+                    '"usage":{"prompt_tokens":1,"completion_tokens":7,"total_tokens":8}}').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body[:-(100 << 10)])
+                self.wfile.flush()
+                time.sleep(0.5)
+                self.wfile.write(body[-(100 << 10):])
+            except OSError:
+                self.close_connection = True
         elif m.startswith("big-"):
             # a 200 completion of N MB
             self.send(200, '{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'

@@ -192,11 +192,39 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 eq "an event past the bound: an error event" "$(grep -c '^data: {"error"' s.txt)" 1
 check "  before the provider's 10 s ($ms ms)" [ "$ms" -lt 5000 ]
 
+# Invalid UTF-8 from an openai-type provider reaches the client as valid
+# UTF-8 (the SDK's JSON.parse), bad bytes as U+FFFD, the rest unchanged.
+utf8ok() { python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$1"; }
+curl -s -N -m 8 -X POST "$U/v1/chat/completions" "${AUTH[@]}" -d "$(chat badutf8 ',"stream":true')" > s.txt
+check "a stream with invalid UTF-8: relayed as valid UTF-8" utf8ok s.txt
+contains "  bad bytes as U+FFFD" "$(grep -o '"content":"[^"]*' s.txt)" "a"$'\xef\xbf\xbd\xef\xbf\xbd'"b"
+eq "a completion with invalid UTF-8: 200" "$(post /v1/chat/completions "$(chat badutf8-body)")" 200
+check "  valid UTF-8" utf8ok b.json
+eq "  bad bytes as U+FFFD, good ones kept" "$(jq -r '.choices[0].message.content' b.json)" $'a\xef\xbf\xbd\xef\xbf\xbdb\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdc'
+eq "  its usage read" "$(jq -r .usage.total_tokens b.json)" 2
+eq "an error with invalid UTF-8: 400" "$(post /v1/chat/completions "$(chat badutf8-err)")" 400
+check "  valid UTF-8" utf8ok b.json
+eq "  the message" "$(jq -r .error.message b.json)" $'bad \xef\xbf\xbd\xef\xbf\xbdthing'
+
 # A second serve: metric series from tenant model names capped; a
 # provider slow on /models does not hold GET /v1/models past its bound.
 echo k-slow-0123456789 | "$INGOT_BIN" admin provider add slowp --type openai --base-url "$B/slow/openai/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
-METRICS_MAX_SERIES=8 LLM_TIMEOUT=1s start_ingot S2 serve || finish
+METRICS_MAX_SERIES=8 LLM_TIMEOUT=1s LLM_BUFFER_MAX=1mb start_ingot S2 serve || finish
 U2="http://127.0.0.1:$S2_PORT"
+# LLM_BUFFER_MAX bounds the answers held at once, across calls: one
+# larger than it is refused as it starts; two that fit alone but not
+# together (700 KB each, held 0.5 s, under S2's LLM_TIMEOUT): one 200, one 503 with retry-after;
+# then the budget is whole again.
+post2() { curl -s -D "$1.h" -o "$1.json" -w '%{http_code}' -X POST "$U2/v1/chat/completions" "${AUTH[@]}" -H 'Content-Type: application/json' -d "$(chat "$2")"; }
+eq "an answer over LLM_BUFFER_MAX: 503" "$(post2 o1 big-2)" 503
+contains "  with retry-after" "$(tr -d '\r' < o1.h)" "retry-after: 1"
+eq "  said in OpenAI's shape" "$(jq -r .error.code o1.json)" gateway_busy
+post2 c1 slowbig-700 > c1.code & P1=$!
+post2 c2 slowbig-700 > c2.code & P2=$!
+wait "$P1" "$P2"
+eq "two answers that do not fit together: one 200, one 503" "$(printf '%s\n' "$(cat c1.code)" "$(cat c2.code)" | sort | tr '\n' ' ')" "200 503 "
+eq "  the 200 whole" "$(jq -r '.choices[0].message.content | length' c1.json c2.json 2>/dev/null | grep -c 716800)" 1
+eq "then one alone fits again: 200" "$(post2 c3 slowbig-700)" 200
 t0=$(date +%s%N)
 eq "models with a provider that never answers /models: 200" "$(curl -s -m 20 -o models.json -w '%{http_code}' "$U2/v1/models" "${AUTH[@]}")" 200
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

@@ -6,6 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+/* The ASan runtime's allocator hooks (its header is not always installed). */
+int __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t), void (*f)(const volatile void *));
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+#endif
+
 #include "../testhelp.h"
 #include "llm_embed.h"
 
@@ -89,8 +95,99 @@ static void test_embed(void)
     sbuf_deinit(&out);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Bytes allocated now and at most since the mark: the converter's own. */
+static long long heap_now, heap_peak;
+static void malloc_hook(const volatile void *p, size_t n)
+{
+    (void)p;
+    heap_now += (long long)n;
+    if (heap_now > heap_peak)
+        heap_peak = heap_now;
+}
+static void free_hook(const volatile void *p)
+{
+    if (p)
+        heap_now -= (long long)__sanitizer_get_allocated_size(p);
+}
+#endif
+
+/* About 100 MB of floats (2048 inputs x 3072 dimensions, as a hostile
+ * provider may answer): converted with memory of the order of the output,
+ * not of the input (no tree of it), and every value right. */
+static void test_big(void)
+{
+    enum { ITEMS = 2048, DIMS = 3072 };
+    struct sbuf in;
+    sbuf_init(&in);
+    sbuf_reserve(&in, (size_t)110 << 20);
+    sbuf_puts(&in, "{\"object\":\"list\",\"data\":[");
+    for (int i = 0; i < ITEMS; i++) {
+        sbuf_printf(&in, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":[", i ? "," : "", i);
+        for (int k = 0; k < DIMS; k++)
+            sbuf_printf(&in, "%s-0.0%07d4321", k ? "," : "", (i * 7 + k * 13) % 9999991);
+        sbuf_puts(&in, "]}");
+    }
+    sbuf_puts(&in, "],\"model\":\"m\",\"usage\":{\"prompt_tokens\":9,\"total_tokens\":9}}");
+    test_cond("input is about 100 MB", in.len > ((size_t)90 << 20));
+    struct sbuf out;
+    sbuf_init(&out);
+    size_t want_out = (size_t)ITEMS * 4 * ((DIMS * 4 + 2) / 3);
+    sbuf_reserve(&out, want_out + ((size_t)1 << 20));
+#if defined(__SANITIZE_ADDRESS__)
+    heap_now = heap_peak = 0;
+    __sanitizer_install_malloc_and_free_hooks(malloc_hook, free_hook);
+#endif
+    struct llm_json_top top;
+    int rc = llm_json_scan(in.data, in.len, true, &out, &top);
+#if defined(__SANITIZE_ADDRESS__)
+    __sanitizer_install_malloc_and_free_hooks(NULL, NULL);
+    /* out grows by doubling: at most twice its size, plus the old copy
+     * while it moves; a tree of the input would be several times in.len */
+    /* out was sized beforehand: anything more is the converter's own,
+     * and a tree or a copy of the input would be 100+ MB */
+    test_cond("converter's memory is O(1) beyond out", heap_peak < (1 << 20) && out.len <= want_out + ((size_t)200 << 10));
+#endif
+    test_cond("big converted", rc == 0 && top.usage.p && strncmp(top.usage.p, "{\"prompt_tokens\":9", 18) == 0);
+    float got[DIMS];
+    int n = decode(out.data, ITEMS - 1, got, DIMS);
+    bool same = n == DIMS;
+    for (int k = 0; same && k < DIMS; k++) {
+        char t[32];
+        snprintf(t, sizeof t, "-0.0%07d4321", ((ITEMS - 1) * 7 + k * 13) % 9999991);
+        same = got[k] == (float)strtod(t, NULL);
+    }
+    test_cond("last item decodes to its values", same);
+    sbuf_deinit(&in);
+    sbuf_deinit(&out);
+}
+
+/* The top-level fields read without a tree. */
+static void test_top(void)
+{
+    struct llm_json_top top;
+    const char *a = " {\"error\":{\"message\":\"x\"},\"usage\":{\"prompt_tokens\":1},\"s\":\"a\\\"b}\",\"usage\":7} ";
+    test_cond("scan", llm_json_scan(a, strlen(a), false, NULL, &top) == 0);
+    test_cond("error span", top.error.p && top.error.len == 15 && top.error.p[0] == '{');
+    test_cond("first usage counts", top.usage.p && top.usage.p[0] == '{' && top.usage.len == 19);
+    test_cond("absent", !top.choices.p && !top.data.p);
+    const char *bad[] = {"{\"a\":}", "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\":tru}", "{\"a\":01}", "{\"a\":\"x}",
+                         "{\"a\":1} x", "{\"a\":\xff}", "{\"a\":1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        test_cond(bad[i], llm_json_scan(bad[i], strlen(bad[i]), false, NULL, &top) < 0 && !top.error.p);
+    struct sbuf deep;
+    sbuf_init(&deep);
+    sbuf_puts(&deep, "{\"a\":");
+    for (int i = 0; i < 100000; i++)
+        sbuf_putc(&deep, '[');
+    test_cond("deep nesting refused, no stack overflow", llm_json_scan(deep.data, deep.len, false, NULL, &top) < 0);
+    sbuf_deinit(&deep);
+}
+
 int main(void)
 {
     test_embed();
+    test_top();
+    test_big();
     test_report();
 }
