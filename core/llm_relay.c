@@ -473,7 +473,9 @@ bool llm_relay_refused(struct llm_call *c)
         LOG_AT(LOG_WARN, c->o.request_id, NULL,
                "llm: an answer from %s refused: LLM_BUFFER_MAX (%zu bytes) held by this process", c->t.provider,
                budget(c));
-        llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "gateway_busy",
+        /* ingot's own contention, not the job's: LLM_WAIT puts a job back
+         * without spending an attempt (a sync client gets 503) */
+        llm_call_fail(c, LLM_WAIT, 503, "server_error", NULL, "gateway_busy",
                       "the gateway holds too many provider answers at once: retry shortly");
         c->res.retryable = true;
         c->res.retry_after_ms = 1000;
