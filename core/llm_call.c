@@ -15,6 +15,7 @@
 #include "llm_anthropic.h"
 #include "llm_hdr.h"
 #include "llm_priv.h"
+#include "llm_settle.h"
 #include "llmlimit.h"
 #include "log.h"
 #include "loop.h"
@@ -85,8 +86,6 @@ static int64_t now_us(void)
     return time_mono_us();
 }
 
-static void call_settle(struct llm_call *c, int client_status, bool cancelled);
-
 /* Hands the result to done (later when still inside llm_call_start), then
  * settles when the answer came from a provider, and frees the call. */
 static void call_finish(struct llm_call *c)
@@ -116,58 +115,8 @@ static void call_finish(struct llm_call *c)
     if (c->done)
         c->done(r, c->arg);
     if (c->settle_status > 0)
-        call_settle(c, c->settle_status, false);
+        llm_settle(c, c->settle_status, false);
     call_free(c);
-}
-
-/* The ledger and the reservation, once per call that reached a provider. */
-static void call_settle(struct llm_call *c, int client_status, bool cancelled)
-{
-    struct llm *l = c->l;
-    struct llm_usage u;
-    /* Reached but no usage known (a 200 without it, a body that is not
-     * JSON, a timeout after sending): the provider may have done it all,
-     * so the estimate is what it cost. */
-    if (cancelled || (!c->have_usage && (c->began || c->reached)))
-        llm_relay_usage_so_far(c, &u);
-    else if (c->have_usage)
-        u = c->used;
-    else
-        llm_usage_init(&u);
-    bool used_any = u.prompt > 0 || u.completion > 0;
-    char pm[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    llmlimit_price_name(l->lim, c->t.provider, c->t.upstream_model, c->price_model, pm, sizeof pm);
-    if (c->ticket) {
-        llmlimit_settle(l->lim, c->ticket, used_any ? &u : NULL);
-        c->ticket = NULL;
-    }
-    /* Metrics name the model only when it is known (a route or in a
-     * provider's list, as asked or as provider/upstream): junk names a
-     * client makes up all count as "other". */
-    char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
-        snprintf(canon, sizeof canon, "%s", c->t.upstream_model);
-    else
-        snprintf(canon, sizeof canon, "%s/%s", c->t.provider, c->t.upstream_model);
-    bool rf = !c->in_httpc;
-    const char *label = llm_models_known(l, c->model, rf) ? c->model : llm_models_known(l, canon, rf) ? canon : "other";
-    int64_t t = now_us();
-    struct usage_rec rec = {
-        .tenant = c->o.tenant,
-        .key_id = c->o.key_id,
-        .job_id = c->o.job_id,
-        .provider = c->t.provider,
-        .model = c->model,
-        .endpoint = llm_endpoint_name(c->o.ep),
-        .status = client_status,
-        .u = u,
-        .cost_usd = used_any ? llmlimit_cost(l->lim, pm, &u) : 0,
-        .latency_ms = (double)(t - c->start_us) / 1000.0,
-        .ttft_ms = c->streamed && c->first_us ? (double)(c->first_us - c->start_us) / 1000.0 : -1,
-        .request_id = c->o.request_id,
-        .metric_model = label,
-    };
-    usage_record(l->usage, &rec);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -538,12 +487,12 @@ void llm_call_cancel(struct llm_call *c)
             /* Inside our own relay callback: httpc may not be called here;
              * the transfer stops at the callback's return, resp_cb frees. */
             c->stop_upstream = true;
-            call_settle(c, 499, true);
+            llm_settle(c, 499, true);
             llm_call_set_state(c, CALL_CANCELLED);
             return;
         }
         httpc_abort(l->rt->httpc, resp_cb, c);
-        call_settle(c, 499, true);
+        llm_settle(c, 499, true);
         call_free(c);
         return;
     case CALL_CANCELLED:
@@ -603,7 +552,7 @@ void llm_close(struct llm *l)
             } else
                 llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down",
                               "the server is shutting down");
-            call_settle(c, c->began ? 200 : 503, false);
+            llm_settle(c, c->began ? 200 : 503, false);
             call_finish(c);
             continue;
         }
