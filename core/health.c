@@ -289,6 +289,8 @@ static int probe_join(struct health *h, struct health_run *r, bool llm, size_t i
     while (p && !(p->llm == llm && strcmp(p->name, name) == 0))
         p = p->next;
     if (!p) {
+        if (!req) /* only joining was asked, and nothing is in flight */
+            return -1;
         p = xcalloc(1, sizeof *p);
         p->h = h;
         p->llm = llm;
