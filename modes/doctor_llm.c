@@ -90,8 +90,9 @@ static void probe(struct doctor *d, const char *check, const struct provider_tar
 static void check_default(struct doctor *d, const struct config *cfg)
 {
     if (!*cfg->llm_base_url && *cfg->raw[CFG_LLM_BASE_URL]) {
-        doctor_add(d, "llm", DR_FAIL, "LLM_BASE_URL must be an http:// or https:// URL",
-                   "LLM_BASE_URL is set but malformed");
+        doctor_add(d, "llm", DR_FAIL,
+                   "LLM_BASE_URL must be an http:// or https:// URL with its version path and no user:password",
+                   "LLM_BASE_URL is set but refused (the config check says why)");
         return;
     }
     if (!*cfg->llm_base_url) {
