@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "llm_hdr.h"
 
 int usage_parse_group(const char *s, enum usage_group *g)
 {
@@ -45,40 +46,11 @@ int usage_parse_time(const char *s, bool end, int64_t *out_ms)
         *out_ms = end ? days_ms + 86400000LL : days_ms;
         return 0;
     }
-    const char *p = s + 10;
-    if ((*p != 'T' && *p != 't' && *p != ' ') || strlen(p) < 9 || p[3] != ':' || p[6] != ':')
-        return -1;
-    int h = digits(p + 1, 2), mi = digits(p + 4, 2), se = digits(p + 7, 2);
-    if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
-        return -1;
-    p += 9;
-    int64_t ms = 0;
-    if (*p == '.') {
-        int n = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, n++)
-            if (n < 3)
-                ms = ms * 10 + (*p - '0');
-        if (n == 0)
-            return -1;
-        for (; n < 3; n++)
-            ms *= 10;
-    }
-    int64_t off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return -1;
-        off = (int64_t)(oh * 60 + om) * 60000 * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    int64_t v = days_ms + ((int64_t)h * 3600 + (int64_t)mi * 60 + se) * 1000 + ms - off;
-    if (v < 0) /* before the epoch by its offset: the SQL takes seconds.millis >= 0 */
+    /* A date and time: the one RFC 3339 parser (llm_hdr), which also
+     * refuses a time before the epoch by its offset (the SQL takes
+     * seconds.millis >= 0). */
+    long long v = llm_hdr_rfc3339_ms(s);
+    if (v < 0)
         return -1;
     *out_ms = v;
     return 0;
