@@ -313,6 +313,21 @@ static bool priced(const struct llmlimit *lim, const char *model)
     return llmlimit_cost(lim, model, &u) > 0;
 }
 
+struct alias_find {
+    const struct llmlimit *lim;
+    char *out;
+    size_t n;
+};
+
+static bool alias_priced(const char *model, void *arg)
+{
+    struct alias_find *f = arg;
+    if (!priced(f->lim, model))
+        return false;
+    snprintf(f->out, f->n, "%s", model);
+    return true;
+}
+
 void llm_price_model(const struct llm *l, const struct provider_target *t, const char *model, char *out,
                      size_t n)
 {
@@ -334,22 +349,6 @@ void llm_price_model(const struct llm *l, const struct provider_target *t, const
      * tenant called its target directly): only when prices exist. */
     if (!llmlimit_priced_any(lim))
         return;
-    struct sbuf rj;
-    sbuf_init(&rj);
-    providers_routes_json(l->ps, &rj);
-    cJSON *routes = cJSON_ParseWithLength(rj.data ? rj.data : "", rj.len);
-    const cJSON *r;
-    cJSON_ArrayForEach(r, routes)
-    {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "model");
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "provider");
-        const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "upstream_model");
-        if (cJSON_IsString(m) && cJSON_IsString(p) && cJSON_IsString(u) && !strcmp(p->valuestring, t->provider) &&
-            !strcmp(u->valuestring, t->upstream_model) && priced(lim, m->valuestring)) {
-            snprintf(out, n, "%s", m->valuestring);
-            break;
-        }
-    }
-    cJSON_Delete(routes);
-    sbuf_deinit(&rj);
+    struct alias_find f = {lim, out, n};
+    providers_aliases(l->ps, t->provider, t->upstream_model, alias_priced, &f);
 }

@@ -318,6 +318,12 @@ size_t providers_list(const struct providers *ps, struct provider_info *out, siz
     return provider_snap_list(ps ? ps->snap : NULL, out, max);
 }
 
+void providers_aliases(const struct providers *ps, const char *provider, const char *upstream,
+                       bool (*fn)(const char *model, void *arg), void *arg)
+{
+    provider_snap_aliases(ps ? ps->snap : NULL, provider, upstream, fn, arg);
+}
+
 void providers_routes_json(const struct providers *ps, struct sbuf *out)
 {
     provider_snap_routes_json(ps ? ps->snap : NULL, out);

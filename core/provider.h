@@ -82,5 +82,8 @@ void providers_refresh(struct providers *ps);
 size_t providers_list(const struct providers *ps, struct provider_info *out, size_t max);
 /* Model routes as JSON [{"model","provider","upstream_model"}] (for /v1/models). */
 void providers_routes_json(const struct providers *ps, struct sbuf *out);
+/* The routes to provider's upstream model, one by one (provider_snap.h). */
+void providers_aliases(const struct providers *ps, const char *provider, const char *upstream,
+                       bool (*fn)(const char *model, void *arg), void *arg);
 
 #endif

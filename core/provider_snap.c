@@ -319,6 +319,17 @@ size_t provider_snap_list(const struct provider_snap *s, struct provider_info *o
     return n;
 }
 
+void provider_snap_aliases(const struct provider_snap *s, const char *provider, const char *upstream,
+                           provider_alias_fn fn, void *arg)
+{
+    for (size_t i = 0; s && i < s->nr; i++) {
+        const struct snap_route *r = &s->r[i];
+        if (strcmp(r->provider, provider) == 0 && strcmp(r->upstream ? r->upstream : r->model, upstream) == 0 &&
+            fn(r->model, arg))
+            return;
+    }
+}
+
 void provider_snap_routes_json(const struct provider_snap *s, struct sbuf *out)
 {
     sbuf_putc(out, '[');

@@ -45,6 +45,12 @@ int provider_snap_get(const struct provider_snap *s, const char *name, struct pr
                       char *why, size_t whylen) ATTR_WUR;
 size_t provider_snap_list(const struct provider_snap *s, struct provider_info *out, size_t max);
 void provider_snap_routes_json(const struct provider_snap *s, struct sbuf *out);
+/* Calls fn with each route's model that goes to provider under upstream
+ * (the upstream name, or the route's own model when it has none), until fn
+ * answers true. */
+typedef bool (*provider_alias_fn)(const char *model, void *arg);
+void provider_snap_aliases(const struct provider_snap *s, const char *provider, const char *upstream,
+                           provider_alias_fn fn, void *arg);
 
 /* "openai" / "anthropic" and back (-1: unknown). */
 const char *provider_type_name(enum provider_type t);

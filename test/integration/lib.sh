@@ -152,6 +152,16 @@ migrated_db() {
 # jobs_setup NAME: a migrated database ingot_NAME (DATABASE_URL, DB), a
 # tenant with a key (K, AUTH) and the fake target (TP, T) writing
 # target.out.
+# The C fake provider (test/fakes/fakellm) on a free loopback port: LP
+# its port, L its base URL; stopped with the test's other fakes.
+start_fakellm() {
+    "$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
+    FAKE_PIDS+=($!)
+    wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
+    LP=$(awk '/^port /{print $2; exit}' fakellm.out)
+    L="http://127.0.0.1:$LP"
+}
+
 jobs_setup() {
     local url
     url=$(migrated_db "$1") || { bad "migrate"; finish; }

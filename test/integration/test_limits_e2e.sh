@@ -16,11 +16,7 @@ export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/9"
 redis-cli -s "$REDIS_SOCKET" -n 9 FLUSHDB >/dev/null
 q() { mysql_root -e "$1" "$DB"; }
 
-"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
-LP=$(awk '/^port /{print $2; exit}' fakellm.out)
-L="http://127.0.0.1:$LP"
+start_fakellm # sets LP and L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 export USAGE_FLUSH_INTERVAL=200ms
 

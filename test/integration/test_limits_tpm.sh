@@ -10,11 +10,7 @@ export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/10"
 redis-cli -s "$REDIS_SOCKET" -n 10 FLUSHDB >/dev/null
 q() { mysql_root -e "$1" "$DB"; }
 
-"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
-LP=$(awk '/^port /{print $2; exit}' fakellm.out)
-L="http://127.0.0.1:$LP"
+start_fakellm # sets LP and L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 
 # A call reserves 28 tokens (8 estimated + max_tokens 20) and uses 17 (the

@@ -11,11 +11,7 @@ jobs_setup llm_edge
 q() { mysql_root -e "$1"; }
 SSE="python3 $INGOT_ROOT/test/integration/sse_client.py"
 
-"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
-LP=$(awk '/^port /{print $2; exit}' fakellm.out)
-L="http://127.0.0.1:$LP"
+start_fakellm # sets LP and L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 
 # A route whose name has a slash (as "provider/model" names do).

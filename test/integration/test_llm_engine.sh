@@ -14,11 +14,7 @@ jobs_setup llm_engine
 SSE="python3 $INGOT_ROOT/test/integration/sse_client.py"
 A=(--env-file /dev/null)
 
-"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
-LP=$(awk '/^port /{print $2; exit}' fakellm.out)
-L="http://127.0.0.1:$LP"
+start_fakellm # sets LP and L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-default-0123 USAGE_FLUSH_INTERVAL=100ms
 echo sk-ant-upstream-4567 | "$INGOT_BIN" admin provider add anth --type anthropic --base-url "$L/anthropic/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 check "a named anthropic provider" sh -c "'$INGOT_BIN' admin provider list --env-file /dev/null | grep -q anth"

@@ -31,11 +31,7 @@ export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/11"
 redis-cli -s "$REDIS_SOCKET" -n 11 FLUSHDB >/dev/null
 q() { mysql_root "$DB" -e "$1"; }
 
-"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
-LP=$(awk '/^port /{print $2; exit}' fakellm.out)
-L="http://127.0.0.1:$LP"
+start_fakellm # sets LP and L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-default-0123 USAGE_FLUSH_INTERVAL=100ms
 export LLM_TIMEOUT=2s
 DEADP=$(free_port)

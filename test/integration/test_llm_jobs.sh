@@ -10,11 +10,7 @@ unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 jobs_setup llm_jobs
 q() { mysql_root -e "$1"; }
 
-"$INGOT_FAKES/fakellm" 0 > fakellm.out 2>&1 &
-FAKE_PIDS+=($!)
-wait_until 50 grep -q '^port ' fakellm.out || { bad "fakellm did not start"; finish; }
-LP=$(awk '/^port /{print $2; exit}' fakellm.out)
-L="http://127.0.0.1:$LP"
+start_fakellm # sets LP and L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 
 # A named Anthropic provider (jobs name it by prefix: anth/MODEL).
