@@ -30,6 +30,7 @@
 #define LINGER_MS 2000                    /* CLOSING: how long to drop input */
 #define LINGER_MAX_BYTES ((size_t)1024 * 1024) /* ... and how much of it */
 #define HEAD_CHUNK 2048
+#define HTTPD_INPUT_HIGH ((size_t)64 * 1024) /* unparsed input kept while a request is in hand */
 #define BODY_RESERVE ((uint64_t)64 * 1024)
 
 static const char *const state_names[CONN_NSTATES] = {
@@ -77,10 +78,10 @@ static void conn_set_state(struct conn *c, enum conn_state to)
         conn_arm(c, h->body_ms);
         break;
     case CONN_HANDLING:
-        /* one request at a time: pipelined bytes wait in the kernel (the
-         * watch, added once the handler returns, sees the client leave) */
+        /* One request at a time. Reading stays on (no epoll change per
+         * request): pipelined bytes wait in the input, bounded by its
+         * high watermark, and an EOF says the client left. */
         event_del(c->timer);
-        bufferevent_disable(c->bev, EV_READ);
         break;
     case CONN_STREAMING: {
         /* no overall deadline: the handler paces the stream; but the
@@ -93,7 +94,6 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     }
     case CONN_WRITING:
         conn_arm(c, h->idle_ms);
-        bufferevent_disable(c->bev, EV_READ);
         break;
     case CONN_CLOSING:
         conn_arm(c, LINGER_MS);
@@ -102,8 +102,6 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     case CONN_NSTATES:
         abort();
     }
-    if (from == CONN_HANDLING)
-        event_del(c->watch);
     if (from == CONN_STREAMING)
         bufferevent_set_timeouts(c->bev, NULL, NULL);
     if (from == CONN_WRITING || from == CONN_HANDLING || from == CONN_STREAMING)
@@ -134,8 +132,6 @@ static void conn_release(struct conn *c)
     c->state = CONN_CLOSING;
     event_free(c->timer);
     c->timer = NULL;
-    event_free(c->watch);
-    c->watch = NULL;
     bufferevent_free(c->bev);
     c->bev = NULL;
     DLIST_REMOVE(h->conns, c);
@@ -186,23 +182,6 @@ static void conn_gone(struct conn *c)
         c->req.gone(&c->req, c->req.gone_arg); /* may end the stream: c unusable */
 }
 
-/* HANDLING: reading is off (pipelined bytes wait), so peek to see whether
- * the client left. Bytes waiting mean it is there: stop watching. */
-static void conn_watch_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)what;
-    struct conn *c = arg;
-    char b;
-    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0)
-        return;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        event_add(c->watch, NULL);
-        return;
-    }
-    conn_gone(c); /* EOF (a half-close counts: nginx's 499) or a reset */
-}
-
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -237,7 +216,20 @@ static void conn_linger(struct conn *c)
 void httpd_conn_replied(struct conn *c)
 {
     conn_set_state(c, CONN_WRITING);
-    bufferevent_enable(c->bev, EV_WRITE);
+    /* Most answers fit the socket's buffer: written now, they cost no
+     * EPOLLOUT round (two epoll changes and a wakeup per request). The
+     * write callback runs from the loop either way, never inside the
+     * handler that replied. */
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
+    (void)evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) == 0) {
+        bufferevent_disable(c->bev, EV_WRITE); /* cancels the add the output's growth asked for */
+        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
 }
 
 void httpd_conn_abandon(struct conn *c)
@@ -310,7 +302,13 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (c->state == CONN_HANDLING || c->state == CONN_STREAMING) {
-        conn_gone(c); /* the handler still holds the request */
+        conn_gone(c); /* the handler still holds the request (a half-close counts: nginx's 499) */
+        return;
+    }
+    if (c->state == CONN_WRITING && what == (BEV_EVENT_EOF | BEV_EVENT_READING)) {
+        /* a half-close after the request: the answer still goes out */
+        bufferevent_disable(c->bev, EV_READ);
+        c->close_after = true;
         return;
     }
     conn_close(c, true);
@@ -327,6 +325,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
+    if (c->state == CONN_HANDLING || c->state == CONN_WRITING)
+        return; /* the next request waits in the input */
     if (c->state == CONN_CLOSING) {
         struct evbuffer *in = bufferevent_get_input(bev);
         c->dropped += evbuffer_get_length(in);
@@ -424,8 +424,6 @@ static void conn_dispatch(struct conn *c)
 {
     conn_set_state(c, CONN_HANDLING);
     httpd_dispatch(&c->req);
-    if (c->state == CONN_HANDLING) /* the handler answers later */
-        event_add(c->watch, NULL);
 }
 
 static void conn_process(struct conn *c)
@@ -482,8 +480,7 @@ void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr 
     c->h = h;
     c->bev = bufferevent_socket_new(loop_base(h->loop), fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(loop_base(h->loop), conn_timer_cb, c);
-    c->watch = event_new(loop_base(h->loop), fd, EV_READ, conn_watch_cb, c);
-    if (!c->bev || !c->timer || !c->watch)
+    if (!c->bev || !c->timer)
         abort();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -504,6 +501,9 @@ void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr 
     h->nstate[CONN_READ_HEAD]++;
     metrics_set(h->state_series[CONN_READ_HEAD], (double)h->nstate[CONN_READ_HEAD]);
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* Bytes read but not parsed (pipelined behind a request in hand) stop
+     * the reading at this much. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_INPUT_HIGH);
     conn_arm(c, h->header_ms);
     bufferevent_enable(c->bev, EV_READ);
 }

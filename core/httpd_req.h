@@ -92,7 +92,6 @@ struct conn {
      * the connection slot are released at once (conn_detach), the struct
      * stays until the handler's reply frees it. */
     bool peer_gone;
-    struct event *watch; /* HANDLING: sees the client leave without reading */
     bool server_reply;   /* httpd_fail answers, in a reading state */
     char peer[64];
     char *head; /* the request head; the parser's offsets point here */
