@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "provider.h"
 #include "runtime.h"
+#include "upstream.h"
 #include "usage.h"
 
 /* How often providers and limits re-read their tables. */
@@ -40,6 +41,11 @@ struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
     }
     l->lim = llmlimit_new(rt, LLM_REFRESH_MS);
     l->usage = usage_new(rt, rt->cfg->usage_flush_interval_ms);
+    l->via_httpc = upstream_proxy_in_env();
+    if (l->via_httpc)
+        log_info("llm: a proxy is set in the environment: provider calls go through libcurl, which uses it");
+    else
+        l->up = upstream_new(rt->loop, rt->cfg->ca_bundle, (size_t)rt->cfg->queue_worker_concurrency);
     if (rt->health)
         health_set_providers(rt->health, l->ps);
     loop_add_busy(rt->loop, busy_fn, l);
@@ -54,6 +60,20 @@ struct providers *llm_providers(struct llm *l)
 struct llmlimit *llm_limits(struct llm *l)
 {
     return l->lim;
+}
+
+int llm_http_send(struct llm *l, const struct httpc_request *req, httpc_cb cb, void *arg)
+{
+    if (l->via_httpc)
+        return httpc_send(l->rt->httpc, req, cb, arg);
+    return l->up ? upstream_send(l->up, req, cb, arg) : -1;
+}
+
+bool llm_http_abort(struct llm *l, httpc_cb cb, void *arg)
+{
+    if (l->via_httpc)
+        return httpc_abort(l->rt->httpc, cb, arg);
+    return l->up && upstream_abort(l->up, cb, arg);
 }
 
 void llm_drain(struct llm *l)

@@ -12,6 +12,7 @@
 #include "crypt.h"
 #include "dlist.h"
 #include "httpc.h"
+#include "upstream.h"
 #include "llm_anthropic.h"
 #include "llm_hdr.h"
 #include "llm_priv.h"
@@ -245,7 +246,7 @@ static void call_send(struct llm_call *c)
         .keep_headers = true,
     };
     c->sent_us = now_us();
-    int rc = httpc_send(l->rt->httpc, &req, resp_cb, c);
+    int rc = llm_http_send(l, &req, resp_cb, c);
     free(url);
     if (rc < 0) {
         llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
@@ -491,7 +492,7 @@ void llm_call_cancel(struct llm_call *c)
             llm_call_set_state(c, CALL_CANCELLED);
             return;
         }
-        httpc_abort(l->rt->httpc, resp_cb, c);
+        llm_http_abort(l, resp_cb, c);
         llm_settle(c, 499, true);
         call_free(c);
         return;
@@ -540,7 +541,7 @@ void llm_close(struct llm *l)
             continue;
         }
         if (c->state == CALL_SEND || c->state == CALL_BODY || c->state == CALL_STREAM) {
-            httpc_abort(l->rt->httpc, resp_cb, c);
+            llm_http_abort(l, resp_cb, c);
             if (c->began) {
                 c->in_httpc = true; /* a cancel from the last event only marks it */
                 llm_relay_stream_end(c, "the server is shutting down");
@@ -574,4 +575,7 @@ void llm_close(struct llm *l)
         evtimer_del(c->timer);
         call_finish(c);
     }
+    /* Every call's request was aborted above: nothing answers into a call. */
+    upstream_free(l->up);
+    l->up = NULL;
 }

@@ -9,13 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "httpc.h"
 #include "llm.h"
 #include "llm_call.h"
 #include "provider.h"
 
 struct cJSON;
 struct event;
-struct httpc_header;
 struct llmlimit_ticket;
 struct sse_parser;
 struct anth_stream;
@@ -30,7 +30,16 @@ struct llm {
     size_t ncalls;
     bool closing;
     struct llm_models_cache *models;
+    /* Calls go out through upstream (our own client), or through httpc
+     * (libcurl) when the environment names a proxy: curl honours it. */
+    struct upstream *up;
+    bool via_httpc;
 };
+
+/* A call's request to its provider, on upstream or httpc (see struct llm):
+ * their contracts are the same. The send fails once llm_close ran. */
+int llm_http_send(struct llm *l, const struct httpc_request *req, httpc_cb cb, void *arg);
+bool llm_http_abort(struct llm *l, httpc_cb cb, void *arg);
 
 /* enum llm_call_state and its functions: llm_call.h. */
 

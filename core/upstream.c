@@ -1,0 +1,702 @@
+#include "upstream.h"
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dlist.h"
+#include "http_resp.h"
+#include "loop.h"
+#include "upstream_conn.h"
+
+/* A kept connection idle longer than this is closed instead of reused:
+ * servers drop idle ones after a minute or so, and a request sent as the
+ * server closes is the one retry we can afford. */
+#define UPSTREAM_IDLE_MS 30000
+
+/* Where requests go: connections are kept per origin. */
+struct origin {
+    bool tls;
+    int port;
+    char host[256];    /* name or IP, no brackets */
+    struct upc *idle;  /* most recently used first */
+    struct origin *next;
+};
+
+enum req_state {
+    REQ_CONNECTING = 0, /* waiting for its connection */
+    REQ_SENDING,
+    REQ_HEAD,           /* request sent, the answer's head not complete */
+    REQ_BODY
+};
+
+struct up_req {
+    struct upstream *u;
+    struct origin *o;
+    struct upc *conn;
+    enum req_state state;
+    httpc_cb cb;
+    void *arg;
+    httpc_head_cb head;
+    httpc_data_cb data;
+    bool keep_headers, head_request, streaming;
+    struct sbuf out;             /* the request's bytes */
+    size_t out_off;
+    struct sbuf in;              /* the answer's head (header values point into it) */
+    struct http_resp_head rh;
+    struct http_chunked ch;
+    uint64_t body_left;
+    struct sbuf body;
+    size_t max_body;
+    bool truncated;
+    struct httpc_header *hdrs;
+    size_t nhdrs;
+    const char *content_type, *retry_after;
+    struct event *timer;
+    long long timeout_ms;
+    int64_t start_us;
+    size_t resp_bytes;
+    bool sent, timed_out, stopped, retried, in_send, deferred;
+    char error[320];
+    struct up_req *next, *prev;
+};
+
+struct upstream {
+    struct loop *loop;
+    char *ca_bundle;
+    SSL_CTX *tls;
+    char tls_why[256];
+    struct origin *origins;
+    struct upc *busy;            /* connecting, or carrying a request */
+    struct up_req *reqs;
+    size_t inflight, nidle, max_idle;
+    char rbuf[64 * 1024];        /* one read at a time on this thread */
+    char cbuf[16 * 1024];        /* decoded chunks */
+};
+
+static const struct upc_ops conn_ops;
+
+static void req_free(struct up_req *r)
+{
+    if (r->timer)
+        event_free(r->timer);
+    sbuf_deinit(&r->out);
+    sbuf_deinit(&r->in);
+    sbuf_deinit(&r->body);
+    free(r->hdrs);
+    free(r);
+}
+
+/* The answer (or failure) to the caller: r leaves the list first, so the
+ * callback may send, abort others, or free what it likes. */
+static void req_deliver(struct up_req *r)
+{
+    struct upstream *u = r->u;
+    DLIST_REMOVE(u->reqs, r);
+    u->inflight--;
+    bool ok = !r->error[0];
+    struct httpc_response resp = {
+        .status = ok ? r->rh.status : 0,
+        .error = ok ? NULL : r->error,
+        .body = r->body.data ? r->body.data : "",
+        .body_len = r->body.len,
+        .body_truncated = r->truncated,
+        .content_type = r->content_type,
+        .retry_after = r->retry_after,
+        .timed_out = r->timed_out,
+        .stopped = r->stopped,
+        .sent = r->sent,
+        .total_s = (double)(time_mono_us() - r->start_us) / 1e6,
+        .headers = r->keep_headers || r->head ? r->hdrs : NULL,
+        .nheaders = r->keep_headers || r->head ? r->nhdrs : 0,
+    };
+    r->cb(&resp, r->arg);
+    req_free(r);
+    loop_work_done(u->loop);
+}
+
+static void conn_drop(struct upstream *u, struct upc *c)
+{
+    DLIST_REMOVE(u->busy, c);
+    upc_close(c);
+}
+
+/* Fails r now, or from the loop when inside upstream_send (cb never runs
+ * from there). Its connection is closed: its state is unknown. */
+static void req_fail(struct up_req *r, const char *why)
+{
+    if (!r->error[0])
+        snprintf(r->error, sizeof r->error, "%s", why);
+    if (r->conn) {
+        conn_drop(r->u, r->conn);
+        r->conn = NULL;
+    }
+    if (r->in_send) {
+        r->deferred = true;
+        event_active(r->timer, EV_TIMEOUT, 1);
+        return;
+    }
+    event_del(r->timer);
+    req_deliver(r);
+}
+
+static void req_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct up_req *r = arg;
+    if (r->deferred) {
+        req_deliver(r);
+        return;
+    }
+    r->timed_out = true;
+    snprintf(r->error, sizeof r->error, "no complete answer within %lld ms", r->timeout_ms);
+    req_fail(r, r->error);
+}
+
+static struct upc *idle_take(struct upstream *u, struct origin *o)
+{
+    int64_t now = time_mono_ms();
+    while (o->idle) {
+        struct upc *c = o->idle;
+        DLIST_REMOVE(o->idle, c);
+        u->nidle--;
+        if (now - c->idle_since_ms < UPSTREAM_IDLE_MS)
+            return c;
+        upc_close(c);
+    }
+    return NULL;
+}
+
+static void req_write(struct up_req *r);
+
+/* Puts r on a connection: a kept one unless fresh, else a new one. */
+static void req_attach(struct up_req *r, bool fresh)
+{
+    struct upstream *u = r->u;
+    struct upc *c = fresh ? NULL : idle_take(u, r->o);
+    r->state = REQ_CONNECTING;
+    if (c) {
+        DLIST_PUSH(u->busy, c);
+        c->req = r;
+        r->conn = c;
+        req_write(r);
+        return;
+    }
+    if (r->o->tls && !u->tls) {
+        u->tls = upc_tls_ctx(u->ca_bundle, u->tls_why, sizeof u->tls_why);
+        if (!u->tls) {
+            req_fail(r, u->tls_why);
+            return;
+        }
+    }
+    c = upc_open(u->loop, &conn_ops, u, r->o->host, r->o->port, r->o->tls ? u->tls : NULL, r);
+    DLIST_PUSH(u->busy, c);
+    r->conn = c;
+}
+
+/* A connection failed under r: once, a kept connection that had not
+ * answered a byte is replaced by a new one (the server closed it as we
+ * sent); otherwise r fails. */
+static void conn_failed(struct upc *c, const char *why)
+{
+    struct upstream *u = c->owner;
+    struct up_req *r = c->req;
+    if (!r) {
+        conn_drop(u, c);
+        return;
+    }
+    if (c->uses > 0 && !r->retried && r->resp_bytes == 0) {
+        r->retried = true;
+        r->sent = false;
+        r->out_off = 0;
+        r->conn = NULL;
+        conn_drop(u, c);
+        req_attach(r, true);
+        return;
+    }
+    req_fail(r, why);
+}
+
+static void req_write(struct up_req *r)
+{
+    struct upc *c = r->conn;
+    r->state = r->state == REQ_CONNECTING ? REQ_SENDING : r->state;
+    while (r->out_off < r->out.len) {
+        char why[320];
+        long n = upc_send(c, r->out.data + r->out_off, r->out.len - r->out_off, why, sizeof why);
+        if (n == -1)
+            return;
+        if (n < 0) {
+            conn_failed(c, why);
+            return;
+        }
+        r->out_off += (size_t)n;
+        r->sent = true;
+    }
+    if (r->state == REQ_SENDING)
+        r->state = REQ_HEAD;
+}
+
+/* The answer is complete: the connection goes back to the idle list if
+ * both sides are done with it, and r to its caller. */
+static void req_complete(struct up_req *r, bool reusable)
+{
+    struct upstream *u = r->u;
+    struct upc *c = r->conn;
+    r->conn = NULL;
+    DLIST_REMOVE(u->busy, c);
+    c->req = NULL;
+    if (reusable && r->rh.keep_alive && r->out_off == r->out.len && !upc_pending(c) && u->nidle < u->max_idle) {
+        c->uses++;
+        c->idle_since_ms = time_mono_ms();
+        c->origin = r->o;
+        DLIST_PUSH(r->o->idle, c);
+        u->nidle++;
+    } else {
+        upc_close(c);
+    }
+    event_del(r->timer);
+    req_deliver(r);
+}
+
+static void req_stop(struct up_req *r)
+{
+    r->stopped = true;
+    req_fail(r, "stopped by the caller");
+}
+
+/* Body bytes: to data when streaming, else kept up to max_body (the rest
+ * is read and dropped, so the connection stays reusable). false: the
+ * caller stopped it (r is gone). */
+static bool body_out(struct up_req *r, const char *p, size_t n)
+{
+    if (!n)
+        return true;
+    if (r->streaming) {
+        if (r->data(p, n, r->arg) < 0) {
+            req_stop(r);
+            return false;
+        }
+        return true;
+    }
+    size_t room = r->body.len < r->max_body ? r->max_body - r->body.len : 0;
+    if (n > room) {
+        r->truncated = true;
+        n = room;
+    }
+    sbuf_append(&r->body, p, n);
+    return true;
+}
+
+/* false: r is finished (delivered or failed). */
+static bool body_feed(struct up_req *r, const char *p, size_t n)
+{
+    struct upstream *u = r->u;
+    switch (r->rh.framing) {
+    case HTTP_RESP_NONE:
+        req_complete(r, n == 0);
+        return false;
+    case HTTP_RESP_LENGTH: {
+        size_t take = n < r->body_left ? n : (size_t)r->body_left;
+        if (!body_out(r, p, take))
+            return false;
+        r->body_left -= take;
+        if (r->body_left == 0) {
+            req_complete(r, take == n);
+            return false;
+        }
+        return true;
+    }
+    case HTTP_RESP_CHUNKED:
+        while (n) {
+            size_t used = 0, made = 0;
+            int rc = http_chunked_feed(&r->ch, p, n, &used, u->cbuf, sizeof u->cbuf, &made, UINT64_MAX);
+            if (rc < 0) {
+                char why[200];
+                snprintf(why, sizeof why, "the answer's chunked body is malformed: %s", r->ch.why);
+                req_fail(r, why);
+                return false;
+            }
+            if (!body_out(r, u->cbuf, made))
+                return false;
+            p += used;
+            n -= used;
+            if (rc == 1) {
+                req_complete(r, n == 0);
+                return false;
+            }
+            if (!used && !made)
+                break;
+        }
+        return true;
+    case HTTP_RESP_CLOSE:
+        return body_out(r, p, n);
+    }
+    return true;
+}
+
+/* The head is in: header strings in place (NUL over the colon and after
+ * the value), then the caller's head callback decides streaming. */
+static bool head_done(struct up_req *r, size_t head_len)
+{
+    char *b = r->in.data;
+    r->nhdrs = r->rh.nheaders;
+    r->hdrs = xcalloc(r->nhdrs ? r->nhdrs : 1, sizeof *r->hdrs);
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        const struct http_header *h = &r->rh.headers[i];
+        b[h->name.off + h->name.len] = '\0';
+        b[h->value.off + h->value.len] = '\0';
+        r->hdrs[i].name = b + h->name.off;
+        r->hdrs[i].value = b + h->value.off;
+        if (!r->content_type && strcasecmp(r->hdrs[i].name, "content-type") == 0)
+            r->content_type = r->hdrs[i].value;
+        else if (!r->retry_after && strcasecmp(r->hdrs[i].name, "retry-after") == 0)
+            r->retry_after = r->hdrs[i].value;
+    }
+    r->state = REQ_BODY;
+    r->body_left = r->rh.content_length;
+    if (r->rh.framing == HTTP_RESP_CHUNKED)
+        http_chunked_init(&r->ch);
+    if (r->head) {
+        int rc = r->head(r->rh.status, r->hdrs, r->nhdrs, r->arg);
+        if (rc == HTTPC_STOP) {
+            req_stop(r);
+            return false;
+        }
+        r->streaming = rc == HTTPC_STREAM && r->data;
+    }
+    return body_feed(r, r->in.data + head_len, r->in.len - head_len);
+}
+
+/* Bytes of the answer. false: r is finished. */
+static bool req_feed(struct up_req *r, const char *p, size_t n)
+{
+    r->resp_bytes += n;
+    if (r->state == REQ_BODY)
+        return body_feed(r, p, n);
+    sbuf_append(&r->in, p, n);
+    for (;;) {
+        long hl = http_resp_parse(&r->rh, r->in.data, r->in.len);
+        if (hl == 0)
+            return true;
+        if (hl < 0) {
+            char why[200];
+            snprintf(why, sizeof why, "the answer is not HTTP/1.1: %s", r->rh.why);
+            req_fail(r, why);
+            return false;
+        }
+        if (r->rh.status == 101) {
+            req_fail(r, "the server switched protocols unasked");
+            return false;
+        }
+        if (r->rh.status >= 200)
+            return head_done(r, (size_t)hl);
+        /* An interim 1xx: forget it, the final head follows. */
+        memmove(r->in.data, r->in.data + hl, r->in.len - (size_t)hl);
+        r->in.len -= (size_t)hl;
+        r->in.data[r->in.len] = '\0';
+        http_resp_init(&r->rh, r->head_request);
+    }
+}
+
+static void conn_readable(struct upc *c)
+{
+    struct upstream *u = c->owner;
+    struct up_req *r = c->req;
+    for (;;) {
+        char why[320];
+        long n = upc_recv(c, u->rbuf, sizeof u->rbuf, why, sizeof why);
+        if (n == -1)
+            return;
+        if (!r) { /* idle: the server closed it, or sent what nobody asked */
+            struct origin *o = c->origin;
+            DLIST_REMOVE(o->idle, c);
+            u->nidle--;
+            upc_close(c);
+            return;
+        }
+        if (n == -2) {
+            conn_failed(c, why);
+            return;
+        }
+        if (n == 0) {
+            if (r->state == REQ_BODY && r->rh.framing == HTTP_RESP_CLOSE) {
+                req_complete(r, false);
+            } else if (r->resp_bytes == 0) {
+                conn_failed(c, "the connection closed before an answer");
+            } else {
+                req_fail(r, "the connection closed in the middle of the answer");
+            }
+            return;
+        }
+        if (!req_feed(r, u->rbuf, (size_t)n))
+            return;
+        if ((size_t)n < sizeof u->rbuf && !upc_pending(c))
+            return; /* level-triggered: the rest comes next pass */
+    }
+}
+
+static void conn_ready(struct upc *c)
+{
+    if (c->req)
+        req_write(c->req);
+}
+
+static void conn_writable(struct upc *c)
+{
+    struct up_req *r = c->req;
+    if (r && r->out_off < r->out.len)
+        req_write(r);
+}
+
+static const struct upc_ops conn_ops = {
+    .ready = conn_ready,
+    .readable = conn_readable,
+    .writable = conn_writable,
+    .failed = conn_failed,
+};
+
+/* http(s)://host[:port][/path][?query]: no user info, no fragment sent. */
+static int url_split(const char *url, bool *tls, char *host, size_t hostlen, int *port, const char **path,
+                     size_t *pathlen)
+{
+    const char *p;
+    if (strncasecmp(url, "http://", 7) == 0) {
+        *tls = false;
+        p = url + 7;
+    } else if (strncasecmp(url, "https://", 8) == 0) {
+        *tls = true;
+        p = url + 8;
+    } else {
+        return -1;
+    }
+    size_t alen = strcspn(p, "/?#");
+    if (memchr(p, '@', alen))
+        return -1;
+    const char *hb = p, *he;
+    const char *rest = p + alen;
+    const char *colon;
+    if (*p == '[') {
+        hb = p + 1;
+        he = memchr(hb, ']', alen - 1);
+        if (!he)
+            return -1;
+        colon = he + 1 < rest && he[1] == ':' ? he + 1 : NULL;
+        if (he + 1 < rest && !colon)
+            return -1;
+    } else {
+        colon = memchr(p, ':', alen);
+        he = colon ? colon : rest;
+    }
+    size_t hl = (size_t)(he - hb);
+    if (hl == 0 || hl >= hostlen)
+        return -1;
+    memcpy(host, hb, hl);
+    host[hl] = '\0';
+    *port = *tls ? 443 : 80;
+    if (colon) {
+        long v = 0;
+        const char *q = colon + 1;
+        if (q == rest)
+            return -1;
+        for (; q < rest; q++) {
+            if (*q < '0' || *q > '9' || (v = v * 10 + (*q - '0')) > 65535)
+                return -1;
+        }
+        if (v < 1)
+            return -1;
+        *port = (int)v;
+    }
+    size_t pl = strcspn(rest, "#");
+    for (size_t i = 0; i < pl; i++) {
+        unsigned char ch = (unsigned char)rest[i];
+        if (ch <= 0x20 || ch == 0x7f)
+            return -1;
+    }
+    *path = rest;
+    *pathlen = pl;
+    return 0;
+}
+
+static struct origin *origin_get(struct upstream *u, bool tls, const char *host, int port)
+{
+    for (struct origin *o = u->origins; o; o = o->next)
+        if (o->tls == tls && o->port == port && strcmp(o->host, host) == 0)
+            return o;
+    struct origin *o = xcalloc(1, sizeof *o);
+    o->tls = tls;
+    o->port = port;
+    snprintf(o->host, sizeof o->host, "%s", host);
+    o->next = u->origins;
+    u->origins = o;
+    return o;
+}
+
+static void put_num(struct sbuf *b, unsigned long long v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sbuf_append(b, tmp + i, sizeof tmp - i);
+}
+
+static void request_bytes(struct up_req *r, const struct httpc_request *req, const char *path, size_t pathlen)
+{
+    struct sbuf *b = &r->out;
+    const char *method = req->method ? req->method : "GET";
+    sbuf_reserve(b, 256 + req->body_len);
+    sbuf_puts(b, method);
+    sbuf_putc(b, ' ');
+    if (!pathlen || *path == '?')
+        sbuf_putc(b, '/');
+    sbuf_append(b, path, pathlen);
+    sbuf_puts(b, " HTTP/1.1\r\nHost: ");
+    bool v6 = strchr(r->o->host, ':') != NULL;
+    if (v6)
+        sbuf_putc(b, '[');
+    sbuf_puts(b, r->o->host);
+    if (v6)
+        sbuf_putc(b, ']');
+    if (r->o->port != (r->o->tls ? 443 : 80)) {
+        sbuf_putc(b, ':');
+        put_num(b, (unsigned long long)r->o->port);
+    }
+    sbuf_puts(b, "\r\nUser-Agent: ingot\r\n");
+    for (const char *const *h = req->headers; h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        if (!colon || !colon[1 + strspn(colon + 1, " \t")])
+            continue; /* "Name:" asks for no such header, as with curl */
+        sbuf_puts(b, *h);
+        sbuf_puts(b, "\r\n");
+    }
+    if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+        sbuf_puts(b, "Content-Length: ");
+        put_num(b, (unsigned long long)(req->body ? req->body_len : 0));
+        sbuf_puts(b, "\r\n");
+    }
+    sbuf_puts(b, "\r\n");
+    if (req->body)
+        sbuf_append(b, req->body, req->body_len);
+}
+
+struct upstream *upstream_new(struct loop *l, const char *ca_bundle, size_t max_idle)
+{
+    struct upstream *u = xcalloc(1, sizeof *u);
+    u->loop = l;
+    u->ca_bundle = ca_bundle && *ca_bundle ? xstrdup(ca_bundle) : NULL;
+    u->max_idle = max_idle ? max_idle : 64;
+    return u;
+}
+
+int upstream_send(struct upstream *u, const struct httpc_request *req, httpc_cb cb, void *arg)
+{
+    bool tls;
+    char host[256];
+    int port;
+    const char *path;
+    size_t pathlen;
+    if (req->ssrf || url_split(req->url, &tls, host, sizeof host, &port, &path, &pathlen) < 0)
+        return -1;
+    struct up_req *r = xcalloc(1, sizeof *r);
+    r->u = u;
+    r->o = origin_get(u, tls, host, port);
+    r->cb = cb;
+    r->arg = arg;
+    r->head = req->head;
+    r->data = req->data;
+    r->keep_headers = req->keep_headers;
+    r->head_request = req->method && strcmp(req->method, "HEAD") == 0;
+    r->max_body = req->max_body ? req->max_body : (size_t)1024 * 1024;
+    r->timeout_ms = req->timeout_ms;
+    r->start_us = time_mono_us();
+    sbuf_init(&r->out);
+    sbuf_init(&r->in);
+    sbuf_init(&r->body);
+    http_resp_init(&r->rh, r->head_request);
+    request_bytes(r, req, path, pathlen);
+    r->timer = evtimer_new(loop_base(u->loop), req_timer_cb, r);
+    if (!r->timer)
+        abort();
+    if (req->timeout_ms > 0) {
+        struct timeval tv = loop_tv(req->timeout_ms);
+        evtimer_add(r->timer, &tv);
+    }
+    DLIST_PUSH(u->reqs, r);
+    u->inflight++;
+    r->in_send = true;
+    req_attach(r, false);
+    r->in_send = false; /* r may be deferred-failed, never freed here */
+    return 0;
+}
+
+bool upstream_abort(struct upstream *u, httpc_cb cb, void *arg)
+{
+    struct up_req *r = u->reqs;
+    while (r && !(r->cb == cb && r->arg == arg))
+        r = r->next;
+    if (!r)
+        return false;
+    if (r->conn)
+        conn_drop(u, r->conn); /* mid-answer: not reusable */
+    DLIST_REMOVE(u->reqs, r);
+    u->inflight--;
+    req_free(r);
+    loop_work_done(u->loop);
+    return true;
+}
+
+size_t upstream_inflight(const struct upstream *u)
+{
+    return u->inflight;
+}
+
+void upstream_free(struct upstream *u)
+{
+    if (!u)
+        return;
+    while (u->reqs) {
+        struct up_req *r = u->reqs;
+        if (r->conn) {
+            conn_drop(u, r->conn);
+            r->conn = NULL;
+        }
+        if (!r->error[0])
+            snprintf(r->error, sizeof r->error, "shutting down");
+        event_del(r->timer);
+        req_deliver(r);
+    }
+    while (u->busy)
+        conn_drop(u, u->busy);
+    while (u->origins) {
+        struct origin *o = u->origins;
+        u->origins = o->next;
+        while (o->idle) {
+            struct upc *c = o->idle;
+            DLIST_REMOVE(o->idle, c);
+            upc_close(c);
+        }
+        free(o);
+    }
+    SSL_CTX_free(u->tls);
+    free(u->ca_bundle);
+    free(u);
+}
+
+bool upstream_proxy_in_env(void)
+{
+    static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                        "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return true;
+    }
+    return false;
+}
