@@ -44,8 +44,9 @@ struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
     l->via_httpc = upstream_proxy_in_env();
     if (l->via_httpc)
         log_info("llm: a proxy is set in the environment: provider calls go through libcurl, which uses it");
-    else
-        l->up = upstream_new(rt->loop, rt->cfg->ca_bundle, (size_t)rt->cfg->queue_worker_concurrency);
+    else /* idle connections kept: a worker's calls in flight, and at least what a busy serve reuses */
+        l->up = upstream_new(rt->loop, rt->cfg->ca_bundle,
+                             rt->cfg->queue_worker_concurrency > 256 ? (size_t)rt->cfg->queue_worker_concurrency : 256);
     if (rt->health)
         health_set_providers(rt->health, l->ps);
     loop_add_busy(rt->loop, busy_fn, l);
