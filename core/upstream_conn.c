@@ -201,7 +201,7 @@ static void resolved_cb(const char *ip, const char *err, void *arg)
     c->res = NULL;
     if (!ip) {
         char why[320];
-        snprintf(why, sizeof why, "could not resolve %s: %s", c->host, err ? err : "no address");
+        snprintf(why, sizeof why, "%s", err ? err : "the resolver gave no address"); /* names the host */
         fail_later(c, why);
         return;
     }
