@@ -167,7 +167,7 @@ static void refresh(struct llm_models_cache *m)
                                     .max_body = (size_t)8 << 20};
         provider_target_deinit(&t);
         /* Room first: a transfer sent is freed by its callback only. */
-        if (m->nfetches >= LLM_MODELS_MAX_PROVIDERS || httpc_send(l->rt->httpc, &req, fetch_cb, f) < 0) {
+        if (m->nfetches >= LLM_MODELS_MAX_PROVIDERS || llm_http_send(l, &req, fetch_cb, f) < 0) {
             fetch_free(f);
         } else {
             m->fetches[m->nfetches++] = f;
@@ -226,7 +226,7 @@ void llm_models_free(struct llm_models_cache *m)
     /* Fetches still out: stop them (their callbacks never run). */
     while (m->nfetches) {
         struct models_fetch *f = m->fetches[--m->nfetches];
-        httpc_abort(m->l->rt->httpc, fetch_cb, f);
+        llm_http_abort(m->l, fetch_cb, f);
         fetch_free(f);
     }
     struct models_waiter *w = m->waiters;
