@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "health.h"
 #include "check.h"
@@ -47,6 +48,9 @@ struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
     else /* idle connections kept: a worker's calls in flight, and at least what a busy serve reuses */
         l->up = upstream_new(rt->loop, rt->cfg->ca_bundle,
                              rt->cfg->queue_worker_concurrency > 256 ? (size_t)rt->cfg->queue_worker_concurrency : 256);
+    char why[256];
+    if (l->up && strncasecmp(rt->cfg->llm_base_url, "https://", 8) == 0 && upstream_tls_warm(l->up, why, sizeof why) < 0)
+        log_error("llm: %s: calls to https providers will fail", why);
     if (rt->health)
         health_set_providers(rt->health, l->ps);
     loop_add_busy(rt->loop, busy_fn, l);

@@ -654,6 +654,16 @@ bool upstream_abort(struct upstream *u, httpc_cb cb, void *arg)
     return true;
 }
 
+int upstream_tls_warm(struct upstream *u, char *why, size_t whylen)
+{
+    if (!u->tls)
+        u->tls = upc_tls_ctx(u->ca_bundle, u->tls_why, sizeof u->tls_why);
+    if (u->tls)
+        return 0;
+    snprintf(why, whylen, "%s", u->tls_why);
+    return -1;
+}
+
 size_t upstream_inflight(const struct upstream *u)
 {
     return u->inflight;

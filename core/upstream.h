@@ -38,6 +38,10 @@ int upstream_send(struct upstream *u, const struct httpc_request *req, httpc_cb 
  * and cb never runs. Not from inside head or data. false: no such request. */
 bool upstream_abort(struct upstream *u, httpc_cb cb, void *arg);
 size_t upstream_inflight(const struct upstream *u);
+/* Reads the CA certificates now (tens of ms for the system store) rather
+ * than on the loop at the first https call. -1 with why when they cannot
+ * be read (calls to https providers then fail with that reason). */
+int upstream_tls_warm(struct upstream *u, char *why, size_t whylen);
 /* Whether the environment names a proxy (http_proxy, https_proxy,
  * all_proxy, either case): callers then go through httpc, which uses it. */
 bool upstream_proxy_in_env(void);
