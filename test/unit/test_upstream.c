@@ -303,6 +303,24 @@ static void script(struct sconn *c, const char *req, size_t len)
             c->close_after = true;
         else
             answer(c, "ok");
+    } else if (path_is(req, "/flaky-rst")) {
+        /* the second request on a connection: reset (RST), unanswered */
+        if (c->nreq % 2 == 0) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            c->close_after = true;
+        } else {
+            answer(c, "ok");
+        }
+    } else if (path_is(req, "/upload")) {
+        const char *body = strstr(req, "\r\n\r\n") + 4;
+        size_t blen = len - (size_t)(body - req);
+        bool intact = true;
+        for (size_t i = 0; i < blen && intact; i++)
+            intact = body[i] == (char)('A' + i % 23);
+        char n[64];
+        snprintf(n, sizeof n, "%zu %s", blen, intact ? "intact" : "damaged");
+        answer(c, n);
     } else if (path_is(req, "/flaky-always")) {
         /* answers only the first request of the first connection */
         if (c->id == 1 && c->nreq == 1)
@@ -571,6 +589,28 @@ static void test_malformed(void)
     res_free(&n);
 }
 
+/* A body larger than the socket buffers: written as the socket drains. */
+static void test_upload(void)
+{
+    fresh(script);
+    size_t n = (size_t)3 * 1024 * 1024;
+    char *body = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)('A' + i % 23);
+    struct res r = {0}, r2 = {0};
+    struct httpc_request req = {.method = "POST", .url = url(0, "/upload"), .body = body, .body_len = n,
+                                .timeout_ms = 10000};
+    if (send_req(&r, &req) < 0)
+        abort();
+    free(body); /* copied */
+    run_until(is_done, &r, 11000);
+    test_streq("upload: 3 MiB arrive intact", r.body, "3145728 intact");
+    get(&r2, "/plain", true);
+    test_cond("upload: the connection is reused after", r2.status == 200 && srv.accepts == 1);
+    res_free(&r);
+    res_free(&r2);
+}
+
 static void test_no_body(void)
 {
     fresh(script);
@@ -682,6 +722,16 @@ static void test_retry(void)
     test_cond("retry: the server saw the request twice", srv.requests == 3);
     get(&c, "/flaky", true);
     test_cond("retry: once per request (this one went again too)", c.status == 200 && srv.accepts == 3);
+
+    fresh(script);
+    struct res f = {0}, g = {0};
+    get(&f, "/flaky-rst", true);
+    get(&g, "/flaky-rst", true);
+    test_cond("retry: a kept connection reset unanswered: the request went again", f.status == 200 &&
+                                                                                 g.status == 200 && !g.has_error &&
+                                                                                 srv.accepts == 2);
+    res_free(&f);
+    res_free(&g);
 
     fresh(script);
     struct res d = {0}, e = {0};
@@ -952,6 +1002,7 @@ int main(void)
     test_max_body();
     test_malformed();
     test_no_body();
+    test_upload();
     test_max_idle();
     test_localhost_and_tls_ctx();
     test_retry();
