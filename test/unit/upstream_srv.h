@@ -3,7 +3,8 @@
  * complete request (head and Content-Length body) goes to the test's
  * srv.on_req, which answers with sc_send / sc_pieces, closes, or keeps
  * silent. Every accept, request and client EOF breaks the loop (poke) so
- * the test's run_until re-checks its condition. */
+ * the test's run_until re-checks its condition. With srv.tls set, new
+ * connections speak TLS (OpenSSL, non-blocking, same loop). */
 #ifndef TEST_UPSTREAM_SRV_H
 #define TEST_UPSTREAM_SRV_H
 
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 
 struct sconn {
     int fd, id;             /* id: accept order, from 1 */
+    SSL *ssl;
     int nreq;               /* requests seen on this connection */
     struct event *rev, *wev, *tick;
     struct sbuf in, out;
@@ -40,6 +43,9 @@ struct srv {
     int lfd, port;
     struct event *lev;
     int accepts, requests, eofs;
+    SSL_CTX *tls;           /* NULL: plain */
+    char sni[64];           /* the name the last TLS client asked for ("" none) */
+    const char *greet;      /* sent on accept, then the connection is closed (or NULL) */
     struct sbuf last_req;   /* the bytes of the last complete request */
     struct sconn *conns, *cur; /* cur: the one of the last request */
     /* The test's script for a complete request: it may queue an answer and
@@ -62,19 +68,37 @@ static void sc_close(struct sconn *c)
     event_free(c->rev);
     event_free(c->wev);
     event_free(c->tick);
+    SSL_free(c->ssl);
     close(c->fd);
     sbuf_deinit(&c->in);
     sbuf_deinit(&c->out);
     free(c);
 }
 
+/* recv/send, or their TLS forms: -1 with errno EAGAIN when nothing now
+ * (write wanting a read: the read event calls sc_flush again). */
+static ssize_t sc_io(struct sconn *c, char *rbuf, const char *wbuf, size_t n)
+{
+    if (!c->ssl)
+        return rbuf ? recv(c->fd, rbuf, n, 0) : send(c->fd, wbuf, n, MSG_NOSIGNAL);
+    int r = rbuf ? SSL_read(c->ssl, rbuf, (int)n) : SSL_write(c->ssl, wbuf, (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_WRITE && !rbuf)
+        event_add(c->wev, NULL);
+    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+    return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
 /* Writes what is queued. false: c was closed (and freed). */
 static bool sc_flush(struct sconn *c)
 {
     while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = sc_io(c, NULL, c->out.data + c->out_off, c->out.len - c->out_off);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            event_add(c->wev, NULL);
+            if (!c->ssl)
+                event_add(c->wev, NULL);
             return true;
         }
         if (n < 0) {
@@ -111,7 +135,7 @@ static void sc_puts(struct sconn *c, const char *s)
 
 /* Queues pieces: the first at once, each next one on a later tick (2 ms),
  * so the client reads them apart; or, on_demand, on sc_next_piece. */
-static void sc_pieces(struct sconn *c, const char *const *pieces, size_t n, bool on_demand)
+static inline void sc_pieces(struct sconn *c, const char *const *pieces, size_t n, bool on_demand)
 {
     c->pieces = pieces;
     c->npieces = n;
@@ -132,7 +156,7 @@ static void sc_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* From the client's data callback: the server sends its next piece. */
-static void sc_next_piece(void)
+static inline void sc_next_piece(void)
 {
     if (srv.cur && srv.cur->next_piece < srv.cur->npieces)
         event_active(srv.cur->tick, EV_TIMEOUT, 1);
@@ -164,34 +188,41 @@ static size_t req_len(const char *buf, size_t len)
 
 static void sc_read_cb(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
     (void)what;
     struct sconn *c = arg;
-    char buf[16384];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        srv.eofs++;
-        sc_close(c);
-        poke();
-        return;
-    }
-    sbuf_append(&c->in, buf, (size_t)n);
-    size_t rl;
-    while ((rl = req_len(c->in.data, c->in.len)) > 0) {
-        c->nreq++;
-        srv.requests++;
-        srv.cur = c;
-        sbuf_reset(&srv.last_req);
-        sbuf_append(&srv.last_req, c->in.data, rl);
-        memmove(c->in.data, c->in.data + rl, c->in.len - rl);
-        c->in.len -= rl;
-        poke();
-        if (srv.on_req)
-            srv.on_req(c, srv.last_req.data, rl);
-        if (!sc_flush(c))
+    do {
+        char buf[16384];
+        ssize_t n = sc_io(c, buf, NULL, sizeof buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return (void)sc_flush(c); /* a TLS write may have waited for this read */
+        if (n <= 0) {
+            srv.eofs++;
+            sc_close(c);
+            poke();
             return;
-    }
+        }
+        if (c->ssl && c->id == srv.accepts) {
+            const char *sn = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+            snprintf(srv.sni, sizeof srv.sni, "%s", sn ? sn : "");
+        }
+        sbuf_append(&c->in, buf, (size_t)n);
+        size_t rl;
+        while ((rl = req_len(c->in.data, c->in.len)) > 0) {
+            c->nreq++;
+            srv.requests++;
+            srv.cur = c;
+            sbuf_reset(&srv.last_req);
+            sbuf_append(&srv.last_req, c->in.data, rl);
+            memmove(c->in.data, c->in.data + rl, c->in.len - rl);
+            c->in.len -= rl;
+            poke();
+            if (srv.on_req)
+                srv.on_req(c, srv.last_req.data, rl);
+            if (!sc_flush(c))
+                return;
+        }
+    } while (c->ssl && SSL_pending(c->ssl) > 0);
 }
 
 static void srv_accept_cb(evutil_socket_t fd, short what, void *arg)
@@ -211,9 +242,19 @@ static void srv_accept_cb(evutil_socket_t fd, short what, void *arg)
     c->rev = event_new(b, s, EV_READ | EV_PERSIST, sc_read_cb, c);
     c->wev = event_new(b, s, EV_WRITE, sc_write_cb, c);
     c->tick = evtimer_new(b, sc_tick_cb, c);
+    if (srv.tls) {
+        c->ssl = SSL_new(srv.tls);
+        SSL_set_fd(c->ssl, s);
+        SSL_set_accept_state(c->ssl);
+    }
     event_add(c->rev, NULL);
     DLIST_PUSH(srv.conns, c);
     poke();
+    if (srv.greet) {
+        sc_puts(c, srv.greet);
+        c->close_after = true;
+        (void)sc_flush(c);
+    }
 }
 
 /* Listens on 127.0.0.1 (or ::1 when v6) on an ephemeral port. */
@@ -264,6 +305,7 @@ static void srv_reset(void (*on_req)(struct sconn *c, const char *req, size_t le
         sc_close(srv.conns);
     srv.accepts = srv.requests = srv.eofs = 0;
     srv.on_req = on_req;
+    srv.greet = NULL;
     sbuf_reset(&srv.last_req);
 }
 
