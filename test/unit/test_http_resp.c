@@ -237,6 +237,11 @@ static void test_keep_alive(void)
     test_cond("1.0 keep-alive but read to close: not kept",
               parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n") > 0 && H.framing == HTTP_RESP_CLOSE &&
                   !H.keep_alive);
+    test_cond("1.0 with Transfer-Encoding and keep-alive: not kept (RFC 9112 6.1)",
+              parse("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n") > 0 &&
+                  H.framing == HTTP_RESP_CHUNKED && !H.keep_alive);
+    test_cond("1.1 with Transfer-Encoding: kept",
+              parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") > 0 && H.keep_alive);
     test_cond("1.0 204 with keep-alive kept",
               parse("HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\n\r\n") > 0 && H.keep_alive);
 }
