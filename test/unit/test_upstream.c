@@ -589,6 +589,56 @@ static void test_malformed(void)
     res_free(&n);
 }
 
+static int wave_left;
+
+static bool wave_done(const void *arg)
+{
+    (void)arg;
+    return wave_left == 0;
+}
+
+static void wave_cb(const struct httpc_response *resp, void *arg)
+{
+    struct res *r = arg;
+    r->done++;
+    r->status = resp->status;
+    r->has_error = resp->error != NULL;
+    snprintf(r->pieces, sizeof r->pieces, "%.*s", (int)resp->body_len, resp->body);
+    wave_left--;
+    poke();
+}
+
+/* Many at once, of every framing, twice: each answered once with its body;
+ * at most max_idle connections are kept between the waves. */
+static void test_many(void)
+{
+    fresh(script);
+    upstream_free(U);
+    U = upstream_new(L, NULL, 8);
+    static const char *const paths[][2] = {
+        {"/plain", "ok"}, {"/chunked", "a0123456789abcdefghijklmnopqxyz"}, {"/close", "hello"}, {"/ten", "0123456789"},
+        {"/interim1", "k"}, {"/204", ""}};
+    enum { N = 96 };
+    static struct res rs[N];
+    bool all = true;
+    for (int wave = 0; wave < 2; wave++) {
+        memset(rs, 0, sizeof rs);
+        wave_left = N;
+        for (int i = 0; i < N; i++) {
+            struct httpc_request req = {.method = "GET", .url = url(0, paths[i % 6][0]), .timeout_ms = 10000};
+            if (upstream_send(U, &req, wave_cb, &rs[i]) < 0)
+                abort();
+        }
+        run_until(wave_done, NULL, 12000);
+        for (int i = 0; i < N; i++)
+            if (rs[i].done != 1 || rs[i].has_error || strcmp(rs[i].pieces, paths[i % 6][1]) != 0)
+                all = false;
+    }
+    test_cond("many: 2 x 96 at once, every framing: each answered once, its own body", all);
+    test_cond("many: nothing in flight", upstream_inflight(U) == 0);
+    test_cond("many: the second wave reused kept connections", srv.accepts < 2 * N && srv.accepts >= N);
+}
+
 /* A body larger than the socket buffers: written as the socket drains. */
 static void test_upload(void)
 {
@@ -1003,6 +1053,7 @@ int main(void)
     test_malformed();
     test_no_body();
     test_upload();
+    test_many();
     test_max_idle();
     test_localhost_and_tls_ctx();
     test_retry();

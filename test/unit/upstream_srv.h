@@ -277,7 +277,7 @@ static int srv_start(struct loop *l, bool v6)
         sl = sizeof *a;
     }
     srv.lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&ss, sl) < 0 || listen(srv.lfd, 16) < 0 ||
+    if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&ss, sl) < 0 || listen(srv.lfd, 256) < 0 ||
         getsockname(srv.lfd, (struct sockaddr *)&ss, &sl) < 0) {
         if (srv.lfd >= 0)
             close(srv.lfd);
