@@ -639,6 +639,61 @@ static void test_many(void)
     test_cond("many: the second wave reused kept connections", srv.accepts < 2 * N && srv.accepts >= N);
 }
 
+static struct res *victim;
+static char refused_url[64];
+static struct res refused_res;
+
+static void aborting_cb(const struct httpc_response *resp, void *arg)
+{
+    struct res *r = arg;
+    r->done++;
+    r->status = resp->status;
+    /* the callback may abort another request and send a new one */
+    test_cond("a callback aborts another request", upstream_abort(U, done_cb, victim));
+    struct httpc_request req = {.method = "GET", .url = refused_url, .timeout_ms = 5000};
+    in_send = true;
+    test_cond("a callback sends a new request", upstream_send(U, &req, done_cb, &refused_res) == 0);
+    in_send = false;
+    test_cond("that request's failure is not delivered inside the callback", refused_res.done == 0);
+    poke();
+}
+
+static void test_cb_reentry(void)
+{
+    fresh(script);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0)
+        abort();
+    snprintf(refused_url, sizeof refused_url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    close(fd);
+    struct res first = {0}, hang = {0};
+    memset(&refused_res, 0, sizeof refused_res);
+    victim = &hang;
+    struct httpc_request h = {.method = "GET", .url = url(0, "/hang"), .timeout_ms = 5000};
+    if (send_req(&hang, &h) < 0)
+        abort();
+    int one = 1;
+    run_until(requests_at_least, &one, 3000);
+    struct httpc_request p = {.method = "GET", .url = url(0, "/plain"), .timeout_ms = 5000};
+    in_send = true;
+    if (upstream_send(U, &p, aborting_cb, &first) < 0)
+        abort();
+    in_send = false;
+    run_until(is_done, &first, 6000);
+    run_until(eofs_at_least, &one, 3000);
+    test_cond("the aborted request's connection is closed", srv.eofs == 1);
+    run_until(is_done, &refused_res, 3000);
+    test_cond("the new request fails from the loop", refused_res.done == 1 && refused_res.has_error &&
+                                                       !refused_res.cb_in_send);
+    test_cond("the aborted request's cb never ran", hang.done == 0);
+    test_cond("nothing in flight", upstream_inflight(U) == 0);
+    res_free(&first);
+    res_free(&refused_res);
+}
+
 /* A body larger than the socket buffers: written as the socket drains. */
 static void test_upload(void)
 {
@@ -1054,6 +1109,7 @@ int main(void)
     test_no_body();
     test_upload();
     test_many();
+    test_cb_reentry();
     test_max_idle();
     test_localhost_and_tls_ctx();
     test_retry();
