@@ -1,341 +1,12 @@
 /* The upstream client against a scripted server on loopback, both on one
- * loop (upstream_srv.h): bodies by length, chunks and close; keep-alive
- * reuse and its limits; interim 1xx; streaming and stopping; headers;
- * max_body; malformed answers; the one retry of a kept connection the
- * server closed; timeouts; refused connections; abort; free with requests
- * in flight; URLs refused; the request's exact bytes. Each case has its
- * own upstream, so no connection is carried from one to the next. */
-#include <event2/event.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../testhelp.h"
+ * loop (upstream_srv.h, upstream_cli.h): bodies by length, chunks and
+ * close; keep-alive reuse and when a connection is not kept; interim 1xx;
+ * streaming; headers; max_body; HEAD, 204, 304; a large upload; many at
+ * once; max_idle; the request's exact bytes; IPv6. Failures and the retry:
+ * test_upstream_fail. Each case has its own upstream, so no connection is
+ * carried from one to the next. */
 #include "log.h"
-#include "loop.h"
-#include "upstream.h"
-#include "upstream_srv.h"
-
-static struct loop *L;
-static struct upstream *U;
-static struct event *watchdog;
-static bool watchdog_fired;
-static bool in_send;
-
-struct res {
-    int done, heads, datas;
-    bool cb_in_send;
-    long status, head_status;
-    bool has_error, timed_out, stopped, truncated, sent;
-    char error[400];
-    char *body;
-    size_t body_len;
-    char hdrs[1024];          /* "name=value|" for each header */
-    size_t nheaders;
-    char ctype[64], retry[64];
-    char pieces[512];         /* "piece|" for each data call */
-    bool data_before_head;
-    /* what the callbacks do */
-    int head_ret;             /* HTTPC_STREAM, HTTPC_BUFFER, HTTPC_STOP */
-    int data_stop_after;      /* data returns -1 at this call (0: never) */
-    bool demand;              /* data asks the server for its next piece */
-    struct event *abort_ev;   /* data arms it */
-    /* chained: done sends this request next (from inside the callback) */
-    const char *then_url;
-    struct res *then_res;
-};
-
-static void res_free(struct res *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-    watchdog_fired = true;
-    poke();
-}
-
-/* Runs the loop until cond holds (re-checked at every poke) or ms pass. */
-static bool run_until(bool (*cond)(const void *), const void *arg, long long ms)
-{
-    watchdog_fired = false;
-    struct timeval tv = loop_tv(ms);
-    evtimer_add(watchdog, &tv);
-    while (!cond(arg) && !watchdog_fired)
-        loop_run(L);
-    evtimer_del(watchdog);
-    return cond(arg);
-}
-
-static bool is_done(const void *arg)
-{
-    return ((const struct res *)arg)->done > 0;
-}
-
-static bool eofs_at_least(const void *arg)
-{
-    return srv.eofs >= *(const int *)arg;
-}
-
-static bool requests_at_least(const void *arg)
-{
-    return srv.requests >= *(const int *)arg;
-}
-
-static bool never(const void *arg)
-{
-    (void)arg;
-    return false;
-}
-
-static int head_cb(long status, const struct httpc_header *h, size_t n, void *arg)
-{
-    (void)h;
-    (void)n;
-    struct res *r = arg;
-    r->heads++;
-    r->head_status = status;
-    return r->head_ret;
-}
-
-static int data_cb(const char *buf, size_t len, void *arg)
-{
-    struct res *r = arg;
-    if (!r->heads)
-        r->data_before_head = true;
-    r->datas++;
-    size_t have = strlen(r->pieces);
-    snprintf(r->pieces + have, sizeof r->pieces - have, "%.*s|", (int)len, buf);
-    if (r->abort_ev) {
-        struct timeval tv = loop_tv(0);
-        event_add(r->abort_ev, &tv);
-    }
-    if (r->data_stop_after && r->datas >= r->data_stop_after)
-        return -1;
-    if (r->demand)
-        sc_next_piece();
-    return 0;
-}
-
-static int send_req(struct res *r, const struct httpc_request *req);
-
-static void done_cb(const struct httpc_response *resp, void *arg)
-{
-    struct res *r = arg;
-    r->done++;
-    r->cb_in_send = in_send;
-    r->status = resp->status;
-    r->has_error = resp->error != NULL;
-    snprintf(r->error, sizeof r->error, "%s", resp->error ? resp->error : "");
-    r->timed_out = resp->timed_out;
-    r->stopped = resp->stopped;
-    r->truncated = resp->body_truncated;
-    r->sent = resp->sent;
-    free(r->body);
-    r->body = malloc(resp->body_len + 1);
-    memcpy(r->body, resp->body, resp->body_len + 1); /* the NUL too: body is NUL-terminated */
-    r->body_len = resp->body_len;
-    r->nheaders = resp->nheaders;
-    r->hdrs[0] = 0;
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        size_t have = strlen(r->hdrs);
-        snprintf(r->hdrs + have, sizeof r->hdrs - have, "%s=%s|", resp->headers[i].name, resp->headers[i].value);
-    }
-    if (resp->nheaders && !resp->headers)
-        r->nheaders = 999;
-    snprintf(r->ctype, sizeof r->ctype, "%s", resp->content_type ? resp->content_type : "(null)");
-    snprintf(r->retry, sizeof r->retry, "%s", resp->retry_after ? resp->retry_after : "(null)");
-    if (r->then_url) {
-        struct httpc_request next = {.method = "GET", .url = r->then_url, .timeout_ms = 5000, .keep_headers = true};
-        r->then_url = NULL;
-        if (send_req(r->then_res, &next) < 0)
-            r->then_res->done = -1;
-    }
-    poke();
-}
-
-static int send_req(struct res *r, const struct httpc_request *req)
-{
-    in_send = true;
-    int rc = upstream_send(U, req, done_cb, r);
-    in_send = false;
-    return rc;
-}
-
-static char url_buf[8][128];
-static const char *url(int i, const char *path)
-{
-    snprintf(url_buf[i], sizeof url_buf[i], "http://127.0.0.1:%d%s", srv.port, path);
-    return url_buf[i];
-}
-
-/* A GET of path, waited for (at most 5 s). */
-static void get(struct res *r, const char *path, bool keep_headers)
-{
-    struct httpc_request req = {.method = "GET", .url = url(0, path), .timeout_ms = 5000, .keep_headers = keep_headers};
-    if (send_req(r, &req) < 0)
-        abort();
-    run_until(is_done, r, 6000);
-}
-
-static void stream_get(struct res *r, const char *path)
-{
-    struct httpc_request req = {
-        .method = "GET", .url = url(0, path), .timeout_ms = 5000, .head = head_cb, .data = data_cb};
-    if (send_req(r, &req) < 0)
-        abort();
-    run_until(is_done, r, 6000);
-}
-
-static void fresh(void (*on_req)(struct sconn *c, const char *req, size_t len))
-{
-    upstream_free(U);
-    srv_reset(on_req);
-    U = upstream_new(L, NULL, 4);
-}
-
-/* The answers by path. */
-static char big_body[200000];
-static const char *const chunked_pieces[] = {
-    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n1",
-    "\r\na\r",
-    "\n1b;ext=\"x\"\r\n0123456789abcdefghijklmnopq",
-    "\r\n",
-    "3\r\nxyz\r\n0\r\nX-Trailer: t\r\n",
-    "\r\n",
-};
-static const char *const close_pieces[] = {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhel", "lo"};
-static const char *const interim_pieces[] = {"HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n",
-                                             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: 1\r\n\r\nok"};
-static const char *const stream_pieces[] = {
-    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n", "9\r\ndata: 2\n\n\r\n",
-    "9\r\ndata: 3\n\n\r\n0\r\n\r\n"};
-static const char *const stream_len_pieces[] = {"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab", "cd", "ef"};
-
-static void answer(struct sconn *c, const char *body)
-{
-    char h[256];
-    snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nX-Conn: %d\r\nX-Nreq: %d\r\nContent-Length: %zu\r\n\r\n", c->id,
-             c->nreq, strlen(body));
-    sc_puts(c, h);
-    sc_puts(c, body);
-}
-
-static bool path_is(const char *req, const char *path)
-{
-    size_t n = strlen(path);
-    const char *p = strchr(req, ' ');
-    return p && strncmp(p + 1, path, n) == 0 && (p[1 + n] == ' ' || p[1 + n] == '?');
-}
-
-static void script(struct sconn *c, const char *req, size_t len)
-{
-    (void)len;
-    if (path_is(req, "/big")) {
-        char h[128];
-        snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n\r\n",
-                 sizeof big_body);
-        sc_puts(c, h);
-        sc_send(c, big_body, sizeof big_body);
-    } else if (path_is(req, "/chunked")) {
-        sc_pieces(c, chunked_pieces, sizeof chunked_pieces / sizeof *chunked_pieces, false);
-    } else if (path_is(req, "/bigchunk")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9c40\r\n");
-        sc_send(c, big_body, 40000);
-        sc_puts(c, "\r\n1\r\n!\r\n0\r\n\r\n");
-    } else if (path_is(req, "/close")) {
-        sc_pieces(c, close_pieces, 2, false);
-        c->close_after = true;
-    } else if (path_is(req, "/says-close")) {
-        /* says close but keeps the connection open: the client must close it */
-        sc_puts(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
-    } else if (path_is(req, "/http10")) {
-        sc_puts(c, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    } else if (path_is(req, "/interim")) {
-        sc_pieces(c, interim_pieces, 3, false);
-    } else if (path_is(req, "/interim1")) {
-        sc_puts(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nk");
-    } else if (path_is(req, "/stream")) {
-        sc_pieces(c, stream_pieces, 3, true);
-    } else if (path_is(req, "/streamlen")) {
-        sc_pieces(c, stream_len_pieces, 3, true);
-    } else if (path_is(req, "/stream-hold")) {
-        sc_pieces(c, stream_pieces, 3, true); /* the client asks for nothing more: never the end */
-    } else if (path_is(req, "/headers")) {
-        sc_puts(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After:  7 \r\n"
-                   "X-Empty:\r\nx-multi: a, b\r\nContent-Length: 2\r\n\r\n{}");
-    } else if (path_is(req, "/ten")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
-    } else if (path_is(req, "/tenchunked")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n4\r\n6789\r\n0\r\n\r\n");
-    } else if (path_is(req, "/badstatus")) {
-        sc_puts(c, "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n");
-    } else if (path_is(req, "/garbage")) {
-        sc_puts(c, "hello there\r\n\r\n");
-    } else if (path_is(req, "/head")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"); /* a HEAD answer: no body */
-    } else if (path_is(req, "/204")) {
-        sc_puts(c, "HTTP/1.1 204 No Content\r\n\r\n");
-    } else if (path_is(req, "/304")) {
-        sc_puts(c, "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
-    } else if (path_is(req, "/extra")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n");
-    } else if (path_is(req, "/badchunk")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
-    } else if (path_is(req, "/hang")) {
-        /* never answers */
-    } else if (path_is(req, "/nothing")) {
-        c->close_after = true; /* closes without a byte */
-    } else if (path_is(req, "/short")) {
-        sc_puts(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234");
-        c->close_after = true;
-    } else if (path_is(req, "/answer-then-close")) {
-        answer(c, "ok");
-        c->close_after = true;
-    } else if (path_is(req, "/flaky")) {
-        /* every second request on a connection: closed unanswered */
-        if (c->nreq % 2 == 0)
-            c->close_after = true;
-        else
-            answer(c, "ok");
-    } else if (path_is(req, "/flaky-rst")) {
-        /* the second request on a connection: reset (RST), unanswered */
-        if (c->nreq % 2 == 0) {
-            struct linger lg = {.l_onoff = 1, .l_linger = 0};
-            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-            c->close_after = true;
-        } else {
-            answer(c, "ok");
-        }
-    } else if (path_is(req, "/upload")) {
-        const char *body = strstr(req, "\r\n\r\n") + 4;
-        size_t blen = len - (size_t)(body - req);
-        bool intact = true;
-        for (size_t i = 0; i < blen && intact; i++)
-            intact = body[i] == (char)('A' + i % 23);
-        char n[64];
-        snprintf(n, sizeof n, "%zu %s", blen, intact ? "intact" : "damaged");
-        answer(c, n);
-    } else if (path_is(req, "/flaky-always")) {
-        /* answers only the first request of the first connection */
-        if (c->id == 1 && c->nreq == 1)
-            answer(c, "ok");
-        else
-            c->close_after = true;
-    } else {
-        answer(c, "ok");
-    }
-}
-
-static bool hdr_has(const struct res *r, const char *kv)
-{
-    return strstr(r->hdrs, kv) != NULL;
-}
+#include "upstream_cli.h"
 
 static void test_length(void)
 {
@@ -569,26 +240,6 @@ static void test_max_body(void)
     res_free(&e);
 }
 
-static void test_malformed(void)
-{
-    fresh(script);
-    struct res r = {0};
-    get(&r, "/badstatus", false);
-    test_cond("a malformed status line: an error, status 0", r.done == 1 && r.has_error && r.status == 0);
-    test_cond("the error says why", strstr(r.error, "three digits") != NULL);
-    struct res g = {0};
-    get(&g, "/garbage", false);
-    test_cond("not HTTP: an error, status 0", g.done == 1 && g.has_error && g.status == 0);
-    struct res n = {0};
-    get(&n, "/nothing", false);
-    test_cond("a fresh connection closed without an answer: an error, no retry",
-              n.done == 1 && n.has_error && n.status == 0 && srv.accepts == 3 &&
-                  strstr(n.error, "closed before an answer"));
-    res_free(&r);
-    res_free(&g);
-    res_free(&n);
-}
-
 static int wave_left;
 
 static bool wave_done(const void *arg)
@@ -610,6 +261,7 @@ static void wave_cb(const struct httpc_response *resp, void *arg)
 
 /* Many at once, of every framing, twice: each answered once with its body;
  * at most max_idle connections are kept between the waves. */
+
 static void test_many(void)
 {
     fresh(script);
@@ -639,62 +291,8 @@ static void test_many(void)
     test_cond("many: the second wave reused kept connections", srv.accepts < 2 * N && srv.accepts >= N);
 }
 
-static struct res *victim;
-static char refused_url[64];
-static struct res refused_res;
-
-static void aborting_cb(const struct httpc_response *resp, void *arg)
-{
-    struct res *r = arg;
-    r->done++;
-    r->status = resp->status;
-    /* the callback may abort another request and send a new one */
-    test_cond("a callback aborts another request", upstream_abort(U, done_cb, victim));
-    struct httpc_request req = {.method = "GET", .url = refused_url, .timeout_ms = 5000};
-    in_send = true;
-    test_cond("a callback sends a new request", upstream_send(U, &req, done_cb, &refused_res) == 0);
-    in_send = false;
-    test_cond("that request's failure is not delivered inside the callback", refused_res.done == 0);
-    poke();
-}
-
-static void test_cb_reentry(void)
-{
-    fresh(script);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0)
-        abort();
-    snprintf(refused_url, sizeof refused_url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
-    close(fd);
-    struct res first = {0}, hang = {0};
-    memset(&refused_res, 0, sizeof refused_res);
-    victim = &hang;
-    struct httpc_request h = {.method = "GET", .url = url(0, "/hang"), .timeout_ms = 5000};
-    if (send_req(&hang, &h) < 0)
-        abort();
-    int one = 1;
-    run_until(requests_at_least, &one, 3000);
-    struct httpc_request p = {.method = "GET", .url = url(0, "/plain"), .timeout_ms = 5000};
-    in_send = true;
-    if (upstream_send(U, &p, aborting_cb, &first) < 0)
-        abort();
-    in_send = false;
-    run_until(is_done, &first, 6000);
-    run_until(eofs_at_least, &one, 3000);
-    test_cond("the aborted request's connection is closed", srv.eofs == 1);
-    run_until(is_done, &refused_res, 3000);
-    test_cond("the new request fails from the loop", refused_res.done == 1 && refused_res.has_error &&
-                                                       !refused_res.cb_in_send);
-    test_cond("the aborted request's cb never ran", hang.done == 0);
-    test_cond("nothing in flight", upstream_inflight(U) == 0);
-    res_free(&first);
-    res_free(&refused_res);
-}
-
 /* A body larger than the socket buffers: written as the socket drains. */
+
 static void test_upload(void)
 {
     fresh(script);
@@ -752,6 +350,7 @@ static void test_no_body(void)
 }
 
 /* max_idle: connections beyond it are closed, not kept. */
+
 static void test_max_idle(void)
 {
     fresh(script);
@@ -776,244 +375,6 @@ static void test_max_idle(void)
     res_free(&a);
     res_free(&b);
     res_free(&c);
-}
-
-/* "localhost" resolves inline; a CA bundle that cannot be read fails an
- * https request from the loop, never inside upstream_send. */
-static void test_localhost_and_tls_ctx(void)
-{
-    fresh(script);
-    char u[64];
-    snprintf(u, sizeof u, "http://localhost:%d/lh", srv.port);
-    struct res r = {0};
-    struct httpc_request req = {.method = "GET", .url = u, .timeout_ms = 5000};
-    if (send_req(&r, &req) < 0)
-        abort();
-    run_until(is_done, &r, 6000);
-    char want[128];
-    snprintf(want, sizeof want, "GET /lh HTTP/1.1\r\nHost: localhost:%d\r\nUser-Agent: ingot\r\n\r\n", srv.port);
-    test_cond("localhost: answered", r.status == 200 && !r.has_error);
-    test_streq("localhost: Host names the URL's host", srv.last_req.data, want);
-
-    upstream_free(U);
-    U = upstream_new(L, "/nonexistent/ingot-test-ca.pem", 4);
-    snprintf(u, sizeof u, "https://127.0.0.1:%d/tls", srv.port);
-    struct res t = {0}, t2 = {0};
-    req.url = u;
-    if (send_req(&t, &req) < 0 || send_req(&t2, &req) < 0)
-        abort();
-    test_cond("TLS context failure: no cb inside upstream_send", t.done == 0 && t2.done == 0);
-    run_until(is_done, &t, 3000);
-    run_until(is_done, &t2, 3000);
-    test_cond("TLS context failure: each cb once, from the loop, status 0",
-              t.done == 1 && !t.cb_in_send && t.status == 0 && t2.done == 1 && !t2.sent);
-    test_cond("TLS context failure: the error names the bundle", strstr(t.error, "/nonexistent/ingot-test-ca.pem") &&
-                                                                   strstr(t2.error, "could not be read"));
-    test_cond("TLS context failure: no connection made", srv.accepts == 1);
-    res_free(&r);
-    res_free(&t);
-    res_free(&t2);
-}
-
-static void test_retry(void)
-{
-    fresh(script);
-    struct res a = {0}, b = {0}, c = {0};
-    get(&a, "/flaky", true);
-    test_cond("retry: the first request answered", a.status == 200 && srv.accepts == 1);
-    get(&b, "/flaky", true);
-    test_cond("retry: the kept connection closed unanswered, the request went again on a new one",
-              b.done == 1 && b.status == 200 && !b.has_error && srv.accepts == 2 && hdr_has(&b, "X-Conn=2|"));
-    test_cond("retry: the server saw the request twice", srv.requests == 3);
-    get(&c, "/flaky", true);
-    test_cond("retry: once per request (this one went again too)", c.status == 200 && srv.accepts == 3);
-
-    fresh(script);
-    struct res f = {0}, g = {0};
-    get(&f, "/flaky-rst", true);
-    get(&g, "/flaky-rst", true);
-    test_cond("retry: a kept connection reset unanswered: the request went again", f.status == 200 &&
-                                                                                 g.status == 200 && !g.has_error &&
-                                                                                 srv.accepts == 2);
-    res_free(&f);
-    res_free(&g);
-
-    fresh(script);
-    struct res d = {0}, e = {0};
-    get(&d, "/flaky-always", true);
-    get(&e, "/flaky-always", true);
-    test_cond("retry: only once: a second close is an error", d.status == 200 && e.done == 1 && e.has_error &&
-                                                                   e.status == 0 && srv.accepts == 2);
-    res_free(&a);
-    res_free(&b);
-    res_free(&c);
-    res_free(&d);
-    res_free(&e);
-}
-
-static void test_timeout(void)
-{
-    fresh(script);
-    struct res r = {0};
-    struct httpc_request req = {.method = "GET", .url = url(0, "/hang"), .timeout_ms = 200};
-    int64_t t0 = time_mono_ms();
-    if (send_req(&r, &req) < 0)
-        abort();
-    run_until(is_done, &r, 3000);
-    int64_t took = time_mono_ms() - t0;
-    test_cond("timeout: done once, timed_out, status 0, an error", r.done == 1 && r.timed_out && r.status == 0 &&
-                                                                      r.has_error && strstr(r.error, "200 ms"));
-    if (took < 190 || took > 1000)
-        printf("  took %lld ms\n", (long long)took);
-    test_cond("timeout: within the time (200 ms, not before)", took >= 190 && took <= 1000);
-    test_cond("timeout: the request had been sent", r.sent);
-    int one = 1;
-    run_until(eofs_at_least, &one, 2000);
-    test_cond("timeout: the connection is closed", srv.eofs == 1);
-    res_free(&r);
-}
-
-static void test_refused(void)
-{
-    fresh(script);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0)
-        abort();
-    int port = ntohs(a.sin_port);
-    close(fd); /* nobody listens there now */
-    char u[64], hp[64];
-    snprintf(u, sizeof u, "http://127.0.0.1:%d/x", port);
-    snprintf(hp, sizeof hp, "127.0.0.1:%d", port);
-    struct res r = {0};
-    struct httpc_request req = {.method = "GET", .url = u, .timeout_ms = 5000};
-    if (send_req(&r, &req) < 0)
-        abort();
-    test_cond("refused: cb not run inside upstream_send", r.done == 0);
-    run_until(is_done, &r, 3000);
-    test_cond("refused: done once, from the loop", r.done == 1 && !r.cb_in_send);
-    test_cond("refused: an error, status 0, not sent", r.has_error && r.status == 0 && !r.sent && !r.timed_out);
-    if (!strstr(r.error, hp))
-        printf("  error: %s\n", r.error);
-    test_cond("refused: the error names host:port", strstr(r.error, hp) != NULL);
-    test_cond("refused: nothing in flight", upstream_inflight(U) == 0);
-    res_free(&r);
-}
-
-static void abort_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct res *r = arg;
-    test_cond("abort: upstream_abort finds the request", upstream_abort(U, done_cb, r));
-    test_cond("abort: a second abort finds nothing", !upstream_abort(U, done_cb, r));
-}
-
-static void test_abort(void)
-{
-    fresh(script);
-    struct res r = {.head_ret = HTTPC_STREAM};
-    r.abort_ev = evtimer_new(loop_base(L), abort_cb, &r);
-    struct httpc_request req = {
-        .method = "GET", .url = url(0, "/stream-hold"), .timeout_ms = 5000, .head = head_cb, .data = data_cb};
-    if (send_req(&r, &req) < 0)
-        abort();
-    int one = 1;
-    run_until(eofs_at_least, &one, 3000);
-    test_cond("abort mid-stream: the server sees EOF", srv.eofs == 1);
-    test_cond("abort mid-stream: cb never ran", r.done == 0 && r.datas == 1);
-    test_cond("abort: nothing in flight", upstream_inflight(U) == 0);
-    event_free(r.abort_ev);
-
-    /* Before any answer byte. */
-    struct res h = {0};
-    req = (struct httpc_request){.method = "GET", .url = url(0, "/hang"), .timeout_ms = 300};
-    if (send_req(&h, &req) < 0)
-        abort();
-    int two = 2;
-    run_until(requests_at_least, &two, 3000);
-    test_cond("abort while waiting for the head", upstream_abort(U, done_cb, &h));
-    run_until(eofs_at_least, &two, 3000);
-    test_cond("abort while waiting: the server sees EOF", srv.eofs == 2);
-    run_until(never, NULL, 400); /* past the request's timeout: its timer is gone too */
-    test_cond("abort while waiting: cb never ran, not even at the timeout", h.done == 0);
-    res_free(&r);
-    res_free(&h);
-}
-
-static void test_free_inflight(void)
-{
-    fresh(script);
-    struct res a = {0}, b = {0}, c = {0};
-    struct httpc_request req = {.method = "GET", .url = url(0, "/hang"), .timeout_ms = 5000};
-    if (send_req(&a, &req) < 0 || send_req(&b, &req) < 0)
-        abort();
-    int two = 2;
-    run_until(requests_at_least, &two, 3000);
-    /* one still connecting: sent, never run on the loop */
-    if (send_req(&c, &req) < 0)
-        abort();
-    test_cond("free: three in flight", upstream_inflight(U) == 3);
-    upstream_free(U);
-    U = NULL;
-    test_cond("free: each cb exactly once", a.done == 1 && b.done == 1 && c.done == 1);
-    test_streq("free: the error says shutting down", a.error, "shutting down");
-    test_cond("free: each one failed, status 0",
-              a.status == 0 && b.status == 0 && c.status == 0 && !strcmp(b.error, "shutting down") &&
-                  !strcmp(c.error, "shutting down"));
-    run_until(eofs_at_least, &two, 3000);
-    test_cond("free: the connections are closed", srv.eofs >= 2);
-    run_until(never, NULL, 50);
-    test_cond("free: no callback later", a.done == 1 && b.done == 1 && c.done == 1);
-    U = upstream_new(L, NULL, 4);
-    res_free(&a);
-    res_free(&b);
-    res_free(&c);
-}
-
-static void test_refused_urls(void)
-{
-    fresh(script);
-    const char *bad[] = {
-        "http://user@127.0.0.1:PORT/",
-        "http://user:pw@127.0.0.1:PORT/",
-        "http://127.0.0.1:0/",
-        "http://127.0.0.1:65536/",
-        "http://127.0.0.1:99999999999999999999/",
-        "http://127.0.0.1:/",
-        "http://127.0.0.1:8x/",
-        "http://127.0.0.1:-1/",
-        "http://127.0.0.1:PORT/a b",
-        "http:///x",
-        "http://[::1/",
-        "http://[::1]x/",
-        "ftp://127.0.0.1:PORT/",
-        "127.0.0.1:PORT/",
-        "",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        char u[128], d[200], port[16];
-        snprintf(port, sizeof port, "%d", srv.port);
-        const char *at = strstr(bad[i], "PORT");
-        if (at)
-            snprintf(u, sizeof u, "%.*s%s%s", (int)(at - bad[i]), bad[i], port, at + 4);
-        else
-            snprintf(u, sizeof u, "%s", bad[i]);
-        struct res r = {0};
-        struct httpc_request req = {.method = "GET", .url = u, .timeout_ms = 1000};
-        snprintf(d, sizeof d, "refused URL: %s", u);
-        test_cond(d, send_req(&r, &req) == -1);
-    }
-    struct res r = {0};
-    int dummy;
-    struct httpc_request req = {
-        .method = "GET", .url = url(0, "/plain"), .timeout_ms = 1000, .ssrf = (const struct ssrf *)(void *)&dummy};
-    test_cond("req.ssrf set: refused", send_req(&r, &req) == -1);
-    test_cond("refused: nothing in flight, no connection tried", upstream_inflight(U) == 0);
-    run_until(never, NULL, 30);
-    test_cond("refused: no connection made, no callback", srv.accepts == 0 && r.done == 0);
 }
 
 static void test_request_bytes(void)
@@ -1060,6 +421,7 @@ static void test_request_bytes(void)
 }
 
 /* The same over ::1, when the machine has IPv6 loopback. */
+
 static void test_ipv6(void)
 {
     upstream_free(U);
@@ -1090,13 +452,7 @@ static void test_ipv6(void)
 int main(void)
 {
     log_setup(LOG_ERROR, false);
-    char err[128];
-    L = loop_new(err, sizeof err);
-    if (!L || srv_start(L, false) < 0)
-        abort();
-    watchdog = evtimer_new(loop_base(L), watchdog_cb, NULL);
-    U = upstream_new(L, NULL, 4);
-
+    harness_start();
     test_length();
     test_chunked();
     test_close_delimited();
@@ -1105,25 +461,12 @@ int main(void)
     test_streaming();
     test_headers();
     test_max_body();
-    test_malformed();
     test_no_body();
     test_upload();
     test_many();
-    test_cb_reentry();
     test_max_idle();
-    test_localhost_and_tls_ctx();
-    test_retry();
-    test_timeout();
-    test_refused();
-    test_abort();
-    test_free_inflight();
-    test_refused_urls();
     test_request_bytes();
     test_ipv6();
-
-    upstream_free(U);
-    srv_stop();
-    event_free(watchdog);
-    loop_free(L);
+    harness_end();
     test_report();
 }
