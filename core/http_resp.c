@@ -167,7 +167,9 @@ static long framing(struct http_resp_head *h, const char *buf)
     } else {
         h->framing = HTTP_RESP_CLOSE;
     }
-    if (h->framing == HTTP_RESP_CLOSE)
+    /* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message is faulty
+     * framing; the connection is closed after it, whatever it says. */
+    if (h->framing == HTTP_RESP_CLOSE || (te && h->minor == 0))
         h->keep_alive = false;
     return 0;
 }

@@ -10,7 +10,7 @@ CF="-std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-s
 pass=0; fail=0
 for t in test/fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
-    if ! clang $CF $(pkg-config --cflags libcjson) "$t" core/config.c core/config_lint.c core/config_parse.c core/url.c core/util.c core/log.c core/job.c core/check.c core/check_json.c core/cron.c core/ssrf.c core/cidr.c core/http_parse.c core/sse.c core/llm_hdr.c core/llm_embed.c core/llm_anthropic.c core/llm_anthropic_resp.c core/llm_anthropic_stream.c core/llm_openai.c core/crypt.c core/provider_snap.c -o "$out/$name" -lcjson -lcrypto -lcurl -levent 2>"$out/$name.build.log"; then
+    if ! clang $CF $(pkg-config --cflags libcjson) "$t" core/config.c core/config_lint.c core/config_parse.c core/url.c core/util.c core/log.c core/job.c core/check.c core/check_json.c core/cron.c core/ssrf.c core/cidr.c core/http_parse.c core/http_resp.c core/sse.c core/llm_hdr.c core/llm_embed.c core/llm_anthropic.c core/llm_anthropic_resp.c core/llm_anthropic_stream.c core/llm_openai.c core/crypt.c core/provider_snap.c -o "$out/$name" -lcjson -lcrypto -lcurl -levent 2>"$out/$name.build.log"; then
         echo "FAIL $name: build"; cat "$out/$name.build.log"; fail=$((fail + 1)); continue
     fi
     corpus="$out/$name.corpus"
