@@ -211,8 +211,7 @@ static void conn_failed(struct upc *c, const char *why)
     }
     if (c->uses > 0 && !r->retried && r->resp_bytes == 0) {
         r->retried = true;
-        r->sent = false;
-        r->out_off = 0;
+        r->out_off = 0; /* sent stays: the bytes did leave (budgets charge what may have been done) */
         r->conn = NULL;
         conn_drop(u, c);
         req_attach(r, true);
