@@ -57,7 +57,18 @@ if [ -f "$prefix/.complete" ]; then
     exit 0
 fi
 
+# One build per key at a time (CI and a local make static may share the
+# cache): wait for the other, then see whether it finished the job.
 mkdir -p "$cache/dl"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$cache/$key.lock"
+    flock 9
+    if [ -f "$prefix/.complete" ]; then
+        echo "vendor/static/build.sh: up to date ($prefix)" >&2
+        echo "$prefix"
+        exit 0
+    fi
+fi
 log=$prefix.log
 work=$cache/work-$key
 rm -rf "$prefix" "$work"
@@ -83,15 +94,20 @@ sed -e "s|-isystem include%s|-isystem include%s -isystem $kinc|g" \
     -e "s|%{!shared: $musl_lib/Scrt1.o}|%{static-pie:$musl_lib/rcrt1.o} %{!static-pie:%{!shared:$musl_lib/Scrt1.o}}|" \
     -e "s|^-dynamic-linker \([^ ]*\)|%{!static-pie:-dynamic-linker \1} %{static-pie:-static -pie --no-dynamic-linker -z text}|" \
     "$musl_specs" > "$specs"
-grep -q rcrt1.o "$specs" && grep -q no-dynamic-linker "$specs" || die "could not adapt $musl_specs"
+if ! grep -q rcrt1.o "$specs" || ! grep -q no-dynamic-linker "$specs"; then
+    die "could not adapt $musl_specs"
+fi
+# The wrapper also keeps the caller's LIBRARY_PATH & co. (glibc or CUDA
+# directories, say) out of every compile and link, make static's included.
 cat > "$prefix/bin/musl-cc" <<EOF
 #!/bin/sh
+unset LIBRARY_PATH CPATH C_INCLUDE_PATH
 exec gcc -specs=$specs "\$@"
 EOF
 chmod +x "$prefix/bin/musl-cc"
 CC=$prefix/bin/musl-cc
 OPT="-O2 -fPIC -ffunction-sections -fdata-sections"
-export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH=
+export PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" PKG_CONFIG_PATH=
 
 # --- sources ---------------------------------------------------------------
 apt=$cache/apt
@@ -158,6 +174,7 @@ cp libhiredis.a "$prefix/lib/"
 # --- cJSON -----------------------------------------------------------------
 step "build cjson"
 cd "$work/cjson"
+# shellcheck disable=SC2086 # $OPT is a list of flags
 $CC $OPT -std=c89 -c cJSON.c -o cJSON.o
 ar rcs "$prefix/lib/libcjson.a" cJSON.o
 mkdir -p "$prefix/include/cjson"
