@@ -87,8 +87,10 @@ STATIC_LIBC = $(shell awk '$$1 == "musl-dev" { v = $$2; sub(/-.*/, "", v); print
 STATIC_DEFS = -DINGOT_STATIC -DINGOT_MIMALLOC -DINGOT_LIBC='"$(STATIC_LIBC)"'
 STATIC_INCS = -I$(STATIC_PREFIX)/include -I$(STATIC_PREFIX)/include/mariadb \
 	-I$(STATIC_PREFIX)/include/hiredis -I$(STATIC_PREFIX)/include/cjson
-# mimalloc.o first: its malloc/free/... replace musl's before libc.a is searched.
-STATIC_LIBS = $(STATIC_PREFIX)/lib/mimalloc.o -L$(STATIC_PREFIX)/lib -L$(STATIC_PREFIX)/lib/mariadb \
+# mimalloc.o and faststr.o (memchr, memcpy) first: they replace musl's
+# before libc.a is searched.
+STATIC_FAST := build/static/vendor/static/faststr.o
+STATIC_LIBS = $(STATIC_FAST) $(STATIC_PREFIX)/lib/mimalloc.o -L$(STATIC_PREFIX)/lib -L$(STATIC_PREFIX)/lib/mariadb \
 	-lmariadbclient -lcurl -lssl -lcrypto -lhiredis -levent -lcjson -lpthread
 CFLAGS_static := -O2 -g -fPIE
 
@@ -96,11 +98,14 @@ build/static/%.o: %.c build/static/prefix | $(GEN)
 	@[ -n "$(STATIC_PREFIX)" ] || { echo "use: make static" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	$(STATIC_CC) $(WARN) $(DEFS) $(STATIC_DEFS) $(CFLAGS_static) $(INCS) $(STATIC_INCS) -MMD -MP -c $< -o $@
-build/static/ingot: $(call objs,static,$(APP_SRC) $(GEN))
+$(STATIC_FAST): vendor/static/faststr.c build/static/prefix
+	@mkdir -p $(dir $@)
+	$(STATIC_CC) $(WARN) $(CFLAGS_static) -fno-builtin -fno-tree-loop-distribute-patterns -c $< -o $@
+build/static/ingot: $(call objs,static,$(APP_SRC) $(GEN)) $(STATIC_FAST)
 	@[ -n "$(STATIC_PREFIX)" ] || { echo "use: make static" >&2; exit 1; }
-	$(STATIC_CC) -static-pie $(CFLAGS_static) -Wl,--gc-sections -o $@ $^ $(STATIC_LIBS)
-build/static/test/unit/%: build/static/test/unit/%.o $(call objs,static,$(CORE_SRC) $(GEN) modes/work_result.c)
-	$(STATIC_CC) -static-pie $(CFLAGS_static) -o $@ $^ $(STATIC_LIBS)
+	$(STATIC_CC) -static-pie $(CFLAGS_static) -Wl,--gc-sections -o $@ $(filter-out $(STATIC_FAST),$^) $(STATIC_LIBS)
+build/static/test/unit/%: build/static/test/unit/%.o $(call objs,static,$(CORE_SRC) $(GEN) modes/work_result.c) $(STATIC_FAST)
+	$(STATIC_CC) -static-pie $(CFLAGS_static) -o $@ $(filter-out $(STATIC_FAST),$^) $(STATIC_LIBS)
 static-unit-bins: $(call UNIT_BINS,static)
 build/static/prefix:
 	@echo "use: make static (build/static/prefix names the dependency prefix)" >&2; exit 1
