@@ -106,7 +106,10 @@ build/static/ingot: $(call objs,static,$(APP_SRC) $(GEN)) $(STATIC_FAST)
 	$(STATIC_CC) -static-pie $(CFLAGS_static) -Wl,--gc-sections -o $@ $(filter-out $(STATIC_FAST),$^) $(STATIC_LIBS)
 build/static/test/unit/%: build/static/test/unit/%.o $(call objs,static,$(CORE_SRC) $(GEN) modes/work_result.c) $(STATIC_FAST)
 	$(STATIC_CC) -static-pie $(CFLAGS_static) -o $@ $(filter-out $(STATIC_FAST),$^) $(STATIC_LIBS)
-static-unit-bins: $(call UNIT_BINS,static)
+build/static/test/unit/test_faststr: vendor/static/test_faststr.c $(STATIC_FAST)
+	@mkdir -p $(dir $@)
+	$(STATIC_CC) $(WARN) -D_DEFAULT_SOURCE $(CFLAGS_static) -fno-builtin -static-pie -o $@ $^
+static-unit-bins: $(call UNIT_BINS,static) build/static/test/unit/test_faststr
 build/static/prefix:
 	@echo "use: make static (build/static/prefix names the dependency prefix)" >&2; exit 1
 bin/ingot-static: build/static/ingot
