@@ -26,7 +26,7 @@ FAKE_SRC := $(sort $(wildcard test/fakes/*.c))
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all asan debug run stop test unit bench valgrind lint fuzz clean deps env-example
+.PHONY: all asan debug static static-unit static-unit-bins run stop test unit bench valgrind lint fuzz clean deps env-example
 all: bin/ingot
 
 $(GEN): $(SQL) sql/embed.sh
@@ -62,6 +62,59 @@ debug: build/debug/ingot $(call UNIT_BINS,debug) $(call FAKE_BINS,debug)
 
 deps:
 	sh vendor/install.sh build runtime servers
+
+# The static build: bin/ingot-static, a stripped static PIE on musl with
+# mimalloc, every library built from Debian source packages by
+# vendor/static/build.sh into a cache outside the work tree (minutes the
+# first time, nothing after). The dynamic build above stays the default.
+# STATIC_PREFIX is only known after that script ran, so the objects depend
+# on build/static/prefix, which changes when the prefix does.
+STATIC_JOBS ?= 2
+static: $(GEN)
+	sh vendor/install.sh static
+	@prefix=$$(sh vendor/static/build.sh -j $(STATIC_JOBS) | tail -1) && [ -n "$$prefix" ] && \
+	  mkdir -p build/static && \
+	  { [ "$$(cat build/static/prefix 2>/dev/null)" = "$$prefix" ] || echo "$$prefix" > build/static/prefix; } && \
+	  $(MAKE) bin/ingot-static STATIC_PREFIX="$$prefix"
+
+# The unit tests built the same way (musl, mimalloc), run by test/run.sh.
+static-unit: static
+	$(MAKE) static-unit-bins STATIC_PREFIX="$$(cat build/static/prefix)"
+	INGOT_TEST_UNIT_DIR=build/static/test/unit bash test/run.sh unit
+
+STATIC_CC = $(STATIC_PREFIX)/bin/musl-cc
+STATIC_LIBC = $(shell awk '$$1 == "musl-dev" { v = $$2; sub(/-.*/, "", v); print "musl " v }' $(STATIC_PREFIX)/versions 2>/dev/null)
+STATIC_DEFS = -DINGOT_STATIC -DINGOT_MIMALLOC -DINGOT_LIBC='"$(STATIC_LIBC)"'
+STATIC_INCS = -I$(STATIC_PREFIX)/include -I$(STATIC_PREFIX)/include/mariadb \
+	-I$(STATIC_PREFIX)/include/hiredis -I$(STATIC_PREFIX)/include/cjson
+# mimalloc.o and faststr.o (memchr, memcpy) first: they replace musl's
+# before libc.a is searched.
+STATIC_FAST := build/static/vendor/static/faststr.o
+STATIC_LIBS = $(STATIC_FAST) $(STATIC_PREFIX)/lib/mimalloc.o -L$(STATIC_PREFIX)/lib -L$(STATIC_PREFIX)/lib/mariadb \
+	-lmariadbclient -lcurl -lssl -lcrypto -lhiredis -levent -lcjson -lpthread
+CFLAGS_static := -O2 -g -fPIE
+
+build/static/%.o: %.c build/static/prefix | $(GEN)
+	@[ -n "$(STATIC_PREFIX)" ] || { echo "use: make static" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(STATIC_CC) $(WARN) $(DEFS) $(STATIC_DEFS) $(CFLAGS_static) $(INCS) $(STATIC_INCS) -MMD -MP -c $< -o $@
+$(STATIC_FAST): vendor/static/faststr.c build/static/prefix
+	@mkdir -p $(dir $@)
+	$(STATIC_CC) $(WARN) $(CFLAGS_static) -fno-builtin -fno-tree-loop-distribute-patterns -c $< -o $@
+build/static/ingot: $(call objs,static,$(APP_SRC) $(GEN)) $(STATIC_FAST)
+	@[ -n "$(STATIC_PREFIX)" ] || { echo "use: make static" >&2; exit 1; }
+	$(STATIC_CC) -static-pie $(CFLAGS_static) -Wl,--gc-sections -o $@ $(filter-out $(STATIC_FAST),$^) $(STATIC_LIBS)
+build/static/test/unit/%: build/static/test/unit/%.o $(call objs,static,$(CORE_SRC) $(GEN) modes/work_result.c) $(STATIC_FAST)
+	$(STATIC_CC) -static-pie $(CFLAGS_static) -o $@ $(filter-out $(STATIC_FAST),$^) $(STATIC_LIBS)
+build/static/test/unit/test_faststr: vendor/static/test_faststr.c $(STATIC_FAST)
+	@mkdir -p $(dir $@)
+	$(STATIC_CC) $(WARN) -D_DEFAULT_SOURCE $(CFLAGS_static) -fno-builtin -static-pie -o $@ $^
+static-unit-bins: $(call UNIT_BINS,static) build/static/test/unit/test_faststr
+build/static/prefix:
+	@echo "use: make static (build/static/prefix names the dependency prefix)" >&2; exit 1
+bin/ingot-static: build/static/ingot
+	@mkdir -p bin
+	strip -o $@ $<
 
 # Builds, starts private MariaDB and Redis, writes .env if missing, migrates,
 # and runs every role in one process (Ctrl-C drains and stops it; `make stop`

@@ -1,3 +1,4 @@
+#include <cJSON.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <hiredis.h>
@@ -18,8 +19,12 @@ int cmd_version(int argc, char **argv)
     config_deinit(&cfg);
     printf("ingot %s (commit %s)\n", ingot_version(), ingot_commit());
     printf("schema version %d\n", migrate_required_version());
-    printf("libevent %s, mariadb-connector-c %s, hiredis %d.%d.%d, %s, libcurl %s\n",
+    printf("libevent %s, mariadb-connector-c %s, hiredis %d.%d.%d, %s, libcurl %s, cJSON %s\n",
            event_get_version(), mysql_get_client_info(), HIREDIS_MAJOR, HIREDIS_MINOR,
-           HIREDIS_PATCH, OpenSSL_version(OPENSSL_VERSION), curl_version_info(CURLVERSION_NOW)->version);
+           HIREDIS_PATCH, OpenSSL_version(OPENSSL_VERSION), curl_version_info(CURLVERSION_NOW)->version,
+           cJSON_Version());
+    char rt[160];
+    ingot_runtime(rt, sizeof rt);
+    printf("%s build (%s)\n", ingot_linkage(), rt);
     return EXIT_OK;
 }

@@ -5,6 +5,10 @@
 #   test/run.sh [unit|integration|fuzz|NAME...]   (NAME: an integration file stem)
 # INGOT_TEST_SERVERS=DIR reuses servers already started with
 # deploy/local/servers.sh start DIR (fast local iteration).
+# INGOT_TEST_BIN=PATH runs the integration tests against another ingot
+# binary, e.g. bin/ingot-static from make static (default: the ASan build);
+# INGOT_TEST_UNIT_DIR=DIR the unit tests from another build, e.g.
+# build/static/test/unit (make static-unit).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,8 +49,9 @@ what=("$@")
 [ ${#what[@]} -eq 0 ] && what=(unit integration fuzz)
 
 run_unit() {
-    echo "unit tests (ASan+UBSan)"
-    for t in build/asan/test/unit/test_*; do
+    local dir=${INGOT_TEST_UNIT_DIR:-build/asan/test/unit}
+    echo "unit tests ($([ -z "${INGOT_TEST_UNIT_DIR:-}" ] && echo ASan+UBSan || echo "$dir"))"
+    for t in "$dir"/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *.o|*.d) continue ;; esac
         local log t0; log=$(mktemp); t0=$(now_ms)
@@ -79,7 +84,7 @@ run_integration() {
             || { cat "$TMPROOT/servers.log"; echo "0 passed, 1 failed"; exit 1; }
     fi
     export INGOT_SERVERS=$SERVERS INGOT_TMP=$TMPROOT INGOT_ROOT=$ROOT
-    export INGOT_BIN=$ROOT/build/asan/ingot INGOT_FAKES=$ROOT/build/asan/test/fakes
+    export INGOT_BIN=${INGOT_TEST_BIN:-$ROOT/build/asan/ingot} INGOT_FAKES=$ROOT/build/asan/test/fakes
     # The official openai SDK for the LLM end-to-end tests (npm ci from
     # test/package-lock.json, only when missing or the lock changed).
     case " ${files[*]} " in
