@@ -224,6 +224,42 @@ static void test_json_dup_keys(void)
     expect_json(big, -1, "k150");
 }
 
+/* Past the walker's stack-held sizes (frames, keys) and its path's bound. */
+static void test_json_sizes(void)
+{
+    char t[4096];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) /* 40 open objects: more frames than held on the stack */
+        n += (size_t)snprintf(t + n, sizeof t - n, "{\"a\":");
+    n += (size_t)snprintf(t + n, sizeof t - n, "{\"x\":\"\\u0000\"}");
+    for (int i = 0; i < 40; i++)
+        t[n++] = '}';
+    t[n] = '\0';
+    char want[128];
+    size_t w = 0;
+    for (int i = 0; i < 40; i++)
+        w += (size_t)snprintf(want + w, sizeof want - w, "%sa", i ? "." : "");
+    snprintf(want + w, sizeof want - w, ".x");
+    expect_json(t, -1, want);
+    /* a key longer than a path carries: named by its object */
+    n = (size_t)snprintf(t, sizeof t, "{\"o\":{\"");
+    memset(t + n, 'k', 250);
+    n += 250;
+    snprintf(t + n, sizeof t - n, "\":\"\\u0000\"}}");
+    expect_json(t, -1, "o");
+    expect_json("{\"a\":[0,1,2,3,4,5,6,7,8,9,10,{\"b\":\"\\u0000\"}]}", -1, "a[11].b");
+    /* 20 keys (more than held on the stack), a duplicate spelled with an escape */
+    n = 0;
+    t[n++] = '{';
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(t + n, sizeof t - n, "\"k%d\":%d,", i, i);
+    snprintf(t + n, sizeof t - n, "\"\\u006b5\":1}");
+    expect_json(t, -1, "k5");
+    t[n - 1] = '}';
+    t[n] = '\0';
+    expect_json(t, 0, "");
+}
+
 static void test_config_values(void)
 {
     long long v;
@@ -273,5 +309,6 @@ int main(void)
     test_json_text();
     test_json_numbers();
     test_json_dup_keys();
+    test_json_sizes();
     test_report();
 }
