@@ -116,15 +116,54 @@ void sbuf_putc(struct sbuf *b, char c)
 
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
+    /* Formatted straight into the room there is; measured and formatted
+     * again only when it does not fit (most calls: once, not twice). */
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
     va_end(cp);
-    if (n < 0)
+    if (n < 0) {
+        if (b->data)
+            b->data[b->len] = '\0';
         return;
-    sbuf_reserve(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= room) {
+        sbuf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
+}
+
+size_t util_strcpy(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+    if (n) {
+        size_t k = l < n - 1 ? l : n - 1;
+        memcpy(dst, src, k);
+        dst[k] = '\0';
+    }
+    return l;
+}
+
+void sbuf_append_u64(struct sbuf *b, uint64_t v)
+{
+    char t[20];
+    size_t i = sizeof t;
+    do
+        t[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    sbuf_append(b, t + i, sizeof t - i);
+}
+
+void sbuf_append_i64(struct sbuf *b, int64_t v)
+{
+    if (v < 0) {
+        sbuf_putc(b, '-');
+        sbuf_append_u64(b, 0 - (uint64_t)v); /* INT64_MIN too */
+        return;
+    }
+    sbuf_append_u64(b, (uint64_t)v);
 }
 
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)

@@ -47,6 +47,12 @@ void sbuf_reserve(struct sbuf *b, size_t extra);
 void sbuf_append(struct sbuf *b, const void *p, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_putc(struct sbuf *b, char c);
+/* snprintf(dst, n, "%s", src) without printf's cost: src cut to fit, NUL
+ * always (n > 0); returns strlen(src). */
+size_t util_strcpy(char *dst, size_t n, const char *src);
+/* Decimal integers, without printf's cost (per-request paths). */
+void sbuf_append_u64(struct sbuf *b, uint64_t v);
+void sbuf_append_i64(struct sbuf *b, int64_t v);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) ATTR_FMT(2, 3);
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap) ATTR_FMT(2, 0);
 /* Appends s as a JSON string literal, quotes included; bytes that are not

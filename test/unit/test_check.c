@@ -66,6 +66,52 @@ static void test_ms(void)
     test_cond("mul by zero", check_ms_mul(LLONG_MIN, 0) == 0);
 }
 
+/* The per-request appenders print what printf prints. */
+static void test_sbuf_numbers(void)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    const uint64_t us[] = {0, 1, 9, 10, 99, 100, 1234567890, UINT64_MAX};
+    const int64_t is[] = {0, -1, 1, -10, 42, INT64_MAX, INT64_MIN};
+    bool ok = true;
+    char want[64];
+    for (size_t i = 0; i < sizeof us / sizeof us[0]; i++) {
+        sbuf_reset(&b);
+        sbuf_puts(&b, "x=");
+        sbuf_append_u64(&b, us[i]);
+        snprintf(want, sizeof want, "x=%llu", (unsigned long long)us[i]);
+        ok = ok && strcmp(b.data, want) == 0 && b.len == strlen(want);
+    }
+    test_cond("sbuf_append_u64 as %llu", ok);
+    ok = true;
+    for (size_t i = 0; i < sizeof is / sizeof is[0]; i++) {
+        sbuf_reset(&b);
+        sbuf_append_i64(&b, is[i]);
+        snprintf(want, sizeof want, "%lld", (long long)is[i]);
+        ok = ok && strcmp(b.data, want) == 0 && b.len == strlen(want);
+    }
+    test_cond("sbuf_append_i64 as %lld", ok);
+    /* sbuf_printf: in the room there is, and past it (formatted again) */
+    sbuf_deinit(&b);
+    sbuf_printf(&b, "%d-%s", 7, "a");
+    test_cond("sbuf_printf into an empty buffer", strcmp(b.data, "7-a") == 0 && b.len == 3);
+    char big[300];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sbuf_printf(&b, "[%s]", big);
+    test_cond("sbuf_printf past the room", b.len == 3 + 301 && b.data[3] == '[' && b.data[b.len - 1] == ']' &&
+                                               b.data[b.len] == '\0');
+    sbuf_printf(&b, "%s", "");
+    char small[4] = "zzz";
+    test_cond("util_strcpy fits", util_strcpy(small, sizeof small, "ab") == 2 && strcmp(small, "ab") == 0);
+    test_cond("util_strcpy cuts", util_strcpy(small, sizeof small, "abcdef") == 6 && strcmp(small, "abc") == 0);
+    test_cond("util_strcpy exact", util_strcpy(small, sizeof small, "xyz") == 3 && strcmp(small, "xyz") == 0);
+    test_cond("util_strcpy empty", util_strcpy(small, sizeof small, "") == 0 && small[0] == '\0');
+    test_cond("util_strcpy no room", util_strcpy(small, 0, "q") == 1 && small[0] == '\0');
+    test_cond("sbuf_printf of nothing", b.len == 304 && b.data[304] == '\0');
+    sbuf_deinit(&b);
+}
+
 static void test_utf8(void)
 {
     test_cond("ascii", check_utf8("abc", 3));
@@ -305,6 +351,7 @@ int main(void)
     test_double();
     test_ms();
     test_utf8();
+    test_sbuf_numbers();
     test_dates();
     test_json_text();
     test_json_numbers();
