@@ -134,12 +134,18 @@ static long long nz(long long v)
 
 void llm_usage_json(const struct llm_usage *u, struct sbuf *out)
 {
-    sbuf_printf(out,
-                "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld,"
-                "\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
-                "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}",
-                nz(u->prompt), nz(u->completion), nz(u->prompt) + nz(u->completion), nz(u->cached),
-                nz(u->reasoning));
+    /* Once per call: appends, not printf. */
+    sbuf_puts(out, "{\"prompt_tokens\":");
+    sbuf_append_i64(out, nz(u->prompt));
+    sbuf_puts(out, ",\"completion_tokens\":");
+    sbuf_append_i64(out, nz(u->completion));
+    sbuf_puts(out, ",\"total_tokens\":");
+    sbuf_append_i64(out, nz(u->prompt) + nz(u->completion));
+    sbuf_puts(out, ",\"prompt_tokens_details\":{\"cached_tokens\":");
+    sbuf_append_i64(out, nz(u->cached));
+    sbuf_puts(out, "},\"completion_tokens_details\":{\"reasoning_tokens\":");
+    sbuf_append_i64(out, nz(u->reasoning));
+    sbuf_puts(out, "}}");
 }
 
 void llm_error_json(struct sbuf *out, const char *message, const char *type, const char *param,

@@ -149,7 +149,7 @@ void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n
         llm_ratehdr_feed(&c->rh, h[i].name, h[i].value, real_ms);
         if (!c->upstream_id[0] &&
             (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
-            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
+            util_strcpy(c->upstream_id, sizeof c->upstream_id, h[i].value);
     }
     char scope[LLMLIMIT_HOLD_MAX + 1];
     llmlimit_hold_scope(scope, sizeof scope, c->t.provider, c->t.tenant_key, c->o.tenant);
@@ -372,7 +372,7 @@ static int call_route(struct llm_call *c)
                       "model is required (a string)");
         goto out;
     }
-    snprintf(c->model, sizeof c->model, "%s", model->valuestring);
+    util_strcpy(c->model, sizeof c->model, model->valuestring);
     int pr = providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why);
     if (pr == PROVIDERS_NOT_READY) {
         llm_call_fail(c, LLM_WAIT, 503, "server_error", NULL, "llm_not_ready", why);

@@ -385,15 +385,20 @@ bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const 
                          char *out, size_t n)
 {
     char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2] = "";
-    if (provider && upstream && upstream[0])
-        snprintf(pu, sizeof pu, "%s/%s", provider, upstream);
+    if (provider && upstream && upstream[0]) { /* "provider/upstream", cut to fit */
+        size_t pl = util_strcpy(pu, sizeof pu, provider);
+        if (pl + 1 < sizeof pu) {
+            pu[pl] = '/';
+            util_strcpy(pu + pl + 1, sizeof pu - pl - 1, upstream);
+        }
+    }
     const char *cand[] = {upstream, pu, model};
     for (size_t i = 0; i < ARRAY_LEN(cand); i++)
         if (cand[i] && cand[i][0] && llmlimit_price_find(ll, cand[i])) {
-            snprintf(out, n, "%s", cand[i]);
+            util_strcpy(out, n, cand[i]);
             return true;
         }
-    snprintf(out, n, "%s", model ? model : "");
+    util_strcpy(out, n, model ? model : "");
     return false;
 }
 
