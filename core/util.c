@@ -202,6 +202,16 @@ size_t util_utf8_seq(const char *s, size_t n)
 bool util_utf8_valid(const char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
+        /* ASCII (most of any answer) eight bytes at a time */
+        uint64_t w;
+        if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+            i += 8;
+            continue;
+        }
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
         size_t k = util_utf8_seq(s + i, n - i);
         if (!k)
             return false;

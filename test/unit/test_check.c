@@ -66,6 +66,46 @@ static void test_ms(void)
     test_cond("mul by zero", check_ms_mul(LLONG_MIN, 0) == 0);
 }
 
+/* util_utf8_valid's eight-byte ASCII steps agree with the sequence
+ * check at every offset and length. */
+static void test_utf8_words(void)
+{
+    const char *parts[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc0\xaf", "\xe2\x82",
+                           "\xed\xa0\x80", "\x80", "abcdefghijk"};
+    char t[64];
+    bool ok = true;
+    unsigned seed = 7;
+    for (int it = 0; it < 20000; it++) {
+        size_t n = 0;
+        while (n < 40) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = parts[(seed >> 16) % (sizeof parts / sizeof parts[0])];
+            size_t l = strlen(p);
+            if (n + l > sizeof t)
+                break;
+            memcpy(t + n, p, l);
+            n += l;
+        }
+        for (size_t m = 0; m <= n; m++) { /* every prefix: every cut */
+            bool want = true;
+            for (size_t i = 0; i < m;) {
+                size_t k = util_utf8_seq(t + i, m - i);
+                if (!k) {
+                    want = false;
+                    break;
+                }
+                i += k;
+            }
+            ok = ok && util_utf8_valid(t, m) == want;
+        }
+    }
+    test_cond("util_utf8_valid agrees with util_utf8_seq", ok);
+    test_cond("long ASCII then a bad byte", !util_utf8_valid("abcdefghijklmnop\xff", 17));
+    test_cond("a bad byte inside a word", !util_utf8_valid("abc\xff" "efghijklmnop", 17));
+    test_cond("a sequence across a word", util_utf8_valid("abcdefg\xe2\x82\xacijklmnop", 19));
+    test_cond("cut at the end", !util_utf8_valid("abcdefghijklmno\xe2\x82", 17));
+}
+
 /* The per-request appenders print what printf prints. */
 static void test_sbuf_numbers(void)
 {
@@ -352,6 +392,7 @@ int main(void)
     test_ms();
     test_utf8();
     test_sbuf_numbers();
+    test_utf8_words();
     test_dates();
     test_json_text();
     test_json_numbers();
