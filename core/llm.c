@@ -8,6 +8,7 @@
 #include "health.h"
 #include "check.h"
 #include "job.h"
+#include "llm_embed.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
@@ -122,6 +123,60 @@ bool llm_usage_parse(const cJSON *usage, struct llm_usage *out)
     if (cJSON_IsObject(cd))
         out->reasoning = num_or(cd, "reasoning_tokens");
     /* Embeddings report prompt_tokens and total_tokens only. */
+    if (out->completion < 0 && out->prompt >= 0)
+        out->completion = 0;
+    return out->prompt >= 0;
+}
+
+/* num_or of a value's text (checked JSON): a number's, as cJSON reads
+ * it (strtod of at most 63 characters). false: the text is not sure to
+ * read the same (longer), parse it whole. */
+static bool text_num(const struct llm_json_span *v, long long *out)
+{
+    *out = -1;
+    if (!v->p || !(v->p[0] == '-' || (v->p[0] >= '0' && v->p[0] <= '9')))
+        return true;
+    size_t nd = 0;
+    long long iv = 0;
+    while (nd < v->len && nd < 15 && v->p[nd] >= '0' && v->p[nd] <= '9')
+        iv = iv * 10 + (v->p[nd++] - '0');
+    if (nd == v->len) { /* up to 15 digits: the double is exact, no strtod */
+        *out = iv < LLM_COUNT_SAT ? iv : LLM_COUNT_SAT;
+        return true;
+    }
+    char t[64];
+    if (v->len >= sizeof t)
+        return false;
+    memcpy(t, v->p, v->len);
+    t[v->len] = '\0';
+    double d = strtod(t, NULL);
+    if (d >= 0)
+        *out = d < (double)LLM_COUNT_SAT ? (long long)d : LLM_COUNT_SAT;
+    return true;
+}
+
+/* A details object's one count (cached_tokens, reasoning_tokens). */
+static bool text_detail(const struct llm_json_span *obj, const char *name, long long *out)
+{
+    *out = -1;
+    if (!obj->p || obj->p[0] != '{')
+        return true;
+    struct llm_json_span v;
+    return llm_json_fields(obj->p, obj->len, &name, 1, &v) == 0 && text_num(&v, out);
+}
+
+int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out)
+{
+    static const char *const names[] = {"prompt_tokens", "completion_tokens", "prompt_tokens_details",
+                                        "completion_tokens_details"};
+    struct llm_json_span f[4];
+    llm_usage_init(out);
+    if (llm_json_fields(s, n, names, 4, f) < 0 || !text_num(&f[0], &out->prompt) ||
+        !text_num(&f[1], &out->completion) || !text_detail(&f[2], "cached_tokens", &out->cached) ||
+        !text_detail(&f[3], "reasoning_tokens", &out->reasoning)) {
+        llm_usage_init(out);
+        return -1;
+    }
     if (out->completion < 0 && out->prompt >= 0)
         out->completion = 0;
     return out->prompt >= 0;

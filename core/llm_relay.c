@@ -538,9 +538,13 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                 return;
             }
             if (top.usage.p && top.usage.p[0] == '{') {
-                cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
-                c->have_usage = llm_usage_parse(u, &c->used);
-                cJSON_Delete(u);
+                int ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used);
+                if (ur < 0) { /* escaped keys: the tree decides */
+                    cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
+                    ur = llm_usage_parse(u, &c->used);
+                    cJSON_Delete(u);
+                }
+                c->have_usage = ur > 0;
             }
             if (c->embed_b64) {
                 if (!top.data.p || top.data.p[0] != '[') {
