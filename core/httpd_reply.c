@@ -261,17 +261,27 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len)
         return 0;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (len && r->method != HTTP_M_HEAD) {
-        if (r->stream_chunked) { /* the chunk's size in hex (no printf: every event) */
-            char t[24];
-            size_t i = sizeof t - 2;
+        if (!r->stream_chunked) {
+            evbuffer_add(out, data, len);
+        } else {
+            /* size in hex, CRLF, data, CRLF: one evbuffer_add for an event
+             * that fits (each add runs the buffer's callbacks), no printf */
+            char t[1024];
+            size_t i = 24;
             t[i] = '\r', t[i + 1] = '\n';
             for (size_t v = len; v; v >>= 4)
                 t[--i] = "0123456789abcdef"[v & 15];
-            evbuffer_add(out, t + i, sizeof t - i);
+            size_t n = 26;
+            if (n + len + 2 <= sizeof t) {
+                memcpy(t + n, data, len);
+                memcpy(t + n + len, "\r\n", 2);
+                evbuffer_add(out, t + i, n + len + 2 - i);
+            } else {
+                evbuffer_add(out, t + i, n - i);
+                evbuffer_add(out, data, len);
+                evbuffer_add(out, "\r\n", 2);
+            }
         }
-        evbuffer_add(out, data, len);
-        if (r->stream_chunked)
-            evbuffer_add(out, "\r\n", 2);
         r->stream_bytes += len;
     }
     return evbuffer_get_length(out);
