@@ -46,6 +46,22 @@ int main(void)
                edit("{\"max_tokens\":1,\"max_t\\u006fkens\":100000,\"stream\":false,\"str\\u0065am\":true}", "m", false, false, &b),
                "{\"max_tokens\":1,\"stream\":false}");
     {
+        /* 20 keys: past the first (stack-held) table; a key seen in it
+         * still found after the table moved */
+        struct sbuf in, want;
+        sbuf_init(&in);
+        sbuf_init(&want);
+        sbuf_puts(&in, "{\"model\":\"m\"");
+        for (int i = 0; i < 20; i++)
+            sbuf_printf(&in, ",\"k%d\":%d", i, i);
+        sbuf_append(&want, in.data, in.len);
+        sbuf_puts(&want, "}");
+        sbuf_puts(&in, ",\"k3\":0,\"k19\":0}");
+        test_streq("duplicates across the first table's growth dropped", edit(in.data, "m", false, false, &b), want.data);
+        sbuf_deinit(&in);
+        sbuf_deinit(&want);
+    }
+    {
         /* A hundred thousand keys (a 1 MB body can have them): linear,
          * not a quadratic scan; the repeated one at the end dropped. */
         struct sbuf big, want;
