@@ -384,7 +384,8 @@ double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct 
 bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const char *upstream, const char *model,
                          char *out, size_t n)
 {
-    char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2] = "";
+    char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    pu[0] = '\0'; /* not = "": that clears all of it, on every admit and settle */
     if (provider && upstream && upstream[0]) { /* "provider/upstream", cut to fit */
         size_t pl = util_strcpy(pu, sizeof pu, provider);
         if (pl + 1 < sizeof pu) {

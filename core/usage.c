@@ -235,7 +235,7 @@ static void copy(char *dst, size_t n, const char *src)
 {
     size_t o = 0, len = src ? strlen(src) : 0;
     for (size_t i = 0; i < len;) {
-        size_t k = util_utf8_seq(src + i, len - i);
+        size_t k = (unsigned char)src[i] < 0x80 ? 1 : util_utf8_seq(src + i, len - i); /* ASCII: no call */
         if (!k) {
             if (o + 1 >= n)
                 break;
