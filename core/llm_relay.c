@@ -64,15 +64,21 @@ static bool answer_take(struct llm_call *c, size_t n)
     return true;
 }
 
-/* memmem is a GNU extension. */
+/* memmem is a GNU extension. The first occurrence; memchr looks for the
+ * needle's second byte: the first of most needles here is a quote, the
+ * commonest byte of JSON (every stream chunk is searched several times). */
 static const char *find(const char *s, size_t n, const char *needle, size_t nl)
 {
-    for (const char *p = s; nl && (size_t)(s + n - p) >= nl; p++) {
-        p = memchr(p, needle[0], (size_t)(s + n - p) - nl + 1);
+    if (!nl || n < nl)
+        return NULL;
+    size_t a = nl > 1 ? 1 : 0;
+    const char *last = s + (n - nl) + a; /* the anchor of the last place it can start */
+    for (const char *p = s + a; p <= last; p++) {
+        p = memchr(p, needle[a], (size_t)(last - p) + 1);
         if (!p)
             return NULL;
-        if (memcmp(p, needle, nl) == 0)
-            return p;
+        if (memcmp(p - a, needle, nl) == 0)
+            return p - a;
     }
     return NULL;
 }
