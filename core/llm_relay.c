@@ -294,8 +294,24 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
     }
     bool is_error = strcmp(event, "error") == 0;
     bool skip = false;
-    /* Only chunks that may carry usage or an error are parsed. */
-    if (is_error || has_key_value(data, len, "\"usage\"", "{") || has_key_value(data, len, "\"error\"", "{\"")) {
+    /* Only chunks that may carry usage or an error are parsed. The usage
+     * chunk (one a stream) is read without a tree when it is a plain
+     * object with no "error" key; anything else takes the parse below. */
+    struct llm_json_top top;
+    int ur = -1;
+    bool usage_key = !is_error && has_key_value(data, len, "\"usage\"", "{");
+    if (usage_key && !has_key_value(data, len, "\"error\"", "{\"") &&
+        llm_json_scan(data, len, false, NULL, &top) == 0 && !top.error.p && top.usage.p &&
+        top.usage.p[0] == '{' && (ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used)) >= 0) {
+        if (ur > 0)
+            c->have_usage = true;
+        size_t k = 1; /* "choices":[] : the chunk include_usage added for us, not the client's */
+        while (top.choices.p && k < top.choices.len && strchr(" \t\r\n", top.choices.p[k]))
+            k++;
+        if (top.choices.p && top.choices.p[0] == '[' && k < top.choices.len && top.choices.p[k] == ']' &&
+            !c->client_usage)
+            return 0;
+    } else if (is_error || usage_key || has_key_value(data, len, "\"error\"", "{\"")) {
         cJSON *j = cJSON_ParseWithLength(data, len);
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
