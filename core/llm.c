@@ -393,17 +393,17 @@ void llm_price_model(const struct llm *l, const struct provider_target *t, const
                      size_t n)
 {
     const struct llmlimit *lim = l->lim;
-    snprintf(out, n, "%s", model);
+    util_strcpy(out, n, model); /* copies, not printf: every call */
     if (priced(lim, out))
         return;
     char alt[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    snprintf(alt, sizeof alt, "%s/%s", t->provider, t->upstream_model);
+    util_join(alt, sizeof alt, t->provider, '/', t->upstream_model);
     if (priced(lim, alt)) {
-        snprintf(out, n, "%s", alt);
+        util_strcpy(out, n, alt);
         return;
     }
     if (strcmp(t->provider, PROVIDER_DEFAULT) == 0 && priced(lim, t->upstream_model)) {
-        snprintf(out, n, "%s", t->upstream_model);
+        util_strcpy(out, n, t->upstream_model);
         return;
     }
     /* A priced route alias to the same provider and upstream model (the

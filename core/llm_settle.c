@@ -35,15 +35,10 @@ void llm_settle(struct llm_call *c, int client_status, bool cancelled)
      * provider's list, as asked or as provider/upstream): junk names a
      * client makes up all count as "other". */
     char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0) {
+    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
         util_strcpy(canon, sizeof canon, c->t.upstream_model);
-    } else { /* "provider/upstream", cut to fit as snprintf would */
-        size_t pl = util_strcpy(canon, sizeof canon, c->t.provider);
-        if (pl + 1 < sizeof canon) {
-            canon[pl] = '/';
-            util_strcpy(canon + pl + 1, sizeof canon - pl - 1, c->t.upstream_model);
-        }
-    }
+    else
+        util_join(canon, sizeof canon, c->t.provider, '/', c->t.upstream_model);
     bool rf = !c->in_httpc;
     const char *label = llm_models_known(l, c->model, rf) ? c->model : llm_models_known(l, canon, rf) ? canon : "other";
     int64_t t = time_mono_us();

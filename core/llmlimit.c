@@ -195,7 +195,7 @@ bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key,
     const struct lim_row *r = ll->nlims ? bsearch(&k, ll->lims, ll->nlims, sizeof *ll->lims, lim_cmp) : NULL;
     for (int i = 0; i < CK_N; i++)
         out->v[i] = r ? r->l.v[i] : -1;
-    snprintf(out->gen, sizeof out->gen, "%s", r ? r->l.gen : "");
+    util_strcpy(out->gen, sizeof out->gen, r ? r->l.gen : "");
     return r != NULL;
 }
 
@@ -386,13 +386,8 @@ bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const 
 {
     char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
     pu[0] = '\0'; /* not = "": that clears all of it, on every admit and settle */
-    if (provider && upstream && upstream[0]) { /* "provider/upstream", cut to fit */
-        size_t pl = util_strcpy(pu, sizeof pu, provider);
-        if (pl + 1 < sizeof pu) {
-            pu[pl] = '/';
-            util_strcpy(pu + pl + 1, sizeof pu - pl - 1, upstream);
-        }
-    }
+    if (provider && upstream && upstream[0])
+        util_join(pu, sizeof pu, provider, '/', upstream);
     const char *cand[] = {upstream, pu, model};
     for (size_t i = 0; i < ARRAY_LEN(cand); i++)
         if (cand[i] && cand[i][0] && llmlimit_price_find(ll, cand[i])) {

@@ -177,6 +177,15 @@ size_t util_strcpy(char *dst, size_t n, const char *src)
     return l;
 }
 
+void util_join(char *dst, size_t n, const char *a, char sep, const char *b)
+{
+    size_t l = util_strcpy(dst, n, a);
+    if (l + 1 < n) {
+        dst[l] = sep;
+        util_strcpy(dst + l + 1, n - l - 1, b);
+    }
+}
+
 void sbuf_append_u64(struct sbuf *b, uint64_t v)
 {
     char t[20];

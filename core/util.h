@@ -66,6 +66,8 @@ void sbuf_putc(struct sbuf *b, char c);
 /* snprintf(dst, n, "%s", src) without printf's cost: src cut to fit, NUL
  * always (n > 0); returns strlen(src). */
 size_t util_strcpy(char *dst, size_t n, const char *src);
+/* snprintf(dst, n, "%s%c%s", a, sep, b) likewise ("provider/model"). */
+void util_join(char *dst, size_t n, const char *a, char sep, const char *b);
 /* Decimal integers, without printf's cost (per-request paths). */
 void sbuf_append_u64(struct sbuf *b, uint64_t v);
 void sbuf_append_i64(struct sbuf *b, int64_t v);

@@ -183,6 +183,15 @@ static void test_sbuf_numbers(void)
     test_cond("util_strcpy cuts", util_strcpy(small, sizeof small, "abcdef") == 6 && strcmp(small, "abc") == 0);
     test_cond("util_strcpy exact", util_strcpy(small, sizeof small, "xyz") == 3 && strcmp(small, "xyz") == 0);
     test_cond("util_strcpy empty", util_strcpy(small, sizeof small, "") == 0 && small[0] == '\0');
+    char j[8];
+    util_join(j, sizeof j, "ab", '/', "cd");
+    test_cond("util_join", strcmp(j, "ab/cd") == 0);
+    util_join(j, sizeof j, "abcde", '/', "xyz");
+    test_cond("util_join cuts as snprintf", strcmp(j, "abcde/x") == 0);
+    util_join(j, sizeof j, "abcdef", '/', "xyz");
+    test_cond("util_join cut at the separator", strcmp(j, "abcdef/") == 0);
+    util_join(j, sizeof j, "abcdefghij", '/', "xyz");
+    test_cond("util_join cut in the first", strcmp(j, "abcdefg") == 0);
     test_cond("util_strcpy no room", util_strcpy(small, 0, "q") == 1 && small[0] == '\0');
     test_cond("sbuf_printf of nothing", b.len == 304 && b.data[304] == '\0');
     sbuf_deinit(&b);
