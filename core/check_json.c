@@ -25,7 +25,8 @@ struct frame {
 };
 
 struct key {
-    size_t off, len;      /* the decoded key in the arena */
+    size_t off, len;      /* the key: in the text when raw, else decoded in the arena */
+    bool raw;             /* no escapes: its bytes in the text are its text */
     const char *ptr;      /* set only while sorting (the arena may move) */
 };
 
@@ -38,23 +39,47 @@ struct walk {
     size_t depth, cap;
     struct key *keys;     /* the keys of every open object, innermost last */
     size_t nkeys, capkeys;
-    struct sbuf arena;    /* their decoded bytes */
+    struct sbuf arena;    /* the decoded bytes of keys with escapes */
 };
 
-static void path_set(struct walk *w, size_t base, const char *fmt_key, size_t klen, long index)
+/* Most bodies fit these: no allocation for them. */
+#define FRAMES_SMALL 16
+
+/* Where the bytes of key k are now. */
+static const char *key_ptr(const struct walk *w, const struct key *k)
 {
-    w->plen = base;
-    w->path[base] = '\0';
-    char comp[PATH_MAX_LEN + 1];
-    int n;
-    if (fmt_key)
-        n = snprintf(comp, sizeof comp, "%s%.*s", base ? "." : "", (int)klen, fmt_key);
-    else
-        n = snprintf(comp, sizeof comp, "[%ld]", index);
-    if (n < 0 || base + (size_t)n > PATH_MAX_LEN)
-        return; /* too long: the container's path has to do */
-    memcpy(w->path + base, comp, (size_t)n + 1);
-    w->plen = base + (size_t)n;
+    return k->raw ? (const char *)w->p + k->off : w->arena.data + k->off;
+}
+
+/* Appends to the container's path (base) one component: ".key" (no dot
+ * at the root) or "[index]"; one too long leaves the container's path.
+ * Runs for every key and array item, so no printf. */
+static void path_set(struct walk *w, size_t base, const char *key, size_t klen, long index)
+{
+    char num[24];
+    const char *comp = key;
+    size_t n = klen, extra = key && base ? 1 : 0;
+    if (!key) {
+        char *q = num + sizeof num;
+        *--q = ']';
+        unsigned long v = (unsigned long)index; /* never negative */
+        do
+            *--q = (char)('0' + v % 10);
+        while (v /= 10);
+        *--q = '[';
+        comp = q;
+        n = (size_t)(num + sizeof num - q);
+    }
+    if (base + extra + n > PATH_MAX_LEN) {
+        w->plen = base; /* too long: the container's path has to do */
+        w->path[base] = '\0';
+        return;
+    }
+    if (extra)
+        w->path[base] = '.';
+    memcpy(w->path + base + extra, comp, n);
+    w->plen = base + extra + n;
+    w->path[w->plen] = '\0';
 }
 
 static int hex4(const unsigned char *p, size_t n, unsigned *out)
@@ -112,6 +137,10 @@ static const char *read_string(struct walk *w, size_t *start, size_t *end, bool 
         }
         if (p[j] == 0) {
             why = why ? why : "must not contain NUL";
+            j++;
+            continue;
+        }
+        if (p[j] < 0x80) { /* ASCII: the usual, no call */
             j++;
             continue;
         }
@@ -271,7 +300,7 @@ static int key_cmp(const void *a, const void *b)
  * has characters a path should not carry). */
 static void dup_path(struct walk *w, const struct frame *f, const struct key *k)
 {
-    const char *t = w->arena.data + k->off;
+    const char *t = key_ptr(w, k);
     bool nameable = true;
     for (size_t j = 0; j < k->len; j++)
         nameable = nameable && (unsigned char)t[j] >= 0x20 && t[j] != 0x7f;
@@ -283,26 +312,35 @@ static void dup_path(struct walk *w, const struct frame *f, const struct key *k)
     }
 }
 
-/* The key just decoded at the arena's end: false (and the path named)
- * when its object already has it. Small objects compare as keys come;
- * large ones are sorted when they close (objects_close), so a walk stays
- * O(n log n) whatever the body. */
-static bool key_add(struct walk *w, struct frame *f, size_t off)
+/* Grows a stack-first array (small points at the caller's stack array). */
+static void *grow(void *a, const void *small, size_t *cap, size_t size)
 {
-    struct key k = {.off = off, .len = w->arena.len - off};
+    size_t n = *cap;
+    *cap = n * 2;
+    if (a != small)
+        return xrealloc(a, *cap * size);
+    void *b = xmalloc(*cap * size);
+    memcpy(b, a, n * size);
+    return b;
+}
+
+/* The key k (raw in the text, or decoded at the arena's end): false (and
+ * the path named) when its object already has it. Small objects compare
+ * as keys come; large ones are sorted when they close (objects_close), so
+ * a walk stays O(n log n) whatever the body. */
+static bool key_add(struct walk *w, struct frame *f, struct key k, const struct key *keys_small)
+{
     if (w->nkeys - f->keys0 < KEYS_SMALL) {
+        const char *kp = key_ptr(w, &k);
         for (size_t j = f->keys0; j < w->nkeys; j++) {
-            if (w->keys[j].len == k.len &&
-                memcmp(w->arena.data + w->keys[j].off, w->arena.data + off, k.len) == 0) {
+            if (w->keys[j].len == k.len && memcmp(key_ptr(w, &w->keys[j]), kp, k.len) == 0) {
                 dup_path(w, f, &k);
                 return false;
             }
         }
     }
-    if (w->nkeys == w->capkeys) {
-        w->capkeys = w->capkeys ? w->capkeys * 2 : 16;
-        w->keys = xrealloc(w->keys, w->capkeys * sizeof *w->keys);
-    }
+    if (w->nkeys == w->capkeys)
+        w->keys = grow(w->keys, keys_small, &w->capkeys, sizeof *w->keys);
     w->keys[w->nkeys++] = k;
     return true;
 }
@@ -315,7 +353,7 @@ static bool object_close(struct walk *w, struct frame *f)
     if (n > KEYS_SMALL) {
         struct key *k = w->keys + f->keys0;
         for (size_t j = 0; j < n; j++)
-            k[j].ptr = w->arena.data + k[j].off;
+            k[j].ptr = key_ptr(w, &k[j]);
         qsort(k, n, sizeof *k, key_cmp);
         for (size_t j = 1; ok && j < n; j++) {
             if (key_cmp(&k[j - 1], &k[j]) == 0) {
@@ -326,7 +364,8 @@ static bool object_close(struct walk *w, struct frame *f)
     }
     w->nkeys = f->keys0;
     w->arena.len = f->arena0;
-    w->arena.data[w->arena.len] = '\0';
+    if (w->arena.data)
+        w->arena.data[w->arena.len] = '\0';
     return ok;
 }
 
@@ -340,17 +379,16 @@ static void value_starts(struct walk *w)
         path_set(w, f->base, NULL, 0, f->index);
 }
 
-static int walk_run(struct walk *w, const char *text, char *why, size_t whylen)
+static int walk_run(struct walk *w, const char *text, const struct frame *st_small,
+                    const struct key *keys_small, char *why, size_t whylen)
 {
     while (w->i < w->len) {
         unsigned char c = w->p[w->i];
         bool in = w->depth > 0; /* inside a container: f is it */
         struct frame *f = in ? &w->st[w->depth - 1] : NULL;
         if (c == '{' || c == '[') {
-            if (w->depth == w->cap) {
-                w->cap *= 2;
-                w->st = xrealloc(w->st, w->cap * sizeof *w->st);
-            }
+            if (w->depth == w->cap)
+                w->st = grow(w->st, st_small, &w->cap, sizeof *w->st);
             struct frame *nf = &w->st[w->depth++];
             nf->array = c == '[';
             nf->want_key = c == '{';
@@ -396,9 +434,13 @@ static int walk_run(struct walk *w, const char *text, char *why, size_t whylen)
             }
             if (is_key) {
                 f->want_key = false;
-                size_t off = w->arena.len;
-                decode_string(w->p, s, e, &w->arena);
-                if (!key_add(w, f, off)) {
+                struct key k = {.off = s, .len = e - s, .raw = plain};
+                if (!plain) {
+                    k.off = w->arena.len;
+                    decode_string(w->p, s, e, &w->arena);
+                    k.len = w->arena.len - k.off;
+                }
+                if (!key_add(w, f, k, keys_small)) {
                     snprintf(why, whylen, "a key that appears more than once in its object");
                     return -1;
                 }
@@ -425,20 +467,25 @@ static int walk_run(struct walk *w, const char *text, char *why, size_t whylen)
 
 int check_json_text(const char *text, size_t len, char *path, size_t pathlen, char *why, size_t whylen)
 {
-    struct walk w;
-    memset(&w, 0, sizeof w);
-    w.p = (const unsigned char *)text;
-    w.len = len;
+    struct frame st_small[FRAMES_SMALL];
+    struct key keys_small[KEYS_SMALL];
+    struct walk w = {.p = (const unsigned char *)text, .len = len, .st = st_small, .cap = FRAMES_SMALL,
+                     .keys = keys_small, .capkeys = KEYS_SMALL};
+    w.path[0] = '\0';
     sbuf_init(&w.arena);
-    sbuf_reserve(&w.arena, 64); /* never NULL: an empty key is compared too */
-    w.cap = 16;
-    w.st = xmalloc(w.cap * sizeof *w.st);
     if (whylen)
         why[0] = '\0';
-    int rc = walk_run(&w, text, why, whylen);
-    snprintf(path, pathlen, "%s", rc < 0 ? w.path : "");
-    free(w.st);
-    free(w.keys);
+    int rc = walk_run(&w, text, st_small, keys_small, why, whylen);
+    if (pathlen) {
+        size_t n = rc < 0 ? strlen(w.path) : 0;
+        n = n < pathlen - 1 ? n : pathlen - 1;
+        memcpy(path, w.path, n);
+        path[n] = '\0';
+    }
+    if (w.st != st_small)
+        free(w.st);
+    if (w.keys != keys_small)
+        free(w.keys);
     sbuf_deinit(&w.arena);
     return rc;
 }

@@ -71,14 +71,48 @@ static const char *date_header(struct httpd *h)
     return h->date;
 }
 
-static void head_put(struct evbuffer *out, const char *s)
+/* A reply's head gathered on the stack and handed to the output once
+ * (each evbuffer_add runs the buffer's callbacks); a small body joins it. */
+struct head_buf {
+    struct evbuffer *out;
+    size_t n;
+    char b[1024];
+};
+
+static void head_add(struct head_buf *h, const char *s, size_t n)
 {
-    evbuffer_add(out, s, strlen(s));
+    if (h->n + n > sizeof h->b) {
+        evbuffer_add(h->out, h->b, h->n);
+        h->n = 0;
+        if (n > sizeof h->b) {
+            evbuffer_add(h->out, s, n);
+            return;
+        }
+    }
+    memcpy(h->b + h->n, s, n);
+    h->n += n;
 }
 
-/* Status line and headers into c's output; decides keep-alive. */
-static void write_head(struct http_req *r, int status, const char *content_type,
-                       const char *framing)
+static void head_put(struct head_buf *h, const char *s)
+{
+    head_add(h, s, strlen(s));
+}
+
+/* v in decimal (no printf: every reply). */
+static void head_num(struct head_buf *h, unsigned long long v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    do
+        t[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    head_add(h, t + i, sizeof t - i);
+}
+
+/* Status line and headers (and body, when given) into c's output; decides
+ * keep-alive. content_length >= 0: a Content-Length header, else framing. */
+static void write_head(struct http_req *r, int status, const char *content_type, long long content_length,
+                       const char *framing, const char *body, size_t len)
 {
     struct conn *c = r->c;
     struct httpd *h = c->h;
@@ -86,29 +120,43 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     c->close_after = !keep;
     if (c->peer_gone)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    /* Pieces copied, not printf'd: the head of every reply. */
-    char st[24];
-    int sn = snprintf(st, sizeof st, "HTTP/1.1 %d ", status);
-    evbuffer_add(out, st, (size_t)sn);
-    head_put(out, http_reason(status));
-    head_put(out, "\r\nDate: ");
-    head_put(out, date_header(h));
-    head_put(out, "\r\n");
+    struct head_buf hb;
+    hb.out = bufferevent_get_output(c->bev);
+    hb.n = 0;
+    head_put(&hb, "HTTP/1.1 ");
+    head_num(&hb, (unsigned long long)(status > 0 ? status : 0));
+    head_put(&hb, " ");
+    head_put(&hb, http_reason(status));
+    head_put(&hb, "\r\nDate: ");
+    head_put(&hb, date_header(h));
+    head_put(&hb, "\r\n");
     if (content_type) {
-        head_put(out, "Content-Type: ");
-        head_put(out, content_type);
-        head_put(out, "\r\n");
+        head_put(&hb, "Content-Type: ");
+        head_put(&hb, content_type);
+        head_put(&hb, "\r\n");
     }
-    head_put(out, framing);
-    head_put(out, "X-Request-Id: ");
-    head_put(out, r->id);
-    head_put(out, !keep ? "\r\nConnection: close\r\n"
+    if (content_length >= 0) {
+        head_put(&hb, "Content-Length: ");
+        head_num(&hb, (unsigned long long)content_length);
+        head_put(&hb, "\r\n");
+    } else {
+        head_put(&hb, framing);
+    }
+    head_put(&hb, "X-Request-Id: ");
+    head_put(&hb, r->id);
+    head_put(&hb, !keep ? "\r\nConnection: close\r\n"
                   : c->ph.minor == 0 ? "\r\nConnection: keep-alive\r\n"
                                      : "\r\n");
     if (r->hdrs.len)
-        evbuffer_add(out, r->hdrs.data, r->hdrs.len);
-    evbuffer_add(out, "\r\n", 2);
+        head_add(&hb, r->hdrs.data, r->hdrs.len);
+    head_add(&hb, "\r\n", 2);
+    if (len && hb.n + len <= sizeof hb.b) {
+        head_add(&hb, body, len);
+        len = 0;
+    }
+    evbuffer_add(hb.out, hb.b, hb.n);
+    if (len)
+        evbuffer_add(hb.out, body, len);
 }
 
 static void req_record(struct http_req *r, int status, size_t bytes)
@@ -178,11 +226,7 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
                 size_t len)
 {
     check_reply(r, false);
-    char framing[48];
-    snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", len);
-    write_head(r, status, content_type, framing);
-    if (!r->c->peer_gone && r->method != HTTP_M_HEAD && len)
-        evbuffer_add(bufferevent_get_output(r->c->bev), body, len);
+    write_head(r, status, content_type, (long long)len, NULL, body, r->method != HTTP_M_HEAD ? len : 0);
     req_finish(r, status, len);
 }
 
@@ -200,9 +244,10 @@ void http_stream_begin(struct http_req *r, int status, const char *content_type,
     r->gone = gone;
     r->gone_arg = arg;
     r->stream_eof_gone = false;
-    write_head(r, status, content_type,
+    write_head(r, status, content_type, -1,
                r->stream_chunked ? "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
-                                 : "Cache-Control: no-cache\r\n");
+                                 : "Cache-Control: no-cache\r\n",
+               NULL, 0);
     if (c->peer_gone)
         return; /* detached: the end frees it */
     httpd_conn_streaming(c);
@@ -216,11 +261,27 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len)
         return 0;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (len && r->method != HTTP_M_HEAD) {
-        if (r->stream_chunked)
-            evbuffer_add_printf(out, "%zx\r\n", len);
-        evbuffer_add(out, data, len);
-        if (r->stream_chunked)
-            evbuffer_add(out, "\r\n", 2);
+        if (!r->stream_chunked) {
+            evbuffer_add(out, data, len);
+        } else {
+            /* size in hex, CRLF, data, CRLF: one evbuffer_add for an event
+             * that fits (each add runs the buffer's callbacks), no printf */
+            char t[1024];
+            size_t i = 24;
+            t[i] = '\r', t[i + 1] = '\n';
+            for (size_t v = len; v; v >>= 4)
+                t[--i] = "0123456789abcdef"[v & 15];
+            size_t n = 26;
+            if (n + len + 2 <= sizeof t) {
+                memcpy(t + n, data, len);
+                memcpy(t + n + len, "\r\n", 2);
+                evbuffer_add(out, t + i, n + len + 2 - i);
+            } else {
+                evbuffer_add(out, t + i, n - i);
+                evbuffer_add(out, data, len);
+                evbuffer_add(out, "\r\n", 2);
+            }
+        }
         r->stream_bytes += len;
     }
     return evbuffer_get_length(out);

@@ -9,6 +9,7 @@
 #include "health.h"
 #include "check.h"
 #include "job.h"
+#include "llm_embed.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
@@ -152,6 +153,60 @@ bool llm_usage_parse(const cJSON *usage, struct llm_usage *out)
     return out->prompt >= 0;
 }
 
+/* num_or of a value's text (checked JSON): a number's, as cJSON reads
+ * it (strtod of at most 63 characters). false: the text is not sure to
+ * read the same (longer), parse it whole. */
+static bool text_num(const struct llm_json_span *v, long long *out)
+{
+    *out = -1;
+    if (!v->p || !(v->p[0] == '-' || (v->p[0] >= '0' && v->p[0] <= '9')))
+        return true;
+    size_t nd = 0;
+    long long iv = 0;
+    while (nd < v->len && nd < 15 && v->p[nd] >= '0' && v->p[nd] <= '9')
+        iv = iv * 10 + (v->p[nd++] - '0');
+    if (nd == v->len) { /* up to 15 digits: the double is exact, no strtod */
+        *out = iv < LLM_COUNT_SAT ? iv : LLM_COUNT_SAT;
+        return true;
+    }
+    char t[64];
+    if (v->len >= sizeof t)
+        return false;
+    memcpy(t, v->p, v->len);
+    t[v->len] = '\0';
+    double d = strtod(t, NULL);
+    if (d >= 0)
+        *out = d < (double)LLM_COUNT_SAT ? (long long)d : LLM_COUNT_SAT;
+    return true;
+}
+
+/* A details object's one count (cached_tokens, reasoning_tokens). */
+static bool text_detail(const struct llm_json_span *obj, const char *name, long long *out)
+{
+    *out = -1;
+    if (!obj->p || obj->p[0] != '{')
+        return true;
+    struct llm_json_span v;
+    return llm_json_fields(obj->p, obj->len, &name, 1, &v) == 0 && text_num(&v, out);
+}
+
+int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out)
+{
+    static const char *const names[] = {"prompt_tokens", "completion_tokens", "prompt_tokens_details",
+                                        "completion_tokens_details"};
+    struct llm_json_span f[4];
+    llm_usage_init(out);
+    if (llm_json_fields(s, n, names, 4, f) < 0 || !text_num(&f[0], &out->prompt) ||
+        !text_num(&f[1], &out->completion) || !text_detail(&f[2], "cached_tokens", &out->cached) ||
+        !text_detail(&f[3], "reasoning_tokens", &out->reasoning)) {
+        llm_usage_init(out);
+        return -1;
+    }
+    if (out->completion < 0 && out->prompt >= 0)
+        out->completion = 0;
+    return out->prompt >= 0;
+}
+
 static long long nz(long long v)
 {
     return v > 0 ? v : 0;
@@ -159,12 +214,18 @@ static long long nz(long long v)
 
 void llm_usage_json(const struct llm_usage *u, struct sbuf *out)
 {
-    sbuf_printf(out,
-                "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld,"
-                "\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
-                "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}",
-                nz(u->prompt), nz(u->completion), nz(u->prompt) + nz(u->completion), nz(u->cached),
-                nz(u->reasoning));
+    /* Once per call: appends, not printf. */
+    sbuf_puts(out, "{\"prompt_tokens\":");
+    sbuf_append_i64(out, nz(u->prompt));
+    sbuf_puts(out, ",\"completion_tokens\":");
+    sbuf_append_i64(out, nz(u->completion));
+    sbuf_puts(out, ",\"total_tokens\":");
+    sbuf_append_i64(out, nz(u->prompt) + nz(u->completion));
+    sbuf_puts(out, ",\"prompt_tokens_details\":{\"cached_tokens\":");
+    sbuf_append_i64(out, nz(u->cached));
+    sbuf_puts(out, "},\"completion_tokens_details\":{\"reasoning_tokens\":");
+    sbuf_append_i64(out, nz(u->reasoning));
+    sbuf_puts(out, "}}");
 }
 
 void llm_error_json(struct sbuf *out, const char *message, const char *type, const char *param,
@@ -357,17 +418,17 @@ void llm_price_model(const struct llm *l, const struct provider_target *t, const
                      size_t n)
 {
     const struct llmlimit *lim = l->lim;
-    snprintf(out, n, "%s", model);
+    util_strcpy(out, n, model); /* copies, not printf: every call */
     if (priced(lim, out))
         return;
     char alt[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    snprintf(alt, sizeof alt, "%s/%s", t->provider, t->upstream_model);
+    util_join(alt, sizeof alt, t->provider, '/', t->upstream_model);
     if (priced(lim, alt)) {
-        snprintf(out, n, "%s", alt);
+        util_strcpy(out, n, alt);
         return;
     }
     if (strcmp(t->provider, PROVIDER_DEFAULT) == 0 && priced(lim, t->upstream_model)) {
-        snprintf(out, n, "%s", t->upstream_model);
+        util_strcpy(out, n, t->upstream_model);
         return;
     }
     /* A priced route alias to the same provider and upstream model (the

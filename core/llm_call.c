@@ -45,6 +45,9 @@ void llm_call_set_state(struct llm_call *c, enum llm_call_state s)
     c->state = s;
 }
 
+/* Calls (1.5 KB each) reused: see util_pool. */
+static struct util_pool call_pool = {.size = sizeof(struct llm_call)};
+
 static void call_free(struct llm_call *c)
 {
     struct llm *l = c->l;
@@ -67,7 +70,7 @@ static void call_free(struct llm_call *c)
         sse_free(c->sse);
     if (c->anth)
         anth_stream_free(c->anth);
-    free(c);
+    util_pool_put(&call_pool, c);
 }
 
 void llm_call_fail(struct llm_call *c, enum llm_outcome o, int status, const char *type, const char *param,
@@ -150,7 +153,7 @@ void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n
         llm_ratehdr_feed(&c->rh, h[i].name, h[i].value, real_ms);
         if (!c->upstream_id[0] &&
             (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
-            snprintf(c->upstream_id, sizeof c->upstream_id, "%s", h[i].value);
+            util_strcpy(c->upstream_id, sizeof c->upstream_id, h[i].value);
     }
     char scope[LLMLIMIT_HOLD_MAX + 1];
     llmlimit_hold_scope(scope, sizeof scope, c->t.provider, c->t.tenant_key, c->o.tenant);
@@ -373,7 +376,7 @@ static int call_route(struct llm_call *c)
                       "model is required (a string)");
         goto out;
     }
-    snprintf(c->model, sizeof c->model, "%s", model->valuestring);
+    util_strcpy(c->model, sizeof c->model, model->valuestring);
     int pr = providers_resolve(l->ps, c->o.tenant, c->model, &c->t, why, sizeof why);
     if (pr == PROVIDERS_NOT_READY) {
         llm_call_fail(c, LLM_WAIT, 503, "server_error", NULL, "llm_not_ready", why);
@@ -433,7 +436,7 @@ out:
 struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts, const struct llm_stream_cbs *stream,
                                 llm_done_cb done, void *arg)
 {
-    struct llm_call *c = xcalloc(1, sizeof *c);
+    struct llm_call *c = util_pool_get(&call_pool);
     c->l = l;
     c->state = CALL_ROUTE;
     c->o = *opts;

@@ -365,6 +365,50 @@ bad:
     return -1;
 }
 
+int llm_json_fields(const char *s, size_t n, const char *const *names, size_t k, struct llm_json_span *out)
+{
+    for (size_t j = 0; j < k; j++)
+        out[j].p = NULL, out[j].len = 0;
+    struct llm_json_top dummy;
+    struct scan sc = {.s = s, .n = n, .top = &dummy};
+    ws(&sc);
+    if (sc.i >= sc.n || s[sc.i] != '{')
+        return -1;
+    sc.i++;
+    ws(&sc);
+    if (sc.i < sc.n && s[sc.i] == '}')
+        return 0;
+    for (;;) {
+        ws(&sc);
+        const char *key;
+        size_t kl;
+        if (string(&sc, &key, &kl) < 0 || memchr(key, '\\', kl))
+            return -1; /* an escaped key could spell a name: the caller parses */
+        ws(&sc);
+        if (sc.i >= sc.n || s[sc.i] != ':')
+            return -1;
+        sc.i++;
+        ws(&sc);
+        size_t a = sc.i;
+        if (value(&sc, R_OTHER, 1) < 0)
+            return -1;
+        for (size_t j = 0; j < k; j++) {
+            if (!out[j].p && is_key(key, kl, names[j])) { /* the first counts */
+                out[j].p = s + a;
+                out[j].len = sc.i - a;
+            }
+        }
+        ws(&sc);
+        if (sc.i >= sc.n)
+            return -1;
+        if (s[sc.i] == '}')
+            return 0;
+        if (s[sc.i] != ',')
+            return -1;
+        sc.i++;
+    }
+}
+
 int llm_embed_base64(const char *body, size_t len, struct sbuf *out)
 {
     struct llm_json_top top;

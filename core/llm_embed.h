@@ -29,6 +29,12 @@ struct llm_json_top {
  * body is not a JSON object. */
 int llm_json_scan(const char *body, size_t len, bool embed, struct sbuf *out, struct llm_json_top *top) ATTR_WUR;
 
+/* The values of the keys names[0..k) in the object s[0..n) (a value
+ * llm_json_scan checked), without a tree: out[j] the first occurrence,
+ * p NULL when absent. 0; -1 when s is not an object, or one of its keys
+ * has an escape (which could spell a name: the caller parses it whole). */
+int llm_json_fields(const char *s, size_t n, const char *const *names, size_t k, struct llm_json_span *out) ATTR_WUR;
+
 /* llm_json_scan with embed, and -1 also when there is no "data" array. */
 int llm_embed_base64(const char *body, size_t len, struct sbuf *out) ATTR_WUR;
 

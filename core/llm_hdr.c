@@ -267,6 +267,13 @@ void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value
 {
     if (!name || !value)
         return;
+    /* Only these names are read: any other goes before its value is
+     * trimmed and copied (content-type, date, x-request-id, ...). */
+    char c0 = (char)(name[0] | 0x20);
+    if (!(c0 == 'x' && (strncasecmp(name, "x-ratelimit-", 12) == 0 || strcasecmp(name, "x-should-retry") == 0)) &&
+        !(c0 == 'a' && strncasecmp(name, "anthropic-ratelimit-", 20) == 0) &&
+        !(c0 == 'r' && strncasecmp(name, "retry-after", 11) == 0))
+        return;
     /* The value without surrounding whitespace (curl hands the raw line). */
     while (*value == ' ' || *value == '\t')
         value++;

@@ -93,9 +93,11 @@ struct seen_slot {
     uint64_t h;
     size_t a, b; /* the key's text; b == 0: empty */
 };
+#define SEEN_SMALL 32
 struct seen_keys {
     struct seen_slot *slot;
     size_t n, cap; /* cap: a power of two */
+    struct seen_slot small[SEEN_SMALL]; /* the first table: no allocation for most bodies */
 };
 
 /* FNV-1a of the key's name (escapes decoded). */
@@ -133,14 +135,22 @@ static bool seen_before(struct seen_keys *k, const char *s, size_t a, size_t b)
             if (k->slot[i].h == h && same_key(s, k->slot[i].a, k->slot[i].b, a, b))
                 return true;
     }
+    if (!k->cap) {
+        memset(k->small, 0, sizeof k->small);
+        k->slot = k->small;
+        k->cap = SEEN_SMALL;
+    }
     if (2 * (k->n + 1) > k->cap) {
-        struct seen_keys g = {.cap = k->cap ? 2 * k->cap : 32};
-        g.slot = xcalloc(g.cap, sizeof *g.slot);
-        for (size_t i = 0; i < k->cap; i++)
-            if (k->slot[i].b)
-                seen_put(&g, k->slot[i].h, k->slot[i].a, k->slot[i].b);
-        free(k->slot);
-        *k = g;
+        struct seen_slot *old = k->slot;
+        size_t oldcap = k->cap;
+        k->cap *= 2;
+        k->n = 0;
+        k->slot = xcalloc(k->cap, sizeof *k->slot);
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].b)
+                seen_put(k, old[i].h, old[i].a, old[i].b);
+        if (old != k->small)
+            free(old);
     }
     seen_put(k, h, a, b);
     return false;
@@ -153,9 +163,13 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
     if (i >= len || body[i] != '{')
         return -1;
     i++;
+    /* about the body's size: one allocation, not a doubling series */
+    sbuf_reserve(out, len + strlen(upstream_model) + 48);
     sbuf_putc(out, '{');
     bool first = true, wrote_so = false;
-    struct seen_keys seen = {0};
+    struct seen_keys seen;
+    seen.slot = NULL;
+    seen.n = seen.cap = 0;
     int rc = -1;
     for (;;) {
         i = skip_ws(body, len, i);
@@ -228,6 +242,7 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
     sbuf_putc(out, '}');
     rc = 0;
 out:
-    free(seen.slot);
+    if (seen.slot != seen.small)
+        free(seen.slot);
     return rc;
 }

@@ -111,6 +111,10 @@ void llm_usage_init(struct llm_usage *u);
 void llm_usage_json(const struct llm_usage *u, struct sbuf *out);
 /* Reads an OpenAI usage object; false when it is not one. */
 bool llm_usage_parse(const struct cJSON *usage, struct llm_usage *out);
+/* llm_usage_parse of a usage object's text (checked by llm_json_scan),
+ * without a tree: 1 usage, 0 none; -1 when the text needs the parse
+ * (escaped keys, over-long numbers): call llm_usage_parse then. */
+int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out);
 /* {"error":{...}} into out. */
 void llm_error_json(struct sbuf *out, const char *message, const char *type, const char *param,
                     const char *code);

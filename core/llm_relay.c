@@ -64,15 +64,21 @@ static bool answer_take(struct llm_call *c, size_t n)
     return true;
 }
 
-/* memmem is a GNU extension. */
+/* memmem is a GNU extension. The first occurrence; memchr looks for the
+ * needle's second byte: the first of most needles here is a quote, the
+ * commonest byte of JSON (every stream chunk is searched several times). */
 static const char *find(const char *s, size_t n, const char *needle, size_t nl)
 {
-    for (const char *p = s; nl && (size_t)(s + n - p) >= nl; p++) {
-        p = memchr(p, needle[0], (size_t)(s + n - p) - nl + 1);
+    if (!nl || n < nl)
+        return NULL;
+    size_t a = nl > 1 ? 1 : 0;
+    const char *last = s + (n - nl) + a; /* the anchor of the last place it can start */
+    for (const char *p = s + a; p <= last; p++) {
+        p = memchr(p, needle[a], (size_t)(last - p) + 1);
         if (!p)
             return NULL;
-        if (memcmp(p, needle, nl) == 0)
-            return p;
+        if (memcmp(p - a, needle, nl) == 0)
+            return p - a;
     }
     return NULL;
 }
@@ -288,8 +294,24 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
     }
     bool is_error = strcmp(event, "error") == 0;
     bool skip = false;
-    /* Only chunks that may carry usage or an error are parsed. */
-    if (is_error || has_key_value(data, len, "\"usage\"", "{") || has_key_value(data, len, "\"error\"", "{\"")) {
+    /* Only chunks that may carry usage or an error are parsed. The usage
+     * chunk (one a stream) is read without a tree when it is a plain
+     * object with no "error" key; anything else takes the parse below. */
+    struct llm_json_top top;
+    int ur = -1;
+    bool usage_key = !is_error && has_key_value(data, len, "\"usage\"", "{");
+    if (usage_key && !has_key_value(data, len, "\"error\"", "{\"") &&
+        llm_json_scan(data, len, false, NULL, &top) == 0 && !top.error.p && top.usage.p &&
+        top.usage.p[0] == '{' && (ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used)) >= 0) {
+        if (ur > 0)
+            c->have_usage = true;
+        size_t k = 1; /* "choices":[] : the chunk include_usage added for us, not the client's */
+        while (top.choices.p && k < top.choices.len && strchr(" \t\r\n", top.choices.p[k]))
+            k++;
+        if (top.choices.p && top.choices.p[0] == '[' && k < top.choices.len && top.choices.p[k] == ']' &&
+            !c->client_usage)
+            return 0;
+    } else if (is_error || usage_key || has_key_value(data, len, "\"error\"", "{\"")) {
         cJSON *j = cJSON_ParseWithLength(data, len);
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
@@ -538,9 +560,13 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                 return;
             }
             if (top.usage.p && top.usage.p[0] == '{') {
-                cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
-                c->have_usage = llm_usage_parse(u, &c->used);
-                cJSON_Delete(u);
+                int ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used);
+                if (ur < 0) { /* escaped keys: the tree decides */
+                    cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
+                    ur = llm_usage_parse(u, &c->used);
+                    cJSON_Delete(u);
+                }
+                c->have_usage = ur > 0;
             }
             if (c->embed_b64) {
                 if (!top.data.p || top.data.p[0] != '[') {

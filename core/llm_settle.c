@@ -36,9 +36,9 @@ void llm_settle(struct llm_call *c, int client_status, bool cancelled)
      * client makes up all count as "other". */
     char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
     if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
-        snprintf(canon, sizeof canon, "%s", c->t.upstream_model);
+        util_strcpy(canon, sizeof canon, c->t.upstream_model);
     else
-        snprintf(canon, sizeof canon, "%s/%s", c->t.provider, c->t.upstream_model);
+        util_join(canon, sizeof canon, c->t.provider, '/', c->t.upstream_model);
     bool rf = !c->in_httpc;
     const char *label = llm_models_known(l, c->model, rf) ? c->model : llm_models_known(l, canon, rf) ? canon : "other";
     int64_t t = time_mono_us();

@@ -195,7 +195,7 @@ bool llmlimit_lim_find(const struct llmlimit *ll, uint64_t tenant, uint64_t key,
     const struct lim_row *r = ll->nlims ? bsearch(&k, ll->lims, ll->nlims, sizeof *ll->lims, lim_cmp) : NULL;
     for (int i = 0; i < CK_N; i++)
         out->v[i] = r ? r->l.v[i] : -1;
-    snprintf(out->gen, sizeof out->gen, "%s", r ? r->l.gen : "");
+    util_strcpy(out->gen, sizeof out->gen, r ? r->l.gen : "");
     return r != NULL;
 }
 
@@ -384,16 +384,17 @@ double llmlimit_cost(const struct llmlimit *ll, const char *model, const struct 
 bool llmlimit_price_name(const struct llmlimit *ll, const char *provider, const char *upstream, const char *model,
                          char *out, size_t n)
 {
-    char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2] = "";
+    char pu[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    pu[0] = '\0'; /* not = "": that clears all of it, on every admit and settle */
     if (provider && upstream && upstream[0])
-        snprintf(pu, sizeof pu, "%s/%s", provider, upstream);
+        util_join(pu, sizeof pu, provider, '/', upstream);
     const char *cand[] = {upstream, pu, model};
     for (size_t i = 0; i < ARRAY_LEN(cand); i++)
         if (cand[i] && cand[i][0] && llmlimit_price_find(ll, cand[i])) {
-            snprintf(out, n, "%s", cand[i]);
+            util_strcpy(out, n, cand[i]);
             return true;
         }
-    snprintf(out, n, "%s", model ? model : "");
+    util_strcpy(out, n, model ? model : "");
     return false;
 }
 

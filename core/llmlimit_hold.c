@@ -81,10 +81,19 @@ static void hold_cb(struct redisReply *reply, const char *err, void *arg)
 
 void llmlimit_hold_scope(char *out, size_t n, const char *provider, bool tenant_key, uint64_t tenant)
 {
-    if (tenant_key)
-        snprintf(out, n, "%s@t%llu", provider, (unsigned long long)tenant);
-    else
-        snprintf(out, n, "%s", provider);
+    /* "provider@tTENANT" or "provider", cut as snprintf (every call: no printf) */
+    size_t l = util_strcpy(out, n, provider);
+    if (!tenant_key || l + 1 >= n)
+        return;
+    char t[24];
+    size_t i = sizeof t;
+    t[--i] = '\0';
+    do
+        t[--i] = (char)('0' + tenant % 10);
+    while (tenant /= 10);
+    t[--i] = 't';
+    t[--i] = '@';
+    util_strcpy(out + l, n - l, t + i);
 }
 
 /* provider: a hold's scope (llmlimit_hold_scope). */

@@ -228,12 +228,12 @@ static int target(const struct provider_snap *s, const struct snap_provider *p, 
         return -1;
     }
     memset(out, 0, sizeof *out);
-    snprintf(out->provider, sizeof out->provider, "%s", p->name);
+    util_strcpy(out->provider, sizeof out->provider, p->name);
     out->type = p->type;
     out->base_url = xstrdup(p->base_url);
     const char *key = k ? k->api_key : p->api_key;
     out->api_key = xstrdup(key ? key : "");
-    snprintf(out->upstream_model, sizeof out->upstream_model, "%s", upstream);
+    util_strcpy(out->upstream_model, sizeof out->upstream_model, upstream);
     out->tenant_key = k != NULL;
     return 0;
 }

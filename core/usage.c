@@ -114,19 +114,36 @@ static void write_batch(struct usage *u)
                   "ttft_ms, request_id) VALUES ");
     for (size_t i = 0; i < k; i++) {
         const struct urec *x = &u->buf[i];
-        sbuf_printf(&b, "%s(FROM_UNIXTIME(%lld.%06lld), %llu, %llu, ", i ? "," : "", (long long)(x->at_us / 1000000),
-                    (long long)(x->at_us % 1000000), (unsigned long long)x->tenant, (unsigned long long)x->key_id);
-        if (x->job_id)
-            sbuf_printf(&b, "%llu, ", (unsigned long long)x->job_id);
-        else
+        /* Integers appended, not printed: a row per proxied call. */
+        sbuf_puts(&b, i ? ",(FROM_UNIXTIME(" : "(FROM_UNIXTIME(");
+        sbuf_append_i64(&b, (int64_t)(x->at_us / 1000000));
+        char frac[8] = {'.'};
+        long long us = (long long)(x->at_us % 1000000);
+        for (int d = 6; d >= 1; d--, us /= 10)
+            frac[d] = (char)('0' + us % 10);
+        sbuf_append(&b, frac, 7);
+        sbuf_puts(&b, "), ");
+        sbuf_append_u64(&b, (uint64_t)x->tenant);
+        sbuf_puts(&b, ", ");
+        sbuf_append_u64(&b, (uint64_t)x->key_id);
+        sbuf_puts(&b, ", ");
+        if (x->job_id) {
+            sbuf_append_u64(&b, (uint64_t)x->job_id);
+            sbuf_puts(&b, ", ");
+        } else {
             sbuf_puts(&b, "NULL, ");
+        }
         sql_cstr(&b, x->provider);
         sbuf_puts(&b, ", ");
         sql_cstr(&b, x->model);
         sbuf_puts(&b, ", ");
         sql_cstr(&b, x->endpoint);
-        sbuf_printf(&b, ", %d, %lld, %lld, %lld, %lld, %.9f, %.3f, ", x->status, x->prompt, x->completion, x->cached,
-                    x->reasoning, x->cost_usd, x->latency_ms);
+        const long long ints[] = {x->status, x->prompt, x->completion, x->cached, x->reasoning};
+        for (size_t j = 0; j < ARRAY_LEN(ints); j++) {
+            sbuf_puts(&b, ", ");
+            sbuf_append_i64(&b, ints[j]);
+        }
+        sbuf_printf(&b, ", %.9f, %.3f, ", x->cost_usd, x->latency_ms);
         if (x->ttft_ms >= 0)
             sbuf_printf(&b, "%.3f, ", x->ttft_ms);
         else
@@ -218,7 +235,7 @@ static void copy(char *dst, size_t n, const char *src)
 {
     size_t o = 0, len = src ? strlen(src) : 0;
     for (size_t i = 0; i < len;) {
-        size_t k = util_utf8_seq(src + i, len - i);
+        size_t k = (unsigned char)src[i] < 0x80 ? 1 : util_utf8_seq(src + i, len - i); /* ASCII: no call */
         if (!k) {
             if (o + 1 >= n)
                 break;

@@ -116,15 +116,94 @@ void sbuf_putc(struct sbuf *b, char c)
 
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
+    /* Formatted straight into the room there is; measured and formatted
+     * again only when it does not fit (most calls: once, not twice). */
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
     va_end(cp);
-    if (n < 0)
+    if (n < 0) {
+        if (b->data)
+            b->data[b->len] = '\0';
         return;
-    sbuf_reserve(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
+    if ((size_t)n >= room) {
+        sbuf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(b, n) ASAN_POISON_MEMORY_REGION(b, n)
+#define POOL_UNPOISON(b, n) ASAN_UNPOISON_MEMORY_REGION(b, n)
+#else
+#define POOL_POISON(b, n) ((void)(b), (void)(n))
+#define POOL_UNPOISON(b, n) ((void)(b), (void)(n))
+#endif
+
+void *util_pool_get(struct util_pool *p)
+{
+    if (!p->n)
+        return xcalloc(1, p->size);
+    void *b = p->blk[--p->n];
+    POOL_UNPOISON(b, p->size);
+    memset(b, 0, p->size);
+    return b;
+}
+
+void util_pool_put(struct util_pool *p, void *b)
+{
+    if (!b)
+        return;
+    if (p->n == UTIL_POOL_MAX) {
+        free(b);
+        return;
+    }
+    POOL_POISON(b, p->size);
+    p->blk[p->n++] = b;
+}
+
+size_t util_strcpy(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+    if (n) {
+        size_t k = l < n - 1 ? l : n - 1;
+        memcpy(dst, src, k);
+        dst[k] = '\0';
+    }
+    return l;
+}
+
+void util_join(char *dst, size_t n, const char *a, char sep, const char *b)
+{
+    size_t l = util_strcpy(dst, n, a);
+    if (l + 1 < n) {
+        dst[l] = sep;
+        util_strcpy(dst + l + 1, n - l - 1, b);
+    }
+}
+
+void sbuf_append_u64(struct sbuf *b, uint64_t v)
+{
+    char t[20];
+    size_t i = sizeof t;
+    do
+        t[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    sbuf_append(b, t + i, sizeof t - i);
+}
+
+void sbuf_append_i64(struct sbuf *b, int64_t v)
+{
+    if (v < 0) {
+        sbuf_putc(b, '-');
+        sbuf_append_u64(b, 0 - (uint64_t)v); /* INT64_MIN too */
+        return;
+    }
+    sbuf_append_u64(b, (uint64_t)v);
 }
 
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
@@ -163,6 +242,16 @@ size_t util_utf8_seq(const char *s, size_t n)
 bool util_utf8_valid(const char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
+        /* ASCII (most of any answer) eight bytes at a time */
+        uint64_t w;
+        if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+            i += 8;
+            continue;
+        }
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
         size_t k = util_utf8_seq(s + i, n - i);
         if (!k)
             return false;

@@ -34,6 +34,22 @@ char *xstrdup(const char *s);               /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ATTR_FMT(1, 2);
 
+/* Freed blocks of one size kept for reuse (at most UTIL_POOL_MAX), for
+ * per-request structs over 1 KiB: glibc serves those from its large bins
+ * and consolidates its fast bins first, on every such malloc. One loop
+ * thread only. Under ASan pooled blocks are poisoned (a use after put is
+ * still reported). The blocks are plain malloc memory: free() of one is
+ * fine too. */
+#define UTIL_POOL_MAX 64
+struct util_pool {
+    size_t size, n;
+    void *blk[UTIL_POOL_MAX];
+};
+/* A zeroed block of p->size bytes. */
+void *util_pool_get(struct util_pool *p);
+/* b (NULL, or a block of p->size bytes from malloc) back to p. */
+void util_pool_put(struct util_pool *p, void *b);
+
 /* A growable, always NUL-terminated byte buffer; owns its storage. */
 struct sbuf {
     char *data;
@@ -47,6 +63,14 @@ void sbuf_reserve(struct sbuf *b, size_t extra);
 void sbuf_append(struct sbuf *b, const void *p, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_putc(struct sbuf *b, char c);
+/* snprintf(dst, n, "%s", src) without printf's cost: src cut to fit, NUL
+ * always (n > 0); returns strlen(src). */
+size_t util_strcpy(char *dst, size_t n, const char *src);
+/* snprintf(dst, n, "%s%c%s", a, sep, b) likewise ("provider/model"). */
+void util_join(char *dst, size_t n, const char *a, char sep, const char *b);
+/* Decimal integers, without printf's cost (per-request paths). */
+void sbuf_append_u64(struct sbuf *b, uint64_t v);
+void sbuf_append_i64(struct sbuf *b, int64_t v);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) ATTR_FMT(2, 3);
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap) ATTR_FMT(2, 0);
 /* Appends s as a JSON string literal, quotes included; bytes that are not

@@ -66,6 +66,137 @@ static void test_ms(void)
     test_cond("mul by zero", check_ms_mul(LLONG_MIN, 0) == 0);
 }
 
+/* util_utf8_valid's eight-byte ASCII steps agree with the sequence
+ * check at every offset and length. */
+static void test_utf8_words(void)
+{
+    const char *parts[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc0\xaf", "\xe2\x82",
+                           "\xed\xa0\x80", "\x80", "abcdefghijk"};
+    char t[64];
+    bool ok = true;
+    unsigned seed = 7;
+    for (int it = 0; it < 20000; it++) {
+        size_t n = 0;
+        while (n < 40) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = parts[(seed >> 16) % (sizeof parts / sizeof parts[0])];
+            size_t l = strlen(p);
+            if (n + l > sizeof t)
+                break;
+            memcpy(t + n, p, l);
+            n += l;
+        }
+        for (size_t m = 0; m <= n; m++) { /* every prefix: every cut */
+            bool want = true;
+            for (size_t i = 0; i < m;) {
+                size_t k = util_utf8_seq(t + i, m - i);
+                if (!k) {
+                    want = false;
+                    break;
+                }
+                i += k;
+            }
+            ok = ok && util_utf8_valid(t, m) == want;
+        }
+    }
+    test_cond("util_utf8_valid agrees with util_utf8_seq", ok);
+    test_cond("long ASCII then a bad byte", !util_utf8_valid("abcdefghijklmnop\xff", 17));
+    test_cond("a bad byte inside a word", !util_utf8_valid("abc\xff" "efghijklmnop", 17));
+    test_cond("a sequence across a word", util_utf8_valid("abcdefg\xe2\x82\xacijklmnop", 19));
+    test_cond("cut at the end", !util_utf8_valid("abcdefghijklmno\xe2\x82", 17));
+}
+
+/* util_pool: blocks come back zeroed, are reused, and past its bound
+ * are freed (ASan: nothing leaks, a pooled block is not touched). */
+static void test_pool(void)
+{
+    struct util_pool p = {.size = 1500};
+    unsigned char *a = util_pool_get(&p);
+    bool zero = true;
+    for (size_t i = 0; i < p.size; i++)
+        zero = zero && a[i] == 0;
+    test_cond("pool: a new block is zeroed", zero && p.n == 0);
+    memset(a, 0xAB, p.size);
+    util_pool_put(&p, a);
+    test_cond("pool: kept", p.n == 1);
+    unsigned char *b = util_pool_get(&p);
+    zero = true;
+    for (size_t i = 0; i < p.size; i++)
+        zero = zero && b[i] == 0;
+    test_cond("pool: the same block again, zeroed", b == a && zero && p.n == 0);
+    util_pool_put(&p, NULL);
+    test_cond("pool: NULL ignored", p.n == 0);
+    void *many[UTIL_POOL_MAX + 5];
+    for (size_t i = 0; i < ARRAY_LEN(many); i++)
+        many[i] = util_pool_get(&p);
+    for (size_t i = 0; i < ARRAY_LEN(many); i++)
+        util_pool_put(&p, many[i]);
+    test_cond("pool: at most UTIL_POOL_MAX kept (the rest freed)", p.n == UTIL_POOL_MAX);
+    util_pool_put(&p, b);
+    test_cond("pool: full, a block put is freed", p.n == UTIL_POOL_MAX);
+    /* a plain malloc'd block of the size is welcome too */
+    while (p.n)
+        free(util_pool_get(&p));
+    util_pool_put(&p, xmalloc(p.size));
+    test_cond("pool: takes malloc'd blocks", p.n == 1);
+    free(util_pool_get(&p));
+}
+
+/* The per-request appenders print what printf prints. */
+static void test_sbuf_numbers(void)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    const uint64_t us[] = {0, 1, 9, 10, 99, 100, 1234567890, UINT64_MAX};
+    const int64_t is[] = {0, -1, 1, -10, 42, INT64_MAX, INT64_MIN};
+    bool ok = true;
+    char want[64];
+    for (size_t i = 0; i < sizeof us / sizeof us[0]; i++) {
+        sbuf_reset(&b);
+        sbuf_puts(&b, "x=");
+        sbuf_append_u64(&b, us[i]);
+        snprintf(want, sizeof want, "x=%llu", (unsigned long long)us[i]);
+        ok = ok && strcmp(b.data, want) == 0 && b.len == strlen(want);
+    }
+    test_cond("sbuf_append_u64 as %llu", ok);
+    ok = true;
+    for (size_t i = 0; i < sizeof is / sizeof is[0]; i++) {
+        sbuf_reset(&b);
+        sbuf_append_i64(&b, is[i]);
+        snprintf(want, sizeof want, "%lld", (long long)is[i]);
+        ok = ok && strcmp(b.data, want) == 0 && b.len == strlen(want);
+    }
+    test_cond("sbuf_append_i64 as %lld", ok);
+    /* sbuf_printf: in the room there is, and past it (formatted again) */
+    sbuf_deinit(&b);
+    sbuf_printf(&b, "%d-%s", 7, "a");
+    test_cond("sbuf_printf into an empty buffer", strcmp(b.data, "7-a") == 0 && b.len == 3);
+    char big[300];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sbuf_printf(&b, "[%s]", big);
+    test_cond("sbuf_printf past the room", b.len == 3 + 301 && b.data[3] == '[' && b.data[b.len - 1] == ']' &&
+                                               b.data[b.len] == '\0');
+    sbuf_printf(&b, "%s", "");
+    char small[4] = "zzz";
+    test_cond("util_strcpy fits", util_strcpy(small, sizeof small, "ab") == 2 && strcmp(small, "ab") == 0);
+    test_cond("util_strcpy cuts", util_strcpy(small, sizeof small, "abcdef") == 6 && strcmp(small, "abc") == 0);
+    test_cond("util_strcpy exact", util_strcpy(small, sizeof small, "xyz") == 3 && strcmp(small, "xyz") == 0);
+    test_cond("util_strcpy empty", util_strcpy(small, sizeof small, "") == 0 && small[0] == '\0');
+    char j[8];
+    util_join(j, sizeof j, "ab", '/', "cd");
+    test_cond("util_join", strcmp(j, "ab/cd") == 0);
+    util_join(j, sizeof j, "abcde", '/', "xyz");
+    test_cond("util_join cuts as snprintf", strcmp(j, "abcde/x") == 0);
+    util_join(j, sizeof j, "abcdef", '/', "xyz");
+    test_cond("util_join cut at the separator", strcmp(j, "abcdef/") == 0);
+    util_join(j, sizeof j, "abcdefghij", '/', "xyz");
+    test_cond("util_join cut in the first", strcmp(j, "abcdefg") == 0);
+    test_cond("util_strcpy no room", util_strcpy(small, 0, "q") == 1 && small[0] == '\0');
+    test_cond("sbuf_printf of nothing", b.len == 304 && b.data[304] == '\0');
+    sbuf_deinit(&b);
+}
+
 static void test_utf8(void)
 {
     test_cond("ascii", check_utf8("abc", 3));
@@ -224,6 +355,42 @@ static void test_json_dup_keys(void)
     expect_json(big, -1, "k150");
 }
 
+/* Past the walker's stack-held sizes (frames, keys) and its path's bound. */
+static void test_json_sizes(void)
+{
+    char t[4096];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) /* 40 open objects: more frames than held on the stack */
+        n += (size_t)snprintf(t + n, sizeof t - n, "{\"a\":");
+    n += (size_t)snprintf(t + n, sizeof t - n, "{\"x\":\"\\u0000\"}");
+    for (int i = 0; i < 40; i++)
+        t[n++] = '}';
+    t[n] = '\0';
+    char want[128];
+    size_t w = 0;
+    for (int i = 0; i < 40; i++)
+        w += (size_t)snprintf(want + w, sizeof want - w, "%sa", i ? "." : "");
+    snprintf(want + w, sizeof want - w, ".x");
+    expect_json(t, -1, want);
+    /* a key longer than a path carries: named by its object */
+    n = (size_t)snprintf(t, sizeof t, "{\"o\":{\"");
+    memset(t + n, 'k', 250);
+    n += 250;
+    snprintf(t + n, sizeof t - n, "\":\"\\u0000\"}}");
+    expect_json(t, -1, "o");
+    expect_json("{\"a\":[0,1,2,3,4,5,6,7,8,9,10,{\"b\":\"\\u0000\"}]}", -1, "a[11].b");
+    /* 20 keys (more than held on the stack), a duplicate spelled with an escape */
+    n = 0;
+    t[n++] = '{';
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(t + n, sizeof t - n, "\"k%d\":%d,", i, i);
+    snprintf(t + n, sizeof t - n, "\"\\u006b5\":1}");
+    expect_json(t, -1, "k5");
+    t[n - 1] = '}';
+    t[n] = '\0';
+    expect_json(t, 0, "");
+}
+
 static void test_config_values(void)
 {
     long long v;
@@ -269,9 +436,13 @@ int main(void)
     test_double();
     test_ms();
     test_utf8();
+    test_sbuf_numbers();
+    test_pool();
+    test_utf8_words();
     test_dates();
     test_json_text();
     test_json_numbers();
     test_json_dup_keys();
+    test_json_sizes();
     test_report();
 }

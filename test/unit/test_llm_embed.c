@@ -184,10 +184,30 @@ static void test_top(void)
     sbuf_deinit(&deep);
 }
 
+/* llm_json_fields: the first occurrence of each name among an object's
+ * own keys, values skipped whole. */
+static void test_fields(void)
+{
+    const char *o = "{\"a\":1, \"n\":{\"a\":2,\"b\":[3,{\"b\":4}]}, \"b\" : \"x\\\"}\" ,\"a\":5,\"c\":[]}";
+    const char *const names[] = {"a", "b", "c", "d"};
+    struct llm_json_span f[4];
+    test_cond("fields", llm_json_fields(o, strlen(o), names, 4, f) == 0);
+    test_cond("first a", f[0].p && f[0].len == 1 && f[0].p[0] == '1');
+    test_cond("b at the top, string skipped whole", f[1].p && f[1].len == 6 && memcmp(f[1].p, "\"x\\\"}\"", 6) == 0);
+    test_cond("c an empty array", f[2].p && f[2].len == 2 && f[2].p[0] == '[');
+    test_cond("d absent", !f[3].p);
+    test_cond("empty object", llm_json_fields(" {} ", 4, names, 4, f) == 0 && !f[0].p);
+    const char *esc = "{\"\\u0061\":1}";
+    test_cond("an escaped key: -1", llm_json_fields(esc, strlen(esc), names, 1, f) < 0);
+    test_cond("not an object: -1", llm_json_fields("[1]", 3, names, 1, f) < 0);
+    test_cond("cut off: -1", llm_json_fields("{\"a\":1", 6, names, 1, f) < 0);
+}
+
 int main(void)
 {
     test_embed();
     test_top();
     test_big();
+    test_fields();
     test_report();
 }

@@ -46,6 +46,22 @@ int main(void)
                edit("{\"max_tokens\":1,\"max_t\\u006fkens\":100000,\"stream\":false,\"str\\u0065am\":true}", "m", false, false, &b),
                "{\"max_tokens\":1,\"stream\":false}");
     {
+        /* 20 keys: past the first (stack-held) table; a key seen in it
+         * still found after the table moved */
+        struct sbuf in, want;
+        sbuf_init(&in);
+        sbuf_init(&want);
+        sbuf_puts(&in, "{\"model\":\"m\"");
+        for (int i = 0; i < 20; i++)
+            sbuf_printf(&in, ",\"k%d\":%d", i, i);
+        sbuf_append(&want, in.data, in.len);
+        sbuf_puts(&want, "}");
+        sbuf_puts(&in, ",\"k3\":0,\"k19\":0}");
+        test_streq("duplicates across the first table's growth dropped", edit(in.data, "m", false, false, &b), want.data);
+        sbuf_deinit(&in);
+        sbuf_deinit(&want);
+    }
+    {
         /* A hundred thousand keys (a 1 MB body can have them): linear,
          * not a quadratic scan; the repeated one at the end dropped. */
         struct sbuf big, want;
@@ -99,6 +115,46 @@ int main(void)
                                                     lu.cached == -1);
     cJSON_Delete(u);
     test_cond("not usage", !llm_usage_parse(NULL, &lu));
+    /* The text reading (no tree) gives what the tree gives, or -1 when it
+     * cannot be sure (then the tree decides). */
+    static const char *const texts[] = {
+        "{\"prompt_tokens\":10,\"completion_tokens\":4,\"total_tokens\":14,\"prompt_tokens_details\":{\"cached_tokens\":3},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":2}}",
+        " { \"prompt_tokens\" : 3 , \"total_tokens\" : 3 } ",
+        "{}",
+        "{\"prompt_tokens\":\"10\",\"completion_tokens\":4}",
+        "{\"prompt_tokens\":-1,\"completion_tokens\":-0}",
+        "{\"prompt_tokens\":1e400,\"completion_tokens\":2.9}",
+        "{\"prompt_tokens\":5,\"prompt_tokens\":6}",
+        "{\"prompt_tokens\":null,\"prompt_tokens\":6}",
+        "{\"x\":{\"prompt_tokens\":9},\"prompt_tokens\":1,\"y\":[{\"completion_tokens\":7}],\"s\":\"\\\"prompt_tokens\\\":8\"}",
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":true},\"completion_tokens_details\":[1]}",
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"audio_tokens\":2,\"cached_tokens\":4,\"cached_tokens\":5}}",
+        "{\"prompt_tokens\":1,\"completion_tokens_details\":{\"reasoning_tokens\":1e3}}",
+        "{\"prompt_tokens\":2000000000000000,\"completion_tokens\":0.5}",
+    };
+    bool same = true;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct llm_usage a, t;
+        cJSON *j = cJSON_Parse(texts[i]);
+        bool ha = llm_usage_parse(j, &a);
+        cJSON_Delete(j);
+        int rt = llm_usage_parse_text(texts[i], strlen(texts[i]), &t);
+        bool ok = rt == (ha ? 1 : 0) && a.prompt == t.prompt && a.completion == t.completion &&
+                  a.cached == t.cached && a.reasoning == t.reasoning;
+        if (!ok)
+            printf("  %s: tree %d %lld %lld %lld %lld, text %d %lld %lld %lld %lld\n", texts[i], ha, a.prompt,
+                   a.completion, a.cached, a.reasoning, rt, t.prompt, t.completion, t.cached, t.reasoning);
+        same = same && ok;
+    }
+    test_cond("usage from the text as from the tree", same);
+    static const char *const unsure[] = {
+        "{\"prompt\\u005ftokens\":3}",  /* an escaped key may spell a name */
+        "{\"prompt_tokens\":1.00000000000000000000000000000000000000000000000000000000000000000001}",
+        "[1]",
+    };
+    for (size_t i = 0; i < sizeof unsure / sizeof unsure[0]; i++)
+        test_cond(unsure[i], llm_usage_parse_text(unsure[i], strlen(unsure[i]), &lu) < 0 && lu.prompt == -1);
     sbuf_reset(&b);
     struct llm_usage w = {.prompt = 10, .completion = 4, .cached = -1, .reasoning = 2};
     llm_usage_json(&w, &b);

@@ -702,6 +702,15 @@ int main(int argc, char **argv)
     test_streq("leap day", p.day, "20240229");
     test_cond("leap month end", p.month_end_ms == 1709251200000LL);
     test_cond("minute end", p.minute_end_ms == 1709164860000LL);
+    char scope[16];
+    llmlimit_hold_scope(scope, sizeof scope, "openai", true, 42);
+    test_streq("hold scope of a tenant's key", scope, "openai@t42");
+    llmlimit_hold_scope(scope, sizeof scope, "openai", false, 42);
+    test_streq("hold scope of the gateway's key", scope, "openai");
+    llmlimit_hold_scope(scope, sizeof scope, "openai", true, 1234567890123ULL);
+    test_streq("hold scope cut as snprintf", scope, "openai@t1234567");
+    llmlimit_hold_scope(scope, 8, "openai", true, 0);
+    test_streq("hold scope cut at the @", scope, "openai@");
     struct rscript s;
     rscript_init(&s, "return 1");
     test_streq("script digest is Redis's SHA1", s.sha, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
