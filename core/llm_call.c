@@ -45,9 +45,6 @@ void llm_call_set_state(struct llm_call *c, enum llm_call_state s)
     c->state = s;
 }
 
-/* Calls (1.5 KB each) reused: see util_pool. */
-static struct util_pool call_pool = {.size = sizeof(struct llm_call)};
-
 static void call_free(struct llm_call *c)
 {
     struct llm *l = c->l;
@@ -70,7 +67,7 @@ static void call_free(struct llm_call *c)
         sse_free(c->sse);
     if (c->anth)
         anth_stream_free(c->anth);
-    util_pool_put(&call_pool, c);
+    free(c);
 }
 
 void llm_call_fail(struct llm_call *c, enum llm_outcome o, int status, const char *type, const char *param,
@@ -436,7 +433,7 @@ out:
 struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts, const struct llm_stream_cbs *stream,
                                 llm_done_cb done, void *arg)
 {
-    struct llm_call *c = util_pool_get(&call_pool);
+    struct llm_call *c = xcalloc(1, sizeof *c);
     c->l = l;
     c->state = CALL_ROUTE;
     c->o = *opts;

@@ -97,14 +97,11 @@ struct rsv {
     int tries;
 };
 
-/* Tickets (2.6 KB, one per call) reused: see util_pool. */
-static struct util_pool ticket_pool = {.size = sizeof(struct llmlimit_ticket)};
-
 static void rsv_free(struct rsv *r)
 {
     if (r->t) {
         free(r->t->model);
-        util_pool_put(&ticket_pool, r->t);
+        free(r->t);
     }
     free(r->provider);
     free(r->model);
@@ -335,7 +332,7 @@ static void start(struct rsv *r)
          * call (a limit set later starts from the ledger: its counters are
          * of the row's generation). The provider's hold was checked above,
          * from this process's copy (kept by the holds' messages). */
-        struct llmlimit_ticket *t = r->t = util_pool_get(&ticket_pool);
+        struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
         t->none = true;
         answer(r, LLMLIMIT_OK, 0, NULL);
         return;
@@ -365,7 +362,7 @@ static void start(struct rsv *r)
         answer(r, LLMLIMIT_ERROR, 1000, "no random source for the reservation's id");
         return;
     }
-    struct llmlimit_ticket *t = r->t = util_pool_get(&ticket_pool);
+    struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
     t->redis = true;
     t->model = xstrdup(r->model);
     t->est_tokens = tok;
@@ -549,7 +546,7 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
     if (!t)
         return;
     if (t->none) {
-        util_pool_put(&ticket_pool, t);
+        free(t);
         return;
     }
     long long tokens = 0;
@@ -580,6 +577,6 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
         settle_send(ll, op);
     }
     free(t->model);
-    util_pool_put(&ticket_pool, t); /* llmlimit_local's are malloc'd at this size too */
+    free(t);
 }
 

@@ -135,37 +135,6 @@ void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
     b->len += (size_t)n;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define POOL_POISON(b, n) ASAN_POISON_MEMORY_REGION(b, n)
-#define POOL_UNPOISON(b, n) ASAN_UNPOISON_MEMORY_REGION(b, n)
-#else
-#define POOL_POISON(b, n) ((void)(b), (void)(n))
-#define POOL_UNPOISON(b, n) ((void)(b), (void)(n))
-#endif
-
-void *util_pool_get(struct util_pool *p)
-{
-    if (!p->n)
-        return xcalloc(1, p->size);
-    void *b = p->blk[--p->n];
-    POOL_UNPOISON(b, p->size);
-    memset(b, 0, p->size);
-    return b;
-}
-
-void util_pool_put(struct util_pool *p, void *b)
-{
-    if (!b)
-        return;
-    if (p->n == UTIL_POOL_MAX) {
-        free(b);
-        return;
-    }
-    POOL_POISON(b, p->size);
-    p->blk[p->n++] = b;
-}
-
 size_t util_strcpy(char *dst, size_t n, const char *src)
 {
     size_t l = strlen(src);

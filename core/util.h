@@ -34,22 +34,6 @@ char *xstrdup(const char *s);               /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ATTR_FMT(1, 2);
 
-/* Freed blocks of one size kept for reuse (at most UTIL_POOL_MAX), for
- * per-request structs over 1 KiB: glibc serves those from its large bins
- * and consolidates its fast bins first, on every such malloc. One loop
- * thread only. Under ASan pooled blocks are poisoned (a use after put is
- * still reported). The blocks are plain malloc memory: free() of one is
- * fine too. */
-#define UTIL_POOL_MAX 64
-struct util_pool {
-    size_t size, n;
-    void *blk[UTIL_POOL_MAX];
-};
-/* A zeroed block of p->size bytes. */
-void *util_pool_get(struct util_pool *p);
-/* b (NULL, or a block of p->size bytes from malloc) back to p. */
-void util_pool_put(struct util_pool *p, void *b);
-
 /* A growable, always NUL-terminated byte buffer; owns its storage. */
 struct sbuf {
     char *data;

@@ -106,42 +106,6 @@ static void test_utf8_words(void)
     test_cond("cut at the end", !util_utf8_valid("abcdefghijklmno\xe2\x82", 17));
 }
 
-/* util_pool: blocks come back zeroed, are reused, and past its bound
- * are freed (ASan: nothing leaks, a pooled block is not touched). */
-static void test_pool(void)
-{
-    struct util_pool p = {.size = 1500};
-    unsigned char *a = util_pool_get(&p);
-    bool zero = true;
-    for (size_t i = 0; i < p.size; i++)
-        zero = zero && a[i] == 0;
-    test_cond("pool: a new block is zeroed", zero && p.n == 0);
-    memset(a, 0xAB, p.size);
-    util_pool_put(&p, a);
-    test_cond("pool: kept", p.n == 1);
-    unsigned char *b = util_pool_get(&p);
-    zero = true;
-    for (size_t i = 0; i < p.size; i++)
-        zero = zero && b[i] == 0;
-    test_cond("pool: the same block again, zeroed", b == a && zero && p.n == 0);
-    util_pool_put(&p, NULL);
-    test_cond("pool: NULL ignored", p.n == 0);
-    void *many[UTIL_POOL_MAX + 5];
-    for (size_t i = 0; i < ARRAY_LEN(many); i++)
-        many[i] = util_pool_get(&p);
-    for (size_t i = 0; i < ARRAY_LEN(many); i++)
-        util_pool_put(&p, many[i]);
-    test_cond("pool: at most UTIL_POOL_MAX kept (the rest freed)", p.n == UTIL_POOL_MAX);
-    util_pool_put(&p, b);
-    test_cond("pool: full, a block put is freed", p.n == UTIL_POOL_MAX);
-    /* a plain malloc'd block of the size is welcome too */
-    while (p.n)
-        free(util_pool_get(&p));
-    util_pool_put(&p, xmalloc(p.size));
-    test_cond("pool: takes malloc'd blocks", p.n == 1);
-    free(util_pool_get(&p));
-}
-
 /* The per-request appenders print what printf prints. */
 static void test_sbuf_numbers(void)
 {
@@ -437,7 +401,6 @@ int main(void)
     test_ms();
     test_utf8();
     test_sbuf_numbers();
-    test_pool();
     test_utf8_words();
     test_dates();
     test_json_text();
