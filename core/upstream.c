@@ -8,74 +8,8 @@
 #include <strings.h>
 
 #include "dlist.h"
-#include "http_resp.h"
 #include "loop.h"
-#include "upstream_conn.h"
-
-/* A kept connection idle longer than this is closed instead of reused:
- * servers drop idle ones after a minute or so, and a request sent as the
- * server closes is the one retry we can afford. */
-#define UPSTREAM_IDLE_MS 30000
-
-/* Where requests go: connections are kept per origin. */
-struct origin {
-    bool tls;
-    int port;
-    char host[256];    /* name or IP, no brackets */
-    struct upc *idle;  /* most recently used first */
-    struct origin *next;
-};
-
-enum req_state {
-    REQ_CONNECTING = 0, /* waiting for its connection */
-    REQ_SENDING,
-    REQ_HEAD,           /* request sent, the answer's head not complete */
-    REQ_BODY
-};
-
-struct up_req {
-    struct upstream *u;
-    struct origin *o;
-    struct upc *conn;
-    enum req_state state;
-    httpc_cb cb;
-    void *arg;
-    httpc_head_cb head;
-    httpc_data_cb data;
-    bool keep_headers, head_request, streaming;
-    struct sbuf out;             /* the request's bytes */
-    size_t out_off;
-    struct sbuf in;              /* the answer's head (header values point into it) */
-    struct http_resp_head rh;
-    struct http_chunked ch;
-    uint64_t body_left;
-    struct sbuf body;
-    size_t max_body;
-    bool truncated;
-    struct httpc_header *hdrs;
-    size_t nhdrs;
-    const char *content_type, *retry_after;
-    struct event *timer;
-    long long timeout_ms;
-    int64_t start_us;
-    size_t resp_bytes;
-    bool sent, timed_out, stopped, retried, in_send, deferred;
-    char error[320];
-    struct up_req *next, *prev;
-};
-
-struct upstream {
-    struct loop *loop;
-    char *ca_bundle;
-    SSL_CTX *tls;
-    char tls_why[256];
-    struct origin *origins;
-    struct upc *busy;            /* connecting, or carrying a request */
-    struct up_req *reqs;
-    size_t inflight, nidle, max_idle;
-    char rbuf[64 * 1024];        /* one read at a time on this thread */
-    char cbuf[16 * 1024];        /* decoded chunks */
-};
+#include "upstream_int.h"
 
 static const struct upc_ops conn_ops;
 
@@ -126,7 +60,7 @@ static void conn_drop(struct upstream *u, struct upc *c)
 
 /* Fails r now, or from the loop when inside upstream_send (cb never runs
  * from there). Its connection is closed: its state is unknown. */
-static void req_fail(struct up_req *r, const char *why)
+void upstream_req_fail(struct up_req *r, const char *why)
 {
     if (!r->error[0])
         snprintf(r->error, sizeof r->error, "%s", why);
@@ -154,7 +88,7 @@ static void req_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     r->timed_out = true;
     snprintf(r->error, sizeof r->error, "no complete answer within %lld ms", r->timeout_ms);
-    req_fail(r, r->error);
+    upstream_req_fail(r, r->error);
 }
 
 static struct upc *idle_take(struct upstream *u, struct origin *o)
@@ -189,7 +123,7 @@ static void req_attach(struct up_req *r, bool fresh)
     if (r->o->tls && !u->tls) {
         u->tls = upc_tls_ctx(u->ca_bundle, u->tls_why, sizeof u->tls_why);
         if (!u->tls) {
-            req_fail(r, u->tls_why);
+            upstream_req_fail(r, u->tls_why);
             return;
         }
     }
@@ -217,7 +151,7 @@ static void conn_failed(struct upc *c, const char *why)
         req_attach(r, true);
         return;
     }
-    req_fail(r, why);
+    upstream_req_fail(r, why);
 }
 
 static void req_write(struct up_req *r)
@@ -242,7 +176,7 @@ static void req_write(struct up_req *r)
 
 /* The answer is complete: the connection goes back to the idle list if
  * both sides are done with it, and r to its caller. */
-static void req_complete(struct up_req *r, bool reusable)
+void upstream_req_complete(struct up_req *r, bool reusable)
 {
     struct upstream *u = r->u;
     struct upc *c = r->conn;
@@ -260,146 +194,6 @@ static void req_complete(struct up_req *r, bool reusable)
     }
     event_del(r->timer);
     req_deliver(r);
-}
-
-static void req_stop(struct up_req *r)
-{
-    r->stopped = true;
-    req_fail(r, "stopped by the caller");
-}
-
-/* Body bytes: to data when streaming, else kept up to max_body (the rest
- * is read and dropped, so the connection stays reusable). false: the
- * caller stopped it (r is gone). */
-static bool body_out(struct up_req *r, const char *p, size_t n)
-{
-    if (!n)
-        return true;
-    if (r->streaming) {
-        if (r->data(p, n, r->arg) < 0) {
-            req_stop(r);
-            return false;
-        }
-        return true;
-    }
-    size_t room = r->body.len < r->max_body ? r->max_body - r->body.len : 0;
-    if (n > room) {
-        r->truncated = true;
-        n = room;
-    }
-    sbuf_append(&r->body, p, n);
-    return true;
-}
-
-/* false: r is finished (delivered or failed). */
-static bool body_feed(struct up_req *r, const char *p, size_t n)
-{
-    struct upstream *u = r->u;
-    switch (r->rh.framing) {
-    case HTTP_RESP_NONE:
-        req_complete(r, n == 0);
-        return false;
-    case HTTP_RESP_LENGTH: {
-        size_t take = n < r->body_left ? n : (size_t)r->body_left;
-        if (!body_out(r, p, take))
-            return false;
-        r->body_left -= take;
-        if (r->body_left == 0) {
-            req_complete(r, take == n);
-            return false;
-        }
-        return true;
-    }
-    case HTTP_RESP_CHUNKED:
-        while (n) {
-            size_t used = 0, made = 0;
-            int rc = http_chunked_feed(&r->ch, p, n, &used, u->cbuf, sizeof u->cbuf, &made, UINT64_MAX);
-            if (rc < 0) {
-                char why[200];
-                snprintf(why, sizeof why, "the answer's chunked body is malformed: %s", r->ch.why);
-                req_fail(r, why);
-                return false;
-            }
-            if (!body_out(r, u->cbuf, made))
-                return false;
-            p += used;
-            n -= used;
-            if (rc == 1) {
-                req_complete(r, n == 0);
-                return false;
-            }
-            if (!used && !made)
-                break;
-        }
-        return true;
-    case HTTP_RESP_CLOSE:
-        return body_out(r, p, n);
-    }
-    return true;
-}
-
-/* The head is in: header strings in place (NUL over the colon and after
- * the value), then the caller's head callback decides streaming. */
-static bool head_done(struct up_req *r, size_t head_len)
-{
-    char *b = r->in.data;
-    r->nhdrs = r->rh.nheaders;
-    r->hdrs = xcalloc(r->nhdrs ? r->nhdrs : 1, sizeof *r->hdrs);
-    for (size_t i = 0; i < r->nhdrs; i++) {
-        const struct http_header *h = &r->rh.headers[i];
-        b[h->name.off + h->name.len] = '\0';
-        b[h->value.off + h->value.len] = '\0';
-        r->hdrs[i].name = b + h->name.off;
-        r->hdrs[i].value = b + h->value.off;
-        if (!r->content_type && strcasecmp(r->hdrs[i].name, "content-type") == 0)
-            r->content_type = r->hdrs[i].value;
-        else if (!r->retry_after && strcasecmp(r->hdrs[i].name, "retry-after") == 0)
-            r->retry_after = r->hdrs[i].value;
-    }
-    r->state = REQ_BODY;
-    r->body_left = r->rh.content_length;
-    if (r->rh.framing == HTTP_RESP_CHUNKED)
-        http_chunked_init(&r->ch);
-    if (r->head) {
-        int rc = r->head(r->rh.status, r->hdrs, r->nhdrs, r->arg);
-        if (rc == HTTPC_STOP) {
-            req_stop(r);
-            return false;
-        }
-        r->streaming = rc == HTTPC_STREAM && r->data;
-    }
-    return body_feed(r, r->in.data + head_len, r->in.len - head_len);
-}
-
-/* Bytes of the answer. false: r is finished. */
-static bool req_feed(struct up_req *r, const char *p, size_t n)
-{
-    r->resp_bytes += n;
-    if (r->state == REQ_BODY)
-        return body_feed(r, p, n);
-    sbuf_append(&r->in, p, n);
-    for (;;) {
-        long hl = http_resp_parse(&r->rh, r->in.data, r->in.len);
-        if (hl == 0)
-            return true;
-        if (hl < 0) {
-            char why[200];
-            snprintf(why, sizeof why, "the answer is not HTTP/1.1: %s", r->rh.why);
-            req_fail(r, why);
-            return false;
-        }
-        if (r->rh.status == 101) {
-            req_fail(r, "the server switched protocols unasked");
-            return false;
-        }
-        if (r->rh.status >= 200)
-            return head_done(r, (size_t)hl);
-        /* An interim 1xx: forget it, the final head follows. */
-        memmove(r->in.data, r->in.data + hl, r->in.len - (size_t)hl);
-        r->in.len -= (size_t)hl;
-        r->in.data[r->in.len] = '\0';
-        http_resp_init(&r->rh, r->head_request);
-    }
 }
 
 static void conn_readable(struct upc *c)
@@ -424,15 +218,15 @@ static void conn_readable(struct upc *c)
         }
         if (n == 0) {
             if (r->state == REQ_BODY && r->rh.framing == HTTP_RESP_CLOSE) {
-                req_complete(r, false);
+                upstream_req_complete(r, false);
             } else if (r->resp_bytes == 0) {
                 conn_failed(c, "the connection closed before an answer");
             } else {
-                req_fail(r, "the connection closed in the middle of the answer");
+                upstream_req_fail(r, "the connection closed in the middle of the answer");
             }
             return;
         }
-        if (!req_feed(r, u->rbuf, (size_t)n))
+        if (!upstream_req_feed(r, u->rbuf, (size_t)n))
             return;
         if ((size_t)n < sizeof u->rbuf && !upc_pending(c))
             return; /* level-triggered: the rest comes next pass */

@@ -1,0 +1,89 @@
+/* upstream_int: the upstream client's private structs, shared by
+ * upstream.c (requests, the idle pool, connections) and upstream_read.c
+ * (the answer: head, framing, body). Not a public face. */
+#ifndef INGOT_UPSTREAM_INT_H
+#define INGOT_UPSTREAM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_resp.h"
+#include "httpc.h"
+#include "upstream_conn.h"
+#include "util.h"
+
+/* A kept connection idle longer than this is closed instead of reused:
+ * servers drop idle ones after a minute or so, and a request sent as the
+ * server closes is the one retry we can afford. */
+#define UPSTREAM_IDLE_MS 30000
+
+/* Where requests go: connections are kept per origin. */
+struct origin {
+    bool tls;
+    int port;
+    char host[256];    /* name or IP, no brackets */
+    struct upc *idle;  /* most recently used first */
+    struct origin *next;
+};
+
+enum req_state {
+    REQ_CONNECTING = 0, /* waiting for its connection */
+    REQ_SENDING,
+    REQ_HEAD,           /* request sent, the answer's head not complete */
+    REQ_BODY
+};
+
+struct up_req {
+    struct upstream *u;
+    struct origin *o;
+    struct upc *conn;
+    enum req_state state;
+    httpc_cb cb;
+    void *arg;
+    httpc_head_cb head;
+    httpc_data_cb data;
+    bool keep_headers, head_request, streaming;
+    struct sbuf out;             /* the request's bytes */
+    size_t out_off;
+    struct sbuf in;              /* the answer's head (header values point into it) */
+    struct http_resp_head rh;
+    struct http_chunked ch;
+    uint64_t body_left;
+    struct sbuf body;
+    size_t max_body;
+    bool truncated;
+    struct httpc_header *hdrs;
+    size_t nhdrs;
+    const char *content_type, *retry_after;
+    struct event *timer;
+    long long timeout_ms;
+    int64_t start_us;
+    size_t resp_bytes;
+    bool sent, timed_out, stopped, retried, in_send, deferred;
+    char error[320];
+    struct up_req *next, *prev;
+};
+
+struct upstream {
+    struct loop *loop;
+    char *ca_bundle;
+    struct ssl_ctx_st *tls;      /* OpenSSL's SSL_CTX, made at the first https call (or warmed) */
+    char tls_why[256];
+    struct origin *origins;
+    struct upc *busy;            /* connecting, or carrying a request */
+    struct up_req *reqs;
+    size_t inflight, nidle, max_idle;
+    char rbuf[64 * 1024];        /* one read at a time on this thread */
+    char cbuf[16 * 1024];        /* decoded chunks */
+};
+
+/* upstream.c: r fails (its connection closed), or is complete (its
+ * connection kept when reusable); both hand r to its caller. */
+void upstream_req_fail(struct up_req *r, const char *why);
+void upstream_req_complete(struct up_req *r, bool reusable);
+/* upstream_read.c: bytes of r's answer. false: r is finished (delivered or
+ * failed: neither r nor its connection may be touched). */
+bool upstream_req_feed(struct up_req *r, const char *p, size_t n);
+
+#endif
