@@ -16,6 +16,7 @@
 #include "llm_anthropic.h"
 #include "llm_embed.h"
 #include "llm_priv.h"
+#include "llm_relay_text.h"
 #include "log.h"
 #include "runtime.h"
 #include "sse.h"
@@ -62,145 +63,6 @@ static bool answer_take(struct llm_call *c, size_t n)
         return false;
     }
     return true;
-}
-
-/* memmem is a GNU extension. The first occurrence; memchr looks for the
- * needle's second byte: the first of most needles here is a quote, the
- * commonest byte of JSON (every stream chunk is searched several times). */
-static const char *find(const char *s, size_t n, const char *needle, size_t nl)
-{
-    if (!nl || n < nl)
-        return NULL;
-    size_t a = nl > 1 ? 1 : 0;
-    const char *last = s + (n - nl) + a; /* the anchor of the last place it can start */
-    for (const char *p = s + a; p <= last; p++) {
-        p = memchr(p, needle[a], (size_t)(last - p) + 1);
-        if (!p)
-            return NULL;
-        if (memcmp(p - a, needle, nl) == 0)
-            return p - a;
-    }
-    return NULL;
-}
-
-static bool contains(const char *s, size_t n, const char *needle)
-{
-    return find(s, n, needle, strlen(needle)) != NULL;
-}
-
-/* s into out with every invalid UTF-8 sequence as U+FFFD (one per bad
- * byte, as sbuf_json_strn): clients parse our answers as UTF-8 (the SDK's
- * JSON.parse). Valid text (the usual) is copied as is. */
-static void utf8_clean_into(const char *s, size_t n, struct sbuf *out)
-{
-    if (util_utf8_valid(s, n)) {
-        sbuf_append(out, s, n);
-        return;
-    }
-    size_t run = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k = util_utf8_seq(s + i, n - i);
-        if (k) {
-            run += k;
-            i += k;
-            continue;
-        }
-        sbuf_append(out, s + i - run, run);
-        run = 0;
-        sbuf_append(out, "\xEF\xBF\xBD", 3);
-        i++;
-    }
-    sbuf_append(out, s + n - run, run);
-}
-
-/* b made valid UTF-8 in place (a copy only when it is not). */
-static void utf8_clean_sbuf(struct sbuf *b)
-{
-    if (!b->len || util_utf8_valid(b->data, b->len))
-        return;
-    struct sbuf r;
-    sbuf_init(&r);
-    utf8_clean_into(b->data, b->len, &r);
-    sbuf_deinit(b);
-    *b = r;
-}
-
-/* The text has the key "name" (a key: after '{' or ',' and blanks; a quote
- * inside a string is escaped) with a value starting with one of starts.
- * Every OpenAI chunk says "usage":null; only the one with an object needs
- * parsing. */
-static bool has_key_value_at(const char *s, size_t n, const char *name, const char *starts, bool nonempty)
-{
-    size_t nl = strlen(name);
-    const char *end = s + n;
-    for (const char *p = s; (p = find(p, (size_t)(end - p), name, nl)) != NULL; p += nl) {
-        const char *b = p;
-        while (b > s && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n'))
-            b--;
-        if (b == s || (b[-1] != '{' && b[-1] != ','))
-            continue;
-        const char *q = p + nl;
-        while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
-            q++;
-        if (q >= end || *q != ':')
-            continue;
-        for (q++; q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'); q++)
-            ;
-        /* nonempty: not "" nor [] (the role chunk's "content":"") */
-        if (q < end && *q && strchr(starts, *q) && (!nonempty || (q + 1 < end && q[1] != '"' && q[1] != ']')))
-            return true;
-    }
-    return false;
-}
-
-static bool has_key_value(const char *s, size_t n, const char *name, const char *starts)
-{
-    return has_key_value_at(s, n, name, starts, false);
-}
-
-/* A chunk carrying output (content, a tool call, reasoning), not just the
- * role: time to first token is measured at the first of these. Cheap: no
- * parse. */
-static bool has_output(const char *s, size_t n)
-{
-    return has_key_value_at(s, n, "\"content\"", "\"", true) || has_key_value_at(s, n, "\"tool_calls\"", "[", true) ||
-           has_key_value_at(s, n, "\"reasoning_content\"", "\"", true) ||
-           has_key_value_at(s, n, "\"reasoning\"", "\"", true);
-}
-
-/* The key ingot sent, when long enough to look for (a provider may echo it
- * in an error: a self-hosted server whole, OpenAI partly). */
-static const char *sent_key(const struct llm_call *c)
-{
-    const char *k = c->t.api_key;
-    return k && strlen(k) >= 8 ? k : NULL;
-}
-
-/* data with every occurrence of the key sent replaced, into out. */
-static void redact_into(const struct llm_call *c, const char *data, size_t len, struct sbuf *out)
-{
-    const char *k = sent_key(c), *p = data, *end = data + len, *hit;
-    size_t kl = k ? strlen(k) : 0;
-    while (k && (hit = find(p, (size_t)(end - p), k, kl)) != NULL) {
-        sbuf_append(out, p, (size_t)(hit - p));
-        sbuf_puts(out, "[redacted]");
-        p = hit + kl;
-    }
-    sbuf_append(out, p, (size_t)(end - p));
-}
-
-/* b without the key sent, when it has it. */
-static void redact(const struct llm_call *c, struct sbuf *b)
-{
-    const char *k = sent_key(c);
-    if (!k || !b->len || !find(b->data, b->len, k, strlen(k)))
-        return;
-    struct sbuf r;
-    sbuf_init(&r);
-    redact_into(c, b->data, b->len, &r);
-    sbuf_reset(b);
-    sbuf_append(b, r.data, r.len);
-    sbuf_deinit(&r);
 }
 
 /* One event to the client. false when the client went away meanwhile. */
@@ -277,8 +139,8 @@ static bool openai_error_event(struct llm_call *c, const cJSON *err)
         sbuf_deinit(&e);
     }
     sbuf_puts(&b, "}\n\n");
-    redact(c, &b);
-    utf8_clean_sbuf(&b); /* cJSON prints a string's bytes as they came */
+    llm_relay_text_redact(c, &b);
+    llm_relay_text_utf8(&b); /* cJSON prints a string's bytes as they came */
     c->stream_error = true;
     c->stream_ended = true;
     bool ok = emit(c, b.data, b.len);
@@ -299,8 +161,8 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
      * object with no "error" key; anything else takes the parse below. */
     struct llm_json_top top;
     int ur = -1;
-    bool usage_key = !is_error && has_key_value(data, len, "\"usage\"", "{");
-    if (usage_key && !has_key_value(data, len, "\"error\"", "{\"") &&
+    bool usage_key = !is_error && llm_relay_text_has_key_value(data, len, "\"usage\"", "{");
+    if (usage_key && !llm_relay_text_has_key_value(data, len, "\"error\"", "{\"") &&
         llm_json_scan(data, len, false, NULL, &top) == 0 && !top.error.p && top.usage.p &&
         top.usage.p[0] == '{' && (ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used)) >= 0) {
         if (ur > 0)
@@ -311,7 +173,7 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
         if (top.choices.p && top.choices.p[0] == '[' && k < top.choices.len && top.choices.p[k] == ']' &&
             !c->client_usage)
             return 0;
-    } else if (is_error || usage_key || has_key_value(data, len, "\"error\"", "{\"")) {
+    } else if (is_error || usage_key || llm_relay_text_has_key_value(data, len, "\"error\"", "{\"")) {
         cJSON *j = cJSON_ParseWithLength(data, len);
         if (!cJSON_IsObject(j)) {
             cJSON_Delete(j);
@@ -340,11 +202,11 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
     if (skip)
         return 0;
     c->chunks++;
-    if (!c->first_us && has_output(data, len))
+    if (!c->first_us && llm_relay_text_has_output(data, len))
         c->first_us = time_mono_us();
     sbuf_reset(&c->ev);
     sbuf_puts(&c->ev, "data: ");
-    utf8_clean_into(data, len, &c->ev);
+    llm_relay_text_utf8_into(data, len, &c->ev);
     sbuf_puts(&c->ev, "\n\n");
     return emit(c, c->ev.data, c->ev.len) ? 0 : -1;
 }
@@ -362,7 +224,7 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
     const char *p = c->ev.data ? c->ev.data : "", *end = p + c->ev.len;
     bool saw_done = false, saw_error = false;
     while (p < end) {
-        const char *sep = find(p, (size_t)(end - p), "\n\n", 2);
+        const char *sep = llm_relay_text_find(p, (size_t)(end - p), "\n\n", 2);
         const char *q = sep ? sep + 2 : end;
         if (q - p >= 12 && memcmp(p, "data: [DONE]", 12) == 0)
             saw_done = true;
@@ -370,7 +232,7 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
             saw_error = true;
             struct sbuf r;
             sbuf_init(&r);
-            redact_into(c, p, (size_t)(q - p), &r);
+            llm_relay_text_redact_into(c, p, (size_t)(q - p), &r);
             bool ok = emit(c, r.data, r.len);
             sbuf_deinit(&r);
             if (!ok)
@@ -379,9 +241,10 @@ static int anthropic_event(struct llm_call *c, const char *event, const char *da
             continue;
         }
         /* Text or tool arguments: about a token each (for a cancel). */
-        if (contains(p, (size_t)(q - p), "\"content\":\"") || contains(p, (size_t)(q - p), "\"arguments\":\""))
+        if (llm_relay_text_contains(p, (size_t)(q - p), "\"content\":\"") ||
+            llm_relay_text_contains(p, (size_t)(q - p), "\"arguments\":\""))
             c->chunks++;
-        if (!c->first_us && has_output(p, (size_t)(q - p)))
+        if (!c->first_us && llm_relay_text_has_output(p, (size_t)(q - p)))
             c->first_us = time_mono_us();
         if (!emit(c, p, (size_t)(q - p)))
             return -1;
@@ -475,7 +338,7 @@ static void openai_error_body(struct llm_call *c, long status, const char *body,
     cJSON *j = cJSON_ParseWithLength(body, len);
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (cJSON_IsObject(err)) {
-        utf8_clean_into(body, len, &c->res_body);
+        llm_relay_text_utf8_into(body, len, &c->res_body);
     } else {
         char msg[400];
         size_t shown = len < 200 ? len : 200;
@@ -574,9 +437,9 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                                   "the provider's embeddings could not be encoded");
                     return;
                 }
-                utf8_clean_sbuf(&c->res_body);
+                llm_relay_text_utf8(&c->res_body);
             } else {
-                utf8_clean_into(body, len, &c->res_body);
+                llm_relay_text_utf8_into(body, len, &c->res_body);
             }
         }
         c->res.outcome = LLM_OK;
@@ -596,7 +459,7 @@ static void relay_error(struct llm_call *c, long status, const char *body, size_
      * would not be found after). */
     struct sbuf clean;
     sbuf_init(&clean);
-    redact_into(c, body ? body : "", body ? len : 0, &clean);
+    llm_relay_text_redact_into(c, body ? body : "", body ? len : 0, &clean);
     if (c->t.type == PROVIDER_ANTHROPIC)
         anth_error((int)status, clean.data, clean.len, &c->res_body, &st);
     else

@@ -54,6 +54,11 @@ wait_sql() { wait_until "$1" sql_is "$2" "$3"; }
 # wait_cmd_eq TENTHS EXPECTED command...: polls a command's output.
 out_is() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
 wait_out() { local t=$1; shift; wait_until "$t" out_is "$@"; }
+# minute_left N: at least N seconds remain in this UTC minute. Rate
+# windows (rpm) are per UTC minute: a sequence that must fall in one window
+# waits with `wait_until TENTHS minute_left N` for the next when too little
+# of this one is left.
+minute_left() { [ $((60 - 10#$(date -u +%S))) -ge "$1" ]; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {

@@ -109,6 +109,11 @@ eq "  connection refused: nothing" "$(q "SELECT status, completion_tokens, promp
 
 # ---- 4. jobs: the enqueuing key's limits, booked to it ----
 start_ingot W work || finish
+# The key's rpm window is the UTC minute: the four jobs, the two admitted
+# and the others put back must all fall in one, or the next window admits
+# the rest before "only two reached the provider" is checked. The worker
+# start and the waits below take seconds under ASan: leave 15.
+wait_until 170 minute_left 15
 jchat() { printf '{"kind":"llm.chat","queue":"llm","payload":{"model":"%s","messages":[{"role":"user","content":"hi %s"}]}}' "$1" "$2"; }
 for i in 1 2 3 4; do
     curl -s -X POST "$U/v1/jobs" -H "Authorization: Bearer $K3" -d "$(jchat fake-ok-j4 "$i")" | jq -r .id
