@@ -274,7 +274,8 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len)
             size_t n = 26;
             if (n + len + 2 <= sizeof t) {
                 memcpy(t + n, data, len);
-                memcpy(t + n + len, "\r\n", 2);
+                t[n + len] = '\r';
+                t[n + len + 1] = '\n';
                 evbuffer_add(out, t + i, n + len + 2 - i);
             } else {
                 evbuffer_add(out, t + i, n - i);

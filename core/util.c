@@ -121,11 +121,12 @@ void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
     size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
+    char *at = b->data && room ? b->data + b->len : NULL;
+    int n = vsnprintf(at, room, fmt, cp);
     va_end(cp);
     if (n < 0) {
-        if (b->data)
-            b->data[b->len] = '\0';
+        if (at)
+            *at = '\0';
         return;
     }
     if ((size_t)n >= room) {
