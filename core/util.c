@@ -121,12 +121,11 @@ void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
     size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list cp;
     va_copy(cp, ap);
-    char *at = b->data && room ? b->data + b->len : NULL;
-    int n = vsnprintf(at, room, fmt, cp);
+    int n = room ? vsnprintf(b->data + b->len, room, fmt, cp) : vsnprintf(NULL, 0, fmt, cp);
     va_end(cp);
     if (n < 0) {
-        if (at)
-            *at = '\0';
+        if (room) /* room means storage */
+            b->data[b->len] = '\0';
         return;
     }
     if ((size_t)n >= room) {
