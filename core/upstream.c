@@ -10,6 +10,7 @@
 #include "dlist.h"
 #include "loop.h"
 #include "upstream_int.h"
+#include "upstream_read.h"
 
 static const struct upc_ops conn_ops;
 

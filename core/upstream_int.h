@@ -82,8 +82,5 @@ struct upstream {
  * connection kept when reusable); both hand r to its caller. */
 void upstream_req_fail(struct up_req *r, const char *why);
 void upstream_req_complete(struct up_req *r, bool reusable);
-/* upstream_read.c: bytes of r's answer. false: r is finished (delivered or
- * failed: neither r nor its connection may be touched). */
-bool upstream_req_feed(struct up_req *r, const char *p, size_t n);
 
 #endif

@@ -1,5 +1,5 @@
-/* upstream_read: the answer to an upstream request as its bytes arrive:
- * the head (interim 1xx skipped), the framing, the body kept or streamed. */
+#include "upstream_read.h"
+
 #include "upstream_int.h"
 
 #include <stdio.h>
