@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #define CACHE_SLOTS 4096
 #define NEGATIVE_MS 5000
+#define MEMO_SLOTS 256
 
 struct slot {
     char hash[65];
@@ -26,6 +28,16 @@ struct auth {
      * algorithm and hashing the key again (NULL: the one-shot HMAC). */
     EVP_MAC *mac;
     EVP_MAC_CTX *mac_ctx;
+    /* The HMAC of recently presented keys: a key used again costs a
+     * compare, not two SHA-256 runs. It holds the keys themselves, as the
+     * requests carrying them do; wiped when freed. Slots are picked by a
+     * hash seeded at random, so a client cannot aim at another's slot (a
+     * collision only costs a recomputation). */
+    struct memo {
+        char key[AUTH_KEY_LEN + 1];
+        char hash[65];
+    } *memo;
+    uint64_t memo_seed;
 };
 
 struct lookup {
@@ -72,8 +84,18 @@ static bool key_hash_fast(struct auth *a, const char *key, char hex[65])
 
 static void key_hash(struct auth *a, const char *key, char hex[65])
 {
+    uint64_t h = a->memo_seed;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    struct memo *m = &a->memo[(h ^ (h >> 29)) % MEMO_SLOTS];
+    if (CRYPTO_memcmp(m->key, key, AUTH_KEY_LEN + 1) == 0) {
+        memcpy(hex, m->hash, 65);
+        return;
+    }
     if (!key_hash_fast(a, key, hex))
         auth_key_hash(a->secret, key, hex);
+    memcpy(m->key, key, AUTH_KEY_LEN + 1);
+    memcpy(m->hash, hex, 65);
 }
 
 static void mac_setup(struct auth *a)
@@ -111,6 +133,10 @@ struct auth *auth_new(struct db_pool *db, const char *secret)
     a->db = db;
     a->secret = xstrdup(secret);
     a->cache = xcalloc(CACHE_SLOTS, sizeof *a->cache);
+    a->memo = xcalloc(MEMO_SLOTS, sizeof *a->memo);
+    if (util_random_bytes(&a->memo_seed, sizeof a->memo_seed) < 0)
+        a->memo_seed = (uint64_t)time_real_us();
+    a->memo_seed ^= 1469598103934665603ULL;
     mac_setup(a);
     return a;
 }
@@ -124,6 +150,8 @@ void auth_free(struct auth *a)
     OPENSSL_cleanse(a->secret, strlen(a->secret));
     free(a->secret);
     free(a->cache);
+    OPENSSL_cleanse(a->memo, MEMO_SLOTS * sizeof *a->memo);
+    free(a->memo);
     free(a);
 }
 

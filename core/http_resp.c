@@ -2,10 +2,12 @@
 
 #include <string.h>
 
+/* RFC 9110 token characters (ALPHA, DIGIT and !#$%&'*+-.^_`|~) as two
+ * bit masks: a header name is scanned a byte at a time. */
 static bool is_tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    static const uint64_t lo = 0x03ff6cfa00000000ULL, hi = 0x57ffffffc7fffffeULL;
+    return c < 64 ? (lo >> c) & 1 : c < 128 && ((hi >> (c - 64)) & 1);
 }
 
 static bool span_ieq(const char *buf, struct http_span s, const char *lit)

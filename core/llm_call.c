@@ -60,9 +60,6 @@ static void call_free(struct llm_call *c)
     sbuf_deinit(&c->res_body);
     sbuf_deinit(&c->usage_json);
     llm_relay_release(c);
-    for (char **h = c->hdrs; h && *h; h++)
-        crypt_secret_free(*h); /* wiped: one carries the key */
-    free(c->hdrs);
     if (c->sse)
         sse_free(c->sse);
     if (c->anth)
@@ -220,23 +217,26 @@ static void call_send(struct llm_call *c)
     const char *path = c->t.type == PROVIDER_ANTHROPIC ? "/messages"
                        : c->o.ep == LLM_EP_EMBED       ? "/embeddings"
                                                        : "/chat/completions";
-    char *url = xasprintf("%s%s", c->t.base_url, path);
-    /* Built from scratch: nothing of the client's headers goes upstream. */
+    char *url = xstrcat(c->t.base_url, path);
+    /* Built from scratch: nothing of the client's headers goes upstream.
+     * Both clients copy the headers before llm_http_send returns. */
+    const char *hdrs[8];
     size_t n = 0;
-    c->hdrs = xcalloc(8, sizeof *c->hdrs);
-    c->hdrs[n++] = xstrdup("Content-Type: application/json");
-    c->hdrs[n++] = xstrdup(c->streamed ? "Accept: text/event-stream" : "Accept: application/json");
-    c->hdrs[n++] = xstrdup("Expect:"); /* no 100-continue round trip for large bodies */
+    hdrs[n++] = "Content-Type: application/json";
+    hdrs[n++] = c->streamed ? "Accept: text/event-stream" : "Accept: application/json";
+    hdrs[n++] = "Expect:"; /* no 100-continue round trip for large bodies */
     char *auth[3];
     for (size_t i = 0, na = provider_auth_headers(&c->t, auth); i < na; i++)
-        c->hdrs[n++] = auth[i]; /* owned by hdrs now */
+        hdrs[n++] = auth[i];
+    char *rid = NULL;
     if (c->o.request_id && c->o.request_id[0])
-        c->hdrs[n++] = xasprintf("X-Request-Id: %s", c->o.request_id);
+        hdrs[n++] = rid = xstrcat("X-Request-Id: ", c->o.request_id);
+    hdrs[n] = NULL;
     long long timeout = c->o.timeout_ms > 0 ? c->o.timeout_ms : l->rt->cfg->llm_timeout_ms;
     struct httpc_request req = {
         .method = "POST",
         .url = url,
-        .headers = (const char *const *)c->hdrs,
+        .headers = hdrs,
         .body = c->up_body.data,
         .body_len = c->up_body.len,
         .timeout_ms = timeout,
@@ -247,6 +247,8 @@ static void call_send(struct llm_call *c)
     };
     c->sent_us = now_us();
     int rc = llm_http_send(l, &req, resp_cb, c);
+    provider_header_free(auth); /* wiped: one carries the key */
+    free(rid);
     free(url);
     if (rc < 0) {
         llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",

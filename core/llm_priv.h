@@ -74,7 +74,6 @@ struct llm_call {
 
     /* SEND .. SETTLE */
     int64_t start_us, sent_us, first_us;
-    char **hdrs;                      /* the upstream request's headers (owned) */
     bool in_httpc;                    /* relaying (inside httpc or its end): a cancel only marks */
     bool stop_upstream;               /* cancelled from inside: stop at the next byte */
     long status;

@@ -97,9 +97,12 @@ struct rsv {
     int tries;
 };
 
+/* The ticket of every call without a limit: shared, nothing in it changes. */
+static struct llmlimit_ticket none_ticket = {.none = true};
+
 static void rsv_free(struct rsv *r)
 {
-    if (r->t) {
+    if (r->t && r->t != &none_ticket) {
         free(r->t->model);
         free(r->t);
     }
@@ -332,8 +335,7 @@ static void start(struct rsv *r)
          * call (a limit set later starts from the ledger: its counters are
          * of the row's generation). The provider's hold was checked above,
          * from this process's copy (kept by the holds' messages). */
-        struct llmlimit_ticket *t = r->t = xcalloc(1, sizeof *t);
-        t->none = true;
+        r->t = &none_ticket;
         answer(r, LLMLIMIT_OK, 0, NULL);
         return;
     }
@@ -545,10 +547,8 @@ void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struc
 {
     if (!t)
         return;
-    if (t->none) {
-        free(t);
-        return;
-    }
+    if (t->none)
+        return; /* none_ticket */
     long long tokens = 0;
     if (used)
         tokens = (used->prompt > 0 ? used->prompt : 0) + (used->completion > 0 ? used->completion : 0);

@@ -362,10 +362,10 @@ size_t provider_auth_headers(const struct provider_target *t, char *out[3])
     bool key = t->api_key && *t->api_key;
     if (t->type == PROVIDER_ANTHROPIC) {
         if (key)
-            out[n++] = xasprintf("x-api-key: %s", t->api_key);
+            out[n++] = xstrcat("x-api-key: ", t->api_key);
         out[n++] = xstrdup("anthropic-version: " ANTHROPIC_VERSION);
     } else if (key) {
-        out[n++] = xasprintf("Authorization: Bearer %s", t->api_key);
+        out[n++] = xstrcat("Authorization: Bearer ", t->api_key);
     }
     out[n] = NULL;
     return n;

@@ -398,7 +398,8 @@ int upstream_send(struct upstream *u, const struct httpc_request *req, httpc_cb 
     size_t pathlen;
     if (req->ssrf || url_split(req->url, &tls, host, sizeof host, &port, &path, &pathlen) < 0)
         return -1;
-    struct up_req *r = xcalloc(1, sizeof *r);
+    struct up_req *r = xmalloc(sizeof *r);
+    memset(r, 0, offsetof(struct up_req, rh));
     r->u = u;
     r->o = origin_get(u, tls, host, port);
     r->cb = cb;

@@ -47,7 +47,6 @@ struct up_req {
     struct sbuf out;             /* the request's bytes */
     size_t out_off;
     struct sbuf in;              /* the answer's head (header values point into it) */
-    struct http_resp_head rh;
     struct http_chunked ch;
     uint64_t body_left;
     struct sbuf body;
@@ -63,6 +62,9 @@ struct up_req {
     bool sent, timed_out, stopped, retried, in_send, deferred;
     char error[320];
     struct up_req *next, *prev;
+    /* Last: most of the struct is rh's header array, which is filled in
+     * order and not cleared (upstream_send zeroes only what is above). */
+    struct http_resp_head rh;
 };
 
 struct upstream {

@@ -143,10 +143,15 @@ static void write_batch(struct usage *u)
             sbuf_puts(&b, ", ");
             sbuf_append_i64(&b, ints[j]);
         }
-        sbuf_printf(&b, ", %.9f, %.3f, ", x->cost_usd, x->latency_ms);
-        if (x->ttft_ms >= 0)
-            sbuf_printf(&b, "%.3f, ", x->ttft_ms);
-        else
+        sbuf_puts(&b, ", ");
+        sbuf_append_fixed(&b, x->cost_usd, 9);
+        sbuf_puts(&b, ", ");
+        sbuf_append_fixed(&b, x->latency_ms, 3);
+        sbuf_puts(&b, ", ");
+        if (x->ttft_ms >= 0) {
+            sbuf_append_fixed(&b, x->ttft_ms, 3);
+            sbuf_puts(&b, ", ");
+        } else
             sbuf_puts(&b, "NULL, ");
         sql_cstr(&b, x->request_id);
         sbuf_putc(&b, ')');

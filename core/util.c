@@ -63,6 +63,15 @@ char *xasprintf(const char *fmt, ...)
     return sbuf_steal(&b);
 }
 
+char *xstrcat(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *s = xmalloc(na + nb + 1);
+    memcpy(s, a, na);
+    memcpy(s + na, b, nb + 1);
+    return s;
+}
+
 void sbuf_init(struct sbuf *b)
 {
     b->data = NULL;
@@ -173,6 +182,31 @@ void sbuf_append_i64(struct sbuf *b, int64_t v)
         return;
     }
     sbuf_append_u64(b, (uint64_t)v);
+}
+
+void sbuf_append_fixed(struct sbuf *b, double v, int dec)
+{
+    static const long long p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+    if (dec < 0 || dec > 9 || !(v >= 0 && v < 9e9)) {
+        sbuf_printf(b, "%.*f", dec, v);
+        return;
+    }
+    /* The whole part apart, then the fraction (exact in a double) scaled:
+     * the rounding error stays far below the last digit. */
+    long long ip = (long long)v;
+    long long f = (long long)((v - (double)ip) * (double)p10[dec] + 0.5);
+    if (f >= p10[dec]) {
+        ip++;
+        f -= p10[dec];
+    }
+    sbuf_append_i64(b, ip);
+    if (!dec)
+        return;
+    char frac[10];
+    for (int i = dec - 1; i >= 0; i--, f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    sbuf_putc(b, '.');
+    sbuf_append(b, frac, (size_t)dec);
 }
 
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)

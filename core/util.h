@@ -33,6 +33,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);               /* NULL in, NULL out */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) ATTR_FMT(1, 2);
+/* a followed by b, newly allocated: xasprintf("%s%s") without printf. */
+char *xstrcat(const char *a, const char *b);
 
 /* A growable, always NUL-terminated byte buffer; owns its storage. */
 struct sbuf {
@@ -55,6 +57,10 @@ void util_join(char *dst, size_t n, const char *a, char sep, const char *b);
 /* Decimal integers, without printf's cost (per-request paths). */
 void sbuf_append_u64(struct sbuf *b, uint64_t v);
 void sbuf_append_i64(struct sbuf *b, int64_t v);
+/* sbuf_printf(b, "%.*f", dec, v) for 0 <= dec <= 9, without printf for
+ * 0 <= v < 9e9 (per-call usage rows): the same text except that an exact
+ * half rounds up where printf rounds to even; printf for anything else. */
+void sbuf_append_fixed(struct sbuf *b, double v, int dec);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) ATTR_FMT(2, 3);
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap) ATTR_FMT(2, 0);
 /* Appends s as a JSON string literal, quotes included; bytes that are not

@@ -131,6 +131,47 @@ static void test_sbuf_numbers(void)
         ok = ok && strcmp(b.data, want) == 0 && b.len == strlen(want);
     }
     test_cond("sbuf_append_i64 as %lld", ok);
+    /* sbuf_append_fixed: as %.*f for usage rows (cost, latency) */
+    const double fs[] = {0, 1, 0.000012, 0.0000125, 12.3456789012, 1e-10, 123456.789, 8.999e9, 3.25e-7};
+    ok = true;
+    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
+        for (int dec = 0; dec <= 9; dec += 3) {
+            sbuf_reset(&b);
+            sbuf_append_fixed(&b, fs[i], dec);
+            snprintf(want, sizeof want, "%.*f", dec, fs[i]);
+            ok = ok && strcmp(b.data, want) == 0;
+        }
+    }
+    test_cond("sbuf_append_fixed as %.*f for usual values", ok);
+    const double odd[] = {-1.5, 9e9, 1e300, 0.0 / 0.0};
+    ok = true;
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        char big_want[400];
+        sbuf_reset(&b);
+        sbuf_append_fixed(&b, odd[i], 3);
+        snprintf(big_want, sizeof big_want, "%.3f", odd[i]);
+        ok = ok && strcmp(b.data, big_want) == 0;
+    }
+    test_cond("sbuf_append_fixed falls back to printf (negative, huge, NaN)", ok);
+    /* Random costs: never more than one unit of the last digit from printf. */
+    unsigned long long seed = 88172645463325252ULL;
+    size_t far = 0, differ = 0;
+    for (int i = 0; i < 200000; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        double v = (double)(seed >> 11) / (double)(1ULL << 53) * (i % 2 ? 10.0 : 1e6);
+        sbuf_reset(&b);
+        sbuf_append_fixed(&b, v, 9);
+        snprintf(want, sizeof want, "%.9f", v);
+        if (strcmp(b.data, want) != 0) {
+            differ++;
+            double d = strtod(b.data, NULL) - strtod(want, NULL);
+            if (d > 1.5e-9 || d < -1.5e-9)
+                far++;
+        }
+    }
+    if (differ)
+        printf("  sbuf_append_fixed: %zu of 200k random values differ from %%.9f in the last digit\n", differ);
+    test_cond("sbuf_append_fixed within a unit of %.9f on 200k random values", far == 0);
     /* sbuf_printf: in the room there is, and past it (formatted again) */
     sbuf_deinit(&b);
     sbuf_printf(&b, "%d-%s", 7, "a");
