@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netname.h"
 #include "url.h"
 
 struct hook {
@@ -179,7 +180,7 @@ struct event_base *loop_base(struct loop *l)
 struct evdns_base *loop_dns(struct loop *l)
 {
     if (!l->dns)
-        l->dns = evdns_base_new(l->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+        l->dns = netname_evdns_new(l->base);
     return l->dns;
 }
 
@@ -238,15 +239,16 @@ void loop_stop(struct loop *l, int exit_code)
 
 struct loop_resolve {
     struct evdns_getaddrinfo_request *req;
-    loop_resolve_fn fn;
+    loop_resolve_fn fn;     /* NULL once the caller cancelled */
     void *arg;
+    bool no_nameserver;     /* cancelled by us: only the hosts file could answer */
     char host[256];
 };
 
 static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
 {
     struct loop_resolve *r = arg;
-    if (result == EVUTIL_EAI_CANCEL) {
+    if (result == EVUTIL_EAI_CANCEL && !(r->no_nameserver && r->fn)) {
         if (ai)
             evutil_freeaddrinfo(ai);
         free(r);
@@ -264,9 +266,12 @@ static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
         evutil_freeaddrinfo(ai);
     loop_resolve_fn fn = r->fn;
     void *farg = r->arg;
-    char err[320];
-    snprintf(err, sizeof err, "cannot resolve %s: %s", r->host,
-             result ? evutil_gai_strerror(result) : "no address");
+    char err[400];
+    if (r->no_nameserver)
+        netname_no_nameserver(r->host, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "cannot resolve %s: %s", r->host,
+                 result ? evutil_gai_strerror(result) : "no address");
     free(r);
     if (*ip)
         fn(ip, NULL, farg);
@@ -276,8 +281,8 @@ static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
 
 struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve_fn fn, void *arg)
 {
-    if (strcmp(host, "localhost") == 0) {
-        fn("127.0.0.1", NULL, arg);
+    if (netname_is_localhost(host)) {
+        fn(NETNAME_LOOPBACK, NULL, arg);
         return NULL;
     }
     if (url_host_is_ip(host)) {
@@ -297,15 +302,26 @@ struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
+    bool no_ns = evdns_base_count_nameservers(dns) == 0;
     struct evdns_getaddrinfo_request *req = evdns_getaddrinfo(dns, host, NULL, &hints, resolve_cb, r);
     if (!req)
-        return NULL; /* resolve_cb already ran and freed r */
+        return NULL; /* resolve_cb already ran and freed r (the hosts file answered) */
     r->req = req;
+    if (no_ns) {
+        /* Without a nameserver the query would wait for ever: stop it;
+         * resolve_cb then reports why, on a later pass. */
+        r->no_nameserver = true;
+        evdns_getaddrinfo_cancel(req);
+    }
     return r;
 }
 
 void loop_resolve_cancel(struct loop_resolve *r)
 {
+    if (r->no_nameserver) {
+        r->fn = NULL; /* already cancelled: only silence the report */
+        return;
+    }
     /* resolve_cb runs with EVUTIL_EAI_CANCEL and frees r. */
     evdns_getaddrinfo_cancel(r->req);
 }
