@@ -6,6 +6,7 @@
 #include "cron.h"
 #include "netname.h"
 #include "tlsca.h"
+#include "url.h"
 #include "version.h"
 
 static void check_build(struct doctor *d)
@@ -54,17 +55,63 @@ static void check_zoneinfo(struct doctor *d, const struct config *cfg)
     doctor_add(d, "zoneinfo", DR_OK, NULL, "%s (Europe/Berlin loads)", dir);
 }
 
-static void check_resolver(struct doctor *d)
+/* The first configured host (DATABASE_URL, REDIS_URL, LLM_BASE_URL) that
+ * only a nameserver can resolve: no IP, no localhost name, no socket. */
+static bool needs_dns(const char *host)
+{
+    return host && *host && !url_host_is_ip(host) && !netname_is_localhost(host);
+}
+
+static const char *dns_setting(const struct config *cfg, char *host, size_t hostlen)
+{
+    char err[256];
+    struct db_dsn dd;
+    struct redis_dsn rd;
+    struct url u;
+    const char *which = NULL;
+    if (*cfg->database_url && db_dsn_parse(cfg->database_url, &dd, err, sizeof err) == 0) {
+        if (!dd.socket && needs_dns(dd.host) && !which) {
+            which = "DATABASE_URL";
+            snprintf(host, hostlen, "%s", dd.host);
+        }
+        db_dsn_deinit(&dd);
+    }
+    if (*cfg->redis_url && redis_dsn_parse(cfg->redis_url, &rd, err, sizeof err) == 0) {
+        if (!rd.socket && needs_dns(rd.host) && !which) {
+            which = "REDIS_URL";
+            snprintf(host, hostlen, "%s", rd.host);
+        }
+        redis_dsn_deinit(&rd);
+    }
+    if (*cfg->llm_base_url && url_parse(cfg->llm_base_url, &u, err, sizeof err) == 0) {
+        if (needs_dns(u.host) && !which) {
+            which = "LLM_BASE_URL";
+            snprintf(host, hostlen, "%s", u.host);
+        }
+        url_deinit(&u);
+    }
+    return which;
+}
+
+static void check_resolver(struct doctor *d, const struct config *cfg)
 {
     bool rc = netname_have_resolv_conf(), hosts = netname_have_hosts();
-    const char *hosts_text = hosts ? "hosts present" : "no hosts file: localhost is loopback built in";
-    if (rc)
+    const char *hosts_text = hosts ? "hosts present" : "no hosts file (localhost is loopback built in)";
+    if (rc) {
         doctor_add(d, "resolver", DR_OK, NULL, "%s present; %s", netname_resolv_conf(), hosts_text);
+        return;
+    }
+    char host[256];
+    const char *which = dns_setting(cfg, host, sizeof host);
+    if (which)
+        doctor_add(d, "resolver", DR_WARN, "give the container a resolv.conf, or use an IP address",
+                   "no %s (no nameserver): %s's host %s cannot be resolved%s; %s",
+                   netname_resolv_conf(), which, host, hosts ? " unless hosts lists it" : "", hosts_text);
     else
-        doctor_add(d, "resolver", DR_WARN,
-                   "fine with IP addresses and localhost; mount a resolv.conf to use host names",
-                   "no %s: no nameserver, only IPs, localhost names%s resolve; %s",
-                   netname_resolv_conf(), hosts ? " and hosts entries" : "", hosts_text);
+        doctor_add(d, "resolver", DR_OK, NULL,
+                   "no %s: no nameserver, fine here (the configured hosts are IPs, localhost "
+                   "names or sockets); %s",
+                   netname_resolv_conf(), hosts_text);
 }
 
 void doctor_check_runtime(struct doctor *d, const struct config *cfg)
@@ -72,5 +119,5 @@ void doctor_check_runtime(struct doctor *d, const struct config *cfg)
     check_build(d);
     check_ca(d, cfg);
     check_zoneinfo(d, cfg);
-    check_resolver(d);
+    check_resolver(d, cfg);
 }
