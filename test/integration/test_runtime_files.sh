@@ -150,4 +150,14 @@ J4=$(post "http://target.localhost:$TP/ok?j4")
 wait_until 150 out_is 2 state_of "$J4"
 eq "allowed: an http job to target.localhost succeeds" "$(state_of "$J4")" 2
 eq "  the target got it" "$(grep -c "job=$J4 " target.out)" 1
+stop_ingot "$W_PID" "$W_LOG" >/dev/null
+
+# CA_BUNDLE=none: starts without any bundle; https fails naming the setting.
+INGOT_BIN=$NF CA_BUNDLE=none HTTP_TARGET_ALLOW=127.0.0.0/8 start_ingot W work || finish
+contains "CA_BUNDLE=none: starts, and says TLS is off" "$(cat "$W_LOG")" "CA_BUNDLE=none: outbound TLS is off"
+J5=$(post "https://target.localhost:$TP/ok?j5")
+wait_until 150 out_is 3 state_of "$J5"
+eq "CA_BUNDLE=none: an https job fails" "$(state_of "$J5")" 3
+contains "  naming the setting" "$(last_error "$J5")" "outbound TLS is off (CA_BUNDLE=none)"
+eq "  nothing reached the target" "$(grep -c "job=$J5 " target.out)" 0
 finish
