@@ -40,6 +40,7 @@ struct loop {
     struct busy busies[16];
     size_t nbusy;
     struct deferred *deferred;
+    size_t resolving;         /* loop_resolve objects evdns still owes an answer */
     long long grace_ms;
     bool draining;
     int exit_code;
@@ -161,12 +162,17 @@ void loop_free(struct loop *l)
     if (!l)
         return;
     reaper_cb(-1, 0, l);
-    if (l->dns)
-        evdns_base_free(l->dns, 1);
     struct event *evs[] = {l->sig_term, l->sig_int, l->grace_timer, l->check_ev, l->reaper_ev};
     for (size_t i = 0; i < ARRAY_LEN(evs); i++)
         if (evs[i])
             event_free(evs[i]);
+    /* A cancelled look-up is answered on a later pass (evdns defers it),
+     * which event_base_free would drop with its memory: give it that pass,
+     * now that the loop's own events are gone. */
+    if (l->resolving)
+        event_base_loop(l->base, EVLOOP_NONBLOCK);
+    if (l->dns)
+        evdns_base_free(l->dns, 1);
     if (l->base)
         event_base_free(l->base);
     free(l);
@@ -239,6 +245,7 @@ void loop_stop(struct loop *l, int exit_code)
 
 struct loop_resolve {
     struct evdns_getaddrinfo_request *req;
+    struct loop *l;
     loop_resolve_fn fn;     /* NULL once the caller cancelled */
     void *arg;
     bool no_nameserver;     /* cancelled by us: only the hosts file could answer */
@@ -248,9 +255,11 @@ struct loop_resolve {
 static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
 {
     struct loop_resolve *r = arg;
-    if (result == EVUTIL_EAI_CANCEL && !(r->no_nameserver && r->fn)) {
+    /* Cancelled by the caller; or by us (no nameserver), then reported. */
+    if (!r->fn || (result == EVUTIL_EAI_CANCEL && !r->no_nameserver)) {
         if (ai)
             evutil_freeaddrinfo(ai);
+        r->l->resolving--;
         free(r);
         return;
     }
@@ -272,6 +281,7 @@ static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
     else
         snprintf(err, sizeof err, "cannot resolve %s: %s", r->host,
                  result ? evutil_gai_strerror(result) : "no address");
+    r->l->resolving--;
     free(r);
     if (*ip)
         fn(ip, NULL, farg);
@@ -295,6 +305,8 @@ struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve
         return NULL;
     }
     struct loop_resolve *r = xcalloc(1, sizeof *r);
+    r->l = l;
+    l->resolving++;
     r->fn = fn;
     r->arg = arg;
     snprintf(r->host, sizeof r->host, "%s", host);

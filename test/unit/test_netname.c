@@ -100,6 +100,22 @@ static void test_no_files(void)
     spin(l);
     test_cond("  the callback never runs", d.calls == 0);
 
+    /* Cancelled, and the loop freed before the report's pass: no call,
+     * nothing leaked (ASan). */
+    struct loop *l2 = loop_new(err, sizeof err);
+    struct res e = {0};
+    h = loop_resolve(l2, "db.example.internal", res_cb, &e);
+    test_cond("cancel, then free the loop at once", h != NULL);
+    loop_resolve_cancel(h);
+    loop_free(l2);
+    test_cond("  the callback never ran", e.calls == 0);
+    /* Not cancelled, the loop freed first: the request ends with it. */
+    struct loop *l3 = loop_new(err, sizeof err);
+    struct res f = {0};
+    test_cond("pending at free", loop_resolve(l3, "db.example.internal", res_cb, &f) != NULL);
+    loop_free(l3);
+    test_cond("  answered at most once, with an error", f.calls <= 1 && !*f.ip);
+
     char sync_err[400], ip[64];
     test_cond("sync: localhost", netname_resolve_sync("LocalHost.", ip, sizeof ip, sync_err, sizeof sync_err) == 0 &&
                                      strcmp(ip, "127.0.0.1") == 0);
