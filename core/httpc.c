@@ -345,6 +345,20 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primar
     return CURL_PREREQFUNC_ABORT;
 }
 
+/* CURLOPT_RESOLVER_START_FUNCTION: with neither resolv.conf nor hosts a
+ * name can only fail, and the C library would first wait out its timeout
+ * (5 s with musl) asking 127.0.0.1: fail at once (check_done says why). */
+static int resolver_start_cb(void *resolver_state, void *reserved, void *userdata)
+{
+    (void)resolver_state;
+    (void)reserved;
+    const struct transfer *t = userdata;
+    const char *h = t->url.host;
+    if (!h || h[0] == '[' || url_host_is_ip(h) || netname_is_localhost(h)) /* [v6] */
+        return 0;
+    return netname_have_resolv_conf() || netname_have_hosts() ? 0 : 1;
+}
+
 struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns)
 {
     struct httpc *c = xcalloc(1, sizeof *c);
@@ -399,6 +413,8 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
         curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
         curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
         curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
+        curl_easy_setopt(e, CURLOPT_RESOLVER_START_FUNCTION, resolver_start_cb);
+        curl_easy_setopt(e, CURLOPT_RESOLVER_START_DATA, t);
         /* A proxy from the environment (http_proxy...) would make the
          * address checked the proxy's, not the target's. */
         curl_easy_setopt(e, CURLOPT_PROXY, "");

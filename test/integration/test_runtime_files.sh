@@ -143,6 +143,8 @@ eq "guard: target.localhost refused: failed" "$(state_of "$J2")" 3
 contains "  as loopback" "$(last_error "$J2")" "(loopback) for host target.localhost"
 eq "a name without a nameserver: failed" "$(state_of "$J3")" 3
 contains "  saying why" "$(last_error "$J3")" "no nameserver: /etc/resolv.conf does not exist"
+ms=$(grep -o "$J3: attempt 1/1 failed ([0-9]* ms)" "$W_LOG" | grep -o '[0-9]* ms' | grep -o '[0-9]*')
+check "  at once, not after the C library's DNS timeout (${ms:-?} ms)" test "${ms:-99999}" -lt 1000
 eq "the target saw none of them" "$(grep -c '^REQ ' target.out)" 0
 stop_ingot "$W_PID" "$W_LOG" >/dev/null
 INGOT_BIN=$NF HTTP_TARGET_ALLOW=127.0.0.0/8 start_ingot W work || finish
