@@ -56,7 +56,7 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
         log_warn("CA_BUNDLE=none: outbound TLS is off (https HTTP jobs and LLM providers fail)");
     if (!cron_zoneinfo_present())
         log_warn("ZONEINFO_DIR %s does not exist: only UTC schedules work (set ZONEINFO_DIR "
-                 "or ship zoneinfo)", cfg.zoneinfo_dir);
+                 "or ship zoneinfo)", cron_zoneinfo_dir());
     if (util_raise_nofile(err, sizeof err) < 0)
         log_warn("cannot raise the open-file limit: %s", strerror(errno));
     else if (*err)

@@ -38,7 +38,7 @@ static void check_ca(struct doctor *d, const struct config *cfg)
 
 static void check_zoneinfo(struct doctor *d, const struct config *cfg)
 {
-    cron_use_zoneinfo(*cfg->zoneinfo_dir ? cfg->zoneinfo_dir : cfg->raw[CFG_ZONEINFO_DIR]);
+    cron_use_zoneinfo(cfg->raw[CFG_ZONEINFO_DIR]); /* "": the default */
     const char *dir = cron_zoneinfo_dir();
     char why[400];
     if (!cron_zoneinfo_present()) {
