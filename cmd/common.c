@@ -5,6 +5,7 @@
 
 #include "cmd.h"
 #include "config_lint.h"
+#include "cron.h"
 #include "log.h"
 
 extern char **environ;
@@ -126,6 +127,7 @@ void cmd_load_config(const struct cmd_def *def, const struct cmd_args *a, struct
         exit(EXIT_CONFIG);
     }
     sbuf_deinit(&errs);
+    cron_use_zoneinfo(c->zoneinfo_dir);
     enum log_level lvl = LOG_INFO;
     if (log_parse_level(c->log_level, &lvl) < 0)
         lvl = LOG_INFO;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cron.h"
 #include "log.h"
 #include "loop.h"
 #include "roles.h"
@@ -15,6 +16,7 @@
 #include "schedule.h"
 #include "ops.h"
 #include "serve.h"
+#include "tlsca.h"
 #include "url.h"
 #include "version.h"
 #include "work.h"
@@ -40,6 +42,21 @@ int cmd_roles_main(const struct cmd_def *def, int argc, char **argv, unsigned ro
     }
     log_route_libevent();
     char redacted[512], err[512];
+    /* Outbound TLS (HTTP jobs, LLM providers, health probes) needs a CA
+     * bundle: a missing one stops the process now, not at the first call. */
+    struct tlsca ca;
+    if (tlsca_resolve(cfg.ca_bundle, &ca, err, sizeof err) < 0) {
+        log_error("%s", err);
+        curl_global_cleanup();
+        mysql_library_end();
+        config_deinit(&cfg);
+        return EXIT_CONFIG;
+    }
+    if (!ca.path)
+        log_warn("CA_BUNDLE=none: outbound TLS is off (https HTTP jobs and LLM providers fail)");
+    if (!cron_zoneinfo_present())
+        log_warn("ZONEINFO_DIR %s does not exist: only UTC schedules work (set ZONEINFO_DIR "
+                 "or ship zoneinfo)", cron_zoneinfo_dir());
     if (util_raise_nofile(err, sizeof err) < 0)
         log_warn("cannot raise the open-file limit: %s", strerror(errno));
     else if (*err)

@@ -50,12 +50,14 @@ const struct cmd_def cmd_table[] = {
      "status: lists every migration as applied, pending or CHANGED.\n\n"
      "Exit: 0 done, 65 a migration failed or changed, 69 database unreachable,\n"
      "78 bad configuration (see `ingot help`).\n"},
-    {"doctor", "check configuration, MariaDB, Redis, LLM provider", cmd_doctor,
+    {"doctor", "check configuration, MariaDB, Redis, LLM provider, runtime files", cmd_doctor,
      "usage: ingot doctor [--json] [--live URL] [flags]\n\n"
      "Checks the configuration and every dependency; prints one line per check\n"
      "(ok, warn or fail) with a hint, then a verdict. Fails on malformed URLs,\n"
      "placeholder (CHANGE-ME) or low-entropy secrets; warns about keys in the\n"
-     ".env file that are not settings, naming the closest one.\n"
+     ".env file that are not settings, naming the closest one. Also reports the\n"
+     "build (static or dynamic, allocator), the CA bundle (CA_BUNDLE), zoneinfo\n"
+     "(ZONEINFO_DIR) and name resolution (resolv.conf, hosts, or the fallback).\n"
      "  --json      one JSON document instead of lines\n"
      "  --live URL  only probe URL (e.g. http://127.0.0.1:8080/health/live):\n"
      "              exit 0 when it answers 200 (container health checks)\n"

@@ -5,10 +5,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "config_lint.h"
 #include "ssrf.h"
+#include "tlsca.h"
 #include "url.h"
 
 enum cfg_type { T_STR, T_INT, T_DUR, T_SIZE, T_ENUM, T_LIST };
@@ -30,7 +30,6 @@ static int check_http_url(const char *v, char *why, size_t n);
 static int check_key32(const char *v, char *why, size_t n);
 static int check_cidr_list(const char *v, char *why, size_t n);
 static int check_target_allow(const char *v, char *why, size_t n);
-static int check_readable_file(const char *v, char *why, size_t n);
 
 #define S(f) offsetof(struct config, f)
 #define NOLIM 0, 0
@@ -75,7 +74,8 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_HTTP_HEADER_TIMEOUT] = {{"HTTP_HEADER_TIMEOUT", NULL, "duration", "10s", "Whole-request deadline for the request line and headers; a client trickling bytes cannot extend it.", false, false, false}, T_DUR, S(http_header_timeout_ms), 100, 600000, NULL, NULL},
     [CFG_HTTP_BODY_TIMEOUT] = {{"HTTP_BODY_TIMEOUT", NULL, "duration", "60s", "Whole-request deadline for the request body, counted from the end of the headers.", false, false, false}, T_DUR, S(http_body_timeout_ms), 100, 3600000, NULL, NULL},
     [CFG_HTTP_MAX_CONNECTIONS] = {{"HTTP_MAX_CONNECTIONS", NULL, "integer", "4096", "Most concurrent client connections per process; beyond it new connections get 503 and are closed.", false, false, false}, T_INT, S(http_max_connections), 1, 1000000, NULL, NULL},
-    [CFG_CA_BUNDLE] = {{"CA_BUNDLE", NULL, "path", "", "CA certificates file for outbound TLS (unset: the system default).", false, false, false}, T_STR, S(ca_bundle), NOLIM, NULL, check_readable_file},
+    [CFG_CA_BUNDLE] = {{"CA_BUNDLE", NULL, "path", "", "CA certificates (PEM) for outbound TLS. Unset: /etc/ssl/certs/ca-certificates.crt, which serve, work, schedule and run require at start; none: no outbound TLS.", false, false, false}, T_STR, S(ca_bundle), NOLIM, NULL, tlsca_check_setting},
+    [CFG_ZONEINFO_DIR] = {{"ZONEINFO_DIR", NULL, "path", "/usr/share/zoneinfo", "Directory of the IANA zone files schedules use (the image ships them there). Missing: only UTC schedules work.", false, false, false}, T_STR, S(zoneinfo_dir), 1, 255, NULL, NULL},
     [CFG_METRICS_BEARER_TOKEN] = {{"METRICS_BEARER_TOKEN", NULL, "secret", "", "When set, /metrics requires Authorization: Bearer <token>.", true, false, false}, T_STR, S(metrics_bearer_token), 16, 4096, NULL, NULL},
     [CFG_METRICS_MAX_SERIES] = {{"METRICS_MAX_SERIES", NULL, "integer", "1000", "Most distinct label sets per /metrics family; later ones are counted in one series whose labels are all \"other\".", false, false, false}, T_INT, S(metrics_max_series), 1, 100000, NULL, NULL},
     [CFG_LOG_LEVEL] = {{"LOG_LEVEL", NULL, "enum", "info", "debug, info, warn or error.", false, false, false}, T_ENUM, S(log_level), NOLIM, "debug|info|warn|error", NULL},
@@ -417,24 +417,6 @@ static int check_target_allow(const char *v, char *why, size_t n)
     if (!s)
         return -1;
     ssrf_free(s);
-    return 0;
-}
-
-/* A file named by a setting is read later (CA_BUNDLE: by each TLS
- * transfer): a wrong path is refused at start, not at the first job. */
-static int check_readable_file(const char *v, char *why, size_t n)
-{
-    struct stat st;
-    FILE *f = NULL;
-    if (stat(v, &st) == 0 && !S_ISREG(st.st_mode)) {
-        snprintf(why, n, "%.200s is not a regular file", v);
-        return -1;
-    }
-    if (stat(v, &st) < 0 || !(f = fopen(v, "r"))) {
-        snprintf(why, n, "cannot read %.200s: %s", v, strerror(errno));
-        return -1;
-    }
-    fclose(f);
     return 0;
 }
 

@@ -52,6 +52,7 @@ enum cfg_id {
     CFG_HTTP_BODY_TIMEOUT,
     CFG_HTTP_MAX_CONNECTIONS,
     CFG_CA_BUNDLE,
+    CFG_ZONEINFO_DIR,
     CFG_METRICS_BEARER_TOKEN,
     CFG_METRICS_MAX_SERIES,
     CFG_LOG_LEVEL,
@@ -104,6 +105,7 @@ struct config {
     long long http_body_timeout_ms;
     long long http_max_connections;
     char *ca_bundle;
+    char *zoneinfo_dir;
     char *metrics_bearer_token;
     long long metrics_max_series;
     char *log_level;

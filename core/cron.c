@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config_parse.h"
@@ -185,45 +186,91 @@ int cron_parse(const char *expr, struct cron *c, char *why, size_t whylen)
     return 0;
 }
 
-bool cron_tz_valid(const char *tz)
+/* Set once at start, before any zone is loaded. */
+static char zoneinfo_dir[256] = CRON_ZONEINFO_DEFAULT;
+/* The zone TZ holds now (use_tz), "" for none of ours. */
+static char tz_current[80];
+
+void cron_use_zoneinfo(const char *dir)
+{
+    snprintf(zoneinfo_dir, sizeof zoneinfo_dir, "%s", dir && *dir ? dir : CRON_ZONEINFO_DEFAULT);
+    size_t n = strlen(zoneinfo_dir);
+    while (n > 1 && zoneinfo_dir[n - 1] == '/')
+        zoneinfo_dir[--n] = '\0';
+    tz_current[0] = '\0'; /* the same name may now be another file */
+}
+
+const char *cron_zoneinfo_dir(void)
+{
+    return zoneinfo_dir;
+}
+
+bool cron_zoneinfo_present(void)
+{
+    struct stat st;
+    return stat(zoneinfo_dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool cron_tz_check(const char *tz, char *why, size_t whylen)
 {
     if (strcmp(tz, "UTC") == 0)
         return true;
-    if (!*tz || strlen(tz) > 64 || tz[0] == '/' || strstr(tz, ".."))
-        return false;
-    for (const char *p = tz; *p; p++)
+    bool named = *tz && strlen(tz) <= 64 && tz[0] != '/' && !strstr(tz, "..");
+    for (const char *p = tz; named && *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("/_-+", *p))
-            return false;
+            named = false;
     /* Not zones, though zoneinfo holds files of those names: the host's
      * own zone (which differs between machines) and the POSIX default. */
-    if (strcmp(tz, "localtime") == 0 || strcmp(tz, "posixrules") == 0)
+    if (!named || strcmp(tz, "localtime") == 0 || strcmp(tz, "posixrules") == 0) {
+        snprintf(why, whylen, "not an IANA time zone name");
         return false;
-    char path[128];
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    }
+    char path[352];
+    snprintf(path, sizeof path, "%s/%s", zoneinfo_dir, tz);
     /* A zone is a TZif file; zoneinfo also holds tables such as
      * leapseconds, iso3166.tab and tzdata.zi, which are not zones. */
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
     char magic[4] = {0};
-    bool ok = fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "TZif", 4) == 0;
-    fclose(f);
+    bool ok = f && fread(magic, 1, sizeof magic, f) == sizeof magic && memcmp(magic, "TZif", 4) == 0;
+    if (f)
+        fclose(f);
+    if (!ok && !cron_zoneinfo_present())
+        snprintf(why, whylen,
+                 "no zoneinfo on this server (ZONEINFO_DIR %s does not exist): only UTC works "
+                 "until the operator ships zoneinfo or sets ZONEINFO_DIR",
+                 zoneinfo_dir);
+    else if (!ok)
+        snprintf(why, whylen, "unknown time zone (no zone file %s)", path);
     return ok;
 }
 
-/* The C library reads zones through TZ. Replacing an existing TZ only
- * swaps one pointer in environ (no reallocation), so threads that read the
- * environment meanwhile (curl's resolver) see the old or the new value. */
-static void use_tz(const char *tz)
+bool cron_tz_valid(const char *tz)
 {
-    static char current[80];
-    if (strcmp(current, tz) == 0)
-        return;
-    char v[80];
-    snprintf(v, sizeof v, ":%s", tz);
+    char why[8];
+    return cron_tz_check(tz, why, sizeof why);
+}
+
+/* The C library reads zones through TZ, here as an absolute path (glibc
+ * and musl both take one; musl has no TZDIR). UTC is the POSIX string, no
+ * file. Replacing an existing TZ only swaps one pointer in environ (no
+ * reallocation), so threads that read the environment meanwhile (curl's
+ * resolver) see the old or the new value. false: the zone has no file (the
+ * C library would silently use UTC). */
+static bool use_tz(const char *tz)
+{
+    if (strcmp(tz_current, tz) == 0)
+        return true;
+    if (!cron_tz_valid(tz))
+        return false;
+    char v[360];
+    if (strcmp(tz, "UTC") == 0)
+        snprintf(v, sizeof v, "UTC0");
+    else
+        snprintf(v, sizeof v, ":%s/%s", zoneinfo_dir, tz);
     setenv("TZ", v, 1);
     tzset();
-    snprintf(current, sizeof current, "%s", tz);
+    snprintf(tz_current, sizeof tz_current, "%s", tz);
+    return true;
 }
 
 static bool match_day(const struct cron *c, const struct tm *tm)
@@ -282,7 +329,8 @@ int64_t cron_next(const struct cron *c, const char *tz, int64_t after)
 {
     if (c->every_s > 0)
         return (after >= 0 ? after / c->every_s + 1 : 0) * c->every_s;
-    use_tz(tz);
+    if (!use_tz(tz))
+        return -1;
     int64_t limit = after + 10LL * 366 * 86400;
     int64_t prev = after, u = after + 1;
     long prev_off = gmtoff(after);

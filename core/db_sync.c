@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netname.h"
 #include "url.h"
 
 MYSQL *db_sync_connect(const char *url, long long timeout_ms, char *err, size_t errlen)
@@ -25,8 +26,16 @@ MYSQL *db_sync_connect(const char *url, long long timeout_ms, char *err, size_t 
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone='+00:00'");
     unsigned proto = d.socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
-    const char *host = d.socket ? "localhost" : strcmp(d.host, "localhost") == 0 ? "127.0.0.1" : d.host;
-    if (!mysql_real_connect(m, host, d.user, d.password, d.database, (unsigned)d.port, d.socket,
+    /* The address, not the name: the localhost names are loopback without
+     * /etc/hosts, and a failed look-up says why (no resolv.conf). */
+    char ip[64] = "localhost", why[400];
+    if (!d.socket && netname_resolve_sync(d.host, ip, sizeof ip, why, sizeof why) < 0) {
+        snprintf(err, errlen, "cannot connect to MariaDB at %s:%d: %s", d.host, d.port, why);
+        mysql_close(m);
+        db_dsn_deinit(&d);
+        return NULL;
+    }
+    if (!mysql_real_connect(m, ip, d.user, d.password, d.database, (unsigned)d.port, d.socket,
                             CLIENT_MULTI_STATEMENTS | CLIENT_FOUND_ROWS)) {
         if (d.socket)
             snprintf(err, errlen, "cannot connect to MariaDB at %s as %s: %s", d.socket, d.user,

@@ -13,7 +13,9 @@
 #include "dlist.h"
 #include "log.h"
 #include "loop.h"
+#include "netname.h"
 #include "ssrf.h"
+#include "tlsca.h"
 #include "url.h"
 
 struct transfer {
@@ -108,6 +110,16 @@ static void check_done(struct httpc *c)
             curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
         } else {
             r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+            if (rc == CURLE_UNSUPPORTED_PROTOCOL && !c->ca_bundle)
+                r.error = TLSCA_OFF_MSG;
+            if (rc == CURLE_COULDNT_RESOLVE_HOST && !netname_have_resolv_conf()) {
+                char what[CURL_ERROR_SIZE];
+                snprintf(what, sizeof what, "%s", r.error);
+                snprintf(t->errbuf, sizeof t->errbuf,
+                         "%.120s (no nameserver: %.40s does not exist; use an IP address or give "
+                         "the container a resolv.conf)", what, netname_resolv_conf());
+                r.error = t->errbuf;
+            }
         }
         curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.total_s);
         r.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
@@ -333,6 +345,20 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primar
     return CURL_PREREQFUNC_ABORT;
 }
 
+/* CURLOPT_RESOLVER_START_FUNCTION: with neither resolv.conf nor hosts a
+ * name can only fail, and the C library would first wait out its timeout
+ * (5 s with musl) asking 127.0.0.1: fail at once (check_done says why). */
+static int resolver_start_cb(void *resolver_state, void *reserved, void *userdata)
+{
+    (void)resolver_state;
+    (void)reserved;
+    const struct transfer *t = userdata;
+    const char *h = t->url.host;
+    if (!h || h[0] == '[' || url_host_is_ip(h) || netname_is_localhost(h)) /* [v6] */
+        return 0;
+    return netname_have_resolv_conf() || netname_have_hosts() ? 0 : 1;
+}
+
 struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns)
 {
     struct httpc *c = xcalloc(1, sizeof *c);
@@ -343,7 +369,8 @@ struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns)
     c->timer = evtimer_new(c->base, timer_cb, c);
     if (!c->multi || !c->timer)
         abort();
-    c->ca_bundle = ca_bundle && *ca_bundle ? xstrdup(ca_bundle) : NULL;
+    const char *ca = tlsca_file(ca_bundle);
+    c->ca_bundle = ca ? xstrdup(ca) : NULL;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
@@ -386,6 +413,8 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
         curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
         curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
         curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
+        curl_easy_setopt(e, CURLOPT_RESOLVER_START_FUNCTION, resolver_start_cb);
+        curl_easy_setopt(e, CURLOPT_RESOLVER_START_DATA, t);
         /* A proxy from the environment (http_proxy...) would make the
          * address checked the proxy's, not the target's. */
         curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -399,13 +428,16 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeout_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* No CA file (CA_BUNDLE=none): no https at all, not an unverified one. */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->ca_bundle ? "http,https" : "http");
     /* Never follow: a redirect is the target's answer (3xx), and a hop
      * elsewhere would be a URL nobody validated. */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "ingot");
     if (c->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_bundle);
+    else
+        curl_easy_setopt(e, CURLOPT_CAINFO, NULL); /* not even curl's built-in path */
     if (req->method && strcmp(req->method, "GET") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     if (req->body) {

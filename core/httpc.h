@@ -70,7 +70,8 @@ struct httpc_response {
 /* Runs exactly once per request, never from inside httpc_send(). */
 typedef void (*httpc_cb)(const struct httpc_response *r, void *arg);
 
-/* ca_bundle: path or NULL/"" for the default. max_conns: idle keep-alive
+/* ca_bundle: CA_BUNDLE's value (tlsca.h: a path, ""/NULL for the default
+ * file, "none" for no https). max_conns: idle keep-alive
  * connections kept; the most requests in flight at once is the right size
  * (0: 64). Returns owned. */
 struct httpc *httpc_new(struct loop *l, const char *ca_bundle, size_t max_conns);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "netname.h"
 
 #define ACCEPT_BACKOFF_MIN_MS 10
 #define ACCEPT_BACKOFF_MAX_MS 1000
@@ -128,7 +129,9 @@ int httpd_listen(struct httpd *h, const char *host, int port, char *err, size_t 
     hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", port);
-    int gai = evutil_getaddrinfo(host, portstr, &hints, &ai);
+    /* HOST=localhost binds loopback without /etc/hosts. */
+    int gai = evutil_getaddrinfo(netname_is_localhost(host) ? NETNAME_LOOPBACK : host, portstr,
+                                 &hints, &ai);
     if (gai != 0 || !ai) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, evutil_gai_strerror(gai));
         return -1;

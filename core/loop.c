@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netname.h"
 #include "url.h"
 
 struct hook {
@@ -39,6 +40,7 @@ struct loop {
     struct busy busies[16];
     size_t nbusy;
     struct deferred *deferred;
+    size_t resolving;         /* loop_resolve objects evdns still owes an answer */
     long long grace_ms;
     bool draining;
     int exit_code;
@@ -160,12 +162,17 @@ void loop_free(struct loop *l)
     if (!l)
         return;
     reaper_cb(-1, 0, l);
-    if (l->dns)
-        evdns_base_free(l->dns, 1);
     struct event *evs[] = {l->sig_term, l->sig_int, l->grace_timer, l->check_ev, l->reaper_ev};
     for (size_t i = 0; i < ARRAY_LEN(evs); i++)
         if (evs[i])
             event_free(evs[i]);
+    /* A cancelled look-up is answered on a later pass (evdns defers it),
+     * which event_base_free would drop with its memory: give it that pass,
+     * now that the loop's own events are gone. */
+    if (l->resolving)
+        event_base_loop(l->base, EVLOOP_NONBLOCK);
+    if (l->dns)
+        evdns_base_free(l->dns, 1);
     if (l->base)
         event_base_free(l->base);
     free(l);
@@ -179,7 +186,7 @@ struct event_base *loop_base(struct loop *l)
 struct evdns_base *loop_dns(struct loop *l)
 {
     if (!l->dns)
-        l->dns = evdns_base_new(l->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+        l->dns = netname_evdns_new(l->base);
     return l->dns;
 }
 
@@ -238,17 +245,21 @@ void loop_stop(struct loop *l, int exit_code)
 
 struct loop_resolve {
     struct evdns_getaddrinfo_request *req;
-    loop_resolve_fn fn;
+    struct loop *l;
+    loop_resolve_fn fn;     /* NULL once the caller cancelled */
     void *arg;
+    bool no_nameserver;     /* cancelled by us: only the hosts file could answer */
     char host[256];
 };
 
 static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
 {
     struct loop_resolve *r = arg;
-    if (result == EVUTIL_EAI_CANCEL) {
+    /* Cancelled by the caller; or by us (no nameserver), then reported. */
+    if (!r->fn || (result == EVUTIL_EAI_CANCEL && !r->no_nameserver)) {
         if (ai)
             evutil_freeaddrinfo(ai);
+        r->l->resolving--;
         free(r);
         return;
     }
@@ -264,9 +275,13 @@ static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
         evutil_freeaddrinfo(ai);
     loop_resolve_fn fn = r->fn;
     void *farg = r->arg;
-    char err[320];
-    snprintf(err, sizeof err, "cannot resolve %s: %s", r->host,
-             result ? evutil_gai_strerror(result) : "no address");
+    char err[400];
+    if (r->no_nameserver)
+        netname_no_nameserver(r->host, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "cannot resolve %s: %s", r->host,
+                 result ? evutil_gai_strerror(result) : "no address");
+    r->l->resolving--;
     free(r);
     if (*ip)
         fn(ip, NULL, farg);
@@ -276,8 +291,8 @@ static void resolve_cb(int result, struct evutil_addrinfo *ai, void *arg)
 
 struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve_fn fn, void *arg)
 {
-    if (strcmp(host, "localhost") == 0) {
-        fn("127.0.0.1", NULL, arg);
+    if (netname_is_localhost(host)) {
+        fn(NETNAME_LOOPBACK, NULL, arg);
         return NULL;
     }
     if (url_host_is_ip(host)) {
@@ -290,6 +305,8 @@ struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve
         return NULL;
     }
     struct loop_resolve *r = xcalloc(1, sizeof *r);
+    r->l = l;
+    l->resolving++;
     r->fn = fn;
     r->arg = arg;
     snprintf(r->host, sizeof r->host, "%s", host);
@@ -297,15 +314,26 @@ struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
+    bool no_ns = evdns_base_count_nameservers(dns) == 0;
     struct evdns_getaddrinfo_request *req = evdns_getaddrinfo(dns, host, NULL, &hints, resolve_cb, r);
     if (!req)
-        return NULL; /* resolve_cb already ran and freed r */
+        return NULL; /* resolve_cb already ran and freed r (the hosts file answered) */
     r->req = req;
+    if (no_ns) {
+        /* Without a nameserver the query would wait for ever: stop it;
+         * resolve_cb then reports why, on a later pass. */
+        r->no_nameserver = true;
+        evdns_getaddrinfo_cancel(req);
+    }
     return r;
 }
 
 void loop_resolve_cancel(struct loop_resolve *r)
 {
+    if (r->no_nameserver) {
+        r->fn = NULL; /* already cancelled: only silence the report */
+        return;
+    }
     /* resolve_cb runs with EVUTIL_EAI_CANCEL and frees r. */
     evdns_getaddrinfo_cancel(r->req);
 }

@@ -29,9 +29,11 @@ struct event_base *loop_base(struct loop *l);
 struct evdns_base *loop_dns(struct loop *l);
 
 /* Resolves host off the loop (evdns reads resolv.conf and hosts itself,
- * no NSS). IP literals and "localhost" (127.0.0.1) answer inline. fn gets
- * the first address as text, or NULL and a reason. Returns a handle for
- * loop_resolve_cancel, or NULL when fn already ran. */
+ * no NSS; see netname.h). IP literals and the localhost names (127.0.0.1)
+ * answer inline; without a nameserver any other name fails on the next
+ * pass unless the hosts file has it. fn gets the first address as text, or
+ * NULL and a reason. Returns a handle for loop_resolve_cancel, or NULL
+ * when fn already ran. */
 typedef void (*loop_resolve_fn)(const char *ip, const char *err, void *arg);
 struct loop_resolve;
 struct loop_resolve *loop_resolve(struct loop *l, const char *host, loop_resolve_fn fn,

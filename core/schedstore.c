@@ -59,9 +59,13 @@ int schedule_spec_parse(const cJSON *body, const struct job_limits *lim, struct 
         if (strcmp(f->string, "cron") == 0) {
             cron = f;
         } else if (strcmp(f->string, "timezone") == 0) {
-            if (!cJSON_IsString(f) || !cron_tz_valid(f->valuestring))
+            char tzwhy[400];
+            if (!cJSON_IsString(f) || !cron_tz_check(f->valuestring, tzwhy, sizeof tzwhy)) {
+                if (cJSON_IsString(f) && !cron_zoneinfo_present())
+                    return bad(status, 400, param, plen, "timezone", why, wlen, tzwhy);
                 return bad(status, 400, param, plen, "timezone", why, wlen,
                            "must be an IANA time zone this system knows, e.g. Europe/Berlin or UTC");
+            }
             snprintf(s->timezone, sizeof s->timezone, "%s", f->valuestring);
         } else if (strcmp(f->string, "job") == 0) {
             job = f;

@@ -9,6 +9,7 @@
 
 #include "dlist.h"
 #include "loop.h"
+#include "tlsca.h"
 #include "upstream_int.h"
 #include "upstream_read.h"
 
@@ -384,7 +385,8 @@ struct upstream *upstream_new(struct loop *l, const char *ca_bundle, size_t max_
 {
     struct upstream *u = xcalloc(1, sizeof *u);
     u->loop = l;
-    u->ca_bundle = ca_bundle && *ca_bundle ? xstrdup(ca_bundle) : NULL;
+    const char *ca = tlsca_file(ca_bundle);
+    u->ca_bundle = ca ? xstrdup(ca) : NULL;
     u->max_idle = max_idle ? max_idle : 64;
     return u;
 }

@@ -26,7 +26,8 @@
 struct loop;
 struct upstream;
 
-/* ca_bundle: path or NULL/"" for the system store. max_idle: connections
+/* ca_bundle: CA_BUNDLE's value (tlsca.h: a path, ""/NULL for the default
+ * file, "none" for no TLS). max_idle: connections
  * kept open between calls (0: 64). Returns owned. */
 struct upstream *upstream_new(struct loop *l, const char *ca_bundle, size_t max_idle);
 /* Ends in-flight requests (their callbacks run with an error). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "tlsca.h"
 #include "url.h"
 #include "util.h"
 
@@ -320,6 +321,10 @@ bool upc_pending(const struct upc *c)
 
 struct ssl_ctx_st *upc_tls_ctx(const char *ca_bundle, char *why, size_t whylen)
 {
+    if (!ca_bundle) {
+        snprintf(why, whylen, "%s", TLSCA_OFF_MSG);
+        return NULL;
+    }
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
         snprintf(why, whylen, "TLS is unavailable (OpenSSL could not make a context)");
@@ -335,19 +340,9 @@ struct ssl_ctx_st *upc_tls_ctx(const char *ca_bundle, char *why, size_t whylen)
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     static const unsigned char alpn[] = "\x08http/1.1";
     SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
-    int ok;
-    if (ca_bundle && *ca_bundle) {
-        ok = SSL_CTX_load_verify_locations(ctx, ca_bundle, NULL);
-    } else {
-        ok = SSL_CTX_set_default_verify_paths(ctx);
-        /* Debian's bundle, where curl looks too, when OpenSSL's own
-         * directory is elsewhere (a static build). */
-        if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
-            ok = SSL_CTX_load_verify_locations(ctx, "/etc/ssl/certs/ca-certificates.crt", NULL) || ok;
-    }
-    if (!ok) {
-        snprintf(why, whylen, "the CA certificates %s%s could not be read", ca_bundle && *ca_bundle ? "in " : "",
-                 ca_bundle && *ca_bundle ? ca_bundle : "of the system");
+    /* One explicit file, the same curl is given (tlsca.h). */
+    if (!SSL_CTX_load_verify_locations(ctx, ca_bundle, NULL)) {
+        snprintf(why, whylen, "the CA certificates in %s could not be read (CA_BUNDLE)", ca_bundle);
         ERR_clear_error();
         SSL_CTX_free(ctx);
         return NULL;

@@ -78,8 +78,8 @@ long upc_send(struct upc *c, const char *buf, size_t len, char *why, size_t whyl
 /* Whether TLS holds decrypted bytes not read yet. */
 bool upc_pending(const struct upc *c);
 
-/* A client TLS context verifying peers against ca_bundle (NULL: the system
- * store); NULL with why when it cannot be made. */
+/* A client TLS context verifying peers against the CA file ca_bundle
+ * (NULL: TLS is off, CA_BUNDLE=none); NULL with why when it cannot be made. */
 struct ssl_ctx_st *upc_tls_ctx(const char *ca_bundle, char *why, size_t whylen);
 
 #endif

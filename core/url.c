@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "netname.h"
+
 static int hex_val(char c)
 {
     if (c >= '0' && c <= '9')
@@ -178,7 +180,7 @@ bool url_host_is_ip(const char *host)
 bool url_host_is_loopback(const char *host)
 {
     unsigned char buf[16];
-    if (strcmp(host, "localhost") == 0)
+    if (netname_is_localhost(host))
         return true;
     if (inet_pton(AF_INET, host, buf) == 1)
         return buf[0] == 127;

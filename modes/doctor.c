@@ -1,6 +1,7 @@
 #include "doctor.h"
 #include "doctor_int.h"
 #include "doctor_llm.h"
+#include "doctor_rt.h"
 
 #include <curl/curl.h>
 #include <hiredis.h>
@@ -12,6 +13,7 @@
 #include "config_lint.h"
 #include "db_sync.h"
 #include "migrate.h"
+#include "netname.h"
 #include "url.h"
 #include "version.h"
 
@@ -216,8 +218,14 @@ static void check_redis(struct doctor *d, const struct config *cfg)
         return;
     }
     struct timeval tv = {2, 0};
+    char ip[64], why[400];
+    if (!dsn.socket && netname_resolve_sync(dsn.host, ip, sizeof ip, why, sizeof why) < 0) {
+        doctor_add(d, "redis", DR_FAIL, "is REDIS_URL's host right?", "%s", why);
+        redis_dsn_deinit(&dsn);
+        return;
+    }
     redisContext *c = dsn.socket ? redisConnectUnixWithTimeout(dsn.socket, tv)
-                                 : redisConnectWithTimeout(dsn.host, dsn.port, tv);
+                                 : redisConnectWithTimeout(ip, dsn.port, tv);
     if (!c || c->err) {
         doctor_add(d, "redis", DR_FAIL, "is Redis running and REDIS_URL right?", "cannot connect: %s",
             c ? c->errstr : "out of memory");
@@ -304,6 +312,7 @@ int doctor_run(const struct config *cfg, const char *config_problems, bool json,
     struct doctor d;
     memset(&d, 0, sizeof d);
     check_config(&d, cfg, config_problems);
+    doctor_check_runtime(&d, cfg);
     check_database(&d, cfg);
     check_redis(&d, cfg);
     doctor_check_llm(&d, cfg);

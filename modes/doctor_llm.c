@@ -15,6 +15,7 @@
 #include "doctor_int.h"
 #include "provider.h"
 #include "provider_snap.h"
+#include "tlsca.h"
 #include "url.h"
 
 #define PROBE_MS 3000
@@ -44,15 +45,17 @@ long doctor_http_get(const char *url, const char *const *headers, long long time
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (ca && *ca)
-        curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    const char *cafile = tlsca_file(ca); /* NULL: CA_BUNDLE=none, no https */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, cafile ? "http,https" : "http");
+    curl_easy_setopt(e, CURLOPT_CAINFO, cafile);
     if (h)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     CURLcode rc = curl_easy_perform(e);
     long status = -1;
     if (rc == CURLE_OK)
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    else if (rc == CURLE_UNSUPPORTED_PROTOCOL && !cafile)
+        snprintf(err, errlen, "%s", TLSCA_OFF_MSG);
     else
         snprintf(err, errlen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
     /* The list holds the key: zero it before it goes back to the heap. */

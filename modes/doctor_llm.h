@@ -8,8 +8,8 @@
 struct config;
 struct doctor;
 
-/* Blocking GET with extra headers (NULL-terminated, or NULL); the HTTP
- * status, or -1 with err set. */
+/* Blocking GET with extra headers (NULL-terminated, or NULL), trusting
+ * ca (CA_BUNDLE's value, tlsca.h); the HTTP status, or -1 with err set. */
 long doctor_http_get(const char *url, const char *const *headers, long long timeout_ms, const char *ca,
                      char *err, size_t errlen);
 /* The default LLM provider, the named ones, routes and tenants' keys

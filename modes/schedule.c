@@ -55,6 +55,7 @@ struct schedule {
     int64_t tick, after;
     unsigned long long job_id;
     bool committed, duplicate;
+    bool tz_warned;           /* a zone could not be loaded: logged once */
     struct job_limits limits;
     struct metric_series *m_leader, *m_fired, *m_dup, *m_missed, *m_errors, *m_changes;
 };
@@ -343,6 +344,16 @@ static void plan(struct schedule *s, const struct due *d)
 
 static void fire_next(struct schedule *s)
 {
+    /* A zone whose file went missing (ZONEINFO_DIR) would fire at UTC
+     * times or lose its next tick: leave the schedule due until it loads. */
+    char why[400];
+    while (s->cur < s->ndue && !cron_tz_check(s->due[s->cur].tz, why, sizeof why)) {
+        if (!s->tz_warned)
+            log_error("schedule %llu: time zone %s: %s; not fired", (unsigned long long)s->due[s->cur].id,
+                      s->due[s->cur].tz, why);
+        s->tz_warned = true;
+        s->cur++;
+    }
     if (s->cur >= s->ndue || !leading(s)) {
         fire_done(s);
         return;

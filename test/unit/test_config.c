@@ -5,6 +5,21 @@
 #include "../testhelp.h"
 #include "config.h"
 #include "config_lint.h"
+#include "tlsca.h"
+
+/* A self-signed CA made for this test (nothing trusts it). */
+#define TEST_CA_PEM \
+    "-----BEGIN CERTIFICATE-----\n" \
+    "MIIBhzCCAS2gAwIBAgIUBKNkHTmJ8n8Z8vp+tXKC7yHBYtEwCgYIKoZIzj0EAwIw\n" \
+    "GDEWMBQGA1UEAwwNaW5nb3QgdGVzdCBDQTAgFw0yNjEyMDEyMzUzMDlaGA8yMTI2\n" \
+    "MTEwNzIzNTMwOVowGDEWMBQGA1UEAwwNaW5nb3QgdGVzdCBDQTBZMBMGByqGSM49\n" \
+    "AgEGCCqGSM49AwEHA0IABETHa/wH0+yTJynpQMGDoI1/ZJd5iGTiU/HYaP816jsn\n" \
+    "wamSW6WoS4PmwPJtUNt4vljsSDpCWAPpT5bzSXkRcmOjUzBRMB0GA1UdDgQWBBTE\n" \
+    "BabjPYqIuRQVDWDVqnIX5v3HeTAfBgNVHSMEGDAWgBTEBabjPYqIuRQVDWDVqnIX\n" \
+    "5v3HeTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQC5gRJERRgk\n" \
+    "PLPH7FJKIyJVNv1OZBway25s7Kl5mCDW4gIgLn1etmGfqBkkgTfOjSpkSwo/UgNQ\n" \
+    "MhPXEJOjqG7sLdM=\n" \
+    "-----END CERTIFICATE-----\n"
 
 static int finalize(struct config *c, struct sbuf *errs, bool req)
 {
@@ -67,13 +82,26 @@ static void test_defaults_and_errors(void)
     char ca[] = "/tmp/ingot-ca-XXXXXX";
     int fd = mkstemp(ca);
     config_set_raw(&c, CFG_CA_BUNDLE, ca, CFG_SRC_ENV);
-    test_cond("a readable file is fine", fd >= 0 && finalize(&c, &errs, false) == 0);
+    test_cond("an empty file is a problem (no certificate: every TLS call would fail)",
+              fd >= 0 && finalize(&c, &errs, false) == 1 && strstr(errs.data, "holds no PEM certificate"));
+    test_cond("  written", fd >= 0 && write(fd, TEST_CA_PEM, strlen(TEST_CA_PEM)) == (ssize_t)strlen(TEST_CA_PEM));
+    test_cond("a file with a certificate is fine", finalize(&c, &errs, false) == 0);
+    test_cond("  counted", tlsca_count(ca, NULL, 0) == 1);
     if (fd >= 0) {
         close(fd);
         unlink(ca);
     }
+    config_set_raw(&c, CFG_CA_BUNDLE, "none", CFG_SRC_ENV);
+    test_cond("none is fine (no outbound TLS)", finalize(&c, &errs, false) == 0 && tlsca_file("none") == NULL);
     config_set_raw(&c, CFG_CA_BUNDLE, "", CFG_SRC_ENV);
     test_cond("unset is fine", finalize(&c, &errs, false) == 0);
+    test_streq("unset means the explicit default", tlsca_file(""), "/etc/ssl/certs/ca-certificates.crt");
+    struct tlsca t;
+    char terr[512];
+    test_cond("a missing bundle is refused, naming CA_BUNDLE and the way out",
+              tlsca_resolve("/nonexistent/ca.pem", &t, terr, sizeof terr) < 0 &&
+                  strstr(terr, "CA_BUNDLE: cannot read /nonexistent/ca.pem") && strstr(terr, "none"));
+    test_cond("none resolves to no file", tlsca_resolve("none", &t, terr, sizeof terr) == 0 && !t.path);
 
     config_set_raw(&c, CFG_PORT, "abc", CFG_SRC_ENV);
     test_cond("bad port is a problem", finalize(&c, &errs, false) == 1);

@@ -142,10 +142,49 @@ static void test_dst(void)
                next("0 * * * *", "America/New_York", utc(2026, 11, 1, 5, 0, 0)), "2026-11-01T06:00:00Z");
 }
 
+/* ZONEINFO_DIR: zones load from the configured directory; without one
+ * UTC still works, and a zone is refused (never silently UTC). */
+static void test_zoneinfo_dir(void)
+{
+    int64_t t = utc(2026, 5, 4, 12, 7, 30);
+    char why[400] = "";
+    cron_use_zoneinfo("/nonexistent/zoneinfo");
+    test_cond("no zoneinfo: absent", !cron_zoneinfo_present());
+    test_cond("no zoneinfo: UTC still valid", cron_tz_valid("UTC"));
+    test_streq("no zoneinfo: UTC still fires", next("0 9 * * *", "UTC", t), "2026-05-05T09:00:00Z");
+    test_cond("no zoneinfo: Europe/Berlin refused, naming ZONEINFO_DIR and the directory",
+              !cron_tz_check("Europe/Berlin", why, sizeof why) && strstr(why, "ZONEINFO_DIR") &&
+                  strstr(why, "/nonexistent/zoneinfo") && strstr(why, "only UTC"));
+    test_streq("no zoneinfo: no fire time rather than a UTC one", next("0 9 * * *", "Europe/Berlin", t), "none");
+    test_cond("no zoneinfo: a bad name is still a bad name",
+              !cron_tz_check("../x", why, sizeof why) && strstr(why, "not an IANA"));
+
+    /* A directory of our own holding one zone (the layout the image ships). */
+    char dir[] = "/tmp/ingot-zi-XXXXXX", path[128], cmd[400];
+    test_cond("temp dir", mkdtemp(dir) != NULL);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/Europe && cp %s/Europe/Berlin %s/Europe/Berlin", dir,
+             CRON_ZONEINFO_DEFAULT, dir);
+    test_cond("zone copied", system(cmd) == 0);
+    cron_use_zoneinfo(dir);
+    test_streq("the directory is used", cron_zoneinfo_dir(), dir);
+    test_cond("copied zone valid", cron_tz_valid("Europe/Berlin"));
+    test_cond("a zone not copied: unknown, not a missing directory",
+              !cron_tz_check("America/New_York", why, sizeof why) && strstr(why, "unknown time zone"));
+    test_streq("copied zone: CEST", next("0 9 * * MON-FRI", "Europe/Berlin", t), "2026-05-05T07:00:00Z");
+    snprintf(path, sizeof path, "%s/", dir);
+    cron_use_zoneinfo(path);
+    test_streq("a trailing slash is dropped", cron_zoneinfo_dir(), dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    test_cond("cleaned", system(cmd) == 0);
+    cron_use_zoneinfo(NULL);
+    test_streq("NULL: the default", cron_zoneinfo_dir(), CRON_ZONEINFO_DEFAULT);
+}
+
 int main(void)
 {
     test_parse();
     test_next();
     test_dst();
+    test_zoneinfo_dir();
     test_report();
 }
