@@ -9,6 +9,12 @@
 # binary, e.g. bin/ingot-static from make static (default: the ASan build);
 # INGOT_TEST_UNIT_DIR=DIR the unit tests from another build, e.g.
 # build/static/test/unit (make static-unit).
+# INGOT_TEST_STATIC=1 (make test) adds "static" to the default run: the
+# integration suite again against bin/ingot-static (INGOT_STATIC_BIN), by a
+# second runner with its own servers, alongside the ASan one (both wait on
+# servers and fakes more than they compute; INGOT_TEST_STATIC_SERIAL=1 runs
+# it after instead); test_static_root and test_packaging then fail instead
+# of skipping when bin/ingot-static is missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -46,7 +52,10 @@ add_counts() { # parses the last "N passed, N failed" line of a log
 }
 
 what=("$@")
-[ ${#what[@]} -eq 0 ] && what=(unit integration fuzz)
+if [ ${#what[@]} -eq 0 ]; then
+    what=(unit integration fuzz)
+    [ "${INGOT_TEST_STATIC:-0}" = 1 ] && what=(static unit integration fuzz)
+fi
 
 run_unit() {
     local dir=${INGOT_TEST_UNIT_DIR:-build/asan/test/unit}
@@ -61,9 +70,43 @@ run_unit() {
     done
 }
 
+# The static pass: `bash test/run.sh integration` against the static
+# binary, its servers its own (a shared INGOT_TEST_SERVERS would mix two
+# suites' databases), in the background unless INGOT_TEST_STATIC_SERIAL=1;
+# static_collect prints its per-file lines and adds its counts.
+STATIC_PID=""
+STATIC_LOG=""
+STATIC_T0=""
+static_start() {
+    local bin=${INGOT_STATIC_BIN:-$ROOT/bin/ingot-static}
+    if [ ! -x "$bin" ]; then
+        echo "static: $bin is missing (make static)"
+        failed=$((failed + 1)); failures+=(static)
+        return
+    fi
+    STATIC_LOG=$(mktemp /tmp/ingot-static-pass.XXXXXX); STATIC_T0=$(now_ms)
+    env -u INGOT_TEST_SERVERS INGOT_TEST_BIN="$bin" INGOT_TEST_STATIC=1 \
+        bash "$ROOT/test/run.sh" integration >"$STATIC_LOG" 2>&1 &
+    STATIC_PID=$!
+    if [ "${INGOT_TEST_STATIC_SERIAL:-0}" = 1 ]; then static_collect; fi
+}
+static_collect() {
+    [ -n "$STATIC_PID" ] || return 0
+    wait "$STATIC_PID"; local rc=$?
+    STATIC_PID=""
+    echo "integration tests against ${INGOT_STATIC_BIN:-bin/ingot-static} ($([ "${INGOT_TEST_STATIC_SERIAL:-0}" = 1 ] || echo "in parallel, ")$(took "$STATIC_T0"))"
+    grep -E '^(  |failed:)' "$STATIC_LOG" | sed 's/^/  /'
+    add_counts static "$STATIC_LOG" "$rc" >/dev/null
+    rm -f "$STATIC_LOG"
+}
+
 TMPROOT=""
 SERVERS=""
 cleanup() {
+    if [ -n "$STATIC_PID" ]; then
+        kill -TERM "$STATIC_PID" 2>/dev/null; wait "$STATIC_PID" 2>/dev/null
+        rm -f "$STATIC_LOG"
+    fi
     if [ -n "$TMPROOT" ]; then
         pkill -TERM -f "$TMPROOT" 2>/dev/null || true
         [ -z "${INGOT_TEST_SERVERS:-}" ] && bash deploy/local/servers.sh stop "$SERVERS" >/dev/null 2>&1
@@ -103,6 +146,7 @@ files=()
 for w in "${what[@]}"; do
     case "$w" in
     unit) run_unit ;;
+    static) static_start ;;
     fuzz)
         echo "fuzzing (libFuzzer, ${INGOT_FUZZ_SECONDS:-10} s per target)"
         log=$(mktemp); t0=$(now_ms); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-10}" >"$log" 2>&1; rc=$?
@@ -112,6 +156,7 @@ for w in "${what[@]}"; do
     esac
 done
 [ ${#files[@]} -gt 0 ] && run_integration "${files[@]}"
+static_collect
 
 if [ ${#failures[@]} -gt 0 ]; then
     echo "failed: ${failures[*]}"
