@@ -43,6 +43,7 @@ struct llm *llm_new(struct runtime *rt, char *err, size_t errlen)
     }
     l->lim = llmlimit_new(rt, LLM_REFRESH_MS);
     l->usage = usage_new(rt, rt->cfg->usage_flush_interval_ms);
+    llmlimit_set_usage(l->lim, l->usage);
     l->via_httpc = upstream_proxy_in_env();
     if (l->via_httpc)
         log_info("llm: a proxy is set in the environment: provider calls go through libcurl, which uses it");

@@ -561,3 +561,7 @@ void llmlimit_free(struct llmlimit *ll)
     free(ll);
 }
 
+void llmlimit_set_usage(struct llmlimit *ll, struct usage *u)
+{
+    ll->usage = u;
+}

@@ -65,6 +65,10 @@ size_t llmlimit_busy(const struct llmlimit *ll);
 void llmlimit_reserve(struct llmlimit *ll, const struct llmlimit_req *req, llmlimit_cb cb, void *arg);
 /* Replaces the reservation with the real usage (NULL: nothing was used,
  * e.g. the provider refused) and frees the ticket. */
+/* The usage ledger this process writes: without Redis, a budget counts
+ * this process's settled calls until their rows are in the ledger. */
+struct usage;
+void llmlimit_set_usage(struct llmlimit *ll, struct usage *u);
 void llmlimit_settle(struct llmlimit *ll, struct llmlimit_ticket *t, const struct llm_usage *used);
 /* Any price set at all (a call's other spellings are worth looking up). */
 bool llmlimit_priced_any(const struct llmlimit *ll);

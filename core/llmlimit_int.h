@@ -91,6 +91,7 @@ struct rsv;
 
 struct llmlimit {
     struct runtime *rt;
+    struct usage *usage;          /* the ledger's writer (its row numbers), or NULL */
     long long refresh_ms;
     struct event *refresh_timer, *retry_timer;
     struct lim_row *lims;

@@ -22,10 +22,12 @@
 #include "llmlimit_int.h"
 #include "llmlimit_admit.h"
 #include "log.h"
+#include "usage.h"
 
 #define LEDGER_CACHE_MS 2000
 #define LEDGER_STALE_OK_MS 60000
 #define BUCKETS 1024
+#define PEND_MAX 32
 
 struct lwait {
     struct lwait *next;
@@ -46,7 +48,16 @@ struct lscope {
     char day[40], month[32];        /* the periods l[] is for */
     long long l[3];                 /* the ledger: day tokens, month tokens, month nano-USD */
     long long infl[3];              /* reserved by calls in flight here */
-    long long settled[3];           /* settled here since l[] was read */
+    long long settled[3];           /* settled here and not in l[]: the sum of pend */
+    /* Calls settled here by the usage row that records them (the next one
+     * when settled: llm_settle records right after): dropped from settled
+     * once a ledger read begun after that row was written. Past PEND_MAX
+     * the newest absorbs the rest (kept until the newest row is in). */
+    struct pend {
+        uint64_t seq;
+        long long amt[3];
+    } pend[PEND_MAX];
+    int npend;
     struct lwait *waiters;
 };
 
@@ -119,23 +130,41 @@ static bool has_any(const struct lim *l)
 struct load {
     struct llmlimit_local *lc;
     struct lscope *s;
+    uint64_t written; /* usage rows in the ledger when the read began */
 };
+
+/* Forgets what the ledger read now holds: rows up to `written`. */
+static void pend_drop(struct lscope *s, uint64_t written)
+{
+    int k = 0;
+    for (int i = 0; i < 3; i++)
+        s->settled[i] = 0;
+    for (int j = 0; j < s->npend; j++) {
+        if (s->pend[j].seq <= written)
+            continue;
+        s->pend[k] = s->pend[j];
+        for (int i = 0; i < 3; i++)
+            s->settled[i] += s->pend[k].amt[i];
+        k++;
+    }
+    s->npend = k;
+}
 
 static void loaded_cb(bool ok, const long long out[6], void *arg)
 {
     struct load *ld = arg;
     struct lscope *s = ld->s;
     struct llmlimit_local *lc = ld->lc;
+    uint64_t written = ld->written;
     free(ld);
     s->loading = false;
     if (ok) {
         struct period p;
         llmlimit_period(&p, time_real_us() / 1000);
         const long long *v = out + (s->key ? 3 : 0);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 3; i++)
             s->l[i] = v[i];
-            s->settled[i] = 0; /* in the ledger now, or about to be (up to one flush interval) */
-        }
+        pend_drop(s, written);
         memcpy(s->day, p.day, sizeof s->day);
         memcpy(s->month, p.month, sizeof s->month);
         s->loaded = true;
@@ -184,6 +213,7 @@ static int ledger_ready(struct llmlimit_local *lc, struct lscope *s, const struc
         struct load *ld = xcalloc(1, sizeof *ld);
         ld->lc = lc;
         ld->s = s;
+        ld->written = usage_seq_written(lc->ll->usage);
         llmlimit_ledger(lc->ll, s->tenant, s->key, p, loaded_cb, ld);
     }
     return 0;
@@ -260,7 +290,6 @@ void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req
 void llmlimit_local_settle(struct llmlimit_local *lc, struct llmlimit_ticket *t, long long used_tokens,
                            long long used_nano)
 {
-    (void)lc;
     for (int i = 0; i < 2; i++) {
         struct lscope *s = t->ls[i];
         if (!s)
@@ -270,8 +299,19 @@ void llmlimit_local_settle(struct llmlimit_local *lc, struct llmlimit_ticket *t,
         s->infl[0] -= t->est_tokens;
         s->infl[1] -= t->est_tokens;
         s->infl[2] -= t->est_nano;
-        s->settled[0] += used_tokens;
-        s->settled[1] += used_tokens;
-        s->settled[2] += used_nano;
+        long long amt[3] = {used_tokens, used_tokens, used_nano};
+        if (amt[0] <= 0 && amt[2] <= 0)
+            continue;
+        uint64_t seq = usage_seq_recorded(lc->ll->usage) + 1;
+        if (s->npend == PEND_MAX) { /* the newest takes the rest: it is written last */
+            s->npend--;
+            for (int k = 0; k < 3; k++)
+                amt[k] += s->pend[s->npend].amt[k];
+        }
+        s->pend[s->npend].seq = seq;
+        memcpy(s->pend[s->npend].amt, amt, sizeof amt);
+        s->npend++;
+        for (int k = 0; k < 3; k++)
+            s->settled[k] += k == 2 ? used_nano : used_tokens;
     }
 }

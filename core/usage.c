@@ -57,6 +57,7 @@ struct usage {
     struct urec *buf;
     size_t n, cap;
     size_t writing;           /* the first `writing` rows are in an INSERT now */
+    uint64_t seq_recorded, seq_written; /* see usage_seq_recorded */
     int fails;
     bool draining;
     struct metric_family *f_tokens, *f_requests, *f_latency, *f_ttft;
@@ -90,6 +91,7 @@ static void written_cb(const struct db_result *r, void *arg)
             metrics_add(u->m_written, (double)k);
         }
         u->fails = 0;
+        u->seq_written += k; /* rows leave the buffer in the order they came */
         memmove(u->buf, u->buf + k, (u->n - k) * sizeof *u->buf);
         u->n -= k;
         if (u->n >= USAGE_BATCH || (u->draining && u->n))
@@ -380,6 +382,7 @@ void usage_record(struct usage *u, const struct usage_rec *r)
         u->buf = xrealloc(u->buf, u->cap * sizeof *u->buf);
     }
     struct urec *x = &u->buf[u->n++];
+    u->seq_recorded++;
     x->tenant = r->tenant;
     x->key_id = r->key_id;
     x->job_id = r->job_id;
@@ -398,4 +401,14 @@ void usage_record(struct usage *u, const struct usage_rec *r)
     x->at_us = time_real_us() - (int64_t)(x->latency_ms * 1000);
     if (u->n >= USAGE_BATCH && !u->writing)
         event_active(u->kick, EV_TIMEOUT, 0); /* not from inside the caller's call */
+}
+
+uint64_t usage_seq_recorded(const struct usage *u)
+{
+    return u ? u->seq_recorded : 0;
+}
+
+uint64_t usage_seq_written(const struct usage *u)
+{
+    return u ? u->seq_written : 0;
 }

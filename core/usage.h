@@ -35,5 +35,11 @@ void usage_free(struct usage *u);
 /* Rows not written yet (the batch being written included). */
 size_t usage_pending(const struct usage *u);
 void usage_record(struct usage *u, const struct usage_rec *r);
+/* Rows are numbered from 1 in the order recorded. usage_seq_recorded: the
+ * last row's number; usage_seq_written: every row up to it is in the
+ * ledger (or was given up). A reader of the ledger that notes
+ * usage_seq_written before its query sees at least those rows. */
+uint64_t usage_seq_recorded(const struct usage *u);
+uint64_t usage_seq_written(const struct usage *u);
 
 #endif
