@@ -5,10 +5,11 @@
  * per process (N processes admit up to N times the limit). A budget (day,
  * month, USD) is checked against the ledger's sums (read at most
  * LEDGER_CACHE_MS before), plus this process's own calls in flight
- * (reserved) and those it settled since that read. What it cannot see:
- * the other processes' calls in flight and the usage every process has
- * not flushed to the ledger yet (at most one USAGE_FLUSH_INTERVAL of its
- * traffic), so the overshoot is bounded by those. When the ledger cannot
+ * (reserved) and those it settled whose usage rows were not written before
+ * that read. What it cannot see: the other processes' calls in flight and
+ * their usage not flushed to the ledger yet (at most one
+ * USAGE_FLUSH_INTERVAL of their traffic), so the overshoot is bounded by
+ * those. When the ledger cannot
  * be read, a cached sum up to LEDGER_STALE_OK_MS old is used; older than
  * that, calls of a scope with a budget are refused with LLMLIMIT_ERROR
  * (503) rather than admitted blind. Scopes without a budget never wait on
