@@ -2,7 +2,9 @@
 #include <cJSON.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #include "../testhelp.h"
 #include "check.h"
@@ -159,6 +161,54 @@ static void test_sbuf_numbers(void)
     test_cond("util_strcpy no room", util_strcpy(small, 0, "q") == 1 && small[0] == '\0');
     test_cond("sbuf_printf of nothing", b.len == 304 && b.data[304] == '\0');
     sbuf_deinit(&b);
+}
+
+/* sbuf_printf formats %s %c %d %i %u (l, ll, z) itself: byte for byte what
+ * snprintf prints, and anything else (flags, width, precision, %x, %f)
+ * still through vsnprintf. */
+static int printf_bad;
+#define SAME(...)                                                                    \
+    do {                                                                             \
+        char want_[512];                                                             \
+        int n_ = snprintf(want_, sizeof want_, __VA_ARGS__);                         \
+        struct sbuf b_;                                                              \
+        sbuf_init(&b_);                                                              \
+        sbuf_puts(&b_, "pre:");                                                      \
+        sbuf_printf(&b_, __VA_ARGS__);                                               \
+        printf_bad += n_ < 0 || b_.len != (size_t)n_ + 4 ||                          \
+                      memcmp(b_.data + 4, want_, (size_t)n_ + 1) != 0;               \
+        sbuf_deinit(&b_);                                                            \
+    } while (0)
+
+static void test_sbuf_printf_plain(void)
+{
+    const long long ll[] = {0, 1, -1, 9, -10, 99, 100, INT_MAX, INT_MIN, LLONG_MAX, LLONG_MIN, 1234567890123LL};
+    for (size_t i = 0; i < sizeof ll / sizeof ll[0]; i++) {
+        long long v = ll[i];
+        SAME("%d", (int)v);
+        SAME("x%iy", (int)v);
+        SAME("%u|", (unsigned)v);
+        SAME("%ld %lu", (long)v, (unsigned long)v);
+        SAME("%lld,%llu", v, (unsigned long long)v);
+        SAME("%zu %zd", (size_t)v, (ssize_t)v);
+        SAME("UPDATE jobs SET state = %d, run_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)) WHERE id = %llu",
+             (int)v, v / 3, (unsigned long long)v);
+    }
+    SAME("%s", "");
+    SAME("%s%s%s", "a", "", "bc");
+    SAME("100%% %s=%d%%", "k", 5);
+    SAME("%c%c%c", 'a', 0, 'z');
+    SAME("%c", 0xe9);
+    SAME("%%");
+    SAME("no conversion at all");
+    SAME("{\"object\":\"job.attempt\",\"attempt\":%s,\"status\":", "3");
+    test_cond("sbuf_printf plain conversions as snprintf", printf_bad == 0);
+    printf_bad = 0;
+    SAME("%5d|%-5s|%05u", 42, "ab", 7u);
+    SAME("%.3f %x %X %o %p", 1.0005, 255u, 255u, 8u, (void *)0);
+    SAME("%.*s %hd %hhu %lx %zx %jd", 2, "abc", (short)-3, (unsigned char)250, 255ul, (size_t)255, (intmax_t)-9);
+    SAME("%+d % d %#x %e %g", 5, 5, 255u, 1.5, 2.25);
+    test_cond("sbuf_printf other formats through vsnprintf", printf_bad == 0);
 }
 
 static void test_utf8(void)
@@ -401,6 +451,7 @@ int main(void)
     test_ms();
     test_utf8();
     test_sbuf_numbers();
+    test_sbuf_printf_plain();
     test_utf8_words();
     test_dates();
     test_json_text();
