@@ -116,21 +116,6 @@ static void add_sql(struct flush *fl, struct sbuf *b)
     fl->sql[fl->nsql++] = sbuf_steal(b);
 }
 
-/* v in decimal, at least width digits (zero-padded), as %0*d for v >= 0. */
-static char *put_num(char *p, unsigned v, int width)
-{
-    char t[16];
-    int n = 0;
-    do
-        t[n++] = (char)('0' + v % 10);
-    while (v /= 10);
-    while (n < width)
-        t[n++] = '0';
-    while (n)
-        *p++ = t[--n];
-    return p;
-}
-
 /* "%04d-%02d-%02d %02d:%02d:%02d.%06d" of us (UTC), without printf: once
  * per job finished (musl's printf costs). */
 static void fmt_time(int64_t us, char *out, size_t n)
@@ -143,19 +128,19 @@ static void fmt_time(int64_t us, char *out, size_t n)
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
         return;
     }
-    char *p = put_num(out, (unsigned)(tm.tm_year + 1900), 4);
+    char *p = util_put_uint(out, (unsigned)(tm.tm_year + 1900), 4);
     *p++ = '-';
-    p = put_num(p, (unsigned)(tm.tm_mon + 1), 2);
+    p = util_put_uint(p, (unsigned)(tm.tm_mon + 1), 2);
     *p++ = '-';
-    p = put_num(p, (unsigned)tm.tm_mday, 2);
+    p = util_put_uint(p, (unsigned)tm.tm_mday, 2);
     *p++ = ' ';
-    p = put_num(p, (unsigned)tm.tm_hour, 2);
+    p = util_put_uint(p, (unsigned)tm.tm_hour, 2);
     *p++ = ':';
-    p = put_num(p, (unsigned)tm.tm_min, 2);
+    p = util_put_uint(p, (unsigned)tm.tm_min, 2);
     *p++ = ':';
-    p = put_num(p, (unsigned)tm.tm_sec, 2);
+    p = util_put_uint(p, (unsigned)tm.tm_sec, 2);
     *p++ = '.';
-    p = put_num(p, (unsigned)(us % 1000000), 6);
+    p = util_put_uint(p, (unsigned)(us % 1000000), 6);
     *p = '\0';
 }
 

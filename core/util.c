@@ -392,14 +392,47 @@ int64_t time_real_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+char *util_put_uint(char *p, unsigned v, int width)
+{
+    char t[16];
+    int n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n < width && n < (int)sizeof t)
+        t[n++] = '0';
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
+/* Every log line has one: no printf (musl's costs ~4,000 instructions). */
 void time_iso8601(int64_t real_us, char *out, size_t outlen)
 {
     time_t secs = (time_t)(real_us / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)((real_us / 1000) % 1000));
+    if (real_us < 0 || tm.tm_year + 1900 > 9999 || outlen < 25) { /* never for a clock reading */
+        snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)((real_us / 1000) % 1000));
+        return;
+    }
+    char *p = util_put_uint(out, (unsigned)(tm.tm_year + 1900), 4);
+    *p++ = '-';
+    p = util_put_uint(p, (unsigned)(tm.tm_mon + 1), 2);
+    *p++ = '-';
+    p = util_put_uint(p, (unsigned)tm.tm_mday, 2);
+    *p++ = 'T';
+    p = util_put_uint(p, (unsigned)tm.tm_hour, 2);
+    *p++ = ':';
+    p = util_put_uint(p, (unsigned)tm.tm_min, 2);
+    *p++ = ':';
+    p = util_put_uint(p, (unsigned)tm.tm_sec, 2);
+    *p++ = '.';
+    p = util_put_uint(p, (unsigned)((real_us / 1000) % 1000), 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 int util_random_bytes(void *out, size_t n)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../testhelp.h"
 #include "check.h"
@@ -209,6 +210,29 @@ static void test_sbuf_printf_plain(void)
     SAME("%.*s %hd %hhu %lx %zx %jd", 2, "abc", (short)-3, (unsigned char)250, 255ul, (size_t)255, (intmax_t)-9);
     SAME("%+d % d %#x %e %g", 5, 5, 255u, 1.5, 2.25);
     test_cond("sbuf_printf other formats through vsnprintf", printf_bad == 0);
+    /* time_iso8601 and util_put_uint, as the snprintf they replace */
+    int bad = 0;
+    const int64_t fixed[] = {0, 999, 1000, 86399999999LL, 951782400000000LL /* 2000-02-29 */,
+                             253402300799999999LL /* 9999-12-31 */, 253402300800000000LL, -1};
+    for (int i = 0; i < 2000; i++) {
+        int64_t us = i < 8 ? fixed[i] : (int64_t)(((uint64_t)rand() << 31 ^ (uint64_t)rand()) % 4102444800000000ULL);
+        char got[40], want[40];
+        time_iso8601(us, got, sizeof got);
+        time_t secs = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((us / 1000) % 1000));
+        bad += strcmp(got, want) != 0;
+    }
+    test_cond("time_iso8601 as its snprintf (2000 instants, 0, 9999-12-31, 10000, negative)", bad == 0);
+    char num[24];
+    *util_put_uint(num, 7, 3) = '\0';
+    bool same = strcmp(num, "007") == 0;
+    *util_put_uint(num, 4294967295u, 2) = '\0';
+    same = same && strcmp(num, "4294967295") == 0;
+    *util_put_uint(num, 0, 1) = '\0';
+    test_cond("util_put_uint pads, never cuts", same && strcmp(num, "0") == 0);
 }
 
 static void test_utf8(void)
