@@ -216,7 +216,7 @@ static void test_sbuf_printf_plain(void)
                              253402300799999999LL /* 9999-12-31 */, 253402300800000000LL, -1};
     for (int i = 0; i < 2000; i++) {
         int64_t us = i < 8 ? fixed[i] : (int64_t)(((uint64_t)rand() << 31 ^ (uint64_t)rand()) % 4102444800000000ULL);
-        char got[40], want[40];
+        char got[80], want[80];
         time_iso8601(us, got, sizeof got);
         time_t secs = (time_t)(us / 1000000);
         struct tm tm;
