@@ -140,7 +140,7 @@ wait_http "http://127.0.0.1:$IPORT/health/ready"
 # ---- End to end: N HTTP jobs to nginx (the sink), one worker at concurrency
 # 1000, bin/ingot and bin/ingot-static in alternated rounds.
 E2E=${BENCH_E2E_JOBS:-100000}
-E2E_ROUNDS=${BENCH_E2E_ROUNDS:-2}
+E2E_ROUNDS=${BENCH_E2E_ROUNDS:-3}
 SPORT=$(free_port)
 sed -i "s/listen 127.0.0.1:[0-9]*;/listen 127.0.0.1:$SPORT;/" "$TMP/nginx/nginx.conf"
 nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
@@ -220,9 +220,9 @@ if [ -z "$ONLY_STATIC" ]; then
     echo "{\"bench\":\"e2e_cpu_per_job\",\"worker_us\":$u_work,\"mariadbd_us\":$u_db,\"nginx_us\":$u_ngx,\"cores\":$(nproc),\"cpu_bound_jobs_per_s\":$ceiling}"
     echo "{\"bench\":\"e2e_http_jobs\",\"jobs\":$(( ${E2E_SUM[$D.queued]} / E2E_ROUNDS )),\"succeeded\":$(( ${E2E_SUM[$D.ok]} / E2E_ROUNDS )),\"seconds\":$(awk -v s="${E2E_SUM[$D.secs]}" -v n="$E2E_ROUNDS" 'BEGIN { printf "%.2f", s / n }'),\"jobs_per_s\":$(e2e_med "$D.jps"),\"worker_max_rss_kb\":$(e2e_max "$D.rss"),\"concurrency\":1000,\"rounds\":$E2E_ROUNDS,\"target_jobs_per_s\":20000,\"target_rss_kb\":49152}"
 fi
-svd e2e_http_jobs_per_s "$(e2e_med "$STATIC_BIN.jps")" "$(e2e_med "$D.jps")" higher 0.95 "\"rounds\":$E2E_ROUNDS,\"jobs\":$E2E"
-svd e2e_worker_us_per_job "$(e2e_med "$STATIC_BIN.us")" "$(e2e_med "$D.us")" lower 0.95 "\"rounds\":$E2E_ROUNDS"
-svd e2e_worker_max_rss_kb "$(e2e_max "$STATIC_BIN.rss")" "$(e2e_max "$D.rss")" lower 0.95 "\"rounds\":$E2E_ROUNDS"
+svd_rounds e2e_http_jobs_per_s "${E2E_SUM[$STATIC_BIN.jps]}" "${E2E_SUM[$D.jps]}" higher 0.95 "\"rounds\":$E2E_ROUNDS,\"jobs\":$E2E"
+svd_rounds e2e_worker_us_per_job "${E2E_SUM[$STATIC_BIN.us]}" "${E2E_SUM[$D.us]}" lower 0.95 "\"rounds\":$E2E_ROUNDS"
+svd_rounds e2e_worker_max_rss_kb "${E2E_SUM[$STATIC_BIN.rss]}" "${E2E_SUM[$D.rss]}" lower 0.95 "\"rounds\":$E2E_ROUNDS"
 kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
 if [ -z "$ONLY_STATIC" ]; then
 quiet
@@ -284,7 +284,7 @@ r_med() { printf '%s\n' ${READY[$1]} | median; }
 r_max() { printf '%s\n' ${READY[$1]} | sort -n | tail -1; }
 [ -n "$ONLY_STATIC" ] ||
     echo "{\"bench\":\"startup\",\"role\":\"serve\",\"exec_to_ready_ms_median\":$(r_med "$DYN_BIN"),\"exec_to_ready_ms_max\":$(r_max "$DYN_BIN"),\"runs\":7,\"target_ms\":100}"
-svd exec_to_ready_ms "$(r_med "$STATIC_BIN")" "$(r_med "$DYN_BIN")" lower 0.95 "\"runs\":7,\"static_max_ms\":$(r_max "$STATIC_BIN"),\"dynamic_max_ms\":$(r_max "$DYN_BIN")"
+svd_rounds exec_to_ready_ms "${READY[$STATIC_BIN]}" "${READY[$DYN_BIN]}" lower 0.95 "\"runs\":7,\"static_max_ms\":$(r_max "$STATIC_BIN"),\"dynamic_max_ms\":$(r_max "$DYN_BIN")"
 
 # ---- LLM gateway: ingot in front of the C fake provider vs the fake alone.
 [ -n "$ONLY_STATIC" ] || . test/bench/llm.sh

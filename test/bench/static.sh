@@ -8,19 +8,29 @@
 #   {"bench":"static_vs_dynamic","figure":F,"static":S,"dynamic":D,
 #    "ratio":R,"ratio_is":"static/dynamic" (higher is better) or
 #    "dynamic/static" (lower is better),"target_ratio":0.95}
-# so a ratio >= 0.95 always means "static at most 5% worse".
+# so a ratio >= 0.95 always means "static at most 5% worse". S and D are
+# the medians of the rounds; R is the median of the rounds' own ratios (the
+# two runs of a round are back to back, so a slow spell of the machine
+# mostly hits both).
 #   binary_bytes    the static binary; reference: bin/ingot plus the shared
 #                   libraries it loads (ldd), which a dynamic image must ship
 #   image_bytes     content size of the scratch image: a tar of exactly the
 #                   binary, /etc/ssl/certs/ca-certificates.crt and
 #                   /usr/share/zoneinfo (the image's layer adds only tar
 #                   metadata); reference: the same with the dynamic closure
-#   idle_rss_kb, loaded_rss_kb (after the wrk run), health_live_rps
-#   exec_to_ready_ms, e2e_http_jobs_per_s (bench.sh's own sections)
-# BENCH_STATIC_ROUNDS (default 3) rounds of each binary.
+#   idle_rss_kb, loaded_rss_kb (after the wrk run), health_live_rps, and
+#   health_live_cpu_us_per_req: serve's CPU time (user + system) over the
+#   wrk run per request answered, less sensitive to the other load on the
+#   machine than req/s
+#   exec_to_ready_ms, e2e_http_jobs_per_s, e2e_worker_us_per_job (the
+#   worker's CPU per job), e2e_worker_max_rss_kb (bench.sh's own sections)
+# BENCH_STATIC_ROUNDS (default 7) rounds of each binary, BENCH_STATIC_SECONDS
+# (default 5) per wrk run: many short pairs ride out the machine's noise
+# better than a few long runs.
 STATIC_BIN=bin/ingot-static
 DYN_BIN=bin/ingot
-STATIC_ROUNDS=${BENCH_STATIC_ROUNDS:-3}
+STATIC_ROUNDS=${BENCH_STATIC_ROUNDS:-7}
+STATIC_SECS=${BENCH_STATIC_SECONDS:-5}
 [ -x "$STATIC_BIN" ] || { echo "bench: $STATIC_BIN missing (make static)" >&2; exit 1; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -35,6 +45,18 @@ svd() {
         r=$(awk -v a="$3" -v b="$2" 'BEGIN { printf "%.3f", b ? a / b : 0 }'); is="dynamic/static"
     fi
     echo "{\"bench\":\"static_vs_dynamic\",\"figure\":\"$1\",\"static\":$2,\"dynamic\":$3,\"ratio\":$r,\"ratio_is\":\"$is\",\"target_ratio\":$5${6:+,$6}}"
+}
+# svd_rounds FIGURE "S1 S2 .." "D1 D2 .." higher|lower TARGET [EXTRA_JSON]:
+# the rounds' values in round order; medians, and the median of the
+# per-round ratios.
+svd_rounds() {
+    local sm dm r is
+    sm=$(printf '%s\n' $2 | median); dm=$(printf '%s\n' $3 | median)
+    r=$(paste <(printf '%s\n' $2) <(printf '%s\n' $3) |
+        awk -v h="$4" '{ print h == "higher" ? ($2 ? $1 / $2 : 0) : ($1 ? $2 / $1 : 0) }' | median)
+    r=$(awk -v r="$r" 'BEGIN { printf "%.3f", r }')
+    if [ "$4" = higher ]; then is="static/dynamic"; else is="dynamic/static"; fi
+    echo "{\"bench\":\"static_vs_dynamic\",\"figure\":\"$1\",\"static\":$sm,\"dynamic\":$dm,\"ratio\":$r,\"ratio_is\":\"$is, median of the rounds\",\"target_ratio\":$5${6:+,$6}}"
 }
 
 # ---- Sizes.
@@ -63,15 +85,21 @@ for round in $(seq 1 "$STATIC_ROUNDS"); do
         INGOT_PID=$!
         wait_http "http://127.0.0.1:$port/health/ready"
         idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
-        r=$(wrk_run "http://127.0.0.1:$port/health/live")
+        t0=$(awk '{print $14 + $15}' "/proc/$INGOT_PID/stat")
+        r=$(SECS=$STATIC_SECS wrk_run "http://127.0.0.1:$port/health/live")
+        t1=$(awk '{print $14 + $15}' "/proc/$INGOT_PID/stat")
         rps=$(printf '{%s}' "$r" | sed 's/.*"rps":\([0-9.]*\).*/\1/')
+        nreq=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
+        cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="${nreq:-0}" 'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')
         loaded=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
         kill "$INGOT_PID"; wait "$INGOT_PID" 2>/dev/null || true; INGOT_PID=""
-        echo "{\"bench\":\"static_round\",\"round\":$round,\"binary\":\"$b\",\"path\":\"/health/live\",\"connections\":$CONNS,$r,\"idle_rss_kb\":$idle,\"loaded_rss_kb\":$loaded}"
-        SV[$b.rps]+="$rps "; SV[$b.idle]+="$idle "; SV[$b.loaded]+="$loaded "
+        echo "{\"bench\":\"static_round\",\"round\":$round,\"binary\":\"$b\",\"path\":\"/health/live\",\"connections\":$CONNS,$r,\"cpu_us_per_req\":$cpu,\"idle_rss_kb\":$idle,\"loaded_rss_kb\":$loaded}"
+        SV[$b.rps]+="$rps "; SV[$b.cpu]+="$cpu "; SV[$b.idle]+="$idle "; SV[$b.loaded]+="$loaded "
     done
 done
-med() { printf '%s\n' ${SV[$1]} | median; }
-svd health_live_rps "$(med "$STATIC_BIN.rps")" "$(med "$DYN_BIN.rps")" higher 0.95 "\"rounds\":$STATIC_ROUNDS,\"connections\":$CONNS"
-svd idle_rss_kb "$(med "$STATIC_BIN.idle")" "$(med "$DYN_BIN.idle")" lower 0.95 "\"rounds\":$STATIC_ROUNDS"
-svd loaded_rss_kb "$(med "$STATIC_BIN.loaded")" "$(med "$DYN_BIN.loaded")" lower 0.95 "\"rounds\":$STATIC_ROUNDS"
+for k in rps:higher cpu:lower idle:lower loaded:lower; do
+    case ${k%:*} in
+        rps) f=health_live_rps ;; cpu) f=health_live_cpu_us_per_req ;; idle) f=idle_rss_kb ;; loaded) f=loaded_rss_kb ;;
+    esac
+    svd_rounds "$f" "${SV[$STATIC_BIN.${k%:*}]}" "${SV[$DYN_BIN.${k%:*}]}" "${k#*:}" 0.95 "\"rounds\":$STATIC_ROUNDS,\"seconds\":$STATIC_SECS,\"connections\":$CONNS"
+done
