@@ -209,7 +209,9 @@ e2e_round() {
 for round in $(seq 1 "$E2E_ROUNDS"); do
     for b in $(order "$round"); do e2e_round "$b" "$round"; done
 done
+# shellcheck disable=SC2086 # the rounds' figures, split on purpose
 e2e_med() { printf '%s\n' ${E2E_SUM[$1]} | median; }
+# shellcheck disable=SC2086
 e2e_max() { printf '%s\n' ${E2E_SUM[$1]} | sort -n | tail -1; }
 D=$DYN_BIN
 us_job() { awk -v t="$1" -v hz="$hz" -v n="${E2E_SUM[$D.ok]}" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }'; }
@@ -280,7 +282,9 @@ for round in 1 2 3 4 5 6 7; do
         READY[$b]+="$(build/release/test/fakes/readytime "$p" /health/ready -- "$b" serve --env-file /dev/null --host 127.0.0.1 --port "$p" --log-level warn 2>/dev/null) "
     done
 done
+# shellcheck disable=SC2086 # the runs' figures, split on purpose
 r_med() { printf '%s\n' ${READY[$1]} | median; }
+# shellcheck disable=SC2086
 r_max() { printf '%s\n' ${READY[$1]} | sort -n | tail -1; }
 [ -n "$ONLY_STATIC" ] ||
     echo "{\"bench\":\"startup\",\"role\":\"serve\",\"exec_to_ready_ms_median\":$(r_med "$DYN_BIN"),\"exec_to_ready_ms_max\":$(r_max "$DYN_BIN"),\"runs\":7,\"target_ms\":100}"

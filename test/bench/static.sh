@@ -52,7 +52,8 @@ svd() {
 }
 # svd_rounds FIGURE "S1 S2 .." "D1 D2 .." higher|lower TARGET [EXTRA_JSON]:
 # the rounds' values in round order; medians, and the median of the
-# per-round ratios.
+# per-round ratios (the lists are split on purpose).
+# shellcheck disable=SC2086
 svd_rounds() {
     local sm dm r is
     sm=$(printf '%s\n' $2 | median); dm=$(printf '%s\n' $3 | median)
