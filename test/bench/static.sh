@@ -22,10 +22,6 @@
 #   health_live_cpu_us_per_req: serve's CPU time (user + system) over the
 #   wrk run per request answered, less sensitive to the other load on the
 #   machine than req/s
-#   health_live_rps_side_by_side: both serves loaded at the same time, each
-#   by its own wrk (1 thread, half the connections): whatever else runs on
-#   the machine hits both alike, and the one that needs less CPU per
-#   request answers more
 #   exec_to_ready_ms, e2e_http_jobs_per_s, e2e_worker_us_per_job (the
 #   worker's CPU per job), e2e_worker_max_rss_kb (bench.sh's own sections)
 # BENCH_STATIC_ROUNDS (default 7) rounds of each binary, BENCH_STATIC_SECONDS
@@ -108,27 +104,3 @@ for k in rps:higher cpu:lower idle:lower loaded:lower; do
     esac
     svd_rounds "$f" "${SV[$STATIC_BIN.${k%:*}]}" "${SV[$DYN_BIN.${k%:*}]}" "${k#*:}" 0.95 "\"rounds\":$STATIC_ROUNDS,\"seconds\":$STATIC_SECS,\"connections\":$CONNS"
 done
-
-# ---- Side by side: both serves under load at once (BENCH_STATIC_RACES
-# rounds, default 4; which wrk starts first alternates).
-RACES=${BENCH_STATIC_RACES:-4}
-race_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
-for round in $(seq 1 "$RACES"); do
-    sport=$(free_port); "$STATIC_BIN" serve --env-file /dev/null --host 127.0.0.1 --port "$sport" --log-level warn 2>>"$TMP/serve-static.log" &
-    S_PID=$!; EXTRA_PIDS+=("$S_PID")
-    dport=$(free_port); "$DYN_BIN" serve --env-file /dev/null --host 127.0.0.1 --port "$dport" --log-level warn 2>>"$TMP/serve-static.log" &
-    D_PID=$!; EXTRA_PIDS+=("$D_PID")
-    wait_http "http://127.0.0.1:$sport/health/ready"; wait_http "http://127.0.0.1:$dport/health/ready"
-    wpids=()
-    for b in $(order "$round"); do # who starts first alternates
-        if [ "$b" = "$STATIC_BIN" ]; then p=$sport o=s; else p=$dport o=d; fi
-        wrk -t1 -c"$((CONNS / 2))" -d"${STATIC_SECS}s" "http://127.0.0.1:$p/health/live" > "$TMP/race-$o.out" 2>&1 &
-        wpids+=($!)
-    done
-    wait "${wpids[@]}"
-    kill "$S_PID" "$D_PID"; wait "$S_PID" "$D_PID" 2>/dev/null || true
-    srps=$(race_rps "$TMP/race-s.out"); drps=$(race_rps "$TMP/race-d.out")
-    echo "{\"bench\":\"static_race\",\"round\":$round,\"static_rps\":${srps:-0},\"dynamic_rps\":${drps:-0}}"
-    SV[race.s]+="${srps:-0} "; SV[race.d]+="${drps:-0} "
-done
-svd_rounds health_live_rps_side_by_side "${SV[race.s]}" "${SV[race.d]}" higher 0.95 "\"rounds\":$RACES,\"seconds\":$STATIC_SECS,\"connections_each\":$((CONNS / 2))"
