@@ -18,19 +18,21 @@
 #                   binary, /etc/ssl/certs/ca-certificates.crt and
 #                   /usr/share/zoneinfo (the image's layer adds only tar
 #                   metadata); reference: the same with the dynamic closure
-#   idle_rss_kb, loaded_rss_kb (after the wrk run), health_live_rps, and
+#   idle_rss_kb, loaded_rss_kb (after the wrk runs), health_live_rps, and
 #   health_live_cpu_us_per_req: serve's CPU time (user + system) over the
-#   wrk run per request answered, less sensitive to the other load on the
+#   wrk runs per request answered, less sensitive to the other load on the
 #   machine than req/s
 #   exec_to_ready_ms, e2e_http_jobs_per_s, e2e_worker_us_per_job (the
 #   worker's CPU per job), e2e_worker_max_rss_kb (bench.sh's own sections)
-# BENCH_STATIC_ROUNDS (default 7) rounds of each binary, BENCH_STATIC_SECONDS
-# (default 5) per wrk run: many short pairs ride out the machine's noise
-# better than a few long runs.
+# BENCH_STATIC_ROUNDS (default 2) sets of fresh serve processes, each with
+# BENCH_STATIC_SLICES (default 10) pairs of wrk runs of BENCH_STATIC_SECONDS
+# (default 1): many short pairs ride out the machine's noise better than a
+# few long runs (the req/s ratio is the median over the pairs).
 STATIC_BIN=bin/ingot-static
 DYN_BIN=bin/ingot
-STATIC_ROUNDS=${BENCH_STATIC_ROUNDS:-7}
-STATIC_SECS=${BENCH_STATIC_SECONDS:-5}
+STATIC_ROUNDS=${BENCH_STATIC_ROUNDS:-2}
+STATIC_SLICES=${BENCH_STATIC_SLICES:-10}
+STATIC_SECS=${BENCH_STATIC_SECONDS:-1}
 [ -x "$STATIC_BIN" ] || { echo "bench: $STATIC_BIN missing (make static)" >&2; exit 1; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -77,30 +79,49 @@ s_img=$(image_tar "$(dirname "$STATIC_BIN")" "$(basename "$STATIC_BIN")")
 d_img=$(image_tar "$TMP/closure" ingot lib)
 svd image_bytes "$s_img" "$d_img" lower 0.95 "\"what\":\"tar of binary + ca-certificates.crt + zoneinfo (content size)\",\"target_bytes\":15728640"
 
-# ---- serve: idle RSS, /health/live req/s, RSS after that load.
+# ---- serve: both binaries running at once, one under load at a time: idle
+# RSS, then STATIC_SLICES pairs of short wrk runs against /health/live that
+# alternate between them (a slow spell of the machine lasts longer than a
+# pair), then RSS after the load; STATIC_ROUNDS sets of fresh processes.
 declare -A SV
 for round in $(seq 1 "$STATIC_ROUNDS"); do
-    for b in $(order "$round"); do
-        port=$(free_port)
-        "$b" serve --env-file /dev/null --host 127.0.0.1 --port "$port" --log-level warn 2>"$TMP/serve-static.log" &
-        INGOT_PID=$!
-        wait_http "http://127.0.0.1:$port/health/ready"
-        idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
-        t0=$(awk '{print $14 + $15}' "/proc/$INGOT_PID/stat")
-        r=$(SECS=$STATIC_SECS wrk_run "http://127.0.0.1:$port/health/live")
-        t1=$(awk '{print $14 + $15}' "/proc/$INGOT_PID/stat")
-        rps=$(printf '{%s}' "$r" | sed 's/.*"rps":\([0-9.]*\).*/\1/')
-        nreq=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
-        cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="${nreq:-0}" 'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')
-        loaded=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
-        kill "$INGOT_PID"; wait "$INGOT_PID" 2>/dev/null || true; INGOT_PID=""
-        echo "{\"bench\":\"static_round\",\"round\":$round,\"binary\":\"$b\",\"path\":\"/health/live\",\"connections\":$CONNS,$r,\"cpu_us_per_req\":$cpu,\"idle_rss_kb\":$idle,\"loaded_rss_kb\":$loaded}"
-        SV[$b.rps]+="$rps "; SV[$b.cpu]+="$cpu "; SV[$b.idle]+="$idle "; SV[$b.loaded]+="$loaded "
+    declare -A PORT_OF=() PID_OF=() T0=() NREQ=()
+    for b in "$DYN_BIN" "$STATIC_BIN"; do
+        PORT_OF[$b]=$(free_port)
+        "$b" serve --env-file /dev/null --host 127.0.0.1 --port "${PORT_OF[$b]}" --log-level warn 2>>"$TMP/serve-static.log" &
+        PID_OF[$b]=$!
+        EXTRA_PIDS+=("${PID_OF[$b]}")
+    done
+    for b in "$DYN_BIN" "$STATIC_BIN"; do
+        wait_http "http://127.0.0.1:${PORT_OF[$b]}/health/ready"
+        SV[$b.idle]+="$(awk '/^VmRSS:/ {print $2}' "/proc/${PID_OF[$b]}/status") "
+        T0[$b]=$(awk '{print $14 + $15}' "/proc/${PID_OF[$b]}/stat")
+        NREQ[$b]=0
+    done
+    for slice in $(seq 1 "$STATIC_SLICES"); do
+        for b in $(order "$slice"); do
+            wrk -t2 -c"$CONNS" -d"${STATIC_SECS}s" "http://127.0.0.1:${PORT_OF[$b]}/health/live" > "$TMP/wrk.out" 2>&1
+            SV[$b.rps]+="$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out") "
+            NREQ[$b]=$((NREQ[$b] + $(awk '/requests in/ {print $1}' "$TMP/wrk.out")))
+        done
+    done
+    for b in "$DYN_BIN" "$STATIC_BIN"; do
+        t1=$(awk '{print $14 + $15}' "/proc/${PID_OF[$b]}/stat")
+        cpu=$(awk -v t="$((t1 - T0[$b]))" -v hz="$(getconf CLK_TCK)" -v n="${NREQ[$b]}" 'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')
+        loaded=$(awk '/^VmRSS:/ {print $2}' "/proc/${PID_OF[$b]}/status")
+        SV[$b.cpu]+="$cpu "; SV[$b.loaded]+="$loaded "; SV[$b.n]=$(( ${SV[$b.n]:-0} + NREQ[$b] ))
+        kill "${PID_OF[$b]}"; wait "${PID_OF[$b]}" 2>/dev/null || true
+        echo "{\"bench\":\"static_round\",\"round\":$round,\"binary\":\"$b\",\"path\":\"/health/live\",\"connections\":$CONNS,\"requests\":${NREQ[$b]},\"cpu_us_per_req\":$cpu,\"idle_rss_kb\":$(echo "${SV[$b.idle]}" | awk '{print $NF}'),\"loaded_rss_kb\":$loaded}"
     done
 done
-for k in rps:higher cpu:lower idle:lower loaded:lower; do
-    case ${k%:*} in
-        rps) f=health_live_rps ;; cpu) f=health_live_cpu_us_per_req ;; idle) f=idle_rss_kb ;; loaded) f=loaded_rss_kb ;;
-    esac
-    svd_rounds "$f" "${SV[$STATIC_BIN.${k%:*}]}" "${SV[$DYN_BIN.${k%:*}]}" "${k#*:}" 0.95 "\"rounds\":$STATIC_ROUNDS,\"seconds\":$STATIC_SECS,\"connections\":$CONNS"
+# static and dynamic: all requests over all the seconds each was loaded;
+# ratio: the median over the pairs (an odd slow second weighs nothing)
+# shellcheck disable=SC2086 # the lists are split on purpose
+pair_ratio=$(paste <(printf '%s\n' ${SV[$STATIC_BIN.rps]}) <(printf '%s\n' ${SV[$DYN_BIN.rps]}) |
+    awk '{ print $2 ? $1 / $2 : 0 }' | median)
+loaded_s=$((STATIC_ROUNDS * STATIC_SLICES * STATIC_SECS))
+echo "{\"bench\":\"static_vs_dynamic\",\"figure\":\"health_live_rps\",\"static\":$(awk -v n="${SV[$STATIC_BIN.n]}" -v s="$loaded_s" 'BEGIN { printf "%.0f", n / s }'),\"dynamic\":$(awk -v n="${SV[$DYN_BIN.n]}" -v s="$loaded_s" 'BEGIN { printf "%.0f", n / s }'),\"ratio\":$(awk -v r="$pair_ratio" 'BEGIN { printf "%.3f", r }'),\"ratio_is\":\"static/dynamic, median of the pairs\",\"target_ratio\":0.95,\"pairs\":$((STATIC_ROUNDS * STATIC_SLICES)),\"seconds_each\":$STATIC_SECS,\"connections\":$CONNS}"
+for k in cpu idle loaded; do
+    case $k in cpu) f=health_live_cpu_us_per_req ;; idle) f=idle_rss_kb ;; loaded) f=loaded_rss_kb ;; esac
+    svd_rounds "$f" "${SV[$STATIC_BIN.$k]}" "${SV[$DYN_BIN.$k]}" lower 0.95 "\"rounds\":$STATIC_ROUNDS"
 done
