@@ -3,7 +3,9 @@
 # reference measured in the same run on this machine (nginx answering a
 # constant with one worker, like ingot's one event loop), because absolute
 # numbers on a shared 2-core machine are noise.
-#   BENCH_SECONDS (default 10) per wrk run; BENCH_CONNECTIONS (default 100).
+#   BENCH_SECONDS (default 10) per wrk run; BENCH_CONNECTIONS (default 100);
+#   BENCH_E2E_JOBS (default 100000) per end-to-end round, BENCH_E2E_ROUNDS
+#   (default 3) rounds of each binary.
 # bin/ingot-static is measured next to bin/ingot (test/bench/static.sh, and
 # the alternated exec-to-ready and end-to-end rounds below);
 # `bench.sh static` runs only those parts.
