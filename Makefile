@@ -141,9 +141,11 @@ test:
 unit: asan
 	bash test/run.sh unit
 
+# bin/ingot-static is benched next to bin/ingot (test/bench/static.sh).
 bench:
 	sh vendor/install.sh build runtime servers bench test
 	$(MAKE) bin/ingot build/release/test/fakes/readytime build/release/test/fakes/fakellm build/release/test/fakes/llmclient
+	$(MAKE) static
 	bash test/bench/bench.sh
 
 valgrind:

@@ -438,7 +438,7 @@ const char *http_req_client(const struct http_req *r)
         return w->client;
     const struct conn *c = r->c;
     const struct httpd *h = c->h;
-    snprintf(w->client, sizeof w->client, "%s", c->peer);
+    util_strcpy(w->client, sizeof w->client, c->peer);
     if (!cidr_list_has(&h->trusted, c->peer) || c->ph.step != HTTP_PARSE_DONE)
         return w->client;
     /* X-Forwarded-For from right to left (later headers are nearer hops):

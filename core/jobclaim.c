@@ -130,12 +130,19 @@ static void lease(struct claim *c)
      * lock serialises it), so the update itself is the compare-and-set. */
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "UPDATE jobs SET state = %d, attempts = attempts + 1, lease_token = '%s', "
-                    "lease_expires_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), worker_id = ",
-                JOB_RUNNING, c->token, c->lease_ms * 1000);
+    /* puts, not printf, on the claim path (musl's printf costs) */
+    sbuf_puts(&b, "UPDATE jobs SET state = ");
+    sbuf_append_i64(&b, JOB_RUNNING);
+    sbuf_puts(&b, ", attempts = attempts + 1, lease_token = '");
+    sbuf_puts(&b, c->token);
+    sbuf_puts(&b, "', lease_expires_at = TIMESTAMPADD(MICROSECOND, ");
+    sbuf_append_i64(&b, (int64_t)(c->lease_ms * 1000));
+    sbuf_puts(&b, ", NOW(6)), worker_id = ");
     sql_cstr(&b, c->worker_id);
-    sbuf_printf(&b, ", started_at = COALESCE(started_at, NOW(6)) WHERE id IN (%s) AND state = %d",
-                c->ids.data, JOB_QUEUED);
+    sbuf_puts(&b, ", started_at = COALESCE(started_at, NOW(6)) WHERE id IN (");
+    sbuf_puts(&b, c->ids.data);
+    sbuf_puts(&b, ") AND state = ");
+    sbuf_append_i64(&b, JOB_QUEUED);
     query(c, STEP_UPDATE, &b);
 }
 
@@ -143,8 +150,11 @@ static void details(struct claim *c)
 {
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE id IN (%s) AND lease_token = '%s'",
-                c->ids.data, c->token);
+    sbuf_puts(&b, "SELECT " DETAILS " FROM jobs WHERE id IN (");
+    sbuf_puts(&b, c->ids.data);
+    sbuf_puts(&b, ") AND lease_token = '");
+    sbuf_puts(&b, c->token);
+    sbuf_putc(&b, '\'');
     query(c, STEP_DETAILS, &b);
 }
 
@@ -162,7 +172,7 @@ static void fair_cb(const char *err, unsigned err_code, void *arg)
 static void settings_parse(struct queue_row *q, uint64_t tenant, const char *queue, const char *s)
 {
     q->tenant = tenant;
-    snprintf(q->name, sizeof q->name, "%s", queue);
+    util_strcpy(q->name, sizeof q->name, queue);
     long long v[7] = {0, -1, -1, -1, -1, -1, -1};
     for (int i = 0; s && i < 7; i++) {
         char *end;
@@ -188,7 +198,7 @@ static void read_details(struct claim *c, const struct db_result *r, int added)
         struct claimed_job *j = &c->jobs[c->n++];
         j->id = (uint64_t)db_row_ll(row, 0);
         j->tenant = (uint64_t)db_row_ll(row, 1);
-        snprintf(j->queue, sizeof j->queue, "%s", db_row_str(row, 2));
+        util_strcpy(j->queue, sizeof j->queue, db_row_str(row, 2));
         j->payload = xstrdup(db_row_str(row, 3));
         j->callback_url = row[4] ? xstrdup(row[4]) : NULL;
         j->group = row[5] ? xstrdup(row[5]) : NULL;
@@ -228,17 +238,27 @@ static void claim_step_cb(const struct db_result *r, void *arg)
         /* The details come with the locking read: no second read after
          * the update (attempt is then attempts + 1). */
         sbuf_init(&b);
-        sbuf_printf(&b, "SELECT " DETAILS " FROM jobs WHERE state = %d AND run_at <= NOW(6) AND %s AND " NOT_PAUSED,
-                    JOB_QUEUED, c->kinds);
-        if (c->exclude)
-            sbuf_printf(&b, " AND %s", c->exclude);
-        sbuf_printf(&b, " ORDER BY priority DESC, run_at, id LIMIT %d FOR UPDATE SKIP LOCKED", c->max);
+        sbuf_puts(&b, "SELECT " DETAILS " FROM jobs WHERE state = ");
+        sbuf_append_i64(&b, JOB_QUEUED);
+        sbuf_puts(&b, " AND run_at <= NOW(6) AND ");
+        sbuf_puts(&b, c->kinds);
+        sbuf_puts(&b, " AND " NOT_PAUSED);
+        if (c->exclude) {
+            sbuf_puts(&b, " AND ");
+            sbuf_puts(&b, c->exclude);
+        }
+        sbuf_puts(&b, " ORDER BY priority DESC, run_at, id LIMIT ");
+        sbuf_append_i64(&b, c->max);
+        sbuf_puts(&b, " FOR UPDATE SKIP LOCKED");
         query(c, STEP_SELECT, &b);
         break;
     case STEP_SELECT:
         read_details(c, r, 1);
-        for (size_t i = 0; i < c->n; i++)
-            sbuf_printf(&c->ids, "%s%llu", c->ids.len ? "," : "", (unsigned long long)c->jobs[i].id);
+        for (size_t i = 0; i < c->n; i++) {
+            if (c->ids.len)
+                sbuf_putc(&c->ids, ',');
+            sbuf_append_u64(&c->ids, c->jobs[i].id);
+        }
         lease(c);
         break;
     case STEP_UPDATE:

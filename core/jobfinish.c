@@ -116,13 +116,40 @@ static void add_sql(struct flush *fl, struct sbuf *b)
     fl->sql[fl->nsql++] = sbuf_steal(b);
 }
 
+/* "%04d-%02d-%02d %02d:%02d:%02d.%06d" of us (UTC), without printf: once
+ * per job finished (musl's printf costs). */
 static void fmt_time(int64_t us, char *out, size_t n)
 {
     time_t secs = (time_t)(us / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+    if (us < 0 || tm.tm_year + 1900 > 9999 || n < 27) { /* never for a clock reading */
+        snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+        return;
+    }
+    char *p = util_put_uint(out, (unsigned)(tm.tm_year + 1900), 4);
+    *p++ = '-';
+    p = util_put_uint(p, (unsigned)(tm.tm_mon + 1), 2);
+    *p++ = '-';
+    p = util_put_uint(p, (unsigned)tm.tm_mday, 2);
+    *p++ = ' ';
+    p = util_put_uint(p, (unsigned)tm.tm_hour, 2);
+    *p++ = ':';
+    p = util_put_uint(p, (unsigned)tm.tm_min, 2);
+    *p++ = ':';
+    p = util_put_uint(p, (unsigned)tm.tm_sec, 2);
+    *p++ = '.';
+    p = util_put_uint(p, (unsigned)(us % 1000000), 6);
+    *p = '\0';
+}
+
+/* ",id" or "id": the id lists of the statements below. */
+static void put_id(struct sbuf *b, uint64_t id)
+{
+    if (b->len)
+        sbuf_putc(b, ',');
+    sbuf_append_u64(b, id);
 }
 
 /* After the locking read: the statements that apply what is still ours. */
@@ -138,14 +165,17 @@ static void build_statements(struct flush *fl)
         ok_usage += success && fl->items[i]->usage_json;
     }
     if (ok) { /* every success in one statement */
-        sbuf_printf(&b, "UPDATE jobs SET state = %d, finished_at = NOW(6), last_error = NULL, "
-                        "lease_token = NULL, lease_expires_at = NULL, result = CASE id",
-                    JOB_SUCCEEDED);
+        sbuf_puts(&b, "UPDATE jobs SET state = ");
+        sbuf_append_i64(&b, JOB_SUCCEEDED);
+        sbuf_puts(&b, ", finished_at = NOW(6), last_error = NULL, "
+                      "lease_token = NULL, lease_expires_at = NULL, result = CASE id");
         for (size_t i = 0; i < fl->n; i++) {
             struct item *it = fl->items[i];
             if (!it->applied || it->outcome != OUTCOME_SUCCEEDED)
                 continue;
-            sbuf_printf(&b, " WHEN %llu THEN ", (unsigned long long)it->id);
+            sbuf_puts(&b, " WHEN ");
+            sbuf_append_u64(&b, it->id);
+            sbuf_puts(&b, " THEN ");
             sql_cstr(&b, it->result_json);
         }
         sbuf_puts(&b, " END");
@@ -155,16 +185,22 @@ static void build_statements(struct flush *fl)
                 struct item *it = fl->items[i];
                 if (!it->applied || it->outcome != OUTCOME_SUCCEEDED)
                     continue;
-                sbuf_printf(&b, " WHEN %llu THEN ", (unsigned long long)it->id);
+                sbuf_puts(&b, " WHEN ");
+                sbuf_append_u64(&b, it->id);
+                sbuf_puts(&b, " THEN ");
                 sql_cstr(&b, it->usage_json);
             }
             sbuf_puts(&b, " ELSE `usage` END");
         }
         sbuf_puts(&b, " WHERE id IN (");
-        size_t k = 0;
+        bool first = true;
         for (size_t i = 0; i < fl->n; i++)
-            if (fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED)
-                sbuf_printf(&b, "%s%llu", k++ ? "," : "", (unsigned long long)fl->items[i]->id);
+            if (fl->items[i]->applied && fl->items[i]->outcome == OUTCOME_SUCCEEDED) {
+                if (!first)
+                    sbuf_putc(&b, ',');
+                first = false;
+                sbuf_append_u64(&b, fl->items[i]->id);
+            }
         sbuf_putc(&b, ')');
         add_sql(fl, &b);
     }
@@ -172,11 +208,16 @@ static void build_statements(struct flush *fl)
         struct item *it = fl->items[i];
         if (!it->applied || it->outcome == OUTCOME_SUCCEEDED)
             continue;
-        if (it->outcome == OUTCOME_RETRY)
-            sbuf_printf(&b, "UPDATE jobs SET state = %d, run_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)), ",
-                        JOB_QUEUED, it->retry_delay_ms * 1000);
-        else
-            sbuf_printf(&b, "UPDATE jobs SET state = %d, finished_at = NOW(6), ", JOB_FAILED);
+        sbuf_puts(&b, "UPDATE jobs SET state = ");
+        if (it->outcome == OUTCOME_RETRY) {
+            sbuf_append_i64(&b, JOB_QUEUED);
+            sbuf_puts(&b, ", run_at = TIMESTAMPADD(MICROSECOND, ");
+            sbuf_append_i64(&b, (int64_t)(it->retry_delay_ms * 1000));
+            sbuf_puts(&b, ", NOW(6)), ");
+        } else {
+            sbuf_append_i64(&b, JOB_FAILED);
+            sbuf_puts(&b, ", finished_at = NOW(6), ");
+        }
         sbuf_puts(&b, "result = ");
         sql_cstr(&b, it->result_json);
         sbuf_puts(&b, ", last_error = ");
@@ -185,8 +226,8 @@ static void build_statements(struct flush *fl)
             sbuf_puts(&b, ", `usage` = ");
             sql_cstr(&b, it->usage_json);
         }
-        sbuf_printf(&b, ", lease_token = NULL, lease_expires_at = NULL WHERE id = %llu",
-                    (unsigned long long)it->id);
+        sbuf_puts(&b, ", lease_token = NULL, lease_expires_at = NULL WHERE id = ");
+        sbuf_append_u64(&b, it->id);
         add_sql(fl, &b);
     }
     /* Terminal outcomes with a callback_url enqueue their callback in the
@@ -196,7 +237,7 @@ static void build_statements(struct flush *fl)
     for (size_t i = 0; i < fl->n; i++) {
         struct item *it = fl->items[i];
         if (it->applied && it->callback && it->outcome != OUTCOME_RETRY)
-            sbuf_printf(&ids, "%s%llu", ids.len ? "," : "", (unsigned long long)it->id);
+            put_id(&ids, it->id);
     }
     if (ids.len) {
         queuestore_ensure_callbacks_sql(&b, ids.data);
@@ -212,12 +253,21 @@ static void build_statements(struct flush *fl)
         struct item *it = fl->items[i];
         char started[64];
         fmt_time(it->started_real_us, started, sizeof started);
-        sbuf_printf(&b, "%s(%llu,%d,", i ? "," : "", (unsigned long long)it->id, it->attempt);
+        sbuf_puts(&b, i ? ",(" : "(");
+        sbuf_append_u64(&b, it->id);
+        sbuf_putc(&b, ',');
+        sbuf_append_i64(&b, it->attempt);
+        sbuf_putc(&b, ',');
         sql_cstr(&b, it->worker_id);
-        sbuf_printf(&b, ",'%s',NOW(6),'%s',", started, it->applied ? names[it->outcome] : "discarded");
-        if (it->http_status)
-            sbuf_printf(&b, "%d,", it->http_status);
-        else
+        sbuf_puts(&b, ",'");
+        sbuf_puts(&b, started);
+        sbuf_puts(&b, "',NOW(6),'");
+        sbuf_puts(&b, it->applied ? names[it->outcome] : "discarded");
+        sbuf_puts(&b, "',");
+        if (it->http_status) {
+            sbuf_append_i64(&b, it->http_status);
+            sbuf_putc(&b, ',');
+        } else
             sbuf_puts(&b, "NULL,");
         sql_cstr(&b, it->error);
         sbuf_putc(&b, ')');
@@ -258,9 +308,14 @@ static void flush_step_cb(const struct db_result *r, void *arg)
         } else { /* START TRANSACTION done: lock and read */
             struct sbuf b;
             sbuf_init(&b);
-            sbuf_printf(&b, "SELECT id, lease_token FROM jobs WHERE state = %d AND id IN (", JOB_RUNNING);
-            for (size_t i = 0; i < fl->n; i++)
-                sbuf_printf(&b, "%s%llu", i ? "," : "", (unsigned long long)fl->items[i]->id);
+            sbuf_puts(&b, "SELECT id, lease_token FROM jobs WHERE state = ");
+            sbuf_append_i64(&b, JOB_RUNNING);
+            sbuf_puts(&b, " AND id IN (");
+            for (size_t i = 0; i < fl->n; i++) {
+                if (i)
+                    sbuf_putc(&b, ',');
+                sbuf_append_u64(&b, fl->items[i]->id);
+            }
             sbuf_puts(&b, ") FOR UPDATE");
             db_txn_query(fl->txn, b.data, 0, flush_step_cb, fl);
             sbuf_deinit(&b);

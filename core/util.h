@@ -75,6 +75,9 @@ int64_t time_mono_ms(void);
 int64_t time_real_us(void);
 /* ISO-8601 UTC with milliseconds into out (>= 32 bytes). */
 void time_iso8601(int64_t real_us, char *out, size_t outlen);
+/* v in decimal at p, at least width digits (zero-padded, as "%0*u"); returns
+ * the end (no NUL). Dates and times without printf. */
+char *util_put_uint(char *p, unsigned v, int width);
 
 /* Fills out with n random bytes from OpenSSL; 0/-1. */
 int util_random_bytes(void *out, size_t n) ATTR_WUR;

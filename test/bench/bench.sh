@@ -3,7 +3,12 @@
 # reference measured in the same run on this machine (nginx answering a
 # constant with one worker, like ingot's one event loop), because absolute
 # numbers on a shared 2-core machine are noise.
-#   BENCH_SECONDS (default 10) per wrk run; BENCH_CONNECTIONS (default 100).
+#   BENCH_SECONDS (default 10) per wrk run; BENCH_CONNECTIONS (default 100);
+#   BENCH_E2E_JOBS (default 100000) per end-to-end round, BENCH_E2E_ROUNDS
+#   (default 3) rounds of each binary.
+# bin/ingot-static is measured next to bin/ingot (test/bench/static.sh, and
+# the alternated exec-to-ready and end-to-end rounds below);
+# `bench.sh static` runs only those parts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -48,6 +53,7 @@ wrk_run() {
 to_ms() { # wrk prints 1.23ms, 456.00us, 1.2s
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
+ONLY_STATIC=""; [ "${1:-}" = static ] && ONLY_STATIC=1
 
 # Reference: nginx returning a constant from one worker process.
 NPORT=$(free_port)
@@ -71,6 +77,7 @@ http {
     }
 }
 NGX
+if [ -z "$ONLY_STATIC" ]; then
 nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 wait_http "http://127.0.0.1:$NPORT/"
@@ -95,6 +102,10 @@ done
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$INGOT_PID/status")
 echo "{\"bench\":\"rss_after_load\",\"role\":\"serve\",\"rss_kb\":$rss_kb}"
 kill "$INGOT_PID"; wait "$INGOT_PID" 2>/dev/null || true; INGOT_PID=""
+fi
+
+# ---- bin/ingot-static next to bin/ingot: sizes, RSS, /health/live.
+. test/bench/static.sh
 
 # ---- Jobs: enqueue throughput next to raw MariaDB inserts of the same rows.
 M=(mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot)
@@ -127,9 +138,11 @@ bin/ingot serve --env-file /dev/null --host 127.0.0.1 --port "$IPORT" --log-leve
     --database-max-connections 32 2>"$TMP/serve2.log" &
 INGOT_PID=$!
 wait_http "http://127.0.0.1:$IPORT/health/ready"
-# End to end first, on a table no earlier benchmark filled.
-# ---- End to end: N HTTP jobs to nginx (the sink), one worker at concurrency 1000.
+# End to end first, each round on an emptied table.
+# ---- End to end: N HTTP jobs to nginx (the sink), one worker at concurrency
+# 1000, bin/ingot and bin/ingot-static in alternated rounds.
 E2E=${BENCH_E2E_JOBS:-100000}
+E2E_ROUNDS=${BENCH_E2E_ROUNDS:-3}
 SPORT=$(free_port)
 sed -i "s/listen 127.0.0.1:[0-9]*;/listen 127.0.0.1:$SPORT;/" "$TMP/nginx/nginx.conf"
 nginx -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
@@ -138,10 +151,6 @@ wait_http "http://127.0.0.1:$SPORT/"
 item="{\"kind\":\"http\",\"queue\":\"e2e\",\"payload\":{\"url\":\"http://127.0.0.1:$SPORT/ok\"}}"
 body="["; for _ in $(seq 1 100); do body="$body$item,"; done; body="${body%,}]"
 printf '%s' "$body" > "$TMP/batch.json"
-seq 1 $((E2E / 100)) | xargs -P 8 -I{} curl -s -o /dev/null -X POST -H "Authorization: Bearer $INGOT_KEY" \
-    --data-binary @"$TMP/batch.json" "http://127.0.0.1:$IPORT/v1/jobs/batch"
-queued=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 0")
-WPORT=$(free_port)
 # CPU time (user + system, clock ticks) of the given processes, all their
 # threads included: where each job's cost goes, so the ceiling of the
 # machine can be read off the figures (cores / CPU per job).
@@ -154,35 +163,72 @@ cpu_ticks() {
 }
 MDB_PID=$(cat "$MARIADB_PID")
 nginx_pids() { echo "$NGINX_PID" $(pgrep -P "$NGINX_PID"); }
-c0_db=$(cpu_ticks "$MDB_PID"); c0_ngx=$(cpu_ticks $(nginx_pids))
-t0=$(date +%s%N)
-bin/ingot work --env-file /dev/null --host 127.0.0.1 --port "$WPORT" --log-level warn \
-    --queue-worker-concurrency 1000 --http-target-allow 127.0.0.0/8 --database-max-connections 16 \
-    --queue-limiter-max 100000000 2>"$TMP/work.log" &
-WORK_PID=$!
-max_rss=0
-while :; do
-    # An index probe, not a count: the poll must not load the database it measures.
-    left=$("${M[@]}" -N -e "SELECT COUNT(*) FROM (SELECT 1 FROM ingot.jobs WHERE state IN (0, 1) LIMIT 1) q")
-    r=$(awk '/^VmRSS:/ {print $2}' "/proc/$WORK_PID/status" 2>/dev/null || echo 0)
-    [ "${r:-0}" -gt "$max_rss" ] && max_rss=$r
-    [ "$left" = 0 ] && break
-    [ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 600 ] && break
-    sleep 0.05
-done
-t1=$(date +%s%N)
-c_work=$(cpu_ticks "$WORK_PID"); c_db=$(( $(cpu_ticks "$MDB_PID") - c0_db )); c_ngx=$(( $(cpu_ticks $(nginx_pids)) - c0_ngx ))
-kill "$WORK_PID"; wait "$WORK_PID" 2>/dev/null
-ok_n=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 2")
-secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-jps=$(awk -v n="$ok_n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
 hz=$(getconf CLK_TCK)
-us_job() { awk -v t="$1" -v hz="$hz" -v n="$ok_n" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }'; }
-u_work=$(us_job "$c_work"); u_db=$(us_job "$c_db"); u_ngx=$(us_job "$c_ngx")
+declare -A E2E_SUM # BIN.{jps,rss,us}: the rounds' figures; BIN.{work,db,ngx,ok,queued,secs}: totals
+# e2e_round BIN ROUND: enqueue E2E jobs through serve, then time BIN work
+# from its exec until no job is queued or running.
+e2e_round() {
+    local bin=$1 round=$2
+    "${M[@]}" -e "TRUNCATE ingot.jobs; TRUNCATE ingot.job_attempts"
+    seq 1 $((E2E / 100)) | xargs -P 8 -I{} curl -s -o /dev/null -X POST -H "Authorization: Bearer $INGOT_KEY" \
+        --data-binary @"$TMP/batch.json" "http://127.0.0.1:$IPORT/v1/jobs/batch"
+    local queued; queued=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 0")
+    quiet
+    local wport; wport=$(free_port)
+    local c0_db c0_ngx t0 t1 left r max_rss=0
+    c0_db=$(cpu_ticks "$MDB_PID"); c0_ngx=$(cpu_ticks $(nginx_pids))
+    t0=$(date +%s%N)
+    "$bin" work --env-file /dev/null --host 127.0.0.1 --port "$wport" --log-level warn \
+        --queue-worker-concurrency 1000 --http-target-allow 127.0.0.0/8 --database-max-connections 16 \
+        --queue-limiter-max 100000000 2>"$TMP/work.log" &
+    WORK_PID=$!
+    EXTRA_PIDS+=("$WORK_PID")
+    while :; do
+        # An index probe, not a count: the poll must not load the database it measures.
+        left=$("${M[@]}" -N -e "SELECT COUNT(*) FROM (SELECT 1 FROM ingot.jobs WHERE state IN (0, 1) LIMIT 1) q")
+        r=$(awk '/^VmRSS:/ {print $2}' "/proc/$WORK_PID/status" 2>/dev/null || echo 0)
+        [ "${r:-0}" -gt "$max_rss" ] && max_rss=$r
+        [ "$left" = 0 ] && break
+        [ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 600 ] && break
+        sleep 0.05
+    done
+    t1=$(date +%s%N)
+    local c_work c_db c_ngx ok_n secs jps
+    c_work=$(cpu_ticks "$WORK_PID"); c_db=$(( $(cpu_ticks "$MDB_PID") - c0_db )); c_ngx=$(( $(cpu_ticks $(nginx_pids)) - c0_ngx ))
+    kill "$WORK_PID"; wait "$WORK_PID" 2>/dev/null
+    ok_n=$("${M[@]}" -N -e "SELECT COUNT(*) FROM ingot.jobs WHERE state = 2")
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+    jps=$(awk -v n="$ok_n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+    local us; us=$(awk -v t="$c_work" -v hz="$hz" -v n="$ok_n" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
+    echo "{\"bench\":\"e2e_round\",\"round\":$round,\"binary\":\"$bin\",\"jobs\":$queued,\"succeeded\":$ok_n,\"seconds\":$secs,\"jobs_per_s\":$jps,\"worker_us_per_job\":$us,\"worker_max_rss_kb\":$max_rss}"
+    E2E_SUM[$bin.jps]+="$jps "; E2E_SUM[$bin.rss]+="$max_rss "; E2E_SUM[$bin.us]+="$us "
+    local k v
+    for k in work db ngx ok queued secs; do
+        case $k in work) v=$c_work ;; db) v=$c_db ;; ngx) v=$c_ngx ;; ok) v=$ok_n ;; queued) v=$queued ;; secs) v=$secs ;; esac
+        E2E_SUM[$bin.$k]=$(awk -v a="${E2E_SUM[$bin.$k]:-0}" -v b="$v" 'BEGIN { print a + b }')
+    done
+}
+for round in $(seq 1 "$E2E_ROUNDS"); do
+    for b in $(order "$round"); do e2e_round "$b" "$round"; done
+done
+# shellcheck disable=SC2086 # the rounds' figures, split on purpose
+e2e_med() { printf '%s\n' ${E2E_SUM[$1]} | median; }
+# shellcheck disable=SC2086
+e2e_max() { printf '%s\n' ${E2E_SUM[$1]} | sort -n | tail -1; }
+D=$DYN_BIN
+us_job() { awk -v t="$1" -v hz="$hz" -v n="${E2E_SUM[$D.ok]}" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }'; }
+u_work=$(us_job "${E2E_SUM[$D.work]}"); u_db=$(us_job "${E2E_SUM[$D.db]}"); u_ngx=$(us_job "${E2E_SUM[$D.ngx]}")
 ceiling=$(awk -v a="$u_work" -v b="$u_db" -v c="$u_ngx" -v n="$(nproc)" 'BEGIN { s = a + b + c; printf "%.0f", s ? n * 1e6 / s : 0 }')
-echo "{\"bench\":\"e2e_cpu_per_job\",\"worker_us\":$u_work,\"mariadbd_us\":$u_db,\"nginx_us\":$u_ngx,\"cores\":$(nproc),\"cpu_bound_jobs_per_s\":$ceiling}"
-echo "{\"bench\":\"e2e_http_jobs\",\"jobs\":$queued,\"succeeded\":$ok_n,\"seconds\":$secs,\"jobs_per_s\":$jps,\"worker_max_rss_kb\":$max_rss,\"concurrency\":1000,\"target_jobs_per_s\":20000,\"target_rss_kb\":49152}"
+if [ -z "$ONLY_STATIC" ]; then
+    # bin/ingot's figures as before: CPU over all its rounds, the median jobs/s
+    echo "{\"bench\":\"e2e_cpu_per_job\",\"worker_us\":$u_work,\"mariadbd_us\":$u_db,\"nginx_us\":$u_ngx,\"cores\":$(nproc),\"cpu_bound_jobs_per_s\":$ceiling}"
+    echo "{\"bench\":\"e2e_http_jobs\",\"jobs\":$(( ${E2E_SUM[$D.queued]} / E2E_ROUNDS )),\"succeeded\":$(( ${E2E_SUM[$D.ok]} / E2E_ROUNDS )),\"seconds\":$(awk -v s="${E2E_SUM[$D.secs]}" -v n="$E2E_ROUNDS" 'BEGIN { printf "%.2f", s / n }'),\"jobs_per_s\":$(e2e_med "$D.jps"),\"worker_max_rss_kb\":$(e2e_max "$D.rss"),\"concurrency\":1000,\"rounds\":$E2E_ROUNDS,\"target_jobs_per_s\":20000,\"target_rss_kb\":49152}"
+fi
+svd_rounds e2e_http_jobs_per_s "${E2E_SUM[$STATIC_BIN.jps]}" "${E2E_SUM[$D.jps]}" higher 0.95 "\"rounds\":$E2E_ROUNDS,\"jobs\":$E2E"
+svd_rounds e2e_worker_us_per_job "${E2E_SUM[$STATIC_BIN.us]}" "${E2E_SUM[$D.us]}" lower 0.95 "\"rounds\":$E2E_ROUNDS"
+svd_rounds e2e_worker_max_rss_kb "${E2E_SUM[$STATIC_BIN.rss]}" "${E2E_SUM[$D.rss]}" lower 0.95 "\"rounds\":$E2E_ROUNDS"
 kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
+if [ -z "$ONLY_STATIC" ]; then
 quiet
 s1=$(slap 50 20000 "$INS$ROW")
 ref_single=$(awk -v s="$s1" 'BEGIN { printf "%.0f", 20000 / s }')
@@ -204,9 +250,10 @@ rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out")
 jps=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 100 }')
 ratio=$(awk -v a="$jps" -v b="$ref_batch" 'BEGIN { printf "%.3f", a / b }')
 echo "{\"bench\":\"enqueue_batch\",\"what\":\"POST /v1/jobs/batch of 100, 8 connections\",\"jobs_per_s\":$jps,\"ratio_to_reference\":$ratio,\"target_ratio\":0.5}"
-
+fi
 kill "$INGOT_PID"; wait "$INGOT_PID" 2>/dev/null || true; INGOT_PID=""
 
+if [ -z "$ONLY_STATIC" ]; then
 # ---- Claim latency with 10k vs 1M jobs queued: the worker's claim (lock
 # 100 due jobs with SKIP LOCKED, lease them, read them), 50 times in one
 # session, rolled back each time so every round sees the same queue.
@@ -226,17 +273,24 @@ fill 10000; c10k=$(claim_ms)
 fill 1000000; c1m=$(claim_ms)
 echo "{\"bench\":\"claim_latency\",\"what\":\"claim of 100 (lock, lease, read)\",\"ms_10k_queued\":$c10k,\"ms_1m_queued\":$c1m,\"ratio\":$(awk -v a="$c1m" -v b="$c10k" 'BEGIN { printf "%.2f", a / b }'),\"target\":\"flat\"}"
 "${M[@]}" -e "DROP DATABASE ingot_ref"
+fi
 
-# exec -> /health/ready answering 200, database up: median of 7 runs.
-times=()
-for _ in 1 2 3 4 5 6 7; do
-    p=$(free_port)
-    times+=("$(build/release/test/fakes/readytime "$p" /health/ready -- bin/ingot serve --env-file /dev/null --host 127.0.0.1 --port "$p" --log-level warn 2>/dev/null)")
+# exec -> /health/ready answering 200, database up: 7 runs of each binary,
+# alternated; median (and max) of each.
+declare -A READY
+for round in 1 2 3 4 5 6 7; do
+    for b in $(order "$round"); do
+        p=$(free_port)
+        READY[$b]+="$(build/release/test/fakes/readytime "$p" /health/ready -- "$b" serve --env-file /dev/null --host 127.0.0.1 --port "$p" --log-level warn 2>/dev/null) "
+    done
 done
-sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-median=$(printf '%s\n' "$sorted" | sed -n 4p)
-max=$(printf '%s\n' "$sorted" | tail -1)
-echo "{\"bench\":\"startup\",\"role\":\"serve\",\"exec_to_ready_ms_median\":$median,\"exec_to_ready_ms_max\":$max,\"runs\":7,\"target_ms\":100}"
+# shellcheck disable=SC2086 # the runs' figures, split on purpose
+r_med() { printf '%s\n' ${READY[$1]} | median; }
+# shellcheck disable=SC2086
+r_max() { printf '%s\n' ${READY[$1]} | sort -n | tail -1; }
+[ -n "$ONLY_STATIC" ] ||
+    echo "{\"bench\":\"startup\",\"role\":\"serve\",\"exec_to_ready_ms_median\":$(r_med "$DYN_BIN"),\"exec_to_ready_ms_max\":$(r_max "$DYN_BIN"),\"runs\":7,\"target_ms\":100}"
+svd_rounds exec_to_ready_ms "${READY[$STATIC_BIN]}" "${READY[$DYN_BIN]}" lower 0.95 "\"runs\":7,\"static_max_ms\":$(r_max "$STATIC_BIN"),\"dynamic_max_ms\":$(r_max "$DYN_BIN")"
 
 # ---- LLM gateway: ingot in front of the C fake provider vs the fake alone.
-. test/bench/llm.sh
+[ -n "$ONLY_STATIC" ] || . test/bench/llm.sh

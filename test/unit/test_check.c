@@ -2,7 +2,10 @@
 #include <cJSON.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "../testhelp.h"
 #include "check.h"
@@ -200,6 +203,77 @@ static void test_sbuf_numbers(void)
     test_cond("util_strcpy no room", util_strcpy(small, 0, "q") == 1 && small[0] == '\0');
     test_cond("sbuf_printf of nothing", b.len == 304 && b.data[304] == '\0');
     sbuf_deinit(&b);
+}
+
+/* sbuf_printf formats %s %c %d %i %u (l, ll, z) itself: byte for byte what
+ * snprintf prints, and anything else (flags, width, precision, %x, %f)
+ * still through vsnprintf. */
+static int printf_bad;
+#define SAME(...)                                                                    \
+    do {                                                                             \
+        char want_[512];                                                             \
+        int n_ = snprintf(want_, sizeof want_, __VA_ARGS__);                         \
+        struct sbuf b_;                                                              \
+        sbuf_init(&b_);                                                              \
+        sbuf_puts(&b_, "pre:");                                                      \
+        sbuf_printf(&b_, __VA_ARGS__);                                               \
+        printf_bad += n_ < 0 || b_.len != (size_t)n_ + 4 ||                          \
+                      memcmp(b_.data + 4, want_, (size_t)n_ + 1) != 0;               \
+        sbuf_deinit(&b_);                                                            \
+    } while (0)
+
+static void test_sbuf_printf_plain(void)
+{
+    const long long ll[] = {0, 1, -1, 9, -10, 99, 100, INT_MAX, INT_MIN, LLONG_MAX, LLONG_MIN, 1234567890123LL};
+    for (size_t i = 0; i < sizeof ll / sizeof ll[0]; i++) {
+        long long v = ll[i];
+        SAME("%d", (int)v);
+        SAME("x%iy", (int)v);
+        SAME("%u|", (unsigned)v);
+        SAME("%ld %lu", (long)v, (unsigned long)v);
+        SAME("%lld,%llu", v, (unsigned long long)v);
+        SAME("%zu %zd", (size_t)v, (ssize_t)v);
+        SAME("UPDATE jobs SET state = %d, run_at = TIMESTAMPADD(MICROSECOND, %lld, NOW(6)) WHERE id = %llu",
+             (int)v, v / 3, (unsigned long long)v);
+    }
+    SAME("%s", "");
+    SAME("%s%s%s", "a", "", "bc");
+    SAME("100%% %s=%d%%", "k", 5);
+    SAME("%c%c%c", 'a', 0, 'z');
+    SAME("%c", 0xe9);
+    SAME("%%");
+    SAME("no conversion at all");
+    SAME("{\"object\":\"job.attempt\",\"attempt\":%s,\"status\":", "3");
+    test_cond("sbuf_printf plain conversions as snprintf", printf_bad == 0);
+    printf_bad = 0;
+    SAME("%5d|%-5s|%05u", 42, "ab", 7u);
+    SAME("%.3f %x %X %o %p", 1.0005, 255u, 255u, 8u, (void *)0);
+    SAME("%.*s %hd %hhu %lx %zx %jd", 2, "abc", (short)-3, (unsigned char)250, 255ul, (size_t)255, (intmax_t)-9);
+    SAME("%+d % d %#x %e %g", 5, 5, 255u, 1.5, 2.25);
+    test_cond("sbuf_printf other formats through vsnprintf", printf_bad == 0);
+    /* time_iso8601 and util_put_uint, as the snprintf they replace */
+    int bad = 0;
+    const int64_t fixed[] = {0, 999, 1000, 86399999999LL, 951782400000000LL /* 2000-02-29 */,
+                             253402300799999999LL /* 9999-12-31 */, 253402300800000000LL, -1};
+    for (int i = 0; i < 2000; i++) {
+        int64_t us = i < 8 ? fixed[i] : (int64_t)(((uint64_t)rand() << 31 ^ (uint64_t)rand()) % 4102444800000000ULL);
+        char got[80], want[80];
+        time_iso8601(us, got, sizeof got);
+        time_t secs = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((us / 1000) % 1000));
+        bad += strcmp(got, want) != 0;
+    }
+    test_cond("time_iso8601 as its snprintf (2000 instants, 0, 9999-12-31, 10000, negative)", bad == 0);
+    char num[24];
+    *util_put_uint(num, 7, 3) = '\0';
+    bool same = strcmp(num, "007") == 0;
+    *util_put_uint(num, 4294967295u, 2) = '\0';
+    same = same && strcmp(num, "4294967295") == 0;
+    *util_put_uint(num, 0, 1) = '\0';
+    test_cond("util_put_uint pads, never cuts", same && strcmp(num, "0") == 0);
 }
 
 static void test_utf8(void)
@@ -442,6 +516,7 @@ int main(void)
     test_ms();
     test_utf8();
     test_sbuf_numbers();
+    test_sbuf_printf_plain();
     test_utf8_words();
     test_dates();
     test_json_text();
