@@ -30,9 +30,9 @@ struct auth {
     EVP_MAC_CTX *mac_ctx;
     /* The HMAC of recently presented keys: a key used again costs a
      * compare, not two SHA-256 runs. It holds the keys themselves, as the
-     * requests carrying them do; wiped when freed. Slots are picked by a
-     * hash seeded at random, so a client cannot aim at another's slot (a
-     * collision only costs a recomputation). */
+     * requests carrying them do; wiped when freed. A hit compares the
+     * whole key; slots are picked by a hash seeded at random per process,
+     * and two keys sharing a slot only cost a recomputation. */
     struct memo {
         char key[AUTH_KEY_LEN + 1];
         char hash[65];
