@@ -128,15 +128,16 @@ stop:
 	bash deploy/local/servers.sh stop
 
 # The whole suite against real servers: unit tests on an ASan+UBSan build,
-# the integration suite on it and, alongside, on bin/ingot-static (built
-# here; the first time, from a cold vendor cache, takes minutes), with the
-# static binary also run in an empty root (test_static_root).
+# the integration suite on it and, alongside, on bin/ingot-static (built by
+# test/run.sh in the background while the unit tests and fuzzers run; the
+# first time, from a cold vendor cache, takes minutes; then two runners
+# share its suite), with the static binary also run in an empty root
+# (test_static_root).
 test:
 	sh vendor/install.sh build runtime servers test static image
 	command -v npm >/dev/null 2>&1 || sh vendor/install.sh node
 	$(MAKE) -j2 asan bin/ingot
-	$(MAKE) -j2 static
-	INGOT_TEST_STATIC=1 bash test/run.sh
+	INGOT_TEST_STATIC=1 INGOT_TEST_STATIC_BUILD='$(MAKE) -j2 static' bash test/run.sh
 
 unit: asan
 	bash test/run.sh unit

@@ -9,12 +9,18 @@
 # binary, e.g. bin/ingot-static from make static (default: the ASan build);
 # INGOT_TEST_UNIT_DIR=DIR the unit tests from another build, e.g.
 # build/static/test/unit (make static-unit).
-# INGOT_TEST_STATIC=1 (make test) adds "static" to the default run: the
-# integration suite again against bin/ingot-static (INGOT_STATIC_BIN), by a
-# second runner with its own servers, alongside the ASan one (both wait on
-# servers and fakes more than they compute; INGOT_TEST_STATIC_SERIAL=1 runs
-# it after instead); test_static_root and test_packaging then fail instead
-# of skipping when bin/ingot-static is missing.
+# INGOT_TEST_STATIC=1 (make test) adds the integration suite again against
+# bin/ingot-static (INGOT_STATIC_BIN): the default run then becomes lanes,
+# each a runner of its own with its own servers (they wait on servers and
+# fakes more than they compute): an ASan lane (unit, fuzz, integration)
+# and INGOT_TEST_STATIC_SHARDS (default 2) static lanes splitting the suite
+# by known durations, longest first. INGOT_TEST_SHARDS (default 1) splits
+# the ASan integration likewise. INGOT_TEST_STATIC_BUILD=CMD (make test:
+# make static) builds the static binary in the background meanwhile; the
+# static lanes start when it is done. INGOT_TEST_STATIC_SERIAL=1 runs one
+# static runner after the ASan lane instead. test_static_root and
+# test_packaging then fail instead of skipping when bin/ingot-static is
+# missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -70,43 +76,184 @@ run_unit() {
     done
 }
 
-# The static pass: `bash test/run.sh integration` against the static
-# binary, its servers its own (a shared INGOT_TEST_SERVERS would mix two
-# suites' databases), in the background unless INGOT_TEST_STATIC_SERIAL=1;
-# static_collect prints its per-file lines and adds its counts.
-STATIC_PID=""
-STATIC_LOG=""
-STATIC_T0=""
-static_start() {
-    local bin=${INGOT_STATIC_BIN:-$ROOT/bin/ingot-static}
-    if [ ! -x "$bin" ]; then
-        echo "static: $bin is missing (make static)"
-        failed=$((failed + 1)); failures+=(static)
-        return
-    fi
-    STATIC_LOG=$(mktemp /tmp/ingot-static-pass.XXXXXX); STATIC_T0=$(now_ms)
-    env -u INGOT_TEST_SERVERS INGOT_TEST_BIN="$bin" INGOT_TEST_STATIC=1 \
-        bash "$ROOT/test/run.sh" integration >"$STATIC_LOG" 2>&1 &
-    STATIC_PID=$!
-    if [ "${INGOT_TEST_STATIC_SERIAL:-0}" = 1 ]; then static_collect; fi
+# Lanes (the default run with INGOT_TEST_STATIC=1): children running this
+# script, each with its own servers (a shared INGOT_TEST_SERVERS would mix
+# suites' databases) and log, printed when the lane ends. Marks under MARKS
+# tell them when the SDK install and the static build are done.
+MARKS=""
+BUILD_PID=""
+SDK_PID=""
+LANE_PIDS=()
+
+# Seconds per file on this 2-core machine (the slower of the two binaries):
+# they only order and split the suite; a file not listed counts as 10.
+weight() {
+    case $1 in
+    test_limits_tpm) echo 126 ;; test_limits_e2e) echo 40 ;; test_llm_engine) echo 37 ;;
+    test_hostile) echo 34 ;; test_llm_fix) echo 30 ;; test_work) echo 29 ;;
+    test_providers | test_limits) echo 26 ;; test_inputs) echo 22 ;;
+    test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;
+    test_llm_edge | test_queues) echo 16 ;; test_schedule) echo 14 ;;
+    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk) echo 12 ;;
+    test_topology | test_http | test_ratelimit | test_health) echo 9 ;;
+    test_groups | test_doctor | test_logflood) echo 7 ;; test_query) echo 6 ;;
+    test_metrics) echo 5 ;; test_packaging) echo 4 ;;
+    test_cli | test_migrate | test_ssrf | test_abort | test_static_root) echo 3 ;;
+    test_llm_proxy) echo 1 ;;
+    *) echo 10 ;;
+    esac
 }
-static_collect() {
-    [ -n "$STATIC_PID" ] || return 0
-    wait "$STATIC_PID"; local rc=$?
-    STATIC_PID=""
-    echo "integration tests against ${INGOT_STATIC_BIN:-bin/ingot-static} ($([ "${INGOT_TEST_STATIC_SERIAL:-0}" = 1 ] || echo "in parallel, ")$(took "$STATIC_T0"))"
-    grep -E '^(  |failed:)' "$STATIC_LOG" | sed 's/^/  /'
-    add_counts static "$STATIC_LOG" "$rc" >/dev/null
-    rm -f "$STATIC_LOG"
+# split N STEM... -> "shard stem" lines: longest first, each onto the
+# lightest shard so far; the files needing bin/ingot-static go last.
+split_files() {
+    local n=$1 i best w f; shift
+    local -a load=()
+    for ((i = 0; i < n; i++)); do load[i]=0; done
+    while read -r w f; do
+        best=0
+        for ((i = 1; i < n; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
+        load[best]=$((load[best] + w))
+        echo "$best $f"
+    done < <(for f in "$@"; do
+                 case $f in test_static_root | test_packaging) w=0 ;; *) w=$(weight "$f") ;; esac
+                 echo "$w $f"
+             done | sort -k1,1nr -k2,2)
+}
+needs_static() { case $1 in test_static_root | test_packaging) return 0 ;; esac; return 1; }
+# Waits for a mark (its content: the exit status of what it marks) while
+# the parent runner lives.
+wait_mark() {
+    while [ ! -s "$1" ]; do
+        kill -0 "$PPID" 2>/dev/null || return 1
+        sleep 1
+    done
+}
+set_mark() { echo "$2" >"$1.tmp" && mv "$1.tmp" "$1"; }
+
+declare -A LANE_NAME LANE_LOG LANE_T0 LANE_FILES
+lane_start() { # NAME BIN(empty: ASan) ARG...
+    local name=$1 bin=$2 log; shift 2
+    log=$(mktemp /tmp/ingot-lane.XXXXXX)
+    env -u INGOT_TEST_SERVERS ${bin:+INGOT_TEST_BIN=$bin} \
+        INGOT_TEST_SDK_MARK="$MARKS/sdk" INGOT_TEST_STATIC_MARK="$MARKS/static" \
+        bash "$ROOT/test/run.sh" "$@" >"$log" 2>&1 &
+    local pid=$!
+    LANE_PIDS+=("$pid")
+    LANE_NAME[$pid]=$name; LANE_LOG[$pid]=$log; LANE_T0[$pid]=$(now_ms); LANE_FILES[$pid]="$*"
+}
+lane_end() { # PID RC: prints the lane's lines, adds its counts and failures
+    local pid=$1 rc=$2 log=${LANE_LOG[$1]} name=${LANE_NAME[$1]} line p f n
+    echo "$name (+$(( (LANE_T0[$pid] - RUN_T0) / 1000 )) s, took $(took "${LANE_T0[$pid]}")): ${LANE_FILES[$pid]}"
+    grep -vE '^([0-9]+ passed, [0-9]+ failed|failed: )' "$log" | sed 's/^/  /'
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    if [ -z "$line" ]; then
+        echo "  $name: no result line (exit $rc)"
+        failed=$((failed + 1)); failures+=("$name")
+    else
+        p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+        passed=$((passed + p)); failed=$((failed + f))
+        for n in $(sed -n 's/^failed: //p' "$log" | tail -1); do failures+=("$name:$n"); done
+        if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); failures+=("$name"); fi
+    fi
+    rm -f "$log"
+}
+
+run_lanes() { # the "static" word plus the rest of the command line
+    local static_bin=${INGOT_STATIC_BIN:-$ROOT/bin/ingot-static}
+    local serial=${INGOT_TEST_STATIC_SERIAL:-0} sshards ashards i w s
+    sshards=${INGOT_TEST_STATIC_SHARDS:-$([ "$serial" = 1 ] && echo 1 || echo 2)}
+    ashards=${INGOT_TEST_SHARDS:-1}
+    local -a pre=() afiles=() sfiles=()
+    for w in "$@"; do
+        case $w in
+        static) ;;
+        unit | fuzz) pre+=("$w") ;;
+        integration) for f in test/integration/test_*.sh; do afiles+=("$(basename "$f" .sh)"); done ;;
+        *) afiles+=("$w") ;;
+        esac
+    done
+    # Named files run against both binaries; otherwise the whole suite.
+    sfiles=("${afiles[@]}")
+    if [ ${#sfiles[@]} = 0 ]; then
+        sfiles=(); for f in test/integration/test_*.sh; do sfiles+=("$(basename "$f" .sh)"); done
+    fi
+    export INGOT_TEST_STATIC=1 # asked for: test_static_root fails, not skips
+    MARKS=$(mktemp -d /tmp/ingot-marks.XXXXXX)
+    RUN_T0=$(now_ms)
+    local sdk_t0 build_t0; sdk_t0=$(now_ms); build_t0=$(now_ms)
+    # Once for every lane (npm ci in one folder).
+    bash test/sdk-setup.sh >"$MARKS/sdk.log" 2>&1 &
+    SDK_PID=$!
+    if [ -n "${INGOT_TEST_STATIC_BUILD:-}" ]; then
+        # Its own process group, so that an interrupt stops all of make;
+        # niced, so that the tests' timing checks alongside get the CPU first
+        # (a test_limits_e2e overrun check failed once under the compile).
+        setsid nice -n "${INGOT_TEST_BUILD_NICE:-5}" bash -c "$INGOT_TEST_STATIC_BUILD" >"$MARKS/build.log" 2>&1 &
+        BUILD_PID=$!
+    else
+        set_mark "$MARKS/static" 0
+    fi
+    # The ASan lanes: the first also runs the unit tests and the fuzzers.
+    local -a shard
+    for ((i = 0; i < ashards; i++)); do
+        mapfile -t shard < <(split_files "$ashards" "${afiles[@]}" | awk -v k="$i" '$1 == k { print $2 }')
+        [ $i = 0 ] && shard=("${pre[@]}" "${shard[@]}")
+        [ ${#shard[@]} -gt 0 ] && lane_start "asan-$((i + 1))/$ashards" "" "${shard[@]}"
+    done
+    local asan_left=${#LANE_PIDS[@]} static_started=0 pid rc
+    while :; do
+        if [ "$static_started" = 0 ] && [ -s "$MARKS/static" ] && { [ "$serial" = 0 ] || [ "$asan_left" = 0 ]; }; then
+            static_started=1
+            if [ ! -x "$static_bin" ]; then
+                echo "static: $static_bin is missing (make static)"
+                failed=$((failed + 1)); failures+=(static)
+            else
+                for ((i = 0; i < sshards; i++)); do
+                    mapfile -t shard < <(split_files "$sshards" "${sfiles[@]}" | awk -v k="$i" '$1 == k { print $2 }')
+                    [ ${#shard[@]} -gt 0 ] && lane_start "static-$((i + 1))/$sshards" "$static_bin" "${shard[@]}"
+                done
+            fi
+        fi
+        pid=""
+        wait -n -p pid; rc=$?
+        [ -n "${pid:-}" ] || break
+        if [ "$pid" != "$SDK_PID" ] && [ "$pid" != "$BUILD_PID" ] && [ -z "${LANE_NAME[$pid]:-}" ]; then
+            continue
+        elif [ "$pid" = "$SDK_PID" ]; then
+            SDK_PID=""
+            echo "sdk-setup (openai SDK for test_llm_sdk): exit $rc, $(took "$sdk_t0")"
+            [ "$rc" = 0 ] || sed 's/^/    /' "$MARKS/sdk.log" | tail -5
+            set_mark "$MARKS/sdk" "$rc"
+        elif [ "$pid" = "$BUILD_PID" ]; then
+            BUILD_PID=""
+            echo "static build ($INGOT_TEST_STATIC_BUILD): exit $rc, $(took "$build_t0")"
+            if [ "$rc" != 0 ]; then
+                tail -30 "$MARKS/build.log" | sed 's/^/    /'
+                failed=$((failed + 1)); failures+=(static-build)
+            fi
+            set_mark "$MARKS/static" "$rc"
+        else
+            case ${LANE_NAME[$pid]} in asan*) asan_left=$((asan_left - 1)) ;; esac
+            lane_end "$pid" "$rc"
+            local -a left=()
+            for i in "${LANE_PIDS[@]}"; do [ "$i" = "$pid" ] || left+=("$i"); done
+            LANE_PIDS=("${left[@]}")
+        fi
+    done
+    echo "all lanes: $(took "$RUN_T0")"
 }
 
 TMPROOT=""
 SERVERS=""
 cleanup() {
-    if [ -n "$STATIC_PID" ]; then
-        kill -TERM "$STATIC_PID" 2>/dev/null; wait "$STATIC_PID" 2>/dev/null
-        rm -f "$STATIC_LOG"
-    fi
+    local pid
+    for pid in "${LANE_PIDS[@]}"; do
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+    done
+    [ -n "$BUILD_PID" ] && kill -TERM -- "-$BUILD_PID" 2>/dev/null
+    [ -n "$SDK_PID" ] && kill -TERM "$SDK_PID" 2>/dev/null
+    wait 2>/dev/null
+    [ -n "$MARKS" ] && rm -rf "$MARKS"
     if [ -n "$TMPROOT" ]; then
         pkill -TERM -f "$TMPROOT" 2>/dev/null || true
         [ -z "${INGOT_TEST_SERVERS:-}" ] && bash deploy/local/servers.sh stop "$SERVERS" >/dev/null 2>&1
@@ -132,31 +279,43 @@ run_integration() {
     # test/package-lock.json, only when missing or the lock changed).
     case " ${files[*]} " in
     *test_llm*)
-        bash test/sdk-setup.sh >"$TMPROOT/sdk-setup.log" 2>&1 ||
-            { echo "  sdk-setup failed:"; sed 's/^/    /' "$TMPROOT/sdk-setup.log" | tail -5; } ;;
+        if [ -n "${INGOT_TEST_SDK_MARK:-}" ]; then
+            wait_mark "$INGOT_TEST_SDK_MARK" # run once by the parent, which reports it
+        else
+            bash test/sdk-setup.sh >"$TMPROOT/sdk-setup.log" 2>&1 ||
+            { echo "  sdk-setup failed:"; sed 's/^/    /' "$TMPROOT/sdk-setup.log" | tail -5; }
+        fi ;;
     esac
     for f in "${files[@]}"; do
-        local log="$TMPROOT/$(basename "$f" .sh).log" t0; t0=$(now_ms)
+        local log="$TMPROOT/$(basename "$f" .sh).log" t0
+        # A lane started before the static build ended waits for it here.
+        if [ -n "${INGOT_TEST_STATIC_MARK:-}" ] && needs_static "$(basename "$f" .sh)"; then
+            wait_mark "$INGOT_TEST_STATIC_MARK"
+        fi
+        t0=$(now_ms)
         bash "$f" >"$log" 2>&1; local rc=$?
         add_counts "$(basename "$f" .sh)" "$log" "$rc" "$t0"
     done
 }
 
 files=()
+case " ${what[*]} " in
+*" static "*) run_lanes "${what[@]}"; what=() ;;
+esac
 for w in "${what[@]}"; do
     case "$w" in
     unit) run_unit ;;
-    static) static_start ;;
     fuzz)
+        # Niced: its time per target is fixed, a build alongside gets the CPU.
         echo "fuzzing (libFuzzer, ${INGOT_FUZZ_SECONDS:-10} s per target)"
-        log=$(mktemp); t0=$(now_ms); bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-10}" >"$log" 2>&1; rc=$?
+        log=$(mktemp); t0=$(now_ms)
+        nice -n "${INGOT_FUZZ_NICE:-10}" bash test/fuzz/run.sh "${INGOT_FUZZ_SECONDS:-10}" >"$log" 2>&1; rc=$?
         add_counts fuzz "$log" "$rc" "$t0"; rm -f "$log" ;;
     integration) files+=(test/integration/test_*.sh) ;;
     *) files+=("test/integration/$w.sh") ;;
     esac
 done
 [ ${#files[@]} -gt 0 ] && run_integration "${files[@]}"
-static_collect
 
 if [ ${#failures[@]} -gt 0 ]; then
     echo "failed: ${failures[*]}"
