@@ -126,7 +126,7 @@ stop_all_ingot() {
     for i in "${!INGOT_PIDS[@]}"; do
         local pid=${INGOT_PIDS[$i]}
         if kill -0 "$pid" 2>/dev/null; then
-            stop_ingot "$pid" "${INGOT_LOGS[$i]}" >/dev/null
+            stop_ingot "$pid" "${INGOT_LOGS[$i]}" # a sanitizer report is printed and counted
         fi
     done
     INGOT_PIDS=(); INGOT_LOGS=()
