@@ -68,7 +68,7 @@ char *xstrcat(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
     char *s = xmalloc(na + nb + 1);
-    memcpy(s, a, na);
+    memcpy(s, a, na + 1); /* its NUL is where b starts */
     memcpy(s + na, b, nb + 1);
     return s;
 }
