@@ -128,17 +128,7 @@ static void fmt_time(int64_t us, char *out, size_t n)
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
         return;
     }
-    char *p = util_put_uint(out, (unsigned)(tm.tm_year + 1900), 4);
-    *p++ = '-';
-    p = util_put_uint(p, (unsigned)(tm.tm_mon + 1), 2);
-    *p++ = '-';
-    p = util_put_uint(p, (unsigned)tm.tm_mday, 2);
-    *p++ = ' ';
-    p = util_put_uint(p, (unsigned)tm.tm_hour, 2);
-    *p++ = ':';
-    p = util_put_uint(p, (unsigned)tm.tm_min, 2);
-    *p++ = ':';
-    p = util_put_uint(p, (unsigned)tm.tm_sec, 2);
+    char *p = util_put_datetime(out, &tm, ' ');
     *p++ = '.';
     p = util_put_uint(p, (unsigned)(us % 1000000), 6);
     *p = '\0';

@@ -78,6 +78,10 @@ void time_iso8601(int64_t real_us, char *out, size_t outlen);
 /* v in decimal at p, at least width digits (zero-padded, as "%0*u"); returns
  * the end (no NUL). Dates and times without printf. */
 char *util_put_uint(char *p, unsigned v, int width);
+/* "YYYY-MM-DD" sep "HH:MM:SS" of tm (a year of 0..9999) at p, no NUL;
+ * returns the end. */
+struct tm;
+char *util_put_datetime(char *p, const struct tm *tm, char sep);
 
 /* Fills out with n random bytes from OpenSSL; 0/-1. */
 int util_random_bytes(void *out, size_t n) ATTR_WUR;
