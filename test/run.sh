@@ -131,6 +131,7 @@ wait_mark() {
 set_mark() { echo "$2" >"$1.tmp" && mv "$1.tmp" "$1"; }
 
 declare -A LANE_NAME LANE_LOG LANE_T0 LANE_FILES
+DIGEST=()
 lane_start() { # NAME BIN(empty: ASan) ARG...
     local name=$1 bin=$2 log; shift 2
     log=$(mktemp /tmp/ingot-lane.XXXXXX)
@@ -154,6 +155,12 @@ lane_end() { # PID RC: prints the lane's lines, adds its counts and failures
         passed=$((passed + p)); failed=$((failed + f))
         for n in $(sed -n 's/^failed: //p' "$log" | tail -1); do failures+=("$name:$n"); done
         if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); failures+=("$name"); fi
+    fi
+    # Repeated at the very end, where a CI page showing only the tail of
+    # the output still tells what failed and why.
+    if [ -z "$line" ] || [ "$f" != 0 ] || [ "$rc" != 0 ]; then
+        DIGEST+=("$name (exit $rc):")
+        mapfile -t -O "${#DIGEST[@]}" DIGEST < <(grep -E 'FAIL|failed \(exit|no result line|servers:|ERROR|runtime error' "$log" | head -12 | cut -c1-200)
     fi
     rm -f "$log"
 }
@@ -230,6 +237,8 @@ run_lanes() { # the "static" word plus the rest of the command line
             if [ "$rc" != 0 ]; then
                 tail -30 "$MARKS/build.log" | sed 's/^/    /'
                 failed=$((failed + 1)); failures+=(static-build)
+                DIGEST+=("static build (exit $rc):")
+                mapfile -t -O "${#DIGEST[@]}" DIGEST < <(tail -6 "$MARKS/build.log" | cut -c1-200)
             fi
             set_mark "$MARKS/static" "$rc"
         else
@@ -241,6 +250,10 @@ run_lanes() { # the "static" word plus the rest of the command line
         fi
     done
     echo "all lanes: $(took "$RUN_T0")"
+    if [ ${#DIGEST[@]} -gt 0 ]; then
+        echo "what failed, in brief:"
+        printf '  %s\n' "${DIGEST[@]}"
+    fi
 }
 
 TMPROOT=""
@@ -270,8 +283,17 @@ run_integration() {
         SERVERS=$INGOT_TEST_SERVERS
     else
         SERVERS=$TMPROOT/servers
-        bash deploy/local/servers.sh start "$SERVERS" 2>"$TMPROOT/servers.log" \
-            || { cat "$TMPROOT/servers.log"; echo "0 passed, 1 failed"; exit 1; }
+        # servers.sh retries a server once itself; a second whole start in a
+        # new folder covers a failed install (the log says which).
+        if ! bash deploy/local/servers.sh start "$SERVERS" 2>"$TMPROOT/servers.log"; then
+            sed 's/^/  /' "$TMPROOT/servers.log"
+            bash deploy/local/servers.sh stop "$SERVERS" >/dev/null 2>&1
+            SERVERS=$TMPROOT/servers2
+            if ! bash deploy/local/servers.sh start "$SERVERS" 2>"$TMPROOT/servers.log"; then
+                sed 's/^/  /' "$TMPROOT/servers.log"
+                echo "failed: servers"; echo "0 passed, 1 failed"; exit 1
+            fi
+        fi
     fi
     export INGOT_SERVERS=$SERVERS INGOT_TMP=$TMPROOT INGOT_ROOT=$ROOT
     export INGOT_BIN=${INGOT_TEST_BIN:-$ROOT/build/asan/ingot} INGOT_FAKES=$ROOT/build/asan/test/fakes

@@ -41,6 +41,9 @@ wait_for() {
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+mariadb_up_or_gone() {
+    ! kill -0 "$1" 2>/dev/null || mariadb-admin --no-defaults --socket="$dir/mysql.sock" -uroot ping
+}
 
 state() { # remembered ports survive restarts of one server
     [ -f "$dir/ports" ] && . "$dir/ports"
@@ -73,22 +76,43 @@ start_mariadb() {
     local fresh=0
     if [ ! -d "$dir/mariadb/mysql" ]; then
         fresh=1
-        mkdir -p "$dir/mariadb"
-        mariadb-install-db --no-defaults --datadir="$dir/mariadb" $(mariadb_user_flag) \
+        mkdir -p "$dir/mariadb" "$dir/tmp"
+        # Its own tmpdir: bootstraps running together in /tmp lost each
+        # other's temporary tables ("Unknown table 'mysql.tmp_user_sys'").
+        mariadb-install-db --no-defaults --datadir="$dir/mariadb" --tmpdir="$dir/tmp" $(mariadb_user_flag) \
             --auth-root-authentication-method=socket --skip-test-db >"$dir/mariadb-install.log" 2>&1 \
-            || { log "mariadb-install-db failed, see $dir/mariadb-install.log"; exit 1; }
+            || { log "mariadb-install-db failed, the end of $dir/mariadb-install.log:"
+                 tail -15 "$dir/mariadb-install.log" | sed 's/^/    /' >&2; exit 1; }
         head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/mariadb/.ingot-password"
     fi
-    MARIADB_PORT=$(pick_port "${MARIADB_PORT:-${INGOT_MARIADB_PORT:-}}")
-    # Durable commits (the defaults) so benchmarks measure the real thing.
-    mariadbd --no-defaults --datadir="$dir/mariadb" $(mariadb_user_flag) \
-        --socket="$dir/mysql.sock" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
-        --pid-file="$dir/mariadb.pid" --log-error="$dir/mariadb.log" --skip-name-resolve \
-        --max-connections=1000 --innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
-        --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-        >/dev/null 2>&1 &
-    wait_for 600 mariadb-admin --no-defaults --socket="$dir/mysql.sock" -uroot ping \
-        || { log "MariaDB did not start, see $dir/mariadb.log"; tail -5 "$dir/mariadb.log" >&2; exit 1; }
+    # A second try on a new port: another runner may bind the port this one
+    # found free before mariadbd does (lanes start their servers together).
+    local try mpid
+    for try in 1 2; do
+        MARIADB_PORT=$(pick_port "${MARIADB_PORT:-${INGOT_MARIADB_PORT:-}}")
+        # Durable commits (the defaults) so benchmarks measure the real thing.
+        mkdir -p "$dir/tmp"
+        mariadbd --no-defaults --datadir="$dir/mariadb" --tmpdir="$dir/tmp" $(mariadb_user_flag) \
+            --socket="$dir/mysql.sock" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
+            --pid-file="$dir/mariadb.pid" --log-error="$dir/mariadb.log" --skip-name-resolve \
+            --max-connections=1000 --innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
+            --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+            >/dev/null 2>&1 &
+        mpid=$!
+        # Until it answers or its process is gone (no point waiting longer).
+        if wait_for 1200 mariadb_up_or_gone "$mpid" && kill -0 "$mpid" 2>/dev/null; then
+            break
+        fi
+        log "MariaDB did not start (try $try, port $MARIADB_PORT); the end of $dir/mariadb.log:"
+        { tail -15 "$dir/mariadb.log" 2>/dev/null | sed 's/^/    /' >&2; } || true
+        kill -KILL "$mpid" 2>/dev/null || true
+        wait "$mpid" 2>/dev/null || true
+        if [ "$try" = 2 ]; then
+            log "disk and memory: $(df -h "$dir" | tail -1 | tr -s ' '); $(free -m | awk 'NR==2 {print $7 " MB available"}')"
+            exit 1
+        fi
+        MARIADB_PORT=""; INGOT_MARIADB_PORT=""
+    done
     wait_for 50 test -s "$dir/mariadb.pid"
     if [ "$fresh" = 1 ]; then
         local pw; pw=$(cat "$dir/mariadb/.ingot-password")
@@ -110,13 +134,20 @@ start_redis() {
     state
     if alive "$dir/redis.pid"; then return 0; fi
     mkdir -p "$dir/redis"
-    REDIS_PORT=$(pick_port "${REDIS_PORT:-${INGOT_REDIS_PORT:-}}")
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$dir/redis.sock" \
-        --unixsocketperm 700 --dir "$dir/redis" --pidfile "$dir/redis.pid" \
-        --logfile "$dir/redis.log" --daemonize yes --appendonly yes --save "" \
-        --maxmemory-policy noeviction >/dev/null
-    wait_for 100 redis-cli -s "$dir/redis.sock" ping \
-        || { log "Redis did not start, see $dir/redis.log"; exit 1; }
+    local try
+    for try in 1 2; do # a second try on a new port, as for MariaDB
+        REDIS_PORT=$(pick_port "${REDIS_PORT:-${INGOT_REDIS_PORT:-}}")
+        # --daemonize: it exits once it has bound its sockets, or failed to.
+        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$dir/redis.sock" \
+            --unixsocketperm 700 --dir "$dir/redis" --pidfile "$dir/redis.pid" \
+            --logfile "$dir/redis.log" --daemonize yes --appendonly yes --save "" \
+            --maxmemory-policy noeviction >/dev/null \
+            && wait_for 300 redis-cli -s "$dir/redis.sock" ping && break
+        log "Redis did not start (try $try, port $REDIS_PORT); the end of $dir/redis.log:"
+        { tail -15 "$dir/redis.log" 2>/dev/null | sed 's/^/    /' >&2; } || true
+        [ "$try" = 2 ] && exit 1
+        REDIS_PORT=""; INGOT_REDIS_PORT=""
+    done
     wait_for 50 test -s "$dir/redis.pid"
     write_env_if_ready
     log "Redis up on $dir/redis.sock and 127.0.0.1:$REDIS_PORT"
