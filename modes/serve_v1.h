@@ -19,6 +19,7 @@ struct jobstore;
 struct redis_client;
 struct metric_series;
 struct v1;
+struct rcache;
 
 struct metric_family;
 
@@ -37,6 +38,7 @@ struct serve_jobs {
     struct metric_series *m_woken;
     struct metric_series *m_waiting; /* long-polls waiting now */
     bool draining;
+    struct rcache *rcache;   /* the LLM response cache (serve owns it), or NULL */
 };
 
 /* One authenticated /v1 request: the tenant and the handler to run. */
