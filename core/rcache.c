@@ -1,10 +1,8 @@
 #include "rcache.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <mysql.h>
 #include <openssl/evp.h>
@@ -18,8 +16,9 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
-#include "metrics.h"
 #include "loop.h"
+#include "metrics.h"
+#include "rcache_local.h"
 #include "redis.h"
 #include "runtime.h"
 #include "util.h"
@@ -27,18 +26,9 @@
 /* Tenants' opt-ins are re-read this often (an admin change applies
  * within it in every process). */
 #define RCACHE_REFRESH_MS 3000
-#define RCACHE_BUCKETS 4096
 #define RCACHE_REDIS_TIMEOUT_MS 200
 /* Disk: one subdirectory of CACHE_PATH swept for expired files at a time. */
 #define RCACHE_SWEEP_MS 2000
-
-struct mentry { /* the memory backend: a hash chain and an LRU list */
-    struct mentry *next, *lru_prev, *lru_next;
-    char key[65];
-    int64_t expires_ms;
-    size_t len;
-    char *val;
-};
 
 struct tenant_ttl {
     uint64_t tenant;
@@ -55,10 +45,7 @@ struct rcache {
     unsigned sweep_next;
     struct log_limit warn_log;
     unsigned long long warn_dropped;
-    /* memory */
-    struct mentry **buckets;
-    struct mentry *lru_head, *lru_tail; /* head: most recently used */
-    size_t bytes;
+    struct rcache_mem *mem; /* RCACHE_MEMORY */
     struct rcache_get *gets; /* in flight, for rcache_free */
     struct metric_series *m_hit, *m_miss, *m_skip, *m_stored;
 };
@@ -198,202 +185,14 @@ int rcache_key(const char *installation, uint64_t tenant, const char *const rout
     return 0;
 }
 
-/* ---- the memory backend ---- */
 
-static size_t bucket_of(const char *key)
-{
-    size_t h = 0;
-    for (int i = 0; i < 8; i++)
-        h = h * 16 + (size_t)(key[i] <= '9' ? key[i] - '0' : key[i] - 'a' + 10);
-    return h % RCACHE_BUCKETS;
-}
-
-static void lru_unlink(struct rcache *rc, struct mentry *e)
-{
-    if (e->lru_prev)
-        e->lru_prev->lru_next = e->lru_next;
-    else
-        rc->lru_head = e->lru_next;
-    if (e->lru_next)
-        e->lru_next->lru_prev = e->lru_prev;
-    else
-        rc->lru_tail = e->lru_prev;
-    e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_front(struct rcache *rc, struct mentry *e)
-{
-    e->lru_next = rc->lru_head;
-    e->lru_prev = NULL;
-    if (rc->lru_head)
-        rc->lru_head->lru_prev = e;
-    rc->lru_head = e;
-    if (!rc->lru_tail)
-        rc->lru_tail = e;
-}
-
-static void mem_remove(struct rcache *rc, struct mentry *e)
-{
-    struct mentry **pp = &rc->buckets[bucket_of(e->key)];
-    while (*pp && *pp != e)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = e->next;
-    lru_unlink(rc, e);
-    rc->bytes -= e->len + sizeof *e;
-    free(e->val);
-    free(e);
-}
-
-static struct mentry *mem_find(struct rcache *rc, const char *key)
-{
-    for (struct mentry *e = rc->buckets[bucket_of(key)]; e; e = e->next)
-        if (strcmp(e->key, key) == 0) {
-            if (e->expires_ms <= time_mono_ms()) {
-                mem_remove(rc, e);
-                return NULL;
-            }
-            return e;
-        }
-    return NULL;
-}
-
-static void mem_put(struct rcache *rc, const char *key, const char *val, size_t len, long long ttl_s)
-{
-    size_t max = (size_t)rc->rt->cfg->cache_memory_max;
-    if (len + sizeof(struct mentry) > max)
-        return;
-    struct mentry *old = mem_find(rc, key);
-    if (old)
-        mem_remove(rc, old);
-    while (rc->lru_tail && rc->bytes + len + sizeof(struct mentry) > max)
-        mem_remove(rc, rc->lru_tail); /* the least recently used go first */
-    struct mentry *e = xcalloc(1, sizeof *e);
-    memcpy(e->key, key, 65);
-    e->val = xmalloc(len ? len : 1);
-    memcpy(e->val, val, len);
-    e->len = len;
-    e->expires_ms = time_mono_ms() + ttl_s * 1000;
-    size_t b = bucket_of(key);
-    e->next = rc->buckets[b];
-    rc->buckets[b] = e;
-    lru_front(rc, e);
-    rc->bytes += len + sizeof *e;
-}
-
-/* ---- the disk backend: CACHE_PATH/ab/abcdef..., "expires_unix\n" then
- * the answer; written to a temporary name and renamed, so a reader never
- * sees half a file. Local file system calls, on the loop: short. ---- */
-
-static void disk_path(const struct rcache *rc, const char *key, char *out, size_t n)
-{
-    snprintf(out, n, "%s/%.2s/%s", rc->rt->cfg->cache_path, key, key);
-}
-
-static char *disk_get(struct rcache *rc, const char *key, size_t *len)
-{
-    char path[4200];
-    disk_path(rc, key, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= rc->rt->cfg->cache_entry_max + 32) {
-        size_t n = (size_t)st.st_size, got = 0;
-        buf = xmalloc(n + 1);
-        while (got < n) {
-            ssize_t k = read(fd, buf + got, n - got);
-            if (k <= 0)
-                break;
-            got += (size_t)k;
-        }
-        buf[got] = '\0';
-        char *nl = memchr(buf, '\n', got);
-        long long exp = nl ? strtoll(buf, NULL, 10) : 0;
-        if (got != n || !nl || exp <= time_real_us() / 1000000) {
-            if (nl && got == n) /* expired */
-                unlink(path);
-            free(buf);
-            buf = NULL;
-        } else {
-            *len = got - (size_t)(nl + 1 - buf);
-            memmove(buf, nl + 1, *len + 1);
-        }
-    }
-    close(fd);
-    return buf;
-}
-
-static void disk_put(struct rcache *rc, const char *key, const char *val, size_t len, long long ttl_s)
-{
-    char path[4200], tmp[4250], dir[4200];
-    disk_path(rc, key, path, sizeof path);
-    snprintf(dir, sizeof dir, "%s/%.2s", rc->rt->cfg->cache_path, key);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        goto fail;
-    unsigned char r[6];
-    char rh[13];
-    if (util_random_bytes(r, sizeof r) < 0)
-        goto fail;
-    util_hex(r, sizeof r, rh);
-    snprintf(tmp, sizeof tmp, "%s.%s.tmp", path, rh);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto fail;
-    char head[32];
-    int hl = snprintf(head, sizeof head, "%lld\n", (long long)(time_real_us() / 1000000 + ttl_s));
-    bool ok = write(fd, head, (size_t)hl) == hl;
-    size_t off = 0;
-    while (ok && off < len) {
-        ssize_t k = write(fd, val + off, len - off);
-        ok = k > 0;
-        off += ok ? (size_t)k : 0;
-    }
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp, path) == 0)
-        return;
-    unlink(tmp);
-fail:
-    if (log_limit_allow(&rc->warn_log, &rc->warn_dropped))
-        log_warn("response cache: cannot write under CACHE_PATH %s: %s", rc->rt->cfg->cache_path, strerror(errno));
-}
-
-/* One of the 256 subdirectories per turn: expired and stale temporary
- * files go, so the directory does not grow without bound. */
+/* One of the 256 subdirectories per turn. */
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct rcache *rc = arg;
-    char dir[4200], path[4500];
-    snprintf(dir, sizeof dir, "%s/%02x", rc->rt->cfg->cache_path, rc->sweep_next++ & 0xffu);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    long long now = time_real_us() / 1000000;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (strstr(de->d_name, ".tmp")) { /* a writer that died; a live one takes milliseconds */
-            if (stat(path, &st) == 0 && st.st_mtime < now - 60)
-                unlink(path);
-            continue;
-        }
-        int f = open(path, O_RDONLY | O_CLOEXEC);
-        if (f < 0)
-            continue;
-        char head[32];
-        ssize_t k = read(f, head, sizeof head - 1);
-        close(f);
-        head[k > 0 ? k : 0] = '\0';
-        if (k > 0 && strtoll(head, NULL, 10) <= now)
-            unlink(path);
-    }
-    closedir(d);
+    rcache_disk_sweep(rc->rt->cfg->cache_path, rc->sweep_next++);
 }
 
 /* ---- lookups ---- */
@@ -468,17 +267,9 @@ struct rcache_get *rcache_get(struct rcache *rc, const char *key, rcache_get_cb 
         }
         /* Redis down: a miss, answered like the others (never from inside this call) */
     } else if (rc->backend == RCACHE_DISK) {
-        g->val = disk_get(rc, key, &g->len);
+        g->val = rcache_disk_get(rc->rt->cfg->cache_path, key, rc->rt->cfg->cache_entry_max, &g->len);
     } else {
-        struct mentry *e = mem_find(rc, key);
-        if (e) {
-            g->val = xmalloc(e->len + 1);
-            memcpy(g->val, e->val, e->len);
-            g->val[e->len] = '\0';
-            g->len = e->len;
-            lru_unlink(rc, e);
-            lru_front(rc, e);
-        }
+        g->val = rcache_mem_get(rc->mem, key, &g->len);
     }
     g->ev = event_new(loop_base(rc->rt->loop), -1, 0, get_ev_cb, g);
     if (!g->ev)
@@ -510,11 +301,15 @@ bool rcache_put(struct rcache *rc, const char *key, const char *val, size_t len,
         size_t lens[] = {3, strlen(k), len, 2, strlen(px)};
         return redis_cmd(rc->rt->redis, 5, argv, lens, RCACHE_REDIS_TIMEOUT_MS * 5, put_done_cb, NULL) == 0;
     }
-    if (rc->backend == RCACHE_DISK)
-        disk_put(rc, key, val, len, ttl_s);
-    else
-        mem_put(rc, key, val, len, ttl_s);
-    return true;
+    if (rc->backend == RCACHE_MEMORY) {
+        rcache_mem_put(rc->mem, key, val, len, ttl_s);
+        return true;
+    }
+    if (rcache_disk_put(rc->rt->cfg->cache_path, key, val, len, ttl_s) == 0)
+        return true;
+    if (log_limit_allow(&rc->warn_log, &rc->warn_dropped))
+        log_warn("response cache: cannot write under CACHE_PATH %s: %s", rc->rt->cfg->cache_path, strerror(errno));
+    return false;
 }
 
 /* ---- tenants' opt-ins ---- */
@@ -588,7 +383,7 @@ struct rcache *rcache_new(struct runtime *rt, char *err, size_t errlen)
         rc->backend = RCACHE_REDIS;
     } else {
         rc->backend = RCACHE_MEMORY;
-        rc->buckets = xcalloc(RCACHE_BUCKETS, sizeof *rc->buckets);
+        rc->mem = rcache_mem_new((size_t)cfg->cache_memory_max);
     }
     struct metric_family *f =
         metrics_family(rt->metrics, METRIC_COUNTER, "ingot_llm_cache_requests_total",
@@ -624,9 +419,7 @@ void rcache_free(struct rcache *rc)
         event_free(rc->refresh);
     if (rc->sweep)
         event_free(rc->sweep);
-    while (rc->lru_head)
-        mem_remove(rc, rc->lru_head);
-    free(rc->buckets);
+    rcache_mem_free(rc->mem);
     free(rc->tenants);
     free(rc);
 }

@@ -4,10 +4,15 @@
  * conversions, a completion to stream events and chunks back to a
  * completion, round trip included. */
 #include <cJSON.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rcache.h"
+#include "rcache_local.h"
 #include "rcache_sse.h"
 #include "../testhelp.h"
 
@@ -207,8 +212,109 @@ static void test_sse(void)
     sbuf_deinit(&ev);
 }
 
+static const char K1[] = "aa00000000000000000000000000000000000000000000000000000000000001";
+static const char K2[] = "aa00000000000000000000000000000000000000000000000000000000000002";
+static const char K3[] = "bb00000000000000000000000000000000000000000000000000000000000003";
+
+static void test_memory(void)
+{
+    /* room for two 100-byte entries with their bookkeeping, not three */
+    struct rcache_mem *m = rcache_mem_new(2 * (100 + 200));
+    char v[100];
+    memset(v, 'x', sizeof v);
+    size_t n = 0;
+    rcache_mem_put(m, K1, v, sizeof v, 60);
+    rcache_mem_put(m, K2, v, sizeof v, 60);
+    char *g = rcache_mem_get(m, K1, &n); /* K1 used: K2 is now the oldest */
+    test_cond("memory: a hit", g && n == sizeof v && memcmp(g, v, n) == 0);
+    free(g);
+    rcache_mem_put(m, K3, v, sizeof v, 60);
+    g = rcache_mem_get(m, K2, &n);
+    test_cond("memory: the least recently used went", g == NULL);
+    free(g);
+    g = rcache_mem_get(m, K1, &n);
+    test_cond("memory: the recently used stayed", g != NULL);
+    free(g);
+    char big[1000] = {0};
+    rcache_mem_put(m, K2, big, sizeof big, 60);
+    g = rcache_mem_get(m, K2, &n);
+    test_cond("memory: larger than the whole cache: not stored", g == NULL);
+    free(g);
+    rcache_mem_put(m, K1, "new", 3, 60);
+    g = rcache_mem_get(m, K1, &n);
+    test_cond("memory: replaced", g && n == 3 && memcmp(g, "new", 3) == 0);
+    free(g);
+    rcache_mem_free(m);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_disk(void)
+{
+    char dir[] = "/tmp/ingot-rcache-XXXXXX", p[256];
+    if (!mkdtemp(dir)) {
+        test_cond("mkdtemp", 0);
+        return;
+    }
+    size_t n = 0;
+    test_cond("disk: put", rcache_disk_put(dir, K1, "{\"a\":1}", 7, 60) == 0);
+    char *g = rcache_disk_get(dir, K1, 1 << 20, &n);
+    test_cond("disk: get", g && n == 7 && memcmp(g, "{\"a\":1}", 7) == 0);
+    free(g);
+    snprintf(p, sizeof p, "%s/aa/%s", dir, K1);
+    struct stat st;
+    test_cond("disk: mode 0600", stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    g = rcache_disk_get(dir, K1, 3, &n);
+    test_cond("disk: a file over the entry limit is a miss", g == NULL);
+    free(g);
+    /* expired: a miss, and the file goes */
+    snprintf(p, sizeof p, "%s/aa/%s", dir, K2);
+    write_file(p, "1000\n{\"old\":1}");
+    g = rcache_disk_get(dir, K2, 1 << 20, &n);
+    test_cond("disk: expired is a miss", g == NULL);
+    test_cond("  and removed", access(p, F_OK) != 0);
+    free(g);
+    write_file(p, "garbage");
+    g = rcache_disk_get(dir, K2, 1 << 20, &n);
+    test_cond("disk: a file without its header is a miss", g == NULL);
+    free(g);
+    /* the sweep: expired entries and stale temporary files go, live ones stay */
+    write_file(p, "1000\n{}");
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s/aa/%s.0123.tmp", dir, K3);
+    write_file(tmp, "partial");
+    struct utimbuf old = {1000, 1000};
+    utime(tmp, &old);
+    char fresh[300];
+    snprintf(fresh, sizeof fresh, "%s/aa/%s.4567.tmp", dir, K3);
+    write_file(fresh, "being written");
+    rcache_disk_sweep(dir, 0xaa);
+    test_cond("sweep: the expired entry went", access(p, F_OK) != 0);
+    test_cond("sweep: the stale temporary file went", access(tmp, F_OK) != 0);
+    test_cond("sweep: a temporary file being written stayed", access(fresh, F_OK) == 0);
+    snprintf(p, sizeof p, "%s/aa/%s", dir, K1);
+    test_cond("sweep: the live entry stayed", access(p, F_OK) == 0);
+    rcache_disk_sweep(dir, 0x1aa); /* another turn of the same folder; and one that does not exist */
+    rcache_disk_sweep(dir, 0x01);
+    test_cond("disk: a folder that is not writable fails", rcache_disk_put("/proc/ingot-none", K1, "x", 1, 60) < 0);
+    unlink(fresh);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/aa", dir);
+    rmdir(p);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_memory();
+    test_disk();
     test_modes();
     test_deterministic();
     test_key();
