@@ -496,6 +496,12 @@ void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, 
         metrics_hide(ll->f_remaining, labels);
         return;
     }
+    /* A late answer (an admission or a describe sent before the limits
+     * were re-read) must not bring back the gauge of a budget removed
+     * since. */
+    struct lim now;
+    if (!llmlimit_lim_find(ll, tenant, 0, &now) || now.v[kind] < 0)
+        return;
     double left = (double)(lim - used);
     if (left < 0)
         left = 0;
