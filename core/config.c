@@ -27,6 +27,7 @@ struct cfg_setting {
 static int check_db_url(const char *v, char *why, size_t n);
 static int check_redis_url(const char *v, char *why, size_t n);
 static int check_http_url(const char *v, char *why, size_t n);
+static int check_public_url(const char *v, char *why, size_t n);
 static int check_key32(const char *v, char *why, size_t n);
 static int check_cidr_list(const char *v, char *why, size_t n);
 static int check_target_allow(const char *v, char *why, size_t n);
@@ -43,7 +44,13 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_DATABASE_QUERY_TIMEOUT] = {{"DATABASE_QUERY_TIMEOUT", NULL, "duration", "10s", "Deadline for one query, waiting for a connection included.", false, false, false}, T_DUR, S(database_query_timeout_ms), 100, 600000, NULL, NULL},
     [CFG_REDIS_URL] = {{"REDIS_URL", NULL, "url", "", "Redis: redis://[:PASSWORD@]HOST:PORT/DB or unix:///path/redis.sock. Unset: run without Redis (degraded).", true, false, false}, T_STR, S(redis_url), NOLIM, NULL, check_redis_url},
     [CFG_JWT_SECRET] = {{"JWT_SECRET", NULL, "secret", "", "Secret for session tokens (32+ characters).", true, true, false}, T_STR, S(jwt_secret), 32, 4096, NULL, NULL},
-    [CFG_JWT_EXPIRY] = {{"JWT_EXPIRY", NULL, "duration", "1h", "Lifetime of session tokens.", false, false, false}, T_DUR, S(jwt_expiry_ms), 1000, 31LL * 86400000, NULL, NULL},
+    [CFG_JWT_EXPIRY] = {{"JWT_EXPIRY", NULL, "duration", "15m", "Lifetime of a login session's access token (an HS256 JWT signed with JWT_SECRET, in the ingot_access cookie); the refresh token renews it.", false, false, false}, T_DUR, S(jwt_expiry_ms), 1000, 31LL * 86400000, NULL, NULL},
+    [CFG_REFRESH_TOKEN_EXPIRY] = {{"REFRESH_TOKEN_EXPIRY", NULL, "duration", "7d", "Lifetime of a login session's refresh token (stored hashed in MariaDB, rotated at each use, revoked by logging out).", false, false, false}, T_DUR, S(refresh_token_expiry_ms), 60000, 366LL * 86400000, NULL, NULL},
+    [CFG_PUBLIC_URL] = {{"PUBLIC_URL", NULL, "url", "", "The URL users reach this service at (e.g. https://jobs.example.com): the OIDC redirect URI is PUBLIC_URL/auth/callback, and the allowed Origin of session requests. https: session cookies are always Secure.", false, false, false}, T_STR, S(public_url), NOLIM, NULL, check_public_url},
+    [CFG_OAUTH_SERVER_URL] = {{"OAUTH_SERVER_URL", NULL, "url", "", "OIDC issuer operators log in with (its /.well-known/openid-configuration is read). Unset: tenant users log in with an API key instead.", false, false, false}, T_STR, S(oauth_server_url), NOLIM, NULL, check_http_url},
+    [CFG_OAUTH_CLIENT_ID] = {{"OAUTH_CLIENT_ID", NULL, "string", "", "This service's client id at the OIDC server (the ID token's aud). Required with OAUTH_SERVER_URL.", false, false, false}, T_STR, S(oauth_client_id), 1, 255, NULL, NULL},
+    [CFG_OAUTH_CLIENT_SECRET] = {{"OAUTH_CLIENT_SECRET", NULL, "secret", "", "Client secret at the OIDC server (sent as client_secret_post); unset for a public client (PKCE alone).", true, false, false}, T_STR, S(oauth_client_secret), 1, 4096, NULL, NULL},
+    [CFG_OWNER_OPEN_ID] = {{"OWNER_OPEN_ID", NULL, "string", "", "OIDC subject (sub) of the owner: the operator, who sees every tenant. Other subjects see the tenants granted with `ingot admin tenant member add`.", false, false, false}, T_STR, S(owner_open_id), 1, 255, NULL, NULL},
     [CFG_API_KEY_HASH_SECRET] = {{"API_KEY_HASH_SECRET", NULL, "secret", "", "HMAC key under which API keys are stored (32+ characters).", true, true, false}, T_STR, S(api_key_hash_secret), 32, 4096, NULL, NULL},
     [CFG_ENCRYPTION_KEY] = {{"ENCRYPTION_KEY", NULL, "secret", "", "AES-256-GCM key for secrets at rest: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32).", true, true, false}, T_STR, S(encryption_key), NOLIM, NULL, check_key32},
     [CFG_ENCRYPTION_KEY_PREVIOUS] = {{"ENCRYPTION_KEY_PREVIOUS", NULL, "secret", "", "The key ENCRYPTION_KEY replaces, during a rotation: secrets sealed under it still open until `ingot admin rotate-encryption-key` has re-sealed them under ENCRYPTION_KEY.", true, false, false}, T_STR, S(encryption_key_previous), NOLIM, NULL, check_key32},
@@ -365,6 +372,18 @@ static int check_http_url(const char *v, char *why, size_t n)
     }
     url_deinit(&u);
     return rc;
+}
+
+/* An origin and maybe a path, no query: the redirect URI is built on it. */
+static int check_public_url(const char *v, char *why, size_t n)
+{
+    if (check_http_url(v, why, n) < 0)
+        return -1;
+    if (strpbrk(v, "?#")) {
+        snprintf(why, n, "must not have a query or fragment");
+        return -1;
+    }
+    return 0;
 }
 
 static int b64val(int ch)

@@ -21,6 +21,12 @@ enum cfg_id {
     CFG_REDIS_URL,
     CFG_JWT_SECRET,
     CFG_JWT_EXPIRY,
+    CFG_REFRESH_TOKEN_EXPIRY,
+    CFG_PUBLIC_URL,
+    CFG_OAUTH_SERVER_URL,
+    CFG_OAUTH_CLIENT_ID,
+    CFG_OAUTH_CLIENT_SECRET,
+    CFG_OWNER_OPEN_ID,
     CFG_API_KEY_HASH_SECRET,
     CFG_ENCRYPTION_KEY,
     CFG_ENCRYPTION_KEY_PREVIOUS,
@@ -78,6 +84,12 @@ struct config {
     char *redis_url;
     char *jwt_secret;
     long long jwt_expiry_ms;
+    long long refresh_token_expiry_ms;
+    char *public_url;
+    char *oauth_server_url;
+    char *oauth_client_id;
+    char *oauth_client_secret;
+    char *owner_open_id;
     char *api_key_hash_secret;
     char *encryption_key;
     char *encryption_key_previous;
