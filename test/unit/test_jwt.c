@@ -63,7 +63,7 @@ static void test_hs256(void)
     jwt_deinit(&j);
     /* tampered payload: the same header and signature over other claims */
     char *dot = strchr(t.data, '.');
-    char *other = b64((const unsigned char *)"{\"sub\":\"b\",\"exp\":4000000000}", 31);
+    char *other = b64((const unsigned char *)"{\"sub\":\"b\",\"exp\":4000000000}", 28);
     char *tam = xasprintf("%.*s.%s%s", (int)(dot - t.data), t.data, other, strrchr(t.data, '.'));
     test_cond("tampered parses", jwt_parse(tam, &j, err, sizeof err) == 0 && strcmp(jwt_claim_str(&j, "sub"), "b") == 0);
     test_cond("tampered refused", jwt_verify_hs256(&j, "k-0123456789abcdef0123456789abcdef", err, sizeof err) < 0);
