@@ -34,5 +34,7 @@ int admin_llm(int argc, char **argv);
 int admin_limits(int argc, char **argv);
 /* ingot admin tenant cache (admin_cache.c). */
 int admin_cache(int argc, char **argv);
+/* ingot admin tenant member add|remove|list (admin_member.c). */
+int admin_member(int argc, char **argv);
 
 #endif

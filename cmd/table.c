@@ -82,6 +82,8 @@ const struct cmd_def cmd_table[] = {
      "       ingot admin tenant limits TENANT [--key PREFIX|KEY] [--rpm N] [--tpm N]\n"
      "           [--tokens-per-day N] [--tokens-per-month N] [--usd-per-month X]\n"
      "       ingot admin tenant cache TENANT [on [--ttl DURATION]|off]\n"
+     "       ingot admin tenant member add|remove TENANT SUBJECT\n"
+     "       ingot admin tenant member list TENANT\n"
      "       ingot admin model price MODEL --input-per-mtok X --output-per-mtok Y\n"
      "       ingot admin model prices\n"
      "       ingot admin usage [--tenant NAME] [--from DATE] [--to DATE]\n"
@@ -115,6 +117,9 @@ const struct cmd_def cmd_table[] = {
      "(temperature 0 or a seed; embeddings) use the response cache without an\n"
      "Ingot-Cache header, answers kept --ttl (default CACHE_TTL); `off` stops it;\n"
      "without on/off it prints the setting.\n\n"
+     "Login: `tenant member add TENANT SUBJECT` lets the OIDC subject SUBJECT\n"
+     "(the ID token's sub) see TENANT through a login session; OWNER_OPEN_ID\n"
+     "sees every tenant. `remove` takes effect at the subject's next request.\n\n"
      "Exit: 0 done, 64 bad arguments, 65 no such tenant or key (or the tenant\n"
      "exists already), 69 database unreachable, 78 bad configuration or a\n"
      "database that `ingot migrate` has not prepared.\n"},

@@ -8,12 +8,14 @@
 #include "serve_attempts.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
+#include "serve_session.h"
 #include "serve_usage.h"
 #include "serve_v1.h"
 
 struct serve {
     struct serve_jobs *jobs;
     struct rcache *rcache;
+    struct serve_session *sess;
 };
 
 static void drain_hook(void *arg)
@@ -24,6 +26,10 @@ static void drain_hook(void *arg)
 
 struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
 {
+    /* Before anything starts a query: rcache_free with its first query in
+     * flight is not safe. */
+    if (serve_session_check(rt->cfg, err, errlen) < 0)
+        return NULL;
     struct serve *s = xcalloc(1, sizeof *s);
     s->rcache = rcache_new(rt, err, errlen);
     if (!s->rcache) {
@@ -37,6 +43,8 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
         return NULL;
     }
     s->jobs->rcache = s->rcache;
+    s->sess = serve_session_new(rt, h, s->jobs->auth); /* the /auth routes: login sessions */
+    s->jobs->sess = s->sess;
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
@@ -49,6 +57,7 @@ void serve_free(struct serve *s)
     if (!s)
         return;
     serve_jobs_free(s->jobs);
+    serve_session_free(s->sess);
     rcache_free(s->rcache);
     free(s);
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "serve_query.h"
+#include "serve_session.h"
 
 void v1_waiter_unlink(struct v1 *c)
 {
@@ -95,12 +96,31 @@ static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *a
         v1_free(c);
 }
 
+/* A login session instead of a key (serve_session.h). */
+static void session_done_cb(const struct session_v1_result *res, void *arg)
+{
+    struct v1 *c = arg;
+    if (!res->tenant) {
+        if (res->status == 503)
+            http_add_header(c->r, "Retry-After", "1");
+        http_reply_error(c->r, res->status, res->status == 503 ? "server_error" : "invalid_request_error",
+                         res->param, res->code, "%s", res->message);
+        v1_free(c);
+        return;
+    }
+    auth_done_cb(res->tenant, res->key_id, NULL, c);
+}
+
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
     struct v1 *c = xcalloc(1, sizeof *c);
     c->sj = sj;
     c->r = r;
     c->handler = handler;
+    if (serve_session_applies(sj->sess, r)) {
+        serve_session_v1(sj->sess, r, session_done_cb, c);
+        return;
+    }
     auth_check(sj->auth, http_req_header(r, "Authorization"), auth_done_cb, c);
 }
 

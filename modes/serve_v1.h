@@ -20,6 +20,7 @@ struct redis_client;
 struct metric_series;
 struct v1;
 struct rcache;
+struct serve_session;
 
 struct metric_family;
 
@@ -39,6 +40,7 @@ struct serve_jobs {
     struct metric_series *m_waiting; /* long-polls waiting now */
     bool draining;
     struct rcache *rcache;   /* the LLM response cache (serve owns it), or NULL */
+    struct serve_session *sess; /* login sessions (serve owns it): the cookie instead of a key */
 };
 
 /* One authenticated /v1 request: the tenant and the handler to run. */

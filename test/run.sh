@@ -99,7 +99,7 @@ weight() {
     test_groups | test_doctor | test_logflood) echo 7 ;; test_query) echo 6 ;;
     test_metrics) echo 5 ;; test_packaging) echo 4 ;;
     test_cli | test_migrate | test_ssrf | test_abort | test_static_root) echo 3 ;;
-    test_llm_proxy) echo 1 ;;
+    test_login) echo 12 ;; test_llm_proxy) echo 1 ;;
     *) echo 10 ;;
     esac
 }

@@ -1,0 +1,69 @@
+/* serve_session: login sessions in the serve role (internal to serve).
+ * Routes: POST /auth/login/key (an API key's login, when no OIDC server
+ * is configured), POST /auth/refresh, POST /auth/logout,
+ * POST /auth/logout-all, GET /auth/me; serve_auth.c adds the OIDC routes
+ * (GET /auth/login, GET /auth/callback) through the functions below.
+ * /v1 accepts the session cookie in place of a bearer key
+ * (serve_session_v1). Sessions live in auth_sessions (migration 0012). */
+#ifndef INGOT_SERVE_SESSION_H
+#define INGOT_SERVE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct auth;
+struct httpd;
+struct http_req;
+struct runtime;
+struct oidc;
+struct serve_session;
+
+/* Failed logins per client address: at most LOGIN_FAIL_MAX in a window of
+ * LOGIN_FAIL_WINDOW_MS (per process), then 429 until the window ends. */
+#define LOGIN_FAIL_MAX 10
+#define LOGIN_FAIL_WINDOW_MS (15LL * 60 * 1000)
+
+/* -1 with err when the login settings cannot work together
+ * (OAUTH_SERVER_URL without OAUTH_CLIENT_ID, PUBLIC_URL or JWT_SECRET). */
+struct config;
+int serve_session_check(const struct config *cfg, char *err, size_t errlen) ATTR_WUR;
+/* Registers the routes (none without JWT_SECRET). Borrows rt and a (the
+ * API-key look-up /v1 uses). Returns owned. */
+struct serve_session *serve_session_new(struct runtime *rt, struct httpd *h, struct auth *a);
+void serve_session_free(struct serve_session *s);
+
+/* The session answer for /v1: tenant 0 means refused, and the reply is
+ * made (status, error) by the callback's caller from status/code/message. */
+struct session_v1_result {
+    uint64_t tenant, key_id;
+    int status;          /* 0 when tenant is set, else 400/401/403/503 */
+    const char *param;   /* the field a 400/403 names, or NULL */
+    const char *code;
+    const char *message;
+};
+typedef void (*session_v1_cb)(const struct session_v1_result *res, void *arg);
+/* Whether r carries the session cookie (and no Authorization header). */
+bool serve_session_applies(const struct serve_session *s, struct http_req *r);
+/* Checks the access cookie, the CSRF token on a state change, and that
+ * the session may see the tenant the Ingot-Tenant header names (an API-key
+ * session: its own, header optional). cb may run before this returns. */
+void serve_session_v1(struct serve_session *s, struct http_req *r, session_v1_cb cb, void *arg);
+
+/* --- shared with serve_auth.c --- */
+struct runtime *serve_session_rt(struct serve_session *s);
+struct oidc *serve_session_oidc(struct serve_session *s);
+/* Whether r's client is over its failed-login budget (then 429 is made). */
+bool serve_session_blocked(struct serve_session *s, struct http_req *r);
+/* Counts a failed login of r's client. */
+void serve_session_failed(struct serve_session *s, struct http_req *r);
+/* Cookies: Secure unless PUBLIC_URL is http and the client is on loopback. */
+bool serve_session_secure(const struct serve_session *s, struct http_req *r);
+/* Stores a new session for subject and answers: 302 to redirect (when not
+ * NULL) or 200 with /auth/me's body, setting the cookies. Frees nothing
+ * but r (the reply). */
+void serve_session_create(struct serve_session *s, struct http_req *r, bool key, const char *subject,
+                          uint64_t tenant, uint64_t key_id, const char *redirect);
+
+#endif
