@@ -10,7 +10,7 @@
 #include "log.h"
 
 #define OIDC_MAX_KEYS 16
-#define OIDC_MAX_DOC (256 * 1024)
+#define OIDC_MAX_DOC ((size_t)256 * 1024)
 
 struct oidc_key {
     char kid[128];

@@ -118,7 +118,7 @@ static void login_ready_cb(const char *err, void *arg)
         sbuf_printf(&cl, "{\"iss\":\"ingot\",\"typ\":\"login\",\"state\":\"%s\",\"nonce\":\"%s\",\"v\":\"%s\",\"ret\":",
                     st.data, no.data, ve.data);
         sbuf_json_str(&cl, lg->ret);
-        sbuf_printf(&cl, ",\"exp\":%lld}", (long long)(time_real_us() / 1000000 + AUTH_LOGIN_TTL_S));
+        sbuf_printf(&cl, ",\"exp\":%lld}", (long long)time_real_us() / 1000000 + AUTH_LOGIN_TTL_S);
         jwt_hs256_sign(cfg->jwt_secret, cl.data, &tok);
         struct sbuf ck;
         sbuf_init(&ck);
@@ -325,7 +325,7 @@ static void exchange_cb(const char *err, void *arg)
                                        "Accept: application/json", NULL};
     struct httpc_request rq = {.method = "POST", .url = oidc_token_endpoint(serve_session_oidc(s)),
                                .headers = hdrs, .body = body.data, .body_len = body.len,
-                               .timeout_ms = OIDC_FETCH_TIMEOUT_MS, .max_body = 64 * 1024};
+                               .timeout_ms = OIDC_FETCH_TIMEOUT_MS, .max_body = (size_t)64 * 1024};
     if (httpc_send(serve_session_rt(s)->httpc, &rq, token_cb, lg) < 0) {
         http_reply_error(lg->r, 503, "server_error", NULL, "oidc_unavailable", "the token request could not start");
         login_free(lg);

@@ -16,50 +16,21 @@
 #include "oidc.h"
 #include "runtime.h"
 #include "serve_auth.h"
+#include "serve_session_int.h"
 #include "session.h"
 #include "sql.h"
 
-#define FAIL_SLOTS 512
 #define ME_TENANTS_MAX 1000
 
-struct fail_slot {
-    char client[64];
-    int64_t window;
-    int count;
-};
-
-struct serve_session {
-    struct runtime *rt;
-    const struct config *cfg;
-    struct auth *auth;
-    struct oidc *oidc;       /* NULL without OAUTH_SERVER_URL */
-    char origin[300];        /* PUBLIC_URL's scheme://host[:port], or "" */
-    bool https;              /* PUBLIC_URL is https */
-    struct fail_slot fails[FAIL_SLOTS];
-};
-
-/* One request's work across database answers. */
-struct sreq {
-    struct serve_session *s;
-    struct http_req *r;
-    struct session_claims cl;
-    char refresh[SESSION_REFRESH_LEN + 1];
-    char old_hash[65], new_hash[65];
-    char *redirect;
-    session_v1_cb v1cb;
-    void *v1arg;
-    char tenant_name[72];
-};
-
-static struct sreq *sreq_new(struct serve_session *s, struct http_req *r)
+struct ss_req *ss_req_new(struct serve_session *s, struct http_req *r)
 {
-    struct sreq *q = xcalloc(1, sizeof *q);
+    struct ss_req *q = xcalloc(1, sizeof *q);
     q->s = s;
     q->r = r;
     return q;
 }
 
-static void sreq_free(struct sreq *q)
+void ss_req_free(struct ss_req *q)
 {
     free(q->redirect);
     free(q);
@@ -68,7 +39,7 @@ static void sreq_free(struct sreq *q)
 struct runtime *serve_session_rt(struct serve_session *s) { return s->rt; }
 struct oidc *serve_session_oidc(struct serve_session *s) { return s->oidc; }
 
-static int64_t now_s(void) { return time_real_us() / 1000000; }
+int64_t ss_now_s(void) { return time_real_us() / 1000000; }
 
 /* --- failed logins --- */
 
@@ -130,7 +101,7 @@ static void add_cookie(struct serve_session *s, struct http_req *r, const char *
     sbuf_deinit(&b);
 }
 
-static void clear_cookies(struct serve_session *s, struct http_req *r)
+void ss_clear_cookies(struct serve_session *s, struct http_req *r)
 {
     add_cookie(s, r, SESSION_ACCESS_COOKIE, "", "/", 0, true);
     add_cookie(s, r, SESSION_REFRESH_COOKIE, "", "/auth", 0, true);
@@ -138,12 +109,12 @@ static void clear_cookies(struct serve_session *s, struct http_req *r)
 }
 
 /* The access, refresh and CSRF cookies of a session. */
-static void session_cookies(struct sreq *q)
+static void session_cookies(struct ss_req *q)
 {
     struct serve_session *s = q->s;
     struct sbuf tok;
     sbuf_init(&tok);
-    session_access_make(s->cfg->jwt_secret, &q->cl, now_s(), s->cfg->jwt_expiry_ms, &tok);
+    session_access_make(s->cfg->jwt_secret, &q->cl, ss_now_s(), s->cfg->jwt_expiry_ms, &tok);
     add_cookie(s, q->r, SESSION_ACCESS_COOKIE, tok.data, "/", s->cfg->jwt_expiry_ms / 1000, true);
     add_cookie(s, q->r, SESSION_REFRESH_COOKIE, q->refresh, "/auth", s->cfg->refresh_token_expiry_ms / 1000, true);
     char csrf[44];
@@ -152,9 +123,7 @@ static void session_cookies(struct sreq *q)
     sbuf_deinit(&tok);
 }
 
-/* Origin, when the browser sent one, is this service's; and the
- * double-submit token matches the session. 0, or -1 after answering 403. */
-static int csrf_check(struct serve_session *s, struct http_req *r, uint64_t sid)
+const char *ss_csrf_problem(struct serve_session *s, struct http_req *r, uint64_t sid, const char **param)
 {
     const char *origin = http_req_header(r, "Origin");
     if (origin) {
@@ -166,28 +135,35 @@ static int csrf_check(struct serve_session *s, struct http_req *r, uint64_t sid)
             ok = host && p && strcmp(p + 3, host) == 0;
         }
         if (!ok) {
-            http_reply_error(r, 403, "invalid_request_error", "Origin", "csrf_failed",
-                             "cross-site request refused: Origin is not this service's (PUBLIC_URL)");
-            return -1;
+            *param = "Origin";
+            return "cross-site request refused: Origin is not this service's (PUBLIC_URL)";
         }
     }
     if (!session_csrf_ok(s->cfg->jwt_secret, sid, http_req_header(r, SESSION_CSRF_HEADER))) {
-        http_reply_error(r, 403, "invalid_request_error", SESSION_CSRF_HEADER, "csrf_failed",
-                         "a request that changes state with the session cookie needs the "
-                         SESSION_CSRF_HEADER " header equal to the " SESSION_CSRF_COOKIE " cookie");
-        return -1;
+        *param = SESSION_CSRF_HEADER;
+        return "a request that changes state with the session cookie needs the " SESSION_CSRF_HEADER
+               " header equal to the " SESSION_CSRF_COOKIE " cookie";
     }
-    return 0;
+    return NULL;
 }
 
-static bool state_changing(struct http_req *r)
+int ss_csrf_check(struct serve_session *s, struct http_req *r, uint64_t sid)
+{
+    const char *param = NULL, *why = ss_csrf_problem(s, r, sid, &param);
+    if (!why)
+        return 0;
+    http_reply_error(r, 403, "invalid_request_error", param, "csrf_failed", "%s", why);
+    return -1;
+}
+
+bool ss_state_changing(struct http_req *r)
 {
     unsigned m = http_req_method(r);
     return m != HTTP_M_GET && m != HTTP_M_HEAD;
 }
 
 /* The access cookie's claims: 0, or -1 after answering 401. */
-static int access_claims(struct serve_session *s, struct http_req *r, struct session_claims *cl)
+int ss_access_claims(struct serve_session *s, struct http_req *r, struct session_claims *cl)
 {
     char tok[4096], err[160];
     if (!session_cookie(http_req_header(r, "Cookie"), SESSION_ACCESS_COOKIE, tok, sizeof tok)) {
@@ -196,7 +172,7 @@ static int access_claims(struct serve_session *s, struct http_req *r, struct ses
                                                       : "POST /auth/login/key with {\"api_key\": \"ik_...\"}");
         return -1;
     }
-    if (session_access_verify(s->cfg->jwt_secret, tok, now_s(), cl, err, sizeof err) < 0) {
+    if (session_access_verify(s->cfg->jwt_secret, tok, ss_now_s(), cl, err, sizeof err) < 0) {
         bool expired = strncmp(err, "exp", 3) == 0;
         http_reply_error(r, 401, "invalid_request_error", NULL, expired ? "session_expired" : "invalid_session",
                          "%s: %s", expired ? "the access token expired" : "the access token is not valid",
@@ -206,13 +182,13 @@ static int access_claims(struct serve_session *s, struct http_req *r, struct ses
     return 0;
 }
 
-static bool is_owner(const struct serve_session *s, const struct session_claims *cl)
+bool ss_is_owner(const struct serve_session *s, const struct session_claims *cl)
 {
     return !cl->key && s->cfg->owner_open_id[0] && strcmp(cl->sub, s->cfg->owner_open_id) == 0;
 }
 
 /* SQL: the session sid, alive (and its key not revoked). */
-static void sql_alive(struct sbuf *b, uint64_t sid)
+void ss_sql_alive(struct sbuf *b, uint64_t sid)
 {
     sbuf_printf(b, " WHERE s.id = %llu AND s.revoked_at IS NULL AND s.expires_at > NOW(6) AND "
                    "(s.kind = 'oidc' OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.key_id AND "
@@ -224,27 +200,27 @@ static void sql_alive(struct sbuf *b, uint64_t sid)
 
 static void me_cb(const struct db_result *res, void *arg)
 {
-    struct sreq *q = arg;
+    struct ss_req *q = arg;
     struct serve_session *s = q->s;
     if (!res->ok) {
         log_warn("session read: %s", res->error);
         http_add_header(q->r, "Retry-After", "1");
         http_reply_error(q->r, 503, "server_error", NULL, "database_unavailable", "the database is unavailable; retry shortly");
-        sreq_free(q);
+        ss_req_free(q);
         return;
     }
     if (mysql_num_rows(res->res) == 0) {
-        clear_cookies(s, q->r);
+        ss_clear_cookies(s, q->r);
         http_reply_error(q->r, 401, "invalid_request_error", NULL, "session_revoked",
                          "the session ended (logged out, revoked or expired): log in again");
-        sreq_free(q);
+        ss_req_free(q);
         return;
     }
     if (q->redirect) { /* a new login */
         session_cookies(q);
         http_add_header(q->r, "Location", q->redirect);
         http_reply(q->r, 302, "text/plain", "", 0);
-        sreq_free(q);
+        ss_req_free(q);
         return;
     }
     if (q->refresh[0])
@@ -252,7 +228,7 @@ static void me_cb(const struct db_result *res, void *arg)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "subject", q->cl.sub);
     cJSON_AddStringToObject(o, "kind", q->cl.key ? "api_key" : "oidc");
-    cJSON_AddBoolToObject(o, "operator", is_owner(s, &q->cl));
+    cJSON_AddBoolToObject(o, "operator", ss_is_owner(s, &q->cl));
     cJSON *ts = cJSON_AddArrayToObject(o, "tenants");
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res->res)))
@@ -265,29 +241,29 @@ static void me_cb(const struct db_result *res, void *arg)
     char csrf[44];
     session_csrf_token(s->cfg->jwt_secret, q->cl.sid, csrf);
     cJSON_AddStringToObject(o, "csrf_token", csrf);
-    cJSON_AddNumberToObject(o, "access_expires_at", (double)(q->refresh[0] ? now_s() + s->cfg->jwt_expiry_ms / 1000 : q->cl.exp));
+    cJSON_AddNumberToObject(o, "access_expires_at", (double)(q->refresh[0] ? ss_now_s() + s->cfg->jwt_expiry_ms / 1000 : q->cl.exp));
     char *json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     http_add_header(q->r, "Cache-Control", "no-store");
     http_reply_json(q->r, 200, json, strlen(json));
     free(json);
-    sreq_free(q);
+    ss_req_free(q);
 }
 
 /* Reads the session's tenants and answers /auth/me's body (or the
  * redirect of a new login). */
-static void me_load(struct sreq *q)
+void ss_me_load(struct ss_req *q)
 {
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "SELECT t.id, t.name FROM auth_sessions s ");
     if (q->cl.key)
         sbuf_puts(&b, "LEFT JOIN tenants t ON t.id = s.tenant_id");
-    else if (is_owner(q->s, &q->cl))
+    else if (ss_is_owner(q->s, &q->cl))
         sbuf_puts(&b, "LEFT JOIN tenants t ON 1 = 1");
     else
         sbuf_puts(&b, "LEFT JOIN tenant_members m ON m.subject = s.subject LEFT JOIN tenants t ON t.id = m.tenant_id");
-    sql_alive(&b, q->cl.sid);
+    ss_sql_alive(&b, q->cl.sid);
     sbuf_printf(&b, " ORDER BY t.id LIMIT %d", ME_TENANTS_MAX);
     db_query(q->s->rt->db, b.data, 0, me_cb, q);
     sbuf_deinit(&b);
@@ -296,35 +272,35 @@ static void me_load(struct sreq *q)
 static void me_route(struct http_req *r, void *arg)
 {
     struct serve_session *s = arg;
-    struct sreq *q = sreq_new(s, r);
-    if (access_claims(s, r, &q->cl) < 0) {
-        sreq_free(q);
+    struct ss_req *q = ss_req_new(s, r);
+    if (ss_access_claims(s, r, &q->cl) < 0) {
+        ss_req_free(q);
         return;
     }
-    me_load(q);
+    ss_me_load(q);
 }
 
 /* --- creating a session --- */
 
 static void created_cb(const struct db_result *res, void *arg)
 {
-    struct sreq *q = arg;
+    struct ss_req *q = arg;
     if (!res->ok || !res->insert_id) {
         log_warn("session insert: %s", res->error);
         http_add_header(q->r, "Retry-After", "1");
         http_reply_error(q->r, 503, "server_error", NULL, "database_unavailable", "the database is unavailable; retry shortly");
-        sreq_free(q);
+        ss_req_free(q);
         return;
     }
     q->cl.sid = res->insert_id;
     log_info("login: session %llu for %s", (unsigned long long)q->cl.sid, q->cl.sub);
-    me_load(q);
+    ss_me_load(q);
 }
 
 void serve_session_create(struct serve_session *s, struct http_req *r, bool key, const char *subject,
                           uint64_t tenant, uint64_t key_id, const char *redirect)
 {
-    struct sreq *q = sreq_new(s, r);
+    struct ss_req *q = ss_req_new(s, r);
     q->cl.key = key;
     q->cl.tenant = tenant;
     q->cl.key_id = key_id;
@@ -332,7 +308,7 @@ void serve_session_create(struct serve_session *s, struct http_req *r, bool key,
     q->redirect = xstrdup(redirect);
     if (session_refresh_new(q->refresh) < 0) {
         http_reply_error(r, 500, "server_error", NULL, "no_randomness", "no randomness available");
-        sreq_free(q);
+        ss_req_free(q);
         return;
     }
     session_token_hash(s->cfg->jwt_secret, q->refresh, q->new_hash);
@@ -355,7 +331,7 @@ void serve_session_create(struct serve_session *s, struct http_req *r, bool key,
 
 static void key_auth_cb(uint64_t tenant, uint64_t key_id, const char *err, void *arg)
 {
-    struct sreq *q = arg;
+    struct ss_req *q = arg;
     if (err) {
         http_add_header(q->r, "Retry-After", "1");
         http_reply_error(q->r, 503, "server_error", NULL, "database_unavailable", "the database is unavailable; retry shortly");
@@ -368,7 +344,7 @@ static void key_auth_cb(uint64_t tenant, uint64_t key_id, const char *err, void 
         snprintf(sub, sizeof sub, "key:%llu", (unsigned long long)key_id);
         serve_session_create(q->s, q->r, true, sub, tenant, key_id, NULL);
     }
-    sreq_free(q);
+    ss_req_free(q);
 }
 
 static void login_key_route(struct http_req *r, void *arg)
@@ -407,257 +383,7 @@ static void login_key_route(struct http_req *r, void *arg)
     char hdr[80];
     snprintf(hdr, sizeof hdr, "Bearer %s", k->valuestring);
     cJSON_Delete(j);
-    auth_check(s->auth, hdr, key_auth_cb, sreq_new(s, r));
-}
-
-/* --- POST /auth/refresh --- */
-
-static void reply_503(struct http_req *r, const char *what, const char *err)
-{
-    log_warn("%s: %s", what, err);
-    http_add_header(r, "Retry-After", "1");
-    http_reply_error(r, 503, "server_error", NULL, "database_unavailable", "the database is unavailable; retry shortly");
-}
-
-static void rotated_cb(const struct db_result *res, void *arg)
-{
-    struct sreq *q = arg;
-    if (!res->ok) {
-        reply_503(q->r, "refresh", res->error);
-        sreq_free(q);
-    } else if (res->affected_rows != 1) { /* a concurrent refresh used it first */
-        clear_cookies(q->s, q->r);
-        http_reply_error(q->r, 401, "invalid_request_error", NULL, "refresh_token_used",
-                         "the refresh token was used already: log in again");
-        sreq_free(q);
-    } else {
-        me_load(q); /* sets the new cookies and answers who is logged in */
-    }
-}
-
-static void revoked_reuse_cb(const struct db_result *res, void *arg)
-{
-    struct sreq *q = arg;
-    if (!res->ok)
-        log_warn("revoking a session whose refresh token was reused: %s", res->error);
-    sreq_free(q);
-}
-
-static void refresh_found_cb(const struct db_result *res, void *arg)
-{
-    struct sreq *q = arg;
-    struct serve_session *s = q->s;
-    MYSQL_ROW row = res->ok ? mysql_fetch_row(res->res) : NULL;
-    if (!res->ok) {
-        reply_503(q->r, "refresh", res->error);
-        sreq_free(q);
-        return;
-    }
-    if (!row) {
-        serve_session_failed(s, q->r);
-        clear_cookies(s, q->r);
-        http_reply_error(q->r, 401, "invalid_request_error", NULL, "invalid_refresh_token",
-                         "unknown refresh token: log in again");
-        sreq_free(q);
-        return;
-    }
-    /* id, kind, subject, tenant_id, key_id, current, alive */
-    q->cl.sid = (uint64_t)db_row_ll(row, 0);
-    q->cl.key = strcmp(db_row_str(row, 1), "key") == 0;
-    snprintf(q->cl.sub, sizeof q->cl.sub, "%s", db_row_str(row, 2));
-    q->cl.tenant = (uint64_t)db_row_ll(row, 3);
-    q->cl.key_id = (uint64_t)db_row_ll(row, 4);
-    bool current = db_row_ll(row, 5) == 1, alive = db_row_ll(row, 6) == 1;
-    if (csrf_check(s, q->r, q->cl.sid) < 0) {
-        sreq_free(q);
-        return;
-    }
-    if (!current && alive) {
-        /* A used token again: someone holds a copy. End the session. */
-        log_warn("session %llu: a used refresh token was presented again; the session is revoked",
-                 (unsigned long long)q->cl.sid);
-        char sql[160];
-        snprintf(sql, sizeof sql, "UPDATE auth_sessions SET revoked_at = NOW(6) WHERE id = %llu AND revoked_at IS NULL",
-                 (unsigned long long)q->cl.sid);
-        struct sreq *bg = sreq_new(s, NULL);
-        db_query(s->rt->db, sql, 0, revoked_reuse_cb, bg);
-    }
-    if (!current || !alive) {
-        clear_cookies(s, q->r);
-        http_reply_error(q->r, 401, "invalid_request_error", NULL, current ? "session_revoked" : "refresh_token_used",
-                         current ? "the session ended (logged out, revoked or expired): log in again"
-                                 : "the refresh token was used already; the session is revoked: log in again");
-        sreq_free(q);
-        return;
-    }
-    if (session_refresh_new(q->refresh) < 0) {
-        http_reply_error(q->r, 500, "server_error", NULL, "no_randomness", "no randomness available");
-        sreq_free(q);
-        return;
-    }
-    session_token_hash(s->cfg->jwt_secret, q->refresh, q->new_hash);
-    char sql[400];
-    snprintf(sql, sizeof sql,
-             "UPDATE auth_sessions SET prev_hash = refresh_hash, refresh_hash = UNHEX('%s'), refreshed_at = NOW(6) "
-             "WHERE id = %llu AND refresh_hash = UNHEX('%s') AND revoked_at IS NULL",
-             q->new_hash, (unsigned long long)q->cl.sid, q->old_hash);
-    db_query(s->rt->db, sql, 0, rotated_cb, q);
-}
-
-static void refresh_route(struct http_req *r, void *arg)
-{
-    struct serve_session *s = arg;
-    if (serve_session_blocked(s, r))
-        return;
-    struct sreq *q = sreq_new(s, r);
-    char tok[SESSION_REFRESH_LEN + 8];
-    if (!session_cookie(http_req_header(r, "Cookie"), SESSION_REFRESH_COOKIE, tok, sizeof tok) ||
-        !session_refresh_wellformed(tok)) {
-        http_reply_error(r, 401, "invalid_request_error", NULL, "not_logged_in",
-                         "no refresh token (the " SESSION_REFRESH_COOKIE " cookie): log in");
-        sreq_free(q);
-        return;
-    }
-    session_token_hash(s->cfg->jwt_secret, tok, q->old_hash);
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_printf(&b, "SELECT s.id, s.kind, s.subject, s.tenant_id, s.key_id, s.refresh_hash = UNHEX('%s'), "
-                    "s.revoked_at IS NULL AND s.expires_at > NOW(6) AND (s.kind = 'oidc' OR EXISTS "
-                    "(SELECT 1 FROM api_keys k WHERE k.id = s.key_id AND k.revoked_at IS NULL)) "
-                    "FROM auth_sessions s WHERE s.refresh_hash = UNHEX('%s') OR s.prev_hash = UNHEX('%s') LIMIT 1",
-                q->old_hash, q->old_hash, q->old_hash);
-    db_query(s->rt->db, b.data, 0, refresh_found_cb, q);
-    sbuf_deinit(&b);
-}
-
-/* --- POST /auth/logout, POST /auth/logout-all --- */
-
-static void logged_out_cb(const struct db_result *res, void *arg)
-{
-    struct sreq *q = arg;
-    if (!res->ok) {
-        reply_503(q->r, "logout", res->error);
-    } else {
-        clear_cookies(q->s, q->r);
-        char body[80];
-        int n = snprintf(body, sizeof body, "{\"logged_out\":true,\"sessions_ended\":%llu}", res->affected_rows);
-        http_reply_json(q->r, 200, body, (size_t)n);
-    }
-    sreq_free(q);
-}
-
-static void logout(struct http_req *r, struct serve_session *s, bool everywhere)
-{
-    struct sreq *q = sreq_new(s, r);
-    if (access_claims(s, r, &q->cl) < 0 || csrf_check(s, r, q->cl.sid) < 0) {
-        sreq_free(q);
-        return;
-    }
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "UPDATE auth_sessions SET revoked_at = NOW(6) WHERE revoked_at IS NULL AND ");
-    if (everywhere) {
-        sbuf_printf(&b, "kind = '%s' AND subject = ", q->cl.key ? "key" : "oidc");
-        sql_cstr(&b, q->cl.sub);
-    } else {
-        sbuf_printf(&b, "id = %llu", (unsigned long long)q->cl.sid);
-    }
-    db_query(s->rt->db, b.data, 0, logged_out_cb, q);
-    sbuf_deinit(&b);
-}
-
-static void logout_route(struct http_req *r, void *arg) { logout(r, arg, false); }
-static void logout_all_route(struct http_req *r, void *arg) { logout(r, arg, true); }
-
-/* --- /v1 with the session cookie --- */
-
-bool serve_session_applies(const struct serve_session *s, struct http_req *r)
-{
-    if (!s || http_req_header(r, "Authorization") || !s->cfg->jwt_secret[0])
-        return false;
-    const char *c = http_req_header(r, "Cookie");
-    return c && strstr(c, SESSION_ACCESS_COOKIE "=");
-}
-
-static void v1_answer(struct sreq *q, uint64_t tenant, int status, const char *param, const char *code,
-                      const char *msg)
-{
-    struct session_v1_result res = {tenant, q->cl.key ? q->cl.key_id : 0, status, param, code, msg};
-    q->v1cb(&res, q->v1arg);
-    sreq_free(q);
-}
-
-static void v1_cb(const struct db_result *res, void *arg)
-{
-    struct sreq *q = arg;
-    MYSQL_ROW row = res->ok ? mysql_fetch_row(res->res) : NULL;
-    if (!res->ok)
-        v1_answer(q, 0, 503, NULL, "database_unavailable", "the database is unavailable; retry shortly");
-    else if (!row)
-        v1_answer(q, 0, 401, NULL, "session_revoked", "the session ended (logged out, revoked or expired): log in again");
-    else if (!row[0])
-        v1_answer(q, 0, 403, "Ingot-Tenant", "tenant_not_visible",
-                  "Ingot-Tenant: this session may not see that tenant (GET /auth/me lists those it may)");
-    else
-        v1_answer(q, (uint64_t)db_row_ll(row, 0), 0, NULL, NULL, NULL);
-}
-
-void serve_session_v1(struct serve_session *s, struct http_req *r, session_v1_cb cb, void *arg)
-{
-    struct sreq *q = sreq_new(s, NULL);
-    q->v1cb = cb;
-    q->v1arg = arg;
-    char tok[4096], err[160];
-    if (!session_cookie(http_req_header(r, "Cookie"), SESSION_ACCESS_COOKIE, tok, sizeof tok) ||
-        session_access_verify(s->cfg->jwt_secret, tok, now_s(), &q->cl, err, sizeof err) < 0) {
-        bool expired = strncmp(err, "exp", 3) == 0;
-        v1_answer(q, 0, 401, NULL, expired ? "session_expired" : "invalid_session",
-                  expired ? "the session's access token expired: POST /auth/refresh renews it"
-                          : "the session cookie is not valid: log in again, or send Authorization: Bearer ik_...");
-        return;
-    }
-    const char *tn = http_req_header(r, "Ingot-Tenant");
-    if (tn && !job_name_valid(tn, 64)) {
-        v1_answer(q, 0, 400, "Ingot-Tenant", "invalid_value", "Ingot-Tenant: a tenant name (1-64 of A-Z a-z 0-9 . _ : -)");
-        return;
-    }
-    if (!tn && !q->cl.key) {
-        v1_answer(q, 0, 400, "Ingot-Tenant", "missing_tenant",
-                  "Ingot-Tenant: name the tenant this request is for (GET /auth/me lists those the session may see)");
-        return;
-    }
-    if (state_changing(r)) {
-        /* csrf_check answers itself; here the caller answers, so test it apart */
-        const char *origin = http_req_header(r, "Origin"), *host = http_req_header(r, "Host");
-        const char *p = origin ? strstr(origin, "://") : NULL;
-        bool origin_ok = !origin || (s->origin[0] ? strcmp(origin, s->origin) == 0 : host && p && strcmp(p + 3, host) == 0);
-        if (!origin_ok) {
-            v1_answer(q, 0, 403, "Origin", "csrf_failed", "cross-site request refused: Origin is not this service's (PUBLIC_URL)");
-            return;
-        }
-        if (!session_csrf_ok(s->cfg->jwt_secret, q->cl.sid, http_req_header(r, SESSION_CSRF_HEADER))) {
-            v1_answer(q, 0, 403, SESSION_CSRF_HEADER, "csrf_failed",
-                      "a request that changes state with the session cookie needs the " SESSION_CSRF_HEADER
-                      " header equal to the " SESSION_CSRF_COOKIE " cookie");
-            return;
-        }
-    }
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "SELECT t.id FROM auth_sessions s LEFT JOIN tenants t ON ");
-    if (tn) {
-        sbuf_puts(&b, "t.name = ");
-        sql_cstr(&b, tn);
-    } else {
-        sbuf_puts(&b, "t.id = s.tenant_id");
-    }
-    if (q->cl.key)
-        sbuf_puts(&b, " AND t.id = s.tenant_id");
-    else if (!is_owner(s, &q->cl))
-        sbuf_puts(&b, " AND EXISTS (SELECT 1 FROM tenant_members m WHERE m.tenant_id = t.id AND m.subject = s.subject)");
-    sql_alive(&b, q->cl.sid);
-    db_query(s->rt->db, b.data, 0, v1_cb, q);
-    sbuf_deinit(&b);
+    auth_check(s->auth, hdr, key_auth_cb, ss_req_new(s, r));
 }
 
 /* --- setup --- */
@@ -698,9 +424,9 @@ struct serve_session *serve_session_new(struct runtime *rt, struct httpd *h, str
     }
     httpd_route(h, HTTP_M_GET, "/auth/me", 0, me_route, s);
     httpd_route(h, HTTP_M_POST, "/auth/login/key", 0, login_key_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/refresh", 0, refresh_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/logout", 0, logout_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/logout-all", 0, logout_all_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/refresh", 0, serve_session_refresh_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/logout", 0, serve_session_logout_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/logout-all", 0, serve_session_logout_all_route, s);
     serve_auth_routes(s, h);
     return s;
 }

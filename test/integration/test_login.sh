@@ -233,9 +233,9 @@ eq "  owner's sessions: refused" "$(me_code "$B_ACC")$(me_code "$OWN_ACC")" 4014
 eq "  every owner refresh token revoked" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.auth_sessions WHERE subject = 'owner' AND revoked_at IS NULL")" 0
 eq "  bob's session untouched" "$(me_code "$BOB_ACC")" 200
 
-# --- short access tokens expire; refresh renews ---
+# --- API-key login without OIDC ---
 P2=$(free_port)
-start_serve S2 "$P2" --jwt-expiry 1s --public-url "http://127.0.0.1:$P2" --trusted-proxies 127.0.0.0/8
+start_serve S2 "$P2" --public-url "http://127.0.0.1:$P2" --trusted-proxies 127.0.0.0/8
 U2="http://127.0.0.1:$P2"
 keylogin() { curl -s -D "$1" -o "$1.body" -w '%{http_code}' -X POST "$U2/auth/login/key" -H 'Content-Type: application/json' "${@:2}"; }
 eq "API-key login without OIDC: 200" "$(keylogin hk "-d" "{\"api_key\":\"$KA\"}")" 200
@@ -246,12 +246,25 @@ eq "  /v1 with the cookie, no Ingot-Tenant: 200" "$(v1 "$U2/v1/queues" -H "Cooki
 eq "  another tenant: 403" "$(v1 "$U2/v1/queues" -H "Cookie: ingot_access=$K_ACC" -H 'Ingot-Tenant: beta')" 403
 eq "OIDC login is off here: 404" "$(http_code "$U2/auth/login")" 404
 me2() { curl -s -o me2.out -w '%{http_code}' "$U2/auth/me" -H "Cookie: ingot_access=$1"; }
-check "the 1 s access token expires" wait_until 40 out_is 401 me2 "$K_ACC"
-contains "  session_expired, pointing to refresh" "$(cat me2.out)" '"code":"session_expired"'
-refresh2() { curl -s -D "$1" -o /dev/null -w '%{http_code}' -X POST "$U2/auth/refresh" -H "Cookie: ingot_refresh=$2" -H "X-CSRF-Token: $3"; }
-eq "refresh renews it: 200" "$(refresh2 hk2 "$K_REF" "$K_CSRF")" 200
+refresh2() { curl -s -D "$1" -o "$1.body" -w '%{http_code}' -X POST "$U2/auth/refresh" -H "Cookie: ingot_refresh=$2" -H "X-CSRF-Token: $3"; }
+eq "refresh of a key session: 200" "$(refresh2 hk2 "$K_REF" "$K_CSRF")" 200
 K2_ACC=$(ckval ingot_access hk2) K2_REF=$(ckval ingot_refresh hk2)
 eq "  the renewed token works" "$(me2 "$K2_ACC")" 200
+
+# --- short access tokens expire; refresh renews them ---
+P3=$(free_port)
+start_serve S3 "$P3" --jwt-expiry 1s --public-url "http://127.0.0.1:$P3"
+U3="http://127.0.0.1:$P3"
+curl -s -D hx -o /dev/null -X POST "$U3/auth/login/key" -H 'Content-Type: application/json' -d "{\"api_key\":\"$KB\"}"
+contains "access cookie lasts JWT_EXPIRY" "$(setck ingot_access hx)" "Max-Age=1;"
+x_acc=$(ckval ingot_access hx) x_ref=$(ckval ingot_refresh hx) x_csrf=$(ckval ingot_csrf hx)
+me3() { curl -s -o me3.out -w '%{http_code}' "$U3/auth/me" -H "Cookie: ingot_access=$1"; }
+check "the 1 s access token expires" wait_until 40 out_is 401 me3 "$x_acc"
+contains "  session_expired, pointing to refresh" "$(cat me3.out)" '"code":"session_expired"'
+eq "  on /v1 too" "$(v1 "$U3/v1/queues" -H "Cookie: ingot_access=$x_acc")" 401
+eq "refresh renews it: 200" "$(curl -s -D hx2 -o hx2.body -w '%{http_code}' -X POST "$U3/auth/refresh" -H "Cookie: ingot_refresh=$x_ref" -H "X-CSRF-Token: $x_csrf")" 200
+eq "  answering who is logged in" "$(jq -c '[.tenants[].name]' hx2.body)" '["beta"]'
+check "  with a new access cookie" test -n "$(ckval ingot_access hx2)" -a "$(ckval ingot_access hx2)" != "$x_acc"
 eq "not JSON (a form post another site could make): 415" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U2/auth/login/key" -d "api_key=$KA")" 415
 eq "unknown key: 401" "$(keylogin hk3 -d '{"api_key":"ik_0000000000000000000000000000000000000000"}')" 401
 eq "not a key: 400 naming api_key" "$(keylogin hk3 -d '{"api_key":"x"}')$(jq -r .error.param hk3.body)" 400api_key
@@ -263,7 +276,7 @@ adm key revoke "${KA:0:11}" >/dev/null 2>&1
 eq "revoking the key ends its sessions at once" "$(me2 "$K2_ACC")" 401
 eq "  and their refresh" "$(refresh2 hk6 "$K2_REF" "$K_CSRF")" 401
 
-for l in "$S_LOG" "$S2_LOG"; do
+for l in "$S_LOG" "$S2_LOG" "$S3_LOG"; do
     check "no secret in the log ($(basename "$l"))" bash -c "! grep -qE 's3cret-client|$KB|ir_[A-Za-z0-9_-]{20}' '$l'"
 done
 finish
