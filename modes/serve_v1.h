@@ -54,11 +54,17 @@ struct v1 {
     struct event *timer;
     bool rewake;            /* its job ended while a read was in flight */
     bool listed;            /* in the waiters list */
+    bool anthropic;         /* errors in Anthropic's shape (/v1/messages) */
     struct v1 *next, *prev;
 };
 
 /* Authenticates r, then runs handler (which ends with v1_free). */
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
+/* The same for a route whose clients read Anthropic's error shape. */
+void v1_start_anthropic(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
+/* Anthropic's error shape ({"type":"error","error":{type,message}}), the
+ * type following status. */
+void v1_reply_anthropic(struct http_req *r, int status, const char *fmt, ...) ATTR_FMT(3, 4);
 void v1_free(struct v1 *c);
 /* Takes a long-poll off the waiters list (no-op when not listed). */
 void v1_waiter_unlink(struct v1 *c);
