@@ -204,8 +204,9 @@ void msgs_error_from(int status, const char *body, size_t len, struct sbuf *out)
     struct sbuf t;
     sbuf_init(&t);
     /* Anthropic's messages start with the field ("max_tokens: ...") */
-    if (cJSON_IsString(param) && param->valuestring[0] && strncmp(m, param->valuestring, strlen(param->valuestring)))
-        sbuf_printf(&t, "%s: ", param->valuestring);
+    const char *pn = cJSON_IsString(param) ? param->valuestring : "";
+    if (pn[0] && strncmp(m, pn, strlen(pn)) != 0)
+        sbuf_printf(&t, "%s: ", pn);
     sbuf_puts(&t, m);
     msgs_error_json(out, msgs_error_type(status), t.data);
     sbuf_deinit(&t);
