@@ -108,6 +108,25 @@ check "usage row: openai stream" wait_until 50 out_is "$(printf 'messages\t200\t
 n=$(mysql_root -e "SELECT COUNT(*) FROM $DB.llm_usage u JOIN $DB.tenants t ON t.id = u.tenant_id WHERE t.name = 'acme' AND u.endpoint = 'messages'")
 check "usage rows: one per SDK call too ($n)" [ "$n" -ge 20 ]
 
+# The provider's own 429 (throttling): Anthropic's shape, when to come back.
+eq "provider 429: relayed" "$(msg "$XK" '{"model":"anth/fake-429-retry-1500","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}' -D hdr.txt)" 429
+shape "provider 429" 429 rate_limit_error ""
+check "provider 429: retry-after-ms" grep -qiE '^retry-after-ms: [0-9]+' hdr.txt
+check "provider 429: retry-after" grep -qiE '^retry-after: [0-9]+' hdr.txt
+eq "openai provider 500: 500" "$(msg "$XK" '{"model":"fake-500-c","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}')" 500
+shape "openai provider 500" 500 api_error ""
+
+# A stream the client leaves: the upstream stops, what was produced is recorded (499).
+for p in "" anth/; do
+    rid="msgs-gone-${p%/}"
+    curl -s -N --max-time 1 -H "$XK" -H "x-request-id: $rid" -H 'content-type: application/json' \
+        -d '{"model":"'"$p"'fake-stall","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+        "$SU/v1/messages" > gone.txt
+    contains "stream left ($p): events came first" "$(cat gone.txt)" "content_block_delta"
+    check "stream left ($p): usage row 499" wait_sql 50 \
+        "SELECT COUNT(*) FROM $DB.llm_usage WHERE request_id = '$rid' AND status = 499 AND completion_tokens > 0 AND endpoint = 'messages'" 1
+done
+
 # Limits: a spent token budget, and rpm, refused in Anthropic's shape.
 eq "budget: first call" "$(msg "x-api-key: $KB" '{"model":"fake-ok-b1","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}')" 200
 wait_until 50 sql_is "SELECT COUNT(*) FROM $DB.llm_usage u JOIN $DB.tenants t ON t.id = u.tenant_id WHERE t.name = 'budget'" 1
