@@ -103,6 +103,13 @@ static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *a
     }
     c->tenant = tenant;
     c->key = key;
+    bool repeated;
+    const char *bad = c->anthropic ? serve_query_problem(c->r, &repeated) : NULL;
+    if (bad) {
+        v1_reply_anthropic(c->r, 400, "%s: %s query parameter", bad, repeated ? "a repeated" : "an unknown");
+        v1_free(c);
+        return;
+    }
     if (serve_query_check(c->r)) /* else 400: an unknown or repeated query parameter */
         c->handler(c);
     else

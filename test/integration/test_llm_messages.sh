@@ -92,6 +92,9 @@ eq "no key: 401" "$(msg "x-none: 1" '{"model":"fake-ok","max_tokens":5,"messages
 shape "no key" 401 authentication_error ""
 eq "wrong x-api-key: 401" "$(msg "x-api-key: ik_0000000000000000000000000000000000000000" '{"model":"fake-ok","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}')" 401
 shape "wrong x-api-key" 401 authentication_error ""
+eq "?beta=true (the SDK's beta.messages): 200" "$(msg "$XK" '{"model":"fake-ok","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}' --url-query beta=true)" 200
+eq "unknown query parameter: 400" "$(msg "$XK" '{"model":"fake-ok","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}' --url-query betta=true)" 400
+shape "unknown query parameter" 400 invalid_request_error betta
 eq "x-api-key works on the OpenAI routes too" "$(http_code "$SU/v1/models" -H "$XK")" 200
 
 # A usage row per call, with the provider's tokens (endpoint messages).
