@@ -119,6 +119,15 @@ check "provider 429: retry-after" grep -qiE '^retry-after: [0-9]+' hdr.txt
 eq "openai provider 500: 500" "$(msg "$XK" '{"model":"fake-500-c","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}')" 500
 shape "openai provider 500" 500 api_error ""
 
+# Provider throttling: an anthropic provider that says it is spent
+# (remaining 0, reset in 1.5 s) holds the next call until the reset.
+rec() { curl -s "$FAKE/_log" | jq -c --arg m "$1" 'select(.json.model == $m)' | tail -1; }
+eq "provider spent: 200" "$(msg "$XK" '{"model":"anth/fake-remaining-0-reset-1500-m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}')" 200
+eq "  the next call waits for the reset: 200" "$(msg "$XK" '{"model":"anth/fake-ok-after-reset-m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}')" 200
+a_done=$(rec fake-remaining-0-reset-1500-m | jq -r .done_mono_ms)
+b_at=$(rec fake-ok-after-reset-m | jq -r .mono_ms)
+check "  it reached the provider after the reset ($(jq -n "$b_at - $a_done") ms >= 1400)" [ "$(jq -n "$b_at - $a_done >= 1400")" = true ]
+
 # A stream the client leaves: the upstream stops, what was produced is recorded (499).
 for p in "" anth/; do
     rid="msgs-gone-${p%/}"
