@@ -333,7 +333,7 @@ void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u)
             anth_stream_usage(c->anth, u);
         else
             msgs_stream_usage(c->msgs, u);
-        if (u->prompt < 0)
+        if (c->msgs && u->prompt < 0) /* left before message_start: it was sent */
             u->prompt = c->est_prompt;
         if (c->chunks > u->completion)
             u->completion = c->chunks;
