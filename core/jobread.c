@@ -7,6 +7,7 @@
 #include "check.h"
 #include "db.h"
 #include "job.h"
+#include "jobfilter.h"
 #include "sql.h"
 
 enum {
@@ -118,19 +119,14 @@ void jobread_batch(struct db_pool *db, uint64_t tenant, const char *key, uint64_
     sbuf_deinit(&b);
 }
 
-void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,
-                   uint64_t before_id, int limit, jobread_rows_cb cb, void *arg)
+void jobread_list(struct db_pool *db, uint64_t tenant, const struct jobfilter *f, uint64_t before_id,
+                  int limit, jobread_rows_cb cb, void *arg)
 {
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
     sbuf_printf(&b, " WHERE tenant_id = %llu", (unsigned long long)tenant);
-    if (queue) {
-        sbuf_puts(&b, " AND queue = ");
-        sql_cstr(&b, queue);
-    }
-    if (state >= 0)
-        sbuf_printf(&b, " AND state = %d", state);
+    jobfilter_sql(&b, f);
     if (before_id)
         sbuf_printf(&b, " AND id < %llu", (unsigned long long)before_id);
     sbuf_printf(&b, " ORDER BY id DESC LIMIT %d", limit);

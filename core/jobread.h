@@ -10,6 +10,7 @@
 #include "util.h"
 
 struct db_pool;
+struct jobfilter;
 
 /* The columns jobread_json renders, in its order (also what an INSERT
  * RETURNs, so a new job is shown exactly as it will be read). */
@@ -36,9 +37,10 @@ void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_
  * not looked for). */
 void jobread_batch(struct db_pool *db, uint64_t tenant, const char *key, uint64_t first_id, size_t n,
                    jobread_rows_cb cb, void *arg);
-/* state -1: any; queue NULL: any; before_id 0: from the newest. */
-void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,
-                  uint64_t before_id, int limit, jobread_rows_cb cb, void *arg);
+/* The jobs f matches, newest first; before_id 0: from the newest, else
+ * those with a smaller id (the cursor). */
+void jobread_list(struct db_pool *db, uint64_t tenant, const struct jobfilter *f, uint64_t before_id,
+                  int limit, jobread_rows_cb cb, void *arg);
 /* Appends one row of a jobread query as the API's job object. */
 void jobread_json(MYSQL_ROW row, const unsigned long *lengths, struct sbuf *out);
 /* "job_123" -> 123; 0 when malformed. */

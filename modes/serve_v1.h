@@ -19,6 +19,7 @@ struct jobstore;
 struct redis_client;
 struct metric_series;
 struct v1;
+struct bulk_op;
 
 struct metric_family;
 
@@ -37,6 +38,8 @@ struct serve_jobs {
     struct metric_series *m_woken;
     struct metric_series *m_waiting; /* long-polls waiting now */
     bool draining;
+    struct bulk_op *bulks;                /* POST /v1/jobs/cancel|retry running (serve_bulk) */
+    struct metric_series *m_bulk_changed[2], *m_bulk_batches[2]; /* [0] retry, [1] cancel */
 };
 
 /* One authenticated /v1 request: the tenant and the handler to run. */
