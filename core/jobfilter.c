@@ -1,6 +1,9 @@
 #include "jobfilter.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,4 +120,71 @@ void jobfilter_sql_expr(struct sbuf *b, const struct jobfilter *f)
     sbuf_puts(b, "(1");
     jobfilter_sql(b, f);
     sbuf_putc(b, ')');
+}
+
+/* Cursors hide the id (xor) so clients treat them as opaque. */
+#define CURSOR_MASK 0x5bd1e995ULL
+
+bool jobfilter_by_time(const struct jobfilter *f)
+{
+    return f->has_after || f->has_before;
+}
+
+void jobfilter_cursor(const struct jobfilter *f, const char *id, const char *created, char *out, size_t outlen)
+{
+    unsigned long long v = strtoull(id, NULL, 10) ^ CURSOR_MASK; /* our own id column */
+    if (!jobfilter_by_time(f)) {
+        snprintf(out, outlen, "c%llx", v);
+        return;
+    }
+    /* "t" YYYYMMDDHHMMSSffffff "." hex: the digits of created_at */
+    char digits[21];
+    size_t n = 0;
+    for (const char *p = created ? created : ""; *p && n < 20; p++)
+        if (isdigit((unsigned char)*p))
+            digits[n++] = *p;
+    digits[n] = '\0';
+    snprintf(out, outlen, "t%s.%llx", digits, v);
+}
+
+int jobfilter_cursor_parse(const struct jobfilter *f, const char *s, struct jobfilter_pos *pos)
+{
+    memset(pos, 0, sizeof *pos);
+    unsigned long long v = 0;
+    const char *hex = NULL;
+    if (!jobfilter_by_time(f)) {
+        if (s[0] != 'c')
+            return -1;
+        hex = s + 1;
+    } else {
+        if (s[0] != 't' || strlen(s) < 23 || s[21] != '.')
+            return -1;
+        for (int i = 1; i < 21; i++)
+            if (!isdigit((unsigned char)s[i]))
+                return -1;
+        char rfc[40];
+        snprintf(rfc, sizeof rfc, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s.%.6sZ", s + 1, s + 5, s + 7, s + 9, s + 11,
+                 s + 13, s + 15);
+        if (jobfilter_parse_time(rfc, pos->created, sizeof pos->created) < 0)
+            return -1;
+        hex = s + 22;
+    }
+    if (check_parse_ull(hex, 16, ULLONG_MAX, &v) < 0 || (v ^ CURSOR_MASK) == 0)
+        return -1;
+    pos->id = (uint64_t)(v ^ CURSOR_MASK);
+    return 0;
+}
+
+void jobfilter_page_sql(struct sbuf *b, const struct jobfilter *f, const struct jobfilter_pos *pos)
+{
+    if (!jobfilter_by_time(f)) {
+        if (pos->id)
+            sbuf_printf(b, " AND id < %llu", (unsigned long long)pos->id);
+        sbuf_puts(b, " ORDER BY id DESC");
+        return;
+    }
+    if (pos->id)
+        sbuf_printf(b, " AND (created_at < '%s' OR (created_at = '%s' AND id < %llu))", pos->created,
+                    pos->created, (unsigned long long)pos->id);
+    sbuf_puts(b, " ORDER BY created_at DESC, id DESC");
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "job.h"
 #include "util.h"
@@ -42,5 +43,27 @@ int jobfilter_parse_time(const char *s, char *out, size_t outlen) ATTR_WUR;
 void jobfilter_sql(struct sbuf *b, const struct jobfilter *f);
 /* Appends the conditions as one SQL expression, "1" when none. */
 void jobfilter_sql_expr(struct sbuf *b, const struct jobfilter *f);
+
+/* Where a page of GET /v1/jobs starts: after the row a next_cursor names. */
+struct jobfilter_pos {
+    uint64_t id;                            /* 0: from the newest */
+    char created[JOBFILTER_TIME_LEN + 1];   /* with a time window: that row's created_at */
+};
+
+/* A list with a created_at window is ordered by created_at (then id),
+ * newest first, so it reads jobs_tenant_created in order; without one, by
+ * id. Either way newest first. */
+bool jobfilter_by_time(const struct jobfilter *f);
+/* next_cursor for a page whose last row has id (decimal text) and
+ * created (the API's "YYYY-MM-DDTHH:MM:SS.ffffffZ"): opaque text, at most
+ * JOBFILTER_CURSOR_MAX characters. */
+#define JOBFILTER_CURSOR_MAX 48
+void jobfilter_cursor(const struct jobfilter *f, const char *id, const char *created, char *out, size_t outlen);
+/* A cursor back into pos: 0, or -1 when it is no cursor of a list with
+ * f's ordering (a cursor from a list with a time window is refused
+ * without one, and the other way round). */
+int jobfilter_cursor_parse(const struct jobfilter *f, const char *s, struct jobfilter_pos *pos) ATTR_WUR;
+/* Appends the condition pos sets (if any) and the ORDER BY of f's list. */
+void jobfilter_page_sql(struct sbuf *b, const struct jobfilter *f, const struct jobfilter_pos *pos);
 
 #endif

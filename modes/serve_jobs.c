@@ -280,6 +280,7 @@ static void get_job(struct v1 *c)
 struct list {
     struct v1 *c;
     int limit;
+    struct jobfilter f;
 };
 
 static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
@@ -294,7 +295,7 @@ static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
         MYSQL_ROW row;
         int n = 0;
-        char last[32] = "";
+        char cursor[JOBFILTER_CURSOR_MAX + 1] = "";
         bool more = false;
         while ((row = mysql_fetch_row(res))) {
             if (n == l->limit) {
@@ -304,12 +305,11 @@ static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *
             if (n++)
                 sbuf_putc(&b, ',');
             jobread_json(row, mysql_fetch_lengths(res), &b);
-            snprintf(last, sizeof last, "%s", row[0]);
+            jobfilter_cursor(&l->f, row[JOBREAD_COL_ID], row[JOBREAD_COL_CREATED], cursor, sizeof cursor);
         }
         sbuf_printf(&b, "],\"has_more\":%s,\"next_cursor\":", more ? "true" : "false");
         if (more)
-            /* last: an id from our own row (a decimal we wrote) */
-            sbuf_printf(&b, "\"c%llx\"", strtoull(last, NULL, 10) ^ 0x5bd1e995ULL);
+            sbuf_printf(&b, "\"%s\"", cursor); /* our own letters and digits */
         else
             sbuf_puts(&b, "null");
         sbuf_putc(&b, '}');
@@ -327,7 +327,7 @@ static void list_jobs(struct v1 *c)
     const char *limit_s = http_req_query(c->r, "limit");
     const char *cursor = http_req_query(c->r, "cursor");
     long long limit = LIST_DEFAULT;
-    uint64_t before = 0;
+    struct jobfilter_pos pos = {0};
     struct jobfilter f;
     jobfilter_init(&f);
     char why[160] = "";
@@ -342,14 +342,10 @@ static void list_jobs(struct v1 *c)
     } else if (!bad && limit_s && check_parse_ll(limit_s, 1, LIST_MAX, &limit) < 0) {
         bad = "limit";
         snprintf(why, sizeof why, "limit must be a whole number from 1 to %d", LIST_MAX);
-    } else if (!bad && cursor) {
-        unsigned long long v = 0;
-        if (cursor[0] != 'c' || check_parse_ull(cursor + 1, 16, ULLONG_MAX, &v) < 0) {
-            bad = "cursor";
-            snprintf(why, sizeof why, "cursor must be a next_cursor from an earlier page");
-        } else {
-            before = v ^ 0x5bd1e995ULL;
-        }
+    } else if (!bad && cursor && jobfilter_cursor_parse(&f, cursor, &pos) < 0) {
+        bad = "cursor";
+        snprintf(why, sizeof why, "cursor must be a next_cursor from an earlier page of a list with the same "
+                                  "filters");
     }
     if (bad) {
         http_reply_error(c->r, 400, "invalid_request_error", bad, "invalid_value", "%s", why);
@@ -359,7 +355,8 @@ static void list_jobs(struct v1 *c)
     struct list *l = xcalloc(1, sizeof *l);
     l->c = c;
     l->limit = (int)limit;
-    jobread_list(c->sj->rt->db, c->tenant, &f, before, (int)limit + 1, listed_cb, l);
+    l->f = f;
+    jobread_list(c->sj->rt->db, c->tenant, &f, &pos, (int)limit + 1, listed_cb, l);
 }
 
 /* POST /v1/jobs/{id}/cancel and /retry */

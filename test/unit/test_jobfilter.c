@@ -144,8 +144,44 @@ static void test_rules(void)
     sbuf_deinit(&b);
 }
 
+static void test_cursor(void)
+{
+    struct jobfilter byid, bytime;
+    char why[200], cur[JOBFILTER_CURSOR_MAX + 1];
+    struct jobfilter_pos pos;
+    jobfilter_init(&byid);
+    jobfilter_init(&bytime);
+    test_cond("cursor: window", jobfilter_set(&bytime, "created_before", "2030-01-01T00:00:00Z", why, sizeof why) == 1);
+    test_cond("cursor: by id", !jobfilter_by_time(&byid) && jobfilter_by_time(&bytime));
+    jobfilter_cursor(&byid, "12345", "2026-11-25T12:00:00.123456Z", cur, sizeof cur);
+    test_cond("cursor: id cursor reads back",
+              jobfilter_cursor_parse(&byid, cur, &pos) == 0 && pos.id == 12345 && !pos.created[0]);
+    test_cond("cursor: id cursor refused with a window", jobfilter_cursor_parse(&bytime, cur, &pos) < 0);
+    jobfilter_cursor(&bytime, "12345", "2026-11-25T12:00:00.123456Z", cur, sizeof cur);
+    test_cond("cursor: time cursor reads back", jobfilter_cursor_parse(&bytime, cur, &pos) == 0 && pos.id == 12345);
+    test_streq("cursor: time cursor's created_at", pos.created, "2026-11-25 12:00:00.123456");
+    test_cond("cursor: time cursor refused without a window", jobfilter_cursor_parse(&byid, cur, &pos) < 0);
+    test_cond("cursor: junk", jobfilter_cursor_parse(&byid, "x1", &pos) < 0);
+    test_cond("cursor: empty hex", jobfilter_cursor_parse(&byid, "c", &pos) < 0);
+    test_cond("cursor: bad date", jobfilter_cursor_parse(&bytime, "t20261399120000123456.5bd1e994", &pos) < 0);
+    test_cond("cursor: short", jobfilter_cursor_parse(&bytime, "t2026.5", &pos) < 0);
+    struct sbuf b;
+    sbuf_init(&b);
+    test_cond("cursor: again", jobfilter_cursor_parse(&bytime, cur, &pos) == 0);
+    jobfilter_page_sql(&b, &bytime, &pos);
+    test_streq("cursor: time page SQL", b.data,
+               " AND (created_at < '2026-11-25 12:00:00.123456' OR (created_at = '2026-11-25 12:00:00.123456' AND "
+               "id < 12345)) ORDER BY created_at DESC, id DESC");
+    sbuf_reset(&b);
+    memset(&pos, 0, sizeof pos);
+    jobfilter_page_sql(&b, &byid, &pos);
+    test_streq("cursor: first page by id", b.data, " ORDER BY id DESC");
+    sbuf_deinit(&b);
+}
+
 int main(void)
 {
+    test_cursor();
     test_times();
     test_set();
     test_bulk_body();
