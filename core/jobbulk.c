@@ -2,10 +2,12 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "db.h"
 #include "job.h"
 #include "jobchange.h"
@@ -16,6 +18,8 @@
 #include "util.h"
 
 #define LOCK_TRIES 5
+/* Tokens hide the ids (xor) so clients treat them as opaque. */
+#define RESUME_MASK 0x2545f4914f6cdd1dULL
 
 /* One step of the walk at a time, on one connection at a time. */
 enum bulk_step { B_MAX, B_SCAN, B_BEGIN, B_LOCK, B_UPDATE, B_QUEUE, B_CALLBACK, B_END };
@@ -28,6 +32,8 @@ struct jobbulk {
     bool cancel, stop, last_scan;
     struct jobfilter f;
     int rows;
+    int64_t deadline_ms;
+    bool scanned_once;
     uint64_t after_id, max_id;   /* walked: ids <= after_id; the end: max_id */
     struct sbuf cands;           /* "1,2,3": matched and in a state the change allows */
     struct sbuf locked;          /* the same, as locked in the transaction */
@@ -51,6 +57,9 @@ static void finish(struct jobbulk *b, const struct db_result *r)
         snprintf(b->err, sizeof b->err, "%s", r->error);
         b->err_code = r->err_code;
     }
+    if (!b->res.complete && !b->err[0])
+        snprintf(b->res.resume, sizeof b->res.resume, "r%llx.%llx",
+                 (unsigned long long)(b->after_id ^ RESUME_MASK), (unsigned long long)(b->max_id ^ RESUME_MASK));
     b->res.err = b->err;
     b->res.err_code = b->err_code;
     b->done_cb(&b->res, b->arg);
@@ -67,10 +76,11 @@ static void scan(struct jobbulk *b)
         finish(b, NULL);
         return;
     }
-    if (b->stop) {
+    if (b->stop || (b->scanned_once && time_mono_ms() >= b->deadline_ms)) {
         finish(b, NULL);
         return;
     }
+    b->scanned_once = true;
     struct sbuf q;
     sbuf_init(&q);
     /* (tenant_id, id) index order: exactly the next rows of the tenant,
@@ -241,7 +251,7 @@ static void step_cb(const struct db_result *r, void *arg)
     sbuf_deinit(&q);
 }
 
-struct jobbulk *jobbulk_start(struct db_pool *db, uint64_t tenant, bool cancel, const struct jobfilter *f,
+struct jobbulk *jobbulk_start(struct db_pool *db, uint64_t tenant, bool cancel, const struct jobbulk_spec *spec,
                               int rows_per_batch, jobbulk_batch_cb batch_cb, jobbulk_done_cb done_cb,
                               void *arg)
 {
@@ -249,13 +259,21 @@ struct jobbulk *jobbulk_start(struct db_pool *db, uint64_t tenant, bool cancel, 
     b->db = db;
     b->tenant = tenant;
     b->cancel = cancel;
-    b->f = *f;
+    b->f = spec->f;
+    b->after_id = spec->after_id;
+    b->deadline_ms = time_mono_ms() + spec->time_limit_ms;
     b->rows = rows_per_batch > 0 ? rows_per_batch : JOBBULK_ROWS;
     sbuf_init(&b->cands);
     sbuf_init(&b->locked);
     b->batch_cb = batch_cb;
     b->done_cb = done_cb;
     b->arg = arg;
+    if (spec->max_id) {
+        b->max_id = spec->max_id;
+        b->step = B_SCAN;
+        scan(b);
+        return b;
+    }
     char q[128];
     snprintf(q, sizeof q, "SELECT MAX(id) FROM jobs WHERE tenant_id = %llu", (unsigned long long)tenant);
     b->step = B_MAX;
@@ -268,9 +286,31 @@ void jobbulk_stop(struct jobbulk *b)
     b->stop = true;
 }
 
-int jobbulk_parse(const cJSON *j, bool cancel, struct jobfilter *f, const char **param, char *why,
-                     size_t whylen)
+static int parse_resume(const char *s, struct jobbulk_spec *spec)
 {
+    unsigned long long a, m;
+    const char *dot = s ? strchr(s, '.') : NULL;
+    if (!s || s[0] != 'r' || !dot || dot - s > 17)
+        return -1;
+    char first[20];
+    snprintf(first, sizeof first, "%.*s", (int)(dot - s - 1), s + 1);
+    if (check_parse_ull(first, 16, ULLONG_MAX, &a) < 0 || check_parse_ull(dot + 1, 16, ULLONG_MAX, &m) < 0)
+        return -1;
+    a ^= RESUME_MASK;
+    m ^= RESUME_MASK;
+    if (m == 0 || a > m)
+        return -1;
+    spec->after_id = a;
+    spec->max_id = m;
+    return 0;
+}
+
+int jobbulk_parse(const cJSON *j, bool cancel, struct jobbulk_spec *spec, const char **param, char *why,
+                  size_t whylen)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->time_limit_ms = JOBBULK_TIME_DEFAULT_MS;
+    struct jobfilter *f = &spec->f;
     jobfilter_init(f);
     if (!cJSON_IsObject(j)) {
         *param = "";
@@ -289,6 +329,20 @@ int jobbulk_parse(const cJSON *j, bool cancel, struct jobfilter *f, const char *
             all = cJSON_IsTrue(v);
             continue;
         }
+        if (strcmp(name, "resume") == 0) {
+            if (!cJSON_IsNull(v) && parse_resume(cJSON_IsString(v) ? v->valuestring : NULL, spec) < 0) {
+                snprintf(why, whylen, "resume must be the resume token of an earlier answer to the same request");
+                return -1;
+            }
+            continue;
+        }
+        if (strcmp(name, "time_limit_ms") == 0) {
+            if (!cJSON_IsNumber(v) || !check_double_ll(v->valuedouble, 100, JOBBULK_TIME_MAX_MS, &spec->time_limit_ms)) {
+                snprintf(why, whylen, "time_limit_ms must be a whole number from 100 to %d", JOBBULK_TIME_MAX_MS);
+                return -1;
+            }
+            continue;
+        }
         char num[32];
         const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
         bool is_time = strncmp(name, "created_", 8) == 0;
@@ -300,8 +354,8 @@ int jobbulk_parse(const cJSON *j, bool cancel, struct jobfilter *f, const char *
         int set = jobfilter_set(f, name, text ? text : "", why, whylen);
         if (set == 0) {
             snprintf(why, whylen,
-                     "unknown field %s; a filter has queue, status, kind, group, created_after, "
-                     "created_before and all",
+                     "unknown field %s; the body has queue, status, kind, group, created_after, "
+                     "created_before, all, resume and time_limit_ms",
                      name);
             return -1;
         }

@@ -53,21 +53,28 @@ static void bulk_done_cb(const struct jobbulk_result *r, void *arg)
     long long ms = (long long)(time_mono_ms() - op->start_ms);
     DLIST_REMOVE(c->sj->bulks, op);
     log_info("bulk %s: matched %llu, changed %llu in %llu batches, %lld ms%s%s", what, r->matched, r->changed,
-             r->batches, ms, r->complete ? "" : ", stopped: ", r->complete ? "" : (*r->err ? r->err : "draining"));
-    if (r->complete) {
-        char body[256];
+             r->batches, ms, r->complete ? "" : ", stopped: ",
+             r->complete ? "" : (*r->err ? r->err : "time limit or drain; answered with a resume token"));
+    if (!*r->err) {
+        /* Whole, or stopped by its time limit or a drain: the counts so
+         * far and, unless complete, the token that goes on from there. */
+        char body[320];
         int n = snprintf(body, sizeof body,
                          "{\"object\":\"job.bulk\",\"operation\":\"%s\",\"matched\":%llu,\"changed\":%llu,"
-                         "\"batches\":%llu}",
-                         what, r->matched, r->changed, r->batches);
+                         "\"batches\":%llu,\"complete\":%s,\"resume\":",
+                         what, r->matched, r->changed, r->batches, r->complete ? "true" : "false");
+        if (r->complete)
+            n += snprintf(body + n, sizeof body - (size_t)n, "null}");
+        else
+            n += snprintf(body + n, sizeof body - (size_t)n, "\"%s\"}", r->resume);
         http_reply_json(c->r, 200, body, (size_t)n);
     } else {
         /* Changes are idempotent: sending the same request again finishes it. */
         http_add_header(c->r, "Retry-After", "1");
-        http_reply_error(c->r, 503, "server_error", NULL, *r->err ? "database_unavailable" : "shutting_down",
-                         "the bulk %s stopped before the end (%s) after changing %llu jobs; send the same "
+        http_reply_error(c->r, 503, "server_error", NULL, "database_unavailable",
+                         "the database failed during the bulk %s after it changed %llu jobs; send the same "
                          "request again to finish it",
-                         what, *r->err ? "database error" : "the server is shutting down", r->changed);
+                         what, r->changed);
     }
     free(op);
     v1_free(c);
@@ -87,10 +94,10 @@ static void bulk_change(struct v1 *c, bool cancel)
         v1_free(c);
         return;
     }
-    struct jobfilter f;
+    struct jobbulk_spec spec;
     const char *param = "";
     char why[200];
-    int rc = jobbulk_parse(j, cancel, &f, &param, why, sizeof why);
+    int rc = jobbulk_parse(j, cancel, &spec, &param, why, sizeof why);
     if (rc < 0) {
         http_reply_error(c->r, 400, "invalid_request_error", *param ? param : NULL, "invalid_value", "%s", why);
         cJSON_Delete(j);
@@ -103,7 +110,7 @@ static void bulk_change(struct v1 *c, bool cancel)
     op->cancel = cancel;
     op->start_ms = time_mono_ms();
     DLIST_PUSH(c->sj->bulks, op);
-    op->jb = jobbulk_start(c->sj->rt->db, c->tenant, cancel, &f, JOBBULK_ROWS, bulk_batch_cb, bulk_done_cb, op);
+    op->jb = jobbulk_start(c->sj->rt->db, c->tenant, cancel, &spec, JOBBULK_ROWS, bulk_batch_cb, bulk_done_cb, op);
 }
 
 static void bulk_cancel(struct v1 *c)

@@ -82,12 +82,15 @@ static void test_set(void)
 }
 
 /* jobbulk_parse on text: 0, or -1 with the field it names in param_out. */
+static struct jobbulk_spec spec;
+
 static int parse(const char *text, bool cancel, struct jobfilter *f, char *param_out, size_t n)
 {
     cJSON *j = cJSON_Parse(text);
     const char *param = "";
     char why[200];
-    int rc = jobbulk_parse(j, cancel, f, &param, why, sizeof why);
+    int rc = jobbulk_parse(j, cancel, &spec, &param, why, sizeof why);
+    *f = spec.f;
     snprintf(param_out, n, "%s", rc < 0 ? param : "");
     cJSON_Delete(j);
     return rc;
@@ -127,6 +130,20 @@ static void test_bulk_body(void)
               parse("{\"queue\":\"q\",\"created_after\":\"2026-01-02T00:00:00Z\",\"created_before\":\"2026-01-01T00:00:00Z\"}",
                     true, &f, p, sizeof p) < 0 && strcmp(p, "created_after") == 0);
     test_cond("bulk: an array refused", parse("[]", true, &f, p, sizeof p) < 0);
+    test_cond("bulk: default time limit", parse("{\"all\":true}", true, &f, p, sizeof p) == 0 &&
+                                              spec.time_limit_ms == JOBBULK_TIME_DEFAULT_MS && !spec.max_id);
+    test_cond("bulk: time limit", parse("{\"all\":true,\"time_limit_ms\":250}", true, &f, p, sizeof p) == 0 &&
+                                      spec.time_limit_ms == 250);
+    test_cond("bulk: time limit too small", parse("{\"all\":true,\"time_limit_ms\":99}", true, &f, p, sizeof p) < 0 &&
+                                                strcmp(p, "time_limit_ms") == 0);
+    test_cond("bulk: time limit too large",
+              parse("{\"all\":true,\"time_limit_ms\":60001}", true, &f, p, sizeof p) < 0 &&
+                  strcmp(p, "time_limit_ms") == 0);
+    test_cond("bulk: bad resume", parse("{\"all\":true,\"resume\":\"r1\"}", true, &f, p, sizeof p) < 0 &&
+                                      strcmp(p, "resume") == 0);
+    test_cond("bulk: resume a number", parse("{\"all\":true,\"resume\":5}", true, &f, p, sizeof p) < 0 &&
+                                           strcmp(p, "resume") == 0);
+    test_cond("bulk: resume null is none", parse("{\"all\":true,\"resume\":null}", true, &f, p, sizeof p) == 0);
 }
 
 static void test_rules(void)
