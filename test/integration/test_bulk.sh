@@ -215,6 +215,22 @@ eq "time limit: the last answer is complete, without a token" "$(jq -c '[.comple
 eq "time limit: the changes add up exactly" "$total" 6000
 eq "time limit: every job cancelled" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'big2' AND state <> 4")" 0
 
+# SIGTERM during a bulk: it answers after its batch in flight with the
+# counts and a resume token, and another serve goes on from there.
+ins "$T1" big3 http 0 - '2026-11-09 12:00:00' 20000
+start_ingot D serve
+curl -s -o drain.json -X POST "http://127.0.0.1:$D_PORT/v1/jobs/cancel" "${AUTH[@]}" -d '{"queue":"big3","time_limit_ms":60000}' --max-time 60 &
+DRAINED=$!
+wait_until 100 sh -c "curl -s http://127.0.0.1:$D_PORT/metrics | grep -q '^ingot_job_bulk_batches_total{operation=\"cancel\"} [1-9]'"
+stop_ingot "$D_PID" "$D_LOG"; eq "drain: serve exits 0 with a bulk running" "$?" 0
+wait "$DRAINED"
+eq "drain: answered, not complete, with a token" "$(jq -c '[.complete, (.resume | type)]' drain.json)" '[false,"string"]'
+first=$(jq -r .changed drain.json)
+check "drain: stopped part way ($first of 20000)" test "$first" -gt 0 -a "$first" -lt 20000
+eq "drain: resumed on another serve" "$(post "$U/v1/jobs/cancel" "${AUTH[@]}" -d "{\"queue\":\"big3\",\"resume\":$(jq -c .resume drain.json)}")" 200
+eq "drain: the two answers add up" "$((first + $(jq -r .changed resp.json)))" 20000
+eq "drain: every job cancelled" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'big3' AND state <> 4")" 0
+
 # A worker claiming while a bulk cancel runs: no job ends both running and
 # cancelled, and a cancelled job's outcome is never recorded.
 ins "$T1" race http 0 - '2026-11-10 10:00:00' 1500
