@@ -33,7 +33,6 @@ struct jobbulk {
     struct jobfilter f;
     int rows;
     int64_t deadline_ms;
-    bool scanned_once;
     uint64_t after_id, max_id;   /* walked: ids <= after_id; the end: max_id */
     struct sbuf cands;           /* "1,2,3": matched and in a state the change allows */
     struct sbuf locked;          /* the same, as locked in the transaction */
@@ -69,18 +68,8 @@ static void finish(struct jobbulk *b, const struct db_result *r)
     free(b);
 }
 
-static void scan(struct jobbulk *b)
+static void scan_query(struct jobbulk *b)
 {
-    if (b->last_scan) {
-        b->res.complete = true;
-        finish(b, NULL);
-        return;
-    }
-    if (b->stop || (b->scanned_once && time_mono_ms() >= b->deadline_ms)) {
-        finish(b, NULL);
-        return;
-    }
-    b->scanned_once = true;
     struct sbuf q;
     sbuf_init(&q);
     /* (tenant_id, id) index order: exactly the next rows of the tenant,
@@ -94,6 +83,22 @@ static void scan(struct jobbulk *b)
     b->step = B_SCAN;
     db_query(b->db, q.data, 0, step_cb, b);
     sbuf_deinit(&q);
+}
+
+/* The next rows, unless the walk is over, stopped or out of time (after
+ * its first rows: every request makes progress). */
+static void scan(struct jobbulk *b)
+{
+    if (b->last_scan) {
+        b->res.complete = true;
+        finish(b, NULL);
+        return;
+    }
+    if (b->stop || time_mono_ms() >= b->deadline_ms) {
+        finish(b, NULL);
+        return;
+    }
+    scan_query(b);
 }
 
 static void txn_begin(struct jobbulk *b)
@@ -198,7 +203,7 @@ static void step_cb(const struct db_result *r, void *arg)
     case B_MAX: {
         MYSQL_ROW row = mysql_fetch_row(r->res);
         b->max_id = row ? (uint64_t)db_row_ll(row, 0) : 0;
-        scan(b);
+        scan_query(b);
         break;
     }
     case B_SCAN:
@@ -270,8 +275,7 @@ struct jobbulk *jobbulk_start(struct db_pool *db, uint64_t tenant, bool cancel, 
     b->arg = arg;
     if (spec->max_id) {
         b->max_id = spec->max_id;
-        b->step = B_SCAN;
-        scan(b);
+        scan_query(b);
         return b;
     }
     char q[128];
