@@ -39,6 +39,7 @@ struct jobbulk {
     uint64_t *ids;               /* locked, for batch_cb */
     size_t nids, capids;
     int tries;
+    unsigned long long txn_changed; /* counted once its transaction commits */
     bool commit;
     char err[320];
     unsigned err_code;
@@ -105,6 +106,7 @@ static void txn_begin(struct jobbulk *b)
 {
     b->step = B_BEGIN;
     b->commit = false;
+    b->txn_changed = 0;
     b->err[0] = '\0';
     b->err_code = 0;
     b->txn = db_txn_begin(b->db, 0, step_cb, b);
@@ -184,6 +186,7 @@ static void step_cb(const struct db_result *r, void *arg)
             return;
         }
         if (b->nids) {
+            b->res.changed += b->txn_changed;
             b->res.batches++;
             b->batch_cb(b->ids, b->nids, b->arg);
         }
@@ -232,7 +235,7 @@ static void step_cb(const struct db_result *r, void *arg)
     case B_UPDATE:
         if (r->affected_rows != b->nids) /* not seen: the rows are locked */
             log_warn("a bulk change updated %llu of %zu locked jobs", r->affected_rows, b->nids);
-        b->res.changed += r->affected_rows;
+        b->txn_changed = r->affected_rows;
         if (!b->cancel) {
             txn_end(b, true, NULL);
             break;
