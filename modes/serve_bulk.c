@@ -52,7 +52,7 @@ static void bulk_done_cb(const struct jobbulk_result *r, void *arg)
     const char *what = op->cancel ? "cancel" : "retry";
     long long ms = (long long)(time_mono_ms() - op->start_ms);
     DLIST_REMOVE(c->sj->bulks, op);
-    log_info("bulk %s: matched %llu, changed %llu in %llu batches, %lld ms%s%s", what, r->matched, r->changed,
+    LOG_AT(LOG_INFO, http_req_id(c->r), NULL, "bulk %s: matched %llu, changed %llu in %llu batches, %lld ms%s%s", what, r->matched, r->changed,
              r->batches, ms, r->complete ? "" : ", stopped: ",
              r->complete ? "" : (*r->err ? r->err : "time limit or drain; answered with a resume token"));
     if (!*r->err) {
