@@ -494,6 +494,7 @@ void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, 
     snprintf(labels, sizeof labels, "tenant=\"%llu\",budget=\"%s\"", (unsigned long long)tenant, names[kind]);
     if (lim == -2) { /* the budget is gone */
         metrics_hide(ll->f_remaining, labels);
+        metrics_hide(ll->f_limit, labels);
         return;
     }
     /* A late answer (an admission or a describe sent before the limits
@@ -502,10 +503,11 @@ void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, 
     struct lim now;
     if (!llmlimit_lim_find(ll, tenant, 0, &now) || now.v[kind] < 0)
         return;
-    double left = (double)(lim - used);
+    double left = (double)(lim - used), scale = kind == CK_USD ? 1e9 : 1;
     if (left < 0)
         left = 0;
-    metrics_set(metrics_series(ll->f_remaining, labels), kind == CK_USD ? left / 1e9 : left);
+    metrics_set(metrics_series(ll->f_remaining, labels), left / scale);
+    metrics_set(metrics_series(ll->f_limit, labels), (double)lim / scale);
 }
 
 /* ---- life ---- */
@@ -522,6 +524,9 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
     rscript_init(&ll->s_catchup, catchup_lua);
     ll->f_remaining = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_llm_budget_remaining",
                                      "What is left of a tenant's budget (tokens, or USD), as last seen.");
+    /* Beside remaining, so an alert can say "90% spent" whatever the size. */
+    ll->f_limit = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_llm_budget_limit",
+                                 "A tenant's budget (tokens, or USD), as last seen.");
     ll->f_throttled = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_llm_throttled_total",
                                      "LLM calls held back: by our limits or a provider's announced rate limit.");
     ll->local = llmlimit_local_new(ll);

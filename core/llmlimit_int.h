@@ -114,7 +114,7 @@ struct llmlimit {
     unsigned long ready_seen;     /* redis_ready_count when last looked */
     int64_t back_ms;              /* when Redis came back after an outage (0: never) */
     struct llmlimit_local *local;
-    struct metric_family *f_remaining, *f_throttled;
+    struct metric_family *f_remaining, *f_limit, *f_throttled;
     struct log_limit warn_log;
     unsigned long long warn_dropped;
 };
