@@ -7,7 +7,8 @@
 # (succeeded and failed), an llm.chat job, LLM calls through the fake
 # provider (plain and streamed) under a budget, and a cron tick; the gauges
 # the alerts stand on say what they should (queue age, database up, budget
-# limit); `promtool check metrics` accepts each /metrics.
+# limit); `promtool check metrics` accepts each /metrics; ingot_db_up
+# follows a MariaDB outage and its end.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 D=$INGOT_ROOT/deploy
@@ -111,7 +112,10 @@ check "ingot_db_up 0 when the database cannot be reached" wait_out 100 0 metric 
 stop_ingot "$X_PID" "$X_LOG"
 
 # Budget: the limit beside what is left, on the process that admitted.
-used=$(q "SELECT SUM(prompt_tokens + completion_tokens) FROM $DB.llm_usage WHERE tenant_id = $TID")
+used() { q "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM $DB.llm_usage WHERE tenant_id = $TID"; }
+some_used() { [ "$(used)" -gt 0 ]; }
+check "usage rows written (flushed every USAGE_FLUSH_INTERVAL)" wait_until 50 some_used
+used=$(used)
 budget() { metric "$S_PORT" "ingot_llm_budget_$1{tenant=\"$TID\",budget=\"tokens_day\"}"; }
 eq "budget limit" "$(budget limit)" 100000
 rem=$(budget remaining)
@@ -135,4 +139,12 @@ for p in S W C; do
     out=$(promtool check metrics < "metrics.$p" 2>&1); rc=$?
     eq "promtool check metrics: $p clean" "$rc:$out" "0:"
 done
+# ---- A database outage: ingot_db_up goes 0 on serve and work, then 1
+# again once MariaDB is back (the alert's metric follows a real outage).
+servers stop-mariadb
+check "outage: ingot_db_up 0 on serve" wait_out 150 0 metric "$S_PORT" ingot_db_up
+check "outage: ingot_db_up 0 on work" wait_out 150 0 metric "$W_PORT" ingot_db_up
+servers start-mariadb
+check "back: ingot_db_up 1 on serve" wait_out 300 1 metric "$S_PORT" ingot_db_up
+check "back: ingot_db_up 1 on work" wait_out 300 1 metric "$W_PORT" ingot_db_up
 finish
