@@ -26,6 +26,7 @@ struct metric_family;
 struct serve_jobs {
     struct metric_family *f_enqueued; /* ingot_jobs_enqueued_total{queue,kind} */
     struct metric_family *f_depth;    /* ingot_queue_depth{tenant,queue,state} */
+    struct metric_family *f_age;      /* ingot_queue_oldest_age_seconds{tenant,queue} */
     struct event *depth_timer;
     bool depth_loading;
     struct event *wake_ev;   /* one PUBLISH per loop pass, whatever was enqueued */
