@@ -83,6 +83,37 @@ bool llm_http_abort(struct llm *l, httpc_cb cb, void *arg)
     return l->up && upstream_abort(l->up, cb, arg);
 }
 
+int llm_route_parts(struct llm *l, uint64_t tenant, const char *model, char parts[4][LLM_ROUTE_PART_MAX])
+{
+    struct provider_target t;
+    char why[256];
+    if (providers_resolve(l->ps, tenant, model, &t, why, sizeof why) != 0)
+        return -1;
+    util_strcpy(parts[0], LLM_ROUTE_PART_MAX, t.provider);
+    util_strcpy(parts[1], LLM_ROUTE_PART_MAX, t.type == PROVIDER_ANTHROPIC ? "anthropic" : "openai");
+    util_strcpy(parts[2], LLM_ROUTE_PART_MAX, t.base_url ? t.base_url : "");
+    util_strcpy(parts[3], LLM_ROUTE_PART_MAX, t.upstream_model);
+    provider_target_deinit(&t);
+    return 0;
+}
+
+void llm_record_cache_hit(struct llm *l, uint64_t tenant, uint64_t key_id, const char *provider,
+                          const char *model, enum llm_endpoint ep, double latency_ms, const char *request_id)
+{
+    struct usage_rec rec = {.tenant = tenant,
+                            .key_id = key_id,
+                            .provider = provider,
+                            .model = model,
+                            .endpoint = llm_endpoint_name(ep),
+                            .status = 200,
+                            .latency_ms = latency_ms,
+                            .ttft_ms = -1,
+                            .request_id = request_id,
+                            .cache_hit = true};
+    llm_usage_init(&rec.u);
+    usage_record(l->usage, &rec);
+}
+
 void llm_drain(struct llm *l)
 {
     if (l)

@@ -107,6 +107,16 @@ struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts,
  * (status 499), done never runs. Not from inside done. */
 void llm_call_cancel(struct llm_call *c);
 
+/* The response cache's view of a model's route (rcache_key): the
+ * provider's name, type, base URL and the upstream model, into parts
+ * (each LLM_ROUTE_PART_MAX bytes). -1 when the model routes nowhere now. */
+#define LLM_ROUTE_PART_MAX 2100
+int llm_route_parts(struct llm *l, uint64_t tenant, const char *model, char parts[4][LLM_ROUTE_PART_MAX]);
+/* A call answered from the response cache: a usage row marked cache_hit,
+ * zero provider tokens, and nothing settled against limits. */
+void llm_record_cache_hit(struct llm *l, uint64_t tenant, uint64_t key_id, const char *provider,
+                          const char *model, enum llm_endpoint ep, double latency_ms, const char *request_id);
+
 /* GET /v1/models: the union of the providers' /models lists and the
  * routes, OpenAI's list shape, cached. data is {"object":"list","data":[...]}. */
 typedef void (*llm_models_cb)(const char *json, void *arg);

@@ -3,14 +3,17 @@
 #include <stdlib.h>
 
 #include "loop.h"
+#include "rcache.h"
 #include "runtime.h"
 #include "serve_attempts.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
 #include "serve_usage.h"
+#include "serve_v1.h"
 
 struct serve {
     struct serve_jobs *jobs;
+    struct rcache *rcache;
 };
 
 static void drain_hook(void *arg)
@@ -22,11 +25,18 @@ static void drain_hook(void *arg)
 struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
 {
     struct serve *s = xcalloc(1, sizeof *s);
-    s->jobs = serve_jobs_new(rt, h, err, errlen);
-    if (!s->jobs) {
+    s->rcache = rcache_new(rt, err, errlen);
+    if (!s->rcache) {
         free(s);
         return NULL;
     }
+    s->jobs = serve_jobs_new(rt, h, err, errlen);
+    if (!s->jobs) {
+        rcache_free(s->rcache);
+        free(s);
+        return NULL;
+    }
+    s->jobs->rcache = s->rcache;
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
@@ -39,5 +49,6 @@ void serve_free(struct serve *s)
     if (!s)
         return;
     serve_jobs_free(s->jobs);
+    rcache_free(s->rcache);
     free(s);
 }
