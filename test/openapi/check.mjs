@@ -8,6 +8,7 @@
 // (serve with no provider), INGOT_KEY, TARGET_URL (the fake target), INGOT_ROOT.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
@@ -30,6 +31,22 @@ check("Cache-Control: no-cache", r0.headers.get("cache-control") === "no-cache",
 const doc = JSON.parse(text);
 const r304 = await fetch(`${U}/openapi.json`, { headers: { "If-None-Match": etag } });
 check("If-None-Match with the ETag: 304, no body", r304.status === 304 && (await r304.text()) === "", r304.status);
+// On the wire: the 304 is a head alone (Content-Length the 200's), and the
+// next answer on the connection follows it at once.
+const wire = await new Promise((resolve, reject) => {
+  const u = new URL(U);
+  const sock = connect(Number(u.port), u.hostname);
+  let got = "";
+  sock.on("data", (d) => (got += d.toString("latin1")));
+  sock.on("end", () => resolve(got));
+  sock.on("error", reject);
+  sock.write(`GET /openapi.json HTTP/1.1\r\nHost: x\r\nIf-None-Match: ${etag}\r\n\r\n` +
+             `GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+});
+const cut = wire.indexOf("\r\n\r\n") + 4;
+check("304 on the wire: a head alone, Content-Length the 200's, then the next answer",
+      wire.startsWith("HTTP/1.1 304 ") && new RegExp(`\r\ncontent-length: ${Buffer.byteLength(text)}\r\n`, "i").test(wire.slice(0, cut)) &&
+      wire.slice(cut).startsWith("HTTP/1.1 200 "), wire.slice(0, 600));
 const rOther = await fetch(`${U}/openapi.json`, { headers: { "If-None-Match": '"0000000000000000"' } });
 check("If-None-Match with another tag: 200", rOther.status === 200 && (await rOther.text()) === text, rOther.status);
 const head = await fetch(`${U}/openapi.json`, { method: "HEAD" });
