@@ -217,6 +217,21 @@ await call("batch: too many (JOB_BATCH_MAX=3)", "POST", "/v1/jobs/batch", { body
 await call("batch: a bad job", "POST", "/v1/jobs/batch", { body: [job, { kind: "nope" }], want: 400 });
 await call("wrong method", "PUT", "/v1/jobs", { body: {}, want: 405, server: true });
 
+// bulk changes and list filters (when the document has them)
+if (doc.paths["/v1/jobs/cancel"]) {
+  const bj = { ...job, queue: "oa-bulk", group: "gb", delay_ms: 3600000 };
+  await call("batch for bulk", "POST", "/v1/jobs/batch", { body: [bj, bj, { ...bj, group: "gc" }], want: 202 });
+  await call("list jobs: kind, group, created_after", "GET", `/v1/jobs?kind=http&group=gb&created_after=${Math.floor(Date.now() / 1000) - 3600}`, { want: 200 });
+  await call("list jobs: bad created_before", "GET", "/v1/jobs?created_before=yesterday", { want: 400 });
+  const bc = await call("bulk cancel a queue's group", "POST", "/v1/jobs/cancel", { body: { queue: "oa-bulk", group: "gb" }, want: 200 });
+  check("bulk cancel: 2 changed", bc.json && bc.json.changed === 2, bc.raw);
+  await call("bulk cancel: no queue, status or all", "POST", "/v1/jobs/cancel", { body: { group: "gb" }, want: 400 });
+  const br = await call("bulk retry the cancelled", "POST", "/v1/jobs/retry", { body: { queue: "oa-bulk", status: "cancelled" }, want: 200 });
+  check("bulk retry: 2 changed", br.json && br.json.changed === 2, br.raw);
+  await call("bulk retry: a status it does not apply to", "POST", "/v1/jobs/retry", { body: { status: "queued" }, want: 400 });
+  await call("bulk cancel: no key", "POST", "/v1/jobs/cancel", { body: { all: true }, auth: false, want: 401 });
+}
+
 // queues
 await call("list queues", "GET", "/v1/queues", { want: 200 });
 await call("get queue", "GET", "/v1/queues/oa", { want: 200 });
