@@ -208,9 +208,12 @@ eq "race: no cancelled job holds a lease or a result" "$(q "SELECT COUNT(*) FROM
 check "race: some jobs were cancelled while running" test "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'race' AND state = 4 AND started_at IS NOT NULL")" -gt 0
 # A large bulk: 100k queued jobs cancelled in transactions of at most 500
 # rows. While it runs, a claim (its shape: jobs_claim order, SKIP LOCKED)
-# is never blocked for 100 ms, and an UPDATE of the newest job (reached
-# last) never waits long. Durations are measured by the server, so a
-# stalled client does not count.
+# and an UPDATE of the newest job (reached last) never wait for the bulk:
+# one transaction over all of it would hold them for its whole run (15-25 s
+# here), batches for one transaction's time (~50 ms). The bounds (1 s, 2 s)
+# sit far above a batch and far below the whole run, so a loaded CI machine
+# does not trip them; durations are measured by the server, so a stalled
+# client does not count. The figures are printed.
 stop_ingot "$W_PID" "$W_LOG"
 ins "$T1" big http 0 - '2026-11-09 10:00:00' 100000
 LAST=$(q "SELECT MAX(id) FROM $DB.jobs WHERE tenant_id = $T1 AND queue = 'big'")
@@ -244,7 +247,7 @@ maxc=$(awk -v end="$end" '$1 == "c" && $2 < end { if ($3 > m) m = $3; n++ } END 
 maxu=$(awk -v end="$end" '$1 == "u" && $2 < end { if ($3 > m) m = $3 } END { printf "%d", m / 1000 }' probes.out)
 echo "  during the bulk: ${maxc% *} claims, the longest ${maxc#* } ms; the longest UPDATE of the last job ${maxu} ms"
 check "large bulk: claims ran while the bulk did" test "${maxc% *}" -ge 20
-check "large bulk: no claim blocked for 100 ms" test "${maxc#* }" -lt 100
-check "large bulk: the UPDATE of an unreached job never waited 300 ms" test "$maxu" -lt 300
+check "large bulk: no claim blocked for 1 s" test "${maxc#* }" -lt 1000
+check "large bulk: the UPDATE of an unreached job never waited 2 s" test "$maxu" -lt 2000
 eq "large bulk: the probed UPDATEs all ran" "$(q "SELECT priority FROM $DB.jobs WHERE id = $LAST")" 300
 finish
