@@ -12,9 +12,10 @@
 static const struct {
     unsigned method;
     const char *pattern;
-    const char *const allowed[6];
+    const char *const allowed[10];
 } routes[] = {
-    {HTTP_M_GET, "/v1/jobs", {"queue", "status", "limit", "cursor", NULL}},
+    {HTTP_M_GET, "/v1/jobs",
+     {"queue", "status", "kind", "group", "created_after", "created_before", "limit", "cursor", NULL}},
     {HTTP_M_GET, "/v1/jobs/{id}", {"wait", NULL}},
     {HTTP_M_GET, "/v1/usage", {"from", "to", "group_by", NULL}},
     {HTTP_M_POST, "/v1/messages", {"beta", NULL}}, /* Anthropic's SDK: beta.messages */

@@ -19,6 +19,7 @@ struct jobstore;
 struct redis_client;
 struct metric_series;
 struct v1;
+struct bulk_op;
 struct rcache;
 
 struct metric_family;
@@ -26,6 +27,7 @@ struct metric_family;
 struct serve_jobs {
     struct metric_family *f_enqueued; /* ingot_jobs_enqueued_total{queue,kind} */
     struct metric_family *f_depth;    /* ingot_queue_depth{tenant,queue,state} */
+    struct metric_family *f_age;      /* ingot_queue_oldest_age_seconds{tenant,queue} */
     struct event *depth_timer;
     bool depth_loading;
     struct event *wake_ev;   /* one PUBLISH per loop pass, whatever was enqueued */
@@ -38,6 +40,8 @@ struct serve_jobs {
     struct metric_series *m_woken;
     struct metric_series *m_waiting; /* long-polls waiting now */
     bool draining;
+    struct bulk_op *bulks;                /* POST /v1/jobs/cancel|retry running (serve_bulk) */
+    struct metric_series *m_bulk_changed[2], *m_bulk_batches[2]; /* [0] retry, [1] cancel */
     struct rcache *rcache;   /* the LLM response cache (serve owns it), or NULL */
 };
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the official openai and Anthropic SDKs (test/package-lock.json) into
-# test/node_modules with npm ci, only when node_modules is missing or the
-# lock file changed since the last install (a stamp holds its hash). The
-# SDK end-to-end tests (test/integration/test_llm_sdk.sh, test_llm_messages.sh) need them.
+# Installs the test clients of test/package-lock.json (the official openai
+# and Anthropic SDKs; the OpenAPI validator and ajv) into test/node_modules
+# with npm ci, only when node_modules is missing or the lock file changed
+# since the last install (a stamp holds its hash). The SDK end-to-end tests
+# (test/integration/test_llm_sdk.sh, test_llm_messages.sh) and
+# test_openapi.sh need them.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
