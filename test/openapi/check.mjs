@@ -267,6 +267,16 @@ await call("chat: no messages", "POST", "/v1/chat/completions", { body: { model:
 await call("chat: no key", "POST", "/v1/chat/completions", { body: { model: "fake-ok", messages: [] }, auth: false, want: 401 });
 await call("embeddings", "POST", "/v1/embeddings", { body: { model: "fake-embed", input: ["a", "b"] }, want: 200 });
 await call("embeddings: no input", "POST", "/v1/embeddings", { body: { model: "fake-embed" }, want: 400 });
+// Anthropic's Messages API (errors in Anthropic's shape)
+const hi = { model: "fake-ok", max_tokens: 20, messages: [{ role: "user", content: "hello" }] };
+await call("messages", "POST", "/v1/messages", { body: hi, want: 200 });
+await call("messages streamed", "POST", "/v1/messages", { body: { ...hi, stream: true }, want: 200 });
+await call("messages with x-api-key and ?beta", "POST", "/v1/messages?beta=true", { body: hi, auth: false, headers: { "x-api-key": K, "anthropic-version": "2023-06-01" }, want: 200 });
+await call("messages: no max_tokens", "POST", "/v1/messages", { body: { model: "fake-ok", messages: hi.messages }, want: 400 });
+await call("messages: no key", "POST", "/v1/messages", { body: hi, auth: false, want: 401 });
+await call("messages: a budget or limit (the provider's 429)", "POST", "/v1/messages", { body: { ...hi, model: "fake-429" }, want: 429 });
+await call("messages: the provider's 500", "POST", "/v1/messages", { body: { ...hi, model: "fake-500" }, want: 500 });
+await call("messages: a model no provider serves", "POST", "/v1/messages", { base: U0, body: hi, want: 400 });
 const none = await call("models without a provider", "GET", "/v1/models", { base: U0, want: 200 });
 check("models without a provider: none", none.json && none.json.data.length === 0, none.raw);
 await call("chat: a model no provider serves", "POST", "/v1/chat/completions", { base: U0, body: { model: "fake-ok", messages: [{ role: "user", content: "x" }] }, want: 400 });
