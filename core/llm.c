@@ -10,6 +10,7 @@
 #include "check.h"
 #include "job.h"
 #include "llm_embed.h"
+#include "llm_msgs.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
@@ -146,7 +147,7 @@ void llm_free(struct llm *l)
 
 const char *llm_endpoint_name(enum llm_endpoint ep)
 {
-    return ep == LLM_EP_EMBED ? "embeddings" : "chat.completions";
+    return ep == LLM_EP_EMBED ? "embeddings" : ep == LLM_EP_MESSAGES ? "messages" : "chat.completions";
 }
 
 void llm_usage_init(struct llm_usage *u)
@@ -311,6 +312,8 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
     long long nmsg = cJSON_GetArraySize(msgs);
     size_t chars = strings_len(msgs) + strings_len(cJSON_GetObjectItemCaseSensitive(body, "tools"));
+    if (ep == LLM_EP_MESSAGES) /* Anthropic's system prompt is apart */
+        chars += strings_len(cJSON_GetObjectItemCaseSensitive(body, "system"));
     *prompt = (long long)(chars / 4) + 4 * nmsg + 3;
     long long mt = num_or(body, "max_completion_tokens");
     if (mt < 0)
@@ -388,6 +391,12 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
             !(cJSON_IsString(ef) && (!strcmp(ef->valuestring, "float") || !strcmp(ef->valuestring, "base64"))))
             return check_fail(e, "encoding_format", "encoding_format must be \"float\" or \"base64\"");
         return 0;
+    }
+    if (ep == LLM_EP_MESSAGES) {
+        char param[sizeof e->param], mwhy[sizeof e->message];
+        if (job)
+            return check_fail(e, "", "a Messages body cannot be a job");
+        return msgs_check(body, param, sizeof param, mwhy, sizeof mwhy) < 0 ? check_fail(e, param, mwhy) : 0;
     }
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
     if (!cJSON_IsArray(msgs))

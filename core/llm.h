@@ -50,7 +50,7 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const struct
 struct llm_call_opts {
     uint64_t tenant, key_id, job_id;   /* job_id 0: sync */
     enum llm_endpoint ep;
-    const char *body;                  /* the client's OpenAI JSON body */
+    const char *body;                  /* the client's JSON body (OpenAI's, or Anthropic's for messages) */
     size_t body_len;
     long long timeout_ms;
     /* A job never waits for a limit: it gets LLM_WAIT at once and is put
@@ -61,6 +61,10 @@ struct llm_call_opts {
      * parse. Borrowed only while llm_call_start runs; it must be the
      * parse of body. */
     const struct cJSON *json;
+    /* LLM_EP_MESSAGES: the client's anthropic-version and anthropic-beta
+     * headers (checked by the edge), sent to anthropic providers; "" none. */
+    char anthropic_version[64];
+    char anthropic_beta[256];
 };
 
 enum llm_outcome {

@@ -134,11 +134,11 @@ static int sort_tree(cJSON *j, int depth)
         for (cJSON *c = j->child; c; c = c->next)
             n++;
         if (n > 1) {
-            cJSON **v = xmalloc(n * sizeof *v);
+            cJSON **v = xmalloc(n * sizeof(cJSON *));
             size_t i = 0;
             for (cJSON *c = j->child; c; c = c->next)
                 v[i++] = c;
-            qsort(v, n, sizeof *v, key_cmp);
+            qsort(v, n, sizeof(cJSON *), key_cmp);
             for (i = 0; i < n; i++) {
                 v[i]->prev = i ? v[i - 1] : v[n - 1]; /* cJSON: the first's prev is the last */
                 v[i]->next = i + 1 < n ? v[i + 1] : NULL;
@@ -299,7 +299,7 @@ bool rcache_put(struct rcache *rc, const char *key, const char *val, size_t len,
         snprintf(px, sizeof px, "%lld", ttl_s * 1000);
         const char *argv[] = {"SET", k, val, "PX", px};
         size_t lens[] = {3, strlen(k), len, 2, strlen(px)};
-        return redis_cmd(rc->rt->redis, 5, argv, lens, RCACHE_REDIS_TIMEOUT_MS * 5, put_done_cb, NULL) == 0;
+        return redis_cmd(rc->rt->redis, 5, argv, lens, RCACHE_REDIS_TIMEOUT_MS * 5LL, put_done_cb, NULL) == 0;
     }
     if (rc->backend == RCACHE_MEMORY) {
         rcache_mem_put(rc->mem, key, val, len, ttl_s);

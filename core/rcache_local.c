@@ -249,7 +249,10 @@ void rcache_mem_free(struct rcache_mem *m)
 {
     if (!m)
         return;
-    while (m->lru_head)
-        mem_remove(m, m->lru_head);
+    for (struct mentry *e = m->lru_head, *next; e; e = next) {
+        next = e->lru_next;
+        free(e->val);
+        free(e);
+    }
     free(m);
 }

@@ -8,6 +8,8 @@
 #include "serve_attempts.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
+#include "serve_messages.h"
+#include "serve_openapi.h"
 #include "serve_session.h"
 #include "serve_usage.h"
 #include "serve_v1.h"
@@ -47,7 +49,9 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     s->jobs->sess = s->sess;
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
+    serve_messages_routes(h, s->jobs); /* Anthropic's Messages API, same auth */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
+    serve_openapi_routes(h);           /* GET /openapi.json, no API key */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
