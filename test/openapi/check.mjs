@@ -297,6 +297,29 @@ await call("usage by key", "GET", "/v1/usage?group_by=key", { want: 200 });
 await call("usage: bad group_by", "GET", "/v1/usage?group_by=colour", { want: 400 });
 await call("usage: to before from", "GET", "/v1/usage?from=2026-02-01&to=2026-01-01", { want: 400 });
 
+// login sessions (no OIDC server here: an API key logs in)
+const jarOf = (r) => Object.fromEntries((r.headers?.getSetCookie?.() || []).map((c) => c.split(";")[0].split("=")));
+await call("auth login: OIDC is off", "GET", "/auth/login", { auth: false, want: 404 });
+await call("auth callback: OIDC is off", "GET", "/auth/callback?code=x&state=y", { auth: false, want: 404 });
+await call("auth key login: not a key", "POST", "/auth/login/key", { auth: false, body: { api_key: "x" }, want: 400 });
+await call("auth key login: unknown key", "POST", "/auth/login/key", { auth: false, body: { api_key: "ik_" + "0".repeat(40) }, want: 401 });
+const jar = jarOf(await call("auth key login", "POST", "/auth/login/key", { auth: false, body: { api_key: K }, want: 200 }));
+const sess = { Cookie: `ingot_access=${jar.ingot_access}` };
+await call("auth me", "GET", "/auth/me", { auth: false, headers: sess, want: 200 });
+await call("auth me: not logged in", "GET", "/auth/me", { auth: false, want: 401 });
+await call("/v1 with the session cookie", "GET", "/v1/queues", { auth: false, headers: sess, want: 200 });
+await call("/v1 with the session cookie: another tenant", "GET", "/v1/queues", { auth: false, headers: { ...sess, "Ingot-Tenant": "nosuch" }, want: 403 });
+await call("auth refresh: no X-CSRF-Token", "POST", "/auth/refresh", { auth: false, headers: { Cookie: `ingot_refresh=${jar.ingot_refresh}` }, want: 403 });
+await call("auth refresh", "POST", "/auth/refresh", { auth: false, headers: { Cookie: `ingot_refresh=${jar.ingot_refresh}`, "X-CSRF-Token": jar.ingot_csrf }, want: 200 });
+await call("auth refresh: the used token again", "POST", "/auth/refresh", { auth: false, headers: { Cookie: `ingot_refresh=${jar.ingot_refresh}`, "X-CSRF-Token": jar.ingot_csrf }, want: 401 });
+const jar2 = jarOf(await call("auth key login again", "POST", "/auth/login/key", { auth: false, body: { api_key: K }, want: 200 }));
+await call("auth logout: no X-CSRF-Token", "POST", "/auth/logout", { auth: false, headers: { Cookie: `ingot_access=${jar2.ingot_access}` }, want: 403 });
+await call("auth logout", "POST", "/auth/logout", { auth: false, headers: { Cookie: `ingot_access=${jar2.ingot_access}`, "X-CSRF-Token": jar2.ingot_csrf }, want: 200 });
+await call("auth me after logout", "GET", "/auth/me", { auth: false, headers: { Cookie: `ingot_access=${jar2.ingot_access}` }, want: 401 });
+const jar3 = jarOf(await call("auth key login a third time", "POST", "/auth/login/key", { auth: false, body: { api_key: K }, want: 200 }));
+await call("auth logout everywhere", "POST", "/auth/logout-all", { auth: false, headers: { Cookie: `ingot_access=${jar3.ingot_access}`, "X-CSRF-Token": jar3.ingot_csrf }, want: 200 });
+await call("auth me after logout everywhere", "GET", "/auth/me", { auth: false, headers: { Cookie: `ingot_access=${jar3.ingot_access}` }, want: 401 });
+
 // how much of the document the answers above exercised
 const ops = [...documented];
 const hit = ops.filter((o) => [...seen].some((s) => s.startsWith(o + " ")));
