@@ -123,21 +123,24 @@ static void session_cookies(struct ss_req *q)
     sbuf_deinit(&tok);
 }
 
-const char *ss_csrf_problem(struct serve_session *s, struct http_req *r, uint64_t sid, const char **param)
+/* Origin, when the browser sent one, is this service's: PUBLIC_URL's
+ * origin, or without PUBLIC_URL the Host the browser used. */
+static bool origin_ok(const struct serve_session *s, struct http_req *r)
 {
     const char *origin = http_req_header(r, "Origin");
-    if (origin) {
-        bool ok;
-        if (s->origin[0]) {
-            ok = strcmp(origin, s->origin) == 0;
-        } else { /* no PUBLIC_URL: the Host the browser used */
-            const char *host = http_req_header(r, "Host"), *p = strstr(origin, "://");
-            ok = host && p && strcmp(p + 3, host) == 0;
-        }
-        if (!ok) {
-            *param = "Origin";
-            return "cross-site request refused: Origin is not this service's (PUBLIC_URL)";
-        }
+    if (!origin)
+        return true;
+    if (s->origin[0])
+        return strcmp(origin, s->origin) == 0;
+    const char *host = http_req_header(r, "Host"), *p = strstr(origin, "://");
+    return host && p && strcmp(p + 3, host) == 0;
+}
+
+const char *ss_csrf_problem(struct serve_session *s, struct http_req *r, uint64_t sid, const char **param)
+{
+    if (!origin_ok(s, r)) {
+        *param = "Origin";
+        return "cross-site request refused: Origin is not this service's (PUBLIC_URL)";
     }
     if (!session_csrf_ok(s->cfg->jwt_secret, sid, http_req_header(r, SESSION_CSRF_HEADER))) {
         *param = SESSION_CSRF_HEADER;
@@ -361,8 +364,7 @@ static void login_key_route(struct http_req *r, void *arg)
                          "Content-Type must be application/json");
         return;
     }
-    const char *origin = http_req_header(r, "Origin");
-    if (origin && s->origin[0] && strcmp(origin, s->origin) != 0) {
+    if (!origin_ok(s, r)) {
         http_reply_error(r, 403, "invalid_request_error", "Origin", "csrf_failed",
                          "cross-site request refused: Origin is not this service's (PUBLIC_URL)");
         return;

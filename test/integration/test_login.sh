@@ -267,6 +267,7 @@ eq "  answering who is logged in" "$(jq -c '[.tenants[].name]' hx2.body)" '["bet
 check "  with a new access cookie" test -n "$(ckval ingot_access hx2)" -a "$(ckval ingot_access hx2)" != "$x_acc"
 eq "not JSON (a form post another site could make): 415" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U2/auth/login/key" -d "api_key=$KA")" 415
 eq "unknown key: 401" "$(keylogin hk3 -d '{"api_key":"ik_0000000000000000000000000000000000000000"}')" 401
+eq "key login from another Origin: 403" "$(keylogin hk3 -H 'Origin: http://evil.example' -d "{\"api_key\":\"$KB\"}")" 403
 eq "not a key: 400 naming api_key" "$(keylogin hk3 -d '{"api_key":"x"}')$(jq -r .error.param hk3.body)" 400api_key
 eq "remote client: 200" "$(keylogin hk4 -H 'X-Forwarded-For: 10.0.0.5' -d "{\"api_key\":\"$KB\"}")" 200
 contains "  Secure cookies" "$(setck ingot_refresh hk4)" "; Secure"
