@@ -390,6 +390,13 @@ static void login_key_route(struct http_req *r, void *arg)
 
 /* --- setup --- */
 
+static void off_route(struct http_req *r, void *arg)
+{
+    (void)arg;
+    http_reply_error(r, 404, "invalid_request_error", NULL, "login_method_off",
+                     "login sessions are off: JWT_SECRET is not set (`ingot init` generates one)");
+}
+
 int serve_session_check(const struct config *cfg, char *err, size_t errlen)
 {
     if (cfg->oauth_server_url[0]) {
@@ -420,15 +427,16 @@ struct serve_session *serve_session_new(struct runtime *rt, struct httpd *h, str
     }
     if (cfg->oauth_server_url[0])
         s->oidc = oidc_new(rt->httpc, cfg->oauth_server_url);
-    if (!cfg->jwt_secret[0]) { /* no session can be signed: no login routes */
+    /* The routes exist either way (the same surface whatever the settings);
+     * without JWT_SECRET no session can be signed, so they say so. */
+    bool on = cfg->jwt_secret[0] != '\0';
+    if (!on)
         log_info("JWT_SECRET is not set: login sessions are off");
-        return s;
-    }
-    httpd_route(h, HTTP_M_GET, "/auth/me", 0, me_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/login/key", 0, login_key_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/refresh", 0, serve_session_refresh_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/logout", 0, serve_session_logout_route, s);
-    httpd_route(h, HTTP_M_POST, "/auth/logout-all", 0, serve_session_logout_all_route, s);
+    httpd_route(h, HTTP_M_GET, "/auth/me", 0, on ? me_route : off_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/login/key", 0, on ? login_key_route : off_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/refresh", 0, on ? serve_session_refresh_route : off_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/logout", 0, on ? serve_session_logout_route : off_route, s);
+    httpd_route(h, HTTP_M_POST, "/auth/logout-all", 0, on ? serve_session_logout_all_route : off_route, s);
     serve_auth_routes(s, h);
     return s;
 }

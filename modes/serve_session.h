@@ -29,7 +29,7 @@ struct serve_session;
  * (OAUTH_SERVER_URL without OAUTH_CLIENT_ID, PUBLIC_URL or JWT_SECRET). */
 struct config;
 int serve_session_check(const struct config *cfg, char *err, size_t errlen) ATTR_WUR;
-/* Registers the routes (none without JWT_SECRET). Borrows rt and a (the
+/* Registers the routes (answering 404 login_method_off without JWT_SECRET). Borrows rt and a (the
  * API-key look-up /v1 uses). Returns owned. */
 struct serve_session *serve_session_new(struct runtime *rt, struct httpd *h, struct auth *a);
 void serve_session_free(struct serve_session *s);

@@ -277,6 +277,13 @@ adm key revoke "${KA:0:11}" >/dev/null 2>&1
 eq "revoking the key ends its sessions at once" "$(me2 "$K2_ACC")" 401
 eq "  and their refresh" "$(refresh2 hk6 "$K2_REF" "$K_CSRF")" 401
 
+# --- without JWT_SECRET: the routes say sessions are off ---
+P4=$(free_port)
+JWT_SECRET='' start_serve S4 "$P4"
+eq "no JWT_SECRET: /auth/login/key 404" "$(curl -s -o off.out -w '%{http_code}' -X POST "http://127.0.0.1:$P4/auth/login/key" -H 'Content-Type: application/json' -d "{\"api_key\":\"$KB\"}")" 404
+contains "  naming JWT_SECRET" "$(cat off.out)" "JWT_SECRET is not set"
+eq "  a session cookie on /v1 is not taken for a key" "$(v1 "http://127.0.0.1:$P4/v1/queues" -H "Cookie: ingot_access=$BOB_ACC")" 401
+
 for l in "$S_LOG" "$S2_LOG" "$S3_LOG"; do
     check "no secret in the log ($(basename "$l"))" bash -c "! grep -qE 's3cret-client|$KB|ir_[A-Za-z0-9_-]{20}' '$l'"
 done
