@@ -42,7 +42,7 @@ struct ss_req {
     char *redirect;
     session_v1_cb v1cb;
     void *v1arg;
-    char tenant_name[72];
+    bool everywhere;        /* log out: every session of the subject */
 };
 
 struct ss_req *ss_req_new(struct serve_session *s, struct http_req *r);

@@ -150,13 +150,9 @@ static void logged_out_cb(const struct db_result *res, void *arg)
     ss_req_free(q);
 }
 
-static void logout(struct http_req *r, struct serve_session *s, bool everywhere)
+/* Revokes q's session, or every session of its subject. */
+static void revoke(struct ss_req *q, bool everywhere)
 {
-    struct ss_req *q = ss_req_new(s, r);
-    if (ss_access_claims(s, r, &q->cl) < 0 || ss_csrf_check(s, r, q->cl.sid) < 0) {
-        ss_req_free(q);
-        return;
-    }
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "UPDATE auth_sessions SET revoked_at = NOW(6) WHERE revoked_at IS NULL AND ");
@@ -166,8 +162,64 @@ static void logout(struct http_req *r, struct serve_session *s, bool everywhere)
     } else {
         sbuf_printf(&b, "id = %llu", (unsigned long long)q->cl.sid);
     }
-    db_query(s->rt->db, b.data, 0, logged_out_cb, q);
+    db_query(q->s->rt->db, b.data, 0, logged_out_cb, q);
     sbuf_deinit(&b);
+}
+
+static void by_refresh_cb(const struct db_result *res, void *arg)
+{
+    struct ss_req *q = arg;
+    MYSQL_ROW row = res->ok ? mysql_fetch_row(res->res) : NULL;
+    if (!res->ok) {
+        ss_reply_503(q->r, "logout", res->error);
+        ss_req_free(q);
+        return;
+    }
+    if (!row) {
+        ss_clear_cookies(q->s, q->r);
+        http_reply_error(q->r, 401, "invalid_request_error", NULL, "session_revoked",
+                         "the session ended already (logged out, revoked or expired)");
+        ss_req_free(q);
+        return;
+    }
+    q->cl.sid = (uint64_t)db_row_ll(row, 0);
+    q->cl.key = strcmp(db_row_str(row, 1), "key") == 0;
+    snprintf(q->cl.sub, sizeof q->cl.sub, "%s", db_row_str(row, 2));
+    if (ss_csrf_check(q->s, q->r, q->cl.sid) < 0) {
+        ss_req_free(q);
+        return;
+    }
+    revoke(q, q->everywhere);
+}
+
+/* With a valid access token, or else (it expired while the page sat idle)
+ * the refresh token: either names the session. */
+static void logout(struct http_req *r, struct serve_session *s, bool everywhere)
+{
+    struct ss_req *q = ss_req_new(s, r);
+    q->everywhere = everywhere;
+    const char *cookie = http_req_header(r, "Cookie");
+    char acc[4096], ref[SESSION_REFRESH_LEN + 8], err[160];
+    if (session_cookie(cookie, SESSION_ACCESS_COOKIE, acc, sizeof acc) &&
+        session_access_verify(s->cfg->jwt_secret, acc, ss_now_s(), &q->cl, err, sizeof err) == 0) {
+        if (ss_csrf_check(s, r, q->cl.sid) < 0)
+            ss_req_free(q);
+        else
+            revoke(q, everywhere);
+        return;
+    }
+    if (!session_cookie(cookie, SESSION_REFRESH_COOKIE, ref, sizeof ref) || !session_refresh_wellformed(ref)) {
+        (void)ss_access_claims(s, r, &q->cl); /* answers 401 saying why */
+        ss_req_free(q);
+        return;
+    }
+    char hash[65];
+    session_token_hash(s->cfg->jwt_secret, ref, hash);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT id, kind, subject FROM auth_sessions WHERE refresh_hash = UNHEX('%s') AND revoked_at IS NULL "
+             "AND expires_at > NOW(6)", hash);
+    db_query(s->rt->db, sql, 0, by_refresh_cb, q);
 }
 
 void serve_session_logout_route(struct http_req *r, void *arg) { logout(r, arg, false); }

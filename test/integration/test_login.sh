@@ -265,6 +265,13 @@ eq "  on /v1 too" "$(v1 "$U3/v1/queues" -H "Cookie: ingot_access=$x_acc")" 401
 eq "refresh renews it: 200" "$(curl -s -D hx2 -o hx2.body -w '%{http_code}' -X POST "$U3/auth/refresh" -H "Cookie: ingot_refresh=$x_ref" -H "X-CSRF-Token: $x_csrf")" 200
 eq "  answering who is logged in" "$(jq -c '[.tenants[].name]' hx2.body)" '["beta"]'
 check "  with a new access cookie" test -n "$(ckval ingot_access hx2)" -a "$(ckval ingot_access hx2)" != "$x_acc"
+y_acc=$(ckval ingot_access hx2) y_ref=$(ckval ingot_refresh hx2)
+check "  which expires too" wait_until 40 out_is 401 me3 "$y_acc"
+lo3() { curl -s -o lo3.out -w '%{http_code}' -X POST "$U3/auth/logout" -H "Cookie: ingot_access=$y_acc; ingot_refresh=$1" "${@:2}"; }
+eq "log out with an expired access token, by the refresh cookie, no CSRF token: 403" "$(lo3 "$y_ref")" 403
+eq "  with it: 200" "$(lo3 "$y_ref" -H "X-CSRF-Token: $x_csrf")" 200
+eq "  the session is over: its refresh token is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U3/auth/refresh" -H "Cookie: ingot_refresh=$y_ref" -H "X-CSRF-Token: $x_csrf")" 401
+eq "  logging out again: 401" "$(lo3 "$y_ref" -H "X-CSRF-Token: $x_csrf")" 401
 eq "not JSON (a form post another site could make): 415" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U2/auth/login/key" -d "api_key=$KA")" 415
 eq "unknown key: 401" "$(keylogin hk3 -d '{"api_key":"ik_0000000000000000000000000000000000000000"}')" 401
 eq "key login from another Origin: 403" "$(keylogin hk3 -H 'Origin: http://evil.example' -d "{\"api_key\":\"$KB\"}")" 403
