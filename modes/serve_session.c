@@ -14,6 +14,7 @@
 #include "job.h"
 #include "log.h"
 #include "oidc.h"
+#include "ratelimit.h"
 #include "runtime.h"
 #include "serve_auth.h"
 #include "serve_session_int.h"
@@ -54,6 +55,7 @@ static struct fail_slot *fail_slot(struct serve_session *s, const char *client)
         snprintf(f->client, sizeof f->client, "%s", client);
         f->window = w;
         f->count = 0;
+        f->shared_block = false;
     }
     return f;
 }
@@ -61,7 +63,7 @@ static struct fail_slot *fail_slot(struct serve_session *s, const char *client)
 bool serve_session_blocked(struct serve_session *s, struct http_req *r)
 {
     struct fail_slot *f = fail_slot(s, http_req_client(r));
-    if (f->count < LOGIN_FAIL_MAX)
+    if (f->count < LOGIN_FAIL_MAX && !f->shared_block)
         return false;
     long long now_ms = time_real_us() / 1000;
     char ra[24];
@@ -72,11 +74,34 @@ bool serve_session_blocked(struct serve_session *s, struct http_req *r)
     return true;
 }
 
+struct fail_take {
+    struct serve_session *s;
+    char client[64];
+};
+
+static void shared_count_cb(int granted, long long reset_ms, bool shared, void *arg)
+{
+    struct fail_take *t = arg;
+    (void)reset_ms;
+    if (shared && granted == 0) /* the limit is reached across processes */
+        fail_slot(t->s, t->client)->shared_block = true;
+    free(t);
+}
+
 void serve_session_failed(struct serve_session *s, struct http_req *r)
 {
     struct fail_slot *f = fail_slot(s, http_req_client(r));
     f->count++;
-    log_info("failed login from %s (%d in this window)", http_req_client(r), f->count);
+    log_info("failed login from %s (%d in this window here)", http_req_client(r), f->count);
+    /* Counted in Redis too, so N processes together allow about
+     * LOGIN_FAIL_MAX, not N times it: granted 0 once the shared count
+     * reaches it (max LOGIN_FAIL_MAX - 1 grants). */
+    struct fail_take *t = xcalloc(1, sizeof *t);
+    t->s = s;
+    snprintf(t->client, sizeof t->client, "%s", f->client);
+    char key[96];
+    snprintf(key, sizeof key, "loginfail:%s", f->client);
+    ratelimit_take(s->rl, key, 1, LOGIN_FAIL_MAX - 1, LOGIN_FAIL_WINDOW_MS, shared_count_cb, t);
 }
 
 /* --- cookies and CSRF --- */
@@ -427,6 +452,7 @@ struct serve_session *serve_session_new(struct runtime *rt, struct httpd *h, str
     }
     if (cfg->oauth_server_url[0])
         s->oidc = oidc_new(rt->httpc, cfg->oauth_server_url);
+    s->rl = ratelimit_new(rt->redis, rt->installation_id);
     /* The routes exist either way (the same surface whatever the settings);
      * without JWT_SECRET no session can be signed, so they say so. */
     bool on = cfg->jwt_secret[0] != '\0';
@@ -446,5 +472,6 @@ void serve_session_free(struct serve_session *s)
     if (!s)
         return;
     oidc_free(s->oidc);
+    ratelimit_free(s->rl);
     free(s);
 }

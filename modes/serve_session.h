@@ -21,7 +21,9 @@ struct oidc;
 struct serve_session;
 
 /* Failed logins per client address: at most LOGIN_FAIL_MAX in a window of
- * LOGIN_FAIL_WINDOW_MS (per process), then 429 until the window ends. */
+ * LOGIN_FAIL_WINDOW_MS (aligned to the epoch), then 429 until the window
+ * ends. Counted in each process (immediate) and in Redis (every process
+ * together; a process learns it at its next failure from that address). */
 #define LOGIN_FAIL_MAX 10
 #define LOGIN_FAIL_WINDOW_MS (15LL * 60 * 1000)
 

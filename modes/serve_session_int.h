@@ -19,7 +19,8 @@ struct config;
 struct fail_slot {
     char client[64];
     int64_t window;
-    int count;
+    int count;           /* failures seen by this process */
+    bool shared_block;   /* every process together saw LOGIN_FAIL_MAX (Redis) */
 };
 
 struct serve_session {
@@ -30,6 +31,7 @@ struct serve_session {
     char origin[300];        /* PUBLIC_URL's scheme://host[:port], or "" */
     bool https;              /* PUBLIC_URL is https */
     struct fail_slot fails[FAIL_SLOTS];
+    struct ratelimit *rl;    /* the failures counted for every process (Redis) */
 };
 
 /* One request's work across database answers. */

@@ -280,6 +280,16 @@ eq "remote client: 200" "$(keylogin hk4 -H 'X-Forwarded-For: 10.0.0.5' -d "{\"ap
 contains "  Secure cookies" "$(setck ingot_refresh hk4)" "; Secure"
 for i in $(seq 1 10); do keylogin hk5 -H 'X-Forwarded-For: 10.0.0.6' -d '{"api_key":"ik_1111111111111111111111111111111111111111"}' >/dev/null; done
 eq "11th key login from one address: 429 even with a good key" "$(keylogin hk5 -H 'X-Forwarded-For: 10.0.0.6' -d "{\"api_key\":\"$KA\"}")" 429
+# the limit is shared by the processes through Redis
+X9=(-H 'X-Forwarded-For: 10.0.0.9')
+for i in 1 2 3 4 5; do curl -s -o /dev/null "$U/auth/callback?code=x&state=y" "${X9[@]}"; done
+for i in 1 2 3 4 5; do keylogin hk7 "${X9[@]}" -d '{"api_key":"ik_2222222222222222222222222222222222222222"}' >/dev/null; done
+blocked2() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U2/auth/refresh" "${X9[@]}")" = 429 ]; }
+check "5 + 5 failures in two processes: the limit is reached (Redis)" wait_until 30 blocked2
+eq "  the other process learns it at its next failure, not before" "$(http_code "$U/auth/login" "${X9[@]}")" 302
+curl -s -o /dev/null "$U/auth/callback?code=x&state=y" "${X9[@]}"
+blocked1() { [ "$(http_code "$U/auth/login" "${X9[@]}")" = 429 ]; }
+check "  then it refuses too" wait_until 30 blocked1
 adm key revoke "${KA:0:11}" >/dev/null 2>&1
 eq "revoking the key ends its sessions at once" "$(me2 "$K2_ACC")" 401
 eq "  and their refresh" "$(refresh2 hk6 "$K2_REF" "$K_CSRF")" 401
