@@ -5,12 +5,14 @@
 #include "loop.h"
 #include "runtime.h"
 #include "serve_attempts.h"
+#include "serve_files.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
 #include "serve_usage.h"
 
 struct serve {
     struct serve_jobs *jobs;
+    struct serve_files *files;
 };
 
 static void drain_hook(void *arg)
@@ -30,6 +32,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
+    s->files = serve_files_routes(h, s->jobs); /* /v1/files */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
@@ -39,5 +42,6 @@ void serve_free(struct serve *s)
     if (!s)
         return;
     serve_jobs_free(s->jobs);
+    serve_files_free(s->files);
     free(s);
 }

@@ -17,6 +17,7 @@ static const struct {
     {HTTP_M_GET, "/v1/jobs", {"queue", "status", "limit", "cursor", NULL}},
     {HTTP_M_GET, "/v1/jobs/{id}", {"wait", NULL}},
     {HTTP_M_GET, "/v1/usage", {"from", "to", "group_by", NULL}},
+    {HTTP_M_GET, "/v1/files", {"after", "limit", "order", "purpose", NULL}},
 };
 
 static const char *const *allowed_for(const struct http_req *r)

@@ -95,13 +95,19 @@ static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *a
         v1_free(c);
 }
 
-void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
+void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg)
 {
     struct v1 *c = xcalloc(1, sizeof *c);
     c->sj = sj;
     c->r = r;
     c->handler = handler;
+    c->route_arg = route_arg;
     auth_check(sj->auth, http_req_header(r, "Authorization"), auth_done_cb, c);
+}
+
+void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
+{
+    v1_start_arg(sj, r, handler, NULL);
 }
 
 void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)

@@ -46,6 +46,7 @@ struct v1 {
     uint64_t tenant;
     uint64_t key;           /* api_keys.id of the bearer */
     void (*handler)(struct v1 *c);
+    void *route_arg;        /* v1_start_arg's: the route's own context */
     /* long-poll state */
     uint64_t job_id;
     int64_t wait_until_ms;
@@ -57,6 +58,8 @@ struct v1 {
 
 /* Authenticates r, then runs handler (which ends with v1_free). */
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
+/* The same for a route with its own context (c->route_arg). */
+void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg);
 void v1_free(struct v1 *c);
 /* Takes a long-poll off the waiters list (no-op when not listed). */
 void v1_waiter_unlink(struct v1 *c);
