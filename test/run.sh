@@ -94,6 +94,7 @@ weight() {
     test_providers | test_limits) echo 26 ;; test_inputs) echo 22 ;;
     test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;
     test_llm_edge | test_queues) echo 16 ;; test_schedule) echo 14 ;;
+    test_files) echo 18 ;;
     test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk) echo 12 ;;
     test_topology | test_http | test_ratelimit | test_health) echo 9 ;;
     test_groups | test_doctor | test_logflood) echo 7 ;; test_query) echo 6 ;;
@@ -300,7 +301,7 @@ run_integration() {
     # The official openai SDK for the LLM end-to-end tests (npm ci from
     # test/package-lock.json, only when missing or the lock changed).
     case " ${files[*]} " in
-    *test_llm*)
+    *test_llm* | *test_files*)
         if [ -n "${INGOT_TEST_SDK_MARK:-}" ]; then
             wait_mark "$INGOT_TEST_SDK_MARK" # run once by the parent, which reports it
         else
