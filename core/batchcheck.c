@@ -112,7 +112,7 @@ static int check_object(struct batchcheck *b, size_t ln, const cJSON *j)
         return fail(b, ln, "", "line %zu must be a JSON object {custom_id, method, url, body}", ln);
     for (const cJSON *f = j->child; f; f = f->next) {
         const char *k = f->string;
-        if (strcmp(k, "custom_id") && strcmp(k, "method") && strcmp(k, "url") && strcmp(k, "body"))
+        if (strcmp(k, "custom_id") != 0 && strcmp(k, "method") != 0 && strcmp(k, "url") != 0 && strcmp(k, "body") != 0)
             return fail(b, ln, k, "line %zu: unknown field %.100s (a line has custom_id, method, url and body)",
                         ln, k);
     }

@@ -453,7 +453,9 @@ void files_upload(struct serve_files *sf, struct v1 *c)
     metrics_add(sf->m_uploading, 1);
     sbuf_init(&u->val);
     sbuf_init(&u->chunk);
-    sbuf_reserve(&u->chunk, FILESTORE_CHUNK + (size_t)64 * 1024);
+    /* a chunk is cut once it reaches FILESTORE_CHUNK: one body piece (64
+     * KiB, and a held-back boundary prefix) may come on top */
+    sbuf_reserve(&u->chunk, FILESTORE_CHUNK + (size_t)65 * 1024);
     u->mp = multipart_new(boundary, &mp_cbs, u);
     struct batchcheck_opts bo = {.max_lines = (size_t)u->rt->cfg->files_batch_max_lines,
                                  .max_line_bytes = (size_t)u->rt->cfg->http_max_body,
