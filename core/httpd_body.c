@@ -6,13 +6,14 @@
  * The deadline is one of progress (HTTP_BODY_TIMEOUT without a byte while
  * reading), not of the whole body: a 200 MB upload takes longer than any
  * whole-body deadline a small request should have. */
+#include "httpd_req.h"
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpd_req.h"
 #include "loop.h"
 
 #define BODY_PIECE ((size_t)64 * 1024) /* the most handed over at once */

@@ -7,6 +7,8 @@
  * before the answer, so nothing of it remains. With purpose=batch the
  * JSONL is checked line by line on the way (batchcheck), and a bad line
  * stops the upload at once when the purpose is already known. */
+#include "serve_files_int.h"
+
 #include <cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +26,6 @@
 #include "metrics.h"
 #include "multipart.h"
 #include "runtime.h"
-#include "serve_files_int.h"
 #include "serve_v1.h"
 
 #define FIELD_MAX 64 /* a form field's value other than the file */
