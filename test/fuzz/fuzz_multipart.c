@@ -1,11 +1,14 @@
 /* libFuzzer target for the multipart/form-data parser: the first byte
  * picks a boundary length, the rest is the body, parsed whole and then in
  * pseudo-random pieces; the parts and the verdict must be the same. Also
- * the boundary of a Content-Type made of the input. */
+ * the boundary of a Content-Type made of the input, and the batch JSONL
+ * checker over the body (whole and in pieces: the same first error). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchcheck.h"
 #include "multipart.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,6 +57,33 @@ static int parse(const char *boundary, const char *buf, size_t len, unsigned see
     return rc;
 }
 
+/* The batch checker's verdict on buf, fed in pieces (seed 0: whole). */
+static void batch(const char *buf, size_t len, unsigned seed, char *out, size_t outlen)
+{
+    struct batchcheck_opts o = {.max_lines = 20, .max_line_bytes = 300};
+    struct batchcheck *b = batchcheck_new(&o);
+    size_t at = 0;
+    int rc = 0;
+    while (at < len && rc == 0) {
+        size_t n = len - at;
+        if (seed) {
+            seed = seed * 1103515245u + 12345u;
+            size_t piece = 1 + (seed >> 16) % 13;
+            if (piece < n)
+                n = piece;
+        }
+        rc = batchcheck_feed(b, buf + at, n);
+        at += n;
+    }
+    if (rc == 0)
+        rc = batchcheck_finish(b);
+    const struct batchcheck_error *e = batchcheck_error(b);
+    if ((rc < 0) != (e != NULL))
+        abort();
+    snprintf(out, outlen, "%zu|%s|%s", e ? e->line : 0, e ? e->field : "", e ? e->message : "ok");
+    batchcheck_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -73,6 +103,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     sbuf_deinit(&a);
     sbuf_deinit(&b);
+
+    char v1[700], v2[700];
+    batch(body, len, 0, v1, sizeof v1);
+    batch(body, len, (unsigned)size | 1u, v2, sizeof v2);
+    if (strcmp(v1, v2) != 0)
+        abort();
 
     char *ct = malloc(size + 1);
     memcpy(ct, data, size);
