@@ -165,8 +165,12 @@ static int check_line(struct batchcheck *b)
         return fail(b, 0, "", "the file has more than %zu lines (FILES_BATCH_MAX_LINES)", b->o.max_lines);
     struct job_error e;
     cJSON *j = job_json_parse(b->line.data, len, &e);
-    if (!j)
-        return fail(b, ln, e.param, "line %zu is not valid JSON: %s", ln, e.message);
+    if (!j) {
+        /* job_json_parse speaks of "the body"; here it is a line */
+        static const char lead[] = "the body is not valid JSON";
+        const char *why = strncmp(e.message, lead, sizeof lead - 1) == 0 ? e.message + sizeof lead - 1 : e.message;
+        return fail(b, ln, e.param, "line %zu is not valid JSON%s%s", ln, why[0] == ':' || !why[0] ? "" : ": ", why);
+    }
     int rc = check_object(b, ln, j);
     cJSON_Delete(j);
     return rc;

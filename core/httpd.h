@@ -132,6 +132,10 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len);
  * http_stream_begin. */
 void http_stream_eof_gone(struct http_req *r);
 void http_stream_end(struct http_req *r);
+/* Ends a streamed reply that cannot be completed (what it relays failed):
+ * no final chunk, and the connection closes, so the client sees a cut
+ * body rather than a complete-looking short one. Frees r. */
+void http_stream_abort(struct http_req *r);
 /* Back-pressure for a long streamed reply (a download): fn runs each time
  * a write brings the bytes queued down to low or below, so the handler
  * produces more only as the client reads. Until the end. */

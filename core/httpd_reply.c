@@ -334,6 +334,17 @@ void http_stream_end(struct http_req *r)
     req_finish(r, r->stream_status, r->stream_bytes);
 }
 
+void http_stream_abort(struct http_req *r)
+{
+    struct conn *c = r->c;
+    check_reply(r, true);
+    if (r->drain_fn && c->bev)
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    r->drain_fn = NULL;
+    c->close_after = true; /* what was queued goes out, then the close */
+    req_finish(r, r->stream_status, r->stream_bytes);
+}
+
 void http_reply_json(struct http_req *r, int status, const char *json, size_t len)
 {
     http_reply(r, status, "application/json", json, len);

@@ -226,9 +226,12 @@ struct dl {
     bool fetching, gone;
 };
 
-static void dl_end(struct dl *d)
+static void dl_end(struct dl *d, bool complete)
 {
-    http_stream_end(d->c->r);
+    if (complete)
+        http_stream_end(d->c->r);
+    else
+        http_stream_abort(d->c->r);
     v1_free(d->c);
     free(d);
 }
@@ -240,23 +243,24 @@ static void dl_chunk_cb(const struct db_result *r, void *arg)
     struct dl *d = arg;
     d->fetching = false;
     if (d->gone) {
-        dl_end(d);
+        dl_end(d, true);
         return;
     }
     MYSQL_ROW row = r->ok ? mysql_fetch_row(r->res) : NULL;
     unsigned long *lens = row ? mysql_fetch_lengths(r->res) : NULL;
     if (!row || !lens) {
-        /* the reply has begun: all that is left is to stop short */
+        /* the reply has begun: cut it, so the client knows it is short
+         * (a file deleted meanwhile, or the database failing) */
         LOG_AT(LOG_WARN, http_req_id(d->c->r), NULL, "file content: chunk %u of %u unavailable: %s", d->next,
-               d->chunks, r->ok ? "missing" : r->error);
-        dl_end(d);
+               d->chunks, r->ok ? "missing (deleted meanwhile?)" : r->error);
+        dl_end(d, false);
         return;
     }
     size_t queued = http_stream_write(d->c->r, row[0], lens[0]);
     metrics_add(d->sf->m_down_bytes, (double)lens[0]);
     d->next++;
     if (d->next == d->chunks) {
-        dl_end(d);
+        dl_end(d, true);
         return;
     }
     if (queued <= FILESTORE_CHUNK)
@@ -289,7 +293,7 @@ static void dl_gone_cb(struct http_req *r, void *arg)
     struct dl *d = arg;
     d->gone = true;
     if (!d->fetching)
-        dl_end(d);
+        dl_end(d, true);
 }
 
 static void content_cb(const struct db_result *r, void *arg)
@@ -310,12 +314,8 @@ static void content_cb(const struct db_result *r, void *arg)
     d->seq = (uint64_t)db_row_ll(row, 6);
     d->chunks = (unsigned)db_row_ll(row, 7);
     http_stream_begin(c->r, 200, "application/octet-stream", dl_gone_cb, d);
-    if (http_req_gone(c->r)) {
-        dl_end(d);
-        return;
-    }
-    if (d->chunks == 0) {
-        dl_end(d);
+    if (http_req_gone(c->r) || d->chunks == 0) {
+        dl_end(d, true);
         return;
     }
     http_stream_on_drain(c->r, FILESTORE_CHUNK, dl_drain_cb, d);

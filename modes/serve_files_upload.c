@@ -444,7 +444,8 @@ void files_upload(struct serve_files *sf, struct v1 *c)
 {
     char boundary[MULTIPART_BOUNDARY_MAX + 1], why[160];
     if (multipart_boundary(http_req_header(c->r, "Content-Type"), boundary, sizeof boundary, why, sizeof why) < 0) {
-        v1_reply_invalid(c, 400, "Content-Type", why);
+        http_reply_error(c->r, 400, "invalid_request_error", "Content-Type", "invalid_value", "%s", why);
+        v1_free(c);
         return;
     }
     struct upload *u = xcalloc(1, sizeof *u);
