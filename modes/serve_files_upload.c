@@ -1,7 +1,8 @@
 /* POST /v1/files: the multipart body is parsed as it arrives; the file's
  * bytes gather into a chunk and each full chunk is written to MariaDB
- * while the body is paused (back-pressure to the client), so an upload
- * costs about two chunks of memory whatever its size. The row is inserted
+ * while the next one fills; when that one is full too the body pauses
+ * (back-pressure to the client), so an upload costs about two chunks of
+ * memory whatever its size. The row is inserted
  * first, invisible; it becomes ready only once every chunk is stored and
  * every field is valid. A refused, failed or abandoned upload is purged
  * before the answer, so nothing of it remains. With purpose=batch the
@@ -52,7 +53,7 @@ struct upload {
     struct sbuf chunk;
     unsigned nchunks;
     uint64_t bytes;
-    bool writing; /* a statement in flight: the body waits */
+    bool writing; /* a statement in flight */
     bool ended;   /* the whole body was read */
     bool failing;
     int fail_status;
@@ -364,21 +365,25 @@ static void chunk_cb(const struct db_result *r, void *arg)
         fail_db(u, r->error);
         return;
     }
-    u->nchunks++;
-    sbuf_reset(&u->chunk);
-    if (u->ended)
+    if (u->ended) {
         complete(u);
-    else
-        http_body_resume(u->c->r);
+        return;
+    }
+    if (u->chunk.len >= FILESTORE_CHUNK) /* the next one filled meanwhile */
+        write_chunk(u);
+    http_body_resume(u->c->r); /* reading paused only when it had filled */
 }
 
+/* The chunk goes out (its bytes are copied into the statement) and the
+ * next one fills while it is written: the body pauses only when that one
+ * is full too, so reading and writing overlap with two chunks at most. */
 static void write_chunk(struct upload *u)
 {
     struct sbuf b;
     sbuf_init(&b);
-    filestore_sql_chunk(&b, u->seq, u->nchunks, u->chunk.data, u->chunk.len);
+    filestore_sql_chunk(&b, u->seq, u->nchunks++, u->chunk.data, u->chunk.len);
+    sbuf_reset(&u->chunk);
     u->writing = true;
-    http_body_pause(u->c->r);
     db_query(u->rt->db, b.data, 0, chunk_cb, u);
     sbuf_deinit(&b);
 }
@@ -386,7 +391,6 @@ static void write_chunk(struct upload *u)
 static void body_cb(struct http_req *r, enum http_body_event ev, const char *data, size_t len, int status,
                     void *arg)
 {
-    (void)r;
     struct upload *u = arg;
     if (u->failing)
         return;
@@ -398,7 +402,8 @@ static void body_cb(struct http_req *r, enum http_body_event ev, const char *dat
     }
     if (ev == HTTP_BODY_END) {
         u->ended = true;
-        complete(u);
+        if (!u->writing) /* else the chunk's callback completes */
+            complete(u);
         return;
     }
     if (multipart_feed(u->mp, data, len) < 0) {
@@ -406,7 +411,11 @@ static void body_cb(struct http_req *r, enum http_body_event ev, const char *dat
              multipart_error(u->mp));
         return;
     }
-    if (!u->failing && u->chunk.len >= FILESTORE_CHUNK)
+    if (u->failing || u->chunk.len < FILESTORE_CHUNK)
+        return;
+    if (u->writing)
+        http_body_pause(r); /* back-pressure: two chunks in hand */
+    else
         write_chunk(u);
 }
 
