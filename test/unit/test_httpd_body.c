@@ -4,7 +4,9 @@
  * own limit (413 declared and 413 counted), HTTP_MAX_BODY unchanged for
  * other routes, a client leaving mid-body (499 told once, nothing left in
  * flight), "100 Continue", the progress deadline (408), and an early
- * reply closing the connection. The client runs in a thread. */
+ * reply closing the connection. And the other way: a streamed reply that
+ * produces only as the client reads (http_stream_on_drain), and one cut
+ * short (http_stream_abort). The client runs in a thread. */
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -28,7 +30,66 @@ struct ctx {
     int pipefd[2];
     int errors_499, ended, empty_pieces;
     char out[9][4096];
+    /* the download: bytes the client got, in order, and the most queued */
+    size_t dl_got, dl_max_queued;
+    bool dl_in_order, dl_terminated;
+    char cut[4096];
 };
+
+/* GET /dl: 4 MB in 64 KiB writes, more only as the client reads
+ * (http_stream_on_drain); GET /cut: some bytes, then cut. */
+#define DL_TOTAL ((size_t)4 << 20)
+#define DL_PIECE ((size_t)64 * 1024)
+#define DL_LOW ((size_t)128 * 1024)
+struct dl {
+    struct ctx *x;
+    struct http_req *r;
+    size_t sent;
+};
+
+static void dl_more(struct dl *d)
+{
+    static char piece[DL_PIECE];
+    for (;;) {
+        if (d->sent == DL_TOTAL) {
+            http_stream_end(d->r);
+            free(d);
+            return;
+        }
+        for (size_t i = 0; i < DL_PIECE; i++)
+            piece[i] = (char)(((d->sent + i) * 13) & 255);
+        size_t q = http_stream_write(d->r, piece, DL_PIECE);
+        d->sent += DL_PIECE;
+        if (q > d->x->dl_max_queued)
+            d->x->dl_max_queued = q;
+        if (q > DL_LOW)
+            return; /* the drain callback asks for more */
+    }
+}
+
+static void dl_drain_cb(struct http_req *r, void *arg)
+{
+    (void)r;
+    dl_more(arg);
+}
+
+static void dl_route(struct http_req *r, void *arg)
+{
+    struct dl *d = calloc(1, sizeof *d);
+    d->x = arg;
+    d->r = r;
+    http_stream_begin(r, 200, "application/octet-stream", NULL, NULL);
+    http_stream_on_drain(r, DL_LOW, dl_drain_cb, d);
+    dl_more(d);
+}
+
+static void cut_route(struct http_req *r, void *arg)
+{
+    (void)arg;
+    http_stream_begin(r, 200, "application/octet-stream", NULL, NULL);
+    http_stream_write(r, "partial", 7);
+    http_stream_abort(r);
+}
 
 struct up {
     struct ctx *x;
@@ -248,6 +309,43 @@ static void *client(void *arg)
     send_all(fd, p0, 100000);
     read_all(fd, x->out[7], sizeof x->out[7]);
     close(fd);
+    /* 9: a slow download, decoded from its chunks */
+    fd = dial(x->port);
+    const char *g = "GET /dl HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    send_all(fd, g, strlen(g));
+    static char resp[(size_t)5 << 20];
+    size_t rn = 0;
+    ssize_t rr;
+    int reads = 0;
+    while (rn < sizeof resp && (rr = read(fd, resp + rn, 16384 < sizeof resp - rn ? 16384 : sizeof resp - rn)) > 0) {
+        rn += (size_t)rr;
+        if (++reads % 16 == 0)
+            usleep(2000); /* a slow reader */
+    }
+    close(fd);
+    const char *q = strstr(resp, "\r\n\r\n");
+    x->dl_in_order = q != NULL;
+    size_t at = q ? (size_t)(q + 4 - resp) : rn;
+    while (at < rn) {
+        char *end;
+        unsigned long sz = strtoul(resp + at, &end, 16);
+        at = (size_t)(end - resp) + 2;
+        if (sz == 0) {
+            x->dl_terminated = true;
+            break;
+        }
+        for (unsigned long i = 0; i < sz && at + i < rn; i++)
+            if (resp[at + i] != (char)(((x->dl_got + i) * 13) & 255))
+                x->dl_in_order = false;
+        x->dl_got += sz;
+        at += sz + 2;
+    }
+    /* 10: a cut stream: no final chunk, then EOF (read_all would wait forever on a kept-alive connection) */
+    fd = dial(x->port);
+    g = "GET /cut HTTP/1.1\r\nHost: a\r\n\r\n";
+    send_all(fd, g, strlen(g));
+    read_all(fd, x->cut, sizeof x->cut);
+    close(fd);
     /* 8: the client leaves mid-body */
     fd = dial(x->port);
     head(fd, "/up", "Content-Length: 1000000\r\n");
@@ -284,6 +382,8 @@ int main(void)
     httpd_route_stream(x.h, HTTP_M_POST, "/up", (uint64_t)4 << 20, up_route, &x);
     httpd_route_stream(x.h, HTTP_M_POST, "/early", (uint64_t)4 << 20, early_route, &x);
     httpd_route(x.h, HTTP_M_POST, "/small", 0, small_route, &x);
+    httpd_route(x.h, HTTP_M_GET, "/dl", 0, dl_route, &x);
+    httpd_route(x.h, HTTP_M_GET, "/cut", 0, cut_route, &x);
     test_cond("listening", httpd_listen(x.h, "127.0.0.1", 0, err, sizeof err) == 0);
     x.port = httpd_port(x.h);
     if (pipe(x.pipefd) < 0)
@@ -317,6 +417,18 @@ int main(void)
     test_cond("bodies ended: 3", x.ended == 3);
     test_cond("no piece was empty", x.empty_pieces == 0);
     test_cond("nothing left in flight", httpd_inflight(x.h) == 0);
+    test_cond("download: every byte in order", x.dl_in_order && x.dl_got == DL_TOTAL);
+    test_cond("download: ended with the final chunk", x.dl_terminated);
+    if (x.dl_max_queued > DL_LOW + DL_PIECE)
+        printf("  queued up to %zu\n", x.dl_max_queued);
+    test_cond("download: never more than one piece over the low mark queued",
+              x.dl_max_queued <= DL_LOW + DL_PIECE);
+    /* what follows the one chunk: nothing (no "0" chunk; a request id may end in 0) */
+    static const char one[] = "\r\n\r\n7\r\npartial\r\n";
+    const char *after = strstr(x.cut, one);
+    if (!after || after[sizeof one - 1] != '\0')
+        printf("  cut: '%s'\n", x.cut);
+    test_cond("cut stream: the bytes, no final chunk", after && after[sizeof one - 1] == '\0');
     event_free(x.done_ev);
     close(x.pipefd[0]);
     close(x.pipefd[1]);
