@@ -5,7 +5,8 @@
  * connections, accept back-off when descriptors run out, and a drain that
  * stops accepting and lets in-flight requests and replies finish. Handlers
  * may reply later (after async work): the request stays valid until a
- * reply function is called, even if the client went away. */
+ * reply function is called, even if the client went away. A route may
+ * take its body in pieces instead (httpd_route_stream: uploads). */
 #ifndef INGOT_HTTPD_H
 #define INGOT_HTTPD_H
 
