@@ -20,7 +20,7 @@ MODES_SRC := $(sort $(wildcard modes/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
 APP_SRC := main.c $(CMD_SRC) $(MODES_SRC) $(CORE_SRC)
 SQL := $(sort $(wildcard sql/*.sql))
-GEN := build/gen/sql_embed.c
+GEN := build/gen/sql_embed.c build/gen/openapi_embed.c
 UNIT_SRC := $(sort $(wildcard test/unit/test_*.c))
 FAKE_SRC := $(sort $(wildcard test/fakes/*.c))
 
@@ -29,9 +29,13 @@ objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 .PHONY: all asan debug static static-unit static-unit-bins run stop test unit bench valgrind lint fuzz clean deps env-example
 all: bin/ingot
 
-$(GEN): $(SQL) sql/embed.sh
+build/gen/sql_embed.c: $(SQL) sql/embed.sh
 	@mkdir -p $(dir $@)
 	sh sql/embed.sh $(SQL) > $@.tmp && mv $@.tmp $@
+
+build/gen/openapi_embed.c: docs/openapi.json docs/embed.sh
+	@mkdir -p $(dir $@)
+	sh docs/embed.sh docs/openapi.json > $@.tmp && mv $@.tmp $@
 
 define variant
 build/$(1)/%.o: %.c | $(GEN)

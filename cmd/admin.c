@@ -290,6 +290,8 @@ int cmd_admin(int argc, char **argv)
         (strcmp(noun, "model") == 0 && (strcmp(verb, "route") == 0 || strcmp(verb, "routes") == 0)) ||
         (strcmp(noun, "tenant") == 0 && strcmp(verb, "provider-key") == 0))
         return admin_llm(argc, argv);
+    if (strcmp(noun, "tenant") == 0 && strcmp(verb, "cache") == 0)
+        return admin_cache(argc, argv);
     if (strcmp(noun, "usage") == 0 || (strcmp(noun, "model") == 0 && (strcmp(verb, "price") == 0 || strcmp(verb, "prices") == 0)) ||
         (strcmp(noun, "tenant") == 0 && strcmp(verb, "limits") == 0))
         return admin_limits(argc, argv);

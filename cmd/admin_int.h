@@ -32,5 +32,7 @@ int admin_print_rows(MYSQL *m, const char *sql);
 int admin_llm(int argc, char **argv);
 /* ingot admin tenant limits, model price, usage (admin_limits.c). */
 int admin_limits(int argc, char **argv);
+/* ingot admin tenant cache (admin_cache.c). */
+int admin_cache(int argc, char **argv);
 
 #endif

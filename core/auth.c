@@ -186,13 +186,21 @@ static void lookup_cb(const struct db_result *r, void *arg)
 
 void auth_check(struct auth *a, const char *authorization, auth_cb cb, void *arg)
 {
-    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0 ||
-        !auth_key_wellformed(authorization + 7)) {
+    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0) {
+        cb(0, 0, NULL, arg);
+        return;
+    }
+    auth_check_key(a, authorization + 7, cb, arg);
+}
+
+void auth_check_key(struct auth *a, const char *key, auth_cb cb, void *arg)
+{
+    if (!key || !auth_key_wellformed(key)) {
         cb(0, 0, NULL, arg);
         return;
     }
     char hash[65];
-    key_hash(a, authorization + 7, hash);
+    key_hash(a, key, hash);
     struct slot *s = slot_for(a, hash);
     if (s->expires_ms > time_mono_ms() && memcmp(s->hash, hash, 64) == 0) {
         cb(s->tenant_id, s->key_id, NULL, arg);

@@ -34,5 +34,7 @@ void auth_free(struct auth *a);
 /* Resolves an Authorization header value ("Bearer ik_..."). May call cb
  * before returning (cache hit, malformed key). */
 void auth_check(struct auth *a, const char *authorization, auth_cb cb, void *arg);
+/* The same for the bare key (an x-api-key header's value). */
+void auth_check_key(struct auth *a, const char *key, auth_cb cb, void *arg);
 
 #endif

@@ -34,6 +34,10 @@ enum cfg_id {
     CFG_LLM_DEFAULT_MAX_TOKENS,
     CFG_LLM_SYNC_MAX_WAIT,
     CFG_USAGE_FLUSH_INTERVAL,
+    CFG_CACHE_PATH,
+    CFG_CACHE_TTL,
+    CFG_CACHE_MEMORY_MAX,
+    CFG_CACHE_ENTRY_MAX,
     CFG_QUEUE_WORKER_CONCURRENCY,
     CFG_QUEUE_LIMITER_MAX,
     CFG_QUEUE_LIMITER_DURATION_MS,
@@ -89,6 +93,8 @@ struct config {
     long long llm_buffer_max;
     long long llm_sync_max_wait_ms;
     long long usage_flush_interval_ms;
+    char *cache_path;
+    long long cache_ttl_ms, cache_memory_max, cache_entry_max;
     long long queue_worker_concurrency;
     long long queue_limiter_max;
     long long queue_limiter_duration_ms;

@@ -120,6 +120,10 @@ static void pool_update_metrics(struct db_pool *p)
     metrics_set(p->m_open, s.open);
     metrics_set(p->m_in_use, s.in_use);
     metrics_set(p->m_waiting, s.waiting);
+    /* Down: the last connect attempt failed and no connection is left.
+     * An idle connection to a dead server counts as up until a query
+     * finds it lost (workers and the depth refresh query every few s). */
+    metrics_set(p->m_up, p->failing && s.open == 0 ? 0 : 1);
 }
 
 void db_pool_pump(struct db_pool *p)
@@ -323,6 +327,11 @@ struct db_pool *db_pool_new(struct loop *l, struct metrics *m, const struct db_p
                                                       "ingot_db_query_timeouts_total",
                                                       "MariaDB queries that hit their deadline."),
                                        "");
+        p->m_up = metrics_series(metrics_family(m, METRIC_GAUGE, "ingot_db_up",
+                                                "0 when the last MariaDB connect attempt failed and no "
+                                                "connection is open, else 1."),
+                                 "");
+        metrics_set(p->m_up, 1);
     }
     return p;
 }

@@ -80,7 +80,7 @@ struct db_pool {
     bool failing;               /* the last connect attempt failed */
     bool closing;               /* in db_pool_free: new requests go to late */
     struct db_req *late;        /* queued while closing; failed by db_pool_free */
-    struct metric_series *m_open, *m_in_use, *m_waiting, *m_max, *m_errors, *m_timeouts;
+    struct metric_series *m_open, *m_in_use, *m_waiting, *m_max, *m_errors, *m_timeouts, *m_up;
 };
 
 const char *db_conn_state_text(enum dbc_state s);

@@ -111,7 +111,8 @@ void http_body_resume(struct http_req *r);
 int64_t http_req_start_us(const struct http_req *r);
 
 void http_add_header(struct http_req *r, const char *name, const char *value);
-/* Each reply ends the request: r is freed. */
+/* Each reply ends the request: r is freed. A HEAD or a 304 sends the
+ * head alone, Content-Length still len (the 200's, RFC 9110 8.6). */
 void http_reply(struct http_req *r, int status, const char *content_type, const char *body,
                 size_t len);
 void http_reply_json(struct http_req *r, int status, const char *json, size_t len);

@@ -245,7 +245,8 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
                 size_t len)
 {
     check_reply(r, false);
-    write_head(r, status, content_type, (long long)len, NULL, body, r->method != HTTP_M_HEAD ? len : 0);
+    bool head_only = r->method == HTTP_M_HEAD || status == 304; /* 304: never a body */
+    write_head(r, status, content_type, (long long)len, NULL, body, head_only ? 0 : len);
     req_finish(r, status, len);
 }
 

@@ -66,29 +66,60 @@ static void change(struct db_pool *db, uint64_t tenant, uint64_t id, int new_sta
         db_query(db, sql, 0, change_cb, c);
 }
 
+/* The one place that says what a cancel and a retry do, for one job and
+ * for a bulk change alike: the states each applies to and its
+ * compare-and-set UPDATE. */
+bool jobchange_allowed(bool cancel, int state)
+{
+    return cancel ? state == JOB_QUEUED || state == JOB_RUNNING
+                  : state == JOB_FAILED || state == JOB_CANCELLED;
+}
+
+void jobchange_states_sql(struct sbuf *b, bool cancel)
+{
+    if (cancel)
+        sbuf_printf(b, "state IN (%d, %d)", JOB_QUEUED, JOB_RUNNING);
+    else
+        sbuf_printf(b, "state IN (%d, %d)", JOB_FAILED, JOB_CANCELLED);
+}
+
+void jobchange_update_sql(struct sbuf *b, bool cancel, uint64_t tenant, const char *ids_sql)
+{
+    if (cancel)
+        /* A running job loses its lease: the worker's completion no longer
+         * matches and is discarded. */
+        sbuf_printf(b, "UPDATE jobs SET state = %d, lease_token = NULL, lease_expires_at = NULL, "
+                       "finished_at = NOW(6), last_error = COALESCE(last_error, 'cancelled') ",
+                    JOB_CANCELLED);
+    else
+        /* attempts keep counting (numbers, jti); the retry grants max_attempts more */
+        sbuf_printf(b, "UPDATE jobs SET state = %d, max_attempts = attempts + LEAST(max_attempts, 100), "
+                       "run_at = NOW(6), started_at = NULL, "
+                       "finished_at = NULL, last_error = NULL, result = NULL, lease_token = NULL, "
+                       "lease_expires_at = NULL ",
+                    JOB_QUEUED);
+    sbuf_printf(b, "WHERE id IN (%s) AND tenant_id = %llu AND ", ids_sql, (unsigned long long)tenant);
+    jobchange_states_sql(b, cancel);
+}
+
+static void change_one(struct db_pool *db, uint64_t tenant, uint64_t id, bool cancel, jobchange_cb cb,
+                       void *arg)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
+    struct sbuf b;
+    sbuf_init(&b);
+    jobchange_update_sql(&b, cancel, tenant, ids);
+    change(db, tenant, id, cancel ? JOB_CANCELLED : JOB_QUEUED, b.data, cb, arg);
+    sbuf_deinit(&b);
+}
+
 void jobchange_cancel(struct db_pool *db, uint64_t tenant, uint64_t id, jobchange_cb cb, void *arg)
 {
-    /* A running job loses its lease: the worker's completion no longer
-     * matches and is discarded. */
-    char sql[320];
-    snprintf(sql, sizeof sql,
-             "UPDATE jobs SET state = %d, lease_token = NULL, lease_expires_at = NULL, "
-             "finished_at = NOW(6), last_error = COALESCE(last_error, 'cancelled') "
-             "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",
-             JOB_CANCELLED, (unsigned long long)id, (unsigned long long)tenant, JOB_QUEUED, JOB_RUNNING);
-    change(db, tenant, id, JOB_CANCELLED, sql, cb, arg);
+    change_one(db, tenant, id, true, cb, arg);
 }
 
 void jobchange_retry(struct db_pool *db, uint64_t tenant, uint64_t id, jobchange_cb cb, void *arg)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             /* attempts keep counting (numbers, jti); the retry grants max_attempts more */
-             "UPDATE jobs SET state = %d, max_attempts = attempts + LEAST(max_attempts, 100), "
-             "run_at = NOW(6), started_at = NULL, "
-             "finished_at = NULL, last_error = NULL, result = NULL, lease_token = NULL, "
-             "lease_expires_at = NULL "
-             "WHERE id = %llu AND tenant_id = %llu AND state IN (%d, %d)",
-             JOB_QUEUED, (unsigned long long)id, (unsigned long long)tenant, JOB_FAILED, JOB_CANCELLED);
-    change(db, tenant, id, JOB_QUEUED, sql, cb, arg);
+    change_one(db, tenant, id, false, cb, arg);
 }

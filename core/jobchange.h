@@ -4,7 +4,10 @@
 #ifndef INGOT_JOBCHANGE_H
 #define INGOT_JOBCHANGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "util.h"
 
 struct db_pool;
 
@@ -18,5 +21,14 @@ void jobchange_cancel(struct db_pool *db, uint64_t tenant, uint64_t id, jobchang
 /* failed or cancelled -> queued, with a fresh set of attempts and no trace
  * of the last run (last_error, result, started_at, finished_at). */
 void jobchange_retry(struct db_pool *db, uint64_t tenant, uint64_t id, jobchange_cb cb, void *arg);
+
+/* The rules both the single-job and the bulk change follow (jobbulk):
+ * whether a job in state may be cancelled (queued, running) or retried
+ * (failed, cancelled); "state IN (...)" for those states; and the
+ * compare-and-set UPDATE of the jobs ids_sql lists ("1,2,3") of tenant
+ * that are in those states. */
+bool jobchange_allowed(bool cancel, int state);
+void jobchange_states_sql(struct sbuf *b, bool cancel);
+void jobchange_update_sql(struct sbuf *b, bool cancel, uint64_t tenant, const char *ids_sql);
 
 #endif

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "db.h"
 #include "job.h"
+#include "jobfilter.h"
 #include "sql.h"
 
 enum {
@@ -14,6 +15,8 @@ enum {
     C_PAYLOAD, C_METADATA, C_CALLBACK, C_IDEM, C_RESULT, C_ERROR, C_CREATED, C_STARTED,
     C_FINISHED, C_TIMEOUT, C_BACKOFF_BASE, C_BACKOFF_MAX, C_USAGE
 };
+
+_Static_assert(C_ID == JOBREAD_COL_ID && C_CREATED == JOBREAD_COL_CREATED, "JOBREAD_COL_* follow the columns");
 
 uint64_t jobread_parse_id(const char *s)
 {
@@ -118,22 +121,16 @@ void jobread_batch(struct db_pool *db, uint64_t tenant, const char *key, uint64_
     sbuf_deinit(&b);
 }
 
-void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,
-                   uint64_t before_id, int limit, jobread_rows_cb cb, void *arg)
+void jobread_list(struct db_pool *db, uint64_t tenant, const struct jobfilter *f,
+                  const struct jobfilter_pos *pos, int limit, jobread_rows_cb cb, void *arg)
 {
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "SELECT " JOBREAD_COLUMNS " FROM jobs");
     sbuf_printf(&b, " WHERE tenant_id = %llu", (unsigned long long)tenant);
-    if (queue) {
-        sbuf_puts(&b, " AND queue = ");
-        sql_cstr(&b, queue);
-    }
-    if (state >= 0)
-        sbuf_printf(&b, " AND state = %d", state);
-    if (before_id)
-        sbuf_printf(&b, " AND id < %llu", (unsigned long long)before_id);
-    sbuf_printf(&b, " ORDER BY id DESC LIMIT %d", limit);
+    jobfilter_sql(&b, f);
+    jobfilter_page_sql(&b, f, pos);
+    sbuf_printf(&b, " LIMIT %d", limit);
     rows_query(db, b.data, cb, arg);
     sbuf_deinit(&b);
 }

@@ -10,6 +10,8 @@
 #include "util.h"
 
 struct db_pool;
+struct jobfilter;
+struct jobfilter_pos;
 
 /* The columns jobread_json renders, in its order (also what an INSERT
  * RETURNs, so a new job is shown exactly as it will be read). */
@@ -22,6 +24,10 @@ struct db_pool;
     "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%s.%fZ'), timeout_ms, backoff_base_ms, "      \
     "backoff_max_ms, `usage`"
 
+
+/* Where JOBREAD_COLUMNS has the id and the created_at text. */
+#define JOBREAD_COL_ID 0
+#define JOBREAD_COL_CREATED 15
 
 /* res: rows for jobread_json (borrowed), or NULL with err and its MariaDB
  * error number (or DB_ERR_*). */
@@ -36,9 +42,10 @@ void jobread_get(struct db_pool *db, uint64_t tenant, uint64_t id, jobread_rows_
  * not looked for). */
 void jobread_batch(struct db_pool *db, uint64_t tenant, const char *key, uint64_t first_id, size_t n,
                    jobread_rows_cb cb, void *arg);
-/* state -1: any; queue NULL: any; before_id 0: from the newest. */
-void jobread_list(struct db_pool *db, uint64_t tenant, const char *queue, int state,
-                  uint64_t before_id, int limit, jobread_rows_cb cb, void *arg);
+/* The jobs f matches, newest first (jobfilter_page_sql), from pos (a
+ * cursor's row, or all zero for the newest). */
+void jobread_list(struct db_pool *db, uint64_t tenant, const struct jobfilter *f,
+                  const struct jobfilter_pos *pos, int limit, jobread_rows_cb cb, void *arg);
 /* Appends one row of a jobread query as the API's job object. */
 void jobread_json(MYSQL_ROW row, const unsigned long *lengths, struct sbuf *out);
 /* "job_123" -> 123; 0 when malformed. */

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "job.h"
 #include "llm_embed.h"
+#include "llm_msgs.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
@@ -83,6 +84,37 @@ bool llm_http_abort(struct llm *l, httpc_cb cb, void *arg)
     return l->up && upstream_abort(l->up, cb, arg);
 }
 
+int llm_route_parts(struct llm *l, uint64_t tenant, const char *model, char parts[4][LLM_ROUTE_PART_MAX])
+{
+    struct provider_target t;
+    char why[256];
+    if (providers_resolve(l->ps, tenant, model, &t, why, sizeof why) != 0)
+        return -1;
+    util_strcpy(parts[0], LLM_ROUTE_PART_MAX, t.provider);
+    util_strcpy(parts[1], LLM_ROUTE_PART_MAX, t.type == PROVIDER_ANTHROPIC ? "anthropic" : "openai");
+    util_strcpy(parts[2], LLM_ROUTE_PART_MAX, t.base_url ? t.base_url : "");
+    util_strcpy(parts[3], LLM_ROUTE_PART_MAX, t.upstream_model);
+    provider_target_deinit(&t);
+    return 0;
+}
+
+void llm_record_cache_hit(struct llm *l, uint64_t tenant, uint64_t key_id, const char *provider,
+                          const char *model, enum llm_endpoint ep, double latency_ms, const char *request_id)
+{
+    struct usage_rec rec = {.tenant = tenant,
+                            .key_id = key_id,
+                            .provider = provider,
+                            .model = model,
+                            .endpoint = llm_endpoint_name(ep),
+                            .status = 200,
+                            .latency_ms = latency_ms,
+                            .ttft_ms = -1,
+                            .request_id = request_id,
+                            .cache_hit = true};
+    llm_usage_init(&rec.u);
+    usage_record(l->usage, &rec);
+}
+
 void llm_drain(struct llm *l)
 {
     if (l)
@@ -115,7 +147,7 @@ void llm_free(struct llm *l)
 
 const char *llm_endpoint_name(enum llm_endpoint ep)
 {
-    return ep == LLM_EP_EMBED ? "embeddings" : "chat.completions";
+    return ep == LLM_EP_EMBED ? "embeddings" : ep == LLM_EP_MESSAGES ? "messages" : "chat.completions";
 }
 
 void llm_usage_init(struct llm_usage *u)
@@ -280,6 +312,8 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
     long long nmsg = cJSON_GetArraySize(msgs);
     size_t chars = strings_len(msgs) + strings_len(cJSON_GetObjectItemCaseSensitive(body, "tools"));
+    if (ep == LLM_EP_MESSAGES) /* Anthropic's system prompt is apart */
+        chars += strings_len(cJSON_GetObjectItemCaseSensitive(body, "system"));
     *prompt = (long long)(chars / 4) + 4 * nmsg + 3;
     long long mt = num_or(body, "max_completion_tokens");
     if (mt < 0)
@@ -372,6 +406,12 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
             !(cJSON_IsString(ef) && (!strcmp(ef->valuestring, "float") || !strcmp(ef->valuestring, "base64"))))
             return check_fail(e, "encoding_format", "encoding_format must be \"float\" or \"base64\"");
         return 0;
+    }
+    if (ep == LLM_EP_MESSAGES) {
+        char param[sizeof e->param], mwhy[sizeof e->message];
+        if (job)
+            return check_fail(e, "", "a Messages body cannot be a job");
+        return msgs_check(body, param, sizeof param, mwhy, sizeof mwhy) < 0 ? check_fail(e, param, mwhy) : 0;
     }
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
     if (!cJSON_IsArray(msgs))

@@ -53,7 +53,7 @@ int llm_check_model(struct llm *l, uint64_t tenant, const struct cJSON *body, st
 struct llm_call_opts {
     uint64_t tenant, key_id, job_id;   /* job_id 0: sync */
     enum llm_endpoint ep;
-    const char *body;                  /* the client's OpenAI JSON body */
+    const char *body;                  /* the client's JSON body (OpenAI's, or Anthropic's for messages) */
     size_t body_len;
     long long timeout_ms;
     /* A job never waits for a limit: it gets LLM_WAIT at once and is put
@@ -64,6 +64,10 @@ struct llm_call_opts {
      * parse. Borrowed only while llm_call_start runs; it must be the
      * parse of body. */
     const struct cJSON *json;
+    /* LLM_EP_MESSAGES: the client's anthropic-version and anthropic-beta
+     * headers (checked by the edge), sent to anthropic providers; "" none. */
+    char anthropic_version[64];
+    char anthropic_beta[256];
 };
 
 enum llm_outcome {
@@ -109,6 +113,16 @@ struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts,
  * request stops now, the tokens produced so far are settled and recorded
  * (status 499), done never runs. Not from inside done. */
 void llm_call_cancel(struct llm_call *c);
+
+/* The response cache's view of a model's route (rcache_key): the
+ * provider's name, type, base URL and the upstream model, into parts
+ * (each LLM_ROUTE_PART_MAX bytes). -1 when the model routes nowhere now. */
+#define LLM_ROUTE_PART_MAX 2100
+int llm_route_parts(struct llm *l, uint64_t tenant, const char *model, char parts[4][LLM_ROUTE_PART_MAX]);
+/* A call answered from the response cache: a usage row marked cache_hit,
+ * zero provider tokens, and nothing settled against limits. */
+void llm_record_cache_hit(struct llm *l, uint64_t tenant, uint64_t key_id, const char *provider,
+                          const char *model, enum llm_endpoint ep, double latency_ms, const char *request_id);
 
 /* GET /v1/models: the union of the providers' /models lists and the
  * routes, OpenAI's list shape, cached. data is {"object":"list","data":[...]}. */

@@ -15,6 +15,8 @@
 #include "upstream.h"
 #include "llm_anthropic.h"
 #include "llm_hdr.h"
+#include "llm_msgs.h"
+#include "llm_msgs_relay.h"
 #include "llm_priv.h"
 #include "llm_settle.h"
 #include "llmlimit.h"
@@ -64,6 +66,7 @@ static void call_free(struct llm_call *c)
         sse_free(c->sse);
     if (c->anth)
         anth_stream_free(c->anth);
+    msgs_stream_free(c->msgs);
     free(c);
 }
 
@@ -220,14 +223,16 @@ static void call_send(struct llm_call *c)
     char *url = xstrcat(c->t.base_url, path);
     /* Built from scratch: nothing of the client's headers goes upstream.
      * Both clients copy the headers before llm_http_send returns. */
-    const char *hdrs[8];
+    const char *hdrs[10];
     size_t n = 0;
     hdrs[n++] = "Content-Type: application/json";
     hdrs[n++] = c->streamed ? "Accept: text/event-stream" : "Accept: application/json";
     hdrs[n++] = "Expect:"; /* no 100-continue round trip for large bodies */
-    char *auth[3];
+    char *auth[3], ver[96], beta[300];
     for (size_t i = 0, na = provider_auth_headers(&c->t, auth); i < na; i++)
-        hdrs[n++] = auth[i];
+        hdrs[n++] = llm_msgs_auth_header(c, auth[i], ver, sizeof ver);
+    if (llm_msgs_beta_header(c, beta, sizeof beta))
+        hdrs[n++] = beta;
     char *rid = NULL;
     if (c->o.request_id && c->o.request_id[0])
         hdrs[n++] = rid = xstrcat("X-Request-Id: ", c->o.request_id);
@@ -402,7 +407,12 @@ static int call_route(struct llm_call *c)
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     c->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     llm_estimate(l, c->o.ep, body, &c->est_prompt, &c->est_completion);
-    if (c->t.type == PROVIDER_ANTHROPIC) {
+    if (c->o.ep == LLM_EP_MESSAGES) {
+        if (llm_msgs_route(c, body, param, sizeof param, why, sizeof why) < 0) {
+            llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", param, "invalid_value", why);
+            goto out;
+        }
+    } else if (c->t.type == PROVIDER_ANTHROPIC) {
         if (c->o.ep == LLM_EP_EMBED) {
             llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "invalid_value",
                           "this model's provider is Anthropic, which offers no embeddings");

@@ -19,6 +19,7 @@ struct event;
 struct llmlimit_ticket;
 struct sse_parser;
 struct anth_stream;
+struct msgs_stream;
 struct llm_models_cache;
 
 struct llm {
@@ -79,6 +80,7 @@ struct llm_call {
     long status;
     struct sse_parser *sse;
     struct anth_stream *anth;
+    struct msgs_stream *msgs;         /* LLM_EP_MESSAGES streams (llm_msgs_relay) */
     bool began, stream_ended, stream_error;
     long long chunks;                 /* content chunks relayed (openai cancel estimate) */
     struct llm_usage used;

@@ -15,6 +15,8 @@
 #include "httpc.h"
 #include "llm_anthropic.h"
 #include "llm_embed.h"
+#include "llm_msgs.h"
+#include "llm_msgs_relay.h"
 #include "llm_priv.h"
 #include "llm_relay_text.h"
 #include "log.h"
@@ -76,9 +78,13 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
 {
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_puts(&b, "data: ");
-    llm_error_json(&b, msg, "server_error", NULL, code);
-    sbuf_puts(&b, "\n\n");
+    if (c->o.ep == LLM_EP_MESSAGES) {
+        llm_msgs_error_event(&b, msg);
+    } else {
+        sbuf_puts(&b, "data: ");
+        llm_error_json(&b, msg, "server_error", NULL, code);
+        sbuf_puts(&b, "\n\n");
+    }
     c->stream_error = true;
     c->stream_ended = true;
     bool ok = emit(c, b.data, b.len);
@@ -112,7 +118,9 @@ int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h
     }
     llm_call_set_state(c, CALL_STREAM);
     c->sse = sse_new(LLM_MAX_EVENT);
-    if (c->t.type == PROVIDER_ANTHROPIC)
+    if (c->o.ep == LLM_EP_MESSAGES)
+        llm_msgs_stream_begin(c);
+    else if (c->t.type == PROVIDER_ANTHROPIC)
         c->anth = anth_stream_new(c->model, (long long)time(NULL), c->client_usage);
     c->began = true;
     c->stream.begin(c->arg);
@@ -268,6 +276,8 @@ static int relay_sse_cb(const char *event, const char *data, size_t len, void *a
     struct llm_call *c = arg;
     if (c->stream_ended)
         return 0; /* nothing after the end reaches the client */
+    if (c->msgs)
+        return llm_msgs_event(c, event, data, len);
     if (c->t.type == PROVIDER_ANTHROPIC)
         return anthropic_event(c, event, data, len);
     return openai_event(c, event, data, len);
@@ -301,8 +311,11 @@ void llm_relay_stream_end(struct llm_call *c, const char *error)
                  error ? error : "the connection closed before the end");
         emit_error(c, msg, "upstream_error");
     }
-    if (c->anth) {
-        anth_stream_usage(c->anth, &c->used);
+    if (c->anth || c->msgs) {
+        if (c->anth)
+            anth_stream_usage(c->anth, &c->used);
+        else
+            msgs_stream_usage(c->msgs, &c->used);
         c->have_usage = c->used.prompt >= 0 || c->used.completion >= 0;
     }
     c->res.outcome = c->stream_error ? LLM_UPSTREAM : LLM_OK;
@@ -313,10 +326,15 @@ void llm_relay_stream_end(struct llm_call *c, const char *error)
 void llm_relay_usage_so_far(struct llm_call *c, struct llm_usage *u)
 {
     llm_usage_init(u);
-    if (c->anth) {
+    if (c->anth || (c->msgs && c->t.type == PROVIDER_ANTHROPIC)) {
         /* message_delta's output count comes only at the end: until then
          * the chunks relayed say more. */
-        anth_stream_usage(c->anth, u);
+        if (c->anth)
+            anth_stream_usage(c->anth, u);
+        else
+            msgs_stream_usage(c->msgs, u);
+        if (c->msgs && u->prompt < 0) /* left before message_start: it was sent */
+            u->prompt = c->est_prompt;
         if (c->chunks > u->completion)
             u->completion = c->chunks;
         return;
@@ -396,7 +414,14 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                           "the provider answered a streaming request without a stream");
             return;
         }
-        if (c->t.type == PROVIDER_ANTHROPIC) {
+        if (c->o.ep == LLM_EP_MESSAGES) {
+            if (!llm_msgs_body(c, body, len)) {
+                llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
+                              c->t.type == PROVIDER_ANTHROPIC ? "the provider's answer is not a Messages response"
+                                                              : "the provider's answer is not a chat completion");
+                return;
+            }
+        } else if (c->t.type == PROVIDER_ANTHROPIC) {
             if (anth_response(body, len, c->model, (long long)time(NULL), &c->res_body, &c->used, why,
                               sizeof why) < 0) {
                 llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",

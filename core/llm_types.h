@@ -5,7 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum llm_endpoint { LLM_EP_CHAT, LLM_EP_EMBED };
+/* LLM_EP_MESSAGES: Anthropic's Messages API (llm_msgs*). */
+enum llm_endpoint { LLM_EP_CHAT, LLM_EP_EMBED, LLM_EP_MESSAGES };
 enum provider_type { PROVIDER_OPENAI, PROVIDER_ANTHROPIC };
 
 #define PROVIDER_NAME_MAX 64

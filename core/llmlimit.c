@@ -362,6 +362,7 @@ static void refresh_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    llmlimit_gauge_expire(arg, time_real_us() / 1000);
     llmlimit_refresh(arg);
 }
 
@@ -426,15 +427,7 @@ size_t llmlimit_busy(const struct llmlimit *ll)
     return ll->inflight + (redis_state(ll->rt->redis) == REDIS_READY ? ll->nretry : 0);
 }
 
-/* ---- refusals and metrics ---- */
-
-void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason)
-{
-    char p[160], labels[220];
-    metrics_label_escape(provider ? provider : "", p, sizeof p);
-    snprintf(labels, sizeof labels, "provider=\"%s\",reason=\"%s\"", p, reason);
-    metrics_add(metrics_series(ll->f_throttled, labels), 1);
-}
+/* ---- refusals (their metrics: llmlimit_gauge.c) ---- */
 
 void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bool key_scope, long long lim,
                      long long cur, long long amt, const struct period *p, llmlimit_cb cb, void *arg)
@@ -485,23 +478,6 @@ void llmlimit_refuse(struct llmlimit *ll, const char *provider, enum ck kind, bo
     cb(v, retry > 0 ? retry : v == LLMLIMIT_TOO_LARGE ? 0 : 1, why, NULL, arg);
 }
 
-void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used)
-{
-    static const char *const names[CK_N] = {NULL, NULL, "tokens_day", "tokens_month", "usd_month"};
-    if (!names[kind] || (lim < 0 && lim != -2))
-        return;
-    char labels[96];
-    snprintf(labels, sizeof labels, "tenant=\"%llu\",budget=\"%s\"", (unsigned long long)tenant, names[kind]);
-    if (lim == -2) { /* the budget is gone */
-        metrics_hide(ll->f_remaining, labels);
-        return;
-    }
-    double left = (double)(lim - used);
-    if (left < 0)
-        left = 0;
-    metrics_set(metrics_series(ll->f_remaining, labels), kind == CK_USD ? left / 1e9 : left);
-}
-
 /* ---- life ---- */
 
 struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
@@ -514,10 +490,7 @@ struct llmlimit *llmlimit_new(struct runtime *rt, long long refresh_ms)
     rscript_init(&ll->s_settle, settle_lua);
     rscript_init(&ll->s_hold, llmlimit_hold_lua);
     rscript_init(&ll->s_catchup, catchup_lua);
-    ll->f_remaining = metrics_family(rt->metrics, METRIC_GAUGE, "ingot_llm_budget_remaining",
-                                     "What is left of a tenant's budget (tokens, or USD), as last seen.");
-    ll->f_throttled = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_llm_throttled_total",
-                                     "LLM calls held back: by our limits or a provider's announced rate limit.");
+    llmlimit_gauge_init(ll, rt->metrics);
     ll->local = llmlimit_local_new(ll);
     struct event_base *base = loop_base(rt->loop);
     ll->refresh_timer = event_new(base, -1, EV_PERSIST, refresh_cb, ll);
@@ -558,6 +531,7 @@ void llmlimit_free(struct llmlimit *ll)
         free(ll->prices[i].model);
     free(ll->prices);
     free(ll->lims);
+    llmlimit_gauge_free(ll);
     free(ll);
 }
 

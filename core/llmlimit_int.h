@@ -114,7 +114,9 @@ struct llmlimit {
     unsigned long ready_seen;     /* redis_ready_count when last looked */
     int64_t back_ms;              /* when Redis came back after an outage (0: never) */
     struct llmlimit_local *local;
-    struct metric_family *f_remaining, *f_throttled;
+    struct metric_family *f_remaining, *f_limit, *f_throttled; /* llmlimit_gauge.c */
+    struct budget_shown *shown;   /* budget gauges shown, with their period's end */
+    size_t nshown, capshown;
     struct log_limit warn_log;
     unsigned long long warn_dropped;
 };
@@ -141,10 +143,7 @@ const struct price_row *llmlimit_price_find(const struct llmlimit *ll, const cha
 /* A reservation's cost in nano-USD. */
 long long llmlimit_est_nano(const struct llmlimit *ll, const char *model, long long tokens);
 #include "llmlimit_hold.h"
-void llmlimit_count_throttled(struct llmlimit *ll, const char *provider, const char *reason);
-/* ingot_llm_budget_remaining of a tenant's budget counter. */
-/* lim -2: the budget is gone (its gauge is hidden). */
-void llmlimit_set_remaining(struct llmlimit *ll, uint64_t tenant, enum ck kind, long long lim, long long used);
+#include "llmlimit_gauge.h"
 /* Reads llm_limits and llm_prices now (unless being read). */
 void llmlimit_refresh(struct llmlimit *ll);
 

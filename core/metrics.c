@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -264,12 +265,25 @@ void metrics_observe(struct metric_series *s, double v)
     s->value += v;
 }
 
+/* The fewest digits (15 to 17) that read back as the same double: %.6g
+ * rounded process_start_time_seconds to 10^4 s and large sums likewise. */
 static void render_double(struct sbuf *out, double v)
 {
-    if (v < 1e15 && v > -1e15 && v == (double)(long long)v) /* range first: no UB */
+    if (isnan(v)) {
+        sbuf_puts(out, "NaN");
+    } else if (isinf(v)) {
+        sbuf_puts(out, v > 0 ? "+Inf" : "-Inf");
+    } else if (v < 1e15 && v > -1e15 && v == (double)(long long)v) { /* range first: no UB */
         sbuf_printf(out, "%lld", (long long)v);
-    else
-        sbuf_printf(out, "%.6g", v);
+    } else {
+        char b[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(b, sizeof b, "%.*g", prec, v);
+            if (strtod(b, NULL) == v)
+                break;
+        }
+        sbuf_puts(out, b);
+    }
 }
 
 void metrics_render(struct metrics *m, struct sbuf *out)

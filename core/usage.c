@@ -32,6 +32,7 @@ struct urec {
     uint64_t tenant, key_id, job_id;
     char provider[PROVIDER_NAME_MAX + 1], model[LLM_MODEL_MAX + 1], endpoint[33], request_id[129];
     int status;
+    bool cache_hit;
     long long prompt, completion, cached, reasoning;
     double cost_usd, latency_ms, ttft_ms;
     int64_t at_us; /* when the call started (so it counts in the period it was admitted in) */
@@ -113,7 +114,7 @@ static void write_batch(struct usage *u)
     sbuf_init(&b);
     sbuf_puts(&b, "INSERT INTO llm_usage (at, tenant_id, key_id, job_id, provider, model, endpoint, status, "
                   "prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, "
-                  "ttft_ms, request_id) VALUES ");
+                  "ttft_ms, request_id, cache_hit) VALUES ");
     for (size_t i = 0; i < k; i++) {
         const struct urec *x = &u->buf[i];
         /* Integers appended, not printed: a row per proxied call. */
@@ -156,7 +157,7 @@ static void write_batch(struct usage *u)
         } else
             sbuf_puts(&b, "NULL, ");
         sql_cstr(&b, x->request_id);
-        sbuf_putc(&b, ')');
+        sbuf_puts(&b, x->cache_hit ? ", 1)" : ", 0)");
     }
     u->writing = k;
     db_query(u->rt->db, b.data, 0, written_cb, u);
@@ -368,7 +369,8 @@ static void count(struct usage *u, const struct usage_rec *r)
 
 void usage_record(struct usage *u, const struct usage_rec *r)
 {
-    count(u, r);
+    if (!r->cache_hit)
+        count(u, r);
     if (u->n >= USAGE_BUFFER_MAX) {
         metrics_add(u->m_dropped, 1);
         if (log_limit_allow(&u->warn_log, &u->warn_dropped))
@@ -391,6 +393,7 @@ void usage_record(struct usage *u, const struct usage_rec *r)
     copy(x->endpoint, sizeof x->endpoint, r->endpoint);
     copy(x->request_id, sizeof x->request_id, r->request_id);
     x->status = r->status < 0 ? 0 : r->status > 999 ? 999 : r->status;
+    x->cache_hit = r->cache_hit;
     x->prompt = nz(r->u.prompt);
     x->completion = nz(r->u.completion);
     x->cached = nz(r->u.cached);

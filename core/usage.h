@@ -7,6 +7,7 @@
 #ifndef INGOT_USAGE_H
 #define INGOT_USAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct usage_rec {
     /* The model in metric labels (NULL: model): a name clients choose
      * freely would fill METRICS_MAX_SERIES, so only known ones. */
     const char *metric_model;
+    /* Answered from the response cache: zero provider tokens, and not
+     * counted as a provider request in /metrics (rcache counts it). */
+    bool cache_hit;
 };
 
 struct usage *usage_new(struct runtime *rt, long long flush_ms);

@@ -3,15 +3,20 @@
 #include <stdlib.h>
 
 #include "loop.h"
+#include "rcache.h"
 #include "runtime.h"
 #include "serve_attempts.h"
 #include "serve_files.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
+#include "serve_messages.h"
+#include "serve_openapi.h"
 #include "serve_usage.h"
+#include "serve_v1.h"
 
 struct serve {
     struct serve_jobs *jobs;
+    struct rcache *rcache;
     struct serve_files *files;
 };
 
@@ -24,14 +29,23 @@ static void drain_hook(void *arg)
 struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
 {
     struct serve *s = xcalloc(1, sizeof *s);
-    s->jobs = serve_jobs_new(rt, h, err, errlen);
-    if (!s->jobs) {
+    s->rcache = rcache_new(rt, err, errlen);
+    if (!s->rcache) {
         free(s);
         return NULL;
     }
+    s->jobs = serve_jobs_new(rt, h, err, errlen);
+    if (!s->jobs) {
+        rcache_free(s->rcache);
+        free(s);
+        return NULL;
+    }
+    s->jobs->rcache = s->rcache;
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
+    serve_messages_routes(h, s->jobs); /* Anthropic's Messages API, same auth */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
+    serve_openapi_routes(h);           /* GET /openapi.json, no API key */
     s->files = serve_files_routes(h, s->jobs); /* /v1/files */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
@@ -42,6 +56,7 @@ void serve_free(struct serve *s)
     if (!s)
         return;
     serve_jobs_free(s->jobs);
+    rcache_free(s->rcache);
     serve_files_free(s->files);
     free(s);
 }

@@ -16,6 +16,7 @@
 #include "httpd.h"
 #include "job.h"
 #include "jobchange.h"
+#include "jobfilter.h"
 #include "jobread.h"
 #include "jobstore.h"
 #include "log.h"
@@ -24,6 +25,7 @@
 #include "redis.h"
 #include "runtime.h"
 #include "serve_batch.h"
+#include "serve_bulk.h"
 #include "serve_queues.h"
 #include "serve_schedules.h"
 #include "serve_query.h"
@@ -273,10 +275,12 @@ static void get_job(struct v1 *c)
     get_job_start(c);
 }
 
-/* GET /v1/jobs?queue=&status=&limit=&cursor= */
+/* GET /v1/jobs?queue=&status=&kind=&group=&created_after=&created_before=&limit=&cursor=
+ * (the cursor is the last id shown: it stays right whatever the filters) */
 struct list {
     struct v1 *c;
     int limit;
+    struct jobfilter f;
 };
 
 static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
@@ -291,7 +295,7 @@ static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *
         sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
         MYSQL_ROW row;
         int n = 0;
-        char last[32] = "";
+        char cursor[JOBFILTER_CURSOR_MAX + 1] = "";
         bool more = false;
         while ((row = mysql_fetch_row(res))) {
             if (n == l->limit) {
@@ -301,12 +305,11 @@ static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *
             if (n++)
                 sbuf_putc(&b, ',');
             jobread_json(row, mysql_fetch_lengths(res), &b);
-            snprintf(last, sizeof last, "%s", row[0]);
+            jobfilter_cursor(&l->f, row[JOBREAD_COL_ID], row[JOBREAD_COL_CREATED], cursor, sizeof cursor);
         }
         sbuf_printf(&b, "],\"has_more\":%s,\"next_cursor\":", more ? "true" : "false");
         if (more)
-            /* last: an id from our own row (a decimal we wrote) */
-            sbuf_printf(&b, "\"c%llx\"", strtoull(last, NULL, 10) ^ 0x5bd1e995ULL);
+            sbuf_printf(&b, "\"%s\"", cursor); /* our own letters and digits */
         else
             sbuf_puts(&b, "null");
         sbuf_putc(&b, '}');
@@ -319,31 +322,30 @@ static void listed_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *
 
 static void list_jobs(struct v1 *c)
 {
-    const char *queue = http_req_query(c->r, "queue");
-    const char *status = http_req_query(c->r, "status");
+    static const char *const fields[] = {"queue", "status", "kind", "group", "created_after",
+                                         "created_before"};
     const char *limit_s = http_req_query(c->r, "limit");
     const char *cursor = http_req_query(c->r, "cursor");
     long long limit = LIST_DEFAULT;
-    int state = -1;
-    uint64_t before = 0;
-    const char *bad = NULL, *why = NULL;
-    if (queue && !job_name_valid(queue, JOB_QUEUE_MAX)) {
-        bad = "queue";
-        why = "queue must be 1-128 characters of A-Z a-z 0-9 . _ : -";
-    } else if (status && (state = job_state_parse(status)) < 0) {
-        bad = "status";
-        why = "status must be queued, running, succeeded, failed or cancelled";
-    } else if (limit_s && check_parse_ll(limit_s, 1, LIST_MAX, &limit) < 0) {
+    struct jobfilter_pos pos = {0};
+    struct jobfilter f;
+    jobfilter_init(&f);
+    char why[160] = "";
+    const char *bad = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(fields) && !bad; i++) {
+        const char *v = http_req_query(c->r, fields[i]);
+        if (v && jobfilter_set(&f, fields[i], v, why, sizeof why) < 0)
+            bad = fields[i];
+    }
+    if (!bad && jobfilter_check(&f, &bad, why, sizeof why) < 0) {
+        /* bad and why are set */
+    } else if (!bad && limit_s && check_parse_ll(limit_s, 1, LIST_MAX, &limit) < 0) {
         bad = "limit";
-        why = "limit must be a whole number from 1 to 100";
-    } else if (cursor) {
-        unsigned long long v = 0;
-        if (cursor[0] != 'c' || check_parse_ull(cursor + 1, 16, ULLONG_MAX, &v) < 0) {
-            bad = "cursor";
-            why = "cursor must be a next_cursor from an earlier page";
-        } else {
-            before = v ^ 0x5bd1e995ULL;
-        }
+        snprintf(why, sizeof why, "limit must be a whole number from 1 to %d", LIST_MAX);
+    } else if (!bad && cursor && jobfilter_cursor_parse(&f, cursor, &pos) < 0) {
+        bad = "cursor";
+        snprintf(why, sizeof why, "cursor must be a next_cursor from an earlier page of a list with the same "
+                                  "filters");
     }
     if (bad) {
         http_reply_error(c->r, 400, "invalid_request_error", bad, "invalid_value", "%s", why);
@@ -353,7 +355,8 @@ static void list_jobs(struct v1 *c)
     struct list *l = xcalloc(1, sizeof *l);
     l->c = c;
     l->limit = (int)limit;
-    jobread_list(c->sj->rt->db, c->tenant, queue, state, before, (int)limit + 1, listed_cb, l);
+    l->f = f;
+    jobread_list(c->sj->rt->db, c->tenant, &f, &pos, (int)limit + 1, listed_cb, l);
 }
 
 /* POST /v1/jobs/{id}/cancel and /retry */
@@ -431,6 +434,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
     sj->limits.max_payload = (size_t)cfg->job_max_payload;
     sj->limits.max_metadata = (size_t)16 * 1024;
     serve_batch_routes(h, sj);
+    serve_bulk_routes(h, sj);
     httpd_route(h, HTTP_M_POST, "/v1/jobs", 0, create_job_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/jobs", 0, list_jobs_route, sj);
     httpd_route(h, HTTP_M_GET, "/v1/jobs/{id}", 0, get_job_route, sj);
@@ -456,6 +460,7 @@ struct serve_jobs *serve_jobs_new(struct runtime *rt, struct httpd *h, char *err
 void serve_jobs_drain(struct serve_jobs *sj)
 {
     sj->draining = true;
+    serve_bulk_drain(sj);
     event_del(sj->depth_timer);
     for (struct v1 *c = sj->waiters; c; c = c->next) {
         if (!evtimer_pending(c->timer, NULL))

@@ -12,6 +12,9 @@
 #include "llm.h"
 #include "log.h"
 #include "loop.h"
+#include "provider.h"
+#include "rcache.h"
+#include "rcache_sse.h"
 #include "runtime.h"
 #include "serve_v1.h"
 
@@ -36,14 +39,48 @@ struct sync {
     struct event *poll;
     bool begun;             /* the stream's head is out */
     bool done_sent;         /* the engine relayed "data: [DONE]" itself */
+    enum llm_endpoint ep;
+    bool stream, client_usage;
+    /* The response cache (rcache.h): Ingot-Cache-Status when the request
+     * or its tenant asked for the cache, else NULL. */
+    const char *cache_status;
+    struct rcache_get *get; /* a lookup in flight */
+    cJSON *json;            /* the parsed body, kept while it runs */
+    bool store;             /* a 200 answer is stored under key */
+    long long ttl_s;
+    char key[65], provider[PROVIDER_NAME_MAX + 1];
+    struct rcache_acc *acc; /* a stream's chunks, put together to be stored */
+    int64_t t0_us;
 };
 
 static void sync_free(struct sync *s)
 {
     if (s->poll)
         event_free(s->poll);
+    if (s->get)
+        rcache_get_cancel(s->get);
+    cJSON_Delete(s->json);
+    rcache_acc_free(s->acc);
     v1_free(s->c);
     free(s);
+}
+
+/* A 200 answer into the cache: a plain one as it is, a stream as the
+ * completion its chunks add up to. */
+static void cache_store(struct sync *s, const struct llm_result *res)
+{
+    if (!s->store || res->outcome != LLM_OK || res->status != 200)
+        return;
+    if (!s->begun) {
+        if (res->body && res->body_len)
+            rcache_put(s->c->sj->rcache, s->key, res->body, res->body_len, s->ttl_s);
+        return;
+    }
+    size_t n = 0;
+    char *t = s->acc ? rcache_acc_finish(s->acc, res->usage_json, &n) : NULL;
+    if (t)
+        rcache_put(s->c->sj->rcache, s->key, t, n, s->ttl_s);
+    cJSON_free(t);
 }
 
 /* 429 and 503 say when to come back (seconds rounded up, and ms, the SDK
@@ -72,6 +109,7 @@ static void done_cb(const struct llm_result *res, void *arg)
     struct sync *s = arg;
     struct http_req *r = s->c->r;
     s->call = NULL;
+    cache_store(s, res);
     if (s->begun) {
         /* The SDK stops at [DONE]; after an error event it has raised. */
         if (res->outcome == LLM_OK && !s->done_sent)
@@ -83,6 +121,8 @@ static void done_cb(const struct llm_result *res, void *arg)
     int status = res->status >= 200 && res->status <= 599 ? res->status : 502;
     if (res->outcome != LLM_OK)
         retry_headers(r, status, res->retry_after_ms, res->should_retry);
+    if (s->cache_status)
+        http_add_header(r, "Ingot-Cache-Status", s->cache_status);
     if (res->body && res->body_len)
         http_reply_json(r, status, res->body, res->body_len);
     else /* the engine always gives a body: never answer nothing */
@@ -128,6 +168,8 @@ static void begin_cb(void *arg)
     /* Proxies in front (nginx) must pass each event on at once;
      * Cache-Control: no-cache and x-request-id come with every stream. */
     http_add_header(r, "X-Accel-Buffering", "no");
+    if (s->cache_status)
+        http_add_header(r, "Ingot-Cache-Status", s->cache_status);
     http_stream_begin(r, 200, "text/event-stream", stream_gone_cb, s);
     http_stream_eof_gone(r); /* an SSE client's EOF: it left (cancel within ms, not at the next event) */
     s->begun = true;
@@ -140,6 +182,8 @@ static void event_cb(const char *data, size_t len, void *arg)
         begin_cb(s);
     if (len == sizeof done_event - 1 && memcmp(data, done_event, len) == 0)
         s->done_sent = true;
+    if (s->acc)
+        rcache_acc_event(s->acc, data, len);
     /* written as soon as the socket takes it */
     if (http_stream_write(s->c->r, data, len) > STREAM_BACKLOG_MAX) {
         LOG_AT(LOG_WARN, http_req_id(s->c->r), NULL, "llm stream: the client reads nothing (%zu bytes waiting): stopped",
@@ -157,6 +201,120 @@ static void reply_no_llm(struct v1 *c)
     http_reply_error(c->r, 503, "server_error", NULL, "llm_unavailable",
                      "the LLM gateway is not available in this process");
     v1_free(c);
+}
+
+/* The provider call (after a cache miss, or without the cache). j is
+ * borrowed for the call's start. */
+static void call_provider(struct sync *s, const cJSON *j)
+{
+    struct v1 *c = s->c;
+    struct runtime *rt = c->sj->rt;
+    size_t len;
+    const char *body = http_req_body(c->r, &len);
+    struct llm_call_opts o = {.tenant = c->tenant,
+                              .key_id = c->key,
+                              .ep = s->ep,
+                              .body = body,
+                              .body_len = len,
+                              .timeout_ms = rt->cfg->llm_timeout_ms,
+                              .request_id = http_req_id(c->r),
+                              .json = j}; /* parsed once: the engine borrows it */
+    s->call = llm_call_start(rt->llm, &o, s->stream ? &stream_cbs : NULL, done_cb, s);
+    if (!s->call) { /* the engine refuses nothing this way, but never hang */
+        http_reply_error(c->r, 503, "server_error", NULL, "llm_unavailable", "cannot start the call");
+        sync_free(s);
+    }
+}
+
+/* An answer from the cache: as it was stored, or as a stream's events. */
+static void answer_hit(struct sync *s, const char *val, size_t len)
+{
+    struct http_req *r = s->c->r;
+    http_add_header(r, "Ingot-Cache-Status", "hit");
+    if (s->stream) {
+        struct sbuf ev;
+        sbuf_init(&ev);
+        if (rcache_sse_events(val, len, s->client_usage, &ev) < 0) { /* cannot happen for a chat entry */
+            sbuf_deinit(&ev);
+            http_reply_error(r, 500, "server_error", NULL, "cache_error", "a cached answer could not be streamed");
+            sync_free(s);
+            return;
+        }
+        sbuf_puts(&ev, done_event);
+        http_add_header(r, "X-Accel-Buffering", "no");
+        http_stream_begin(r, 200, "text/event-stream", stream_gone_cb, s);
+        s->begun = true;
+        http_stream_write(r, ev.data, ev.len);
+        http_stream_end(r);
+        sbuf_deinit(&ev);
+    } else {
+        http_reply_json(r, 200, val, len);
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(s->json, "model");
+    llm_record_cache_hit(s->c->sj->rt->llm, s->c->tenant, s->c->key, s->provider,
+                         cJSON_IsString(model) ? model->valuestring : "", s->ep,
+                         (double)(time_mono_us() - s->t0_us) / 1000.0, http_req_id(r));
+    rcache_count(s->c->sj->rcache, "hit");
+    sync_free(s);
+}
+
+static void cache_got_cb(const char *val, size_t len, void *arg)
+{
+    struct sync *s = arg;
+    s->get = NULL;
+    if (val) {
+        answer_hit(s, val, len);
+        return;
+    }
+    rcache_count(s->c->sj->rcache, "miss");
+    cJSON *j = s->json;
+    s->json = NULL;
+    call_provider(s, j);
+    cJSON_Delete(j);
+}
+
+/* Reads Ingot-Cache and the tenant's opt-in: whether to look up, store,
+ * or leave the cache alone. -1 after answering 400. */
+static int cache_setup(struct sync *s, const cJSON *j)
+{
+    struct rcache *rc = s->c->sj->rcache;
+    struct http_req *r = s->c->r;
+    enum rcache_mode mode;
+    if (rcache_mode_parse(http_req_header(r, "Ingot-Cache"), &mode) < 0) {
+        http_reply_error(r, 400, "invalid_request_error", "Ingot-Cache", "invalid_value",
+                         "the Ingot-Cache header must be use, refresh or skip");
+        return -1;
+    }
+    long long ttl = rc ? rcache_tenant_ttl(rc, s->c->tenant) : 0;
+    if (mode == RCACHE_DEFAULT) {
+        if (!ttl)
+            return 0; /* not asked for: no header on the answer either */
+        mode = RCACHE_USE;
+    }
+    s->cache_status = "skip";
+    if (!rc || mode == RCACHE_SKIP)
+        return 0;
+    if (!rcache_deterministic(s->ep, j)) {
+        rcache_count(rc, "skip");
+        return 0;
+    }
+    char parts[4][LLM_ROUTE_PART_MAX];
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const char *route[4] = {parts[0], parts[1], parts[2], parts[3]};
+    if (llm_route_parts(s->c->sj->rt->llm, s->c->tenant, model->valuestring, parts) < 0 ||
+        rcache_key(s->c->sj->rt->installation_id, s->c->tenant, route, s->ep, j, s->key) < 0)
+        return 0; /* llm_check routed it a moment ago; the call says what changed */
+    util_strcpy(s->provider, sizeof s->provider, parts[0]);
+    s->ttl_s = ttl ? ttl : rcache_default_ttl(rc);
+    s->store = true;
+    s->cache_status = "miss";
+    if (s->stream)
+        s->acc = rcache_acc_new();
+    if (mode == RCACHE_USE)
+        s->get = rcache_get(rc, s->key, cache_got_cb, s);
+    else
+        rcache_count(rc, "miss"); /* refresh */
+    return 0;
 }
 
 static void start_call(struct v1 *c, enum llm_endpoint ep)
@@ -179,31 +337,31 @@ static void start_call(struct v1 *c, enum llm_endpoint ep)
         v1_free(c);
         return;
     }
-    /* The SDK sends Accept: application/json even for streams: the body
-     * decides. */
-    bool stream = ep == LLM_EP_CHAT && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
     struct sync *s = xcalloc(1, sizeof *s);
     s->c = c;
+    s->ep = ep;
+    s->t0_us = time_mono_us();
+    /* The SDK sends Accept: application/json even for streams: the body
+     * decides. */
+    s->stream = ep == LLM_EP_CHAT && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
+    s->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     s->poll = event_new(loop_base(rt->loop), -1, EV_PERSIST, poll_cb, s);
     if (!s->poll)
         abort();
-    struct llm_call_opts o = {.tenant = c->tenant,
-                              .key_id = c->key,
-                              .ep = ep,
-                              .body = body,
-                              .body_len = len,
-                              .timeout_ms = rt->cfg->llm_timeout_ms,
-                              .request_id = http_req_id(c->r),
-                              .json = j}; /* parsed once: the engine borrows it */
-    s->call = llm_call_start(rt->llm, &o, stream ? &stream_cbs : NULL, done_cb, s);
-    cJSON_Delete(j);
-    if (!s->call) { /* the engine refuses nothing this way, but never hang */
-        http_reply_error(c->r, 503, "server_error", NULL, "llm_unavailable", "cannot start the call");
+    if (cache_setup(s, j) < 0) {
+        cJSON_Delete(j);
         sync_free(s);
         return;
     }
     struct timeval tv = loop_tv(GONE_POLL_MS);
     event_add(s->poll, &tv);
+    if (s->get) { /* the body waits with the lookup */
+        s->json = j;
+        return;
+    }
+    call_provider(s, j);
+    cJSON_Delete(j);
 }
 
 /* POST /v1/chat/completions */

@@ -12,11 +12,13 @@
 static const struct {
     unsigned method;
     const char *pattern;
-    const char *const allowed[6];
+    const char *const allowed[10];
 } routes[] = {
-    {HTTP_M_GET, "/v1/jobs", {"queue", "status", "limit", "cursor", NULL}},
+    {HTTP_M_GET, "/v1/jobs",
+     {"queue", "status", "kind", "group", "created_after", "created_before", "limit", "cursor", NULL}},
     {HTTP_M_GET, "/v1/jobs/{id}", {"wait", NULL}},
     {HTTP_M_GET, "/v1/usage", {"from", "to", "group_by", NULL}},
+    {HTTP_M_POST, "/v1/messages", {"beta", NULL}}, /* Anthropic's SDK: beta.messages */
     {HTTP_M_GET, "/v1/files", {"after", "limit", "order", "purpose", NULL}},
 };
 
@@ -29,7 +31,7 @@ static const char *const *allowed_for(const struct http_req *r)
     return NULL;
 }
 
-bool serve_query_check(struct http_req *r)
+const char *serve_query_problem(struct http_req *r, bool *repeated)
 {
     size_t n = http_req_query_count(r);
     const char *const *allowed = allowed_for(r);
@@ -38,18 +40,30 @@ bool serve_query_check(struct http_req *r)
         bool known = false;
         for (size_t k = 0; allowed && allowed[k] && !known; k++)
             known = strcasecmp(allowed[k], name) == 0;
-        if (!known) {
-            http_reply_error(r, 400, "invalid_request_error", name, "unknown_parameter",
-                             "unknown query parameter %s", name);
-            return false;
-        }
+        *repeated = false;
+        if (!known)
+            return name;
         for (size_t k = 0; k < i; k++) {
             if (strcasecmp(http_req_query_name(r, k), name) == 0) {
-                http_reply_error(r, 400, "invalid_request_error", name, "invalid_value",
-                                 "query parameter %s given more than once", name);
-                return false;
+                *repeated = true;
+                return name;
             }
         }
     }
-    return true;
+    return NULL;
+}
+
+bool serve_query_check(struct http_req *r)
+{
+    bool repeated;
+    const char *name = serve_query_problem(r, &repeated);
+    if (!name)
+        return true;
+    if (repeated)
+        http_reply_error(r, 400, "invalid_request_error", name, "invalid_value",
+                         "query parameter %s given more than once", name);
+    else
+        http_reply_error(r, 400, "invalid_request_error", name, "unknown_parameter", "unknown query parameter %s",
+                         name);
+    return false;
 }

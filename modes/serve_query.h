@@ -11,5 +11,8 @@ struct http_req;
 
 /* true when r's query fits its route; false after answering 400. */
 bool serve_query_check(struct http_req *r);
+/* The same without answering: NULL when it fits, else the parameter that
+ * does not (*repeated: given twice rather than unknown). */
+const char *serve_query_problem(struct http_req *r, bool *repeated);
 
 #endif

@@ -169,6 +169,7 @@ static void depth_cb(const struct db_result *r, void *arg)
     if (!r->ok)
         return;
     metrics_family_zero(sj->f_depth);
+    metrics_family_zero(sj->f_age);
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(r->res))) {
         char labels[260], q[160];
@@ -176,6 +177,11 @@ static void depth_cb(const struct db_result *r, void *arg)
         snprintf(labels, sizeof labels, "tenant=\"%s\",queue=\"%s\",state=\"%s\"", db_row_str(row, 0), q,
                  job_state_name((int)db_row_ll(row, 2)));
         metrics_add(metrics_series(sj->f_depth, labels), (double)db_row_ll(row, 3)); /* several queues may share "other" */
+        snprintf(labels, sizeof labels, "tenant=\"%s\",queue=\"%s\"", db_row_str(row, 0), q);
+        struct metric_series *age = metrics_series(sj->f_age, labels);
+        double secs = (double)db_row_ll(row, 4) / 1e6;
+        if (secs > metrics_value(age)) /* the oldest of the queues sharing "other" */
+            metrics_set(age, secs);
     }
 }
 
@@ -188,8 +194,9 @@ static void depth_timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     sj->depth_loading = true;
     db_query(sj->rt->db,
-             "SELECT tenant_id, queue, state, COUNT(*) FROM jobs WHERE state IN (0, 1) "
-             "GROUP BY tenant_id, queue, state LIMIT 10000",
+             "SELECT tenant_id, queue, state, COUNT(*), "
+             "COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(IF(state = 0 AND run_at <= NOW(6), run_at, NULL)), NOW(6)), 0) "
+             "FROM jobs WHERE state IN (0, 1) GROUP BY tenant_id, queue, state LIMIT 10000",
              0, depth_cb, sj);
 }
 
@@ -218,6 +225,9 @@ void serve_queues_depth_start(struct serve_jobs *sj)
 {
     sj->f_depth = metrics_family(sj->rt->metrics, METRIC_GAUGE, "ingot_queue_depth",
                                  "Queued and running jobs per queue (refreshed every QUEUE_DEPTH_REFRESH).");
+    sj->f_age = metrics_family(sj->rt->metrics, METRIC_GAUGE, "ingot_queue_oldest_age_seconds",
+                               "Seconds since the oldest due queued job of a queue became due (0: none due; "
+                               "refreshed with ingot_queue_depth).");
     sj->depth_timer = event_new(loop_base(sj->rt->loop), -1, EV_PERSIST, depth_timer_cb, sj);
     if (!sj->depth_timer)
         abort();

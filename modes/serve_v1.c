@@ -5,6 +5,7 @@
 
 #include <cJSON.h>
 #include <event2/event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,6 +14,7 @@
 #include "dlist.h"
 #include "httpd.h"
 #include "job.h"
+#include "llm_msgs.h"
 #include "log.h"
 #include "metrics.h"
 #include "serve_query.h"
@@ -75,8 +77,20 @@ void reply_db_error(struct http_req *r, const char *err)
 static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *arg)
 {
     struct v1 *c = arg;
+    if (err && c->anthropic) {
+        log_warn("database error: %s", err);
+        http_add_header(c->r, "retry-after", "1");
+        v1_reply_anthropic(c->r, 503, "the database is unavailable; retry shortly");
+        v1_free(c);
+        return;
+    }
     if (err) {
         reply_db_error(c->r, err);
+        v1_free(c);
+        return;
+    }
+    if (!tenant && c->anthropic) {
+        v1_reply_anthropic(c->r, 401, "missing or invalid API key (x-api-key: ik_... or Authorization: Bearer ik_...)");
         v1_free(c);
         return;
     }
@@ -89,25 +103,65 @@ static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *a
     }
     c->tenant = tenant;
     c->key = key;
+    bool repeated;
+    const char *bad = c->anthropic ? serve_query_problem(c->r, &repeated) : NULL;
+    if (bad) {
+        v1_reply_anthropic(c->r, 400, "%s: %s query parameter", bad, repeated ? "a repeated" : "an unknown");
+        v1_free(c);
+        return;
+    }
     if (serve_query_check(c->r)) /* else 400: an unknown or repeated query parameter */
         c->handler(c);
     else
         v1_free(c);
 }
 
-void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg)
+/* The key: Authorization: Bearer (OpenAI's SDK, curl), or x-api-key when
+ * there is no Authorization (Anthropic's SDK and tools). */
+static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), bool anthropic,
+                  void *route_arg)
 {
     struct v1 *c = xcalloc(1, sizeof *c);
     c->sj = sj;
     c->r = r;
     c->handler = handler;
+    c->anthropic = anthropic;
     c->route_arg = route_arg;
-    auth_check(sj->auth, http_req_header(r, "Authorization"), auth_done_cb, c);
+    const char *authz = http_req_header(r, "Authorization");
+    if (authz)
+        auth_check(sj->auth, authz, auth_done_cb, c);
+    else
+        auth_check_key(sj->auth, http_req_header(r, "x-api-key"), auth_done_cb, c);
 }
 
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
-    v1_start_arg(sj, r, handler, NULL);
+    start(sj, r, handler, false, NULL);
+}
+
+void v1_start_anthropic(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
+{
+    start(sj, r, handler, true, NULL);
+}
+
+void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg)
+{
+    start(sj, r, handler, false, route_arg);
+}
+
+void v1_reply_anthropic(struct http_req *r, int status, const char *fmt, ...)
+{
+    struct sbuf msg, body;
+    va_list ap;
+    sbuf_init(&msg);
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    sbuf_init(&body);
+    msgs_error_json(&body, msgs_error_type(status), msg.data ? msg.data : "");
+    http_reply_json(r, status, body.data, body.len);
+    sbuf_deinit(&body);
+    sbuf_deinit(&msg);
 }
 
 void v1_reply_job_error(struct http_req *r, const struct job_error *e, const char *prefix)

@@ -19,12 +19,15 @@ struct jobstore;
 struct redis_client;
 struct metric_series;
 struct v1;
+struct bulk_op;
+struct rcache;
 
 struct metric_family;
 
 struct serve_jobs {
     struct metric_family *f_enqueued; /* ingot_jobs_enqueued_total{queue,kind} */
     struct metric_family *f_depth;    /* ingot_queue_depth{tenant,queue,state} */
+    struct metric_family *f_age;      /* ingot_queue_oldest_age_seconds{tenant,queue} */
     struct event *depth_timer;
     bool depth_loading;
     struct event *wake_ev;   /* one PUBLISH per loop pass, whatever was enqueued */
@@ -37,6 +40,9 @@ struct serve_jobs {
     struct metric_series *m_woken;
     struct metric_series *m_waiting; /* long-polls waiting now */
     bool draining;
+    struct bulk_op *bulks;                /* POST /v1/jobs/cancel|retry running (serve_bulk) */
+    struct metric_series *m_bulk_changed[2], *m_bulk_batches[2]; /* [0] retry, [1] cancel */
+    struct rcache *rcache;   /* the LLM response cache (serve owns it), or NULL */
 };
 
 /* One authenticated /v1 request: the tenant and the handler to run. */
@@ -53,13 +59,19 @@ struct v1 {
     struct event *timer;
     bool rewake;            /* its job ended while a read was in flight */
     bool listed;            /* in the waiters list */
+    bool anthropic;         /* errors in Anthropic's shape (/v1/messages) */
     struct v1 *next, *prev;
 };
 
 /* Authenticates r, then runs handler (which ends with v1_free). */
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
-/* The same for a route with its own context (c->route_arg). */
+/* The same for a route whose clients read Anthropic's error shape. */
+void v1_start_anthropic(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
+/* The same (OpenAI's shape) for a route with its own context (c->route_arg). */
 void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg);
+/* Anthropic's error shape ({"type":"error","error":{type,message}}), the
+ * type following status. */
+void v1_reply_anthropic(struct http_req *r, int status, const char *fmt, ...) ATTR_FMT(3, 4);
 void v1_free(struct v1 *c);
 /* Takes a long-poll off the waiters list (no-op when not listed). */
 void v1_waiter_unlink(struct v1 *c);

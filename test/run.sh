@@ -95,10 +95,12 @@ weight() {
     test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;
     test_llm_edge | test_queues) echo 16 ;; test_schedule) echo 14 ;;
     test_files) echo 18 ;;
-    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk) echo 12 ;;
+    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;;
+    test_observability) echo 17 ;;
+    test_bulk) echo 29 ;;
     test_topology | test_http | test_ratelimit | test_health) echo 9 ;;
     test_groups | test_doctor | test_logflood) echo 7 ;; test_query) echo 6 ;;
-    test_metrics) echo 5 ;; test_packaging) echo 4 ;;
+    test_metrics | test_openapi) echo 5 ;; test_packaging) echo 4 ;;
     test_cli | test_migrate | test_ssrf | test_abort | test_static_root) echo 3 ;;
     test_llm_proxy) echo 1 ;;
     *) echo 10 ;;
@@ -298,10 +300,11 @@ run_integration() {
     fi
     export INGOT_SERVERS=$SERVERS INGOT_TMP=$TMPROOT INGOT_ROOT=$ROOT
     export INGOT_BIN=${INGOT_TEST_BIN:-$ROOT/build/asan/ingot} INGOT_FAKES=$ROOT/build/asan/test/fakes
-    # The official openai SDK for the LLM end-to-end tests (npm ci from
-    # test/package-lock.json, only when missing or the lock changed).
+    # The official openai SDK for the LLM end-to-end tests and the OpenAPI
+    # validators for test_openapi (npm ci from test/package-lock.json, only
+    # when missing or the lock changed).
     case " ${files[*]} " in
-    *test_llm* | *test_files*)
+    *test_llm* | *test_openapi* | *test_files*)
         if [ -n "${INGOT_TEST_SDK_MARK:-}" ]; then
             wait_mark "$INGOT_TEST_SDK_MARK" # run once by the parent, which reports it
         else

@@ -6,6 +6,8 @@
 #   llm_chat_64conn   requests/s through ingot / fakellm's own, 64 connections
 #   llm_stream_ttft   time to the first streamed event, added (C client)
 #   llm_stream_rss    serve's RSS holding 1000 concurrent slow streams
+#   llm_cache         answers from the response cache (Redis) at 64
+#                     connections next to the pass-through just measured
 #   llm_budget        admission cost with Redis: latency a tenant with every
 #                     limit adds over one with none (1 connection), and
 #                     Redis's own µs per request (INFO commandstats)
@@ -64,6 +66,16 @@ c_i=$(( $(ticks "$INGOT_PID") - c0_i )); c_f=$(( $(ticks "$FAKE_PID") - c0_f ))
 cpu_us() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$i_rps" -v s="$SECS" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / (r * s) : 0 }'; }
 ratio=$(awk -v a="$i_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", b ? a / b : 0 }')
 echo "{\"bench\":\"llm_chat_64conn\",\"what\":\"POST /v1/chat/completions, 64 connections\",\"fake_rps\":$f_rps,\"ingot_rps\":$i_rps,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"ratio_to_fake\":$ratio,\"ingot_cpu_us_per_req\":$(cpu_us "$c_i"),\"fake_cpu_us_per_req\":$(cpu_us "$c_f"),\"non_200\":$((f_bad + i_bad)),\"target_ratio\":0.5}"
+
+# The response cache: the same request answered from Redis (Ingot-Cache:
+# use, temperature 0) at 64 connections, next to the pass-through above.
+hits() { curl -s "$IU/metrics" | awk '/^ingot_llm_cache_requests_total\{result="hit"\}/ {print $2 + 0}'; }
+BENCH_CACHE=use llm_wrk 1 "$IU" "$IPATH" "$LKEY" >/dev/null # stores it
+h0=$(hits)
+read -r h_rps h_p50 h_p99 h_avg h_bad <<<"$(BENCH_CACHE=use llm_wrk 64 "$IU" "$IPATH" "$LKEY")"
+h1=$(hits)
+hit_share=$(awk -v a="${h0:-0}" -v b="${h1:-0}" -v r="$h_rps" -v s="$SECS" 'BEGIN { n = r * s; printf "%.3f", n ? (b - a) / n : 0 }')
+echo "{\"bench\":\"llm_cache\",\"what\":\"POST /v1/chat/completions answered from the cache (Redis), 64 connections, next to the pass-through\",\"hit_rps\":$h_rps,\"hit_p50_ms\":$h_p50,\"hit_p99_ms\":$h_p99,\"passthrough_rps\":$i_rps,\"passthrough_p50_ms\":$i_p50,\"passthrough_p99_ms\":$i_p99,\"hit_share\":$hit_share,\"non_200\":$h_bad}"
 
 # Time to the first streamed event, 2000 streams one after the other.
 N=${BENCH_TTFT_N:-2000}

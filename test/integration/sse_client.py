@@ -5,6 +5,7 @@ arrived with its CLOCK_MONOTONIC time in ms (the fake provider's clock),
 and, when told to leave early, when it closed the socket.
 
   sse_client.py PORT PATH KEY BODY [--close-after-events N] [--close-after-ms MS]
+                [--header "Name: value"]...
 
 Loopback only (127.0.0.1). Chunked bodies are decoded; with SSE each
 "data:" line is one event."""
@@ -21,12 +22,15 @@ def mono_ms():
 def main():
     port, path, key, body = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
     close_events = close_ms = None
+    extra = ""
     args = sys.argv[5:]
     while args:
         if args[0] == "--close-after-events":
             close_events = int(args[1])
         elif args[0] == "--close-after-ms":
             close_ms = float(args[1])
+        elif args[0] == "--header":
+            extra += args[1] + "\r\n"
         args = args[2:]
     s = socket.create_connection(("127.0.0.1", port))
     head = (
@@ -35,7 +39,7 @@ def main():
         # what the official SDK sends, even for streams
         "Accept: application/json\r\nUser-Agent: OpenAI/JS 7.55.0\r\n"
         "X-Stainless-Lang: js\r\nX-Stainless-Retry-Count: 0\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"{extra}Content-Length: {len(body)}\r\n\r\n"
     )
     s.sendall(head.encode() + body)
     start = mono_ms()

@@ -104,6 +104,8 @@ eq "  inside the root" "$(readlink "/proc/$S_PID/root")" "$root"
 check "/health/ready answers 200" wait_until 100 curl -sf -o /dev/null "$U/health/ready"
 h=$(http_body "$U/health")
 eq "/health: up, database and redis up" "$(printf '%s' "$h" | jq -r '[.status, .checks.database.status, .checks.redis.status] | join(",")')" "up,up,up"
+eq "/openapi.json from the empty root is docs/openapi.json (compiled in)" \
+    "$(http_body "$U/openapi.json" | jq -cS .)" "$(jq -cS . "$INGOT_ROOT/docs/openapi.json")"
 "${RUN[@]}" doctor --live "$U/health/live" >/dev/null 2>&1
 eq "the image's health check (doctor --live) passes" "$?" 0
 dead=$(free_port)

@@ -1,5 +1,6 @@
 /* Prometheus rendering, JSON escaping and log lines. */
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -23,6 +24,11 @@ static void test_render(void)
     metrics_observe(h, 0.0004);
     metrics_observe(h, 0.003);
     metrics_observe(h, 20);
+    metrics_set(metrics_series(metrics_family(m, METRIC_GAUGE, "t_start", "Start."), ""), 1796180000.123456);
+    metrics_set(metrics_series(metrics_family(m, METRIC_GAUGE, "t_nan", "NaN."), ""), NAN);
+    metrics_set(metrics_series(metrics_family(m, METRIC_GAUGE, "t_inf", "Inf."), ""), INFINITY);
+    metrics_set(metrics_series(metrics_family(m, METRIC_GAUGE, "t_small", "Small."), ""), 2.7e-05);
+    metrics_set(metrics_series(metrics_family(m, METRIC_GAUGE, "t_tenth", "Tenths."), ""), 0.1 + 0.2);
     struct sbuf b;
     sbuf_init(&b);
     metrics_render(m, &b);
@@ -34,6 +40,11 @@ static void test_render(void)
     test_cond("+Inf bucket", strstr(b.data, "t_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n") != NULL);
     test_cond("count", strstr(b.data, "t_seconds_count{route=\"/x\"} 3\n") != NULL);
     test_cond("sum", strstr(b.data, "t_seconds_sum{route=\"/x\"} 20.0034\n") != NULL);
+    test_cond("a large fraction keeps its digits", strstr(b.data, "t_start 1796180000.123456\n") != NULL);
+    test_cond("NaN", strstr(b.data, "t_nan NaN\n") != NULL);
+    test_cond("+Inf", strstr(b.data, "t_inf +Inf\n") != NULL);
+    test_cond("small", strstr(b.data, "t_small 2.7e-05\n") != NULL);
+    test_cond("rounding noise kept exact", strstr(b.data, "t_tenth 0.30000000000000004\n") != NULL);
     sbuf_deinit(&b);
     char esc[64];
     metrics_label_escape("a\"b\\c\nd", esc, sizeof esc);
