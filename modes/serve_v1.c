@@ -118,13 +118,15 @@ static void auth_done_cb(uint64_t tenant, uint64_t key, const char *err, void *a
 
 /* The key: Authorization: Bearer (OpenAI's SDK, curl), or x-api-key when
  * there is no Authorization (Anthropic's SDK and tools). */
-static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), bool anthropic)
+static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), bool anthropic,
+                  void *route_arg)
 {
     struct v1 *c = xcalloc(1, sizeof *c);
     c->sj = sj;
     c->r = r;
     c->handler = handler;
     c->anthropic = anthropic;
+    c->route_arg = route_arg;
     const char *authz = http_req_header(r, "Authorization");
     if (authz)
         auth_check(sj->auth, authz, auth_done_cb, c);
@@ -134,12 +136,17 @@ static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(str
 
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
-    start(sj, r, handler, false);
+    start(sj, r, handler, false, NULL);
 }
 
 void v1_start_anthropic(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
-    start(sj, r, handler, true);
+    start(sj, r, handler, true, NULL);
+}
+
+void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg)
+{
+    start(sj, r, handler, false, route_arg);
 }
 
 void v1_reply_anthropic(struct http_req *r, int status, const char *fmt, ...)
