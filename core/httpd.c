@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dlist.h"
+#include "httpd_body.h"
 #include "httpd_listen.h"
 #include "httpd_req.h"
 #include "loop.h"

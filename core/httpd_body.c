@@ -6,6 +6,8 @@
  * The deadline is one of progress (HTTP_BODY_TIMEOUT without a byte while
  * reading), not of the whole body: a 200 MB upload takes longer than any
  * whole-body deadline a small request should have. */
+#include "httpd_body.h"
+
 #include "httpd_req.h"
 
 #include <event2/buffer.h>

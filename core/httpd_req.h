@@ -176,11 +176,6 @@ void httpd_route_metrics_init(struct httpd *h, struct route *rt);
 /* Whether r's method and path match a streamed-body route: sets
  * r->body_stream and r->body_max. */
 bool httpd_req_stream_body(struct http_req *r);
-/* httpd_body.c: hands a streamed body's buffered bytes to its handler. */
-void httpd_body_feed(struct conn *c);
-/* Tells a streamed body's handler it ended in error (status, why): true
- * when one was being read, else false (nothing done). */
-bool httpd_body_abort(struct conn *c, int status, const char *why);
 /* The first header called name (case-insensitive), NUL-terminated. */
 const char *httpd_head_value(const struct conn *c, const char *name);
 

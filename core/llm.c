@@ -10,7 +10,7 @@
 #include "check.h"
 #include "job.h"
 #include "llm_embed.h"
-#include "llm_msgs.h"
+#include "llm_msgs_req.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"

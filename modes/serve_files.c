@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "runtime.h"
 #include "serve_files_int.h"
+#include "serve_files_upload.h"
 #include "serve_v1.h"
 
 #define LIST_LIMIT_MAX 10000 /* OpenAI's range and default */

@@ -17,7 +17,4 @@ struct serve_files {
     struct metric_series *m_uploading;    /* ingot_file_uploads_in_progress */
 };
 
-/* POST /v1/files (serve_files_upload.c). */
-void files_upload(struct serve_files *sf, struct v1 *c);
-
 #endif

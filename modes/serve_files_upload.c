@@ -8,6 +8,8 @@
  * before the answer, so nothing of it remains. With purpose=batch the
  * JSONL is checked line by line on the way (batchcheck), and a bad line
  * stops the upload at once when the purpose is already known. */
+#include "serve_files_upload.h"
+
 #include "serve_files_int.h"
 
 #include <cJSON.h>

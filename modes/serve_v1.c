@@ -14,7 +14,7 @@
 #include "dlist.h"
 #include "httpd.h"
 #include "job.h"
-#include "llm_msgs.h"
+#include "llm_msgs_resp.h"
 #include "log.h"
 #include "metrics.h"
 #include "serve_query.h"
