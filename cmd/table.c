@@ -36,7 +36,8 @@ const struct cmd_def cmd_table[] = {
      "cron ticks (each exactly once: the tick's row commits with its job; after\n"
      "downtime only the most recent missed tick fires) and runs maintenance:\n"
      "purges finished jobs and ticks older than RETENTION_DAYS, clears\n"
-     "idempotency keys older than 24 h, recovers expired leases.\n"
+     "idempotency keys older than 24 h, recovers expired leases, purges files\n"
+     "that expired (expires_after), were deleted, or whose upload stalled a day.\n"
      "GET /health shows \"scheduler\":{\"leader\":...}; metric ingot_scheduler_leader.\n"},
     {"run", "every role in one process (single node, development)", cmd_run,
      "usage: ingot run [flags]\n\n"

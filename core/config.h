@@ -57,6 +57,8 @@ enum cfg_id {
     CFG_HTTP_MAX_BODY,
     CFG_JOB_MAX_PAYLOAD,
     CFG_JOB_BATCH_MAX,
+    CFG_FILES_MAX_BYTES,
+    CFG_FILES_BATCH_MAX_LINES,
     CFG_HTTP_IDLE_TIMEOUT,
     CFG_HTTP_HEADER_TIMEOUT,
     CFG_HTTP_BODY_TIMEOUT,
@@ -118,6 +120,8 @@ struct config {
     long long http_max_body;
     long long job_max_payload;
     long long job_batch_max;
+    long long files_max_bytes;
+    long long files_batch_max_lines;
     long long http_idle_timeout_ms;
     long long http_header_timeout_ms;
     long long http_body_timeout_ms;

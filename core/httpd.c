@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dlist.h"
+#include "httpd_body.h"
 #include "httpd_listen.h"
 #include "httpd_req.h"
 #include "loop.h"
@@ -180,6 +181,8 @@ static void conn_gone(struct conn *c)
     conn_detach(c);
     if (tell)
         c->req.gone(&c->req, c->req.gone_arg); /* may end the stream: c unusable */
+    else
+        (void)httpd_body_abort(c, 499, "the client closed the connection mid-body");
 }
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -197,6 +200,10 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
     case CONN_READ_BODY:
         httpd_fail(c, 408, "the request body was not received in time");
         return;
+    case CONN_HANDLING: /* armed only while a streamed body is read */
+        if (httpd_body_abort(c, 408, "the request body made no progress in time"))
+            return;
+        break;
     default:
         break;
     }
@@ -283,6 +290,10 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
+    if (c->state == CONN_STREAMING && c->req.drain_fn) {
+        c->req.drain_fn(&c->req, c->req.drain_arg); /* the client read: more may come */
+        return;
+    }
     if (c->state != CONN_WRITING)
         return; /* e.g. "100 Continue" left while the body is read */
     if (c->close_after)
@@ -323,6 +334,10 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         if (evbuffer_get_length(in))
             c->close_after = true;
         evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    if (c->state == CONN_HANDLING && c->req.body_stream) {
+        httpd_body_feed(c); /* a streamed body: the handler takes it as it comes */
         return;
     }
     if (c->state == CONN_HANDLING || c->state == CONN_WRITING)
@@ -441,16 +456,22 @@ static void conn_process(struct conn *c)
             if (rc <= 0)
                 return;
             httpd_req_begin(c);
+            bool streamed = httpd_req_stream_body(&c->req); /* the handler reads it in pieces */
             if (c->ph.framing == HTTP_BODY_NONE) {
                 conn_dispatch(c);
                 break;
             }
-            if (c->ph.framing == HTTP_BODY_LENGTH && c->ph.content_length > c->h->max_body) {
+            uint64_t max = streamed ? c->req.body_max : c->h->max_body;
+            if (c->ph.framing == HTTP_BODY_LENGTH && c->ph.content_length > max) {
                 httpd_fail(c, 413, "request body too large");
                 return;
             }
             c->body_left = c->ph.content_length;
             http_chunked_init(&c->chunk);
+            if (streamed) {
+                conn_dispatch(c);
+                break;
+            }
             /* what was declared, up to 64 KB: the rest as it arrives */
             sbuf_reserve(&c->body, c->ph.framing == HTTP_BODY_LENGTH && c->body_left < BODY_RESERVE
                                        ? (size_t)c->body_left

@@ -5,7 +5,8 @@
  * connections, accept back-off when descriptors run out, and a drain that
  * stops accepting and lets in-flight requests and replies finish. Handlers
  * may reply later (after async work): the request stays valid until a
- * reply function is called, even if the client went away. */
+ * reply function is called, even if the client went away. A route may
+ * take its body in pieces instead (httpd_route_stream: uploads). */
 #ifndef INGOT_HTTPD_H
 #define INGOT_HTTPD_H
 
@@ -30,6 +31,9 @@ enum {
 
 /* Route flag: access log at debug (probes and scrapes would flood info). */
 #define HTTPD_ROUTE_QUIET 1u
+/* Route flag (set by httpd_route_stream): the body is not read before the
+ * handler runs; the handler takes it in pieces (http_body_read). */
+#define HTTPD_ROUTE_STREAM_BODY 2u
 
 typedef void (*httpd_handler_fn)(struct http_req *r, void *arg);
 
@@ -50,6 +54,11 @@ void httpd_free(struct httpd *h);
  * name and pattern are kept by pointer (string literals). */
 void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigned flags,
                  httpd_handler_fn fn, void *arg);
+/* A route whose body may be far larger than max_body (an upload): it is
+ * handed to the handler in pieces as it arrives, with back-pressure, up to
+ * this route's own limit (413 beyond). Every other route keeps max_body. */
+void httpd_route_stream(struct httpd *h, unsigned methods, const char *pattern, uint64_t max_body,
+                        httpd_handler_fn fn, void *arg);
 int httpd_listen(struct httpd *h, const char *host, int port, char *err, size_t errlen) ATTR_WUR;
 int httpd_port(const struct httpd *h);
 /* Stops accepting; replies from now on say Connection: close. */
@@ -81,6 +90,23 @@ const char *http_req_client(const struct http_req *r);
 bool http_req_gone(const struct http_req *r);
 /* Borrowed body bytes (not NUL-terminated) and their length. */
 const char *http_req_body(struct http_req *r, size_t *len);
+/* The body of a streamed-body route (httpd_route_stream), in pieces:
+ * fn gets each piece (DATA: data, len > 0, valid for the call), then END
+ * once, or ERROR once (status: 400 malformed chunking, 408 no progress for
+ * HTTP_BODY_TIMEOUT while reading, 413 over the route's limit, 499 the
+ * client left; data is why, NUL-terminated), after which the handler
+ * replies (the connection closes after a reply that comes before END).
+ * fn never runs inside http_body_read. Pause stops reading (the socket
+ * then stops too: back-pressure, and the progress deadline waits);
+ * resume goes on. Returns 0, or -1 when the client already left (reply
+ * now: 499). A reply may come at any time, from fn too; no call to fn
+ * follows it. */
+enum http_body_event { HTTP_BODY_DATA, HTTP_BODY_END, HTTP_BODY_ERROR };
+typedef void (*http_body_fn)(struct http_req *r, enum http_body_event ev, const char *data, size_t len,
+                             int status, void *arg);
+int http_body_read(struct http_req *r, http_body_fn fn, void *arg) ATTR_WUR;
+void http_body_pause(struct http_req *r);
+void http_body_resume(struct http_req *r);
 /* Microseconds (monotonic) when the request was dispatched. */
 int64_t http_req_start_us(const struct http_req *r);
 
@@ -108,6 +134,14 @@ size_t http_stream_write(struct http_req *r, const char *data, size_t len);
  * http_stream_begin. */
 void http_stream_eof_gone(struct http_req *r);
 void http_stream_end(struct http_req *r);
+/* Ends a streamed reply that cannot be completed (what it relays failed):
+ * no final chunk, and the connection closes, so the client sees a cut
+ * body rather than a complete-looking short one. Frees r. */
+void http_stream_abort(struct http_req *r);
+/* Back-pressure for a long streamed reply (a download): fn runs each time
+ * a write brings the bytes queued down to low or below, so the handler
+ * produces more only as the client reads. Until the end. */
+void http_stream_on_drain(struct http_req *r, size_t low, http_stream_gone_fn fn, void *arg);
 
 /* {"error":{"message","type","param","code"}}; param and code may be NULL. */
 void http_reply_error(struct http_req *r, int status, const char *type, const char *param,

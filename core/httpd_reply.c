@@ -4,6 +4,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,9 @@ static void write_head(struct http_req *r, int status, const char *content_type,
 {
     struct conn *c = r->c;
     struct httpd *h = c->h;
-    bool keep = c->ph.keep_alive && !h->draining && !c->close_after && !c->peer_gone;
+    /* a streamed body not read to its end: what is left cannot be skipped */
+    bool unread = r->body_stream && !r->body_done;
+    bool keep = c->ph.keep_alive && !h->draining && !c->close_after && !c->peer_gone && !unread;
     c->close_after = !keep;
     if (c->peer_gone)
         return;
@@ -310,12 +313,36 @@ void http_stream_eof_gone(struct http_req *r)
     r->stream_eof_gone = true;
 }
 
+void http_stream_on_drain(struct http_req *r, size_t low, http_stream_gone_fn fn, void *arg)
+{
+    struct conn *c = r->c;
+    check_reply(r, true);
+    r->drain_fn = fn;
+    r->drain_arg = arg;
+    if (c->bev)
+        bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
+}
+
 void http_stream_end(struct http_req *r)
 {
     struct conn *c = r->c;
     check_reply(r, true);
+    if (r->drain_fn && c->bev) /* WRITING waits for the whole reply again */
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    r->drain_fn = NULL;
     if (!c->peer_gone && r->stream_chunked && r->method != HTTP_M_HEAD)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    req_finish(r, r->stream_status, r->stream_bytes);
+}
+
+void http_stream_abort(struct http_req *r)
+{
+    struct conn *c = r->c;
+    check_reply(r, true);
+    if (r->drain_fn && c->bev)
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    r->drain_fn = NULL;
+    c->close_after = true; /* what was queued goes out, then the close */
     req_finish(r, r->stream_status, r->stream_bytes);
 }
 

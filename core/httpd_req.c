@@ -59,6 +59,13 @@ void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigne
     h->routes_tail = rt;
 }
 
+void httpd_route_stream(struct httpd *h, unsigned methods, const char *pattern, uint64_t max_body,
+                        httpd_handler_fn fn, void *arg)
+{
+    httpd_route(h, methods, pattern, HTTPD_ROUTE_STREAM_BODY, fn, arg);
+    h->routes_tail->max_body = max_body;
+}
+
 const char *httpd_head_value(const struct conn *c, const char *name)
 {
     if (c->ph.step != HTTP_PARSE_DONE)
@@ -161,6 +168,9 @@ void httpd_req_reset(struct http_req *r)
     r->nparams = 0;
     r->nq = 0;
     r->client[0] = '\0';
+    r->drain_fn = NULL;
+    r->body_stream = r->body_reading = r->body_paused = r->body_done = r->continue_sent = false;
+    r->body_fn = NULL;
     sbuf_reset(&r->scratch);
     sbuf_reset(&r->hdrs);
 }
@@ -261,6 +271,23 @@ static bool decode_params(struct http_req *r)
             q++;
     }
     return true;
+}
+
+bool httpd_req_stream_body(struct http_req *r)
+{
+    unsigned m = r->method == HTTP_M_HEAD ? HTTP_M_GET : r->method;
+    if (!r->path)
+        return false;
+    for (struct route *rt = r->c->h->routes; rt; rt = rt->next) {
+        if ((rt->flags & HTTPD_ROUTE_STREAM_BODY) && (rt->methods & m) &&
+            route_match(rt->pattern, r->path, r)) {
+            r->nparams = 0; /* dispatch matches again */
+            r->body_stream = true;
+            r->body_max = rt->max_body;
+            return true;
+        }
+    }
+    return false;
 }
 
 static void allow_header(unsigned methods, char *out, size_t n)

@@ -43,6 +43,7 @@ struct status_series {
 
 struct route {
     unsigned methods;
+    uint64_t max_body; /* HTTPD_ROUTE_STREAM_BODY: the route's own limit */
     const char *pattern;
     unsigned flags;
     httpd_handler_fn fn;
@@ -80,6 +81,17 @@ struct http_req {
     http_stream_gone_fn gone;
     void *gone_arg;
     bool stream_eof_gone;  /* the client's EOF ends the stream (no half-close) */
+    http_stream_gone_fn drain_fn; /* http_stream_on_drain */
+    void *drain_arg;
+    /* a streamed body (HTTPD_ROUTE_STREAM_BODY) */
+    bool body_stream;   /* its route reads the body in pieces */
+    bool body_reading;  /* http_body_read was called */
+    bool body_paused;
+    bool body_done;     /* END or ERROR was told */
+    bool continue_sent; /* "100 Continue" */
+    uint64_t body_max;
+    http_body_fn body_fn;
+    void *body_arg;
 };
 
 struct conn {
@@ -161,6 +173,9 @@ void httpd_dispatch(struct http_req *r);
  * too large): JSON, Connection: close. */
 void httpd_fail(struct conn *c, int status, const char *why);
 void httpd_route_metrics_init(struct httpd *h, struct route *rt);
+/* Whether r's method and path match a streamed-body route: sets
+ * r->body_stream and r->body_max. */
+bool httpd_req_stream_body(struct http_req *r);
 /* The first header called name (case-insensitive), NUL-terminated. */
 const char *httpd_head_value(const struct conn *c, const char *name);
 

@@ -10,7 +10,7 @@
 #include "check.h"
 #include "job.h"
 #include "llm_embed.h"
-#include "llm_msgs.h"
+#include "llm_msgs_req.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
@@ -339,8 +339,8 @@ static int check_fail(struct job_error *e, const char *param, const char *msg)
     return -1;
 }
 
-int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON *body, bool job,
-              struct job_error *e)
+/* The body's model routes to a provider: 0 with *anthropic, or -1 with e. */
+static int check_model(struct llm *l, uint64_t tenant, const cJSON *body, bool *anthropic, struct job_error *e)
 {
     if (!cJSON_IsObject(body))
         return check_fail(e, "", "the body must be a JSON object");
@@ -374,8 +374,23 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
     }
     if (rc < 0)
         return check_fail(e, "model", why);
-    bool anthropic = t.type == PROVIDER_ANTHROPIC;
+    *anthropic = t.type == PROVIDER_ANTHROPIC;
     provider_target_deinit(&t);
+    return 0;
+}
+
+int llm_check_model(struct llm *l, uint64_t tenant, const cJSON *body, struct job_error *e)
+{
+    bool anthropic;
+    return check_model(l, tenant, body, &anthropic, e);
+}
+
+int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON *body, bool job,
+              struct job_error *e)
+{
+    bool anthropic;
+    if (check_model(l, tenant, body, &anthropic, e) < 0)
+        return -1;
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
     if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream))
         return check_fail(e, "stream", "stream must be a boolean");

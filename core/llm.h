@@ -46,6 +46,9 @@ struct llmlimit *llm_limits(struct llm *l);
 #define LLM_N_MAX 128
 int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const struct cJSON *body, bool job,
               struct job_error *e) ATTR_WUR;
+/* Only the object and its routable model (what a batch line for an
+ * endpoint llm_check does not cover, /v1/responses, is checked for). */
+int llm_check_model(struct llm *l, uint64_t tenant, const struct cJSON *body, struct job_error *e) ATTR_WUR;
 
 struct llm_call_opts {
     uint64_t tenant, key_id, job_id;   /* job_id 0: sync */

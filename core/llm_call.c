@@ -15,7 +15,7 @@
 #include "upstream.h"
 #include "llm_anthropic.h"
 #include "llm_hdr.h"
-#include "llm_msgs.h"
+#include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"
 #include "llm_priv.h"
 #include "llm_settle.h"

@@ -1,12 +1,14 @@
 /* A Messages call in the engine: the request upstream and the answer back
- * for an Anthropic client (llm_msgs.h does the JSON). */
+ * for an Anthropic client (llm_msgs_req, _resp and _stream do the JSON). */
 #include "llm_msgs_relay.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "llm_msgs.h"
+#include "llm_msgs_req.h"
+#include "llm_msgs_resp.h"
+#include "llm_msgs_stream.h"
 #include "llm_priv.h"
 #include "llm_relay_text.h"
 

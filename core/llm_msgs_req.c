@@ -2,7 +2,8 @@
  * translates), and translated to an OpenAI chat completions request. The
  * answer and stream directions are in llm_msgs_resp.c and
  * llm_msgs_stream.c. */
-#include "llm_msgs.h"
+
+#include "llm_msgs_req.h"
 
 #include <cJSON.h>
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /* A chat completion answer as an Anthropic Message, Anthropic usage in
  * OpenAI's accounting, and errors in Anthropic's shape. Pure. */
-#include "llm_msgs.h"
+
+#include "llm_msgs_resp.h"
 
 #include <cJSON.h>
 #include <stdio.h>

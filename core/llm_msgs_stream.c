@@ -4,7 +4,9 @@
  * message_start, content_block_start/delta/stop (text_delta,
  * input_json_delta), message_delta (stop_reason, usage) and message_stop.
  * Pure. */
-#include "llm_msgs.h"
+#include "llm_msgs_stream.h"
+
+#include "llm_msgs_resp.h"
 
 #include <cJSON.h>
 #include <stdio.h>

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "filestore.h"
 #include "jobclaim.h"
 #include "job.h"
 #include "log.h"
@@ -16,13 +17,15 @@
 #define BATCHES_MAX 20        /* per task and pass: the rest waits for the next pass */
 #define IDEM_RANGE 10000      /* ids per idempotency step */
 #define IDEM_STEPS_MAX 20
+#define FILES_PER_PASS 50
 
 enum maint_step {
     M_IDLE,
     M_JOBS_SELECT, M_JOBS_ATTEMPTS, M_JOBS_DELETE,
     M_TICKS,
     M_IDEM_START, M_IDEM_UPDATE, M_IDEM_CHECK,
-    M_LEASES
+    M_LEASES,
+    M_FILES
 };
 
 struct maint {
@@ -44,7 +47,7 @@ struct maint *maint_new(struct runtime *rt)
     m->rt = rt;
     sbuf_init(&m->ids);
     m->f_rows = metrics_family(rt->metrics, METRIC_COUNTER, "ingot_maintenance_rows_total",
-                               "Rows changed by maintenance, by task (jobs, attempts, ticks, idempotency, leases).");
+                               "Rows changed by maintenance, by task (jobs, attempts, ticks, idempotency, leases, files).");
     m->m_passes = metrics_series(metrics_family(rt->metrics, METRIC_COUNTER, "ingot_maintenance_passes_total",
                                                 "Maintenance passes run by the leading scheduler."), "");
     m->m_seconds = metrics_series(metrics_family(rt->metrics, METRIC_GAUGE, "ingot_maintenance_last_pass_seconds",
@@ -127,6 +130,14 @@ static void idem_step(struct maint *m)
     query(m, M_IDEM_UPDATE, sql);
 }
 
+static void files_cb(unsigned long long n, const char *err, void *arg)
+{
+    struct maint *m = arg;
+    if (n)
+        count(m, "files", n);
+    finish(m, err);
+}
+
 static void recovered_cb(unsigned long long n, const char *err, unsigned err_code, void *arg)
 {
     struct maint *m = arg;
@@ -134,7 +145,14 @@ static void recovered_cb(unsigned long long n, const char *err, unsigned err_cod
         count(m, "leases", n);
     if (err && err_code != DB_ERR_SHUTDOWN)
         log_warn("lease recovery failed (error %u): %s", err_code, err);
-    finish(m, err && err_code != DB_ERR_SHUTDOWN ? "lease recovery failed" : NULL);
+    if (err) {
+        finish(m, err_code != DB_ERR_SHUTDOWN ? "lease recovery failed" : NULL);
+        return;
+    }
+    /* expired, deleted and abandoned files: a few per pass (each purge
+     * deletes its chunks a batch at a time) */
+    m->step = M_FILES;
+    filestore_purge_due(m->rt->db, FILES_PER_PASS, files_cb, m);
 }
 
 static void step_cb(const struct db_result *r, void *arg)

@@ -1,7 +1,8 @@
 /* schedule_maint: the leader's maintenance, in small batches so no lock
  * is held for long: purge finished jobs (and their attempts) and fired
  * ticks older than RETENTION_DAYS, clear idempotency keys older than 24 h,
- * and put back jobs whose lease expired. One pass at a time. */
+ * put back jobs whose lease expired, and purge files that expired, were
+ * deleted, or whose upload stalled a day. One pass at a time. */
 #ifndef INGOT_SCHEDULE_MAINT_H
 #define INGOT_SCHEDULE_MAINT_H
 

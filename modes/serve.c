@@ -6,6 +6,7 @@
 #include "rcache.h"
 #include "runtime.h"
 #include "serve_attempts.h"
+#include "serve_files.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
 #include "serve_messages.h"
@@ -18,6 +19,7 @@ struct serve {
     struct serve_jobs *jobs;
     struct rcache *rcache;
     struct serve_session *sess;
+    struct serve_files *files;
 };
 
 static void drain_hook(void *arg)
@@ -52,6 +54,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     serve_messages_routes(h, s->jobs); /* Anthropic's Messages API, same auth */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
     serve_openapi_routes(h);           /* GET /openapi.json, no API key */
+    s->files = serve_files_routes(h, s->jobs); /* /v1/files */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
@@ -63,5 +66,6 @@ void serve_free(struct serve *s)
     serve_jobs_free(s->jobs);
     serve_session_free(s->sess);
     rcache_free(s->rcache);
+    serve_files_free(s->files);
     free(s);
 }

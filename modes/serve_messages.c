@@ -10,7 +10,7 @@
 #include "httpd.h"
 #include "job.h"
 #include "llm.h"
-#include "llm_msgs.h"
+#include "llm_msgs_resp.h"
 #include "log.h"
 #include "loop.h"
 #include "runtime.h"

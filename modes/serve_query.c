@@ -19,6 +19,7 @@ static const struct {
     {HTTP_M_GET, "/v1/jobs/{id}", {"wait", NULL}},
     {HTTP_M_GET, "/v1/usage", {"from", "to", "group_by", NULL}},
     {HTTP_M_POST, "/v1/messages", {"beta", NULL}}, /* Anthropic's SDK: beta.messages */
+    {HTTP_M_GET, "/v1/files", {"after", "limit", "order", "purpose", NULL}},
 };
 
 static const char *const *allowed_for(const struct http_req *r)

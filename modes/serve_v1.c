@@ -14,7 +14,7 @@
 #include "dlist.h"
 #include "httpd.h"
 #include "job.h"
-#include "llm_msgs.h"
+#include "llm_msgs_resp.h"
 #include "log.h"
 #include "metrics.h"
 #include "serve_query.h"
@@ -137,13 +137,15 @@ static void session_done_cb(const struct session_v1_result *res, void *arg)
 
 /* The key: Authorization: Bearer (OpenAI's SDK, curl), or x-api-key when
  * there is no Authorization (Anthropic's SDK and tools). */
-static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), bool anthropic)
+static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), bool anthropic,
+                  void *route_arg)
 {
     struct v1 *c = xcalloc(1, sizeof *c);
     c->sj = sj;
     c->r = r;
     c->handler = handler;
     c->anthropic = anthropic;
+    c->route_arg = route_arg;
     const char *authz = http_req_header(r, "Authorization");
     if (!authz && !http_req_header(r, "x-api-key") && serve_session_applies(sj->sess, r))
         serve_session_v1(sj->sess, r, session_done_cb, c); /* a login session instead of a key */
@@ -155,12 +157,17 @@ static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(str
 
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
-    start(sj, r, handler, false);
+    start(sj, r, handler, false, NULL);
 }
 
 void v1_start_anthropic(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))
 {
-    start(sj, r, handler, true);
+    start(sj, r, handler, true, NULL);
+}
+
+void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg)
+{
+    start(sj, r, handler, false, route_arg);
 }
 
 void v1_reply_anthropic(struct http_req *r, int status, const char *fmt, ...)

@@ -54,6 +54,7 @@ struct v1 {
     uint64_t tenant;
     uint64_t key;           /* api_keys.id of the bearer */
     void (*handler)(struct v1 *c);
+    void *route_arg;        /* v1_start_arg's: the route's own context */
     /* long-poll state */
     uint64_t job_id;
     int64_t wait_until_ms;
@@ -68,6 +69,8 @@ struct v1 {
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
 /* The same for a route whose clients read Anthropic's error shape. */
 void v1_start_anthropic(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *));
+/* The same (OpenAI's shape) for a route with its own context (c->route_arg). */
+void v1_start_arg(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), void *route_arg);
 /* Anthropic's error shape ({"type":"error","error":{type,message}}), the
  * type following status. */
 void v1_reply_anthropic(struct http_req *r, int status, const char *fmt, ...) ATTR_FMT(3, 4);

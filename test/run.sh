@@ -94,6 +94,7 @@ weight() {
     test_providers | test_limits) echo 26 ;; test_inputs) echo 22 ;;
     test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;
     test_llm_edge | test_queues) echo 16 ;; test_schedule) echo 14 ;;
+    test_files) echo 18 ;;
     test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;;
     test_observability) echo 17 ;;
     test_bulk) echo 29 ;;
@@ -303,7 +304,7 @@ run_integration() {
     # validators for test_openapi (npm ci from test/package-lock.json, only
     # when missing or the lock changed).
     case " ${files[*]} " in
-    *test_llm* | *test_openapi*)
+    *test_llm* | *test_openapi* | *test_files*)
         if [ -n "${INGOT_TEST_SDK_MARK:-}" ]; then
             wait_mark "$INGOT_TEST_SDK_MARK" # run once by the parent, which reports it
         else

@@ -24,5 +24,15 @@ if [ -f node_modules/openai/package.json ] && [ -f node_modules/@anthropic-ai/sd
 fi
 # --loglevel=error: the SDK's engines field asks for node 22; it runs on 20
 # (the end-to-end tests prove it), npm's warning is noise here.
-npm ci --no-audit --no-fund --loglevel=error
-echo "$want" > "$stamp"
+# A registry that stalls must not hang the run (npm's own fetch timeout is
+# 5 min, retried): short fetch timeouts, a bound on the whole install, and
+# up to three tries.
+for try in 1 2 3; do
+    if timeout 180 npm ci --no-audit --no-fund --loglevel=error --fetch-timeout=30000 \
+        --fetch-retries=3 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=10000; then
+        echo "$want" > "$stamp"
+        exit 0
+    fi
+    echo "sdk-setup: npm ci failed or took over 180 s (try $try of 3)" >&2
+done
+exit 1

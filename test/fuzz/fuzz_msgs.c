@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_msgs.h"
+#include "llm_msgs_req.h"
+#include "llm_msgs_resp.h"
+#include "llm_msgs_stream.h"
 #include "sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

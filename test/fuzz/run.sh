@@ -16,7 +16,7 @@ LIBS="-lcjson -lcrypto -lcurl -levent"
 CORE="config config_lint config_parse url util log job check check_json cron ssrf cidr
       http_parse http_resp sse llm_hdr llm_embed llm_anthropic llm_anthropic_resp
       llm_anthropic_stream llm_openai llm_msgs_req llm_msgs_resp llm_msgs_stream crypt provider_snap
-      netname tlsca"
+      netname tlsca multipart batchcheck"
 pass=0; fail=0
 
 # fuzzer-no-link: coverage instrumentation without libFuzzer's main.

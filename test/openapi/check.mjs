@@ -64,12 +64,12 @@ const METHODS = ["get", "put", "post", "delete", "patch", "head", "options", "tr
 const documented = new Set();
 for (const [p, item] of Object.entries(doc.paths))
   for (const m of METHODS) if (item[m]) documented.add(`${m.toUpperCase()} ${p}`);
-// httpd_route(h, HTTP_M_GET | HTTP_M_POST, "/pattern", ...) in the sources
+// httpd_route[_stream](h, HTTP_M_GET | HTTP_M_POST, "/pattern", ...) in the sources
 const registered = new Set();
 for (const dir of ["core", "modes", "cmd"]) {
   for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith(".c"))) {
     const src = readFileSync(join(ROOT, dir, f), "utf8");
-    for (const m of src.matchAll(/httpd_route\(\s*[^,]+,\s*((?:HTTP_M_[A-Z]+\s*\|?\s*)+),\s*"([^"]+)"/g))
+    for (const m of src.matchAll(/httpd_route(?:_stream)?\(\s*[^,]+,\s*((?:HTTP_M_[A-Z]+\s*\|?\s*)+),\s*"([^"]+)"/g))
       for (const bit of m[1].split("|").map((s) => s.trim()).filter(Boolean))
         registered.add(`${bit.replace("HTTP_M_", "")} ${m[2]}`);
   }
@@ -126,8 +126,9 @@ function template(path) {
 async function call(name, method, path, { body, headers = {}, auth = true, base = U, want, server = false } = {}) {
   const h = { ...headers };
   if (auth) h.Authorization = `Bearer ${K}`;
-  if (body !== undefined) h["Content-Type"] = "application/json";
-  const r = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const form = body instanceof FormData; // multipart: fetch writes the Content-Type with its boundary
+  if (body !== undefined && !form) h["Content-Type"] = "application/json";
+  const r = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : typeof body === "string" || form ? body : JSON.stringify(body) });
   const raw = await r.text();
   if (server) {
     const fn = ajv.getSchema("urn:ingot:openapi#/components/schemas/Error") || ajv.compile({ $ref: "urn:ingot:openapi#/components/schemas/Error" });
@@ -319,6 +320,28 @@ await call("auth me after logout", "GET", "/auth/me", { auth: false, headers: { 
 const jar3 = jarOf(await call("auth key login a third time", "POST", "/auth/login/key", { auth: false, body: { api_key: K }, want: 200 }));
 await call("auth logout everywhere", "POST", "/auth/logout-all", { auth: false, headers: { Cookie: `ingot_access=${jar3.ingot_access}`, "X-CSRF-Token": jar3.ingot_csrf }, want: 200 });
 await call("auth me after logout everywhere", "GET", "/auth/me", { auth: false, headers: { Cookie: `ingot_access=${jar3.ingot_access}` }, want: 401 });
+// the Files API (multipart uploads)
+const form = (purpose, text, name = "in.jsonl") => {
+  const f = new FormData();
+  f.append("purpose", purpose);
+  f.append("file", new Blob([text]), name);
+  return f;
+};
+const bline = JSON.stringify({ custom_id: "oa-1", method: "POST", url: "/v1/chat/completions", body: { model: "fake-ok", messages: [{ role: "user", content: "hi" }] } }) + "\n";
+const up = await call("upload a batch file", "POST", "/v1/files", { body: form("batch", bline), want: 200 });
+await call("upload: a bad line", "POST", "/v1/files", { body: form("batch", "[1]\n"), want: 400 });
+await call("upload: not multipart", "POST", "/v1/files", { body: {}, want: 400 });
+await call("upload: no key", "POST", "/v1/files", { body: form("batch", bline), auth: false, want: 401 });
+const fid = up.json && up.json.id;
+await call("files", "GET", "/v1/files?limit=1", { want: 200 });
+await call("files: bad order", "GET", "/v1/files?order=up", { want: 400 });
+await call("a file", "GET", `/v1/files/${fid}`, { want: 200 });
+await call("a file: malformed id", "GET", "/v1/files/nope", { want: 400 });
+await call("a file: unknown", "GET", "/v1/files/file-000000000000000000000000", { want: 404 });
+await call("a file's content", "GET", `/v1/files/${fid}/content`, { want: 200 });
+await call("a file's content: unknown", "GET", "/v1/files/file-000000000000000000000000/content", { want: 404 });
+await call("delete a file", "DELETE", `/v1/files/${fid}`, { want: 200 });
+await call("delete a file again", "DELETE", `/v1/files/${fid}`, { want: 404 });
 
 // how much of the document the answers above exercised
 const ops = [...documented];

@@ -11,7 +11,9 @@
 
 #include "../testhelp.h"
 #include "llm_anthropic.h"
-#include "llm_msgs.h"
+#include "llm_msgs_req.h"
+#include "llm_msgs_resp.h"
+#include "llm_msgs_stream.h"
 #include "sse.h"
 
 #define test_json(descr, item, want)                                                                               \
