@@ -18,6 +18,7 @@
 #include "runtime.h"
 #include "serve_auth.h"
 #include "serve_session_int.h"
+#include "serve_session_refresh.h"
 #include "session.h"
 #include "sql.h"
 

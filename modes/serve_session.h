@@ -4,7 +4,7 @@
  * POST /auth/logout-all, GET /auth/me; serve_auth.c adds the OIDC routes
  * (GET /auth/login, GET /auth/callback) through the functions below.
  * /v1 accepts the session cookie in place of a bearer key
- * (serve_session_v1). Sessions live in auth_sessions (migration 0012). */
+ * (serve_session_v1.h). Sessions live in auth_sessions (migration 0012). */
 #ifndef INGOT_SERVE_SESSION_H
 #define INGOT_SERVE_SESSION_H
 
@@ -35,23 +35,6 @@ int serve_session_check(const struct config *cfg, char *err, size_t errlen) ATTR
  * API-key look-up /v1 uses). Returns owned. */
 struct serve_session *serve_session_new(struct runtime *rt, struct httpd *h, struct auth *a);
 void serve_session_free(struct serve_session *s);
-
-/* The session answer for /v1: tenant 0 means refused, and the reply is
- * made (status, error) by the callback's caller from status/code/message. */
-struct session_v1_result {
-    uint64_t tenant, key_id;
-    int status;          /* 0 when tenant is set, else 400/401/403/503 */
-    const char *param;   /* the field a 400/403 names, or NULL */
-    const char *code;
-    const char *message;
-};
-typedef void (*session_v1_cb)(const struct session_v1_result *res, void *arg);
-/* Whether r carries the session cookie (and no Authorization header). */
-bool serve_session_applies(const struct serve_session *s, struct http_req *r);
-/* Checks the access cookie, the CSRF token on a state change, and that
- * the session may see the tenant the Ingot-Tenant header names (an API-key
- * session: its own, header optional). cb may run before this returns. */
-void serve_session_v1(struct serve_session *s, struct http_req *r, session_v1_cb cb, void *arg);
 
 /* --- shared with serve_auth.c --- */
 struct runtime *serve_session_rt(struct serve_session *s);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "serve_session.h"
+#include "serve_session_v1.h"
 #include "session.h"
 #include "util.h"
 
@@ -68,10 +69,5 @@ void ss_sql_alive(struct sbuf *b, uint64_t sid);
 /* Reads the session's tenants and answers /auth/me's body (with new
  * cookies when q->refresh is set, or the redirect of a new login). */
 void ss_me_load(struct ss_req *q);
-
-/* routes (serve_session_refresh.c) */
-void serve_session_refresh_route(struct http_req *r, void *arg);
-void serve_session_logout_route(struct http_req *r, void *arg);
-void serve_session_logout_all_route(struct http_req *r, void *arg);
 
 #endif

@@ -1,6 +1,6 @@
 /* POST /auth/refresh (rotation; a used token presented again revokes its
  * session), POST /auth/logout and POST /auth/logout-all (serve_session.h). */
-#include "serve_session.h"
+#include "serve_session_refresh.h"
 
 #include <stdio.h>
 #include <stdlib.h>

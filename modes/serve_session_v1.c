@@ -1,7 +1,7 @@
 /* The session cookie on /v1 instead of a bearer key (serve_session.h):
  * the access token, CSRF on a state change, and whether the session may
  * see the tenant Ingot-Tenant names. */
-#include "serve_session.h"
+#include "serve_session_v1.h"
 
 #include <stdio.h>
 #include <stdlib.h>

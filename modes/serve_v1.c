@@ -18,7 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "serve_query.h"
-#include "serve_session.h"
+#include "serve_session_v1.h"
 
 void v1_waiter_unlink(struct v1 *c)
 {
