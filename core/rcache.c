@@ -40,6 +40,7 @@ struct rcache {
     enum rcache_backend backend;
     struct event *refresh, *sweep;
     bool loading;
+    bool orphan; /* freed while its query ran: tenants_cb frees the struct */
     struct tenant_ttl *tenants;
     size_t ntenants;
     unsigned sweep_next;
@@ -202,7 +203,7 @@ static void get_finish(struct rcache_get *g)
     struct rcache *rc = g->rc;
     if (g->prev)
         g->prev->next = g->next;
-    else
+    else if (rc) /* NULL: rcache_free let it go */
         rc->gets = g->next;
     if (g->next)
         g->next->prev = g->prev;
@@ -324,6 +325,10 @@ static void tenants_cb(const struct db_result *r, void *arg)
 {
     struct rcache *rc = arg;
     rc->loading = false;
+    if (rc->orphan) {
+        free(rc);
+        return;
+    }
     if (!r->ok) {
         if (r->err_code != DB_ERR_SHUTDOWN && log_limit_allow(&rc->warn_log, &rc->warn_dropped))
             log_warn("response cache: cannot read llm_tenant_cache: %s", r->error);
@@ -412,14 +417,28 @@ void rcache_free(struct rcache *rc)
     for (struct rcache_get *g = rc->gets, *next; g; g = next) {
         next = g->next;
         g->cancelled = true;
-        if (!g->redis_pending)
+        if (!g->redis_pending) {
             get_finish(g);
+        } else { /* its reply frees it, without rc */
+            g->rc = NULL;
+            g->prev = g->next = NULL;
+        }
     }
+    rc->gets = NULL;
     if (rc->refresh)
         event_free(rc->refresh);
     if (rc->sweep)
         event_free(rc->sweep);
     rcache_mem_free(rc->mem);
     free(rc->tenants);
+    /* A query in flight answers later (the pool calls every callback
+     * once, at the latest when it is freed): it frees what is left. */
+    if (rc->loading) {
+        rc->orphan = true;
+        rc->mem = NULL;
+        rc->tenants = NULL;
+        rc->refresh = rc->sweep = NULL;
+        return;
+    }
     free(rc);
 }
