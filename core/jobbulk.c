@@ -1,7 +1,6 @@
 #include "jobbulk.h"
 
 #include <cJSON.h>
-#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,7 +353,7 @@ int jobbulk_parse(const cJSON *j, bool cancel, struct jobbulk_spec *spec, const 
         const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
         bool is_time = strncmp(name, "created_", 8) == 0;
         if (!text && is_time && cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15 &&
-            floor(v->valuedouble) == v->valuedouble) { /* Unix seconds as a number */
+            (double)(long long)v->valuedouble == v->valuedouble) { /* Unix seconds as a number (whole: no libm) */
             snprintf(num, sizeof num, "%.0f", v->valuedouble);
             text = num;
         }
