@@ -34,10 +34,16 @@ int admin_cache(int argc, char **argv)
     cmd_parse(def, argc, argv, flags, &a, &cfg);
     /* tenant cache NAME [on|off] */
     const char *state = a.npositional == 4 ? a.positional[3] : NULL;
-    if (a.npositional < 3 || a.npositional > 4 || (state && strcmp(state, "on") != 0 && strcmp(state, "off") != 0) ||
-        (ttl && (!state || strcmp(state, "on") != 0))) {
+    if (a.npositional < 3 || a.npositional > 4) {
         config_deinit(&cfg);
         return admin_usage();
+    }
+    if ((state && strcmp(state, "on") != 0 && strcmp(state, "off") != 0) || (ttl && (!state || strcmp(state, "on") != 0))) {
+        fprintf(stderr, "ingot admin: tenant cache %s: %s\n", a.positional[2],
+                ttl ? "--ttl goes with on (tenant cache NAME on --ttl 1h)"
+                    : "say on or off (or nothing, to print the setting)");
+        config_deinit(&cfg);
+        return EXIT_USAGE;
     }
     long long ttl_ms = 0;
     if (ttl && (config_parse_duration_ms(ttl, &ttl_ms) < 0 || ttl_ms < 1000 || ttl_ms > CACHE_TTL_MAX_S * 1000)) {
