@@ -111,6 +111,8 @@ eq "usage: misses are ordinary rows with tokens" "$(q "SELECT COUNT(*) > 0 FROM 
 check "admin tenant cache acme on --ttl 2s" "$B" admin tenant cache acme on --ttl 2s "${A[@]}"
 eq "  shown" "$("$B" admin tenant cache acme "${A[@]}" 2>/dev/null | tail -1 | awk '{print $1, $2}')" "on 2"
 check "admin tenant cache: a bad ttl is refused" sh -c "! '$B' admin tenant cache acme on --ttl 0s ${A[*]} 2>/dev/null"
+check "admin tenant cache: a wrong state says on or off" sh -c "'$B' admin tenant cache acme maybe ${A[*]} 2>&1 | grep -q 'say on or off'"
+check "admin tenant cache: --ttl with off is refused" sh -c "! '$B' admin tenant cache acme off --ttl 1h ${A[*]} 2>/dev/null"
 check "admin tenant cache: an unknown tenant is refused (65)" sh -c "'$B' admin tenant cache nobody on ${A[*]} >/dev/null 2>&1; [ \$? = 65 ]"
 optin() { post "$(msg opted-in)" >/dev/null; status; }
 wait_out 60 miss optin
