@@ -141,7 +141,7 @@ test:
 	sh vendor/install.sh build runtime servers test static image
 	command -v npm >/dev/null 2>&1 || sh vendor/install.sh node
 	$(MAKE) -j2 asan bin/ingot
-	INGOT_TEST_STATIC=1 INGOT_TEST_STATIC_BUILD='$(MAKE) -j2 static' bash test/run.sh
+	INGOT_TEST_STATIC=1 INGOT_TEST_SHARDS=2 INGOT_TEST_STATIC_BUILD='$(MAKE) -j2 static' bash test/run.sh
 
 unit: asan
 	bash test/run.sh unit

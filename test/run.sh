@@ -14,8 +14,9 @@
 # each a runner of its own with its own servers (they wait on servers and
 # fakes more than they compute): an ASan lane (unit, fuzz, integration)
 # and INGOT_TEST_STATIC_SHARDS (default 2) static lanes splitting the suite
-# by known durations, longest first. INGOT_TEST_SHARDS (default 1) splits
-# the ASan integration likewise. INGOT_TEST_STATIC_BUILD=CMD (make test:
+# by known durations, longest first. INGOT_TEST_SHARDS (default 1; make test:
+# 2) splits the ASan integration likewise, the first shard counting the unit
+# tests and fuzzers as 200 s. INGOT_TEST_STATIC_BUILD=CMD (make test:
 # make static) builds the static binary in the background meanwhile; the
 # static lanes start when it is done. INGOT_TEST_STATIC_SERIAL=1 runs one
 # static runner after the ASan lane instead. test_static_root and
@@ -112,6 +113,7 @@ split_files() {
     local n=$1 i best w f; shift
     local -a load=()
     for ((i = 0; i < n; i++)); do load[i]=0; done
+    load[0]=${SPLIT_LOAD0:-0} # the first shard's head start (the unit tests and fuzzers)
     while read -r w f; do
         best=0
         for ((i = 1; i < n; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
@@ -206,7 +208,7 @@ run_lanes() { # the "static" word plus the rest of the command line
     # The ASan lanes: the first also runs the unit tests and the fuzzers.
     local -a shard
     for ((i = 0; i < ashards; i++)); do
-        mapfile -t shard < <(split_files "$ashards" "${afiles[@]}" | awk -v k="$i" '$1 == k { print $2 }')
+        mapfile -t shard < <(SPLIT_LOAD0=$([ ${#pre[@]} -gt 0 ] && echo 200 || echo 0) split_files "$ashards" "${afiles[@]}" | awk -v k="$i" '$1 == k { print $2 }')
         [ $i = 0 ] && shard=("${pre[@]}" "${shard[@]}")
         [ ${#shard[@]} -gt 0 ] && lane_start "asan-$((i + 1))/$ashards" "" "${shard[@]}"
     done
