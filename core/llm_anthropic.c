@@ -4,12 +4,12 @@
 #include "llm_anthropic.h"
 
 #include <cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "jfield.h"
 #include "llm_anthropic_int.h"
 
 /* Used when neither the body nor the caller gives a max_tokens. */
@@ -18,38 +18,6 @@
 #define ANTH_MAX_TOKENS_CAP 2147483647LL
 
 /* Where a translation failure is reported (the caller's buffers). */
-struct xerr {
-    char *param, *why;
-    size_t paramlen, whylen;
-};
-
-/* Fills param (a printf format) and why; -1. */
-static int fail(struct xerr *e, const char *why, const char *param_fmt, ...) ATTR_FMT(3, 4);
-static int fail(struct xerr *e, const char *why, const char *param_fmt, ...)
-{
-    if (e->param && e->paramlen) {
-        va_list ap;
-        va_start(ap, param_fmt);
-        vsnprintf(e->param, e->paramlen, param_fmt, ap);
-        va_end(ap);
-    }
-    if (e->why && e->whylen)
-        snprintf(e->why, e->whylen, "%s", why);
-    return -1;
-}
-
-static const cJSON *field(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNull(v) ? NULL : v; /* an explicit null is the same as absent */
-}
-
-static const char *field_str(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A text block (none for an empty text: Anthropic refuses those). */
 static void add_text(cJSON *blocks, const char *text, const cJSON *part)
 {
@@ -67,19 +35,19 @@ static void add_text(cJSON *blocks, const char *text, const cJSON *part)
 
 /* An image_url part: data: URLs become a base64 source, http(s) URLs a
  * url source. */
-static int add_image(cJSON *blocks, const cJSON *part, const char *path, struct xerr *e)
+static int add_image(cJSON *blocks, const cJSON *part, const char *path, struct jerr *e)
 {
     const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part, "image_url");
-    const char *url = cJSON_IsString(iu) ? iu->valuestring : field_str(iu, "url");
+    const char *url = cJSON_IsString(iu) ? iu->valuestring : jfield_str(iu, "url");
     if (!url)
-        return fail(e, "image_url.url must be a string", "%s.image_url.url", path);
+        return jerr_fail(e, "image_url.url must be a string", "%s.image_url.url", path);
     cJSON *src = cJSON_CreateObject();
     if (strncmp(url, "data:", 5) == 0) {
         const char *semi = strstr(url, ";base64,");
         const char *comma = strchr(url, ',');
         if (!semi || semi > comma || semi == url + 5) {
             cJSON_Delete(src);
-            return fail(e, "a data: URL must be data:<media type>;base64,<data>", "%s.image_url.url", path);
+            return jerr_fail(e, "a data: URL must be data:<media type>;base64,<data>", "%s.image_url.url", path);
         }
         cJSON_AddStringToObject(src, "type", "base64");
         char *media = xstrndup(url + 5, (size_t)(semi - (url + 5)));
@@ -91,7 +59,7 @@ static int add_image(cJSON *blocks, const cJSON *part, const char *path, struct 
         cJSON_AddStringToObject(src, "url", url);
     } else {
         cJSON_Delete(src);
-        return fail(e, "image URLs must be data:, http: or https:", "%s.image_url.url", path);
+        return jerr_fail(e, "image URLs must be data:, http: or https:", "%s.image_url.url", path);
     }
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "type", "image");
@@ -105,7 +73,7 @@ static int add_image(cJSON *blocks, const cJSON *part, const char *path, struct 
 enum parts { PARTS_TEXT, PARTS_USER, PARTS_ASSISTANT };
 
 /* A message's content (string, null or parts) as blocks. */
-static int add_content(cJSON *blocks, const cJSON *content, enum parts allowed, const char *path, struct xerr *e)
+static int add_content(cJSON *blocks, const cJSON *content, enum parts allowed, const char *path, struct jerr *e)
 {
     if (!content)
         return 0;
@@ -114,27 +82,27 @@ static int add_content(cJSON *blocks, const cJSON *content, enum parts allowed, 
         return 0;
     }
     if (!cJSON_IsArray(content))
-        return fail(e, "content must be a string or an array of content parts", "%s.content", path);
+        return jerr_fail(e, "content must be a string or an array of content parts", "%s.content", path);
     int j = 0;
     const cJSON *part;
     cJSON_ArrayForEach(part, content) {
         char ppath[128];
         snprintf(ppath, sizeof ppath, "%s.content[%d]", path, j++);
-        const char *type = field_str(part, "type");
+        const char *type = jfield_str(part, "type");
         if (!type)
-            return fail(e, "each content part needs a type", "%s.type", ppath);
+            return jerr_fail(e, "each content part needs a type", "%s.type", ppath);
         if (strcmp(type, "text") == 0) {
-            const char *text = field_str(part, "text");
+            const char *text = jfield_str(part, "text");
             if (!text)
-                return fail(e, "a text part needs a text string", "%s.text", ppath);
+                return jerr_fail(e, "a text part needs a text string", "%s.text", ppath);
             add_text(blocks, text, part);
         } else if (strcmp(type, "refusal") == 0 && allowed == PARTS_ASSISTANT) {
-            add_text(blocks, field_str(part, "refusal"), NULL);
+            add_text(blocks, jfield_str(part, "refusal"), NULL);
         } else if (strcmp(type, "image_url") == 0 && allowed == PARTS_USER) {
             if (add_image(blocks, part, ppath, e) < 0)
                 return -1;
         } else {
-            return fail(e, "this content part type is not supported by the provider", "%s.type", ppath);
+            return jerr_fail(e, "this content part type is not supported by the provider", "%s.type", ppath);
         }
     }
     return 0;
@@ -142,25 +110,25 @@ static int add_content(cJSON *blocks, const cJSON *content, enum parts allowed, 
 
 /* An assistant's tool_calls as tool_use blocks (arguments: a JSON string
  * holding an object). */
-static int add_tool_calls(cJSON *blocks, const cJSON *calls, const char *path, struct xerr *e)
+static int add_tool_calls(cJSON *blocks, const cJSON *calls, const char *path, struct jerr *e)
 {
     if (!calls)
         return 0;
     if (!cJSON_IsArray(calls))
-        return fail(e, "tool_calls must be an array", "%s.tool_calls", path);
+        return jerr_fail(e, "tool_calls must be an array", "%s.tool_calls", path);
     int k = 0;
     const cJSON *tc;
     cJSON_ArrayForEach(tc, calls) {
         char tpath[128];
         snprintf(tpath, sizeof tpath, "%s.tool_calls[%d]", path, k++);
-        const char *id = field_str(tc, "id");
+        const char *id = jfield_str(tc, "id");
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-        const char *name = field_str(fn, "name");
+        const char *name = jfield_str(fn, "name");
         if (!id)
-            return fail(e, "a tool call needs an id", "%s.id", tpath);
+            return jerr_fail(e, "a tool call needs an id", "%s.id", tpath);
         if (!name)
-            return fail(e, "a tool call needs function.name", "%s.function.name", tpath);
-        const cJSON *args = field(fn, "arguments");
+            return jerr_fail(e, "a tool call needs function.name", "%s.function.name", tpath);
+        const cJSON *args = jfield(fn, "arguments");
         cJSON *input = NULL;
         if (cJSON_IsString(args)) {
             const char *s = args->valuestring;
@@ -172,7 +140,7 @@ static int add_tool_calls(cJSON *blocks, const cJSON *calls, const char *path, s
         }
         if (!cJSON_IsObject(input)) {
             cJSON_Delete(input);
-            return fail(e, "function.arguments must be a JSON object encoded as a string", "%s.function.arguments",
+            return jerr_fail(e, "function.arguments must be a JSON object encoded as a string", "%s.function.arguments",
                         tpath);
         }
         cJSON *b = cJSON_CreateObject();
@@ -186,15 +154,15 @@ static int add_tool_calls(cJSON *blocks, const cJSON *calls, const char *path, s
 }
 
 /* A role:tool message as a tool_result block. */
-static int add_tool_result(cJSON *blocks, const cJSON *m, const char *path, struct xerr *e)
+static int add_tool_result(cJSON *blocks, const cJSON *m, const char *path, struct jerr *e)
 {
-    const char *id = field_str(m, "tool_call_id");
+    const char *id = jfield_str(m, "tool_call_id");
     if (!id)
-        return fail(e, "a tool message needs tool_call_id", "%s.tool_call_id", path);
+        return jerr_fail(e, "a tool message needs tool_call_id", "%s.tool_call_id", path);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "type", "tool_result");
     cJSON_AddStringToObject(b, "tool_use_id", id);
-    const cJSON *content = field(m, "content");
+    const cJSON *content = jfield(m, "content");
     if (cJSON_IsString(content)) {
         cJSON_AddStringToObject(b, "content", content->valuestring);
     } else if (content) {
@@ -219,7 +187,7 @@ static void push_turn(cJSON *msgs, cJSON **last, const char *role, cJSON *blocks
         cJSON_Delete(blocks);
         return;
     }
-    const char *last_role = field_str(*last, "role");
+    const char *last_role = jfield_str(*last, "role");
     if (last_role && strcmp(last_role, role) == 0) {
         cJSON *content = cJSON_GetObjectItemCaseSensitive(*last, "content");
         cJSON *b;
@@ -236,16 +204,16 @@ static void push_turn(cJSON *msgs, cJSON **last, const char *role, cJSON *blocks
 }
 
 /* One OpenAI message: system text into sys, turns into msgs. */
-static int one_message(const cJSON *m, int i, cJSON *sys, cJSON *msgs, cJSON **last, struct xerr *e)
+static int one_message(const cJSON *m, int i, cJSON *sys, cJSON *msgs, cJSON **last, struct jerr *e)
 {
     char path[64];
     snprintf(path, sizeof path, "messages[%d]", i);
     if (!cJSON_IsObject(m))
-        return fail(e, "each message must be an object", "%s", path);
-    const char *role = field_str(m, "role");
+        return jerr_fail(e, "each message must be an object", "%s", path);
+    const char *role = jfield_str(m, "role");
     if (!role)
-        return fail(e, "each message needs a role", "%s.role", path);
-    const cJSON *content = field(m, "content");
+        return jerr_fail(e, "each message needs a role", "%s.role", path);
+    const cJSON *content = jfield(m, "content");
     if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0)
         return add_content(sys, content, PARTS_TEXT, path, e);
     cJSON *blocks = cJSON_CreateArray();
@@ -257,11 +225,11 @@ static int one_message(const cJSON *m, int i, cJSON *sys, cJSON *msgs, cJSON **l
         arole = "assistant";
         rc = add_content(blocks, content, PARTS_ASSISTANT, path, e);
         if (rc == 0)
-            rc = add_tool_calls(blocks, field(m, "tool_calls"), path, e);
+            rc = add_tool_calls(blocks, jfield(m, "tool_calls"), path, e);
     } else if (strcmp(role, "tool") == 0) {
         rc = add_tool_result(blocks, m, path, e);
     } else {
-        rc = fail(e, "this role is not supported by the provider", "%s.role", path);
+        rc = jerr_fail(e, "this role is not supported by the provider", "%s.role", path);
     }
     if (rc < 0) {
         cJSON_Delete(blocks);
@@ -271,11 +239,11 @@ static int one_message(const cJSON *m, int i, cJSON *sys, cJSON *msgs, cJSON **l
     return 0;
 }
 
-static int messages(const cJSON *body, cJSON *req, struct xerr *e)
+static int messages(const cJSON *body, cJSON *req, struct jerr *e)
 {
-    const cJSON *in = field(body, "messages");
+    const cJSON *in = jfield(body, "messages");
     if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0)
-        return fail(e, "messages must be a non-empty array", "messages");
+        return jerr_fail(e, "messages must be a non-empty array", "messages");
     cJSON *sys = cJSON_CreateArray(), *msgs = cJSON_CreateArray(), *last = NULL;
     int i = 0;
     const cJSON *m;
@@ -289,12 +257,12 @@ static int messages(const cJSON *body, cJSON *req, struct xerr *e)
     if (cJSON_GetArraySize(msgs) == 0) {
         cJSON_Delete(sys);
         cJSON_Delete(msgs);
-        return fail(e, "messages needs at least one user or assistant message with content", "messages");
+        return jerr_fail(e, "messages needs at least one user or assistant message with content", "messages");
     }
     int nsys = cJSON_GetArraySize(sys);
     const cJSON *only = nsys == 1 ? cJSON_GetArrayItem(sys, 0) : NULL;
     if (only && !cJSON_GetObjectItemCaseSensitive(only, "cache_control")) {
-        cJSON_AddStringToObject(req, "system", field_str(only, "text"));
+        cJSON_AddStringToObject(req, "system", jfield_str(only, "text"));
         cJSON_Delete(sys);
     } else if (nsys > 0) {
         cJSON_AddItemToObject(req, "system", sys);
@@ -305,26 +273,26 @@ static int messages(const cJSON *body, cJSON *req, struct xerr *e)
     return 0;
 }
 
-static int max_tokens(const cJSON *body, long long dflt, cJSON *req, struct xerr *e)
+static int max_tokens(const cJSON *body, long long dflt, cJSON *req, struct jerr *e)
 {
     const char *name = "max_completion_tokens";
-    const cJSON *v = field(body, name);
+    const cJSON *v = jfield(body, name);
     if (!v) {
         name = "max_tokens";
-        v = field(body, name);
+        v = jfield(body, name);
     }
     long long n = dflt > 0 ? dflt : ANTH_FALLBACK_MAX_TOKENS;
     if (v && (!cJSON_IsNumber(v) || !check_double_ll(v->valuedouble, 1, ANTH_MAX_TOKENS_CAP, &n)))
-        return fail(e, "must be a whole number between 1 and 2147483647", "%s", name);
+        return jerr_fail(e, "must be a whole number between 1 and 2147483647", "%s", name);
     if (n > ANTH_MAX_TOKENS_CAP)
         n = ANTH_MAX_TOKENS_CAP;
     cJSON_AddNumberToObject(req, "max_tokens", (double)n);
     return 0;
 }
 
-static int stop_sequences(const cJSON *body, cJSON *req, struct xerr *e)
+static int stop_sequences(const cJSON *body, cJSON *req, struct jerr *e)
 {
-    const cJSON *stop = field(body, "stop");
+    const cJSON *stop = jfield(body, "stop");
     if (!stop)
         return 0;
     cJSON *seq = cJSON_CreateArray();
@@ -335,13 +303,13 @@ static int stop_sequences(const cJSON *body, cJSON *req, struct xerr *e)
         cJSON_ArrayForEach(s, stop) {
             if (!cJSON_IsString(s)) {
                 cJSON_Delete(seq);
-                return fail(e, "stop must be a string or an array of strings", "stop");
+                return jerr_fail(e, "stop must be a string or an array of strings", "stop");
             }
             cJSON_AddItemToArray(seq, cJSON_CreateString(s->valuestring));
         }
     } else {
         cJSON_Delete(seq);
-        return fail(e, "stop must be a string or an array of strings", "stop");
+        return jerr_fail(e, "stop must be a string or an array of strings", "stop");
     }
     if (cJSON_GetArraySize(seq) > 0)
         cJSON_AddItemToObject(req, "stop_sequences", seq);
@@ -350,32 +318,32 @@ static int stop_sequences(const cJSON *body, cJSON *req, struct xerr *e)
     return 0;
 }
 
-static int tools(const cJSON *body, cJSON *req, struct xerr *e)
+static int tools(const cJSON *body, cJSON *req, struct jerr *e)
 {
-    const cJSON *in = field(body, "tools");
+    const cJSON *in = jfield(body, "tools");
     if (!in)
         return 0;
     if (!cJSON_IsArray(in))
-        return fail(e, "tools must be an array", "tools");
+        return jerr_fail(e, "tools must be an array", "tools");
     cJSON *out = cJSON_CreateArray();
     int i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, in) {
-        const char *type = field_str(t, "type");
+        const char *type = jfield_str(t, "type");
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
-        const char *name = field_str(fn, "name");
+        const char *name = jfield_str(fn, "name");
         int rc = 0;
         if (!type || strcmp(type, "function") != 0)
-            rc = fail(e, "only function tools are supported by the provider", "tools[%d].type", i);
+            rc = jerr_fail(e, "only function tools are supported by the provider", "tools[%d].type", i);
         else if (!name)
-            rc = fail(e, "a function tool needs function.name", "tools[%d].function.name", i);
+            rc = jerr_fail(e, "a function tool needs function.name", "tools[%d].function.name", i);
         if (rc < 0) {
             cJSON_Delete(out);
             return -1;
         }
         cJSON *a = cJSON_CreateObject();
         cJSON_AddStringToObject(a, "name", name);
-        const char *desc = field_str(fn, "description");
+        const char *desc = jfield_str(fn, "description");
         if (desc)
             cJSON_AddStringToObject(a, "description", desc);
         const cJSON *params = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
@@ -400,12 +368,12 @@ static int tools(const cJSON *body, cJSON *req, struct xerr *e)
 
 /* tool_choice and parallel_tool_calls (only meaningful with tools:
  * Anthropic refuses a tool_choice without them). */
-static int tool_choice(const cJSON *body, cJSON *req, struct xerr *e)
+static int tool_choice(const cJSON *body, cJSON *req, struct jerr *e)
 {
-    const cJSON *tc = field(body, "tool_choice");
-    const cJSON *par = field(body, "parallel_tool_calls");
+    const cJSON *tc = jfield(body, "tool_choice");
+    const cJSON *par = jfield(body, "parallel_tool_calls");
     if (par && !cJSON_IsBool(par))
-        return fail(e, "parallel_tool_calls must be a boolean", "parallel_tool_calls");
+        return jerr_fail(e, "parallel_tool_calls must be a boolean", "parallel_tool_calls");
     const char *type = "auto", *name = NULL;
     if (cJSON_IsString(tc)) {
         const char *s = tc->valuestring;
@@ -416,8 +384,8 @@ static int tool_choice(const cJSON *body, cJSON *req, struct xerr *e)
         else
             type = NULL;
     } else if (cJSON_IsObject(tc)) {
-        const char *t = field_str(tc, "type");
-        name = field_str(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
+        const char *t = jfield_str(tc, "type");
+        name = jfield_str(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
         if (t && strcmp(t, "function") == 0 && name)
             type = "tool";
         else
@@ -426,7 +394,7 @@ static int tool_choice(const cJSON *body, cJSON *req, struct xerr *e)
         type = NULL;
     }
     if (!type)
-        return fail(e, "tool_choice must be auto, none, required or {type: function, function: {name}}",
+        return jerr_fail(e, "tool_choice must be auto, none, required or {type: function, function: {name}}",
                     "tool_choice");
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "type", type);
@@ -444,47 +412,47 @@ static int tool_choice(const cJSON *body, cJSON *req, struct xerr *e)
 
 /* Fields whose meaning the Messages API cannot give: refused rather than
  * dropped, so a client relying on JSON mode or logprobs hears it. */
-static int unsupported(const cJSON *body, struct xerr *e)
+static int unsupported(const cJSON *body, struct jerr *e)
 {
-    const cJSON *rf = field(body, "response_format");
+    const cJSON *rf = jfield(body, "response_format");
     if (rf && !cJSON_IsNull(rf)) {
-        const char *type = cJSON_IsObject(rf) ? field_str(rf, "type") : NULL;
+        const char *type = cJSON_IsObject(rf) ? jfield_str(rf, "type") : NULL;
         if (!type || strcmp(type, "text") != 0) {
             char why[160];
             snprintf(why, sizeof why, "response_format %.40s is not supported by the anthropic adapter (only text)",
                      type ? type : "of this shape");
-            return fail(e, why, "response_format");
+            return jerr_fail(e, why, "response_format");
         }
     }
-    const cJSON *lp = field(body, "logprobs");
+    const cJSON *lp = jfield(body, "logprobs");
     if (lp && !cJSON_IsNull(lp) && !cJSON_IsFalse(lp))
-        return fail(e, "logprobs is not supported by the anthropic adapter", "logprobs");
-    const cJSON *tl = field(body, "top_logprobs");
+        return jerr_fail(e, "logprobs is not supported by the anthropic adapter", "logprobs");
+    const cJSON *tl = jfield(body, "top_logprobs");
     if (tl && !cJSON_IsNull(tl) && !(cJSON_IsNumber(tl) && tl->valuedouble == 0))
-        return fail(e, "top_logprobs is not supported by the anthropic adapter", "top_logprobs");
+        return jerr_fail(e, "top_logprobs is not supported by the anthropic adapter", "top_logprobs");
     return 0;
 }
 
-static int sampling(const cJSON *body, cJSON *req, struct xerr *e)
+static int sampling(const cJSON *body, cJSON *req, struct jerr *e)
 {
     static const char *const names[] = {"temperature", "top_p"};
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {
-        const cJSON *v = field(body, names[i]);
+        const cJSON *v = jfield(body, names[i]);
         if (!v)
             continue;
         if (!cJSON_IsNumber(v))
-            return fail(e, "must be a number", "%s", names[i]);
+            return jerr_fail(e, "must be a number", "%s", names[i]);
         cJSON_AddNumberToObject(req, names[i], v->valuedouble);
     }
-    const cJSON *n = field(body, "n");
+    const cJSON *n = jfield(body, "n");
     if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
-        return fail(e, "only n = 1 is supported by the provider", "n");
-    const cJSON *stream = field(body, "stream");
+        return jerr_fail(e, "only n = 1 is supported by the provider", "n");
+    const cJSON *stream = jfield(body, "stream");
     if (stream && !cJSON_IsBool(stream))
-        return fail(e, "stream must be a boolean", "stream");
+        return jerr_fail(e, "stream must be a boolean", "stream");
     if (cJSON_IsTrue(stream))
         cJSON_AddBoolToObject(req, "stream", true);
-    const char *user = field_str(body, "user");
+    const char *user = jfield_str(body, "user");
     if (user && *user)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(req, "metadata"), "user_id", user);
     return unsupported(body, e);
@@ -493,13 +461,13 @@ static int sampling(const cJSON *body, cJSON *req, struct xerr *e)
 int anth_request(const cJSON *openai_body, const char *upstream_model, long long default_max_tokens,
                  struct sbuf *out, char *param, size_t paramlen, char *why, size_t whylen)
 {
-    struct xerr e = {.param = param, .paramlen = paramlen, .why = why, .whylen = whylen};
+    struct jerr e = {.param = param, .paramlen = paramlen, .why = why, .whylen = whylen};
     if (param && paramlen)
         param[0] = '\0';
     if (why && whylen)
         why[0] = '\0';
     if (!cJSON_IsObject(openai_body))
-        return fail(&e, "the body must be a JSON object", "%s", "");
+        return jerr_fail(&e, "the body must be a JSON object", "%s", "");
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "model", upstream_model ? upstream_model : "");
     int rc = max_tokens(openai_body, default_max_tokens, req, &e);

@@ -6,45 +6,14 @@
 #include "llm_msgs_req.h"
 
 #include <cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "jfield.h"
 
 /* Where a failure is reported (the caller's buffers). */
-struct xerr {
-    char *param, *why;
-    size_t paramlen, whylen;
-};
-
-static int fail(struct xerr *e, const char *why, const char *param_fmt, ...) ATTR_FMT(3, 4);
-static int fail(struct xerr *e, const char *why, const char *param_fmt, ...)
-{
-    if (e->param && e->paramlen) {
-        va_list ap;
-        va_start(ap, param_fmt);
-        vsnprintf(e->param, e->paramlen, param_fmt, ap);
-        va_end(ap);
-    }
-    if (e->why && e->whylen)
-        snprintf(e->why, e->whylen, "%s", why);
-    return -1;
-}
-
-static const cJSON *field(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNull(v) ? NULL : v; /* an explicit null is the same as absent */
-}
-
-static const char *field_str(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool is(const char *a, const char *b)
 {
     return a && strcmp(a, b) == 0;
@@ -52,61 +21,61 @@ static bool is(const char *a, const char *b)
 
 /* ---- checks ---- */
 
-static int check_image(const cJSON *b, const char *path, struct xerr *e)
+static int check_image(const cJSON *b, const char *path, struct jerr *e)
 {
-    const cJSON *src = field(b, "source");
+    const cJSON *src = jfield(b, "source");
     if (!cJSON_IsObject(src))
-        return fail(e, "an image block needs a source object", "%s.source", path);
-    const char *t = field_str(src, "type");
+        return jerr_fail(e, "an image block needs a source object", "%s.source", path);
+    const char *t = jfield_str(src, "type");
     if (is(t, "base64")) {
-        if (!field_str(src, "media_type"))
-            return fail(e, "a base64 image source needs media_type (a string)", "%s.source.media_type", path);
-        if (!field_str(src, "data"))
-            return fail(e, "a base64 image source needs data (a string)", "%s.source.data", path);
+        if (!jfield_str(src, "media_type"))
+            return jerr_fail(e, "a base64 image source needs media_type (a string)", "%s.source.media_type", path);
+        if (!jfield_str(src, "data"))
+            return jerr_fail(e, "a base64 image source needs data (a string)", "%s.source.data", path);
         return 0;
     }
     if (is(t, "url")) {
-        if (!field_str(src, "url"))
-            return fail(e, "a url image source needs url (a string)", "%s.source.url", path);
+        if (!jfield_str(src, "url"))
+            return jerr_fail(e, "a url image source needs url (a string)", "%s.source.url", path);
         return 0;
     }
     if (t && (is(t, "file")))
         return 0;
-    return fail(e, "an image source's type must be base64, url or file", "%s.source.type", path);
+    return jerr_fail(e, "an image source's type must be base64, url or file", "%s.source.type", path);
 }
 
 /* One content block of a turn (or of a tool_result's content: inner). */
-static int check_block(const cJSON *b, const char *path, bool user, bool inner, struct xerr *e)
+static int check_block(const cJSON *b, const char *path, bool user, bool inner, struct jerr *e)
 {
     if (!cJSON_IsObject(b))
-        return fail(e, "each content block must be an object", "%s", path);
-    const char *t = field_str(b, "type");
+        return jerr_fail(e, "each content block must be an object", "%s", path);
+    const char *t = jfield_str(b, "type");
     if (!t)
-        return fail(e, "each content block needs a type (a string)", "%s.type", path);
+        return jerr_fail(e, "each content block needs a type (a string)", "%s.type", path);
     if (is(t, "text")) {
-        if (!field_str(b, "text"))
-            return fail(e, "a text block needs text (a string)", "%s.text", path);
+        if (!jfield_str(b, "text"))
+            return jerr_fail(e, "a text block needs text (a string)", "%s.text", path);
     } else if (is(t, "image")) {
         if (!user)
-            return fail(e, "image blocks belong in user turns", "%s.type", path);
+            return jerr_fail(e, "image blocks belong in user turns", "%s.type", path);
         return check_image(b, path, e);
     } else if (is(t, "tool_use") && !inner) {
         if (user)
-            return fail(e, "tool_use blocks belong in assistant turns", "%s.type", path);
-        if (!field_str(b, "id"))
-            return fail(e, "a tool_use block needs id (a string)", "%s.id", path);
-        if (!field_str(b, "name"))
-            return fail(e, "a tool_use block needs name (a string)", "%s.name", path);
-        if (!cJSON_IsObject(field(b, "input")))
-            return fail(e, "a tool_use block needs input (an object)", "%s.input", path);
+            return jerr_fail(e, "tool_use blocks belong in assistant turns", "%s.type", path);
+        if (!jfield_str(b, "id"))
+            return jerr_fail(e, "a tool_use block needs id (a string)", "%s.id", path);
+        if (!jfield_str(b, "name"))
+            return jerr_fail(e, "a tool_use block needs name (a string)", "%s.name", path);
+        if (!cJSON_IsObject(jfield(b, "input")))
+            return jerr_fail(e, "a tool_use block needs input (an object)", "%s.input", path);
     } else if (is(t, "tool_result") && !inner) {
         if (!user)
-            return fail(e, "tool_result blocks belong in user turns", "%s.type", path);
-        if (!field_str(b, "tool_use_id"))
-            return fail(e, "a tool_result block needs tool_use_id (a string)", "%s.tool_use_id", path);
-        const cJSON *c = field(b, "content");
+            return jerr_fail(e, "tool_result blocks belong in user turns", "%s.type", path);
+        if (!jfield_str(b, "tool_use_id"))
+            return jerr_fail(e, "a tool_result block needs tool_use_id (a string)", "%s.tool_use_id", path);
+        const cJSON *c = jfield(b, "content");
         if (c && !cJSON_IsString(c) && !cJSON_IsArray(c))
-            return fail(e, "a tool_result's content must be a string or an array of blocks", "%s.content", path);
+            return jerr_fail(e, "a tool_result's content must be a string or an array of blocks", "%s.content", path);
         const cJSON *x, *arr = cJSON_IsArray(c) ? c : NULL;
         int k = 0;
         cJSON_ArrayForEach(x, arr) {
@@ -115,38 +84,38 @@ static int check_block(const cJSON *b, const char *path, bool user, bool inner, 
             if (check_block(x, p, true, true, e) < 0)
                 return -1;
         }
-        const cJSON *ie = field(b, "is_error");
+        const cJSON *ie = jfield(b, "is_error");
         if (ie && !cJSON_IsBool(ie))
-            return fail(e, "is_error must be a boolean", "%s.is_error", path);
+            return jerr_fail(e, "is_error must be a boolean", "%s.is_error", path);
     }
     /* Other types (documents, thinking, server tool results) go to an
      * anthropic provider as they are; msgs_to_chat refuses them. */
     return 0;
 }
 
-static int check_messages(const cJSON *body, struct xerr *e)
+static int check_messages(const cJSON *body, struct jerr *e)
 {
-    const cJSON *msgs = field(body, "messages");
+    const cJSON *msgs = jfield(body, "messages");
     if (!cJSON_IsArray(msgs))
-        return fail(e, "messages is required (an array of {role, content})", "messages");
+        return jerr_fail(e, "messages is required (an array of {role, content})", "messages");
     if (cJSON_GetArraySize(msgs) == 0)
-        return fail(e, "messages needs at least one message", "messages");
+        return jerr_fail(e, "messages needs at least one message", "messages");
     int i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs) {
         char path[48];
         snprintf(path, sizeof path, "messages.%d", i++);
         if (!cJSON_IsObject(m))
-            return fail(e, "each message must be an object with role and content", "%s", path);
-        const char *role = field_str(m, "role");
+            return jerr_fail(e, "each message must be an object with role and content", "%s", path);
+        const char *role = jfield_str(m, "role");
         if (!is(role, "user") && !is(role, "assistant"))
-            return fail(e, "role must be \"user\" or \"assistant\" (system text goes in the top-level system)",
+            return jerr_fail(e, "role must be \"user\" or \"assistant\" (system text goes in the top-level system)",
                         "%s.role", path);
-        const cJSON *c = field(m, "content");
+        const cJSON *c = jfield(m, "content");
         if (cJSON_IsString(c))
             continue;
         if (!cJSON_IsArray(c))
-            return fail(e, "content is required (a string or an array of content blocks)", "%s.content", path);
+            return jerr_fail(e, "content is required (a string or an array of content blocks)", "%s.content", path);
         int k = 0;
         const cJSON *b;
         cJSON_ArrayForEach(b, c) {
@@ -159,100 +128,100 @@ static int check_messages(const cJSON *body, struct xerr *e)
     return 0;
 }
 
-static int check_tools(const cJSON *body, struct xerr *e)
+static int check_tools(const cJSON *body, struct jerr *e)
 {
-    const cJSON *tools = field(body, "tools");
+    const cJSON *tools = jfield(body, "tools");
     if (tools && !cJSON_IsArray(tools))
-        return fail(e, "tools must be an array", "tools");
+        return jerr_fail(e, "tools must be an array", "tools");
     int i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools) {
         if (!cJSON_IsObject(t))
-            return fail(e, "each tool must be an object", "tools.%d", i);
-        const char *type = field_str(t, "type");
-        if (field(t, "type") && !type)
-            return fail(e, "a tool's type must be a string", "tools.%d.type", i);
-        if (!field_str(t, "name"))
-            return fail(e, "each tool needs a name (a string)", "tools.%d.name", i);
-        if ((!type || is(type, "custom")) && !cJSON_IsObject(field(t, "input_schema")))
-            return fail(e, "a tool needs input_schema (a JSON Schema object)", "tools.%d.input_schema", i);
-        const cJSON *d = field(t, "description");
+            return jerr_fail(e, "each tool must be an object", "tools.%d", i);
+        const char *type = jfield_str(t, "type");
+        if (jfield(t, "type") && !type)
+            return jerr_fail(e, "a tool's type must be a string", "tools.%d.type", i);
+        if (!jfield_str(t, "name"))
+            return jerr_fail(e, "each tool needs a name (a string)", "tools.%d.name", i);
+        if ((!type || is(type, "custom")) && !cJSON_IsObject(jfield(t, "input_schema")))
+            return jerr_fail(e, "a tool needs input_schema (a JSON Schema object)", "tools.%d.input_schema", i);
+        const cJSON *d = jfield(t, "description");
         if (d && !cJSON_IsString(d))
-            return fail(e, "a tool's description must be a string", "tools.%d.description", i);
+            return jerr_fail(e, "a tool's description must be a string", "tools.%d.description", i);
         i++;
     }
-    const cJSON *tc = field(body, "tool_choice");
+    const cJSON *tc = jfield(body, "tool_choice");
     if (!tc)
         return 0;
     if (!cJSON_IsObject(tc))
-        return fail(e, "tool_choice must be an object: {\"type\": auto|any|tool|none}", "tool_choice");
-    const char *type = field_str(tc, "type");
+        return jerr_fail(e, "tool_choice must be an object: {\"type\": auto|any|tool|none}", "tool_choice");
+    const char *type = jfield_str(tc, "type");
     if (!is(type, "auto") && !is(type, "any") && !is(type, "tool") && !is(type, "none"))
-        return fail(e, "tool_choice.type must be auto, any, tool or none", "tool_choice.type");
-    if (is(type, "tool") && !field_str(tc, "name"))
-        return fail(e, "tool_choice of type tool needs name (a string)", "tool_choice.name");
-    const cJSON *dp = field(tc, "disable_parallel_tool_use");
+        return jerr_fail(e, "tool_choice.type must be auto, any, tool or none", "tool_choice.type");
+    if (is(type, "tool") && !jfield_str(tc, "name"))
+        return jerr_fail(e, "tool_choice of type tool needs name (a string)", "tool_choice.name");
+    const cJSON *dp = jfield(tc, "disable_parallel_tool_use");
     if (dp && !cJSON_IsBool(dp))
-        return fail(e, "disable_parallel_tool_use must be a boolean", "tool_choice.disable_parallel_tool_use");
+        return jerr_fail(e, "disable_parallel_tool_use must be a boolean", "tool_choice.disable_parallel_tool_use");
     return 0;
 }
 
 int msgs_check(const cJSON *body, char *param, size_t paramlen, char *why, size_t whylen)
 {
-    struct xerr e = {.param = param, .paramlen = paramlen, .why = why, .whylen = whylen};
+    struct jerr e = {.param = param, .paramlen = paramlen, .why = why, .whylen = whylen};
     if (param && paramlen)
         param[0] = '\0';
     if (!cJSON_IsObject(body))
-        return fail(&e, "the body must be a JSON object", "%s", "");
-    const cJSON *mt = field(body, "max_tokens");
+        return jerr_fail(&e, "the body must be a JSON object", "%s", "");
+    const cJSON *mt = jfield(body, "max_tokens");
     long long n;
     if (!mt)
-        return fail(&e, "max_tokens is required (a whole number from 1)", "max_tokens");
+        return jerr_fail(&e, "max_tokens is required (a whole number from 1)", "max_tokens");
     if (!cJSON_IsNumber(mt) || !check_double_ll(mt->valuedouble, 1, MSGS_MAX_TOKENS_CAP, &n))
-        return fail(&e, "max_tokens must be a whole number from 1 to 2147483647", "max_tokens");
+        return jerr_fail(&e, "max_tokens must be a whole number from 1 to 2147483647", "max_tokens");
     if (check_messages(body, &e) < 0)
         return -1;
-    const cJSON *sys = field(body, "system");
+    const cJSON *sys = jfield(body, "system");
     if (sys && !cJSON_IsString(sys)) {
         if (!cJSON_IsArray(sys))
-            return fail(&e, "system must be a string or an array of text blocks", "system");
+            return jerr_fail(&e, "system must be a string or an array of text blocks", "system");
         int k = 0;
         const cJSON *b;
         cJSON_ArrayForEach(b, sys) {
-            if (!is(field_str(b, "type"), "text"))
-                return fail(&e, "system blocks must be text blocks", "system.%d.type", k);
-            if (!field_str(b, "text"))
-                return fail(&e, "a text block needs text (a string)", "system.%d.text", k);
+            if (!is(jfield_str(b, "type"), "text"))
+                return jerr_fail(&e, "system blocks must be text blocks", "system.%d.type", k);
+            if (!jfield_str(b, "text"))
+                return jerr_fail(&e, "a text block needs text (a string)", "system.%d.text", k);
             k++;
         }
     }
-    const cJSON *stream = field(body, "stream");
+    const cJSON *stream = jfield(body, "stream");
     if (stream && !cJSON_IsBool(stream))
-        return fail(&e, "stream must be a boolean", "stream");
+        return jerr_fail(&e, "stream must be a boolean", "stream");
     static const char *const nums[] = {"temperature", "top_p", "top_k"};
     for (size_t i = 0; i < ARRAY_LEN(nums); i++) {
-        const cJSON *v = field(body, nums[i]);
+        const cJSON *v = jfield(body, nums[i]);
         if (v && !cJSON_IsNumber(v))
-            return fail(&e, "must be a number", "%s", nums[i]);
+            return jerr_fail(&e, "must be a number", "%s", nums[i]);
     }
-    const cJSON *ss = field(body, "stop_sequences");
+    const cJSON *ss = jfield(body, "stop_sequences");
     if (ss) {
         if (!cJSON_IsArray(ss))
-            return fail(&e, "stop_sequences must be an array of strings", "stop_sequences");
+            return jerr_fail(&e, "stop_sequences must be an array of strings", "stop_sequences");
         int k = 0;
         const cJSON *s;
         cJSON_ArrayForEach(s, ss) {
             if (!cJSON_IsString(s))
-                return fail(&e, "stop_sequences must be an array of strings", "stop_sequences.%d", k);
+                return jerr_fail(&e, "stop_sequences must be an array of strings", "stop_sequences.%d", k);
             k++;
         }
     }
-    const cJSON *md = field(body, "metadata");
+    const cJSON *md = jfield(body, "metadata");
     if (md && !cJSON_IsObject(md))
-        return fail(&e, "metadata must be an object", "metadata");
-    const cJSON *uid = field(md, "user_id");
+        return jerr_fail(&e, "metadata must be an object", "metadata");
+    const cJSON *uid = jfield(md, "user_id");
     if (uid && !cJSON_IsString(uid))
-        return fail(&e, "metadata.user_id must be a string", "metadata.user_id");
+        return jerr_fail(&e, "metadata.user_id must be a string", "metadata.user_id");
     return check_tools(body, &e);
 }
 
@@ -264,23 +233,23 @@ static void add_str(cJSON *o, const char *name, const char *v)
 }
 
 /* An image block as an image_url part (base64 -> data: URL). */
-static int image_part(const cJSON *b, cJSON *parts, const char *path, struct xerr *e)
+static int image_part(const cJSON *b, cJSON *parts, const char *path, struct jerr *e)
 {
-    const cJSON *src = field(b, "source");
-    const char *t = field_str(src, "type");
+    const cJSON *src = jfield(b, "source");
+    const char *t = jfield_str(src, "type");
     cJSON *iu = cJSON_CreateObject();
     if (is(t, "base64")) {
-        const char *mt = field_str(src, "media_type"), *data = field_str(src, "data");
+        const char *mt = jfield_str(src, "media_type"), *data = jfield_str(src, "data");
         size_t n = strlen(mt) + strlen(data) + 16;
         char *url = xmalloc(n);
         snprintf(url, n, "data:%s;base64,%s", mt, data);
         add_str(iu, "url", url);
         free(url);
     } else if (is(t, "url")) {
-        add_str(iu, "url", field_str(src, "url"));
+        add_str(iu, "url", jfield_str(src, "url"));
     } else {
         cJSON_Delete(iu);
-        return fail(e, "this image source is not supported by the model's provider (use base64 or url)",
+        return jerr_fail(e, "this image source is not supported by the model's provider (use base64 or url)",
                     "%s.source.type", path);
     }
     cJSON *p = cJSON_CreateObject();
@@ -306,26 +275,26 @@ static char *parts_text(const cJSON *parts)
     sbuf_init(&s);
     const cJSON *p;
     cJSON_ArrayForEach(p, parts) {
-        if (!is(field_str(p, "type"), "text")) {
+        if (!is(jfield_str(p, "type"), "text")) {
             sbuf_deinit(&s);
             return NULL;
         }
-        sbuf_puts(&s, field_str(p, "text"));
+        sbuf_puts(&s, jfield_str(p, "text"));
     }
     return s.data ? s.data : xstrdup("");
 }
 
 /* A tool_result block as a role:tool message (is_error said in words:
  * chat completions has no flag for it). */
-static int tool_message(const cJSON *b, cJSON *out, const char *path, struct xerr *e)
+static int tool_message(const cJSON *b, cJSON *out, const char *path, struct jerr *e)
 {
     cJSON *m = cJSON_CreateObject();
     add_str(m, "role", "tool");
-    add_str(m, "tool_call_id", field_str(b, "tool_use_id"));
-    const cJSON *c = field(b, "content");
+    add_str(m, "tool_call_id", jfield_str(b, "tool_use_id"));
+    const cJSON *c = jfield(b, "content");
     struct sbuf s;
     sbuf_init(&s);
-    if (cJSON_IsTrue(field(b, "is_error")))
+    if (cJSON_IsTrue(jfield(b, "is_error")))
         sbuf_puts(&s, "Error: ");
     if (cJSON_IsString(c)) {
         sbuf_puts(&s, c->valuestring);
@@ -333,14 +302,14 @@ static int tool_message(const cJSON *b, cJSON *out, const char *path, struct xer
         int k = 0;
         const cJSON *x;
         cJSON_ArrayForEach(x, c) {
-            if (!is(field_str(x, "type"), "text")) {
+            if (!is(jfield_str(x, "type"), "text")) {
                 sbuf_deinit(&s);
                 cJSON_Delete(m);
-                return fail(e, "only text can be returned from a tool to this model's provider",
+                return jerr_fail(e, "only text can be returned from a tool to this model's provider",
                             "%s.content.%d.type", path, k);
             }
             sbuf_puts(&s, k++ ? "\n" : "");
-            sbuf_puts(&s, field_str(x, "text"));
+            sbuf_puts(&s, jfield_str(x, "text"));
         }
     }
     add_str(m, "content", s.data ? s.data : "");
@@ -352,7 +321,7 @@ static int tool_message(const cJSON *b, cJSON *out, const char *path, struct xer
 /* A user turn: its tool results first (each a role:tool message, right
  * after the assistant's tool calls as chat completions wants), then the
  * rest as one user message. */
-static int user_turn(const cJSON *content, cJSON *out, const char *path, struct xerr *e)
+static int user_turn(const cJSON *content, cJSON *out, const char *path, struct jerr *e)
 {
     if (cJSON_IsString(content)) {
         cJSON *m = cJSON_CreateObject();
@@ -367,16 +336,16 @@ static int user_turn(const cJSON *content, cJSON *out, const char *path, struct 
     cJSON_ArrayForEach(b, content) {
         char p[96];
         snprintf(p, sizeof p, "%s.content.%d", path, k++);
-        const char *t = field_str(b, "type");
+        const char *t = jfield_str(b, "type");
         int rc = 0;
         if (is(t, "text"))
-            text_part(parts, field_str(b, "text"));
+            text_part(parts, jfield_str(b, "text"));
         else if (is(t, "image"))
             rc = image_part(b, parts, p, e);
         else if (is(t, "tool_result"))
             rc = tool_message(b, out, p, e);
         else
-            rc = fail(e, "this content block type is not supported by the model's provider", "%s.type", p);
+            rc = jerr_fail(e, "this content block type is not supported by the model's provider", "%s.type", p);
         if (rc < 0) {
             cJSON_Delete(parts);
             return -1;
@@ -402,7 +371,7 @@ static int user_turn(const cJSON *content, cJSON *out, const char *path, struct 
 
 /* An assistant turn: text joined, tool_use blocks as tool_calls
  * (arguments: the input as a JSON string); thinking dropped. */
-static int assistant_turn(const cJSON *content, cJSON *out, const char *path, struct xerr *e)
+static int assistant_turn(const cJSON *content, cJSON *out, const char *path, struct jerr *e)
 {
     cJSON *m = cJSON_CreateObject();
     add_str(m, "role", "assistant");
@@ -417,16 +386,16 @@ static int assistant_turn(const cJSON *content, cJSON *out, const char *path, st
     int k = 0;
     const cJSON *b;
     cJSON_ArrayForEach(b, content) {
-        const char *t = field_str(b, "type");
+        const char *t = jfield_str(b, "type");
         if (is(t, "text")) {
-            sbuf_puts(&text, field_str(b, "text"));
+            sbuf_puts(&text, jfield_str(b, "text"));
         } else if (is(t, "tool_use")) {
             cJSON *tc = cJSON_CreateObject();
-            add_str(tc, "id", field_str(b, "id"));
+            add_str(tc, "id", jfield_str(b, "id"));
             add_str(tc, "type", "function");
             cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-            add_str(fn, "name", field_str(b, "name"));
-            char *args = cJSON_PrintUnformatted(field(b, "input"));
+            add_str(fn, "name", jfield_str(b, "name"));
+            char *args = cJSON_PrintUnformatted(jfield(b, "input"));
             add_str(fn, "arguments", args ? args : "{}");
             cJSON_free(args);
             cJSON_AddItemToArray(calls, tc);
@@ -434,7 +403,7 @@ static int assistant_turn(const cJSON *content, cJSON *out, const char *path, st
             sbuf_deinit(&text);
             cJSON_Delete(calls);
             cJSON_Delete(m);
-            return fail(e, "this content block type is not supported by the model's provider",
+            return jerr_fail(e, "this content block type is not supported by the model's provider",
                         "%s.content.%d.type", path, k);
         }
         k++;
@@ -454,7 +423,7 @@ static int assistant_turn(const cJSON *content, cJSON *out, const char *path, st
 
 static void system_message(const cJSON *body, cJSON *out)
 {
-    const cJSON *sys = field(body, "system");
+    const cJSON *sys = jfield(body, "system");
     if (!sys)
         return;
     struct sbuf s;
@@ -466,7 +435,7 @@ static void system_message(const cJSON *body, cJSON *out)
         const cJSON *b;
         cJSON_ArrayForEach(b, sys) {
             sbuf_puts(&s, k++ ? "\n\n" : "");
-            sbuf_puts(&s, field_str(b, "text"));
+            sbuf_puts(&s, jfield_str(b, "text"));
         }
     }
     if (s.len) {
@@ -478,27 +447,27 @@ static void system_message(const cJSON *body, cJSON *out)
     sbuf_deinit(&s);
 }
 
-static int tools_out(const cJSON *body, cJSON *req, struct xerr *e)
+static int tools_out(const cJSON *body, cJSON *req, struct jerr *e)
 {
-    const cJSON *tools = field(body, "tools");
+    const cJSON *tools = jfield(body, "tools");
     cJSON *out = cJSON_CreateArray();
     int i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools) {
-        const char *type = field_str(t, "type");
+        const char *type = jfield_str(t, "type");
         if (type && !is(type, "custom")) {
             cJSON_Delete(out);
-            return fail(e, "server tools are not supported by the model's provider (only tools with input_schema)",
+            return jerr_fail(e, "server tools are not supported by the model's provider (only tools with input_schema)",
                         "tools.%d.type", i);
         }
         cJSON *f = cJSON_CreateObject();
         add_str(f, "type", "function");
         cJSON *fn = cJSON_AddObjectToObject(f, "function");
-        add_str(fn, "name", field_str(t, "name"));
-        const char *d = field_str(t, "description");
+        add_str(fn, "name", jfield_str(t, "name"));
+        const char *d = jfield_str(t, "description");
         if (d)
             add_str(fn, "description", d);
-        cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(field(t, "input_schema"), true));
+        cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(jfield(t, "input_schema"), true));
         cJSON_AddItemToArray(out, f);
         i++;
     }
@@ -507,8 +476,8 @@ static int tools_out(const cJSON *body, cJSON *req, struct xerr *e)
         return 0;
     }
     cJSON_AddItemToObject(req, "tools", out);
-    const cJSON *tc = field(body, "tool_choice");
-    const char *type = field_str(tc, "type");
+    const cJSON *tc = jfield(body, "tool_choice");
+    const char *type = jfield_str(tc, "type");
     if (is(type, "auto"))
         add_str(req, "tool_choice", "auto");
     else if (is(type, "any"))
@@ -518,29 +487,29 @@ static int tools_out(const cJSON *body, cJSON *req, struct xerr *e)
     else if (is(type, "tool")) {
         cJSON *c = cJSON_AddObjectToObject(req, "tool_choice");
         add_str(c, "type", "function");
-        add_str(cJSON_AddObjectToObject(c, "function"), "name", field_str(tc, "name"));
+        add_str(cJSON_AddObjectToObject(c, "function"), "name", jfield_str(tc, "name"));
     }
-    if (cJSON_IsTrue(field(tc, "disable_parallel_tool_use")) && !is(type, "none"))
+    if (cJSON_IsTrue(jfield(tc, "disable_parallel_tool_use")) && !is(type, "none"))
         cJSON_AddBoolToObject(req, "parallel_tool_calls", false);
     return 0;
 }
 
 static void scalars(const cJSON *body, cJSON *req)
 {
-    cJSON_AddNumberToObject(req, "max_tokens", field(body, "max_tokens")->valuedouble);
+    cJSON_AddNumberToObject(req, "max_tokens", jfield(body, "max_tokens")->valuedouble);
     static const char *const nums[] = {"temperature", "top_p"};
     for (size_t i = 0; i < ARRAY_LEN(nums); i++) {
-        const cJSON *v = field(body, nums[i]);
+        const cJSON *v = jfield(body, nums[i]);
         if (cJSON_IsNumber(v))
             cJSON_AddNumberToObject(req, nums[i], v->valuedouble);
     }
-    const cJSON *ss = field(body, "stop_sequences");
+    const cJSON *ss = jfield(body, "stop_sequences");
     if (cJSON_GetArraySize(ss) > 0)
         cJSON_AddItemToObject(req, "stop", cJSON_Duplicate(ss, true));
-    const char *uid = field_str(field(body, "metadata"), "user_id");
+    const char *uid = jfield_str(jfield(body, "metadata"), "user_id");
     if (uid && *uid)
         add_str(req, "user", uid);
-    if (cJSON_IsTrue(field(body, "stream"))) {
+    if (cJSON_IsTrue(jfield(body, "stream"))) {
         cJSON_AddBoolToObject(req, "stream", true);
         cJSON_AddBoolToObject(cJSON_AddObjectToObject(req, "stream_options"), "include_usage", true);
     }
@@ -549,7 +518,7 @@ static void scalars(const cJSON *body, cJSON *req)
 int msgs_to_chat(const cJSON *body, const char *upstream_model, struct sbuf *out, char *param, size_t paramlen,
                  char *why, size_t whylen)
 {
-    struct xerr e = {.param = param, .paramlen = paramlen, .why = why, .whylen = whylen};
+    struct jerr e = {.param = param, .paramlen = paramlen, .why = why, .whylen = whylen};
     if (msgs_check(body, param, paramlen, why, whylen) < 0)
         return -1;
     cJSON *req = cJSON_CreateObject();
@@ -558,11 +527,11 @@ int msgs_to_chat(const cJSON *body, const char *upstream_model, struct sbuf *out
     system_message(body, msgs);
     int rc = 0, i = 0;
     const cJSON *m;
-    cJSON_ArrayForEach(m, field(body, "messages")) {
+    cJSON_ArrayForEach(m, jfield(body, "messages")) {
         char path[48];
         snprintf(path, sizeof path, "messages.%d", i++);
-        const cJSON *content = field(m, "content");
-        rc = is(field_str(m, "role"), "user") ? user_turn(content, msgs, path, &e)
+        const cJSON *content = jfield(m, "content");
+        rc = is(jfield_str(m, "role"), "user") ? user_turn(content, msgs, path, &e)
                                               : assistant_turn(content, msgs, path, &e);
         if (rc < 0)
             break;

@@ -15,7 +15,7 @@ CF="-std=c11 -D_DEFAULT_SOURCE -g -O1 $SAN -Icore -Ibuild/gen $(pkg-config --cfl
 LIBS="-lcjson -lcrypto -lcurl -levent"
 CORE="config config_lint config_parse url util log job check check_json cron ssrf cidr
       http_parse http_resp sse llm_hdr llm_embed llm_anthropic llm_anthropic_resp
-      llm_anthropic_stream llm_openai llm_msgs_req llm_msgs_resp llm_msgs_stream crypt provider_snap
+      llm_anthropic_stream llm_openai llm_msgs_req llm_msgs_resp llm_msgs_stream jfield crypt provider_snap
       netname tlsca multipart batchcheck"
 pass=0; fail=0
 
