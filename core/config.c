@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_check.h"
 #include "config_lint.h"
 #include "ssrf.h"
 #include "tlsca.h"
@@ -24,13 +25,6 @@ struct cfg_setting {
     cfg_check_fn check;     /* extra validation, or NULL */
 };
 
-static int check_db_url(const char *v, char *why, size_t n);
-static int check_redis_url(const char *v, char *why, size_t n);
-static int check_http_url(const char *v, char *why, size_t n);
-static int check_public_url(const char *v, char *why, size_t n);
-static int check_key32(const char *v, char *why, size_t n);
-static int check_cidr_list(const char *v, char *why, size_t n);
-static int check_target_allow(const char *v, char *why, size_t n);
 
 #define S(f) offsetof(struct config, f)
 #define NOLIM 0, 0
@@ -38,25 +32,25 @@ static int check_target_allow(const char *v, char *why, size_t n);
 static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_HOST] = {{"HOST", NULL, "string", "0.0.0.0", "Address the HTTP server listens on.", false, false, false}, T_STR, S(host), 1, 255, NULL, NULL},
     [CFG_PORT] = {{"PORT", NULL, "integer", "8080", "TCP port of the HTTP server (0 picks a free port).", false, false, false}, T_INT, S(port), 0, 65535, NULL, NULL},
-    [CFG_DATABASE_URL] = {{"DATABASE_URL", NULL, "url", "", "MariaDB: mysql://USER:PASSWORD@HOST:PORT/DB, or mysql://USER:PASSWORD@localhost/DB?socket=/path/mysqld.sock.", true, false, true}, T_STR, S(database_url), NOLIM, NULL, check_db_url},
+    [CFG_DATABASE_URL] = {{"DATABASE_URL", NULL, "url", "", "MariaDB: mysql://USER:PASSWORD@HOST:PORT/DB, or mysql://USER:PASSWORD@localhost/DB?socket=/path/mysqld.sock.", true, false, true}, T_STR, S(database_url), NOLIM, NULL, config_check_db_url},
     [CFG_DATABASE_MAX_CONNECTIONS] = {{"DATABASE_MAX_CONNECTIONS", NULL, "integer", "10", "Connections in each process's MariaDB pool.", false, false, false}, T_INT, S(database_max_connections), 1, 1000, NULL, NULL},
     [CFG_DATABASE_CONNECTION_TIMEOUT] = {{"DATABASE_CONNECTION_TIMEOUT", NULL, "duration", "5s", "Deadline for opening a MariaDB connection.", false, false, false}, T_DUR, S(database_connection_timeout_ms), 100, 300000, NULL, NULL},
     [CFG_DATABASE_QUERY_TIMEOUT] = {{"DATABASE_QUERY_TIMEOUT", NULL, "duration", "10s", "Deadline for one query, waiting for a connection included.", false, false, false}, T_DUR, S(database_query_timeout_ms), 100, 600000, NULL, NULL},
-    [CFG_REDIS_URL] = {{"REDIS_URL", NULL, "url", "", "Redis: redis://[:PASSWORD@]HOST:PORT/DB or unix:///path/redis.sock. Unset: run without Redis (degraded).", true, false, false}, T_STR, S(redis_url), NOLIM, NULL, check_redis_url},
+    [CFG_REDIS_URL] = {{"REDIS_URL", NULL, "url", "", "Redis: redis://[:PASSWORD@]HOST:PORT/DB or unix:///path/redis.sock. Unset: run without Redis (degraded).", true, false, false}, T_STR, S(redis_url), NOLIM, NULL, config_check_redis_url},
     [CFG_JWT_SECRET] = {{"JWT_SECRET", NULL, "secret", "", "Secret for session tokens (32+ characters).", true, true, false}, T_STR, S(jwt_secret), 32, 4096, NULL, NULL},
     [CFG_JWT_EXPIRY] = {{"JWT_EXPIRY", NULL, "duration", "15m", "Lifetime of a login session's access token (an HS256 JWT signed with JWT_SECRET, in the ingot_access cookie); the refresh token renews it.", false, false, false}, T_DUR, S(jwt_expiry_ms), 1000, 31LL * 86400000, NULL, NULL},
     [CFG_REFRESH_TOKEN_EXPIRY] = {{"REFRESH_TOKEN_EXPIRY", NULL, "duration", "7d", "Lifetime of a login session's refresh token (stored hashed in MariaDB, rotated at each use, revoked by logging out).", false, false, false}, T_DUR, S(refresh_token_expiry_ms), 60000, 366LL * 86400000, NULL, NULL},
-    [CFG_PUBLIC_URL] = {{"PUBLIC_URL", NULL, "url", "", "The URL users reach this service at (e.g. https://jobs.example.com): the OIDC redirect URI is PUBLIC_URL/auth/callback, and the allowed Origin of session requests. https: session cookies are always Secure.", false, false, false}, T_STR, S(public_url), NOLIM, NULL, check_public_url},
-    [CFG_OAUTH_SERVER_URL] = {{"OAUTH_SERVER_URL", NULL, "url", "", "OIDC issuer operators log in with (its /.well-known/openid-configuration is read). Unset: tenant users log in with an API key instead.", false, false, false}, T_STR, S(oauth_server_url), NOLIM, NULL, check_http_url},
+    [CFG_PUBLIC_URL] = {{"PUBLIC_URL", NULL, "url", "", "The URL users reach this service at (e.g. https://jobs.example.com): the OIDC redirect URI is PUBLIC_URL/auth/callback, and the allowed Origin of session requests. https: session cookies are always Secure.", false, false, false}, T_STR, S(public_url), NOLIM, NULL, config_check_public_url},
+    [CFG_OAUTH_SERVER_URL] = {{"OAUTH_SERVER_URL", NULL, "url", "", "OIDC issuer operators log in with (its /.well-known/openid-configuration is read). Unset: tenant users log in with an API key instead.", false, false, false}, T_STR, S(oauth_server_url), NOLIM, NULL, config_check_http_url},
     [CFG_OAUTH_CLIENT_ID] = {{"OAUTH_CLIENT_ID", NULL, "string", "", "This service's client id at the OIDC server (the ID token's aud). Required with OAUTH_SERVER_URL.", false, false, false}, T_STR, S(oauth_client_id), 1, 255, NULL, NULL},
     [CFG_OAUTH_CLIENT_SECRET] = {{"OAUTH_CLIENT_SECRET", NULL, "secret", "", "Client secret at the OIDC server (sent as client_secret_post); unset for a public client (PKCE alone).", true, false, false}, T_STR, S(oauth_client_secret), 1, 4096, NULL, NULL},
     [CFG_OWNER_OPEN_ID] = {{"OWNER_OPEN_ID", NULL, "string", "", "OIDC subject (sub) of the owner: the operator, who sees every tenant. Other subjects see the tenants granted with `ingot admin tenant member add`.", false, false, false}, T_STR, S(owner_open_id), 1, 255, NULL, NULL},
     [CFG_API_KEY_HASH_SECRET] = {{"API_KEY_HASH_SECRET", NULL, "secret", "", "HMAC key under which API keys are stored (32+ characters).", true, true, false}, T_STR, S(api_key_hash_secret), 32, 4096, NULL, NULL},
-    [CFG_ENCRYPTION_KEY] = {{"ENCRYPTION_KEY", NULL, "secret", "", "AES-256-GCM key for secrets at rest: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32).", true, true, false}, T_STR, S(encryption_key), NOLIM, NULL, check_key32},
-    [CFG_ENCRYPTION_KEY_PREVIOUS] = {{"ENCRYPTION_KEY_PREVIOUS", NULL, "secret", "", "The key ENCRYPTION_KEY replaces, during a rotation: secrets sealed under it still open until `ingot admin rotate-encryption-key` has re-sealed them under ENCRYPTION_KEY.", true, false, false}, T_STR, S(encryption_key_previous), NOLIM, NULL, check_key32},
+    [CFG_ENCRYPTION_KEY] = {{"ENCRYPTION_KEY", NULL, "secret", "", "AES-256-GCM key for secrets at rest: 32 bytes as 64 hex characters or base64 (openssl rand -base64 32).", true, true, false}, T_STR, S(encryption_key), NOLIM, NULL, config_check_key32},
+    [CFG_ENCRYPTION_KEY_PREVIOUS] = {{"ENCRYPTION_KEY_PREVIOUS", NULL, "secret", "", "The key ENCRYPTION_KEY replaces, during a rotation: secrets sealed under it still open until `ingot admin rotate-encryption-key` has re-sealed them under ENCRYPTION_KEY.", true, false, false}, T_STR, S(encryption_key_previous), NOLIM, NULL, config_check_key32},
     [CFG_SIGNING_KEY] = {{"SIGNING_KEY", NULL, "secret", "", "Key that signs outbound HTTP job requests (32+ characters).", true, true, false}, T_STR, S(signing_key), 32, 4096, NULL, NULL},
     [CFG_SIGNING_KEY_NEXT] = {{"SIGNING_KEY_NEXT", NULL, "secret", "", "Next signing key, during a rotation (32+ characters).", true, false, false}, T_STR, S(signing_key_next), 32, 4096, NULL, NULL},
-    [CFG_LLM_BASE_URL] = {{"LLM_BASE_URL", "BUILT_IN_FORGE_API_URL", "url", "", "Base URL of the default LLM provider, its version path included, e.g. https://host/v1 (no user:password in it: the key goes in LLM_API_KEY). Unset: no default provider.", false, false, false}, T_STR, S(llm_base_url), NOLIM, NULL, check_http_url},
+    [CFG_LLM_BASE_URL] = {{"LLM_BASE_URL", "BUILT_IN_FORGE_API_URL", "url", "", "Base URL of the default LLM provider, its version path included, e.g. https://host/v1 (no user:password in it: the key goes in LLM_API_KEY). Unset: no default provider.", false, false, false}, T_STR, S(llm_base_url), NOLIM, NULL, config_check_http_url},
     [CFG_LLM_API_KEY] = {{"LLM_API_KEY", "BUILT_IN_FORGE_API_KEY", "secret", "", "API key for the LLM provider.", true, false, false}, T_STR, S(llm_api_key), 1, 4096, NULL, NULL},
     [CFG_LLM_PROVIDER] = {{"LLM_PROVIDER", NULL, "enum", "openai", "Adapter of the default provider (LLM_BASE_URL): openai (any OpenAI-compatible server) or anthropic (the Messages API, translated).", false, false, false}, T_ENUM, S(llm_provider), NOLIM, "openai|anthropic", NULL},
     [CFG_LLM_TIMEOUT] = {{"LLM_TIMEOUT", NULL, "duration", "10m", "Deadline of one synchronous provider call (a stream: the whole stream). Jobs use their timeout_ms.", false, false, false}, T_DUR, S(llm_timeout_ms), 1000, 3600000, NULL, NULL},
@@ -76,8 +70,8 @@ static const struct cfg_setting settings[CFG_COUNT] = {
     [CFG_QUEUE_DEPTH_REFRESH] = {{"QUEUE_DEPTH_REFRESH", NULL, "duration", "10s", "How often serve refreshes the queue depth gauges of /metrics.", false, false, false}, T_DUR, S(queue_depth_refresh_ms), 100, 3600000, NULL, NULL},
     [CFG_RETENTION_DAYS] = {{"RETENTION_DAYS", NULL, "integer", "30", "Days finished jobs are kept.", false, false, false}, T_INT, S(retention_days), 1, 3650, NULL, NULL},
     [CFG_SHUTDOWN_GRACE] = {{"SHUTDOWN_GRACE", NULL, "duration", "30s", "On SIGTERM, how long in-flight work may take to finish.", false, false, false}, T_DUR, S(shutdown_grace_ms), 0, 3600000, NULL, NULL},
-    [CFG_TRUSTED_PROXIES] = {{"TRUSTED_PROXIES", NULL, "list", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.", false, false, false}, T_LIST, S(trusted_proxies), NOLIM, NULL, check_cidr_list},
-    [CFG_HTTP_TARGET_ALLOW] = {{"HTTP_TARGET_ALLOW", NULL, "list", "", "Comma-separated CIDRs or host names exempt from the SSRF guard.", false, false, false}, T_LIST, S(http_target_allow), NOLIM, NULL, check_target_allow},
+    [CFG_TRUSTED_PROXIES] = {{"TRUSTED_PROXIES", NULL, "list", "", "Comma-separated CIDRs whose X-Forwarded-For is believed.", false, false, false}, T_LIST, S(trusted_proxies), NOLIM, NULL, config_check_cidr_list},
+    [CFG_HTTP_TARGET_ALLOW] = {{"HTTP_TARGET_ALLOW", NULL, "list", "", "Comma-separated CIDRs or host names exempt from the SSRF guard.", false, false, false}, T_LIST, S(http_target_allow), NOLIM, NULL, config_check_target_allow},
     [CFG_HTTP_MAX_BODY] = {{"HTTP_MAX_BODY", NULL, "size", "1mb", "Largest request body the API accepts (larger: 413).", false, false, false}, T_SIZE, S(http_max_body), 1024, 1LL << 30, NULL, NULL},
     [CFG_JOB_MAX_PAYLOAD] = {{"JOB_MAX_PAYLOAD", NULL, "size", "256kb", "Largest job payload (serialized); larger: 413. At most 4mb: a job is stored hex-encoded (twice its size) in one statement, which must fit MariaDB's max_allowed_packet (16 MiB by default).", false, false, false}, T_SIZE, S(job_max_payload), 64, 4LL << 20, NULL, NULL},
     [CFG_JOB_BATCH_MAX] = {{"JOB_BATCH_MAX", NULL, "integer", "1000", "Most jobs in one POST /v1/jobs/batch.", false, false, false}, T_INT, S(job_batch_max), 1, 100000, NULL, NULL},
@@ -337,161 +331,6 @@ void config_load_environ(struct config *c, char *const *envp)
     }
 }
 
-static int check_db_url(const char *v, char *why, size_t n)
-{
-    struct db_dsn d;
-    if (db_dsn_parse(v, &d, why, n) < 0)
-        return -1;
-    db_dsn_deinit(&d);
-    return 0;
-}
-
-static int check_redis_url(const char *v, char *why, size_t n)
-{
-    struct redis_dsn r;
-    if (redis_dsn_parse(v, &r, why, n) < 0)
-        return -1;
-    redis_dsn_deinit(&r);
-    return 0;
-}
-
-static int check_http_url(const char *v, char *why, size_t n)
-{
-    struct url u;
-    if (url_parse(v, &u, why, n) < 0)
-        return -1;
-    int rc = 0;
-    if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0) {
-        snprintf(why, n, "scheme must be http:// or https://");
-        rc = -1;
-    } else if (!*u.host) {
-        snprintf(why, n, "host missing");
-        rc = -1;
-    } else if (u.user || u.password) {
-        /* URLs get printed (doctor, provider list); keys have their place */
-        snprintf(why, n, "must not carry credentials (user:password@): put the key in LLM_API_KEY");
-        rc = -1;
-    }
-    url_deinit(&u);
-    return rc;
-}
-
-/* An origin and maybe a path, no query: the redirect URI is built on it. */
-static int check_public_url(const char *v, char *why, size_t n)
-{
-    if (check_http_url(v, why, n) < 0)
-        return -1;
-    if (strpbrk(v, "?#")) {
-        snprintf(why, n, "must not have a query or fragment");
-        return -1;
-    }
-    return 0;
-}
-
-static int b64val(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+' || ch == '-') return 62;
-    if (ch == '/' || ch == '_') return 63;
-    return -1;
-}
-
-int config_key32_decode(const char *v, unsigned char out[32])
-{
-    size_t len = strlen(v);
-    if (len == 64) {
-        for (size_t i = 0; i < 32; i++) {
-            int hi = isxdigit((unsigned char)v[2 * i]), lo = isxdigit((unsigned char)v[2 * i + 1]);
-            if (!hi || !lo)
-                return -1;
-            char pair[3] = {v[2 * i], v[2 * i + 1], 0};
-            out[i] = (unsigned char)strtoul(pair, NULL, 16);
-        }
-        return 0;
-    }
-    /* base64 (standard or URL alphabet) of exactly 32 bytes: 43 symbols,
-     * then an optional '=' (what `openssl rand -base64 32` prints). */
-    if (len != 43 && !(len == 44 && v[43] == '='))
-        return -1;
-    unsigned acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < 43; i++) {
-        int d = b64val((unsigned char)v[i]);
-        if (d < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o < 32)
-                out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return o == 32 && acc == 0 ? 0 : -1; /* leftover bits must be zero */
-}
-
-/* The worker's own parser decides, so serve, doctor and every role refuse
- * an entry the guard would refuse (it used to surface only when work started). */
-static int check_target_allow(const char *v, char *why, size_t n)
-{
-    struct ssrf *s = ssrf_new(v, why, n);
-    if (!s)
-        return -1;
-    ssrf_free(s);
-    return 0;
-}
-
-static int check_key32(const char *v, char *why, size_t n)
-{
-    unsigned char k[32];
-    if (config_key32_decode(v, k) < 0) {
-        snprintf(why, n, "must be 32 bytes given as 64 hex characters or as base64 (44 characters, "
-                         "e.g. from `openssl rand -base64 32`); `ingot init` generates one");
-        return -1;
-    }
-    unsigned char any = 0;
-    for (size_t i = 0; i < sizeof k; i++)
-        any |= k[i];
-    if (!any) {
-        snprintf(why, n, "is all zero bytes: generate a random key (`ingot init` or "
-                         "`openssl rand -base64 32`)");
-        return -1;
-    }
-    return 0;
-}
-
-static int check_cidr_list(const char *v, char *why, size_t n)
-{
-    char *copy = xstrdup(v), *save = NULL;
-    int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        char *slash = strchr(tok, '/');
-        if (slash)
-            *slash = '\0';
-        bool v6 = strchr(tok, ':') != NULL;
-        if (!url_host_is_ip(tok)) {
-            snprintf(why, n, "'%s' is not an IP address or CIDR", tok);
-            rc = -1;
-            break;
-        }
-        if (slash) {
-            long long bits;
-            if (config_parse_int(slash + 1, &bits) < 0 || bits < 0 || bits > (v6 ? 128 : 32)) {
-                snprintf(why, n, "bad prefix length in '%s/%s'", tok, slash + 1);
-                rc = -1;
-                break;
-            }
-        }
-    }
-    free(copy);
-    return rc;
-}
 
 static void problem(struct sbuf *errs, const struct config *c, enum cfg_id id, const char *fmt, ...)
     ATTR_FMT(4, 5);

@@ -91,16 +91,22 @@ static bool oidc_on(struct serve_session *s, struct http_req *r)
 
 /* --- GET /auth/login --- */
 
+/* The OIDC server did not answer (discovery, JWKS or the token endpoint). */
+static void login_unavailable(struct login *lg, const char *err)
+{
+    http_add_header(lg->r, "Retry-After", "5");
+    http_reply_error(lg->r, 503, "server_error", NULL, "oidc_unavailable",
+                     "the OIDC server cannot be reached (%s); retry shortly", err);
+    login_free(lg);
+}
+
 static void login_ready_cb(const char *err, void *arg)
 {
     struct login *lg = arg;
     struct serve_session *s = lg->s;
     const struct config *cfg = cfg_of(s);
     if (err) {
-        http_add_header(lg->r, "Retry-After", "5");
-        http_reply_error(lg->r, 503, "server_error", NULL, "oidc_unavailable",
-                         "the OIDC server cannot be reached (%s); retry shortly", err);
-        login_free(lg);
+        login_unavailable(lg, err);
         return;
     }
     struct sbuf st, no, ve;
@@ -297,10 +303,7 @@ static void exchange_cb(const char *err, void *arg)
     struct serve_session *s = lg->s;
     const struct config *cfg = cfg_of(s);
     if (err) {
-        http_add_header(lg->r, "Retry-After", "5");
-        http_reply_error(lg->r, 503, "server_error", NULL, "oidc_unavailable",
-                         "the OIDC server cannot be reached (%s); retry shortly", err);
-        login_free(lg);
+        login_unavailable(lg, err);
         return;
     }
     struct sbuf body;
