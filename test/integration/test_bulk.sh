@@ -189,6 +189,9 @@ wait "$DRAINED"
 eq "drain: answered, not complete, with a token" "$(jq -c '[.complete, (.resume | type)]' drain.json)" '[false,"string"]'
 first=$(jq -r .changed drain.json)
 check "drain: stopped part way ($first of 20000)" test "$first" -gt 0 -a "$first" -lt 20000
+eq "drain: the token with another filter: 400 naming resume" "$(bulk_bad cancel "{\"queue\":\"big2\",\"resume\":$(jq -c .resume drain.json)}")" "resume invalid_request_error"
+eq "drain: the token with another operation: 400 naming resume" "$(bulk_bad retry "{\"queue\":\"big3\",\"resume\":$(jq -c .resume drain.json)}")" "resume invalid_request_error"
+eq "  nothing was changed by the refused requests" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'big3' AND state = 4")" "$first"
 eq "drain: resumed on another serve" "$(post "$U/v1/jobs/cancel" "${AUTH[@]}" -d "{\"queue\":\"big3\",\"resume\":$(jq -c .resume drain.json)}")" 200
 eq "drain: the two answers add up" "$((first + $(jq -r .changed resp.json)))" 20000
 eq "drain: every job cancelled" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'big3' AND state <> 4")" 0
