@@ -26,7 +26,7 @@ MODEL=fk/fake-ok
 # Under ASan, freed memory waits in a quarantine (256 MB by default) before
 # reuse: RSS would measure the sanitizer. A small one keeps the measure ours.
 ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=4:thread_local_quarantine_size_kb=64" \
-    FILES_MAX_BYTES=60mb start_ingot S serve || finish
+    FILES_MAX_BYTES=60mb FILES_UPLOADS_MAX=1 start_ingot S serve || finish
 FILES_MAX_BYTES=100kb FILES_BATCH_MAX_LINES=5 start_ingot SM serve || finish
 U="http://127.0.0.1:$S_PORT"
 UM="http://127.0.0.1:$SM_PORT"
@@ -191,17 +191,27 @@ curl -s --max-time 60 --limit-rate 2M "${AUTH[@]}" -F purpose=user_data -F file=
 CURL=$!
 check "mid-upload: chunks are being written" wait_sql 100 \
     "SELECT COUNT(*) > 1 FROM $DB.file_chunks c JOIN $DB.files f ON f.seq = c.file_seq WHERE f.state = 0" 1
+# FILES_UPLOADS_MAX=1: a second upload meanwhile is turned away at once
+# (bounded memory and connections), with a delay the SDKs honour.
+echo hello > small.txt
+code=$(curl -s -D busy.h -o busy.json -w '%{http_code}' "${AUTH[@]}" -F purpose=user_data -F file=@small.txt "$U/v1/files")
+eq "busy: a second upload at once is 503" "$code" 503
+eq "  code uploads_busy, naming the setting" "$(jq -r '.error.code + " " + (.error.message | test("FILES_UPLOADS_MAX") | tostring)' busy.json)" "uploads_busy true"
+contains "  with Retry-After" "$(tr -d '\r' < busy.h)" "retry-after: 1"
 kill "$CURL" 2>/dev/null; wait "$CURL" 2>/dev/null
+check "busy: once the first is gone, an upload is taken again" wait_until 100 sh -c \
+    "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $K' -F purpose=user_data -F file=@small.txt $U/v1/files) = 200 ]"
 check "mid-upload: the row is purged" wait_sql 100 "SELECT COUNT(*) FROM $DB.files WHERE state = 0" 0
 check "mid-upload: its chunks are purged" wait_sql 100 \
     "SELECT COUNT(*) FROM $DB.file_chunks c LEFT JOIN $DB.files f ON f.seq = c.file_seq WHERE f.seq IS NULL OR f.state = 0" 0
-eq "mid-upload: no file added" "$(stored)" "$base_rows"
+eq "mid-upload: no file added (the one taken after it aside)" "$(stored)" "$((base_rows + 1))"
 
 # --- metrics ---
 m=$(curl -s "$U/metrics")
 contains "metrics: uploads stored" "$m" 'ingot_file_uploads_total{outcome="stored"}'
 contains "metrics: uploads refused" "$m" 'ingot_file_uploads_total{outcome="refused"}'
 contains "metrics: uploads aborted" "$m" 'ingot_file_uploads_total{outcome="aborted"} 1'
+contains "metrics: uploads turned away" "$m" 'ingot_file_uploads_total{outcome="busy"} 1'
 contains "metrics: upload bytes" "$m" 'ingot_file_upload_bytes_total'
 
 # --- retention: an expired file is purged by the scheduler's maintenance ---
