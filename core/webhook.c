@@ -223,3 +223,28 @@ int webhook_sign(const char *secret, const char *id, long long ts, const char *b
     sbuf_printf(out, "v1,%s", enc);
     return 0;
 }
+
+static const char *col(char **row, int i)
+{
+    return row[i] ? row[i] : "";
+}
+
+void webhook_row_json(struct sbuf *b, char **row, const char *secret)
+{
+    sbuf_puts(b, "{\"id\":");
+    sbuf_json_str(b, col(row, 0));
+    sbuf_puts(b, ",\"object\":\"webhook_endpoint\",\"name\":");
+    sbuf_json_str(b, col(row, 1));
+    sbuf_puts(b, ",\"url\":");
+    sbuf_json_str(b, col(row, 2));
+    sbuf_puts(b, ",\"event_types\":");
+    webhook_types_json(col(row, 3), b);
+    sbuf_printf(b, ",\"enabled\":%s,\"signing_secret_hint\":", strcmp(col(row, 4), "1") == 0 ? "true" : "false");
+    sbuf_json_str(b, col(row, 5));
+    if (secret) {
+        sbuf_puts(b, ",\"signing_secret\":");
+        sbuf_json_str(b, secret);
+    }
+    sbuf_printf(b, ",\"created_at\":%lld,\"updated_at\":%lld}", strtoll(col(row, 6), NULL, 10),
+                strtoll(col(row, 7), NULL, 10));
+}

@@ -56,6 +56,13 @@ bool webhook_name_valid(const char *name);
 /* A delivery URL: http or https as url_http_parse accepts it. 0, or -1 with why. */
 int webhook_url_check(const char *url, char *why, size_t wlen) ATTR_WUR;
 
+/* The columns webhook_row_json reads, in its order. */
+#define WEBHOOK_COLUMNS "id, name, url, event_types, enabled, secret_hint, created_at, updated_at"
+/* The endpoint object of a row of WEBHOOK_COLUMNS (the SDK's
+ * WebhookEndpoint, and "enabled"); with secret, the signing_secret too
+ * (creation and rotation only). Appends to b. */
+void webhook_row_json(struct sbuf *b, char **row, const char *secret);
+
 /* A fresh signing secret (to be shown once, then stored sealed). 0/-1. */
 int webhook_secret_new(char out[WEBHOOK_SECRET_MAX]) ATTR_WUR;
 /* What listings show of a secret: "whsec_...wxyz". */

@@ -118,25 +118,40 @@ static char *open_secret(const struct config *cfg, const char *id, const char *s
     return s;
 }
 
-static void send_to(struct wh_call *c, const char *id, const char *url, const char *sealed)
+/* Appends the signature under the sealed secret ("v1,..."), a space
+ * first when sig has one already. 0, or -1 with why. */
+static int sign_with(struct wh_call *c, const char *id, const char *sealed, long long ts, struct sbuf *sig,
+                     char *why, size_t n)
+{
+    char err[300];
+    char *secret = open_secret(c->w->cfg, id, sealed, err, sizeof err);
+    if (!secret) {
+        snprintf(why, n, "cannot open the signing secret of %s: %s", id, err);
+        return -1;
+    }
+    if (sig->len)
+        sbuf_putc(sig, ' ');
+    int rc = webhook_sign(secret, c->event_id, ts, c->event, strlen(c->event), sig);
+    crypt_secret_free(secret);
+    if (rc < 0)
+        snprintf(why, n, "the stored secret of %s is not a whsec_ secret", id);
+    return rc;
+}
+
+/* prev: the secret a rotation keeps for a day (a second signature), or NULL. */
+static void send_to(struct wh_call *c, const char *id, const char *url, const char *sealed, const char *prev)
 {
     struct work *w = c->w;
-    char why[300];
-    char *secret = open_secret(w->cfg, id, sealed, why, sizeof why);
-    if (!secret) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "cannot open the signing secret of %s: %s", id, why);
-        fail(c, true, msg); /* the operator's to fix (ENCRYPTION_KEY); retries may see it fixed */
-        return;
-    }
+    char why[400];
     long long ts = (long long)time(NULL);
     struct sbuf sig;
     sbuf_init(&sig);
-    int rc = webhook_sign(secret, c->event_id, ts, c->event, strlen(c->event), &sig);
-    crypt_secret_free(secret);
+    int rc = sign_with(c, id, sealed, ts, &sig, why, sizeof why);
+    if (rc == 0 && prev)
+        rc = sign_with(c, id, prev, ts, &sig, why, sizeof why);
     if (rc < 0) {
         sbuf_deinit(&sig);
-        fail(c, false, "the endpoint's stored secret is not a whsec_ secret");
+        fail(c, true, why); /* the operator's to fix (ENCRYPTION_KEY); retries may see it fixed */
         return;
     }
     char h_id[80], h_ts[48];
@@ -189,7 +204,7 @@ static void endpoint_cb(const struct db_result *res, void *arg)
     } else if (strcmp(db_row_str(row, 3), "1") != 0 && strcmp(db_row_str(row, 4), "test") != 0) {
         fail(c, false, "the webhook endpoint is disabled");
     } else {
-        send_to(c, db_row_str(row, 0), db_row_str(row, 1), db_row_str(row, 2));
+        send_to(c, db_row_str(row, 0), db_row_str(row, 1), db_row_str(row, 2), row[5]);
     }
 }
 
@@ -218,7 +233,8 @@ void work_webhook_execute(struct work *w, struct run *r)
     const cJSON *test = cJSON_GetObjectItemCaseSensitive(p, "test");
     struct sbuf q;
     sbuf_init(&q);
-    sbuf_printf(&q, "SELECT id, url, secret, enabled, '%s' FROM webhook_endpoints WHERE tenant_id = %llu AND id = ",
+    sbuf_printf(&q, "SELECT id, url, secret, enabled, '%s', IF(secret_prev_until > UNIX_TIMESTAMP(), secret_prev, NULL) "
+                    "FROM webhook_endpoints WHERE tenant_id = %llu AND id = ",
                 cJSON_IsTrue(test) ? "test" : "", (unsigned long long)r->job.tenant);
     sql_cstr(&q, ep->valuestring);
     cJSON_Delete(p);

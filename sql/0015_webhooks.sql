@@ -5,7 +5,9 @@
 -- names the endpoint and carries the event (core/webhook_event.c). The
 -- signing secret ("whsec_" + base64 of 32 random bytes) is stored sealed
 -- with AES-256-GCM under ENCRYPTION_KEY (core/crypt.h, AAD
--- "webhook:<id>"); secret_hint is what listings show of it. Times are
+-- "webhook:<id>"); secret_hint is what listings show of it. A rotation
+-- that keeps the old secret for 24 h moves it to secret_prev until
+-- secret_prev_until: deliveries then carry both signatures. Times are
 -- Unix seconds (what the API answers). Additive only.
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
   seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -17,6 +19,8 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   enabled TINYINT(1) NOT NULL DEFAULT 1,
   secret VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   secret_hint VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  secret_prev VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NULL,
+  secret_prev_until BIGINT NULL,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
   UNIQUE KEY webhook_endpoints_id (id),
