@@ -3,8 +3,11 @@
  * /v1/webhook_endpoints). `add` prints the signing secret alone on stdout
  * (shown once; stored sealed under ENCRYPTION_KEY), the details on
  * stderr. `test` queues a sample event for one endpoint through
- * webhook_event, as POST /v1/webhook_endpoints/{id}/test does; a worker
- * delivers it. */
+ * webhook_event, as POST /v1/webhook_endpoints/{id}/test does; `emit`
+ * announces an event as batches and background responses do (every
+ * enabled endpoint subscribed to the type gets it); a worker delivers
+ * them. */
+#include <cJSON.h>
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,25 +165,56 @@ static int test(MYSQL *m, long long tenant, const char *id, const char *type)
     return rc;
 }
 
+/* The event of a batch or a background response, by hand (operators
+ * replaying one, tests): the same statement they run. */
+static int emit(MYSQL *m, long long tenant, const char *type, const char *data)
+{
+    cJSON *j = data ? cJSON_Parse(data) : NULL;
+    bool ok = webhook_event_type_valid(type) && (!data || cJSON_IsObject(j));
+    cJSON_Delete(j);
+    if (!ok) {
+        fprintf(stderr, "ingot admin: webhook emit: TYPE is one of the types GET /v1/webhook_event_types lists; "
+                        "--data a JSON object such as {\"id\":\"batch_abc\"}\n");
+        return EXIT_USAGE;
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    webhook_event_sql(&b, (uint64_t)tenant, type, data ? data : "{}");
+    char err[300];
+    int rc = EXIT_OK;
+    if (db_sync_exec(m, b.data, err, sizeof err) < 0) {
+        fprintf(stderr, "ingot admin: webhook emit: %s\n", err);
+        rc = EXIT_UNAVAILABLE;
+    } else {
+        long long n = changed(m);
+        printf("%lld\n", n);
+        fprintf(stderr, "queued %lld %s deliver%s\n", n, type, n == 1 ? "y" : "ies");
+    }
+    sbuf_deinit(&b);
+    return rc;
+}
+
 int admin_webhook(int argc, char **argv)
 {
     const struct cmd_def *def = cmd_find("admin");
     struct config cfg;
     struct cmd_args a;
-    const char *events = NULL, *name = NULL, *event = NULL;
+    const char *events = NULL, *name = NULL, *event = NULL, *data = NULL;
     const struct cmd_flag flags[] = {{"events", true, &events, NULL},
+                                     {"data", true, &data, NULL},
                                      {"name", true, &name, NULL},
                                      {"event", true, &event, NULL},
                                      {NULL, false, NULL, NULL}};
     config_init(&cfg);
     cmd_parse(def, argc, argv, flags, &a, &cfg);
-    /* webhook add TENANT URL | list TENANT | remove|enable|disable|test TENANT ID */
+    /* webhook add TENANT URL | list TENANT | remove|enable|disable|test TENANT ID | emit TENANT TYPE */
     const char *verb = a.npositional > 1 ? a.positional[1] : "";
     bool is_add = strcmp(verb, "add") == 0, is_list = strcmp(verb, "list") == 0, is_test = strcmp(verb, "test") == 0;
+    bool is_emit = strcmp(verb, "emit") == 0;
     bool is_change = strcmp(verb, "remove") == 0 || strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0;
-    bool shape = (is_list && a.npositional == 3) || ((is_add || is_change || is_test) && a.npositional == 4);
+    bool shape = (is_list && a.npositional == 3) || ((is_add || is_change || is_test || is_emit) && a.npositional == 4);
     bool flags_ok = (!events && !name) || is_add;
-    if (!shape || !flags_ok || (event && !is_test)) {
+    if (!shape || !flags_ok || (event && !is_test) || (data && !is_emit)) {
         config_deinit(&cfg);
         return admin_usage();
     }
@@ -200,6 +234,8 @@ int admin_webhook(int argc, char **argv)
             rc = add(m, &cfg, tenant, a.positional[3], events, name);
         else if (is_list)
             rc = list(m, tenant);
+        else if (is_emit)
+            rc = emit(m, tenant, a.positional[3], data);
         else if (is_test)
             rc = test(m, tenant, a.positional[3], event ? event : "batch.completed");
         else
