@@ -1,0 +1,83 @@
+# Webhooks (issue 11 item 4), with the official openai SDK as both the
+# endpoints' client and the receiver's verifier (test/llm/webhooks.mjs):
+# signed deliveries that webhooks.unwrap() accepts and tampered, wrongly
+# keyed or stale ones it rejects; retries until 2xx with the same
+# webhook-id and a fresh signature; fan-out to subscribed endpoints only;
+# rotation; tenant isolation; the SSRF guard refusing loopback URLs while
+# HTTP_TARGET_ALLOW is unset; the admin commands; no secret in any log or
+# in the jobs table.
+. "$(dirname "$0")/lib.sh"
+B=$INGOT_BIN
+A=(--env-file /dev/null)
+
+if ! [ -f "$INGOT_ROOT/test/node_modules/openai/package.json" ]; then
+    bash "$INGOT_ROOT/test/sdk-setup.sh" >sdk-setup.log 2>&1 || { bad "openai SDK installed (test/sdk-setup.sh)"; cat sdk-setup.log; finish; }
+fi
+
+url=$(migrated_db webhooks) || { bad "migrate"; finish; }
+export DATABASE_URL=$url
+DB=ingot_webhooks
+for t in acme other; do "$B" admin tenant create "$t" "${A[@]}" >/dev/null 2>&1; done
+K=$("$B" admin key create --tenant acme "${A[@]}" 2>/dev/null)
+KO=$("$B" admin key create --tenant other "${A[@]}" 2>/dev/null)
+SECRETS="$T_DIR/secrets.txt"
+: >"$SECRETS"
+export LOG_LEVEL=debug # the most a log can say, and still no secret
+
+run_node() { # run_node NAME URL MODE: counts the script's ok/FAIL lines
+    local name=$1 url=$2 mode=$3 out="$1.out" rc p f
+    INGOT_URL=$url INGOT_KEY=$K OTHER_KEY=$KO INGOT_BIN=$B SECRETS_OUT=$SECRETS \
+        timeout 150 node "$INGOT_ROOT/test/llm/webhooks.mjs" "$mode" >"$out" 2>&1; rc=$?
+    p=$(grep -c '^ok ' "$out"); f=$(grep -c '^FAIL ' "$out")
+    T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
+    cat "$out"
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then bad "$name: node exited $rc"; tail -20 "$out"; fi
+}
+
+# 1. No HTTP_TARGET_ALLOW: every loopback spelling is refused at delivery.
+unset HTTP_TARGET_ALLOW
+start_ingot N run || finish
+run_node ssrf "http://127.0.0.1:$N_PORT" ssrf
+stop_ingot "$N_PID" "$N_LOG"
+LOGS=("$N_LOG")
+
+# 2. Loopback allowed (the receiver is on 127.0.0.1): the SDK end to end.
+start_ingot S run --http-target-allow 127.0.0.0/8 || finish
+LOGS+=("$S_LOG")
+run_node main "http://127.0.0.1:$S_PORT" main
+
+# 3. The admin commands on the same rows.
+SEC=$("$B" admin webhook add acme http://127.0.0.1:9/adm --events batch.failed,response.completed --name adm "${A[@]}" 2>adm.err)
+check "admin webhook add prints the secret alone" grep -qE '^whsec_[A-Za-z0-9+/]{43}=$' <<<"$SEC"
+echo "$SEC" >>"$SECRETS"
+LIST=$("$B" admin webhook list acme "${A[@]}")
+contains "admin webhook list shows it" "$LIST" "http://127.0.0.1:9/adm	batch.failed,response.completed	adm"
+check "admin webhook list shows no secret" bash -c "! grep -qF -- '$SEC' <<<'$LIST'"
+WID=$(awk '$3 == "http://127.0.0.1:9/adm" {print $1}' <<<"$LIST")
+check "admin webhook disable" "$B" admin webhook disable acme "$WID" "${A[@]}"
+eq "admin webhook emit skips the disabled one" "$("$B" admin webhook emit acme batch.failed --data '{"id":"batch_9"}' "${A[@]}" 2>/dev/null)" 0
+JOB=$("$B" admin webhook test acme "$WID" --event response.completed "${A[@]}" 2>/dev/null)
+check "admin webhook test queues a delivery job" grep -qE '^job_[0-9]+$' <<<"$JOB"
+"$B" admin webhook add acme ftp://x "${A[@]}" >/dev/null 2>&1
+eq "admin webhook add: a bad url is 64" $? 64
+"$B" admin webhook emit acme batch.nope "${A[@]}" >/dev/null 2>&1
+eq "admin webhook emit: an unknown type is 64" $? 64
+"$B" admin webhook remove other "$WID" "${A[@]}" >/dev/null 2>&1
+eq "admin webhook remove: another tenant's endpoint is 65" $? 65
+check "admin webhook remove" "$B" admin webhook remove acme "$WID" "${A[@]}"
+eq "POST /v1/jobs refuses kind webhook" "$(http_code "http://127.0.0.1:$S_PORT/v1/jobs" -H "Authorization: Bearer $K" \
+    -H 'Content-Type: application/json' -d '{"kind":"webhook","payload":{"endpoint_id":"x"}}')" 400
+
+# 4. The secrets (every one the run saw) are nowhere but sealed.
+check "secrets were collected" [ "$(grep -c '^whsec_' "$SECRETS")" -ge 10 ]
+leak=0
+while read -r s; do
+    [ -n "$s" ] || continue
+    for l in "${LOGS[@]}"; do grep -qF -- "$s" "$l" && { leak=1; echo "  secret in $(basename "$l")"; }; done
+    grep -qF -- "${s#whsec_}" <(mysql_root "$DB" -e "SELECT payload, IFNULL(result, ''), IFNULL(last_error, '') FROM jobs") && { leak=1; echo "  secret in jobs"; }
+done <"$SECRETS"
+eq "no secret in the logs (LOG_LEVEL=debug) or the jobs table" "$leak" 0
+eq "stored sealed" "$(mysql_root "$DB" -e "SELECT COUNT(*) FROM webhook_endpoints WHERE secret NOT LIKE 'v1.%' OR secret LIKE '%whsec%'")" 0
+check "the logs name deliveries" grep -q '"kind":"webhook"' "$S_LOG"
+
+finish
