@@ -175,7 +175,7 @@ int webhook_secret_new(char out[WEBHOOK_SECRET_MAX])
     if (util_random_bytes(r, sizeof r) < 0)
         return -1;
     size_t pl = strlen(WEBHOOK_SECRET_PREFIX);
-    memcpy(out, WEBHOOK_SECRET_PREFIX, pl);
+    snprintf(out, WEBHOOK_SECRET_MAX, "%s", WEBHOOK_SECRET_PREFIX);
     EVP_EncodeBlock((unsigned char *)out + pl, r, (int)sizeof r); /* 44 chars and a NUL */
     OPENSSL_cleanse(r, sizeof r);
     return 0;

@@ -23,7 +23,7 @@
 #include "webhook_event.h"
 
 #define TEST_WAIT_MS 30000
-#define TEST_POLL_MS 100
+#define TEST_POLL_US 100000L
 
 struct wtest {
     struct v1 *c;
@@ -86,7 +86,7 @@ static void poll_cb(const struct db_result *r, void *arg)
         reply(t, row, done);
         return;
     }
-    struct timeval tv = {0, TEST_POLL_MS * 1000};
+    struct timeval tv = {0, TEST_POLL_US};
     evtimer_add(t->timer, &tv);
 }
 
@@ -125,7 +125,7 @@ static void queued_cb(const struct db_result *r, void *arg)
     t->timer = evtimer_new(loop_base(c->sj->rt->loop), tick_cb, t);
     if (!t->timer)
         abort();
-    struct timeval tv = {0, TEST_POLL_MS * 1000};
+    struct timeval tv = {0, TEST_POLL_US};
     evtimer_add(t->timer, &tv);
 }
 
