@@ -26,7 +26,7 @@ export LOG_LEVEL=debug # the most a log can say, and still no secret
 
 run_node() { # run_node NAME URL MODE: counts the script's ok/FAIL lines
     local name=$1 url=$2 mode=$3 out="$1.out" rc p f
-    INGOT_URL=$url INGOT_KEY=$K OTHER_KEY=$KO INGOT_BIN=$B SECRETS_OUT=$SECRETS \
+    INGOT_URL=$url METRICS_URL=${4:-$url} INGOT_KEY=$K OTHER_KEY=$KO INGOT_BIN=$B SECRETS_OUT=$SECRETS \
         timeout 150 node "$INGOT_ROOT/test/llm/webhooks.mjs" "$mode" >"$out" 2>&1; rc=$?
     p=$(grep -c '^ok ' "$out"); f=$(grep -c '^FAIL ' "$out")
     T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
@@ -41,10 +41,13 @@ run_node ssrf "http://127.0.0.1:$N_PORT" ssrf
 stop_ingot "$N_PID" "$N_LOG"
 LOGS=("$N_LOG")
 
-# 2. Loopback allowed (the receiver is on 127.0.0.1): the SDK end to end.
-start_ingot S run --http-target-allow 127.0.0.0/8 || finish
-LOGS+=("$S_LOG")
-run_node main "http://127.0.0.1:$S_PORT" main
+# 2. The roles apart, as in production: serve answers the API, work
+# delivers (loopback allowed: the receiver is on 127.0.0.1). The SDK end
+# to end.
+start_ingot S serve || finish
+start_ingot W work --http-target-allow 127.0.0.0/8 || finish
+LOGS+=("$S_LOG" "$W_LOG")
+run_node main "http://127.0.0.1:$S_PORT" main "http://127.0.0.1:$W_PORT"
 
 # 3. The admin commands on the same rows.
 SEC=$("$B" admin webhook add acme http://127.0.0.1:9/adm --events batch.failed,response.completed --name adm "${A[@]}" 2>adm.err)
@@ -78,6 +81,6 @@ while read -r s; do
 done <"$SECRETS"
 eq "no secret in the logs (LOG_LEVEL=debug) or the jobs table" "$leak" 0
 eq "stored sealed" "$(mysql_root "$DB" -e "SELECT COUNT(*) FROM webhook_endpoints WHERE secret NOT LIKE 'v1.%' OR secret LIKE '%whsec%'")" 0
-check "the logs name deliveries" grep -q '"kind":"webhook"' "$S_LOG"
+check "the worker's log names deliveries" grep -q '"kind":"webhook"' "$W_LOG"
 
 finish

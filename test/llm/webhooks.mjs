@@ -6,7 +6,7 @@
 //                            rotation, tenant isolation (a worker with
 //                            HTTP_TARGET_ALLOW=127.0.0.0/8)
 //   node webhooks.mjs ssrf   loopback URLs refused (a worker without it)
-// env: INGOT_URL, INGOT_KEY, OTHER_KEY (another tenant's), INGOT_BIN (for
+// env: INGOT_URL, METRICS_URL (the worker's, for its counters), INGOT_KEY, OTHER_KEY (another tenant's), INGOT_BIN (for
 // `ingot admin webhook emit`), SECRETS_OUT (the secrets seen, one a line,
 // for the shell's grep of the logs).
 import { createHmac, randomBytes } from 'node:crypto';
@@ -68,7 +68,7 @@ async function job(id) {
   return r.json();
 }
 async function metric(result) {
-  const t = await (await fetch(`${INGOT}/metrics`)).text();
+  const t = await (await fetch(`${process.env.METRICS_URL || INGOT}/metrics`)).text();
   const m = t.match(new RegExp(`^ingot_webhook_deliveries_total\\{result="${result}"\\} (\\d+)`, 'm'));
   return m ? Number(m[1]) : 0;
 }
@@ -257,6 +257,11 @@ await step('delete', async () => {
   await status('deleted twice: 404', client.webhooks.delete(ep2.id), 404);
 });
 
+{
+  const want = records.filter((x) => x.path !== '/flaky').length + 1; // /flaky's third answer was 200
+  const got = await until(async () => (await metric('delivered')) === want && want, 5000);
+  check(`the worker counted ${want} delivered (ingot_webhook_deliveries_total)`, got === want, `${await metric('delivered')}`);
+}
 check('every delivery verified on arrival', records.every((x) => x.fresh), JSON.stringify(records.filter((x) => !x.fresh).map((x) => [x.path, x.err])));
 srv.close();
 done();
