@@ -63,12 +63,11 @@ static void finish(struct wh_call *c, struct work_outcome *o)
     struct run *r = c->r;
     call_free(c);
     r->call = NULL;
-    if (o->ok)
-        count(w, "delivered");
-    else if (o->retryable && r->job.attempt < r->job.max_attempts)
-        count(w, "retried");
-    else
-        count(w, "failed");
+    /* handed back meanwhile: the outcome is dropped, not counted */
+    if (!r->released)
+        count(w, o->ok ? "delivered"
+                 : o->retryable && r->job.attempt < r->job.max_attempts ? "retried"
+                                                                          : "failed");
     work_outcome(w, r, o);
 }
 
