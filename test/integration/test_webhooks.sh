@@ -71,7 +71,58 @@ check "admin webhook remove" "$B" admin webhook remove acme "$WID" "${A[@]}"
 eq "POST /v1/jobs refuses kind webhook" "$(http_code "http://127.0.0.1:$S_PORT/v1/jobs" -H "Authorization: Bearer $K" \
     -H 'Content-Type: application/json' -d '{"kind":"webhook","payload":{"endpoint_id":"x"}}')" 400
 
-# 4. The secrets (every one the run saw) are nowhere but sealed.
+# 4. kill -9 of a worker in the middle of a delivery: the lease expires, another
+# worker delivers again, with the same webhook-id and a signature of its own.
+cat >hang.py <<'PY'
+import base64, hashlib, hmac, http.server, sys, threading, time
+secret = base64.b64decode(sys.argv[2][len("whsec_"):])
+n = 0
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        global n
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        h = self.headers
+        mac = base64.b64encode(hmac.new(secret, f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + body,
+                                        hashlib.sha256).digest()).decode()
+        with lock:
+            n += 1
+            k = n
+        with open("hang.log", "a") as f:
+            f.write(f"{k} {h['webhook-id']} {h['webhook-timestamp']} {'valid' if h['webhook-signature'] == 'v1,' + mac else 'INVALID'}\n")
+        if k == 1:
+            time.sleep(120)  # the first attempt never gets an answer
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print("port", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+stop_ingot "$W_PID" "$W_LOG"
+HSEC=$("$B" admin webhook add acme http://127.0.0.1:1/placeholder --events batch.cancelled "${A[@]}" 2>/dev/null)
+echo "$HSEC" >>"$SECRETS"
+HID=$("$B" admin webhook list acme "${A[@]}" | awk '$3 == "http://127.0.0.1:1/placeholder" {print $1}')
+python3 hang.py x "$HSEC" >hang.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' hang.out || bad "the hanging receiver started"
+HP=$(awk '/^port /{print $2}' hang.out)
+mysql_root "$DB" -e "UPDATE webhook_endpoints SET url = 'http://127.0.0.1:$HP/hang' WHERE id = '$HID'"
+start_ingot W2 work --http-target-allow 127.0.0.0/8 --queue-lease 1500ms || finish
+eq "emit batch.cancelled: one delivery" "$("$B" admin webhook emit acme batch.cancelled --data '{"id":"batch_k9"}' "${A[@]}" 2>/dev/null)" 1
+check "the first attempt reached the receiver" wait_until 100 grep -q '^1 ' hang.log
+kill -9 "$W2_PID"; wait "$W2_PID" 2>/dev/null
+start_ingot W3 work --http-target-allow 127.0.0.0/8 --queue-lease 1500ms || finish
+LOGS+=("$W2_LOG" "$W3_LOG")
+check "after the lease expired, another worker delivered again" wait_until 150 grep -q '^2 ' hang.log
+read -r _ id1 _ v1 < <(grep '^1 ' hang.log)
+read -r _ id2 _ v2 < <(grep '^2 ' hang.log)
+check "the same webhook-id ($id1)" [ -n "$id1" ] && [ "$id1" = "$id2" ]
+eq "both signatures valid (python's HMAC)" "$v1 $v2" "valid valid"
+check "the delivery job succeeded, at its second attempt" wait_sql 50 \
+    "SELECT CONCAT(state, ' ', attempts) FROM $DB.jobs WHERE kind = 'webhook' AND payload LIKE '%batch_k9%'" "2 2"
+
+# 5. The secrets (every one the run saw) are nowhere but sealed.
 check "secrets were collected" [ "$(grep -c '^whsec_' "$SECRETS")" -ge 10 ]
 leak=0
 while read -r s; do
