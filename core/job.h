@@ -10,8 +10,11 @@
 
 struct cJSON;
 
-enum job_kind { JOB_HTTP, JOB_LLM_CHAT, JOB_LLM_EMBED };
-#define JOB_KIND_COUNT 3
+/* 3 is JOB_LLM_RESPONSE (background responses, merged separately).
+ * JOB_WEBHOOK is internal: only webhook_event_sql creates it (POST
+ * /v1/jobs refuses the kind). */
+enum job_kind { JOB_HTTP, JOB_LLM_CHAT, JOB_LLM_EMBED, JOB_WEBHOOK = 4 };
+#define JOB_KIND_COUNT 5
 enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED };
 
 #define JOB_QUEUE_MAX 128

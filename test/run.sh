@@ -98,6 +98,7 @@ weight() {
     test_files) echo 30 ;;
     test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;;
     test_observability) echo 17 ;;
+    test_webhooks) echo 18 ;;
     test_bulk) echo 29 ;;
     test_topology | test_http | test_ratelimit | test_health) echo 9 ;;
     test_groups | test_doctor | test_logflood) echo 7 ;; test_query) echo 6 ;;
