@@ -12,6 +12,8 @@
 #include "serve_messages.h"
 #include "serve_openapi.h"
 #include "serve_session.h"
+#include "serve_ui.h"
+#include "serve_ui_stats.h"
 #include "serve_usage.h"
 #include "serve_v1.h"
 
@@ -20,12 +22,14 @@ struct serve {
     struct rcache *rcache;
     struct serve_session *sess;
     struct serve_files *files;
+    struct serve_ui *ui;
 };
 
 static void drain_hook(void *arg)
 {
     struct serve *s = arg;
     serve_jobs_drain(s->jobs); /* long-polls answer now */
+    serve_ui_drain(s->ui);     /* the UI's event streams end */
 }
 
 struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
@@ -55,6 +59,8 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
     serve_openapi_routes(h);           /* GET /openapi.json, no API key */
     s->files = serve_files_routes(h, s->jobs); /* /v1/files */
+    s->ui = serve_ui_new(rt, h);               /* /ui: the web UI and its events */
+    serve_ui_stats_routes(h, s->jobs);         /* GET /v1/stats/queues (the overview) */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
@@ -67,5 +73,6 @@ void serve_free(struct serve *s)
     serve_session_free(s->sess);
     rcache_free(s->rcache);
     serve_files_free(s->files);
+    serve_ui_free(s->ui);
     free(s);
 }
