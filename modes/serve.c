@@ -5,6 +5,7 @@
 #include "loop.h"
 #include "rcache.h"
 #include "runtime.h"
+#include "serve_admin.h"
 #include "serve_attempts.h"
 #include "serve_files.h"
 #include "serve_jobs.h"
@@ -23,6 +24,7 @@ struct serve {
     struct serve_session *sess;
     struct serve_files *files;
     struct serve_ui *ui;
+    struct serve_admin *admin;
 };
 
 static void drain_hook(void *arg)
@@ -61,6 +63,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     s->files = serve_files_routes(h, s->jobs); /* /v1/files */
     s->ui = serve_ui_new(rt, h);               /* /ui: the web UI and its events */
     serve_ui_stats_routes(h, s->jobs);         /* GET /v1/stats/queues (the overview) */
+    s->admin = serve_admin_new(h, rt, s->sess); /* /v1/admin: the operator's tenants and keys */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
@@ -74,5 +77,6 @@ void serve_free(struct serve *s)
     rcache_free(s->rcache);
     serve_files_free(s->files);
     serve_ui_free(s->ui);
+    serve_admin_free(s->admin);
     free(s);
 }

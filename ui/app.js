@@ -169,10 +169,10 @@ var App = (function () {
     return { name: parts[0] || 'overview', args: parts.slice(1), query: new URLSearchParams(q) };
   }
   function render(isLive) {
-    if (!st.me) return;
+    if (!st.me) return Promise.resolve();
     var r = route();
     var fn = st.views[r.name] || st.views.overview;
-    if (isLive && !fn.live) return;
+    if (isLive && !fn.live) return Promise.resolve();
     document.querySelectorAll('header nav a').forEach(function (a) {
       var on = a.getAttribute('href') === '#/' + (r.name === 'overview' ? '' : r.name);
       a.className = on ? 'on' : '';
@@ -182,11 +182,11 @@ var App = (function () {
     if (!st.tenant && r.name !== 'tenants') {
       main.replaceChildren(el('h1', { text: 'No tenant' }), el('p', { text: 'This login may see no tenant yet: ' +
         'the operator grants it one with `ingot admin tenant member add TENANT ' + st.me.subject + '`.' }));
-      return;
+      return Promise.resolve();
     }
     var focusId = document.activeElement && document.activeElement.id;
     var box = el('div');
-    Promise.resolve(fn(box, r)).then(function () {
+    return Promise.resolve(fn(box, r)).then(function () {
       main.replaceChildren(box);
       main.setAttribute('data-view', r.name);
       if (focusId && document.getElementById(focusId)) document.getElementById(focusId).focus();
@@ -226,17 +226,17 @@ var App = (function () {
       sessionStorage.setItem('ingot.tenant', st.tenant);
       render(false);
     });
-    fetch('/ui/methods.json').then(function (r) { return r.json(); }).then(function (m) {
-      st.methods = m;
-      /* the CSRF cookie (not HttpOnly) tells a session may exist: no
-       * request that is sure to fail with 401 */
-      if (!cookie('ingot_csrf')) { showLogin(''); return; }
-      request('GET', '/auth/me', undefined, false).then(function (me) { setMe(me); startApp(); },
-        function (e) {
-          if (e.code === 'session_expired') return refresh().then(startApp, function () {});
-          showLogin('');
-        });
-    });
+    /* the CSRF cookie (not HttpOnly) tells a session may exist: no
+     * request that is sure to fail with 401; both asked at once */
+    var methods = fetch('/ui/methods.json').then(function (r) { return r.json(); })
+      .then(function (m) { st.methods = m; }, function () {});
+    if (!cookie('ingot_csrf')) { methods.then(function () { showLogin(''); }); return; }
+    var me = request('GET', '/auth/me', undefined, false);
+    methods.then(function () { return me; }).then(function (m) { setMe(m); startApp(); },
+      function (e) {
+        if (e.code === 'session_expired') return refresh().then(startApp, function () {});
+        showLogin('');
+      });
   }
   document.addEventListener('DOMContentLoaded', boot);
 
@@ -245,6 +245,6 @@ var App = (function () {
     me: function () { return st.me; }, tenant: function () { return st.tenant; },
     view: function (name, fn, isLive) { fn.live = !!isLive; st.views[name] = fn; },
     go: function (hash) { if (location.hash === hash) render(false); else location.hash = hash; },
-    rerender: function () { render(false); }
+    rerender: function () { return render(false); }
   };
 })();
