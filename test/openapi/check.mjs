@@ -326,6 +326,16 @@ await call("ui events: no session", "GET", "/ui/events", { auth: false, want: 40
   seen.add("GET /ui/events 200");
 }
 await call("queue stats", "GET", "/v1/stats/queues", { want: 200 });
+// the operator's routes: here no OIDC, so no operator; a key's session and an API key are refused
+// (test_ui.sh drives them as the operator)
+for (const [m, p, body] of [["GET", "/v1/admin/tenants"], ["POST", "/v1/admin/tenants", { name: "x" }], ["GET", "/v1/admin/tenants/acme"],
+                            ["PATCH", "/v1/admin/tenants/acme", { limits: { rpm: 1 } }], ["GET", "/v1/admin/tenants/acme/keys"],
+                            ["POST", "/v1/admin/tenants/acme/keys", {}], ["POST", "/v1/admin/keys/1/revoke", {}]]) {
+  await call(`admin ${m} ${p}: not logged in`, m, p, { auth: false, body, want: 401 });
+  await call(`admin ${m} ${p}: a key's session`, m, p, { auth: false, body, headers: { ...sess, "X-CSRF-Token": jar.ingot_csrf }, want: 403 });
+}
+await call("admin: an API key", "GET", "/v1/admin/tenants", { want: 403 });
+await call("admin: an unknown query parameter", "GET", "/v1/admin/tenants?x=1", { auth: false, want: 400 });
 await call("queue stats: one queue", "GET", "/v1/stats/queues?queue=default", { want: 200 });
 await call("queue stats: an unknown parameter", "GET", "/v1/stats/queues?window=5", { want: 400 });
 await call("/v1 with the session cookie: another tenant", "GET", "/v1/queues", { auth: false, headers: { ...sess, "Ingot-Tenant": "nosuch" }, want: 403 });
