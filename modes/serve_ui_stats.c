@@ -1,6 +1,7 @@
 /* GET /v1/stats/queues (serve_ui_stats.h). */
 #include "serve_ui_stats.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 struct qstat {
     char name[JOB_QUEUE_MAX + 1];
+    bool paused;
     unsigned ok[BUCKETS], failed[BUCKETS];
     long long *waits;     /* ms, for the p95 */
     size_t nwaits, capwaits;
@@ -28,35 +30,80 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static struct qstat *qstat_find(struct qstat *qs, size_t *n, const char *name)
+/* The index of queue name's entry (added when new), or -1 past QUEUES_MAX. */
+static long qstat_find(struct qstat *qs, size_t *n, const char *name)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(qs[i].name, name) == 0)
-            return &qs[i];
+            return (long)i;
     if (*n == QUEUES_MAX)
-        return NULL;
-    struct qstat *q = &qs[(*n)++];
-    snprintf(q->name, sizeof q->name, "%s", name);
-    return q;
+        return -1;
+    snprintf(qs[*n].name, sizeof qs[*n].name, "%s", name);
+    return (long)(*n)++;
+}
+
+/* One request across its two reads: the queues, then the hour's sample. */
+struct stats_req {
+    struct v1 *c;
+    struct qstat *qs;
+    size_t nq;
+};
+
+static void stats_free(struct stats_req *q)
+{
+    for (size_t i = 0; i < q->nq; i++)
+        free(q->qs[i].waits);
+    free(q->qs);
+    v1_free(q->c);
+    free(q);
+}
+
+/* The depth snapshot's figures of queue name (serve_queues.c). */
+static void depth_json(struct sbuf *b, const struct serve_jobs *sj, uint64_t tenant, const char *name)
+{
+    long long queued = 0, running = 0, age_us = -1;
+    for (size_t i = 0; i < sj->depth_n; i++) {
+        const struct depth_row *d = &sj->depth_rows[i];
+        if (d->tenant != tenant || strcmp(d->queue, name) != 0)
+            continue;
+        if (d->state == JOB_QUEUED) {
+            queued += d->count;
+            if (d->count > 0 && d->age_us > age_us)
+                age_us = d->age_us;
+        } else {
+            running += d->count;
+        }
+    }
+    if (!sj->depth_at_us) {
+        sbuf_puts(b, ",\"queued\":null,\"running\":null,\"oldest_queued_age_ms\":null");
+        return;
+    }
+    sbuf_printf(b, ",\"queued\":%lld,\"running\":%lld,\"oldest_queued_age_ms\":", queued, running);
+    if (queued > 0 && age_us > 0)
+        sbuf_printf(b, "%lld", age_us / 1000);
+    else
+        sbuf_puts(b, "null");
 }
 
 static void sample_cb(const struct db_result *res, void *arg)
 {
-    struct v1 *c = arg;
+    struct stats_req *sq = arg;
+    struct v1 *c = sq->c;
     if (!res->ok) {
         reply_db_error(c->r, res->error);
-        v1_free(c);
+        stats_free(sq);
         return;
     }
-    struct qstat *qs = xcalloc(QUEUES_MAX, sizeof *qs);
-    size_t nq = 0, rows = 0;
+    struct qstat *qs = sq->qs;
+    size_t rows = 0;
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res->res))) {
         rows++;
-        struct qstat *q = qstat_find(qs, &nq, db_row_str(row, 0));
+        long qi = qstat_find(qs, &sq->nq, db_row_str(row, 0));
         long long ago = db_row_ll(row, 2);
-        if (!q || ago < 0 || ago >= STATS_WINDOW_S)
+        if (qi < 0 || ago < 0 || ago >= STATS_WINDOW_S)
             continue;
+        struct qstat *q = &qs[qi];
         size_t b = BUCKETS - 1 - (size_t)(ago / STATS_BUCKET_S); /* oldest first */
         int state = (int)db_row_ll(row, 1);
         if (state == JOB_SUCCEEDED)
@@ -72,14 +119,23 @@ static void sample_cb(const struct db_result *res, void *arg)
             q->waits[q->nwaits++] = w < 0 ? 0 : w;
         }
     }
+    const struct serve_jobs *sj = c->sj;
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_printf(&b, "{\"object\":\"queue_stats\",\"window_s\":%d,\"bucket_s\":%d,\"sampled\":%zu,\"truncated\":%s,\"data\":[",
+    sbuf_printf(&b, "{\"object\":\"queue_stats\",\"window_s\":%d,\"bucket_s\":%d,\"sampled\":%zu,\"truncated\":%s,"
+                    "\"depth_age_ms\":",
                 STATS_WINDOW_S, STATS_BUCKET_S, rows, rows >= STATS_SAMPLE_MAX ? "true" : "false");
-    for (size_t i = 0; i < nq; i++) {
+    if (sj->depth_at_us)
+        sbuf_printf(&b, "%lld", (long long)(time_real_us() - sj->depth_at_us) / 1000);
+    else
+        sbuf_puts(&b, "null");
+    sbuf_puts(&b, ",\"data\":[");
+    for (size_t i = 0; i < sq->nq; i++) {
         struct qstat *q = &qs[i];
         sbuf_puts(&b, i ? ",{\"queue\":" : "{\"queue\":");
         sbuf_json_str(&b, q->name);
+        sbuf_printf(&b, ",\"paused\":%s", q->paused ? "true" : "false");
+        depth_json(&b, sj, c->tenant, q->name);
         const char *names[2] = {"succeeded", "failed"};
         unsigned *arrs[2] = {q->ok, q->failed};
         for (int k = 0; k < 2; k++) {
@@ -95,23 +151,17 @@ static void sample_cb(const struct db_result *res, void *arg)
         } else {
             sbuf_puts(&b, ",\"wait_p95_ms\":null}");
         }
-        free(q->waits);
     }
     sbuf_puts(&b, "]}");
-    free(qs);
     http_add_header(c->r, "Cache-Control", "no-store");
     http_reply_json(c->r, 200, b.data, b.len);
     sbuf_deinit(&b);
-    v1_free(c);
+    stats_free(sq);
 }
 
-static void queue_stats(struct v1 *c)
+static void sample_read(struct stats_req *sq, const char *queue)
 {
-    const char *queue = http_req_query(c->r, "queue");
-    if (queue && !job_name_valid(queue, JOB_QUEUE_MAX)) {
-        v1_reply_invalid(c, 400, "queue", "queue names are 1-128 characters of A-Z a-z 0-9 . _ : -");
-        return;
-    }
+    struct v1 *c = sq->c;
     struct sbuf b;
     sbuf_init(&b);
     /* finished_at's index, newest first, bounded: never the whole table */
@@ -125,7 +175,48 @@ static void queue_stats(struct v1 *c)
         sql_cstr(&b, queue);
     }
     sbuf_printf(&b, " ORDER BY finished_at DESC LIMIT %d", STATS_SAMPLE_MAX);
-    db_query(c->sj->rt->db, b.data, 0, sample_cb, c);
+    db_query(c->sj->rt->db, b.data, 0, sample_cb, sq);
+    sbuf_deinit(&b);
+}
+
+static void queues_cb(const struct db_result *res, void *arg)
+{
+    struct stats_req *sq = arg;
+    if (!res->ok) {
+        reply_db_error(sq->c->r, res->error);
+        stats_free(sq);
+        return;
+    }
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res->res))) {
+        long qi = qstat_find(sq->qs, &sq->nq, db_row_str(row, 0));
+        if (qi >= 0)
+            sq->qs[qi].paused = db_row_ll(row, 1) != 0;
+    }
+    const char *queue = http_req_query(sq->c->r, "queue");
+    sample_read(sq, queue);
+}
+
+static void queue_stats(struct v1 *c)
+{
+    const char *queue = http_req_query(c->r, "queue");
+    if (queue && !job_name_valid(queue, JOB_QUEUE_MAX)) {
+        v1_reply_invalid(c, 400, "queue", "queue names are 1-128 characters of A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    struct stats_req *sq = xcalloc(1, sizeof *sq);
+    sq->c = c;
+    sq->qs = xcalloc(QUEUES_MAX, sizeof *sq->qs);
+    struct sbuf b;
+    sbuf_init(&b);
+    /* the queues by primary key (tenant_id, name): their names and whether paused */
+    sbuf_printf(&b, "SELECT name, paused FROM queues WHERE tenant_id = %llu", (unsigned long long)c->tenant);
+    if (queue) {
+        sbuf_puts(&b, " AND name = ");
+        sql_cstr(&b, queue);
+    }
+    sbuf_printf(&b, " ORDER BY name LIMIT %d", QUEUES_MAX);
+    db_query(c->sj->rt->db, b.data, 0, queues_cb, sq);
     sbuf_deinit(&b);
 }
 

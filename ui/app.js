@@ -4,7 +4,7 @@
  * The views are in views.js and admin.js (App.view(name, fn)). */
 'use strict';
 var App = (function () {
-  var st = { me: null, tenant: null, csrf: '', es: null, views: {}, refreshTimer: 0, liveTimer: 0,
+  var st = { me: null, tenant: null, csrf: '', es: null, views: {}, refreshTimer: 0, liveTimer: 0, lastLive: 0,
              methods: { oidc: false, api_key: false }, rendering: false };
 
   /* el('tag', {class, text, href, onclick, ...}, children...): no
@@ -149,9 +149,11 @@ var App = (function () {
       badge.className = d.live ? 'live on' : 'live';
     });
     es.addEventListener('jobs', function () {
-      /* a burst of events re-reads the view once */
-      clearTimeout(st.liveTimer);
-      st.liveTimer = setTimeout(function () { render(true); }, 150);
+      /* a burst of events re-reads the view once, and at most once a
+       * second however busy the queues are */
+      if (st.liveTimer) return;
+      var wait = Math.max(150, st.lastLive + 1000 - Date.now());
+      st.liveTimer = setTimeout(function () { st.liveTimer = 0; st.lastLive = Date.now(); render(true); }, wait);
     });
     es.onerror = function () {
       badge.textContent = 'reconnecting'; badge.className = 'live';

@@ -33,38 +33,39 @@
   }
 
   /* --- overview --- */
+  /* One read (/v1/stats/queues): no count over a queue's jobs, so it stays
+   * fast with millions of them; depth comes from serve's shared snapshot. */
   App.view('overview', function (box) {
-    return Promise.all([api('GET', '/v1/queues'), api('GET', '/v1/stats/queues')]).then(function (r) {
-      var queues = r[0].data, stats = {};
-      r[1].data.forEach(function (s) { stats[s.queue] = s; });
+    return api('GET', '/v1/stats/queues').then(function (st) {
       box.appendChild(el('h1', { text: 'Overview' }));
-      if (!queues.length) {
+      if (!st.data.length) {
         box.appendChild(el('p', { class: 'muted', text: 'No queues yet: enqueue a job (POST /v1/jobs) and its queue appears here.' }));
         return;
       }
-      var zeros = new Array(60).fill(0);
+      var sum = function (a) { return a.reduce(function (x, y) { return x + y; }, 0); };
+      function count(q, status, n) {
+        return el('td', { class: 'num' }, n ? el('a', { href: '#/jobs?queue=' + enc(q) + '&status=' + status, 'data-count': status, text: n })
+                                            : (n === null ? '-' : '0'));
+      }
       box.appendChild(el('table', { id: 'queues' },
-        el('thead', {}, el('tr', {}, el('th', { text: 'Queue' }), STATES.map(function (s) {
-          return el('th', { class: 'num', text: s });
-        }), el('th', { text: 'Oldest queued' }), el('th', { text: 'Wait p95' }),
-          el('th', { text: 'Throughput (1 h)' }), el('th', { text: 'Failures (1 h)' }))),
-        el('tbody', {}, queues.map(function (q) {
-          var s = stats[q.name] || { succeeded: zeros, failed: zeros, wait_p95_ms: null };
-          return el('tr', { 'data-queue': q.name },
-            el('td', {}, el('a', { href: '#/queue/' + enc(q.name), text: q.name }),
+        el('thead', {}, el('tr', {}, ['Queue', 'Queued', 'Running', 'Succeeded (1 h)', 'Failed (1 h)', 'Oldest queued', 'Wait p95',
+                                      'Throughput (1 h)', 'Failures (1 h)'].map(function (h, i) {
+          return el('th', { class: i && i < 5 ? 'num' : '', text: h });
+        }))),
+        el('tbody', {}, st.data.map(function (q) {
+          return el('tr', { 'data-queue': q.queue },
+            el('td', {}, el('a', { href: '#/queue/' + enc(q.queue), text: q.queue }),
                q.paused ? el('span', { class: 'paused', text: ' paused' }) : null),
-            STATES.map(function (st) {
-              var n = q.counts[st];
-              return el('td', { class: 'num' }, n ? el('a', { href: '#/jobs?queue=' + enc(q.name) + '&status=' + st,
-                                                                'data-count': st, text: n }) : '0');
-            }),
+            count(q.queue, 'queued', q.queued), count(q.queue, 'running', q.running),
+            count(q.queue, 'succeeded', sum(q.succeeded)), count(q.queue, 'failed', sum(q.failed)),
             el('td', { text: App.fmtMs(q.oldest_queued_age_ms) }),
-            el('td', { text: App.fmtMs(s.wait_p95_ms) }),
-            el('td', {}, spark(s.succeeded, 'ok', 'succeeded')),
-            el('td', {}, spark(s.failed, 'bad', 'failed')));
+            el('td', { text: App.fmtMs(q.wait_p95_ms) }),
+            el('td', {}, spark(q.succeeded, 'ok', 'succeeded')),
+            el('td', {}, spark(q.failed, 'bad', 'failed')));
         }))));
-      if (r[1].truncated)
-        box.appendChild(el('p', { class: 'muted', text: 'Sparklines and wait from the latest ' + r[1].sampled + ' ended jobs.' }));
+      box.appendChild(el('p', { class: 'muted', text: 'Queued and running as of ' +
+        (st.depth_age_ms === null ? '-' : App.fmtMs(st.depth_age_ms)) + ' ago (QUEUE_DEPTH_REFRESH); ' +
+        (st.truncated ? 'the hour from the latest ' + st.sampled + ' ended jobs.' : 'the hour from ' + st.sampled + ' ended jobs.') }));
     });
   }, true);
 
@@ -72,7 +73,10 @@
   function numOrNull(v) { v = String(v).trim(); return v === '' ? null : Number(v); }
   App.view('queue', function (box, r) {
     var name = r.args[0];
-    return api('GET', '/v1/queues/' + enc(name)).then(function (q) {
+    return Promise.all([api('GET', '/v1/queues/' + enc(name) + '?counts=false'),
+                        api('GET', '/v1/stats/queues?queue=' + enc(name))]).then(function (res) {
+      var q = res[0], s = res[1].data[0] || { queued: null, running: null, succeeded: [], failed: [] };
+      var sum = function (a) { return a.reduce(function (x, y) { return x + y; }, 0); };
       var path = '/v1/queues/' + enc(name);
       var toggle = el('button', { id: 'pause', type: 'button', class: q.paused ? 'primary' : 'danger',
         text: q.paused ? 'Resume queue' : 'Pause queue', onclick: function () {
@@ -85,9 +89,11 @@
       box.appendChild(el('div', { class: 'actions' }, toggle,
         el('a', { href: '#/jobs?queue=' + enc(q.name), text: 'Jobs of this queue' }),
         el('a', { href: '#/jobs?queue=' + enc(q.name) + '&status=failed', text: 'Failed jobs' })));
-      box.appendChild(el('dl', { class: 'kv' }, STATES.map(function (s) {
-        return [el('dt', { text: s }), el('dd', { text: q.counts[s] })];
-      }), el('dt', { text: 'oldest queued' }), el('dd', { text: App.fmtMs(q.oldest_queued_age_ms) })));
+      box.appendChild(el('dl', { class: 'kv', id: 'queue-counts' },
+        [['queued', s.queued], ['running', s.running], ['succeeded (1 h)', sum(s.succeeded)], ['failed (1 h)', sum(s.failed)],
+         ['oldest queued', App.fmtMs(s.oldest_queued_age_ms)], ['wait p95 (1 h)', App.fmtMs(s.wait_p95_ms)]].map(function (kv) {
+          return [el('dt', { text: kv[0] }), el('dd', { text: kv[1] === null || kv[1] === undefined ? '-' : kv[1] })];
+        })));
       var rl = q.rate_limit || {}, g = q.group || {}, grl = g.rate_limit || {};
       function field(id, label, value) {
         return el('label', { for: id }, label, el('input', { id: id, inputmode: 'numeric', value: value === undefined || value === null ? '' : value }));

@@ -86,9 +86,11 @@ try {
   const sel = await page.locator("#tenant").inputValue();
   check("operator: the first tenant (acme) chosen", sel === "acme", sel);
   const rows = await page.locator("#queues tbody tr").evaluateAll((trs) => trs.map((r) => r.dataset.queue));
-  check("overview: acme's queues", JSON.stringify(rows.sort()) === '["bulk","web"]', JSON.stringify(rows));
+  check("overview: acme's queues", JSON.stringify(rows) === '["bulk","held","web"]', JSON.stringify(rows));
   check("  web: 1 failed", (await text(page, "#queues tr[data-queue=web] [data-count=failed]")) === "1");
-  check("  sparklines drawn", (await page.locator("#queues svg.spark").count()) === 4);
+  check("  sparklines drawn", (await page.locator("#queues svg.spark").count()) === 6);
+  check("  held: paused, 1 queued", /paused/.test(await text(page, "#queues tr[data-queue=held]")) &&
+        (await text(page, "#queues tr[data-queue=held] [data-count=queued]")) === "1");
   check("  live updates connected", (await text(page, "#live")) === "live");
   await shot(page, "overview");
 

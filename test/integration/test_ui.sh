@@ -26,7 +26,9 @@ FAKE_PIDS+=($!)
 wait_until 300 grep -q '^port ' oidc.out || { bad "fakeoidc did not start"; cat oidc.out; finish; }
 ISS="http://127.0.0.1:$(awk '/^port /{print $2; exit}' oidc.out)"
 
-# every role in one process: its worker runs the jobs the UI retries
+# every role in one process: its worker runs the jobs the UI retries; the
+# depth snapshot the overview shows refreshed often
+export QUEUE_DEPTH_REFRESH=300ms
 P=$(free_port)
 U="http://127.0.0.1:$P"
 log="$INGOT_TMP/S.$$.$RANDOM.log"
@@ -75,15 +77,22 @@ done
 enqueue "$KB" "{\"kind\":\"http\",\"queue\":\"betaq\",\"payload\":{\"url\":\"$T/ok\"}}" >/dev/null
 curl -s -o /dev/null -X PUT "$U/v1/schedules/nightly" -H "Authorization: Bearer $K" \
     -d "{\"cron\":\"0 3 * * *\",\"job\":{\"kind\":\"http\",\"queue\":\"web\",\"payload\":{\"url\":\"$T/ok\"}}}"
+curl -s -o /dev/null -X PUT "$U/v1/queues/held" -H "Authorization: Bearer $K" -d '{"paused":true}'
+enqueue "$K" "{\"kind\":\"http\",\"queue\":\"held\",\"payload\":{\"url\":\"$T/ok\"}}" >/dev/null
 check "the failed job failed" wait_out 150 3 state "$JF"
 for j in "${BULK[@]}"; do wait_out 150 3 state "$j" || bad "bulk job $j did not fail"; done
 
 # --- GET /v1/stats/queues ---
 s=$(curl -s "$U/v1/stats/queues" -H "Authorization: Bearer $K")
-eq "stats: the tenant's queues" "$(jq -c '[.data[].queue] | sort' <<<"$s")" '["bulk","web"]'
+eq "stats: the tenant's queues" "$(jq -c '[.data[].queue]' <<<"$s")" '["bulk","held","web"]'
 eq "  60 buckets" "$(jq '.data[0].succeeded | length' <<<"$s")" 60
 eq "  web: 1 succeeded, 1 failed in the hour" "$(jq -c '.data[] | select(.queue=="web") | [(.succeeded|add), (.failed|add)]' <<<"$s")" "[1,1]"
 check "  a wait p95" bash -c "[ \"\$(jq '.data[0].wait_p95_ms | type' <<<'$s')\" = '\"number\"' ]"
+held() { curl -s "$U/v1/stats/queues?queue=held" -H "Authorization: Bearer $K" | jq -c '.data[0] | [.paused, .queued, .running, (.oldest_queued_age_ms > 0)]'; }
+check "  held: paused, 1 queued (the depth snapshot), its age" wait_out 50 '[true,1,0,true]' held
+check "  the snapshot's age" bash -c "[ \"\$(jq '.depth_age_ms | type' <<<'$s')\" = '\"number\"' ]"
+eq "GET /v1/queues/web?counts=false: no count" "$(curl -s "$U/v1/queues/web?counts=false" -H "Authorization: Bearer $K" | jq -c '[.name, .counts, .oldest_queued_age_ms]')" '["web",null,null]'
+eq "  counts=maybe: 400 naming it" "$(curl -s "$U/v1/queues?counts=maybe" -H "Authorization: Bearer $K" | jq -r .error.param)" counts
 eq "  ?queue= narrows" "$(curl -s "$U/v1/stats/queues?queue=bulk" -H "Authorization: Bearer $K" | jq -c '[.data[].queue]')" '["bulk"]'
 eq "  an unknown parameter: 400 naming it" "$(curl -s "$U/v1/stats/queues?window=9" -H "Authorization: Bearer $K" | jq -r .error.param)" window
 eq "  no key: 401" "$(http_code "$U/v1/stats/queues")" 401

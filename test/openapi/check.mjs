@@ -326,6 +326,9 @@ await call("ui events: no session", "GET", "/ui/events", { auth: false, want: 40
   seen.add("GET /ui/events 200");
 }
 await call("queue stats", "GET", "/v1/stats/queues", { want: 200 });
+await call("queues without counts", "GET", "/v1/queues?counts=false", { want: 200 });
+await call("a queue without counts", "GET", "/v1/queues/oa2?counts=false", { want: 200 });
+await call("queues: a bad counts", "GET", "/v1/queues?counts=maybe", { want: 400 });
 // the operator's routes: here no OIDC, so no operator; a key's session and an API key are refused
 // (test_ui.sh drives them as the operator)
 for (const [m, p, body] of [["GET", "/v1/admin/tenants"], ["POST", "/v1/admin/tenants", { name: "x" }], ["GET", "/v1/admin/tenants/acme"],
