@@ -14,7 +14,6 @@
 #include "sql.h"
 
 #define BUCKETS (STATS_WINDOW_S / STATS_BUCKET_S)
-#define QUEUES_MAX 200
 
 struct qstat {
     char name[JOB_QUEUE_MAX + 1];
@@ -30,13 +29,13 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The index of queue name's entry (added when new), or -1 past QUEUES_MAX. */
+/* The index of queue name's entry (added when new), or -1 past STATS_QUEUES_MAX. */
 static long qstat_find(struct qstat *qs, size_t *n, const char *name)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(qs[i].name, name) == 0)
             return (long)i;
-    if (*n == QUEUES_MAX)
+    if (*n == STATS_QUEUES_MAX)
         return -1;
     snprintf(qs[*n].name, sizeof qs[*n].name, "%s", name);
     return (long)(*n)++;
@@ -206,7 +205,7 @@ static void queue_stats(struct v1 *c)
     }
     struct stats_req *sq = xcalloc(1, sizeof *sq);
     sq->c = c;
-    sq->qs = xcalloc(QUEUES_MAX, sizeof *sq->qs);
+    sq->qs = xcalloc(STATS_QUEUES_MAX, sizeof *sq->qs);
     struct sbuf b;
     sbuf_init(&b);
     /* the queues by primary key (tenant_id, name): their names and whether paused */
@@ -215,7 +214,7 @@ static void queue_stats(struct v1 *c)
         sbuf_puts(&b, " AND name = ");
         sql_cstr(&b, queue);
     }
-    sbuf_printf(&b, " ORDER BY name LIMIT %d", QUEUES_MAX);
+    sbuf_printf(&b, " ORDER BY name LIMIT %d", STATS_QUEUES_MAX);
     db_query(c->sj->rt->db, b.data, 0, queues_cb, sq);
     sbuf_deinit(&b);
 }

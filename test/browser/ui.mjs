@@ -100,6 +100,29 @@ try {
   check("queue view: pause button", (await text(page, "#pause")) === "Pause queue");
   check("  limits form", (await page.locator("#limits input").count()) === 6);
   await shot(page, "queue");
+  await tabTo(page, "#conc");
+  await page.keyboard.type("7");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector("#conc")?.value === "7" && !document.querySelector("#limits button[disabled]"));
+  const bearer = { Authorization: `Bearer ${KEY}` };
+  let qv = await (await page.request.get(`${U}/v1/queues/web?counts=false`, { headers: bearer })).json();
+  check("  concurrency saved from the form (keyboard)", qv.concurrency === 7, JSON.stringify(qv));
+  await page.fill("#conc", "");
+  await page.locator("#conc").press("Enter");
+  await page.waitForFunction(() => document.querySelector("#conc")?.value === "");
+  qv = await (await page.request.get(`${U}/v1/queues/web?counts=false`, { headers: bearer })).json();
+  check("  and cleared", qv.concurrency === null, JSON.stringify(qv));
+
+  // --- the jobs filter form, by keyboard ---
+  await page.goto(`${U}/ui/#/jobs`);
+  await page.waitForSelector("#filters");
+  await tabTo(page, "#f-queue");
+  await page.keyboard.type("web");
+  await page.selectOption("#f-status", "failed");
+  await page.locator("#f-queue").press("Enter");
+  await page.waitForFunction(() => /queue=web&status=failed/.test(location.hash));
+  await page.waitForSelector("#jobs tbody tr");
+  check("jobs: the filter form lists web's failed job", (await page.locator("#jobs tbody tr").count()) === 1);
 
   // --- a failed job: open it, retry it, watch it succeed live ---
   await page.goto(`${U}/ui/#/jobs?queue=web&status=failed`);
@@ -144,6 +167,14 @@ try {
   await page.waitForSelector("#jobs tbody tr");
   check("  all 3 succeeded", (await page.locator("#jobs tbody tr").count()) === 3);
 
+  // --- cancel a job (queued in the held queue) ---
+  const held = await (await page.request.post(`${U}/v1/jobs`, { headers: bearer, data: { kind: "http", queue: "held", payload: { url: "http://127.0.0.1:9/ok" } } })).json();
+  await page.goto(`${U}/ui/#/job/${held.id}`);
+  await page.waitForSelector("#cancel");
+  await keyPress(page, "#cancel", "cancel a job");
+  await page.waitForFunction(() => document.querySelector("#job-status")?.textContent === "cancelled");
+  check("  the job is cancelled", true);
+
   // --- pause a queue ---
   await page.goto(`${U}/ui/#/queue/web`);
   await page.waitForSelector("#pause");
@@ -163,6 +194,15 @@ try {
   await page.goto(`${U}/ui/#/schedules`);
   await page.waitForSelector("#schedules tr[data-schedule=nightly]");
   check("schedules: next fire times listed", /\d{4}-\d\d-\d\d \d\d:\d\d/.test(await text(page, "#schedules tr[data-schedule=nightly]")));
+  await keyPress(page, "#schedules tr[data-schedule=nightly] button.sched-pause", "pause a schedule");
+  await page.waitForFunction(() => /paused/.test(document.querySelector("#schedules tr[data-schedule=nightly]")?.textContent || ""));
+  let sc = await (await page.request.get(`${U}/v1/schedules/nightly`, { headers: bearer })).json();
+  check("  the schedule is paused", sc.paused === true, JSON.stringify(sc));
+  const before = (await (await page.request.get(`${U}/v1/jobs?queue=web&limit=100`, { headers: bearer })).json()).data.length;
+  await keyPress(page, "#schedules tr[data-schedule=nightly] button.sched-run", "run a schedule now");
+  await page.waitForFunction(() => /enqueued/.test(document.querySelector("#toast")?.textContent || ""));
+  const after = (await (await page.request.get(`${U}/v1/jobs?queue=web&limit=100`, { headers: bearer })).json()).data.length;
+  check(`  run now enqueued its job (${before} -> ${after} jobs in web)`, after === before + 1);
 
   // --- tenants and keys (operator only, /v1/admin) ---
   await page.goto(`${U}/ui/#/tenants`);
