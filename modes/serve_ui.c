@@ -26,7 +26,7 @@
  * EventSource reconnects after its refresh). */
 #define UI_EVENT_PING_MS 15000
 /* A client this far behind is dropped (it reconnects and re-reads). */
-#define UI_EVENT_BACKLOG_MAX (64 * 1024)
+#define UI_EVENT_BACKLOG_MAX ((size_t)64 * 1024)
 
 #define UI_CSP "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "     \
@@ -44,7 +44,7 @@ struct serve_ui {
     struct runtime *rt;
     bool https;
     bool on;                          /* JWT_SECRET set: sessions exist */
-    char etags[32][24];               /* per asset: FNV-1a of its bytes */
+    char (*etags)[24];                /* per asset: FNV-1a of its bytes */
     struct ui_client *clients;
     struct redis_client *done_sub, *jobs_sub;
     struct event *coalesce, *ping;
@@ -244,7 +244,8 @@ struct serve_ui *serve_ui_new(struct runtime *rt, struct httpd *h)
     u->rt = rt;
     u->https = strncmp(cfg->public_url, "https://", 8) == 0;
     u->on = cfg->jwt_secret[0] != '\0';
-    for (size_t i = 0; i < ui_assets_count && i < 32; i++) {
+    u->etags = xcalloc(ui_assets_count + 1, sizeof *u->etags);
+    for (size_t i = 0; i < ui_assets_count; i++) {
         uint64_t x = 0xcbf29ce484222325ULL;
         for (size_t k = 0; k < ui_assets[i].len; k++)
             x = (x ^ (unsigned char)ui_assets[i].data[k]) * 0x100000001b3ULL;
@@ -276,8 +277,11 @@ struct serve_ui *serve_ui_new(struct runtime *rt, struct httpd *h)
 
 void serve_ui_drain(struct serve_ui *u)
 {
-    while (u->clients)
-        client_drop(u->clients);
+    struct ui_client *c = u->clients, *next;
+    for (; c; c = next) {
+        next = c->next;
+        client_drop(c);
+    }
     event_del(u->ping);
     event_del(u->coalesce);
 }
@@ -291,5 +295,6 @@ void serve_ui_free(struct serve_ui *u)
     redis_client_free(u->jobs_sub);
     event_free(u->coalesce);
     event_free(u->ping);
+    free(u->etags);
     free(u);
 }

@@ -54,6 +54,10 @@ eq "  no HSTS with an http PUBLIC_URL" "$(hdr Strict-Transport-Security h1)" ""
 contains "  text/html" "$(hdr Content-Type h1)" "text/html"
 check "  no inline script or style in the page" bash -c "! grep -Eq '<script>|<script [^>]*>[^<]|<style|style=' index.html"
 check "  no URL of another origin in any asset" bash -c "! grep -Eho 'https?://[^\"'\"'\"' )]*' index.html <(curl -s $U/ui/app.js) <(curl -s $U/ui/views.js) <(curl -s $U/ui/admin.js) <(curl -s $U/ui/app.css) | grep -v 'www.w3.org/2000/svg'"
+for f in index.html app.css app.js views.js admin.js; do
+    u=/ui/$f; [ "$f" = index.html ] && u=/ui/
+    eq "  $f served as in ui/ (compiled in)" "$(http_body "$U$u" | sha256sum)" "$(sha256sum < "$INGOT_ROOT/ui/$f")"
+done
 et=$(hdr ETag h1)
 eq "  ETag revalidates: 304" "$(http_code "$U/ui/" -H "If-None-Match: $et")" 304
 curl -s -D h2 -o /dev/null "http://127.0.0.1:$H_PORT/ui/app.js"
