@@ -153,13 +153,25 @@ var App = (function () {
        * second however busy the queues are */
       if (st.liveTimer) return;
       var wait = Math.max(150, st.lastLive + 1000 - Date.now());
-      st.liveTimer = setTimeout(function () { st.liveTimer = 0; st.lastLive = Date.now(); render(true); }, wait);
+      st.liveTimer = setTimeout(function () { st.liveTimer = 0; st.lastLive = Date.now(); liveRender(); }, wait);
     });
     es.onerror = function () {
       badge.textContent = 'reconnecting'; badge.className = 'live';
       if (es.readyState === 2 && st.me) /* refused (token expired): renew, then reconnect */
         setTimeout(function () { if (st.es === es) refresh().catch(function () {}); }, 1000);
     };
+  }
+
+  /* A live update waits while a field of the page has the focus: it would
+   * rebuild the form under the user's typing; it runs when focus leaves. */
+  function editing() {
+    var a = document.activeElement;
+    return a && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName) && document.getElementById('main').contains(a);
+  }
+  function liveRender() {
+    if (editing()) { st.livePending = true; return; }
+    st.livePending = false;
+    render(true);
   }
 
   /* --- router --- */
@@ -221,7 +233,10 @@ var App = (function () {
   }
 
   function boot() {
-    window.addEventListener('hashchange', function () { render(false); });
+    window.addEventListener('hashchange', function () { st.livePending = false; render(false); });
+    document.getElementById('main').addEventListener('focusout', function () {
+      if (st.livePending) setTimeout(function () { if (st.livePending) liveRender(); }, 0);
+    });
     document.getElementById('logout').addEventListener('click', logout);
     document.getElementById('tenant').addEventListener('change', function (ev) {
       st.tenant = ev.target.value;

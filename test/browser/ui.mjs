@@ -118,6 +118,10 @@ try {
   await page.waitForSelector("#filters");
   await tabTo(page, "#f-queue");
   await page.keyboard.type("web");
+  // an event while the user types (a job enqueued): the form is not rebuilt under the typing
+  const evt = page.waitForResponse((r) => /\/v1\/jobs\?/.test(r.url()), { timeout: 4000 }).then(() => "re-read", () => "waited");
+  await page.request.post(`${U}/v1/jobs`, { headers: bearer, data: { kind: "http", queue: "held", payload: { url: "http://127.0.0.1:9/ok" } } });
+  check("  a live update waits while a field has the focus", (await evt) === "waited" && (await page.inputValue("#f-queue")) === "web");
   await page.selectOption("#f-status", "failed");
   await page.locator("#f-queue").press("Enter");
   await page.waitForFunction(() => /queue=web&status=failed/.test(location.hash));
@@ -304,9 +308,15 @@ try {
   await k.page.waitForFunction(() => document.querySelector("#login-key .err")?.textContent.length > 0);
   check("  a wrong key: the error shown", (await text(k.page, "#login-key .err")).length > 0);
   problems.splice(0, problems.length, ...problems.filter((p) => !/status of 40[01]/.test(p))); // the refused login's own 400/401
+  const renewed = k.page.waitForResponse((r) => r.url().endsWith("/auth/refresh"), { timeout: 15000 });
   await k.page.fill("#api-key", KEY);
   await k.page.keyboard.press("Enter");
   await k.page.waitForSelector("#queues tr[data-queue=web]");
+  const rr = await renewed;
+  check("  the page renews its access token before it expires (POST /auth/refresh: 200)", rr.status() === 200, rr.status());
+  await k.page.goto(`${KU}/ui/#/jobs`);
+  await k.page.waitForSelector("#jobs tbody tr");
+  check("  and goes on with the new one", true);
   check("  logged in with the key: acme's queues", true);
   check("  the key's tenant only", JSON.stringify(await k.page.locator("#tenant option").evaluateAll((os) => os.map((o) => o.value))) === '["acme"]');
   await k.ctx.close();

@@ -37,7 +37,9 @@ log="$INGOT_TMP/S.$$.$RANDOM.log"
     --owner-open-id owner --public-url "$U" >"$log" 2>&1 &
 INGOT_PIDS+=($!); INGOT_LOGS+=("$log")
 wait_until 100 curl -sf -o /dev/null "$U/health/live" || { bad "run did not start"; tail "$log"; finish; }
-start_ingot K serve || finish                                   # API-key login (no OIDC)
+# API-key login (no OIDC); access tokens of 63 s, which the page renews a
+# minute before they expire (so here after its 5 s floor)
+JWT_EXPIRY=63s start_ingot K serve || finish
 start_ingot H serve --public-url https://ui.example.test || finish # HSTS
 
 # --- assets and headers ---
