@@ -41,7 +41,9 @@ var App = (function () {
   function json(v) { return v === undefined || v === null ? '-' : JSON.stringify(v, null, 2); }
   function toast(msg, bad) {
     var t = el('div', { class: bad ? 'bad' : '', text: msg });
-    document.getElementById('toast').appendChild(t);
+    var box = document.getElementById('toast');
+    while (box.children.length >= 3) box.firstChild.remove(); /* the latest three */
+    box.appendChild(t);
     setTimeout(function () { t.remove(); }, bad ? 8000 : 3500);
   }
   function cookie(name) {
