@@ -20,7 +20,8 @@ MODES_SRC := $(sort $(wildcard modes/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
 APP_SRC := main.c $(CMD_SRC) $(MODES_SRC) $(CORE_SRC)
 SQL := $(sort $(wildcard sql/*.sql))
-GEN := build/gen/sql_embed.c build/gen/openapi_embed.c
+UI := $(sort $(wildcard ui/*.html ui/*.css ui/*.js))
+GEN := build/gen/sql_embed.c build/gen/openapi_embed.c build/gen/ui_embed.c
 UNIT_SRC := $(sort $(wildcard test/unit/test_*.c))
 FAKE_SRC := $(sort $(wildcard test/fakes/*.c))
 
@@ -36,6 +37,10 @@ build/gen/sql_embed.c: $(SQL) sql/embed.sh
 build/gen/openapi_embed.c: docs/openapi.json docs/embed.sh
 	@mkdir -p $(dir $@)
 	sh docs/embed.sh docs/openapi.json > $@.tmp && mv $@.tmp $@
+
+build/gen/ui_embed.c: $(UI) ui/embed.sh
+	@mkdir -p $(dir $@)
+	sh ui/embed.sh $(UI) > $@.tmp && mv $@.tmp $@
 
 define variant
 build/$(1)/%.o: %.c | $(GEN)

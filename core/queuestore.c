@@ -129,6 +129,7 @@ void queuestore_ensure_callbacks_sql(struct sbuf *b, const char *ids_sql)
 }
 
 struct list {
+    bool counts;
     long long lmax, lms;
     queuestore_cb cb;
     void *arg;
@@ -173,10 +174,14 @@ static void list_cb(const struct db_result *r, void *arg)
             sbuf_printf(&b, "{\"max\":%s,\"duration_ms\":%s}", row[6], row[7]);
         else
             sbuf_puts(&b, "null");
-        sbuf_printf(&b, "},\"counts\":{\"queued\":%lld,\"running\":%lld,\"succeeded\":%lld,\"failed\":%lld,\"cancelled\":%lld}",
-                    db_row_ll(row, 8), db_row_ll(row, 9), db_row_ll(row, 10), db_row_ll(row, 11), db_row_ll(row, 12));
-        sbuf_puts(&b, ",\"oldest_queued_age_ms\":");
-        num_or_null(&b, row[13]);
+        if (!l->counts) {
+            sbuf_puts(&b, "},\"counts\":null,\"oldest_queued_age_ms\":null");
+        } else {
+            sbuf_printf(&b, "},\"counts\":{\"queued\":%lld,\"running\":%lld,\"succeeded\":%lld,\"failed\":%lld,\"cancelled\":%lld}",
+                        db_row_ll(row, 8), db_row_ll(row, 9), db_row_ll(row, 10), db_row_ll(row, 11), db_row_ll(row, 12));
+            sbuf_puts(&b, ",\"oldest_queued_age_ms\":");
+            num_or_null(&b, row[13]);
+        }
         sbuf_putc(&b, '}');
     }
     sbuf_putc(&b, ']');
@@ -188,7 +193,14 @@ static void list_cb(const struct db_result *r, void *arg)
 void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name, long long lmax,
                      long long lms, queuestore_cb cb, void *arg)
 {
+    queuestore_list_opt(db, tenant, name, true, lmax, lms, cb, arg);
+}
+
+void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name, bool counts, long long lmax,
+                         long long lms, queuestore_cb cb, void *arg)
+{
     struct list *l = xcalloc(1, sizeof *l);
+    l->counts = counts;
     l->lmax = lmax;
     l->lms = lms;
     l->cb = cb;
@@ -201,9 +213,9 @@ void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name, long
                 "COALESCE(SUM(j.state = 0), 0), COALESCE(SUM(j.state = 1), 0), COALESCE(SUM(j.state = 2), 0), "
                 "COALESCE(SUM(j.state = 3), 0), COALESCE(SUM(j.state = 4), 0), "
                 "TIMESTAMPDIFF(MICROSECOND, MIN(IF(j.state = 0 AND j.run_at <= NOW(6), j.run_at, NULL)), NOW(6)) DIV 1000 "
-                "FROM queues q LEFT JOIN jobs j ON j.tenant_id = q.tenant_id AND j.queue = q.name "
+                "FROM queues q LEFT JOIN jobs j ON %s AND j.tenant_id = q.tenant_id AND j.queue = q.name "
                 "WHERE q.tenant_id = %llu",
-                (unsigned long long)tenant);
+                counts ? "1" : "0", (unsigned long long)tenant); /* without counts: no job is read */
     if (name) {
         sbuf_puts(&b, " AND q.name = ");
         sql_cstr(&b, name);

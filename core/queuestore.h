@@ -54,6 +54,10 @@ typedef void (*queuestore_cb)(const char *json, const char *err, void *arg);
 /* limiter_max/duration: the process defaults shown for unset limits. */
 void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name_or_null,
                      long long limiter_max, long long limiter_ms, queuestore_cb cb, void *arg);
+/* The same; counts false reads no job ("counts" and "oldest_queued_age_ms"
+ * null): the settings alone, cheap however many jobs a queue holds. */
+void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name_or_null, bool counts,
+                         long long limiter_max, long long limiter_ms, queuestore_cb cb, void *arg);
 /* Upserts, then answers with the queue as queuestore_list would. Only the
  * settings in s->given change on an existing queue (PUT gives QS_ALL: a
  * full replace; PATCH what its body named); a new queue gets s as parsed. */

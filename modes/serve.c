@@ -5,6 +5,7 @@
 #include "loop.h"
 #include "rcache.h"
 #include "runtime.h"
+#include "serve_admin.h"
 #include "serve_attempts.h"
 #include "serve_files.h"
 #include "serve_jobs.h"
@@ -12,6 +13,8 @@
 #include "serve_messages.h"
 #include "serve_openapi.h"
 #include "serve_session.h"
+#include "serve_ui.h"
+#include "serve_ui_stats.h"
 #include "serve_usage.h"
 #include "serve_v1.h"
 #include "serve_webhooks.h"
@@ -22,12 +25,15 @@ struct serve {
     struct serve_session *sess;
     struct serve_files *files;
     struct serve_webhooks *webhooks;
+    struct serve_ui *ui;
+    struct serve_admin *admin;
 };
 
 static void drain_hook(void *arg)
 {
     struct serve *s = arg;
     serve_jobs_drain(s->jobs); /* long-polls answer now */
+    serve_ui_drain(s->ui);     /* the UI's event streams end */
 }
 
 struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t errlen)
@@ -62,6 +68,9 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
         serve_free(s);
         return NULL;
     }
+    s->ui = serve_ui_new(rt, h);               /* /ui: the web UI and its events */
+    serve_ui_stats_routes(h, s->jobs);         /* GET /v1/stats/queues (the overview) */
+    s->admin = serve_admin_new(h, rt, s->sess); /* /v1/admin: the operator's tenants and keys */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
@@ -75,5 +84,7 @@ void serve_free(struct serve *s)
     rcache_free(s->rcache);
     serve_files_free(s->files);
     serve_webhooks_free(s->webhooks);
+    serve_ui_free(s->ui);
+    serve_admin_free(s->admin);
     free(s);
 }

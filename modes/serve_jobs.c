@@ -479,5 +479,6 @@ void serve_jobs_free(struct serve_jobs *sj)
     auth_free(sj->auth);
     event_free(sj->wake_ev);
     event_free(sj->depth_timer);
+    free(sj->depth_rows);
     free(sj);
 }

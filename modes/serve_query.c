@@ -21,6 +21,9 @@ static const struct {
     {HTTP_M_POST, "/v1/messages", {"beta", NULL}}, /* Anthropic's SDK: beta.messages */
     {HTTP_M_GET, "/v1/files", {"after", "limit", "order", "purpose", NULL}},
     {HTTP_M_GET, "/v1/webhook_endpoints", {"after", "limit", NULL}},
+    {HTTP_M_GET, "/v1/stats/queues", {"queue", NULL}}, /* the UI's overview */
+    {HTTP_M_GET, "/v1/queues", {"counts", NULL}},
+    {HTTP_M_GET, "/v1/queues/{name}", {"counts", NULL}},
 };
 
 static const char *const *allowed_for(const struct http_req *r)

@@ -68,8 +68,13 @@ static void list_queues(struct v1 *c)
     if (!name)
         return;
     const struct config *cfg = c->sj->rt->cfg;
-    queuestore_list(c->sj->rt->db, c->tenant, *name ? name : NULL, cfg->queue_limiter_max,
-                    cfg->queue_limiter_duration_ms, queues_cb, c);
+    const char *counts = http_req_query(c->r, "counts");
+    if (counts && strcmp(counts, "true") != 0 && strcmp(counts, "false") != 0) {
+        v1_reply_invalid(c, 400, "counts", "true (the default) or false (the settings alone: no job is counted)");
+        return;
+    }
+    queuestore_list_opt(c->sj->rt->db, c->tenant, *name ? name : NULL, !counts || strcmp(counts, "true") == 0,
+                        cfg->queue_limiter_max, cfg->queue_limiter_duration_ms, queues_cb, c);
 }
 
 /* A change is published at once: workers reload the settings before their
@@ -170,8 +175,18 @@ static void depth_cb(const struct db_result *r, void *arg)
         return;
     metrics_family_zero(sj->f_depth);
     metrics_family_zero(sj->f_age);
+    free(sj->depth_rows);
+    sj->depth_rows = xcalloc(mysql_num_rows(r->res) + 1, sizeof *sj->depth_rows);
+    sj->depth_n = 0;
+    sj->depth_at_us = time_real_us();
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(r->res))) {
+        struct depth_row *d = &sj->depth_rows[sj->depth_n++];
+        d->tenant = (uint64_t)db_row_ll(row, 0);
+        snprintf(d->queue, sizeof d->queue, "%s", db_row_str(row, 1));
+        d->state = (int)db_row_ll(row, 2);
+        d->count = db_row_ll(row, 3);
+        d->age_us = db_row_ll(row, 4);
         char labels[260], q[160];
         metrics_label_escape(db_row_str(row, 1), q, sizeof q);
         snprintf(labels, sizeof labels, "tenant=\"%s\",queue=\"%s\",state=\"%s\"", db_row_str(row, 0), q,

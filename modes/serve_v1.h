@@ -25,10 +25,22 @@ struct serve_session;
 
 struct metric_family;
 
+/* One row of the queue depth snapshot (queued or running jobs of a queue). */
+struct depth_row {
+    uint64_t tenant;
+    char queue[JOB_QUEUE_MAX + 1];
+    int state;            /* JOB_QUEUED or JOB_RUNNING */
+    long long count;
+    long long age_us;     /* queued: since the oldest due one became due */
+};
+
 struct serve_jobs {
     struct metric_family *f_enqueued; /* ingot_jobs_enqueued_total{queue,kind} */
     struct metric_family *f_depth;    /* ingot_queue_depth{tenant,queue,state} */
     struct metric_family *f_age;      /* ingot_queue_oldest_age_seconds{tenant,queue} */
+    struct depth_row *depth_rows;     /* the last snapshot behind both (the UI's overview reads it too) */
+    size_t depth_n;
+    int64_t depth_at_us;              /* when it was read (real time); 0: not yet */
     struct event *depth_timer;
     bool depth_loading;
     struct event *wake_ev;   /* one PUBLISH per loop pass, whatever was enqueued */

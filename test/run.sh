@@ -105,6 +105,7 @@ weight() {
     test_metrics | test_openapi) echo 5 ;; test_packaging) echo 4 ;;
     test_cli | test_migrate | test_ssrf | test_abort | test_static_root) echo 3 ;;
     test_login) echo 12 ;; test_llm_proxy) echo 1 ;;
+    test_ui) echo 27 ;;
     *) echo 10 ;;
     esac
 }

@@ -4,7 +4,8 @@
 # with npm ci, only when node_modules is missing or the lock file changed
 # since the last install (a stamp holds its hash). The SDK end-to-end tests
 # (test/integration/test_llm_sdk.sh, test_llm_messages.sh) and
-# test_openapi.sh need them.
+# test_openapi.sh need them; test_ui.sh needs playwright-core (it drives
+# Debian's chromium, vendor/packages.txt role test: no browser is downloaded).
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -19,6 +20,7 @@ fi
 stamp=node_modules/.ingot-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f node_modules/openai/package.json ] && [ -f node_modules/@anthropic-ai/sdk/package.json ] &&
+    [ -f node_modules/playwright-core/package.json ] &&
     [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     exit 0
 fi

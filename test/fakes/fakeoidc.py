@@ -11,7 +11,9 @@ in DIR, listens on 127.0.0.1 (a free port, printed as "port N"), and serves:
   GET  /authorize            records state, nonce, code_challenge; 302 back
                              to redirect_uri with a code and the state.
                              The test adds test_sub=, test_alg=RS256|ES256
-                             and test_mode= to the URL ingot redirected to.
+                             and test_mode= to the URL ingot redirected to;
+                             a browser (Accept: text/html) without test_sub
+                             gets a sign-in form asking for the subject.
   POST /token                checks the code, client_id, redirect_uri, the
                              client secret (when given at start) and the
                              PKCE verifier against the challenge (S256),
@@ -114,6 +116,22 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def login_form(self, q):
+        """A browser (Accept: text/html) without test_sub gets a sign-in form
+        naming the subject, as a real provider asks who you are; it comes
+        back here with test_sub (the browser test types it)."""
+        esc = lambda v: (v.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;"))
+        hidden = "".join('<input type="hidden" name="%s" value="%s">' % (esc(k), esc(v)) for k, v in q.items())
+        body = ('<!doctype html><title>fake OIDC sign-in</title><link rel="icon" href="data:,"><form method="get" action="/authorize">%s'
+                '<label for="sub">Subject</label> <input id="sub" name="test_sub" autofocus> '
+                '<button type="submit">Sign in</button></form>' % hidden).encode()
+        print("authorize form", flush=True)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query))
@@ -139,6 +157,8 @@ class H(BaseHTTPRequestHandler):
                 q.get("scope"), q.get("client_id"), ",".join(missing) or "-"), flush=True)
             if missing or q["code_challenge_method"] != "S256" or q["client_id"] != CLIENT_ID:
                 return self.send(400, {"error": "invalid_request", "missing": missing})
+            if "test_sub" not in q and "text/html" in (self.headers.get("Accept") or ""):
+                return self.login_form(q)
             code = b64u(os.urandom(18))
             CODES[code] = dict(q)
             loc = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": code, "state": q["state"]})

@@ -106,6 +106,7 @@ h=$(http_body "$U/health")
 eq "/health: up, database and redis up" "$(printf '%s' "$h" | jq -r '[.status, .checks.database.status, .checks.redis.status] | join(",")')" "up,up,up"
 eq "/openapi.json from the empty root is docs/openapi.json (compiled in)" \
     "$(http_body "$U/openapi.json" | jq -cS .)" "$(jq -cS . "$INGOT_ROOT/docs/openapi.json")"
+eq "/ui/app.js from the empty root is ui/app.js (compiled in)" "$(http_body "$U/ui/app.js" | sha256sum)" "$(sha256sum < "$INGOT_ROOT/ui/app.js")"
 "${RUN[@]}" doctor --live "$U/health/live" >/dev/null 2>&1
 eq "the image's health check (doctor --live) passes" "$?" 0
 dead=$(free_port)

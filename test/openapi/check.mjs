@@ -123,12 +123,12 @@ function template(path) {
 // schema the document gives for (template, method, status).
 // server: an answer of the HTTP server itself (no route, wrong method),
 // which the document describes once, as Error.
-async function call(name, method, path, { body, headers = {}, auth = true, base = U, want, server = false } = {}) {
+async function call(name, method, path, { body, headers = {}, auth = true, base = U, want, server = false, redirect = "follow" } = {}) {
   const h = { ...headers };
   if (auth) h.Authorization = `Bearer ${K}`;
   const form = body instanceof FormData; // multipart: fetch writes the Content-Type with its boundary
   if (body !== undefined && !form) h["Content-Type"] = "application/json";
-  const r = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : typeof body === "string" || form ? body : JSON.stringify(body) });
+  const r = await fetch(base + path, { method, headers: h, redirect, body: body === undefined ? undefined : typeof body === "string" || form ? body : JSON.stringify(body) });
   const raw = await r.text();
   if (server) {
     const fn = ajv.getSchema("urn:ingot:openapi#/components/schemas/Error") || ajv.compile({ $ref: "urn:ingot:openapi#/components/schemas/Error" });
@@ -309,6 +309,38 @@ const sess = { Cookie: `ingot_access=${jar.ingot_access}` };
 await call("auth me", "GET", "/auth/me", { auth: false, headers: sess, want: 200 });
 await call("auth me: not logged in", "GET", "/auth/me", { auth: false, want: 401 });
 await call("/v1 with the session cookie", "GET", "/v1/queues", { auth: false, headers: sess, want: 200 });
+// the web UI (its browser test is test/integration/test_ui.sh)
+await call("ui: to /ui/", "GET", "/ui", { auth: false, want: 302, redirect: "manual" });
+await call("ui page", "GET", "/ui/", { auth: false, want: 200 });
+await call("ui script", "GET", "/ui/app.js", { auth: false, want: 200 });
+await call("ui login methods", "GET", "/ui/methods.json", { auth: false, want: 200 });
+await call("ui: no such asset", "GET", "/ui/nope.js", { auth: false, want: 404 });
+await call("ui events: no session", "GET", "/ui/events", { auth: false, want: 401 });
+{
+  const ac = new AbortController();
+  const r = await fetch(`${U}/ui/events`, { headers: sess, signal: ac.signal });
+  const first = new TextDecoder().decode((await r.body.getReader().read()).value);
+  ac.abort();
+  check("ui events with the session: 200 text/event-stream, hello first",
+        r.status === 200 && r.headers.get("content-type") === "text/event-stream" && first.includes("event: hello"), first);
+  seen.add("GET /ui/events 200");
+}
+await call("queue stats", "GET", "/v1/stats/queues", { want: 200 });
+await call("queues without counts", "GET", "/v1/queues?counts=false", { want: 200 });
+await call("a queue without counts", "GET", "/v1/queues/oa2?counts=false", { want: 200 });
+await call("queues: a bad counts", "GET", "/v1/queues?counts=maybe", { want: 400 });
+// the operator's routes: here no OIDC, so no operator; a key's session and an API key are refused
+// (test_ui.sh drives them as the operator)
+for (const [m, p, body] of [["GET", "/v1/admin/tenants"], ["POST", "/v1/admin/tenants", { name: "x" }], ["GET", "/v1/admin/tenants/acme"],
+                            ["PATCH", "/v1/admin/tenants/acme", { limits: { rpm: 1 } }], ["GET", "/v1/admin/tenants/acme/keys"],
+                            ["POST", "/v1/admin/tenants/acme/keys", {}], ["POST", "/v1/admin/keys/1/revoke", {}]]) {
+  await call(`admin ${m} ${p}: not logged in`, m, p, { auth: false, body, want: 401 });
+  await call(`admin ${m} ${p}: a key's session`, m, p, { auth: false, body, headers: { ...sess, "X-CSRF-Token": jar.ingot_csrf }, want: 403 });
+}
+await call("admin: an API key", "GET", "/v1/admin/tenants", { want: 403 });
+await call("admin: an unknown query parameter", "GET", "/v1/admin/tenants?x=1", { auth: false, want: 400 });
+await call("queue stats: one queue", "GET", "/v1/stats/queues?queue=default", { want: 200 });
+await call("queue stats: an unknown parameter", "GET", "/v1/stats/queues?window=5", { want: 400 });
 await call("/v1 with the session cookie: another tenant", "GET", "/v1/queues", { auth: false, headers: { ...sess, "Ingot-Tenant": "nosuch" }, want: 403 });
 await call("auth refresh: no X-CSRF-Token", "POST", "/auth/refresh", { auth: false, headers: { Cookie: `ingot_refresh=${jar.ingot_refresh}` }, want: 403 });
 await call("auth refresh", "POST", "/auth/refresh", { auth: false, headers: { Cookie: `ingot_refresh=${jar.ingot_refresh}`, "X-CSRF-Token": jar.ingot_csrf }, want: 200 });
