@@ -410,7 +410,7 @@ static void login_key_route(struct http_req *r, void *arg)
         return;
     }
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "api_key");
-    if (!cJSON_IsObject(j) || !cJSON_IsString(k) || !auth_key_wellformed(k->valuestring)) {
+    if (!j || !cJSON_IsObject(j) || !cJSON_IsString(k) || !auth_key_wellformed(k->valuestring)) {
         cJSON_Delete(j);
         serve_session_failed(s, r);
         http_reply_error(r, 400, "invalid_request_error", "api_key", "invalid_value",
