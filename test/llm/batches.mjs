@@ -79,7 +79,7 @@ async function refused(desc, params, param) {
 if (MODE === 'flow') {
   await step('chat batch end to end', async () => {
     const ls = [];
-    for (let i = 0; i < LINES; i++) ls.push(chatLine(i, i === 3 ? `${MODEL}-400` : `${MODEL}-echo`));
+    for (let i = 0; i < LINES; i++) ls.push(chatLine(i, i === 3 ? 'fake-400' : `${MODEL}-echo`));
     const f = await upload(ls);
     const b0 = await c.batches.create({ input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '24h',
       metadata: { project: 'p1', run: '7' } });
