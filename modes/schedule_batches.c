@@ -396,7 +396,7 @@ static void count_batch(struct bpump *p)
     struct sbuf s;
     sbuf_init(&s);
     sbuf_printf(&s,
-                "SELECT state, COUNT(*) FROM jobs WHERE tenant_id = %llu AND queue = '" BATCHSTORE_QUEUE
+                "SELECT state, COUNT(*) FROM jobs FORCE INDEX (jobs_queue_group) WHERE tenant_id = %llu AND queue = '" BATCHSTORE_QUEUE
                 "' AND state IN (%d, %d, %d, %d) AND group_key = ",
                 (unsigned long long)b->tenant, JOB_QUEUED, JOB_RUNNING, JOB_FAILED, JOB_CANCELLED);
     sql_cstr(&s, b->id);

@@ -190,7 +190,7 @@ static void page_sql(struct fin *f, struct sbuf *s)
                  "(SELECT a.http_status FROM job_attempts a WHERE a.job_id = jobs.id ORDER BY a.attempt DESC LIMIT 1), "
                  "DATE_FORMAT(run_at, '%Y-%m-%d %H:%i:%s.%f'), JSON_VALUE(`usage`, '$.prompt_tokens'), "
                  "JSON_VALUE(`usage`, '$.completion_tokens'), JSON_VALUE(`usage`, '$.prompt_tokens_details.cached_tokens'), "
-                 "JSON_VALUE(`usage`, '$.completion_tokens_details.reasoning_tokens') FROM jobs WHERE ");
+                 "JSON_VALUE(`usage`, '$.completion_tokens_details.reasoning_tokens') FROM jobs FORCE INDEX (jobs_queue_group) WHERE ");
     sbuf_printf(s, "tenant_id = %llu AND queue = '" BATCHSTORE_QUEUE "' AND state = %d AND group_key = ",
                 (unsigned long long)b->tenant, fin_states[f->state_idx]);
     sql_cstr(s, b->id);
