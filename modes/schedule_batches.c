@@ -273,24 +273,26 @@ static void release_done_cb(void *arg, const char *err, bool eof)
         bpump_next(p);
         return;
     }
+    /* The batch row first (the compare-and-set: released is where this
+     * read started), so a cancel, which also changes the row first, and a
+     * release queue up on it rather than deadlock on the jobs. */
     char **sql = xcalloc(3, sizeof *sql);
     struct sbuf s;
     sbuf_init(&s);
-    queuestore_ensure_sql(&s, b->tenant, BATCHSTORE_QUEUE);
-    sql[0] = sbuf_steal(&s);
-    sbuf_init(&s);
-    jobstore_insert_rows_sql(&s, b->tenant, rl->specs, rl->n);
-    sql[1] = sbuf_steal(&s);
-    sbuf_init(&s);
-    /* the compare-and-set: released is where this read started */
     sbuf_printf(&s,
                 "UPDATE batches SET released = released + %zu, next_chunk = %u, next_off = %zu WHERE seq = %llu "
                 "AND released = %u AND status = %d",
                 rl->n, rl->next.chunk, rl->next.off, (unsigned long long)b->seq, b->released, BATCH_IN_PROGRESS);
+    sql[0] = sbuf_steal(&s);
+    sbuf_init(&s);
+    queuestore_ensure_sql(&s, b->tenant, BATCHSTORE_QUEUE);
+    sql[1] = sbuf_steal(&s);
+    sbuf_init(&s);
+    jobstore_insert_rows_sql(&s, b->tenant, rl->specs, rl->n);
     sql[2] = sbuf_steal(&s);
     size_t n = rl->n;
     release_free(rl);
-    run_txn(p, sql, 3, 2, true, n);
+    run_txn(p, sql, 3, 0, true, n);
 }
 
 static void release(struct bpump *p, struct brow *b, unsigned want)
