@@ -3,8 +3,8 @@
 # Anthropic side: chat and embeddings batches to completed with every
 # custom_id matched, create's refusals, a batch through an Anthropic
 # provider, a cancelled and an expired batch (partial output, the rest as
-# errors), kill -9 of the worker mid-batch (exact output, one job per
-# line), fairness (a 20k-line batch of one tenant, then a 10-line batch of
+# errors), kill -9 of the worker and of the leading scheduler mid-batch
+# (exact output, one job per line), fairness (a 20k-line batch of one tenant, then a 10-line batch of
 # another: the small one finishes first), the metrics.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
@@ -73,7 +73,22 @@ contains "metrics: lines released" "$sm" 'ingot_batch_lines_released_total'
 contains "metrics: lines written by outcome" "$sm" 'ingot_batch_lines_total{outcome="completed"}'
 eq "webhook events ran in the final transactions (no error logged)" "$(grep -c 'finalizing:' "$SC_LOG")" 0
 
-# --- kill -9 of the worker mid-batch: exact output, one job per line ---
+# --- finalization redone (as after a scheduler died before its commit):
+# the same lines, each once, in the new files ---
+CB=$(q "SELECT id FROM $DB.batches WHERE endpoint = '/v1/chat/completions' ORDER BY seq LIMIT 1")
+content() { # content FIELD: the batch's file, its lines sorted
+    local f; f=$(curl -s "$U/v1/batches/$CB" -H "Authorization: Bearer $K" | jq -r ".$1")
+    curl -s "$U/v1/files/$f/content" -H "Authorization: Bearer $K" | jq -c '{custom_id, s: .response.status_code, b: .response.body.choices[0].message.content}' | sort
+}
+out1=$(content output_file_id); err1=$(content error_file_id); of1=$(q "SELECT output_file_id FROM $DB.batches WHERE id = '$CB'")
+q "UPDATE $DB.batches SET status = 2, completed_at = NULL, output_file_id = NULL, error_file_id = NULL WHERE id = '$CB'"
+check "a finalizing batch is finalized again" wait_sql 100 "SELECT status FROM $DB.batches WHERE id = '$CB'" 3
+check "  into new files" test "$(q "SELECT output_file_id FROM $DB.batches WHERE id = '$CB'")" != "$of1"
+eq "  the same output lines" "$(content output_file_id)" "$out1"
+eq "  the same error lines" "$(content error_file_id)" "$err1"
+eq "  25 lines in all" "$(printf '%s\n%s\n' "$out1" "$err1" | grep -c custom_id)" 25
+
+# --- kill -9 of the worker and the scheduler mid-batch: exact output, one job per line ---
 N=400
 run_node killcreate "$U" "$K" BATCH_MODE=create BATCH_MODEL=fake-delay-100-k BATCH_LINES=$N BATCH_TAG=kill
 KB=$(awk '/^batch /{print $2}' killcreate.out)
@@ -81,6 +96,9 @@ KB=$(awk '/^batch /{print $2}' killcreate.out)
 check "lines run before the kill, others running" wait_until 200 sh -c \
     "[ \$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT SUM(state = 2) >= 40 AND SUM(state = 1) > 0 FROM $DB.jobs WHERE group_key = '$KB'\") = 1 ]"
 kill -9 "$W_PID"
+# and the leading scheduler, mid-pass: a new one carries on from the batch row
+kill -9 "$SC_PID"
+BATCH_WINDOW_LINES=10 start_ingot SCK schedule || finish
 QUEUE_LEASE=2s QUEUE_WORKER_CONCURRENCY=50 start_ingot W2 work || finish
 run_node killverify "$U" "$K" BATCH_MODE=verify BATCH_ID="$KB" BATCH_LINES=$N BATCH_TAG=kill BATCH_WAIT=120
 eq "one job per line (no line released twice)" \
@@ -89,7 +107,7 @@ check "a line's lease was recovered and run again" test \
     "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE group_key = '$KB' AND attempts > 1")" -gt 0
 
 # --- fairness: 20k lines of acme, then 10 of other; other's ends first ---
-stop_ingot "$SC_PID" "$SC_LOG"
+stop_ingot "$SCK_PID" "$SCK_LOG"
 start_ingot SC2 schedule || finish # BATCH_WINDOW_LINES default (1000)
 run_node bigcreate "$U" "$K" BATCH_MODE=create BATCH_MODEL=fake-ok-big BATCH_LINES=20000 BATCH_TAG=big
 BIG=$(awk '/^batch /{print $2}' bigcreate.out)
