@@ -325,7 +325,12 @@ static void decide(struct bpump *p)
         sbuf_deinit(&s);
         return;
     }
-    long long window = p->rt->cfg->batch_window_lines;
+    /* The tenant's window, shared by its running batches: fair between
+     * the batches of one tenant and between tenants (a tenant starting
+     * many batches gets no more lines in flight than one with one). */
+    long long window = p->rt->cfg->batch_window_lines / (b->tenant_batches ? b->tenant_batches : 1);
+    if (window < 1)
+        window = 1;
     if (b->status == BATCH_IN_PROGRESS && b->released < b->total) {
         if (inflight >= window) {
             bpump_next(p);
@@ -447,6 +452,9 @@ static void rows_cb(const struct db_result *r, void *arg)
         if ((unsigned)b->status < BATCH_STATUS_COUNT)
             active[b->status]++;
     }
+    for (size_t i = 0; i < p->n; i++) /* a few hundred rows at most */
+        for (size_t k = 0; k < p->n; k++)
+            p->rows[i].tenant_batches += p->rows[k].tenant == p->rows[i].tenant && p->rows[k].status == BATCH_IN_PROGRESS;
     static const int shown[] = {BATCH_IN_PROGRESS, BATCH_FINALIZING, BATCH_CANCELLING};
     for (size_t i = 0; i < ARRAY_LEN(shown); i++) {
         char labels[64];

@@ -25,6 +25,7 @@ struct brow {
     struct batchread_pos next;
     int64_t expires_at;
     long long output_expires_s; /* -1: never */
+    unsigned tenant_batches;    /* the tenant's batches in progress (this pass) */
 };
 
 struct bpump {

@@ -5,7 +5,7 @@
 # provider, a cancelled and an expired batch (partial output, the rest as
 # errors), kill -9 of the worker and of the leading scheduler mid-batch
 # (exact output, one job per line), fairness (a 20k-line batch of one tenant, then a 10-line batch of
-# another: the small one finishes first), the metrics.
+# another and one of its own: the small ones finish first), the metrics.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 B=$INGOT_BIN
@@ -115,8 +115,12 @@ check "the big batch has started" wait_until 300 sh -c \
     "[ \$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT completed_n FROM $DB.batches WHERE id = '$BIG'\") -gt 0 ]"
 run_node smallcreate "$U" "$KO" BATCH_MODE=create BATCH_MODEL=fake-ok-small BATCH_LINES=10 BATCH_TAG=small
 SMALL=$(awk '/^batch /{print $2}' smallcreate.out)
+# and a small one of the big one's own tenant: the tenant's window is shared
+run_node mine "$U" "$K" BATCH_MODE=create BATCH_MODEL=fake-ok-mine BATCH_LINES=10 BATCH_TAG=mine
+MINE=$(awk '/^batch /{print $2}' mine.out)
 run_node smallverify "$U" "$KO" BATCH_MODE=verify BATCH_ID="$SMALL" BATCH_LINES=10 BATCH_TAG=small BATCH_WAIT=120
-eq "the small batch ended while the big one still runs" \
+run_node mineverify "$U" "$K" BATCH_MODE=verify BATCH_ID="$MINE" BATCH_LINES=10 BATCH_TAG=mine BATCH_WAIT=120
+eq "the small batches ended while the big one still runs" \
     "$(q "SELECT status FROM $DB.batches WHERE id = '$BIG'")" 1
 run_node bigverify "$U" "$K" BATCH_MODE=verify BATCH_ID="$BIG" BATCH_LINES=20000 BATCH_TAG=big BATCH_WAIT=600
 check "the small one completed first" test \
