@@ -3,9 +3,10 @@
 # Anthropic side: chat and embeddings batches to completed with every
 # custom_id matched, create's refusals, a batch through an Anthropic
 # provider, a cancelled and an expired batch (partial output, the rest as
-# errors), kill -9 of the worker and of the leading scheduler mid-batch
-# (exact output, one job per line), fairness (a 20k-line batch of one tenant, then a 10-line batch of
-# another and one of its own: the small ones finish first), the metrics.
+# errors), a finalization redone, kill -9 of the worker and of the leading
+# scheduler mid-batch (exact output, one job per line), fairness (a
+# 20k-line batch of one tenant, then a 10-line batch of another and one of
+# its own: the small ones finish first), the metrics.
 . "$(dirname "$0")/lib.sh"
 unset BUILT_IN_FORGE_API_URL BUILT_IN_FORGE_API_KEY
 B=$INGOT_BIN
