@@ -23,6 +23,9 @@
 #define IDLE_MS 200      /* ... after one that found nothing to do */
 #define ROWS_MAX 200     /* active batches per pass; the rest wait a pass */
 #define RELEASE_MAX 500  /* lines per INSERT (one transaction) */
+/* ... and bytes of bodies: hex-encoded twice that, far inside
+ * max_allowed_packet (16 MiB by default) however long the lines */
+#define RELEASE_BYTES ((size_t)3 << 20)
 #define LINE_ATTEMPTS 5
 #define LINE_TIMEOUT_MS 600000
 #define LINE_BACKOFF_MS 1000
@@ -188,7 +191,7 @@ struct release {
     struct brow *b;
     unsigned want;
     struct job_spec *specs;
-    size_t n;
+    size_t n, bytes;
     struct batchread_pos next;
     char bad[200];
 };
@@ -241,9 +244,10 @@ static int release_line_cb(void *arg, const char *line, size_t len, struct batch
     s->group = xstrdup(b->id);
     s->key_id = b->key_id;
     rl->n++;
+    rl->bytes += strlen(s->payload) + strlen(s->metadata);
     rl->next = next;
     cJSON_Delete(j);
-    return rl->n >= rl->want;
+    return rl->n >= rl->want || rl->bytes >= RELEASE_BYTES;
 }
 
 static void release_done_cb(void *arg, const char *err, bool eof)

@@ -22,7 +22,7 @@
 #include "sql.h"
 #include "webhook_event.h"
 
-#define PAGE 500
+#define PAGE 200 /* rows per read: results may be large (embeddings) */
 
 enum fin_step { F_MARK, F_NEW_OUT, F_NEW_ERR, F_PAGE, F_REST, F_WRITE, F_FLUSH, F_COMMIT };
 

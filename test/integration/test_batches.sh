@@ -93,9 +93,18 @@ eq "  25 lines in all" "$(printf '%s\n%s\n' "$out1" "$err1" | grep -c custom_id)
 N=400
 run_node killcreate "$U" "$K" BATCH_MODE=create BATCH_MODEL=fake-delay-100-k BATCH_LINES=$N BATCH_TAG=kill
 KB=$(awk '/^batch /{print $2}' killcreate.out)
-# killed while some lines are done and others are running on it
-check "lines run before the kill, others running" wait_until 200 sh -c \
-    "[ \$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT SUM(state = 2) >= 40 AND SUM(state = 1) > 0 FROM $DB.jobs WHERE group_key = '$KB'\") = 1 ]"
+# killed while some lines are done and others are running on it: frozen
+# (SIGSTOP) until the database shows lines in flight on it, then kill -9
+check "lines run before the kill" wait_until 200 sh -c \
+    "[ \$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT COUNT(*) FROM $DB.jobs WHERE group_key = '$KB' AND state = 2\") -ge 40 ]"
+running=0
+for _ in $(seq 1 100); do
+    kill -STOP "$W_PID"
+    running=$(q "SELECT COUNT(*) FROM $DB.jobs WHERE group_key = '$KB' AND state = 1")
+    [ "$running" -gt 0 ] && break
+    kill -CONT "$W_PID"; sleep 0.02
+done
+check "lines were running on the worker killed" test "$running" -gt 0
 kill -9 "$W_PID"
 # and the leading scheduler, mid-pass: a new one carries on from the batch row
 kill -9 "$SC_PID"
@@ -126,5 +135,12 @@ eq "the small batches ended while the big one still runs" \
 run_node bigverify "$U" "$K" BATCH_MODE=verify BATCH_ID="$BIG" BATCH_LINES=20000 BATCH_TAG=big BATCH_WAIT=600
 check "the small one completed first" test \
     "$(q "SELECT (SELECT completed_at FROM $DB.batches WHERE id = '$SMALL') < (SELECT completed_at FROM $DB.batches WHERE id = '$BIG')")" = 1
+
+# --- long lines: 30 of 300 KB (9 MB of bodies, twice that as hex: over
+# max_allowed_packet in one statement) are released in several
+# statements that each fit max_allowed_packet ---
+run_node longcreate "$U" "$K" BATCH_MODE=create BATCH_MODEL=fake-ok-long BATCH_LINES=30 BATCH_PAD=300000 BATCH_TAG=long
+LB=$(awk '/^batch /{print $2}' longcreate.out)
+run_node longverify "$U" "$K" BATCH_MODE=verify BATCH_ID="$LB" BATCH_LINES=30 BATCH_TAG=long BATCH_WAIT=120
 
 finish

@@ -8,7 +8,8 @@
 //             the rest batch_cancelled, every custom_id exactly once
 //   expire    a slow batch on a server whose window is short: expired, the
 //             unrun lines batch_expired, every custom_id exactly once
-//   create    upload BATCH_LINES lines of BATCH_MODEL, create, print "batch ID"
+//   create    upload BATCH_LINES lines of BATCH_MODEL (BATCH_PAD: bytes of
+//             padding per line), create, print "batch ID"
 //   verify    BATCH_ID: poll to BATCH_WANT (completed), then check its files
 //             hold every custom_id exactly once (BATCH_LINES of them), all in
 //             the output file
@@ -24,9 +25,10 @@ const c = client({ maxRetries: 0 });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingot-batches-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const PAD = Number(process.env.BATCH_PAD || 0); // bytes of padding per message (long lines)
 function chatLine(i, model = MODEL, tag = 'c') {
   return { custom_id: `${tag}-${i}`, method: 'POST', url: '/v1/chat/completions',
-    body: { model, messages: [{ role: 'user', content: `line ${i}` }] } };
+    body: { model, messages: [{ role: 'user', content: `line ${i}` }, ...(PAD ? [{ role: 'user', content: 'x'.repeat(PAD) }] : [])] } };
 }
 function embedLine(i, model = MODEL) {
   return { custom_id: `e-${i}`, method: 'POST', url: '/v1/embeddings', body: { model, input: [`a${i}`, `b${i}`] } };
