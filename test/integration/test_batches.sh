@@ -71,6 +71,23 @@ eq "an id that is no batch id: 400" "$(http_code "$U/v1/batches/nope" -H "Author
 eq "limit 0: 400 naming limit" "$(curl -s "$U/v1/batches?limit=0" -H "Authorization: Bearer $K" | jq -r .error.param)" limit
 eq "unknown field: 400 naming it" "$(curl -s -X POST "$U/v1/batches" -H "Authorization: Bearer $K" \
     -d '{"input_file_id":"file-000000000000000000000000","endpoint":"/v1/embeddings","completion_window":"24h","color":1}' | jq -r .error.param)" color
+# --- the input file deleted while the batch runs: the lines it can no
+# longer read fail the batch (failed, errors, batch.failed), what ran is kept ---
+awk 'BEGIN { p = sprintf("%4000s", ""); gsub(/ /, "y", p); for (i = 0; i < 300; i++) printf "{\"custom_id\":\"d-%d\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"fake-delay-200-d\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}}\n", i, p }' >del.jsonl
+DF=$(curl -s "$U/v1/files" -H "Authorization: Bearer $K" -F purpose=batch -F file=@del.jsonl | jq -r .id)
+DB_ID=$(curl -s "$U/v1/batches" -H "Authorization: Bearer $K" -d "{\"input_file_id\":\"$DF\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}" | jq -r .id)
+check "lines of it ran" wait_until 200 sh -c \
+    "[ \$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT completed_n FROM $DB.batches WHERE id = '$DB_ID'\") -gt 0 ]"
+eq "the input file is deleted while its batch runs" "$(http_code "$U/v1/files/$DF" -X DELETE -H "Authorization: Bearer $K")" 200
+check "the batch fails" wait_sql 300 "SELECT status FROM $DB.batches WHERE id = '$DB_ID'" 4
+bd=$(curl -s "$U/v1/batches/$DB_ID" -H "Authorization: Bearer $K")
+eq "  errors name the input file" "$(jq -r '.errors.data[0] | "\(.code) \(.param)"' <<<"$bd")" "input_file_unreadable input_file_id"
+check "  failed_at set" test "$(jq -r .failed_at <<<"$bd")" -gt 0
+rel=$(q "SELECT released FROM $DB.batches WHERE id = '$DB_ID'")
+check "  some lines ran, not all" test "$rel" -gt 0 -a "$rel" -lt 300
+eq "  every line that ran is in the output file" "$(jq -r .request_counts.completed <<<"$bd")" "$rel"
+eq "  webhook: batch.failed" "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'webhook' AND JSON_VALUE(payload, '$.event.type') = 'batch.failed' AND JSON_VALUE(payload, '$.event.data.id') = '$DB_ID'")" 1
+
 sm=$(curl -s "http://127.0.0.1:$SC_PORT/metrics")
 contains "metrics: finished batches by status" "$sm" 'ingot_batches_finished_total{status="cancelled"} 1'
 contains "metrics: expired" "$sm" 'ingot_batches_finished_total{status="expired"} 1'
