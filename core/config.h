@@ -60,6 +60,8 @@ enum cfg_id {
     CFG_FILES_MAX_BYTES,
     CFG_FILES_BATCH_MAX_LINES,
     CFG_FILES_UPLOADS_MAX,
+    CFG_BATCH_WINDOW_LINES,
+    CFG_BATCH_COMPLETION_WINDOW,
     CFG_HTTP_IDLE_TIMEOUT,
     CFG_HTTP_HEADER_TIMEOUT,
     CFG_HTTP_BODY_TIMEOUT,
@@ -124,6 +126,8 @@ struct config {
     long long files_max_bytes;
     long long files_batch_max_lines;
     long long files_uploads_max;
+    long long batch_window_lines;
+    long long batch_completion_window_ms;
     long long http_idle_timeout_ms;
     long long http_header_timeout_ms;
     long long http_body_timeout_ms;

@@ -4,6 +4,7 @@
  * and lease token. */
 #include "jobclaim_lease.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,8 +23,8 @@ static void extended_cb(const struct db_result *r, void *arg)
     struct extend *x = arg;
     if (!r->ok && r->err_code != DB_ERR_SHUTDOWN)
         log_warn("lease extension failed: %s", r->error);
-    if (r->ok && x->cb)
-        x->cb(r->affected_rows, x->arg);
+    if (x->cb) /* also on failure: the caller may own arg */
+        x->cb(r->ok ? r->affected_rows : ULLONG_MAX, x->arg);
     free(x);
 }
 

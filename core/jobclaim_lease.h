@@ -12,7 +12,8 @@ struct claimed_job;
 
 /* Pushes the lease of every running job holding one of tokens. cb (or
  * NULL) gets how many jobs it extended: fewer than the caller holds means
- * some lease was lost (cancelled, recovered). */
+ * some lease was lost (cancelled, recovered); ULLONG_MAX when the update
+ * failed (nothing is known). cb always runs once. */
 typedef void (*jobclaim_extended_cb)(unsigned long long n, void *arg);
 void jobclaim_extend(struct db_pool *db, const char *const *tokens, size_t n, long long lease_ms,
                      jobclaim_extended_cb cb, void *arg);

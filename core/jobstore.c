@@ -255,6 +255,16 @@ void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec 
     values_row(b, tenant, s, s->idempotency_key, NULL, NULL);
 }
 
+void jobstore_insert_rows_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *specs, size_t n)
+{
+    sbuf_puts(b, INSERT_HEAD);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_putc(b, ',');
+        values_row(b, tenant, &specs[i], NULL, NULL, NULL);
+    }
+}
+
 static void idem_lookup(struct jobstore *js, struct pending *p);
 
 /* The RETURNING rows of an INSERT: ids[i] and the JSON of each in

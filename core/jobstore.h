@@ -61,5 +61,8 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
 /* Appends the INSERT of one job (for callers running their own
  * transaction, e.g. the scheduler). */
 void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s);
+/* One multi-row INSERT of n jobs without idempotency keys (n >= 1; a
+ * batch's lines, a window at a time). */
+void jobstore_insert_rows_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *specs, size_t n);
 
 #endif

@@ -18,6 +18,7 @@
 #include "redis.h"
 #include "runtime.h"
 #include "schedstore.h"
+#include "schedule_batches.h"
 #include "schedule_maint.h"
 #include "sql.h"
 
@@ -46,6 +47,7 @@ struct schedule {
     bool draining;
     struct event *lead_timer, *fire_timer, *maint_timer;
     struct maint *maint;
+    struct bpump *batches;    /* the Batch API's batches (leader only) */
     /* firing: one schedule at a time from the due list */
     bool firing;
     struct due *due;
@@ -75,6 +77,11 @@ static void health_extra(struct sbuf *out, void *arg)
 static bool leading(const struct schedule *s)
 {
     return (s->lead == LEAD_LEADER || s->lead == LEAD_CHECKING) && !s->draining;
+}
+
+static bool leading_cb(void *arg)
+{
+    return leading(arg);
 }
 
 static void maint_done(void *arg)
@@ -414,6 +421,7 @@ static void drain_hook(void *arg)
     event_del(s->lead_timer);
     event_del(s->fire_timer);
     event_del(s->maint_timer);
+    bpump_stop(s->batches);
     if (s->lead == LEAD_LEADER)
         leave(s, NULL);
 }
@@ -421,7 +429,8 @@ static void drain_hook(void *arg)
 static size_t busy_count(void *arg)
 {
     struct schedule *s = arg;
-    return (size_t)(s->lead != LEAD_IDLE) + (size_t)s->firing + (size_t)maint_running(s->maint);
+    return (size_t)(s->lead != LEAD_IDLE) + (size_t)s->firing + (size_t)maint_running(s->maint) +
+           (size_t)bpump_busy(s->batches);
 }
 
 struct schedule *schedule_start(struct runtime *rt, struct ops *ops, char *err, size_t errlen)
@@ -433,6 +442,7 @@ struct schedule *schedule_start(struct runtime *rt, struct ops *ops, char *err, 
     s->limits.max_payload = (size_t)rt->cfg->job_max_payload;
     s->limits.max_metadata = (size_t)16 * 1024;
     s->maint = maint_new(rt);
+    s->batches = bpump_new(rt, leading_cb, s);
     struct metrics *m = rt->metrics;
     s->m_leader = metrics_series(metrics_family(m, METRIC_GAUGE, "ingot_scheduler_leader",
                                                 "1 while this scheduler leads, else 0."), "");
@@ -472,5 +482,6 @@ void schedule_free(struct schedule *s)
     event_free(s->maint_timer);
     due_free(s);
     maint_free(s->maint);
+    bpump_free(s->batches);
     free(s);
 }

@@ -7,6 +7,7 @@
 #include "runtime.h"
 #include "serve_admin.h"
 #include "serve_attempts.h"
+#include "serve_batches.h"
 #include "serve_files.h"
 #include "serve_jobs.h"
 #include "serve_llm.h"
@@ -71,6 +72,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     s->ui = serve_ui_new(rt, h);               /* /ui: the web UI and its events */
     serve_ui_stats_routes(h, s->jobs);         /* GET /v1/stats/queues (the overview) */
     s->admin = serve_admin_new(h, rt, s->sess); /* /v1/admin: the operator's tenants and keys */
+    serve_batches_routes(h, s->jobs);          /* /v1/batches */
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }

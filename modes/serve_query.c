@@ -24,6 +24,7 @@ static const struct {
     {HTTP_M_GET, "/v1/stats/queues", {"queue", NULL}}, /* the UI's overview */
     {HTTP_M_GET, "/v1/queues", {"counts", NULL}},
     {HTTP_M_GET, "/v1/queues/{name}", {"counts", NULL}},
+    {HTTP_M_GET, "/v1/batches", {"after", "limit", NULL}},
 };
 
 static const char *const *allowed_for(const struct http_req *r)

@@ -39,6 +39,11 @@ if [ "${1:-}" = llm ]; then
     . test/bench/llm.sh
     exit 0
 fi
+# `bench.sh batch`: only the Batch API figures (test/bench/batch.sh).
+if [ "${1:-}" = batch ]; then
+    . test/bench/batch.sh
+    exit 0
+fi
 
 # wrk_json NAME URL: runs wrk, prints {"rps":..,"p50_ms":..,"p99_ms":..} parts.
 wrk_run() {
@@ -294,3 +299,6 @@ svd_rounds exec_to_ready_ms "${READY[$STATIC_BIN]}" "${READY[$DYN_BIN]}" lower 0
 
 # ---- LLM gateway: ingot in front of the C fake provider vs the fake alone.
 [ -n "$ONLY_STATIC" ] || . test/bench/llm.sh
+
+# ---- Batch API: a 50,000-line batch next to HTTP jobs end to end.
+[ -n "$ONLY_STATIC" ] || . test/bench/batch.sh

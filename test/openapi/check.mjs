@@ -372,6 +372,18 @@ await call("a file: malformed id", "GET", "/v1/files/nope", { want: 400 });
 await call("a file: unknown", "GET", "/v1/files/file-000000000000000000000000", { want: 404 });
 await call("a file's content", "GET", `/v1/files/${fid}/content`, { want: 200 });
 await call("a file's content: unknown", "GET", "/v1/files/file-000000000000000000000000/content", { want: 404 });
+// the Batch API (the batch runs in this same process: its status is not asserted)
+const bt = await call("create a batch", "POST", "/v1/batches", { body: { input_file_id: fid, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { k: "v" } }, want: 200 });
+const bid = bt.json && bt.json.id;
+await call("create a batch: responses not yet", "POST", "/v1/batches", { body: { input_file_id: fid, endpoint: "/v1/responses", completion_window: "24h" }, want: 400 });
+await call("create a batch: no file", "POST", "/v1/batches", { body: { endpoint: "/v1/chat/completions", completion_window: "24h" }, want: 400 });
+await call("batches", "GET", "/v1/batches?limit=2", { want: 200 });
+await call("batches: bad limit", "GET", "/v1/batches?limit=0", { want: 400 });
+await call("a batch", "GET", `/v1/batches/${bid}`, { want: 200 });
+await call("a batch: malformed id", "GET", "/v1/batches/nope", { want: 400 });
+await call("a batch: unknown", "GET", "/v1/batches/batch_000000000000000000000000", { want: 404 });
+await call("cancel a batch: unknown", "POST", "/v1/batches/batch_000000000000000000000000/cancel", { want: 404 });
+await call("cancel a batch: malformed id", "POST", "/v1/batches/nope/cancel", { want: 400 });
 await call("delete a file", "DELETE", `/v1/files/${fid}`, { want: 200 });
 await call("delete a file again", "DELETE", `/v1/files/${fid}`, { want: 404 });
 
