@@ -64,6 +64,7 @@ struct llm_call {
     bool streamed;                    /* the body says stream: true */
     bool client_usage;                /* stream_options.include_usage asked by the client */
     bool embed_b64;                   /* convert float embeddings to base64 */
+    bool resp_pass;                   /* LLM_EP_RESPONSES passed through (else translated) */
     long long est_prompt, est_completion;
     struct sbuf up_body;              /* what goes upstream */
 

@@ -17,6 +17,7 @@
 #include "llm_embed.h"
 #include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"
+#include "llm_resp_relay.h"
 #include "llm_priv.h"
 #include "llm_relay_text.h"
 #include "log.h"
@@ -80,6 +81,8 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
     sbuf_init(&b);
     if (c->o.ep == LLM_EP_MESSAGES) {
         llm_msgs_error_event(&b, msg);
+    } else if (c->o.ep == LLM_EP_RESPONSES) {
+        llm_resp_error_event(&b, msg, code);
     } else {
         sbuf_puts(&b, "data: ");
         llm_error_json(&b, msg, "server_error", NULL, code);
@@ -278,6 +281,8 @@ static int relay_sse_cb(const char *event, const char *data, size_t len, void *a
         return 0; /* nothing after the end reaches the client */
     if (c->msgs)
         return llm_msgs_event(c, event, data, len);
+    if (c->resp_pass)
+        return llm_resp_event(c, event, data, len);
     if (c->t.type == PROVIDER_ANTHROPIC)
         return anthropic_event(c, event, data, len);
     return openai_event(c, event, data, len);
@@ -414,7 +419,12 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                           "the provider answered a streaming request without a stream");
             return;
         }
-        if (c->o.ep == LLM_EP_MESSAGES) {
+        if (c->o.ep == LLM_EP_RESPONSES) {
+            if (!llm_resp_body(c, body, len, why, sizeof why)) {
+                llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error", why);
+                return;
+            }
+        } else if (c->o.ep == LLM_EP_MESSAGES) {
             if (!llm_msgs_body(c, body, len)) {
                 llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                               c->t.type == PROVIDER_ANTHROPIC ? "the provider's answer is not a Messages response"

@@ -12,6 +12,8 @@ static const struct work_kind kinds[] = {
      .ready = work_llm_ready},
     {.kind = JOB_LLM_EMBED, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
      .ready = work_llm_ready},
+    {.kind = JOB_LLM_RESPONSE, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
+     .ready = work_llm_ready},
 };
 
 const struct work_kind *work_kind_of(enum job_kind k)

@@ -1,0 +1,39 @@
+/* respjob: background Responses as durable jobs (kind llm.response): the
+ * response id of a job ("resp_" + its id), the Response object a job is
+ * shown as (GET /v1/responses/{id}), and the webhook event its end
+ * announces. serve renders, work and the cancel path announce. */
+#ifndef INGOT_RESPJOB_H
+#define INGOT_RESPJOB_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+#define RESPJOB_PREFIX "resp_"
+
+/* "resp_123" -> 123; 0 when it is not one of ours. */
+uint64_t respjob_parse_id(const char *s);
+
+/* What a job row says (each borrowed; NULL when the column is NULL). */
+struct respjob_row {
+    uint64_t id;
+    int state;                /* enum job_state */
+    const char *payload;      /* the Responses request body */
+    const char *result;       /* a Response object (succeeded), or the error body */
+    const char *last_error;
+    long long created_s;      /* Unix seconds */
+    long long finished_s;     /* 0: not finished */
+};
+
+/* The Response object of a job into out: the stored answer once it
+ * succeeded (its id and background made ours), else one built from the
+ * request with status queued, in_progress, failed (error: code and
+ * message) or cancelled. */
+void respjob_render(const struct respjob_row *r, struct sbuf *out);
+
+/* The webhook event of a background response that ended (type
+ * "response.completed", "response.failed" or "response.cancelled"):
+ * webhook_event_sql with {"id":"resp_N"}, one statement appended to b. */
+void respjob_event_sql(struct sbuf *b, uint64_t tenant, uint64_t job_id, const char *type);
+
+#endif
