@@ -436,10 +436,6 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         if (type == PROVIDER_OPENAI)
             return 0; /* passed through: the provider judges the rest */
         /* What the call would translate, refused now rather than when it runs. */
-        if (!job && cJSON_IsTrue(stream) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "background")))
-            return check_fail(e, "stream", /* (a background one's edge says why it is not streamed) */
-                              "this model's provider speaks chat completions, not the Responses API, and a "
-                              "translated Responses stream is not offered: leave stream out");
         cJSON *chat = resp_to_chat(body, upstream, param, sizeof param, rwhy, sizeof rwhy);
         if (!chat)
             return check_fail(e, param, rwhy);

@@ -18,6 +18,7 @@
 #include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"
 #include "llm_resp_relay.h"
+#include "llm_resp_stream.h"
 #include "llm_priv.h"
 #include "llm_settle.h"
 #include "llmlimit.h"
@@ -68,6 +69,7 @@ static void call_free(struct llm_call *c)
     if (c->anth)
         anth_stream_free(c->anth);
     msgs_stream_free(c->msgs);
+    resp_stream_free(c->rstream);
     free(c);
 }
 

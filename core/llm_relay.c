@@ -71,6 +71,8 @@ static bool answer_take(struct llm_call *c, size_t n)
 /* One event to the client. false when the client went away meanwhile. */
 static bool emit(struct llm_call *c, const char *data, size_t len)
 {
+    if (c->rstream) /* chat chunks made Responses events */
+        return llm_resp_emit(c, data, len);
     c->stream.event(data, len, c->arg);
     return c->state != CALL_CANCELLED;
 }
@@ -121,6 +123,8 @@ int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h
     }
     llm_call_set_state(c, CALL_STREAM);
     c->sse = sse_new(LLM_MAX_EVENT);
+    if (c->o.ep == LLM_EP_RESPONSES && !c->resp_pass)
+        llm_resp_stream_begin(c);
     if (c->o.ep == LLM_EP_MESSAGES)
         llm_msgs_stream_begin(c);
     else if (c->t.type == PROVIDER_ANTHROPIC)

@@ -55,8 +55,7 @@ void resp_usage_json(const struct llm_usage *u, struct sbuf *out)
     sbuf_putc(out, '}');
 }
 
-/* "prefix_" + id (a completion's id without its own "chatcmpl-"). */
-static char *item_id(const char *prefix, const char *id, int n)
+char *resp_item_id(const char *prefix, const char *id, int n)
 {
     char buf[200];
     const char *base = id && strncmp(id, "chatcmpl-", 9) == 0 ? id + 9 : id ? id : "x";
@@ -85,7 +84,7 @@ static cJSON *message_item(const cJSON *msg, const char *id)
         return NULL;
     }
     cJSON *it = cJSON_CreateObject();
-    char *mid = item_id("msg", id, 0);
+    char *mid = resp_item_id("msg", id, 0);
     cJSON_AddStringToObject(it, "type", "message");
     cJSON_AddStringToObject(it, "id", mid);
     free(mid);
@@ -119,7 +118,7 @@ static void add_calls(cJSON *output, const cJSON *msg, const char *id)
         if (!cJSON_IsObject(f))
             continue;
         cJSON *it = cJSON_CreateObject();
-        char *fid = item_id("fc", id, ++n);
+        char *fid = resp_item_id("fc", id, ++n);
         cJSON_AddStringToObject(it, "type", "function_call");
         cJSON_AddStringToObject(it, "id", fid);
         free(fid);
@@ -158,7 +157,7 @@ int resp_from_chat(const char *chat, size_t len, const cJSON *req, const char *m
     const char *cid = jfield_str(j, "id");
     const char *finish = jfield_str(ch0, "finish_reason");
     cJSON *r = cJSON_CreateObject();
-    char *rid = item_id("resp", cid, 0);
+    char *rid = resp_item_id("resp", cid, 0);
     cJSON_AddStringToObject(r, "id", rid);
     free(rid);
     cJSON_AddStringToObject(r, "object", "response");

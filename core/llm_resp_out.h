@@ -24,6 +24,11 @@ struct cJSON;
 int resp_from_chat(const char *chat, size_t len, const struct cJSON *req, const char *model, long long now_s,
                    struct sbuf *out, char *why, size_t whylen) ATTR_WUR;
 
+/* The id of an item made from chat completion chat_id: "prefix_" + the
+ * id without its "chatcmpl-" (+ "_n" when n > 0). Returns owned. Plain
+ * answers and streams name their items alike with it. */
+char *resp_item_id(const char *prefix, const char *chat_id, int n);
+
 /* The Responses usage object {input_tokens, input_tokens_details
  * {cached_tokens}, output_tokens, output_tokens_details
  * {reasoning_tokens}} into out (false when it is not one). */

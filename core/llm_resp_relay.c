@@ -13,6 +13,7 @@
 #include "llm_relay_text.h"
 #include "llm_resp_out.h"
 #include "llm_resp_req.h"
+#include "llm_resp_stream.h"
 #include "runtime.h"
 
 int llm_resp_route(struct llm_call *c, const cJSON *body, char *param, size_t paramlen, char *why, size_t whylen)
@@ -28,16 +29,14 @@ int llm_resp_route(struct llm_call *c, const cJSON *body, char *param, size_t pa
         }
         return 0;
     }
-    if (c->streamed) {
-        snprintf(param, paramlen, "stream");
-        snprintf(why, whylen, "this model's provider speaks chat completions, not the Responses API, and a "
-                              "translated Responses stream is not offered: leave stream out, or use "
-                              "/v1/chat/completions with stream");
-        return -1;
-    }
     cJSON *chat = resp_to_chat(body, c->t.upstream_model, param, paramlen, why, whylen);
     if (!chat)
         return -1;
+    if (c->streamed) { /* chat chunks, usage last, made Responses events (llm_resp_emit) */
+        cJSON_AddTrueToObject(chat, "stream");
+        cJSON_AddTrueToObject(cJSON_AddObjectToObject(chat, "stream_options"), "include_usage");
+        c->client_usage = true;
+    }
     int rc = 0;
     if (c->t.type == PROVIDER_ANTHROPIC) {
         rc = anth_request(chat, c->t.upstream_model, c->l->rt->cfg->llm_default_max_tokens, &c->up_body, param,
@@ -65,6 +64,36 @@ void llm_resp_error_event(struct sbuf *b, const char *msg, const char *code)
     sbuf_puts(b, ",\"message\":");
     sbuf_json_str(b, msg);
     sbuf_puts(b, ",\"param\":null,\"sequence_number\":0}\n\n");
+}
+
+void llm_resp_stream_begin(struct llm_call *c)
+{
+    c->rstream = resp_stream_new(c->model, c->o.body, c->o.body_len);
+}
+
+bool llm_resp_emit(struct llm_call *c, const char *data, size_t len)
+{
+    const char *p = data, *end = data + len;
+    struct sbuf out;
+    sbuf_init(&out);
+    while (p < end) {
+        const char *sep = llm_relay_text_find(p, (size_t)(end - p), "\n\n", 2);
+        const char *q = sep ? sep + 2 : end;
+        if ((size_t)(q - p) > 6 && memcmp(p, "data: ", 6) == 0) {
+            size_t n = (size_t)((sep ? sep : end) - (p + 6));
+            if (resp_stream_chunk(c->rstream, p + 6, n, (long long)time(NULL), &out) < 0) {
+                sbuf_reset(&out); /* never from the relay's own chunks */
+                llm_resp_error_event(&out, "the provider sent a malformed stream event", "upstream_error");
+            }
+        } else { /* already a Responses event (an error of ours) */
+            sbuf_append(&out, p, (size_t)(q - p));
+        }
+        p = q;
+    }
+    if (out.len)
+        c->stream.event(out.data, out.len, c->arg);
+    sbuf_deinit(&out);
+    return c->state != CALL_CANCELLED;
 }
 
 static bool emit(struct llm_call *c, const char *data, size_t len)

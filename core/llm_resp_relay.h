@@ -25,6 +25,12 @@ int llm_resp_event(struct llm_call *c, const char *event, const char *data, size
 /* A 2xx answer into c->res_body as a Response object; false when it is
  * not one (why set). */
 bool llm_resp_body(struct llm_call *c, const char *body, size_t len, char *why, size_t whylen);
+/* A translated stream begins (c->rstream). */
+void llm_resp_stream_begin(struct llm_call *c);
+/* One or more chat events ("data: ...\n\n", as the chat relay emits
+ * them) to the client as Responses events; Responses-shaped ones
+ * ("event: ...") pass as they are. false when the client went away. */
+bool llm_resp_emit(struct llm_call *c, const char *data, size_t len);
 /* A Responses stream's error event (type error) into b. */
 void llm_resp_error_event(struct sbuf *b, const char *msg, const char *code);
 

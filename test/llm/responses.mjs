@@ -154,11 +154,39 @@ await step('anthropic provider: translated', async () => {
   eq('anthropic: tool_use -> function_call', t.output.find((o) => o.type === 'function_call')?.name, 'get_weather');
 });
 
+for (const [name, model] of [['chat-only', 'chatonly/fake-ok'], ['anthropic', 'anth/fake-ok']]) {
+  await step(`${name}: streamed (translated)`, async () => {
+    const s = await c.responses.create({ model, input: 'hi', stream: true });
+    const types = [];
+    let text = '', last;
+    for await (const ev of s) {
+      types.push(ev.type);
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+      last = ev;
+    }
+    eq(`${name} stream: first event response.created`, types[0], 'response.created');
+    check(`${name} stream: output_item.added then content_part.added`, types.indexOf('response.output_item.added') < types.indexOf('response.content_part.added') && types.indexOf('response.content_part.added') < types.indexOf('response.output_text.delta'), types.join(','));
+    eq(`${name} stream: deltas add up to the text`, text, HELLO);
+    eq(`${name} stream: last event response.completed`, last?.type, 'response.completed');
+    eq(`${name} stream: the final response's text`, last?.response?.output?.[0]?.content?.[0]?.text, HELLO);
+    eq(`${name} stream: usage in response.completed`, last?.response?.usage?.output_tokens, 5);
+    check(`${name} stream: no [DONE] or chat chunk leaked`, !types.some((t) => !t || !t.startsWith('response.')), types.join(','));
+  });
+  await step(`${name}: streamed tool call (SDK stream helper)`, async () => {
+    const s = c.responses.stream({ model, input: 'weather?', tools: [weather] });
+    const argDeltas = [];
+    s.on('response.function_call_arguments.delta', (e) => argDeltas.push(e.delta));
+    const final = await s.finalResponse();
+    const call = final.output.find((o) => o.type === 'function_call');
+    eq(`${name} stream tools: a function_call item`, call?.name, 'get_weather');
+    check(`${name} stream tools: arguments streamed and whole`, argDeltas.length > 0 && argDeltas.join('') === call?.arguments && JSON.parse(call.arguments).city === 'Paris', `${argDeltas.join('|')} vs ${call?.arguments}`);
+  });
+}
+
 await step('refusals', async () => {
   await refused('previous_response_id on a chat-only provider', { model: 'chatonly/fake-ok', input: 'x', previous_response_id: 'resp_1' }, 'previous_response_id');
   await refused('conversation on Anthropic', { model: 'anth/fake-ok', input: 'x', conversation: 'conv_1' }, 'conversation');
   await refused('a built-in tool on a chat-only provider', { model: 'chatonly/fake-ok', input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0].type');
-  await refused('stream on a chat-only provider', { model: 'chatonly/fake-ok', input: 'x', stream: true }, 'stream');
   await refused('no input', { model: 'fake-ok' }, 'input');
   await refused('background with previous_response_id (chat-only)', { model: 'chatonly/fake-ok', input: 'x', background: true, previous_response_id: 'resp_1' }, 'previous_response_id');
   await refused('background and stream', { model: 'fake-ok', input: 'x', background: true, stream: true }, 'stream');
