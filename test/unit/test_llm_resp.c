@@ -237,8 +237,9 @@ static void run_chunks(const char *const *chunks, size_t n, const char *req, str
             test_cond("stream: well-formed events", false);
             return;
         }
-        strncat(r->types, p + 7, (size_t)(nl - p - 7));
-        strcat(r->types, ",");
+        size_t room = sizeof r->types - strlen(r->types) - 1;
+        strncat(r->types, p + 7, (size_t)(nl - p - 7) < room ? (size_t)(nl - p - 7) : room);
+        strncat(r->types, ",", sizeof r->types - strlen(r->types) - 1);
         cJSON *d = cJSON_ParseWithLength(nl + 7, (size_t)(end - nl - 7));
         if (!d)
             test_cond("stream: data is JSON", false);
@@ -252,14 +253,17 @@ static void run_chunks(const char *const *chunks, size_t n, const char *req, str
     }
 }
 
+static const char usage_chunk[] = "{\"id\":\"chatcmpl-abc\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+                                  "\"completion_tokens\":5,\"total_tokens\":17,"
+                                  "\"prompt_tokens_details\":{\"cached_tokens\":3}}}";
+
 static void test_stream(void)
 {
     static const char *const text[] = {
         "{\"id\":\"chatcmpl-abc\",\"created\":1699999999,\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}",
         "{\"id\":\"chatcmpl-abc\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}",
         "{\"id\":\"chatcmpl-abc\",\"choices\":[{\"delta\":{\"content\":\" there\"},\"finish_reason\":\"stop\"}]}",
-        "{\"id\":\"chatcmpl-abc\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
-        "\"total_tokens\":17,\"prompt_tokens_details\":{\"cached_tokens\":3}}}",
+        usage_chunk,
         "[DONE]",
     };
     struct run r;

@@ -11,7 +11,8 @@
 static const char *const hello[] = {"Hello", "!", " This is", " fake", "llm."};
 
 struct resp_plan {
-    char *piece[64];
+    const char *piece[64];  /* into hello, words or text */
+    char words[64][16];
     int n, ncalls;
     const char *tool[16];
     char text[4096];
@@ -41,29 +42,36 @@ static const char *last_user(const cJSON *body)
     return t;
 }
 
-static void plan(const struct fl_ctx *c, struct resp_plan *pl)
+static void plan_tools(const struct fl_ctx *c, struct resp_plan *pl)
 {
-    memset(pl, 0, sizeof *pl);
-    if (c->beh.echo) {
-        pl->piece[pl->n++] = strdup(last_user(c->body));
-    } else if (c->beh.words > 0) {
-        for (int k = 1; k <= c->beh.words && pl->n < 64; k++) {
-            char w[24];
-            snprintf(w, sizeof w, " w%d", k);
-            pl->piece[pl->n++] = strdup(w);
-        }
-    } else {
-        for (size_t k = 0; k < sizeof hello / sizeof *hello; k++)
-            pl->piece[pl->n++] = strdup(hello[k]);
-    }
-    for (int k = 0; k < pl->n; k++)
-        strncat(pl->text, pl->piece[k], sizeof pl->text - strlen(pl->text) - 1);
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(c->body, "tools");
     int nt = cJSON_GetArraySize(tools);
     for (int k = 0; nt > 0 && k < c->beh.calls && k < 16; k++) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tools, k % nt), "name");
         pl->tool[pl->ncalls++] = cJSON_IsString(name) ? name->valuestring : "tool";
     }
+}
+
+static void plan(const struct fl_ctx *c, struct resp_plan *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    plan_tools(c, pl);
+    if (c->beh.echo) {
+        snprintf(pl->text, sizeof pl->text, "%s", last_user(c->body));
+        pl->piece[pl->n++] = pl->text;
+        return;
+    }
+    if (c->beh.words > 0) {
+        for (int k = 1; k <= c->beh.words && pl->n < 64; k++) {
+            snprintf(pl->words[k - 1], sizeof pl->words[k - 1], " w%d", k);
+            pl->piece[pl->n++] = pl->words[k - 1];
+        }
+    } else {
+        for (size_t k = 0; k < sizeof hello / sizeof *hello; k++)
+            pl->piece[pl->n++] = hello[k];
+    }
+    for (int k = 0; k < pl->n; k++)
+        strncat(pl->text, pl->piece[k], sizeof pl->text - strlen(pl->text) - 1);
 }
 
 static cJSON *message_item(const struct resp_plan *pl, bool done)
@@ -107,7 +115,7 @@ static cJSON *response(const struct fl_ctx *c, const struct resp_plan *pl, bool 
     snprintf(id, sizeof id, "resp_fake_%lld", c->seq);
     cJSON_AddStringToObject(r, "id", id);
     cJSON_AddStringToObject(r, "object", "response");
-    cJSON_AddNumberToObject(r, "created_at", (double)(fl_wall_ms() / 1000));
+    cJSON_AddNumberToObject(r, "created_at", (double)fl_wall_ms() / 1000.0);
     cJSON_AddStringToObject(r, "status", done ? "completed" : "in_progress");
     cJSON_AddNullToObject(r, "error");
     cJSON_AddNullToObject(r, "incomplete_details");
@@ -238,6 +246,4 @@ void fl_responses(const struct fl_ctx *c)
         cJSON_Delete(r);
         fl_plain_send(c, 200, b, c->beh.remaining0);
     }
-    for (int k = 0; k < pl.n; k++)
-        free(pl.piece[k]);
 }
