@@ -122,6 +122,43 @@ void respjob_render(const struct respjob_row *r, struct sbuf *out)
     cJSON_Delete(o);
 }
 
+void respjob_events_init(struct respjob_events *e)
+{
+    sbuf_init(&e->pairs);
+    e->pos = 0;
+}
+
+void respjob_events_deinit(struct respjob_events *e)
+{
+    sbuf_deinit(&e->pairs);
+}
+
+void respjob_events_reset(struct respjob_events *e)
+{
+    sbuf_reset(&e->pairs);
+    e->pos = 0;
+}
+
+void respjob_events_add(struct respjob_events *e, uint64_t tenant, uint64_t job_id)
+{
+    sbuf_append_u64(&e->pairs, tenant);
+    sbuf_putc(&e->pairs, ':');
+    sbuf_append_u64(&e->pairs, job_id);
+    sbuf_putc(&e->pairs, ',');
+}
+
+bool respjob_events_next(struct respjob_events *e, const char *type, struct sbuf *b)
+{
+    if (e->pos >= e->pairs.len)
+        return false;
+    char *end;
+    uint64_t tenant = strtoull(e->pairs.data + e->pos, &end, 10);
+    uint64_t id = strtoull(end + 1, &end, 10);
+    e->pos = (size_t)(end - e->pairs.data) + 1;
+    respjob_event_sql(b, tenant, id, type);
+    return true;
+}
+
 void respjob_event_sql(struct sbuf *b, uint64_t tenant, uint64_t job_id, const char *type)
 {
     char data[64];

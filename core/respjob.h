@@ -5,6 +5,7 @@
 #ifndef INGOT_RESPJOB_H
 #define INGOT_RESPJOB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util.h"
@@ -35,5 +36,21 @@ void respjob_render(const struct respjob_row *r, struct sbuf *out);
  * "response.completed", "response.failed" or "response.cancelled"):
  * webhook_event_sql with {"id":"resp_N"}, one statement appended to b. */
 void respjob_event_sql(struct sbuf *b, uint64_t tenant, uint64_t job_id, const char *type);
+
+/* The end events of several background responses at once (a bulk cancel,
+ * a lease recovery): collected as their rows are read, then run one
+ * statement at a time in the same transaction. */
+struct respjob_events {
+    struct sbuf pairs;        /* "tenant:id," ... */
+    size_t pos;
+};
+void respjob_events_init(struct respjob_events *e);
+void respjob_events_deinit(struct respjob_events *e);
+void respjob_events_reset(struct respjob_events *e);
+void respjob_events_add(struct respjob_events *e, uint64_t tenant, uint64_t job_id);
+/* The next one's statement (event type) into b; false when none is left. */
+bool respjob_events_next(struct respjob_events *e, const char *type, struct sbuf *b);
+/* SQL: whether a jobs row is a background response (a column to select). */
+#define RESPJOB_KIND_SQL "kind = 'llm.response'"
 
 #endif

@@ -380,6 +380,20 @@ static void test_job(void)
     test_cond("succeeded: background", cJSON_IsTrue(get(j, "background")));
     test_cond("succeeded: completed_at", get(j, "completed_at")->valuedouble == 1700000100);
     cJSON_Delete(j);
+    struct respjob_events ev;
+    respjob_events_init(&ev);
+    respjob_events_add(&ev, 7, 42);
+    respjob_events_add(&ev, 8, 43);
+    struct sbuf b;
+    sbuf_init(&b);
+    int n = 0;
+    while (respjob_events_next(&ev, "response.cancelled", &b))
+        n++;
+    test_cond("events: one statement each", n == 2 && b.len > 0);
+    respjob_events_reset(&ev);
+    test_cond("events: none after a reset", !respjob_events_next(&ev, "response.cancelled", &b));
+    respjob_events_deinit(&ev);
+    sbuf_deinit(&b);
     j = render(JOB_SUCCEEDED, "\"not a response\"", NULL);
     test_streq("succeeded without a Response: failed", strv(get(j, "status")), "failed");
     cJSON_Delete(j);
