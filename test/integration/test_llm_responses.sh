@@ -40,6 +40,29 @@ T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
 cat "$out"
 if [ "$rc" != 0 ] && [ "$f" = 0 ]; then bad "responses.mjs: node exited $rc"; fi
 
+# The jobs API takes the kind too; its job reads as a background response.
+SU="http://127.0.0.1:$S_PORT"
+code=$(curl -s -o job.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"kind":"llm.response","queue":"resp-api","payload":{"model":"chatonly/fake-ok","input":"hi"}}' "$SU/v1/jobs")
+eq "POST /v1/jobs kind llm.response: 202" "$code" 202
+jid=$(jq -r .id job.json | sed 's/^job_//')
+rs() { curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/resp_$jid" | jq -r .status; }
+check "the job reads as resp_$jid, completed" wait_out 100 completed rs
+eq "its output_text" "$(curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/resp_$jid" | jq -r '.output[0].content[0].text')" "Hello! This is fakellm."
+code=$(curl -s -o bad.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"kind":"llm.response","payload":{"model":"fake-ok","input":"hi","background":true}}' "$SU/v1/jobs")
+eq "a job with payload.background: 400" "$code" 400
+eq "  naming payload.background" "$(jq -r .error.param bad.json)" payload.background
+code=$(curl -s -o bad.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"kind":"llm.response","payload":{"model":"chatonly/fake-ok","input":"hi","previous_response_id":"resp_1"}}' "$SU/v1/jobs")
+eq "a job that cannot be translated: 400" "$code" 400
+eq "  naming payload.previous_response_id" "$(jq -r .error.param bad.json)" payload.previous_response_id
+code=$(curl -s -o bad.json -w '%{http_code}' -H "Authorization: Bearer $K" "$SU/v1/responses/resp_$(jq -r .id job.json | sed 's/^job_//')9999")
+eq "an unknown response: 404" "$code" 404
+http_job=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"kind":"http","queue":"resp-api","delay_ms":3600000,"payload":{"method":"GET","url":"http://127.0.0.1:9/x"}}' "$SU/v1/jobs" | jq -r .id | sed 's/^job_//')
+eq "another kind's job is no response: 404" "$(http_code "$SU/v1/responses/resp_$http_job" -H "Authorization: Bearer $K")" 404
+
 # Usage: Responses calls are recorded like chat, with the Responses usage
 # fields read as prompt and completion tokens.
 check "usage: a passed-through responses row (12 in, 5 out)" wait_sql 50 \
@@ -52,4 +75,6 @@ eq "jobs: background responses are llm.response jobs in queue responses" \
     "$(mysql_root -e "SELECT COUNT(*) > 0 FROM $DB.jobs WHERE kind = 'llm.response' AND queue = 'responses' AND state = 2")" 1
 eq "jobs: the cancelled ones are cancelled" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 4")" 2
+eq "jobs: the refused one failed" \
+    "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 3")" 1
 finish

@@ -207,6 +207,15 @@ for (const [name, model] of [['passthrough', 'fake-ok'], ['chat-only', 'chatonly
   });
 }
 
+await step('background: a provider refusal ends failed', async () => {
+  const r = await c.responses.create({ model: 'fake-400', input: 'x', background: true });
+  const f = await poll(r.id, ['failed', 'completed']);
+  eq('failed: status failed', f.status, 'failed');
+  check('failed: error.message says what the provider said', /400/.test(f.error?.message ?? '') && /temperature/.test(f.error?.message ?? ''), JSON.stringify(f.error));
+  check('failed: error.code', typeof f.error?.code === 'string' && f.error.code.length > 0, JSON.stringify(f.error));
+  eq('failed: no output', f.output, []);
+});
+
 await step('background: cancel while running stops the call', async () => {
   const since = await fakeSeq();
   const r = await c.responses.create({ model: 'fake-hang', input: 'slow', background: true });
