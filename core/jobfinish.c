@@ -15,7 +15,7 @@
 
 struct item {
     uint64_t id, tenant;
-    enum job_kind kind;
+    bool announce;           /* a background response: its end is a webhook event */
     char token[33];
     int attempt;
     enum jobclaim_outcome outcome;
@@ -242,7 +242,7 @@ static void build_statements(struct flush *fl)
      * transaction (webhook_event.h). */
     for (size_t i = 0; i < fl->n; i++) {
         struct item *it = fl->items[i];
-        if (it->applied && it->kind == JOB_LLM_RESPONSE && it->outcome != OUTCOME_RETRY) {
+        if (it->applied && it->announce && it->outcome != OUTCOME_RETRY) {
             respjob_event_sql(&b, it->tenant, it->id,
                               it->outcome == OUTCOME_SUCCEEDED ? "response.completed" : "response.failed");
             add_sql(fl, &b);
@@ -389,7 +389,7 @@ void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struc
     struct item *it = xcalloc(1, sizeof *it);
     it->id = j->id;
     it->tenant = j->tenant;
-    it->kind = j->kind;
+    it->announce = respjob_is_background(j->kind, j->queue);
     memcpy(it->token, j->token, sizeof it->token);
     it->attempt = j->attempt;
     it->callback = j->callback_url != NULL;
@@ -507,8 +507,7 @@ static void term_step_cb(const struct db_result *r, void *arg)
         db_txn_query(t->txn, b.data, 0, term_step_cb, t);
         break;
     case T_CALLBACK: /* a background response announces its end (webhook_event.h) */
-        sbuf_printf(&b, "SELECT tenant_id FROM jobs WHERE id = %s AND kind = '%s'", t->id,
-                    job_kind_name(JOB_LLM_RESPONSE));
+        sbuf_printf(&b, "SELECT tenant_id FROM jobs WHERE id = %s AND " RESPJOB_KIND_SQL, t->id);
         t->step = T_KIND;
         db_txn_query(t->txn, b.data, 0, term_step_cb, t);
         break;

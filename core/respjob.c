@@ -9,6 +9,11 @@
 #include "job.h"
 #include "webhook_event.h"
 
+bool respjob_is_background(enum job_kind kind, const char *queue)
+{
+    return kind == JOB_LLM_RESPONSE && queue && strcmp(queue, RESPJOB_QUEUE) == 0;
+}
+
 uint64_t respjob_parse_id(const char *s)
 {
     size_t pl = strlen(RESPJOB_PREFIX);

@@ -8,9 +8,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "job.h"
 #include "util.h"
 
 #define RESPJOB_PREFIX "resp_"
+/* The queue background responses are enqueued in. An llm.response job
+ * there is a background response and announces its end (webhook
+ * events); elsewhere (a batch's line, a job of POST /v1/jobs in another
+ * queue) it is a job like any other, its result a Response object. */
+#define RESPJOB_QUEUE "responses"
 
 /* "resp_123" -> 123; 0 when it is not one of ours. */
 uint64_t respjob_parse_id(const char *s);
@@ -50,7 +56,9 @@ void respjob_events_reset(struct respjob_events *e);
 void respjob_events_add(struct respjob_events *e, uint64_t tenant, uint64_t job_id);
 /* The next one's statement (event type) into b; false when none is left. */
 bool respjob_events_next(struct respjob_events *e, const char *type, struct sbuf *b);
-/* SQL: whether a jobs row is a background response (a column to select). */
-#define RESPJOB_KIND_SQL "kind = 'llm.response'"
+/* Whether a job of kind in queue is a background response. */
+bool respjob_is_background(enum job_kind kind, const char *queue);
+/* The same as an SQL condition on a jobs row (a column to select). */
+#define RESPJOB_KIND_SQL "(kind = 'llm.response' AND queue = '" RESPJOB_QUEUE "')"
 
 #endif

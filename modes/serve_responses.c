@@ -19,8 +19,8 @@
 #include "serve_llm.h"
 #include "serve_v1.h"
 
-/* Background responses share one queue (its caps, its depth metric). */
-#define RESP_QUEUE "responses"
+/* Background responses share one queue (RESPJOB_QUEUE: its caps, its depth metric). */
+#define RESP_QUEUE RESPJOB_QUEUE
 /* A background call may take as long as a sync one (LLM_TIMEOUT); a
  * failed attempt (a 5xx, a cut connection) is tried again. */
 #define RESP_ATTEMPTS 3
