@@ -63,6 +63,21 @@ http_job=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/j
     -d '{"kind":"http","queue":"resp-api","delay_ms":3600000,"payload":{"method":"GET","url":"http://127.0.0.1:9/x"}}' "$SU/v1/jobs" | jq -r .id | sed 's/^job_//')
 eq "another kind's job is no response: 404" "$(http_code "$SU/v1/responses/resp_$http_job" -H "Authorization: Bearer $K")" 404
 
+# kill -9 of the worker while it runs a background response: the lease
+# expires, another worker runs it again, it completes once.
+stop_ingot "$W_PID" "$W_LOG"
+QUEUE_POLL_INTERVAL=200ms start_ingot W9 work --queue-lease 1500ms || finish
+rid=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"model":"fake-delay-3000-t9","input":"durable","background":true}' "$SU/v1/responses" | jq -r .id)
+rstat() { curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/$rid" | jq -r .status; }
+check "kill -9: $rid runs" wait_out 100 in_progress rstat
+check "  and reached the provider" wait_until 100 sh -c "curl -s '$FAKE/_log' | grep -q fake-delay-3000-t9"
+kill -9 "$W9_PID"; wait "$W9_PID" 2>/dev/null
+QUEUE_POLL_INTERVAL=200ms start_ingot W10 work --queue-lease 1500ms || finish
+check "kill -9: another worker completes it" wait_out 300 completed rstat
+eq "  its text" "$(curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/$rid" | jq -r '.output[0].content[0].text')" "Hello! This is fakellm."
+eq "  two attempts, one recorded outcome" "$(mysql_root -e "SELECT attempts, state FROM $DB.jobs WHERE id = ${rid#resp_}" | tr '\t' ' ')" "2 2"
+
 # Usage: Responses calls are recorded like chat, with the Responses usage
 # fields read as prompt and completion tokens.
 check "usage: a passed-through responses row (12 in, 5 out)" wait_sql 50 \
