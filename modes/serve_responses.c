@@ -117,6 +117,9 @@ static void background(struct v1 *c, cJSON *j)
     cJSON_AddItemToObject(job, "payload", j); /* owned by job now */
     struct job_spec spec;
     if (job_spec_parse(job, &c->sj->limits, &spec, &e) < 0) { /* too large, mostly */
+        /* the body is the job's payload: name the client's field, not ours */
+        const char *p = strncmp(e.param, "payload", 7) == 0 ? e.param + 7 : e.param;
+        memmove(e.param, *p == '.' ? p + 1 : p, strlen(*p == '.' ? p + 1 : p) + 1);
         cJSON_Delete(job);
         cJSON_free(payload);
         v1_reply_job_error(c->r, &e, "");

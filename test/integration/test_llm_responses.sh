@@ -63,6 +63,13 @@ http_job=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/j
     -d '{"kind":"http","queue":"resp-api","delay_ms":3600000,"payload":{"method":"GET","url":"http://127.0.0.1:9/x"}}' "$SU/v1/jobs" | jq -r .id | sed 's/^job_//')
 eq "another kind's job is no response: 404" "$(http_code "$SU/v1/responses/resp_$http_job" -H "Authorization: Bearer $K")" 404
 
+# A background request is stored as a job: at most JOB_MAX_PAYLOAD (256kb).
+big=$(head -c 300000 /dev/zero | tr '\0' a)
+printf '{"model":"fake-ok","background":true,"input":"%s"}' "$big" > big.json
+code=$(curl -s -o big.out -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' --data-binary @big.json "$SU/v1/responses")
+eq "a background request over JOB_MAX_PAYLOAD: 413" "$code" 413
+eq "  naming no internal field" "$(jq -r '.error.param // ""' big.out)" ""
+
 # kill -9 of the worker while it runs a background response: the lease
 # expires, another worker runs it again, it completes once.
 stop_ingot "$W_PID" "$W_LOG"
