@@ -59,6 +59,10 @@ char *resp_item_id(const char *prefix, const char *id, int n)
 {
     char buf[200];
     const char *base = id && strncmp(id, "chatcmpl-", 9) == 0 ? id + 9 : id ? id : "x";
+    /* "resp_" and digits is a background response's id (respjob): a
+     * translated answer never looks like one */
+    if (strcmp(prefix, "resp") == 0 && base[strspn(base, "0123456789")] == '\0')
+        prefix = "resp_chat";
     if (n)
         snprintf(buf, sizeof buf, "%s_%.150s_%d", prefix, base, n);
     else

@@ -25,8 +25,10 @@ int resp_from_chat(const char *chat, size_t len, const struct cJSON *req, const 
                    struct sbuf *out, char *why, size_t whylen) ATTR_WUR;
 
 /* The id of an item made from chat completion chat_id: "prefix_" + the
- * id without its "chatcmpl-" (+ "_n" when n > 0). Returns owned. Plain
- * answers and streams name their items alike with it. */
+ * id without its "chatcmpl-" (+ "_n" when n > 0); a response's is
+ * "resp_chat_" + digits when those are all digits (never a background
+ * response's "resp_N"). Returns owned. Plain answers and streams name
+ * their items alike with it. */
 char *resp_item_id(const char *prefix, const char *chat_id, int n);
 
 /* The Responses usage object {input_tokens, input_tokens_details

@@ -185,6 +185,10 @@ static void test_answer(void)
     test_cond("tool answer: no usage: null", cJSON_IsNull(get(r, "usage")));
     cJSON_Delete(r);
 
+    r = from_chat("{\"id\":\"chatcmpl-123\",\"choices\":[{\"message\":{\"content\":\"a\"}}]}", "{}");
+    test_streq("a numeric completion id: never a background response's", strv(get(r, "id")), "resp_chat_123");
+    test_cond("  which respjob does not take", respjob_parse_id(strv(get(r, "id"))) == 0);
+    cJSON_Delete(r);
     r = from_chat("{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":\"cut\"},\"finish_reason\":\"length\"}]}", "{}");
     test_streq("cut answer: incomplete", strv(get(r, "status")), "incomplete");
     test_streq("cut answer: reason", strv(get(get(r, "incomplete_details"), "reason")), "max_output_tokens");
