@@ -493,6 +493,10 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
  * into c->res in OpenAI's shape, without the key. */
 static void relay_error(struct llm_call *c, long status, const char *body, size_t len)
 {
+    if (c->resp_pass && (status == 404 || status == 405)) /* the operator's to fix: said where they look */
+        LOG_AT(LOG_WARN, c->o.request_id, NULL,
+               "llm: provider %s answered %ld to /responses: if it has no Responses API, give it type openai-chat",
+               c->t.provider, status);
     int st = (int)status;
     /* Redacted before anything is cut from it (a key split at the cut
      * would not be found after). */
