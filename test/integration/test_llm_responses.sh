@@ -27,6 +27,7 @@ check "provider add chatonly --type openai-chat" sh -c "'$B' admin provider list
 printf %s anth-operator-key-17 | "$B" admin provider add anth --type anthropic --base-url "$FAKE/anthropic/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 check "provider add anth" sh -c "'$B' admin provider list ${A[*]} | grep -q anth"
 
+printf %s noresp-key-1234567 | "$B" admin provider add noresp --type openai --base-url "$FAKE/elsewhere/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 export USAGE_FLUSH_INTERVAL=200ms LLM_BASE_URL="$FAKE/openai/v1" LLM_API_KEY=$UPKEY
 start_ingot S serve || finish
 QUEUE_POLL_INTERVAL=200ms start_ingot W work || finish
@@ -62,6 +63,13 @@ eq "an unknown response: 404" "$code" 404
 http_job=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
     -d '{"kind":"http","queue":"resp-api","delay_ms":3600000,"payload":{"method":"GET","url":"http://127.0.0.1:9/x"}}' "$SU/v1/jobs" | jq -r .id | sed 's/^job_//')
 eq "another kind's job is no response: 404" "$(http_code "$SU/v1/responses/resp_$http_job" -H "Authorization: Bearer $K")" 404
+
+# An openai provider without the Responses API: the client hears the
+# provider's 404, the operator's log says what to change.
+code=$(curl -s -o nr.out -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"model":"noresp/fake-ok","input":"hi"}' "$SU/v1/responses")
+eq "a provider without /responses: its 404 relayed" "$code" 404
+check "  and the log names the fix" grep -q "provider noresp answered 404 to /responses: .*openai-chat" "$S_LOG"
 
 # A background request is stored as a job: at most JOB_MAX_PAYLOAD (256kb).
 big=$(head -c 300000 /dev/zero | tr '\0' a)
