@@ -101,6 +101,8 @@ check "usage: a translated (chat-only) responses row" wait_sql 50 \
     "SELECT COUNT(*) > 0 FROM $DB.llm_usage WHERE endpoint = 'responses' AND provider = 'chatonly' AND prompt_tokens = 12 AND completion_tokens = 5" 1
 check "usage: a background response's row carries its job" wait_sql 50 \
     "SELECT COUNT(*) > 0 FROM $DB.llm_usage WHERE endpoint = 'responses' AND job_id IS NOT NULL AND job_id > 0" 1
+check "usage: the streams the clients left are 499 rows with the tokens produced" wait_sql 50 \
+    "SELECT COUNT(*) FROM $DB.llm_usage WHERE endpoint = 'responses' AND model LIKE '%t499' AND status = 499 AND completion_tokens > 0" 2
 eq "jobs: background responses are llm.response jobs in queue responses" \
     "$(mysql_root -e "SELECT COUNT(*) > 0 FROM $DB.jobs WHERE kind = 'llm.response' AND queue = 'responses' AND state = 2")" 1
 eq "jobs: the cancelled ones are cancelled" \

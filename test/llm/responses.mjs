@@ -183,6 +183,20 @@ for (const [name, model] of [['chat-only', 'chatonly/fake-ok'], ['anthropic', 'a
   });
 }
 
+for (const [name, model] of [['passthrough', 'fake-delay-100-words-30-t499'], ['chat-only', 'chatonly/fake-delay-100-words-30-t499']]) {
+  await step(`${name}: a client that leaves mid-stream`, async () => {
+    const ac = new AbortController();
+    const s = await c.responses.create({ model, input: 'long', stream: true }, { signal: ac.signal });
+    let deltas = 0;
+    try {
+      for await (const ev of s) {
+        if (ev.type === 'response.output_text.delta' && ++deltas === 3) ac.abort();
+      }
+    } catch (e) { void e; }
+    eq(`${name} leaves: after 3 deltas`, deltas, 3);
+  });
+}
+
 await step('refusals', async () => {
   await refused('previous_response_id on a chat-only provider', { model: 'chatonly/fake-ok', input: 'x', previous_response_id: 'resp_1' }, 'previous_response_id');
   await refused('conversation on Anthropic', { model: 'anth/fake-ok', input: 'x', conversation: 'conv_1' }, 'conversation');
