@@ -299,7 +299,7 @@ static int add_format(cJSON *chat, const cJSON *text, struct jerr *e)
 static const char *const known[] = {
     "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_output_tokens", "text",
     "temperature", "top_p", "user", "store", "metadata", "stream", "background", "truncation", "service_tier",
-    "safety_identifier", "prompt_cache_key", "include", "reasoning",
+    "safety_identifier", "prompt_cache_key", "include", "reasoning", "stream_options",
 };
 
 static int check_fields(const cJSON *body, struct jerr *e)
