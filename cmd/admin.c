@@ -294,6 +294,8 @@ int cmd_admin(int argc, char **argv)
         return admin_cache(argc, argv);
     if (strcmp(noun, "tenant") == 0 && strcmp(verb, "member") == 0)
         return admin_member(argc, argv);
+    if (strcmp(noun, "webhook") == 0)
+        return admin_webhook(argc, argv);
     if (strcmp(noun, "usage") == 0 || (strcmp(noun, "model") == 0 && (strcmp(verb, "price") == 0 || strcmp(verb, "prices") == 0)) ||
         (strcmp(noun, "tenant") == 0 && strcmp(verb, "limits") == 0))
         return admin_limits(argc, argv);

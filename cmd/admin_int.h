@@ -36,5 +36,7 @@ int admin_limits(int argc, char **argv);
 int admin_cache(int argc, char **argv);
 /* ingot admin tenant member add|remove|list (admin_member.c). */
 int admin_member(int argc, char **argv);
+/* ingot admin webhook add|list|remove|enable|disable|test (admin_webhook.c). */
+int admin_webhook(int argc, char **argv);
 
 #endif

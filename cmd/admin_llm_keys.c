@@ -16,6 +16,7 @@
 #include "db_sync.h"
 #include "provider_snap.h"
 #include "sql.h"
+#include "webhook.h"
 
 /* Reads one key from stdin (echo off on a terminal). 0, or EXIT_USAGE
  * after printing why. The key goes into HTTP headers: no control
@@ -205,10 +206,16 @@ struct rotation {
     long long resealed, current;
 };
 
-/* Re-seals the rows of one table (res: name or provider, tenant id or "",
- * sealed key). EXIT_OK or the code that stops the rotation. */
-static int rotate_rows(MYSQL *m, struct rotation *rot, MYSQL_RES *res, bool prov)
+/* What rotate_rows re-seals: the column of the query of the same index
+ * in llmadm_rotate. */
+enum { ROT_PROVIDER, ROT_TENANT, ROT_WEBHOOK, ROT_WEBHOOK_PREV };
+
+/* Re-seals the rows of one table (res: name, provider or endpoint id,
+ * tenant id or "", sealed value). EXIT_OK or the code that stops the
+ * rotation. */
+static int rotate_rows(MYSQL *m, struct rotation *rot, MYSQL_RES *res, int kind)
 {
+    bool prov = kind == ROT_PROVIDER, hook = kind == ROT_WEBHOOK || kind == ROT_WEBHOOK_PREV;
     MYSQL_ROW row;
     struct sbuf b;
     char err[512];
@@ -218,7 +225,11 @@ static int rotate_rows(MYSQL *m, struct rotation *rot, MYSQL_RES *res, bool prov
         const char *name = row[0], *sealed = row[2];
         unsigned long long tid = prov ? 0 : strtoull(row[1], NULL, 10);
         char aad[CRYPT_AAD_MAX], id[CRYPT_KEYID_LEN + 1], what[200];
-        if (prov) {
+        if (hook) {
+            webhook_secret_aad(name, aad, sizeof aad);
+            snprintf(what, sizeof what, "webhook endpoint %s's %ssigning secret", name,
+                     kind == ROT_WEBHOOK_PREV ? "previous " : "");
+        } else if (prov) {
             crypt_aad_provider(aad, name);
             snprintf(what, sizeof what, "provider %s's key", name);
         } else {
@@ -238,10 +249,15 @@ static int rotate_rows(MYSQL *m, struct rotation *rot, MYSQL_RES *res, bool prov
             continue;
         }
         sbuf_reset(&b);
-        sbuf_printf(&b, "UPDATE %s SET api_key = ", prov ? "llm_providers" : "llm_tenant_keys");
+        if (hook)
+            sbuf_printf(&b, "UPDATE webhook_endpoints SET %s = ", kind == ROT_WEBHOOK ? "secret" : "secret_prev");
+        else
+            sbuf_printf(&b, "UPDATE %s SET api_key = ", prov ? "llm_providers" : "llm_tenant_keys");
         int sealed_ok = llmadm_put_sealed(&b, rot->c, aad, plain);
         crypt_secret_free(plain);
-        if (prov)
+        if (hook)
+            sbuf_puts(&b, " WHERE id = ");
+        else if (prov)
             sbuf_puts(&b, " WHERE name = ");
         else
             sbuf_printf(&b, " WHERE tenant_id = %llu AND provider = ", tid);
@@ -273,7 +289,9 @@ int llmadm_rotate(MYSQL *m, const struct config *cfg)
     static const char *const sql[] = {
         "SELECT name, '', api_key FROM llm_providers WHERE api_key IS NOT NULL ORDER BY name FOR UPDATE",
         "SELECT provider, CAST(tenant_id AS CHAR), api_key FROM llm_tenant_keys "
-        "ORDER BY tenant_id, provider FOR UPDATE"};
+        "ORDER BY tenant_id, provider FOR UPDATE",
+        "SELECT id, '', secret FROM webhook_endpoints ORDER BY seq FOR UPDATE",
+        "SELECT id, '', secret_prev FROM webhook_endpoints WHERE secret_prev IS NOT NULL ORDER BY seq FOR UPDATE"};
     struct rotation rot = {.c = c};
     int rc = EXIT_OK;
     for (size_t i = 0; i < ARRAY_LEN(sql) && rc == EXIT_OK; i++) {
@@ -283,7 +301,7 @@ int llmadm_rotate(MYSQL *m, const struct config *cfg)
             rc = EXIT_UNAVAILABLE;
             break;
         }
-        rc = rotate_rows(m, &rot, res, i == 0);
+        rc = rotate_rows(m, &rot, res, (int)i);
         mysql_free_result(res);
     }
     if (rc == EXIT_OK && admin_exec(m, "COMMIT", "rotate-encryption-key") < 0)

@@ -59,6 +59,7 @@ enum cfg_id {
     CFG_JOB_BATCH_MAX,
     CFG_FILES_MAX_BYTES,
     CFG_FILES_BATCH_MAX_LINES,
+    CFG_FILES_UPLOADS_MAX,
     CFG_HTTP_IDLE_TIMEOUT,
     CFG_HTTP_HEADER_TIMEOUT,
     CFG_HTTP_BODY_TIMEOUT,
@@ -122,6 +123,7 @@ struct config {
     long long job_batch_max;
     long long files_max_bytes;
     long long files_batch_max_lines;
+    long long files_uploads_max;
     long long http_idle_timeout_ms;
     long long http_header_timeout_ms;
     long long http_body_timeout_ms;

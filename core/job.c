@@ -40,6 +40,7 @@ const char *job_kind_name(enum job_kind k)
     case JOB_LLM_CHAT: return "llm.chat";
     case JOB_LLM_EMBED: return "llm.embed";
     case JOB_LLM_RESPONSE: return "llm.response";
+    case JOB_WEBHOOK: return "webhook";
     }
     return "?";
 }
@@ -47,7 +48,7 @@ const char *job_kind_name(enum job_kind k)
 int job_kind_parse(const char *s)
 {
     for (int k = 0; s && k < JOB_KIND_COUNT; k++)
-        if (strcmp(s, job_kind_name((enum job_kind)k)) == 0)
+        if (strcmp(s, job_kind_name((enum job_kind)k)) == 0 && strcmp(s, "?") != 0)
             return k;
     return -1;
 }
@@ -272,7 +273,7 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     if (!cJSON_IsString(v))
         return fail(e, 400, "kind", "kind must be a string: http, llm.chat, llm.embed or llm.response");
     int kind = job_kind_parse(v->valuestring);
-    if (kind < 0)
+    if (kind < 0 || kind == JOB_WEBHOOK) /* webhook jobs come from events only */
         return fail(e, 400, "kind", "kind must be http, llm.chat, llm.embed or llm.response");
     s->kind = (enum job_kind)kind;
 

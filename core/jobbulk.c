@@ -52,6 +52,22 @@ struct jobbulk {
 
 static void step_cb(const struct db_result *r, void *arg);
 
+/* What a resume token is valid for: the operation and the filter (its SQL
+ * conditions), FNV-1a. A token sent with another body would walk on from
+ * a place the new filter never reached, so it is refused. */
+static uint32_t spec_fingerprint(const struct jobfilter *f, bool cancel)
+{
+    struct sbuf q;
+    sbuf_init(&q);
+    sbuf_puts(&q, cancel ? "cancel:" : "retry:");
+    jobfilter_sql_expr(&q, f);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < q.len; i++)
+        h = (h ^ (unsigned char)q.data[i]) * 16777619u;
+    sbuf_deinit(&q);
+    return h;
+}
+
 static void finish(struct jobbulk *b, const struct db_result *r)
 {
     if (r && !r->ok) {
@@ -59,8 +75,9 @@ static void finish(struct jobbulk *b, const struct db_result *r)
         b->err_code = r->err_code;
     }
     if (!b->res.complete && !b->err[0])
-        snprintf(b->res.resume, sizeof b->res.resume, "r%llx.%llx",
-                 (unsigned long long)(b->after_id ^ RESUME_MASK), (unsigned long long)(b->max_id ^ RESUME_MASK));
+        snprintf(b->res.resume, sizeof b->res.resume, "r%llx.%llx.%08x",
+                 (unsigned long long)(b->after_id ^ RESUME_MASK), (unsigned long long)(b->max_id ^ RESUME_MASK),
+                 (unsigned)spec_fingerprint(&b->f, b->cancel));
     b->res.err = b->err;
     b->res.err_code = b->err_code;
     b->done_cb(&b->res, b->arg);
@@ -306,15 +323,18 @@ void jobbulk_stop(struct jobbulk *b)
     b->stop = true;
 }
 
-static int parse_resume(const char *s, struct jobbulk_spec *spec)
+static int parse_resume(const char *s, struct jobbulk_spec *spec, uint32_t *fp)
 {
-    unsigned long long a, m;
+    unsigned long long a, m, h;
     const char *dot = s ? strchr(s, '.') : NULL;
-    if (!s || s[0] != 'r' || !dot || dot - s > 17)
+    const char *dot2 = dot ? strchr(dot + 1, '.') : NULL;
+    if (!s || s[0] != 'r' || !dot || !dot2 || dot - s > 17 || dot2 - dot > 17)
         return -1;
-    char first[20];
+    char first[20], second[20];
     snprintf(first, sizeof first, "%.*s", (int)(dot - s - 1), s + 1);
-    if (check_parse_ull(first, 16, ULLONG_MAX, &a) < 0 || check_parse_ull(dot + 1, 16, ULLONG_MAX, &m) < 0)
+    snprintf(second, sizeof second, "%.*s", (int)(dot2 - dot - 1), dot + 1);
+    if (check_parse_ull(first, 16, ULLONG_MAX, &a) < 0 || check_parse_ull(second, 16, ULLONG_MAX, &m) < 0 ||
+        strlen(dot2 + 1) != 8 || check_parse_ull(dot2 + 1, 16, 0xffffffffULL, &h) < 0)
         return -1;
     a ^= RESUME_MASK;
     m ^= RESUME_MASK;
@@ -322,6 +342,7 @@ static int parse_resume(const char *s, struct jobbulk_spec *spec)
         return -1;
     spec->after_id = a;
     spec->max_id = m;
+    *fp = (uint32_t)h;
     return 0;
 }
 
@@ -337,7 +358,8 @@ int jobbulk_parse(const cJSON *j, bool cancel, struct jobbulk_spec *spec, const 
         snprintf(why, whylen, "the body must be a JSON object of filter fields");
         return -1;
     }
-    bool all = false;
+    bool all = false, resumed = false;
+    uint32_t fp = 0;
     for (const cJSON *v = j->child; v; v = v->next) {
         const char *name = v->string ? v->string : "";
         *param = name;
@@ -350,10 +372,11 @@ int jobbulk_parse(const cJSON *j, bool cancel, struct jobbulk_spec *spec, const 
             continue;
         }
         if (strcmp(name, "resume") == 0) {
-            if (!cJSON_IsNull(v) && parse_resume(cJSON_IsString(v) ? v->valuestring : NULL, spec) < 0) {
+            if (!cJSON_IsNull(v) && parse_resume(cJSON_IsString(v) ? v->valuestring : NULL, spec, &fp) < 0) {
                 snprintf(why, whylen, "resume must be the resume token of an earlier answer to the same request");
                 return -1;
             }
+            resumed = !cJSON_IsNull(v);
             continue;
         }
         if (strcmp(name, "time_limit_ms") == 0) {
@@ -393,6 +416,12 @@ int jobbulk_parse(const cJSON *j, bool cancel, struct jobbulk_spec *spec, const 
     }
     if (jobfilter_check(f, param, why, whylen) < 0)
         return -1;
+    if (resumed && fp != spec_fingerprint(f, cancel)) {
+        *param = "resume";
+        snprintf(why, whylen, "this resume token belongs to a request with another operation or filter: send "
+                              "the same body as the request that answered it, or leave resume out to start anew");
+        return -1;
+    }
     if (!f->has_queue && f->state < 0 && !all) {
         *param = "all";
         snprintf(why, whylen, "give queue or status, or \"all\": true to mean every job of the tenant that "

@@ -28,7 +28,7 @@ struct jobbulk;
  * proxy commonly allows. */
 #define JOBBULK_TIME_DEFAULT_MS 20000
 #define JOBBULK_TIME_MAX_MS 60000
-#define JOBBULK_RESUME_MAX 40
+#define JOBBULK_RESUME_MAX 48
 
 /* What to change: the filter, and where to start (a resume token). */
 struct jobbulk_spec {

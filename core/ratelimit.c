@@ -33,6 +33,7 @@ struct take {
     char key[320];
     int want;
     long long max, window_ms, window, reset_ms;
+    bool asked_again;
     ratelimit_cb cb;
     void *arg;
 };
@@ -78,12 +79,45 @@ static void take_local(struct take *t)
     t->cb(grant(s->used, t->want, t->max), t->reset_ms, false, t->arg);
 }
 
+static void set_window(struct take *t)
+{
+    long long now = time_real_us() / 1000;
+    t->window = now / t->window_ms;
+    t->reset_ms = (t->window + 1) * t->window_ms - now;
+}
+
+static void redis_cb(struct redisReply *reply, const char *err, void *arg);
+
+/* 0: asked Redis (redis_cb answers); -1: Redis cannot be asked now. */
+static int ask_redis(struct take *t)
+{
+    struct ratelimit *rl = t->rl;
+    if (!rl->redis || !rl->ns || !rl->ns[0] || redis_state(rl->redis) != REDIS_READY)
+        return -1;
+    char rkey[448], n[24], ttl[24];
+    snprintf(rkey, sizeof rkey, "ingot:rl:%s:%s:%lld", rl->ns, t->key, t->window);
+    snprintf(n, sizeof n, "%d", t->want);
+    snprintf(ttl, sizeof ttl, "%lld", t->window_ms + 1000);
+    const char *argv[] = {"EVAL", script, "1", rkey, n, ttl};
+    return redis_cmd(rl->redis, 6, argv, NULL, 200, redis_cb, t);
+}
+
 static void redis_cb(struct redisReply *reply, const char *err, void *arg)
 {
     struct take *t = arg;
     if (!reply || reply->type != REDIS_REPLY_INTEGER) {
         (void)err;
         take_local(t); /* Redis failed mid-way: decide here */
+    } else if (!t->asked_again && (time_real_us() / 1000) / t->window_ms != t->window) {
+        /* The answer came after its window ended (a slow round trip):
+         * units granted now would be sent in a window that did not count
+         * them, so ask once more in the current one. The units spent in
+         * the old window expire with it. */
+        t->asked_again = true;
+        set_window(t);
+        if (ask_redis(t) == 0)
+            return;
+        take_local(t);
     } else {
         t->cb(grant(reply->integer, t->want, t->max), t->reset_ms, true, t->arg);
     }
@@ -99,20 +133,11 @@ void ratelimit_take(struct ratelimit *rl, const char *key, int want, long long m
     t->want = want;
     t->max = max;
     t->window_ms = window_ms > 0 ? window_ms : 1000;
-    long long now = time_real_us() / 1000;
-    t->window = now / t->window_ms;
-    t->reset_ms = (t->window + 1) * t->window_ms - now;
+    set_window(t);
     t->cb = cb;
     t->arg = arg;
-    if (rl->redis && rl->ns && rl->ns[0] && redis_state(rl->redis) == REDIS_READY) {
-        char rkey[448], n[24], ttl[24];
-        snprintf(rkey, sizeof rkey, "ingot:rl:%s:%s:%lld", rl->ns, t->key, t->window);
-        snprintf(n, sizeof n, "%d", want);
-        snprintf(ttl, sizeof ttl, "%lld", t->window_ms + 1000);
-        const char *argv[] = {"EVAL", script, "1", rkey, n, ttl};
-        if (redis_cmd(rl->redis, 6, argv, NULL, 200, redis_cb, t) == 0)
-            return;
-    }
+    if (ask_redis(t) == 0)
+        return;
     take_local(t);
     free(t);
 }

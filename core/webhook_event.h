@@ -18,5 +18,9 @@
  * tenant has no endpoint. Run it with db_txn_query inside the caller's
  * transaction. */
 void webhook_event_sql(struct sbuf *b, uint64_t tenant, const char *type, const char *data_json);
+/* The same for one endpoint of tenant only, whether enabled and
+ * subscribed or not (an explicit test delivery). */
+void webhook_event_endpoint_sql(struct sbuf *b, uint64_t tenant, const char *endpoint_id, const char *type,
+                                const char *data_json);
 
 #endif

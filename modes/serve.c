@@ -15,12 +15,14 @@
 #include "serve_session.h"
 #include "serve_usage.h"
 #include "serve_v1.h"
+#include "serve_webhooks.h"
 
 struct serve {
     struct serve_jobs *jobs;
     struct rcache *rcache;
     struct serve_session *sess;
     struct serve_files *files;
+    struct serve_webhooks *webhooks;
 };
 
 static void drain_hook(void *arg)
@@ -57,6 +59,11 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
     serve_openapi_routes(h);           /* GET /openapi.json, no API key */
     s->files = serve_files_routes(h, s->jobs); /* /v1/files */
+    s->webhooks = serve_webhooks_routes(h, s->jobs, err, errlen); /* /v1/webhook_endpoints */
+    if (!s->webhooks) {
+        serve_free(s);
+        return NULL;
+    }
     loop_on_drain(rt->loop, drain_hook, s);
     return s;
 }
@@ -69,5 +76,6 @@ void serve_free(struct serve *s)
     serve_session_free(s->sess);
     rcache_free(s->rcache);
     serve_files_free(s->files);
+    serve_webhooks_free(s->webhooks);
     free(s);
 }

@@ -15,6 +15,7 @@ struct serve_files {
     struct metric_series *m_up_bytes;     /* ingot_file_upload_bytes_total */
     struct metric_series *m_down_bytes;   /* ingot_file_download_bytes_total */
     struct metric_series *m_uploading;    /* ingot_file_uploads_in_progress */
+    long long uploading;                  /* the same, for FILES_UPLOADS_MAX */
 };
 
 #endif

@@ -78,6 +78,7 @@ static void upload_free(struct upload *u)
     sbuf_deinit(&u->val);
     sbuf_deinit(&u->chunk);
     metrics_add(u->sf->m_uploading, -1);
+    u->sf->uploading--;
     free(u);
 }
 
@@ -459,10 +460,22 @@ void files_upload(struct serve_files *sf, struct v1 *c)
         v1_free(c);
         return;
     }
+    if (sf->uploading >= c->sj->rt->cfg->files_uploads_max) {
+        /* bounded memory and connections: the SDKs retry a 503 */
+        metrics_add(metrics_series(sf->f_uploads, "outcome=\"busy\""), 1);
+        http_add_header(c->r, "retry-after", "1");
+        http_add_header(c->r, "retry-after-ms", "1000");
+        http_reply_error(c->r, 503, "server_error", NULL, "uploads_busy",
+                         "this serve is taking %lld uploads already (FILES_UPLOADS_MAX); retry shortly",
+                         c->sj->rt->cfg->files_uploads_max);
+        v1_free(c);
+        return;
+    }
     struct upload *u = xcalloc(1, sizeof *u);
     u->sf = sf;
     u->c = c;
     u->rt = c->sj->rt;
+    sf->uploading++;
     metrics_add(sf->m_uploading, 1);
     sbuf_init(&u->val);
     sbuf_init(&u->chunk);

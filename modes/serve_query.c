@@ -20,6 +20,7 @@ static const struct {
     {HTTP_M_GET, "/v1/usage", {"from", "to", "group_by", NULL}},
     {HTTP_M_POST, "/v1/messages", {"beta", NULL}}, /* Anthropic's SDK: beta.messages */
     {HTTP_M_GET, "/v1/files", {"after", "limit", "order", "purpose", NULL}},
+    {HTTP_M_GET, "/v1/webhook_endpoints", {"after", "limit", NULL}},
 };
 
 static const char *const *allowed_for(const struct http_req *r)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "check_json.h"
 #include "db.h"
 #include "httpd.h"
 #include "job.h"
@@ -400,6 +401,14 @@ static void login_key_route(struct http_req *r, void *arg)
     size_t len;
     const char *body = http_req_body(r, &len);
     cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+    char path[64], why[96];
+    if (j && check_json_text(body, len, path, sizeof path, why, sizeof why) != 0) {
+        /* names of unknown fields are echoed below: text first */
+        cJSON_Delete(j);
+        serve_session_failed(s, r);
+        http_reply_error(r, 400, "invalid_request_error", path, "invalid_value", "%s: %s", path, why);
+        return;
+    }
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "api_key");
     if (!cJSON_IsObject(j) || !cJSON_IsString(k) || !auth_key_wellformed(k->valuestring)) {
         cJSON_Delete(j);
@@ -408,6 +417,13 @@ static void login_key_route(struct http_req *r, void *arg)
                          "api_key: send {\"api_key\": \"ik_...\"} with a key from `ingot admin key create`");
         return;
     }
+    for (const cJSON *f = j->child; f; f = f->next)
+        if (strcmp(f->string, "api_key") != 0) {
+            http_reply_error(r, 400, "invalid_request_error", f->string, "unknown_parameter",
+                             "unknown field %.60s; the body is {\"api_key\": \"ik_...\"}", f->string);
+            cJSON_Delete(j);
+            return;
+        }
     char hdr[80];
     snprintf(hdr, sizeof hdr, "Bearer %s", k->valuestring);
     cJSON_Delete(j);

@@ -5,6 +5,7 @@
 #include "util.h"
 #include "work_http.h"
 #include "work_llm.h"
+#include "work_webhook.h"
 
 static const struct work_kind kinds[] = {
     {.kind = JOB_HTTP, .execute = work_http_execute, .stop = work_http_stop},
@@ -14,6 +15,7 @@ static const struct work_kind kinds[] = {
      .ready = work_llm_ready},
     {.kind = JOB_LLM_RESPONSE, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
      .ready = work_llm_ready},
+    {.kind = JOB_WEBHOOK, .execute = work_webhook_execute, .stop = work_webhook_stop},
 };
 
 const struct work_kind *work_kind_of(enum job_kind k)

@@ -1,7 +1,7 @@
 # The Files API (/v1/files): the official openai SDK as the client
 # (test/llm/files.mjs), curl for wrong input (each 400 names the field, a
 # bad batch file the line), tenant isolation, size and line limits,
-# HTTP_MAX_BODY still applying elsewhere, a 50 MB upload with serve's RSS
+# HTTP_MAX_BODY still applying elsewhere, a 200 MB upload with serve's RSS
 # measured, a client that leaves mid-upload (nothing stays), a slow
 # download, and retention purging an expired file.
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +26,7 @@ MODEL=fk/fake-ok
 # Under ASan, freed memory waits in a quarantine (256 MB by default) before
 # reuse: RSS would measure the sanitizer. A small one keeps the measure ours.
 ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=4:thread_local_quarantine_size_kb=64" \
-    FILES_MAX_BYTES=60mb start_ingot S serve || finish
+    FILES_MAX_BYTES=201mb FILES_UPLOADS_MAX=1 start_ingot S serve || finish
 FILES_MAX_BYTES=100kb FILES_BATCH_MAX_LINES=5 start_ingot SM serve || finish
 U="http://127.0.0.1:$S_PORT"
 UM="http://127.0.0.1:$SM_PORT"
@@ -142,24 +142,26 @@ eq "other tenant: delete is 404" "$(curl -s -o /dev/null -w '%{http_code}' -X DE
 eq "other tenant: list is empty" "$(curl -s "${AO[@]}" "$U/v1/files")" '{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}'
 eq "the owner still has it" "$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$U/v1/files/$ID")" 200
 
-# --- a 50 MB upload: serve's RSS stays far below the file's size ---
-head -c $((50 * 1024 * 1024)) /dev/urandom > fifty.bin
+# --- a 200 MB upload (the default FILES_MAX_BYTES): serve's RSS stays far
+# below the file's size ---
+BIGB=$((200 * 1024 * 1024))
+head -c $BIGB /dev/urandom > twohundred.bin
 rss() { awk "/^$1:/ {print \$2}" "/proc/$S_PID/status"; }
 before=$(rss VmRSS); hwm0=$(rss VmHWM)
 t0=$(date +%s%N)
-resp=$(curl -s --max-time 120 "${AUTH[@]}" -F purpose=user_data -F file=@fifty.bin "$U/v1/files")
+resp=$(curl -s --max-time 300 "${AUTH[@]}" -F purpose=user_data -F file=@twohundred.bin "$U/v1/files")
 t1=$(date +%s%N)
 hwm1=$(rss VmHWM); after=$(rss VmRSS)
 BIG=$(printf '%s' "$resp" | grep -o '"id":"file-[0-9a-f]*"' | cut -d'"' -f4)
-contains "50 MB upload stored" "$resp" '"bytes":52428800'
+contains "200 MB upload stored" "$resp" "\"bytes\":$BIGB"
 peak=$(( (hwm1 > before ? hwm1 : before) - before ))
-echo "     50 MB upload: $(( 52428800 * 1000 / ((t1 - t0) / 1000) / 1000 )) MB/s; serve RSS ${before} kB before, ${after} kB after, peak ${hwm1} kB (was ${hwm0}): +$((peak / 1024)) MB at most"
-check "50 MB upload: serve's peak RSS grew by under 25 MB" [ "$peak" -lt $((25 * 1024)) ]
-check "50 MB upload: stored in chunks" sql_is "SELECT COUNT(*) > 50 FROM $DB.file_chunks c JOIN $DB.files f ON f.seq = c.file_seq WHERE f.id = '$BIG'" 1
+echo "     200 MB upload: $(( BIGB * 1000 / ((t1 - t0) / 1000) / 1000 )) MB/s; serve RSS ${before} kB before, ${after} kB after, peak ${hwm1} kB (was ${hwm0}): +$((peak / 1024)) MB at most"
+check "200 MB upload: serve's peak RSS grew by under 25 MB" [ "$peak" -lt $((25 * 1024)) ]
+check "200 MB upload: stored in chunks" sql_is "SELECT COUNT(*) = 400 FROM $DB.file_chunks c JOIN $DB.files f ON f.seq = c.file_seq WHERE f.id = '$BIG'" 1
 # the download, byte for byte, by a slow reader: RSS still bounded
-want=$(sha256sum < fifty.bin | cut -d' ' -f1)
-got=$(curl -s --max-time 120 "${AUTH[@]}" "$U/v1/files/$BIG/content" | sha256sum | cut -d' ' -f1)
-eq "50 MB download: the same bytes" "$got" "$want"
+want=$(sha256sum < twohundred.bin | cut -d' ' -f1)
+got=$(curl -s --max-time 300 "${AUTH[@]}" "$U/v1/files/$BIG/content" | sha256sum | cut -d' ' -f1)
+eq "200 MB download: the same bytes" "$got" "$want"
 hwm2=$(rss VmHWM)
 dl_bytes() { curl -s "$U/metrics" | awk '/^ingot_file_download_bytes_total /{printf "%d", $2}'; }
 base=$(dl_bytes)
@@ -170,7 +172,7 @@ check "slow reader: the download goes on" wait_until 100 grown
 kill "$SLOW" 2>/dev/null; wait "$SLOW" 2>/dev/null
 sent=$(( $(dl_bytes) - base ))
 echo "     slow reader (2 MB/s): $((sent / 1024)) kB fetched from the database when it left"
-check "slow reader: fetched only as it read (well under the 50 MB file; socket buffers included)" [ "$sent" -lt $((25 * 1024 * 1024)) ]
+check "slow reader: fetched only as it read (well under the 200 MB file; socket buffers included)" [ "$sent" -lt $((25 * 1024 * 1024)) ]
 # a file deleted while it downloads: the body is cut (curl: error 18), never
 # a complete-looking short one
 curl -s --max-time 60 --limit-rate 2M "${AUTH[@]}" "$U/v1/files/$BIG/content" -o cut.bin &
@@ -180,7 +182,7 @@ check "delete mid-download: the download goes on" wait_until 100 grown
 eq "delete mid-download: deleted" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "${AUTH[@]}" "$U/v1/files/$BIG")" 200
 wait "$CUT"; rc=$?
 eq "delete mid-download: the client sees a cut body (curl 18)" "$rc" 18
-check "delete mid-download: fewer bytes than the file" [ "$(stat -c %s cut.bin)" -lt 52428800 ]
+check "delete mid-download: fewer bytes than the file" [ "$(stat -c %s cut.bin)" -lt "$BIGB" ]
 hwm3=$(rss VmHWM)
 check "downloads: serve's peak RSS grew by under 25 MB" [ $((hwm3 - hwm2)) -lt $((25 * 1024)) ]
 
@@ -191,17 +193,27 @@ curl -s --max-time 60 --limit-rate 2M "${AUTH[@]}" -F purpose=user_data -F file=
 CURL=$!
 check "mid-upload: chunks are being written" wait_sql 100 \
     "SELECT COUNT(*) > 1 FROM $DB.file_chunks c JOIN $DB.files f ON f.seq = c.file_seq WHERE f.state = 0" 1
+# FILES_UPLOADS_MAX=1: a second upload meanwhile is turned away at once
+# (bounded memory and connections), with a delay the SDKs honour.
+echo hello > small.txt
+code=$(curl -s -D busy.h -o busy.json -w '%{http_code}' "${AUTH[@]}" -F purpose=user_data -F file=@small.txt "$U/v1/files")
+eq "busy: a second upload at once is 503" "$code" 503
+eq "  code uploads_busy, naming the setting" "$(jq -r '.error.code + " " + (.error.message | test("FILES_UPLOADS_MAX") | tostring)' busy.json)" "uploads_busy true"
+contains "  with Retry-After" "$(tr -d '\r' < busy.h)" "retry-after: 1"
 kill "$CURL" 2>/dev/null; wait "$CURL" 2>/dev/null
+check "busy: once the first is gone, an upload is taken again" wait_until 100 sh -c \
+    "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $K' -F purpose=user_data -F file=@small.txt $U/v1/files) = 200 ]"
 check "mid-upload: the row is purged" wait_sql 100 "SELECT COUNT(*) FROM $DB.files WHERE state = 0" 0
 check "mid-upload: its chunks are purged" wait_sql 100 \
     "SELECT COUNT(*) FROM $DB.file_chunks c LEFT JOIN $DB.files f ON f.seq = c.file_seq WHERE f.seq IS NULL OR f.state = 0" 0
-eq "mid-upload: no file added" "$(stored)" "$base_rows"
+eq "mid-upload: no file added (the one taken after it aside)" "$(stored)" "$((base_rows + 1))"
 
 # --- metrics ---
 m=$(curl -s "$U/metrics")
 contains "metrics: uploads stored" "$m" 'ingot_file_uploads_total{outcome="stored"}'
 contains "metrics: uploads refused" "$m" 'ingot_file_uploads_total{outcome="refused"}'
 contains "metrics: uploads aborted" "$m" 'ingot_file_uploads_total{outcome="aborted"} 1'
+contains "metrics: uploads turned away" "$m" 'ingot_file_uploads_total{outcome="busy"} 1'
 contains "metrics: upload bytes" "$m" 'ingot_file_upload_bytes_total'
 
 # --- retention: an expired file is purged by the scheduler's maintenance ---

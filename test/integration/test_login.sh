@@ -276,6 +276,9 @@ eq "not JSON (a form post another site could make): 415" "$(curl -s -o /dev/null
 eq "unknown key: 401" "$(keylogin hk3 -d '{"api_key":"ik_0000000000000000000000000000000000000000"}')" 401
 eq "key login from another Origin: 403" "$(keylogin hk3 -H 'Origin: http://evil.example' -d "{\"api_key\":\"$KB\"}")" 403
 eq "not a key: 400 naming api_key" "$(keylogin hk3 -d '{"api_key":"x"}')$(jq -r .error.param hk3.body)" 400api_key
+eq "an unknown field beside the key: 400 naming it" "$(keylogin hk3 -d "{\"api_key\":\"$KB\",\"remember\":true}")$(jq -r .error.param hk3.body)" 400remember
+eq "  and no session cookie was set" "$(grep -ci '^set-cookie: ingot_access' hk3)" 0
+eq "a key with a NUL in it: 400" "$(keylogin hk3 -d '{"api_key":"ik_\u0000"}')" 400
 eq "remote client: 200" "$(keylogin hk4 -H 'X-Forwarded-For: 10.0.0.5' -d "{\"api_key\":\"$KB\"}")" 200
 contains "  Secure cookies" "$(setck ingot_refresh hk4)" "; Secure"
 for i in $(seq 1 10); do keylogin hk5 -H 'X-Forwarded-For: 10.0.0.6' -d '{"api_key":"ik_1111111111111111111111111111111111111111"}' >/dev/null; done

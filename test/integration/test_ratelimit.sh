@@ -6,10 +6,19 @@ jobs_setup rl
 start_ingot S serve
 U="http://127.0.0.1:$S_PORT"
 
-# max_per_window QUEUE WINDOW_MS: the most requests the target saw in one
-# window aligned to the epoch.
+# max_per_window QUEUE WINDOW_MS MAX: the most requests one window aligned
+# to the epoch was charged with, when a request granted near the end of a
+# window may reach the target up to SLIP_MS into the next one (the worker's
+# loop and curl stand between the grant and the arrival; under a sanitizer
+# in a loaded CI that is tens of milliseconds). Such an arrival is charged
+# to the window before if that one still had room, which is the most
+# favourable reading the limiter could claim; anything beyond it is a
+# broken limit.
+SLIP_MS=250
 max_per_window() {
-    grep "path=/ok?$1 " target.out | sed 's/.*t=//' | awk -v w="$2" '{ c[int($1 / w)]++ } END { m = 0; for (k in c) if (c[k] > m) m = c[k]; print m }'
+    grep "path=/ok?$1 " target.out | sed 's/.*t=//' | sort -n | awk -v w="$2" -v max="$3" -v slip="$SLIP_MS" '
+        { k = int($1 / w); if ($1 - k * w < slip && (k - 1) in c && c[k - 1] < max) c[k - 1]++; else c[k]++ }
+        END { m = 0; for (k in c) if (c[k] > m) m = c[k]; print m }'
 }
 span_ms() {
     grep "path=/ok?$1 " target.out | sed 's/.*t=//' | sort -n | awk 'NR == 1 { a = $1 } { b = $1 } END { print b - a }'
@@ -29,9 +38,8 @@ start_ingot W2 work --http-target-allow 127.0.0.0/8 --queue-worker-concurrency 3
 batch shared 30
 check "30 jobs succeed" wait_sql 300 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'shared' AND state = 2" 30
 eq "each executed once" "$(grep -c 'path=/ok?shared ' target.out)" 30
-m=$(max_per_window shared 1000)
-# One request granted at the end of a window may arrive just after it.
-check "at most 5 per window across both workers (max seen $m)" test "$m" -le 6
+m=$(max_per_window shared 1000 5)
+check "at most 5 per window across both workers (max seen $m)" test "$m" -le 5
 # 6 windows of 5: first and last request at least 4 windows apart, less
 # the part of the first window already gone.
 check "the limit stretched the run over 4 windows ($(span_ms shared) ms)" test "$(span_ms shared)" -ge 3900
@@ -47,7 +55,7 @@ curl -s -o /dev/null -X PUT "$U/v1/queues/local" "${AUTH[@]}" -d '{"rate_limit":
 REDIS_URL= start_ingot W3 work --http-target-allow 127.0.0.0/8
 batch local 12
 check "12 jobs succeed without Redis" wait_sql 300 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'local' AND state = 2" 12
-m=$(max_per_window local 1000)
-check "at most 3 per window in one process (max seen $m)" test "$m" -le 4
+m=$(max_per_window local 1000 3)
+check "at most 3 per window in one process (max seen $m)" test "$m" -le 3
 check "limited without Redis too ($(span_ms local) ms, 4 windows of 3)" test "$(span_ms local)" -ge 1900
 finish

@@ -353,6 +353,24 @@ await call("a file's content: unknown", "GET", "/v1/files/file-00000000000000000
 await call("delete a file", "DELETE", `/v1/files/${fid}`, { want: 200 });
 await call("delete a file again", "DELETE", `/v1/files/${fid}`, { want: 404 });
 
+// webhook endpoints (a test delivery to the fake target, which the run's
+// HTTP_TARGET_ALLOW admits)
+const wh = await call("create a webhook endpoint", "POST", "/v1/webhook_endpoints",
+  { body: { url: `${process.env.TARGET_URL}/hook`, name: "doc", event_types: ["batch.completed"] }, want: 200 });
+const whid = wh.json?.id;
+await call("create: bad url", "POST", "/v1/webhook_endpoints", { body: { url: "ftp://x" }, want: 400 });
+await call("webhook endpoints", "GET", "/v1/webhook_endpoints?limit=5", { want: 200 });
+await call("webhook endpoints: bad limit", "GET", "/v1/webhook_endpoints?limit=0", { want: 400 });
+await call("a webhook endpoint", "GET", `/v1/webhook_endpoints/${whid}`, { want: 200 });
+await call("a webhook endpoint: malformed id", "GET", "/v1/webhook_endpoints/nope", { want: 400 });
+await call("a webhook endpoint: unknown", "GET", "/v1/webhook_endpoints/whe_000000000000000000000000", { want: 404 });
+await call("update a webhook endpoint", "POST", `/v1/webhook_endpoints/${whid}`, { body: { name: "doc2" }, want: 200 });
+await call("rotate its secret", "POST", `/v1/webhook_endpoints/${whid}/rotate_secret`, { body: {}, want: 200 });
+await call("test it", "POST", `/v1/webhook_endpoints/${whid}/test`, { body: { event_type: "batch.completed" }, want: 200 });
+await call("webhook event types", "GET", "/v1/webhook_event_types", { want: 200 });
+await call("delete a webhook endpoint", "DELETE", `/v1/webhook_endpoints/${whid}`, { want: 200 });
+await call("delete it again", "DELETE", `/v1/webhook_endpoints/${whid}`, { want: 404 });
+
 // how much of the document the answers above exercised
 const ops = [...documented];
 const hit = ops.filter((o) => [...seen].some((s) => s.startsWith(o + " ")));

@@ -1,0 +1,137 @@
+# Webhooks (issue 11 item 4), with the official openai SDK as both the
+# endpoints' client and the receiver's verifier (test/llm/webhooks.mjs):
+# signed deliveries that webhooks.unwrap() accepts and tampered, wrongly
+# keyed or stale ones it rejects; retries until 2xx with the same
+# webhook-id and a fresh signature; fan-out to subscribed endpoints only;
+# rotation; tenant isolation; the SSRF guard refusing loopback URLs while
+# HTTP_TARGET_ALLOW is unset; the admin commands; no secret in any log or
+# in the jobs table.
+. "$(dirname "$0")/lib.sh"
+B=$INGOT_BIN
+A=(--env-file /dev/null)
+
+if ! [ -f "$INGOT_ROOT/test/node_modules/openai/package.json" ]; then
+    bash "$INGOT_ROOT/test/sdk-setup.sh" >sdk-setup.log 2>&1 || { bad "openai SDK installed (test/sdk-setup.sh)"; cat sdk-setup.log; finish; }
+fi
+
+url=$(migrated_db webhooks) || { bad "migrate"; finish; }
+export DATABASE_URL=$url
+DB=ingot_webhooks
+for t in acme other; do "$B" admin tenant create "$t" "${A[@]}" >/dev/null 2>&1; done
+K=$("$B" admin key create --tenant acme "${A[@]}" 2>/dev/null)
+KO=$("$B" admin key create --tenant other "${A[@]}" 2>/dev/null)
+SECRETS="$T_DIR/secrets.txt"
+: >"$SECRETS"
+export LOG_LEVEL=debug # the most a log can say, and still no secret
+
+run_node() { # run_node NAME URL MODE: counts the script's ok/FAIL lines
+    local name=$1 url=$2 mode=$3 out="$1.out" rc p f
+    INGOT_URL=$url METRICS_URL=${4:-$url} INGOT_KEY=$K OTHER_KEY=$KO INGOT_BIN=$B SECRETS_OUT=$SECRETS \
+        timeout 150 node "$INGOT_ROOT/test/llm/webhooks.mjs" "$mode" >"$out" 2>&1; rc=$?
+    p=$(grep -c '^ok ' "$out"); f=$(grep -c '^FAIL ' "$out")
+    T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
+    cat "$out"
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then bad "$name: node exited $rc"; tail -20 "$out"; fi
+}
+
+# 1. No HTTP_TARGET_ALLOW: every loopback spelling is refused at delivery.
+unset HTTP_TARGET_ALLOW
+start_ingot N run || finish
+run_node ssrf "http://127.0.0.1:$N_PORT" ssrf
+stop_ingot "$N_PID" "$N_LOG"
+LOGS=("$N_LOG")
+
+# 2. The roles apart, as in production: serve answers the API, work
+# delivers (loopback allowed: the receiver is on 127.0.0.1). The SDK end
+# to end.
+start_ingot S serve || finish
+start_ingot W work --http-target-allow 127.0.0.0/8 || finish
+LOGS+=("$S_LOG" "$W_LOG")
+run_node main "http://127.0.0.1:$S_PORT" main "http://127.0.0.1:$W_PORT"
+
+# 3. The admin commands on the same rows.
+SEC=$("$B" admin webhook add acme http://127.0.0.1:9/adm --events batch.failed,response.completed --name adm "${A[@]}" 2>adm.err)
+check "admin webhook add prints the secret alone" grep -qE '^whsec_[A-Za-z0-9+/]{43}=$' <<<"$SEC"
+echo "$SEC" >>"$SECRETS"
+LIST=$("$B" admin webhook list acme "${A[@]}")
+contains "admin webhook list shows it" "$LIST" "http://127.0.0.1:9/adm	batch.failed,response.completed	adm"
+check "admin webhook list shows no secret" bash -c "! grep -qF -- '$SEC' <<<'$LIST'"
+WID=$(awk '$3 == "http://127.0.0.1:9/adm" {print $1}' <<<"$LIST")
+check "admin webhook disable" "$B" admin webhook disable acme "$WID" "${A[@]}"
+eq "admin webhook emit skips the disabled one" "$("$B" admin webhook emit acme batch.failed --data '{"id":"batch_9"}' "${A[@]}" 2>/dev/null)" 0
+JOB=$("$B" admin webhook test acme "$WID" --event response.completed "${A[@]}" 2>/dev/null)
+check "admin webhook test queues a delivery job" grep -qE '^job_[0-9]+$' <<<"$JOB"
+"$B" admin webhook add acme ftp://x "${A[@]}" >/dev/null 2>&1
+eq "admin webhook add: a bad url is 64" $? 64
+"$B" admin webhook emit acme batch.nope "${A[@]}" >/dev/null 2>&1
+eq "admin webhook emit: an unknown type is 64" $? 64
+"$B" admin webhook remove other "$WID" "${A[@]}" >/dev/null 2>&1
+eq "admin webhook remove: another tenant's endpoint is 65" $? 65
+check "admin webhook remove" "$B" admin webhook remove acme "$WID" "${A[@]}"
+eq "POST /v1/jobs refuses kind webhook" "$(http_code "http://127.0.0.1:$S_PORT/v1/jobs" -H "Authorization: Bearer $K" \
+    -H 'Content-Type: application/json' -d '{"kind":"webhook","payload":{"endpoint_id":"x"}}')" 400
+
+# 4. kill -9 of a worker in the middle of a delivery: the lease expires, another
+# worker delivers again, with the same webhook-id and a signature of its own.
+cat >hang.py <<'PY'
+import base64, hashlib, hmac, http.server, sys, threading, time
+secret = base64.b64decode(sys.argv[2][len("whsec_"):])
+n = 0
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        global n
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        h = self.headers
+        mac = base64.b64encode(hmac.new(secret, f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + body,
+                                        hashlib.sha256).digest()).decode()
+        with lock:
+            n += 1
+            k = n
+        with open("hang.log", "a") as f:
+            f.write(f"{k} {h['webhook-id']} {h['webhook-timestamp']} {'valid' if h['webhook-signature'] == 'v1,' + mac else 'INVALID'}\n")
+        if k == 1:
+            time.sleep(120)  # the first attempt never gets an answer
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print("port", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+stop_ingot "$W_PID" "$W_LOG"
+HSEC=$("$B" admin webhook add acme http://127.0.0.1:1/placeholder --events batch.cancelled "${A[@]}" 2>/dev/null)
+echo "$HSEC" >>"$SECRETS"
+HID=$("$B" admin webhook list acme "${A[@]}" | awk '$3 == "http://127.0.0.1:1/placeholder" {print $1}')
+python3 hang.py x "$HSEC" >hang.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' hang.out || bad "the hanging receiver started"
+HP=$(awk '/^port /{print $2}' hang.out)
+mysql_root "$DB" -e "UPDATE webhook_endpoints SET url = 'http://127.0.0.1:$HP/hang' WHERE id = '$HID'"
+start_ingot W2 work --http-target-allow 127.0.0.0/8 --queue-lease 1500ms || finish
+eq "emit batch.cancelled: one delivery" "$("$B" admin webhook emit acme batch.cancelled --data '{"id":"batch_k9"}' "${A[@]}" 2>/dev/null)" 1
+check "the first attempt reached the receiver" wait_until 100 grep -q '^1 ' hang.log
+kill -9 "$W2_PID"; wait "$W2_PID" 2>/dev/null
+start_ingot W3 work --http-target-allow 127.0.0.0/8 --queue-lease 1500ms || finish
+LOGS+=("$W2_LOG" "$W3_LOG")
+check "after the lease expired, another worker delivered again" wait_until 150 grep -q '^2 ' hang.log
+read -r _ id1 _ v1 < <(grep '^1 ' hang.log)
+read -r _ id2 _ v2 < <(grep '^2 ' hang.log)
+check "the same webhook-id ($id1)" [ -n "$id1" ] && [ "$id1" = "$id2" ]
+eq "both signatures valid (python's HMAC)" "$v1 $v2" "valid valid"
+check "the delivery job succeeded, at its second attempt" wait_sql 50 \
+    "SELECT CONCAT(state, ' ', attempts) FROM $DB.jobs WHERE kind = 'webhook' AND payload LIKE '%batch_k9%'" "2 2"
+
+# 5. The secrets (every one the run saw) are nowhere but sealed.
+check "secrets were collected" [ "$(grep -c '^whsec_' "$SECRETS")" -ge 10 ]
+leak=0
+while read -r s; do
+    [ -n "$s" ] || continue
+    for l in "${LOGS[@]}"; do grep -qF -- "$s" "$l" && { leak=1; echo "  secret in $(basename "$l")"; }; done
+    grep -qF -- "${s#whsec_}" <(mysql_root "$DB" -e "SELECT payload, IFNULL(result, ''), IFNULL(last_error, '') FROM jobs") && { leak=1; echo "  secret in jobs"; }
+done <"$SECRETS"
+eq "no secret in the logs (LOG_LEVEL=debug) or the jobs table" "$leak" 0
+eq "stored sealed" "$(mysql_root "$DB" -e "SELECT COUNT(*) FROM webhook_endpoints WHERE secret NOT LIKE 'v1.%' OR secret LIKE '%whsec%'")" 0
+check "the worker's log names deliveries" grep -q '"kind":"webhook"' "$W_LOG"
+
+finish
