@@ -30,7 +30,7 @@ check "provider add anth" sh -c "'$B' admin provider list ${A[*]} | grep -q anth
 printf %s noresp-key-1234567 | "$B" admin provider add noresp --type openai --base-url "$FAKE/elsewhere/v1" --api-key-stdin "${A[@]}" >/dev/null 2>&1
 export USAGE_FLUSH_INTERVAL=200ms LLM_BASE_URL="$FAKE/openai/v1" LLM_API_KEY=$UPKEY
 start_ingot S serve || finish
-QUEUE_POLL_INTERVAL=200ms start_ingot W work || finish
+QUEUE_POLL_INTERVAL=200ms start_ingot W work --http-target-allow 127.0.0.0/8 || finish
 
 out=responses.out
 INGOT_URL="http://127.0.0.1:$S_PORT" INGOT_KEY=$K OTHER_KEY=$KO FAKE_URL=$FAKE UPSTREAM_KEY=$UPKEY \
@@ -81,14 +81,14 @@ eq "  naming no internal field" "$(jq -r '.error.param // ""' big.out)" ""
 # kill -9 of the worker while it runs a background response: the lease
 # expires, another worker runs it again, it completes once.
 stop_ingot "$W_PID" "$W_LOG"
-QUEUE_POLL_INTERVAL=200ms start_ingot W9 work --queue-lease 1500ms || finish
+QUEUE_POLL_INTERVAL=200ms start_ingot W9 work --queue-lease 1500ms --http-target-allow 127.0.0.0/8 || finish
 rid=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
     -d '{"model":"fake-delay-3000-t9","input":"durable","background":true}' "$SU/v1/responses" | jq -r .id)
 rstat() { curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/$rid" | jq -r .status; }
 check "kill -9: $rid runs" wait_out 100 in_progress rstat
 check "  and reached the provider" wait_until 100 sh -c "curl -s '$FAKE/_log' | grep -q fake-delay-3000-t9"
 kill -9 "$W9_PID"; wait "$W9_PID" 2>/dev/null
-QUEUE_POLL_INTERVAL=200ms start_ingot W10 work --queue-lease 1500ms || finish
+QUEUE_POLL_INTERVAL=200ms start_ingot W10 work --queue-lease 1500ms --http-target-allow 127.0.0.0/8 || finish
 check "kill -9: another worker completes it" wait_out 300 completed rstat
 eq "  its text" "$(curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/$rid" | jq -r '.output[0].content[0].text')" "Hello! This is fakellm."
 eq "  two attempts, one recorded outcome" "$(mysql_root -e "SELECT attempts, state FROM $DB.jobs WHERE id = ${rid#resp_}" | tr '\t' ' ')" "2 2"

@@ -4,6 +4,7 @@
 // for Anthropic, refusals of what cannot be translated, and background
 // responses as durable jobs (created, polled, cancelled queued and
 // running, other tenants shut out).
+import http from 'node:http';
 import OpenAI from 'openai';
 import { INGOT, KEY, bad, check, client, done, eq, fakeLog, fakeSeq, ok, step } from './lib.mjs';
 
@@ -43,6 +44,32 @@ const weather = {
   type: 'function', name: 'get_weather', description: 'the weather',
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 };
+
+// A webhook endpoint of acme for the response.* events, verified on
+// arrival with the SDK's webhooks.unwrap(): every background response
+// that ends is announced once (checked at the end).
+const hooks = [];          // {type, id, verified}
+const expected = [];       // [resp id, event type]
+let hookSecret = '';
+const srv = http.createServer((req, res) => {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (d) => { body += d; });
+  req.on('end', async () => {
+    let ev = null, verified = false;
+    try { ev = await c.webhooks.unwrap(body, req.headers, hookSecret); verified = true; } catch (e) { ev = JSON.parse(body || '{}'); }
+    hooks.push({ type: ev?.type, id: ev?.data?.id, verified });
+    res.writeHead(200);
+    res.end('ok');
+  });
+});
+await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+await step('webhook endpoint for response.* events', async () => {
+  const ep = await c.webhooks.create({ url: `http://127.0.0.1:${srv.address().port}/hook`,
+    event_types: ['response.completed', 'response.failed', 'response.cancelled'] });
+  hookSecret = ep.signing_secret;
+  check('webhook endpoint created', /^whsec_/.test(hookSecret ?? ''), JSON.stringify(ep));
+});
 
 await step('passthrough: plain', async () => {
   const since = await fakeSeq();
@@ -218,6 +245,7 @@ for (const [name, model] of [['passthrough', 'fake-ok'], ['chat-only', 'chatonly
     eq(`background ${name}: output_text`, f.output_text, HELLO);
     eq(`background ${name}: usage output_tokens`, f.usage?.output_tokens, 5);
     eq(`background ${name}: metadata kept`, f.metadata, { t: name });
+    expected.push([r.id, 'response.completed']);
   });
 }
 
@@ -228,6 +256,7 @@ await step('background: a provider refusal ends failed', async () => {
   check('failed: error.message says what the provider said', /400/.test(f.error?.message ?? '') && /temperature/.test(f.error?.message ?? ''), JSON.stringify(f.error));
   check('failed: error.code', typeof f.error?.code === 'string' && f.error.code.length > 0, JSON.stringify(f.error));
   eq('failed: no output', f.output, []);
+  expected.push([r.id, 'response.failed']);
 });
 
 await step('background: cancel while running stops the call', async () => {
@@ -237,6 +266,7 @@ await step('background: cancel while running stops the call', async () => {
   eq('cancel running: it ran', run.status, 'in_progress');
   const x = await c.responses.cancel(r.id);
   eq('cancel running: answered cancelled', x.status, 'cancelled');
+  expected.push([r.id, 'response.cancelled']);
   eq('cancel running: stays cancelled', (await c.responses.retrieve(r.id)).status, 'cancelled');
   let closed = false;
   for (let i = 0; i < 100 && !closed; i++) {
@@ -259,6 +289,7 @@ await step('background: cancel while queued', async () => {
     eq('cancel queued: still queued', (await c.responses.retrieve(r.id)).status, 'queued');
     const x = await c.responses.cancel(r.id);
     eq('cancel queued: cancelled at once', x.status, 'cancelled');
+    expected.push([r.id, 'response.cancelled']);
     eq('cancel queued: no output', x.output, []);
   } finally {
     await q(false);
@@ -276,10 +307,24 @@ await step('other tenants see nothing', async () => {
     }
   }
   eq('isolation: the owner still sees it', (await poll(r.id, ['completed'])).status, 'completed');
+  expected.push([r.id, 'response.completed']);
   try {
     await c.responses.retrieve('resp_nope');
     bad('a malformed id: 404');
   } catch (e) { eq('a malformed id: 404', e.status, 404); }
 });
+
+await step('webhooks: every background response that ended was announced once', async () => {
+  const end = Date.now() + 20000;
+  while (Date.now() < end && !expected.every(([id]) => hooks.some((h) => h.id === id))) await sleep(100);
+  for (const [id, type] of expected) {
+    const got = hooks.filter((h) => h.id === id);
+    eq(`webhook for ${id}: once, ${type}`, got.map((h) => h.type), [type]);
+    check(`webhook for ${id}: verified by webhooks.unwrap()`, got.length === 1 && got[0].verified);
+  }
+  eq('webhooks: nothing else (no sync call, no chat) announced', hooks.length, expected.length);
+  check('webhooks: all kinds of end seen', ['response.completed', 'response.failed', 'response.cancelled'].every((t) => expected.some(([, e]) => e === t)));
+});
+srv.close();
 
 done();
