@@ -106,7 +106,7 @@ check "usage: the streams the clients left are 499 rows with the tokens produced
 eq "jobs: background responses are llm.response jobs in queue responses" \
     "$(mysql_root -e "SELECT COUNT(*) > 0 FROM $DB.jobs WHERE kind = 'llm.response' AND queue = 'responses' AND state = 2")" 1
 eq "jobs: the cancelled ones are cancelled" \
-    "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 4")" 2
+    "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 4")" 4
 eq "jobs: the refused one failed" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 3")" 1
 finish

@@ -291,6 +291,19 @@ await step('background: cancel while queued', async () => {
     eq('cancel queued: cancelled at once', x.status, 'cancelled');
     expected.push([r.id, 'response.cancelled']);
     eq('cancel queued: no output', x.output, []);
+    // a bulk cancel of the queue's waiting responses announces each
+    const b1 = await c.responses.create({ model: 'fake-ok', input: 'bulk 1', background: true });
+    const b2 = await c.responses.create({ model: 'fake-ok', input: 'bulk 2', background: true });
+    const bulk = await fetch(`${INGOT}/v1/jobs/cancel`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ queue: 'responses', status: 'queued' }),
+    });
+    const bj = await bulk.json();
+    eq('bulk cancel: both changed', bj.changed, 2);
+    for (const b of [b1, b2]) {
+      eq(`bulk cancel: ${b.id} cancelled`, (await c.responses.retrieve(b.id)).status, 'cancelled');
+      expected.push([b.id, 'response.cancelled']);
+    }
   } finally {
     await q(false);
   }
