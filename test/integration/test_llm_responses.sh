@@ -87,11 +87,20 @@ rid=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/json' 
 rstat() { curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/$rid" | jq -r .status; }
 check "kill -9: $rid runs" wait_out 100 in_progress rstat
 check "  and reached the provider" wait_until 100 sh -c "curl -s '$FAKE/_log' | grep -q fake-delay-3000-t9"
+# and one with a single attempt, which the lease recovery fails: announced
+# as response.failed in the recovery's transaction (acme's endpoint above)
+lid=$(curl -s -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+    -d '{"kind":"llm.response","queue":"responses","max_attempts":1,"payload":{"model":"fake-hang-t10","input":"x"}}' \
+    "$SU/v1/jobs" | jq -r .id | sed 's/^job_//')
+check "  a one-attempt response reached the provider too" wait_until 100 sh -c "curl -s '$FAKE/_log' | grep -q fake-hang-t10"
 kill -9 "$W9_PID"; wait "$W9_PID" 2>/dev/null
 QUEUE_POLL_INTERVAL=200ms start_ingot W10 work --queue-lease 1500ms --http-target-allow 127.0.0.0/8 || finish
 check "kill -9: another worker completes it" wait_out 300 completed rstat
 eq "  its text" "$(curl -s -H "Authorization: Bearer $K" "$SU/v1/responses/$rid" | jq -r '.output[0].content[0].text')" "Hello! This is fakellm."
 eq "  two attempts, one recorded outcome" "$(mysql_root -e "SELECT attempts, state FROM $DB.jobs WHERE id = ${rid#resp_}" | tr '\t' ' ')" "2 2"
+check "kill -9: the one-attempt response is failed by the recovery" wait_sql 300 "SELECT state FROM $DB.jobs WHERE id = $lid" 3
+eq "  and its response.failed webhook queued with it, once" \
+    "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'webhook' AND payload LIKE '%response.failed%resp_$lid\\\"%'")" 1
 
 # Usage: Responses calls are recorded like chat, with the Responses usage
 # fields read as prompt and completion tokens.
@@ -107,6 +116,6 @@ eq "jobs: background responses are llm.response jobs in queue responses" \
     "$(mysql_root -e "SELECT COUNT(*) > 0 FROM $DB.jobs WHERE kind = 'llm.response' AND queue = 'responses' AND state = 2")" 1
 eq "jobs: the cancelled ones are cancelled" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 4")" 4
-eq "jobs: the refused one failed" \
-    "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 3")" 1
+eq "jobs: the refused one and the recovered one failed" \
+    "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 3")" 2
 finish
