@@ -110,9 +110,9 @@ static int provider_add(MYSQL *m, const struct config *cfg, const char *name, co
     enum provider_type type;
     char why[256];
     if (!o->type)
-        return llmadm_bad("provider add", "--type is required (%s)", "openai or anthropic");
+        return llmadm_bad("provider add", "--type is required (%s)", "openai, openai-chat or anthropic");
     if (provider_type_parse(o->type, &type) < 0)
-        return llmadm_bad("provider add", "--type must be openai or anthropic, not %s", o->type);
+        return llmadm_bad("provider add", "--type must be openai, openai-chat or anthropic, not %s", o->type);
     if (!o->base_url)
         return llmadm_bad("provider add", "--base-url is required (%s)", "e.g. https://host/v1");
     if (!base_url_valid(o->base_url, why, sizeof why))

@@ -70,7 +70,7 @@ const struct cmd_def cmd_table[] = {
      "       ingot admin key create --tenant NAME [--name LABEL]\n"
      "       ingot admin key list [--tenant NAME]\n"
      "       ingot admin key revoke PREFIX|KEY\n"
-     "       ingot admin provider add NAME --type openai|anthropic --base-url URL [--api-key-stdin] [--replace]\n"
+     "       ingot admin provider add NAME --type openai|openai-chat|anthropic --base-url URL [--api-key-stdin] [--replace]\n"
      "       ingot admin provider list\n"
      "       ingot admin provider remove NAME [--force]\n"
      "       ingot admin model route MODEL PROVIDER [--upstream-model NAME]\n"

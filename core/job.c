@@ -39,6 +39,7 @@ const char *job_kind_name(enum job_kind k)
     case JOB_HTTP: return "http";
     case JOB_LLM_CHAT: return "llm.chat";
     case JOB_LLM_EMBED: return "llm.embed";
+    case JOB_LLM_RESPONSE: return "llm.response";
     case JOB_WEBHOOK: return "webhook";
     }
     return "?";
@@ -229,7 +230,7 @@ static int check_llm_payload(const cJSON *p, enum job_kind k, struct job_error *
         return fail(e, 400, "payload.model", "payload.model is required");
     if (k == JOB_LLM_CHAT && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(p, "messages")))
         return fail(e, 400, "payload.messages", "payload.messages must be an array");
-    if (k == JOB_LLM_EMBED && !cJSON_GetObjectItemCaseSensitive(p, "input"))
+    if ((k == JOB_LLM_EMBED || k == JOB_LLM_RESPONSE) && !cJSON_GetObjectItemCaseSensitive(p, "input"))
         return fail(e, 400, "payload.input", "payload.input is required");
     return 0;
 }
@@ -268,12 +269,12 @@ int job_spec_parse(const cJSON *obj, const struct job_limits *lim, struct job_sp
     }
     v = cJSON_GetObjectItemCaseSensitive(obj, "kind");
     if (!v)
-        return fail(e, 400, "kind", "kind is required: http, llm.chat or llm.embed");
+        return fail(e, 400, "kind", "kind is required: http, llm.chat, llm.embed or llm.response");
     if (!cJSON_IsString(v))
-        return fail(e, 400, "kind", "kind must be a string: http, llm.chat or llm.embed");
+        return fail(e, 400, "kind", "kind must be a string: http, llm.chat, llm.embed or llm.response");
     int kind = job_kind_parse(v->valuestring);
     if (kind < 0 || kind == JOB_WEBHOOK) /* webhook jobs come from events only */
-        return fail(e, 400, "kind", "kind must be http, llm.chat or llm.embed");
+        return fail(e, 400, "kind", "kind must be http, llm.chat, llm.embed or llm.response");
     s->kind = (enum job_kind)kind;
 
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(obj, "payload");

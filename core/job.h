@@ -10,10 +10,10 @@
 
 struct cJSON;
 
-/* 3 is JOB_LLM_RESPONSE (background responses, merged separately).
- * JOB_WEBHOOK is internal: only webhook_event_sql creates it (POST
- * /v1/jobs refuses the kind). */
-enum job_kind { JOB_HTTP, JOB_LLM_CHAT, JOB_LLM_EMBED, JOB_WEBHOOK = 4 };
+/* JOB_LLM_RESPONSE: a background Response (POST /v1/responses with
+ * background: true; respjob.h). JOB_WEBHOOK is internal: only
+ * webhook_event_sql creates it (POST /v1/jobs refuses the kind). */
+enum job_kind { JOB_HTTP, JOB_LLM_CHAT, JOB_LLM_EMBED, JOB_LLM_RESPONSE = 3, JOB_WEBHOOK = 4 };
 #define JOB_KIND_COUNT 5
 enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED, JOB_CANCELLED };
 

@@ -12,6 +12,7 @@
 #include "jobchange.h"
 #include "jobclaim.h"
 #include "jobfilter.h"
+#include "respjob.h"
 #include "log.h"
 #include "queuestore.h"
 #include "util.h"
@@ -21,7 +22,7 @@
 #define RESUME_MASK 0x2545f4914f6cdd1dULL
 
 /* One step of the walk at a time, on one connection at a time. */
-enum bulk_step { B_MAX, B_SCAN, B_BEGIN, B_LOCK, B_UPDATE, B_QUEUE, B_CALLBACK, B_END };
+enum bulk_step { B_MAX, B_SCAN, B_BEGIN, B_LOCK, B_UPDATE, B_QUEUE, B_CALLBACK, B_EVENTS, B_END };
 
 struct jobbulk {
     struct db_pool *db;
@@ -35,6 +36,7 @@ struct jobbulk {
     uint64_t after_id, max_id;   /* walked: ids <= after_id; the end: max_id */
     struct sbuf cands;           /* "1,2,3": matched and in a state the change allows */
     struct sbuf locked;          /* the same, as locked in the transaction */
+    struct respjob_events events; /* the background responses among them (cancel) */
     uint64_t *ids;               /* locked, for batch_cb */
     size_t nids, capids;
     int tries;
@@ -81,6 +83,7 @@ static void finish(struct jobbulk *b, const struct db_result *r)
     b->done_cb(&b->res, b->arg);
     sbuf_deinit(&b->cands);
     sbuf_deinit(&b->locked);
+    respjob_events_deinit(&b->events);
     free(b->ids);
     free(b);
 }
@@ -169,6 +172,7 @@ static void scanned(struct jobbulk *b, MYSQL_RES *res)
 static void locked(struct jobbulk *b, MYSQL_RES *res)
 {
     sbuf_reset(&b->locked);
+    respjob_events_reset(&b->events);
     b->nids = 0;
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
@@ -180,6 +184,8 @@ static void locked(struct jobbulk *b, MYSQL_RES *res)
         if (b->locked.len)
             sbuf_putc(&b->locked, ',');
         sbuf_puts(&b->locked, row[0]);
+        if (db_row_ll(row, 1))
+            respjob_events_add(&b->events, b->tenant, b->ids[b->nids - 1]);
     }
 }
 
@@ -231,7 +237,8 @@ static void step_cb(const struct db_result *r, void *arg)
     case B_BEGIN:
         /* By primary key: record locks on these rows only. The state is
          * read again as it is now (a worker may have moved it). */
-        sbuf_printf(&q, "SELECT id FROM jobs WHERE id IN (%s) AND tenant_id = %llu AND ", b->cands.data,
+        sbuf_printf(&q, "SELECT id, " RESPJOB_KIND_SQL " FROM jobs WHERE id IN (%s) AND tenant_id = %llu AND ",
+                    b->cands.data,
                     (unsigned long long)b->tenant);
         jobchange_states_sql(&q, b->cancel);
         sbuf_puts(&q, " ORDER BY id FOR UPDATE");
@@ -266,8 +273,14 @@ static void step_cb(const struct db_result *r, void *arg)
         b->step = B_CALLBACK;
         db_txn_query(b->txn, q.data, 0, step_cb, b);
         break;
-    case B_CALLBACK:
-        txn_end(b, true, NULL);
+    case B_CALLBACK: /* and a background response's end event, one at a time */
+    case B_EVENTS:
+        if (!respjob_events_next(&b->events, "response.cancelled", &q)) {
+            txn_end(b, true, NULL);
+            break;
+        }
+        b->step = B_EVENTS;
+        db_txn_query(b->txn, q.data, 0, step_cb, b);
         break;
     default:
         break;
@@ -289,6 +302,7 @@ struct jobbulk *jobbulk_start(struct db_pool *db, uint64_t tenant, bool cancel, 
     b->rows = rows_per_batch > 0 ? rows_per_batch : JOBBULK_ROWS;
     sbuf_init(&b->cands);
     sbuf_init(&b->locked);
+    respjob_events_init(&b->events);
     b->batch_cb = batch_cb;
     b->done_cb = done_cb;
     b->arg = arg;

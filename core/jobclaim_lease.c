@@ -12,6 +12,7 @@
 #include "jobclaim.h"
 #include "log.h"
 #include "queuestore.h"
+#include "respjob.h"
 
 struct extend {
     jobclaim_extended_cb cb;
@@ -111,13 +112,14 @@ static void count_query(struct db_pool *db, const char *sql, jobclaim_count_cb c
 /* Recovery: lock the expired leases (skipping rows a worker is recording
  * an outcome for right now), put them back or fail them, and enqueue the
  * callbacks of those failed, all in one transaction. */
-enum recover_step { R_BEGIN, R_SELECT, R_UPDATE, R_QUEUE, R_CALLBACKS, R_END };
+enum recover_step { R_BEGIN, R_SELECT, R_UPDATE, R_QUEUE, R_CALLBACKS, R_EVENTS, R_END };
 
 struct recover {
     struct db_txn *txn;
     enum recover_step step;
     int limit;
     struct sbuf ids, cb_ids;  /* every row; failed rows with a callback_url */
+    struct respjob_events events; /* failed rows that are background responses */
     unsigned long long n;
     bool commit;
     char err[320];
@@ -146,6 +148,15 @@ static void recover_query(struct recover *rc, enum recover_step step, struct sbu
     sbuf_reset(b);
 }
 
+/* The next background response's end event, or the commit. */
+static void recover_events(struct recover *rc, struct sbuf *b)
+{
+    if (respjob_events_next(&rc->events, "response.failed", b))
+        recover_query(rc, R_EVENTS, b);
+    else
+        recover_end(rc, true, NULL);
+}
+
 static void recover_step_cb(const struct db_result *r, void *arg)
 {
     struct recover *rc = arg;
@@ -158,6 +169,7 @@ static void recover_step_cb(const struct db_result *r, void *arg)
         rc->cb(ok ? rc->n : 0, rc->err[0] ? rc->err : NULL, rc->err[0] ? rc->err_code : 0, rc->arg);
         sbuf_deinit(&rc->ids);
         sbuf_deinit(&rc->cb_ids);
+        respjob_events_deinit(&rc->events);
         free(rc);
         return;
     }
@@ -170,7 +182,8 @@ static void recover_step_cb(const struct db_result *r, void *arg)
     MYSQL_ROW row;
     switch (rc->step) {
     case R_BEGIN:
-        sbuf_printf(&b, "SELECT id, attempts >= max_attempts AND callback_url IS NOT NULL FROM jobs "
+        sbuf_printf(&b, "SELECT id, attempts >= max_attempts AND callback_url IS NOT NULL, tenant_id, "
+                        "attempts >= max_attempts AND " RESPJOB_KIND_SQL " FROM jobs "
                         "WHERE state = %d AND lease_expires_at < NOW(6) ORDER BY lease_expires_at "
                         "LIMIT %d FOR UPDATE SKIP LOCKED",
                     JOB_RUNNING, rc->limit);
@@ -181,6 +194,8 @@ static void recover_step_cb(const struct db_result *r, void *arg)
             sbuf_printf(&rc->ids, "%s%s", rc->ids.len ? "," : "", row[0]);
             if (db_row_ll(row, 1))
                 sbuf_printf(&rc->cb_ids, "%s%s", rc->cb_ids.len ? "," : "", row[0]);
+            if (db_row_ll(row, 3)) /* a background response that fails now: its end event */
+                respjob_events_add(&rc->events, (uint64_t)db_row_ll(row, 2), (uint64_t)db_row_ll(row, 0));
         }
         if (!rc->ids.len) {
             recover_end(rc, false, NULL);
@@ -196,19 +211,20 @@ static void recover_step_cb(const struct db_result *r, void *arg)
         break;
     case R_UPDATE:
         rc->n = r->affected_rows;
-        if (!rc->cb_ids.len) {
-            recover_end(rc, true, NULL);
-            break;
+        if (rc->cb_ids.len) {
+            queuestore_ensure_callbacks_sql(&b, rc->cb_ids.data);
+            recover_query(rc, R_QUEUE, &b);
+        } else {
+            recover_events(rc, &b);
         }
-        queuestore_ensure_callbacks_sql(&b, rc->cb_ids.data);
-        recover_query(rc, R_QUEUE, &b);
+        break;
+    case R_CALLBACKS:
+    case R_EVENTS:
+        recover_events(rc, &b);
         break;
     case R_QUEUE:
         jobclaim_callback_sql(&b, rc->cb_ids.data);
         recover_query(rc, R_CALLBACKS, &b);
-        break;
-    case R_CALLBACKS:
-        recover_end(rc, true, NULL);
         break;
     default:
         break;
@@ -224,6 +240,7 @@ void jobclaim_recover(struct db_pool *db, int limit, jobclaim_count_cb cb, void 
     rc->arg = arg;
     sbuf_init(&rc->ids);
     sbuf_init(&rc->cb_ids);
+    respjob_events_init(&rc->events);
     rc->step = R_BEGIN;
     rc->txn = db_txn_begin(db, 0, recover_step_cb, rc);
 }

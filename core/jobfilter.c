@@ -64,7 +64,7 @@ int jobfilter_set(struct jobfilter *f, const char *name, const char *value, char
         }
     } else if (strcmp(name, "kind") == 0) {
         if ((f->kind = job_kind_parse(value)) < 0) {
-            snprintf(why, whylen, "kind must be http, llm.chat or llm.embed");
+            snprintf(why, whylen, "kind must be http, llm.chat, llm.embed, llm.response or webhook");
             return -1;
         }
     } else if (strcmp(name, "created_after") == 0 || strcmp(name, "created_before") == 0) {

@@ -10,10 +10,12 @@
 #include "log.h"
 #include "loop.h"
 #include "queuestore.h"
+#include "respjob.h"
 #include "sql.h"
 
 struct item {
-    uint64_t id;
+    uint64_t id, tenant;
+    bool announce;           /* a background response: its end is a webhook event */
     char token[33];
     int attempt;
     enum jobclaim_outcome outcome;
@@ -236,6 +238,16 @@ static void build_statements(struct flush *fl)
         add_sql(fl, &b);
     }
     sbuf_deinit(&ids);
+    /* A background response's end announces itself in the same
+     * transaction (webhook_event.h). */
+    for (size_t i = 0; i < fl->n; i++) {
+        struct item *it = fl->items[i];
+        if (it->applied && it->announce && it->outcome != OUTCOME_RETRY) {
+            respjob_event_sql(&b, it->tenant, it->id,
+                              it->outcome == OUTCOME_SUCCEEDED ? "response.completed" : "response.failed");
+            add_sql(fl, &b);
+        }
+    }
     /* Every attempt is recorded, counted or not. */
     sbuf_puts(&b, "INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, "
                   "outcome, http_status, error) VALUES ");
@@ -376,6 +388,8 @@ void jobfinish_add(struct jobfinish *f, const struct claimed_job *j, const struc
 {
     struct item *it = xcalloc(1, sizeof *it);
     it->id = j->id;
+    it->tenant = j->tenant;
+    it->announce = respjob_is_background(j->kind, j->queue);
     memcpy(it->token, j->token, sizeof it->token);
     it->attempt = j->attempt;
     it->callback = j->callback_url != NULL;
@@ -405,7 +419,7 @@ size_t jobfinish_pending(const struct jobfinish *f)
 
 /* jobfinish_terminal: BEGIN; the UPDATE; when it changed the job, its
  * queue row and callback; COMMIT. */
-enum term_step { T_BEGIN, T_UPDATE, T_QUEUE, T_CALLBACK, T_END };
+enum term_step { T_BEGIN, T_UPDATE, T_QUEUE, T_CALLBACK, T_KIND, T_EVENT, T_END };
 
 struct term {
     struct db_pool *db;
@@ -492,7 +506,23 @@ static void term_step_cb(const struct db_result *r, void *arg)
         t->step = T_CALLBACK;
         db_txn_query(t->txn, b.data, 0, term_step_cb, t);
         break;
-    case T_CALLBACK:
+    case T_CALLBACK: /* a background response announces its end (webhook_event.h) */
+        sbuf_printf(&b, "SELECT tenant_id FROM jobs WHERE id = %s AND " RESPJOB_KIND_SQL, t->id);
+        t->step = T_KIND;
+        db_txn_query(t->txn, b.data, 0, term_step_cb, t);
+        break;
+    case T_KIND: {
+        MYSQL_ROW row = r->res ? mysql_fetch_row(r->res) : NULL;
+        if (!row) {
+            term_end(t, true, NULL);
+            break;
+        }
+        respjob_event_sql(&b, (uint64_t)db_row_ll(row, 0), strtoull(t->id, NULL, 10), "response.cancelled");
+        t->step = T_EVENT;
+        db_txn_query(t->txn, b.data, 0, term_step_cb, t);
+        break;
+    }
+    case T_EVENT:
         term_end(t, true, NULL);
         break;
     default:

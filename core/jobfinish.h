@@ -46,8 +46,9 @@ size_t jobfinish_pending(const struct jobfinish *f);
 
 /* A change made outside a worker that ends job id (a cancel): runs
  * update_sql, a compare-and-set UPDATE of that one job, in a transaction
- * that also enqueues the job's callback when it has one, so the callback
- * exists if and only if the change committed. cb gets the UPDATE's result
+ * that also enqueues the job's callback when it has one (and, for a
+ * background response, its response.cancelled webhook event), so the
+ * callback exists if and only if the change committed. cb gets the UPDATE's result
  * (affected_rows 0: nothing changed, no callback) after the commit, or the
  * failure (res is always NULL). Lost lock conflicts are tried again. */
 void jobfinish_terminal(struct db_pool *db, const char *update_sql, uint64_t id, db_query_cb cb,

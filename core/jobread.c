@@ -17,6 +17,9 @@ enum {
 };
 
 _Static_assert(C_ID == JOBREAD_COL_ID && C_CREATED == JOBREAD_COL_CREATED, "JOBREAD_COL_* follow the columns");
+_Static_assert(C_KIND == JOBREAD_COL_KIND && C_STATE == JOBREAD_COL_STATE && C_PAYLOAD == JOBREAD_COL_PAYLOAD &&
+                   C_RESULT == JOBREAD_COL_RESULT && C_ERROR == JOBREAD_COL_ERROR && C_FINISHED == JOBREAD_COL_FINISHED,
+               "JOBREAD_COL_* follow the columns");
 
 uint64_t jobread_parse_id(const char *s)
 {

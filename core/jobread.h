@@ -28,6 +28,13 @@ struct jobfilter_pos;
 /* Where JOBREAD_COLUMNS has the id and the created_at text. */
 #define JOBREAD_COL_ID 0
 #define JOBREAD_COL_CREATED 15
+/* and the others a reader of one job needs (respjob: a background response) */
+#define JOBREAD_COL_KIND 2
+#define JOBREAD_COL_STATE 3
+#define JOBREAD_COL_PAYLOAD 9
+#define JOBREAD_COL_RESULT 13
+#define JOBREAD_COL_ERROR 14
+#define JOBREAD_COL_FINISHED 17
 
 /* res: rows for jobread_json (borrowed), or NULL with err and its MariaDB
  * error number (or DB_ERR_*). */

@@ -11,6 +11,7 @@
 #include "job.h"
 #include "llm_embed.h"
 #include "llm_msgs_req.h"
+#include "llm_resp_req.h"
 #include "llm_priv.h"
 #include "llmlimit.h"
 #include "log.h"
@@ -147,7 +148,10 @@ void llm_free(struct llm *l)
 
 const char *llm_endpoint_name(enum llm_endpoint ep)
 {
-    return ep == LLM_EP_EMBED ? "embeddings" : ep == LLM_EP_MESSAGES ? "messages" : "chat.completions";
+    return ep == LLM_EP_EMBED       ? "embeddings"
+           : ep == LLM_EP_MESSAGES  ? "messages"
+           : ep == LLM_EP_RESPONSES ? "responses"
+                                    : "chat.completions";
 }
 
 void llm_usage_init(struct llm_usage *u)
@@ -309,13 +313,15 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
     }
     /* About four characters a token, and a few tokens of framing per
      * message (OpenAI's own rule of thumb); tools count as text. */
-    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
-    long long nmsg = cJSON_GetArraySize(msgs);
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, ep == LLM_EP_RESPONSES ? "input" : "messages");
+    long long nmsg = cJSON_IsString(msgs) ? 1 : cJSON_GetArraySize(msgs);
     size_t chars = strings_len(msgs) + strings_len(cJSON_GetObjectItemCaseSensitive(body, "tools"));
+    if (ep == LLM_EP_RESPONSES)
+        chars += strings_len(cJSON_GetObjectItemCaseSensitive(body, "instructions"));
     if (ep == LLM_EP_MESSAGES) /* Anthropic's system prompt is apart */
         chars += strings_len(cJSON_GetObjectItemCaseSensitive(body, "system"));
     *prompt = (long long)(chars / 4) + 4 * nmsg + 3;
-    long long mt = num_or(body, "max_completion_tokens");
+    long long mt = num_or(body, ep == LLM_EP_RESPONSES ? "max_output_tokens" : "max_completion_tokens");
     if (mt < 0)
         mt = num_or(body, "max_tokens");
     if (mt < 0)
@@ -339,8 +345,10 @@ static int check_fail(struct job_error *e, const char *param, const char *msg)
     return -1;
 }
 
-/* The body's model routes to a provider: 0 with *anthropic, or -1 with e. */
-static int check_model(struct llm *l, uint64_t tenant, const cJSON *body, bool *anthropic, struct job_error *e)
+/* The body's model routes to a provider: 0 with its type and upstream
+ * model (LLM_MODEL_MAX + 1 bytes), or -1 with e. */
+static int check_model(struct llm *l, uint64_t tenant, const cJSON *body, enum provider_type *type, char *upstream,
+                       struct job_error *e)
 {
     if (!cJSON_IsObject(body))
         return check_fail(e, "", "the body must be a JSON object");
@@ -374,23 +382,27 @@ static int check_model(struct llm *l, uint64_t tenant, const cJSON *body, bool *
     }
     if (rc < 0)
         return check_fail(e, "model", why);
-    *anthropic = t.type == PROVIDER_ANTHROPIC;
+    *type = t.type;
+    util_strcpy(upstream, LLM_MODEL_MAX + 1, t.upstream_model);
     provider_target_deinit(&t);
     return 0;
 }
 
 int llm_check_model(struct llm *l, uint64_t tenant, const cJSON *body, struct job_error *e)
 {
-    bool anthropic;
-    return check_model(l, tenant, body, &anthropic, e);
+    enum provider_type type;
+    char upstream[LLM_MODEL_MAX + 1];
+    return check_model(l, tenant, body, &type, upstream, e);
 }
 
 int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON *body, bool job,
               struct job_error *e)
 {
-    bool anthropic;
-    if (check_model(l, tenant, body, &anthropic, e) < 0)
+    enum provider_type type;
+    char upstream[LLM_MODEL_MAX + 1];
+    if (check_model(l, tenant, body, &type, upstream, e) < 0)
         return -1;
+    bool anthropic = type == PROVIDER_ANTHROPIC;
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
     if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream))
         return check_fail(e, "stream", "stream must be a boolean");
@@ -412,6 +424,23 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         if (job)
             return check_fail(e, "", "a Messages body cannot be a job");
         return msgs_check(body, param, sizeof param, mwhy, sizeof mwhy) < 0 ? check_fail(e, param, mwhy) : 0;
+    }
+    if (ep == LLM_EP_RESPONSES) {
+        char param[sizeof e->param], rwhy[sizeof e->message];
+        if (resp_check(body, param, sizeof param, rwhy, sizeof rwhy) < 0)
+            return check_fail(e, param, rwhy);
+        if (job && cJSON_IsTrue(stream))
+            return check_fail(e, "stream", "a job cannot stream: leave stream out or false");
+        if (job && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "background")))
+            return check_fail(e, "background", "a job runs in the background already: leave background out");
+        if (type == PROVIDER_OPENAI)
+            return 0; /* passed through: the provider judges the rest */
+        /* What the call would translate, refused now rather than when it runs. */
+        cJSON *chat = resp_to_chat(body, upstream, param, sizeof param, rwhy, sizeof rwhy);
+        if (!chat)
+            return check_fail(e, param, rwhy);
+        cJSON_Delete(chat);
+        return 0;
     }
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
     if (!cJSON_IsArray(msgs))

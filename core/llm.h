@@ -36,7 +36,9 @@ struct llmlimit *llm_limits(struct llm *l);
 /* Checks a body when it arrives (sync request or llm.* job): an object
  * with a routable `model` (400 naming model otherwise, also for
  * embeddings on an anthropic provider), endpoint fields (chat: messages
- * an array; embed: input), and, for a job, no `stream: true`. 0 or -1
+ * an array; embed: input; responses: input, and for a provider without
+ * the Responses API what would not translate: llm_resp_req), and, for a
+ * job, no `stream: true` (nor `background: true` for responses). 0 or -1
  * with e filled (status 400, param, message; 503 llm_not_ready before
  * the providers were read once; 503 provider_unavailable when the
  * provider's or tenant's key does not open, logged). */
@@ -46,8 +48,7 @@ struct llmlimit *llm_limits(struct llm *l);
 #define LLM_N_MAX 128
 int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const struct cJSON *body, bool job,
               struct job_error *e) ATTR_WUR;
-/* Only the object and its routable model (what a batch line for an
- * endpoint llm_check does not cover, /v1/responses, is checked for). */
+/* Only the object and its routable model. */
 int llm_check_model(struct llm *l, uint64_t tenant, const struct cJSON *body, struct job_error *e) ATTR_WUR;
 
 struct llm_call_opts {

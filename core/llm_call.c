@@ -17,6 +17,8 @@
 #include "llm_hdr.h"
 #include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"
+#include "llm_resp_relay.h"
+#include "llm_resp_stream.h"
 #include "llm_priv.h"
 #include "llm_settle.h"
 #include "llmlimit.h"
@@ -67,6 +69,7 @@ static void call_free(struct llm_call *c)
     if (c->anth)
         anth_stream_free(c->anth);
     msgs_stream_free(c->msgs);
+    resp_stream_free(c->rstream);
     free(c);
 }
 
@@ -217,9 +220,10 @@ static void call_send(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_SEND);
     struct llm *l = c->l;
-    const char *path = c->t.type == PROVIDER_ANTHROPIC ? "/messages"
-                       : c->o.ep == LLM_EP_EMBED       ? "/embeddings"
-                                                       : "/chat/completions";
+    const char *path = c->o.ep == LLM_EP_RESPONSES          ? llm_resp_path(c)
+                       : c->t.type == PROVIDER_ANTHROPIC ? "/messages"
+                       : c->o.ep == LLM_EP_EMBED         ? "/embeddings"
+                                                         : "/chat/completions";
     char *url = xstrcat(c->t.base_url, path);
     /* Built from scratch: nothing of the client's headers goes upstream.
      * Both clients copy the headers before llm_http_send returns. */
@@ -409,6 +413,11 @@ static int call_route(struct llm_call *c)
     llm_estimate(l, c->o.ep, body, &c->est_prompt, &c->est_completion);
     if (c->o.ep == LLM_EP_MESSAGES) {
         if (llm_msgs_route(c, body, param, sizeof param, why, sizeof why) < 0) {
+            llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", param, "invalid_value", why);
+            goto out;
+        }
+    } else if (c->o.ep == LLM_EP_RESPONSES) {
+        if (llm_resp_route(c, body, param, sizeof param, why, sizeof why) < 0) {
             llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", param, "invalid_value", why);
             goto out;
         }

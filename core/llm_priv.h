@@ -20,6 +20,7 @@ struct llmlimit_ticket;
 struct sse_parser;
 struct anth_stream;
 struct msgs_stream;
+struct resp_stream;
 struct llm_models_cache;
 
 struct llm {
@@ -64,6 +65,7 @@ struct llm_call {
     bool streamed;                    /* the body says stream: true */
     bool client_usage;                /* stream_options.include_usage asked by the client */
     bool embed_b64;                   /* convert float embeddings to base64 */
+    bool resp_pass;                   /* LLM_EP_RESPONSES passed through (else translated) */
     long long est_prompt, est_completion;
     struct sbuf up_body;              /* what goes upstream */
 
@@ -81,6 +83,7 @@ struct llm_call {
     struct sse_parser *sse;
     struct anth_stream *anth;
     struct msgs_stream *msgs;         /* LLM_EP_MESSAGES streams (llm_msgs_relay) */
+    struct resp_stream *rstream;      /* a translated LLM_EP_RESPONSES stream (llm_resp_relay) */
     bool began, stream_ended, stream_error;
     long long chunks;                 /* content chunks relayed (openai cancel estimate) */
     struct llm_usage used;

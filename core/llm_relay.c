@@ -17,6 +17,7 @@
 #include "llm_embed.h"
 #include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"
+#include "llm_resp_relay.h"
 #include "llm_priv.h"
 #include "llm_relay_text.h"
 #include "log.h"
@@ -70,6 +71,8 @@ static bool answer_take(struct llm_call *c, size_t n)
 /* One event to the client. false when the client went away meanwhile. */
 static bool emit(struct llm_call *c, const char *data, size_t len)
 {
+    if (c->rstream) /* chat chunks made Responses events */
+        return llm_resp_emit(c, data, len);
     c->stream.event(data, len, c->arg);
     return c->state != CALL_CANCELLED;
 }
@@ -80,6 +83,8 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
     sbuf_init(&b);
     if (c->o.ep == LLM_EP_MESSAGES) {
         llm_msgs_error_event(&b, msg);
+    } else if (c->o.ep == LLM_EP_RESPONSES) {
+        llm_resp_error_event(&b, msg, code);
     } else {
         sbuf_puts(&b, "data: ");
         llm_error_json(&b, msg, "server_error", NULL, code);
@@ -118,6 +123,8 @@ int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h
     }
     llm_call_set_state(c, CALL_STREAM);
     c->sse = sse_new(LLM_MAX_EVENT);
+    if (c->o.ep == LLM_EP_RESPONSES && !c->resp_pass)
+        llm_resp_stream_begin(c);
     if (c->o.ep == LLM_EP_MESSAGES)
         llm_msgs_stream_begin(c);
     else if (c->t.type == PROVIDER_ANTHROPIC)
@@ -278,6 +285,8 @@ static int relay_sse_cb(const char *event, const char *data, size_t len, void *a
         return 0; /* nothing after the end reaches the client */
     if (c->msgs)
         return llm_msgs_event(c, event, data, len);
+    if (c->resp_pass)
+        return llm_resp_event(c, event, data, len);
     if (c->t.type == PROVIDER_ANTHROPIC)
         return anthropic_event(c, event, data, len);
     return openai_event(c, event, data, len);
@@ -414,7 +423,12 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                           "the provider answered a streaming request without a stream");
             return;
         }
-        if (c->o.ep == LLM_EP_MESSAGES) {
+        if (c->o.ep == LLM_EP_RESPONSES) {
+            if (!llm_resp_body(c, body, len, why, sizeof why)) {
+                llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error", why);
+                return;
+            }
+        } else if (c->o.ep == LLM_EP_MESSAGES) {
             if (!llm_msgs_body(c, body, len)) {
                 llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                               c->t.type == PROVIDER_ANTHROPIC ? "the provider's answer is not a Messages response"
@@ -479,6 +493,10 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
  * into c->res in OpenAI's shape, without the key. */
 static void relay_error(struct llm_call *c, long status, const char *body, size_t len)
 {
+    if (c->resp_pass && (status == 404 || status == 405)) /* the operator's to fix: said where they look */
+        LOG_AT(LOG_WARN, c->o.request_id, NULL,
+               "llm: provider %s answered %ld to /responses: if it has no Responses API, give it type openai-chat",
+               c->t.provider, status);
     int st = (int)status;
     /* Redacted before anything is cut from it (a key split at the cut
      * would not be found after). */

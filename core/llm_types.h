@@ -5,9 +5,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* LLM_EP_MESSAGES: Anthropic's Messages API (llm_msgs*). */
-enum llm_endpoint { LLM_EP_CHAT, LLM_EP_EMBED, LLM_EP_MESSAGES };
-enum provider_type { PROVIDER_OPENAI, PROVIDER_ANTHROPIC };
+/* LLM_EP_MESSAGES: Anthropic's Messages API (llm_msgs*); LLM_EP_RESPONSES:
+ * OpenAI's Responses API (llm_resp*). */
+enum llm_endpoint { LLM_EP_CHAT, LLM_EP_EMBED, LLM_EP_MESSAGES, LLM_EP_RESPONSES };
+/* PROVIDER_OPENAI_CHAT: an OpenAI-compatible server without the Responses
+ * API (most self-hosted ones): /v1/responses is translated to chat
+ * completions for it; it is PROVIDER_OPENAI in everything else. */
+enum provider_type { PROVIDER_OPENAI, PROVIDER_ANTHROPIC, PROVIDER_OPENAI_CHAT };
 
 #define PROVIDER_NAME_MAX 64
 #define LLM_MODEL_MAX 191

@@ -48,7 +48,7 @@ struct provider_snap {
 
 const char *provider_type_name(enum provider_type t)
 {
-    return t == PROVIDER_ANTHROPIC ? "anthropic" : "openai";
+    return t == PROVIDER_ANTHROPIC ? "anthropic" : t == PROVIDER_OPENAI_CHAT ? "openai-chat" : "openai";
 }
 
 int provider_type_parse(const char *s, enum provider_type *out)
@@ -57,6 +57,8 @@ int provider_type_parse(const char *s, enum provider_type *out)
         *out = PROVIDER_OPENAI;
     else if (s && strcmp(s, "anthropic") == 0)
         *out = PROVIDER_ANTHROPIC;
+    else if (s && strcmp(s, "openai-chat") == 0)
+        *out = PROVIDER_OPENAI_CHAT;
     else
         return -1;
     return 0;

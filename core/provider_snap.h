@@ -52,7 +52,7 @@ typedef bool (*provider_alias_fn)(const char *model, void *arg);
 void provider_snap_aliases(const struct provider_snap *s, const char *provider, const char *upstream,
                            provider_alias_fn fn, void *arg);
 
-/* "openai" / "anthropic" and back (-1: unknown). */
+/* "openai" / "anthropic" / "openai-chat" and back (-1: unknown). */
 const char *provider_type_name(enum provider_type t);
 int provider_type_parse(const char *s, enum provider_type *out) ATTR_WUR;
 /* A provider name: 1-64 of [A-Za-z0-9._-]. */

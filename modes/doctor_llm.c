@@ -152,7 +152,7 @@ static void check_named(struct doctor *d, const struct config *cfg, MYSQL *m, st
         snprintf(check, sizeof check, "provider %s", name);
         enum provider_type type;
         if (provider_type_parse(row[1], &type) < 0) {
-            doctor_add(d, check, DR_FAIL, "add it again with --type openai|anthropic", "unknown type %s", row[1]);
+            doctor_add(d, check, DR_FAIL, "add it again with --type openai|openai-chat|anthropic", "unknown type %s", row[1]);
             continue;
         }
         if (sealed && crypt_keyid(sealed, kid) < 0)

@@ -12,6 +12,7 @@
 #include "serve_jobs.h"
 #include "serve_llm.h"
 #include "serve_messages.h"
+#include "serve_responses.h"
 #include "serve_openapi.h"
 #include "serve_session.h"
 #include "serve_ui.h"
@@ -61,6 +62,7 @@ struct serve *serve_start(struct runtime *rt, struct httpd *h, char *err, size_t
     serve_attempts_routes(h, s->jobs); /* beside the job routes serve_jobs adds */
     serve_llm_routes(h, s->jobs);      /* the OpenAI-compatible edge, same auth */
     serve_messages_routes(h, s->jobs); /* Anthropic's Messages API, same auth */
+    serve_responses_routes(h, s->jobs); /* OpenAI's Responses API, background ones as jobs */
     serve_usage_routes(h, s->jobs);    /* GET /v1/limits, GET /v1/usage */
     serve_openapi_routes(h);           /* GET /openapi.json, no API key */
     s->files = serve_files_routes(h, s->jobs); /* /v1/files */

@@ -112,7 +112,7 @@ static void done_cb(const struct llm_result *res, void *arg)
     cache_store(s, res);
     if (s->begun) {
         /* The SDK stops at [DONE]; after an error event it has raised. */
-        if (res->outcome == LLM_OK && !s->done_sent)
+        if (res->outcome == LLM_OK && !s->done_sent && s->ep != LLM_EP_RESPONSES) /* a Responses stream has none */
             http_stream_write(r, done_event, sizeof done_event - 1);
         http_stream_end(r);
         sync_free(s);
@@ -292,7 +292,7 @@ static int cache_setup(struct sync *s, const cJSON *j)
         mode = RCACHE_USE;
     }
     s->cache_status = "skip";
-    if (!rc || mode == RCACHE_SKIP)
+    if (!rc || mode == RCACHE_SKIP || s->ep == LLM_EP_RESPONSES) /* not cached: chat and embeddings are */
         return 0;
     if (!rcache_deterministic(s->ep, j)) {
         rcache_count(rc, "skip");
@@ -317,7 +317,7 @@ static int cache_setup(struct sync *s, const cJSON *j)
     return 0;
 }
 
-static void start_call(struct v1 *c, enum llm_endpoint ep)
+void serve_llm_sync(struct v1 *c, enum llm_endpoint ep)
 {
     struct runtime *rt = c->sj->rt;
     if (!rt->llm) {
@@ -343,7 +343,7 @@ static void start_call(struct v1 *c, enum llm_endpoint ep)
     s->t0_us = time_mono_us();
     /* The SDK sends Accept: application/json even for streams: the body
      * decides. */
-    s->stream = ep == LLM_EP_CHAT && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
+    s->stream = (ep == LLM_EP_CHAT || ep == LLM_EP_RESPONSES) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
     s->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     s->poll = event_new(loop_base(rt->loop), -1, EV_PERSIST, poll_cb, s);
@@ -367,13 +367,13 @@ static void start_call(struct v1 *c, enum llm_endpoint ep)
 /* POST /v1/chat/completions */
 static void chat(struct v1 *c)
 {
-    start_call(c, LLM_EP_CHAT);
+    serve_llm_sync(c, LLM_EP_CHAT);
 }
 
 /* POST /v1/embeddings */
 static void embeddings(struct v1 *c)
 {
-    start_call(c, LLM_EP_EMBED);
+    serve_llm_sync(c, LLM_EP_EMBED);
 }
 
 /* GET /v1/models[/{id}]: the engine's cached union of the providers'
@@ -436,7 +436,7 @@ int v1_check_llm_job(struct serve_jobs *sj, uint64_t tenant, const cJSON *job, s
 {
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(job, "kind");
     int k = cJSON_IsString(kind) ? job_kind_parse(kind->valuestring) : -1;
-    if (k != JOB_LLM_CHAT && k != JOB_LLM_EMBED)
+    if (k != JOB_LLM_CHAT && k != JOB_LLM_EMBED && k != JOB_LLM_RESPONSE)
         return 0;
     memset(e, 0, sizeof *e);
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(job, "payload");
@@ -446,8 +446,8 @@ int v1_check_llm_job(struct serve_jobs *sj, uint64_t tenant, const cJSON *job, s
         snprintf(e->message, sizeof e->message, "no LLM provider is available to run payload.model");
         return -1;
     }
-    if (llm_check(sj->rt->llm, tenant, k == JOB_LLM_CHAT ? LLM_EP_CHAT : LLM_EP_EMBED, payload, true,
-                  e) == 0)
+    enum llm_endpoint ep = k == JOB_LLM_CHAT ? LLM_EP_CHAT : k == JOB_LLM_EMBED ? LLM_EP_EMBED : LLM_EP_RESPONSES;
+    if (llm_check(sj->rt->llm, tenant, ep, payload, true, e) == 0)
         return 0;
     /* the engine names the field of the body: under a job it is payload's */
     if (e->status == 400 && strncmp(e->param, "payload", 7) != 0) { /* a 503 names no field */

@@ -13,6 +13,8 @@ static const struct work_kind kinds[] = {
      .ready = work_llm_ready},
     {.kind = JOB_LLM_EMBED, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
      .ready = work_llm_ready},
+    {.kind = JOB_LLM_RESPONSE, .execute = work_llm_execute, .stop = work_llm_stop, .stop_on_release = true,
+     .ready = work_llm_ready},
     {.kind = JOB_WEBHOOK, .execute = work_webhook_execute, .stop = work_webhook_stop},
 };
 

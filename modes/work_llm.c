@@ -1,4 +1,4 @@
-/* The llm.chat and llm.embed kinds: the payload is the OpenAI request
+/* The llm.chat, llm.embed and llm.response kinds: the payload is the OpenAI request
  * body, sent through the engine (core/llm) as a sync call would be, but
  * never waiting for a limit: a held call comes back as LLM_WAIT and the
  * job is put back without spending an attempt. The result is the
@@ -117,7 +117,9 @@ void work_llm_execute(struct work *w, struct run *r)
     struct llm_call_opts opts = {.tenant = r->job.tenant,
                                  .key_id = r->job.key_id,
                                  .job_id = r->job.id,
-                                 .ep = r->job.kind == JOB_LLM_EMBED ? LLM_EP_EMBED : LLM_EP_CHAT,
+                                 .ep = r->job.kind == JOB_LLM_EMBED      ? LLM_EP_EMBED
+                                       : r->job.kind == JOB_LLM_RESPONSE ? LLM_EP_RESPONSES
+                                                                         : LLM_EP_CHAT,
                                  .body = r->job.payload,
                                  .body_len = strlen(r->job.payload),
                                  .timeout_ms = r->job.timeout_ms,

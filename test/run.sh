@@ -96,7 +96,7 @@ weight() {
     test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;
     test_llm_edge | test_queues) echo 16 ;; test_schedule) echo 14 ;;
     test_files) echo 30 ;;
-    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;;
+    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;; test_llm_responses) echo 10 ;;
     test_observability) echo 17 ;;
     test_webhooks) echo 18 ;;
     test_bulk) echo 29 ;;

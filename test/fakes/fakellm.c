@@ -8,7 +8,12 @@
  *                      chunk when stream_options.include_usage; tool calls when
  *                      the request has tools), POST embeddings (floats, or
  *                      base64 little-endian float32 when encoding_format is
- *                      "base64"), GET models, GET models/ID.
+ *                      "base64"), POST responses (a Response object, or
+ *                      its stream: response.created, output_item.added,
+ *                      output_text.delta per piece, ..., response.completed
+ *                      with usage input_tokens/output_tokens; a
+ *                      function_call item when the request has tools),
+ *                      GET models, GET models/ID.
  *                      Needs Authorization: Bearer (else 401).
  *   /anthropic/v1/...  Anthropic Messages: POST messages (plain; stream with
  *                      message_start, content_block_start/delta/stop for text
@@ -446,7 +451,8 @@ static void handle(struct evhttp_request *req, void *arg)
         send_models(req, &c, rest + 8);
     } else if (cmd != EVHTTP_REQ_POST ||
                (c.anthropic ? strcmp(rest, "/messages") != 0
-                            : strcmp(rest, "/chat/completions") != 0 && strcmp(rest, "/embeddings") != 0)) {
+                            : strcmp(rest, "/chat/completions") != 0 && strcmp(rest, "/embeddings") != 0 &&
+                                  strcmp(rest, "/responses") != 0)) {
         fl_error(req, &c, 404, "no such endpoint in fakellm");
     } else if (!cJSON_IsObject(json)) {
         fl_error(req, &c, 400, "We could not parse the JSON body of your request.");
@@ -470,6 +476,8 @@ static void handle(struct evhttp_request *req, void *arg)
             fl_error(req, &c, 500, "fake failure");
         else if (strcmp(rest, "/embeddings") == 0)
             fl_embeddings(&c);
+        else if (strcmp(rest, "/responses") == 0)
+            fl_responses(&c);
         else
             fl_chat(&c);
     }

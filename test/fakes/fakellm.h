@@ -53,6 +53,18 @@ void fl_json_str(struct evbuffer *b, const char *s, size_t n);
  * Takes b. */
 void fl_plain_send(const struct fl_ctx *c, int status, struct evbuffer *b, bool spent);
 void fl_chat(const struct fl_ctx *c);
+/* A stream's events: each ends with fl_ev_end (its size kept). */
+struct evlist {
+    struct evbuffer *b;
+    size_t *sizes, mark;
+    int n, cap;
+};
+void fl_ev_end(struct evlist *l);
+/* Sends a stream: the head now, then every event (at once, or one per
+ * beh.delay_ms), stopping after stall_at events (-1: never). Takes l. */
+void fl_stream_send(const struct fl_ctx *c, struct evlist *l, int stall_at, bool spent);
+/* POST /v1/responses (llm/responses.c). */
+void fl_responses(const struct fl_ctx *c);
 void fl_embeddings(const struct fl_ctx *c);
 
 #endif

@@ -330,7 +330,7 @@ done
 eq "callback_url host 1.2.3.4.5: 422" "$(code_param /v1/jobs "{$J,\"callback_url\":\"http://1.2.3.4.5/\"}")" "422 callback_url"
 # error messages say what is wrong
 eq "kind 5: 400" "$(code_param /v1/jobs '{"kind":5,"payload":{}}')" "400 kind"
-eq "  must be a string" "$(jq -r .error.message resp.json)" "kind must be a string: http, llm.chat or llm.embed"
+eq "  must be a string" "$(jq -r .error.message resp.json)" "kind must be a string: http, llm.chat, llm.embed or llm.response"
 eq "run_at 1900: 400" "$(code_param /v1/jobs "{$J,\"run_at\":\"1900-01-01T00:00:00Z\"}")" "400 run_at"
 contains "  says the range" "$(jq -r .error.message resp.json)" "from 1970-01-01T00:00:00Z to 366 days from now"
 eq "run_at 9999-12-31: 400 (the bound of delay_ms)" "$(code_param /v1/jobs "{$J,\"run_at\":\"9999-12-31T23:59:59Z\"}")" "400 run_at"

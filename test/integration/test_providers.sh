@@ -25,7 +25,7 @@ U="http://127.0.0.1:$LLM_PORT/v1"
 
 # --- wrong input: each names the argument, with its exit code ---
 o=$(out_of "$B" admin provider add p1 --type foo --base-url "$U" "${E[@]}"); eq "bad type: 64" "$?" 64
-contains "bad type named" "$o" "--type must be openai or anthropic, not foo"
+contains "bad type named" "$o" "--type must be openai, openai-chat or anthropic, not foo"
 o=$(out_of "$B" admin provider add p1 --type openai --base-url "ftp://127.0.0.1/v1" "${E[@]}"); eq "bad URL: 64" "$?" 64
 contains "bad URL named" "$o" "--base-url: scheme must be http:// or https://"
 o=$(out_of "$B" admin provider add p1 --type openai --base-url "http://u:pw@127.0.0.1/v1" "${E[@]}"); eq "URL with credentials: 64" "$?" 64

@@ -280,6 +280,16 @@ await call("messages: the provider's 500", "POST", "/v1/messages", { body: { ...
 await call("messages: a model no provider serves", "POST", "/v1/messages", { base: U0, body: hi, want: 400 });
 const none = await call("models without a provider", "GET", "/v1/models", { base: U0, want: 200 });
 check("models without a provider: none", none.json && none.json.data.length === 0, none.raw);
+// the Responses API: sync (passed through), streamed, background (the run role works it), its 404s
+await call("responses", "POST", "/v1/responses", { body: { model: "fake-ok", input: "hello" }, want: 200 });
+await call("responses streamed", "POST", "/v1/responses", { body: { model: "fake-ok", input: "hello", stream: true }, want: 200 });
+await call("responses: no input", "POST", "/v1/responses", { body: { model: "fake-ok" }, want: 400 });
+const bgr = await call("responses: background", "POST", "/v1/responses", { body: { model: "fake-ok", input: "hello", background: true }, want: 200 });
+const bgid = bgr?.raw ? JSON.parse(bgr.raw).id : "resp_0";
+await call("responses: get a background one", "GET", `/v1/responses/${bgid}`, { want: 200 });
+await call("responses: cancel a background one", "POST", `/v1/responses/${bgid}/cancel`, { want: 200 });
+await call("responses: get an unknown one", "GET", "/v1/responses/resp_999999999", { want: 404 });
+await call("responses: cancel an unknown one", "POST", "/v1/responses/resp_999999999/cancel", { want: 404 });
 await call("chat: a model no provider serves", "POST", "/v1/chat/completions", { base: U0, body: { model: "fake-ok", messages: [{ role: "user", content: "x" }] }, want: 400 });
 await call("embeddings: a model no provider serves", "POST", "/v1/embeddings", { base: U0, body: { model: "fake-embed", input: "x" }, want: 400 });
 

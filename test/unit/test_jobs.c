@@ -117,7 +117,7 @@ static void test_spec(void)
     snprintf(soon_json, sizeof soon_json, "{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"run_at\":\"%s\"}", soon);
     test_cond("run_at 300 days ahead ok", parse(soon_json, &leap, &le) == 0);
     job_spec_deinit(&leap);
-    expect_message("{\"kind\":5,\"payload\":{}}", "kind", "kind must be a string: http, llm.chat or llm.embed");
+    expect_message("{\"kind\":5,\"payload\":{}}", "kind", "kind must be a string: http, llm.chat, llm.embed or llm.response");
     /* one limit for job URLs, in bytes */
     char *cb = malloc(URL_HTTP_MAX + 200);
     int cn = snprintf(cb, 100, "{\"kind\":\"http\",\"payload\":{\"url\":\"http://h/\"},\"callback_url\":\"http://h/");

@@ -119,13 +119,7 @@ static struct pending *pending_new(const struct fl_ctx *c, struct evbuffer *evs)
 }
 
 /* ---- events ---- */
-struct evlist {
-    struct evbuffer *b;
-    size_t *sizes, mark;
-    int n, cap;
-};
-
-static void ev_end(struct evlist *l)
+void fl_ev_end(struct evlist *l)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
@@ -138,7 +132,7 @@ static void ev_end(struct evlist *l)
 
 /* Sends a stream: the head now, then every event (at once, or one per
  * delay), stalling or not. Takes l. */
-static void stream_send(const struct fl_ctx *c, struct evlist *l, int stall_at, bool spent)
+void fl_stream_send(const struct fl_ctx *c, struct evlist *l, int stall_at, bool spent)
 {
     struct evkeyvalq *o = evhttp_request_get_output_headers(c->req);
     fl_headers(c->req, c, spent);
@@ -402,7 +396,7 @@ static void oa_end(struct evlist *l, bool usage_null, const char *finish)
     else
         evbuffer_add_printf(l->b, ",\"logprobs\":null,\"finish_reason\":null}]");
     evbuffer_add_printf(l->b, "%s}\n\n", usage_null ? ",\"usage\":null" : "");
-    ev_end(l);
+    fl_ev_end(l);
 }
 
 static void an_event(struct evlist *l, const char *name)
@@ -413,7 +407,7 @@ static void an_event(struct evlist *l, const char *name)
 static void an_end(struct evlist *l)
 {
     evbuffer_add_printf(l->b, "\n\n");
-    ev_end(l);
+    fl_ev_end(l);
 }
 
 /* Builds the events; returns the index to stall at (-1: none). */
@@ -429,7 +423,7 @@ static int chat_events(const struct fl_ctx *c, const struct plan *pl, struct evl
         oa_end(l, usage, NULL);
         if (c->beh.badjson) {
             evbuffer_add_printf(l->b, "data: {\"id\":\"chatcmpl-fake\",\"choices\":[{\"delta\":{\"content\":\"trunc\n\n");
-            ev_end(l);
+            fl_ev_end(l);
             return -1;
         }
         for (int k = 0; k < pl->ntext; k++) {
@@ -445,7 +439,7 @@ static int chat_events(const struct fl_ctx *c, const struct plan *pl, struct evl
             if (c->beh.stall)
                 return l->n;
             evbuffer_add_printf(l->b, "data: {\"error\":{\"message\":\"fake midstream failure\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n");
-            ev_end(l);
+            fl_ev_end(l);
             return -1;
         }
         for (int k = 0; k < pl->ncalls; k++) {
@@ -475,10 +469,10 @@ static int chat_events(const struct fl_ctx *c, const struct plan *pl, struct evl
             evbuffer_add_printf(l->b, ",\"system_fingerprint\":\"fp_fake\",\"choices\":[],\"usage\":");
             openai_usage(l->b, pl);
             evbuffer_add_printf(l->b, "}\n\n");
-            ev_end(l);
+            fl_ev_end(l);
         }
         evbuffer_add_printf(l->b, "data: [DONE]\n\n");
-        ev_end(l);
+        fl_ev_end(l);
         return stall_at;
     }
     an_event(l, "message_start");
@@ -600,7 +594,7 @@ void fl_chat(const struct fl_ctx *c)
     if (c->stream) {
         struct evlist l = {.b = evbuffer_new()};
         int stall_at = chat_events(c, &pl, &l);
-        stream_send(c, &l, stall_at, spent);
+        fl_stream_send(c, &l, stall_at, spent);
     } else {
         struct evbuffer *b = evbuffer_new();
         if (c->beh.badjson)
