@@ -16,6 +16,7 @@
 #include "queuestore.h"
 #include "redis.h"
 #include "runtime.h"
+#include "schedule_batches_fin.h"
 #include "schedule_batches_int.h"
 #include "sql.h"
 

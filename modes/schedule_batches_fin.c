@@ -7,6 +7,8 @@
  * finalizing: the next pass writes the files again (the abandoned
  * uploads are purged by retention), so the result never depends on
  * where it died. */
+#include "schedule_batches_fin.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

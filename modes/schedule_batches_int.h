@@ -53,7 +53,5 @@ typedef void (*bpump_txn_done)(struct bpump *p, bool committed, void *arg);
 void bpump_txn(struct bpump *p, char **sql, size_t n, size_t cas, bpump_txn_done done, void *arg);
 /* The batch in hand is done with for this pass: on to the next. */
 void bpump_next(struct bpump *p);
-/* Writes the batch's files and ends it; bpump_next when done. */
-void bpump_finalize(struct bpump *p, struct brow *b);
 
 #endif

@@ -14,6 +14,7 @@
 #include "runtime.h"
 #include "serve_v1.h"
 #include "serve_webhooks_int.h"
+#include "serve_webhooks_test.h"
 #include "sql.h"
 #include "webhook.h"
 

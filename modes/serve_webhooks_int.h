@@ -18,7 +18,5 @@ struct serve_webhooks {
 const char *webhooks_id_param(struct v1 *c);
 /* 404 naming the endpoint; frees c. */
 void webhooks_not_found(struct v1 *c, const char *id);
-/* POST /v1/webhook_endpoints/{id}/test (serve_webhooks_test.c). */
-void webhooks_test(struct v1 *c);
 
 #endif

@@ -6,6 +6,8 @@
  * first attempt and gives the receiver's status, as the SDK's
  * WebhookEndpointTestResult; a failed delivery goes on retrying like any
  * other. */
+#include "serve_webhooks_test.h"
+
 #include <cJSON.h>
 #include <event2/event.h>
 #include <stdio.h>

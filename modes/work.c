@@ -307,6 +307,7 @@ static void wake_cb(const char *payload, size_t len, void *arg)
         work_reload_queues(w);
         return;
     }
+    metrics_add(w->m_woken, 1);
     w->poll_ms = POLL_MIN_MS;
     work_limits_fair_kick(w->limits, 0, NULL);
     evtimer_del(w->poll_timer);
@@ -455,6 +456,8 @@ struct work *work_start(struct runtime *rt, char *err, size_t errlen)
                                                  "Requests stopped because their lease was lost (cancelled or recovered)."), "");
     w->m_claims = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_claims_total",
                                                 "Claim queries run."), "");
+    w->m_woken = metrics_series(metrics_family(m, METRIC_COUNTER, "ingot_worker_wakeups_total",
+                                               "Claim passes started at once by an enqueue's Redis wake-up."), "");
     /* Extend at a third of the lease; look for expired leases at half. */
     struct timeval lease_tv = loop_tv(w->lease_ms / 3), rec_tv = loop_tv(w->recover_ms),
                    one = loop_tv(1000);

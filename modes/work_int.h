@@ -70,7 +70,7 @@ struct work {
     long long poll_ms, poll_max_ms;
     struct event *poll_timer, *lease_timer, *recover_timer, *release_timer, *queues_timer;
     struct metric_family *f_outcomes, *f_started, *f_duration, *f_wait;
-    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited, *m_aborted;
+    struct metric_series *m_inflight, *m_recovered, *m_discarded, *m_claims, *m_limited, *m_aborted, *m_woken;
 };
 
 /* A run leaves (recorded or stopped): unlinked, freed, its slot free,

@@ -277,6 +277,8 @@ try {
   await b.page.click("#login-oidc");
   await signIn(b.page, "bob");
   await b.page.waitForSelector("#queues, main p.muted");
+  // the selector is filled from /auth/me, which may answer after the page's data
+  await b.page.waitForFunction(() => document.querySelectorAll("#tenant option").length > 0, null, { timeout: 10000 });
   const opts = await b.page.locator("#tenant option").evaluateAll((os) => os.map((o) => o.value));
   check("bob: only beta to choose", JSON.stringify(opts) === '["beta"]', JSON.stringify(opts));
   check("  not the operator", !(await b.page.locator("#nav-tenants").isVisible()));

@@ -16,7 +16,7 @@ LIBS="-lcjson -lcrypto -lcurl -levent"
 CORE="config config_check config_lint config_parse url util log job check check_json cron ssrf cidr
       http_parse http_resp sse llm_hdr llm_embed llm_anthropic llm_anthropic_resp
       llm_anthropic_stream llm_openai llm_msgs_req llm_msgs_resp llm_msgs_stream jfield crypt provider_snap
-      llm_resp_req llm_resp_out llm_resp_stream respjob webhook_event
+      llm_resp_req llm_resp_out llm_resp_stream respjob webhook_event webhook sql
       netname tlsca multipart batchcheck"
 pass=0; fail=0
 

@@ -123,6 +123,20 @@ rem=$(budget remaining)
 check "budget remaining ($rem) fell below the limit, by less than a tenth ($used used)" \
     test "$used" -gt 0 -a "$rem" -lt $((100000 - used)) -a "$rem" -gt 90000
 
+# ---- Batches, files and webhooks: a small batch run to its end, its output
+# downloaded, and a webhook delivery, so the series the dashboard's row for
+# them reads exist in the scrapes.
+chatline() { printf '{"custom_id":"%s","method":"POST","url":"/v1/chat/completions","body":{"model":"fake-ok","messages":[{"role":"user","content":"hi"}]}}\n' "$1"; }
+{ chatline a; chatline b; } > lines.jsonl
+FID=$(curl -s "${AUTH[@]}" -F purpose=batch -F file=@lines.jsonl "$U/v1/files" | jq -r .id)
+BID=$(curl -s -X POST "$U/v1/batches" "${AUTH[@]}" -d "{\"input_file_id\":\"$FID\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}" | jq -r .id)
+bstatus() { curl -s "$U/v1/batches/$BID" "${AUTH[@]}" | jq -r .status; }
+check "a batch runs to completed" wait_out 300 completed bstatus
+OUT=$(curl -s "$U/v1/batches/$BID" "${AUTH[@]}" | jq -r .output_file_id)
+eq "  its output has both lines" "$(curl -s "${AUTH[@]}" "$U/v1/files/$OUT/content" | jq -r .custom_id | sort | tr '\n' ' ')" "a b "
+WH=$(curl -s -X POST "$U/v1/webhook_endpoints" "${AUTH[@]}" -d "{\"url\":\"$T/ok?hook\"}" | jq -r .id)
+eq "a webhook test delivery reaches the receiver" "$(curl -s -X POST "$U/v1/webhook_endpoints/$WH/test" "${AUTH[@]}" -d '{"event_type":"batch.completed"}' | jq -r .status_code)" 200
+
 # ---- Every name the dashboard and the alerts use is in the scrapes
 for p in S W C; do v=${p}_PORT; curl -s "http://127.0.0.1:${!v}/metrics" > "metrics.$p"; done
 python3 "$INGOT_ROOT/test/integration/metric_refs.py" "$DASH" "$RULES" metrics.S metrics.W metrics.C > refs.out; rc=$?
