@@ -118,4 +118,26 @@ eq "jobs: the cancelled ones are cancelled" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 4")" 4
 eq "jobs: the refused one and the recovered one failed" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 3")" 2
+
+# A provider's malformed stream chunk, translated: the stream ends with one
+# error event numbered after the events before it (the SDK orders events
+# by sequence_number; it was 0, and a second "ended early" error followed).
+sse_seq() {
+    curl -sN --max-time 10 -H "Authorization: Bearer $K" -H 'Content-Type: application/json' -d "$1" "$SU/v1/responses" |
+        sed -n 's/^data: //p' | jq -r '"\(.type) \(.sequence_number)"'
+}
+for m in chatonly anth; do
+    ev=$(sse_seq "{\"model\":\"$m/fake-badjson\",\"input\":\"hi\",\"stream\":true}")
+    eq "$m: a malformed chunk ends the stream with one error event" "$(grep -c '^error ' <<<"$ev")" 1
+    eq "  numbered after the events before it" "$(tail -1 <<<"$ev")" "error 2"
+done
+ev=$(sse_seq '{"model":"chatonly/fake-midstream-error","input":"hi","stream":true}')
+eq "chatonly: the provider's mid-stream error is numbered after the deltas" "$(tail -1 <<<"$ev")" "error 6"
+# Fields a chat-only provider would take as given are typed first (they
+# are echoed in the Response the SDK parses).
+for f in '"temperature":"hot"' '"temperature":9' '"top_p":2' '"user":7' '"text":5'; do
+    code=$(curl -s -o bad.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+        -d "{\"model\":\"chatonly/fake-ok\",\"input\":\"hi\",$f}" "$SU/v1/responses")
+    eq "translated, $f: 400 naming it" "$code $(jq -r .error.param bad.json)" "400 $(cut -d'"' -f2 <<<"$f")"
+done
 finish
