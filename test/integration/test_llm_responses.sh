@@ -133,6 +133,15 @@ for m in chatonly anth; do
 done
 ev=$(sse_seq '{"model":"chatonly/fake-midstream-error","input":"hi","stream":true}')
 eq "chatonly: the provider's mid-stream error is numbered after the deltas" "$(tail -1 <<<"$ev")" "error 6"
+# A provider that stops mid-stream (LLM_TIMEOUT passes), passed through or
+# translated: ingot's error event comes last, numbered after the provider's.
+LLM_TIMEOUT=1s start_ingot S2 serve || finish
+for m in fake-stall-t12 chatonly/fake-stall-t12; do
+    ev=$(SU="http://127.0.0.1:$S2_PORT" sse_seq "{\"model\":\"$m\",\"input\":\"hi\",\"stream\":true}")
+    eq "$m: ended early, one error event, last" "$(grep -c '^error ' <<<"$ev") $(tail -1 <<<"$ev" | cut -d' ' -f1)" "1 error"
+    check "  the sequence numbers increase to it" awk 'NR > 1 && $2 != prev + 1 { exit 1 } { prev = $2 }' <<<"$ev"
+done
+stop_ingot "$S2_PID" "$S2_LOG"
 # Fields a chat-only provider would take as given are typed first (they
 # are echoed in the Response the SDK parses).
 for f in '"temperature":"hot"' '"temperature":9' '"top_p":2' '"user":7' '"text":5'; do
