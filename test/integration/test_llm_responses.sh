@@ -133,6 +133,22 @@ for m in chatonly anth; do
 done
 ev=$(sse_seq '{"model":"chatonly/fake-midstream-error","input":"hi","stream":true}')
 eq "chatonly: the provider's mid-stream error is numbered after the deltas" "$(tail -1 <<<"$ev")" "error 6"
+# A background request retried with its Idempotency-Key (what a 500
+# job_state_unknown advises) makes no second job: the first's response.
+bgk() {
+    curl -s -o bgk.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+        -H "Idempotency-Key: $1" -d "$2" "$SU/v1/responses"
+}
+eq "background with an Idempotency-Key: 200" "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"once","background":true}')" 200
+k1=$(jq -r .id bgk.json)
+eq "  the same again: 200" "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"once","background":true}')" 200
+eq "  the same response ($k1)" "$(jq -r .id bgk.json)" "$k1"
+eq "  one job" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND payload LIKE '%t13%'")" 1
+eq "  the key with another body: 422 naming the header" \
+    "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"twice","background":true}') $(jq -r .error.param bgk.json)" \
+    "422 Idempotency-Key"
+eq "  a key of the batches' prefix: 400" "$(bgk 'batch:x' '{"model":"chatonly/fake-ok","input":"x","background":true}')" 400
+
 # A provider that stops mid-stream (LLM_TIMEOUT passes), passed through or
 # translated: ingot's error event comes last, numbered after the provider's.
 LLM_TIMEOUT=1s start_ingot S2 serve || finish
