@@ -44,6 +44,18 @@ int resp_check(const cJSON *body, char *param, size_t paramlen, char *why, size_
     const cJSON *md = jfield(body, "metadata");
     if (md && !cJSON_IsObject(md))
         return jerr_fail(&e, "metadata must be an object of strings", "metadata");
+    /* OpenAI's bounds (its SDK types the values as strings): echoed in
+     * every Response, stored with a background one. */
+    int pairs = 0;
+    for (const cJSON *m = md ? md->child : NULL; m; m = m->next) {
+        if (++pairs > 16)
+            return jerr_fail(&e, "metadata has at most 16 keys", "metadata");
+        if (strlen(m->string) > 64)
+            return jerr_fail(&e, "metadata keys are at most 64 characters", "metadata");
+        if (!cJSON_IsString(m) || strlen(m->valuestring) > 512)
+            return jerr_fail(&e, "metadata values are strings of at most 512 characters", "metadata.%.64s",
+                             m->string);
+    }
     const cJSON *ins = jfield(body, "instructions");
     if (ins && !cJSON_IsString(ins))
         return jerr_fail(&e, "instructions must be a string", "instructions");
