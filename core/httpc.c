@@ -25,7 +25,7 @@ struct transfer {
     char *body;
     struct sbuf resp;
     size_t max_body;
-    bool truncated;
+    bool truncated, stop_at_max, cut;
     httpc_cb cb;
     void *arg;
     char errbuf[CURL_ERROR_SIZE];
@@ -104,6 +104,8 @@ static void check_done(struct httpc *c)
         struct transfer *t = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         CURLcode rc = msg->data.result;
+        if (rc == CURLE_WRITE_ERROR && t->cut)
+            rc = CURLE_OK; /* stopped at max_body, as asked */
         curl_multi_remove_handle(c->multi, t->easy);
         struct httpc_response r = {0};
         if (rc == CURLE_OK) {
@@ -236,6 +238,10 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     if (n > room) {
         t->truncated = true;
         sbuf_append(&t->resp, ptr, room);
+        if (t->stop_at_max) {
+            t->cut = true;
+            return 0; /* curl ends the transfer (a write error, made OK below) */
+        }
     } else {
         sbuf_append(&t->resp, ptr, n);
     }
@@ -390,6 +396,7 @@ int httpc_send(struct httpc *c, const struct httpc_request *req, httpc_cb cb, vo
     t->cb = cb;
     t->arg = arg;
     t->max_body = req->max_body ? req->max_body : (size_t)1024 * 1024;
+    t->stop_at_max = req->stop_at_max;
     t->head = req->head;
     t->data = req->data;
     t->keep_headers = req->keep_headers;

@@ -36,6 +36,11 @@ struct httpc_request {
     size_t body_len;
     long long timeout_ms;            /* whole transfer */
     size_t max_body;                 /* response bytes kept (0: 1 MiB) */
+    /* Stop reading at max_body (the answer as received so far, status and
+     * all, is the result; the connection is closed) rather than read the
+     * rest away: for callers that need only the status (a webhook
+     * receiver's endless body cannot hold the attempt to its timeout). */
+    bool stop_at_max;
     /* A job's request: the URL is parsed and validated by url_http_parse
      * and that parse is the transfer's (CURLOPT_CURLU), so the guard's
      * name rules see the host curl connects to. Every address is checked

@@ -84,6 +84,7 @@ struct llm_call {
     struct anth_stream *anth;
     struct msgs_stream *msgs;         /* LLM_EP_MESSAGES streams (llm_msgs_relay) */
     struct resp_stream *rstream;      /* a translated LLM_EP_RESPONSES stream (llm_resp_relay) */
+    long long resp_seq;               /* a passed-through one: the sequence_number after the last seen */
     bool began, stream_ended, stream_error;
     long long chunks;                 /* content chunks relayed (openai cancel estimate) */
     struct llm_usage used;

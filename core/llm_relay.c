@@ -84,7 +84,7 @@ static bool emit_error(struct llm_call *c, const char *msg, const char *code)
     if (c->o.ep == LLM_EP_MESSAGES) {
         llm_msgs_error_event(&b, msg);
     } else if (c->o.ep == LLM_EP_RESPONSES) {
-        llm_resp_error_event(&b, msg, code);
+        llm_resp_error_event(&b, msg, code, llm_resp_end_seq(c));
     } else {
         sbuf_puts(&b, "data: ");
         llm_error_json(&b, msg, "server_error", NULL, code);

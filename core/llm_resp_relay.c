@@ -57,13 +57,18 @@ const char *llm_resp_path(const struct llm_call *c)
     return c->t.type == PROVIDER_ANTHROPIC ? "/messages" : "/chat/completions";
 }
 
-void llm_resp_error_event(struct sbuf *b, const char *msg, const char *code)
+void llm_resp_error_event(struct sbuf *b, const char *msg, const char *code, long long seq)
 {
     sbuf_puts(b, "event: error\ndata: {\"type\":\"error\",\"code\":");
     sbuf_json_str(b, code);
     sbuf_puts(b, ",\"message\":");
     sbuf_json_str(b, msg);
-    sbuf_puts(b, ",\"param\":null,\"sequence_number\":0}\n\n");
+    sbuf_printf(b, ",\"param\":null,\"sequence_number\":%lld}\n\n", seq);
+}
+
+long long llm_resp_end_seq(struct llm_call *c)
+{
+    return c->rstream ? resp_stream_end_seq(c->rstream) : c->resp_seq++;
 }
 
 void llm_resp_stream_begin(struct llm_call *c)
@@ -76,14 +81,18 @@ bool llm_resp_emit(struct llm_call *c, const char *data, size_t len)
     const char *p = data, *end = data + len;
     struct sbuf out;
     sbuf_init(&out);
-    while (p < end) {
+    bool bad = false;
+    while (p < end && !bad) {
         const char *sep = llm_relay_text_find(p, (size_t)(end - p), "\n\n", 2);
         const char *q = sep ? sep + 2 : end;
         if ((size_t)(q - p) > 6 && memcmp(p, "data: ", 6) == 0) {
             size_t n = (size_t)((sep ? sep : end) - (p + 6));
             if (resp_stream_chunk(c->rstream, p + 6, n, (long long)time(NULL), &out) < 0) {
-                sbuf_reset(&out); /* never from the relay's own chunks */
-                llm_resp_error_event(&out, "the provider sent a malformed stream event", "upstream_error");
+                /* the stream ends here (the events before it stand): one
+                 * error, numbered after them, and no "ended early" after */
+                llm_resp_error_event(&out, "the provider sent a malformed stream event", "upstream_error",
+                                     resp_stream_end_seq(c->rstream));
+                c->stream_error = c->stream_ended = bad = true;
             }
         } else { /* already a Responses event (an error of ours) */
             sbuf_append(&out, p, (size_t)(q - p));
@@ -93,7 +102,26 @@ bool llm_resp_emit(struct llm_call *c, const char *data, size_t len)
     if (out.len)
         c->stream.event(out.data, out.len, c->arg);
     sbuf_deinit(&out);
-    return c->state != CALL_CANCELLED;
+    return c->state != CALL_CANCELLED && !bad;
+}
+
+/* A passed-through event's sequence_number (the provider's numbering):
+ * the next is after it. */
+static void seen_seq(struct llm_call *c, const char *data, size_t len)
+{
+    static const char key[] = "\"sequence_number\"";
+    const char *k = llm_relay_text_find(data, len, key, sizeof key - 1);
+    if (!k)
+        return;
+    const char *p = k + sizeof key - 1, *end = data + len;
+    while (p < end && (*p == ' ' || *p == ':'))
+        p++;
+    long long v = 0;
+    int n = 0;
+    for (; p < end && *p >= '0' && *p <= '9' && n < 15; p++, n++)
+        v = v * 10 + (*p - '0');
+    if (n && v >= c->resp_seq)
+        c->resp_seq = v + 1;
 }
 
 static bool emit(struct llm_call *c, const char *data, size_t len)
@@ -135,6 +163,8 @@ int llm_resp_event(struct llm_call *c, const char *event, const char *data, size
         if (!c->first_us)
             c->first_us = time_mono_us();
     }
+    if (!is_error)
+        seen_seq(c, data, len);
     sbuf_reset(&c->ev);
     if (event[0]) {
         sbuf_puts(&c->ev, "event: ");

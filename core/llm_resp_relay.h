@@ -31,7 +31,10 @@ void llm_resp_stream_begin(struct llm_call *c);
  * them) to the client as Responses events; Responses-shaped ones
  * ("event: ...") pass as they are. false when the client went away. */
 bool llm_resp_emit(struct llm_call *c, const char *data, size_t len);
-/* A Responses stream's error event (type error) into b. */
-void llm_resp_error_event(struct sbuf *b, const char *msg, const char *code);
+/* A Responses stream's error event (type error) into b, numbered seq. */
+void llm_resp_error_event(struct sbuf *b, const char *msg, const char *code, long long seq);
+/* The sequence_number of an error event of ingot's that ends c's stream:
+ * after every event the client got (translated or passed through). */
+long long llm_resp_end_seq(struct llm_call *c);
 
 #endif

@@ -44,6 +44,18 @@ int resp_check(const cJSON *body, char *param, size_t paramlen, char *why, size_
     const cJSON *md = jfield(body, "metadata");
     if (md && !cJSON_IsObject(md))
         return jerr_fail(&e, "metadata must be an object of strings", "metadata");
+    /* OpenAI's bounds (its SDK types the values as strings): echoed in
+     * every Response, stored with a background one. */
+    int pairs = 0;
+    for (const cJSON *m = md ? md->child : NULL; m; m = m->next) {
+        if (++pairs > 16)
+            return jerr_fail(&e, "metadata has at most 16 keys", "metadata");
+        if (strlen(m->string) > 64)
+            return jerr_fail(&e, "metadata keys are at most 64 characters", "metadata");
+        if (!cJSON_IsString(m) || strlen(m->valuestring) > 512)
+            return jerr_fail(&e, "metadata values are strings of at most 512 characters", "metadata.%.64s",
+                             m->string);
+    }
     const cJSON *ins = jfield(body, "instructions");
     if (ins && !cJSON_IsString(ins))
         return jerr_fail(&e, "instructions must be a string", "instructions");
@@ -311,6 +323,24 @@ static int check_fields(const cJSON *body, struct jerr *e)
     if (jfield(body, "prompt"))
         return jerr_fail(e, "stored prompts live at OpenAI; this model's provider speaks chat completions only",
                          "prompt");
+    /* Sent on as chat fields and echoed in the Response: the SDK's types,
+     * checked here (a chat-only server may take anything). */
+    static const struct { const char *name; double max; } nums[] = {{"temperature", 2}, {"top_p", 1}};
+    for (size_t i = 0; i < ARRAY_LEN(nums); i++) {
+        const cJSON *v = jfield(body, nums[i].name);
+        if (v && !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= nums[i].max))
+            return jerr_fail(e, nums[i].max > 1 ? "must be a number from 0 to 2" : "must be a number from 0 to 1",
+                             "%s", nums[i].name);
+    }
+    const cJSON *u = jfield(body, "user");
+    if (u && !cJSON_IsString(u))
+        return jerr_fail(e, "user must be a string", "user");
+    const cJSON *text = jfield(body, "text");
+    if (text && !cJSON_IsObject(text))
+        return jerr_fail(e, "text must be an object ({\"format\":{\"type\":\"text\"}})", "text");
+    const cJSON *fmt = jfield(text, "format");
+    if (fmt && !cJSON_IsObject(fmt))
+        return jerr_fail(e, "text.format must be an object with a type", "text.format");
     const cJSON *inc = jfield(body, "include");
     if (inc && cJSON_GetArraySize(inc) > 0)
         return jerr_fail(e, "include asks for outputs of built-in tools, which this provider does not run", "include");

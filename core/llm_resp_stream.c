@@ -307,6 +307,12 @@ static int error_event(struct resp_stream *s, struct sbuf *out, const cJSON *err
     return 2;
 }
 
+long long resp_stream_end_seq(struct resp_stream *s)
+{
+    s->done = true;
+    return s->seq++;
+}
+
 int resp_stream_chunk(struct resp_stream *s, const char *data, size_t len, long long now_s, struct sbuf *out)
 {
     if (s->done)

@@ -28,5 +28,8 @@ void resp_stream_free(struct resp_stream *s);
  * 2: an error event was written (the stream ends); -1: malformed (nothing
  * written). */
 int resp_stream_chunk(struct resp_stream *s, const char *data, size_t len, long long now_s, struct sbuf *out);
+/* The sequence number for an error event of the caller's, which ends the
+ * stream: the next one (the SDK orders events by it); nothing follows. */
+long long resp_stream_end_seq(struct resp_stream *s);
 
 #endif

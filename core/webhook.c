@@ -162,6 +162,10 @@ bool webhook_name_valid(const char *name)
 int webhook_url_check(const char *url, char *why, size_t wlen)
 {
     char err[200];
+    if (strlen(url) > WEBHOOK_URL_MAX) { /* the column's size */
+        snprintf(why, wlen, "url: at most %d bytes", WEBHOOK_URL_MAX);
+        return -1;
+    }
     if (url_http_check(url, err, sizeof err) < 0) {
         snprintf(why, wlen, "url: %s", err);
         return -1;

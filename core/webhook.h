@@ -25,6 +25,7 @@ struct cJSON;
 #define WEBHOOK_ID_MAX 40            /* "whe_" + 24 hex + NUL fits */
 #define WEBHOOK_EVENT_ID_MAX 40      /* "evt_" + 24 hex + NUL fits */
 #define WEBHOOK_NAME_MAX 128
+#define WEBHOOK_URL_MAX 2048        /* webhook_endpoints.url */
 #define WEBHOOK_TYPES_MAX 512        /* the comma-separated list's column */
 /* Deliveries: a receiver that is down is tried again with backoff from 1 s
  * doubling to 1 h between attempts, for about 2-3 hours in all. */

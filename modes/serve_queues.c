@@ -39,8 +39,11 @@ void v1_reply_list(struct v1 *c, const char *json, const char *err, const char *
 
 void v1_reply_invalid(struct v1 *c, int status, const char *param, const char *why)
 {
+    /* a why that names the field already ("url: ...", "name must ...") is not prefixed twice */
+    size_t pl = strlen(param);
+    bool named = pl && strncmp(why, param, pl) == 0 && (why[pl] == ':' || why[pl] == ' ');
     http_reply_error(c->r, status, "invalid_request_error", param[0] ? param : NULL, "invalid_value",
-                     "%s%s%s", param, param[0] ? ": " : "", why);
+                     "%s%s%s", named ? "" : param, param[0] && !named ? ": " : "", why);
     v1_free(c);
 }
 

@@ -57,13 +57,24 @@ static void not_found(struct v1 *c)
     v1_free(c);
 }
 
+static void got_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg);
+
 /* ---- POST /v1/responses with background: true ---- */
 
 static void enqueued_cb(const struct js_reply *rep, void *arg)
 {
     struct bg *g = arg;
     struct v1 *c = g->c;
-    if (rep->what == JS_NEW) {
+    if (rep->what == JS_REPLAY) { /* the Idempotency-Key's earlier request: that response, as it is now */
+        c->job_id = rep->id;
+        jobread_get(c->sj->rt->db, c->tenant, rep->id, got_cb, c);
+        free(g->payload);
+        free(g);
+        return;
+    }
+    if (rep->what == JS_KEY_REUSED) {
+        v1_reply_key_reused(c->r, "Idempotency-Key");
+    } else if (rep->what == JS_NEW) {
         serve_wake_workers(c->sj);
         v1_count_enqueued(c->sj, RESP_QUEUE, JOB_LLM_RESPONSE, 1);
         struct respjob_row rr = {.id = rep->id, .state = JOB_QUEUED, .payload = g->payload,
@@ -87,7 +98,19 @@ static void background(struct v1 *c, cJSON *j)
 {
     struct job_error e = {0};
     int bad = 0;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"))) {
+    /* A retry with the same key (after a 500 job_state_unknown, say, which
+     * advises one) creates nothing new: the first one's response. */
+    const char *hk = v1_idempotency_header(c, JOB_IDEM_MAX);
+    if (!hk) {
+        cJSON_Delete(j);
+        return;
+    }
+    if (strncmp(hk, JOB_BATCH_KEY_PREFIX, strlen(JOB_BATCH_KEY_PREFIX)) == 0) {
+        bad = 1;
+        snprintf(e.param, sizeof e.param, "Idempotency-Key");
+        snprintf(e.message, sizeof e.message, "an Idempotency-Key may not start with \"" JOB_BATCH_KEY_PREFIX
+                                              "\" (reserved for batches)");
+    } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"))) {
         bad = 1;
         snprintf(e.param, sizeof e.param, "stream");
         snprintf(e.message, sizeof e.message, "a background response is not streamed here: leave stream out and "
@@ -128,6 +151,8 @@ static void background(struct v1 *c, cJSON *j)
     }
     cJSON_Delete(job);
     spec.key_id = c->key;
+    if (*hk)
+        spec.idempotency_key = xstrdup(hk);
     struct bg *g = xcalloc(1, sizeof *g);
     g->c = c;
     g->payload = xstrdup(payload);

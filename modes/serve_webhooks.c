@@ -2,6 +2,7 @@
 #include "serve_webhooks.h"
 
 #include <cJSON.h>
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@
 #define LIST_LIMIT_MAX 100
 #define LIST_LIMIT_DEFAULT 20
 #define KEEP_OLD_S 86400
+/* Concurrent creates of one tenant may deadlock on the count's locks (the
+ * AUTO-INC lock's deadlock reads as ER_AUTOINC_READ_FAILED): written again
+ * rather than answered 503. */
+#define CREATE_TRIES 5
 
 static long long now_s(void)
 {
@@ -52,6 +57,7 @@ struct wq {
     char secret[WEBHOOK_SECRET_MAX];  /* answered once, then cleansed */
     char *sql;                        /* the next statement, or NULL */
     bool with_secret;
+    int tries;                        /* of the create's INSERT */
 };
 
 static struct wq *wq_new(struct v1 *c)
@@ -217,6 +223,12 @@ static char *new_secret(struct wq *q, char hint[WEBHOOK_HINT_MAX])
 static void created_cb(const struct db_result *r, void *arg)
 {
     struct wq *q = arg;
+    bool conflict = r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT ||
+                    r->err_code == ER_AUTOINC_READ_FAILED;
+    if (!r->ok && conflict && ++q->tries < CREATE_TRIES) {
+        db_query(q->sw->sj->rt->db, q->sql, 0, created_cb, q);
+        return;
+    }
     if (!r->ok) {
         reply_db(q, r);
         return;
@@ -239,10 +251,7 @@ static void queue_ready_cb(const struct db_result *r, void *arg)
         reply_db(q, r);
         return;
     }
-    char *sql = q->sql;
-    q->sql = NULL;
-    db_query(q->sw->sj->rt->db, sql, 0, created_cb, q);
-    free(sql);
+    db_query(q->sw->sj->rt->db, q->sql, 0, created_cb, q); /* q->sql kept: written again on a conflict */
 }
 
 static void create_endpoint(struct v1 *c)

@@ -167,6 +167,7 @@ static void send_to(struct wh_call *c, const char *id, const char *url, const ch
                                .body_len = strlen(c->event),
                                .timeout_ms = c->r->job.timeout_ms,
                                .max_body = RESPONSE_KEPT,
+                               .stop_at_max = true, /* the status is the answer: no endless body holds it */
                                .ssrf = w->ssrf};
     c->sending = true;
     work_count_started(w, c->r);

@@ -96,9 +96,9 @@ weight() {
     test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;
     test_llm_edge | test_queues) echo 16 ;; test_schedule) echo 14 ;;
     test_files) echo 30 ;;
-    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;; test_llm_responses) echo 10 ;;
+    test_llm_tls | test_jobs_api) echo 13 ;; test_llm_sdk | test_llm_cache | test_llm_messages) echo 12 ;; test_llm_responses) echo 15 ;;
     test_observability) echo 17 ;;
-    test_webhooks) echo 18 ;;
+    test_webhooks) echo 22 ;;
     test_bulk) echo 29 ;;
     test_topology | test_http | test_ratelimit | test_health) echo 9 ;;
     test_groups | test_doctor | test_logflood) echo 7 ;; test_query) echo 6 ;;

@@ -118,4 +118,51 @@ eq "jobs: the cancelled ones are cancelled" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 4")" 4
 eq "jobs: the refused one and the recovered one failed" \
     "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND state = 3")" 2
+
+# A provider's malformed stream chunk, translated: the stream ends with one
+# error event numbered after the events before it (the SDK orders events
+# by sequence_number; it was 0, and a second "ended early" error followed).
+sse_seq() {
+    curl -sN --max-time 10 -H "Authorization: Bearer $K" -H 'Content-Type: application/json' -d "$1" "$SU/v1/responses" |
+        sed -n 's/^data: //p' | jq -r '"\(.type) \(.sequence_number)"'
+}
+for m in chatonly anth; do
+    ev=$(sse_seq "{\"model\":\"$m/fake-badjson\",\"input\":\"hi\",\"stream\":true}")
+    eq "$m: a malformed chunk ends the stream with one error event" "$(grep -c '^error ' <<<"$ev")" 1
+    eq "  numbered after the events before it" "$(tail -1 <<<"$ev")" "error 2"
+done
+ev=$(sse_seq '{"model":"chatonly/fake-midstream-error","input":"hi","stream":true}')
+eq "chatonly: the provider's mid-stream error is numbered after the deltas" "$(tail -1 <<<"$ev")" "error 6"
+# A background request retried with its Idempotency-Key (what a 500
+# job_state_unknown advises) makes no second job: the first's response.
+bgk() {
+    curl -s -o bgk.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+        -H "Idempotency-Key: $1" -d "$2" "$SU/v1/responses"
+}
+eq "background with an Idempotency-Key: 200" "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"once","background":true}')" 200
+k1=$(jq -r .id bgk.json)
+eq "  the same again: 200" "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"once","background":true}')" 200
+eq "  the same response ($k1)" "$(jq -r .id bgk.json)" "$k1"
+eq "  one job" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND payload LIKE '%t13%'")" 1
+eq "  the key with another body: 422 naming the header" \
+    "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"twice","background":true}') $(jq -r .error.param bgk.json)" \
+    "422 Idempotency-Key"
+eq "  a key of the batches' prefix: 400" "$(bgk 'batch:x' '{"model":"chatonly/fake-ok","input":"x","background":true}')" 400
+
+# A provider that stops mid-stream (LLM_TIMEOUT passes), passed through or
+# translated: ingot's error event comes last, numbered after the provider's.
+LLM_TIMEOUT=1s start_ingot S2 serve || finish
+for m in fake-stall-t12 chatonly/fake-stall-t12; do
+    ev=$(SU="http://127.0.0.1:$S2_PORT" sse_seq "{\"model\":\"$m\",\"input\":\"hi\",\"stream\":true}")
+    eq "$m: ended early, one error event, last" "$(grep -c '^error ' <<<"$ev") $(tail -1 <<<"$ev" | cut -d' ' -f1)" "1 error"
+    check "  the sequence numbers increase to it" awk 'NR > 1 && $2 != prev + 1 { exit 1 } { prev = $2 }' <<<"$ev"
+done
+stop_ingot "$S2_PID" "$S2_LOG"
+# Fields a chat-only provider would take as given are typed first (they
+# are echoed in the Response the SDK parses).
+for f in '"temperature":"hot"' '"temperature":9' '"top_p":2' '"user":7' '"text":5'; do
+    code=$(curl -s -o bad.json -w '%{http_code}' -H "Authorization: Bearer $K" -H 'Content-Type: application/json' \
+        -d "{\"model\":\"chatonly/fake-ok\",\"input\":\"hi\",$f}" "$SU/v1/responses")
+    eq "translated, $f: 400 naming it" "$code $(jq -r .error.param bad.json)" "400 $(cut -d'"' -f2 <<<"$f")"
+done
 finish

@@ -122,6 +122,73 @@ eq "both signatures valid (python's HMAC)" "$v1 $v2" "valid valid"
 check "the delivery job succeeded, at its second attempt" wait_sql 50 \
     "SELECT CONCAT(state, ' ', attempts) FROM $DB.jobs WHERE kind = 'webhook' AND payload LIKE '%batch_k9%'" "2 2"
 
+# 4b. A stranger's endpoints. 150 creates at once for one tenant make
+# exactly the cap (100) and 409s, none a 503 (the inserts deadlocked on
+# the count's locks and answered "the database is unavailable").
+"$B" admin tenant create crowd "${A[@]}" >/dev/null 2>&1
+KC=$("$B" admin key create --tenant crowd "${A[@]}" 2>/dev/null)
+pids=()
+for _ in $(seq 1 150); do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 -H "Authorization: Bearer $KC" -H 'Content-Type: application/json' \
+        -d '{"url":"http://127.0.0.1:9/crowd","event_types":["batch.expired"]}' \
+        "http://127.0.0.1:$S_PORT/v1/webhook_endpoints" >>crowd.codes &
+    pids+=($!)
+done
+wait "${pids[@]}"
+eq "150 creates at once: 100 made, 50 refused at the cap, none failed" \
+    "$(sort crowd.codes | uniq -c | awk '{printf "%s:%s ", $2, $1}')" "200:100 409:50 "
+# A receiver answering 302 is not followed (the target may be anything);
+# one answering 200 with a 100 MB body is delivered, the job keeping 4 KB;
+# one whose 200 has a body without end is delivered at once (the attempt
+# stops reading at 4 KB; it ran to its 15 s timeout and was sent again).
+cat >odd.py <<'PY'
+import http.server, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        with open("odd.log", "a") as f:
+            f.write(self.path + "\n")
+        if self.path == "/redirect":
+            self.send_response(302); self.send_header("Location", "/followed")
+            self.send_header("Content-Length", "0"); self.end_headers()
+            return
+        if self.path == "/endless":
+            self.send_response(200); self.send_header("Content-Length", str(1 << 40)); self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"y" * 4096); self.wfile.flush(); time.sleep(0.05)
+            except OSError:
+                return
+        size = 100 << 20 if self.path == "/big" else 2
+        self.send_response(200); self.send_header("Content-Length", str(size)); self.end_headers()
+        chunk = b"x" * 65536
+        for _ in range(size // 65536):
+            self.wfile.write(chunk)
+        self.wfile.write(b"x" * (size % 65536))
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+print("port", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+python3 odd.py >odd.out 2>&1 &
+FAKE_PIDS+=($!)
+wait_until 50 grep -q '^port ' odd.out || bad "the odd receiver started"
+OP=$(awk '/^port /{print $2}' odd.out)
+for path in redirect big endless; do
+    echo "$("$B" admin webhook add acme "http://127.0.0.1:$OP/$path" --events batch.expired "${A[@]}" 2>/dev/null)" >>"$SECRETS"
+done
+eq "emit batch.expired: three deliveries" "$("$B" admin webhook emit acme batch.expired --data '{"id":"batch_odd"}' "${A[@]}" 2>/dev/null)" 3
+check "the 302 is retried at its own url" wait_until 150 sh -c '[ "$(grep -c "^/redirect$" odd.log)" -ge 2 ]'
+check "  and never followed" sh -c '! grep -q followed odd.log'
+RID=$(awk -v u="http://127.0.0.1:$OP/redirect" '$3 == u {print $1}' <("$B" admin webhook list acme "${A[@]}"))
+eq "  the delivery is not done, the 302 its error" "$(mysql_root "$DB" -e "SELECT CONCAT(state != 2, ' ', last_error) FROM jobs WHERE kind = 'webhook' AND payload LIKE '%batch_odd%' AND payload LIKE '%$RID%'")" "1 HTTP 302"
+check "the 100 MB answer: delivered" wait_sql 150 \
+    "SELECT COUNT(*) FROM $DB.jobs j JOIN $DB.webhook_endpoints e ON j.payload LIKE CONCAT('%', e.id, '%') WHERE j.kind = 'webhook' AND e.url LIKE '%/big' AND j.state = 2 AND LENGTH(j.result) < 8192" 1
+check "the endless answer: delivered at its first attempt" wait_sql 100 \
+    "SELECT CONCAT(j.state, ' ', j.attempts) FROM $DB.jobs j JOIN $DB.webhook_endpoints e ON j.payload LIKE CONCAT('%', e.id, '%') WHERE j.kind = 'webhook' AND e.url LIKE '%/endless'" "2 1"
+
 # 5. The secrets (every one the run saw) are nowhere but sealed.
 check "secrets were collected" [ "$(grep -c '^whsec_' "$SECRETS")" -ge 10 ]
 leak=0

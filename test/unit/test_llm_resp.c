@@ -130,6 +130,25 @@ static void test_request(void)
     refused("a bad format", "{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"xml\"}}}",
             "text.format.type");
     refused("stream not a boolean", "{\"model\":\"m\",\"input\":\"x\",\"stream\":\"yes\"}", "stream");
+    /* sent on to a chat-only server and echoed in the Response: typed here */
+    refused("temperature a string", "{\"model\":\"m\",\"input\":\"x\",\"temperature\":\"hot\"}", "temperature");
+    refused("temperature over 2", "{\"model\":\"m\",\"input\":\"x\",\"temperature\":5}", "temperature");
+    refused("top_p over 1", "{\"model\":\"m\",\"input\":\"x\",\"top_p\":1.5}", "top_p");
+    refused("user a number", "{\"model\":\"m\",\"input\":\"x\",\"user\":7}", "user");
+    refused("text a number", "{\"model\":\"m\",\"input\":\"x\",\"text\":5}", "text");
+    refused("text.format a string", "{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":\"json\"}}",
+            "text.format");
+    refused("metadata a nested object", "{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"a\":{\"b\":1}}}",
+            "metadata.a");
+    refused("metadata a number", "{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"n\":1}}", "metadata.n");
+    refused("17 metadata keys",
+            "{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"a\":\"\",\"b\":\"\",\"c\":\"\",\"d\":\"\",\"e\":\"\","
+            "\"f\":\"\",\"g\":\"\",\"h\":\"\",\"i\":\"\",\"j\":\"\",\"k\":\"\",\"l\":\"\",\"m\":\"\",\"n\":\"\",\"o\":\"\","
+            "\"p\":\"\",\"q\":\"\"}}",
+            "metadata");
+    cJSON *ok = to_chat("{\"model\":\"m\",\"input\":\"x\",\"temperature\":0,\"top_p\":1,\"user\":\"u\"}");
+    test_cond("temperature 0 and top_p 1 pass", ok && get(ok, "temperature") && get(ok, "top_p"));
+    cJSON_Delete(ok);
 }
 
 static cJSON *from_chat(const char *chat, const char *req)

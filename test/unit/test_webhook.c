@@ -80,6 +80,14 @@ static void test_ids(void)
     test_cond("http url", webhook_url_check("http://example.test/hook", why, sizeof why) == 0);
     test_cond("ftp refused", webhook_url_check("ftp://example.test/", why, sizeof why) < 0 && strstr(why, "url"));
     test_cond("credentials refused", webhook_url_check("https://u:p@example.test/", why, sizeof why) < 0);
+    /* over the column's 2048: refused naming url, not a database error */
+    char big[2100];
+    int n = snprintf(big, sizeof big, "http://example.test/");
+    memset(big + n, 'a', sizeof big - 1 - (size_t)n);
+    big[sizeof big - 1] = '\0';
+    test_cond("a url over 2048 bytes refused", webhook_url_check(big, why, sizeof why) < 0 && strstr(why, "2048"));
+    big[2048] = '\0';
+    test_cond("one of 2048 bytes accepted", webhook_url_check(big, why, sizeof why) == 0);
 }
 
 static void test_types(void)
