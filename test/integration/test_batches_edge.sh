@@ -222,4 +222,17 @@ echo "  batches stored by the killed creates: $((stored - before)) of 4"
 eq "  each stored batch whole (total 20000, in progress)" "$(q "SELECT COUNT(*) FROM $DB.batches WHERE input_file_id = '$FK' AND (total <> 20000 OR status <> 1)")" 0
 eq "  the file is intact for a new create" "$(curl -s -X POST "http://127.0.0.1:$S2_PORT/v1/batches" "${H[@]}" -d "$(body "$FK")" | jq -r .request_counts.total)" 20000
 
+# --- kill -9 of serve in the middle of an upload: nothing of it is visible ---
+up0=$(q "SELECT COUNT(*) FROM $DB.files WHERE state = 0")
+curl -s --limit-rate 300k "http://127.0.0.1:$S2_PORT/v1/files" "${H[@]}" -F purpose=batch -F file=@k.jsonl >/dev/null 2>&1 &
+cpid=$!
+check "an upload under way" wait_until 100 sh -c \
+    "[ \$(mariadb --no-defaults --socket=$MARIADB_SOCKET -uroot -N -B -e \"SELECT COUNT(*) FROM $DB.files WHERE state = 0\") -gt $up0 ]"
+kill -9 "$S2_PID"; wait "$S2_PID" 2>/dev/null; wait "$cpid" 2>/dev/null
+start_ingot S3 serve || finish
+half=$(q "SELECT id FROM $DB.files WHERE state = 0 ORDER BY seq DESC LIMIT 1")
+eq "  the half upload is not listed" "$(curl -s "http://127.0.0.1:$S3_PORT/v1/files?limit=10000" "${H[@]}" | jq "[.data[].id] | index(\"$half\")")" null
+eq "  nor readable" "$(http_code "http://127.0.0.1:$S3_PORT/v1/files/$half/content" "${H[@]}")" 404
+eq "  nor a batch's input" "$(curl -s -X POST "http://127.0.0.1:$S3_PORT/v1/batches" "${H[@]}" -d "$(body "$half")" | jq -r .error.param)" input_file_id
+
 finish
