@@ -31,8 +31,9 @@ const struct cmd_def cmd_table[] = {
     {"schedule", "fire cron schedules and run maintenance (one leads)", cmd_schedule,
      "usage: ingot schedule [flags]\n\n"
      "Any number may run; one leads at a time (the holder of the database lock\n"
-     "ingot.scheduler, on a connection of its own); a standby takes over within\n"
-     "seconds when the leader dies or loses its connection. The leader fires due\n"
+     "ingot.scheduler.<MD5 of the database name>, on a connection of its own); a\n"
+     "standby takes over within seconds when the leader dies or loses its\n"
+     "connection. The leader fires due\n"
      "cron ticks (each exactly once: the tick's row commits with its job; after\n"
      "downtime only the most recent missed tick fires) and runs maintenance:\n"
      "purges finished jobs and ticks older than RETENTION_DAYS, clears\n"

@@ -22,7 +22,12 @@
 #include "schedule_maint.h"
 #include "sql.h"
 
-#define LOCK_NAME "'ingot.scheduler'"
+/* GET_LOCK names are global to the MariaDB server, not per database: the
+ * database's name is in the lock, or one deployment's leader would stop
+ * every other deployment sharing the server from leading (their
+ * schedules and batches would never run). MD5 keeps it within the 64
+ * characters a lock name may have. */
+#define LOCK_NAME "CONCAT('ingot.scheduler.', MD5(DATABASE()))"
 #define LEAD_EVERY_MS 1000    /* try to lead / check the lock */
 #define LEAD_TIMEOUT_MS 2000
 #define FIRE_EVERY_MS 250

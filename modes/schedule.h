@@ -1,5 +1,6 @@
 /* schedule: the scheduler role. Any number may run; one leads at a time:
- * the one holding the database lock `ingot.scheduler`, taken with GET_LOCK
+ * the one holding the database lock `ingot.scheduler.<MD5 of the database
+ * name>` (LOCK_NAME in schedule.c), taken with GET_LOCK
  * on a connection of its own (so the lock dies with the process or the
  * connection) and checked every second. The leader fires due cron ticks
  * (each tick's job and its (schedule, tick) row commit together, so a tick

@@ -225,8 +225,11 @@ static int release_line_cb(void *arg, const char *line, size_t len, struct batch
     struct job_spec *s = &rl->specs[rl->n];
     memset(s, 0, sizeof *s);
     util_strcpy(s->queue, sizeof s->queue, BATCHSTORE_QUEUE);
-    /* TODO(lead): /v1/responses lines become llm.response jobs once that kind exists */
-    s->kind = strcmp(b->endpoint, "/v1/embeddings") == 0 ? JOB_LLM_EMBED : JOB_LLM_CHAT;
+    /* llm.response lines run in queue batches, not responses: they are no
+     * background responses and announce nothing (only batch.* events) */
+    s->kind = strcmp(b->endpoint, "/v1/embeddings") == 0   ? JOB_LLM_EMBED
+              : strcmp(b->endpoint, "/v1/responses") == 0 ? JOB_LLM_RESPONSE
+                                                          : JOB_LLM_CHAT;
     s->payload = xstrdup(payload);
     cJSON_free(payload);
     struct sbuf m;

@@ -116,7 +116,7 @@ static int create_parse(struct create *k, const cJSON *j)
     v = cJSON_GetObjectItemCaseSensitive(j, "endpoint");
     if (!cJSON_IsString(v)) {
         create_fail(k, 400, "endpoint", v ? "invalid_value" : "missing_required_parameter",
-                    "endpoint must be /v1/chat/completions or /v1/embeddings");
+                    "endpoint must be /v1/chat/completions, /v1/embeddings or /v1/responses");
         return -1;
     }
     if (strcmp(v->valuestring, "/v1/chat/completions") == 0) {
@@ -124,15 +124,10 @@ static int create_parse(struct create *k, const cJSON *j)
     } else if (strcmp(v->valuestring, "/v1/embeddings") == 0) {
         k->ep = LLM_EP_EMBED;
     } else if (strcmp(v->valuestring, "/v1/responses") == 0) {
-        /* TODO(lead): once the llm.response job kind (background
-         * Responses, issue 11 item 3) is on main, accept /v1/responses
-         * here and in schedule_batches.c's line_kind (kind llm.response). */
-        create_fail(k, 400, "endpoint", "unsupported_value",
-                    "endpoint /v1/responses is not yet supported for batches; use /v1/chat/completions or "
-                    "/v1/embeddings");
-        return -1;
+        k->ep = LLM_EP_RESPONSES;
     } else {
-        create_fail(k, 400, "endpoint", "invalid_value", "endpoint must be /v1/chat/completions or /v1/embeddings");
+        create_fail(k, 400, "endpoint", "invalid_value",
+                    "endpoint must be /v1/chat/completions, /v1/embeddings or /v1/responses");
         return -1;
     }
     util_strcpy(k->endpoint, sizeof k->endpoint, v->valuestring);

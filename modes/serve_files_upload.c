@@ -449,6 +449,8 @@ static int batch_body_cb(void *arg, const char *url, const cJSON *body, struct j
         return llm_check(l, u->c->tenant, LLM_EP_CHAT, body, true, e);
     if (strcmp(url, "/v1/embeddings") == 0)
         return llm_check(l, u->c->tenant, LLM_EP_EMBED, body, true, e);
+    if (strcmp(url, "/v1/responses") == 0)
+        return llm_check(l, u->c->tenant, LLM_EP_RESPONSES, body, true, e);
     return llm_check_model(l, u->c->tenant, body, e);
 }
 

@@ -90,7 +90,7 @@ LANE_PIDS=()
 # they only order and split the suite; a file not listed counts as 10.
 weight() {
     case $1 in
-    test_limits_tpm) echo 126 ;; test_batches) echo 62 ;; test_limits_e2e) echo 40 ;; test_llm_engine) echo 37 ;;
+    test_limits_tpm) echo 126 ;; test_batches) echo 62 ;; test_batches_edge) echo 60 ;; test_limits_e2e) echo 40 ;; test_llm_engine) echo 37 ;;
     test_hostile) echo 34 ;; test_llm_fix) echo 30 ;; test_work) echo 29 ;;
     test_providers | test_limits) echo 26 ;; test_inputs) echo 22 ;;
     test_llm_jobs) echo 20 ;; test_deploy) echo 19 ;; test_faults | test_llm_sec) echo 17 ;;

@@ -26,12 +26,18 @@ start_fakellm # LP, L
 export LLM_PROVIDER=openai LLM_BASE_URL="$L/openai/v1" LLM_API_KEY=sk-upstream-fake-0123
 echo anth-upstream-key | "$B" admin provider add anth --type anthropic --base-url "$L/anthropic/v1" \
     --api-key-stdin "${A[@]}" >/dev/null 2>&1
+# a provider without the Responses API: /v1/responses lines translated
+echo chat-only-key-123456 | "$B" admin provider add chatonly --type openai-chat --base-url "$L/openai/v1" \
+    --api-key-stdin "${A[@]}" >/dev/null 2>&1
 q() { mysql_root -e "$1"; }
 
 # acme's webhook endpoint for batch ends (nothing listens: only the
 # events enqueued in the ending transactions are checked here)
 "$B" admin webhook add acme http://127.0.0.1:9/hook --events batch.completed,batch.cancelled,batch.expired,batch.failed \
     "${A[@]}" >/dev/null 2>&1 || bad "admin webhook add"
+# and one for response ends: a batch's /v1/responses lines must send none
+"$B" admin webhook add acme http://127.0.0.1:9/resp --events response.completed,response.failed,response.cancelled \
+    "${A[@]}" >/dev/null 2>&1 || bad "admin webhook add (response.*)"
 start_ingot S serve || finish
 U="http://127.0.0.1:$S_PORT"
 # a second API whose batches expire after 3 s (the window is fixed at create)
@@ -56,6 +62,17 @@ run_node() {
 # --- chat, embeddings, refusals; cancel and expiry (window 10, slow lines) ---
 run_node flow "$U" "$K" BATCH_MODE=flow BATCH_MODEL=fake-ok BATCH_LINES=25
 run_node anthropic "$U" "$K" BATCH_MODE=anthropic BATCH_MODEL=anth/fake-ok BATCH_LINES=12
+# /v1/responses: passed through (openai) and translated (openai-chat)
+run_node resp "$U" "$K" BATCH_MODE=responses BATCH_MODEL=fake-ok-rp BATCH_LINES=15
+run_node respchat "$U" "$K" BATCH_MODE=responses BATCH_MODEL=chatonly/fake-ok-rc BATCH_LINES=15 BATCH_TRANSLATED=1
+eq "responses lines: llm.response jobs in queue batches" \
+    "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'batches' AND kind = 'llm.response' AND state = 2")" 30
+eq "  passed through to /responses, translated to chat/completions" \
+    "$(curl -s "$L/_log" | jq -r -s '[.[] | select(.json.model == "fake-ok-rp-echo") | .path] | unique | join(" ")') $(curl -s "$L/_log" | jq -r -s '[.[] | select(.json.model == "fake-ok-rc-echo") | .path] | unique | join(" ")')" \
+    "/openai/v1/responses /openai/v1/chat/completions"
+eq "  no response.* webhook for a batch's lines" \
+    "$(q "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'webhook' AND JSON_VALUE(payload, '$.event.type') LIKE 'response.%'")" 0
+eq "  batch.completed for each" "$(q "SELECT COUNT(*) FROM $DB.jobs j JOIN $DB.batches b ON b.id = JSON_VALUE(j.payload, '$.event.data.id') WHERE j.kind = 'webhook' AND b.endpoint = '/v1/responses' AND JSON_VALUE(j.payload, '$.event.type') = 'batch.completed'")" 2
 run_node cancel "$U" "$K" BATCH_MODE=cancel BATCH_MODEL=fake-delay-300-c BATCH_LINES=100
 run_node expire "http://127.0.0.1:$SX_PORT" "$K" BATCH_MODE=expire BATCH_MODEL=fake-delay-500-x BATCH_LINES=100
 eq "a window of 10: never more than 10 lines of a batch at the provider at once" \
@@ -99,7 +116,7 @@ event() {
     q "SELECT COUNT(*) FROM $DB.jobs j JOIN $DB.batches b ON b.id = JSON_VALUE(j.payload, '$.event.data.id')
        WHERE j.kind = 'webhook' AND JSON_VALUE(j.payload, '$.event.type') = '$2' AND b.status = $1 AND b.tenant_id = j.tenant_id"
 }
-eq "webhook: batch.completed once per completed batch (chat, embeddings, anthropic)" "$(event 3 batch.completed)" 3
+eq "webhook: batch.completed once per completed batch (chat, embeddings, anthropic, 2 responses)" "$(event 3 batch.completed)" 5
 eq "webhook: batch.cancelled" "$(event 7 batch.cancelled)" 1
 eq "webhook: batch.expired" "$(event 5 batch.expired)" 1
 

@@ -107,7 +107,7 @@ check "ticks go on under the new leader" wait_until 60 ge $((n + 2)) ticks
 # ---- The leader loses its database connection: it steps down, and
 # leadership is back within 5 s.
 start_ingot SC3 schedule
-holder=$(q "SELECT IS_USED_LOCK('ingot.scheduler')")
+holder=$(q "SELECT IS_USED_LOCK(CONCAT('ingot.scheduler.', MD5('$DB')))")
 t0=$(date +%s%N)
 q "KILL $holder"
 anyone() { [ "$(leader "$SC2_PORT")" = true ] || [ "$(leader "$SC3_PORT")" = true ]; }
@@ -141,7 +141,7 @@ contains "GET shows the last job" "$GET" '"last_job_id":"job_'
 # ---- SIGTERM: the leader steps down and exits 0
 stop_ingot "$SC2_PID" "$SC2_LOG"; eq "SIGTERM exits 0" "$?" 0
 stop_ingot "$SC3_PID" "$SC3_LOG"; eq "SIGTERM exits 0 (2)" "$?" 0
-eq "no lock left behind" "$(q "SELECT IS_USED_LOCK('ingot.scheduler') IS NULL")" 1
+eq "no lock left behind" "$(q "SELECT IS_USED_LOCK(CONCAT('ingot.scheduler.', MD5('$DB'))) IS NULL")" 1
 
 # ---- ingot run includes the scheduler
 start_ingot R run --http-target-allow 127.0.0.0/8

@@ -10,6 +10,10 @@
 //             unrun lines batch_expired, every custom_id exactly once
 //   create    upload BATCH_LINES lines of BATCH_MODEL (BATCH_PAD: bytes of
 //             padding per line), create, print "batch ID"
+//   responses a /v1/responses batch (BATCH_MODEL's provider: passed through,
+//             or translated for an openai-chat one): completed, every
+//             custom_id once with its Response object, usage counted; the
+//             refusals of upload and create naming the line and field
 //   verify    BATCH_ID: poll to BATCH_WANT (completed), then check its files
 //             hold every custom_id exactly once (BATCH_LINES of them), all in
 //             the output file
@@ -149,7 +153,8 @@ if (MODE === 'flow') {
 
   await step('create refusals name the field', async () => {
     const f = await upload([chatLine(1, MODEL)], 'one.jsonl');
-    await refused('responses endpoint (not yet)', { input_file_id: f.id, endpoint: '/v1/responses', completion_window: '24h' }, 'endpoint');
+    await refused('responses endpoint, chat lines', { input_file_id: f.id, endpoint: '/v1/responses', completion_window: '24h' }, 'line[1].url');
+    await refused('an unknown endpoint', { input_file_id: f.id, endpoint: '/v1/completions', completion_window: '24h' }, 'endpoint');
     await refused('completion_window 1h', { input_file_id: f.id, endpoint: '/v1/chat/completions', completion_window: '1h' }, 'completion_window');
     await refused('endpoint unlike the lines', { input_file_id: f.id, endpoint: '/v1/embeddings', completion_window: '24h' }, 'line[1].url');
     await refused('unknown file', { input_file_id: 'file-000000000000000000000000', endpoint: '/v1/chat/completions', completion_window: '24h' }, 'input_file_id');
@@ -212,6 +217,47 @@ if (MODE === 'flow') {
     check(`the rest are ${code} errors`, err.length > 0 && err.every((l) => l.error?.code === code && l.response === null),
       JSON.stringify(err[0]));
     eq('request_counts add up', [b.request_counts.completed, b.request_counts.failed], [out.length, err.length]);
+  });
+} else if (MODE === 'responses') {
+  const respLine = (i, extra = {}) => ({ custom_id: `r-${i}`, method: 'POST', url: '/v1/responses',
+    body: { model: `${MODEL}-echo`, instructions: 'Be brief.', input: `line ${i}`, metadata: { n: `${i}` }, ...extra } });
+  await step(`a responses batch (${MODEL})`, async () => {
+    const ls = [];
+    for (let i = 0; i < LINES; i++) ls.push(respLine(i));
+    const f = await upload(ls, 'resp.jsonl');
+    const b0 = await c.batches.create({ input_file_id: f.id, endpoint: '/v1/responses', completion_window: '24h' });
+    eq('create: endpoint', b0.endpoint, '/v1/responses');
+    eq('create: total', b0.request_counts.total, LINES);
+    const b = await poll(b0.id, ['completed', 'failed', 'expired', 'cancelled']);
+    eq('responses batch completed', b.status, 'completed');
+    eq('request_counts', b.request_counts, { total: LINES, completed: LINES, failed: 0 });
+    const out = await lines(b.output_file_id);
+    exactlyOnce('responses', ls.map((l) => l.custom_id), out, []);
+    const good = out.every((l) => l.response.status_code === 200 && l.error === null &&
+      l.response.body.object === 'response' && l.response.body.status === 'completed' &&
+      l.response.body.output?.[0]?.content?.[0]?.text === `line ${l.custom_id.slice(2)}`);
+    check('each output line is its own Response object (echo)', good, JSON.stringify(out[0]).slice(0, 400));
+    check('usage counted', b.usage.input_tokens > 0 && b.usage.output_tokens > 0 &&
+      b.usage.total_tokens === b.usage.input_tokens + b.usage.output_tokens, JSON.stringify(b.usage));
+    console.log(`batch ${b.id}`);
+  });
+  await step('responses lines the batch cannot run: 400 naming the line and field', async () => {
+    const upRefused = async (desc, extra, param) => {
+      const ls = [respLine(1), respLine(2, extra)];
+      try {
+        await upload(ls, 'bad.jsonl');
+        bad(`${desc}: upload refused`, 'stored');
+      } catch (e) {
+        eq(`${desc}: upload 400`, e.status, 400);
+        eq(`${desc}: param`, e.param ?? e.error?.param, param);
+      }
+    };
+    await upRefused('stream', { stream: true }, 'line[2].body.stream');
+    await upRefused('background', { background: true }, 'line[2].body.background');
+    if (process.env.BATCH_TRANSLATED) {
+      await upRefused('previous_response_id', { previous_response_id: 'resp_1' }, 'line[2].body.previous_response_id');
+      await upRefused('a built-in tool', { tools: [{ type: 'web_search' }] }, 'line[2].body.tools[0].type');
+    }
   });
 } else if (MODE === 'create') {
   const ls = [];

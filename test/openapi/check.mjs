@@ -385,7 +385,7 @@ await call("a file's content: unknown", "GET", "/v1/files/file-00000000000000000
 // the Batch API (the batch runs in this same process: its status is not asserted)
 const bt = await call("create a batch", "POST", "/v1/batches", { body: { input_file_id: fid, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { k: "v" } }, want: 200 });
 const bid = bt.json && bt.json.id;
-await call("create a batch: responses not yet", "POST", "/v1/batches", { body: { input_file_id: fid, endpoint: "/v1/responses", completion_window: "24h" }, want: 400 });
+await call("create a batch: endpoint /v1/responses, chat lines", "POST", "/v1/batches", { body: { input_file_id: fid, endpoint: "/v1/responses", completion_window: "24h" }, want: 400 });
 await call("create a batch: no file", "POST", "/v1/batches", { body: { endpoint: "/v1/chat/completions", completion_window: "24h" }, want: 400 });
 await call("batches", "GET", "/v1/batches?limit=2", { want: 200 });
 await call("batches: bad limit", "GET", "/v1/batches?limit=0", { want: 400 });
