@@ -221,17 +221,44 @@ eq "garbage refresh token: 401" "$(refresh hr4 "ir_nope")" 401
 # --- log out, log out everywhere ---
 oidc_login owner ok RS256; A_ACC=$ACC A_CSRF=$CSRF
 oidc_login owner ok ES256; B_ACC=$ACC B_CSRF=$CSRF
+# sse NAME ACCESS: an event stream in the background (its pid in NAME_PID),
+# waited for until it said hello.
+sse() {
+    curl -s -N "$U/ui/events" -H "Cookie: ingot_access=$2" > "$1.sse" 2>&1 &
+    printf -v "$1_PID" '%s' $!
+    FAKE_PIDS+=($!)
+    wait_until 50 grep -q 'event: hello' "$1.sse" || bad "the $1 event stream did not open"
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+sse evA "$A_ACC"
+sse evB "$B_ACC"
 eq "logout without X-CSRF-Token: 403" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/auth/logout" -H "Cookie: ingot_access=$A_ACC")" 403
 eq "logout: 200" "$(curl -s -D hl -o /dev/null -w '%{http_code}' -X POST "$U/auth/logout" -H "Cookie: ingot_access=$A_ACC" -H "X-CSRF-Token: $A_CSRF")" 200
 contains "  clears the access cookie" "$(setck ingot_access hl)" "Max-Age=0"
 eq "  that session's access token is refused at once" "$(me_code "$A_ACC")" 401
 eq "  and on /v1" "$(v1 "$U/v1/queues" -H "Cookie: ingot_access=$A_ACC" -H 'Ingot-Tenant: acme')" 401
 eq "  the owner's other session still works" "$(me_code "$B_ACC")" 200
+# The stream checks its session every 5 s (one query for all streams):
+# without that it lasted until the access token expired.
+check "  its event stream ends within the recheck period" wait_until 80 gone "$evA_PID"
+check "  the other session's stream stays" alive "$evB_PID"
+eq "  a new stream for the logged-out session: 401" "$(curl -s -o evA2.out -w '%{http_code}' "$U/ui/events" -H "Cookie: ingot_access=$A_ACC")" 401
+contains "  session_revoked" "$(cat evA2.out)" session_revoked
 eq "logout everywhere: 200" "$(curl -s -o lo.out -w '%{http_code}' -X POST "$U/auth/logout-all" -H "Cookie: ingot_access=$B_ACC" -H "X-CSRF-Token: $B_CSRF")" 200
 check "  ended every open session of the owner ($(jq .sessions_ended lo.out))" test "$(jq .sessions_ended lo.out)" -ge 2
 eq "  owner's sessions: refused" "$(me_code "$B_ACC")$(me_code "$OWN_ACC")" 401401
 eq "  every owner refresh token revoked" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.auth_sessions WHERE subject = 'owner' AND revoked_at IS NULL")" 0
 eq "  bob's session untouched" "$(me_code "$BOB_ACC")" 200
+check "  the other session's event stream ended too" wait_until 80 gone "$evB_PID"
+# At most 8 streams per session (each holds a connection and a buffer).
+BOBS=()
+for i in 1 2 3 4 5 6 7 8; do sse "evbob$i" "$BOB_ACC"; v="evbob${i}_PID"; BOBS+=("${!v}"); done
+eq "a 9th stream of one session: 503" "$(curl -s -o ev9.out -w '%{http_code}' "$U/ui/events" -H "Cookie: ingot_access=$BOB_ACC")" 503
+contains "  too_many_streams" "$(cat ev9.out)" too_many_streams
+kill "${BOBS[@]}" 2>/dev/null
+bob_in() { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$U/ui/events" -H "Cookie: ingot_access=$BOB_ACC")" = 200 ]; }
+check "  one more once they left" wait_until 100 bob_in
 
 # --- API-key login without OIDC ---
 P2=$(free_port)
