@@ -305,6 +305,11 @@ static void events_route(struct http_req *r, void *arg)
     }
     if (stream_admit(u, r, cl.sid) < 0)
         return;
+    if (http_req_method(r) == HTTP_M_HEAD) { /* the head alone: a stream here held the connection forever */
+        http_add_header(r, "Cache-Control", "no-store");
+        http_reply(r, 200, "text/event-stream", "", 0);
+        return;
+    }
     /* The token alone does not say the session still lives (log out). */
     struct ui_open *o = xcalloc(1, sizeof *o);
     o->u = u;

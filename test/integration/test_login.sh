@@ -231,6 +231,9 @@ sse() {
 }
 alive() { kill -0 "$1" 2>/dev/null; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
+# HEAD answers the head alone: it held the connection as a stream forever,
+# so the next request on it was never answered.
+eq "HEAD /ui/events, then a GET on the same connection" "$(curl -s -I -m 5 -o /dev/null -o /dev/null -w '%{http_code} ' "$U/ui/events" "$U/health/live" -H "Cookie: ingot_access=$A_ACC")" "200 200 "
 sse evA "$A_ACC"
 sse evB "$B_ACC"
 eq "logout without X-CSRF-Token: 403" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/auth/logout" -H "Cookie: ingot_access=$A_ACC")" 403
