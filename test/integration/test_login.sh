@@ -323,8 +323,12 @@ eq "  the other process learns it at its next failure, not before" "$(http_code 
 curl -s -o /dev/null "$U/auth/callback?code=x&state=y" "${X9[@]}"
 blocked1() { [ "$(http_code "$U/auth/login" "${X9[@]}")" = 429 ]; }
 check "  then it refuses too" wait_until 30 blocked1
+curl -s -N "$U2/ui/events" -H "Cookie: ingot_access=$K2_ACC" > evK.sse 2>&1 &
+evK_PID=$!; FAKE_PIDS+=($!)
+wait_until 50 grep -q 'event: hello' evK.sse || bad "the key session's event stream did not open"
 adm key revoke "${KA:0:11}" >/dev/null 2>&1
 eq "revoking the key ends its sessions at once" "$(me2 "$K2_ACC")" 401
+check "  and their event streams within the recheck period" wait_until 80 gone "$evK_PID"
 eq "  and their refresh" "$(refresh2 hk6 "$K2_REF" "$K_CSRF")" 401
 
 # --- without JWT_SECRET: the routes say sessions are off ---
