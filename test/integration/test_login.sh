@@ -274,6 +274,13 @@ eq "  the key's tenant only" "$(jq -c '[.tenants[].name]' hk.body)" '["acme"]'
 eq "  kind api_key" "$(jq -r .kind hk.body)" api_key
 eq "  /v1 with the cookie, no Ingot-Tenant: 200" "$(v1 "$U2/v1/queues" -H "Cookie: ingot_access=$K_ACC")" 200
 eq "  another tenant: 403" "$(v1 "$U2/v1/queues" -H "Cookie: ingot_access=$K_ACC" -H 'Ingot-Tenant: beta')" 403
+# A bearer key with Ingot-Tenant: answered with the key's tenant before,
+# whatever the header named.
+eq "a bearer key naming another tenant: 403" "$(curl -s -o it.out -w '%{http_code}' "$U2/v1/queues" -H "Authorization: Bearer $KA" -H 'Ingot-Tenant: beta')" 403
+eq "  tenant_not_visible, naming the header" "$(jq -c '[.error.code, .error.param]' it.out)" '["tenant_not_visible","Ingot-Tenant"]'
+eq "  naming its own: 200" "$(v1 "$U2/v1/queues" -H "Authorization: Bearer $KA" -H 'Ingot-Tenant: acme')" 200
+eq "  malformed: 400" "$(v1 "$U2/v1/queues" -H "Authorization: Bearer $KA" -H 'Ingot-Tenant: a b')" 400
+eq "  x-api-key too" "$(v1 "$U2/v1/queues" -H "x-api-key: $KA" -H 'Ingot-Tenant: beta')" 403
 eq "OIDC login is off here: 404" "$(http_code "$U2/auth/login")" 404
 me2() { curl -s -o me2.out -w '%{http_code}' "$U2/auth/me" -H "Cookie: ingot_access=$1"; }
 refresh2() { curl -s -D "$1" -o "$1.body" -w '%{http_code}' -X POST "$U2/auth/refresh" -H "Cookie: ingot_refresh=$2" -H "X-CSRF-Token: $3"; }
