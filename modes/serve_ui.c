@@ -254,8 +254,7 @@ struct ui_open {
 static void open_cb(const struct db_result *res, void *arg)
 {
     struct ui_open *o = arg;
-    if (!res->ok && res->err_code == DB_ERR_SHUTDOWN) { /* u may be gone: touch nothing of it */
-        http_reply(o->r, 503, "text/plain", "", 0);
+    if (!res->ok && res->err_code == DB_ERR_SHUTDOWN) { /* the process ends: u and r may be gone */
         free(o);
         return;
     }
