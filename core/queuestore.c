@@ -195,15 +195,18 @@ static void list_answer(struct list *l, MYSQL_RES *counted)
             if (c[i][k] > cap)
                 sbuf_printf(&b, "%s\"%s\"", m++ ? "," : "", states[k]);
         sbuf_puts(&b, "],\"oldest_queued_age_ms\":");
-        long long age_ms, snap_ms;
-        if (c[i][5] <= cap && c[i][6] >= 0) /* every due queued job was read: exact */
-            sbuf_printf(&b, "%lld,\"depth_age_ms\":null}", c[i][6]);
-        else if (c[i][5] <= cap) /* none due */
-            sbuf_puts(&b, "null,\"depth_age_ms\":null}");
-        else if (l->count.oldest && l->count.oldest(l->count.arg, l->tenant, l->names[i], &age_ms, &snap_ms))
-            sbuf_printf(&b, "%lld,\"depth_age_ms\":%lld}", age_ms, snap_ms);
-        else /* more due than the cap and no snapshot yet */
-            sbuf_puts(&b, "null,\"depth_age_ms\":null}");
+        long long age_ms = c[i][6], snap_ms = -1; /* every due queued job was read: exact (-1: none due) */
+        if (c[i][5] > cap && !(l->count.oldest && l->count.oldest(l->count.arg, l->tenant, l->names[i], &age_ms,
+                                                                   &snap_ms)))
+            age_ms = -1; /* more due than the cap and no snapshot yet */
+        if (age_ms >= 0)
+            sbuf_printf(&b, "%lld", age_ms);
+        else
+            sbuf_puts(&b, "null");
+        if (snap_ms >= 0)
+            sbuf_printf(&b, ",\"depth_age_ms\":%lld}", snap_ms);
+        else
+            sbuf_puts(&b, ",\"depth_age_ms\":null}");
     }
     sbuf_putc(&b, ']');
     l->cb(b.data, NULL, l->arg);
