@@ -293,13 +293,6 @@ static void list_cb(const struct db_result *r, void *arg)
     sbuf_deinit(&b);
 }
 
-void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name, long long lmax,
-                     long long lms, queuestore_cb cb, void *arg)
-{
-    struct queuestore_count count = {QUEUESTORE_COUNT_CAP_ONE, NULL, NULL};
-    queuestore_list_opt(db, tenant, name, &count, lmax, lms, cb, arg);
-}
-
 void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name, const struct queuestore_count *count,
                          long long lmax, long long lms, queuestore_cb cb, void *arg)
 {
@@ -332,6 +325,7 @@ struct put {
     uint64_t tenant;
     long long lmax, lms;
     char *name;
+    struct queuestore_count count;
     queuestore_cb cb;
     void *arg;
 };
@@ -342,7 +336,7 @@ static void put_cb(const struct db_result *r, void *arg)
     if (!r->ok)
         p->cb(NULL, r->error, p->arg);
     else
-        queuestore_list(p->db, p->tenant, p->name, p->lmax, p->lms, p->cb, p->arg);
+        queuestore_list_opt(p->db, p->tenant, p->name, &p->count, p->lmax, p->lms, p->cb, p->arg);
     free(p->name);
     free(p);
 }
@@ -356,8 +350,8 @@ static void nullable(struct sbuf *b, long long v)
 }
 
 void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
-                    const struct queue_settings *s, long long lmax, long long lms,
-                    queuestore_cb cb, void *arg)
+                    const struct queue_settings *s, const struct queuestore_count *count, long long lmax,
+                    long long lms, queuestore_cb cb, void *arg)
 {
     struct sbuf b;
     sbuf_init(&b);
@@ -394,6 +388,7 @@ void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
     p->lmax = lmax;
     p->lms = lms;
     p->name = xstrdup(name);
+    p->count = *count;
     p->cb = cb;
     p->arg = arg;
     db_query(db, b.data, 0, put_cb, p);

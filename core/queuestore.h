@@ -68,19 +68,16 @@ struct queuestore_count {
     void *arg;
 };
 /* limiter_max/duration: the process defaults shown for unset limits.
- * Counts with QUEUESTORE_COUNT_CAP_ONE and no snapshot. */
-void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name_or_null,
-                     long long limiter_max, long long limiter_ms, queuestore_cb cb, void *arg);
-/* The same; count NULL or its cap 0 reads no job ("counts",
- * "oldest_queued_age_ms" and the rest null): the settings alone. */
+ * count NULL or its cap 0 reads no job ("counts", "oldest_queued_age_ms"
+ * and the rest null): the settings alone. */
 void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name_or_null,
                          const struct queuestore_count *count, long long limiter_max, long long limiter_ms,
                          queuestore_cb cb, void *arg);
-/* Upserts, then answers with the queue as queuestore_list would. Only the
+/* Upserts, then answers with the queue as queuestore_list_opt would. Only the
  * settings in s->given change on an existing queue (PUT gives QS_ALL: a
  * full replace; PATCH what its body named); a new queue gets s as parsed. */
 void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
-                    const struct queue_settings *s, long long limiter_max, long long limiter_ms,
-                    queuestore_cb cb, void *arg);
+                    const struct queue_settings *s, const struct queuestore_count *count, long long limiter_max,
+                    long long limiter_ms, queuestore_cb cb, void *arg);
 
 #endif

@@ -157,8 +157,9 @@ static void set_queue(struct v1 *c, bool replace)
         return;
     }
     const struct config *cfg = c->sj->rt->cfg;
+    struct queuestore_count count = {QUEUESTORE_COUNT_CAP_ONE, depth_oldest, c->sj};
     if (!replace) {
-        queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
+        queuestore_put(c->sj->rt->db, c->tenant, name, &qs, &count, cfg->queue_limiter_max,
                        cfg->queue_limiter_duration_ms, patched_cb, c);
         return;
     }
@@ -169,7 +170,7 @@ static void set_queue(struct v1 *c, bool replace)
     queue_settings_reset_json(&qs, &b);
     p->reset = sbuf_steal(&b);
     qs.given = QS_ALL;
-    queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
+    queuestore_put(c->sj->rt->db, c->tenant, name, &qs, &count, cfg->queue_limiter_max,
                    cfg->queue_limiter_duration_ms, put_replied_cb, p);
 }
 
