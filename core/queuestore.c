@@ -163,7 +163,7 @@ static void list_answer(struct list *l, MYSQL_RES *counted)
 {
     static const char *const states[] = {"queued", "running", "succeeded", "failed", "cancelled"};
     long long cap = l->count.cap;
-    size_t ncount = counted ? l->n : 0;
+    size_t ncount = !counted ? 0 : l->n < QUEUESTORE_COUNT_QUEUES_MAX ? l->n : QUEUESTORE_COUNT_QUEUES_MAX;
     long long (*c)[7] = xcalloc(ncount + 1, sizeof *c); /* 5 states, due queued, oldest ms (-1 none) */
     for (size_t i = 0; i < ncount; i++)
         c[i][6] = -1;

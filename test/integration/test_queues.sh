@@ -196,6 +196,13 @@ eq "  exact oldest (no snapshot age)" "$(jq -c '[.oldest_queued_age_ms >= 359000
 eq "  a small queue: exact, nothing capped" "$(curl -s "$U/v1/queues/mail" "${AUTH[@]}" | jq -c '[.counts_capped, .depth_age_ms]')" "[[],null]"
 eq "  counts=false: none of it" "$(curl -s "$U/v1/queues/big?counts=false" "${AUTH[@]}" | jq -c '[.counts, .counts_cap, .counts_capped]')" "[null,null,null]"
 q "DELETE FROM $DB.jobs WHERE queue = 'big'; DELETE FROM $DB.queues WHERE name = 'big'"
+# The list counts its first 100 queues (names in order); the rest show
+# "counts": null rather than a statement of thousands of reads.
+q "INSERT INTO $DB.queues (tenant_id, name) SELECT $TID, CONCAT('zz', LPAD(seq, 3, '0')) FROM mysql.seq_1_to_100"
+l=$(curl -s "$U/v1/queues" "${AUTH[@]}")
+eq "a list of $(jq '.data | length' <<<"$l") queues: the first 100 counted" "$(jq '[.data[] | select(.counts != null)] | length' <<<"$l")" 100
+eq "  the last ones not, and say so" "$(jq -c '.data[-1] | [.name, .counts, .counts_cap]' <<<"$l")" '["zz100",null,null]'
+q "DELETE FROM $DB.queues WHERE name LIKE 'zz%'"
 
 # ---- A claim that loses a lock conflict is retried by its error number,
 # whatever language the server speaks (lc_messages): the queue row of a
