@@ -128,16 +128,118 @@ void queuestore_ensure_callbacks_sql(struct sbuf *b, const char *ids_sql)
                 QUEUESTORE_CALLBACKS, ids_sql);
 }
 
+/* One GET: the settings first, then (counting) one statement of bounded
+ * counts for the queues read. */
 struct list {
-    bool counts;
+    struct db_pool *db;
+    uint64_t tenant;
     long long lmax, lms;
+    struct queuestore_count count;   /* cap 0: no job is read */
     queuestore_cb cb;
     void *arg;
+    size_t n;
+    char **names;    /* the queues read, in order */
+    char **objs;     /* each one's JSON object up to its settings, unclosed */
 };
+
+static void qlist_free(struct list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->names[i]);
+        free(l->objs[i]);
+    }
+    free(l->names);
+    free(l->objs);
+    free(l);
+}
 
 static void num_or_null(struct sbuf *b, const char *v)
 {
     sbuf_puts(b, v ? v : "null");
+}
+
+/* Answers the queues: objs closed with the counts given (NULL: not counted). */
+static void list_answer(struct list *l, MYSQL_RES *counted)
+{
+    static const char *const states[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+    long long cap = l->count.cap;
+    size_t ncount = !counted ? 0 : l->n < QUEUESTORE_COUNT_QUEUES_MAX ? l->n : QUEUESTORE_COUNT_QUEUES_MAX;
+    long long (*c)[7] = xcalloc(ncount + 1, sizeof *c); /* 5 states, due queued, oldest ms (-1 none) */
+    for (size_t i = 0; i < ncount; i++)
+        c[i][6] = -1;
+    MYSQL_ROW row;
+    while (counted && (row = mysql_fetch_row(counted))) {
+        size_t i = (size_t)db_row_ll(row, 0);
+        int k = (int)db_row_ll(row, 1);
+        if (i < ncount && k >= 0 && k <= 5) {
+            c[i][k] = db_row_ll(row, 2);
+            if (k == 5 && row[3])
+                c[i][6] = db_row_ll(row, 3);
+        }
+    }
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_putc(&b, '[');
+    for (size_t i = 0; i < l->n; i++) {
+        sbuf_printf(&b, "%s%s", i ? "," : "", l->objs[i]);
+        if (!counted || i >= ncount) {
+            sbuf_puts(&b, ",\"counts\":null,\"counts_cap\":null,\"counts_capped\":null,"
+                          "\"oldest_queued_age_ms\":null,\"depth_age_ms\":null}");
+            continue;
+        }
+        sbuf_puts(&b, ",\"counts\":{");
+        for (int k = 0; k < 5; k++)
+            sbuf_printf(&b, "%s\"%s\":%lld", k ? "," : "", states[k], c[i][k] > cap ? cap : c[i][k]);
+        sbuf_printf(&b, "},\"counts_cap\":%lld,\"counts_capped\":[", cap);
+        for (int k = 0, m = 0; k < 5; k++)
+            if (c[i][k] > cap)
+                sbuf_printf(&b, "%s\"%s\"", m++ ? "," : "", states[k]);
+        sbuf_puts(&b, "],\"oldest_queued_age_ms\":");
+        long long age_ms = c[i][6], snap_ms = -1; /* every due queued job was read: exact (-1: none due) */
+        if (c[i][5] > cap && !(l->count.oldest && l->count.oldest(l->count.arg, l->tenant, l->names[i], &age_ms,
+                                                                   &snap_ms)))
+            age_ms = -1; /* more due than the cap and no snapshot yet */
+        if (age_ms >= 0)
+            sbuf_printf(&b, "%lld", age_ms);
+        else
+            sbuf_puts(&b, "null");
+        if (snap_ms >= 0)
+            sbuf_printf(&b, ",\"depth_age_ms\":%lld}", snap_ms);
+        else
+            sbuf_puts(&b, ",\"depth_age_ms\":null}");
+    }
+    sbuf_putc(&b, ']');
+    l->cb(b.data, NULL, l->arg);
+    sbuf_deinit(&b);
+    free(c);
+    qlist_free(l);
+}
+
+static void counted_cb(const struct db_result *r, void *arg)
+{
+    struct list *l = arg;
+    if (r->ok) {
+        list_answer(l, r->res);
+        return;
+    }
+    l->cb(NULL, r->error, l->arg);
+    qlist_free(l);
+}
+
+/* Appends "SELECT i, k, COUNT(*), age FROM (at most cap + 1 jobs) x":
+ * bounded index range reads of jobs_tenant_queue, never a whole queue. */
+static void count_sql(struct sbuf *b, const struct list *l, size_t i, int k)
+{
+    long long lim = l->count.cap + 1;
+    sbuf_printf(b, "%sSELECT %zu, %d, COUNT(*), %s FROM (SELECT %s FROM jobs WHERE tenant_id = %llu AND queue = ",
+                i || k ? " UNION ALL " : "", i, k,
+                k == 5 ? "TIMESTAMPDIFF(MICROSECOND, MIN(run_at), NOW(6)) DIV 1000" : "NULL",
+                k == 5 ? "run_at" : "1", (unsigned long long)l->tenant);
+    sql_cstr(b, l->names[i]);
+    if (k == 5)
+        sbuf_printf(b, " AND state = 0 AND run_at <= NOW(6) LIMIT %lld) x", lim);
+    else
+        sbuf_printf(b, " AND state = %d LIMIT %lld) x", k, lim);
 }
 
 static void list_cb(const struct db_result *r, void *arg)
@@ -145,17 +247,16 @@ static void list_cb(const struct db_result *r, void *arg)
     struct list *l = arg;
     if (!r->ok) {
         l->cb(NULL, r->error, l->arg);
-        free(l);
+        qlist_free(l);
         return;
     }
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_putc(&b, '[');
+    size_t rows = (size_t)mysql_num_rows(r->res);
+    l->names = xcalloc(rows + 1, sizeof *l->names);
+    l->objs = xcalloc(rows + 1, sizeof *l->objs);
     MYSQL_ROW row;
-    int n = 0;
-    while ((row = mysql_fetch_row(r->res))) {
-        if (n++)
-            sbuf_putc(&b, ',');
+    while (l->n < rows && (row = mysql_fetch_row(r->res))) {
+        struct sbuf b;
+        sbuf_init(&b);
         sbuf_puts(&b, "{\"object\":\"queue\",\"name\":");
         sbuf_json_str(&b, row[0]);
         sbuf_printf(&b, ",\"paused\":%s,\"rate_limit\":", strcmp(db_row_str(row, 1), "1") == 0 ? "true" : "false");
@@ -174,33 +275,32 @@ static void list_cb(const struct db_result *r, void *arg)
             sbuf_printf(&b, "{\"max\":%s,\"duration_ms\":%s}", row[6], row[7]);
         else
             sbuf_puts(&b, "null");
-        if (!l->counts) {
-            sbuf_puts(&b, "},\"counts\":null,\"oldest_queued_age_ms\":null");
-        } else {
-            sbuf_printf(&b, "},\"counts\":{\"queued\":%lld,\"running\":%lld,\"succeeded\":%lld,\"failed\":%lld,\"cancelled\":%lld}",
-                        db_row_ll(row, 8), db_row_ll(row, 9), db_row_ll(row, 10), db_row_ll(row, 11), db_row_ll(row, 12));
-            sbuf_puts(&b, ",\"oldest_queued_age_ms\":");
-            num_or_null(&b, row[13]);
-        }
         sbuf_putc(&b, '}');
+        l->names[l->n] = xstrdup(row[0]);
+        l->objs[l->n++] = sbuf_steal(&b);
     }
-    sbuf_putc(&b, ']');
-    l->cb(b.data, NULL, l->arg);
+    if (l->count.cap <= 0 || l->n == 0) {
+        list_answer(l, NULL);
+        return;
+    }
+    size_t counted = l->n < QUEUESTORE_COUNT_QUEUES_MAX ? l->n : QUEUESTORE_COUNT_QUEUES_MAX;
+    struct sbuf b;
+    sbuf_init(&b);
+    for (size_t i = 0; i < counted; i++)
+        for (int k = 0; k <= 5; k++)
+            count_sql(&b, l, i, k);
+    db_query(l->db, b.data, 0, counted_cb, l);
     sbuf_deinit(&b);
-    free(l);
 }
 
-void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name, long long lmax,
-                     long long lms, queuestore_cb cb, void *arg)
-{
-    queuestore_list_opt(db, tenant, name, true, lmax, lms, cb, arg);
-}
-
-void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name, bool counts, long long lmax,
-                         long long lms, queuestore_cb cb, void *arg)
+void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name, const struct queuestore_count *count,
+                         long long lmax, long long lms, queuestore_cb cb, void *arg)
 {
     struct list *l = xcalloc(1, sizeof *l);
-    l->counts = counts;
+    l->db = db;
+    l->tenant = tenant;
+    if (count)
+        l->count = *count;
     l->lmax = lmax;
     l->lms = lms;
     l->cb = cb;
@@ -209,18 +309,13 @@ void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name, 
     sbuf_init(&b);
     sbuf_printf(&b,
                 "SELECT q.name, q.paused, q.rate_max, q.rate_duration_ms, q.concurrency, q.group_concurrency, "
-                "q.group_rate_max, q.group_rate_duration_ms, "
-                "COALESCE(SUM(j.state = 0), 0), COALESCE(SUM(j.state = 1), 0), COALESCE(SUM(j.state = 2), 0), "
-                "COALESCE(SUM(j.state = 3), 0), COALESCE(SUM(j.state = 4), 0), "
-                "TIMESTAMPDIFF(MICROSECOND, MIN(IF(j.state = 0 AND j.run_at <= NOW(6), j.run_at, NULL)), NOW(6)) DIV 1000 "
-                "FROM queues q LEFT JOIN jobs j ON %s AND j.tenant_id = q.tenant_id AND j.queue = q.name "
-                "WHERE q.tenant_id = %llu",
-                counts ? "1" : "0", (unsigned long long)tenant); /* without counts: no job is read */
+                "q.group_rate_max, q.group_rate_duration_ms FROM queues q WHERE q.tenant_id = %llu",
+                (unsigned long long)tenant);
     if (name) {
         sbuf_puts(&b, " AND q.name = ");
         sql_cstr(&b, name);
     }
-    sbuf_puts(&b, " GROUP BY q.name ORDER BY q.name");
+    sbuf_puts(&b, " ORDER BY q.name");
     db_query(db, b.data, 0, list_cb, l);
     sbuf_deinit(&b);
 }
@@ -230,6 +325,7 @@ struct put {
     uint64_t tenant;
     long long lmax, lms;
     char *name;
+    struct queuestore_count count;
     queuestore_cb cb;
     void *arg;
 };
@@ -240,7 +336,7 @@ static void put_cb(const struct db_result *r, void *arg)
     if (!r->ok)
         p->cb(NULL, r->error, p->arg);
     else
-        queuestore_list(p->db, p->tenant, p->name, p->lmax, p->lms, p->cb, p->arg);
+        queuestore_list_opt(p->db, p->tenant, p->name, &p->count, p->lmax, p->lms, p->cb, p->arg);
     free(p->name);
     free(p);
 }
@@ -254,8 +350,8 @@ static void nullable(struct sbuf *b, long long v)
 }
 
 void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
-                    const struct queue_settings *s, long long lmax, long long lms,
-                    queuestore_cb cb, void *arg)
+                    const struct queue_settings *s, const struct queuestore_count *count, long long lmax,
+                    long long lms, queuestore_cb cb, void *arg)
 {
     struct sbuf b;
     sbuf_init(&b);
@@ -292,6 +388,7 @@ void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
     p->lmax = lmax;
     p->lms = lms;
     p->name = xstrdup(name);
+    p->count = *count;
     p->cb = cb;
     p->arg = arg;
     db_query(db, b.data, 0, put_cb, p);

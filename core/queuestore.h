@@ -51,18 +51,33 @@ void queuestore_ensure_callbacks_sql(struct sbuf *b, const char *ids_sql);
 
 /* json: the queue objects as a JSON array text, or NULL with err. */
 typedef void (*queuestore_cb)(const char *json, const char *err, void *arg);
-/* limiter_max/duration: the process defaults shown for unset limits. */
-void queuestore_list(struct db_pool *db, uint64_t tenant, const char *name_or_null,
-                     long long limiter_max, long long limiter_ms, queuestore_cb cb, void *arg);
-/* The same; counts false reads no job ("counts" and "oldest_queued_age_ms"
- * null): the settings alone, cheap however many jobs a queue holds. */
-void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name_or_null, bool counts,
-                         long long limiter_max, long long limiter_ms, queuestore_cb cb, void *arg);
-/* Upserts, then answers with the queue as queuestore_list would. Only the
+
+/* Counting reads at most cap + 1 jobs per queue and state (an index range,
+ * cheap with a million jobs): a state with more shows cap and is named in
+ * "counts_capped". The oldest due queued job's age is exact when at most
+ * cap are due; else oldest() gives it from a snapshot (true: age_ms and
+ * how old the snapshot is, snap_age_ms), shown with "depth_age_ms". */
+#define QUEUESTORE_COUNT_CAP_ONE 10000   /* GET /v1/queues/{name} */
+#define QUEUESTORE_COUNT_CAP_LIST 1000   /* GET /v1/queues */
+#define QUEUESTORE_COUNT_QUEUES_MAX 100  /* queues counted per list; the rest "counts": null */
+typedef bool (*queuestore_oldest_fn)(void *arg, uint64_t tenant, const char *queue, long long *age_ms,
+                                     long long *snap_age_ms);
+struct queuestore_count {
+    long long cap;                /* 0: no job is read (the settings alone) */
+    queuestore_oldest_fn oldest;  /* may be NULL */
+    void *arg;
+};
+/* limiter_max/duration: the process defaults shown for unset limits.
+ * count NULL or its cap 0 reads no job ("counts", "oldest_queued_age_ms"
+ * and the rest null): the settings alone. */
+void queuestore_list_opt(struct db_pool *db, uint64_t tenant, const char *name_or_null,
+                         const struct queuestore_count *count, long long limiter_max, long long limiter_ms,
+                         queuestore_cb cb, void *arg);
+/* Upserts, then answers with the queue as queuestore_list_opt would. Only the
  * settings in s->given change on an existing queue (PUT gives QS_ALL: a
  * full replace; PATCH what its body named); a new queue gets s as parsed. */
 void queuestore_put(struct db_pool *db, uint64_t tenant, const char *name,
-                    const struct queue_settings *s, long long limiter_max, long long limiter_ms,
-                    queuestore_cb cb, void *arg);
+                    const struct queue_settings *s, const struct queuestore_count *count, long long limiter_max,
+                    long long limiter_ms, queuestore_cb cb, void *arg);
 
 #endif

@@ -65,6 +65,22 @@ static void queues_cb(const char *json, const char *err, void *arg)
     v1_reply_list(arg, json, err, "queue");
 }
 
+/* The oldest due queued job's age from the depth snapshot (when a queue
+ * has more due jobs than a GET reads). */
+static bool depth_oldest(void *arg, uint64_t tenant, const char *queue, long long *age_ms, long long *snap_age_ms)
+{
+    const struct serve_jobs *sj = arg;
+    for (size_t i = 0; sj->depth_at_us && i < sj->depth_n; i++) {
+        const struct depth_row *d = &sj->depth_rows[i];
+        if (d->tenant == tenant && d->state == JOB_QUEUED && strcmp(d->queue, queue) == 0) {
+            *age_ms = d->age_us / 1000;
+            *snap_age_ms = (time_real_us() - sj->depth_at_us) / 1000;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void list_queues(struct v1 *c)
 {
     const char *name = v1_name_param(c, "queue");
@@ -76,8 +92,12 @@ static void list_queues(struct v1 *c)
         v1_reply_invalid(c, 400, "counts", "true (the default) or false (the settings alone: no job is counted)");
         return;
     }
-    queuestore_list_opt(c->sj->rt->db, c->tenant, *name ? name : NULL, !counts || strcmp(counts, "true") == 0,
-                        cfg->queue_limiter_max, cfg->queue_limiter_duration_ms, queues_cb, c);
+    struct queuestore_count count = {*name ? QUEUESTORE_COUNT_CAP_ONE : QUEUESTORE_COUNT_CAP_LIST, depth_oldest,
+                                     c->sj};
+    if (counts && strcmp(counts, "false") == 0)
+        count.cap = 0;
+    queuestore_list_opt(c->sj->rt->db, c->tenant, *name ? name : NULL, &count, cfg->queue_limiter_max,
+                        cfg->queue_limiter_duration_ms, queues_cb, c);
 }
 
 /* A change is published at once: workers reload the settings before their
@@ -140,8 +160,9 @@ static void set_queue(struct v1 *c, bool replace)
         return;
     }
     const struct config *cfg = c->sj->rt->cfg;
+    struct queuestore_count count = {QUEUESTORE_COUNT_CAP_ONE, depth_oldest, c->sj};
     if (!replace) {
-        queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
+        queuestore_put(c->sj->rt->db, c->tenant, name, &qs, &count, cfg->queue_limiter_max,
                        cfg->queue_limiter_duration_ms, patched_cb, c);
         return;
     }
@@ -152,7 +173,7 @@ static void set_queue(struct v1 *c, bool replace)
     queue_settings_reset_json(&qs, &b);
     p->reset = sbuf_steal(&b);
     qs.given = QS_ALL;
-    queuestore_put(c->sj->rt->db, c->tenant, name, &qs, cfg->queue_limiter_max,
+    queuestore_put(c->sj->rt->db, c->tenant, name, &qs, &count, cfg->queue_limiter_max,
                    cfg->queue_limiter_duration_ms, put_replied_cb, p);
 }
 

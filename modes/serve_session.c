@@ -218,12 +218,17 @@ bool ss_is_owner(const struct serve_session *s, const struct session_claims *cl)
 }
 
 /* SQL: the session sid, alive (and its key not revoked). */
+void serve_session_sql_alive(struct sbuf *b)
+{
+    sbuf_puts(b, " s.revoked_at IS NULL AND s.expires_at > NOW(6) AND "
+                 "(s.kind = 'oidc' OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.key_id AND "
+                 "k.revoked_at IS NULL))");
+}
+
 void ss_sql_alive(struct sbuf *b, uint64_t sid)
 {
-    sbuf_printf(b, " WHERE s.id = %llu AND s.revoked_at IS NULL AND s.expires_at > NOW(6) AND "
-                   "(s.kind = 'oidc' OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.key_id AND "
-                   "k.revoked_at IS NULL))",
-                (unsigned long long)sid);
+    sbuf_printf(b, " WHERE s.id = %llu AND", (unsigned long long)sid);
+    serve_session_sql_alive(b);
 }
 
 /* --- GET /auth/me --- */

@@ -50,5 +50,8 @@ bool serve_session_secure(const struct serve_session *s, struct http_req *r);
  * but r (the reply). */
 void serve_session_create(struct serve_session *s, struct http_req *r, bool key, const char *subject,
                           uint64_t tenant, uint64_t key_id, const char *redirect);
+/* Appends the SQL condition "the session row aliased s is alive": not
+ * revoked or expired, and its API key (key logins) not revoked. */
+void serve_session_sql_alive(struct sbuf *b);
 
 #endif

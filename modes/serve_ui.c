@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "db.h"
 #include "dlist.h"
 #include "httpd.h"
 #include "job.h"
@@ -16,6 +17,7 @@
 #include "loop.h"
 #include "redis.h"
 #include "runtime.h"
+#include "serve_session.h"
 #include "session.h"
 #include "util.h"
 
@@ -27,6 +29,15 @@
 #define UI_EVENT_PING_MS 15000
 /* A client this far behind is dropped (it reconnects and re-reads). */
 #define UI_EVENT_BACKLOG_MAX ((size_t)64 * 1024)
+/* A stream's session is checked when it opens and then this often, one
+ * query for every stream of the process: a session logged out, logged out
+ * everywhere or whose API key was revoked loses its stream within this
+ * (not a query per event per subscriber). */
+#define UI_EVENT_RECHECK_MS 5000
+/* Streams per process and per session (a browser opens one per tab):
+ * each holds a connection and its send buffer (up to the backlog above). */
+#define UI_EVENT_CLIENTS_MAX 1000
+#define UI_EVENT_SESSION_MAX 8
 
 #define UI_CSP "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "     \
@@ -36,7 +47,9 @@ struct ui_client {
     struct serve_ui *u;
     struct http_req *r;
     int64_t exp;          /* the access token's expiry (epoch s) */
+    uint64_t sid;         /* its session */
     bool gone;
+    bool checking;        /* in the session check under way */
     struct ui_client *prev, *next;
 };
 
@@ -47,8 +60,9 @@ struct serve_ui {
     char (*etags)[24];                /* per asset: FNV-1a of its bytes */
     struct ui_client *clients;
     struct redis_client *done_sub, *jobs_sub;
-    struct event *coalesce, *ping;
+    struct event *coalesce, *ping, *recheck;
     bool pend_done, pend_enqueued;
+    bool rechecking;                  /* a session check is under way */
 };
 
 void serve_ui_headers(struct http_req *r, int https)
@@ -199,6 +213,78 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
     broadcast(arg, ": ping\n\n", true);
 }
 
+/* Live streams in all, and of session sid (streams that left not counted). */
+static size_t clients_count(const struct serve_ui *u, uint64_t sid, size_t *of_sid)
+{
+    size_t n = 0;
+    *of_sid = 0;
+    for (const struct ui_client *c = u->clients; c; c = c->next)
+        if (!c->gone) {
+            n++;
+            *of_sid += c->sid == sid;
+        }
+    return n;
+}
+
+/* 0, or -1 after answering 503 (draining, or too many streams). */
+static int stream_admit(struct serve_ui *u, struct http_req *r, uint64_t sid)
+{
+    size_t mine, all = clients_count(u, sid, &mine);
+    if (loop_draining(u->rt->loop)) {
+        http_add_header(r, "Retry-After", "1");
+        http_reply_error(r, 503, "server_error", NULL, "draining", "this process is shutting down; reconnect");
+        return -1;
+    }
+    if (all >= UI_EVENT_CLIENTS_MAX || mine >= UI_EVENT_SESSION_MAX) {
+        http_add_header(r, "Retry-After", "5");
+        http_reply_error(r, 503, "server_error", NULL, "too_many_streams",
+                         all >= UI_EVENT_CLIENTS_MAX ? "this process serves its maximum of event streams; retry later"
+                                                     : "this session has its maximum of event streams open: close a tab");
+        return -1;
+    }
+    return 0;
+}
+
+struct ui_open {
+    struct serve_ui *u;
+    struct http_req *r;
+    struct session_claims cl;
+};
+
+static void open_cb(const struct db_result *res, void *arg)
+{
+    struct ui_open *o = arg;
+    if (!res->ok && res->err_code == DB_ERR_SHUTDOWN) { /* the process ends: u and r may be gone */
+        free(o);
+        return;
+    }
+    struct serve_ui *u = o->u;
+    struct http_req *r = o->r;
+    if (!res->ok) {
+        http_add_header(r, "Retry-After", "1");
+        http_reply_error(r, 503, "server_error", NULL, "database_unavailable", "the database is unavailable; retry shortly");
+    } else if (mysql_num_rows(res->res) == 0) {
+        http_reply_error(r, 401, "invalid_request_error", NULL, "session_revoked",
+                         "the session ended (logged out, revoked or expired): log in again");
+    } else if (stream_admit(u, r, o->cl.sid) == 0) {
+        struct ui_client *c = xcalloc(1, sizeof *c);
+        c->u = u;
+        c->r = r;
+        c->exp = o->cl.exp;
+        c->sid = o->cl.sid;
+        DLIST_PUSH(u->clients, c);
+        http_add_header(r, "Cache-Control", "no-store");
+        http_add_header(r, "X-Accel-Buffering", "no");
+        http_stream_begin(r, 200, "text/event-stream", client_gone_cb, c);
+        http_stream_eof_gone(r);
+        const char *hello = redis_state(u->done_sub) == REDIS_READY
+                                ? "retry: 2000\nevent: hello\ndata: {\"live\":true}\n\n"
+                                : "retry: 2000\nevent: hello\ndata: {\"live\":false}\n\n";
+        http_stream_write(r, hello, strlen(hello));
+    }
+    free(o);
+}
+
 static void events_route(struct http_req *r, void *arg)
 {
     struct serve_ui *u = arg;
@@ -216,23 +302,87 @@ static void events_route(struct http_req *r, void *arg)
                          "the event stream needs a valid session cookie: log in at /ui/ (POST /auth/refresh renews it)");
         return;
     }
-    if (loop_draining(u->rt->loop)) {
-        http_add_header(r, "Retry-After", "1");
-        http_reply_error(r, 503, "server_error", NULL, "draining", "this process is shutting down; reconnect");
+    if (stream_admit(u, r, cl.sid) < 0)
+        return;
+    if (http_req_method(r) == HTTP_M_HEAD) { /* the head alone: a stream here held the connection forever */
+        http_add_header(r, "Cache-Control", "no-store");
+        http_reply(r, 200, "text/event-stream", "", 0);
         return;
     }
-    struct ui_client *c = xcalloc(1, sizeof *c);
-    c->u = u;
-    c->r = r;
-    c->exp = cl.exp;
-    DLIST_PUSH(u->clients, c);
-    http_add_header(r, "Cache-Control", "no-store");
-    http_add_header(r, "X-Accel-Buffering", "no");
-    http_stream_begin(r, 200, "text/event-stream", client_gone_cb, c);
-    http_stream_eof_gone(r);
-    const char *hello = redis_state(u->done_sub) == REDIS_READY ? "retry: 2000\nevent: hello\ndata: {\"live\":true}\n\n"
-                                                                : "retry: 2000\nevent: hello\ndata: {\"live\":false}\n\n";
-    http_stream_write(r, hello, strlen(hello));
+    /* The token alone does not say the session still lives (log out). */
+    struct ui_open *o = xcalloc(1, sizeof *o);
+    o->u = u;
+    o->r = r;
+    o->cl = cl;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT s.id FROM auth_sessions s WHERE s.id = %llu AND", (unsigned long long)cl.sid);
+    serve_session_sql_alive(&b);
+    db_query(u->rt->db, b.data, 0, open_cb, o);
+    sbuf_deinit(&b);
+}
+
+/* Every UI_EVENT_RECHECK_MS: which sessions of the open streams still live
+ * (one query; the streams opened meanwhile are checked next time). */
+static void rechecked_cb(const struct db_result *res, void *arg)
+{
+    if (!res->ok && res->err_code == DB_ERR_SHUTDOWN)
+        return; /* u may be gone */
+    struct serve_ui *u = arg;
+    u->rechecking = false;
+    if (!res->ok) { /* kept: the events carry no data, and /v1 itself answers 503 meanwhile */
+        log_warn("the UI's event streams' session check: %s", res->error);
+        for (struct ui_client *c = u->clients; c; c = c->next)
+            c->checking = false;
+        return;
+    }
+    size_t n = (size_t)mysql_num_rows(res->res);
+    uint64_t *alive = xcalloc(n + 1, sizeof *alive);
+    MYSQL_ROW row;
+    for (size_t i = 0; i < n && (row = mysql_fetch_row(res->res)); i++)
+        alive[i] = (uint64_t)db_row_ll(row, 0);
+    struct ui_client *c = u->clients, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (!c->checking)
+            continue;
+        c->checking = false;
+        bool ok = false;
+        for (size_t i = 0; i < n && !ok; i++)
+            ok = alive[i] == c->sid;
+        if (!ok)
+            client_drop(c);
+    }
+    free(alive);
+}
+
+static void recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct serve_ui *u = arg;
+    int64_t now = time_real_us() / 1000000;
+    struct ui_client *c = u->clients, *next;
+    struct sbuf b;
+    sbuf_init(&b);
+    for (; c; c = next) {
+        next = c->next;
+        if (c->gone || c->exp <= now) {
+            client_drop(c);
+        } else if (!u->rechecking) {
+            c->checking = true;
+            sbuf_printf(&b, "%s%llu", b.len ? "," : "", (unsigned long long)c->sid);
+        }
+    }
+    if (b.len) {
+        char *ids = sbuf_steal(&b);
+        sbuf_printf(&b, "SELECT DISTINCT s.id FROM auth_sessions s WHERE s.id IN (%s) AND", ids);
+        free(ids);
+        serve_session_sql_alive(&b);
+        u->rechecking = true;
+        db_query(u->rt->db, b.data, 0, rechecked_cb, u);
+    }
+    sbuf_deinit(&b);
 }
 
 /* --- setup --- */
@@ -253,10 +403,13 @@ struct serve_ui *serve_ui_new(struct runtime *rt, struct httpd *h)
     }
     u->coalesce = evtimer_new(loop_base(rt->loop), coalesce_cb, u);
     u->ping = event_new(loop_base(rt->loop), -1, EV_PERSIST, ping_cb, u);
-    if (!u->coalesce || !u->ping)
+    u->recheck = event_new(loop_base(rt->loop), -1, EV_PERSIST, recheck_cb, u);
+    if (!u->coalesce || !u->ping || !u->recheck)
         abort();
     struct timeval every = loop_tv(UI_EVENT_PING_MS);
     event_add(u->ping, &every);
+    every = loop_tv(UI_EVENT_RECHECK_MS);
+    event_add(u->recheck, &every);
     if (u->on && cfg->redis_url[0]) {
         char rerr[256];
         u->done_sub = redis_client_new(rt->loop, NULL, cfg->redis_url, 500, rerr, sizeof rerr);
@@ -284,6 +437,7 @@ void serve_ui_drain(struct serve_ui *u)
     }
     event_del(u->ping);
     event_del(u->coalesce);
+    event_del(u->recheck);
 }
 
 void serve_ui_free(struct serve_ui *u)
@@ -295,6 +449,7 @@ void serve_ui_free(struct serve_ui *u)
     redis_client_free(u->jobs_sub);
     event_free(u->coalesce);
     event_free(u->ping);
+    event_free(u->recheck);
     free(u->etags);
     free(u);
 }

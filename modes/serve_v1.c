@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "auth.h"
+#include "db.h"
 #include "dberr.h"
 #include "dlist.h"
 #include "httpd.h"
@@ -17,8 +18,10 @@
 #include "llm_msgs_resp.h"
 #include "log.h"
 #include "metrics.h"
+#include "runtime.h"
 #include "serve_query.h"
 #include "serve_session_v1.h"
+#include "sql.h"
 
 void v1_waiter_unlink(struct v1 *c)
 {
@@ -135,6 +138,52 @@ static void session_done_cb(const struct session_v1_result *res, void *arg)
     auth_done_cb(res->tenant, res->key_id, NULL, c);
 }
 
+/* A key acts for its own tenant: an Ingot-Tenant naming another is 403,
+ * as for a session, rather than answered silently with the key's tenant. */
+static void refuse_tenant(struct v1 *c, int status, const char *code, const char *msg)
+{
+    if (c->anthropic)
+        v1_reply_anthropic(c->r, status, "%s", msg);
+    else
+        http_reply_error(c->r, status, "invalid_request_error", "Ingot-Tenant", code, "%s", msg);
+    v1_free(c);
+}
+
+static void key_tenant_cb(const struct db_result *res, void *arg)
+{
+    struct v1 *c = arg;
+    MYSQL_ROW row = res->ok ? mysql_fetch_row(res->res) : NULL;
+    if (!res->ok)
+        auth_done_cb(0, 0, res->error, c);
+    else if (!row)
+        refuse_tenant(c, 403, "tenant_not_visible",
+                      "Ingot-Tenant: an API key acts for its own tenant only: leave the header out or name the key's tenant");
+    else
+        auth_done_cb(c->tenant, c->key, NULL, c);
+}
+
+static void key_done_cb(uint64_t tenant, uint64_t key, const char *err, void *arg)
+{
+    struct v1 *c = arg;
+    const char *tn = http_req_header(c->r, "Ingot-Tenant");
+    if (err || !tenant || !tn) {
+        auth_done_cb(tenant, key, err, c);
+        return;
+    }
+    if (!job_name_valid(tn, 64)) {
+        refuse_tenant(c, 400, "invalid_value", "Ingot-Tenant: a tenant name (1-64 of A-Z a-z 0-9 . _ : -)");
+        return;
+    }
+    c->tenant = tenant;
+    c->key = key;
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "SELECT 1 FROM tenants WHERE id = %llu AND name = ", (unsigned long long)tenant);
+    sql_cstr(&b, tn);
+    db_query(c->sj->rt->db, b.data, 0, key_tenant_cb, c);
+    sbuf_deinit(&b);
+}
+
 /* The key: Authorization: Bearer (OpenAI's SDK, curl), or x-api-key when
  * there is no Authorization (Anthropic's SDK and tools). */
 static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *), bool anthropic,
@@ -150,9 +199,9 @@ static void start(struct serve_jobs *sj, struct http_req *r, void (*handler)(str
     if (!authz && !http_req_header(r, "x-api-key") && serve_session_applies(sj->sess, r))
         serve_session_v1(sj->sess, r, session_done_cb, c); /* a login session instead of a key */
     else if (authz)
-        auth_check(sj->auth, authz, auth_done_cb, c);
+        auth_check(sj->auth, authz, key_done_cb, c);
     else
-        auth_check_key(sj->auth, http_req_header(r, "x-api-key"), auth_done_cb, c);
+        auth_check_key(sj->auth, http_req_header(r, "x-api-key"), key_done_cb, c);
 }
 
 void v1_start(struct serve_jobs *sj, struct http_req *r, void (*handler)(struct v1 *))

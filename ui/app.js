@@ -5,7 +5,7 @@
 'use strict';
 var App = (function () {
   var st = { me: null, tenant: null, csrf: '', es: null, views: {}, refreshTimer: 0, liveTimer: 0, lastLive: 0,
-             methods: { oidc: false, api_key: false }, rendering: false };
+             methods: { oidc: false, api_key: false }, rendering: false, esFails: 0 };
 
   /* el('tag', {class, text, href, onclick, ...}, children...): no
    * innerHTML anywhere, so nothing from the API is ever parsed as HTML. */
@@ -146,6 +146,7 @@ var App = (function () {
     var es = new EventSource('/ui/events');
     st.es = es;
     es.addEventListener('hello', function (ev) {
+      st.esFails = 0;
       var d = JSON.parse(ev.data);
       badge.textContent = d.live ? 'live' : 'no live updates';
       badge.className = d.live ? 'live on' : 'live';
@@ -159,8 +160,11 @@ var App = (function () {
     });
     es.onerror = function () {
       badge.textContent = 'reconnecting'; badge.className = 'live';
-      if (es.readyState === 2 && st.me) /* refused (token expired): renew, then reconnect */
-        setTimeout(function () { if (st.es === es) refresh().catch(function () {}); }, 1000);
+      /* refused (token expired, or 503: too many streams, draining): renew,
+       * then reconnect, waiting longer after each refusal in a row */
+      if (es.readyState === 2 && st.me)
+        setTimeout(function () { if (st.es === es) refresh().catch(function () {}); },
+                   Math.min(60000, 1000 * Math.pow(2, st.esFails++)));
     };
   }
 

@@ -296,6 +296,15 @@ try {
   await b.page.goto(`${U}/ui/#/tenants`);
   await b.page.waitForSelector("main .err");
   check("  tenants and keys refused", (await text(b.page, "main .err")).includes("Only the operator"));
+  // The session ended elsewhere: the open page's event stream ends (the
+  // server re-checks its session every 5 s) and the page, left alone, lands
+  // on the login page. Before, the stream lived until the token expired.
+  const seen = problems.length;
+  const lo = await b.page.request.post(`${U}/auth/logout-all`, { headers: { "X-CSRF-Token": csrf } });
+  check("bob logged out everywhere (through the API)", lo.status() === 200, lo.status());
+  await b.page.waitForSelector("#login-oidc", { timeout: 15000 });
+  check("  the open page lands on the login page by itself", (await text(b.page, "main .err")).includes("session ended"));
+  problems.splice(seen, problems.length - seen, ...problems.slice(seen).filter((p) => !/status of 401|EventSource|event-stream/.test(p)));
   await b.ctx.close();
 
   // --- API-key login (no OIDC server configured) ---

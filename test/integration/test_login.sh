@@ -221,17 +221,47 @@ eq "garbage refresh token: 401" "$(refresh hr4 "ir_nope")" 401
 # --- log out, log out everywhere ---
 oidc_login owner ok RS256; A_ACC=$ACC A_CSRF=$CSRF
 oidc_login owner ok ES256; B_ACC=$ACC B_CSRF=$CSRF
+# sse NAME ACCESS: an event stream in the background (its pid in NAME_PID),
+# waited for until it said hello.
+sse() {
+    curl -s -N "$U/ui/events" -H "Cookie: ingot_access=$2" > "$1.sse" 2>&1 &
+    printf -v "$1_PID" '%s' $!
+    FAKE_PIDS+=($!)
+    wait_until 50 grep -q 'event: hello' "$1.sse" || bad "the $1 event stream did not open"
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+# HEAD answers the head alone: it held the connection as a stream forever,
+# so the next request on it was never answered.
+eq "HEAD /ui/events, then a GET on the same connection" "$(curl -s -I -m 5 -o /dev/null -o /dev/null -w '%{http_code} ' "$U/ui/events" "$U/health/live" -H "Cookie: ingot_access=$A_ACC")" "200 200 "
+sse evA "$A_ACC"
+sse evB "$B_ACC"
 eq "logout without X-CSRF-Token: 403" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/auth/logout" -H "Cookie: ingot_access=$A_ACC")" 403
 eq "logout: 200" "$(curl -s -D hl -o /dev/null -w '%{http_code}' -X POST "$U/auth/logout" -H "Cookie: ingot_access=$A_ACC" -H "X-CSRF-Token: $A_CSRF")" 200
 contains "  clears the access cookie" "$(setck ingot_access hl)" "Max-Age=0"
 eq "  that session's access token is refused at once" "$(me_code "$A_ACC")" 401
 eq "  and on /v1" "$(v1 "$U/v1/queues" -H "Cookie: ingot_access=$A_ACC" -H 'Ingot-Tenant: acme')" 401
 eq "  the owner's other session still works" "$(me_code "$B_ACC")" 200
+# The stream checks its session every 5 s (one query for all streams):
+# without that it lasted until the access token expired.
+check "  its event stream ends within the recheck period" wait_until 80 gone "$evA_PID"
+check "  the other session's stream stays" alive "$evB_PID"
+eq "  a new stream for the logged-out session: 401" "$(curl -s -o evA2.out -w '%{http_code}' "$U/ui/events" -H "Cookie: ingot_access=$A_ACC")" 401
+contains "  session_revoked" "$(cat evA2.out)" session_revoked
 eq "logout everywhere: 200" "$(curl -s -o lo.out -w '%{http_code}' -X POST "$U/auth/logout-all" -H "Cookie: ingot_access=$B_ACC" -H "X-CSRF-Token: $B_CSRF")" 200
 check "  ended every open session of the owner ($(jq .sessions_ended lo.out))" test "$(jq .sessions_ended lo.out)" -ge 2
 eq "  owner's sessions: refused" "$(me_code "$B_ACC")$(me_code "$OWN_ACC")" 401401
 eq "  every owner refresh token revoked" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.auth_sessions WHERE subject = 'owner' AND revoked_at IS NULL")" 0
 eq "  bob's session untouched" "$(me_code "$BOB_ACC")" 200
+check "  the other session's event stream ended too" wait_until 80 gone "$evB_PID"
+# At most 8 streams per session (each holds a connection and a buffer).
+BOBS=()
+for i in 1 2 3 4 5 6 7 8; do sse "evbob$i" "$BOB_ACC"; v="evbob${i}_PID"; BOBS+=("${!v}"); done
+eq "a 9th stream of one session: 503" "$(curl -s -o ev9.out -w '%{http_code}' "$U/ui/events" -H "Cookie: ingot_access=$BOB_ACC")" 503
+contains "  too_many_streams" "$(cat ev9.out)" too_many_streams
+kill "${BOBS[@]}" 2>/dev/null
+bob_in() { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$U/ui/events" -H "Cookie: ingot_access=$BOB_ACC")" = 200 ]; }
+check "  one more once they left" wait_until 100 bob_in
 
 # --- API-key login without OIDC ---
 P2=$(free_port)
@@ -244,6 +274,13 @@ eq "  the key's tenant only" "$(jq -c '[.tenants[].name]' hk.body)" '["acme"]'
 eq "  kind api_key" "$(jq -r .kind hk.body)" api_key
 eq "  /v1 with the cookie, no Ingot-Tenant: 200" "$(v1 "$U2/v1/queues" -H "Cookie: ingot_access=$K_ACC")" 200
 eq "  another tenant: 403" "$(v1 "$U2/v1/queues" -H "Cookie: ingot_access=$K_ACC" -H 'Ingot-Tenant: beta')" 403
+# A bearer key with Ingot-Tenant: answered with the key's tenant before,
+# whatever the header named.
+eq "a bearer key naming another tenant: 403" "$(curl -s -o it.out -w '%{http_code}' "$U2/v1/queues" -H "Authorization: Bearer $KA" -H 'Ingot-Tenant: beta')" 403
+eq "  tenant_not_visible, naming the header" "$(jq -c '[.error.code, .error.param]' it.out)" '["tenant_not_visible","Ingot-Tenant"]'
+eq "  naming its own: 200" "$(v1 "$U2/v1/queues" -H "Authorization: Bearer $KA" -H 'Ingot-Tenant: acme')" 200
+eq "  malformed: 400" "$(v1 "$U2/v1/queues" -H "Authorization: Bearer $KA" -H 'Ingot-Tenant: a b')" 400
+eq "  x-api-key too" "$(v1 "$U2/v1/queues" -H "x-api-key: $KA" -H 'Ingot-Tenant: beta')" 403
 eq "OIDC login is off here: 404" "$(http_code "$U2/auth/login")" 404
 me2() { curl -s -o me2.out -w '%{http_code}' "$U2/auth/me" -H "Cookie: ingot_access=$1"; }
 refresh2() { curl -s -D "$1" -o "$1.body" -w '%{http_code}' -X POST "$U2/auth/refresh" -H "Cookie: ingot_refresh=$2" -H "X-CSRF-Token: $3"; }
@@ -293,8 +330,12 @@ eq "  the other process learns it at its next failure, not before" "$(http_code 
 curl -s -o /dev/null "$U/auth/callback?code=x&state=y" "${X9[@]}"
 blocked1() { [ "$(http_code "$U/auth/login" "${X9[@]}")" = 429 ]; }
 check "  then it refuses too" wait_until 30 blocked1
+curl -s -N "$U2/ui/events" -H "Cookie: ingot_access=$K2_ACC" > evK.sse 2>&1 &
+evK_PID=$!; FAKE_PIDS+=($!)
+wait_until 50 grep -q 'event: hello' evK.sse || bad "the key session's event stream did not open"
 adm key revoke "${KA:0:11}" >/dev/null 2>&1
 eq "revoking the key ends its sessions at once" "$(me2 "$K2_ACC")" 401
+check "  and their event streams within the recheck period" wait_until 80 gone "$evK_PID"
 eq "  and their refresh" "$(refresh2 hk6 "$K2_REF" "$K_CSRF")" 401
 
 # --- without JWT_SECRET: the routes say sessions are off ---

@@ -172,6 +172,38 @@ n1=$(per_window)
 check "at most 2 in any 1 s window (saw $n1)" test "$n1" -le 2
 stop_ingot "$WS_PID" "$WS_LOG"
 
+# ---- Bounded counts: a GET reads at most 1000 (the list) or 10000 (one
+# queue) jobs per state, never a whole queue; more shows the cap, names the
+# state in counts_capped, and the oldest due age comes from the depth
+# snapshot with its age. 1001 due queued and 1001 succeeded jobs in "big"
+# (paused: no worker takes them).
+TID=$(q "SELECT id FROM $DB.tenants WHERE name = 'acme'")
+q "INSERT INTO $DB.queues (tenant_id, name, paused) VALUES ($TID, 'big', 1);
+   INSERT INTO $DB.jobs (tenant_id, queue, kind, state, run_at, max_attempts, backoff_base_ms, backoff_max_ms,
+     timeout_ms, payload, finished_at)
+   SELECT $TID, 'big', 'http', IF(seq % 2, 0, 2), NOW(6) - INTERVAL 1 HOUR, 1, 1000, 1000, 1000, '{}',
+     IF(seq % 2, NULL, NOW(6)) FROM mysql.seq_1_to_2002"
+bigl() { curl -s "$U/v1/queues" "${AUTH[@]}" | jq -c '.data[] | select(.name == "big")'; }
+snap_in() { [ "$(bigl | jq '.depth_age_ms | type')" = '"number"' ]; }
+check "list: the oldest age from the snapshot once it has the queue" wait_until 50 snap_in
+l=$(bigl)
+eq "  list: counts at the cap" "$(jq -c '[.counts.queued, .counts.running, .counts.succeeded, .counts_cap]' <<<"$l")" "[1000,0,1000,1000]"
+eq "  list: the capped states named" "$(jq -c .counts_capped <<<"$l")" '["queued","succeeded"]'
+check "  list: oldest due about an hour (snapshot)" test "$(jq '.oldest_queued_age_ms >= 3590000' <<<"$l")" = true
+o=$(curl -s "$U/v1/queues/big" "${AUTH[@]}")
+eq "one queue: exact under its cap of 10000" "$(jq -c '[.counts.queued, .counts.succeeded, .counts_cap, .counts_capped]' <<<"$o")" "[1001,1001,10000,[]]"
+eq "  exact oldest (no snapshot age)" "$(jq -c '[.oldest_queued_age_ms >= 3590000, .depth_age_ms]' <<<"$o")" "[true,null]"
+eq "  a small queue: exact, nothing capped" "$(curl -s "$U/v1/queues/mail" "${AUTH[@]}" | jq -c '[.counts_capped, .depth_age_ms]')" "[[],null]"
+eq "  counts=false: none of it" "$(curl -s "$U/v1/queues/big?counts=false" "${AUTH[@]}" | jq -c '[.counts, .counts_cap, .counts_capped]')" "[null,null,null]"
+q "DELETE FROM $DB.jobs WHERE queue = 'big'; DELETE FROM $DB.queues WHERE name = 'big'"
+# The list counts its first 100 queues (names in order); the rest show
+# "counts": null rather than a statement of thousands of reads.
+q "INSERT INTO $DB.queues (tenant_id, name) SELECT $TID, CONCAT('zz', LPAD(seq, 3, '0')) FROM mysql.seq_1_to_100"
+l=$(curl -s "$U/v1/queues" "${AUTH[@]}")
+eq "a list of $(jq '.data | length' <<<"$l") queues: the first 100 counted" "$(jq '[.data[] | select(.counts != null)] | length' <<<"$l")" 100
+eq "  the last ones not, and say so" "$(jq -c '.data[-1] | [.name, .counts, .counts_cap]' <<<"$l")" '["zz100",null,null]'
+q "DELETE FROM $DB.queues WHERE name LIKE 'zz%'"
+
 # ---- A claim that loses a lock conflict is retried by its error number,
 # whatever language the server speaks (lc_messages): the queue row of a
 # capped queue is held by another session beyond innodb_lock_wait_timeout.
