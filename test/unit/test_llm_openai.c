@@ -62,28 +62,42 @@ int main(void)
         sbuf_deinit(&want);
     }
     {
-        /* A hundred thousand keys (a 1 MB body can have them): linear,
-         * not a quadratic scan; the repeated one at the end dropped. */
+        /* A hundred thousand keys (a 1 MB body can have them): the
+         * repeated one at the end dropped, and the cost grows like n, not
+         * n^2: ten times the keys may take at most 30 times as long (a
+         * quadratic scan takes 100 times; a ratio holds on a slow or
+         * loaded machine and under valgrind, where a fixed bound did not). */
         struct sbuf big, want;
-        sbuf_init(&big);
-        sbuf_init(&want);
-        sbuf_puts(&big, "{\"model\":\"m\"");
-        for (int i = 0; i < 100000; i++)
-            sbuf_printf(&big, ",\"k%d\":%d", i, i);
-        sbuf_append(&want, big.data, big.len);
-        sbuf_puts(&want, "}");
-        sbuf_puts(&big, ",\"k77\":0}");
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        sbuf_reset(&b);
-        int rc = llm_openai_body(big.data, big.len, "m", false, NULL, false, &b);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        test_cond("100000 keys: accepted", rc == 0);
-        test_cond("  the late duplicate dropped, the rest as sent", b.len == want.len && !memcmp(b.data, want.data, b.len));
-        test_cond("  in well under a second", secs < 1.0);
-        sbuf_deinit(&big);
-        sbuf_deinit(&want);
+        double secs[2] = {1e9, 1e9};
+        int ns[2] = {10000, 100000};
+        bool same = true, ok = true;
+        for (int k = 0; k < 2; k++) {
+            sbuf_init(&big);
+            sbuf_init(&want);
+            sbuf_puts(&big, "{\"model\":\"m\"");
+            for (int i = 0; i < ns[k]; i++)
+                sbuf_printf(&big, ",\"k%d\":%d", i, i);
+            sbuf_append(&want, big.data, big.len);
+            sbuf_puts(&want, "}");
+            sbuf_puts(&big, ",\"k77\":0}");
+            for (int rep = 0; rep < 3; rep++) { /* the best of three */
+                struct timespec t0, t1;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                sbuf_reset(&b);
+                int rc = llm_openai_body(big.data, big.len, "m", false, NULL, false, &b);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                double t = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+                if (t < secs[k])
+                    secs[k] = t;
+                ok &= rc == 0;
+                same &= b.len == want.len && !memcmp(b.data, want.data, b.len);
+            }
+            sbuf_deinit(&big);
+            sbuf_deinit(&want);
+        }
+        test_cond("100000 keys: accepted", ok);
+        test_cond("  the late duplicate dropped, the rest as sent", same);
+        test_cond("  ten times the keys, at most 30 times the time", secs[1] < 30 * secs[0] + 0.001);
     }
     test_streq("a duplicated stream_options once, forced",
                edit("{\"stream_options\":{\"x\":1},\"stream_options\":{\"y\":2}}", "m", true, false, &b),
