@@ -15,13 +15,12 @@
 #include "runtime.h"
 #include "serve_v1.h"
 #include "serve_webhooks_int.h"
+#include "serve_webhooks_list.h"
 #include "serve_webhooks_test.h"
 #include "sql.h"
 #include "webhook.h"
 
 #define ENDPOINTS_MAX 100      /* per tenant: each event fans out to every subscriber */
-#define LIST_LIMIT_MAX 100
-#define LIST_LIMIT_DEFAULT 20
 #define KEEP_OLD_S 86400
 /* A create locks its tenant's row first, so one tenant's creates take
  * turns and the cap's count cannot deadlock among them (it did, 1 to 41
@@ -380,88 +379,6 @@ static void create_endpoint(struct v1 *c)
     sbuf_deinit(&b);
 }
 
-/* GET /v1/webhook_endpoints: a cursor page, newest first. */
-struct list_q {
-    struct v1 *c;
-    long limit;
-};
-
-static void list_cb(const struct db_result *r, void *arg)
-{
-    struct list_q *q = arg;
-    struct v1 *c = q->c;
-    if (!r->ok) {
-        v1_reply_db_error(c->r, r->err_code, r->error, "");
-        v1_free(c);
-        free(q);
-        return;
-    }
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    char first[WEBHOOK_ID_MAX] = "", last[WEBHOOK_ID_MAX] = "";
-    long n = 0;
-    bool more = false;
-    MYSQL_ROW row;
-    while (r->res && (row = mysql_fetch_row(r->res))) {
-        if (n == q->limit) {
-            more = true;
-            break;
-        }
-        if (n++)
-            sbuf_putc(&b, ',');
-        webhook_row_json(&b, row, NULL);
-        util_strcpy(last, sizeof last, db_row_str(row, 0));
-        if (n == 1)
-            util_strcpy(first, sizeof first, last);
-    }
-    sbuf_puts(&b, "],\"first_id\":");
-    if (n)
-        sbuf_json_str(&b, first);
-    else
-        sbuf_puts(&b, "null");
-    sbuf_puts(&b, ",\"last_id\":");
-    if (n)
-        sbuf_json_str(&b, last);
-    else
-        sbuf_puts(&b, "null");
-    sbuf_printf(&b, ",\"has_more\":%s}", more ? "true" : "false");
-    http_reply_json(c->r, 200, b.data, b.len);
-    sbuf_deinit(&b);
-    v1_free(c);
-    free(q);
-}
-
-static void list_endpoints(struct v1 *c)
-{
-    const char *after = http_req_query(c->r, "after"), *limit = http_req_query(c->r, "limit");
-    long lim = LIST_LIMIT_DEFAULT;
-    if (limit) {
-        char *end;
-        lim = strtol(limit, &end, 10);
-        if (!limit[0] || *end || limit[0] == '+' || limit[0] == ' ' || lim < 1 || lim > LIST_LIMIT_MAX) {
-            v1_reply_invalid(c, 400, "limit", "must be a whole number from 1 to 100");
-            return;
-        }
-    }
-    if (after && !webhook_endpoint_id_valid(after)) {
-        v1_reply_invalid(c, 400, "after", "must be a webhook endpoint id (whe_ and 24 hex digits) from an earlier page");
-        return;
-    }
-    struct list_q *q = xcalloc(1, sizeof *q);
-    q->c = c;
-    q->limit = lim;
-    unsigned long long t = (unsigned long long)c->tenant;
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_printf(&b, "SELECT " WEBHOOK_COLUMNS " FROM webhook_endpoints WHERE tenant_id = %llu", t);
-    if (after)
-        sbuf_printf(&b, " AND seq < (SELECT seq FROM webhook_endpoints WHERE tenant_id = %llu AND id = '%s')", t, after);
-    sbuf_printf(&b, " ORDER BY seq DESC LIMIT %ld", lim + 1);
-    db_query(c->sj->rt->db, b.data, 0, list_cb, q);
-    sbuf_deinit(&b);
-}
-
 /* GET /v1/webhook_endpoints/{id} */
 static void get_endpoint(struct v1 *c)
 {
@@ -633,23 +550,6 @@ static void rotate_secret(struct v1 *c)
     sbuf_deinit(&b);
 }
 
-/* GET /v1/webhook_event_types */
-static void event_types(struct v1 *c)
-{
-    struct sbuf b;
-    sbuf_init(&b);
-    sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    for (size_t i = 0; webhook_event_types[i]; i++) {
-        if (i)
-            sbuf_putc(&b, ',');
-        sbuf_json_str(&b, webhook_event_types[i]);
-    }
-    sbuf_puts(&b, "]}");
-    http_reply_json(c->r, 200, b.data, b.len);
-    sbuf_deinit(&b);
-    v1_free(c);
-}
-
 #define WH_ROUTE(fn)                                                                         \
     static void fn##_route(struct http_req *r, void *arg)                                   \
     {                                                                                        \
@@ -657,13 +557,13 @@ static void event_types(struct v1 *c)
         v1_start_arg(sw->sj, r, fn, sw);                                                     \
     }
 WH_ROUTE(create_endpoint)
-WH_ROUTE(list_endpoints)
+WH_ROUTE(webhooks_list)
 WH_ROUTE(get_endpoint)
 WH_ROUTE(update_endpoint)
 WH_ROUTE(delete_endpoint)
 WH_ROUTE(rotate_secret)
 WH_ROUTE(webhooks_test)
-WH_ROUTE(event_types)
+WH_ROUTE(webhooks_event_types)
 
 struct serve_webhooks *serve_webhooks_routes(struct httpd *h, struct serve_jobs *sj, char *err, size_t errlen)
 {
@@ -675,13 +575,13 @@ struct serve_webhooks *serve_webhooks_routes(struct httpd *h, struct serve_jobs 
     sw->sj = sj;
     sw->crypt = cr;
     httpd_route(h, HTTP_M_POST, "/v1/webhook_endpoints", 0, create_endpoint_route, sw);
-    httpd_route(h, HTTP_M_GET, "/v1/webhook_endpoints", 0, list_endpoints_route, sw);
+    httpd_route(h, HTTP_M_GET, "/v1/webhook_endpoints", 0, webhooks_list_route, sw);
     httpd_route(h, HTTP_M_GET, "/v1/webhook_endpoints/{id}", 0, get_endpoint_route, sw);
     httpd_route(h, HTTP_M_POST, "/v1/webhook_endpoints/{id}", 0, update_endpoint_route, sw);
     httpd_route(h, HTTP_M_DELETE, "/v1/webhook_endpoints/{id}", 0, delete_endpoint_route, sw);
     httpd_route(h, HTTP_M_POST, "/v1/webhook_endpoints/{id}/rotate_secret", 0, rotate_secret_route, sw);
     httpd_route(h, HTTP_M_POST, "/v1/webhook_endpoints/{id}/test", 0, webhooks_test_route, sw);
-    httpd_route(h, HTTP_M_GET, "/v1/webhook_event_types", 0, event_types_route, sw);
+    httpd_route(h, HTTP_M_GET, "/v1/webhook_event_types", 0, webhooks_event_types_route, sw);
     return sw;
 }
 
