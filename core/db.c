@@ -230,6 +230,19 @@ void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query
     req_enqueue(p, req_new(p, sql, timeout_ms, cb, arg));
 }
 
+void db_bulk(struct db_pool *p, const struct db_bulk *b, long long timeout_ms, db_query_cb cb, void *arg)
+{
+    struct db_req *r = req_new(p, b->sql, timeout_ms, cb, arg);
+    r->bulk = *b;
+    r->bulk.sql = r->sql;
+    req_enqueue(p, r);
+}
+
+void db_pool_set_no_bulk(struct db_pool *p, bool on)
+{
+    p->no_bulk = on;
+}
+
 struct db_txn *db_session_begin(struct db_pool *p, const char *first_sql, long long timeout_ms,
                                 db_query_cb cb, void *arg)
 {
@@ -408,9 +421,9 @@ void db_pool_stats(const struct db_pool *p, struct db_pool_stats *s)
     s->waiting = p->waiting;
     for (int i = 0; i < p->max; i++) {
         enum dbc_state st = p->conns[i].state;
-        if (st == DBC_IDLE || st == DBC_QUERYING || st == DBC_STORING || st == DBC_PINNED)
+        if (st == DBC_IDLE || db_conn_busy(st))
             s->open++;
-        if (st == DBC_QUERYING || st == DBC_STORING || st == DBC_PINNED)
+        if (db_conn_busy(st))
             s->in_use++;
     }
 }

@@ -21,6 +21,7 @@ struct db_pool;
 #define DB_ERR_TIMEOUT 10001
 #define DB_ERR_UNAVAILABLE 10002
 #define DB_ERR_SHUTDOWN 10003
+#define DB_ERR_UNSUPPORTED 10004 /* db_bulk: the server (or a proxy) has no bulk execution */
 
 struct db_result {
     bool ok;
@@ -56,6 +57,23 @@ struct db_pool *db_pool_new(struct loop *l, struct metrics *m, const struct db_p
 void db_pool_free(struct db_pool *p);
 /* Queues sql (copied). timeout_ms 0: the pool's default. */
 void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query_cb cb, void *arg);
+/* A bulk INSERT: one statement with `?` placeholders run for many rows in
+ * one round trip (MariaDB's array binding). The server skips the per-row
+ * parse of a multi-row INSERT text: ~40% less of its CPU per row.
+ * binds[] describe row 0 of an array of `rows` rows of row_size bytes
+ * (row-wise binding); the caller keeps binds and rows unchanged until cb
+ * runs. The statement is prepared once per connection and kept.
+ * DB_ERR_UNSUPPORTED when the connection does not offer bulk execution. */
+struct db_bulk {
+    const char *sql; /* copied */
+    MYSQL_BIND *binds;
+    unsigned nparams, rows;
+    size_t row_size;
+};
+void db_bulk(struct db_pool *p, const struct db_bulk *b, long long timeout_ms, db_query_cb cb, void *arg);
+/* Tests: the pool answers db_bulk as if the server had no bulk execution. */
+void db_pool_set_no_bulk(struct db_pool *p, bool on);
+
 /* Transactions hold one connection from START TRANSACTION to COMMIT or
  * ROLLBACK, one statement at a time. Every begun transaction is ended
  * exactly once (also after an error); the end's callback is its last and

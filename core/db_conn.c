@@ -15,9 +15,26 @@ static void conn_wait(struct db_conn *c, int status);
 
 const char *db_conn_state_text(enum dbc_state s)
 {
-    static const char *const names[] = {"down",    "resolving", "connecting", "idle",
-                                        "querying", "storing",  "pinned"};
+    static const char *const names[] = {"down",    "resolving", "connecting", "idle",     "querying",
+                                        "storing", "pinned",    "preparing",  "executing"};
     return names[s];
+}
+
+bool db_conn_busy(enum dbc_state s)
+{
+    return s == DBC_QUERYING || s == DBC_STORING || s == DBC_PINNED || s == DBC_PREPARING || s == DBC_EXECUTING;
+}
+
+/* Statements die with their connection: after mysql_close a statement is
+ * detached and closing it only frees memory (no COM_STMT_CLOSE). */
+static void stmt_forget(struct db_conn *c)
+{
+    if (c->stmt) {
+        mysql_stmt_close(c->stmt);
+        c->stmt = NULL;
+    }
+    free(c->stmt_sql);
+    c->stmt_sql = NULL;
 }
 
 /* The connection under a transaction is gone: its later statements fail. */
@@ -52,6 +69,7 @@ void db_conn_close(struct db_conn *c)
         mysql_close(c->m);
         c->m = NULL;
     }
+    stmt_forget(c);
     c->state = DBC_DOWN;
 }
 
@@ -137,7 +155,10 @@ static void conn_after(struct db_conn *c, struct db_req *r, bool ok)
     }
 }
 
-static void conn_query_done(struct db_conn *c, bool ok)
+/* code/msg: the failure (ok false); a client-side code means the link is
+ * broken. affected: rows changed (ok true). */
+static void conn_stmt_done(struct db_conn *c, bool ok, unsigned code, const char *msg,
+                           unsigned long long affected, unsigned long long insert_id)
 {
     struct db_pool *p = c->pool;
     struct db_req *r = c->req;
@@ -146,8 +167,7 @@ static void conn_query_done(struct db_conn *c, bool ok)
     c->res = NULL;
     c->req = NULL;
     if (!ok) {
-        unsigned code = mysql_errno(c->m);
-        snprintf(r->errbuf, sizeof r->errbuf, "%s", mysql_error(c->m));
+        snprintf(r->errbuf, sizeof r->errbuf, "%s", msg);
         res.err_code = code;
         res.error = r->errbuf;
         /* A lost connection is not reused; the next query gets a new one. */
@@ -159,8 +179,8 @@ static void conn_query_done(struct db_conn *c, bool ok)
         }
     } else {
         res.res = rows;
-        res.affected_rows = mysql_affected_rows(c->m);
-        res.insert_id = mysql_insert_id(c->m);
+        res.affected_rows = affected;
+        res.insert_id = insert_id;
         conn_after(c, r, true);
     }
     evtimer_del(r->timer);
@@ -169,6 +189,14 @@ static void conn_query_done(struct db_conn *c, bool ok)
     if (rows)
         mysql_free_result(rows);
     db_pool_pump(p);
+}
+
+static void conn_query_done(struct db_conn *c, bool ok)
+{
+    if (ok)
+        conn_stmt_done(c, true, 0, "", mysql_affected_rows(c->m), mysql_insert_id(c->m));
+    else
+        conn_stmt_done(c, false, mysql_errno(c->m), mysql_error(c->m), 0, 0);
 }
 
 /* Where each non-blocking call leaves us: wait for the socket again, or
@@ -211,6 +239,92 @@ static void query_step(struct db_conn *c, int status, int err)
     store_step(c, mysql_store_result_start(&c->res, c->m));
 }
 
+/* A bulk statement failed. A statement-level failure drops the prepared
+ * statement (prepared again next time: the server may have lost it). */
+static void bulk_failed(struct db_conn *c)
+{
+    char msg[MYSQL_ERRMSG_SIZE];
+    unsigned code = mysql_stmt_errno(c->stmt);
+    snprintf(msg, sizeof msg, "%s", mysql_stmt_error(c->stmt));
+    if (!(code >= CR_MIN_ERROR && code <= CR_MAX_ERROR))
+        stmt_forget(c);
+    conn_stmt_done(c, false, code, msg, 0, 0);
+}
+
+static void execute_step(struct db_conn *c, int status, int err)
+{
+    if (status) {
+        conn_wait(c, status);
+        return;
+    }
+    if (err) {
+        bulk_failed(c);
+        return;
+    }
+    conn_stmt_done(c, true, 0, "", mysql_stmt_affected_rows(c->stmt), mysql_stmt_insert_id(c->stmt));
+}
+
+static void bulk_execute(struct db_conn *c)
+{
+    struct db_bulk *b = &c->req->bulk;
+    unsigned rows = b->rows;
+    size_t row_size = b->row_size;
+    if (mysql_stmt_param_count(c->stmt) != b->nparams || mysql_stmt_attr_set(c->stmt, STMT_ATTR_ARRAY_SIZE, &rows) ||
+        mysql_stmt_attr_set(c->stmt, STMT_ATTR_ROW_SIZE, &row_size) || mysql_stmt_bind_param(c->stmt, b->binds)) {
+        char msg[MYSQL_ERRMSG_SIZE + 64];
+        snprintf(msg, sizeof msg, "binding %u parameters to a statement of %lu: %s", b->nparams,
+                 mysql_stmt_param_count(c->stmt), mysql_stmt_error(c->stmt));
+        stmt_forget(c);
+        conn_stmt_done(c, false, CR_UNKNOWN_ERROR, msg, 0, 0);
+        return;
+    }
+    c->state = DBC_EXECUTING;
+    int err = 0;
+    int status = mysql_stmt_execute_start(&err, c->stmt);
+    execute_step(c, status, err);
+}
+
+static void prepare_step(struct db_conn *c, int status, int err)
+{
+    if (status) {
+        conn_wait(c, status);
+        return;
+    }
+    if (err) {
+        bulk_failed(c);
+        return;
+    }
+    c->stmt_sql = xstrdup(c->req->bulk.sql);
+    bulk_execute(c);
+}
+
+static void bulk_run(struct db_conn *c)
+{
+    struct db_req *r = c->req;
+    unsigned long caps = 0;
+    mariadb_get_infov(c->m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &caps);
+    if (c->pool->no_bulk || !(caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32))) {
+        c->state = DBC_IDLE;
+        conn_stmt_done(c, false, DB_ERR_UNSUPPORTED, "the database server does not offer bulk execution", 0, 0);
+        return;
+    }
+    if (c->stmt && strcmp(c->stmt_sql, r->bulk.sql) == 0) {
+        bulk_execute(c);
+        return;
+    }
+    /* Another statement is kept: close it. COM_STMT_CLOSE has no answer
+     * and the idle connection's socket buffer is empty, so this write
+     * does not wait. */
+    stmt_forget(c);
+    c->stmt = mysql_stmt_init(c->m);
+    if (!c->stmt)
+        abort();
+    c->state = DBC_PREPARING;
+    int err = 0;
+    int status = mysql_stmt_prepare_start(&err, c->stmt, r->bulk.sql, (unsigned long)strlen(r->bulk.sql));
+    prepare_step(c, status, err);
+}
+
 static void conn_step(struct db_conn *c, int status)
 {
     switch (c->state) {
@@ -229,6 +343,18 @@ static void conn_step(struct db_conn *c, int status)
     case DBC_STORING:
         store_step(c, mysql_store_result_cont(&c->res, c->m, status));
         return;
+    case DBC_PREPARING: {
+        int err = 0;
+        status = mysql_stmt_prepare_cont(&err, c->stmt, status);
+        prepare_step(c, status, err);
+        return;
+    }
+    case DBC_EXECUTING: {
+        int err = 0;
+        status = mysql_stmt_execute_cont(&err, c->stmt, status);
+        execute_step(c, status, err);
+        return;
+    }
     default:
         log_error("database connection %d: unexpected io in state %s", c->index,
                   db_conn_state_text(c->state));
@@ -318,6 +444,10 @@ void db_conn_run(struct db_conn *c, struct db_req *r)
 {
     c->req = r;
     r->conn = c;
+    if (r->bulk.binds) {
+        bulk_run(c);
+        return;
+    }
     c->state = DBC_QUERYING;
     int err = 0;
     int status = mysql_real_query_start(&err, c->m, r->sql, (unsigned long)r->len);

@@ -24,7 +24,9 @@ enum dbc_state {
     DBC_IDLE,       /* connected, free */
     DBC_QUERYING,   /* mysql_real_query_start/_cont */
     DBC_STORING,    /* mysql_store_result_start/_cont */
-    DBC_PINNED      /* connected, reserved by an open transaction */
+    DBC_PINNED,     /* connected, reserved by an open transaction */
+    DBC_PREPARING,  /* db_bulk: mysql_stmt_prepare_start/_cont */
+    DBC_EXECUTING   /* db_bulk: mysql_stmt_execute_start/_cont */
 };
 
 struct db_req {
@@ -40,6 +42,7 @@ struct db_req {
     bool failed;
     struct db_txn *txn;     /* runs inside this transaction */
     bool txn_end;           /* COMMIT/ROLLBACK: releases the connection */
+    struct db_bulk bulk;    /* binds set: a db_bulk, sql is bulk.sql */
     struct db_req *next, *prev;
 };
 
@@ -57,6 +60,8 @@ struct db_conn {
     MYSQL_RES *res;
     struct db_txn *txn;       /* open transaction holding this connection */
     struct db_req *pinned_req; /* its next statement, dispatched by the pump */
+    MYSQL_STMT *stmt;         /* db_bulk's statement, prepared on this connection */
+    char *stmt_sql;           /* its text */
 };
 
 struct db_txn {
@@ -79,6 +84,7 @@ struct db_pool {
     char last_error[256];
     bool failing;               /* the last connect attempt failed */
     bool closing;               /* in db_pool_free: new requests go to late */
+    bool no_bulk;               /* db_pool_set_no_bulk */
     struct db_req *late;        /* queued while closing; failed by db_pool_free */
     struct metric_series *m_open, *m_in_use, *m_waiting, *m_max, *m_errors, *m_timeouts, *m_up;
 };
@@ -86,6 +92,8 @@ struct db_pool {
 const char *db_conn_state_text(enum dbc_state s);
 /* Starts connecting (or resolving) now. */
 void db_conn_start_connect(struct db_conn *c);
+/* In use: a statement of a request is running. */
+bool db_conn_busy(enum dbc_state s);
 /* Runs r on an idle (or pinned) connection. */
 void db_conn_run(struct db_conn *c, struct db_req *r);
 /* Tears the connection down without blocking; loses its transaction. */

@@ -4,24 +4,12 @@
 
 /* tchar from RFC 9110 5.6.2 (a switch, not strchr: every byte of every
  * header name passes here) */
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* field-vchar, SP, HTAB and obs-text: everything but other controls and DEL */
 static bool is_field_char(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
+
 
 static int lower(int c)
 {
@@ -70,7 +58,7 @@ static enum http_method method_of(const char *m, size_t n)
 static long parse_request_line(struct http_head *h, const char *buf, size_t start, size_t end)
 {
     size_t i = start;
-    while (i < end && is_tchar((unsigned char)buf[i]))
+    while (i < end && http_is_tchar((unsigned char)buf[i]))
         i++;
     if (i == start || i >= end || buf[i] != ' ')
         return fail(h, 400, "malformed request line");
@@ -103,7 +91,7 @@ static long parse_header_line(struct http_head *h, const char *buf, size_t start
     if (buf[start] == ' ' || buf[start] == '\t')
         return fail(h, 400, "obsolete line folding in a header");
     size_t i = start;
-    while (i < end && is_tchar((unsigned char)buf[i]))
+    while (i < end && http_is_tchar((unsigned char)buf[i]))
         i++;
     if (i >= end || buf[i] != ':')
         return fail(h, 400, buf[i] == ' ' || buf[i] == '\t' ? "whitespace before a header's colon"
@@ -117,14 +105,11 @@ static long parse_header_line(struct http_head *h, const char *buf, size_t start
     i++;
     while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
         i++;
-    size_t v = i, last = i;
-    for (; i < end; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (!is_field_char(c))
-            return fail(h, 400, "control character in a header value");
-        if (c != ' ' && c != '\t')
-            last = i + 1;
-    }
+    size_t v = i, last = end;
+    if (http_value_bad(buf, v, end) < end)
+        return fail(h, 400, "control character in a header value");
+    while (last > v && (buf[last - 1] == ' ' || buf[last - 1] == '\t'))
+        last--;
     f->value = (struct http_span){(uint32_t)v, (uint32_t)(last - v)};
     return 0;
 }
@@ -453,7 +438,7 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
                 c->state = HTTP_CHUNK_TRAILER_LF;
             } else if (++c->trailer_bytes > HTTP_PARSE_MAX_HEAD ||
                        (c->trailer_value ? !is_field_char(ch)
-                                         : ch == ':' ? c->trailer_empty : !is_tchar(ch))) {
+                                         : ch == ':' ? c->trailer_empty : !http_is_tchar(ch))) {
                 rc = cfail(c, 400, "malformed trailer section");
                 goto out;
             } else {

@@ -25,6 +25,26 @@
 #define HTTP_PARSE_MAX_HEADERS 100        /* more is 431 */
 #define HTTP_PARSE_MAX_CHUNK_LINE 1024    /* chunk-size line with extensions */
 
+/* RFC 9110 token characters (header names, methods), a bit per byte. */
+static inline bool http_is_tchar(unsigned char c)
+{
+    static const uint64_t bits[4] = {0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL, 0, 0};
+    return (bits[c >> 6] >> (c & 63)) & 1;
+}
+
+/* The first index in [i, n) of a byte no header value may hold (a control
+ * character other than tab, or DEL); n if none. Values are short: a plain
+ * loop beats word-at-a-time tricks here (measured). */
+static inline size_t http_value_bad(const char *s, size_t i, size_t n)
+{
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return i;
+    }
+    return n;
+}
+
 enum http_method {
     HTTP_METHOD_OTHER = 0,
     HTTP_METHOD_GET,

@@ -2,14 +2,6 @@
 
 #include <string.h>
 
-/* RFC 9110 token characters (ALPHA, DIGIT and !#$%&'*+-.^_`|~) as two
- * bit masks: a header name is scanned a byte at a time. */
-static bool is_tchar(unsigned char c)
-{
-    static const uint64_t lo = 0x03ff6cfa00000000ULL, hi = 0x57ffffffc7fffffeULL;
-    return c < 64 ? (lo >> c) & 1 : c < 128 && ((hi >> (c - 64)) & 1);
-}
-
 static bool span_ieq(const char *buf, struct http_span s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -103,7 +95,7 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
     if (buf[b] == ' ' || buf[b] == '\t')
         return fail(h, "a header is folded over lines (obs-fold)");
     size_t i = b;
-    while (i < e && is_tchar((unsigned char)buf[i]))
+    while (i < e && http_is_tchar((unsigned char)buf[i]))
         i++;
     if (i == b || i == e || buf[i] != ':')
         return fail(h, "a header line is not name: value");
@@ -114,11 +106,8 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
         v++;
     while (ve > v && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'))
         ve--;
-    for (size_t k = v; k < ve; k++) {
-        unsigned char c = (unsigned char)buf[k];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return fail(h, "a header value has a control character");
-    }
+    if (http_value_bad(buf, v, ve) < ve)
+        return fail(h, "a header value has a control character");
     struct http_header *hd = &h->headers[h->nheaders++];
     hd->name = (struct http_span){(uint32_t)b, (uint32_t)(i - b)};
     hd->value = (struct http_span){(uint32_t)v, (uint32_t)(ve - v)};

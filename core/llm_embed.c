@@ -56,8 +56,7 @@ static int string(struct scan *sc, const char **p, size_t *len)
         return -1;
     size_t start = ++sc->i, i = start;
     for (;;) {
-        while (i < n && s[i] != '"' && s[i] != '\\')
-            i++;
+        i = util_find2(s, i, n, '"', '\\');
         if (i >= n)
             return -1;
         if (s[i] == '"')

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_parse.h"
+
 enum mp_state {
     MP_PREAMBLE = 0,
     MP_AFTER_DELIM, /* "--" (the end), padding, or CRLF (a part's headers) */
@@ -37,12 +39,6 @@ struct multipart {
     bool has_filename, has_disposition;
 };
 
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 static bool is_bchar(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -68,7 +64,7 @@ static long param_value(const char **p, char *out, size_t cap)
             return -1;
         s++;
     } else {
-        while (is_tchar((unsigned char)*s)) {
+        while (http_is_tchar((unsigned char)*s)) {
             if (n >= cap)
                 return -1;
             out[n++] = *s++;
@@ -101,7 +97,7 @@ static int each_param(const char *s, int (*fn)(void *arg, const char *name, cons
             return -1;
         s = skip_ows(s);
         size_t n = 0;
-        while (is_tchar((unsigned char)*s) && n < sizeof name - 1)
+        while (http_is_tchar((unsigned char)*s) && n < sizeof name - 1)
             name[n++] = *s++;
         name[n] = '\0';
         s = skip_ows(s);
@@ -203,7 +199,7 @@ static int disposition_param(void *arg, const char *name, const char *value)
 static int header_line(struct multipart *m, char *line)
 {
     char *colon = line;
-    while (is_tchar((unsigned char)*colon))
+    while (http_is_tchar((unsigned char)*colon))
         colon++;
     if (colon == line || *colon != ':')
         return fail(m, "a part's header line is malformed (want Name: value)");
@@ -220,7 +216,7 @@ static int header_line(struct multipart *m, char *line)
         if (m->has_disposition)
             return fail(m, "a part has two Content-Disposition headers");
         m->has_disposition = true;
-        if (strncasecmp(v, fd, sizeof fd - 1) != 0 || is_tchar((unsigned char)v[sizeof fd - 1]))
+        if (strncasecmp(v, fd, sizeof fd - 1) != 0 || http_is_tchar((unsigned char)v[sizeof fd - 1]))
             return fail(m, "a part's Content-Disposition must be form-data");
         if (each_param(v + sizeof fd - 1, disposition_param, m) < 0)
             return fail(m, "a part's Content-Disposition is malformed (name, filename: one each, "

@@ -2,6 +2,8 @@
 
 #include <event2/event.h>
 #include <math.h>
+#include <mysql.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,23 @@ struct urec {
     int64_t at_us; /* when the call started (so it counts in the period it was admitted in) */
 };
 
+/* A row as the bulk INSERT binds it (MariaDB row-wise array binding):
+ * values, their lengths and NULL indicators side by side. */
+struct urow {
+    MYSQL_TIME at;
+    unsigned long long tenant, key_id, job_id;
+    long long ints[5]; /* status, prompt, completion, cached, reasoning */
+    double latency_ms, ttft_ms;
+    char job_ind, ttft_ind, cache_hit;
+    char provider[PROVIDER_NAME_MAX + 1], model[LLM_MODEL_MAX + 1], endpoint[33], request_id[129], cost[24];
+    unsigned long provider_len, model_len, endpoint_len, request_id_len, cost_len;
+};
+#define UROW_PARAMS 17
+static const char usage_insert_bulk[] =
+    "INSERT INTO llm_usage (at, tenant_id, key_id, job_id, provider, model, endpoint, status, prompt_tokens, "
+    "completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, request_id, cache_hit) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 /* The series one (tenant, provider, model, status) counts into, kept so a
  * call does not format and look up its labels again (series live as long
  * as the metrics). A token type's series is made when first counted. */
@@ -58,6 +77,9 @@ struct usage {
     struct urec *buf;
     size_t n, cap;
     size_t writing;           /* the first `writing` rows are in an INSERT now */
+    struct urow *rows;        /* USAGE_BATCH rows: the bulk INSERT's parameters */
+    MYSQL_BIND binds[UROW_PARAMS];
+    bool text_only;           /* the server has no bulk execution: multi-row INSERT text */
     uint64_t seq_recorded, seq_written; /* see usage_seq_recorded */
     int fails;
     bool draining;
@@ -84,6 +106,14 @@ static void written_cb(const struct db_result *r, void *arg)
     struct usage *u = arg;
     size_t k = u->writing;
     u->writing = 0;
+    if (!r->ok && r->err_code == DB_ERR_UNSUPPORTED && !u->text_only) {
+        log_warn("usage: %s (a proxy in between?): the ledger is written as INSERT text, which costs "
+                 "the database more per row", r->error);
+        u->text_only = true;
+        write_batch(u);
+        loop_work_done(u->rt->loop);
+        return;
+    }
     if (r->ok || (poison(r->err_code) && ++u->fails >= USAGE_POISON_TRIES)) {
         if (!r->ok) {
             metrics_add(u->m_dropped, (double)k);
@@ -105,11 +135,130 @@ static void written_cb(const struct db_result *r, void *arg)
     loop_work_done(u->rt->loop);
 }
 
+static void utc_time(MYSQL_TIME *t, int64_t at_us)
+{
+    time_t secs = (time_t)(at_us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    *t = (MYSQL_TIME){.year = (unsigned)tm.tm_year + 1900,
+                      .month = (unsigned)tm.tm_mon + 1,
+                      .day = (unsigned)tm.tm_mday,
+                      .hour = (unsigned)tm.tm_hour,
+                      .minute = (unsigned)tm.tm_min,
+                      .second = (unsigned)tm.tm_sec,
+                      .second_part = (unsigned long)(at_us % 1000000),
+                      .time_type = MYSQL_TIMESTAMP_DATETIME};
+}
+
+static unsigned long put_str(char *dst, size_t n, const char *src)
+{
+    size_t len = strlen(src);
+    if (len >= n)
+        len = n - 1;
+    memcpy(dst, src, len);
+    return (unsigned long)len;
+}
+
+/* v >= 0 and below 1e12 (fin): to 3 decimals, as the text INSERT wrote it. */
+static double ms3(double v)
+{
+    return (double)(long long)(v * 1000 + 0.5) / 1000;
+}
+
+/* Values as the text INSERT wrote them: cost to 9 decimals, times to 3. */
+static void row_fill(struct urow *w, const struct urec *x, struct sbuf *tmp)
+{
+    utc_time(&w->at, x->at_us);
+    w->tenant = x->tenant;
+    w->key_id = x->key_id;
+    w->job_id = x->job_id;
+    w->job_ind = x->job_id ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+    w->provider_len = put_str(w->provider, sizeof w->provider, x->provider);
+    w->model_len = put_str(w->model, sizeof w->model, x->model);
+    w->endpoint_len = put_str(w->endpoint, sizeof w->endpoint, x->endpoint);
+    w->request_id_len = put_str(w->request_id, sizeof w->request_id, x->request_id);
+    const long long ints[] = {x->status, x->prompt, x->completion, x->cached, x->reasoning};
+    memcpy(w->ints, ints, sizeof ints);
+    sbuf_reset(tmp);
+    sbuf_append_fixed(tmp, x->cost_usd, 9);
+    w->cost_len = put_str(w->cost, sizeof w->cost, tmp->data);
+    w->latency_ms = ms3(x->latency_ms);
+    w->ttft_ind = x->ttft_ms >= 0 ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+    w->ttft_ms = x->ttft_ms >= 0 ? ms3(x->ttft_ms) : 0;
+    w->cache_hit = x->cache_hit;
+}
+
+/* The parameters point into rows[0]; the binding's row size steps on. */
+static void binds_init(struct usage *u)
+{
+    struct urow *r = u->rows;
+    MYSQL_BIND *b = u->binds;
+    memset(b, 0, sizeof u->binds);
+    int i = 0;
+#define FIXED(t, field, unsig)                                                                     \
+    do {                                                                                           \
+        b[i].buffer_type = (t);                                                                    \
+        b[i].buffer = &r->field;                                                                   \
+        b[i].is_unsigned = (unsig);                                                                \
+        i++;                                                                                       \
+    } while (0)
+#define TEXT(field)                                                                                \
+    do {                                                                                           \
+        b[i].buffer_type = MYSQL_TYPE_STRING;                                                      \
+        b[i].buffer = r->field;                                                                    \
+        b[i].buffer_length = sizeof r->field;                                                      \
+        b[i].length = &r->field##_len;                                                             \
+        i++;                                                                                       \
+    } while (0)
+    FIXED(MYSQL_TYPE_DATETIME, at, 0);
+    FIXED(MYSQL_TYPE_LONGLONG, tenant, 1);
+    FIXED(MYSQL_TYPE_LONGLONG, key_id, 1);
+    b[i].u.indicator = &r->job_ind;
+    FIXED(MYSQL_TYPE_LONGLONG, job_id, 1);
+    TEXT(provider);
+    TEXT(model);
+    TEXT(endpoint);
+    for (int j = 0; j < 5; j++)
+        FIXED(MYSQL_TYPE_LONGLONG, ints[j], 0);
+    TEXT(cost);
+    FIXED(MYSQL_TYPE_DOUBLE, latency_ms, 0);
+    b[i].u.indicator = &r->ttft_ind;
+    FIXED(MYSQL_TYPE_DOUBLE, ttft_ms, 0);
+    TEXT(request_id);
+    FIXED(MYSQL_TYPE_TINY, cache_hit, 0);
+#undef FIXED
+#undef TEXT
+}
+
+static void write_bulk(struct usage *u, size_t k)
+{
+    if (!u->rows) {
+        u->rows = xcalloc(USAGE_BATCH, sizeof *u->rows);
+        binds_init(u);
+    }
+    struct sbuf tmp;
+    sbuf_init(&tmp);
+    for (size_t i = 0; i < k; i++)
+        row_fill(&u->rows[i], &u->buf[i], &tmp);
+    sbuf_deinit(&tmp);
+    u->writing = k;
+    struct db_bulk b = {.sql = usage_insert_bulk,
+                        .binds = u->binds,
+                        .nparams = UROW_PARAMS,
+                        .rows = (unsigned)k,
+                        .row_size = sizeof *u->rows};
+    db_bulk(u->rt->db, &b, 0, written_cb, u);
+}
+
 static void write_batch(struct usage *u)
 {
     if (u->writing || !u->n)
         return;
     size_t k = u->n < USAGE_BATCH ? u->n : USAGE_BATCH;
+    if (!u->text_only) {
+        write_bulk(u, k);
+        return;
+    }
     struct sbuf b;
     sbuf_init(&b);
     sbuf_puts(&b, "INSERT INTO llm_usage (at, tenant_id, key_id, job_id, provider, model, endpoint, status, "
@@ -233,6 +382,7 @@ void usage_free(struct usage *u)
     event_free(u->timer);
     event_free(u->kick);
     free(u->buf);
+    free(u->rows);
     free(u->slots);
     free(u);
 }

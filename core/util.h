@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ATTR_WUR __attribute__((warn_unused_result))
 #define ATTR_FMT(a, b) __attribute__((format(printf, a, b)))
@@ -93,6 +94,30 @@ bool util_streq_nocase(const char *a, const char *b);
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t util_utf8_seq(const char *s, size_t n);
 bool util_utf8_valid(const char *s, size_t n);
+/* The first index in [i, n) holding a or b; n if none. Past its first
+ * sixteen bytes a span is searched eight bytes at a time (long JSON
+ * strings: a model's answer); short ones are faster byte by byte. */
+static inline size_t util_find2(const char *s, size_t i, size_t n, char a, char b)
+{
+    for (size_t stop = n - i > 16 ? i + 16 : n; i < stop; i++)
+        if (s[i] == a || s[i] == b)
+            return i;
+    const uint64_t ones = 0x0101010101010101ULL, tops = 0x8080808080808080ULL;
+    const uint64_t ma = ones * (unsigned char)a, mb = ones * (unsigned char)b;
+    while (n - i >= 8) {
+        uint64_t w, x, y;
+        memcpy(&w, s + i, 8);
+        x = w ^ ma;
+        y = w ^ mb;
+        /* a zero byte of x or y sets a top bit (exact up to the first) */
+        if (((x - ones) & ~x & tops) | ((y - ones) & ~y & tops))
+            break;
+        i += 8;
+    }
+    while (i < n && s[i] != a && s[i] != b)
+        i++;
+    return i;
+}
 /* Raises the soft RLIMIT_NOFILE to the hard limit (the default soft 1024
  * is too few for a server). 0/-1; msg says what changed, or is empty. */
 int util_raise_nofile(char *msg, size_t msglen);

@@ -4,6 +4,7 @@
 # of fakellm (zero delay) next to fakellm alone, in the same run:
 #   llm_chat_1conn    added p50/p99 of POST /v1/chat/completions, 1 connection
 #   llm_chat_64conn   requests/s through ingot / fakellm's own, 64 connections
+#                     (medians of BENCH_LLM_ROUNDS, default 3, alternated runs)
 #   llm_stream_ttft   time to the first streamed event, added (C client)
 #   llm_stream_rss    serve's RSS holding 1000 concurrent slow streams
 #   llm_cache         answers from the response cache (Redis) at 64
@@ -56,16 +57,32 @@ read -r f_rps f_p50 f_p99 f_avg f_bad <<<"$(llm_wrk 1 "$FU" "$FPATH" bench)"
 read -r i_rps i_p50 i_p99 i_avg i_bad <<<"$(llm_wrk 1 "$IU" "$IPATH" "$LKEY")"
 echo "{\"bench\":\"llm_chat_1conn\",\"what\":\"POST /v1/chat/completions, 1 connection\",\"fake_p50_ms\":$f_p50,\"fake_p99_ms\":$f_p99,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"added_p50_ms\":$(sub "$i_p50" "$f_p50"),\"added_p99_ms\":$(sub "$i_p99" "$f_p99"),\"non_200\":$((f_bad + i_bad)),\"target_added_p50_ms\":0.3}"
 
-read -r f_rps f_p50 f_p99 f_avg f_bad <<<"$(llm_wrk 64 "$FU" "$FPATH" bench)"
-# CPU (user + system) of ingot and of the fake behind it during the ingot run:
-# where each request's cost goes on this 2-core machine.
+# 64 connections: ROUNDS alternated runs of the fake alone and of ingot in
+# front of it, the ratio of the medians. The machine's speed drifts (±40%
+# between hours, often ±15% between two runs a minute apart): alternating
+# and taking medians keeps that drift out of the ratio.
+ROUNDS=${BENCH_LLM_ROUNDS:-3}
+# CPU (user + system) of ingot, of the fake behind it, and of MariaDB (the
+# usage ledger) during the ingot runs: where each request's cost goes on
+# this 2-core machine.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-c0_i=$(ticks "$INGOT_PID"); c0_f=$(ticks "$FAKE_PID")
-read -r i_rps i_p50 i_p99 i_avg i_bad <<<"$(llm_wrk 64 "$IU" "$IPATH" "$LKEY")"
-c_i=$(( $(ticks "$INGOT_PID") - c0_i )); c_f=$(( $(ticks "$FAKE_PID") - c0_f ))
-cpu_us() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$i_rps" -v s="$SECS" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / (r * s) : 0 }'; }
+DB_PID=$(cat "$TMP/servers/mariadb.pid" 2>/dev/null || echo "$FAKE_PID")
+c_i=0; c_f=0; c_d=0; f_list=(); i_list=(); r_list=(); i_bad_all=0; f_bad_all=0; i_sum=0
+for _ in $(seq 1 "$ROUNDS"); do
+    read -r f_rps f_p50 f_p99 f_avg f_bad <<<"$(llm_wrk 64 "$FU" "$FPATH" bench)"
+    c0_i=$(ticks "$INGOT_PID"); c0_f=$(ticks "$FAKE_PID"); c0_d=$(ticks "$DB_PID")
+    read -r i_rps i_p50 i_p99 i_avg i_bad <<<"$(llm_wrk 64 "$IU" "$IPATH" "$LKEY")"
+    c_i=$((c_i + $(ticks "$INGOT_PID") - c0_i)); c_f=$((c_f + $(ticks "$FAKE_PID") - c0_f)); c_d=$((c_d + $(ticks "$DB_PID") - c0_d))
+    f_list+=("$f_rps"); i_list+=("$i_rps"); r_list+=("$(awk -v a="$i_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", b ? a / b : 0 }')")
+    i_sum=$(awk -v a="$i_sum" -v b="$i_rps" 'BEGIN { print a + b }')
+    f_bad_all=$((f_bad_all + f_bad)); i_bad_all=$((i_bad_all + i_bad))
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%s", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+f_rps=$(median "${f_list[@]}"); i_rps=$(median "${i_list[@]}")
+cpu_us() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$i_sum" -v s="$SECS" 'BEGIN { printf "%.1f", r ? t * 1e6 / hz / (r * s) : 0 }'; }
 ratio=$(awk -v a="$i_rps" -v b="$f_rps" 'BEGIN { printf "%.3f", b ? a / b : 0 }')
-echo "{\"bench\":\"llm_chat_64conn\",\"what\":\"POST /v1/chat/completions, 64 connections\",\"fake_rps\":$f_rps,\"ingot_rps\":$i_rps,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"ratio_to_fake\":$ratio,\"ingot_cpu_us_per_req\":$(cpu_us "$c_i"),\"fake_cpu_us_per_req\":$(cpu_us "$c_f"),\"non_200\":$((f_bad + i_bad)),\"target_ratio\":0.5}"
+rounds_json=$(IFS=,; echo "${r_list[*]}")
+echo "{\"bench\":\"llm_chat_64conn\",\"what\":\"POST /v1/chat/completions, 64 connections, medians of $ROUNDS alternated rounds\",\"fake_rps\":$f_rps,\"ingot_rps\":$i_rps,\"ingot_p50_ms\":$i_p50,\"ingot_p99_ms\":$i_p99,\"ratio_to_fake\":$ratio,\"round_ratios\":[$rounds_json],\"ingot_cpu_us_per_req\":$(cpu_us "$c_i"),\"fake_cpu_us_per_req\":$(cpu_us "$c_f"),\"db_cpu_us_per_req\":$(cpu_us "$c_d"),\"non_200\":$((f_bad_all + i_bad_all)),\"target_ratio\":0.5}"
 
 # The response cache: the same request answered from Redis (Ingot-Cache:
 # use, temperature 0) at 64 connections, next to the pass-through above.

@@ -364,8 +364,53 @@ static void test_helpers(void)
                                             c.family == AF_INET && c.bits == 8);
 }
 
+/* The eight-bytes-at-a-time scans against plain byte loops: every byte
+ * value, at every offset and length (random fill, a fixed seed). */
+static void test_fast_scans(void)
+{
+    static const char tokens[] = "!#$%&'*+-.^_`|~";
+    bool tchar_ok = true;
+    for (int c = 0; c < 256; c++) {
+        bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (c && strchr(tokens, c));
+        if (http_is_tchar((unsigned char)c) != want)
+            tchar_ok = false;
+    }
+    test_cond("http_is_tchar: exactly RFC 9110's token characters", tchar_ok);
+
+    static const unsigned char pick[] = {'a', ' ', '\t', 0x7f, 0x1f, 0x00, 0x80, 0xff, 0x20, 0x21, '"', '\\', 0x7e, 0x9f};
+    unsigned seed = 12345;
+    bool value_ok = true, find_ok = true;
+    char buf[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % 65);
+        for (size_t k = 0; k < n; k++) {
+            /* mostly plain bytes, with one odd byte now and then */
+            buf[k] = rand_r(&seed) % 6 ? 'x' : (char)pick[rand_r(&seed) % sizeof pick];
+        }
+        size_t i = n ? (size_t)(rand_r(&seed) % (n + 1)) : 0;
+        size_t want = i;
+        while (want < n && (buf[want] == '\t' || ((unsigned char)buf[want] >= 0x20 && (unsigned char)buf[want] != 0x7f)))
+            want++;
+        if (http_value_bad(buf, i, n) != want)
+            value_ok = false;
+        size_t want2 = i;
+        while (want2 < n && buf[want2] != '"' && buf[want2] != '\\')
+            want2++;
+        if (util_find2(buf, i, n, '"', '\\') != want2)
+            find_ok = false;
+    }
+    test_cond("http_value_bad: the first control character or DEL, tabs and obs-text allowed", value_ok);
+    test_cond("util_find2: the first of two bytes", find_ok);
+    test_cond("http_value_bad: a tab inside a long value is fine",
+              http_value_bad("abcdefgh\tijklmnopqrstuvwx", 0, 25) == 25);
+    test_cond("http_value_bad: a NUL after a tab in one word is found",
+              http_value_bad("abc\tef\0hijklmnop", 0, 17) == 6);
+}
+
 int main(void)
 {
+    test_fast_scans();
     test_request_line();
     test_blank_lines();
     test_header_syntax();

@@ -3,7 +3,9 @@
  * test/integration/test_limits.sh): written on the interval without a
  * flush, at 500 rows without waiting for it, everything at usage_flush,
  * kept and retried while the table cannot be written, bounded (dropped and
- * counted past the bound), rows that would be refused cleaned first. */
+ * counted past the bound), rows that would be refused cleaned first;
+ * written by bulk execution (db_bulk), and as INSERT text, with the same
+ * values, where the server offers none. */
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "../testhelp.h"
 #include "config.h"
+#include "db.h"
 #include "db_sync.h"
 #include "loop.h"
 #include "metrics.h"
@@ -27,7 +30,7 @@ static MYSQL *db;
 static long long scalar(const char *fmt, ...) ATTR_FMT(1, 2);
 static long long scalar(const char *fmt, ...)
 {
-    char q[512], err[256];
+    char q[1024], err[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(q, sizeof q, fmt, ap);
@@ -65,6 +68,11 @@ static bool rows_reached(void)
     return scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu", tenant) >= want_rows;
 }
 
+static bool fast_empty(void)
+{
+    return usage_pending(u_fast) == 0;
+}
+
 static bool slow_empty(void)
 {
     return usage_pending(u_slow) == 0;
@@ -81,6 +89,122 @@ static bool fast_failed(void)
 {
     struct metric_family *f = metrics_family(rt.metrics, METRIC_COUNTER, "ingot_llm_usage_write_failures_total", "");
     return metrics_value(metrics_series(f, "")) >= 1;
+}
+
+static struct usage *u_text;
+
+static bool text_written(void)
+{
+    return usage_pending(u_text) == 0 &&
+           scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND model LIKE 'exact-%%'", tenant) >= 4;
+}
+
+static long long global_status(const char *name)
+{
+    char q[160];
+    snprintf(q, sizeof q, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '%s'", name);
+    return scalar("%s", q);
+}
+
+/* Every column's value, bulk and text alike: NULLs, rounding, a job. */
+static void record_exact(struct usage *u, const char *model)
+{
+    struct usage_rec a = {.tenant = tenant, .key_id = 9, .job_id = 123456789012ULL, .provider = "prov\t1",
+                          .model = model, .endpoint = "embeddings", .status = 429,
+                          .u = {.prompt = 7, .completion = 0, .cached = -1, .reasoning = 3},
+                          .cost_usd = 0.0001234567891, .latency_ms = 12.3456, .ttft_ms = 0.0004,
+                          .request_id = "req_x\ty'z"};
+    struct usage_rec b = a;
+    b.job_id = 0;
+    b.ttft_ms = -1;
+    b.cost_usd = 0;
+    b.status = 499;
+    usage_record(u, &a);
+    usage_record(u, &b);
+}
+
+static bool exact_rows(const char *model)
+{
+    return scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND model = '%s' AND key_id = 9 AND "
+                  "job_id = 123456789012 AND provider = 'prov\\t1' AND endpoint = 'embeddings' AND status = 429 "
+                  "AND prompt_tokens = 7 AND completion_tokens = 0 AND cached_tokens = 0 AND reasoning_tokens = 3 "
+                  "AND cost_usd = 0.000123457 AND latency_ms = 12.346 AND ttft_ms = 0 AND "
+                  "request_id = 'req_x\\ty''z' AND cache_hit = 0",
+                  tenant, model) == 1 &&
+           scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND model = '%s' AND job_id IS NULL AND "
+                  "ttft_ms IS NULL AND cost_usd = 0 AND status = 499 AND latency_ms = 12.346",
+                  tenant, model) == 1;
+}
+
+/* db_bulk itself, on a table of its own. */
+struct probe_row {
+    int id;
+    char v[8];
+    unsigned long v_len;
+};
+static struct {
+    bool done, ok;
+    unsigned code;
+    unsigned long long affected;
+    char error[200];
+} probe;
+
+static void probe_cb(const struct db_result *r, void *arg)
+{
+    (void)arg;
+    probe.done = true;
+    probe.ok = r->ok;
+    probe.code = r->err_code;
+    probe.affected = r->affected_rows;
+    snprintf(probe.error, sizeof probe.error, "%s", r->error);
+}
+
+static bool probe_done(void)
+{
+    return probe.done;
+}
+
+static bool probe_run(const char *sql, struct probe_row *rows, unsigned n, unsigned nparams)
+{
+    MYSQL_BIND b[2];
+    memset(b, 0, sizeof b);
+    b[0].buffer_type = MYSQL_TYPE_LONG;
+    b[0].buffer = &rows[0].id;
+    b[1].buffer_type = MYSQL_TYPE_STRING;
+    b[1].buffer = rows[0].v;
+    b[1].buffer_length = sizeof rows[0].v;
+    b[1].length = &rows[0].v_len;
+    for (unsigned i = 0; i < n; i++)
+        rows[i].v_len = strlen(rows[i].v);
+    memset(&probe, 0, sizeof probe);
+    struct db_bulk k = {.sql = sql, .binds = b, .nparams = nparams, .rows = n, .row_size = sizeof *rows};
+    db_bulk(rt.db, &k, 0, probe_cb, NULL);
+    return spin_until(probe_done, 5000);
+}
+
+static void test_bulk_api(void)
+{
+    sql("DROP TABLE IF EXISTS bulk_probe");
+    sql("CREATE TABLE bulk_probe (id INT PRIMARY KEY, v VARCHAR(8) NOT NULL)");
+    const char *ins = "INSERT INTO bulk_probe (id, v) VALUES (?, ?)";
+    struct probe_row rows[3] = {{1, "a", 0}, {2, "b\tc", 0}, {3, "d'e", 0}};
+    test_cond("bulk: three rows in one execution", probe_run(ins, rows, 3, 2) && probe.ok && probe.affected == 3);
+    test_cond("bulk: values kept",
+              scalar("SELECT COUNT(*) FROM bulk_probe WHERE (id = 2 AND v = 'b\\tc') OR (id = 3 AND v = 'd''e')") == 2);
+    struct probe_row dup[2] = {{4, "f", 0}, {1, "g", 0}};
+    test_cond("bulk: a refused row fails the statement with the server's code",
+              probe_run(ins, dup, 2, 2) && !probe.ok && probe.code == 1062 && strstr(probe.error, "Duplicate") != NULL);
+    test_cond("bulk: nothing of a refused statement stays", scalar("SELECT COUNT(*) FROM bulk_probe") == 3);
+    struct probe_row more[1] = {{5, "h", 0}};
+    test_cond("bulk: the next execution works", probe_run(ins, more, 1, 2) && probe.ok && probe.affected == 1);
+    const char *other = "INSERT INTO bulk_probe (v, id) VALUES (?, ?)"; /* another text: prepared anew */
+    struct probe_row swap[1] = {{6, "i", 0}};
+    test_cond("bulk: another statement on the same pool",
+              probe_run(other, swap, 1, 2) && !probe.ok && probe.code == 1366); /* "i" is no INT: strict mode */
+    test_cond("bulk: a parameter count the statement lacks is refused",
+              probe_run(ins, more, 1, 3) && !probe.ok && strstr(probe.error, "binding 3 parameters") != NULL);
+    test_cond("bulk: and the statement works after it", probe_run(ins, swap, 1, 2) && probe.ok && probe.affected == 1);
+    sql("DROP TABLE bulk_probe");
 }
 
 static void record(struct usage *u, int n, const char *model, double ttft)
@@ -119,6 +243,7 @@ static void test_servers(void)
     if (!db)
         return;
     tenant = 900000 + (unsigned long long)(time_real_us() % 90000);
+    test_bulk_api();
     u_fast = usage_new(&rt, 300);
     u_slow = usage_new(&rt, 3600000);
 
@@ -138,6 +263,7 @@ static void test_servers(void)
                      tenant) == 3);
 
     /* 500 rows go at once; the rest waits for the interval or a flush */
+    long long bulk0 = global_status("COM_STMT_EXECUTE");
     record(u_slow, 1200, "gpt-y", 40);
     want_rows = 3 + 1000;
     test_cond("500-row batches go without waiting for the interval", spin_until(rows_reached, 10000));
@@ -147,6 +273,9 @@ static void test_servers(void)
     test_cond("every row once", scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu", tenant) == 1203);
     test_cond("ttft kept for streams",
               scalar("SELECT COUNT(*) FROM llm_usage WHERE tenant_id = %llu AND ttft_ms = 40", tenant) == 1200);
+    /* one bulk execution per 500 rows (others may run meanwhile: at least) */
+    test_cond("written by bulk execution", global_status("COM_STMT_EXECUTE") - bulk0 >= 3);
+
 
     /* the table cannot be written: kept, retried, bounded */
     sql("RENAME TABLE llm_usage TO llm_usage_away");
@@ -195,11 +324,26 @@ static void test_servers(void)
                   !strstr(m.data, "ingot_llm_ttft_seconds_count{provider=\"default\",model=\"gpt-x\"}"));
     sbuf_deinit(&m);
 
+    /* every column, bulk and text: the same values */
+    record_exact(u_fast, "exact-bulk");
+    usage_flush(u_fast);
+    test_cond("bulk rows written", spin_until(fast_empty, 5000));
+    u_text = usage_new(&rt, 300);
+    db_pool_set_no_bulk(rt.db, true);
+    record_exact(u_text, "exact-text");
+    test_cond("without bulk execution rows are written as text", spin_until(text_written, 5000));
+    db_pool_set_no_bulk(rt.db, false);
+    test_cond("bulk: every column's value", exact_rows("exact-bulk"));
+    test_cond("text: the same values", exact_rows("exact-text"));
+    char del[160];
+    snprintf(del, sizeof del, "DELETE FROM llm_usage WHERE tenant_id = %llu AND model LIKE 'exact-%%'", tenant);
+    sql(del);
     sql("DELETE FROM llm_usage WHERE tenant_id >= 900000");
     mysql_close(db);
     runtime_close(&rt);
     usage_free(u_fast);
     usage_free(u_slow);
+    usage_free(u_text);
     runtime_deinit(&rt);
     config_deinit(&cfg);
 }
