@@ -123,9 +123,25 @@ static void httpd_destroy(struct httpd *h);
 /* Gives back the socket, the timers and the connection slot; the struct
  * stays. A closed connection is counted in no state (it stays CONN_CLOSING,
  * so callers up the stack may still read c->state). */
+static void wqueue_remove(struct conn *c)
+{
+    struct httpd *h = c->h;
+    if (!c->write_queued)
+        return;
+    c->write_queued = false;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        h->wqueue = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+}
+
 static void conn_release(struct conn *c)
 {
     struct httpd *h = c->h;
+    wqueue_remove(c);
     h->nstate[c->state]--;
     metrics_set(h->state_series[c->state], (double)h->nstate[c->state]);
     bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING ||
@@ -220,13 +236,12 @@ static void conn_linger(struct conn *c)
     conn_read_cb(c->bev, c);
 }
 
-void httpd_conn_replied(struct conn *c)
+/* Most answers fit the socket's buffer: written at once, they cost no
+ * EPOLLOUT round (two epoll changes and a wakeup per request). The write
+ * callback runs from the loop either way, never inside the handler that
+ * replied. */
+static void conn_write_now(struct conn *c)
 {
-    conn_set_state(c, CONN_WRITING);
-    /* Most answers fit the socket's buffer: written now, they cost no
-     * EPOLLOUT round (two epoll changes and a wakeup per request). The
-     * write callback runs from the loop either way, never inside the
-     * handler that replied. */
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
     (void)evbuffer_write(out, bufferevent_getfd(c->bev));
@@ -237,6 +252,34 @@ void httpd_conn_replied(struct conn *c)
         return;
     }
     bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
+}
+
+/* The replies of a pass go out together before the loop sleeps: a
+ * client's process is woken once for a burst, not once per reply with
+ * our work in between (Redis's writes in beforeSleep). */
+static bool wqueue_flush(void *arg)
+{
+    struct httpd *h = arg;
+    bool any = h->wqueue != NULL;
+    while (h->wqueue) {
+        struct conn *c = h->wqueue;
+        wqueue_remove(c);
+        conn_write_now(c);
+    }
+    return any;
+}
+
+void httpd_conn_replied(struct conn *c)
+{
+    conn_set_state(c, CONN_WRITING);
+    if (c->write_queued)
+        return;
+    c->write_queued = true;
+    c->wprev = NULL;
+    c->wnext = c->h->wqueue;
+    if (c->wnext)
+        c->wnext->wprev = c;
+    c->h->wqueue = c;
 }
 
 void httpd_conn_abandon(struct conn *c)
@@ -545,6 +588,7 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
     if (util_random_bytes(&h->rng, sizeof h->rng) < 0)
         h->rng = (uint64_t)time_real_us();
     httpd_listen_init(h);
+    loop_before_sleep(l, wqueue_flush, h);
     h->req_family = metrics_family(m, METRIC_COUNTER, "ingot_http_requests_total",
                                    "HTTP requests answered, by route and status.");
     h->lat_family = metrics_family(m, METRIC_HISTOGRAM, "ingot_http_request_duration_seconds",
@@ -590,6 +634,7 @@ void httpd_free(struct httpd *h)
         next = c->next;
         conn_close(c, false);
     }
+    loop_before_sleep_remove(h->loop, wqueue_flush, h);
     httpd_listen_close(h, true);
     if (h->nheld > 0) {
         h->closed = true;

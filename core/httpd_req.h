@@ -115,6 +115,8 @@ struct conn {
     size_t dropped;     /* bytes read and dropped while CLOSING */
     struct http_req req; /* one request at a time per connection */
     struct conn *prev, *next;
+    bool write_queued;          /* on h->wqueue: its reply goes out before the loop sleeps */
+    struct conn *wprev, *wnext;
 };
 
 struct httpd {
@@ -139,6 +141,7 @@ struct httpd {
     size_t nconns;
     size_t nstate[CONN_NSTATES];
     struct conn *conns;
+    struct conn *wqueue; /* replied, to be written before the loop sleeps */
     int port;
     bool draining;
     uint64_t rng; /* request ids: splitmix64 seeded from OpenSSL */

@@ -39,6 +39,12 @@ struct loop {
     size_t nhooks;
     struct busy busies[16];
     size_t nbusy;
+    struct sleeper {
+        loop_sleep_fn fn;
+        void *arg;
+    } sleepers[8];            /* loop_before_sleep */
+    size_t nsleepers;
+    bool stop;                /* loop_run returns after this pass */
     struct deferred *deferred;
     size_t resolving;         /* loop_resolve objects evdns still owes an answer */
     long long grace_ms;
@@ -74,6 +80,14 @@ static size_t busy_total(struct loop *l)
     return n;
 }
 
+/* event_base_loopbreak alone would be lost when called from a
+ * before-sleep hook (the next pass clears it): the flag keeps it. */
+static void loop_break(struct loop *l)
+{
+    l->stop = true;
+    event_base_loopbreak(l->base);
+}
+
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -81,7 +95,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
     struct loop *l = arg;
     if (l->draining && busy_total(l) == 0) {
         log_info("drained: no work in flight, exiting");
-        event_base_loopbreak(l->base);
+        loop_break(l);
     }
 }
 
@@ -92,7 +106,7 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
     struct loop *l = arg;
     log_warn("shutdown grace of %lldms over with %zu still in flight; exiting", l->grace_ms,
              busy_total(l));
-    event_base_loopbreak(l->base);
+    loop_break(l);
 }
 
 void loop_begin_drain(struct loop *l)
@@ -114,7 +128,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     l->signals_seen++;
     if (l->signals_seen > 1) {
         log_warn("second signal: exiting without waiting for in-flight work");
-        event_base_loopbreak(l->base);
+        loop_break(l);
         return;
     }
     log_info("%s received: draining (grace %lldms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -230,9 +244,38 @@ void loop_defer_free(struct loop *l, loop_fn fn, void *p)
     event_active(l->reaper_ev, EV_TIMEOUT, 0);
 }
 
+void loop_before_sleep(struct loop *l, loop_sleep_fn fn, void *arg)
+{
+    if (l->nsleepers >= ARRAY_LEN(l->sleepers))
+        abort();
+    l->sleepers[l->nsleepers++] = (struct sleeper){fn, arg};
+}
+
+void loop_before_sleep_remove(struct loop *l, loop_sleep_fn fn, void *arg)
+{
+    for (size_t i = 0; i < l->nsleepers; i++)
+        if (l->sleepers[i].fn == fn && l->sleepers[i].arg == arg) {
+            l->sleepers[i] = l->sleepers[--l->nsleepers];
+            return;
+        }
+}
+
 int loop_run(struct loop *l)
 {
-    event_base_dispatch(l->base);
+    /* One pass at a time (every callback that is ready), then the
+     * before-sleep hooks: writes queued during the pass go out together. */
+    l->stop = false;
+    while (!l->stop) {
+        /* Before waiting: what was queued outside a pass (before loop_run,
+         * or by a hook's own work) goes too, until nothing is left. */
+        for (bool again = true; again;) {
+            again = false;
+            for (size_t i = 0; i < l->nsleepers; i++)
+                again |= l->sleepers[i].fn(l->sleepers[i].arg);
+        }
+        if (l->stop || event_base_loop(l->base, EVLOOP_ONCE) != 0 || event_base_got_exit(l->base))
+            break; /* stopped, nothing left to wait for, or an error */
+    }
     reaper_cb(-1, 0, l);
     return l->exit_code;
 }
@@ -240,7 +283,7 @@ int loop_run(struct loop *l)
 void loop_stop(struct loop *l, int exit_code)
 {
     l->exit_code = exit_code;
-    event_base_loopbreak(l->base);
+    loop_break(l);
 }
 
 struct loop_resolve {
