@@ -22,6 +22,7 @@ struct db_pool;
 #define DB_ERR_UNAVAILABLE 10002
 #define DB_ERR_SHUTDOWN 10003
 #define DB_ERR_UNSUPPORTED 10004 /* db_bulk: the server (or a proxy) has no bulk execution */
+#define DB_ERR_BIND 10005        /* db_bulk: the parameters do not fit the statement */
 
 struct db_result {
     bool ok;
@@ -62,8 +63,10 @@ void db_query(struct db_pool *p, const char *sql, long long timeout_ms, db_query
  * parse of a multi-row INSERT text: ~40% less of its CPU per row.
  * binds[] describe row 0 of an array of `rows` rows of row_size bytes
  * (row-wise binding); the caller keeps binds and rows unchanged until cb
- * runs. The statement is prepared once per connection and kept.
- * DB_ERR_UNSUPPORTED when the connection does not offer bulk execution. */
+ * runs. The statement is prepared once per connection and kept (another
+ * text prepares the same handle again). DB_ERR_UNSUPPORTED when the
+ * connection does not offer bulk execution; DB_ERR_BIND for parameters
+ * that do not fit the statement, or no rows. */
 struct db_bulk {
     const char *sql; /* copied */
     MYSQL_BIND *binds;

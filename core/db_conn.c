@@ -26,7 +26,8 @@ bool db_conn_busy(enum dbc_state s)
 }
 
 /* Statements die with their connection: after mysql_close a statement is
- * detached and closing it only frees memory (no COM_STMT_CLOSE). */
+ * detached and closing it only frees memory (no COM_STMT_CLOSE). Never
+ * closed on a live connection: that is the connector's blocking API. */
 static void stmt_forget(struct db_conn *c)
 {
     if (c->stmt) {
@@ -239,15 +240,35 @@ static void query_step(struct db_conn *c, int status, int err)
     store_step(c, mysql_store_result_start(&c->res, c->m));
 }
 
-/* A bulk statement failed. A statement-level failure drops the prepared
- * statement (prepared again next time: the server may have lost it). */
+/* The statement must be prepared again (on the same handle: the connector
+ * closes the old one on the server inside the non-blocking prepare). */
+static void stmt_unprepared(struct db_conn *c)
+{
+    free(c->stmt_sql);
+    c->stmt_sql = NULL;
+}
+
+/* A bulk statement failed. The connector keeps a non-blocking layer's own
+ * failure on the connection, not the statement; no code at all leaves the
+ * link in an unknown state, which closes it like a client-side error. */
 static void bulk_failed(struct db_conn *c)
 {
     char msg[MYSQL_ERRMSG_SIZE];
     unsigned code = mysql_stmt_errno(c->stmt);
     snprintf(msg, sizeof msg, "%s", mysql_stmt_error(c->stmt));
-    if (!(code >= CR_MIN_ERROR && code <= CR_MAX_ERROR))
-        stmt_forget(c);
+    if (!code) {
+        code = mysql_errno(c->m);
+        snprintf(msg, sizeof msg, "%s", mysql_error(c->m));
+    }
+    if (!code) {
+        code = CR_UNKNOWN_ERROR;
+        snprintf(msg, sizeof msg, "the bulk statement failed without an error code");
+    }
+    /* The server lost the statement (or wants it prepared again); other
+     * server errors (a refused row) leave it usable. */
+    if (code == 1243 /* ER_UNKNOWN_STMT_HANDLER */ || code == 1615 /* ER_NEED_REPREPARE */ ||
+        c->state == DBC_PREPARING)
+        stmt_unprepared(c);
     conn_stmt_done(c, false, code, msg, 0, 0);
 }
 
@@ -274,8 +295,8 @@ static void bulk_execute(struct db_conn *c)
         char msg[MYSQL_ERRMSG_SIZE + 64];
         snprintf(msg, sizeof msg, "binding %u parameters to a statement of %lu: %s", b->nparams,
                  mysql_stmt_param_count(c->stmt), mysql_stmt_error(c->stmt));
-        stmt_forget(c);
-        conn_stmt_done(c, false, CR_UNKNOWN_ERROR, msg, 0, 0);
+        c->state = DBC_IDLE;
+        conn_stmt_done(c, false, DB_ERR_BIND, msg, 0, 0); /* the caller's mistake: the link is fine */
         return;
     }
     c->state = DBC_EXECUTING;
@@ -308,15 +329,18 @@ static void bulk_run(struct db_conn *c)
         conn_stmt_done(c, false, DB_ERR_UNSUPPORTED, "the database server does not offer bulk execution", 0, 0);
         return;
     }
-    if (c->stmt && strcmp(c->stmt_sql, r->bulk.sql) == 0) {
+    if (r->bulk.rows == 0) { /* an array size of 0 is a plain execute: its indicators ignored */
+        c->state = DBC_IDLE;
+        conn_stmt_done(c, false, DB_ERR_BIND, "a bulk statement needs at least one row", 0, 0);
+        return;
+    }
+    if (c->stmt && c->stmt_sql && strcmp(c->stmt_sql, r->bulk.sql) == 0) {
         bulk_execute(c);
         return;
     }
-    /* Another statement is kept: close it. COM_STMT_CLOSE has no answer
-     * and the idle connection's socket buffer is empty, so this write
-     * does not wait. */
-    stmt_forget(c);
-    c->stmt = mysql_stmt_init(c->m);
+    stmt_unprepared(c);
+    if (!c->stmt)
+        c->stmt = mysql_stmt_init(c->m);
     if (!c->stmt)
         abort();
     c->state = DBC_PREPARING;

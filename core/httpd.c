@@ -25,6 +25,7 @@
 #include "httpd_body.h"
 #include "httpd_listen.h"
 #include "httpd_req.h"
+#include "httpd_write.h"
 #include "loop.h"
 #include "metrics.h"
 
@@ -123,25 +124,11 @@ static void httpd_destroy(struct httpd *h);
 /* Gives back the socket, the timers and the connection slot; the struct
  * stays. A closed connection is counted in no state (it stays CONN_CLOSING,
  * so callers up the stack may still read c->state). */
-static void wqueue_remove(struct conn *c)
-{
-    struct httpd *h = c->h;
-    if (!c->write_queued)
-        return;
-    c->write_queued = false;
-    if (c->wprev)
-        c->wprev->wnext = c->wnext;
-    else
-        h->wqueue = c->wnext;
-    if (c->wnext)
-        c->wnext->wprev = c->wprev;
-    c->wprev = c->wnext = NULL;
-}
 
 static void conn_release(struct conn *c)
 {
     struct httpd *h = c->h;
-    wqueue_remove(c);
+    httpd_write_forget(c);
     h->nstate[c->state]--;
     metrics_set(h->state_series[c->state], (double)h->nstate[c->state]);
     bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING ||
@@ -236,50 +223,10 @@ static void conn_linger(struct conn *c)
     conn_read_cb(c->bev, c);
 }
 
-/* Most answers fit the socket's buffer: written at once, they cost no
- * EPOLLOUT round (two epoll changes and a wakeup per request). The write
- * callback runs from the loop either way, never inside the handler that
- * replied. */
-static void conn_write_now(struct conn *c)
-{
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
-    (void)evbuffer_write(out, bufferevent_getfd(c->bev));
-    evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) == 0) {
-        bufferevent_disable(c->bev, EV_WRITE); /* cancels the add the output's growth asked for */
-        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
-        return;
-    }
-    bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
-}
-
-/* The replies of a pass go out together before the loop sleeps: a
- * client's process is woken once for a burst, not once per reply with
- * our work in between (Redis's writes in beforeSleep). */
-static bool wqueue_flush(void *arg)
-{
-    struct httpd *h = arg;
-    bool any = h->wqueue != NULL;
-    while (h->wqueue) {
-        struct conn *c = h->wqueue;
-        wqueue_remove(c);
-        conn_write_now(c);
-    }
-    return any;
-}
-
 void httpd_conn_replied(struct conn *c)
 {
     conn_set_state(c, CONN_WRITING);
-    if (c->write_queued)
-        return;
-    c->write_queued = true;
-    c->wprev = NULL;
-    c->wnext = c->h->wqueue;
-    if (c->wnext)
-        c->wnext->wprev = c;
-    c->h->wqueue = c;
+    httpd_write_queue(c);
 }
 
 void httpd_conn_abandon(struct conn *c)
@@ -588,7 +535,7 @@ struct httpd *httpd_new(struct loop *l, struct metrics *m, const struct httpd_op
     if (util_random_bytes(&h->rng, sizeof h->rng) < 0)
         h->rng = (uint64_t)time_real_us();
     httpd_listen_init(h);
-    loop_before_sleep(l, wqueue_flush, h);
+    httpd_write_start(h);
     h->req_family = metrics_family(m, METRIC_COUNTER, "ingot_http_requests_total",
                                    "HTTP requests answered, by route and status.");
     h->lat_family = metrics_family(m, METRIC_HISTOGRAM, "ingot_http_request_duration_seconds",
@@ -630,11 +577,12 @@ void httpd_free(struct httpd *h)
 {
     if (!h)
         return;
+    httpd_write_flush(h); /* replies of the last pass leave before their connections close */
     for (struct conn *c = h->conns, *next; c; c = next) {
         next = c->next;
         conn_close(c, false);
     }
-    loop_before_sleep_remove(h->loop, wqueue_flush, h);
+    httpd_write_stop(h);
     httpd_listen_close(h, true);
     if (h->nheld > 0) {
         h->closed = true;

@@ -45,6 +45,7 @@ struct loop {
     } sleepers[8];            /* loop_before_sleep */
     size_t nsleepers;
     bool stop;                /* loop_run returns after this pass */
+    bool running;             /* inside loop_run: before-sleep hooks will run */
     struct deferred *deferred;
     size_t resolving;         /* loop_resolve objects evdns still owes an answer */
     long long grace_ms;
@@ -251,6 +252,11 @@ void loop_before_sleep(struct loop *l, loop_sleep_fn fn, void *arg)
     l->sleepers[l->nsleepers++] = (struct sleeper){fn, arg};
 }
 
+bool loop_running(const struct loop *l)
+{
+    return l->running;
+}
+
 void loop_before_sleep_remove(struct loop *l, loop_sleep_fn fn, void *arg)
 {
     for (size_t i = 0; i < l->nsleepers; i++)
@@ -265,17 +271,24 @@ int loop_run(struct loop *l)
     /* One pass at a time (every callback that is ready), then the
      * before-sleep hooks: writes queued during the pass go out together. */
     l->stop = false;
-    while (!l->stop) {
-        /* Before waiting: what was queued outside a pass (before loop_run,
-         * or by a hook's own work) goes too, until nothing is left. */
+    l->running = true;
+    for (;;) {
+        /* Before waiting (and after the last pass, so a stop loses no
+         * queued write): what a pass queued, what was queued before
+         * loop_run, and what a hook's own work queued, until none is left. */
         for (bool again = true; again;) {
             again = false;
             for (size_t i = 0; i < l->nsleepers; i++)
                 again |= l->sleepers[i].fn(l->sleepers[i].arg);
         }
-        if (l->stop || event_base_loop(l->base, EVLOOP_ONCE) != 0 || event_base_got_exit(l->base))
+        if (l->stop || event_base_loop(l->base, EVLOOP_ONCE) != 0 || event_base_got_exit(l->base)) {
+            if (l->stop) /* stopped during the pass: its queue still goes */
+                for (size_t i = 0; i < l->nsleepers; i++)
+                    l->sleepers[i].fn(l->sleepers[i].arg);
             break; /* stopped, nothing left to wait for, or an error */
+        }
     }
+    l->running = false;
     reaper_cb(-1, 0, l);
     return l->exit_code;
 }

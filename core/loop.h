@@ -64,6 +64,9 @@ int loop_run(struct loop *l);
 typedef bool (*loop_sleep_fn)(void *arg);
 void loop_before_sleep(struct loop *l, loop_sleep_fn fn, void *arg);
 void loop_before_sleep_remove(struct loop *l, loop_sleep_fn fn, void *arg);
+/* Inside loop_run, where before-sleep hooks will still run; outside it
+ * (after a stop, at shutdown) work must be done at once. */
+bool loop_running(const struct loop *l);
 /* Ends the loop at once with this exit code (e.g. EXIT_CONFIG). */
 void loop_stop(struct loop *l, int exit_code);
 

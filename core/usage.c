@@ -98,7 +98,7 @@ static void write_batch(struct usage *u);
 static bool poison(unsigned code)
 {
     return code == 1048 || code == 1264 || code == 1265 || code == 1292 || code == 1366 || code == 1406 ||
-           code == 1062 || code == 1064;
+           code == 1062 || code == 1064 || code == DB_ERR_BIND;
 }
 
 static void written_cb(const struct db_result *r, void *arg)

@@ -160,6 +160,10 @@ static void wait_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void got_job_cb(MYSQL_RES *res, unsigned err_code, const char *err, void *arg)
 {
     struct v1 *c = arg;
+    if (c->wake_after) { /* the retried job was read as the retry left it */
+        c->wake_after = false;
+        serve_wake_workers(c->sj);
+    }
     if (!res) {
         v1_waiter_unlink(c);
         v1_reply_db_error(c->r, err_code, err, "");
@@ -365,9 +369,14 @@ static void changed_cb(enum jobchange_outcome o, int state, unsigned err_code, c
     struct v1 *c = arg;
     switch (o) {
     case JOBCHANGE_OK:
-        serve_wake_workers(c->sj);
-        if (state == JOB_CANCELLED)
+        /* A retried job is answered as queued, then workers are woken:
+         * woken first, one could claim it before the read-back. */
+        if (state == JOB_CANCELLED) {
+            serve_wake_workers(c->sj);
             note_done(c->sj, c->job_id);
+        } else {
+            c->wake_after = true;
+        }
         c->wait_until_ms = 0;
         get_job_start(c); /* answers with the job as it is now */
         return;

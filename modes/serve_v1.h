@@ -72,6 +72,7 @@ struct v1 {
     int64_t wait_until_ms;
     struct event *timer;
     bool rewake;            /* its job ended while a read was in flight */
+    bool wake_after;        /* a retry: workers are woken once the job was read back */
     bool listed;            /* in the waiters list */
     bool anthropic;         /* errors in Anthropic's shape (/v1/messages) */
     struct v1 *next, *prev;

@@ -202,7 +202,9 @@ static void test_bulk_api(void)
     test_cond("bulk: another statement on the same pool",
               probe_run(other, swap, 1, 2) && !probe.ok && probe.code == 1366); /* "i" is no INT: strict mode */
     test_cond("bulk: a parameter count the statement lacks is refused",
-              probe_run(ins, more, 1, 3) && !probe.ok && strstr(probe.error, "binding 3 parameters") != NULL);
+              probe_run(ins, more, 1, 3) && !probe.ok && probe.code == DB_ERR_BIND &&
+                  strstr(probe.error, "binding 3 parameters") != NULL);
+    test_cond("bulk: no rows is refused, not run as one", probe_run(ins, more, 0, 2) && probe.code == DB_ERR_BIND);
     test_cond("bulk: and the statement works after it", probe_run(ins, swap, 1, 2) && probe.ok && probe.affected == 1);
     sql("DROP TABLE bulk_probe");
 }

@@ -1,0 +1,88 @@
+#include "httpd_write.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "httpd_req.h"
+#include "loop.h"
+
+void httpd_write_forget(struct conn *c)
+{
+    struct httpd *h = c->h;
+    if (!c->write_queued)
+        return;
+    c->write_queued = false;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        h->wqueue = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+}
+
+static void write_now(struct conn *c);
+
+void httpd_write_queue(struct conn *c)
+{
+    if (!loop_running(c->h->loop)) { /* no pass will end: at shutdown, say */
+        write_now(c);
+        return;
+    }
+    /* The bufferevent would write the reply itself (its output's growth
+     * asked for EPOLLOUT): only the flush writes, or a stale turn of the
+     * queue could move the connection on with its reply unsent. */
+    bufferevent_disable(c->bev, EV_WRITE);
+    if (c->write_queued)
+        return;
+    c->write_queued = true;
+    c->wprev = NULL;
+    c->wnext = c->h->wqueue;
+    if (c->wnext)
+        c->wnext->wprev = c;
+    c->h->wqueue = c;
+}
+
+/* The write callback runs from the loop either way (deferred), never
+ * inside the handler that replied. */
+static void write_now(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
+    (void)evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) == 0) {
+        bufferevent_disable(c->bev, EV_WRITE); /* cancels the add the output's growth asked for */
+        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
+}
+
+static bool flush(void *arg)
+{
+    struct httpd *h = arg;
+    bool any = h->wqueue != NULL;
+    while (h->wqueue) {
+        struct conn *c = h->wqueue;
+        httpd_write_forget(c);
+        write_now(c);
+    }
+    return any;
+}
+
+void httpd_write_flush(struct httpd *h)
+{
+    flush(h);
+}
+
+void httpd_write_start(struct httpd *h)
+{
+    loop_before_sleep(h->loop, flush, h);
+}
+
+void httpd_write_stop(struct httpd *h)
+{
+    loop_before_sleep_remove(h->loop, flush, h);
+}
