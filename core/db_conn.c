@@ -272,18 +272,7 @@ static void bulk_failed(struct db_conn *c)
     conn_stmt_done(c, false, code, msg, 0, 0);
 }
 
-static void execute_step(struct db_conn *c, int status, int err)
-{
-    if (status) {
-        conn_wait(c, status);
-        return;
-    }
-    if (err) {
-        bulk_failed(c);
-        return;
-    }
-    conn_stmt_done(c, true, 0, "", mysql_stmt_affected_rows(c->stmt), mysql_stmt_insert_id(c->stmt));
-}
+static void bulk_step(struct db_conn *c, int status, int err);
 
 static void bulk_execute(struct db_conn *c)
 {
@@ -302,10 +291,13 @@ static void bulk_execute(struct db_conn *c)
     c->state = DBC_EXECUTING;
     int err = 0;
     int status = mysql_stmt_execute_start(&err, c->stmt);
-    execute_step(c, status, err);
+    bulk_step(c, status, err);
 }
 
-static void prepare_step(struct db_conn *c, int status, int err)
+/* Where a prepare or an execute leaves us: wait for the socket again,
+ * fail, or go on (a prepared statement is executed; an executed one is
+ * done). */
+static void bulk_step(struct db_conn *c, int status, int err)
 {
     if (status) {
         conn_wait(c, status);
@@ -315,8 +307,12 @@ static void prepare_step(struct db_conn *c, int status, int err)
         bulk_failed(c);
         return;
     }
-    c->stmt_sql = xstrdup(c->req->bulk.sql);
-    bulk_execute(c);
+    if (c->state == DBC_PREPARING) {
+        c->stmt_sql = xstrdup(c->req->bulk.sql);
+        bulk_execute(c);
+        return;
+    }
+    conn_stmt_done(c, true, 0, "", mysql_stmt_affected_rows(c->stmt), mysql_stmt_insert_id(c->stmt));
 }
 
 static void bulk_run(struct db_conn *c)
@@ -346,7 +342,7 @@ static void bulk_run(struct db_conn *c)
     c->state = DBC_PREPARING;
     int err = 0;
     int status = mysql_stmt_prepare_start(&err, c->stmt, r->bulk.sql, (unsigned long)strlen(r->bulk.sql));
-    prepare_step(c, status, err);
+    bulk_step(c, status, err);
 }
 
 static void conn_step(struct db_conn *c, int status)
@@ -370,13 +366,13 @@ static void conn_step(struct db_conn *c, int status)
     case DBC_PREPARING: {
         int err = 0;
         status = mysql_stmt_prepare_cont(&err, c->stmt, status);
-        prepare_step(c, status, err);
+        bulk_step(c, status, err);
         return;
     }
     case DBC_EXECUTING: {
         int err = 0;
         status = mysql_stmt_execute_cont(&err, c->stmt, status);
-        execute_step(c, status, err);
+        bulk_step(c, status, err);
         return;
     }
     default:
