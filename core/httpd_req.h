@@ -115,7 +115,7 @@ struct conn {
     size_t dropped;     /* bytes read and dropped while CLOSING */
     struct http_req req; /* one request at a time per connection */
     struct conn *prev, *next;
-    bool write_queued;          /* on h->wqueue: its reply goes out before the loop sleeps */
+    bool write_queued;          /* on h->wqueue: written with the pass's other replies */
     struct conn *wprev, *wnext;
 };
 
@@ -141,7 +141,8 @@ struct httpd {
     size_t nconns;
     size_t nstate[CONN_NSTATES];
     struct conn *conns;
-    struct conn *wqueue; /* replied, to be written before the loop sleeps */
+    struct conn *wqueue; /* replied, to be written by wflush */
+    struct event *wflush; /* runs after the loop pass's other ready callbacks */
     int port;
     bool draining;
     uint64_t rng; /* request ids: splitmix64 seeded from OpenSSL */

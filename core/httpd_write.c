@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <stdlib.h>
 
 #include "httpd_req.h"
 #include "loop.h"
@@ -26,7 +27,7 @@ static void write_now(struct conn *c);
 
 void httpd_write_queue(struct conn *c)
 {
-    if (!loop_running(c->h->loop)) { /* no pass will end: at shutdown, say */
+    if (!loop_running(c->h->loop)) { /* no callback will run: at shutdown, say */
         write_now(c);
         return;
     }
@@ -41,6 +42,8 @@ void httpd_write_queue(struct conn *c)
     c->wnext = c->h->wqueue;
     if (c->wnext)
         c->wnext->wprev = c;
+    else /* the first: behind the callbacks ready now (a no-op if active) */
+        event_active(c->h->wflush, EV_TIMEOUT, 0);
     c->h->wqueue = c;
 }
 
@@ -60,29 +63,32 @@ static void write_now(struct conn *c)
     bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
 }
 
-static bool flush(void *arg)
+void httpd_write_flush(struct httpd *h)
 {
-    struct httpd *h = arg;
-    bool any = h->wqueue != NULL;
     while (h->wqueue) {
         struct conn *c = h->wqueue;
         httpd_write_forget(c);
         write_now(c);
     }
-    return any;
 }
 
-void httpd_write_flush(struct httpd *h)
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-    flush(h);
+    (void)fd;
+    (void)what;
+    httpd_write_flush(arg);
 }
 
 void httpd_write_start(struct httpd *h)
 {
-    loop_before_sleep(h->loop, flush, h);
+    h->wflush = event_new(loop_base(h->loop), -1, 0, flush_cb, h);
+    if (!h->wflush)
+        abort();
 }
 
 void httpd_write_stop(struct httpd *h)
 {
-    loop_before_sleep_remove(h->loop, flush, h);
+    if (h->wflush)
+        event_free(h->wflush);
+    h->wflush = NULL;
 }

@@ -39,17 +39,11 @@ struct loop {
     size_t nhooks;
     struct busy busies[16];
     size_t nbusy;
-    struct sleeper {
-        loop_sleep_fn fn;
-        void *arg;
-    } sleepers[8];            /* loop_before_sleep */
-    size_t nsleepers;
-    bool stop;                /* loop_run returns after this pass */
-    bool running;             /* inside loop_run: before-sleep hooks will run */
     struct deferred *deferred;
     size_t resolving;         /* loop_resolve objects evdns still owes an answer */
     long long grace_ms;
     bool draining;
+    bool running;             /* inside loop_run */
     int exit_code;
     int signals_seen;
 };
@@ -81,14 +75,6 @@ static size_t busy_total(struct loop *l)
     return n;
 }
 
-/* event_base_loopbreak alone would be lost when called from a
- * before-sleep hook (the next pass clears it): the flag keeps it. */
-static void loop_break(struct loop *l)
-{
-    l->stop = true;
-    event_base_loopbreak(l->base);
-}
-
 static void check_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -96,7 +82,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
     struct loop *l = arg;
     if (l->draining && busy_total(l) == 0) {
         log_info("drained: no work in flight, exiting");
-        loop_break(l);
+        event_base_loopbreak(l->base);
     }
 }
 
@@ -107,7 +93,7 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
     struct loop *l = arg;
     log_warn("shutdown grace of %lldms over with %zu still in flight; exiting", l->grace_ms,
              busy_total(l));
-    loop_break(l);
+    event_base_loopbreak(l->base);
 }
 
 void loop_begin_drain(struct loop *l)
@@ -129,7 +115,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     l->signals_seen++;
     if (l->signals_seen > 1) {
         log_warn("second signal: exiting without waiting for in-flight work");
-        loop_break(l);
+        event_base_loopbreak(l->base);
         return;
     }
     log_info("%s received: draining (grace %lldms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -245,49 +231,15 @@ void loop_defer_free(struct loop *l, loop_fn fn, void *p)
     event_active(l->reaper_ev, EV_TIMEOUT, 0);
 }
 
-void loop_before_sleep(struct loop *l, loop_sleep_fn fn, void *arg)
-{
-    if (l->nsleepers >= ARRAY_LEN(l->sleepers))
-        abort();
-    l->sleepers[l->nsleepers++] = (struct sleeper){fn, arg};
-}
-
 bool loop_running(const struct loop *l)
 {
     return l->running;
 }
 
-void loop_before_sleep_remove(struct loop *l, loop_sleep_fn fn, void *arg)
-{
-    for (size_t i = 0; i < l->nsleepers; i++)
-        if (l->sleepers[i].fn == fn && l->sleepers[i].arg == arg) {
-            l->sleepers[i] = l->sleepers[--l->nsleepers];
-            return;
-        }
-}
-
 int loop_run(struct loop *l)
 {
-    /* One pass at a time (every callback that is ready), then the
-     * before-sleep hooks: writes queued during the pass go out together. */
-    l->stop = false;
     l->running = true;
-    for (;;) {
-        /* Before waiting (and after the last pass, so a stop loses no
-         * queued write): what a pass queued, what was queued before
-         * loop_run, and what a hook's own work queued, until none is left. */
-        for (bool again = true; again;) {
-            again = false;
-            for (size_t i = 0; i < l->nsleepers; i++)
-                again |= l->sleepers[i].fn(l->sleepers[i].arg);
-        }
-        if (l->stop || event_base_loop(l->base, EVLOOP_ONCE) != 0 || event_base_got_exit(l->base)) {
-            if (l->stop) /* stopped during the pass: its queue still goes */
-                for (size_t i = 0; i < l->nsleepers; i++)
-                    l->sleepers[i].fn(l->sleepers[i].arg);
-            break; /* stopped, nothing left to wait for, or an error */
-        }
-    }
+    event_base_dispatch(l->base);
     l->running = false;
     reaper_cb(-1, 0, l);
     return l->exit_code;
@@ -296,7 +248,7 @@ int loop_run(struct loop *l)
 void loop_stop(struct loop *l, int exit_code)
 {
     l->exit_code = exit_code;
-    loop_break(l);
+    event_base_loopbreak(l->base);
 }
 
 struct loop_resolve {

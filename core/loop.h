@@ -58,14 +58,8 @@ void loop_defer_free(struct loop *l, loop_fn fn, void *p);
 
 /* Runs until drained or stopped; returns the exit code that was set. */
 int loop_run(struct loop *l);
-/* fn runs after each pass of the loop, before it waits again (Redis's
- * beforeSleep): for work best done once per pass, such as writes. It
- * returns whether it did any (the hooks run again until none does). */
-typedef bool (*loop_sleep_fn)(void *arg);
-void loop_before_sleep(struct loop *l, loop_sleep_fn fn, void *arg);
-void loop_before_sleep_remove(struct loop *l, loop_sleep_fn fn, void *arg);
-/* Inside loop_run, where before-sleep hooks will still run; outside it
- * (after a stop, at shutdown) work must be done at once. */
+/* Inside loop_run: a callback made active now will run. Outside it (after
+ * a stop, at shutdown) work must be done at once. */
 bool loop_running(const struct loop *l);
 /* Ends the loop at once with this exit code (e.g. EXIT_CONFIG). */
 void loop_stop(struct loop *l, int exit_code);

@@ -1,5 +1,5 @@
 /* The loop's drain (hooks, busy counters, grace) and end-of-pass freeing,
- * its before-sleep hooks, and the embedded migrations' order. No network. */
+ * and the embedded migrations' order. No network. */
 #include <event2/event.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,11 +27,14 @@ static size_t busy(void *arg)
     return ((struct state *)arg)->busy;
 }
 
+static bool running_seen;
+
 static void finish_work(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct state *s = arg;
+    running_seen = loop_running(s->l);
     s->busy = 0;
     loop_work_done(s->l);
 }
@@ -67,8 +70,10 @@ static void test_drain(void)
     loop_defer_free(s.l, counted_free, &s.freed);
     test_cond("not freed inline", s.freed == 0);
     int64_t t0 = time_mono_ms();
+    test_cond("not running before loop_run", !loop_running(s.l));
     int rc = loop_run(s.l);
     int64_t ms = time_mono_ms() - t0;
+    test_cond("running inside loop_run, not after", running_seen && !loop_running(s.l));
     test_cond("exit code 0", rc == 0);
     test_cond("drain hook ran once", s.hooks == 1);
     test_cond("draining", loop_draining(s.l));
@@ -148,87 +153,9 @@ static void test_pool_free(void)
     loop_free(l);
 }
 
-/* A queue flushed before the loop sleeps, as httpd's replies are. */
-struct sleepy {
-    struct loop *l;
-    int queued, flushed, passes, refill, stop_after;
-    struct event *tick;
-    int ticks;
-};
-
-static bool sleepy_flush(void *arg)
-{
-    struct sleepy *s = arg;
-    s->passes++;
-    if (!s->queued)
-        return false;
-    s->flushed += s->queued;
-    s->queued = 0;
-    if (s->refill > 0) { /* its own work queues more: it runs again before the wait */
-        s->refill--;
-        s->queued = 1;
-    }
-    if (s->stop_after && s->flushed >= s->stop_after)
-        loop_stop(s->l, 7); /* from a hook: not lost by the next pass */
-    return true;
-}
-
-static void sleepy_tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct sleepy *s = arg;
-    s->ticks++;
-    s->queued += 2; /* queued inside a pass */
-    if (s->ticks < 3) {
-        struct timeval tv = loop_tv(5);
-        evtimer_add(s->tick, &tv);
-    }
-}
-
-static void stop_loop(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    loop_stop(arg, 0);
-}
-
-static void test_before_sleep(void)
-{
-    char err[128];
-    struct sleepy s = {0};
-    s.l = loop_new(err, sizeof err);
-    loop_before_sleep(s.l, sleepy_flush, &s);
-    s.tick = evtimer_new(loop_base(s.l), sleepy_tick, &s);
-    s.queued = 5;     /* queued before loop_run: flushed before the first wait */
-    s.refill = 2;
-    s.stop_after = 5 + 2 + 6;
-    struct timeval tv = loop_tv(5);
-    evtimer_add(s.tick, &tv);
-    int rc = loop_run(s.l);
-    test_cond("before sleep: what was queued before the loop ran is flushed, and what the flush queued",
-              s.flushed >= 7);
-    test_cond("before sleep: each pass's queue is flushed", s.ticks == 3 && s.flushed == 13 && s.queued == 0);
-    test_cond("before sleep: loop_stop from a hook ends the loop", rc == 7);
-    loop_before_sleep_remove(s.l, sleepy_flush, &s);
-    int passes = s.passes;
-    s.queued = 1;
-    s.ticks = 3; /* one more tick, which re-arms nothing */
-    evtimer_add(s.tick, &tv);
-    struct event *stop = evtimer_new(loop_base(s.l), stop_loop, s.l);
-    struct timeval later = loop_tv(30);
-    evtimer_add(stop, &later);
-    loop_run(s.l);
-    event_free(stop);
-    test_cond("before sleep: a removed hook runs no more", s.passes == passes && s.queued == 3 && s.ticks == 4);
-    event_free(s.tick);
-    loop_free(s.l);
-}
-
 int main(void)
 {
     log_setup(LOG_OFF, false);
-    test_before_sleep();
     test_drain();
     test_migrations();
     test_pool_free();
