@@ -150,13 +150,11 @@ static void utc_time(MYSQL_TIME *t, int64_t at_us)
                       .time_type = MYSQL_TIMESTAMP_DATETIME};
 }
 
+/* src cut to fit (the record's fields are no longer than the row's). */
 static unsigned long put_str(char *dst, size_t n, const char *src)
 {
-    size_t len = strlen(src);
-    if (len >= n)
-        len = n - 1;
-    memcpy(dst, src, len);
-    return (unsigned long)len;
+    size_t len = util_strcpy(dst, n, src);
+    return (unsigned long)(len < n ? len : n - 1);
 }
 
 /* v >= 0 and below 1e12 (fin): to 3 decimals, as the text INSERT wrote it. */
