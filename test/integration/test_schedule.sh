@@ -124,7 +124,9 @@ check "ticks continue" wait_until 60 ge $((n + 2)) ticks
 eq "every fired tick has its own job" "$(q "SELECT COUNT(*) FROM $DB.schedule_ticks WHERE job_id IS NOT NULL")" "$(jobs_n)"
 eq "no job for two ticks" "$(q "SELECT COUNT(DISTINCT job_id) = COUNT(job_id) FROM $DB.schedule_ticks")" 1
 
-# ---- Missed ticks: after downtime only the most recent fires
+# ---- Missed ticks: after downtime only the most recent fires. Started
+# with 30 s left in the minute: a new minute would fire its own tick.
+wait_until 350 minute_left 30
 eq "minute schedule" "$(put minutely "{\"cron\":\"* * * * *\",\"job\":{\"kind\":\"http\",\"queue\":\"missed\",\"payload\":{\"url\":\"$T/ok?m\"}}}")" 200
 q "UPDATE $DB.schedules SET next_fire_at = DATE_FORMAT(NOW() - INTERVAL 10 MINUTE, '%Y-%m-%d %H:%i:00') WHERE name = 'minutely'"
 check "one job for ten missed ticks" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'missed'" 1
