@@ -468,7 +468,7 @@ static void conn_process(struct conn *c)
                                        : 0);
             conn_set_state(c, CONN_READ_BODY);
             if (c->ph.expect_continue && evbuffer_get_length(in) == 0)
-                bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+                httpd_write_continue(c);
             break;
         }
         case CONN_READ_BODY: {

@@ -9,6 +9,7 @@
 #include "httpd_body.h"
 
 #include "httpd_req.h"
+#include "httpd_write.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -134,7 +135,7 @@ int http_body_read(struct http_req *r, http_body_fn fn, void *arg)
     if (c->ph.expect_continue && !r->continue_sent &&
         evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
         r->continue_sent = true;
-        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        httpd_write_continue(c);
     }
     arm(c);
     kick(c);

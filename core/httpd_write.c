@@ -63,6 +63,12 @@ static void write_now(struct conn *c)
     bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
 }
 
+void httpd_write_continue(struct conn *c)
+{
+    bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    bufferevent_enable(c->bev, EV_WRITE);
+}
+
 void httpd_write_flush(struct httpd *h)
 {
     while (h->wqueue) {

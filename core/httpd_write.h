@@ -22,4 +22,9 @@ void httpd_write_flush(struct httpd *h);
 /* c is released: its queued reply is not written. */
 void httpd_write_forget(struct conn *c);
 
+/* Writes "100 Continue" now: after a reply on a kept-alive connection the
+ * bufferevent's writing is off (the queue's flush writes replies), so the
+ * interim answer turns it back on or it waits for the next reply. */
+void httpd_write_continue(struct conn *c);
+
 #endif

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct ctx {
     int pipefd[2];
     int errors_499, ended, empty_pieces;
     char out[9][4096];
+    char reuse[2][4096]; /* 100-continue on a kept-alive connection */
+    bool reuse_prompt[2];
     /* the download: bytes the client got, in order, and the most queued */
     size_t dl_got, dl_max_queued;
     bool dl_in_order, dl_terminated;
@@ -235,6 +238,41 @@ static void head(int fd, const char *path, const char *extra)
     send_all(fd, h, strlen(h));
 }
 
+/* Reads one reply whose body ends with want (a kept-alive connection:
+ * no EOF to wait for). */
+static void read_until(int fd, char *out, size_t cap, const char *want)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    while (n < cap - 1 && !strstr(out, want)) {
+        ssize_t r = read(fd, out + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        out[n] = '\0';
+    }
+}
+
+/* "100 Continue" within a deadline (under the body's, 300 ms): it must
+ * not wait for something else to enable writing (a reused connection
+ * stalled until the client gave up waiting, curl's 1 s). */
+static bool continue_within(int fd, int ms)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (poll(&pf, 1, ms) != 1)
+        return false;
+    char cont[26] = "";
+    size_t n = 0;
+    while (n < 25) {
+        ssize_t r = read(fd, cont + n, 25 - n);
+        if (r <= 0)
+            return false;
+        n += (size_t)r;
+    }
+    /* alone: not flushed out by the 408 the body deadline (300 ms) sends */
+    return strcmp(cont, "HTTP/1.1 100 Continue\r\n\r\n") == 0 && poll(&pf, 1, 0) == 0;
+}
+
 static void *client(void *arg)
 {
     struct ctx *x = arg;
@@ -350,6 +388,21 @@ static void *client(void *arg)
     read_all(fd, x->cut, sizeof x->cut);
     x->cut_eof = read(fd, hdr, 1) == 0; /* EOF, not the receive timeout */
     close(fd);
+    /* 11: Expect: 100-continue on a reused connection, for a body read
+     * whole (/small) and a streamed one (/up) */
+    for (int i = 0; i < 2; i++) {
+        fd = dial(x->port);
+        head(fd, "/small", "Content-Length: 5\r\n");
+        send_all(fd, "hello", 5);
+        read_until(fd, x->reuse[i], sizeof x->reuse[i], "small 5");
+        head(fd, i == 0 ? "/small" : "/up",
+             "Content-Length: 1000\r\nExpect: 100-continue\r\nConnection: close\r\n");
+        x->reuse_prompt[i] = continue_within(fd, 250);
+        send_all(fd, p0, 1000);
+        size_t used = strlen(x->reuse[i]);
+        read_all(fd, x->reuse[i] + used, sizeof x->reuse[i] - used);
+        close(fd);
+    }
     /* 8: the client leaves mid-body */
     fd = dial(x->port);
     head(fd, "/up", "Content-Length: 1000000\r\n");
@@ -405,8 +458,16 @@ int main(void)
     test_cond("3 MB, Content-Length: every byte in order", strstr(x.out[0], want) != NULL);
     snprintf(want, sizeof want, "n=%d h=%llx", 1 << 20,
              (unsigned long long)fnv(14695981039346656037ULL, p, (size_t)1 << 20));
-    free(p);
     test_cond("1 MB chunked: every byte in order", strstr(x.out[1], want) != NULL);
+    test_cond("100 Continue at once on a reused connection (body read whole)", x.reuse_prompt[0]);
+    if (!strstr(x.reuse[0], "small 1000") || !strstr(x.reuse[1], "n=1000 "))
+        printf("  reuse: '%s'\n  '%s'\n", x.reuse[0], x.reuse[1]);
+    test_cond("... then the answer", strstr(x.reuse[0], "small 1000") != NULL);
+    test_cond("100 Continue at once on a reused connection (streamed body)", x.reuse_prompt[1]);
+    snprintf(want, sizeof want, "n=1000 h=%llx",
+             (unsigned long long)fnv(14695981039346656037ULL, p, 1000));
+    test_cond("... then the answer", strstr(x.reuse[1], want) != NULL);
+    free(p);
     test_cond("keep-alive after a streamed body", strstr(x.out[1], "small 5") != NULL);
     test_cond("declared over the route's limit: 413", strncmp(x.out[2], "HTTP/1.1 413", 12) == 0);
     test_cond("chunked over the route's limit: 413 to the handler",
@@ -418,7 +479,7 @@ int main(void)
     test_cond("early answer, connection closed",
               strncmp(x.out[7], "HTTP/1.1 400", 12) == 0 && strstr(x.out[7], "Connection: close"));
     test_cond("client left mid-body: 499 told once", x.errors_499 == 1);
-    test_cond("bodies ended: 3", x.ended == 3);
+    test_cond("bodies ended: 4", x.ended == 4);
     test_cond("no piece was empty", x.empty_pieces == 0);
     test_cond("nothing left in flight", httpd_inflight(x.h) == 0);
     test_cond("download: every byte in order", x.dl_in_order && x.dl_got == DL_TOTAL);
