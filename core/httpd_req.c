@@ -42,12 +42,48 @@ void httpd_route_metrics_init(struct httpd *h, struct route *rt)
     rt->latency = metrics_series(h->lat_family, labels);
 }
 
+/* The refusals route_try makes before walking the pattern. A pattern
+ * route_match never matches (a '{' without '}', too many params) keeps
+ * the prefix as its bound: any lower bound is right there. */
+static void route_prepare(struct route *rt)
+{
+    const char *p = rt->pattern;
+    const char *brace = strchr(p, '{');
+    rt->pat_len = strlen(p);
+    rt->literal = !brace;
+    rt->prefix_len = brace ? (size_t)(brace - p) : rt->pat_len;
+    rt->min_len = rt->prefix_len;
+    rt->len_lo = rt->pat_len;
+    rt->len_span = 0;
+    if (!brace)
+        return;
+    rt->len_lo = rt->prefix_len;
+    rt->len_span = SIZE_MAX - rt->len_lo;
+    size_t min = 0, params = 0;
+    while (*p) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            if (!close || ++params > HTTPD_MAX_PARAMS)
+                return;
+            min++; /* a segment of one byte at least */
+            p = close + 1;
+            continue;
+        }
+        min++;
+        p++;
+    }
+    rt->min_len = min;
+    rt->len_lo = min;
+    rt->len_span = SIZE_MAX - min;
+}
+
 void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigned flags,
                  httpd_handler_fn fn, void *arg)
 {
     struct route *rt = xcalloc(1, sizeof *rt);
     rt->methods = methods;
     rt->pattern = pattern;
+    route_prepare(rt);
     rt->flags = flags;
     rt->fn = fn;
     rt->arg = arg;
@@ -139,6 +175,7 @@ static void terminate_head(struct conn *c, struct http_req *r)
     if (frag)
         *frag = '\0';
     r->path = t;
+    r->path_len = strlen(t);
     r->query = q;
 }
 
@@ -165,6 +202,7 @@ void httpd_req_reset(struct http_req *r)
     r->method = 0;
     r->active = false;
     r->path = r->query = NULL;
+    r->path_len = 0;
     r->nparams = 0;
     r->nq = 0;
     r->client[0] = '\0';
@@ -216,6 +254,30 @@ static bool route_match(const char *pattern, const char *path, struct http_req *
         return false;
     r->nparams = n;
     return true;
+}
+
+/* Inlined in the dispatch loop: a route that does not match costs a
+ * length check, and for most the last byte of its prefix. */
+static inline bool route_try(const struct route *rt, const char *path, size_t path_len,
+                             struct http_req *r)
+{
+    /* literal: exactly pat_len; with params: min_len or more */
+    if (path_len - rt->len_lo > rt->len_span)
+        return false;
+    /* from the end of the prefix back: routes share their start ("/v1/") */
+    for (size_t i = rt->prefix_len; i-- > 0;)
+        if (path[i] != rt->pattern[i])
+            return false;
+    if (rt->literal) {
+        r->nparams = 0;
+        return true;
+    }
+    return route_match(rt->pattern + rt->prefix_len, path + rt->prefix_len, r);
+}
+
+bool httpd_route_try(const struct route *rt, const char *path, size_t path_len, struct http_req *r)
+{
+    return route_try(rt, path, path_len, r);
 }
 
 /* Decodes into scratch (reserved beforehand, so pointers stay put). A value
@@ -280,7 +342,7 @@ bool httpd_req_stream_body(struct http_req *r)
         return false;
     for (struct route *rt = r->c->h->routes; rt; rt = rt->next) {
         if ((rt->flags & HTTPD_ROUTE_STREAM_BODY) && (rt->methods & m) &&
-            route_match(rt->pattern, r->path, r)) {
+            route_try(rt, r->path, r->path_len, r)) {
             r->nparams = 0; /* dispatch matches again */
             r->body_stream = true;
             r->body_max = rt->max_body;
@@ -304,8 +366,22 @@ static void allow_header(unsigned methods, char *out, size_t n)
             o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", t[i].name);
 }
 
+/* s[0..n) equals lower (lower case) ignoring ASCII case. */
+static bool name_ieq(const char *s, const char *lower, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch + 32);
+        if (ch != (unsigned char)lower[i])
+            return false;
+    }
+    return true;
+}
+
 /* Headers that say one thing: repeated, one party may take the first and
- * another the last (a proxy's key check against ours), so refuse them. */
+ * another the last (a proxy's key check against ours), so refuse them.
+ * The length first: most names are refused by it alone. */
 static const char *repeated_header(const struct conn *c)
 {
     static const char *const once[] = {"host", "authorization", "content-type",
@@ -314,10 +390,16 @@ static const char *repeated_header(const struct conn *c)
     const struct http_head *p = &c->ph;
     for (size_t i = 0; i < p->nheaders; i++) {
         const char *n = c->head + p->headers[i].name.off;
-        char f = (char)(n[0] | 0x20);
-        for (size_t k = 0; k < ARRAY_LEN(once); k++)
-            if (once[k][0] == f && strcasecmp(n, once[k]) == 0 && ++seen[k] > 1)
-                return once[k];
+        size_t k;
+        switch (p->headers[i].name.len) { /* the one name of that length */
+        case 4: k = 0; break;
+        case 13: k = 1; break;
+        case 12: k = (n[0] | 0x20) == 'c' ? 2 : 4; break;
+        case 15: k = 3; break;
+        default: continue;
+        }
+        if (name_ieq(n, once[k], p->headers[i].name.len) && ++seen[k] > 1)
+            return once[k];
     }
     return NULL;
 }
@@ -341,7 +423,7 @@ void httpd_dispatch(struct http_req *r)
     unsigned allowed = 0;
     bool path_matched = false;
     for (struct route *rt = h->routes; rt; rt = rt->next) {
-        if (!route_match(rt->pattern, r->path, r))
+        if (!route_try(rt, r->path, r->path_len, r))
             continue;
         path_matched = true;
         allowed |= rt->methods;

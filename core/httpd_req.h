@@ -45,6 +45,13 @@ struct route {
     unsigned methods;
     uint64_t max_body; /* HTTPD_ROUTE_STREAM_BODY: the route's own limit */
     const char *pattern;
+    /* what route_try checks before walking the pattern (httpd_route sets
+     * them): the literal bytes before the first '{', whether the pattern
+     * has none (then a path matches only at its exact length), and the
+     * shortest path that can match */
+    size_t prefix_len, pat_len, min_len;
+    bool literal;
+    size_t len_lo, len_span; /* path lengths that may match: [lo, lo + span] */
     unsigned flags;
     httpd_handler_fn fn;
     void *arg;
@@ -62,6 +69,7 @@ struct http_req {
     int64_t start_us;
     char id[40];
     const char *path;  /* raw (percent-encoded), NUL-terminated; NULL if unparsed */
+    size_t path_len;
     const char *query; /* raw, without '?'; NULL if none */
     const char *param_names[HTTPD_MAX_PARAMS];
     size_t param_name_lens[HTTPD_MAX_PARAMS];
@@ -98,7 +106,11 @@ struct conn {
     struct httpd *h;
     struct bufferevent *bev;
     struct event *timer;
+    evutil_socket_t fd;
     enum conn_state state;
+    /* a deadline change conn_process made, applied when it returns */
+    bool timer_pending;
+    long long timer_ms; /* < 0: no deadline */
     bool close_after; /* close once the reply is written */
     /* The client left while a handler held the request: the socket and
      * the connection slot are released at once (conn_detach), the struct
@@ -180,6 +192,10 @@ void httpd_route_metrics_init(struct httpd *h, struct route *rt);
 /* Whether r's method and path match a streamed-body route: sets
  * r->body_stream and r->body_max. */
 bool httpd_req_stream_body(struct http_req *r);
+/* Whether rt matches path (path_len bytes, no NUL inside), recording the
+ * raw {name} segments in r: route_match's answer, with cheap refusals
+ * first. */
+bool httpd_route_try(const struct route *rt, const char *path, size_t path_len, struct http_req *r);
 /* The first header called name (case-insensitive), NUL-terminated. */
 const char *httpd_head_value(const struct conn *c, const char *name);
 
