@@ -1,5 +1,6 @@
 #include "http_parse.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* tchar from RFC 9110 5.6.2 (a switch, not strchr: every byte of every
@@ -10,6 +11,26 @@ static bool is_field_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+
+/* Whether s[i, n) holds a byte no header value may hold (as
+ * http_value_bad(s, i, n) < n). Eight bytes at a time: a word with no
+ * byte under 0x20 and none 0x7f is clean; one with a tab (or a bad byte)
+ * is looked at byte by byte. Values are what most of a head is. */
+static bool value_has_bad(const char *s, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t del = w ^ (ones * 0x7f);
+        /* any byte < 0x20; any byte == 0x7f (exact as "any") */
+        if (((w - ones * 0x20) & ~w & highs) | ((del - ones) & ~del & highs)) {
+            if (http_value_bad(s, i, i + 8) < i + 8)
+                return true;
+        }
+    }
+    return http_value_bad(s, i, n) < n;
+}
 
 static int lower(int c)
 {
@@ -36,7 +57,10 @@ static long fail(struct http_head *h, int status, const char *why)
 
 void http_head_init(struct http_head *h)
 {
-    memset(h, 0, sizeof *h);
+    /* all but the header slots (1.6 KB, every request): nheaders says
+     * how many of them hold anything */
+    memset(h, 0, offsetof(struct http_head, headers));
+    memset(&h->nheaders, 0, sizeof *h - offsetof(struct http_head, nheaders));
 }
 
 static enum http_method method_of(const char *m, size_t n)
@@ -106,7 +130,7 @@ static long parse_header_line(struct http_head *h, const char *buf, size_t start
     while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
         i++;
     size_t v = i, last = end;
-    if (http_value_bad(buf, v, end) < end)
+    if (value_has_bad(buf, v, end))
         return fail(h, 400, "control character in a header value");
     while (last > v && (buf[last - 1] == ' ' || buf[last - 1] == '\t'))
         last--;
@@ -233,6 +257,16 @@ static long finish_head(struct http_head *h, const char *buf)
     return 0;
 }
 
+/* The refusal of a line with a bare CR (it overrides the line's other
+ * refusal). Returns whether there was one. */
+static bool bare_cr(struct http_head *h, const char *buf, size_t start, size_t stop)
+{
+    if (!memchr(buf + start, '\r', stop - start))
+        return false;
+    (void)fail(h, 400, "a bare CR in the request head");
+    return true;
+}
+
 long http_head_parse(struct http_head *h, const char *buf, size_t len)
 {
     if (h->step == HTTP_PARSE_DONE)
@@ -258,8 +292,10 @@ long http_head_parse(struct http_head *h, const char *buf, size_t len)
         if (end == h->pos || buf[end - 1] != '\r')
             return fail(h, 400, "a line ends in a bare LF");
         size_t start = h->pos, stop = end - 1; /* content is [start, stop) */
-        if (memchr(buf + start, '\r', stop - start))
-            return fail(h, 400, "a bare CR in the request head");
+        /* A bare CR is looked for only when the line is refused: a line
+         * the grammar takes holds none (no CR is a tchar, in a target, in
+         * the version or in a value), and it is the refusal that line
+         * gets, as if looked for first. An empty line holds none. */
         h->pos = h->scan = end + 1;
         if (h->step == HTTP_PARSE_LINE) {
             if (stop == start) { /* RFC 9112 2.2: ignore empty lines before the request */
@@ -268,9 +304,11 @@ long http_head_parse(struct http_head *h, const char *buf, size_t len)
                 continue;
             }
             if (stop - start > HTTP_PARSE_MAX_LINE)
-                return fail(h, 414, "request line too long");
-            if (parse_request_line(h, buf, start, stop) < 0)
+                return bare_cr(h, buf, start, stop) ? -1 : fail(h, 414, "request line too long");
+            if (parse_request_line(h, buf, start, stop) < 0) {
+                (void)bare_cr(h, buf, start, stop);
                 return -1;
+            }
             h->step = HTTP_PARSE_HEADERS;
             continue;
         }
@@ -279,8 +317,10 @@ long http_head_parse(struct http_head *h, const char *buf, size_t len)
                 return -1;
             return (long)h->pos;
         }
-        if (parse_header_line(h, buf, start, stop) < 0)
+        if (parse_header_line(h, buf, start, stop) < 0) {
+            (void)bare_cr(h, buf, start, stop);
             return -1;
+        }
     }
 }
 
