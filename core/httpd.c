@@ -54,9 +54,39 @@ static void conn_arm(struct conn *c, long long ms)
     event_add(c->timer, &tv);
 }
 
+static void conn_timer_apply(struct conn *c, long long ms)
+{
+    if (ms >= 0)
+        conn_arm(c, ms);
+    else
+        event_del(c->timer);
+}
+
+/* A deadline change conn_process deferred: applied before a handler runs
+ * and when conn_process returns, so a request read in one go (IDLE, head,
+ * body, HANDLING) costs one event_del, not three changes. The deadline is
+ * the same: event_add counts from the loop's cached time either way. */
+static void conn_timer_sync(struct conn *c)
+{
+    if (!c->timer_pending)
+        return;
+    c->timer_pending = false;
+    if (c->timer)
+        conn_timer_apply(c, c->timer_ms);
+}
+
+/* Reading is on in every state but a half-closed one: turning it on again
+ * is a libevent call per request for nothing. */
+static void conn_read_on(struct conn *c)
+{
+    if (!(bufferevent_get_enabled(c->bev) & EV_READ))
+        bufferevent_enable(c->bev, EV_READ);
+}
+
 /* The one place a connection changes state: counts, timers, read/write
- * interest. Deadlines are set on entry and never extended by traffic. */
-static void conn_set_state(struct conn *c, enum conn_state to)
+ * interest. Deadlines are set on entry and never extended by traffic;
+ * lazy: the timer change waits for conn_timer_sync. */
+static void conn_enter(struct conn *c, enum conn_state to, bool lazy)
 {
     struct httpd *h = c->h;
     enum conn_state from = c->state;
@@ -67,47 +97,56 @@ static void conn_set_state(struct conn *c, enum conn_state to)
     metrics_set(h->state_series[from], (double)h->nstate[from]);
     metrics_set(h->state_series[to], (double)h->nstate[to]);
     c->state = to;
+    long long ms = -1;
     switch (to) {
     case CONN_IDLE:
-        conn_arm(c, h->idle_ms);
-        bufferevent_enable(c->bev, EV_READ);
+        ms = h->idle_ms;
+        conn_read_on(c);
         break;
     case CONN_READ_HEAD:
-        conn_arm(c, h->header_ms);
-        bufferevent_enable(c->bev, EV_READ);
+        ms = h->header_ms;
+        conn_read_on(c);
         break;
     case CONN_READ_BODY:
-        conn_arm(c, h->body_ms);
+        ms = h->body_ms;
         break;
     case CONN_HANDLING:
         /* One request at a time. Reading stays on (no epoll change per
          * request): pipelined bytes wait in the input, bounded by its
          * high watermark, and an EOF says the client left. */
-        event_del(c->timer);
         break;
     case CONN_STREAMING: {
         /* no overall deadline: the handler paces the stream; but the
          * client must keep reading (a write-progress deadline) */
-        event_del(c->timer);
         struct timeval wtv = loop_tv(h->idle_ms);
         bufferevent_set_timeouts(c->bev, NULL, &wtv);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
         break;
     }
     case CONN_WRITING:
-        conn_arm(c, h->idle_ms);
+        ms = h->idle_ms;
         break;
     case CONN_CLOSING:
-        conn_arm(c, LINGER_MS);
-        bufferevent_enable(c->bev, EV_READ);
+        ms = LINGER_MS;
+        conn_read_on(c);
         break;
     case CONN_NSTATES:
         abort();
     }
+    c->timer_pending = lazy;
+    if (lazy)
+        c->timer_ms = ms;
+    else
+        conn_timer_apply(c, ms);
     if (from == CONN_STREAMING)
         bufferevent_set_timeouts(c->bev, NULL, NULL);
     if (from == CONN_WRITING || from == CONN_HANDLING || from == CONN_STREAMING)
         loop_work_done(h->loop);
+}
+
+static void conn_set_state(struct conn *c, enum conn_state to)
+{
+    conn_enter(c, to, false);
 }
 
 static void conn_free_cb(void *p)
@@ -134,6 +173,7 @@ static void conn_release(struct conn *c)
     bool was_busy = c->state == CONN_WRITING || c->state == CONN_HANDLING ||
                     c->state == CONN_STREAMING;
     c->state = CONN_CLOSING;
+    c->timer_pending = false;
     event_free(c->timer);
     c->timer = NULL;
     bufferevent_free(c->bev);
@@ -217,8 +257,7 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
  * drop input for a while so the client sees the answer and not a reset. */
 static void conn_linger(struct conn *c)
 {
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    shutdown(fd, SHUT_WR);
+    shutdown(c->fd, SHUT_WR);
     conn_set_state(c, CONN_CLOSING);
     conn_read_cb(c->bev, c);
 }
@@ -272,7 +311,7 @@ static void conn_next(struct conn *c)
     }
     sbuf_reset(&c->body);
     c->body_left = 0;
-    conn_set_state(c, CONN_IDLE);
+    conn_enter(c, CONN_IDLE, true); /* conn_process applies the deadline */
     conn_process(c);
 }
 
@@ -365,20 +404,23 @@ static int read_head(struct conn *c, struct evbuffer *in)
         size_t take = c->head_cap - c->head_len;
         if (take > avail)
             take = avail;
-        evbuffer_remove(in, c->head + c->head_len, take);
+        /* copied, and taken from the input only up to the head's end:
+         * bytes past it (the body, the next request) stay where they are */
+        evbuffer_copyout(in, c->head + c->head_len, take);
+        size_t before = c->head_len;
         c->head_len += take;
         long n = http_head_parse(&c->ph, c->head, c->head_len);
         if (n < 0) {
+            evbuffer_drain(in, take);
             httpd_fail(c, c->ph.status, c->ph.why);
             return -1;
         }
         if (n > 0) {
-            /* bytes past the head belong to the body or the next request */
-            if ((size_t)n < c->head_len)
-                evbuffer_prepend(in, c->head + n, c->head_len - (size_t)n);
+            evbuffer_drain(in, (size_t)n - before);
             c->head_len = (size_t)n;
             return 1;
         }
+        evbuffer_drain(in, take);
     }
 }
 
@@ -427,11 +469,12 @@ static int read_body(struct conn *c, struct evbuffer *in)
 
 static void conn_dispatch(struct conn *c)
 {
-    conn_set_state(c, CONN_HANDLING);
+    conn_enter(c, CONN_HANDLING, true);
+    conn_timer_sync(c); /* the handler sees its deadlines in place */
     httpd_dispatch(&c->req);
 }
 
-static void conn_process(struct conn *c)
+static void conn_process_input(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     for (;;) {
@@ -439,7 +482,7 @@ static void conn_process(struct conn *c)
         case CONN_IDLE:
             if (evbuffer_get_length(in) == 0)
                 return;
-            conn_set_state(c, CONN_READ_HEAD);
+            conn_enter(c, CONN_READ_HEAD, true);
             break;
         case CONN_READ_HEAD: {
             int rc = read_head(c, in);
@@ -466,7 +509,7 @@ static void conn_process(struct conn *c)
             sbuf_reserve(&c->body, c->ph.framing == HTTP_BODY_LENGTH && c->body_left < BODY_RESERVE
                                        ? (size_t)c->body_left
                                        : 0);
-            conn_set_state(c, CONN_READ_BODY);
+            conn_enter(c, CONN_READ_BODY, true);
             if (c->ph.expect_continue && evbuffer_get_length(in) == 0)
                 httpd_write_continue(c);
             break;
@@ -484,6 +527,14 @@ static void conn_process(struct conn *c)
     }
 }
 
+/* Reads what the input holds as far as it goes; the deadline of the state
+ * it stops in is set on the way out. */
+static void conn_process(struct conn *c)
+{
+    conn_process_input(c);
+    conn_timer_sync(c);
+}
+
 /* A connection accepted under the cap: its struct, reading its head. */
 void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr *sa)
 {
@@ -491,6 +542,7 @@ void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr 
     c->h = h;
     c->bev = bufferevent_socket_new(loop_base(h->loop), fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(loop_base(h->loop), conn_timer_cb, c);
+    c->fd = fd;
     if (!c->bev || !c->timer)
         abort();
     int one = 1;

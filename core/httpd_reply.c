@@ -96,7 +96,8 @@ struct head_buf {
     char b[1024];
 };
 
-static void head_add(struct head_buf *h, const char *s, size_t n)
+/* Inlined: most pieces are literals of a known length, copied as such. */
+static inline void head_add(struct head_buf *h, const char *s, size_t n)
 {
     if (h->n + n > sizeof h->b) {
         evbuffer_add(h->out, h->b, h->n);
@@ -109,6 +110,8 @@ static void head_add(struct head_buf *h, const char *s, size_t n)
     memcpy(h->b + h->n, s, n);
     h->n += n;
 }
+
+#define HEAD_LIT(h, lit) head_add((h), (lit), sizeof(lit) - 1)
 
 static void head_put(struct head_buf *h, const char *s)
 {
@@ -142,33 +145,36 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     struct head_buf hb;
     hb.out = bufferevent_get_output(c->bev);
     hb.n = 0;
-    head_put(&hb, "HTTP/1.1 ");
+    HEAD_LIT(&hb, "HTTP/1.1 ");
     head_num(&hb, (unsigned long long)(status > 0 ? status : 0));
-    head_put(&hb, " ");
+    HEAD_LIT(&hb, " ");
     head_put(&hb, http_reason(status));
-    head_put(&hb, "\r\nDate: ");
+    HEAD_LIT(&hb, "\r\nDate: ");
     head_put(&hb, date_header(h));
-    head_put(&hb, "\r\n");
+    HEAD_LIT(&hb, "\r\n");
     if (content_type) {
-        head_put(&hb, "Content-Type: ");
+        HEAD_LIT(&hb, "Content-Type: ");
         head_put(&hb, content_type);
-        head_put(&hb, "\r\n");
+        HEAD_LIT(&hb, "\r\n");
     }
     if (content_length >= 0) {
-        head_put(&hb, "Content-Length: ");
+        HEAD_LIT(&hb, "Content-Length: ");
         head_num(&hb, (unsigned long long)content_length);
-        head_put(&hb, "\r\n");
+        HEAD_LIT(&hb, "\r\n");
     } else {
         head_put(&hb, framing);
     }
-    head_put(&hb, "X-Request-Id: ");
+    HEAD_LIT(&hb, "X-Request-Id: ");
     head_put(&hb, r->id);
-    head_put(&hb, !keep ? "\r\nConnection: close\r\n"
-                  : c->ph.minor == 0 ? "\r\nConnection: keep-alive\r\n"
-                                     : "\r\n");
+    if (!keep)
+        HEAD_LIT(&hb, "\r\nConnection: close\r\n");
+    else if (c->ph.minor == 0)
+        HEAD_LIT(&hb, "\r\nConnection: keep-alive\r\n");
+    else
+        HEAD_LIT(&hb, "\r\n");
     if (r->hdrs.len)
         head_add(&hb, r->hdrs.data, r->hdrs.len);
-    head_add(&hb, "\r\n", 2);
+    HEAD_LIT(&hb, "\r\n");
     if (len && hb.n + len <= sizeof hb.b) {
         head_add(&hb, body, len);
         len = 0;

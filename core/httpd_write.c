@@ -25,6 +25,14 @@ void httpd_write_forget(struct conn *c)
 
 static void write_now(struct conn *c);
 
+/* Writing is off already after the connection's first reply: disabling it
+ * again is a libevent call per reply for nothing. */
+static void write_off(struct conn *c)
+{
+    if (bufferevent_get_enabled(c->bev) & EV_WRITE)
+        bufferevent_disable(c->bev, EV_WRITE);
+}
+
 void httpd_write_queue(struct conn *c)
 {
     if (!loop_running(c->h->loop)) { /* no callback will run: at shutdown, say */
@@ -34,7 +42,7 @@ void httpd_write_queue(struct conn *c)
     /* The bufferevent would write the reply itself (its output's growth
      * asked for EPOLLOUT): only the flush writes, or a stale turn of the
      * queue could move the connection on with its reply unsent. */
-    bufferevent_disable(c->bev, EV_WRITE);
+    write_off(c);
     if (c->write_queued)
         return;
     c->write_queued = true;
@@ -53,10 +61,10 @@ static void write_now(struct conn *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
-    (void)evbuffer_write(out, bufferevent_getfd(c->bev));
+    (void)evbuffer_write(out, c->fd);
     evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) == 0) {
-        bufferevent_disable(c->bev, EV_WRITE); /* cancels the add the output's growth asked for */
+        write_off(c); /* cancels the add the output's growth asked for */
         bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
         return;
     }
