@@ -154,6 +154,7 @@ static void conn_free_cb(void *p)
     struct conn *c = p;
     httpd_req_deinit(&c->req);
     sbuf_deinit(&c->body);
+    sbuf_deinit(&c->reply);
     free(c->head);
     free(c);
 }
@@ -415,13 +416,30 @@ static int read_head(struct conn *c, struct evbuffer *in)
             httpd_fail(c, c->ph.status, c->ph.why);
             return -1;
         }
-        if (n > 0) {
-            evbuffer_drain(in, (size_t)n - before);
+        if (n > 0) { /* the caller drains the head */
+            c->head_drain = (size_t)n - before;
+            c->head_ahead = c->head_len - (size_t)n;
             c->head_len = (size_t)n;
             return 1;
         }
         evbuffer_drain(in, take);
     }
+}
+
+/* The body's first bytes came with the head and were copied into it
+ * already: taken from there (the caller drains them from the input
+ * with the head: one drain, no second copy out of the input). */
+static size_t body_from_head(struct conn *c)
+{
+    size_t take = c->head_ahead < c->body_left ? c->head_ahead : (size_t)c->body_left;
+    if (take) {
+        sbuf_reserve(&c->body, take);
+        memcpy(c->body.data + c->body.len, c->head + c->head_len, take);
+        c->body.len += take;
+        c->body.data[c->body.len] = '\0';
+        c->body_left -= take;
+    }
+    return take;
 }
 
 static int read_body(struct conn *c, struct evbuffer *in)
@@ -488,20 +506,25 @@ static void conn_process_input(struct conn *c)
             int rc = read_head(c, in);
             if (rc <= 0)
                 return;
+            size_t drain = c->head_drain; /* the head's bytes: out of the input before
+                                             anything else looks at it */
             httpd_req_begin(c);
             bool streamed = httpd_req_stream_body(&c->req); /* the handler reads it in pieces */
             if (c->ph.framing == HTTP_BODY_NONE) {
+                evbuffer_drain(in, drain);
                 conn_dispatch(c);
                 break;
             }
             uint64_t max = streamed ? c->req.body_max : c->h->max_body;
             if (c->ph.framing == HTTP_BODY_LENGTH && c->ph.content_length > max) {
+                evbuffer_drain(in, drain);
                 httpd_fail(c, 413, "request body too large");
                 return;
             }
             c->body_left = c->ph.content_length;
             http_chunked_init(&c->chunk);
             if (streamed) {
+                evbuffer_drain(in, drain);
                 conn_dispatch(c);
                 break;
             }
@@ -510,8 +533,11 @@ static void conn_process_input(struct conn *c)
                                        ? (size_t)c->body_left
                                        : 0);
             conn_enter(c, CONN_READ_BODY, true);
-            if (c->ph.expect_continue && evbuffer_get_length(in) == 0)
+            if (c->ph.expect_continue && evbuffer_get_length(in) == drain)
                 httpd_write_continue(c);
+            if (c->ph.framing == HTTP_BODY_LENGTH)
+                drain += body_from_head(c);
+            evbuffer_drain(in, drain);
             break;
         }
         case CONN_READ_BODY: {
@@ -554,6 +580,7 @@ void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr 
     else
         snprintf(c->peer, sizeof c->peer, "unix");
     sbuf_init(&c->body);
+    sbuf_init(&c->reply);
     sbuf_init(&c->req.scratch);
     sbuf_init(&c->req.hdrs);
     c->req.c = c;

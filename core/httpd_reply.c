@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "httpd_req.h"
+#include "httpd_write.h"
 #include "loop.h"
 #include "metrics.h"
 
@@ -93,6 +94,7 @@ static const char *date_header(struct httpd *h)
 struct head_buf {
     struct evbuffer *out;
     size_t n;
+    bool spilled; /* some of it went to the output already */
     char b[1024];
 };
 
@@ -100,6 +102,7 @@ struct head_buf {
 static inline void head_add(struct head_buf *h, const char *s, size_t n)
 {
     if (h->n + n > sizeof h->b) {
+        h->spilled = true;
         evbuffer_add(h->out, h->b, h->n);
         h->n = 0;
         if (n > sizeof h->b) {
@@ -145,6 +148,7 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     struct head_buf hb;
     hb.out = bufferevent_get_output(c->bev);
     hb.n = 0;
+    hb.spilled = false;
     HEAD_LIT(&hb, "HTTP/1.1 ");
     head_num(&hb, (unsigned long long)(status > 0 ? status : 0));
     HEAD_LIT(&hb, " ");
@@ -178,6 +182,11 @@ static void write_head(struct http_req *r, int status, const char *content_type,
     if (len && hb.n + len <= sizeof hb.b) {
         head_add(&hb, body, len);
         len = 0;
+    }
+    if (content_length >= 0 && !len && !hb.spilled && c->reply.len == 0 &&
+        evbuffer_get_length(hb.out) == 0) {
+        httpd_write_hold(c, hb.b, hb.n); /* the whole reply: the flush writes it */
+        return;
     }
     evbuffer_add(hb.out, hb.b, hb.n);
     if (len)

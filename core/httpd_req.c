@@ -93,6 +93,13 @@ void httpd_route(struct httpd *h, unsigned methods, const char *pattern, unsigne
     else
         h->routes = rt;
     h->routes_tail = rt;
+    if (flags & HTTPD_ROUTE_STREAM_BODY) { /* looked through for every request with a body */
+        if (h->stream_tail)
+            h->stream_tail->next_stream = rt;
+        else
+            h->stream_routes = rt;
+        h->stream_tail = rt;
+    }
 }
 
 void httpd_route_stream(struct httpd *h, unsigned methods, const char *pattern, uint64_t max_body,
@@ -340,8 +347,8 @@ bool httpd_req_stream_body(struct http_req *r)
     unsigned m = r->method == HTTP_M_HEAD ? HTTP_M_GET : r->method;
     if (!r->path)
         return false;
-    for (struct route *rt = r->c->h->routes; rt; rt = rt->next) {
-        if ((rt->flags & HTTPD_ROUTE_STREAM_BODY) && (rt->methods & m) &&
+    for (struct route *rt = r->c->h->stream_routes; rt; rt = rt->next_stream) {
+        if ((rt->methods & m) &&
             route_try(rt, r->path, r->path_len, r)) {
             r->nparams = 0; /* dispatch matches again */
             r->body_stream = true;

@@ -59,6 +59,7 @@ struct route {
     struct status_series statuses[HTTPD_MAX_STATUS_SERIES];
     size_t nstatuses;
     struct route *next;
+    struct route *next_stream; /* the next HTTPD_ROUTE_STREAM_BODY route */
 };
 
 struct http_req {
@@ -120,6 +121,10 @@ struct conn {
     char peer[64];
     char *head; /* the request head; the parser's offsets point here */
     size_t head_len, head_cap;
+    /* the head just parsed: its bytes still in the input (drained with
+     * the body's first bytes), and how many input bytes past it were
+     * copied into head too */
+    size_t head_drain, head_ahead;
     struct http_head ph;
     struct http_chunked chunk;
     struct sbuf body;
@@ -128,6 +133,7 @@ struct conn {
     struct http_req req; /* one request at a time per connection */
     struct conn *prev, *next;
     bool write_queued;          /* on h->wqueue: written with the pass's other replies */
+    struct sbuf reply; /* a small reply whole, held for the flush (httpd_write_hold) */
     struct conn *wprev, *wnext;
 };
 
@@ -143,6 +149,7 @@ struct httpd {
     long long accept_backoff_ms;
     struct log_limit accept_log, reject_log;
     struct route *routes, *routes_tail;
+    struct route *stream_routes, *stream_tail; /* HTTPD_ROUTE_STREAM_BODY ones, in order */
     struct route unmatched; /* metrics bucket for the server's own errors */
     struct metric_family *req_family, *lat_family, *inflight_family;
     struct metric_series *inflight_series, *rejected_series, *paused_series;

@@ -4,6 +4,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "httpd_req.h"
 #include "loop.h"
@@ -60,15 +61,33 @@ void httpd_write_queue(struct conn *c)
 static void write_now(struct conn *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
-    (void)evbuffer_write(out, c->fd);
-    evbuffer_freeze(out, 1);
+    if (c->reply.len) {
+        const char *p = c->reply.data;
+        size_t n = c->reply.len, done = 0;
+        if (evbuffer_get_length(out) == 0) {
+            ssize_t w = write(c->fd, p, n); /* SIGPIPE is ignored (loop_new) */
+            done = w > 0 ? (size_t)w : 0;
+        }
+        if (done < n) /* the rest (or an error) as the bufferevent would meet it */
+            evbuffer_add(out, p + done, n - done);
+        sbuf_reset(&c->reply);
+    } else {
+        evbuffer_unfreeze(out, 1); /* the bufferevent keeps its start frozen */
+        (void)evbuffer_write(out, c->fd);
+        evbuffer_freeze(out, 1);
+    }
     if (evbuffer_get_length(out) == 0) {
         write_off(c); /* cancels the add the output's growth asked for */
         bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
         return;
     }
     bufferevent_enable(c->bev, EV_WRITE); /* the rest as the socket drains (errors too) */
+}
+
+void httpd_write_hold(struct conn *c, const char *data, size_t len)
+{
+    sbuf_reset(&c->reply);
+    sbuf_append(&c->reply, data, len);
 }
 
 void httpd_write_continue(struct conn *c)

@@ -8,6 +8,8 @@
 #ifndef INGOT_HTTPD_WRITE_H
 #define INGOT_HTTPD_WRITE_H
 
+#include <stddef.h>
+
 struct conn;
 struct httpd;
 
@@ -22,6 +24,11 @@ void httpd_write_flush(struct httpd *h);
 /* c is released: its queued reply is not written. */
 void httpd_write_forget(struct conn *c);
 
+/* A reply (head and body, small) for c's empty output: kept in c and
+ * written by the flush with one write(2), not through the bufferevent's
+ * output (a chain allocated and freed per reply); what the socket does
+ * not take then goes to the output as before. */
+void httpd_write_hold(struct conn *c, const char *data, size_t len);
 /* Writes "100 Continue" now: after a reply on a kept-alive connection the
  * bufferevent's writing is off (the queue's flush writes replies), so the
  * interim answer turns it back on or it waits for the next reply. */
