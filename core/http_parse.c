@@ -65,16 +65,35 @@ void http_head_init(struct http_head *h)
 
 static enum http_method method_of(const char *m, size_t n)
 {
-    static const struct {
-        const char *name;
-        enum http_method m;
-    } t[] = {{"GET", HTTP_METHOD_GET},       {"HEAD", HTTP_METHOD_HEAD},
-             {"POST", HTTP_METHOD_POST},     {"PUT", HTTP_METHOD_PUT},
-             {"DELETE", HTTP_METHOD_DELETE}, {"PATCH", HTTP_METHOD_PATCH},
-             {"OPTIONS", HTTP_METHOD_OPTIONS}};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strlen(t[i].name) == n && memcmp(t[i].name, m, n) == 0)
-            return t[i].m;
+    /* by length, then constant-size compares (every request) */
+    switch (n) {
+    case 3:
+        if (memcmp(m, "GET", 3) == 0)
+            return HTTP_METHOD_GET;
+        if (memcmp(m, "PUT", 3) == 0)
+            return HTTP_METHOD_PUT;
+        break;
+    case 4:
+        if (memcmp(m, "POST", 4) == 0)
+            return HTTP_METHOD_POST;
+        if (memcmp(m, "HEAD", 4) == 0)
+            return HTTP_METHOD_HEAD;
+        break;
+    case 5:
+        if (memcmp(m, "PATCH", 5) == 0)
+            return HTTP_METHOD_PATCH;
+        break;
+    case 6:
+        if (memcmp(m, "DELETE", 6) == 0)
+            return HTTP_METHOD_DELETE;
+        break;
+    case 7:
+        if (memcmp(m, "OPTIONS", 7) == 0)
+            return HTTP_METHOD_OPTIONS;
+        break;
+    default:
+        break;
+    }
     return HTTP_METHOD_OTHER;
 }
 
@@ -328,11 +347,14 @@ const struct http_header *http_head_find(const struct http_head *h, const char *
                                          const char *name)
 {
     size_t n = strlen(name);
+    if (n == 0)
+        return NULL; /* no header has an empty name */
+    int first = lower((unsigned char)name[0]);
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct http_header *x = &h->headers[i];
-        if (x->name.len != n)
+        if (x->name.len != n || lower((unsigned char)buf[x->name.off]) != first)
             continue;
-        size_t k = 0;
+        size_t k = 1;
         while (k < n && lower((unsigned char)buf[x->name.off + k]) == lower((unsigned char)name[k]))
             k++;
         if (k == n)

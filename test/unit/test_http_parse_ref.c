@@ -3,7 +3,8 @@
  * parser did before them (http_parse_ref.inc, a copy): the same length or
  * refusal (status and why), the same spans, framing and flags, for heads
  * mutated at random with the bytes that matter (CR, LF, tab, DEL, NUL,
- * obs-text, colons, commas), given whole and byte by byte. */
+ * obs-text, colons, commas), given whole and byte by byte; and the same
+ * header found by name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,15 @@ static void compare(const char *s, size_t n)
     ref_head_init(&b);
     long ra = http_head_parse(&a, s, n), rb = ref_head_parse(&b, s, n);
     bool ok = same_head(&a, &b, ra, rb);
+    if (ok && ra > 0) { /* lookups: the same header found */
+        static const char *const names[] = {"host", "HOST", "X", "x-tab", "Content-Length", "",
+                                            "x-request-id", "Connection", "Authorization"};
+        for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+            const struct http_header *x = http_head_find(&a, s, names[i]);
+            const struct http_header *y = ref_head_find(&b, s, names[i]);
+            ok = ok && (x ? x - a.headers : -1) == (y ? y - b.headers : -1);
+        }
+    }
     /* byte by byte: the incremental path too */
     http_head_init(&a);
     ref_head_init(&b);
