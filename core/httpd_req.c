@@ -134,12 +134,15 @@ static void make_request_id(struct httpd *h, struct http_req *r)
         }
     }
     uint64_t v = splitmix64(&h->rng);
-    /* "req_" and 16 hex digits, as %016llx (every request: no printf) */
+    /* "req_" and 16 hex digits, as %016llx (every request: no printf),
+     * a byte (two digits) at a time */
     static const char hex[] = "0123456789abcdef";
     _Static_assert(sizeof r->id >= 21, "request id room");
     memcpy(r->id, "req_", 4);
-    for (int i = 15; i >= 0; i--, v >>= 4)
-        r->id[4 + i] = hex[v & 15];
+    for (int i = 14; i >= 0; i -= 2, v >>= 8) {
+        r->id[4 + i] = hex[(v >> 4) & 15];
+        r->id[5 + i] = hex[v & 15];
+    }
     r->id[20] = '\0';
 }
 
