@@ -2,6 +2,30 @@
 
 #include <string.h>
 
+/* Bytes by class, for the one-pass header line scan: RC_TCHAR a header
+ * name's (RFC 9110 token, as http_is_tchar), RC_VALUE a value's (anything
+ * but a control other than HTAB, or DEL: as http_value_bad). CR and LF are
+ * neither, so both scans stop at the line's end. */
+enum { RC_TCHAR = 1, RC_VALUE = 2 };
+static const unsigned char rclass[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 3, 2, 3, 3, 3, 3, 3, 2, 2, 3, 3, 2, 3, 3, 2,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2,
+    2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 static bool span_ieq(const char *buf, struct http_span s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -114,6 +138,35 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
     return 0;
 }
 
+/* A well-formed header line in one pass over its bytes, lf the index of
+ * its LF (the scans stop there at the latest) and e the end of its content
+ * (lf, or lf - 1 at a CR). false: anything else (a bare CR, a control in the
+ * value, no colon, the header limit), which header_line then reads and
+ * refuses with its own reason, as if this had not run. */
+static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, size_t e)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = b;
+    while (rclass[s[i]] & RC_TCHAR)
+        i++;
+    if (i == b || s[i] != ':' || h->nheaders == HTTP_RESP_MAX_HEADERS)
+        return false;
+    size_t v = i + 1;
+    while (s[v] == ' ' || s[v] == '\t')
+        v++;
+    size_t ve = v;
+    while (rclass[s[ve]] & RC_VALUE)
+        ve++;
+    if (ve != e) /* a CR or control before the end, or a CR not before the LF */
+        return false;
+    while (ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t'))
+        ve--;
+    struct http_header *hd = &h->headers[h->nheaders++];
+    hd->name = (struct http_span){(uint32_t)b, (uint32_t)(i - b)};
+    hd->value = (struct http_span){(uint32_t)v, (uint32_t)(ve - v)};
+    return true;
+}
+
 /* RFC 9112 6.3, once every header is in. */
 static long framing(struct http_resp_head *h, const char *buf)
 {
@@ -121,6 +174,10 @@ static long framing(struct http_resp_head *h, const char *buf)
     uint64_t len = 0;
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct http_header *hd = &h->headers[i];
+        /* by length first: most headers are none of the three */
+        size_t nl = hd->name.len;
+        if (nl != 14 && nl != 17 && nl != 10)
+            continue;
         if (span_ieq(buf, hd->name, "content-length")) {
             uint64_t v = 0;
             if (hd->value.len == 0 || hd->value.len > 19)
@@ -183,6 +240,8 @@ long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
         if (e > b && buf[e - 1] == '\r')
             e--;
         h->pos = h->scan = end + 1;
+        if (h->step == HTTP_PARSE_HEADERS && e > b && header_fast(h, buf, b, e))
+            continue;
         if (memchr(buf + b, '\r', e - b))
             return fail(h, "a line has a bare CR");
         if (h->step == HTTP_PARSE_LINE) {
