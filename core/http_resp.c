@@ -92,6 +92,7 @@ void http_resp_init(struct http_resp_head *h, bool head_request)
     h->content_length = 0;
     h->keep_alive = false;
     h->head_request = head_request;
+    h->known_miss = false;
     h->why = NULL;
 }
 
@@ -143,12 +144,20 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
  * (lf, or lf - 1 at a CR). false: anything else (a bare CR, a control in the
  * value, no colon, the header limit), which header_line then reads and
  * refuses with its own reason, as if this had not run. */
-static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, size_t e)
+static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, size_t e,
+                        const struct http_resp_known *k)
 {
     const unsigned char *s = (const unsigned char *)buf;
-    size_t i = b;
-    while (rclass[s[i]] & RC_TCHAR)
-        i++;
+    size_t i = b, x = h->nheaders;
+    size_t kl = k && x < k->n ? k->len[x] : 0;
+    if (kl && kl < e - b && s[b + kl] == ':' && memcmp(s + b, k->bytes + k->off[x], kl) == 0) {
+        i = b + kl; /* the tchar scan would stop right there, at the colon */
+    } else {
+        if (k && (x < k->n || !k->full))
+            h->known_miss = true;
+        while (rclass[s[i]] & RC_TCHAR)
+            i++;
+    }
     if (i == b || s[i] != ':' || h->nheaders == HTTP_RESP_MAX_HEADERS)
         return false;
     size_t v = i + 1;
@@ -222,7 +231,29 @@ static long framing(struct http_resp_head *h, const char *buf)
     return 0;
 }
 
+/* k learns the names of h's completed head (as many as fit). */
+static void known_learn(struct http_resp_known *k, const struct http_resp_head *h, const char *buf)
+{
+    size_t used = 0, n = 0;
+    for (; n < h->nheaders && n < HTTP_RESP_KNOWN_NAMES; n++) {
+        const struct http_span *nm = &h->headers[n].name;
+        if (nm->len > HTTP_RESP_KNOWN_BYTES - used)
+            break;
+        memcpy(k->bytes + used, buf + nm->off, nm->len);
+        k->off[n] = (uint16_t)used;
+        k->len[n] = (uint16_t)nm->len;
+        used += nm->len;
+    }
+    k->n = n;
+    k->full = n < h->nheaders;
+}
+
 long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
+{
+    return http_resp_parse_known(h, buf, len, NULL);
+}
+
+long http_resp_parse_known(struct http_resp_head *h, const char *buf, size_t len, struct http_resp_known *k)
 {
     if (h->step == HTTP_PARSE_DONE)
         return fail(h, "the head was already parsed");
@@ -240,7 +271,7 @@ long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
         if (e > b && buf[e - 1] == '\r')
             e--;
         h->pos = h->scan = end + 1;
-        if (h->step == HTTP_PARSE_HEADERS && e > b && header_fast(h, buf, b, e))
+        if (h->step == HTTP_PARSE_HEADERS && e > b && header_fast(h, buf, b, e, k))
             continue;
         if (memchr(buf + b, '\r', e - b))
             return fail(h, "a line has a bare CR");
@@ -252,9 +283,13 @@ long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
             if (framing(h, buf) < 0)
                 return -1;
             h->step = HTTP_PARSE_DONE;
+            if (k && h->known_miss)
+                known_learn(k, h, buf);
             return (long)h->pos;
         } else if (header_line(h, buf, b, e) < 0) {
             return -1;
+        } else {
+            h->known_miss = true; /* read the slow way: learn it */
         }
     }
 }

@@ -27,6 +27,7 @@ struct origin {
      * request to the origin starts its headers with it */
     char host_lines[320];
     size_t host_lines_len;
+    struct http_resp_known known; /* the names its last answer's head had */
     struct upc *idle;  /* most recently used first */
     struct origin *next;
 };

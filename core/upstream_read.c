@@ -132,7 +132,7 @@ bool upstream_req_feed(struct up_req *r, const char *p, size_t n)
         return body_feed(r, p, n);
     sbuf_append(&r->in, p, n);
     for (;;) {
-        long hl = http_resp_parse(&r->rh, r->in.data, r->in.len);
+        long hl = http_resp_parse_known(&r->rh, r->in.data, r->in.len, &r->o->known);
         if (hl == 0)
             return true;
         if (hl < 0) {

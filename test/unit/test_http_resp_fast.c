@@ -26,8 +26,14 @@ static bool same_head(const struct http_resp_head *a, const struct http_resp_hea
 /* Feeds s[0..n) to both in pieces of at most piece bytes (0: at once; a
  * seed above 1000 picks random piece sizes); every call's result and the
  * parsers' states must match. */
+/* The names the parser knows while parsing (copied from trained for each
+ * feed), or none. */
+static struct http_resp_known trained, K;
+static bool use_known;
+
 static bool same_fed(const char *s, size_t n, bool head_request, size_t piece)
 {
+    K = trained;
     http_resp_init(&A, head_request);
     ref_http_resp_init(&B, head_request);
     size_t have = 0;
@@ -35,7 +41,8 @@ static bool same_fed(const char *s, size_t n, bool head_request, size_t piece)
     for (;;) {
         size_t step = piece == 0 ? n : piece > 1000 ? 1 + ((seed = seed * 1103515245u + 12345u) >> 16) % 37 : piece;
         have = have + step < n ? have + step : n;
-        long a = http_resp_parse(&A, s, have), b = ref_http_resp_parse(&B, s, have);
+        long a = use_known ? http_resp_parse_known(&A, s, have, &K) : http_resp_parse(&A, s, have);
+        long b = ref_http_resp_parse(&B, s, have);
         compared++;
         if (a != b || !same_head(&A, &B)) {
             printf("  differ at %zu of %zu (piece %zu): %ld '%s' vs %ld '%s'\n", have, n, piece, a,
@@ -82,18 +89,34 @@ static void heads_as_they_come(void)
  * values, line ends (CR, LF, NUL, DEL, obs-text, tab all go through). */
 static void every_byte_everywhere(void)
 {
-    static const char base[] = "HTTP/1.1 200 OK\r\nX-Rl: a b\t\r\nContent-Length: 5\r\nConnection: close\r\n\r\n";
-    size_t n = sizeof base - 1;
-    char s[sizeof base];
+    /* short names and values (byte loops only), then long ones (the
+     * eight-byte steps, the tail after them, a value ending at a step) */
+    static const char *const bases[] = {
+        "HTTP/1.1 200 OK\r\nX-Rl: a b\t\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nx-ratelimit-remaining-requests:  Wed, 02 Dec 2026 11:00:00 GMT \r\n"
+        "Content-Type-Options-X: abcdefgh\r\nABCDEFGHIJKLMNOP-0123456789:12345678abcdefgh\n\r\n",
+    };
     bool ok = true;
-    for (size_t pos = 0; pos < n && ok; pos++) {
-        for (int c = 0; c < 256 && ok; c++) {
-            memcpy(s, base, n);
-            s[pos] = (char)c;
-            ok = same_fed(s, n, false, 0) && same_fed(s, n, false, 1) && same_fed(s, n, true, 5);
+    for (size_t k = 0; k < 2 * sizeof bases / sizeof *bases; k++) {
+        const char *base = bases[k / 2];
+        size_t n = strlen(base);
+        char s[256];
+        /* odd rounds: the names of the unchanged head known */
+        use_known = k % 2;
+        memset(&trained, 0, sizeof trained);
+        http_resp_init(&A, false);
+        if (use_known && http_resp_parse_known(&A, base, n, &trained) <= 0)
+            ok = false;
+        for (size_t pos = 0; pos < n && ok; pos++) {
+            for (int c = 0; c < 256 && ok; c++) {
+                memcpy(s, base, n);
+                s[pos] = (char)c;
+                ok = same_fed(s, n, false, 0) && same_fed(s, n, false, 1) && same_fed(s, n, true, 5);
+            }
         }
     }
-    test_cond("every byte value at every position", ok);
+    use_known = false;
+    test_cond("every byte value at every position, names known or not", ok);
 }
 
 /* Deletions and truncations of the benchmark head, and lines spliced from
@@ -132,9 +155,15 @@ static void deletions_and_splices(void)
         memcpy(s + len, "\r\n\r\n", 4);
         len += (seed >> 20) % 5;
         ok = same_all_ways(s, len);
+        /* and with the names of an earlier splice, or of the benchmark head, known */
+        use_known = true;
+        ok = ok && same_all_ways(s, len);
+        use_known = false;
+        http_resp_init(&A, false);
+        (void)http_resp_parse_known(&A, round % 3 ? s : heads[0], round % 3 ? len : strlen(heads[0]), &trained);
         seed = seed * 1103515245u + 12345u;
     }
-    test_cond("random splices", ok);
+    test_cond("random splices, names known or not", ok);
 }
 
 /* The header limit: the 200th header is kept, the 201st refused, both
@@ -154,6 +183,40 @@ static void header_limit(void)
     }
 }
 
+/* What the known names learn: a head's names in order, not again while
+ * they stay the same, again when they change; more names than fit. */
+static void learning(void)
+{
+    struct http_resp_known k;
+    memset(&k, 0, sizeof k);
+    const char *h1 = "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n";
+    http_resp_init(&A, false);
+    test_cond("learn: the first head completes", http_resp_parse_known(&A, h1, strlen(h1), &k) == (long)strlen(h1));
+    test_cond("learn: its two names, in order", k.n == 2 && k.len[0] == 3 && !memcmp(k.bytes + k.off[0], "X-A", 3) &&
+                                                    k.len[1] == 14 && !memcmp(k.bytes + k.off[1], "Content-Length", 14));
+    http_resp_init(&A, false);
+    (void)http_resp_parse_known(&A, h1, strlen(h1), &k);
+    test_cond("learn: the same names again: all known", !A.known_miss && k.n == 2);
+    const char *h2 = "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n";
+    http_resp_init(&A, false);
+    (void)http_resp_parse_known(&A, h2, strlen(h2), &k);
+    test_cond("learn: a name changed: learnt", A.known_miss && k.n == 3 && !memcmp(k.bytes + k.off[1], "X-B", 3));
+    http_resp_init(&A, false);
+    test_cond("learn: a refused head teaches nothing",
+              http_resp_parse_known(&A, "HTTP/1.1 200 OK\r\nY: 1\r\nbad\r\n\r\n", 30, &k) == -1 && k.n == 3);
+    static char many[HTTP_RESP_KNOWN_NAMES * 16 + 64];
+    size_t len = (size_t)sprintf(many, "HTTP/1.1 200 OK\r\n");
+    for (int i = 0; i < HTTP_RESP_KNOWN_NAMES + 5; i++)
+        len += (size_t)sprintf(many + len, "X-N%d: v\r\n", i);
+    len += (size_t)sprintf(many + len, "\r\n");
+    http_resp_init(&A, false);
+    (void)http_resp_parse_known(&A, many, len, &k);
+    test_cond("learn: more names than fit: the first ones, full", k.n == HTTP_RESP_KNOWN_NAMES && k.full);
+    http_resp_init(&A, false);
+    (void)http_resp_parse_known(&A, many, len, &k);
+    test_cond("learn: and the same head again is no miss", !A.known_miss && A.nheaders == HTTP_RESP_KNOWN_NAMES + 5);
+}
+
 static void counted(void)
 {
     printf("  %lu parser calls compared\n", compared);
@@ -166,6 +229,7 @@ int main(void)
     every_byte_everywhere();
     deletions_and_splices();
     header_limit();
+    learning();
     counted();
     test_report();
 }
