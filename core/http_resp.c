@@ -139,18 +139,21 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
     return 0;
 }
 
-/* A well-formed header line in one pass over its bytes, lf the index of
- * its LF (the scans stop there at the latest) and e the end of its content
- * (lf, or lf - 1 at a CR). false: anything else (a bare CR, a control in the
- * value, no colon, the header limit), which header_line then reads and
- * refuses with its own reason, as if this had not run. */
-static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, size_t e,
-                        const struct http_resp_known *k)
+/* Inlined into both callers: a call per line costs what it saves. */
+#define HR_INLINE static inline __attribute__((always_inline))
+
+/* The name at b (k's name for this index when it is there byte for byte,
+ * else scanned), its colon, the OWS and the value's bytes, scanning up to
+ * a byte that ends them: a LF (or a NUL) must come before limit. 0 if the
+ * line does not start with a name and a colon, else the colon's index,
+ * with *v the value's start and *stop where its scan stopped (a CR, LF,
+ * control or NUL). */
+HR_INLINE size_t name_value(struct http_resp_head *h, const unsigned char *s, size_t b, size_t limit,
+                            const struct http_resp_known *k, size_t *v, size_t *stop)
 {
-    const unsigned char *s = (const unsigned char *)buf;
     size_t i = b, x = h->nheaders;
     size_t kl = k && x < k->n ? k->len[x] : 0;
-    if (kl && kl < e - b && s[b + kl] == ':' && memcmp(s + b, k->bytes + k->off[x], kl) == 0) {
+    if (kl && kl < limit - b && s[b + kl] == ':' && memcmp(s + b, k->bytes + k->off[x], kl) == 0) {
         i = b + kl; /* the tchar scan would stop right there, at the colon */
     } else {
         if (k && (x < k->n || !k->full))
@@ -158,21 +161,63 @@ static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, siz
         while (rclass[s[i]] & RC_TCHAR)
             i++;
     }
-    if (i == b || s[i] != ':' || h->nheaders == HTTP_RESP_MAX_HEADERS)
-        return false;
-    size_t v = i + 1;
-    while (s[v] == ' ' || s[v] == '\t')
-        v++;
-    size_t ve = v;
-    while (rclass[s[ve]] & RC_VALUE)
-        ve++;
-    if (ve != e) /* a CR or control before the end, or a CR not before the LF */
+    if (i == b || s[i] != ':')
+        return 0;
+    size_t j = i + 1;
+    while (s[j] == ' ' || s[j] == '\t')
+        j++;
+    *v = j;
+    while (rclass[s[j]] & RC_VALUE)
+        j++;
+    *stop = j;
+    return i;
+}
+
+/* The header [b, colon): [v, ve) trimmed, unless the limit is reached. */
+HR_INLINE bool header_add(struct http_resp_head *h, const unsigned char *s, size_t b, size_t colon, size_t v,
+                          size_t ve)
+{
+    if (h->nheaders == HTTP_RESP_MAX_HEADERS)
         return false;
     while (ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t'))
         ve--;
     struct http_header *hd = &h->headers[h->nheaders++];
-    hd->name = (struct http_span){(uint32_t)b, (uint32_t)(i - b)};
+    hd->name = (struct http_span){(uint32_t)b, (uint32_t)(colon - b)};
     hd->value = (struct http_span){(uint32_t)v, (uint32_t)(ve - v)};
+    return true;
+}
+
+/* A well-formed header line [b, e) in one pass over its bytes (its LF,
+ * at e or e + 1, stops every scan). false: anything else (a bare CR, a
+ * control in the value, no colon, the header limit), which header_line
+ * then reads and refuses with its own reason, as if this had not run. */
+static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, size_t e,
+                        const struct http_resp_known *k)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t v, stop, colon = name_value(h, s, b, e, k, &v, &stop);
+    /* stop short of e: a CR or control inside, or a CR not before the LF */
+    return colon && stop == e && header_add(h, s, b, colon, v, stop);
+}
+
+/* The header line at h->pos without looking for its LF first: buf[len]
+ * is a NUL, which stops the scans. Taken when the line is complete and
+ * well-formed, the same as the memchr path makes of it (no LF before
+ * the one found, no CR but the one before it); false leaves h as it was
+ * for that path. */
+static bool line_fast(struct http_resp_head *h, const char *buf, size_t len, const struct http_resp_known *k)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t b = h->pos, v, stop;
+    if (b >= len || !(rclass[s[b]] & RC_TCHAR)) /* the blank line ending the head, or odd */
+        return false;
+    size_t colon = name_value(h, s, b, len, k, &v, &stop);
+    if (!colon)
+        return false;
+    size_t end = stop + (s[stop] == '\r'); /* stop < len at a CR: end <= len */
+    if (s[end] != '\n' || end + 1 > HTTP_RESP_MAX_HEAD || !header_add(h, s, b, colon, v, stop))
+        return false;
+    h->pos = h->scan = end + 1;
     return true;
 }
 
@@ -258,6 +303,8 @@ long http_resp_parse_known(struct http_resp_head *h, const char *buf, size_t len
     if (h->step == HTTP_PARSE_DONE)
         return fail(h, "the head was already parsed");
     for (;;) {
+        if (k && h->step == HTTP_PARSE_HEADERS && line_fast(h, buf, len, k))
+            continue;
         const char *lf = h->scan < len ? memchr(buf + h->scan, '\n', len - h->scan) : NULL;
         if (!lf) {
             h->scan = len;

@@ -64,7 +64,9 @@ void http_resp_init(struct http_resp_head *h, bool head_request);
 long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len);
 /* The same with the names k knows (the same results whatever k holds, as
  * k's names are compared byte for byte); k learns a completed head's
- * names when they differ. k NULL: http_resp_parse. */
+ * names when they differ. With k, buf[len] must be a NUL (an sbuf's
+ * data): header lines are then read without a search for their LF first.
+ * k NULL: http_resp_parse. */
 long http_resp_parse_known(struct http_resp_head *h, const char *buf, size_t len, struct http_resp_known *k);
 
 #endif
