@@ -2,6 +2,30 @@
 
 #include <string.h>
 
+/* Bytes by class, for the one-pass header line scan: RC_TCHAR a header
+ * name's (RFC 9110 token, as http_is_tchar), RC_VALUE a value's (anything
+ * but a control other than HTAB, or DEL: as http_value_bad). CR and LF are
+ * neither, so both scans stop at the line's end. */
+enum { RC_TCHAR = 1, RC_VALUE = 2 };
+static const unsigned char rclass[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 3, 2, 3, 3, 3, 3, 3, 2, 2, 3, 3, 2, 3, 3, 2,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2,
+    2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 static bool span_ieq(const char *buf, struct http_span s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -68,6 +92,7 @@ void http_resp_init(struct http_resp_head *h, bool head_request)
     h->content_length = 0;
     h->keep_alive = false;
     h->head_request = head_request;
+    h->known_miss = false;
     h->why = NULL;
 }
 
@@ -114,6 +139,88 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
     return 0;
 }
 
+/* Inlined into both callers: a call per line costs what it saves. */
+#define HR_INLINE static inline __attribute__((always_inline))
+
+/* The name at b (k's name for this index when it is there byte for byte,
+ * else scanned), its colon, the OWS and the value's bytes, scanning up to
+ * a byte that ends them: a LF (or a NUL) must come before limit. 0 if the
+ * line does not start with a name and a colon, else the colon's index,
+ * with *v the value's start and *stop where its scan stopped (a CR, LF,
+ * control or NUL). */
+HR_INLINE size_t name_value(struct http_resp_head *h, const unsigned char *s, size_t b, size_t limit,
+                            const struct http_resp_known *k, size_t *v, size_t *stop)
+{
+    size_t i = b, x = h->nheaders;
+    size_t kl = k && x < k->n ? k->len[x] : 0;
+    if (kl && kl < limit - b && s[b + kl] == ':' && memcmp(s + b, k->bytes + k->off[x], kl) == 0) {
+        i = b + kl; /* the tchar scan would stop right there, at the colon */
+    } else {
+        if (k && (x < k->n || !k->full))
+            h->known_miss = true;
+        while (rclass[s[i]] & RC_TCHAR)
+            i++;
+    }
+    if (i == b || s[i] != ':')
+        return 0;
+    size_t j = i + 1;
+    while (s[j] == ' ' || s[j] == '\t')
+        j++;
+    *v = j;
+    while (rclass[s[j]] & RC_VALUE)
+        j++;
+    *stop = j;
+    return i;
+}
+
+/* The header [b, colon): [v, ve) trimmed, unless the limit is reached. */
+HR_INLINE bool header_add(struct http_resp_head *h, const unsigned char *s, size_t b, size_t colon, size_t v,
+                          size_t ve)
+{
+    if (h->nheaders == HTTP_RESP_MAX_HEADERS)
+        return false;
+    while (ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t'))
+        ve--;
+    struct http_header *hd = &h->headers[h->nheaders++];
+    hd->name = (struct http_span){(uint32_t)b, (uint32_t)(colon - b)};
+    hd->value = (struct http_span){(uint32_t)v, (uint32_t)(ve - v)};
+    return true;
+}
+
+/* A well-formed header line [b, e) in one pass over its bytes (its LF,
+ * at e or e + 1, stops every scan). false: anything else (a bare CR, a
+ * control in the value, no colon, the header limit), which header_line
+ * then reads and refuses with its own reason, as if this had not run. */
+static bool header_fast(struct http_resp_head *h, const char *buf, size_t b, size_t e,
+                        const struct http_resp_known *k)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t v, stop, colon = name_value(h, s, b, e, k, &v, &stop);
+    /* stop short of e: a CR or control inside, or a CR not before the LF */
+    return colon && stop == e && header_add(h, s, b, colon, v, stop);
+}
+
+/* The header line at h->pos without looking for its LF first: buf[len]
+ * is a NUL, which stops the scans. Taken when the line is complete and
+ * well-formed, the same as the memchr path makes of it (no LF before
+ * the one found, no CR but the one before it); false leaves h as it was
+ * for that path. */
+static bool line_fast(struct http_resp_head *h, const char *buf, size_t len, const struct http_resp_known *k)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t b = h->pos, v, stop;
+    if (b >= len || !(rclass[s[b]] & RC_TCHAR)) /* the blank line ending the head, or odd */
+        return false;
+    size_t colon = name_value(h, s, b, len, k, &v, &stop);
+    if (!colon)
+        return false;
+    size_t end = stop + (s[stop] == '\r'); /* stop < len at a CR: end <= len */
+    if (s[end] != '\n' || end + 1 > HTTP_RESP_MAX_HEAD || !header_add(h, s, b, colon, v, stop))
+        return false;
+    h->pos = h->scan = end + 1;
+    return true;
+}
+
 /* RFC 9112 6.3, once every header is in. */
 static long framing(struct http_resp_head *h, const char *buf)
 {
@@ -121,6 +228,10 @@ static long framing(struct http_resp_head *h, const char *buf)
     uint64_t len = 0;
     for (size_t i = 0; i < h->nheaders; i++) {
         const struct http_header *hd = &h->headers[i];
+        /* by length first: most headers are none of the three */
+        size_t nl = hd->name.len;
+        if (nl != 14 && nl != 17 && nl != 10)
+            continue;
         if (span_ieq(buf, hd->name, "content-length")) {
             uint64_t v = 0;
             if (hd->value.len == 0 || hd->value.len > 19)
@@ -165,11 +276,35 @@ static long framing(struct http_resp_head *h, const char *buf)
     return 0;
 }
 
+/* k learns the names of h's completed head (as many as fit). */
+static void known_learn(struct http_resp_known *k, const struct http_resp_head *h, const char *buf)
+{
+    size_t used = 0, n = 0;
+    for (; n < h->nheaders && n < HTTP_RESP_KNOWN_NAMES; n++) {
+        const struct http_span *nm = &h->headers[n].name;
+        if (nm->len > HTTP_RESP_KNOWN_BYTES - used)
+            break;
+        memcpy(k->bytes + used, buf + nm->off, nm->len);
+        k->off[n] = (uint16_t)used;
+        k->len[n] = (uint16_t)nm->len;
+        used += nm->len;
+    }
+    k->n = n;
+    k->full = n < h->nheaders;
+}
+
 long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
+{
+    return http_resp_parse_known(h, buf, len, NULL);
+}
+
+long http_resp_parse_known(struct http_resp_head *h, const char *buf, size_t len, struct http_resp_known *k)
 {
     if (h->step == HTTP_PARSE_DONE)
         return fail(h, "the head was already parsed");
     for (;;) {
+        if (k && h->step == HTTP_PARSE_HEADERS && line_fast(h, buf, len, k))
+            continue;
         const char *lf = h->scan < len ? memchr(buf + h->scan, '\n', len - h->scan) : NULL;
         if (!lf) {
             h->scan = len;
@@ -183,6 +318,8 @@ long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
         if (e > b && buf[e - 1] == '\r')
             e--;
         h->pos = h->scan = end + 1;
+        if (h->step == HTTP_PARSE_HEADERS && e > b && header_fast(h, buf, b, e, k))
+            continue;
         if (memchr(buf + b, '\r', e - b))
             return fail(h, "a line has a bare CR");
         if (h->step == HTTP_PARSE_LINE) {
@@ -193,9 +330,13 @@ long http_resp_parse(struct http_resp_head *h, const char *buf, size_t len)
             if (framing(h, buf) < 0)
                 return -1;
             h->step = HTTP_PARSE_DONE;
+            if (k && h->known_miss)
+                known_learn(k, h, buf);
             return (long)h->pos;
         } else if (header_line(h, buf, b, e) < 0) {
             return -1;
+        } else {
+            h->known_miss = true; /* read the slow way: learn it */
         }
     }
 }

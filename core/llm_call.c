@@ -151,8 +151,7 @@ void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n
     long long real_ms = time_real_us() / 1000;
     for (size_t i = 0; i < n; i++) {
         llm_ratehdr_feed(&c->rh, h[i].name, h[i].value, real_ms);
-        if (!c->upstream_id[0] &&
-            (util_streq_nocase(h[i].name, "x-request-id") || util_streq_nocase(h[i].name, "request-id")))
+        if (!c->upstream_id[0] && (llm_hdr_is(h[i].name, "x-request-id") || llm_hdr_is(h[i].name, "request-id")))
             util_strcpy(c->upstream_id, sizeof c->upstream_id, h[i].value);
     }
     char scope[LLMLIMIT_HOLD_MAX + 1];

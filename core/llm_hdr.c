@@ -1,5 +1,6 @@
 #include "llm_hdr.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -56,13 +57,39 @@ static long long ms_bounded(double ms)
     return (double)v < ms ? v + 1 : v;
 }
 
+/* The Go duration unit at p (the longest that matches, as Go reads them:
+ * "ms" before "m"): its length, and *ms its size; 0 if none. */
+static size_t go_unit(const char *p, double *ms)
+{
+    switch ((unsigned char)p[0]) {
+    case 'n':
+        *ms = 1e-6;
+        return p[1] == 's' ? 2 : 0;
+    case 'u':
+        *ms = 1e-3;
+        return p[1] == 's' ? 2 : 0;
+    case 0xc2: /* U+00B5 MICRO SIGN */
+        *ms = 1e-3;
+        return (unsigned char)p[1] == 0xb5 && p[2] == 's' ? 3 : 0;
+    case 0xce: /* U+03BC GREEK SMALL LETTER MU */
+        *ms = 1e-3;
+        return (unsigned char)p[1] == 0xbc && p[2] == 's' ? 3 : 0;
+    case 'm':
+        *ms = p[1] == 's' ? 1 : 60000;
+        return p[1] == 's' ? 2 : 1;
+    case 's':
+        *ms = 1000;
+        return 1;
+    case 'h':
+        *ms = 3600000;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 long long llm_hdr_go_duration_ms(const char *s)
 {
-    static const struct {
-        const char *name;
-        double ms;
-    } units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"\xce\xbcs", 1e-3},
-                 {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
     if (!s)
         return -1;
     const char *p = s;
@@ -77,18 +104,11 @@ long long llm_hdr_go_duration_ms(const char *s)
         double v;
         if (read_number(&p, &v) < 0)
             return -1;
-        size_t best = 0;
         double unit = 0;
-        for (size_t i = 0; i < ARRAY_LEN(units); i++) {
-            size_t n = strlen(units[i].name);
-            if (n > best && strncmp(p, units[i].name, n) == 0) {
-                best = n;
-                unit = units[i].ms;
-            }
-        }
-        if (best == 0)
+        size_t len = go_unit(p, &unit);
+        if (len == 0)
             return -1;
-        p += best;
+        p += len;
         if (total < 1e30)
             total += v * unit;
     }
@@ -221,7 +241,14 @@ long long llm_hdr_retry_after_ms(const char *s, long long now_real_ms)
 /* A count: digits only (a sign, even "-0", is refused), saturated. */
 static long long count(const char *s)
 {
-    long long v;
+    /* Up to 18 digits stay below 2^62, the bound: read here; anything
+     * else as check_parse_ll_sat reads it. */
+    long long v = 0;
+    size_t i = 0;
+    for (; i < 18 && s[i] >= '0' && s[i] <= '9'; i++)
+        v = v * 10 + (s[i] - '0');
+    if (i > 0 && s[i] == '\0')
+        return v;
     if (*s < '0' || *s > '9' || check_parse_ll_sat(s, 0, (long long)1 << 62, &v) < 0)
         return -1;
     return v;
@@ -263,75 +290,175 @@ long long llm_ratehdr_retry_ms(const struct llm_ratehdr *h, long status)
     return r;
 }
 
+/* What a header name means here: only these are read. */
+enum rh_kind {
+    RH_NONE = 0,
+    RH_REMAINING_REQUESTS,
+    RH_REMAINING_TOKENS,
+    RH_RESET_REQUESTS, /* OpenAI: a Go duration */
+    RH_RESET_TOKENS,
+    RH_A_RESET_REQUESTS, /* Anthropic: an RFC 3339 instant */
+    RH_A_RESET_TOKENS,
+    RH_RETRY_AFTER_MS,
+    RH_RETRY_AFTER,
+    RH_SHOULD_RETRY
+};
+
+static uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* 8 bytes of name against 8 of lit (lowercase): a byte where lit has a
+ * letter matches it in either case (b | 0x20 is that letter only for the
+ * letter and its capital), any other byte only itself. */
+static inline bool ieq8(const char *s, const char *lit)
+{
+    uint64_t l = load8(lit);
+    /* 0x20 in each byte of l that is 'a'..'z' (l's bytes are ASCII: no carry) */
+    uint64_t letters = ((l + 0x1f1f1f1f1f1f1f1fULL) & ~(l + 0x0505050505050505ULL) & 0x8080808080808080ULL) >> 2;
+    return (load8(s) | letters) == l;
+}
+
+/* s[0..n) is lit (lowercase ASCII, n bytes) in any case, as strcasecmp
+ * compares in the C locale; n >= 8 and s has n bytes (its strlen is n or
+ * more): eight at a time, the last eight overlapping. */
+static inline bool ieq(const char *s, const char *lit, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (!ieq8(s + i, lit + i))
+            return false;
+    return i == n || ieq8(s + n - 8, lit + n - 8);
+}
+
+/* The kind if name (n bytes) is lit in any case, else none. */
+static inline enum rh_kind is(const char *name, size_t n, const char *lit, enum rh_kind kind)
+{
+    return ieq(name, lit, n) ? kind : RH_NONE;
+}
+
+/* By first byte and length before any comparison, a name with only those
+ * of its length: most headers an answer carries (content-type, date,
+ * x-request-id, the limits not read) are gone without one. The names are
+ * OpenAI's, Anthropic's anthropic-ratelimit-{requests,tokens,input-tokens,
+ * output-tokens}-{remaining,reset} and the retry hints. */
+static enum rh_kind kind_of(const char *name)
+{
+    char first = (char)(name[0] | 0x20);
+    if (first != 'x' && first != 'r' && first != 'a')
+        return RH_NONE;
+    size_t n = strlen(name);
+    if (first == 'x') {
+        switch (n) {
+        case 30:
+            return is(name, n, "x-ratelimit-remaining-requests", RH_REMAINING_REQUESTS);
+        case 28:
+            return is(name, n, "x-ratelimit-remaining-tokens", RH_REMAINING_TOKENS);
+        case 26:
+            return is(name, n, "x-ratelimit-reset-requests", RH_RESET_REQUESTS);
+        case 24:
+            return is(name, n, "x-ratelimit-reset-tokens", RH_RESET_TOKENS);
+        case 14:
+            return is(name, n, "x-should-retry", RH_SHOULD_RETRY);
+        default:
+            return RH_NONE;
+        }
+    }
+    if (first == 'r') {
+        switch (n) {
+        case 11:
+            return is(name, n, "retry-after", RH_RETRY_AFTER);
+        case 14:
+            return is(name, n, "retry-after-ms", RH_RETRY_AFTER_MS);
+        default:
+            return RH_NONE;
+        }
+    }
+    switch (n) {
+    case 38:
+        return ieq(name, "anthropic-ratelimit-requests-remaining", n)
+                   ? RH_REMAINING_REQUESTS
+                   : is(name, n, "anthropic-ratelimit-input-tokens-reset", RH_A_RESET_TOKENS);
+    case 34:
+        return is(name, n, "anthropic-ratelimit-requests-reset", RH_A_RESET_REQUESTS);
+    case 36:
+        return is(name, n, "anthropic-ratelimit-tokens-remaining", RH_REMAINING_TOKENS);
+    case 32:
+        return is(name, n, "anthropic-ratelimit-tokens-reset", RH_A_RESET_TOKENS);
+    case 42:
+        return is(name, n, "anthropic-ratelimit-input-tokens-remaining", RH_REMAINING_TOKENS);
+    case 43:
+        return is(name, n, "anthropic-ratelimit-output-tokens-remaining", RH_REMAINING_TOKENS);
+    case 39:
+        return is(name, n, "anthropic-ratelimit-output-tokens-reset", RH_A_RESET_TOKENS);
+    default:
+        return RH_NONE;
+    }
+}
+
 void llm_ratehdr_feed(struct llm_ratehdr *h, const char *name, const char *value, long long now_real_ms)
 {
     if (!name || !value)
         return;
-    /* Only these names are read: any other goes before its value is
-     * trimmed and copied (content-type, date, x-request-id, ...). */
-    char c0 = (char)(name[0] | 0x20);
-    if (!(c0 == 'x' && (strncasecmp(name, "x-ratelimit-", 12) == 0 || strcasecmp(name, "x-should-retry") == 0)) &&
-        !(c0 == 'a' && strncasecmp(name, "anthropic-ratelimit-", 20) == 0) &&
-        !(c0 == 'r' && strncasecmp(name, "retry-after", 11) == 0))
+    /* Any other name goes before its value is trimmed and copied. */
+    enum rh_kind kind = kind_of(name);
+    if (kind == RH_NONE)
         return;
     /* The value without surrounding whitespace (curl hands the raw line). */
     while (*value == ' ' || *value == '\t')
         value++;
-    size_t n = strlen(value);
+    size_t all = strlen(value), n = all;
     while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == '\r' || value[n - 1] == '\n'))
         n--;
     if (n == 0 || n >= HDR_VALUE_MAX)
         return;
-    char v[HDR_VALUE_MAX];
-    memcpy(v, value, n);
-    v[n] = '\0';
+    char copy[HDR_VALUE_MAX];
+    const char *v = value; /* already ends there: read in place */
+    if (n < all) {
+        memcpy(copy, value, n);
+        copy[n] = '\0';
+        v = copy;
+    }
 
-    if (strncasecmp(name, "x-ratelimit-", 12) == 0) {
-        const char *k = name + 12;
-        if (strcasecmp(k, "remaining-requests") == 0)
-            keep_min(&h->remaining_requests, count(v));
-        else if (strcasecmp(k, "remaining-tokens") == 0)
-            keep_min(&h->remaining_tokens, count(v));
-        else if (strcasecmp(k, "reset-requests") == 0)
-            keep_max(&h->reset_requests_ms, llm_hdr_go_duration_ms(v));
-        else if (strcasecmp(k, "reset-tokens") == 0)
-            keep_max(&h->reset_tokens_ms, llm_hdr_go_duration_ms(v));
-        return;
+    switch (kind) {
+    case RH_REMAINING_REQUESTS:
+        keep_min(&h->remaining_requests, count(v));
+        break;
+    case RH_REMAINING_TOKENS:
+        keep_min(&h->remaining_tokens, count(v));
+        break;
+    case RH_RESET_REQUESTS:
+        keep_max(&h->reset_requests_ms, llm_hdr_go_duration_ms(v));
+        break;
+    case RH_RESET_TOKENS:
+        keep_max(&h->reset_tokens_ms, llm_hdr_go_duration_ms(v));
+        break;
+    case RH_A_RESET_REQUESTS:
+    case RH_A_RESET_TOKENS: {
+        long long at = llm_hdr_rfc3339_ms(v);
+        if (at >= 0)
+            keep_max(kind == RH_A_RESET_REQUESTS ? &h->reset_requests_ms : &h->reset_tokens_ms,
+                     until(at, now_real_ms));
+        break;
     }
-    if (strncasecmp(name, "anthropic-ratelimit-", 20) == 0) {
-        const char *k = name + 20;
-        bool requests = strncasecmp(k, "requests-", 9) == 0;
-        if (requests) {
-            k += 9;
-        } else if (strncasecmp(k, "tokens-", 7) == 0) {
-            k += 7;
-        } else if (strncasecmp(k, "input-tokens-", 13) == 0) {
-            k += 13;
-        } else if (strncasecmp(k, "output-tokens-", 14) == 0) {
-            k += 14;
-        } else {
-            return;
-        }
-        if (strcasecmp(k, "remaining") == 0) {
-            keep_min(requests ? &h->remaining_requests : &h->remaining_tokens, count(v));
-        } else if (strcasecmp(k, "reset") == 0) {
-            long long at = llm_hdr_rfc3339_ms(v);
-            if (at >= 0)
-                keep_max(requests ? &h->reset_requests_ms : &h->reset_tokens_ms, until(at, now_real_ms));
-        }
-        return;
-    }
-    if (strcasecmp(name, "retry-after-ms") == 0) {
-        long long ms = decimal_ms(v, 1);
-        keep_max(&h->ra_ms, ms);
+    case RH_RETRY_AFTER_MS:
+        keep_max(&h->ra_ms, decimal_ms(v, 1));
         h->retry_after_ms = retry_combined(h);
-    } else if (strcasecmp(name, "retry-after") == 0) {
+        break;
+    case RH_RETRY_AFTER:
         keep_max(&h->ra_s, llm_hdr_retry_after_ms(v, now_real_ms));
         h->retry_after_ms = retry_combined(h);
-    } else if (strcasecmp(name, "x-should-retry") == 0) {
+        break;
+    case RH_SHOULD_RETRY:
         if (strcasecmp(v, "true") == 0)
             h->should_retry = 1;
         else if (strcasecmp(v, "false") == 0)
             h->should_retry = 0;
+        break;
+    case RH_NONE:
+        break;
     }
 }

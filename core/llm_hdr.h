@@ -41,5 +41,20 @@ long long llm_hdr_http_date_ms(const char *s);
 /* A retry-after value (seconds, fractions allowed, or an HTTP date) as ms
  * from now_real_ms, in [0, LLM_HDR_MAX_MS]; -1 if malformed. */
 long long llm_hdr_retry_after_ms(const char *s, long long now_real_ms);
+/* Whether a header name is lit (lowercase ASCII) in any case: what
+ * strcasecmp(name, lit) == 0 says in the C locale, without a call (the
+ * gateway asks this of every header of every answer). */
+static inline bool llm_hdr_is(const char *name, const char *lit)
+{
+    for (;; name++, lit++) {
+        unsigned c = (unsigned char)*name;
+        if (c - 'A' < 26u)
+            c += 32;
+        if (c != (unsigned char)*lit)
+            return false;
+        if (!c)
+            return true;
+    }
+}
 
 #endif

@@ -102,8 +102,9 @@ int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h
     c->status = status;
     llm_call_headers(c, h, n);
     const char *ctype = "";
+    /* A first byte other than c/C is no match: most names go without a call. */
     for (size_t i = 0; i < n; i++)
-        if (util_streq_nocase(h[i].name, "content-type"))
+        if ((h[i].name[0] | 0x20) == 'c' && util_streq_nocase(h[i].name, "content-type"))
             ctype = h[i].value;
     if (!c->streamed || status != 200 || !strstr(ctype, "text/event-stream")) {
         /* Read whole (an error, or a plain answer), here rather than by
@@ -112,11 +113,22 @@ int llm_relay_head(struct llm_call *c, long status, const struct httpc_header *h
         llm_call_set_state(c, CALL_BODY);
         c->answer_own = true;
         for (size_t i = 0; i < n; i++) {
-            if (!util_streq_nocase(h[i].name, "content-length"))
+            if ((h[i].name[0] | 0x20) != 'c' || !util_streq_nocase(h[i].name, "content-length"))
                 continue;
-            char *end;
-            unsigned long long cl = strtoull(h[i].value, &end, 10);
-            if (end != h[i].value && !answer_take(c, cl > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)cl))
+            /* Up to 19 digits and nothing else (what upstream's parser
+             * lets through) read here; anything else as strtoull reads it. */
+            const char *v = h[i].value;
+            unsigned long long cl = 0;
+            size_t k = 0;
+            while (k < 19 && v[k] >= '0' && v[k] <= '9')
+                cl = cl * 10 + (unsigned long long)(v[k++] - '0');
+            const char *end = v + k;
+            if (k == 0 || v[k] != '\0') {
+                char *e;
+                cl = strtoull(v, &e, 10);
+                end = e;
+            }
+            if (end != v && !answer_take(c, cl > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)cl))
                 return HTTPC_STOP;
         }
         return HTTPC_STREAM;

@@ -15,15 +15,45 @@
 
 static const struct upc_ops conn_ops;
 
-static void req_free(struct up_req *r)
+static void req_destroy(struct up_req *r)
 {
-    if (r->timer)
-        event_free(r->timer);
+    event_free(r->timer);
     sbuf_deinit(&r->out);
     sbuf_deinit(&r->in);
     sbuf_deinit(&r->body);
-    free(r->hdrs);
+    free(r->hdrs_buf);
     free(r);
+}
+
+/* Emptied for the next request; storage beyond UPSTREAM_SPARE_BUF freed. */
+static void spare_buf(struct sbuf *b)
+{
+    if (b->cap > UPSTREAM_SPARE_BUF)
+        sbuf_deinit(b);
+    else
+        sbuf_reset(b);
+}
+
+/* r is done with: kept for the next upstream_send (its timer, never
+ * pending here, and its buffers spare it an allocation each), or freed. */
+static void req_free(struct up_req *r)
+{
+    struct upstream *u = r->u;
+    if (u->nspare >= UPSTREAM_SPARE_MAX) {
+        req_destroy(r);
+        return;
+    }
+    spare_buf(&r->out);
+    spare_buf(&r->in);
+    spare_buf(&r->body);
+    if (r->hdrs_cap * sizeof *r->hdrs_buf > UPSTREAM_SPARE_BUF) {
+        free(r->hdrs_buf);
+        r->hdrs_buf = NULL;
+        r->hdrs_cap = 0;
+    }
+    r->next = u->spare;
+    u->spare = r;
+    u->nspare++;
 }
 
 /* The answer (or failure) to the caller: r leaves the list first, so the
@@ -317,18 +347,14 @@ static int url_split(const char *url, bool *tls, char *host, size_t hostlen, int
     return 0;
 }
 
-static struct origin *origin_get(struct upstream *u, bool tls, const char *host, int port)
+/* n bytes onto b, growing it only when they do not fit (the caller puts
+ * the NUL after the last). */
+static inline void put(struct sbuf *b, const char *p, size_t n)
 {
-    for (struct origin *o = u->origins; o; o = o->next)
-        if (o->tls == tls && o->port == port && strcmp(o->host, host) == 0)
-            return o;
-    struct origin *o = xcalloc(1, sizeof *o);
-    o->tls = tls;
-    o->port = port;
-    snprintf(o->host, sizeof o->host, "%s", host);
-    o->next = u->origins;
-    u->origins = o;
-    return o;
+    if (b->len + n >= b->cap)
+        sbuf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
 }
 
 static void put_num(struct sbuf *b, unsigned long long v)
@@ -339,46 +365,98 @@ static void put_num(struct sbuf *b, unsigned long long v)
         tmp[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    sbuf_append(b, tmp + i, sizeof tmp - i);
+    put(b, tmp + i, sizeof tmp - i);
+}
+
+static struct origin *origin_get(struct upstream *u, bool tls, const char *host, int port)
+{
+    for (struct origin *o = u->origins; o; o = o->next)
+        if (o->tls == tls && o->port == port && strcmp(o->host, host) == 0)
+            return o;
+    struct origin *o = xcalloc(1, sizeof *o);
+    o->tls = tls;
+    o->port = port;
+    snprintf(o->host, sizeof o->host, "%s", host);
+    bool v6 = strchr(o->host, ':') != NULL;
+    char port_part[8] = "";
+    if (port != (tls ? 443 : 80))
+        snprintf(port_part, sizeof port_part, ":%d", port);
+    int n = snprintf(o->host_lines, sizeof o->host_lines, "Host: %s%s%s%s\r\nUser-Agent: ingot\r\n", v6 ? "[" : "",
+                     o->host, v6 ? "]" : "", port_part);
+    o->host_lines_len = n > 0 && (size_t)n < sizeof o->host_lines ? (size_t)n : 0; /* host < 256: always fits */
+    o->next = u->origins;
+    u->origins = o;
+    return o;
 }
 
 static void request_bytes(struct up_req *r, const struct httpc_request *req, const char *path, size_t pathlen)
 {
     struct sbuf *b = &r->out;
     const char *method = req->method ? req->method : "GET";
-    sbuf_reserve(b, 256 + req->body_len);
-    sbuf_puts(b, method);
-    sbuf_putc(b, ' ');
+    size_t mlen = strlen(method);
+    sbuf_reserve(b, 256 + mlen + pathlen + r->o->host_lines_len + req->body_len);
+    put(b, method, mlen);
+    put(b, " ", 1);
     if (!pathlen || *path == '?')
-        sbuf_putc(b, '/');
-    sbuf_append(b, path, pathlen);
-    sbuf_puts(b, " HTTP/1.1\r\nHost: ");
-    bool v6 = strchr(r->o->host, ':') != NULL;
-    if (v6)
-        sbuf_putc(b, '[');
-    sbuf_puts(b, r->o->host);
-    if (v6)
-        sbuf_putc(b, ']');
-    if (r->o->port != (r->o->tls ? 443 : 80)) {
-        sbuf_putc(b, ':');
-        put_num(b, (unsigned long long)r->o->port);
-    }
-    sbuf_puts(b, "\r\nUser-Agent: ingot\r\n");
+        put(b, "/", 1);
+    put(b, path, pathlen);
+    put(b, " HTTP/1.1\r\n", 11);
+    put(b, r->o->host_lines, r->o->host_lines_len);
     for (const char *const *h = req->headers; h && *h; h++) {
-        const char *colon = strchr(*h, ':');
-        if (!colon || !colon[1 + strspn(colon + 1, " \t")])
+        size_t hl = strlen(*h);
+        const char *colon = memchr(*h, ':', hl);
+        if (!colon)
+            continue;
+        const char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (!*v)
             continue; /* "Name:" asks for no such header, as with curl */
-        sbuf_puts(b, *h);
-        sbuf_puts(b, "\r\n");
+        put(b, *h, hl);
+        put(b, "\r\n", 2);
     }
     if (req->body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
-        sbuf_puts(b, "Content-Length: ");
+        put(b, "Content-Length: ", 16);
         put_num(b, (unsigned long long)(req->body ? req->body_len : 0));
-        sbuf_puts(b, "\r\n");
+        put(b, "\r\n", 2);
     }
-    sbuf_puts(b, "\r\n");
+    put(b, "\r\n", 2);
     if (req->body)
-        sbuf_append(b, req->body, req->body_len);
+        put(b, req->body, req->body_len);
+    b->data[b->len] = '\0';
+}
+
+/* The origin and path of url: split once per URL (url_split, origin_get)
+ * and kept in u->routes, as the same few endpoints are called every time.
+ * -1 when url is not one upstream can call. */
+static int route_get(struct upstream *u, const char *url, struct origin **o, const char **path, size_t *pathlen)
+{
+    for (size_t i = 0; i < UPSTREAM_ROUTES && u->routes[i].url; i++) {
+        const struct up_route *rt = &u->routes[i];
+        if (strcmp(rt->url, url) == 0) {
+            *o = rt->o;
+            *path = url + rt->path_off;
+            *pathlen = rt->path_len;
+            return 0;
+        }
+    }
+    bool tls;
+    char host[256];
+    int port;
+    if (url_split(url, &tls, host, sizeof host, &port, path, pathlen) < 0)
+        return -1;
+    *o = origin_get(u, tls, host, port);
+    size_t len = strlen(url);
+    if (len <= UPSTREAM_ROUTE_URL_MAX) {
+        struct up_route *rt = &u->routes[u->route_next];
+        u->route_next = (u->route_next + 1) % UPSTREAM_ROUTES;
+        free(rt->url);
+        rt->url = xstrdup(url);
+        rt->o = *o;
+        rt->path_off = (size_t)(*path - url);
+        rt->path_len = *pathlen;
+    }
+    return 0;
 }
 
 struct upstream *upstream_new(struct loop *l, const char *ca_bundle, size_t max_idle)
@@ -393,17 +471,29 @@ struct upstream *upstream_new(struct loop *l, const char *ca_bundle, size_t max_
 
 int upstream_send(struct upstream *u, const struct httpc_request *req, httpc_cb cb, void *arg)
 {
-    bool tls;
-    char host[256];
-    int port;
+    struct origin *o;
     const char *path;
     size_t pathlen;
-    if (req->ssrf || url_split(req->url, &tls, host, sizeof host, &port, &path, &pathlen) < 0)
+    if (req->ssrf || route_get(u, req->url, &o, &path, &pathlen) < 0)
         return -1;
-    struct up_req *r = xmalloc(sizeof *r);
-    memset(r, 0, offsetof(struct up_req, rh));
+    struct up_req *r = u->spare;
+    if (r) {
+        u->spare = r->next;
+        u->nspare--;
+    } else {
+        r = xmalloc(sizeof *r);
+        r->timer = evtimer_new(loop_base(u->loop), req_timer_cb, r);
+        if (!r->timer)
+            abort();
+        sbuf_init(&r->out);
+        sbuf_init(&r->in);
+        sbuf_init(&r->body);
+        r->hdrs_buf = NULL;
+        r->hdrs_cap = 0;
+    }
+    memset(r, 0, offsetof(struct up_req, timer));
     r->u = u;
-    r->o = origin_get(u, tls, host, port);
+    r->o = o;
     r->cb = cb;
     r->arg = arg;
     r->head = req->head;
@@ -413,14 +503,8 @@ int upstream_send(struct upstream *u, const struct httpc_request *req, httpc_cb 
     r->max_body = req->max_body ? req->max_body : (size_t)1024 * 1024;
     r->timeout_ms = req->timeout_ms;
     r->start_us = time_mono_us();
-    sbuf_init(&r->out);
-    sbuf_init(&r->in);
-    sbuf_init(&r->body);
     http_resp_init(&r->rh, r->head_request);
     request_bytes(r, req, path, pathlen);
-    r->timer = evtimer_new(loop_base(u->loop), req_timer_cb, r);
-    if (!r->timer)
-        abort();
     if (req->timeout_ms > 0) {
         struct timeval tv = loop_tv(req->timeout_ms);
         evtimer_add(r->timer, &tv);
@@ -446,6 +530,7 @@ bool upstream_abort(struct upstream *u, httpc_cb cb, void *arg)
         conn_drop(u, r->conn); /* mid-answer: not reusable */
     DLIST_REMOVE(u->reqs, r);
     u->inflight--;
+    event_del(r->timer); /* pending still: kept for reuse, it must not fire */
     req_free(r);
     loop_work_done(u->loop);
     return true;
@@ -493,6 +578,13 @@ void upstream_free(struct upstream *u)
         }
         free(o);
     }
+    while (u->spare) {
+        struct up_req *r = u->spare;
+        u->spare = r->next;
+        req_destroy(r);
+    }
+    for (size_t i = 0; i < UPSTREAM_ROUTES; i++)
+        free(u->routes[i].url);
     SSL_CTX_free(u->tls);
     free(u->ca_bundle);
     free(u);

@@ -23,6 +23,11 @@ struct origin {
     bool tls;
     int port;
     char host[256];    /* name or IP, no brackets */
+    /* "Host: host[:port]\r\nUser-Agent: ingot\r\n", made once: every
+     * request to the origin starts its headers with it */
+    char host_lines[320];
+    size_t host_lines_len;
+    struct http_resp_known known; /* the names its last answer's head had */
     struct upc *idle;  /* most recently used first */
     struct origin *next;
 };
@@ -44,27 +49,47 @@ struct up_req {
     httpc_head_cb head;
     httpc_data_cb data;
     bool keep_headers, head_request, streaming;
-    struct sbuf out;             /* the request's bytes */
     size_t out_off;
-    struct sbuf in;              /* the answer's head (header values point into it) */
     struct http_chunked ch;
     uint64_t body_left;
-    struct sbuf body;
     size_t max_body;
     bool truncated;
-    struct httpc_header *hdrs;
+    struct httpc_header *hdrs;   /* hdrs_buf once the head is in, else NULL */
     size_t nhdrs;
     const char *content_type, *retry_after;
-    struct event *timer;
     long long timeout_ms;
     int64_t start_us;
     size_t resp_bytes;
     bool sent, timed_out, stopped, retried, in_send, deferred;
     char error[320];
     struct up_req *next, *prev;
+    /* From here on not zeroed by upstream_send: a finished request is kept
+     * for the next (upstream.c: req_free) with its timer event and its
+     * buffers' storage, emptied. */
+    struct event *timer;
+    struct sbuf out;             /* the request's bytes */
+    struct sbuf in;              /* the answer's head (header values point into it) */
+    struct sbuf body;
+    struct httpc_header *hdrs_buf;
+    size_t hdrs_cap;
     /* Last: most of the struct is rh's header array, which is filled in
-     * order and not cleared (upstream_send zeroes only what is above). */
+     * order and not cleared. */
     struct http_resp_head rh;
+};
+
+/* Finished requests kept for reuse, and the largest buffer a kept one
+ * keeps (a larger one is freed): at most ~UPSTREAM_SPARE_MAX x 60 KiB. */
+#define UPSTREAM_SPARE_MAX 32
+#define UPSTREAM_SPARE_BUF ((size_t)16 * 1024)
+
+/* A request URL already split: the origin and where its path is. Kept for
+ * the few URLs a gateway calls (its providers' endpoints). */
+#define UPSTREAM_ROUTES 8
+#define UPSTREAM_ROUTE_URL_MAX 2048
+struct up_route {
+    char *url;                   /* owned; NULL: unused */
+    struct origin *o;
+    size_t path_off, path_len;
 };
 
 struct upstream {
@@ -76,6 +101,10 @@ struct upstream {
     struct upc *busy;            /* connecting, or carrying a request */
     struct up_req *reqs;
     size_t inflight, nidle, max_idle;
+    struct up_req *spare;        /* finished requests for reuse (next links them) */
+    size_t nspare;
+    struct up_route routes[UPSTREAM_ROUTES];
+    size_t route_next;           /* the slot a new URL takes (round robin) */
     char rbuf[64 * 1024];        /* one read at a time on this thread */
     char cbuf[16 * 1024];        /* decoded chunks */
 };

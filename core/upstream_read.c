@@ -3,6 +3,7 @@
 #include "upstream_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -88,16 +89,24 @@ static bool head_done(struct up_req *r, size_t head_len)
 {
     char *b = r->in.data;
     r->nhdrs = r->rh.nheaders;
-    r->hdrs = xcalloc(r->nhdrs ? r->nhdrs : 1, sizeof *r->hdrs);
+    size_t need = r->nhdrs ? r->nhdrs : 1;
+    if (need > r->hdrs_cap) { /* a kept request's array serves when large enough */
+        free(r->hdrs_buf);
+        r->hdrs_buf = xmalloc(need * sizeof *r->hdrs_buf);
+        r->hdrs_cap = need;
+    }
+    r->hdrs = r->hdrs_buf;
+    r->hdrs[0] = (struct httpc_header){NULL, NULL}; /* what calloc left when there is none */
     for (size_t i = 0; i < r->nhdrs; i++) {
         const struct http_header *h = &r->rh.headers[i];
         b[h->name.off + h->name.len] = '\0';
         b[h->value.off + h->value.len] = '\0';
         r->hdrs[i].name = b + h->name.off;
         r->hdrs[i].value = b + h->value.off;
-        if (!r->content_type && strcasecmp(r->hdrs[i].name, "content-type") == 0)
+        /* by length before strcasecmp: most names are neither */
+        if (!r->content_type && h->name.len == 12 && strcasecmp(r->hdrs[i].name, "content-type") == 0)
             r->content_type = r->hdrs[i].value;
-        else if (!r->retry_after && strcasecmp(r->hdrs[i].name, "retry-after") == 0)
+        else if (!r->retry_after && h->name.len == 11 && strcasecmp(r->hdrs[i].name, "retry-after") == 0)
             r->retry_after = r->hdrs[i].value;
     }
     r->state = REQ_BODY;
@@ -123,7 +132,7 @@ bool upstream_req_feed(struct up_req *r, const char *p, size_t n)
         return body_feed(r, p, n);
     sbuf_append(&r->in, p, n);
     for (;;) {
-        long hl = http_resp_parse(&r->rh, r->in.data, r->in.len);
+        long hl = http_resp_parse_known(&r->rh, r->in.data, r->in.len, &r->o->known);
         if (hl == 0)
             return true;
         if (hl < 0) {
