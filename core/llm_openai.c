@@ -188,13 +188,11 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
         bool drop = seen_before(&seen, body, ka, kb);
         const char *replace = NULL;
         char *owned = NULL;   /* cJSON's */
-        struct sbuf m;
-        sbuf_init(&m);
+        bool model = false;   /* the upstream model's name instead */
         if (drop) {
             /* a duplicate: the first one is what was checked */
         } else if (key_is(body, ka, kb, "model")) {
-            sbuf_json_str(&m, upstream_model);
-            replace = m.data;
+            model = true;
         } else if (force_usage && key_is(body, ka, kb, "stream_options")) {
             if (wrote_so) {
                 drop = true;
@@ -218,14 +216,15 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
             first = false;
             sbuf_append(out, body + ka, kb - ka);
             sbuf_putc(out, ':');
-            if (replace)
+            if (model)
+                sbuf_json_str(out, upstream_model);
+            else if (replace)
                 sbuf_puts(out, replace);
             else
                 sbuf_append(out, body + va, vb - va);
         }
         if (owned)
             cJSON_free(owned);
-        sbuf_deinit(&m);
         if (i < len && body[i] == ',') {
             i++;
             continue;
