@@ -11,7 +11,8 @@
 
 #include "util.h"
 
-struct cJSON;
+#include <cJSON.h>
+#include <string.h>
 
 /* The tree job_json_parse would give for text[0..len), node for node
  * (types, strings, numbers, key order, links), or NULL when the text is
@@ -23,6 +24,20 @@ struct cJSON *jtree_parse(const char *text, size_t len) ATTR_WUR;
 
 /* Frees a tree from jtree_parse (NULL: nothing). */
 void jtree_free(struct cJSON *root);
+
+/* cJSON_GetObjectItemCaseSensitive(o, name), the same answer for any o
+ * (it walks o's children up to the first without a key), with a first
+ * byte compared before a strcmp call: every request looks up a few dozen
+ * members. */
+static inline const cJSON *jtree_get(const cJSON *o, const char *name)
+{
+    if (!o || !name)
+        return NULL;
+    for (const cJSON *c = o->child; c && c->string; c = c->next)
+        if (c->string[0] == name[0] && strcmp(c->string, name) == 0)
+            return c;
+    return NULL;
+}
 
 /* For tests: a and b hold the same values in the same order, linked as
  * cJSON links them. */

@@ -38,6 +38,14 @@ const char llmlimit_hold_lua[] =
 
 static struct hold *hold_slot(struct llmlimit *ll, const char *provider, bool create)
 {
+    if (!create) { /* every admission asks: a plain search, the first byte first */
+        for (int i = 0; i < HOLDS_MAX; i++) {
+            struct hold *h = &ll->holds[i];
+            if (h->provider[0] == provider[0] && h->provider[0] && strcmp(h->provider, provider) == 0)
+                return h;
+        }
+        return NULL;
+    }
     struct hold *free_slot = NULL;
     int64_t now = time_mono_ms();
     for (int i = 0; i < HOLDS_MAX; i++) {

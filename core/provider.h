@@ -35,6 +35,11 @@ void provider_target_deinit(struct provider_target *t);
  * returns their count (at most 2). */
 size_t provider_auth_headers(const struct provider_target *t, char *out[3]);
 void provider_header_free(char *out[3]);
+/* provider_auth_headers into buf (n bytes) when they fit: out[] points
+ * into buf or at constants (nothing to free; wipe buf with
+ * crypt_secret_wipe after use: one carries the key); returns their count.
+ * -1 when they do not fit (buf ""): provider_auth_headers then. */
+int provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3]);
 
 /* For listings (doctor, health, /v1/models): no key in it. */
 struct provider_info {
@@ -64,6 +69,10 @@ bool providers_any(const struct providers *ps);
  * PROVIDERS_NOT_READY. */
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;
+/* providers_resolve for a check: the same answer and why, without the
+ * base URL and key (left NULL; provider_target_deinit is still fine). */
+int providers_resolve_nokey(struct providers *ps, uint64_t tenant, const char *model,
+                            struct provider_target *out, char *why, size_t whylen) ATTR_WUR;
 /* providers_resolve before the tables were read once: a model routed to
  * a named provider would go to the default one. Not an error of the
  * request: 503 with retry-after (a job is put back). */

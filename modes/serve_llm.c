@@ -300,7 +300,7 @@ static int cache_setup(struct sync *s, const cJSON *j)
         return 0;
     }
     char parts[4][LLM_ROUTE_PART_MAX];
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const cJSON *model = jtree_get(j, "model");
     const char *route[4] = {parts[0], parts[1], parts[2], parts[3]};
     if (llm_route_parts(s->c->sj->rt->llm, s->c->tenant, model->valuestring, parts) < 0 ||
         rcache_key(s->c->sj->rt->installation_id, s->c->tenant, route, s->ep, j, s->key) < 0)
@@ -359,9 +359,9 @@ void serve_llm_sync(struct v1 *c, enum llm_endpoint ep)
     s->t0_us = time_mono_us();
     /* The SDK sends Accept: application/json even for streams: the body
      * decides. */
-    s->stream = (ep == LLM_EP_CHAT || ep == LLM_EP_RESPONSES) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
-    s->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    s->stream = (ep == LLM_EP_CHAT || ep == LLM_EP_RESPONSES) && cJSON_IsTrue(jtree_get(j, "stream"));
+    const cJSON *so = jtree_get(j, "stream_options");
+    s->client_usage = cJSON_IsTrue(jtree_get(so, "include_usage"));
     s->poll = event_new(loop_base(rt->loop), -1, EV_PERSIST, poll_cb, s);
     if (!s->poll)
         abort();

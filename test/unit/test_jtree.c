@@ -118,8 +118,28 @@ static void test_declined(void)
     jtree_free(NULL);
 }
 
+/* jtree_get answers as cJSON_GetObjectItemCaseSensitive, on any item. */
+static void test_get(void)
+{
+    const char *text = "{\"model\":\"m\",\"mo\":1,\"\":2,\"messages\":[{\"role\":\"user\"}],\"n\":null,"
+                       "\"a\":\"s\",\"Model\":3}";
+    cJSON *j = jtree_parse(text, strlen(text));
+    static const char *const names[] = {"model", "mo", "m", "", "messages", "n", "a", "Model", "MODEL", "role", "x", NULL};
+    const cJSON *items[] = {j, NULL, j ? j->child : NULL, jtree_get(j, "messages"),
+                            jtree_get(jtree_get(j, "messages"), "role")};
+    bool same = j != NULL;
+    for (size_t i = 0; same && i < ARRAY_LEN(items); i++)
+        for (size_t k = 0; k < ARRAY_LEN(names); k++)
+            same = same && jtree_get(items[i], names[k]) == cJSON_GetObjectItemCaseSensitive(items[i], names[k]);
+    const cJSON *first = cJSON_GetArrayItem(jtree_get(j, "messages"), 0);
+    same = same && jtree_get(first, "role") == first->child && jtree_get(j, "") != NULL;
+    test_cond("jtree_get: cJSON's answers", same);
+    jtree_free(j);
+}
+
 int main(void)
 {
+    test_get();
     test_taken();
     test_declined();
     test_report();
