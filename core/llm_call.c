@@ -223,7 +223,7 @@ static const char *cat_in(char *buf, size_t n, const char *a, const char *b, cha
     size_t na = strlen(a), nb = strlen(b);
     if (na + nb >= n)
         return *own = xstrcat(a, b);
-    memcpy(buf, a, na);
+    memcpy(buf, a, na + 1); /* its NUL is where b starts */
     memcpy(buf + na, b, nb + 1);
     return buf;
 }
