@@ -20,6 +20,7 @@
 #define JT_DEPTH 32
 #define JT_KEYS 64     /* duplicate keys are looked for pairwise: bounded */
 #define JT_NUM_MAX 32  /* a longer number: cJSON's own reading */
+#define JT_CHUNK_MAX ((size_t)1 << 20)
 
 struct chunk {
     struct chunk *next; /* the first chunk links every later one */
@@ -47,7 +48,8 @@ static void *jp_alloc(struct jp *j, size_t n)
     n = (n + 7) & ~(size_t)7;
     struct chunk *c = j->cur;
     if (c->cap - c->used < n) {
-        c = chunk_new(n > c->cap * 2 ? n : c->cap * 2);
+        size_t cap = c->cap < JT_CHUNK_MAX / 2 ? c->cap * 2 : JT_CHUNK_MAX; /* doubling, then 1 MB steps */
+        c = chunk_new(n > cap ? n : cap);
         c->next = j->head->next;
         j->head->next = c;
         j->cur = c;
@@ -66,8 +68,7 @@ static cJSON *jp_node(struct jp *j)
 
 static void jp_ws(struct jp *j)
 {
-    /* above ' ': no space (the usual: compact bodies), one compare */
-    while (j->p < j->end && *j->p <= ' ' && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
         j->p++;
 }
 
@@ -370,8 +371,9 @@ cJSON *jtree_parse(const char *text, size_t len)
     if (!text)
         return NULL;
     struct jp j = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len};
-    /* Room for most bodies at once: nodes and their strings. */
-    j.head = j.cur = chunk_new(512 + len + len / 2);
+    /* Room for most bodies at once: nodes and their strings (decoded, no
+     * longer than in the text); many small values take more chunks. */
+    j.head = j.cur = chunk_new(1024 + len + len / 4);
     cJSON *root = jp_node(&j); /* first: jtree_free finds the chunks from it */
     jp_ws(&j);
     bool ok = jp_value(&j, root);

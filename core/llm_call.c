@@ -247,15 +247,9 @@ static void call_send(struct llm_call *c)
     hdrs[n++] = "Content-Type: application/json";
     hdrs[n++] = c->streamed ? "Accept: text/event-stream" : "Accept: application/json";
     hdrs[n++] = "Expect:"; /* no 100-continue round trip for large bodies */
-    char *auth_own[3] = {NULL}, ver[96], beta[300];
+    char *auth_own[3], ver[96], beta[300];
     const char *auth[3];
-    int na = provider_auth_headers_in(&c->t, authbuf, sizeof authbuf, auth);
-    if (na < 0) { /* a key too long for the buffer */
-        na = (int)provider_auth_headers(&c->t, auth_own);
-        for (int i = 0; i <= na; i++)
-            auth[i] = auth_own[i];
-    }
-    for (int i = 0; i < na; i++)
+    for (size_t i = 0, na = provider_auth_headers_in(&c->t, authbuf, sizeof authbuf, auth, auth_own); i < na; i++)
         hdrs[n++] = llm_msgs_auth_header(c, auth[i], ver, sizeof ver);
     if (llm_msgs_beta_header(c, beta, sizeof beta))
         hdrs[n++] = beta;

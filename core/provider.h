@@ -35,11 +35,13 @@ void provider_target_deinit(struct provider_target *t);
  * returns their count (at most 2). */
 size_t provider_auth_headers(const struct provider_target *t, char *out[3]);
 void provider_header_free(char *out[3]);
-/* provider_auth_headers into buf (n bytes) when they fit: out[] points
- * into buf or at constants (nothing to free; wipe buf with
- * crypt_secret_wipe after use: one carries the key); returns their count.
- * -1 when they do not fit (buf ""): provider_auth_headers then. */
-int provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3]);
+/* provider_auth_headers without an allocation when they fit in buf (n
+ * bytes): out[] (NULL after the last) points into buf or at constants;
+ * a key too long for buf is copied as provider_auth_headers copies it,
+ * into own[] (else own[0] NULL). Returns their count. After use: wipe buf
+ * (crypt_secret_wipe; "" when unused) and provider_header_free(own). */
+size_t provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3],
+                                char *own[3]);
 
 /* For listings (doctor, health, /v1/models): no key in it. */
 struct provider_info {

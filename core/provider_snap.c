@@ -389,17 +389,23 @@ size_t provider_auth_headers(const struct provider_target *t, char *out[3])
     return n;
 }
 
-int provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3])
+size_t provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3],
+                                char *own[3])
 {
-    int k = 0;
+    size_t k = 0;
+    own[0] = NULL;
     if (n)
         buf[0] = '\0';
     if (t->api_key && *t->api_key) {
         /* the same names as provider_auth_headers */
         const char *name = t->type == PROVIDER_ANTHROPIC ? "x-api-key: " : "Authorization: Bearer ";
         size_t nl = strlen(name), kl = strlen(t->api_key);
-        if (nl + kl + 1 > n)
-            return -1;
+        if (nl + kl + 1 > n) {
+            k = provider_auth_headers(t, own);
+            for (size_t i = 0; i <= k; i++)
+                out[i] = own[i];
+            return k;
+        }
         memcpy(buf, name, nl);
         memcpy(buf + nl, t->api_key, kl + 1);
         out[k++] = buf;

@@ -71,6 +71,14 @@ static void test_taken(void)
         n += (size_t)snprintf(big + n, sizeof big - n, "%s\"k%d\":\"%0300d\"", i ? "," : "", i, i);
     big[n++] = '}';
     same("60 keys of long strings", big, n);
+    struct sbuf many;
+    sbuf_init(&many);
+    sbuf_putc(&many, '[');
+    for (int i = 0; i < 200000; i++)
+        sbuf_puts(&many, i ? ",[7]" : "[7]");
+    sbuf_putc(&many, ']');
+    same("200000 small arrays (chunks past 1 MB)", many.data, many.len);
+    sbuf_deinit(&many);
     same("a length that stops before a NUL", "{\"a\":1}\0junk", 7);
 }
 

@@ -170,11 +170,11 @@ static void test_auth_in(void)
             if (keys[k])
                 snprintf(key, sizeof key, "%s", keys[k]);
             t.api_key = keys[k] ? key : NULL;
-            char *own[3], buf[64];
+            char *own[3], *own2[3], buf[64];
             const char *in[3];
             size_t n = provider_auth_headers(&t, own);
-            int m = provider_auth_headers_in(&t, buf, sizeof buf, in);
-            same = same && m == (int)n && !in[n];
+            size_t m = provider_auth_headers_in(&t, buf, sizeof buf, in, own2);
+            same = same && m == n && !in[n] && !own2[0];
             for (size_t i = 0; same && i < n; i++)
                 same = strcmp(own[i], in[i]) == 0;
             provider_header_free(own);
@@ -187,9 +187,13 @@ static void test_auth_in(void)
     char key[] = "sk-0123456789", big[40]; /* the header: 35 characters */
     t.api_key = key;
     const char *in[3];
-    test_cond("auth in a buffer: one byte short", provider_auth_headers_in(&t, big, 35, in) < 0 && big[0] == 0);
-    test_cond("auth in a buffer: fits exactly", provider_auth_headers_in(&t, big, 36, in) == 1 && in[0] == big &&
-                                                    strcmp(in[0], "Authorization: Bearer sk-0123456789") == 0);
+    char *own[3];
+    test_cond("auth in a buffer: one byte short: allocated",
+              provider_auth_headers_in(&t, big, 35, in, own) == 1 && big[0] == 0 && own[0] && in[0] == own[0] &&
+                  !in[1] && strcmp(in[0], "Authorization: Bearer sk-0123456789") == 0);
+    provider_header_free(own);
+    test_cond("auth in a buffer: fits exactly", provider_auth_headers_in(&t, big, 36, in, own) == 1 && in[0] == big &&
+                                                    !own[0] && strcmp(in[0], "Authorization: Bearer sk-0123456789") == 0);
     crypt_secret_wipe(big);
     test_cond("wiped", big[0] == 0 && big[35] == 0);
 }
