@@ -372,8 +372,9 @@ cJSON *jtree_parse(const char *text, size_t len)
         return NULL;
     struct jp j = {.p = (const unsigned char *)text, .end = (const unsigned char *)text + len};
     /* Room for most bodies at once: nodes and their strings (decoded, no
-     * longer than in the text); many small values take more chunks. */
-    j.head = j.cur = chunk_new(1024 + len + len / 4);
+     * longer than in the text); many small values take more chunks. A
+     * small body's block stays under 1 KB: malloc's per-thread cache. */
+    j.head = j.cur = chunk_new(512 + len + len / 4);
     cJSON *root = jp_node(&j); /* first: jtree_free finds the chunks from it */
     jp_ws(&j);
     bool ok = jp_value(&j, root);
