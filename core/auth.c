@@ -82,13 +82,36 @@ static bool key_hash_fast(struct auth *a, const char *key, char hex[65])
     return true;
 }
 
+/* a and b (AUTH_KEY_LEN + 1 bytes each) are equal, in constant time as
+ * CRYPTO_memcmp, a word at a time (every request compares one). */
+static bool key_eq(const char *a, const char *b)
+{
+    uint64_t d = 0, x, y;
+    size_t i = 0;
+    for (; i + 8 <= AUTH_KEY_LEN + 1; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        d |= x ^ y;
+    }
+    for (; i < AUTH_KEY_LEN + 1; i++)
+        d |= (uint64_t)((unsigned char)a[i] ^ (unsigned char)b[i]);
+    return d == 0;
+}
+
+/* key is well formed (AUTH_KEY_LEN characters). */
 static void key_hash(struct auth *a, const char *key, char hex[65])
 {
-    uint64_t h = a->memo_seed;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = a->memo_seed, w;
+    size_t i = 0;
+    for (; i + 8 <= AUTH_KEY_LEN; i += 8) { /* a word at a time: only the memo slot depends on it */
+        memcpy(&w, key + i, 8);
+        h = (h ^ w) * 1099511628211ULL;
+        h ^= h >> 32;
+    }
+    for (; i < AUTH_KEY_LEN; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
     struct memo *m = &a->memo[(h ^ (h >> 29)) % MEMO_SLOTS];
-    if (CRYPTO_memcmp(m->key, key, AUTH_KEY_LEN + 1) == 0) {
+    if (key_eq(m->key, key)) {
         memcpy(hex, m->hash, 65);
         return;
     }
@@ -117,14 +140,22 @@ static void mac_setup(struct auth *a)
     a->mac = NULL;
 }
 
+/* 1 for the digits of a key: 0-9 a-f. */
+static const unsigned char key_digit[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+};
+
 bool auth_key_wellformed(const char *s)
 {
-    if (strlen(s) != AUTH_KEY_LEN || strncmp(s, "ik_", 3) != 0)
+    /* "ik_" and 40 lowercase hex digits: the length first, then every
+     * digit without a branch each (every request) */
+    if (strlen(s) != AUTH_KEY_LEN || s[0] != 'i' || s[1] != 'k' || s[2] != '_')
         return false;
-    for (const char *p = s + 3; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return false;
-    return true;
+    unsigned ok = 1;
+    for (size_t i = 3; i < AUTH_KEY_LEN; i++)
+        ok &= key_digit[(unsigned char)s[i]];
+    return ok;
 }
 
 struct auth *auth_new(struct db_pool *db, const char *secret)
@@ -157,7 +188,12 @@ void auth_free(struct auth *a)
 
 static struct slot *slot_for(struct auth *a, const char *hash)
 {
-    unsigned long idx = strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7], 0}, NULL, 16);
+    /* The first 8 hex digits (util_hex's, lowercase) as a number. */
+    unsigned long idx = 0;
+    for (int i = 0; i < 8; i++) {
+        unsigned c = (unsigned char)hash[i];
+        idx = idx << 4 | (c <= '9' ? c - '0' : c - 'a' + 10);
+    }
     return &a->cache[idx % CACHE_SLOTS];
 }
 

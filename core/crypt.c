@@ -90,6 +90,12 @@ void crypt_secret_free(char *s)
     free(s);
 }
 
+void crypt_secret_wipe(char *s)
+{
+    if (s)
+        OPENSSL_cleanse(s, strlen(s));
+}
+
 void crypt_aad_provider(char *out, const char *provider)
 {
     snprintf(out, CRYPT_AAD_MAX, "provider:%s", provider);

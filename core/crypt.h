@@ -46,6 +46,9 @@ char *crypt_open(const struct crypt *c, const char *aad, const char *sealed, siz
 int crypt_keyid(const char *sealed, char *out) ATTR_WUR;
 /* Zeroes then frees a secret (NULL is fine). */
 void crypt_secret_free(char *s);
+/* Wipes the string s (up to its NUL) where it is: a secret in a buffer
+ * that is not freed (the stack). NULL: nothing. */
+void crypt_secret_wipe(char *s);
 
 /* AADs of the values the gateway stores (out: CRYPT_AAD_MAX bytes). */
 void crypt_aad_provider(char *out, const char *provider);

@@ -9,6 +9,7 @@
 #include "health.h"
 #include "check.h"
 #include "job.h"
+#include "jtree.h"
 #include "llm_embed.h"
 #include "llm_msgs_req.h"
 #include "llm_resp_req.h"
@@ -307,26 +308,26 @@ void llm_estimate(const struct llm *l, enum llm_endpoint ep, const cJSON *body, 
                   long long *completion)
 {
     if (ep == LLM_EP_EMBED) {
-        *prompt = input_tokens(cJSON_GetObjectItemCaseSensitive(body, "input"));
+        *prompt = input_tokens(jtree_get(body, "input"));
         *completion = 0;
         return;
     }
     /* About four characters a token, and a few tokens of framing per
      * message (OpenAI's own rule of thumb); tools count as text. */
-    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, ep == LLM_EP_RESPONSES ? "input" : "messages");
+    const cJSON *msgs = jtree_get(body, ep == LLM_EP_RESPONSES ? "input" : "messages");
     long long nmsg = cJSON_IsString(msgs) ? 1 : cJSON_GetArraySize(msgs);
-    size_t chars = strings_len(msgs) + strings_len(cJSON_GetObjectItemCaseSensitive(body, "tools"));
+    size_t chars = strings_len(msgs) + strings_len(jtree_get(body, "tools"));
     if (ep == LLM_EP_RESPONSES)
-        chars += strings_len(cJSON_GetObjectItemCaseSensitive(body, "instructions"));
+        chars += strings_len(jtree_get(body, "instructions"));
     if (ep == LLM_EP_MESSAGES) /* Anthropic's system prompt is apart */
-        chars += strings_len(cJSON_GetObjectItemCaseSensitive(body, "system"));
+        chars += strings_len(jtree_get(body, "system"));
     *prompt = (long long)(chars / 4) + 4 * nmsg + 3;
     long long mt = num_or(body, ep == LLM_EP_RESPONSES ? "max_output_tokens" : "max_completion_tokens");
     if (mt < 0)
         mt = num_or(body, "max_tokens");
     if (mt < 0)
         mt = l->rt->cfg->llm_default_max_tokens;
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    const cJSON *n = jtree_get(body, "n");
     long long nn;
     if (cJSON_IsNumber(n) && check_double_ll(n->valuedouble, 1, LLM_N_MAX, &nn))
         mt *= nn; /* at most LLM_COUNT_SAT x 128 */
@@ -357,14 +358,14 @@ static int check_model(struct llm *l, uint64_t tenant, const cJSON *body, enum p
      * for a bounded number of them. */
     if (cJSON_GetArraySize(body) > LLM_MAX_FIELDS)
         return check_fail(e, "", "the body has too many top-level fields");
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    const cJSON *model = jtree_get(body, "model");
     if (!cJSON_IsString(model) || !model->valuestring[0])
         return check_fail(e, "model", "model is required (a string)");
     if (strlen(model->valuestring) > LLM_MODEL_MAX)
         return check_fail(e, "model", "model is too long");
     struct provider_target t;
     char why[256];
-    int rc = providers_resolve(l->ps, tenant, model->valuestring, &t, why, sizeof why);
+    int rc = providers_resolve_nokey(l->ps, tenant, model->valuestring, &t, why, sizeof why); /* no key copied */
     if (rc == PROVIDERS_NOT_READY) {
         check_fail(e, "", why);
         e->status = 503;
@@ -403,17 +404,17 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
     if (check_model(l, tenant, body, &type, upstream, e) < 0)
         return -1;
     bool anthropic = type == PROVIDER_ANTHROPIC;
-    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
+    const cJSON *stream = jtree_get(body, "stream");
     if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream))
         return check_fail(e, "stream", "stream must be a boolean");
     if (ep == LLM_EP_EMBED) {
         if (anthropic)
             return check_fail(e, "model",
                               "this model's provider is Anthropic, which offers no embeddings");
-        const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
+        const cJSON *in = jtree_get(body, "input");
         if (!cJSON_IsString(in) && !cJSON_IsArray(in))
             return check_fail(e, "input", "input is required (a string or an array)");
-        const cJSON *ef = cJSON_GetObjectItemCaseSensitive(body, "encoding_format");
+        const cJSON *ef = jtree_get(body, "encoding_format");
         if (ef && !cJSON_IsNull(ef) &&
             !(cJSON_IsString(ef) && (!strcmp(ef->valuestring, "float") || !strcmp(ef->valuestring, "base64"))))
             return check_fail(e, "encoding_format", "encoding_format must be \"float\" or \"base64\"");
@@ -431,7 +432,7 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
             return check_fail(e, param, rwhy);
         if (job && cJSON_IsTrue(stream))
             return check_fail(e, "stream", "a job cannot stream: leave stream out or false");
-        if (job && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "background")))
+        if (job && cJSON_IsTrue(jtree_get(body, "background")))
             return check_fail(e, "background", "a job runs in the background already: leave background out");
         if (type == PROVIDER_OPENAI)
             return 0; /* passed through: the provider judges the rest */
@@ -442,14 +443,14 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
         cJSON_Delete(chat);
         return 0;
     }
-    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    const cJSON *msgs = jtree_get(body, "messages");
     if (!cJSON_IsArray(msgs))
         return check_fail(e, "messages", "messages is required (an array)");
     if (cJSON_GetArraySize(msgs) == 0)
         return check_fail(e, "messages", "messages may not be empty");
     if (job && cJSON_IsTrue(stream))
         return check_fail(e, "stream", "a job cannot stream: leave stream out or false");
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
+    const cJSON *so = jtree_get(body, "stream_options");
     if (so && !cJSON_IsNull(so) && !cJSON_IsObject(so))
         return check_fail(e, "stream_options", "stream_options must be an object");
     /* Whole numbers in OpenAI's ranges (no model has a limit near
@@ -457,14 +458,14 @@ int llm_check(struct llm *l, uint64_t tenant, enum llm_endpoint ep, const cJSON 
     static const char *const counts[] = {"max_tokens", "max_completion_tokens"};
     long long x;
     for (size_t i = 0; i < ARRAY_LEN(counts); i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, counts[i]);
+        const cJSON *v = jtree_get(body, counts[i]);
         if (v && !cJSON_IsNull(v) && !(cJSON_IsNumber(v) && check_double_ll(v->valuedouble, 1, LLM_MAX_TOKENS_CAP, &x))) {
             char msg[128];
             snprintf(msg, sizeof msg, "%s must be a whole number from 1 to %lld", counts[i], LLM_MAX_TOKENS_CAP);
             return check_fail(e, counts[i], msg);
         }
     }
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    const cJSON *n = jtree_get(body, "n");
     if (n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && check_double_ll(n->valuedouble, 1, LLM_N_MAX, &x)))
         return check_fail(e, "n", "n must be a whole number from 1 to 128");
     return 0;
@@ -504,6 +505,8 @@ void llm_price_model(const struct llm *l, const struct provider_target *t, const
 {
     const struct llmlimit *lim = l->lim;
     util_strcpy(out, n, model); /* copies, not printf: every call */
+    if (!llmlimit_priced_any(lim))
+        return; /* no prices at all: none of the names below is priced */
     if (priced(lim, out))
         return;
     char alt[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];

@@ -12,6 +12,7 @@
 #include "crypt.h"
 #include "dlist.h"
 #include "httpc.h"
+#include "jtree.h"
 #include "upstream.h"
 #include "llm_anthropic.h"
 #include "llm_hdr.h"
@@ -215,6 +216,17 @@ static void resp_cb(const struct httpc_response *resp, void *arg)
     call_finish(c);
 }
 
+/* a and b joined in buf when they fit, else in *own (allocated). */
+static const char *cat_in(char *buf, size_t n, const char *a, const char *b, char **own)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na + nb >= n)
+        return *own = xstrcat(a, b);
+    memcpy(buf, a, na + 1); /* its NUL is where b starts */
+    memcpy(buf + na, b, nb + 1);
+    return buf;
+}
+
 static void call_send(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_SEND);
@@ -223,7 +235,10 @@ static void call_send(struct llm_call *c)
                        : c->t.type == PROVIDER_ANTHROPIC ? "/messages"
                        : c->o.ep == LLM_EP_EMBED         ? "/embeddings"
                                                          : "/chat/completions";
-    char *url = xstrcat(c->t.base_url, path);
+    /* On the stack when they fit (every call): copied by both clients. */
+    char urlbuf[512], ridbuf[160], authbuf[512];
+    char *url_own = NULL, *rid_own = NULL;
+    const char *url = cat_in(urlbuf, sizeof urlbuf, c->t.base_url, path, &url_own);
     /* Built from scratch: nothing of the client's headers goes upstream.
      * Both clients copy the headers before llm_http_send returns. */
     const char *hdrs[10];
@@ -231,14 +246,14 @@ static void call_send(struct llm_call *c)
     hdrs[n++] = "Content-Type: application/json";
     hdrs[n++] = c->streamed ? "Accept: text/event-stream" : "Accept: application/json";
     hdrs[n++] = "Expect:"; /* no 100-continue round trip for large bodies */
-    char *auth[3], ver[96], beta[300];
-    for (size_t i = 0, na = provider_auth_headers(&c->t, auth); i < na; i++)
+    char *auth_own[3], ver[96], beta[300];
+    const char *auth[3];
+    for (size_t i = 0, na = provider_auth_headers_in(&c->t, authbuf, sizeof authbuf, auth, auth_own); i < na; i++)
         hdrs[n++] = llm_msgs_auth_header(c, auth[i], ver, sizeof ver);
     if (llm_msgs_beta_header(c, beta, sizeof beta))
         hdrs[n++] = beta;
-    char *rid = NULL;
     if (c->o.request_id && c->o.request_id[0])
-        hdrs[n++] = rid = xstrcat("X-Request-Id: ", c->o.request_id);
+        hdrs[n++] = cat_in(ridbuf, sizeof ridbuf, "X-Request-Id: ", c->o.request_id, &rid_own);
     hdrs[n] = NULL;
     long long timeout = c->o.timeout_ms > 0 ? c->o.timeout_ms : l->rt->cfg->llm_timeout_ms;
     struct httpc_request req = {
@@ -255,9 +270,10 @@ static void call_send(struct llm_call *c)
     };
     c->sent_us = now_us();
     int rc = llm_http_send(l, &req, resp_cb, c);
-    provider_header_free(auth); /* wiped: one carries the key */
-    free(rid);
-    free(url);
+    crypt_secret_wipe(authbuf); /* it carries the key */
+    provider_header_free(auth_own); /* wiped too */
+    free(rid_own);
+    free(url_own);
     if (rc < 0) {
         llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
                       "the request to the provider could not start");
@@ -376,7 +392,7 @@ static int call_route(struct llm_call *c)
                       "the body must be a JSON object");
         return -1;
     }
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    const cJSON *model = jtree_get(body, "model");
     int rc = -1;
     if (!cJSON_IsString(model) || !model->valuestring[0] || strlen(model->valuestring) > LLM_MODEL_MAX) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "model", "invalid_value",
@@ -401,14 +417,14 @@ static int call_route(struct llm_call *c)
     }
     c->have_target = true;
     llm_price_model(l, &c->t, c->model, c->price_model, sizeof c->price_model);
-    c->streamed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "stream"));
+    c->streamed = cJSON_IsTrue(jtree_get(body, "stream"));
     if (c->streamed && (c->o.job || !c->stream_cbs || c->o.ep == LLM_EP_EMBED)) {
         llm_call_fail(c, LLM_REFUSED, 400, "invalid_request_error", "stream", "invalid_value",
                       c->o.job ? "a job cannot stream: leave stream out or false" : "this call cannot stream");
         goto out;
     }
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
-    c->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    const cJSON *so = jtree_get(body, "stream_options");
+    c->client_usage = cJSON_IsTrue(jtree_get(so, "include_usage"));
     llm_estimate(l, c->o.ep, body, &c->est_prompt, &c->est_completion);
     if (c->o.ep == LLM_EP_MESSAGES) {
         if (llm_msgs_route(c, body, param, sizeof param, why, sizeof why) < 0) {
@@ -432,7 +448,7 @@ static int call_route(struct llm_call *c)
             goto out;
         }
     } else {
-        const cJSON *ef = cJSON_GetObjectItemCaseSensitive(body, "encoding_format");
+        const cJSON *ef = jtree_get(body, "encoding_format");
         /* "base64" (what the SDK sends): ask for floats and encode them
          * here, so providers without base64 work too. No format means
          * floats, OpenAI's own default for raw clients. */

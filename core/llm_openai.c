@@ -10,6 +10,9 @@
 
 #include "llm_priv.h"
 
+/* The bytes that end a run of a string's plain bytes. */
+static const unsigned char str_stop[256] = {['"'] = 1, ['\\'] = 1};
+
 /* Skips one JSON value starting at s[i] (already accepted by a parser);
  * returns the index after it, or 0 when the text is not well formed. */
 static size_t skip_value(const char *s, size_t n, size_t i)
@@ -18,6 +21,11 @@ static size_t skip_value(const char *s, size_t n, size_t i)
         return 0;
     if (s[i] == '"') {
         for (i++; i < n; i++) {
+            while (n - i >= 4 && !(str_stop[(unsigned char)s[i]] | str_stop[(unsigned char)s[i + 1]] |
+                                   str_stop[(unsigned char)s[i + 2]] | str_stop[(unsigned char)s[i + 3]]))
+                i += 4; /* four plain bytes a step */
+            if (i >= n)
+                break;
             if (s[i] == '\\')
                 i++;
             else if (s[i] == '"')
@@ -90,13 +98,16 @@ static bool same_key(const char *s, size_t a1, size_t b1, size_t a2, size_t b2)
  * "max_tokens":100000} would reserve 1 and spend 100000. A hash set: a
  * body may have a hundred thousand keys. */
 struct seen_slot {
-    uint64_t h;
+    uint64_t h;  /* the name's hash; in lin: 1 when the key has escapes */
     size_t a, b; /* the key's text; b == 0: empty */
 };
 #define SEEN_SMALL 32
+#define SEEN_LINEAR 8 /* the first keys: compared in turn, no table to clear */
 struct seen_keys {
     struct seen_slot *slot;
-    size_t n, cap; /* cap: a power of two */
+    size_t n, cap; /* cap: a power of two; 0: the keys are in lin */
+    size_t nlin;
+    struct seen_slot lin[SEEN_LINEAR];
     struct seen_slot small[SEEN_SMALL]; /* the first table: no allocation for most bodies */
 };
 
@@ -129,17 +140,30 @@ static void seen_put(struct seen_keys *k, uint64_t h, size_t a, size_t b)
 
 static bool seen_before(struct seen_keys *k, const char *s, size_t a, size_t b)
 {
-    uint64_t h = key_hash(s, a, b);
-    if (k->cap) {
-        for (size_t i = (size_t)h & (k->cap - 1); k->slot[i].b; i = (i + 1) & (k->cap - 1))
-            if (k->slot[i].h == h && same_key(s, k->slot[i].a, k->slot[i].b, a, b))
+    if (!k->cap && k->nlin < SEEN_LINEAR) {
+        uint64_t esc = memchr(s + a, '\\', b - a) != NULL; /* kept in h: escapes in the key */
+        for (size_t i = 0; i < k->nlin; i++) {
+            const struct seen_slot *o = &k->lin[i];
+            /* as the table decides: the same hash and same_key (plain keys:
+             * the same bytes, which is both) */
+            if (!esc && !o->h ? o->b - o->a == b - a && memcmp(s + o->a, s + a, b - a) == 0
+                              : key_hash(s, o->a, o->b) == key_hash(s, a, b) && same_key(s, o->a, o->b, a, b))
                 return true;
+        }
+        k->lin[k->nlin++] = (struct seen_slot){esc, a, b};
+        return false;
     }
-    if (!k->cap) {
+    if (!k->cap) { /* past the first keys: into the table */
         memset(k->small, 0, sizeof k->small);
         k->slot = k->small;
         k->cap = SEEN_SMALL;
+        for (size_t i = 0; i < k->nlin; i++)
+            seen_put(k, key_hash(s, k->lin[i].a, k->lin[i].b), k->lin[i].a, k->lin[i].b);
     }
+    uint64_t h = key_hash(s, a, b);
+    for (size_t i = (size_t)h & (k->cap - 1); k->slot[i].b; i = (i + 1) & (k->cap - 1))
+        if (k->slot[i].h == h && same_key(s, k->slot[i].a, k->slot[i].b, a, b))
+            return true;
     if (2 * (k->n + 1) > k->cap) {
         struct seen_slot *old = k->slot;
         size_t oldcap = k->cap;
@@ -169,7 +193,7 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
     bool first = true, wrote_so = false;
     struct seen_keys seen;
     seen.slot = NULL;
-    seen.n = seen.cap = 0;
+    seen.n = seen.cap = seen.nlin = 0;
     int rc = -1;
     for (;;) {
         i = skip_ws(body, len, i);
@@ -188,13 +212,11 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
         bool drop = seen_before(&seen, body, ka, kb);
         const char *replace = NULL;
         char *owned = NULL;   /* cJSON's */
-        struct sbuf m;
-        sbuf_init(&m);
+        bool model = false;   /* the upstream model's name instead */
         if (drop) {
             /* a duplicate: the first one is what was checked */
         } else if (key_is(body, ka, kb, "model")) {
-            sbuf_json_str(&m, upstream_model);
-            replace = m.data;
+            model = true;
         } else if (force_usage && key_is(body, ka, kb, "stream_options")) {
             if (wrote_so) {
                 drop = true;
@@ -218,14 +240,15 @@ int llm_openai_body(const char *body, size_t len, const char *upstream_model, bo
             first = false;
             sbuf_append(out, body + ka, kb - ka);
             sbuf_putc(out, ':');
-            if (replace)
+            if (model)
+                sbuf_json_str(out, upstream_model);
+            else if (replace)
                 sbuf_puts(out, replace);
             else
                 sbuf_append(out, body + va, vb - va);
         }
         if (owned)
             cJSON_free(owned);
-        sbuf_deinit(&m);
         if (i < len && body[i] == ',') {
             i++;
             continue;

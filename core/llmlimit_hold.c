@@ -38,6 +38,14 @@ const char llmlimit_hold_lua[] =
 
 static struct hold *hold_slot(struct llmlimit *ll, const char *provider, bool create)
 {
+    if (!create) { /* every admission asks: the used slots, the first byte first */
+        for (int i = 0; i < ll->nholds; i++) {
+            struct hold *h = &ll->holds[i];
+            if (h->provider[0] == provider[0] && h->provider[0] && strcmp(h->provider, provider) == 0)
+                return h;
+        }
+        return NULL;
+    }
     struct hold *free_slot = NULL;
     int64_t now = time_mono_ms();
     for (int i = 0; i < HOLDS_MAX; i++) {
@@ -49,6 +57,8 @@ static struct hold *hold_slot(struct llmlimit *ll, const char *provider, bool cr
     }
     if (!create || !free_slot)
         return NULL;
+    if (free_slot - ll->holds >= ll->nholds)
+        ll->nholds = (int)(free_slot - ll->holds) + 1;
     snprintf(free_slot->provider, sizeof free_slot->provider, "%s", provider);
     free_slot->until_ms = 0;
     return free_slot;

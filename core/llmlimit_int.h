@@ -107,6 +107,7 @@ struct llmlimit {
     struct event *holds_timer;    /* reads the holds other processes set */
     struct redis_client *holds_sub; /* their messages (a client of its own) */
     struct hold holds[HOLDS_MAX];
+    int nholds;                   /* slots ever used: holds[nholds..] are all empty */
     struct settle_op *retry_head, *retry_tail;
     size_t nretry;
     size_t inflight;              /* settlements and holds sent, not answered */

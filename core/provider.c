@@ -307,6 +307,17 @@ int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, 
     return provider_snap_resolve(ps ? ps->snap : NULL, tenant, model, out, why, whylen);
 }
 
+int providers_resolve_nokey(struct providers *ps, uint64_t tenant, const char *model,
+                            struct provider_target *out, char *why, size_t whylen)
+{
+    if (!providers_ready(ps)) {
+        memset(out, 0, sizeof *out);
+        snprintf(why, whylen, "the gateway is starting (its providers are being read): retry in a second");
+        return PROVIDERS_NOT_READY;
+    }
+    return provider_snap_resolve_nokey(ps ? ps->snap : NULL, tenant, model, out, why, whylen);
+}
+
 int providers_get(struct providers *ps, const char *name, struct provider_target *out, char *why,
                   size_t whylen)
 {

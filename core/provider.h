@@ -35,6 +35,13 @@ void provider_target_deinit(struct provider_target *t);
  * returns their count (at most 2). */
 size_t provider_auth_headers(const struct provider_target *t, char *out[3]);
 void provider_header_free(char *out[3]);
+/* provider_auth_headers without an allocation when they fit in buf (n
+ * bytes): out[] (NULL after the last) points into buf or at constants;
+ * a key too long for buf is copied as provider_auth_headers copies it,
+ * into own[] (else own[0] NULL). Returns their count. After use: wipe buf
+ * (crypt_secret_wipe; "" when unused) and provider_header_free(own). */
+size_t provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3],
+                                char *own[3]);
 
 /* For listings (doctor, health, /v1/models): no key in it. */
 struct provider_info {
@@ -64,6 +71,10 @@ bool providers_any(const struct providers *ps);
  * PROVIDERS_NOT_READY. */
 int providers_resolve(struct providers *ps, uint64_t tenant, const char *model, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;
+/* providers_resolve for a check: the same answer and why, without the
+ * base URL and key (left NULL; provider_target_deinit is still fine). */
+int providers_resolve_nokey(struct providers *ps, uint64_t tenant, const char *model,
+                            struct provider_target *out, char *why, size_t whylen) ATTR_WUR;
 /* providers_resolve before the tables were read once: a model routed to
  * a named provider would go to the default one. Not an error of the
  * request: 503 with retry-after (a job is put back). */

@@ -209,8 +209,10 @@ static const struct snap_tkey *find_tkey(const struct provider_snap *s, uint64_t
 }
 
 /* Fills out from p; the key is the tenant's when it has one. */
+/* secrets: base_url and api_key copied (else left NULL: a check needs
+ * neither, and copying the key costs an allocation and a wipe). */
 static int target(const struct provider_snap *s, const struct snap_provider *p, uint64_t tenant,
-                  const char *upstream, struct provider_target *out, char *why, size_t whylen)
+                  const char *upstream, struct provider_target *out, char *why, size_t whylen, bool secrets)
 {
     const struct snap_tkey *k = find_tkey(s, tenant, p->name);
     /* PROVIDERS_KEY_UNUSABLE: the operator's fault; why is for the operator's log */
@@ -232,16 +234,18 @@ static int target(const struct provider_snap *s, const struct snap_provider *p, 
     memset(out, 0, sizeof *out);
     util_strcpy(out->provider, sizeof out->provider, p->name);
     out->type = p->type;
-    out->base_url = xstrdup(p->base_url);
-    const char *key = k ? k->api_key : p->api_key;
-    out->api_key = xstrdup(key ? key : "");
+    if (secrets) {
+        out->base_url = xstrdup(p->base_url);
+        const char *key = k ? k->api_key : p->api_key;
+        out->api_key = xstrdup(key ? key : "");
+    }
     util_strcpy(out->upstream_model, sizeof out->upstream_model, upstream);
     out->tenant_key = k != NULL;
     return 0;
 }
 
-int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const char *model,
-                          struct provider_target *out, char *why, size_t whylen)
+static int resolve(const struct provider_snap *s, uint64_t tenant, const char *model,
+                   struct provider_target *out, char *why, size_t whylen, bool secrets)
 {
     if (!model || !*model) {
         snprintf(why, whylen, "model is required");
@@ -261,7 +265,7 @@ int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const 
                      model, r->provider);
             return -1;
         }
-        return target(s, p, tenant, r->upstream ? r->upstream : model, out, why, whylen);
+        return target(s, p, tenant, r->upstream ? r->upstream : model, out, why, whylen, secrets);
     }
     /* 2. "provider/model", when the part before the first '/' names a
      * provider (else the slash belongs to the model's own name, as in
@@ -275,13 +279,13 @@ int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const 
                          model, p->name);
                 return -1;
             }
-            return target(s, p, tenant, slash + 1, out, why, whylen);
+            return target(s, p, tenant, slash + 1, out, why, whylen, secrets);
         }
     }
     /* 3. The default provider. */
     const struct snap_provider *d = find_provider(s, PROVIDER_DEFAULT, strlen(PROVIDER_DEFAULT));
     if (d)
-        return target(s, d, tenant, model, out, why, whylen);
+        return target(s, d, tenant, model, out, why, whylen, secrets);
     if (slash)
         snprintf(why, whylen, "model '%s' is not available: no provider named %.*s (and no default provider)",
                  model, (int)(slash - model), model);
@@ -289,6 +293,18 @@ int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const 
         snprintf(why, whylen, "model '%s' is not available: no route matches it and no default provider "
                               "is configured", model);
     return -1;
+}
+
+int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const char *model,
+                          struct provider_target *out, char *why, size_t whylen)
+{
+    return resolve(s, tenant, model, out, why, whylen, true);
+}
+
+int provider_snap_resolve_nokey(const struct provider_snap *s, uint64_t tenant, const char *model,
+                                 struct provider_target *out, char *why, size_t whylen)
+{
+    return resolve(s, tenant, model, out, why, whylen, false);
 }
 
 int provider_snap_get(const struct provider_snap *s, const char *name, struct provider_target *out,
@@ -299,7 +315,7 @@ int provider_snap_get(const struct provider_snap *s, const char *name, struct pr
         snprintf(why, whylen, "no provider '%s'", name);
         return -1;
     }
-    if (target(s, p, 0, "", out, why, whylen) == 0)
+    if (target(s, p, 0, "", out, why, whylen, true) == 0)
         return 0;
     /* /health shows this unauthenticated: no detail beyond the name */
     snprintf(why, whylen, "provider '%s' is unavailable: its API key cannot be used", p->name);
@@ -371,6 +387,33 @@ size_t provider_auth_headers(const struct provider_target *t, char *out[3])
     }
     out[n] = NULL;
     return n;
+}
+
+size_t provider_auth_headers_in(const struct provider_target *t, char *buf, size_t n, const char *out[3],
+                                char *own[3])
+{
+    size_t k = 0;
+    own[0] = NULL;
+    if (n)
+        buf[0] = '\0';
+    if (t->api_key && *t->api_key) {
+        /* the same names as provider_auth_headers */
+        const char *name = t->type == PROVIDER_ANTHROPIC ? "x-api-key: " : "Authorization: Bearer ";
+        size_t nl = strlen(name), kl = strlen(t->api_key);
+        if (nl + kl + 1 > n) {
+            k = provider_auth_headers(t, own);
+            for (size_t i = 0; i <= k; i++)
+                out[i] = own[i];
+            return k;
+        }
+        memcpy(buf, name, nl);
+        memcpy(buf + nl, t->api_key, kl + 1);
+        out[k++] = buf;
+    }
+    if (t->type == PROVIDER_ANTHROPIC)
+        out[k++] = "anthropic-version: " ANTHROPIC_VERSION;
+    out[k] = NULL;
+    return k;
 }
 
 void provider_header_free(char *out[3])

@@ -39,7 +39,10 @@ size_t provider_snap_count(const struct provider_snap *s);
 size_t provider_snap_route_count(const struct provider_snap *s);
 /* The rules of providers_resolve (provider.h). s may be NULL (nothing). */
 int provider_snap_resolve(const struct provider_snap *s, uint64_t tenant, const char *model,
-                          struct provider_target *out, char *why, size_t whylen) ATTR_WUR;
+                                   struct provider_target *out, char *why, size_t whylen) ATTR_WUR;
+/* provider_snap_resolve without base_url and api_key (left NULL). */
+int provider_snap_resolve_nokey(const struct provider_snap *s, uint64_t tenant, const char *model,
+                                 struct provider_target *out, char *why, size_t whylen) ATTR_WUR;
 /* The provider called name with its own key (health probes). 0/-1. */
 int provider_snap_get(const struct provider_snap *s, const char *name, struct provider_target *out,
                       char *why, size_t whylen) ATTR_WUR;

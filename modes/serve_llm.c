@@ -9,6 +9,7 @@
 #include "config.h"
 #include "httpd.h"
 #include "job.h"
+#include "jtree.h"
 #include "llm.h"
 #include "log.h"
 #include "loop.h"
@@ -299,7 +300,7 @@ static int cache_setup(struct sync *s, const cJSON *j)
         return 0;
     }
     char parts[4][LLM_ROUTE_PART_MAX];
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const cJSON *model = jtree_get(j, "model");
     const char *route[4] = {parts[0], parts[1], parts[2], parts[3]};
     if (llm_route_parts(s->c->sj->rt->llm, s->c->tenant, model->valuestring, parts) < 0 ||
         rcache_key(s->c->sj->rt->installation_id, s->c->tenant, route, s->ep, j, s->key) < 0)
@@ -317,6 +318,15 @@ static int cache_setup(struct sync *s, const cJSON *j)
     return 0;
 }
 
+/* The body's tree: jtree's block (block), else cJSON's nodes. */
+static void body_free(cJSON *j, bool block)
+{
+    if (block)
+        jtree_free(j);
+    else
+        cJSON_Delete(j);
+}
+
 void serve_llm_sync(struct v1 *c, enum llm_endpoint ep)
 {
     struct runtime *rt = c->sj->rt;
@@ -327,9 +337,15 @@ void serve_llm_sync(struct v1 *c, enum llm_endpoint ep)
     size_t len;
     const char *body = http_req_body(c->r, &len);
     struct job_error e;
-    cJSON *j = job_json_parse(body, len, &e);
+    e.code[0] = '\0';
+    /* Most bodies in one pass and one block (jtree); the rest, and every
+     * refusal's words, the usual way. */
+    cJSON *j = jtree_parse(body, len);
+    bool block = j != NULL;
+    if (!j)
+        j = job_json_parse(body, len, &e);
     if (j && llm_check(rt->llm, c->tenant, ep, j, false, &e) < 0) {
-        cJSON_Delete(j);
+        body_free(j, block);
         j = NULL;
     }
     if (!j) {
@@ -343,25 +359,27 @@ void serve_llm_sync(struct v1 *c, enum llm_endpoint ep)
     s->t0_us = time_mono_us();
     /* The SDK sends Accept: application/json even for streams: the body
      * decides. */
-    s->stream = (ep == LLM_EP_CHAT || ep == LLM_EP_RESPONSES) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream"));
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
-    s->client_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    s->stream = (ep == LLM_EP_CHAT || ep == LLM_EP_RESPONSES) && cJSON_IsTrue(jtree_get(j, "stream"));
+    const cJSON *so = jtree_get(j, "stream_options");
+    s->client_usage = cJSON_IsTrue(jtree_get(so, "include_usage"));
     s->poll = event_new(loop_base(rt->loop), -1, EV_PERSIST, poll_cb, s);
     if (!s->poll)
         abort();
     if (cache_setup(s, j) < 0) {
-        cJSON_Delete(j);
+        body_free(j, block);
         sync_free(s);
         return;
     }
     struct timeval tv = loop_tv(GONE_POLL_MS);
     event_add(s->poll, &tv);
-    if (s->get) { /* the body waits with the lookup */
-        s->json = j;
+    if (s->get) { /* the body waits with the lookup (sync_free frees it: cJSON's) */
+        s->json = block ? cJSON_Duplicate(j, true) : j;
+        if (block)
+            jtree_free(j);
         return;
     }
     call_provider(s, j);
-    cJSON_Delete(j);
+    body_free(j, block);
 }
 
 /* POST /v1/chat/completions */

@@ -17,7 +17,7 @@ CORE="config config_check config_lint config_parse url util log job check check_
       http_parse http_resp sse llm_hdr llm_embed llm_anthropic llm_anthropic_resp
       llm_anthropic_stream llm_openai llm_msgs_req llm_msgs_resp llm_msgs_stream jfield crypt provider_snap
       llm_resp_req llm_resp_out llm_resp_stream respjob webhook_event webhook sql
-      netname tlsca multipart batchcheck"
+      netname tlsca multipart batchcheck jtree"
 pass=0; fail=0
 
 # fuzzer-no-link: coverage instrumentation without libFuzzer's main.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../testhelp.h"
+#include "crypt.h"
 #include "provider.h"
 #include "provider_snap.h"
 
@@ -122,6 +123,81 @@ static void test_order(void)
     test_cond("null snap refuses", provider_snap_resolve(NULL, 0, "x", &out, why, sizeof why) < 0);
 }
 
+/* provider_snap_resolve_nokey: the same answer and why as the full
+ * resolve, nothing of the URL or key. */
+static void test_nokey(void)
+{
+    static const char *const models[] = {"gpt-4o", "fast", "gone", "viabroken", "claude/", "claude/x",
+                                         "meta/x", "todefault", "", "a/b/c"};
+    static const uint64_t tenants[] = {0, 7, 8};
+    bool same = true, nokey = true;
+    for (int d = 0; d < 2; d++) {
+        struct provider_snap *s = sample(d == 0);
+        for (size_t m = 0; m < ARRAY_LEN(models); m++) {
+            for (size_t t = 0; t < ARRAY_LEN(tenants); t++) {
+                struct provider_target a, b;
+                char wa[512] = "", wb[512] = "";
+                memset(&a, 0, sizeof a);
+                memset(&b, 0, sizeof b);
+                int ra = provider_snap_resolve(s, tenants[t], models[m], &a, wa, sizeof wa);
+                int rb = provider_snap_resolve_nokey(s, tenants[t], models[m], &b, wb, sizeof wb);
+                same = same && ra == rb && strcmp(wa, wb) == 0 && strcmp(a.provider, b.provider) == 0 &&
+                       a.type == b.type && strcmp(a.upstream_model, b.upstream_model) == 0 &&
+                       a.tenant_key == b.tenant_key;
+                nokey = nokey && !b.base_url && !b.api_key;
+                provider_target_deinit(&a);
+                provider_target_deinit(&b);
+            }
+        }
+        provider_snap_free(s);
+    }
+    test_cond("nokey: the same answers as resolve", same);
+    test_cond("nokey: no URL, no key", nokey);
+}
+
+/* provider_auth_headers_in: the same headers as provider_auth_headers,
+ * in the caller's buffer; -1 when they do not fit. */
+static void test_auth_in(void)
+{
+    static const char *const keys[] = {"sk-abc", "", NULL};
+    bool same = true;
+    for (int ty = 0; ty < 2; ty++) {
+        for (size_t k = 0; k < ARRAY_LEN(keys); k++) {
+            char key[16] = "";
+            struct provider_target t;
+            memset(&t, 0, sizeof t);
+            t.type = ty ? PROVIDER_ANTHROPIC : PROVIDER_OPENAI;
+            if (keys[k])
+                snprintf(key, sizeof key, "%s", keys[k]);
+            t.api_key = keys[k] ? key : NULL;
+            char *own[3], *own2[3], buf[64];
+            const char *in[3];
+            size_t n = provider_auth_headers(&t, own);
+            size_t m = provider_auth_headers_in(&t, buf, sizeof buf, in, own2);
+            same = same && m == n && !in[n] && !own2[0];
+            for (size_t i = 0; same && i < n; i++)
+                same = strcmp(own[i], in[i]) == 0;
+            provider_header_free(own);
+        }
+    }
+    test_cond("auth in a buffer: the same headers", same);
+    struct provider_target t;
+    memset(&t, 0, sizeof t);
+    t.type = PROVIDER_OPENAI;
+    char key[] = "sk-0123456789", big[40]; /* the header: 35 characters */
+    t.api_key = key;
+    const char *in[3];
+    char *own[3];
+    test_cond("auth in a buffer: one byte short: allocated",
+              provider_auth_headers_in(&t, big, 35, in, own) == 1 && big[0] == 0 && own[0] && in[0] == own[0] &&
+                  !in[1] && strcmp(in[0], "Authorization: Bearer sk-0123456789") == 0);
+    provider_header_free(own);
+    test_cond("auth in a buffer: fits exactly", provider_auth_headers_in(&t, big, 36, in, own) == 1 && in[0] == big &&
+                                                    !own[0] && strcmp(in[0], "Authorization: Bearer sk-0123456789") == 0);
+    crypt_secret_wipe(big);
+    test_cond("wiped", big[0] == 0 && big[35] == 0);
+}
+
 static void test_listing(void)
 {
     struct provider_snap *s = sample(true);
@@ -169,6 +245,8 @@ static void test_listing(void)
 
 int main(void)
 {
+    test_nokey();
+    test_auth_in();
     test_order();
     test_listing();
     test_report();
