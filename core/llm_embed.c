@@ -6,13 +6,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define SCAN_MAX_DEPTH 256
 /* Raw bytes base64-encoded at a time (a multiple of 3: no padding inside). */
 #define B64_CHUNK 3072
 
 /* Where a value sits, for the few that matter. */
-enum role { R_OTHER, R_ROOT, R_DATA, R_ITEM, R_EMBED };
+enum role { R_OTHER, R_ROOT, R_DATA, R_ITEM, R_EMBED, R_USAGE, R_PD, R_CD };
 
 struct scan {
     const char *s;
@@ -23,11 +26,40 @@ struct scan {
     struct llm_json_top *top;
 };
 
-static void ws(struct scan *sc)
+static void ws_run(struct scan *sc)
 {
-    while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
-                             sc->s[sc->i] == '\r'))
+    while (sc->i < sc->n &&
+           (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
         sc->i++;
+}
+
+/* Blanks skipped. Compact JSON (the usual) has none: one test of a byte
+ * above ' ' and no call. */
+static inline void ws(struct scan *sc)
+{
+    if (sc->i < sc->n && (unsigned char)sc->s[sc->i] <= ' ')
+        ws_run(sc);
+}
+
+/* The first index in [i, n) holding '"' or '\\'; n if none. Sixteen bytes
+ * at a time where they are there (loads stay inside s[0, n)). */
+static size_t quote_or_escape(const char *s, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+    while (i < n && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+#else
+    return util_find2(s, i, n, '"', '\\');
+#endif
 }
 
 static int hex4(const char *s, size_t n, size_t i, unsigned *v)
@@ -45,22 +77,25 @@ static int hex4(const char *s, size_t n, size_t i, unsigned *v)
     return 0;
 }
 
-/* A string at sc->i (its quote); its raw inside into *p, *len. Escapes
- * are checked as cJSON does (a \u surrogate must be a pair); raw bytes
- * are not (UTF-8 is mended on the way out). */
-static int string(struct scan *sc, const char **p, size_t *len)
+/* A string at sc->i (its quote); its raw inside into *p, *len, and
+ * whether it has an escape into *esc. Escapes are checked as cJSON does
+ * (a \u surrogate must be a pair); raw bytes are not (UTF-8 is mended on
+ * the way out). */
+static int string(struct scan *sc, const char **p, size_t *len, bool *esc)
 {
     const char *s = sc->s;
     size_t n = sc->n;
     if (sc->i >= n || s[sc->i] != '"')
         return -1;
     size_t start = ++sc->i, i = start;
+    bool escaped = false;
     for (;;) {
-        i = util_find2(s, i, n, '"', '\\');
+        i = quote_or_escape(s, i, n);
         if (i >= n)
             return -1;
         if (s[i] == '"')
             break;
+        escaped = true;
         if (++i >= n)
             return -1;
         char e = s[i];
@@ -84,6 +119,7 @@ static int string(struct scan *sc, const char **p, size_t *len)
     if (p) {
         *p = s + start;
         *len = i - start;
+        *esc = escaped;
     }
     sc->i = i + 1;
     return 0;
@@ -127,6 +163,18 @@ static int number(struct scan *sc)
 static bool is_key(const char *k, size_t kl, const char *want)
 {
     return kl == strlen(want) && memcmp(k, want, kl) == 0;
+}
+
+/* is_key with a literal: its length known when compiled. */
+#define KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+/* span set to the value at [a, end) unless an earlier key set it. */
+static void first(struct llm_json_span *span, const char *a, const char *end)
+{
+    if (!span->p) {
+        span->p = a;
+        span->len = (size_t)(end - a);
+    }
 }
 
 static int value(struct scan *sc, enum role role, int depth);
@@ -226,6 +274,7 @@ static void convert(struct scan *sc)
 
 static int object(struct scan *sc, enum role role, int depth)
 {
+    struct llm_json_usage *u = &sc->top->u;
     sc->i++; /* '{' */
     ws(sc);
     if (sc->i < sc->n && sc->s[sc->i] == '}') {
@@ -236,7 +285,8 @@ static int object(struct scan *sc, enum role role, int depth)
         ws(sc);
         const char *k;
         size_t kl;
-        if (string(sc, &k, &kl) < 0)
+        bool esc;
+        if (string(sc, &k, &kl, &esc) < 0)
             return -1;
         ws(sc);
         if (sc->i >= sc->n || sc->s[sc->i] != ':')
@@ -245,27 +295,57 @@ static int object(struct scan *sc, enum role role, int depth)
         ws(sc);
         enum role sub = R_OTHER;
         struct llm_json_span *span = NULL;
-        if (role == R_ROOT) {
-            if (is_key(k, kl, "data"))
+        switch (role) {
+        case R_ROOT:
+            if (KEY_IS(k, kl, "data")) {
                 sub = R_DATA, span = &sc->top->data;
-            else if (is_key(k, kl, "usage"))
+            } else if (KEY_IS(k, kl, "usage")) {
                 span = &sc->top->usage;
-            else if (is_key(k, kl, "error"))
+                if (!span->p && sc->i < sc->n && sc->s[sc->i] == '{')
+                    sub = R_USAGE; /* the first counts */
+            } else if (KEY_IS(k, kl, "error")) {
                 span = &sc->top->error;
-            else if (is_key(k, kl, "choices"))
+            } else if (KEY_IS(k, kl, "choices")) {
                 span = &sc->top->choices;
-            if (span && span->p)
-                span = NULL; /* the first counts */
-        } else if (role == R_ITEM && is_key(k, kl, "embedding")) {
-            sub = R_EMBED;
+            }
+            break;
+        case R_ITEM:
+            if (KEY_IS(k, kl, "embedding"))
+                sub = R_EMBED;
+            break;
+        case R_USAGE:
+            u->escaped |= esc;
+            if (KEY_IS(k, kl, "prompt_tokens")) {
+                span = &u->prompt;
+            } else if (KEY_IS(k, kl, "completion_tokens")) {
+                span = &u->completion;
+            } else if (KEY_IS(k, kl, "prompt_tokens_details")) {
+                span = &u->pdetails;
+                if (!span->p)
+                    sub = R_PD;
+            } else if (KEY_IS(k, kl, "completion_tokens_details")) {
+                span = &u->cdetails;
+                if (!span->p)
+                    sub = R_CD;
+            }
+            break;
+        case R_PD:
+            u->escaped |= esc;
+            if (KEY_IS(k, kl, "cached_tokens"))
+                span = &u->cached;
+            break;
+        case R_CD:
+            u->escaped |= esc;
+            if (KEY_IS(k, kl, "reasoning_tokens"))
+                span = &u->reasoning;
+            break;
+        default: break;
         }
         size_t a = sc->i;
         if (value(sc, sub, depth + 1) < 0)
             return -1;
-        if (span) {
-            span->p = sc->s + a;
-            span->len = sc->i - a;
-        }
+        if (span)
+            first(span, sc->s + a, sc->s + sc->i);
         ws(sc);
         if (sc->i >= sc->n)
             return -1;
@@ -323,9 +403,11 @@ static int value(struct scan *sc, enum role role, int depth)
     if (depth > SCAN_MAX_DEPTH || sc->i >= sc->n)
         return -1;
     switch (sc->s[sc->i]) {
-    case '{': return object(sc, role == R_ITEM ? R_ITEM : role == R_ROOT ? R_ROOT : R_OTHER, depth);
+    case '{':
+        return object(sc, role == R_ITEM || role == R_ROOT || role == R_USAGE || role == R_PD || role == R_CD ? role : R_OTHER,
+                      depth);
     case '[': return array(sc, role, depth);
-    case '"': return string(sc, NULL, NULL);
+    case '"': return string(sc, NULL, NULL, NULL);
     case 't': return literal(sc, "true");
     case 'f': return literal(sc, "false");
     case 'n': return literal(sc, "null");
@@ -381,7 +463,8 @@ int llm_json_fields(const char *s, size_t n, const char *const *names, size_t k,
         ws(&sc);
         const char *key;
         size_t kl;
-        if (string(&sc, &key, &kl) < 0 || memchr(key, '\\', kl))
+        bool esc;
+        if (string(&sc, &key, &kl, &esc) < 0 || esc)
             return -1; /* an escaped key could spell a name: the caller parses */
         ws(&sc);
         if (sc.i >= sc.n || s[sc.i] != ':')
