@@ -1,4 +1,5 @@
 #include "llm_embed.h"
+#include "llm_json_int.h"
 
 #include <float.h>
 #include <math.h>
@@ -6,16 +7,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
-#define SCAN_MAX_DEPTH 256
 /* Raw bytes base64-encoded at a time (a multiple of 3: no padding inside). */
 #define B64_CHUNK 3072
 
-/* Where a value sits, for the few that matter. */
-enum role { R_OTHER, R_ROOT, R_DATA, R_ITEM, R_EMBED, R_USAGE, R_PD, R_CD };
 
 struct scan {
     const char *s;
@@ -41,27 +36,6 @@ static inline void ws(struct scan *sc)
         ws_run(sc);
 }
 
-/* The first index in [i, n) holding '"' or '\\'; n if none. Sixteen bytes
- * at a time where they are there (loads stay inside s[0, n)). */
-static size_t quote_or_escape(const char *s, size_t i, size_t n)
-{
-#if defined(__SSE2__)
-    const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
-    while (n - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)));
-        if (m)
-            return i + (size_t)__builtin_ctz(m);
-        i += 16;
-    }
-    while (i < n && s[i] != '"' && s[i] != '\\')
-        i++;
-    return i;
-#else
-    return util_find2(s, i, n, '"', '\\');
-#endif
-}
-
 static int hex4(const char *s, size_t n, size_t i, unsigned *v)
 {
     if (n - i < 4)
@@ -77,59 +51,65 @@ static int hex4(const char *s, size_t n, size_t i, unsigned *v)
     return 0;
 }
 
-/* A string at sc->i (its quote); its raw inside into *p, *len, and
- * whether it has an escape into *esc. Escapes are checked as cJSON does
- * (a \u surrogate must be a pair); raw bytes are not (UTF-8 is mended on
- * the way out). */
-static int string(struct scan *sc, const char **p, size_t *len, bool *esc)
+/* The end of a string whose inside starts at s[i] (past its quote): the
+ * index past its closing quote, SCAN_BAD when it is not one; whether it
+ * has an escape into *esc. Escapes are checked as cJSON does (a \u
+ * surrogate must be a pair); raw bytes are not (UTF-8 is mended on the
+ * way out). */
+size_t llm_json_str_end(const char *s, size_t i, size_t n, bool *esc)
 {
-    const char *s = sc->s;
-    size_t n = sc->n;
-    if (sc->i >= n || s[sc->i] != '"')
-        return -1;
-    size_t start = ++sc->i, i = start;
-    bool escaped = false;
     for (;;) {
-        i = quote_or_escape(s, i, n);
+        i = llm_json_quote_or_escape(s, i, n);
         if (i >= n)
-            return -1;
+            return SCAN_BAD;
         if (s[i] == '"')
-            break;
-        escaped = true;
+            return i + 1;
+        *esc = true;
         if (++i >= n)
-            return -1;
+            return SCAN_BAD;
         char e = s[i];
         if (e == 'u') {
             unsigned v, w;
             if (hex4(s, n, i + 1, &v) < 0 || (v >= 0xDC00 && v <= 0xDFFF))
-                return -1;
+                return SCAN_BAD;
             i += 5;
             if (v >= 0xD800 && v <= 0xDBFF) {
                 if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u' || hex4(s, n, i + 2, &w) < 0 || w < 0xDC00 ||
                     w > 0xDFFF)
-                    return -1;
+                    return SCAN_BAD;
                 i += 6;
             }
         } else if (strchr("\"\\/bfnrt", e) && e) {
             i++;
         } else {
-            return -1;
+            return SCAN_BAD;
         }
     }
+}
+
+/* A string at sc->i (its quote); its raw inside into *p, *len, and
+ * whether it has an escape into *esc (str_end). */
+static int string(struct scan *sc, const char **p, size_t *len, bool *esc)
+{
+    if (sc->i >= sc->n || sc->s[sc->i] != '"')
+        return -1;
+    size_t start = sc->i + 1;
+    bool escaped = false;
+    size_t e = llm_json_str_end(sc->s, start, sc->n, &escaped);
+    if (e == SCAN_BAD)
+        return -1;
     if (p) {
-        *p = s + start;
-        *len = i - start;
+        *p = sc->s + start;
+        *len = e - 1 - start;
         *esc = escaped;
     }
-    sc->i = i + 1;
+    sc->i = e;
     return 0;
 }
 
-/* A number's text at sc->i per JSON's grammar; its end into sc->i. */
-static int number(struct scan *sc)
+/* The end of a number's text at s[i] per JSON's grammar; SCAN_BAD. */
+size_t llm_json_num_end(const char *s, size_t i, size_t n)
 {
-    const char *s = sc->s;
-    size_t i = sc->i, n = sc->n;
     if (i < n && s[i] == '-')
         i++;
     if (i < n && s[i] == '0')
@@ -138,13 +118,13 @@ static int number(struct scan *sc)
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
     else
-        return -1;
+        return SCAN_BAD;
     if (i < n && s[i] == '.') {
         size_t d = ++i;
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
         if (i == d)
-            return -1;
+            return SCAN_BAD;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
@@ -154,9 +134,18 @@ static int number(struct scan *sc)
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
         if (i == d)
-            return -1;
+            return SCAN_BAD;
     }
-    sc->i = i;
+    return i;
+}
+
+/* A number's text at sc->i per JSON's grammar; its end into sc->i. */
+static int number(struct scan *sc)
+{
+    size_t e = llm_json_num_end(sc->s, sc->i, sc->n);
+    if (e == SCAN_BAD)
+        return -1;
+    sc->i = e;
     return 0;
 }
 
@@ -168,16 +157,7 @@ static bool is_key(const char *k, size_t kl, const char *want)
 /* is_key with a literal: its length known when compiled. */
 #define KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
-/* span set to the value at [a, end) unless an earlier key set it. */
-static void first(struct llm_json_span *span, const char *a, const char *end)
-{
-    if (!span->p) {
-        span->p = a;
-        span->len = (size_t)(end - a);
-    }
-}
-
-static int value(struct scan *sc, enum role role, int depth);
+static int value(struct scan *sc, enum llm_json_role role, int depth);
 
 /* An array of only numbers at sc->i ('['): true, and its count. Does not
  * move sc->i. */
@@ -272,9 +252,60 @@ static void convert(struct scan *sc)
     sc->copied = sc->i;
 }
 
-static int object(struct scan *sc, enum role role, int depth)
+/* A member with key k of an object in role: the role of its value, and
+ * into *span where its text goes (NULL: nowhere). c: the value's first
+ * byte. */
+enum llm_json_role llm_json_member(struct llm_json_top *top, enum llm_json_role role, const char *k, size_t kl, bool esc,
+                                    char c, struct llm_json_span **span)
 {
-    struct llm_json_usage *u = &sc->top->u;
+    struct llm_json_usage *u = &top->u;
+    *span = NULL;
+    switch (role) {
+    case R_ROOT:
+        if (KEY_IS(k, kl, "data")) {
+            *span = &top->data;
+            return R_DATA;
+        }
+        if (KEY_IS(k, kl, "usage")) {
+            *span = &top->usage;
+            return !top->usage.p && c == '{' ? R_USAGE : R_OTHER; /* the first counts */
+        }
+        if (KEY_IS(k, kl, "error"))
+            *span = &top->error;
+        else if (KEY_IS(k, kl, "choices"))
+            *span = &top->choices;
+        return R_OTHER;
+    case R_ITEM: return KEY_IS(k, kl, "embedding") ? R_EMBED : R_OTHER;
+    case R_USAGE:
+        u->escaped |= esc;
+        if (KEY_IS(k, kl, "prompt_tokens")) {
+            *span = &u->prompt;
+        } else if (KEY_IS(k, kl, "completion_tokens")) {
+            *span = &u->completion;
+        } else if (KEY_IS(k, kl, "prompt_tokens_details")) {
+            *span = &u->pdetails;
+            return u->pdetails.p ? R_OTHER : R_PD;
+        } else if (KEY_IS(k, kl, "completion_tokens_details")) {
+            *span = &u->cdetails;
+            return u->cdetails.p ? R_OTHER : R_CD;
+        }
+        return R_OTHER;
+    case R_PD:
+        u->escaped |= esc;
+        if (KEY_IS(k, kl, "cached_tokens"))
+            *span = &u->cached;
+        return R_OTHER;
+    case R_CD:
+        u->escaped |= esc;
+        if (KEY_IS(k, kl, "reasoning_tokens"))
+            *span = &u->reasoning;
+        return R_OTHER;
+    default: return R_OTHER;
+    }
+}
+
+static int object(struct scan *sc, enum llm_json_role role, int depth)
+{
     sc->i++; /* '{' */
     ws(sc);
     if (sc->i < sc->n && sc->s[sc->i] == '}') {
@@ -293,59 +324,13 @@ static int object(struct scan *sc, enum role role, int depth)
             return -1;
         sc->i++;
         ws(sc);
-        enum role sub = R_OTHER;
-        struct llm_json_span *span = NULL;
-        switch (role) {
-        case R_ROOT:
-            if (KEY_IS(k, kl, "data")) {
-                sub = R_DATA, span = &sc->top->data;
-            } else if (KEY_IS(k, kl, "usage")) {
-                span = &sc->top->usage;
-                if (!span->p && sc->i < sc->n && sc->s[sc->i] == '{')
-                    sub = R_USAGE; /* the first counts */
-            } else if (KEY_IS(k, kl, "error")) {
-                span = &sc->top->error;
-            } else if (KEY_IS(k, kl, "choices")) {
-                span = &sc->top->choices;
-            }
-            break;
-        case R_ITEM:
-            if (KEY_IS(k, kl, "embedding"))
-                sub = R_EMBED;
-            break;
-        case R_USAGE:
-            u->escaped |= esc;
-            if (KEY_IS(k, kl, "prompt_tokens")) {
-                span = &u->prompt;
-            } else if (KEY_IS(k, kl, "completion_tokens")) {
-                span = &u->completion;
-            } else if (KEY_IS(k, kl, "prompt_tokens_details")) {
-                span = &u->pdetails;
-                if (!span->p)
-                    sub = R_PD;
-            } else if (KEY_IS(k, kl, "completion_tokens_details")) {
-                span = &u->cdetails;
-                if (!span->p)
-                    sub = R_CD;
-            }
-            break;
-        case R_PD:
-            u->escaped |= esc;
-            if (KEY_IS(k, kl, "cached_tokens"))
-                span = &u->cached;
-            break;
-        case R_CD:
-            u->escaped |= esc;
-            if (KEY_IS(k, kl, "reasoning_tokens"))
-                span = &u->reasoning;
-            break;
-        default: break;
-        }
+        struct llm_json_span *span;
+        enum llm_json_role sub = llm_json_member(sc->top, role, k, kl, esc, sc->i < sc->n ? sc->s[sc->i] : '\0', &span);
         size_t a = sc->i;
         if (value(sc, sub, depth + 1) < 0)
             return -1;
         if (span)
-            first(span, sc->s + a, sc->s + sc->i);
+            llm_json_first(span, sc->s + a, sc->s + sc->i);
         ws(sc);
         if (sc->i >= sc->n)
             return -1;
@@ -359,7 +344,7 @@ static int object(struct scan *sc, enum role role, int depth)
     }
 }
 
-static int array(struct scan *sc, enum role role, int depth)
+static int array(struct scan *sc, enum llm_json_role role, int depth)
 {
     size_t count;
     if (role == R_EMBED && sc->embed && sc->out && numbers_only(sc, &count)) {
@@ -398,14 +383,12 @@ static int literal(struct scan *sc, const char *w)
     return 0;
 }
 
-static int value(struct scan *sc, enum role role, int depth)
+static int value(struct scan *sc, enum llm_json_role role, int depth)
 {
     if (depth > SCAN_MAX_DEPTH || sc->i >= sc->n)
         return -1;
     switch (sc->s[sc->i]) {
-    case '{':
-        return object(sc, role == R_ITEM || role == R_ROOT || role == R_USAGE || role == R_PD || role == R_CD ? role : R_OTHER,
-                      depth);
+    case '{': return object(sc, llm_json_obj_role(role), depth);
     case '[': return array(sc, role, depth);
     case '"': return string(sc, NULL, NULL, NULL);
     case 't': return literal(sc, "true");
@@ -426,10 +409,15 @@ int llm_json_scan(const char *body, size_t len, bool embed, struct sbuf *out, st
     ws(&sc);
     if (sc.i >= sc.n || body[sc.i] != '{')
         return -1;
-    /* Converted as it goes when out is given: dropped if the text fails later. */
-    sc.out = out;
-    if (value(&sc, R_ROOT, 0) < 0)
-        goto bad;
+    if (!embed || !out) { /* nothing to convert: the loop */
+        if (llm_json_loop(body, len, sc.i, sc.top, &sc.i) < 0)
+            goto bad;
+    } else {
+        /* Converted as it goes: dropped if the text fails later. */
+        sc.out = out;
+        if (value(&sc, R_ROOT, 0) < 0)
+            goto bad;
+    }
     ws(&sc);
     if (sc.i != sc.n)
         goto bad;

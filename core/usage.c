@@ -432,7 +432,7 @@ void usage_free(struct usage *u)
 static void copy(char *dst, size_t n, const char *src)
 {
     size_t o = 0, len = src ? strlen(src) : 0;
-    if (len < n && util_utf8_valid(src, len)) { /* the usual: whole, as the loop below would */
+    if (src && len < n && util_utf8_valid(src, len)) { /* the usual: whole, as the loop below would */
         memcpy(dst, src, len);
         dst[len] = 0;
         return;

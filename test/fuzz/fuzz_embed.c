@@ -1,7 +1,8 @@
 /* llm_json_scan / llm_embed_base64 on arbitrary bytes: no crash, no read
  * past len; without embed the copy is the input byte for byte; with it,
  * what was accepted stays JSON (cJSON parses the output) and the text
- * cJSON refuses as a whole is refused too; the usage counts found on the
+ * cJSON refuses as a whole is refused too; the loop without conversion and
+ * the converting walk agree on every span; the usage counts found on the
  * way are what llm_json_fields finds reading the usage object again. */
 #include <cJSON.h>
 #include <stdint.h>
@@ -28,6 +29,16 @@ static bool detail_again(const struct llm_json_span *obj, const char *name, cons
     if (!span_eq(&v, found))
         abort();
     return true;
+}
+
+static bool top_eq(const struct llm_json_top *a, const struct llm_json_top *b)
+{
+    const struct llm_json_usage *x = &a->u, *y = &b->u;
+    return span_eq(&a->error, &b->error) && span_eq(&a->choices, &b->choices) && span_eq(&a->data, &b->data) &&
+           span_eq(&a->usage, &b->usage) && span_eq(&x->prompt, &y->prompt) &&
+           span_eq(&x->completion, &y->completion) && span_eq(&x->pdetails, &y->pdetails) &&
+           span_eq(&x->cdetails, &y->cdetails) && span_eq(&x->cached, &y->cached) &&
+           span_eq(&x->reasoning, &y->reasoning) && x->escaped == y->escaped;
 }
 
 static void usage_again(const struct llm_json_top *top)
@@ -58,7 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     struct sbuf out;
     sbuf_init(&out);
-    struct llm_json_top top;
+    struct llm_json_top top, conv;
+    /* the plain loop (no conversion) and the converting walk: same verdict, same spans */
+    int plain = llm_json_scan(s, size, false, &out, &top);
+    int walked = llm_json_scan(s, size, true, &out, &conv);
+    if (plain != walked || !top_eq(&top, &conv))
+        abort();
+    sbuf_reset(&out);
     if (llm_json_scan(s, size, false, &out, &top) == 0) {
         usage_again(&top);
         if (out.len != size || memcmp(out.data, s, size) != 0)
