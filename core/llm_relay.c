@@ -483,7 +483,7 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                     return;
                 }
                 llm_relay_text_utf8(&c->res_body);
-            } else if (c->answer_own && body == c->answer.data && util_utf8_valid(body, len)) {
+            } else if (c->answer_own && body == c->answer.data && llm_relay_text_valid(body, len)) {
                 /* The reply is the answer as it came: its buffer handed
                  * over, not copied (released as llm_relay_release would). */
                 answer_unhold(c);

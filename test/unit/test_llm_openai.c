@@ -8,6 +8,7 @@
 #include "../testhelp.h"
 #include "llm_embed.h"
 #include "llm_priv.h"
+#include "llm_relay_text.h"
 
 static const char *edit(const char *body, const char *model, bool force, bool drop, struct sbuf *out)
 {
@@ -19,8 +20,33 @@ static const char *edit(const char *body, const char *model, bool force, bool dr
     return rc < 0 ? "(refused)" : out->data;
 }
 
+/* llm_relay_text_valid (an ASCII look 64 and 16 bytes at a time first)
+ * says what util_utf8_valid says, whatever the length and wherever a byte
+ * with its top bit is. */
+static void test_text_valid(void)
+{
+    char t[200];
+    bool same = true;
+    static const char *const tails[] = {"\xC3\xA9", "\xC3", "\xF0\x9F\x98\x80", "\xED\xA0\x80", "\x80", "\xFF"};
+    for (size_t n = 0; n <= 140; n++) {
+        memset(t, 'a', n);
+        same = same && llm_relay_text_valid(t, n);
+        for (size_t at = 0; at < n; at++)
+            for (size_t k = 0; k < sizeof tails / sizeof *tails; k++) {
+                size_t tl = strlen(tails[k]);
+                if (at + tl > n)
+                    continue;
+                memset(t, 'a', n);
+                memcpy(t + at, tails[k], tl);
+                same = same && llm_relay_text_valid(t, n) == util_utf8_valid(t, n);
+            }
+    }
+    test_cond("UTF-8 checked as util_utf8_valid at every length and place", same);
+}
+
 int main(void)
 {
+    test_text_valid();
     struct sbuf b;
     sbuf_init(&b);
     test_streq("model rewritten, numbers and order as sent",
