@@ -107,38 +107,6 @@ static int string(struct scan *sc, const char **p, size_t *len, bool *esc)
     return 0;
 }
 
-/* The end of a number's text at s[i] per JSON's grammar; SCAN_BAD. */
-size_t llm_json_num_end(const char *s, size_t i, size_t n)
-{
-    if (i < n && s[i] == '-')
-        i++;
-    if (i < n && s[i] == '0')
-        i++;
-    else if (i < n && s[i] >= '1' && s[i] <= '9')
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-    else
-        return SCAN_BAD;
-    if (i < n && s[i] == '.') {
-        size_t d = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
-            return SCAN_BAD;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
-            return SCAN_BAD;
-    }
-    return i;
-}
-
 /* A number's text at sc->i per JSON's grammar; its end into sc->i. */
 static int number(struct scan *sc)
 {
@@ -153,9 +121,6 @@ static bool is_key(const char *k, size_t kl, const char *want)
 {
     return kl == strlen(want) && memcmp(k, want, kl) == 0;
 }
-
-/* is_key with a literal: its length known when compiled. */
-#define KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
 static int value(struct scan *sc, enum llm_json_role role, int depth);
 
@@ -250,58 +215,6 @@ static void convert(struct scan *sc)
     sbuf_putc(out, '"');
     sc->i++; /* ']' */
     sc->copied = sc->i;
-}
-
-/* A member with key k of an object in role: the role of its value, and
- * into *span where its text goes (NULL: nowhere). c: the value's first
- * byte. */
-enum llm_json_role llm_json_member(struct llm_json_top *top, enum llm_json_role role, const char *k, size_t kl, bool esc,
-                                    char c, struct llm_json_span **span)
-{
-    struct llm_json_usage *u = &top->u;
-    *span = NULL;
-    switch (role) {
-    case R_ROOT:
-        if (KEY_IS(k, kl, "data")) {
-            *span = &top->data;
-            return R_DATA;
-        }
-        if (KEY_IS(k, kl, "usage")) {
-            *span = &top->usage;
-            return !top->usage.p && c == '{' ? R_USAGE : R_OTHER; /* the first counts */
-        }
-        if (KEY_IS(k, kl, "error"))
-            *span = &top->error;
-        else if (KEY_IS(k, kl, "choices"))
-            *span = &top->choices;
-        return R_OTHER;
-    case R_ITEM: return KEY_IS(k, kl, "embedding") ? R_EMBED : R_OTHER;
-    case R_USAGE:
-        u->escaped |= esc;
-        if (KEY_IS(k, kl, "prompt_tokens")) {
-            *span = &u->prompt;
-        } else if (KEY_IS(k, kl, "completion_tokens")) {
-            *span = &u->completion;
-        } else if (KEY_IS(k, kl, "prompt_tokens_details")) {
-            *span = &u->pdetails;
-            return u->pdetails.p ? R_OTHER : R_PD;
-        } else if (KEY_IS(k, kl, "completion_tokens_details")) {
-            *span = &u->cdetails;
-            return u->cdetails.p ? R_OTHER : R_CD;
-        }
-        return R_OTHER;
-    case R_PD:
-        u->escaped |= esc;
-        if (KEY_IS(k, kl, "cached_tokens"))
-            *span = &u->cached;
-        return R_OTHER;
-    case R_CD:
-        u->escaped |= esc;
-        if (KEY_IS(k, kl, "reasoning_tokens"))
-            *span = &u->reasoning;
-        return R_OTHER;
-    default: return R_OTHER;
-    }
 }
 
 static int object(struct scan *sc, enum llm_json_role role, int depth)

@@ -61,12 +61,92 @@ static inline enum llm_json_role llm_json_obj_role(enum llm_json_role r)
  * when it has an escape. */
 size_t llm_json_str_end(const char *s, size_t i, size_t n, bool *esc);
 /* The end of a number's text at s[i] per JSON's grammar; SCAN_BAD. */
-size_t llm_json_num_end(const char *s, size_t i, size_t n);
+static inline size_t llm_json_num_end(const char *s, size_t i, size_t n)
+{
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return SCAN_BAD;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return SCAN_BAD;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return SCAN_BAD;
+    }
+    return i;
+}
+
+/* is_key with a literal: its length known when compiled. */
+#define KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
 /* A member with key k of an object in role: the role of its value, and
  * into *span where its text goes (NULL: nowhere). c: the value's first
  * byte. */
-enum llm_json_role llm_json_member(struct llm_json_top *top, enum llm_json_role role, const char *k, size_t kl, bool esc,
-                                   char c, struct llm_json_span **span);
+static inline enum llm_json_role llm_json_member(struct llm_json_top *top, enum llm_json_role role, const char *k, size_t kl, bool esc,
+                                    char c, struct llm_json_span **span)
+{
+    struct llm_json_usage *u = &top->u;
+    *span = NULL;
+    switch (role) {
+    case R_ROOT:
+        if (KEY_IS(k, kl, "data")) {
+            *span = &top->data;
+            return R_DATA;
+        }
+        if (KEY_IS(k, kl, "usage")) {
+            *span = &top->usage;
+            return !top->usage.p && c == '{' ? R_USAGE : R_OTHER; /* the first counts */
+        }
+        if (KEY_IS(k, kl, "error"))
+            *span = &top->error;
+        else if (KEY_IS(k, kl, "choices"))
+            *span = &top->choices;
+        return R_OTHER;
+    case R_ITEM: return KEY_IS(k, kl, "embedding") ? R_EMBED : R_OTHER;
+    case R_USAGE:
+        u->escaped |= esc;
+        if (KEY_IS(k, kl, "prompt_tokens")) {
+            *span = &u->prompt;
+        } else if (KEY_IS(k, kl, "completion_tokens")) {
+            *span = &u->completion;
+        } else if (KEY_IS(k, kl, "prompt_tokens_details")) {
+            *span = &u->pdetails;
+            return u->pdetails.p ? R_OTHER : R_PD;
+        } else if (KEY_IS(k, kl, "completion_tokens_details")) {
+            *span = &u->cdetails;
+            return u->cdetails.p ? R_OTHER : R_CD;
+        }
+        return R_OTHER;
+    case R_PD:
+        u->escaped |= esc;
+        if (KEY_IS(k, kl, "cached_tokens"))
+            *span = &u->cached;
+        return R_OTHER;
+    case R_CD:
+        u->escaped |= esc;
+        if (KEY_IS(k, kl, "reasoning_tokens"))
+            *span = &u->reasoning;
+        return R_OTHER;
+    default: return R_OTHER;
+    }
+}
+
 /* The root object at s[i] scanned without conversion into top: 0 and its
  * end into *end; -1 when it is not JSON. */
 int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, size_t *end);

@@ -18,7 +18,7 @@ static inline size_t str_end_fast(const char *s, size_t i, size_t n, bool *esc)
 int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, size_t *end)
 {
     struct open {
-        bool array;
+        char close; /* ']' for an array, '}' for an object */
         enum llm_json_role role; /* an object's; an array's items' */
         struct llm_json_span *span;
         size_t a;
@@ -27,7 +27,7 @@ int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, s
     enum llm_json_role r = R_ROOT; /* the next value's */
     struct llm_json_span *span = NULL;
     bool esc;
-    if (i >= n || s[i] != '{') /* the caller's check; a scalar root would have no container */
+    if (!top || i >= n || s[i] != '{') /* the caller's checks; a scalar root would have no container */
         return -1;
     for (;;) {
         /* a value at depth d + 1, i at its first byte */
@@ -37,11 +37,11 @@ int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, s
         char c = s[i];
         if (c == '{' || c == '[') {
             enum llm_json_role inner = c == '[' ? (r == R_DATA ? R_ITEM : R_OTHER) : llm_json_obj_role(r);
-            st[++d] = (struct open){.array = c == '[', .role = inner, .span = span, .a = a};
+            st[++d] = (struct open){.close = c == '[' ? ']' : '}', .role = inner, .span = span, .a = a};
             i++;
             while (i < n && BLANK(s[i]))
                 i++;
-            if (i < n && s[i] == (c == '[' ? ']' : '}')) {
+            if (i < n && s[i] == st[d].close) {
                 i++;
                 goto closed;
             }
@@ -73,7 +73,7 @@ int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, s
                 i++;
             if (i >= n)
                 return -1;
-            if (s[i] == (st[d].array ? ']' : '}')) {
+            if (s[i] == st[d].close) {
                 i++;
             closed:
                 if (st[d].span)
@@ -89,7 +89,7 @@ int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, s
             i++;
             while (i < n && BLANK(s[i]))
                 i++;
-            if (st[d].array) {
+            if (st[d].close == ']') {
                 r = st[d].role, span = NULL;
                 break;
             }
