@@ -254,7 +254,8 @@ int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out)
     }
     u.prompt = f[0], u.completion = f[1], u.pdetails = f[2], u.cdetails = f[3];
     /* a details object with an escaped key: the parse decides, as for usage's own */
-    if (u.pdetails.p && u.pdetails.p[0] == '{' && llm_json_fields(u.pdetails.p, u.pdetails.len, &cached, 1, &u.cached) < 0)
+    if (u.pdetails.p && u.pdetails.p[0] == '{' &&
+        llm_json_fields(u.pdetails.p, u.pdetails.len, &cached, 1, &u.cached) < 0)
         u.escaped = true;
     if (u.cdetails.p && u.cdetails.p[0] == '{' &&
         llm_json_fields(u.cdetails.p, u.cdetails.len, &reasoning, 1, &u.reasoning) < 0)

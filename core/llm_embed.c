@@ -11,7 +11,6 @@
 /* Raw bytes base64-encoded at a time (a multiple of 3: no padding inside). */
 #define B64_CHUNK 3072
 
-
 struct scan {
     const char *s;
     size_t n, i;

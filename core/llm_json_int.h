@@ -93,54 +93,54 @@ static inline size_t llm_json_num_end(const char *s, size_t i, size_t n)
 }
 
 /* is_key with a literal: its length known when compiled. */
-#define KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+#define LLM_JSON_KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 
 /* A member with key k of an object in role: the role of its value, and
  * into *span where its text goes (NULL: nowhere). c: the value's first
  * byte. */
-static inline enum llm_json_role llm_json_member(struct llm_json_top *top, enum llm_json_role role, const char *k, size_t kl, bool esc,
-                                    char c, struct llm_json_span **span)
+static inline enum llm_json_role llm_json_member(struct llm_json_top *top, enum llm_json_role role, const char *k,
+                                                 size_t kl, bool esc, char c, struct llm_json_span **span)
 {
     struct llm_json_usage *u = &top->u;
     *span = NULL;
     switch (role) {
     case R_ROOT:
-        if (KEY_IS(k, kl, "data")) {
+        if (LLM_JSON_KEY_IS(k, kl, "data")) {
             *span = &top->data;
             return R_DATA;
         }
-        if (KEY_IS(k, kl, "usage")) {
+        if (LLM_JSON_KEY_IS(k, kl, "usage")) {
             *span = &top->usage;
             return !top->usage.p && c == '{' ? R_USAGE : R_OTHER; /* the first counts */
         }
-        if (KEY_IS(k, kl, "error"))
+        if (LLM_JSON_KEY_IS(k, kl, "error"))
             *span = &top->error;
-        else if (KEY_IS(k, kl, "choices"))
+        else if (LLM_JSON_KEY_IS(k, kl, "choices"))
             *span = &top->choices;
         return R_OTHER;
-    case R_ITEM: return KEY_IS(k, kl, "embedding") ? R_EMBED : R_OTHER;
+    case R_ITEM: return LLM_JSON_KEY_IS(k, kl, "embedding") ? R_EMBED : R_OTHER;
     case R_USAGE:
         u->escaped |= esc;
-        if (KEY_IS(k, kl, "prompt_tokens")) {
+        if (LLM_JSON_KEY_IS(k, kl, "prompt_tokens")) {
             *span = &u->prompt;
-        } else if (KEY_IS(k, kl, "completion_tokens")) {
+        } else if (LLM_JSON_KEY_IS(k, kl, "completion_tokens")) {
             *span = &u->completion;
-        } else if (KEY_IS(k, kl, "prompt_tokens_details")) {
+        } else if (LLM_JSON_KEY_IS(k, kl, "prompt_tokens_details")) {
             *span = &u->pdetails;
             return u->pdetails.p ? R_OTHER : R_PD;
-        } else if (KEY_IS(k, kl, "completion_tokens_details")) {
+        } else if (LLM_JSON_KEY_IS(k, kl, "completion_tokens_details")) {
             *span = &u->cdetails;
             return u->cdetails.p ? R_OTHER : R_CD;
         }
         return R_OTHER;
     case R_PD:
         u->escaped |= esc;
-        if (KEY_IS(k, kl, "cached_tokens"))
+        if (LLM_JSON_KEY_IS(k, kl, "cached_tokens"))
             *span = &u->cached;
         return R_OTHER;
     case R_CD:
         u->escaped |= esc;
-        if (KEY_IS(k, kl, "reasoning_tokens"))
+        if (LLM_JSON_KEY_IS(k, kl, "reasoning_tokens"))
             *span = &u->reasoning;
         return R_OTHER;
     default: return R_OTHER;
