@@ -218,25 +218,22 @@ static bool text_num(const struct llm_json_span *v, long long *out)
     return true;
 }
 
-/* A details object's one count (cached_tokens, reasoning_tokens). */
-static bool text_detail(const struct llm_json_span *obj, const char *name, long long *out)
+/* A details object's one count (cached_tokens, reasoning_tokens): v the
+ * count's span inside obj. */
+static bool text_detail(const struct llm_json_span *obj, const struct llm_json_span *v, long long *out)
 {
     *out = -1;
     if (!obj->p || obj->p[0] != '{')
         return true;
-    struct llm_json_span v;
-    return llm_json_fields(obj->p, obj->len, &name, 1, &v) == 0 && text_num(&v, out);
+    return text_num(v, out);
 }
 
-int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out)
+static int usage_spans(const struct llm_json_usage *f, struct llm_usage *out)
 {
-    static const char *const names[] = {"prompt_tokens", "completion_tokens", "prompt_tokens_details",
-                                        "completion_tokens_details"};
-    struct llm_json_span f[4];
     llm_usage_init(out);
-    if (llm_json_fields(s, n, names, 4, f) < 0 || !text_num(&f[0], &out->prompt) ||
-        !text_num(&f[1], &out->completion) || !text_detail(&f[2], "cached_tokens", &out->cached) ||
-        !text_detail(&f[3], "reasoning_tokens", &out->reasoning)) {
+    if (f->escaped || !text_num(&f->prompt, &out->prompt) || !text_num(&f->completion, &out->completion) ||
+        !text_detail(&f->pdetails, &f->cached, &out->cached) ||
+        !text_detail(&f->cdetails, &f->reasoning, &out->reasoning)) {
         llm_usage_init(out);
         return -1;
     }
@@ -245,25 +242,74 @@ int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out)
     return out->prompt >= 0;
 }
 
+int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out)
+{
+    static const char *const names[] = {"prompt_tokens", "completion_tokens", "prompt_tokens_details",
+                                        "completion_tokens_details"};
+    static const char *const cached = "cached_tokens", *const reasoning = "reasoning_tokens";
+    struct llm_json_span f[4];
+    struct llm_json_usage u = {0};
+    if (llm_json_fields(s, n, names, 4, f) < 0) {
+        llm_usage_init(out);
+        return -1;
+    }
+    u.prompt = f[0], u.completion = f[1], u.pdetails = f[2], u.cdetails = f[3];
+    /* a details object with an escaped key: the parse decides, as for usage's own */
+    if (u.pdetails.p && u.pdetails.p[0] == '{' &&
+        llm_json_fields(u.pdetails.p, u.pdetails.len, &cached, 1, &u.cached) < 0)
+        u.escaped = true;
+    if (u.cdetails.p && u.cdetails.p[0] == '{' &&
+        llm_json_fields(u.cdetails.p, u.cdetails.len, &reasoning, 1, &u.reasoning) < 0)
+        u.escaped = true;
+    return usage_spans(&u, out);
+}
+
+int llm_usage_parse_top(const struct llm_json_top *top, struct llm_usage *out)
+{
+    return usage_spans(&top->u, out);
+}
+
 static long long nz(long long v)
 {
     return v > 0 ? v : 0;
 }
 
+/* v in decimal at p (as sbuf_append_i64); the end. */
+static char *put_i64(char *p, long long v)
+{
+    unsigned long long m = (unsigned long long)v;
+    if (v < 0) {
+        *p++ = '-';
+        m = 0 - m; /* LLONG_MIN too */
+    }
+    char t[20];
+    size_t i = sizeof t;
+    do
+        t[--i] = (char)('0' + m % 10);
+    while (m /= 10);
+    memcpy(p, t + i, sizeof t - i);
+    return p + (sizeof t - i);
+}
+
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
+
 void llm_usage_json(const struct llm_usage *u, struct sbuf *out)
 {
-    /* Once per call: appends, not printf. */
-    sbuf_puts(out, "{\"prompt_tokens\":");
-    sbuf_append_i64(out, nz(u->prompt));
-    sbuf_puts(out, ",\"completion_tokens\":");
-    sbuf_append_i64(out, nz(u->completion));
-    sbuf_puts(out, ",\"total_tokens\":");
-    sbuf_append_i64(out, nz(u->prompt) + nz(u->completion));
-    sbuf_puts(out, ",\"prompt_tokens_details\":{\"cached_tokens\":");
-    sbuf_append_i64(out, nz(u->cached));
-    sbuf_puts(out, "},\"completion_tokens_details\":{\"reasoning_tokens\":");
-    sbuf_append_i64(out, nz(u->reasoning));
-    sbuf_puts(out, "}}");
+    /* Once per call: made on the stack and appended once (one allocation
+     * of out, not a growth per piece). */
+    char b[320], *p = b; /* 148 of text, five numbers of at most 20 */
+    PUT_LIT(p, "{\"prompt_tokens\":");
+    p = put_i64(p, nz(u->prompt));
+    PUT_LIT(p, ",\"completion_tokens\":");
+    p = put_i64(p, nz(u->completion));
+    PUT_LIT(p, ",\"total_tokens\":");
+    p = put_i64(p, nz(u->prompt) + nz(u->completion));
+    PUT_LIT(p, ",\"prompt_tokens_details\":{\"cached_tokens\":");
+    p = put_i64(p, nz(u->cached));
+    PUT_LIT(p, "},\"completion_tokens_details\":{\"reasoning_tokens\":");
+    p = put_i64(p, nz(u->reasoning));
+    PUT_LIT(p, "}}");
+    sbuf_append(out, b, (size_t)(p - b));
 }
 
 void llm_error_json(struct sbuf *out, const char *message, const char *type, const char *param,

@@ -1,4 +1,5 @@
 #include "llm_embed.h"
+#include "llm_json_int.h"
 
 #include <float.h>
 #include <math.h>
@@ -7,12 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCAN_MAX_DEPTH 256
 /* Raw bytes base64-encoded at a time (a multiple of 3: no padding inside). */
 #define B64_CHUNK 3072
-
-/* Where a value sits, for the few that matter. */
-enum role { R_OTHER, R_ROOT, R_DATA, R_ITEM, R_EMBED };
 
 struct scan {
     const char *s;
@@ -23,11 +20,19 @@ struct scan {
     struct llm_json_top *top;
 };
 
-static void ws(struct scan *sc)
+static void ws_run(struct scan *sc)
 {
-    while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
-                             sc->s[sc->i] == '\r'))
+    while (sc->i < sc->n &&
+           (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
         sc->i++;
+}
+
+/* Blanks skipped. Compact JSON (the usual) has none: one test of a byte
+ * above ' ' and no call. */
+static inline void ws(struct scan *sc)
+{
+    if (sc->i < sc->n && (unsigned char)sc->s[sc->i] <= ' ')
+        ws_run(sc);
 }
 
 static int hex4(const char *s, size_t n, size_t i, unsigned *v)
@@ -45,82 +50,69 @@ static int hex4(const char *s, size_t n, size_t i, unsigned *v)
     return 0;
 }
 
-/* A string at sc->i (its quote); its raw inside into *p, *len. Escapes
- * are checked as cJSON does (a \u surrogate must be a pair); raw bytes
- * are not (UTF-8 is mended on the way out). */
-static int string(struct scan *sc, const char **p, size_t *len)
+/* The end of a string whose inside starts at s[i] (past its quote): the
+ * index past its closing quote, SCAN_BAD when it is not one; whether it
+ * has an escape into *esc. Escapes are checked as cJSON does (a \u
+ * surrogate must be a pair); raw bytes are not (UTF-8 is mended on the
+ * way out). */
+size_t llm_json_str_end(const char *s, size_t i, size_t n, bool *esc)
 {
-    const char *s = sc->s;
-    size_t n = sc->n;
-    if (sc->i >= n || s[sc->i] != '"')
-        return -1;
-    size_t start = ++sc->i, i = start;
     for (;;) {
-        i = util_find2(s, i, n, '"', '\\');
+        i = llm_json_quote_or_escape(s, i, n);
         if (i >= n)
-            return -1;
+            return SCAN_BAD;
         if (s[i] == '"')
-            break;
+            return i + 1;
+        *esc = true;
         if (++i >= n)
-            return -1;
+            return SCAN_BAD;
         char e = s[i];
         if (e == 'u') {
             unsigned v, w;
             if (hex4(s, n, i + 1, &v) < 0 || (v >= 0xDC00 && v <= 0xDFFF))
-                return -1;
+                return SCAN_BAD;
             i += 5;
             if (v >= 0xD800 && v <= 0xDBFF) {
                 if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u' || hex4(s, n, i + 2, &w) < 0 || w < 0xDC00 ||
                     w > 0xDFFF)
-                    return -1;
+                    return SCAN_BAD;
                 i += 6;
             }
         } else if (strchr("\"\\/bfnrt", e) && e) {
             i++;
         } else {
-            return -1;
+            return SCAN_BAD;
         }
     }
+}
+
+/* A string at sc->i (its quote); its raw inside into *p, *len, and
+ * whether it has an escape into *esc (str_end). */
+static int string(struct scan *sc, const char **p, size_t *len, bool *esc)
+{
+    if (sc->i >= sc->n || sc->s[sc->i] != '"')
+        return -1;
+    size_t start = sc->i + 1;
+    bool escaped = false;
+    size_t e = llm_json_str_end(sc->s, start, sc->n, &escaped);
+    if (e == SCAN_BAD)
+        return -1;
     if (p) {
-        *p = s + start;
-        *len = i - start;
+        *p = sc->s + start;
+        *len = e - 1 - start;
+        *esc = escaped;
     }
-    sc->i = i + 1;
+    sc->i = e;
     return 0;
 }
 
 /* A number's text at sc->i per JSON's grammar; its end into sc->i. */
 static int number(struct scan *sc)
 {
-    const char *s = sc->s;
-    size_t i = sc->i, n = sc->n;
-    if (i < n && s[i] == '-')
-        i++;
-    if (i < n && s[i] == '0')
-        i++;
-    else if (i < n && s[i] >= '1' && s[i] <= '9')
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-    else
+    size_t e = llm_json_num_end(sc->s, sc->i, sc->n);
+    if (e == SCAN_BAD)
         return -1;
-    if (i < n && s[i] == '.') {
-        size_t d = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
-            return -1;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
-            return -1;
-    }
-    sc->i = i;
+    sc->i = e;
     return 0;
 }
 
@@ -129,7 +121,7 @@ static bool is_key(const char *k, size_t kl, const char *want)
     return kl == strlen(want) && memcmp(k, want, kl) == 0;
 }
 
-static int value(struct scan *sc, enum role role, int depth);
+static int value(struct scan *sc, enum llm_json_role role, int depth);
 
 /* An array of only numbers at sc->i ('['): true, and its count. Does not
  * move sc->i. */
@@ -224,7 +216,7 @@ static void convert(struct scan *sc)
     sc->copied = sc->i;
 }
 
-static int object(struct scan *sc, enum role role, int depth)
+static int object(struct scan *sc, enum llm_json_role role, int depth)
 {
     sc->i++; /* '{' */
     ws(sc);
@@ -236,36 +228,21 @@ static int object(struct scan *sc, enum role role, int depth)
         ws(sc);
         const char *k;
         size_t kl;
-        if (string(sc, &k, &kl) < 0)
+        bool esc;
+        if (string(sc, &k, &kl, &esc) < 0)
             return -1;
         ws(sc);
         if (sc->i >= sc->n || sc->s[sc->i] != ':')
             return -1;
         sc->i++;
         ws(sc);
-        enum role sub = R_OTHER;
-        struct llm_json_span *span = NULL;
-        if (role == R_ROOT) {
-            if (is_key(k, kl, "data"))
-                sub = R_DATA, span = &sc->top->data;
-            else if (is_key(k, kl, "usage"))
-                span = &sc->top->usage;
-            else if (is_key(k, kl, "error"))
-                span = &sc->top->error;
-            else if (is_key(k, kl, "choices"))
-                span = &sc->top->choices;
-            if (span && span->p)
-                span = NULL; /* the first counts */
-        } else if (role == R_ITEM && is_key(k, kl, "embedding")) {
-            sub = R_EMBED;
-        }
+        struct llm_json_span *span;
+        enum llm_json_role sub = llm_json_member(sc->top, role, k, kl, esc, sc->i < sc->n ? sc->s[sc->i] : '\0', &span);
         size_t a = sc->i;
         if (value(sc, sub, depth + 1) < 0)
             return -1;
-        if (span) {
-            span->p = sc->s + a;
-            span->len = sc->i - a;
-        }
+        if (span)
+            llm_json_first(span, sc->s + a, sc->s + sc->i);
         ws(sc);
         if (sc->i >= sc->n)
             return -1;
@@ -279,7 +256,7 @@ static int object(struct scan *sc, enum role role, int depth)
     }
 }
 
-static int array(struct scan *sc, enum role role, int depth)
+static int array(struct scan *sc, enum llm_json_role role, int depth)
 {
     size_t count;
     if (role == R_EMBED && sc->embed && sc->out && numbers_only(sc, &count)) {
@@ -318,14 +295,14 @@ static int literal(struct scan *sc, const char *w)
     return 0;
 }
 
-static int value(struct scan *sc, enum role role, int depth)
+static int value(struct scan *sc, enum llm_json_role role, int depth)
 {
     if (depth > SCAN_MAX_DEPTH || sc->i >= sc->n)
         return -1;
     switch (sc->s[sc->i]) {
-    case '{': return object(sc, role == R_ITEM ? R_ITEM : role == R_ROOT ? R_ROOT : R_OTHER, depth);
+    case '{': return object(sc, llm_json_obj_role(role), depth);
     case '[': return array(sc, role, depth);
-    case '"': return string(sc, NULL, NULL);
+    case '"': return string(sc, NULL, NULL, NULL);
     case 't': return literal(sc, "true");
     case 'f': return literal(sc, "false");
     case 'n': return literal(sc, "null");
@@ -344,10 +321,15 @@ int llm_json_scan(const char *body, size_t len, bool embed, struct sbuf *out, st
     ws(&sc);
     if (sc.i >= sc.n || body[sc.i] != '{')
         return -1;
-    /* Converted as it goes when out is given: dropped if the text fails later. */
-    sc.out = out;
-    if (value(&sc, R_ROOT, 0) < 0)
-        goto bad;
+    if (!embed || !out) { /* nothing to convert: the loop */
+        if (llm_json_loop(body, len, sc.i, sc.top, &sc.i) < 0)
+            goto bad;
+    } else {
+        /* Converted as it goes: dropped if the text fails later. */
+        sc.out = out;
+        if (value(&sc, R_ROOT, 0) < 0)
+            goto bad;
+    }
     ws(&sc);
     if (sc.i != sc.n)
         goto bad;
@@ -381,7 +363,8 @@ int llm_json_fields(const char *s, size_t n, const char *const *names, size_t k,
         ws(&sc);
         const char *key;
         size_t kl;
-        if (string(&sc, &key, &kl) < 0 || memchr(key, '\\', kl))
+        bool esc;
+        if (string(&sc, &key, &kl, &esc) < 0 || esc)
             return -1; /* an escaped key could spell a name: the caller parses */
         ws(&sc);
         if (sc.i >= sc.n || s[sc.i] != ':')

@@ -16,8 +16,18 @@ struct llm_json_span {
     const char *p;
     size_t len;
 };
+/* The first top-level "usage" object's counts, found in the same pass
+ * (llm_json_fields of it and of its details objects, without a second
+ * walk): the first occurrence of each key; escaped set when a key of usage
+ * or of its first prompt_tokens_details / completion_tokens_details
+ * object has an escape (it could spell a name: the caller parses). */
+struct llm_json_usage {
+    struct llm_json_span prompt, completion, pdetails, cdetails, cached, reasoning;
+    bool escaped;
+};
 struct llm_json_top {
     struct llm_json_span error, choices, data, usage;
+    struct llm_json_usage u; /* zero unless usage is an object */
 };
 
 /* Walks body (one JSON object, checked as it goes; nesting up to 256)

@@ -120,6 +120,10 @@ bool llm_usage_parse(const struct cJSON *usage, struct llm_usage *out);
  * without a tree: 1 usage, 0 none; -1 when the text needs the parse
  * (escaped keys, over-long numbers): call llm_usage_parse then. */
 int llm_usage_parse_text(const char *s, size_t n, struct llm_usage *out);
+struct llm_json_top;
+/* llm_usage_parse_text of top->usage (an object) from the spans
+ * llm_json_scan found on its way: no second walk. */
+int llm_usage_parse_top(const struct llm_json_top *top, struct llm_usage *out);
 /* {"error":{...}} into out. */
 void llm_error_json(struct sbuf *out, const char *message, const char *type, const char *param,
                     const char *code);

@@ -36,9 +36,15 @@ size_t llm_relay_held(void)
     return relay_held;
 }
 
-void llm_relay_release(struct llm_call *c)
+/* c's answer no longer counted as held. */
+static void answer_unhold(struct llm_call *c)
 {
     relay_held -= c->answer.len <= relay_held ? c->answer.len : relay_held;
+}
+
+void llm_relay_release(struct llm_call *c)
+{
+    answer_unhold(c);
     sbuf_deinit(&c->answer);
 }
 
@@ -191,7 +197,7 @@ static int openai_event(struct llm_call *c, const char *event, const char *data,
     bool usage_key = !is_error && llm_relay_text_has_key_value(data, len, "\"usage\"", "{");
     if (usage_key && !llm_relay_text_has_key_value(data, len, "\"error\"", "{\"") &&
         llm_json_scan(data, len, false, NULL, &top) == 0 && !top.error.p && top.usage.p &&
-        top.usage.p[0] == '{' && (ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used)) >= 0) {
+        top.usage.p[0] == '{' && (ur = llm_usage_parse_top(&top, &c->used)) >= 0) {
         if (ur > 0)
             c->have_usage = true;
         size_t k = 1; /* "choices":[] : the chunk include_usage added for us, not the client's */
@@ -474,7 +480,7 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                 return;
             }
             if (top.usage.p && top.usage.p[0] == '{') {
-                int ur = llm_usage_parse_text(top.usage.p, top.usage.len, &c->used);
+                int ur = llm_usage_parse_top(&top, &c->used);
                 if (ur < 0) { /* escaped keys: the tree decides */
                     cJSON *u = cJSON_ParseWithLength(top.usage.p, top.usage.len);
                     ur = llm_usage_parse(u, &c->used);
@@ -489,6 +495,13 @@ static void relay_body(struct llm_call *c, long status, const char *body, size_t
                     return;
                 }
                 llm_relay_text_utf8(&c->res_body);
+            } else if (c->answer_own && body == c->answer.data && llm_relay_text_valid(body, len)) {
+                /* The reply is the answer as it came: its buffer handed
+                 * over, not copied (released as llm_relay_release would). */
+                answer_unhold(c);
+                sbuf_deinit(&c->res_body);
+                c->res_body = c->answer;
+                sbuf_init(&c->answer);
             } else {
                 llm_relay_text_utf8_into(body, len, &c->res_body);
             }

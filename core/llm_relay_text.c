@@ -3,6 +3,9 @@
 #include "llm_relay_text.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "llm_priv.h"
 #include "util.h"
@@ -31,12 +34,39 @@ bool llm_relay_text_contains(const char *s, size_t n, const char *needle)
     return llm_relay_text_find(s, n, needle, strlen(needle)) != NULL;
 }
 
+/* No byte of s has its top bit: ASCII, the usual answer. */
+static bool ascii(const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    __m128i acc = _mm_setzero_si128();
+    for (; n - i >= 64; i += 64) {
+        const __m128i *v = (const __m128i *)(const void *)(s + i);
+        acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                                             _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3))));
+    }
+    for (; n - i >= 16; i += 16)
+        acc = _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+    if (_mm_movemask_epi8(acc))
+        return false;
+#endif
+    for (; i < n; i++)
+        if ((unsigned char)s[i] & 0x80)
+            return false;
+    return true;
+}
+
+bool llm_relay_text_valid(const char *s, size_t n)
+{
+    return ascii(s, n) || util_utf8_valid(s, n);
+}
+
 /* s into out with every invalid UTF-8 sequence as U+FFFD (one per bad
  * byte, as sbuf_json_strn): clients parse our answers as UTF-8 (the SDK's
  * JSON.parse). Valid text (the usual) is copied as is. */
 void llm_relay_text_utf8_into(const char *s, size_t n, struct sbuf *out)
 {
-    if (util_utf8_valid(s, n)) {
+    if (llm_relay_text_valid(s, n)) {
         sbuf_append(out, s, n);
         return;
     }
@@ -59,7 +89,7 @@ void llm_relay_text_utf8_into(const char *s, size_t n, struct sbuf *out)
 /* b made valid UTF-8 in place (a copy only when it is not). */
 void llm_relay_text_utf8(struct sbuf *b)
 {
-    if (!b->len || util_utf8_valid(b->data, b->len))
+    if (!b->len || llm_relay_text_valid(b->data, b->len))
         return;
     struct sbuf r;
     sbuf_init(&r);

@@ -12,6 +12,8 @@ struct sbuf;
 /* The first occurrence of needle (nl bytes) in s (n bytes), or NULL. */
 const char *llm_relay_text_find(const char *s, size_t n, const char *needle, size_t nl);
 bool llm_relay_text_contains(const char *s, size_t n, const char *needle);
+/* s is valid UTF-8 (util_utf8_valid, all-ASCII text seen 64 bytes at a time). */
+bool llm_relay_text_valid(const char *s, size_t n);
 /* s into out with every invalid UTF-8 sequence as U+FFFD. */
 void llm_relay_text_utf8_into(const char *s, size_t n, struct sbuf *out);
 /* b made valid UTF-8 in place. */

@@ -34,13 +34,16 @@ void llm_settle(struct llm_call *c, int client_status, bool cancelled)
     /* Metrics name the model only when it is known (a route or in a
      * provider's list, as asked or as provider/upstream): junk names a
      * client makes up all count as "other". */
-    char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
-    if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
-        util_strcpy(canon, sizeof canon, c->t.upstream_model);
-    else
-        util_join(canon, sizeof canon, c->t.provider, '/', c->t.upstream_model);
     bool rf = !c->in_httpc;
-    const char *label = llm_models_known(l, c->model, rf) ? c->model : llm_models_known(l, canon, rf) ? canon : "other";
+    char canon[PROVIDER_NAME_MAX + LLM_MODEL_MAX + 2];
+    const char *label = c->model;
+    if (!llm_models_known(l, c->model, rf)) { /* the name as provider/upstream, made only when needed */
+        if (strcmp(c->t.provider, PROVIDER_DEFAULT) == 0)
+            util_strcpy(canon, sizeof canon, c->t.upstream_model);
+        else
+            util_join(canon, sizeof canon, c->t.provider, '/', c->t.upstream_model);
+        label = llm_models_known(l, canon, rf) ? canon : "other";
+    }
     int64_t t = time_mono_us();
     struct usage_rec rec = {
         .tenant = c->o.tenant,

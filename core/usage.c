@@ -135,17 +135,29 @@ static void written_cb(const struct db_result *r, void *arg)
     loop_work_done(u->rt->loop);
 }
 
-static void utc_time(MYSQL_TIME *t, int64_t at_us)
+/* The second last broken down (gmtime_r is most of a row's cost; a
+ * batch's rows share a few seconds). */
+struct utc_memo {
+    bool set;
+    time_t secs;
+    struct tm tm;
+};
+
+static void utc_time(MYSQL_TIME *t, int64_t at_us, struct utc_memo *m)
 {
     time_t secs = (time_t)(at_us / 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    *t = (MYSQL_TIME){.year = (unsigned)tm.tm_year + 1900,
-                      .month = (unsigned)tm.tm_mon + 1,
-                      .day = (unsigned)tm.tm_mday,
-                      .hour = (unsigned)tm.tm_hour,
-                      .minute = (unsigned)tm.tm_min,
-                      .second = (unsigned)tm.tm_sec,
+    if (!m->set || m->secs != secs) {
+        gmtime_r(&secs, &m->tm);
+        m->secs = secs;
+        m->set = true;
+    }
+    const struct tm *tm = &m->tm;
+    *t = (MYSQL_TIME){.year = (unsigned)tm->tm_year + 1900,
+                      .month = (unsigned)tm->tm_mon + 1,
+                      .day = (unsigned)tm->tm_mday,
+                      .hour = (unsigned)tm->tm_hour,
+                      .minute = (unsigned)tm->tm_min,
+                      .second = (unsigned)tm->tm_sec,
                       .second_part = (unsigned long)(at_us % 1000000),
                       .time_type = MYSQL_TIMESTAMP_DATETIME};
 }
@@ -163,10 +175,41 @@ static double ms3(double v)
     return (double)(long long)(v * 1000 + 0.5) / 1000;
 }
 
-/* Values as the text INSERT wrote them: cost to 9 decimals, times to 3. */
-static void row_fill(struct urow *w, const struct urec *x, struct sbuf *tmp)
+/* The cost as sbuf_append_fixed(v, 9) writes it, into dst (24 bytes):
+ * fin keeps it in [0, 1e8], whose whole part and nine decimals fit. The
+ * length. */
+static unsigned long cost9(char *dst, double v, struct sbuf *tmp)
 {
-    utc_time(&w->at, x->at_us);
+    if (!(v >= 0 && v < 1e9)) { /* not reached: fin's bound; sbuf_append_fixed decides */
+        sbuf_reset(tmp);
+        sbuf_append_fixed(tmp, v, 9);
+        return put_str(dst, 24, tmp->data);
+    }
+    long long ip = (long long)v;
+    long long f = (long long)((v - (double)ip) * 1e9 + 0.5);
+    if (f >= 1000000000LL) {
+        ip++;
+        f -= 1000000000LL;
+    }
+    char t[24];
+    size_t i = 10;
+    do
+        t[--i] = (char)('0' + ip % 10);
+    while (ip /= 10);
+    size_t k = 10 - i;
+    memcpy(dst, t + i, k);
+    dst[k++] = '.';
+    for (int d = 8; d >= 0; d--, f /= 10)
+        dst[k + (size_t)d] = (char)('0' + f % 10);
+    k += 9;
+    dst[k] = '\0';
+    return (unsigned long)k;
+}
+
+/* Values as the text INSERT wrote them: cost to 9 decimals, times to 3. */
+static void row_fill(struct urow *w, const struct urec *x, struct sbuf *tmp, struct utc_memo *m)
+{
+    utc_time(&w->at, x->at_us, m);
     w->tenant = x->tenant;
     w->key_id = x->key_id;
     w->job_id = x->job_id;
@@ -177,9 +220,7 @@ static void row_fill(struct urow *w, const struct urec *x, struct sbuf *tmp)
     w->request_id_len = put_str(w->request_id, sizeof w->request_id, x->request_id);
     const long long ints[] = {x->status, x->prompt, x->completion, x->cached, x->reasoning};
     memcpy(w->ints, ints, sizeof ints);
-    sbuf_reset(tmp);
-    sbuf_append_fixed(tmp, x->cost_usd, 9);
-    w->cost_len = put_str(w->cost, sizeof w->cost, tmp->data);
+    w->cost_len = cost9(w->cost, x->cost_usd, tmp);
     w->latency_ms = ms3(x->latency_ms);
     w->ttft_ind = x->ttft_ms >= 0 ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
     w->ttft_ms = x->ttft_ms >= 0 ? ms3(x->ttft_ms) : 0;
@@ -236,8 +277,9 @@ static void write_bulk(struct usage *u, size_t k)
     }
     struct sbuf tmp;
     sbuf_init(&tmp);
+    struct utc_memo m = {0};
     for (size_t i = 0; i < k; i++)
-        row_fill(&u->rows[i], &u->buf[i], &tmp);
+        row_fill(&u->rows[i], &u->buf[i], &tmp, &m);
     sbuf_deinit(&tmp);
     u->writing = k;
     struct db_bulk b = {.sql = usage_insert_bulk,
@@ -390,6 +432,11 @@ void usage_free(struct usage *u)
 static void copy(char *dst, size_t n, const char *src)
 {
     size_t o = 0, len = src ? strlen(src) : 0;
+    if (src && len < n && util_utf8_valid(src, len)) { /* the usual: whole, as the loop below would */
+        memcpy(dst, src, len);
+        dst[len] = 0;
+        return;
+    }
     for (size_t i = 0; i < len;) {
         size_t k = (unsigned char)src[i] < 0x80 ? 1 : util_utf8_seq(src + i, len - i); /* ASCII: no call */
         if (!k) {

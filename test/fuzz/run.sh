@@ -14,7 +14,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CF="-std=c11 -D_DEFAULT_SOURCE -g -O1 $SAN -Icore -Ibuild/gen $(pkg-config --cflags libcjson)"
 LIBS="-lcjson -lcrypto -lcurl -levent"
 CORE="config config_check config_lint config_parse url util log job check check_json cron ssrf cidr
-      http_parse http_resp sse llm_hdr llm_embed llm_anthropic llm_anthropic_resp
+      http_parse http_resp sse llm_hdr llm_embed llm_json_loop llm_anthropic llm_anthropic_resp
       llm_anthropic_stream llm_openai llm_msgs_req llm_msgs_resp llm_msgs_stream jfield crypt provider_snap
       llm_resp_req llm_resp_out llm_resp_stream respjob webhook_event webhook sql
       netname tlsca multipart batchcheck jtree"

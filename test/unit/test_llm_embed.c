@@ -184,6 +184,79 @@ static void test_top(void)
     sbuf_deinit(&deep);
 }
 
+static bool span_same(const struct llm_json_span *a, const struct llm_json_span *b)
+{
+    return a->p == b->p && a->len == b->len;
+}
+
+/* The loop that scans without converting (every chat answer) and the walk
+ * that converts embeddings: the same verdict and spans on tricky text. */
+static void test_plain_walk(void)
+{
+    const char *in[] = {
+        "{}", " {\"a\" : [ ] , \"b\":{ } }\n", "{\"data\":[{\"embedding\":[1,2.5e-3,-0]}],\"usage\":{\"prompt_tokens\":3}}",
+        "{\"usage\":{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":2},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":3},\"completion_tokens\":4},\"usage\":{\"prompt_tokens\":9}}",
+        "{\"usage\":7,\"usage\":{\"prompt_tokens\":9}}", "{\"us\\u0061ge\":{\"prompt_tokens\":9}}",
+        "{\"usage\":{\"prompt\\u005ftokens\":1,\"x\":{\"prompt_tokens\":5}}}",
+        "{\"error\":{\"message\":\"x\\\"y\"},\"choices\":[{\"a\":[true,false,null,\"\\ud83d\\ude00\"]}]}",
+        "{\"a\":\"\\ud83d\"}", "{\"a\":\"\\ude00\"}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":[1,]}",
+        "{\"a\":{\"b\":1,}}", "{\"a\" 1}", "{\"a\":1}}", "{\"a\":1}]", "{\"a\":[}", "{\"a\":nul}", "{\"a\":\"x\\q\"}",
+        "{\"a\":\"0123456789abcdef0123456789\\\"\"}", "{\"a\":\"0123456789abcdef0123456789", "{\"a\":1} ",
+        "{\"a\":1}\x01", "{\"a\":\v1}", "{ \t\r\n\"a\"\t:\r\n1\n}",
+    };
+    bool same = true;
+    struct sbuf out;
+    sbuf_init(&out);
+    for (size_t i = 0; i < sizeof in / sizeof *in + 4; i++) {
+        struct sbuf t;
+        sbuf_init(&t);
+        if (i < sizeof in / sizeof *in) {
+            sbuf_puts(&t, in[i]);
+        } else { /* nesting at the bound: 255 and 256 arrays around a value, 256 and 257 empty */
+            size_t k = i - sizeof in / sizeof *in, depth = k < 2 ? 255 + k : 254 + k;
+            sbuf_puts(&t, "{\"a\":");
+            for (size_t j = 0; j < depth; j++)
+                sbuf_putc(&t, '[');
+            if (k < 2)
+                sbuf_putc(&t, '1');
+            for (size_t j = 0; j < depth; j++)
+                sbuf_putc(&t, ']');
+            sbuf_putc(&t, '}');
+        }
+        struct llm_json_top a, b;
+        int ra = llm_json_scan(t.data, t.len, false, NULL, &a);
+        sbuf_reset(&out);
+        int rb = llm_json_scan(t.data, t.len, true, &out, &b);
+        bool ok = ra == rb && span_same(&a.error, &b.error) && span_same(&a.choices, &b.choices) &&
+                  span_same(&a.data, &b.data) && span_same(&a.usage, &b.usage) &&
+                  span_same(&a.u.prompt, &b.u.prompt) && span_same(&a.u.completion, &b.u.completion) &&
+                  span_same(&a.u.pdetails, &b.u.pdetails) && span_same(&a.u.cdetails, &b.u.cdetails) &&
+                  span_same(&a.u.cached, &b.u.cached) && span_same(&a.u.reasoning, &b.u.reasoning) &&
+                  a.u.escaped == b.u.escaped;
+        if (!ok)
+            printf("  differ (%d %d): %.80s\n", ra, rb, t.data);
+        same = same && ok;
+        if (i >= sizeof in / sizeof *in) {
+            size_t k = i - sizeof in / sizeof *in;
+            bool want = k == 0 || k == 2; /* a value at depth 256, an array at 256: in; one deeper: out */
+            if ((ra == 0) != want)
+                printf("  nesting %zu: %d\n", k, ra);
+            same = same && (ra == 0) == want;
+        }
+        sbuf_deinit(&t);
+    }
+    sbuf_deinit(&out);
+    test_cond("the plain loop and the converting walk agree", same);
+    struct llm_json_top top;
+    const char *u = "{\"usage\":{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":2},"
+                    "\"completion_tokens_details\":{\"reasoning_tokens\":3},\"completion_tokens\":4}}";
+    test_cond("usage counts found on the way",
+              llm_json_scan(u, strlen(u), false, NULL, &top) == 0 && top.u.prompt.len == 1 && top.u.prompt.p[0] == '1' &&
+                  top.u.cached.p[0] == '2' && top.u.reasoning.p[0] == '3' && top.u.completion.p[0] == '4' &&
+                  !top.u.escaped);
+}
+
 /* llm_json_fields: the first occurrence of each name among an object's
  * own keys, values skipped whole. */
 static void test_fields(void)
@@ -207,6 +280,7 @@ int main(void)
 {
     test_embed();
     test_top();
+    test_plain_walk();
     test_big();
     test_fields();
     test_report();

@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "../testhelp.h"
+#include "llm_embed.h"
 #include "llm_priv.h"
+#include "llm_relay_text.h"
 
 static const char *edit(const char *body, const char *model, bool force, bool drop, struct sbuf *out)
 {
@@ -18,8 +20,33 @@ static const char *edit(const char *body, const char *model, bool force, bool dr
     return rc < 0 ? "(refused)" : out->data;
 }
 
+/* llm_relay_text_valid (an ASCII look 64 and 16 bytes at a time first)
+ * says what util_utf8_valid says, whatever the length and wherever a byte
+ * with its top bit is. */
+static void test_text_valid(void)
+{
+    char t[200];
+    bool same = true;
+    static const char *const tails[] = {"\xC3\xA9", "\xC3", "\xF0\x9F\x98\x80", "\xED\xA0\x80", "\x80", "\xFF"};
+    for (size_t n = 0; n <= 140; n++) {
+        memset(t, 'a', n);
+        same = same && llm_relay_text_valid(t, n);
+        for (size_t at = 0; at < n; at++)
+            for (size_t k = 0; k < sizeof tails / sizeof *tails; k++) {
+                size_t tl = strlen(tails[k]);
+                if (at + tl > n)
+                    continue;
+                memset(t, 'a', n);
+                memcpy(t + at, tails[k], tl);
+                same = same && llm_relay_text_valid(t, n) == util_utf8_valid(t, n);
+            }
+    }
+    test_cond("UTF-8 checked as util_utf8_valid at every length and place", same);
+}
+
 int main(void)
 {
+    test_text_valid();
     struct sbuf b;
     sbuf_init(&b);
     test_streq("model rewritten, numbers and order as sent",
@@ -169,6 +196,47 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof unsure / sizeof unsure[0]; i++)
         test_cond(unsure[i], llm_usage_parse_text(unsure[i], strlen(unsure[i]), &lu) < 0 && lu.prompt == -1);
+    /* The counts llm_json_scan finds on its way (llm_usage_parse_top) are
+     * what the second reading of the usage text finds, -1 included. */
+    static const char *const more[] = {
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"cached\\u005ftokens\":4}}",
+        "{\"prompt_tokens\":1,\"completion_tokens_details\":{\"x\":1,\"reasoning\\u005ftokens\":4}}",
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":4},\"prompt_tokens_details\":{\"\\u0061\":1}}",
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":7,\"prompt_tokens_details\":{\"cached_tokens\":4}}",
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":{\"x\":{\"\\u0061\":1,\"cached_tokens\":8},\"cached_tokens\":4}}",
+        "{\"prompt_tokens\":1,\"usage\":{\"prompt_tokens\":2},\"s\":\"\\\"\",\"k\\\"\":[{\"prompt_tokens\":3}]}",
+        "{\"prompt_tokens\":1,\"completion_tokens_details\":{\"reasoning_tokens\":1.00000000000000000000000000000000000000000000000000000000000000000001}}",
+        "{ \"prompt_tokens\" :\t12 ,\n\"completion_tokens_details\" : { \"reasoning_tokens\" : 5 } , \"completion_tokens\":7 }",
+        "{\"prompt_tokens\":1,\"prompt_tokens_details\":{}}",
+    };
+    bool top_same = true;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0] + sizeof unsure / sizeof unsure[0] + sizeof more / sizeof more[0];
+         i++) {
+        size_t nt = sizeof texts / sizeof texts[0], nu = sizeof unsure / sizeof unsure[0];
+        const char *ut = i < nt ? texts[i] : i < nt + nu ? unsure[i - nt] : more[i - nt - nu];
+        if (ut[strspn(ut, " ")] != '{')
+            continue;
+        for (int dup = 0; dup < 2; dup++) {
+            struct sbuf doc;
+            sbuf_init(&doc);
+            sbuf_printf(&doc, "{\"id\":\"x\",\"usage\":%s,\"choices\":[{\"usage\":{\"prompt_tokens\":5}}]%s}",
+                        ut, dup ? ",\"usage\":{\"prompt_tokens\":99}" : "");
+            struct llm_json_top top;
+            struct llm_usage a, t;
+            bool scanned = llm_json_scan(doc.data, doc.len, false, NULL, &top) == 0 && top.usage.p &&
+                           top.usage.p[0] == '{';
+            int ra = scanned ? llm_usage_parse_top(&top, &a) : -9;
+            int rt = llm_usage_parse_text(ut, strlen(ut), &t);
+            bool ok = scanned && ra == rt && a.prompt == t.prompt && a.completion == t.completion &&
+                      a.cached == t.cached && a.reasoning == t.reasoning;
+            if (!ok)
+                printf("  %s: top %d %lld %lld %lld %lld, text %d %lld %lld %lld %lld\n", doc.data, ra, a.prompt,
+                       a.completion, a.cached, a.reasoning, rt, t.prompt, t.completion, t.cached, t.reasoning);
+            top_same = top_same && ok;
+            sbuf_deinit(&doc);
+        }
+    }
+    test_cond("usage found by the scan as by reading its text", top_same);
     sbuf_reset(&b);
     struct llm_usage w = {.prompt = 10, .completion = 4, .cached = -1, .reasoning = 2};
     llm_usage_json(&w, &b);
