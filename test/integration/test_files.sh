@@ -127,9 +127,17 @@ eq "nothing of a refused upload is stored (rows)" "$(stored)" "$n_ok"
 check "nothing of a refused upload is stored (no chunk without a file)" sql_is \
     "SELECT COUNT(*) FROM $DB.file_chunks c LEFT JOIN $DB.files f ON f.seq = c.file_seq WHERE f.seq IS NULL" 0
 eq "no 401 without a key" "$(curl -s -o /dev/null -w '%{http_code}' -F purpose=batch -F file=@good.jsonl "$U/v1/files")" 401
-eq "list: bad limit" "$(curl -s "${AUTH[@]}" "$U/v1/files?limit=0" | grep -o '"param":"limit"')" '"param":"limit"'
-eq "list: bad order" "$(curl -s "${AUTH[@]}" "$U/v1/files?order=up" | grep -o '"param":"order"')" '"param":"order"'
-eq "list: bad after" "$(curl -s "${AUTH[@]}" "$U/v1/files?after=x" | grep -o '"param":"after"')" '"param":"after"'
+for v in 0 10001 +1; do
+    eq "list: bad limit $v" "$(curl -s "${AUTH[@]}" "$U/v1/files?limit=$v")" \
+        '{"error":{"message":"limit: must be a whole number from 1 to 10000","type":"invalid_request_error","param":"limit","code":"invalid_value"}}'
+done
+eq "list: bad order" "$(curl -s "${AUTH[@]}" "$U/v1/files?order=up")" \
+    '{"error":{"message":"order: must be asc or desc","type":"invalid_request_error","param":"order","code":"invalid_value"}}'
+eq "list: bad after" "$(curl -s "${AUTH[@]}" "$U/v1/files?after=x")" \
+    '{"error":{"message":"after: must be a file id (file- and 24 hex digits) from an earlier page","type":"invalid_request_error","param":"after","code":"invalid_value"}}'
+eq "list: limit refused before order" "$(curl -s "${AUTH[@]}" "$U/v1/files?order=up&limit=0" | jq -r .error.param)" limit
+eq "list: order refused before after" "$(curl -s "${AUTH[@]}" "$U/v1/files?after=x&order=up" | jq -r .error.param)" order
+eq "list: after refused before purpose" "$(curl -s "${AUTH[@]}" "$U/v1/files?after=x&purpose=" | jq -r .error.param)" after
 eq "list: unknown parameter" "$(curl -s "${AUTH[@]}" "$U/v1/files?colour=red" | grep -o '"param":"colour"')" '"param":"colour"'
 eq "get: malformed id" "$(curl -s "${AUTH[@]}" "$U/v1/files/nope" | grep -o '"param":"id"')" '"param":"id"'
 
