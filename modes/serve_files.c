@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "dberr.h"
 #include "filestore.h"
 #include "httpd.h"
 #include "log.h"
@@ -104,8 +105,15 @@ static void list_files(struct v1 *c)
  * (retention finishes the job if this process dies first). */
 struct del_q {
     struct v1 *c;
+    int tries;
     char id[FILESTORE_ID_LEN + 1];
 };
+
+/* A DELETE of a file being purged can deadlock with the purge's row delete
+ * (this UPDATE locks files_id then the row, the purge the row then
+ * files_id) and lose: rolled back whole, it is sent again, so a second
+ * DELETE answers 404 every time, never a 503. */
+#define DEL_TRIES 4
 
 static void purged_cb(const char *err, void *arg)
 {
@@ -123,10 +131,17 @@ static void seq_cb(const struct db_result *r, void *arg)
         filestore_purge(rt->db, (uint64_t)db_row_ll(row, 0), purged_cb, xstrdup(db_row_str(row, 1)));
 }
 
+static void del_send(struct del_q *q);
+
 static void del_cb(const struct db_result *r, void *arg)
 {
     struct del_q *q = arg;
     struct v1 *c = q->c;
+    if (!r->ok && dberr_is_lost_lock(r->err_code) && ++q->tries < DEL_TRIES) {
+        log_debug("file %s: delete lost a lock conflict, sending it again: %s", q->id, r->error);
+        del_send(q);
+        return;
+    }
     if (!r->ok) {
         v1_reply_db_error(c->r, r->err_code, r->error, "");
         v1_free(c);
@@ -144,6 +159,15 @@ static void del_cb(const struct db_result *r, void *arg)
     free(q);
 }
 
+static void del_send(struct del_q *q)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    filestore_sql_delete(&b, q->c->tenant, q->id);
+    db_query(q->c->sj->rt->db, b.data, 0, del_cb, q);
+    sbuf_deinit(&b);
+}
+
 static void delete_file(struct v1 *c)
 {
     const char *id = id_param(c);
@@ -152,11 +176,7 @@ static void delete_file(struct v1 *c)
     struct del_q *q = xcalloc(1, sizeof *q);
     q->c = c;
     util_strcpy(q->id, sizeof q->id, id);
-    struct sbuf b;
-    sbuf_init(&b);
-    filestore_sql_delete(&b, c->tenant, id);
-    db_query(c->sj->rt->db, b.data, 0, del_cb, q);
-    sbuf_deinit(&b);
+    del_send(q);
 }
 
 /* GET /v1/files/{id}/content: a chunk is fetched only once the client has

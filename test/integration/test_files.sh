@@ -150,6 +150,33 @@ eq "other tenant: delete is 404" "$(curl -s -o /dev/null -w '%{http_code}' -X DE
 eq "other tenant: list is empty" "$(curl -s "${AO[@]}" "$U/v1/files")" '{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}'
 eq "the owner still has it" "$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$U/v1/files/$ID")" 200
 
+# --- a DELETE racing the purge of the same file: still a 404 ---
+# The purge's row delete locks the row, then files_id; a DELETE's UPDATE
+# locks files_id, then the row. Here a session plays the purge with the
+# first lock held until the UPDATE waits behind it, so the deadlock happens
+# every time and InnoDB rolls the UPDATE back: it must be sent again and
+# answer 404, not 503 (the SDK's "delete twice" saw it about 1 run in 12).
+RID=$(curl -s "${AUTH[@]}" -F purpose=user_data -F file=@good.jsonl "$U/v1/files" | jq -r .id)
+RSEQ=$(q "SELECT seq FROM $DB.files WHERE id = '$RID'")
+RHEX=$(printf %s "$RID" | od -An -tx1 | tr -d ' \n') # ingot sends strings hex-encoded
+q "UPDATE $DB.files SET state = 2 WHERE seq = $RSEQ" # deleted, its purge not yet at the row
+coproc PURGE { mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B --unbuffered "$DB" 2>&1; }
+echo "BEGIN; DELETE FROM file_chunks WHERE file_seq = $RSEQ; SELECT seq FROM files WHERE seq = $RSEQ FOR UPDATE;" >&"${PURGE[1]}"
+read -r -t 10 held <&"${PURGE[0]}"
+eq "race: the purge session holds the row" "$held" "$RSEQ"
+curl -s -o race.body -w '%{http_code}' -X DELETE "${AUTH[@]}" "$U/v1/files/$RID" >race.code &
+RACE_PID=$!
+check "race: the DELETE waits behind the purge" wait_sql 100 \
+    "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE 'UPDATE files SET state%$RHEX%'" 1
+echo "DELETE FROM files WHERE seq = $RSEQ AND state <> 1; COMMIT; SELECT 'done';" >&"${PURGE[1]}"
+read -r -t 10 done_line <&"${PURGE[0]}"
+eq "race: the purge session finished" "$done_line" done
+exec {PURGE[1]}>&-
+wait "$RACE_PID"
+eq "race: the DELETE that lost the deadlock answers 404" "$(cat race.code) $(jq -r .error.code race.body)" "404 not_found"
+contains "race: InnoDB saw the deadlock, the DELETE in it" \
+    "$(mysql_root --raw -e 'SHOW ENGINE INNODB STATUS\G' | sed -n '/LATEST DETECTED DEADLOCK/,/WE ROLL BACK/p')" "$RHEX"
+
 # --- a 200 MB upload (the default FILES_MAX_BYTES): serve's RSS stays far
 # below the file's size ---
 BIGB=$((200 * 1024 * 1024))
