@@ -52,7 +52,7 @@ build/$(1)/test/unit/%: build/$(1)/test/unit/%.o $$(call objs,$(1),$$(CORE_SRC) 
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
 build/$(1)/test/fakes/%: build/$(1)/test/fakes/%.o
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(PKG_LIBS)
-build/$(1)/test/fakes/fakellm: build/$(1)/test/fakes/llm/answer.o build/$(1)/test/fakes/llm/embed.o build/$(1)/test/fakes/llm/record.o build/$(1)/test/fakes/llm/responses.o
+build/$(1)/test/fakes/fakellm: build/$(1)/test/fakes/llm/answer.o build/$(1)/test/fakes/llm/embed.o build/$(1)/test/fakes/llm/record.o build/$(1)/test/fakes/llm/responses.o build/$(1)/test/fakes/llm/send.o
 endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))

@@ -1,5 +1,6 @@
 #include "dberr.h"
 
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,11 @@ bool dberr_is_value(unsigned code)
 bool dberr_is_too_large(unsigned code)
 {
     return code == 1153 || code == 1301;
+}
+
+bool dberr_is_lost_lock(unsigned code)
+{
+    return code == ER_LOCK_DEADLOCK || code == ER_LOCK_WAIT_TIMEOUT;
 }
 
 /* The API field behind "... for column 'x' at row N" or column

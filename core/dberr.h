@@ -13,6 +13,10 @@ bool dberr_is_value(unsigned code);
  * the request is too large, a 413 (1153 ER_NET_PACKET_TOO_LARGE, 1301
  * ER_WARN_ALLOWED_PACKET_OVERFLOWED). */
 bool dberr_is_too_large(unsigned code);
+/* The statement lost a lock conflict (1213 ER_LOCK_DEADLOCK, 1205
+ * ER_LOCK_WAIT_TIMEOUT): rolled back whole, so an autocommit statement
+ * can be sent again as is. */
+bool dberr_is_lost_lock(unsigned code);
 /* The API field of the jobs or schedules column named in err (MariaDB's
  * message; the value itself is never copied), after prefix ("" or "job");
  * prefix "[" (a batch): "jobs[i].field" from the message's row number.

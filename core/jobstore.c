@@ -5,23 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "jobidem.h"
-#include "jobread.h"
+#include "jobstore_sql.h"
 #include "queuestore.h"
-#include "sql.h"
-
-#define INSERT_HEAD                                                                          \
-    "INSERT INTO jobs (tenant_id, queue, kind, priority, run_at, group_key, max_attempts, "  \
-    "backoff_base_ms, backoff_max_ms, timeout_ms, payload, metadata, callback_url, "        \
-    "idempotency_key, request_hash, idempotency_batch, key_id) VALUES "
-/* The rows as the API shows them, in VALUES order (MariaDB >= 10.5): ids
- * of a multi-row INSERT are consecutive only under innodb_autoinc_lock_mode
- * < 2, and the 202 shows each job exactly as a later GET does. */
-#define INSERT_TAIL " RETURNING " JOBREAD_COLUMNS
 
 struct pending {
     uint64_t tenant;
@@ -68,26 +57,6 @@ struct insert {
  * so sending it again cannot duplicate a job; the caller never sees it.
  * A timeout is not retried: the statement may have committed. */
 #define INSERT_TRIES 4
-static bool lost_lock(const struct db_result *r)
-{
-    return r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT;
-}
-
-/* The server refused the statement itself (its error number, not ours or
- * the client library's): nothing was stored, and rows sent alone may pass.
- * A lost link or a timeout may have committed: never sent again. */
-static bool server_refused(const struct db_result *r)
-{
-    return !lost_lock(r) && r->err_code > 0 && r->err_code < 10000 &&
-           !(r->err_code >= 2000 && r->err_code < 3000);
-}
-
-/* The INSERT may have committed: it was sent and then timed out, or the
- * link broke. Never sent again as is; a keyed request resolves its key. */
-static bool maybe_committed(const struct db_result *r)
-{
-    return r->err_code == DB_ERR_TIMEOUT || (r->err_code >= 2000 && r->err_code < 3000);
-}
 
 static void reply_unknown(jobstore_enqueue_cb cb, void *arg, const char *err)
 {
@@ -213,90 +182,13 @@ static void reply_failed(jobstore_enqueue_cb cb, void *arg, unsigned code, const
     cb(&r, arg);
 }
 
-/* key: the idempotency key the row holds as stored ("K", or "batch:K" on
- * a batch's first row) or NULL, with its request's hash; batch_key: K on
- * every row of a keyed batch, else NULL. */
-static void values_row(struct sbuf *b, uint64_t tenant, const struct job_spec *s, const char *key,
-                       const unsigned char *hash, const char *batch_key)
-{
-    sbuf_printf(b, "(%llu,", (unsigned long long)tenant);
-    sql_cstr(b, s->queue);
-    sbuf_printf(b, ",'%s',%d,", job_kind_name(s->kind), s->priority);
-    if (s->has_run_at)
-        sbuf_printf(b, "'%s'", s->run_at);
-    else if (s->delay_ms)
-        sbuf_printf(b, "TIMESTAMPADD(MICROSECOND,%lld,NOW(6))", check_ms_mul(s->delay_ms, 1000));
-    else
-        sbuf_puts(b, "NOW(6)");
-    sbuf_putc(b, ',');
-    sql_cstr(b, s->group);
-    sbuf_printf(b, ",%d,%lld,%lld,%lld,", s->max_attempts, s->backoff_base_ms, s->backoff_max_ms,
-                s->timeout_ms);
-    sql_cstr(b, s->payload);
-    sbuf_putc(b, ',');
-    sql_cstr(b, s->metadata);
-    sbuf_putc(b, ',');
-    sql_cstr(b, s->callback_url);
-    sbuf_putc(b, ',');
-    sql_cstr(b, key);
-    sbuf_putc(b, ',');
-    jobidem_sql_hash(b, key ? hash : NULL);
-    sbuf_putc(b, ',');
-    sql_cstr(b, batch_key);
-    if (s->key_id)
-        sbuf_printf(b, ",%llu)", (unsigned long long)s->key_id);
-    else
-        sbuf_puts(b, ",NULL)");
-}
-
-void jobstore_insert_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *s)
-{
-    sbuf_puts(b, INSERT_HEAD);
-    values_row(b, tenant, s, s->idempotency_key, NULL, NULL);
-}
-
-void jobstore_insert_rows_sql(struct sbuf *b, uint64_t tenant, const struct job_spec *specs, size_t n)
-{
-    sbuf_puts(b, INSERT_HEAD);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sbuf_putc(b, ',');
-        values_row(b, tenant, &specs[i], NULL, NULL, NULL);
-    }
-}
-
 static void idem_lookup(struct jobstore *js, struct pending *p);
-
-/* The RETURNING rows of an INSERT: ids[i] and the JSON of each in
- * json[i] (owned); false unless exactly n rows. */
-static bool returned_rows(const struct db_result *r, uint64_t *ids, char **json, size_t n)
-{
-    size_t i = 0;
-    MYSQL_ROW row;
-    while (r->res && (row = mysql_fetch_row(r->res))) {
-        if (i == n)
-            return false;
-        struct sbuf b;
-        sbuf_init(&b);
-        jobread_json(row, mysql_fetch_lengths(r->res), &b);
-        ids[i] = (uint64_t)db_row_ll(row, 0); /* our own id column */
-        json[i++] = sbuf_steal(&b);
-    }
-    return i == n;
-}
-
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
 
 static void insert_cb(const struct db_result *r, void *arg)
 {
     struct insert *ins = arg;
     struct jobstore *js = ins->js;
-    if (!r->ok && lost_lock(r) && ++ins->tries < INSERT_TRIES) {
+    if (!r->ok && jobstore_sql_lost_lock(r) && ++ins->tries < INSERT_TRIES) {
         log_debug("enqueue lost a lock conflict, sending it again: %s", r->error);
         db_query(js->db, ins->sql, 0, insert_cb, ins);
         return;
@@ -306,7 +198,7 @@ static void insert_cb(const struct db_result *r, void *arg)
     if (r->ok) {
         uint64_t *ids = xcalloc(ins->n, sizeof *ids);
         char **json = xcalloc(ins->n, sizeof *json);
-        bool all = returned_rows(r, ids, json, ins->n);
+        bool all = jobstore_sql_returned_rows(r, ids, json, ins->n);
         if (!all) /* not seen: RETURNING gives every row */
             log_error("enqueue: an INSERT of %zu rows returned another number of rows", ins->n);
         if (js->m_enqueued_rows) {
@@ -332,10 +224,10 @@ static void insert_cb(const struct db_result *r, void *arg)
             p = next;
         }
         free(ids);
-        free_strings(json, ins->n);
+        jobstore_sql_free_strings(json, ins->n);
     } else if (r->err_code == ER_DUP_ENTRY && ins->n == 1 && p->spec.idempotency_key) {
         idem_lookup(js, p); /* takes p */
-    } else if (maybe_committed(r)) {
+    } else if (jobstore_sql_maybe_committed(r)) {
         log_warn("an INSERT of %zu jobs may or may not have committed: %s", ins->n, r->error);
         while (p) {
             struct pending *next = p->next;
@@ -348,7 +240,7 @@ static void insert_cb(const struct db_result *r, void *arg)
             }
             p = next;
         }
-    } else if (ins->n > 1 && server_refused(r)) {
+    } else if (ins->n > 1 && jobstore_sql_server_refused(r)) {
         /* The statement was refused whole (autocommit: nothing stored);
          * send its rows one by one so only a bad row fails, with its own
          * error. */
@@ -381,13 +273,13 @@ static void send_insert(struct jobstore *js, struct pending *items, size_t n)
     ins->n = n;
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_puts(&b, INSERT_HEAD);
+    sbuf_puts(&b, JOBSTORE_SQL_INSERT_HEAD);
     for (struct pending *p = items; p; p = p->next) {
         if (p != items)
             sbuf_putc(&b, ',');
-        values_row(&b, p->tenant, &p->spec, p->spec.idempotency_key, p->hash, NULL);
+        jobstore_sql_values_row(&b, p->tenant, &p->spec, p->spec.idempotency_key, p->hash, NULL);
     }
-    sbuf_puts(&b, INSERT_TAIL);
+    sbuf_puts(&b, JOBSTORE_SQL_INSERT_TAIL);
     ins->lane->inflight++;
     ins->sql = sbuf_steal(&b);
     db_query(js->db, ins->sql, 0, insert_cb, ins);
@@ -533,18 +425,18 @@ static void batch_cb(const struct db_result *r, void *arg)
 {
     struct batch *bt = arg;
     struct jobstore *js = bt->js;
-    if (!r->ok && lost_lock(r) && ++bt->tries < INSERT_TRIES) {
+    if (!r->ok && jobstore_sql_lost_lock(r) && ++bt->tries < INSERT_TRIES) {
         log_debug("batch enqueue lost a lock conflict, sending it again: %s", r->error);
         db_query(js->db, bt->sql, 0, batch_cb, bt);
         return;
     }
-    if (!r->ok && bt->key && (r->err_code == ER_DUP_ENTRY || maybe_committed(r))) {
+    if (!r->ok && bt->key && (r->err_code == ER_DUP_ENTRY || jobstore_sql_maybe_committed(r))) {
         /* a repeat, or an INSERT that may have committed: the key says */
         jobidem_resolve(js->db, bt->tenant, bt->key, bt->hash, bt->idem_tries, batch_idem_done, bt);
         return;
     }
     if (!r->ok) {
-        if (maybe_committed(r))
+        if (jobstore_sql_maybe_committed(r))
             reply_unknown(bt->cb, bt->arg, r->error);
         else
             reply_failed(bt->cb, bt->arg, r->err_code, r->error);
@@ -553,7 +445,7 @@ static void batch_cb(const struct db_result *r, void *arg)
     }
     uint64_t *ids = xcalloc(bt->n, sizeof *ids);
     char **json = xcalloc(bt->n, sizeof *json);
-    if (returned_rows(r, ids, json, bt->n)) {
+    if (jobstore_sql_returned_rows(r, ids, json, bt->n)) {
         if (js->m_enqueued_rows) {
             metrics_add(js->m_enqueued_rows, (double)bt->n);
             metrics_add(js->m_insert_statements, 1);
@@ -575,7 +467,7 @@ static void batch_cb(const struct db_result *r, void *arg)
         reply_unknown(bt->cb, bt->arg, "the jobs were stored but their ids are unknown");
     }
     free(ids);
-    free_strings(json, bt->n);
+    jobstore_sql_free_strings(json, bt->n);
     batch_free(bt);
 }
 
@@ -597,15 +489,15 @@ void jobstore_enqueue_batch(struct jobstore *js, uint64_t tenant, struct job_spe
     }
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_puts(&b, INSERT_HEAD);
+    sbuf_puts(&b, JOBSTORE_SQL_INSERT_HEAD);
     for (size_t i = 0; i < n; i++) {
         if (i)
             sbuf_putc(&b, ',');
         memcpy(bt->queues[i], specs[i].queue, sizeof bt->queues[i]);
-        values_row(&b, tenant, &specs[i], i == 0 ? bt->key : NULL, bt->hash, bt->key ? key : NULL);
+        jobstore_sql_values_row(&b, tenant, &specs[i], i == 0 ? bt->key : NULL, bt->hash, bt->key ? key : NULL);
         job_spec_deinit(&specs[i]);
     }
-    sbuf_puts(&b, INSERT_TAIL);
+    sbuf_puts(&b, JOBSTORE_SQL_INSERT_TAIL);
     bt->sql = sbuf_steal(&b);
     db_query(js->db, bt->sql, 0, batch_cb, bt);
 }

@@ -49,6 +49,7 @@ struct schedule {
     enum lead_state lead;
     struct db_txn *session;   /* the connection holding the lock */
     int64_t leader_since_ms;
+    char lock_name[72];       /* as the server built it (logged when leading) */
     bool draining;
     struct event *lead_timer, *fire_timer, *maint_timer;
     struct maint *maint;
@@ -138,6 +139,7 @@ static void lead_cb(const struct db_result *r, void *arg)
             leave(s, r->ok ? NULL : r->error); /* another scheduler leads */
             return;
         }
+        util_strcpy(s->lock_name, sizeof s->lock_name, db_row_str(row, 1));
         /* A connection cut off without a goodbye (network) is dropped by
          * the server after this long, and the lock with it. */
         s->lead = LEAD_SETUP;
@@ -152,7 +154,7 @@ static void lead_cb(const struct db_result *r, void *arg)
         s->leader_since_ms = time_mono_ms();
         metrics_set(s->m_leader, 1);
         metrics_add(s->m_changes, 1);
-        log_info("scheduler: leading (holding the database lock ingot.scheduler)");
+        log_info("scheduler: leading (holding the database lock %s)", s->lock_name);
         maint_reset(s->maint);
         maint_timer_cb(-1, 0, s); /* a first pass at once */
         return;
@@ -179,7 +181,8 @@ static void lead_timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     if (s->lead == LEAD_IDLE) {
         s->lead = LEAD_ASKING;
-        s->session = db_session_begin(s->rt->db, "SELECT GET_LOCK(" LOCK_NAME ", 0)", LEAD_TIMEOUT_MS, lead_cb, s);
+        s->session = db_session_begin(s->rt->db, "SELECT GET_LOCK(" LOCK_NAME ", 0), " LOCK_NAME, LEAD_TIMEOUT_MS,
+                                      lead_cb, s);
     } else if (s->lead == LEAD_LEADER) {
         s->lead = LEAD_CHECKING;
         db_txn_query(s->session, "SELECT IS_USED_LOCK(" LOCK_NAME ") = CONNECTION_ID()", LEAD_TIMEOUT_MS,

@@ -11,9 +11,8 @@
 #include "httpd.h"
 #include "runtime.h"
 #include "serve_batches_create.h"
+#include "serve_olist.h"
 #include "serve_v1.h"
-
-#define LIST_LIMIT_MAX 100 /* OpenAI's range; 20 by default */
 
 static int64_t now_s(void)
 {
@@ -74,75 +73,22 @@ static void get_batch(struct v1 *c)
 
 /* ---- GET /v1/batches ---- */
 
-struct list_q {
-    struct v1 *c;
-    long limit;
+static const struct serve_olist_spec list_spec = {
+    .limit_max = 100, /* OpenAI's range; 20 by default */
+    .limit_default = 20,
+    .id_valid = batchstore_id_valid,
+    .after_why = "must be a batch id (batch_ and 24 hex digits) from an earlier page",
 };
-
-static void list_cb(const struct db_result *r, void *arg)
-{
-    struct list_q *q = arg;
-    struct v1 *c = q->c;
-    if (!r->ok) {
-        v1_reply_db_error(c->r, r->err_code, r->error, "");
-        v1_free(c);
-        free(q);
-        return;
-    }
-    struct sbuf b, first, last;
-    sbuf_init(&b);
-    sbuf_init(&first);
-    sbuf_init(&last);
-    sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    long n = 0;
-    bool more = false;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(r->res))) {
-        if (n == q->limit) {
-            more = true;
-            break;
-        }
-        if (n++)
-            sbuf_putc(&b, ',');
-        batchstore_row_json(&b, row);
-        sbuf_reset(&last);
-        sbuf_json_str(&last, db_row_str(row, 0));
-        if (n == 1)
-            sbuf_json_str(&first, db_row_str(row, 0));
-    }
-    sbuf_printf(&b, "],\"first_id\":%s,\"last_id\":%s,\"has_more\":%s}", n ? first.data : "null",
-                n ? last.data : "null", more ? "true" : "false");
-    http_reply_json(c->r, 200, b.data, b.len);
-    sbuf_deinit(&b);
-    sbuf_deinit(&first);
-    sbuf_deinit(&last);
-    v1_free(c);
-    free(q);
-}
 
 static void list_batches(struct v1 *c)
 {
-    const char *after = http_req_query(c->r, "after"), *limit = http_req_query(c->r, "limit");
-    long lim = 20;
-    if (limit) {
-        char *end;
-        lim = strtol(limit, &end, 10);
-        if (!limit[0] || *end || limit[0] == '+' || limit[0] == ' ' || lim < 1 || lim > LIST_LIMIT_MAX) {
-            v1_reply_invalid(c, 400, "limit", "must be a whole number from 1 to 100");
-            return;
-        }
-    }
-    if (after && !batchstore_id_valid(after)) {
-        v1_reply_invalid(c, 400, "after", "must be a batch id (batch_ and 24 hex digits) from an earlier page");
+    struct serve_olist p;
+    if (!serve_olist_params(c, &list_spec, &p))
         return;
-    }
-    struct list_q *q = xcalloc(1, sizeof *q);
-    q->c = c;
-    q->limit = lim;
     struct sbuf b;
     sbuf_init(&b);
-    batchstore_sql_list(&b, c->tenant, after, lim);
-    db_query(c->sj->rt->db, b.data, 0, list_cb, q);
+    batchstore_sql_list(&b, c->tenant, p.after, p.limit);
+    serve_olist_query(c, b.data, p.limit, batchstore_row_json);
     sbuf_deinit(&b);
 }
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "dberr.h"
 #include "filestore.h"
 #include "httpd.h"
 #include "log.h"
@@ -15,9 +16,8 @@
 #include "runtime.h"
 #include "serve_files_int.h"
 #include "serve_files_upload.h"
+#include "serve_olist.h"
 #include "serve_v1.h"
-
-#define LIST_LIMIT_MAX 10000 /* OpenAI's range and default */
 
 static int64_t now_s(void)
 {
@@ -76,84 +76,28 @@ static void get_file(struct v1 *c)
 }
 
 /* GET /v1/files: a cursor page, newest first unless order=asc. */
-struct list_q {
-    struct v1 *c;
-    long limit;
+static const struct serve_olist_spec list_spec = {
+    .limit_max = 10000, /* OpenAI's range and default */
+    .limit_default = 10000,
+    .order = true,
+    .id_valid = filestore_id_valid,
+    .after_why = "must be a file id (file- and 24 hex digits) from an earlier page",
 };
-
-static void list_cb(const struct db_result *r, void *arg)
-{
-    struct list_q *q = arg;
-    struct v1 *c = q->c;
-    if (!r->ok) {
-        v1_reply_db_error(c->r, r->err_code, r->error, "");
-        v1_free(c);
-        free(q);
-        return;
-    }
-    struct sbuf b, first, last;
-    sbuf_init(&b);
-    sbuf_init(&first);
-    sbuf_init(&last);
-    sbuf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    long n = 0;
-    bool more = false;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(r->res))) {
-        if (n == q->limit) {
-            more = true;
-            break;
-        }
-        if (n++)
-            sbuf_putc(&b, ',');
-        filestore_row_json(&b, row);
-        sbuf_reset(&last);
-        sbuf_json_str(&last, db_row_str(row, 0));
-        if (n == 1)
-            sbuf_json_str(&first, db_row_str(row, 0));
-    }
-    sbuf_printf(&b, "],\"first_id\":%s,\"last_id\":%s,\"has_more\":%s}", n ? first.data : "null",
-                n ? last.data : "null", more ? "true" : "false");
-    http_reply_json(c->r, 200, b.data, b.len);
-    sbuf_deinit(&b);
-    sbuf_deinit(&first);
-    sbuf_deinit(&last);
-    v1_free(c);
-    free(q);
-}
 
 static void list_files(struct v1 *c)
 {
-    const char *after = http_req_query(c->r, "after"), *order = http_req_query(c->r, "order"),
-               *purpose = http_req_query(c->r, "purpose"), *limit = http_req_query(c->r, "limit");
-    long lim = LIST_LIMIT_MAX;
-    if (limit) {
-        char *end;
-        lim = strtol(limit, &end, 10);
-        if (!limit[0] || *end || limit[0] == '+' || limit[0] == ' ' || lim < 1 || lim > LIST_LIMIT_MAX) {
-            v1_reply_invalid(c, 400, "limit", "must be a whole number from 1 to 10000");
-            return;
-        }
-    }
-    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
-        v1_reply_invalid(c, 400, "order", "must be asc or desc");
+    const char *purpose = http_req_query(c->r, "purpose");
+    struct serve_olist p;
+    if (!serve_olist_params(c, &list_spec, &p))
         return;
-    }
-    if (after && !filestore_id_valid(after)) {
-        v1_reply_invalid(c, 400, "after", "must be a file id (file- and 24 hex digits) from an earlier page");
-        return;
-    }
     if (purpose && (!purpose[0] || strlen(purpose) > FILESTORE_PURPOSE_MAX)) {
         v1_reply_invalid(c, 400, "purpose", "must be a purpose such as batch (1-32 bytes)");
         return;
     }
-    struct list_q *q = xcalloc(1, sizeof *q);
-    q->c = c;
-    q->limit = lim;
     struct sbuf b;
     sbuf_init(&b);
-    filestore_sql_list(&b, c->tenant, purpose, after, order && strcmp(order, "asc") == 0, lim, now_s());
-    db_query(c->sj->rt->db, b.data, 0, list_cb, q);
+    filestore_sql_list(&b, c->tenant, purpose, p.after, p.asc, p.limit, now_s());
+    serve_olist_query(c, b.data, p.limit, filestore_row_json);
     sbuf_deinit(&b);
 }
 
@@ -161,8 +105,15 @@ static void list_files(struct v1 *c)
  * (retention finishes the job if this process dies first). */
 struct del_q {
     struct v1 *c;
+    int tries;
     char id[FILESTORE_ID_LEN + 1];
 };
+
+/* A DELETE of a file being purged can deadlock with the purge's row delete
+ * (this UPDATE locks files_id then the row, the purge the row then
+ * files_id) and lose: rolled back whole, it is sent again, so a second
+ * DELETE answers 404 every time, never a 503. */
+#define DEL_TRIES 4
 
 static void purged_cb(const char *err, void *arg)
 {
@@ -180,10 +131,17 @@ static void seq_cb(const struct db_result *r, void *arg)
         filestore_purge(rt->db, (uint64_t)db_row_ll(row, 0), purged_cb, xstrdup(db_row_str(row, 1)));
 }
 
+static void del_send(struct del_q *q);
+
 static void del_cb(const struct db_result *r, void *arg)
 {
     struct del_q *q = arg;
     struct v1 *c = q->c;
+    if (!r->ok && dberr_is_lost_lock(r->err_code) && ++q->tries < DEL_TRIES) {
+        log_debug("file %s: delete lost a lock conflict, sending it again: %s", q->id, r->error);
+        del_send(q);
+        return;
+    }
     if (!r->ok) {
         v1_reply_db_error(c->r, r->err_code, r->error, "");
         v1_free(c);
@@ -201,6 +159,15 @@ static void del_cb(const struct db_result *r, void *arg)
     free(q);
 }
 
+static void del_send(struct del_q *q)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    filestore_sql_delete(&b, q->c->tenant, q->id);
+    db_query(q->c->sj->rt->db, b.data, 0, del_cb, q);
+    sbuf_deinit(&b);
+}
+
 static void delete_file(struct v1 *c)
 {
     const char *id = id_param(c);
@@ -209,11 +176,7 @@ static void delete_file(struct v1 *c)
     struct del_q *q = xcalloc(1, sizeof *q);
     q->c = c;
     util_strcpy(q->id, sizeof q->id, id);
-    struct sbuf b;
-    sbuf_init(&b);
-    filestore_sql_delete(&b, c->tenant, id);
-    db_query(c->sj->rt->db, b.data, 0, del_cb, q);
-    sbuf_deinit(&b);
+    del_send(q);
 }
 
 /* GET /v1/files/{id}/content: a chunk is fetched only once the client has

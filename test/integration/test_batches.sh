@@ -85,7 +85,10 @@ eq "tenants see only their own batches" \
 bid=$(q "SELECT id FROM $DB.batches ORDER BY seq LIMIT 1")
 eq "another tenant's batch is a 404" "$(http_code "$U/v1/batches/$bid" -H "Authorization: Bearer $KO")" 404
 eq "an id that is no batch id: 400" "$(http_code "$U/v1/batches/nope" -H "Authorization: Bearer $K")" 400
-eq "limit 0: 400 naming limit" "$(curl -s "$U/v1/batches?limit=0" -H "Authorization: Bearer $K" | jq -r .error.param)" limit
+eq "limit 0: 400 naming limit" "$(curl -s "$U/v1/batches?limit=0" -H "Authorization: Bearer $K")" \
+    '{"error":{"message":"limit: must be a whole number from 1 to 100","type":"invalid_request_error","param":"limit","code":"invalid_value"}}'
+eq "after=x: 400 naming after" "$(curl -s "$U/v1/batches?after=x" -H "Authorization: Bearer $K")" \
+    '{"error":{"message":"after: must be a batch id (batch_ and 24 hex digits) from an earlier page","type":"invalid_request_error","param":"after","code":"invalid_value"}}'
 eq "unknown field: 400 naming it" "$(curl -s -X POST "$U/v1/batches" -H "Authorization: Bearer $K" \
     -d '{"input_file_id":"file-000000000000000000000000","endpoint":"/v1/embeddings","completion_window":"24h","color":1}' | jq -r .error.param)" color
 # --- the input file deleted while the batch runs: the lines it can no

@@ -69,6 +69,20 @@ start_ingot SC2 schedule
 check "the second stands by" wait_out 30 false leader "$SC2_PORT"
 eq "standby metric 0" "$(curl -s "http://127.0.0.1:$SC2_PORT/metrics" | awk '/^ingot_scheduler_leader /{print $2}')" 0
 eq "leader metric 1" "$(curl -s "http://127.0.0.1:$SC1_PORT/metrics" | awk '/^ingot_scheduler_leader /{print $2}')" 1
+# The lock is named for the database (GET_LOCK names are global to the
+# server), and the log names the lock actually held.
+lock_of() { printf 'ingot.scheduler.%s' "$(printf %s "$1" | md5sum | cut -d' ' -f1)"; }
+LOCK=$(lock_of "$DB")
+check "the leader logs the lock it holds ($LOCK)" grep -qF "holding the database lock $LOCK)" "$SC1_LOG"
+eq "  the lock the server shows for that name is the leader's" "$(q "SELECT IS_USED_LOCK('$LOCK') IS NOT NULL")" 1
+# Another deployment on the same MariaDB server (its own database) leads
+# its own schedules meanwhile.
+url2=$(migrated_db sched_other) || bad "migrate a second database"
+DATABASE_URL=$url2 start_ingot SCO schedule
+check "a scheduler of another database on the server leads too" wait_out 50 true leader "$SCO_PORT"
+check "  holding its own database's lock" grep -qF "holding the database lock $(lock_of ingot_sched_other))" "$SCO_LOG"
+eq "  while the first still leads" "$(leader "$SC1_PORT")" true
+stop_ingot "$SCO_PID" "$SCO_LOG"
 
 # ---- Maintenance ran on the leader's first pass
 check "old finished jobs purged, recent kept" wait_sql 50 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'old'" 1

@@ -49,6 +49,30 @@ start_ingot W work --http-target-allow 127.0.0.0/8 || finish
 LOGS+=("$S_LOG" "$W_LOG")
 run_node main "http://127.0.0.1:$S_PORT" main "http://127.0.0.1:$W_PORT"
 
+# 2b. GET /v1/webhook_endpoints: a cursor page and the refusals, byte for byte.
+WU="http://127.0.0.1:$S_PORT/v1/webhook_endpoints"
+WH=(-H "Authorization: Bearer $K" -H "Content-Type: application/json")
+mine=() # two more endpoints (deleted below: they would count in the emits of section 3)
+for u in a b; do mine+=("$(curl -s "${WH[@]}" -d "{\"url\":\"http://127.0.0.1:9/$u\"}" "$WU" | jq -r .id)"); done
+all=$(curl -s "${WH[@]}" "$WU" | jq -c '[.data[].id]')
+p1=$(curl -s "${WH[@]}" "$WU?limit=1")
+eq "list: limit=1 is one endpoint, first and last its id, more to come" \
+    "$(jq -c '[keys_unsorted, (.data | length), .first_id == .data[0].id, .last_id == .data[0].id, .has_more]' <<<"$p1")" \
+    '[["object","data","first_id","last_id","has_more"],1,true,true,true]'
+first=$(jq -r .first_id <<<"$p1")
+eq "list: after the first page, the rest" "$(curl -s "${WH[@]}" "$WU?after=$first&limit=100" | jq -c '[.data[].id]')" "$(jq -c '.[1:]' <<<"$all")"
+eq "list: after an id of another tenant: an empty page" "$(curl -s -H "Authorization: Bearer $KO" "$WU?after=$first")" \
+    '{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}'
+for v in 0 101 +1 x ''; do
+    eq "list: limit='$v' refused" "$(curl -s "${WH[@]}" "$WU?limit=$v" | jq -c .error)" \
+        '{"message":"limit: must be a whole number from 1 to 100","type":"invalid_request_error","param":"limit","code":"invalid_value"}'
+done
+eq "list: after=x refused" "$(curl -s "${WH[@]}" "$WU?after=x" | jq -c .error)" \
+    '{"message":"after: must be a webhook endpoint id (whe_ and 24 hex digits) from an earlier page","type":"invalid_request_error","param":"after","code":"invalid_value"}'
+for id in "${mine[@]}"; do
+    eq "list: the page's endpoint $id deleted" "$(http_code "$WU/$id" -X DELETE "${WH[@]}")" 200
+done
+
 # 3. The admin commands on the same rows.
 SEC=$("$B" admin webhook add acme http://127.0.0.1:9/adm --events batch.failed,response.completed --name adm "${A[@]}" 2>adm.err)
 check "admin webhook add prints the secret alone" grep -qE '^whsec_[A-Za-z0-9+/]{43}=$' <<<"$SEC"

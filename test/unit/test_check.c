@@ -495,6 +495,9 @@ static void test_dberr(void)
     test_cond("a statement too large is the request's (413)", dberr_is_too_large(1153) && dberr_is_too_large(1301));
     test_cond("  not a value error, nor others too large", !dberr_is_value(1153) && !dberr_is_too_large(1406) &&
                                                               !dberr_is_too_large(2006));
+    test_cond("a lost lock conflict (deadlock, lock wait timeout) may be sent again",
+              dberr_is_lost_lock(1213) && dberr_is_lost_lock(1205));
+    test_cond("  nothing else", !dberr_is_lost_lock(0) && !dberr_is_lost_lock(1062) && !dberr_is_lost_lock(2013));
     dberr_param("Data too long for column 'callback_url' at row 1", "", p, sizeof p);
     test_streq("quoted column", p, "callback_url");
     dberr_param("Incorrect string value: '\\xFF' for column `ingot`.`jobs`.`group_key` at row 3", "[", p, sizeof p);
