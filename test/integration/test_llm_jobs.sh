@@ -147,9 +147,14 @@ contains "  saying it can never fit" "$(jq -r .last_error <<<"$r")" "more than t
 contains "  and what to do" "$(jq -r .last_error <<<"$r")" "lower max_tokens"
 JB2=$(enq2 '{"kind":"llm.chat","queue":"llm","payload":{"model":"fake-ok-prompt-1200","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}}')
 check "a job within the budget runs" wait_state "$JB2" 2
-out=$(curl -s -X POST "$U/v1/chat/completions" -H "Authorization: Bearer $K2" -H 'Content-Type: application/json' \
-    -d '{"model":"fake-ok","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}')
-check "a sync call over what is left says how much is left" grep -Eq "the API key's budget of 2000 tokens per day has [0-9]+ tokens left and this call reserves 10[0-9][0-9] " <<<"$out"
+# The job's row says succeeded once its outcome is committed; its usage is
+# settled in Redis right after the answer, not before it: wait for it.
+over() {
+    out=$(curl -s -X POST "$U/v1/chat/completions" -H "Authorization: Bearer $K2" -H 'Content-Type: application/json' \
+        -d '{"model":"fake-ok","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}')
+    grep -Eq "the API key's budget of 2000 tokens per day has [0-9]+ tokens left and this call reserves 10[0-9][0-9] " <<<"$out"
+}
+check "a sync call over what is left says how much is left" wait_until 50 over
 contains "  and that max_tokens is reserved" "$out" "the prompt estimate plus max_tokens"
 waited() { curl -s "http://127.0.0.1:$W_PORT/metrics" | awk '/^ingot_jobs_total\{queue="llm",kind="llm.chat",outcome="waited"\}/ { print $2 }'; }
 w0=$(waited)
