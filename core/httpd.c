@@ -1,7 +1,8 @@
 /* The connections: our own HTTP/1.1 server on libevent bufferevents
  * (evhttp had no per-request deadline, no connection cap, no accept
- * back-off and lax framing). Requests are parsed by http_parse.c; routing
- * and replies live in httpd_req.c; the listener in httpd_listen.c. */
+ * back-off and lax framing). Requests are parsed by http_parse.c and read
+ * from the input by httpd_read.c; routing and replies live in httpd_req.c;
+ * the listener in httpd_listen.c. */
 #include "httpd.h"
 
 #include <arpa/inet.h>
@@ -24,6 +25,7 @@
 #include "dlist.h"
 #include "httpd_body.h"
 #include "httpd_listen.h"
+#include "httpd_read.h"
 #include "httpd_req.h"
 #include "httpd_write.h"
 #include "loop.h"
@@ -31,9 +33,7 @@
 
 #define LINGER_MS 2000                    /* CLOSING: how long to drop input */
 #define LINGER_MAX_BYTES ((size_t)1024 * 1024) /* ... and how much of it */
-#define HEAD_CHUNK 2048
 #define HTTPD_INPUT_HIGH ((size_t)64 * 1024) /* unparsed input kept while a request is in hand */
-#define BODY_RESERVE ((uint64_t)64 * 1024)
 
 static const char *const state_names[CONN_NSTATES] = {
     "idle", "reading_head", "reading_body", "handling", "streaming", "writing", "closing"};
@@ -86,7 +86,7 @@ static void conn_read_on(struct conn *c)
 /* The one place a connection changes state: counts, timers, read/write
  * interest. Deadlines are set on entry and never extended by traffic;
  * lazy: the timer change waits for conn_timer_sync. */
-static void conn_enter(struct conn *c, enum conn_state to, bool lazy)
+void httpd_conn_enter(struct conn *c, enum conn_state to, bool lazy)
 {
     struct httpd *h = c->h;
     enum conn_state from = c->state;
@@ -146,7 +146,7 @@ static void conn_enter(struct conn *c, enum conn_state to, bool lazy)
 
 static void conn_set_state(struct conn *c, enum conn_state to)
 {
-    conn_enter(c, to, false);
+    httpd_conn_enter(c, to, false);
 }
 
 static void conn_free_cb(void *p)
@@ -312,7 +312,7 @@ static void conn_next(struct conn *c)
     }
     sbuf_reset(&c->body);
     c->body_left = 0;
-    conn_enter(c, CONN_IDLE, true); /* conn_process applies the deadline */
+    httpd_conn_enter(c, CONN_IDLE, true); /* conn_process applies the deadline */
     conn_process(c);
 }
 
@@ -383,181 +383,18 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn_process(c);
 }
 
-/* Copies what the input holds into the head buffer and parses it. Returns
- * 1 when the head is complete, 0 for more, -1 when c was failed. */
-static int read_head(struct conn *c, struct evbuffer *in)
+void httpd_conn_dispatch(struct conn *c)
 {
-    for (;;) {
-        size_t avail = evbuffer_get_length(in);
-        if (avail == 0)
-            return 0;
-        if (c->head_len == c->head_cap) {
-            size_t cap = c->head_cap ? c->head_cap * 2 : HEAD_CHUNK;
-            if (cap > HTTP_PARSE_MAX_HEAD + 2)
-                cap = HTTP_PARSE_MAX_HEAD + 2;
-            if (cap == c->head_cap) { /* the parser reports the limit first */
-                httpd_fail(c, 431, "request header fields too large");
-                return -1;
-            }
-            c->head = xrealloc(c->head, cap);
-            c->head_cap = cap;
-        }
-        size_t take = c->head_cap - c->head_len;
-        if (take > avail)
-            take = avail;
-        /* copied, and taken from the input only up to the head's end:
-         * bytes past it (the body, the next request) stay where they are */
-        evbuffer_copyout(in, c->head + c->head_len, take);
-        size_t before = c->head_len;
-        c->head_len += take;
-        long n = http_head_parse(&c->ph, c->head, c->head_len);
-        if (n < 0) {
-            evbuffer_drain(in, take);
-            httpd_fail(c, c->ph.status, c->ph.why);
-            return -1;
-        }
-        if (n > 0) { /* the caller drains the head */
-            c->head_drain = (size_t)n - before;
-            c->head_ahead = c->head_len - (size_t)n;
-            c->head_len = (size_t)n;
-            return 1;
-        }
-        evbuffer_drain(in, take);
-    }
-}
-
-/* The body's first bytes came with the head and were copied into it
- * already: taken from there (the caller drains them from the input
- * with the head: one drain, no second copy out of the input). */
-static size_t body_from_head(struct conn *c)
-{
-    size_t take = c->head_ahead < c->body_left ? c->head_ahead : (size_t)c->body_left;
-    if (take) {
-        sbuf_reserve(&c->body, take);
-        memcpy(c->body.data + c->body.len, c->head + c->head_len, take);
-        c->body.len += take;
-        c->body.data[c->body.len] = '\0';
-        c->body_left -= take;
-    }
-    return take;
-}
-
-static int read_body(struct conn *c, struct evbuffer *in)
-{
-    if (c->ph.framing == HTTP_BODY_LENGTH) {
-        size_t avail = evbuffer_get_length(in);
-        size_t take = avail < c->body_left ? avail : (size_t)c->body_left;
-        if (take) {
-            sbuf_reserve(&c->body, take);
-            evbuffer_remove(in, c->body.data + c->body.len, take);
-            c->body.len += take;
-            c->body.data[c->body.len] = '\0';
-            c->body_left -= take;
-        }
-        return c->body_left == 0;
-    }
-    struct evbuffer_iovec v[4];
-    for (;;) {
-        int nv = evbuffer_peek(in, -1, NULL, v, 4);
-        if (nv <= 0)
-            return 0;
-        if (nv > 4)
-            nv = 4;
-        size_t used = 0;
-        int rc = 0;
-        for (int i = 0; i < nv && rc == 0; i++) {
-            size_t consumed, produced;
-            sbuf_reserve(&c->body, v[i].iov_len);
-            rc = http_chunked_feed(&c->chunk, v[i].iov_base, v[i].iov_len, &consumed,
-                                   c->body.data + c->body.len, v[i].iov_len, &produced,
-                                   c->h->max_body);
-            c->body.len += produced;
-            c->body.data[c->body.len] = '\0';
-            used += consumed;
-        }
-        evbuffer_drain(in, used);
-        if (rc < 0) {
-            httpd_fail(c, c->chunk.status, c->chunk.why);
-            return -1;
-        }
-        if (rc == 1)
-            return 1;
-    }
-}
-
-static void conn_dispatch(struct conn *c)
-{
-    conn_enter(c, CONN_HANDLING, true);
+    httpd_conn_enter(c, CONN_HANDLING, true);
     conn_timer_sync(c); /* the handler sees its deadlines in place */
     httpd_dispatch(&c->req);
-}
-
-static void conn_process_input(struct conn *c)
-{
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    for (;;) {
-        switch (c->state) {
-        case CONN_IDLE:
-            if (evbuffer_get_length(in) == 0)
-                return;
-            conn_enter(c, CONN_READ_HEAD, true);
-            break;
-        case CONN_READ_HEAD: {
-            int rc = read_head(c, in);
-            if (rc <= 0)
-                return;
-            size_t drain = c->head_drain; /* the head's bytes: out of the input before
-                                             anything else looks at it */
-            httpd_req_begin(c);
-            bool streamed = httpd_req_stream_body(&c->req); /* the handler reads it in pieces */
-            if (c->ph.framing == HTTP_BODY_NONE) {
-                evbuffer_drain(in, drain);
-                conn_dispatch(c);
-                break;
-            }
-            uint64_t max = streamed ? c->req.body_max : c->h->max_body;
-            if (c->ph.framing == HTTP_BODY_LENGTH && c->ph.content_length > max) {
-                evbuffer_drain(in, drain);
-                httpd_fail(c, 413, "request body too large");
-                return;
-            }
-            c->body_left = c->ph.content_length;
-            http_chunked_init(&c->chunk);
-            if (streamed) {
-                evbuffer_drain(in, drain);
-                conn_dispatch(c);
-                break;
-            }
-            /* what was declared, up to 64 KB: the rest as it arrives */
-            sbuf_reserve(&c->body, c->ph.framing == HTTP_BODY_LENGTH && c->body_left < BODY_RESERVE
-                                       ? (size_t)c->body_left
-                                       : 0);
-            conn_enter(c, CONN_READ_BODY, true);
-            if (c->ph.expect_continue && evbuffer_get_length(in) == drain)
-                httpd_write_continue(c);
-            if (c->ph.framing == HTTP_BODY_LENGTH)
-                drain += body_from_head(c);
-            evbuffer_drain(in, drain);
-            break;
-        }
-        case CONN_READ_BODY: {
-            int rc = read_body(c, in);
-            if (rc <= 0)
-                return;
-            conn_dispatch(c);
-            break;
-        }
-        default:
-            return; /* HANDLING, STREAMING, WRITING, CLOSING: no requests */
-        }
-    }
 }
 
 /* Reads what the input holds as far as it goes; the deadline of the state
  * it stops in is set on the way out. */
 static void conn_process(struct conn *c)
 {
-    conn_process_input(c);
+    httpd_read_input(c);
     conn_timer_sync(c);
 }
 

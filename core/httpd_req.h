@@ -1,6 +1,7 @@
-/* httpd_req: what httpd.c (listener, connections as a state machine) and
- * httpd_req.c (routes, request accessors, replies, access log) share.
- * Not a public face: nothing outside those two files includes it. */
+/* httpd_req: what httpd.c (connections as a state machine), httpd_read.c
+ * (their input), httpd_req.c (routes, request accessors, access log) and
+ * the other core/httpd_*.c share. Not a public face: nothing outside
+ * core/httpd*.c includes it. */
 #ifndef INGOT_HTTPD_REQ_H
 #define INGOT_HTTPD_REQ_H
 
@@ -171,15 +172,21 @@ struct httpd {
 
 /* httpd.c */
 const char *conn_state_name(enum conn_state s);
-/* The reply is in c's output buffer: write it, then keep-alive or close. */
 /* Takes fd (accepted under the cap) into a new connection reading its head. */
 void httpd_conn_open(struct httpd *h, evutil_socket_t fd, const struct sockaddr *sa);
+/* The reply is in c's output buffer: write it, then keep-alive or close. */
 void httpd_conn_replied(struct conn *c);
 /* The reply to a request whose client left (peer_gone): frees c, and h
  * too when it was freed meanwhile. */
 void httpd_conn_abandon(struct conn *c);
 /* The status and headers of a streamed reply are in the output buffer. */
 void httpd_conn_streaming(struct conn *c);
+/* The one place a connection changes state (counts, deadlines, read
+ * interest); lazy: the deadline is applied when conn_process returns. */
+void httpd_conn_enter(struct conn *c, enum conn_state to, bool lazy);
+/* A request is read (its head, and its body unless streamed): HANDLING,
+ * deadlines in place, then its handler. */
+void httpd_conn_dispatch(struct conn *c);
 
 /* httpd_req.c */
 void httpd_req_begin(struct conn *c);

@@ -1,6 +1,7 @@
 /* One call's state machine: ROUTE -> ADMIT (-> WAIT -> ADMIT) -> SEND ->
  * BODY | STREAM -> SETTLE -> DONE, or CANCELLED from any state. Every
- * change goes through call_set_state. */
+ * change goes through call_set_state. The provider leg (the request, the
+ * answer's callbacks) is llm_call_send.c. */
 #include "llm_call.h"
 
 #include <cJSON.h>
@@ -9,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypt.h"
 #include "dlist.h"
 #include "httpc.h"
 #include "jtree.h"
 #include "upstream.h"
 #include "llm_anthropic.h"
+#include "llm_call_int.h"
 #include "llm_hdr.h"
 #include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"
@@ -50,7 +51,7 @@ void llm_call_set_state(struct llm_call *c, enum llm_call_state s)
     c->state = s;
 }
 
-static void call_free(struct llm_call *c)
+void llm_call_free(struct llm_call *c)
 {
     struct llm *l = c->l;
     DLIST_REMOVE(l->calls, c);
@@ -91,9 +92,7 @@ static int64_t now_us(void)
     return time_mono_us();
 }
 
-/* Hands the result to done (later when still inside llm_call_start), then
- * settles when the answer came from a provider, and frees the call. */
-static void call_finish(struct llm_call *c)
+void llm_call_finish(struct llm_call *c)
 {
     llm_call_set_state(c, CALL_DONE);
     if (c->in_start) {
@@ -121,28 +120,7 @@ static void call_finish(struct llm_call *c)
         c->done(r, c->arg);
     if (c->settle_status > 0)
         llm_settle(c, c->settle_status, false);
-    call_free(c);
-}
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg);
-static void call_admit(struct llm_call *c);
-
-static int head_cb(long status, const struct httpc_header *h, size_t n, void *arg)
-{
-    struct llm_call *c = arg;
-    c->in_httpc = true;
-    int rc = llm_relay_head(c, status, h, n);
-    c->in_httpc = false;
-    return c->stop_upstream ? HTTPC_STOP : rc;
-}
-
-static int data_cb(const char *buf, size_t len, void *arg)
-{
-    struct llm_call *c = arg;
-    c->in_httpc = true;
-    int rc = llm_relay_data(c, buf, len);
-    c->in_httpc = false;
-    return c->stop_upstream ? -1 : rc;
+    llm_call_free(c);
 }
 
 void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n)
@@ -160,131 +138,6 @@ void llm_call_headers(struct llm_call *c, const struct httpc_header *h, size_t n
     llmlimit_provider_seen(c->l->lim, scope, &c->rh);
 }
 
-static void resp_cb(const struct httpc_response *resp, void *arg)
-{
-    struct llm_call *c = arg;
-    if (c->state == CALL_CANCELLED) { /* cancelled from inside a relay callback */
-        call_free(c);
-        return;
-    }
-    if (!c->have_rh && resp->status > 0)
-        llm_call_headers(c, resp->headers, resp->nheaders);
-    struct llm_ratehdr h = c->rh;
-    if (!c->have_rh)
-        llm_ratehdr_init(&h);
-    /* An error answer says it was not done; a 2xx or no answer at all
-     * after sending may have been. */
-    c->reached = resp->status == 0 ? resp->sent && !resp->stopped : resp->status >= 200 && resp->status < 300;
-    if (c->state == CALL_STREAM) {
-        /* Its last event may make the client's side cancel: no free and
-         * no httpc call from inside, the call is freed here then. */
-        c->in_httpc = true;
-        llm_relay_stream_end(c, resp->error);
-        c->in_httpc = false;
-        if (c->state == CALL_CANCELLED) {
-            call_free(c);
-            return;
-        }
-    } else if (llm_relay_refused(c)) {
-        /* over LLM_BUFFER_MAX or the call's bound: c->res says which */
-    } else if (resp->error || resp->status == 0) {
-        bool to = resp->timed_out;
-        char msg[400];
-        snprintf(msg, sizeof msg, "the provider %s %s: %s", c->t.provider,
-                 to ? "did not answer in time" : "could not be reached", resp->error ? resp->error : "no answer");
-        llm_call_fail(c, LLM_TRANSPORT, to ? 504 : 502, "server_error", NULL, to ? "upstream_timeout" : "upstream_error",
-                      msg);
-    } else if (resp->body_truncated) {
-        llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
-                      "the provider's answer is larger than the gateway accepts");
-    } else {
-        llm_relay_body(c, resp->status, resp->body, resp->body_len);
-    }
-    llm_call_set_state(c, CALL_SETTLE);
-    struct llm_result *r = &c->res;
-    if (!c->answer_over) /* over LLM_BUFFER_MAX: llm_relay_refused set it */
-        r->retry_after_ms = c->res.outcome == LLM_OK ? -1 : llm_ratehdr_retry_ms(&h, resp->status);
-    if (h.should_retry == 0) {
-        r->retryable = false;
-        r->should_retry = false;
-    } else if (h.should_retry == 1 && r->outcome != LLM_OK) {
-        r->retryable = true;
-    }
-    /* The client's answer is written before the ledger and the limiter
-     * hear of it: their Redis and buffer work is not on its path. */
-    c->settle_status = c->began ? 200 : r->status;
-    call_finish(c);
-}
-
-/* a and b joined in buf when they fit, else in *own (allocated). */
-static const char *cat_in(char *buf, size_t n, const char *a, const char *b, char **own)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    if (na + nb >= n)
-        return *own = xstrcat(a, b);
-    memcpy(buf, a, na + 1); /* its NUL is where b starts */
-    memcpy(buf + na, b, nb + 1);
-    return buf;
-}
-
-static void call_send(struct llm_call *c)
-{
-    llm_call_set_state(c, CALL_SEND);
-    struct llm *l = c->l;
-    const char *path = c->o.ep == LLM_EP_RESPONSES          ? llm_resp_path(c)
-                       : c->t.type == PROVIDER_ANTHROPIC ? "/messages"
-                       : c->o.ep == LLM_EP_EMBED         ? "/embeddings"
-                                                         : "/chat/completions";
-    /* On the stack when they fit (every call): copied by both clients. */
-    char urlbuf[512], ridbuf[160], authbuf[512];
-    char *url_own = NULL, *rid_own = NULL;
-    const char *url = cat_in(urlbuf, sizeof urlbuf, c->t.base_url, path, &url_own);
-    /* Built from scratch: nothing of the client's headers goes upstream.
-     * Both clients copy the headers before llm_http_send returns. */
-    const char *hdrs[10];
-    size_t n = 0;
-    hdrs[n++] = "Content-Type: application/json";
-    hdrs[n++] = c->streamed ? "Accept: text/event-stream" : "Accept: application/json";
-    hdrs[n++] = "Expect:"; /* no 100-continue round trip for large bodies */
-    char *auth_own[3], ver[96], beta[300];
-    const char *auth[3];
-    for (size_t i = 0, na = provider_auth_headers_in(&c->t, authbuf, sizeof authbuf, auth, auth_own); i < na; i++)
-        hdrs[n++] = llm_msgs_auth_header(c, auth[i], ver, sizeof ver);
-    if (llm_msgs_beta_header(c, beta, sizeof beta))
-        hdrs[n++] = beta;
-    if (c->o.request_id && c->o.request_id[0])
-        hdrs[n++] = cat_in(ridbuf, sizeof ridbuf, "X-Request-Id: ", c->o.request_id, &rid_own);
-    hdrs[n] = NULL;
-    long long timeout = c->o.timeout_ms > 0 ? c->o.timeout_ms : l->rt->cfg->llm_timeout_ms;
-    struct httpc_request req = {
-        .method = "POST",
-        .url = url,
-        .headers = hdrs,
-        .body = c->up_body.data,
-        .body_len = c->up_body.len,
-        .timeout_ms = timeout,
-        .max_body = c->o.ep == LLM_EP_EMBED ? (size_t)256 << 20 : (size_t)32 << 20,
-        .head = head_cb,
-        .data = data_cb,
-        .keep_headers = true,
-    };
-    c->sent_us = now_us();
-    int rc = llm_http_send(l, &req, resp_cb, c);
-    crypt_secret_wipe(authbuf); /* it carries the key */
-    provider_header_free(auth_own); /* wiped too */
-    free(rid_own);
-    free(url_own);
-    if (rc < 0) {
-        llm_call_fail(c, LLM_TRANSPORT, 502, "server_error", NULL, "upstream_error",
-                      "the request to the provider could not start");
-        if (c->ticket) {
-            llmlimit_settle(l->lim, c->ticket, NULL);
-            c->ticket = NULL;
-        }
-        call_finish(c);
-    }
-}
-
 static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const char *why,
                      struct llmlimit_ticket *ticket, void *arg)
 {
@@ -293,14 +146,14 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
     if (c->state == CALL_CANCELLED) {
         if (ticket)
             llmlimit_settle(c->l->lim, ticket, NULL);
-        call_free(c);
+        llm_call_free(c);
         return;
     }
     char msg[400];
     switch (v) {
     case LLMLIMIT_OK:
         c->ticket = ticket;
-        call_send(c);
+        llm_call_send(c);
         return;
     case LLMLIMIT_RATE:
     case LLMLIMIT_THROTTLED: {
@@ -346,7 +199,7 @@ static void admit_cb(enum llmlimit_verdict v, long long retry_after_ms, const ch
         c->res.retry_after_ms = 1000;
         break;
     }
-    call_finish(c);
+    llm_call_finish(c);
 }
 
 static void call_admit(struct llm_call *c)
@@ -375,7 +228,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     if (c->state == CALL_WAIT)
         call_admit(c);
     else if (c->state == CALL_DONE)
-        call_finish(c);
+        llm_call_finish(c);
 }
 
 /* Parses and routes the body, builds the provider's request. 0, or -1
@@ -503,7 +356,7 @@ struct llm_call *llm_call_start(struct llm *l, const struct llm_call_opts *opts,
     int routed = l->closing ? -1 : call_route(c);
     c->o.json = NULL;
     if (routed < 0)
-        call_finish(c);
+        llm_call_finish(c);
     else
         call_admit(c);
     c->in_start = false;
@@ -522,15 +375,15 @@ void llm_call_cancel(struct llm_call *c)
     case CALL_STREAM:
         if (c->in_httpc) {
             /* Inside our own relay callback: httpc may not be called here;
-             * the transfer stops at the callback's return, resp_cb frees. */
+             * the transfer stops at the callback's return, llm_call_resp_cb frees. */
             c->stop_upstream = true;
             llm_settle(c, 499, true);
             llm_call_set_state(c, CALL_CANCELLED);
             return;
         }
-        llm_http_abort(l, resp_cb, c);
+        llm_http_abort(l, llm_call_resp_cb, c);
         llm_settle(c, 499, true);
-        call_free(c);
+        llm_call_free(c);
         return;
     case CALL_CANCELLED:
         return;
@@ -543,7 +396,7 @@ void llm_call_cancel(struct llm_call *c)
             llmlimit_settle(l->lim, c->ticket, NULL);
             c->ticket = NULL;
         }
-        call_free(c);
+        llm_call_free(c);
         return;
     }
 }
@@ -553,7 +406,7 @@ void llm_call_discard(struct llm_call *c)
     if (c->ticket)
         llmlimit_settle(c->l->lim, c->ticket, NULL);
     c->ticket = NULL;
-    call_free(c);
+    llm_call_free(c);
 }
 
 void llm_close(struct llm *l)
@@ -563,7 +416,7 @@ void llm_close(struct llm *l)
     l->closing = true;
     /* Every call answers now (503), while the roles that wait are alive. */
     for (;;) {
-        /* Each pass starts again at the head: call_free unlinked the call
+        /* Each pass starts again at the head: llm_call_free unlinked the call
          * finished before (the analyzer cannot see that). */
         struct llm_call *c = l->calls;
         while (c && (c->state == CALL_CANCELLED || c->done_delivered)) // NOLINT(clang-analyzer-unix.Malloc)
@@ -573,24 +426,24 @@ void llm_close(struct llm *l)
         if (c->state == CALL_DONE) {
             evtimer_del(c->timer);
             c->in_start = false;
-            call_finish(c);
+            llm_call_finish(c);
             continue;
         }
         if (c->state == CALL_SEND || c->state == CALL_BODY || c->state == CALL_STREAM) {
-            llm_http_abort(l, resp_cb, c);
+            llm_http_abort(l, llm_call_resp_cb, c);
             if (c->began) {
                 c->in_httpc = true; /* a cancel from the last event only marks it */
                 llm_relay_stream_end(c, "the server is shutting down");
                 c->in_httpc = false;
                 if (c->state == CALL_CANCELLED) {
-                    call_free(c);
+                    llm_call_free(c);
                     continue;
                 }
             } else
                 llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down",
                               "the server is shutting down");
             llm_settle(c, c->began ? 200 : 503, false);
-            call_finish(c);
+            llm_call_finish(c);
             continue;
         }
         llm_call_fail(c, LLM_TRANSPORT, 503, "server_error", NULL, "shutting_down", "the server is shutting down");
@@ -609,7 +462,7 @@ void llm_close(struct llm *l)
             continue;
         }
         evtimer_del(c->timer);
-        call_finish(c);
+        llm_call_finish(c);
     }
     /* Every call's request was aborted above: nothing answers into a call. */
     upstream_free(l->up);

@@ -1,6 +1,7 @@
 /* upstream_int: the upstream client's private structs, shared by
- * upstream.c (requests, the idle pool, connections) and upstream_read.c
- * (the answer: head, framing, body). Not a public face. */
+ * upstream.c (requests, the idle pool, connections), upstream_url.c (where
+ * a request goes, its bytes) and upstream_read.c (the answer: head,
+ * framing, body). Not a public face. */
 #ifndef INGOT_UPSTREAM_INT_H
 #define INGOT_UPSTREAM_INT_H
 

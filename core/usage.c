@@ -2,8 +2,6 @@
 
 #include <event2/event.h>
 #include <math.h>
-#include <mysql.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +11,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "runtime.h"
-#include "sql.h"
+#include "usage_int.h"
 
 /* Rows go out USAGE_BATCH at a time, one multi-row INSERT per batch
  * (MariaDB takes ~10x more rows/s that way), on the pool like any query:
@@ -26,36 +24,8 @@
  * whose outcome is unknown (its deadline passed, the connection dropped
  * mid-commit) is retried, so in that case its rows may be recorded twice:
  * the ledger is at-least-once, never silently short. */
-#define USAGE_BATCH 500
 #define USAGE_BUFFER_MAX 50000
 #define USAGE_POISON_TRIES 5   /* a batch the database refuses (not a lost connection) */
-
-struct urec {
-    uint64_t tenant, key_id, job_id;
-    char provider[PROVIDER_NAME_MAX + 1], model[LLM_MODEL_MAX + 1], endpoint[33], request_id[129];
-    int status;
-    bool cache_hit;
-    long long prompt, completion, cached, reasoning;
-    double cost_usd, latency_ms, ttft_ms;
-    int64_t at_us; /* when the call started (so it counts in the period it was admitted in) */
-};
-
-/* A row as the bulk INSERT binds it (MariaDB row-wise array binding):
- * values, their lengths and NULL indicators side by side. */
-struct urow {
-    MYSQL_TIME at;
-    unsigned long long tenant, key_id, job_id;
-    long long ints[5]; /* status, prompt, completion, cached, reasoning */
-    double latency_ms, ttft_ms;
-    char job_ind, ttft_ind, cache_hit;
-    char provider[PROVIDER_NAME_MAX + 1], model[LLM_MODEL_MAX + 1], endpoint[33], request_id[129], cost[24];
-    unsigned long provider_len, model_len, endpoint_len, request_id_len, cost_len;
-};
-#define UROW_PARAMS 17
-static const char usage_insert_bulk[] =
-    "INSERT INTO llm_usage (at, tenant_id, key_id, job_id, provider, model, endpoint, status, prompt_tokens, "
-    "completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms, request_id, cache_hit) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* The series one (tenant, provider, model, status) counts into, kept so a
  * call does not format and look up its labels again (series live as long
@@ -77,8 +47,7 @@ struct usage {
     struct urec *buf;
     size_t n, cap;
     size_t writing;           /* the first `writing` rows are in an INSERT now */
-    struct urow *rows;        /* USAGE_BATCH rows: the bulk INSERT's parameters */
-    MYSQL_BIND binds[UROW_PARAMS];
+    struct usage_bulk bulk;   /* the bulk INSERT's parameters */
     bool text_only;           /* the server has no bulk execution: multi-row INSERT text */
     uint64_t seq_recorded, seq_written; /* see usage_seq_recorded */
     int fails;
@@ -135,158 +104,11 @@ static void written_cb(const struct db_result *r, void *arg)
     loop_work_done(u->rt->loop);
 }
 
-/* The second last broken down (gmtime_r is most of a row's cost; a
- * batch's rows share a few seconds). */
-struct utc_memo {
-    bool set;
-    time_t secs;
-    struct tm tm;
-};
-
-static void utc_time(MYSQL_TIME *t, int64_t at_us, struct utc_memo *m)
-{
-    time_t secs = (time_t)(at_us / 1000000);
-    if (!m->set || m->secs != secs) {
-        gmtime_r(&secs, &m->tm);
-        m->secs = secs;
-        m->set = true;
-    }
-    const struct tm *tm = &m->tm;
-    *t = (MYSQL_TIME){.year = (unsigned)tm->tm_year + 1900,
-                      .month = (unsigned)tm->tm_mon + 1,
-                      .day = (unsigned)tm->tm_mday,
-                      .hour = (unsigned)tm->tm_hour,
-                      .minute = (unsigned)tm->tm_min,
-                      .second = (unsigned)tm->tm_sec,
-                      .second_part = (unsigned long)(at_us % 1000000),
-                      .time_type = MYSQL_TIMESTAMP_DATETIME};
-}
-
-/* src cut to fit (the record's fields are no longer than the row's). */
-static unsigned long put_str(char *dst, size_t n, const char *src)
-{
-    size_t len = util_strcpy(dst, n, src);
-    return (unsigned long)(len < n ? len : n - 1);
-}
-
-/* v >= 0 and below 1e12 (fin): to 3 decimals, as the text INSERT wrote it. */
-static double ms3(double v)
-{
-    return (double)(long long)(v * 1000 + 0.5) / 1000;
-}
-
-/* The cost as sbuf_append_fixed(v, 9) writes it, into dst (24 bytes):
- * fin keeps it in [0, 1e8], whose whole part and nine decimals fit. The
- * length. */
-static unsigned long cost9(char *dst, double v, struct sbuf *tmp)
-{
-    if (!(v >= 0 && v < 1e9)) { /* not reached: fin's bound; sbuf_append_fixed decides */
-        sbuf_reset(tmp);
-        sbuf_append_fixed(tmp, v, 9);
-        return put_str(dst, 24, tmp->data);
-    }
-    long long ip = (long long)v;
-    long long f = (long long)((v - (double)ip) * 1e9 + 0.5);
-    if (f >= 1000000000LL) {
-        ip++;
-        f -= 1000000000LL;
-    }
-    char t[24];
-    size_t i = 10;
-    do
-        t[--i] = (char)('0' + ip % 10);
-    while (ip /= 10);
-    size_t k = 10 - i;
-    memcpy(dst, t + i, k);
-    dst[k++] = '.';
-    for (int d = 8; d >= 0; d--, f /= 10)
-        dst[k + (size_t)d] = (char)('0' + f % 10);
-    k += 9;
-    dst[k] = '\0';
-    return (unsigned long)k;
-}
-
-/* Values as the text INSERT wrote them: cost to 9 decimals, times to 3. */
-static void row_fill(struct urow *w, const struct urec *x, struct sbuf *tmp, struct utc_memo *m)
-{
-    utc_time(&w->at, x->at_us, m);
-    w->tenant = x->tenant;
-    w->key_id = x->key_id;
-    w->job_id = x->job_id;
-    w->job_ind = x->job_id ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
-    w->provider_len = put_str(w->provider, sizeof w->provider, x->provider);
-    w->model_len = put_str(w->model, sizeof w->model, x->model);
-    w->endpoint_len = put_str(w->endpoint, sizeof w->endpoint, x->endpoint);
-    w->request_id_len = put_str(w->request_id, sizeof w->request_id, x->request_id);
-    const long long ints[] = {x->status, x->prompt, x->completion, x->cached, x->reasoning};
-    memcpy(w->ints, ints, sizeof ints);
-    w->cost_len = cost9(w->cost, x->cost_usd, tmp);
-    w->latency_ms = ms3(x->latency_ms);
-    w->ttft_ind = x->ttft_ms >= 0 ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
-    w->ttft_ms = x->ttft_ms >= 0 ? ms3(x->ttft_ms) : 0;
-    w->cache_hit = x->cache_hit;
-}
-
-/* The parameters point into rows[0]; the binding's row size steps on. */
-static void binds_init(struct usage *u)
-{
-    struct urow *r = u->rows;
-    MYSQL_BIND *b = u->binds;
-    memset(b, 0, sizeof u->binds);
-    int i = 0;
-#define FIXED(t, field, unsig)                                                                     \
-    do {                                                                                           \
-        b[i].buffer_type = (t);                                                                    \
-        b[i].buffer = &r->field;                                                                   \
-        b[i].is_unsigned = (unsig);                                                                \
-        i++;                                                                                       \
-    } while (0)
-#define TEXT(field)                                                                                \
-    do {                                                                                           \
-        b[i].buffer_type = MYSQL_TYPE_STRING;                                                      \
-        b[i].buffer = r->field;                                                                    \
-        b[i].buffer_length = sizeof r->field;                                                      \
-        b[i].length = &r->field##_len;                                                             \
-        i++;                                                                                       \
-    } while (0)
-    FIXED(MYSQL_TYPE_DATETIME, at, 0);
-    FIXED(MYSQL_TYPE_LONGLONG, tenant, 1);
-    FIXED(MYSQL_TYPE_LONGLONG, key_id, 1);
-    b[i].u.indicator = &r->job_ind;
-    FIXED(MYSQL_TYPE_LONGLONG, job_id, 1);
-    TEXT(provider);
-    TEXT(model);
-    TEXT(endpoint);
-    for (int j = 0; j < 5; j++)
-        FIXED(MYSQL_TYPE_LONGLONG, ints[j], 0);
-    TEXT(cost);
-    FIXED(MYSQL_TYPE_DOUBLE, latency_ms, 0);
-    b[i].u.indicator = &r->ttft_ind;
-    FIXED(MYSQL_TYPE_DOUBLE, ttft_ms, 0);
-    TEXT(request_id);
-    FIXED(MYSQL_TYPE_TINY, cache_hit, 0);
-#undef FIXED
-#undef TEXT
-}
-
 static void write_bulk(struct usage *u, size_t k)
 {
-    if (!u->rows) {
-        u->rows = xcalloc(USAGE_BATCH, sizeof *u->rows);
-        binds_init(u);
-    }
-    struct sbuf tmp;
-    sbuf_init(&tmp);
-    struct utc_memo m = {0};
-    for (size_t i = 0; i < k; i++)
-        row_fill(&u->rows[i], &u->buf[i], &tmp, &m);
-    sbuf_deinit(&tmp);
+    struct db_bulk b;
+    usage_rows_bulk(&u->bulk, u->buf, k, &b);
     u->writing = k;
-    struct db_bulk b = {.sql = usage_insert_bulk,
-                        .binds = u->binds,
-                        .nparams = UROW_PARAMS,
-                        .rows = (unsigned)k,
-                        .row_size = sizeof *u->rows};
     db_bulk(u->rt->db, &b, 0, written_cb, u);
 }
 
@@ -301,53 +123,7 @@ static void write_batch(struct usage *u)
     }
     struct sbuf b;
     sbuf_init(&b);
-    sbuf_puts(&b, "INSERT INTO llm_usage (at, tenant_id, key_id, job_id, provider, model, endpoint, status, "
-                  "prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_usd, latency_ms, "
-                  "ttft_ms, request_id, cache_hit) VALUES ");
-    for (size_t i = 0; i < k; i++) {
-        const struct urec *x = &u->buf[i];
-        /* Integers appended, not printed: a row per proxied call. */
-        sbuf_puts(&b, i ? ",(FROM_UNIXTIME(" : "(FROM_UNIXTIME(");
-        sbuf_append_i64(&b, (int64_t)(x->at_us / 1000000));
-        char frac[8] = {'.'};
-        long long us = (long long)(x->at_us % 1000000);
-        for (int d = 6; d >= 1; d--, us /= 10)
-            frac[d] = (char)('0' + us % 10);
-        sbuf_append(&b, frac, 7);
-        sbuf_puts(&b, "), ");
-        sbuf_append_u64(&b, (uint64_t)x->tenant);
-        sbuf_puts(&b, ", ");
-        sbuf_append_u64(&b, (uint64_t)x->key_id);
-        sbuf_puts(&b, ", ");
-        if (x->job_id) {
-            sbuf_append_u64(&b, (uint64_t)x->job_id);
-            sbuf_puts(&b, ", ");
-        } else {
-            sbuf_puts(&b, "NULL, ");
-        }
-        sql_cstr(&b, x->provider);
-        sbuf_puts(&b, ", ");
-        sql_cstr(&b, x->model);
-        sbuf_puts(&b, ", ");
-        sql_cstr(&b, x->endpoint);
-        const long long ints[] = {x->status, x->prompt, x->completion, x->cached, x->reasoning};
-        for (size_t j = 0; j < ARRAY_LEN(ints); j++) {
-            sbuf_puts(&b, ", ");
-            sbuf_append_i64(&b, ints[j]);
-        }
-        sbuf_puts(&b, ", ");
-        sbuf_append_fixed(&b, x->cost_usd, 9);
-        sbuf_puts(&b, ", ");
-        sbuf_append_fixed(&b, x->latency_ms, 3);
-        sbuf_puts(&b, ", ");
-        if (x->ttft_ms >= 0) {
-            sbuf_append_fixed(&b, x->ttft_ms, 3);
-            sbuf_puts(&b, ", ");
-        } else
-            sbuf_puts(&b, "NULL, ");
-        sql_cstr(&b, x->request_id);
-        sbuf_puts(&b, x->cache_hit ? ", 1)" : ", 0)");
-    }
+    usage_rows_text(&b, u->buf, k);
     u->writing = k;
     db_query(u->rt->db, b.data, 0, written_cb, u);
     sbuf_deinit(&b);
@@ -422,7 +198,7 @@ void usage_free(struct usage *u)
     event_free(u->timer);
     event_free(u->kick);
     free(u->buf);
-    free(u->rows);
+    usage_rows_bulk_free(&u->bulk);
     free(u->slots);
     free(u);
 }
