@@ -16,6 +16,7 @@
 #include "upstream.h"
 #include "llm_anthropic.h"
 #include "llm_call_int.h"
+#include "llm_call_send.h"
 #include "llm_hdr.h"
 #include "llm_msgs_stream.h"
 #include "llm_msgs_relay.h"

@@ -2,6 +2,8 @@
  * request built (URL, headers made from scratch) and handed to the HTTP
  * client, and the client's callbacks for the answer. The rest of the
  * state machine (route, admit, finish, cancel) is llm_call.c's. */
+#include "llm_call_send.h"
+
 #include "llm_call_int.h"
 
 #include <stdio.h>

@@ -1,5 +1,6 @@
 #include "llm_embed.h"
 #include "llm_json_int.h"
+#include "llm_json_loop.h"
 
 #include <float.h>
 #include <math.h>

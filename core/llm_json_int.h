@@ -147,8 +147,4 @@ static inline enum llm_json_role llm_json_member(struct llm_json_top *top, enum 
     }
 }
 
-/* The root object at s[i] scanned without conversion into top: 0 and its
- * end into *end; -1 when it is not JSON. */
-int llm_json_loop(const char *s, size_t n, size_t i, struct llm_json_top *top, size_t *end);
-
 #endif

@@ -2,6 +2,8 @@
  * one loop over a stack of open containers instead of a call per value:
  * the same language, depth bound and spans as llm_embed's converting walk
  * (test_llm_embed and fuzz_embed compare the two). */
+#include "llm_json_loop.h"
+
 #include "llm_json_int.h"
 
 /* str_end for the usual string, without an escape: its closing quote

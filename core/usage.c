@@ -11,7 +11,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "runtime.h"
-#include "usage_int.h"
+#include "usage_rows.h"
 
 /* Rows go out USAGE_BATCH at a time, one multi-row INSERT per batch
  * (MariaDB takes ~10x more rows/s that way), on the pool like any query:

@@ -2,7 +2,7 @@
  * bulk INSERT (the values written as the text INSERT wrote them), or, on a
  * server with no bulk execution, as multi-row INSERT text. The buffer,
  * its writes and the metrics are usage.c's. */
-#include "usage_int.h"
+#include "usage_rows.h"
 
 #include <stdlib.h>
 #include <string.h>

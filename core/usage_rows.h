@@ -1,8 +1,8 @@
-/* usage_int: what usage.c (the buffer, its writes, the metrics) and
- * usage_rows.c (the rows as the INSERT takes them) share. Not a public
- * face: nothing outside those two files includes it. */
-#ifndef INGOT_USAGE_INT_H
-#define INGOT_USAGE_INT_H
+/* usage_rows: the ledger's rows as the INSERT takes them (bound for the
+ * bulk statement, or as text), for usage.c (the buffer, its writes, the
+ * metrics). Nothing else includes it. */
+#ifndef INGOT_USAGE_ROWS_H
+#define INGOT_USAGE_ROWS_H
 
 #include <mysql.h>
 
