@@ -166,8 +166,14 @@ check "  recorded" wait_out 50 17 k3used
 servers stop-redis
 codes=""
 for i in 1 2 3 4; do codes="$codes$(k3 "$S1_PORT") "; done
-eq "redis down: 4 calls admitted by S1 alone" "$codes" "200 200 200 200 "
-check "  recorded (85 of 120 used)" wait_out 50 85 k3used
+# Alone, S1 counts its own settled calls until a ledger read begun after
+# their rows were written: a read that overlaps a row's write counts that
+# call twice, the safe way (a slow CI run re-read the ledger 2 s in and
+# refused the 4th). Three calls fit whatever the timing.
+ok4=$(grep -o 200 <<<"$codes" | wc -l)
+case "$codes" in "200 200 200 200 " | "200 200 200 429 ") ok "redis down: calls admitted by S1 alone ($codes)" ;;
+*) bad "redis down: calls admitted by S1 alone: got '$codes', want 4 (or 3 then a 429)" ;; esac
+check "  recorded ($((17 + 17 * ok4)) of 120 used)" wait_out 50 $((17 + 17 * ok4)) k3used
 servers start-redis
 check "redis back for S1" wait_until 150 redis_up "$S1_PORT"
 codes=""
