@@ -40,6 +40,10 @@ wait_for() {
     return 1
 }
 
+# PONG, not only an answer: a Redis reading its append-only file answers
+# LOADING to every command for a while after it has bound its sockets.
+redis_pong() { [ "$(redis-cli -s "$1" ping 2>/dev/null)" = PONG ]; }
+
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 mariadb_up_or_gone() {
     ! kill -0 "$1" 2>/dev/null || mariadb-admin --no-defaults --socket="$dir/mysql.sock" -uroot ping
@@ -142,7 +146,7 @@ start_redis() {
             --unixsocketperm 700 --dir "$dir/redis" --pidfile "$dir/redis.pid" \
             --logfile "$dir/redis.log" --daemonize yes --appendonly yes --save "" \
             --maxmemory-policy noeviction >/dev/null \
-            && wait_for 300 redis-cli -s "$dir/redis.sock" ping && break
+            && wait_for 300 redis_pong "$dir/redis.sock" && break
         log "Redis did not start (try $try, port $REDIS_PORT); the end of $dir/redis.log:"
         { tail -15 "$dir/redis.log" 2>/dev/null | sed 's/^/    /' >&2; } || true
         [ "$try" = 2 ] && exit 1
