@@ -20,6 +20,7 @@
 /* The last answer of a named provider's probe. */
 struct prov_cache {
     char name[PROVIDER_NAME_MAX + 1];
+    uint64_t tag;            /* provider_info.tag probed: another is not this answer */
     struct health_check c;
     int64_t at_ms;
 };
@@ -52,6 +53,7 @@ struct probe {
     struct health *h;        /* NULL once the owner is freed */
     bool llm;                /* the default provider's llm check (else named) */
     char name[PROVIDER_NAME_MAX + 1];
+    uint64_t tag;            /* provider_info.tag of what it asks (named) */
     int64_t start_us;
     struct probe_wait *waiters;
     struct probe *next, *prev;
@@ -263,6 +265,7 @@ static void probe_cb(const struct httpc_response *resp, void *arg)
             h->llm_cache_valid = true;
         } else {
             struct prov_cache *pc = pcache_find(h, p->name, true);
+            pc->tag = p->tag;
             pc->c = c;
             pc->at_ms = time_mono_ms();
         }
@@ -282,18 +285,25 @@ static void probe_cb(const struct httpc_response *resp, void *arg)
 
 /* Joins r to the probe of that provider in flight, or starts one. -1:
  * it cannot start (r not joined). */
-static int probe_join(struct health *h, struct health_run *r, bool llm, size_t idx, const char *name,
-                      const struct httpc_request *req)
+static struct probe *probe_find(struct health *h, bool llm, const char *name, uint64_t tag)
 {
     struct probe *p = h->probes;
-    while (p && !(p->llm == llm && strcmp(p->name, name) == 0))
+    while (p && !(p->llm == llm && p->tag == tag && strcmp(p->name, name) == 0))
         p = p->next;
+    return p;
+}
+
+static int probe_join(struct health *h, struct health_run *r, bool llm, size_t idx, const char *name,
+                      uint64_t tag, const struct httpc_request *req)
+{
+    struct probe *p = probe_find(h, llm, name, tag);
     if (!p) {
         if (!req) /* only joining was asked, and nothing is in flight */
             return -1;
         p = xcalloc(1, sizeof *p);
         p->h = h;
         p->llm = llm;
+        p->tag = tag;
         snprintf(p->name, sizeof p->name, "%s", name);
         p->start_us = time_mono_us();
         if (httpc_send(h->d.httpc, req, probe_cb, p) < 0) {
@@ -327,17 +337,17 @@ static void probe_providers(struct health *h, struct health_run *r, long long ti
         struct health_provider_check *pc = &r->prov[i];
         memcpy(pc->name, info[k].name, sizeof pc->name); /* same size, NUL-terminated */
         const struct prov_cache *cached = pcache_find(h, pc->name, false);
-        if (cached && cached->at_ms && time_mono_ms() - cached->at_ms < LLM_CACHE_MS) {
+        if (cached && cached->at_ms && cached->tag == info[k].tag &&
+            time_mono_ms() - cached->at_ms < LLM_CACHE_MS) {
             pc->c = cached->c;
             continue;
         }
         r->prov_wait[i] = true;
         r->prov_pending++;
-        const struct probe *inflight = h->probes;
-        while (inflight && (inflight->llm || strcmp(inflight->name, pc->name) != 0))
-            inflight = inflight->next;
-        if (inflight) { /* joined: no second request, no key opened */
-            if (probe_join(h, r, false, i, pc->name, NULL) < 0)
+        /* A probe in flight of the same name and tag is joined: no second
+         * request, no key opened. One of a changed provider is not. */
+        if (probe_find(h, false, pc->name, info[k].tag)) {
+            if (probe_join(h, r, false, i, pc->name, info[k].tag, NULL) < 0)
                 abort(); /* joining never sends */
             continue;
         }
@@ -358,7 +368,7 @@ static void probe_providers(struct health *h, struct health_run *r, long long ti
                                     .headers = (const char *const *)hdr,
                                     .timeout_ms = timeout_ms,
                                     .max_body = (size_t)64 * 1024};
-        if (probe_join(h, r, false, i, pc->name, &req) < 0) {
+        if (probe_join(h, r, false, i, pc->name, info[k].tag, &req) < 0) {
             r->prov_wait[i] = false;
             r->prov_pending--;
             pc->c.status = HEALTH_DOWN;
@@ -484,7 +494,7 @@ void health_run(struct health *h, unsigned which, long long budget_ms, health_cb
                                         .headers = (const char *const *)h->auth_header,
                                         .timeout_ms = sub,
                                         .max_body = (size_t)64 * 1024};
-            if (probe_join(h, r, true, 0, PROVIDER_DEFAULT, &req) < 0) {
+            if (probe_join(h, r, true, 0, PROVIDER_DEFAULT, 0, &req) < 0) {
                 check_record(r, &r->rep.llm, HEALTH_DOWN, "cannot start request", HEALTH_CHECK_LLM);
             }
         }

@@ -50,6 +50,10 @@ struct provider_info {
     char base_url[2049];
     bool has_key;
     const char *source;      /* "LLM_BASE_URL", "BUILT_IN_FORGE_API_URL" or "admin" */
+    /* Changes when anything a request to it uses changes (type, URL, key,
+     * the key's error), so a cached probe of the old one is not reused.
+     * A hash that covers the key: compared, never printed. */
+    uint64_t tag;
 };
 
 /* Reads the tables at once (the first resolve may precede the answer: only

@@ -14,6 +14,7 @@ struct snap_provider {
     char *api_key;           /* opened, NULL for none */
     char *key_error;         /* stored but unusable, or NULL */
     const char *source;
+    uint64_t tag;            /* provider_info.tag */
 };
 
 struct snap_route {
@@ -114,6 +115,24 @@ static char *url_trimmed(const char *u)
     return xstrndup(u, n);
 }
 
+/* FNV-1a over every field a request uses, each ended by a byte no field
+ * holds, so moving a byte from one field to the next changes it. */
+static uint64_t tag_mix(uint64_t h, const char *v)
+{
+    for (const unsigned char *c = (const unsigned char *)(v ? v : ""); *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    return (h ^ (v ? 0xffu : 0xfeu)) * 1099511628211ULL;
+}
+
+static uint64_t tag_of(const struct snap_provider *p)
+{
+    uint64_t h = 14695981039346656037ULL;
+    h = (h ^ (unsigned)p->type) * 1099511628211ULL;
+    h = tag_mix(h, p->base_url);
+    h = tag_mix(h, p->api_key);
+    return tag_mix(h, p->key_error);
+}
+
 void provider_snap_add(struct provider_snap *s, const char *name, enum provider_type type,
                        const char *base_url, const char *api_key, const char *key_error,
                        const char *source)
@@ -127,6 +146,7 @@ void provider_snap_add(struct provider_snap *s, const char *name, enum provider_
     p->api_key = api_key && *api_key ? xstrdup(api_key) : NULL;
     p->key_error = key_error ? xstrdup(key_error) : NULL;
     p->source = source ? source : "admin";
+    p->tag = tag_of(p);
 }
 
 void provider_snap_route(struct provider_snap *s, const char *model, const char *provider,
@@ -333,6 +353,7 @@ size_t provider_snap_list(const struct provider_snap *s, struct provider_info *o
         snprintf(out[n].base_url, sizeof out[n].base_url, "%s", p->base_url);
         out[n].has_key = p->api_key != NULL || p->key_error != NULL;
         out[n].source = p->source;
+        out[n].tag = p->tag;
     }
     return n;
 }

@@ -203,13 +203,19 @@ contains "unusable key logged by row" "$(cat "$S_LOG")" "provider copy: sealed v
 contains "tampered tenant key logged by row" "$(cat "$S_LOG")" "tenant 1's key for claude"
 # Changes reach the running process by the periodic re-read; a read that
 # fails keeps the last view (and says so in the log, rate-limited).
-run "$B" admin provider add late --type openai --base-url "$FL/openai/v1" "${E[@]}"
+run "$B" admin provider add late --type openai --base-url "$FL/openai/v1" "${E[@]}"; eq "late added" "$?" 0
 check "refresh: a new provider appears" wait_until 150 hp '.checks.llm.providers | has("late")' true
 eq "no key: the fake refuses it" "$(h | jq -r .checks.llm.providers.late.message)" "GET /models answered HTTP 401 (key rejected)"
 # A change that keeps every count (a provider's URL replaced) is seen too.
-run "$B" admin provider add late --replace --type openai --base-url "http://127.0.0.1:$(free_port)/v1" "${E[@]}"
+MOVED=$(free_port)
+run "$B" admin provider add late --replace --type openai --base-url "http://127.0.0.1:$MOVED/v1" "${E[@]}"; eq "late replaced" "$?" 0
+eq "late replaced: stored" "$(sql "SELECT base_url FROM llm_providers WHERE name = 'late'")" "http://127.0.0.1:$MOVED/v1"
 late_moved() { h | jq -e '.checks.llm.providers.late.message | contains("401") | not'; }
-check "refresh: a replaced URL is seen" wait_until 200 late_moved
+# A failure says what /health said last, and who holds the port now (a
+# listener there would answer too: nothing should).
+if wait_until 200 late_moved; then ok "refresh: a replaced URL is seen"; else
+    bad "refresh: a replaced URL is seen: late is $(h | jq -c .checks.llm.providers.late); port $MOVED: $(ss -Hltnp "sport = :$MOVED" 2>&1 | head -2)"
+fi
 sql "RENAME TABLE llm_routes TO llm_routes_off"
 check "failed read logged" wait_until 150 grep -q "cannot read the provider tables (keeping the last view)" "$S_LOG"
 eq "failed read: last view kept" "$(h | jq -r '.checks.llm.providers | has("late") and has("oa")')" true

@@ -243,8 +243,36 @@ static void test_listing(void)
     test_cond("type bad", provider_type_parse("OpenAI", &ty) < 0);
 }
 
+/* The tag tells a changed provider from the one a cached probe saw. */
+static uint64_t tag_with(enum provider_type t, const char *url, const char *key, const char *kerr)
+{
+    struct provider_snap *s = provider_snap_new();
+    provider_snap_add(s, "p", t, url, key, kerr, "admin");
+    provider_snap_done(s);
+    struct provider_info info[1];
+    uint64_t tag = provider_snap_list(s, info, 1) == 1 ? info[0].tag : 0;
+    provider_snap_free(s);
+    return tag;
+}
+
+static void test_tag(void)
+{
+    uint64_t base = tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", "sk-a", NULL);
+    test_cond("tag: same provider, same tag", base == tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", "sk-a", NULL));
+    test_cond("tag: trailing slash is the same URL", base == tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1/", "sk-a", NULL));
+    test_cond("tag: URL", base != tag_with(PROVIDER_OPENAI, "http://127.0.0.1:8/v1", "sk-a", NULL));
+    test_cond("tag: type", base != tag_with(PROVIDER_ANTHROPIC, "http://127.0.0.1:9/v1", "sk-a", NULL));
+    test_cond("tag: key", base != tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", "sk-b", NULL));
+    test_cond("tag: no key", base != tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", NULL, NULL));
+    test_cond("tag: key error", tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", NULL, "x") !=
+                                    tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", NULL, NULL));
+    test_cond("tag: bytes moved between fields", tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1", "sk-a", NULL) !=
+                                                     tag_with(PROVIDER_OPENAI, "http://127.0.0.1:9/v1s", "k-a", NULL));
+}
+
 int main(void)
 {
+    test_tag();
     test_nokey();
     test_auth_in();
     test_order();
