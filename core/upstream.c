@@ -1,6 +1,7 @@
 #include "upstream.h"
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,10 @@ static void spare_buf(struct sbuf *b)
 static void req_free(struct up_req *r)
 {
     struct upstream *u = r->u;
+    /* The request's head carries the provider's key: not left in a spare
+     * (or freed) buffer for whatever reads that memory next. */
+    if (r->out.data)
+        OPENSSL_cleanse(r->out.data, r->out.len);
     if (u->nspare >= UPSTREAM_SPARE_MAX) {
         req_destroy(r);
         return;

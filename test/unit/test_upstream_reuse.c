@@ -6,6 +6,7 @@
  * Host line. Against the scripted server of test_upstream. */
 #include "log.h"
 #include "upstream_cli.h"
+#include "upstream_int.h"
 
 /* The callback of a request whose headers pointer is looked at. */
 static bool saw_headers_ptr;
@@ -170,6 +171,34 @@ static void test_same_buffer(void)
     test_cond("one URL buffer rewritten between calls: each call's own path", ok);
 }
 
+/* A kept request's buffer held the provider's key in its head: wiped when
+ * the request finishes, not left for the next reader of that memory. */
+static bool spare_holds(const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const struct up_req *r = U->spare; r; r = r->next)
+        for (size_t i = 0; r->out.data && i + n <= r->out.cap; i++)
+            if (memcmp(r->out.data + i, needle, n) == 0)
+                return true;
+    return false;
+}
+
+static void test_key_wiped(void)
+{
+    fresh(script);
+    const char *hdrs[] = {"Authorization: Bearer sk-WIPE-me-4711", NULL};
+    struct res r = {0};
+    struct httpc_request req = {.method = "POST", .url = url(0, "/ten"), .headers = hdrs, .body = "{}",
+                                .body_len = 2, .timeout_ms = 5000};
+    if (send_req(&r, &req) < 0)
+        abort();
+    run_until(is_done, &r, 6000);
+    test_cond("key sent", r.status == 200 && srv.last_req.data && strstr(srv.last_req.data, "sk-WIPE-me-4711"));
+    test_cond("finished: kept for reuse", U->spare != NULL);
+    test_cond("finished: no kept buffer holds the key", !spare_holds("sk-WIPE-me-4711"));
+    res_free(&r);
+}
+
 int main(void)
 {
     log_setup(LOG_ERROR, false);
@@ -178,6 +207,7 @@ int main(void)
     test_abort_then_wait();
     test_routes();
     test_same_buffer();
+    test_key_wiped();
     harness_end();
     test_report();
 }
