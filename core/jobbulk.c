@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "dberr.h"
 #include "job.h"
 #include "jobchange.h"
 #include "jobclaim.h"
@@ -197,7 +198,7 @@ static void step_cb(const struct db_result *r, void *arg)
             snprintf(b->err, sizeof b->err, "%s", r->error);
             b->err_code = r->err_code;
         }
-        if (b->err[0] && jobclaim_lock_conflict(b->err_code) && ++b->tries < LOCK_TRIES) {
+        if (b->err[0] && dberr_is_lost_lock(b->err_code) && ++b->tries < LOCK_TRIES) {
             log_debug("a bulk %s batch lost a lock conflict (%u), trying again",
                       b->cancel ? "cancel" : "retry", b->err_code);
             txn_begin(b); /* rolled back whole: the same candidates again */

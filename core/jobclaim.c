@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "db.h"
-#include <mysqld_error.h>
 
 #include "jobfair.h"
 #include "log.h"
@@ -64,11 +63,6 @@ void jobclaim_free_jobs(struct claimed_job *jobs, size_t n)
 }
 
 static void claim_step_cb(const struct db_result *r, void *arg);
-
-bool jobclaim_lock_conflict(unsigned err_code)
-{
-    return err_code == ER_LOCK_DEADLOCK || err_code == ER_LOCK_WAIT_TIMEOUT;
-}
 
 static void claim_end(struct claim *c, bool commit, const char *err, unsigned err_code)
 {

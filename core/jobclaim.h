@@ -48,9 +48,6 @@ struct claimed_job {
  * those). */
 typedef void (*jobclaim_cb)(struct claimed_job *jobs, size_t n, const char *err, unsigned err_code,
                             void *arg);
-/* A claim that lost a lock conflict (deadlock, lock wait timeout): expected
- * under load, and worth trying again at once. */
-bool jobclaim_lock_conflict(unsigned err_code);
 
 /* Claims up to max due jobs of the kinds in the mask (bit 1u << kind: the
  * kinds the worker executes; others wait queued). fair NULL: from every

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "dberr.h"
 #include "log.h"
 #include "loop.h"
 #include "queuestore.h"
@@ -293,7 +294,7 @@ static void flush_step_cb(const struct db_result *r, void *arg)
         return;
     }
     if (!r->ok) {
-        fl->retry = jobclaim_lock_conflict(r->err_code);
+        fl->retry = dberr_is_lost_lock(r->err_code);
         flush_end(fl, false, r->error, r->err_code);
         return;
     }
@@ -467,7 +468,7 @@ static void term_step_cb(const struct db_result *r, void *arg)
             snprintf(t->err, sizeof t->err, "%s", r->error);
             t->err_code = r->err_code;
         }
-        if (t->err[0] && jobclaim_lock_conflict(t->err_code) && ++t->tries < LOCK_RETRIES) {
+        if (t->err[0] && dberr_is_lost_lock(t->err_code) && ++t->tries < LOCK_RETRIES) {
             log_debug("job_%s: a terminal change lost a lock conflict (%u), trying again", t->id,
                       t->err_code);
             term_begin(t); /* rolled back whole: nothing of it stayed */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "dberr.h"
 #include "log.h"
 #include "metrics.h"
 #include "jobidem.h"
@@ -188,7 +189,7 @@ static void insert_cb(const struct db_result *r, void *arg)
 {
     struct insert *ins = arg;
     struct jobstore *js = ins->js;
-    if (!r->ok && jobstore_sql_lost_lock(r) && ++ins->tries < INSERT_TRIES) {
+    if (!r->ok && dberr_is_lost_lock(r->err_code) && ++ins->tries < INSERT_TRIES) {
         log_debug("enqueue lost a lock conflict, sending it again: %s", r->error);
         db_query(js->db, ins->sql, 0, insert_cb, ins);
         return;
@@ -425,7 +426,7 @@ static void batch_cb(const struct db_result *r, void *arg)
 {
     struct batch *bt = arg;
     struct jobstore *js = bt->js;
-    if (!r->ok && jobstore_sql_lost_lock(r) && ++bt->tries < INSERT_TRIES) {
+    if (!r->ok && dberr_is_lost_lock(r->err_code) && ++bt->tries < INSERT_TRIES) {
         log_debug("batch enqueue lost a lock conflict, sending it again: %s", r->error);
         db_query(js->db, bt->sql, 0, batch_cb, bt);
         return;

@@ -1,24 +1,19 @@
 #include "jobstore_sql.h"
 
-#include <mysqld_error.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "dberr.h"
 #include "jobidem.h"
 #include "jobstore.h"
 #include "sql.h"
-
-bool jobstore_sql_lost_lock(const struct db_result *r)
-{
-    return r->err_code == ER_LOCK_DEADLOCK || r->err_code == ER_LOCK_WAIT_TIMEOUT;
-}
 
 /* The server refused the statement itself (its error number, not ours or
  * the client library's): nothing was stored, and rows sent alone may pass.
  * A lost link or a timeout may have committed: never sent again. */
 bool jobstore_sql_server_refused(const struct db_result *r)
 {
-    return !jobstore_sql_lost_lock(r) && r->err_code > 0 && r->err_code < 10000 &&
+    return !dberr_is_lost_lock(r->err_code) && r->err_code > 0 && r->err_code < 10000 &&
            !(r->err_code >= 2000 && r->err_code < 3000);
 }
 

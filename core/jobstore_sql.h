@@ -20,8 +20,6 @@
  * < 2, and the 202 shows each job exactly as a later GET does. */
 #define JOBSTORE_SQL_INSERT_TAIL " RETURNING " JOBREAD_COLUMNS
 
-/* Lost a lock conflict: rolled back whole, safe to send again. */
-bool jobstore_sql_lost_lock(const struct db_result *r);
 /* The server refused the statement itself: nothing was stored. */
 bool jobstore_sql_server_refused(const struct db_result *r);
 /* Timed out or lost the link after sending: may have committed. */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "crypt.h"
 #include "db.h"
+#include "dberr.h"
 #include "httpd.h"
 #include "queuestore.h"
 #include "runtime.h"
@@ -235,8 +236,7 @@ static void create_ended_cb(const struct db_result *r, void *arg)
         util_strcpy(q->err, sizeof q->err, r->error ? r->error : "");
     }
     if (q->err_code) {
-        bool conflict = q->err_code == ER_LOCK_DEADLOCK || q->err_code == ER_LOCK_WAIT_TIMEOUT ||
-                        q->err_code == ER_AUTOINC_READ_FAILED;
+        bool conflict = dberr_is_lost_lock(q->err_code) || q->err_code == ER_AUTOINC_READ_FAILED;
         if (conflict && ++q->tries < CREATE_TRIES) {
             create_txn(q);
             return;

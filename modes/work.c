@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dberr.h"
 #include "dlist.h"
 #include "config.h"
 #include "db.h"
@@ -129,7 +130,7 @@ static void take_claimed(struct work *w, struct claimed_job *jobs, size_t n, con
     w->pending_db--;
     metrics_add(w->m_claims, 1);
     /* By number: the message is translated when lc_messages is set. */
-    if (err && jobclaim_lock_conflict(err_code)) {
+    if (err && dberr_is_lost_lock(err_code)) {
         log_debug("claim lost a lock conflict (error %u), claiming again: %s", err_code, err);
         w->poll_ms = POLL_MIN_MS; /* expected under load: try again at once */
     } else if (err) {
@@ -275,7 +276,7 @@ static void recovered_cb(unsigned long long n, const char *err, unsigned err_cod
 {
     struct work *w = arg;
     w->pending_db--;
-    if (err && jobclaim_lock_conflict(err_code))
+    if (err && dberr_is_lost_lock(err_code))
         log_debug("lease recovery lost a lock conflict (error %u), next pass soon: %s", err_code, err);
     else if (err && err_code != DB_ERR_SHUTDOWN)
         log_warn("lease recovery failed (error %u): %s", err_code, err);

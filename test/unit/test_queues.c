@@ -7,6 +7,7 @@
 
 #include "../testhelp.h"
 #include "db.h"
+#include "dberr.h"
 #include "jobclaim.h"
 #include "queuestore.h"
 
@@ -77,12 +78,12 @@ static void test_sql(void)
 
 static void test_lock_conflict(void)
 {
-    test_cond("deadlock", jobclaim_lock_conflict(ER_LOCK_DEADLOCK));
-    test_cond("1213", jobclaim_lock_conflict(1213));
-    test_cond("lock wait timeout", jobclaim_lock_conflict(1205));
-    test_cond("not a duplicate key", !jobclaim_lock_conflict(ER_DUP_ENTRY));
-    test_cond("not a timeout of ours", !jobclaim_lock_conflict(DB_ERR_TIMEOUT));
-    test_cond("not no error", !jobclaim_lock_conflict(0));
+    test_cond("deadlock", dberr_is_lost_lock(ER_LOCK_DEADLOCK));
+    test_cond("1213", dberr_is_lost_lock(1213));
+    test_cond("lock wait timeout", dberr_is_lost_lock(1205));
+    test_cond("not a duplicate key", !dberr_is_lost_lock(ER_DUP_ENTRY));
+    test_cond("not a timeout of ours", !dberr_is_lost_lock(DB_ERR_TIMEOUT));
+    test_cond("not no error", !dberr_is_lost_lock(0));
 }
 
 int main(void)
