@@ -12,26 +12,6 @@ static bool is_field_char(unsigned char c)
 }
 
 
-/* Whether s[i, n) holds a byte no header value may hold (as
- * http_value_bad(s, i, n) < n). Eight bytes at a time: a word with no
- * byte under 0x20 and none 0x7f is clean; one with a tab (or a bad byte)
- * is looked at byte by byte. Values are what most of a head is. */
-static bool value_has_bad(const char *s, size_t i, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        uint64_t del = w ^ (ones * 0x7f);
-        /* any byte < 0x20; any byte == 0x7f (exact as "any") */
-        if (((w - ones * 0x20) & ~w & highs) | ((del - ones) & ~del & highs)) {
-            if (http_value_bad(s, i, i + 8) < i + 8)
-                return true;
-        }
-    }
-    return http_value_bad(s, i, n) < n;
-}
-
 static int lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
@@ -149,7 +129,7 @@ static long parse_header_line(struct http_head *h, const char *buf, size_t start
     while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
         i++;
     size_t v = i, last = end;
-    if (value_has_bad(buf, v, end))
+    if (http_value_has_bad(buf, v, end))
         return fail(h, 400, "control character in a header value");
     while (last > v && (buf[last - 1] == ' ' || buf[last - 1] == '\t'))
         last--;

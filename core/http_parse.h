@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define HTTP_PARSE_MAX_LINE 8192          /* request line: longer is 414 */
 #define HTTP_PARSE_MAX_HEAD ((size_t)64 * 1024) /* request line + headers: 431 */
@@ -43,6 +44,27 @@ static inline size_t http_value_bad(const char *s, size_t i, size_t n)
             return i;
     }
     return n;
+}
+
+/* Whether s[i, n) holds a byte no header value may hold (as
+ * http_value_bad(s, i, n) < n), eight bytes at a time: a word with no byte
+ * under 0x20 and none 0x7f is clean; one with a tab (or a bad byte) is
+ * looked at byte by byte. The one check of a value's span, for requests
+ * and answers alike (http_resp's one-pass scan holds its table to it). */
+static inline bool http_value_has_bad(const char *s, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t del = w ^ (ones * 0x7f);
+        /* any byte < 0x20; any byte == 0x7f (exact as "any") */
+        if (((w - ones * 0x20) & ~w & highs) | ((del - ones) & ~del & highs)) {
+            if (http_value_bad(s, i, i + 8) < i + 8)
+                return true;
+        }
+    }
+    return http_value_bad(s, i, n) < n;
 }
 
 enum http_method {

@@ -131,7 +131,7 @@ static long header_line(struct http_resp_head *h, const char *buf, size_t b, siz
         v++;
     while (ve > v && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'))
         ve--;
-    if (http_value_bad(buf, v, ve) < ve)
+    if (http_value_has_bad(buf, v, ve))
         return fail(h, "a header value has a control character");
     struct http_header *hd = &h->headers[h->nheaders++];
     hd->name = (struct http_span){(uint32_t)b, (uint32_t)(i - b)};

@@ -392,7 +392,7 @@ static void test_fast_scans(void)
         size_t want = i;
         while (want < n && (buf[want] == '\t' || ((unsigned char)buf[want] >= 0x20 && (unsigned char)buf[want] != 0x7f)))
             want++;
-        if (http_value_bad(buf, i, n) != want)
+        if (http_value_bad(buf, i, n) != want || http_value_has_bad(buf, i, n) != (want < n))
             value_ok = false;
         size_t want2 = i;
         while (want2 < n && buf[want2] != '"' && buf[want2] != '\\')
@@ -400,7 +400,19 @@ static void test_fast_scans(void)
         if (util_find2(buf, i, n, '"', '\\') != want2)
             find_ok = false;
     }
-    test_cond("http_value_bad: the first control character or DEL, tabs and obs-text allowed", value_ok);
+    test_cond("http_value_bad: the first control character or DEL, tabs and obs-text allowed; "
+              "http_value_has_bad agrees",
+              value_ok);
+    bool each = true; /* every byte value at every place of two words */
+    for (int c = 0; c < 256; c++)
+        for (size_t at = 0; at < 16; at++) {
+            char v[16];
+            memset(v, 'a', sizeof v);
+            v[at] = (char)c;
+            if (http_value_has_bad(v, 0, 16) != (http_value_bad(v, 0, 16) < 16))
+                each = false;
+        }
+    test_cond("http_value_has_bad: each byte at each place of two words as http_value_bad", each);
     test_cond("util_find2: the first of two bytes", find_ok);
     test_cond("http_value_bad: a tab inside a long value is fine",
               http_value_bad("abcdefgh\tijklmnopqrstuvwx", 0, 25) == 25);
