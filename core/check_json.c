@@ -84,20 +84,7 @@ static void path_set(struct walk *w, size_t base, const char *key, size_t klen, 
 
 static int hex4(const unsigned char *p, size_t n, unsigned *out)
 {
-    if (n < 4)
-        return -1;
-    unsigned v = 0;
-    for (int k = 0; k < 4; k++) {
-        unsigned char c = p[k];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-                   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
-        if (d > 15)
-            return -1;
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 0;
+    return n < 4 ? -1 : util_hex4(p, out);
 }
 
 /* The string at w->i (on its opening quote): advances past it; NULL when

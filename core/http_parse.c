@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "util.h"
+
 /* tchar from RFC 9110 5.6.2 (a switch, not strchr: every byte of every
  * header name passes here) */
 /* field-vchar, SP, HTAB and obs-text: everything but other controls and DEL */
@@ -355,16 +357,6 @@ static int cfail(struct http_chunked *c, int status, const char *why)
     return -1;
 }
 
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = (unsigned char)lower(ch);
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
 int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t *consumed,
                       char *out, size_t out_cap, size_t *produced, uint64_t max_body)
 {
@@ -400,7 +392,7 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, size_t
         }
         switch (c->state) {
         case HTTP_CHUNK_SIZE: {
-            int v = hexval(ch);
+            int v = util_hexval(ch);
             if (v >= 0) {
                 if (++c->digits > 15) {
                     rc = cfail(c, 400, "chunk size too large");
@@ -559,7 +551,7 @@ long http_pct_decode(const char *s, size_t n, char *out, bool plus)
         if (s[i] == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+            int hi = util_hexval((unsigned char)s[i + 1]), lo = util_hexval((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi * 16 + lo);

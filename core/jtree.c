@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define JT_DEPTH 32
 #define JT_KEYS 64     /* duplicate keys are looked for pairwise: bounded */
 #define JT_NUM_MAX 32  /* a longer number: cJSON's own reading */
@@ -70,11 +72,6 @@ static void jp_ws(struct jp *j)
 {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
         j->p++;
-}
-
-static int hexval(unsigned char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 /* Bytes a string carries as they are: printable ASCII but '"' and '\\'. */
@@ -154,13 +151,9 @@ static char *jp_string(struct jp *j)
             case 'u': {
                 if (e - q < 6)
                     return NULL;
-                unsigned cp = 0;
-                for (int k = 2; k < 6; k++) {
-                    int h = hexval(q[k]);
-                    if (h < 0)
-                        return NULL;
-                    cp = cp << 4 | (unsigned)h;
-                }
+                unsigned cp;
+                if (util_hex4(q + 2, &cp) < 0)
+                    return NULL;
                 if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
                     return NULL; /* refused, or a pair: the slow path */
                 if (cp < 0x80) {

@@ -1,6 +1,4 @@
 #include "llm_embed.h"
-#include "llm_json_int.h"
-#include "llm_json_loop.h"
 
 #include <float.h>
 #include <math.h>
@@ -8,6 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "llm_json_int.h"
+#include "llm_json_loop.h"
+#include "util.h"
 
 /* Raw bytes base64-encoded at a time (a multiple of 3: no padding inside). */
 #define B64_CHUNK 3072
@@ -38,17 +40,7 @@ static inline void ws(struct scan *sc)
 
 static int hex4(const char *s, size_t n, size_t i, unsigned *v)
 {
-    if (n - i < 4)
-        return -1;
-    *v = 0;
-    for (size_t k = i; k < i + 4; k++) {
-        char c = s[k];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        *v = *v << 4 | (unsigned)d;
-    }
-    return 0;
+    return n - i < 4 ? -1 : util_hex4((const unsigned char *)s + i, v);
 }
 
 /* The end of a string whose inside starts at s[i] (past its quote): the

@@ -9,17 +9,7 @@
 #include <strings.h>
 
 #include "netname.h"
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util.h"
 
 /* Strict decimal: digits only (no sign, space or prefix), lo..hi. */
 static bool parse_dec(const char *s, size_t n, long lo, long hi, long *out)
@@ -43,8 +33,8 @@ static char *pct_decode(const char *s, size_t n)
     char *out = xmalloc(n + 1);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hex_val(s[i + 1]) >= 0 && hex_val(s[i + 2]) >= 0) {
-            out[j++] = (char)(hex_val(s[i + 1]) * 16 + hex_val(s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && util_hexval((unsigned char)s[i + 1]) >= 0 && util_hexval((unsigned char)s[i + 2]) >= 0) {
+            out[j++] = (char)(util_hexval((unsigned char)s[i + 1]) * 16 + util_hexval((unsigned char)s[i + 2]));
             i += 2;
         } else {
             out[j++] = s[i];
@@ -371,7 +361,7 @@ static bool label_numeric(const char *l, size_t n)
 {
     if (n >= 2 && l[0] == '0' && (l[1] == 'x' || l[1] == 'X')) {
         for (size_t i = 2; i < n; i++)
-            if (hex_val(l[i]) < 0)
+            if (util_hexval((unsigned char)l[i]) < 0)
                 return false;
         return true;
     }

@@ -88,6 +88,27 @@ char *util_put_datetime(char *p, const struct tm *tm, char sep);
 int util_random_bytes(void *out, size_t n) ATTR_WUR;
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void util_hex(const unsigned char *in, size_t n, char *out);
+/* The value of a hex digit (either case), -1 for any other byte. */
+static inline int util_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20; /* 'A'..'F' to 'a'..'f'; no other byte lands there */
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+/* Four hex digits at p (JSON's \uXXXX) into *v: 0, or -1 (v untouched). */
+static inline int util_hex4(const unsigned char *p, unsigned *v)
+{
+    unsigned x = 0;
+    for (int k = 0; k < 4; k++) {
+        int d = util_hexval(p[k]);
+        if (d < 0)
+            return -1;
+        x = x << 4 | (unsigned)d;
+    }
+    *v = x;
+    return 0;
+}
 /* Constant-time comparison of two strings (lengths included). */
 bool util_secure_streq(const char *a, const char *b);
 bool util_streq_nocase(const char *a, const char *b);

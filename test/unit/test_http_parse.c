@@ -413,6 +413,26 @@ static void test_fast_scans(void)
                 each = false;
         }
     test_cond("http_value_has_bad: each byte at each place of two words as http_value_bad", each);
+    bool hex = true; /* util_hexval: every byte; util_hex4: a digit of each kind in each place */
+    for (int c = 0; c < 256; c++) {
+        const char *dig = "0123456789abcdef", *up = "ABCDEF";
+        int want = -1;
+        if (c && strchr(dig, c))
+            want = (int)(strchr(dig, c) - dig);
+        else if (c && strchr(up, c))
+            want = 10 + (int)(strchr(up, c) - up);
+        if (util_hexval((unsigned char)c) != want)
+            hex = false;
+        for (int at = 0; at < 4; at++) {
+            unsigned char q[4] = {'0', '0', '0', '0'};
+            q[at] = (unsigned char)c;
+            unsigned v = 77;
+            int rc = util_hex4(q, &v);
+            if (want < 0 ? rc != -1 || v != 77 : rc != 0 || v != (unsigned)want << (4 * (3 - at)))
+                hex = false;
+        }
+    }
+    test_cond("util_hexval and util_hex4: hex digits of either case, nothing else", hex);
     test_cond("util_find2: the first of two bytes", find_ok);
     test_cond("http_value_bad: a tab inside a long value is fine",
               http_value_bad("abcdefgh\tijklmnopqrstuvwx", 0, 25) == 25);
