@@ -12,6 +12,7 @@
 #include "jobread.h"
 #include "jobstore.h"
 #include "llm.h"
+#include "llm_relay_text.h"
 #include "log.h"
 #include "redis.h"
 #include "respjob.h"
@@ -160,13 +161,21 @@ static void background(struct v1 *c, cJSON *j)
     jobstore_enqueue(c->sj->store, c->tenant, &spec, enqueued_cb, g);
 }
 
+/* Most requests are answered now: a body that cannot name "background"
+ * (neither as it is nor with an escape in it) goes to the sync path
+ * without being parsed here first; that path parses it. */
+static bool may_be_background(const char *b, size_t n)
+{
+    return llm_relay_text_find(b, n, "background", 10) || llm_relay_text_find(b, n, "\\u", 2);
+}
+
 static void create(struct v1 *c)
 {
     struct runtime *rt = c->sj->rt;
     size_t len;
     const char *body = http_req_body(c->r, &len);
     struct job_error e;
-    cJSON *j = job_json_parse(body, len, &e);
+    cJSON *j = rt->llm && may_be_background(body, len) ? job_json_parse(body, len, &e) : NULL;
     if (!j || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "background")) || !rt->llm) {
         cJSON_Delete(j);
         serve_llm_sync(c, LLM_EP_RESPONSES); /* plain or streamed now; it answers every error */

@@ -148,6 +148,10 @@ eq "  the key with another body: 422 naming the header" \
     "$(bgk rk-1 '{"model":"chatonly/fake-ok-t13","input":"twice","background":true}') $(jq -r .error.param bgk.json)" \
     "422 Idempotency-Key"
 eq "  a key of the batches' prefix: 400" "$(bgk 'batch:x' '{"model":"chatonly/fake-ok","input":"x","background":true}')" 400
+# "background" spelled with an escape is the same field: still a job.
+eq "background written backgroun\\u0064: 200" "$(bgk rk-esc '{"model":"chatonly/fake-ok-t14","input":"esc","backgroun\u0064":true}')" 200
+eq "  a queued response" "$(jq -r .status bgk.json)" queued
+eq "  its job" "$(mysql_root -e "SELECT COUNT(*) FROM $DB.jobs WHERE kind = 'llm.response' AND payload LIKE '%t14%'")" 1
 
 # A provider that stops mid-stream (LLM_TIMEOUT passes), passed through or
 # translated: ingot's error event comes last, numbered after the provider's.
