@@ -340,10 +340,3 @@ void providers_routes_json(const struct providers *ps, struct sbuf *out)
     provider_snap_routes_json(ps ? ps->snap : NULL, out);
 }
 
-void providers_refresh(struct providers *ps)
-{
-    if (!ps)
-        return;
-    ps->force = true;
-    start_read(ps);
-}

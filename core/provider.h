@@ -90,9 +90,6 @@ bool providers_ready(const struct providers *ps);
  * not a tenant's (health probes). 0, or -1 with why. */
 int providers_get(struct providers *ps, const char *name, struct provider_target *out, char *why,
                   size_t whylen) ATTR_WUR;
-/* Reads the tables again now (after an admin change in tests; the timer
- * does it every refresh_ms anyway). */
-void providers_refresh(struct providers *ps);
 /* The providers known now, default first. */
 size_t providers_list(const struct providers *ps, struct provider_info *out, size_t max);
 /* Model routes as JSON [{"model","provider","upstream_model"}] (for /v1/models). */
