@@ -7,7 +7,9 @@
 
 #include "db_sync.h"
 
-#define LOCK_NAME "ingot_migrate"
+/* Per database, as the scheduler's: lock names are server-wide, and two
+ * installations sharing a server migrate without waiting on each other. */
+#define LOCK_NAME "CONCAT('ingot.migrate.', MD5(DATABASE()))"
 #define LOCK_WAIT_S 300
 
 static const char *const create_table_sql =
@@ -113,7 +115,7 @@ int migrate_up(MYSQL *m, FILE *out, char *err, size_t errlen)
         return -1;
     }
     char lock_sql[128];
-    snprintf(lock_sql, sizeof lock_sql, "SELECT GET_LOCK('%s', %d)", LOCK_NAME, LOCK_WAIT_S);
+    snprintf(lock_sql, sizeof lock_sql, "SELECT GET_LOCK(%s, %d)", LOCK_NAME, LOCK_WAIT_S);
     long long got = db_sync_scalar(m, lock_sql, sub, sizeof sub);
     if (got != 1) {
         snprintf(err, errlen, "could not take the migration lock within %ds (another migrate running?)%s%s",
@@ -177,7 +179,7 @@ int migrate_up(MYSQL *m, FILE *out, char *err, size_t errlen)
     rc = 0;
 out:
     free(a);
-    if (db_sync_exec(m, "DO RELEASE_LOCK('" LOCK_NAME "')", sub, sizeof sub) < 0 && rc == 0) {
+    if (db_sync_exec(m, "DO RELEASE_LOCK(" LOCK_NAME ")", sub, sizeof sub) < 0 && rc == 0) {
         snprintf(err, errlen, "cannot release the migration lock: %s", sub);
         rc = -1;
     }
