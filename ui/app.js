@@ -5,7 +5,7 @@
 'use strict';
 var App = (function () {
   var st = { me: null, tenant: null, csrf: '', es: null, views: {}, refreshTimer: 0, liveTimer: 0, lastLive: 0,
-             methods: { oidc: false, api_key: false }, rendering: false, esFails: 0 };
+             methods: { oidc: false, api_key: false }, renderGen: 0, esFails: 0 };
 
   /* el('tag', {class, text, href, onclick, ...}, children...): no
    * innerHTML anywhere, so nothing from the API is ever parsed as HTML. */
@@ -199,6 +199,10 @@ var App = (function () {
       if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     });
     var main = document.getElementById('main');
+    /* Only the newest render may fill main: an older one still loading
+     * (the queue re-read after a pause, a live update) must not replace
+     * the view navigated to since. */
+    var gen = ++st.renderGen;
     if (!st.tenant && r.name !== 'tenants') {
       main.replaceChildren(el('h1', { text: 'No tenant' }), el('p', { text: 'This login may see no tenant yet: ' +
         'the operator grants it one with `ingot admin tenant member add TENANT ' + st.me.subject + '`.' }));
@@ -207,12 +211,13 @@ var App = (function () {
     var focusId = document.activeElement && document.activeElement.id;
     var box = el('div');
     return Promise.resolve(fn(box, r)).then(function () {
+      if (gen !== st.renderGen) return;
       main.replaceChildren(box);
       main.setAttribute('data-view', r.name);
       if (focusId && document.getElementById(focusId)) document.getElementById(focusId).focus();
       else if (!isLive) main.focus();
     }, function (e) {
-      if (e && e.status === 401) return;
+      if ((e && e.status === 401) || gen !== st.renderGen) return;
       main.replaceChildren(el('h1', { text: 'Could not load this view' }), el('p', { class: 'err', text: String(e) }));
     });
   }

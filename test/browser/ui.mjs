@@ -195,6 +195,26 @@ try {
     check(`${name} view renders`, (await page.locator(selr).count()) === 1);
     if (name === "tenants") check("tenants: every tenant for the operator", (await page.locator("#tenants tbody tr").count()) === 2);
   }
+  // --- a view still loading when the user moves on must not replace the
+  // view moved to: the queue's read is held until the schedules show ---
+  {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    const slow = /\/v1\/queues\/web\?counts=false/;
+    await page.route(slow, async (route) => { await gate; await route.continue(); });
+    const asked = page.waitForRequest(slow);
+    await page.goto(`${U}/ui/#/queue/web`);
+    await asked;
+    await page.goto(`${U}/ui/#/schedules`);
+    await page.waitForSelector("main[data-view=schedules] #schedules");
+    const answered = page.waitForResponse(slow);
+    release();
+    await answered;
+    const replaced = await page.waitForSelector("main[data-view=queue]", { timeout: 1500 }).then(() => true, () => false);
+    check("a slower view's answer does not replace the view moved to", !replaced && (await page.locator("#schedules").count()) === 1,
+          await page.evaluate(() => document.getElementById("main").getAttribute("data-view")));
+    await page.unroute(slow);
+  }
   await page.goto(`${U}/ui/#/schedules`);
   await page.waitForSelector("#schedules tr[data-schedule=nightly]");
   check("schedules: next fire times listed", /\d{4}-\d\d-\d\d \d\d:\d\d/.test(await text(page, "#schedules tr[data-schedule=nightly]")));
