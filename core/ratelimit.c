@@ -64,17 +64,24 @@ static int grant(long long used_after, int want, long long max)
     return left >= want ? want : (int)left;
 }
 
-static void take_local(struct take *t)
+/* key's slot for this window (emptied when it held another key or window). */
+static struct local_slot *slot_of(struct ratelimit *rl, const char *key, long long window)
 {
     unsigned long h = 5381;
-    for (const char *p = t->key; *p; p++)
+    for (const char *p = key; *p; p++)
         h = h * 33 + (unsigned char)*p;
-    struct local_slot *s = &t->rl->slots[h % LOCAL_SLOTS];
-    if (strcmp(s->key, t->key) != 0 || s->window != t->window) {
-        snprintf(s->key, sizeof s->key, "%s", t->key);
-        s->window = t->window;
+    struct local_slot *s = &rl->slots[h % LOCAL_SLOTS];
+    if (strcmp(s->key, key) != 0 || s->window != window) {
+        snprintf(s->key, sizeof s->key, "%s", key);
+        s->window = window;
         s->used = 0;
     }
+    return s;
+}
+
+static void take_local(struct take *t)
+{
+    struct local_slot *s = slot_of(t->rl, t->key, t->window);
     s->used += t->want;
     t->cb(grant(s->used, t->want, t->max), t->reset_ms, false, t->arg);
 }
@@ -99,7 +106,10 @@ static int ask_redis(struct take *t)
     snprintf(n, sizeof n, "%d", t->want);
     snprintf(ttl, sizeof ttl, "%lld", t->window_ms + 1000);
     const char *argv[] = {"EVAL", script, "1", rkey, n, ttl};
-    return redis_cmd(rl->redis, 6, argv, NULL, 200, redis_cb, t);
+    /* The client's deadline (500 ms): a timeout resets the connection and
+     * every process counts alone until it is back, so a tighter one than
+     * the other callers' would turn a slow Redis into that sooner. */
+    return redis_cmd(rl->redis, 6, argv, NULL, 0, redis_cb, t);
 }
 
 static void redis_cb(struct redisReply *reply, const char *err, void *arg)
@@ -119,6 +129,12 @@ static void redis_cb(struct redisReply *reply, const char *err, void *arg)
             return;
         take_local(t);
     } else {
+        /* The shared count seen last: if Redis stops answering within this
+         * window, this process counts on from it, not from zero (which
+         * would grant a whole window again on top of the shared one). */
+        struct local_slot *s = slot_of(t->rl, t->key, t->window);
+        if (reply->integer > s->used)
+            s->used = reply->integer;
         t->cb(grant(reply->integer, t->want, t->max), t->reset_ms, true, t->arg);
     }
     free(t);

@@ -1,7 +1,9 @@
 /* ratelimit: fixed windows aligned to the epoch (window = now / duration),
  * counted in Redis by one atomic script so every worker shares them, and
  * per process when Redis is absent or down (each process then enforces the
- * limit on its own, so N workers may together reach N times it). */
+ * limit on its own, so N workers may together reach N times it). When Redis
+ * stops answering within a window, a process counts on from the shared
+ * count it saw last. */
 #ifndef INGOT_RATELIMIT_H
 #define INGOT_RATELIMIT_H
 

@@ -50,6 +50,30 @@ eq "no attempt wasted on the limit" "$(q() { mysql_root -e "$1"; }; q "SELECT MA
 check "rate-limited hand-backs counted" test "$(curl -s "http://127.0.0.1:$W1_PORT/metrics" | awk '/^ingot_rate_limited_total/ {print $2}')" -ge 0
 stop_ingot "$W1_PID" "$W1_LOG"; stop_ingot "$W2_PID" "$W2_LOG"
 
+# Redis stalls (SIGSTOP) within a window the worker already filled: its
+# shared take times out and it counts alone from then on, going on from
+# the shared count it saw last, so that window stays full (counting from
+# zero sent a second window's worth into it).
+curl -s -o /dev/null -X PUT "$U/v1/queues/stall" "${AUTH[@]}" -d '{"rate_limit":{"max":4,"duration_ms":8000}}'
+start_ingot W4 work --http-target-allow 127.0.0.0/8
+limited() { curl -s "http://127.0.0.1:$W4_PORT/metrics" | awk '/^ingot_rate_limited_total/ {s += $2} END {print s + 0}'; }
+early() { [ $(($(date +%s%3N) % 8000)) -lt 1000 ]; }
+wait_until 90 early # the clock: a window just begun, at most one window's wait
+win=$(($(date +%s%3N) / 8000))
+batch stall 4
+check "4 jobs run with Redis up" wait_sql 60 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'stall' AND state = 2" 4
+l0=$(limited)
+kill -STOP "$(cat "$REDIS_PID")"
+batch stall 4
+wait_until 60 eval '[ "$(limited)" -gt "$l0" ]'; l1=$(limited)
+same=$(($(date +%s%3N) / 8000 == win))
+kill -CONT "$(cat "$REDIS_PID")"
+check "Redis stalled: the next 4 were held back ($l0 -> $l1 hand-backs, same window: $same)" test "$l1" -gt "$l0" -a "$same" = 1
+check "  all 8 run once Redis is back" wait_sql 300 "SELECT COUNT(*) FROM $DB.jobs WHERE queue = 'stall' AND state = 2" 8
+m=$(max_per_window stall 8000 4)
+check "  at most 4 in any window (max seen $m)" test "$m" -le 4
+stop_ingot "$W4_PID" "$W4_LOG"
+
 # Without Redis each process enforces the limit alone.
 curl -s -o /dev/null -X PUT "$U/v1/queues/local" "${AUTH[@]}" -d '{"rate_limit":{"max":3,"duration_ms":1000}}'
 REDIS_URL= start_ingot W3 work --http-target-allow 127.0.0.0/8
