@@ -236,9 +236,13 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
     if (reply->element[3]->type == REDIS_REPLY_STRING)
         snprintf(ll->epoch, sizeof ll->epoch, "%s", reply->element[3]->str);
     if (code == 0) {
-        for (int i = 0; i < r->t->n && (size_t)i + 4 < reply->elements; i++)
+        for (int i = 0; i < r->t->n && (size_t)i + 4 < reply->elements; i++) {
+            long long v = reply->element[4 + i]->integer;
             if (!r->key_scope[i])
-                llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], reply->element[4 + i]->integer);
+                llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], v);
+            llmlimit_local_seen(ll->local, r->req.tenant, r->key_scope[i] ? r->req.key_id : 0, r->t->c[i].kind,
+                                r->per.minute, v);
+        }
         answer(r, LLMLIMIT_OK, 0, NULL);
     } else if (code == 1) {
         llmlimit_hold_local(ll, r->hold, val);
@@ -247,6 +251,8 @@ static void script_cb(struct redisReply *reply, const char *err, void *arg)
         int i = (int)idx - 1;
         if (!r->key_scope[i])
             llmlimit_set_remaining(ll, r->req.tenant, r->t->c[i].kind, r->lim[i], val);
+        llmlimit_local_seen(ll->local, r->req.tenant, r->key_scope[i] ? r->req.key_id : 0, r->t->c[i].kind,
+                            r->per.minute, val);
         llmlimit_refuse(ll, r->provider, r->t->c[i].kind, r->key_scope[i], r->lim[i], val, r->t->c[i].amt,
                         &r->per, r->cb, r->arg);
         rsv_free(r);

@@ -2,7 +2,8 @@
  * down (or failed one admission).
  *
  * Guarantee, looser than with Redis: requests and tokens per minute hold
- * per process (N processes admit up to N times the limit). A budget (day,
+ * per process (N processes admit up to N times the limit); in the minute
+ * Redis went away, each goes on from the shared counts it saw last. A budget (day,
  * month, USD) is checked against the ledger's sums (read at most
  * LEDGER_CACHE_MS before), plus this process's own calls in flight
  * (reserved) and those it settled whose usage rows were not written before
@@ -286,6 +287,23 @@ void llmlimit_local_reserve(struct llmlimit_local *lc, const struct llmlimit_req
         s->infl[2] += nano;
     }
     cb(LLMLIMIT_OK, 0, NULL, t, arg);
+}
+
+void llmlimit_local_seen(struct llmlimit_local *lc, uint64_t tenant, uint64_t key, enum ck kind, long long minute,
+                         long long value)
+{
+    if (kind != CK_RPM && kind != CK_TPM)
+        return;
+    struct lscope *s = scope_get(lc, tenant, key);
+    if (s->minute != minute) {
+        if (minute < s->minute)
+            return; /* a late answer of a minute gone */
+        s->minute = minute;
+        s->rpm = s->tpm = 0;
+    }
+    long long *c = kind == CK_RPM ? &s->rpm : &s->tpm;
+    if (value > *c)
+        *c = value;
 }
 
 void llmlimit_local_settle(struct llmlimit_local *lc, struct llmlimit_ticket *t, long long used_tokens,

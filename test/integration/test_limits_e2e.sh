@@ -202,6 +202,42 @@ eq "  7 calls of 17 tokens fit 120, the re-read ledger does not hide them" "$(gr
 servers start-redis
 check "redis back for S5" wait_until 150 redis_up "$S5_PORT"
 
+# Redis stops within a minute whose requests are counted: S1 goes on from
+# the shared count it saw last, so what S2 was granted is not granted
+# again (counting from zero let a second minute's worth in).
+for t in rpmt rpmp; do "$INGOT_BIN" admin tenant create $t --env-file /dev/null >/dev/null 2>&1; done
+KR=$("$INGOT_BIN" admin key create --tenant rpmt --env-file /dev/null 2>/dev/null)
+KP=$("$INGOT_BIN" admin key create --tenant rpmp --env-file /dev/null 2>/dev/null)
+"$INGOT_BIN" admin tenant limits rpmt --rpm 4 --env-file /dev/null >/dev/null 2>&1
+"$INGOT_BIN" admin tenant limits rpmp --rpm 1000 --env-file /dev/null >/dev/null 2>&1
+kr() { # kr PORT [KEY]
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$1/v1/chat/completions" \
+        -H "Authorization: Bearer ${2:-$KR}" -H 'Content-Type: application/json' \
+        -d '{"model":"fake-ok","messages":[{"role":"user","content":"hi"}],"max_tokens":5}'; }
+rpm_known() { [ "$(curl -s "http://127.0.0.1:$1/v1/limits" -H "Authorization: Bearer $KR" | jq -r .tenant.limits.rpm)" = 4 ]; }
+check "rpm 4 known to S1" wait_until 150 rpm_known "$S1_PORT"
+check "rpm 4 known to S2" wait_until 150 rpm_known "$S2_PORT"
+# A tenant's shared requests-per-minute count (0 when there is none).
+rpm_of() {
+    local k; k=$(redis-cli -s "$REDIS_SOCKET" -n 9 --scan --pattern "*:t$(q "SELECT id FROM tenants WHERE name = '$1'"):rpm:*" | sort | tail -1)
+    [ -n "$k" ] && redis-cli -s "$REDIS_SOCKET" -n 9 GET "$k" || echo 0
+}
+# Each process decides alone for a while after Redis came back (the
+# outages above): a probe tenant's call counted in Redis says it is over.
+shared_again() { local a; a=$(rpm_of rpmp); kr "$1" "$KP" >/dev/null; [ "$(rpm_of rpmp)" -gt "$a" ]; }
+check "S1 counts in Redis again" wait_until 150 shared_again "$S1_PORT"
+check "S2 counts in Redis again" wait_until 150 shared_again "$S2_PORT"
+early_minute() { [ "$(date +%S | sed 's/^0//')" -lt 40 ]; }
+wait_until 300 early_minute # the clock: 20 s left in the minute at least
+codes="$(kr "$S2_PORT") $(kr "$S2_PORT") $(kr "$S1_PORT") $(kr "$S1_PORT")"
+eq "4 calls in the minute, 2 through each" "$codes" "200 200 200 200"
+eq "  counted together in Redis" "$(rpm_of rpmt)" 4
+servers stop-redis
+eq "  Redis gone: S1 refuses a 5th in that minute" "$(kr "$S1_PORT")" 429
+servers start-redis
+check "redis back for S1" wait_until 150 redis_up "$S1_PORT"
+check "redis back for S2" wait_until 150 redis_up "$S2_PORT"
+
 # Past LLM_SYNC_MAX_WAIT: our 429 with retry-after, the provider untouched.
 # Asked of the process that read the announcement (the hold reaches the
 # others by a message, checked above; a call sent at once may beat it).
