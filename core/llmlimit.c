@@ -11,6 +11,7 @@
 #include "llmlimit_admit.h"
 #include "llmlimit_int.h"
 #include "llmlimit_local.h"
+#include "llmlimit_settle.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
